@@ -1,0 +1,82 @@
+/* The contract between kernel code that softmetal's compiler generates (and its metal_stdlib prelude)
+ * and softmetal's executor. Plain C so both sides, and tests that hand-write kernels, agree on layout.
+ *
+ * One compiled MSL library is one shared object. It exports `softmetal_module_kernels`, which takes the
+ * runtime's services (barrier, ...) once at load time and returns a table describing every kernel.
+ * The executor runs a kernel one threadgroup at a time per worker: either `run_group` (every thread
+ * of the group as a plain loop: kernels without barriers) or `run_thread` once per thread, each on
+ * its own fiber so that `threadgroup_barrier` can switch to the group's next thread.
+ */
+#ifndef SOFTMETAL_KERNEL_ABI_H
+#define SOFTMETAL_KERNEL_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a struct below changes; the loader refuses modules built for another version. */
+#define SM_ABI_VERSION 1u
+/* Metal's argument table sizes for compute: 31 buffers, 31 threadgroup memory slots. */
+#define SM_MAX_BUFFER_BINDINGS 31u
+#define SM_MAX_THREADGROUP_BINDINGS 31u
+
+typedef struct sm_size3 {
+    uint32_t x, y, z;
+} sm_size3;
+
+/* Everything that is the same for every threadgroup of one dispatch. */
+typedef struct sm_launch {
+    void *buffers[SM_MAX_BUFFER_BINDINGS];            /* [[buffer(n)]]: buffer contents + offset, or setBytes copy */
+    uint64_t buffer_lengths[SM_MAX_BUFFER_BINDINGS];  /* bytes available from buffers[n] */
+    sm_size3 threads_per_grid;          /* exact grid (dispatchThreads) or groups * group size */
+    sm_size3 threads_per_threadgroup;   /* the nominal (full) threadgroup size */
+    sm_size3 threadgroups_per_grid;     /* ceil(threads_per_grid / threads_per_threadgroup) */
+} sm_launch;
+
+/* One threadgroup being run. */
+typedef struct sm_group {
+    const sm_launch *launch;
+    sm_size3 position;   /* threadgroup_position_in_grid */
+    sm_size3 size;       /* threads in this group: smaller than nominal on a partial edge group */
+    void *threadgroup_memory[SM_MAX_THREADGROUP_BINDINGS]; /* [[threadgroup(n)]] arguments; contents undefined at group start, as in Metal */
+    void *static_threadgroup_memory;  /* arena of kernel_info.static_threadgroup_memory_length bytes for
+                                         threadgroup variables declared in the kernel body */
+} sm_group;
+
+/* Runs every thread of `group` (kernels without barriers or SIMD-group functions). */
+typedef void (*sm_group_fn)(const sm_group *group);
+/* Runs one thread of `group`; used on fibers for kernels with barriers. */
+typedef void (*sm_thread_fn)(const sm_group *group, sm_size3 thread_position_in_threadgroup);
+
+/* Services the executor offers to kernel code. */
+typedef struct sm_runtime_api {
+    uint32_t abi_version;
+    /* Blocks the calling kernel thread until every live thread of its group has arrived. */
+    void (*threadgroup_barrier)(void);
+} sm_runtime_api;
+
+typedef struct sm_kernel_info {
+    const char *name;                       /* the kernel's name, or its [[host_name]] */
+    sm_group_fn run_group;                  /* NULL when the kernel needs fibers (barriers) */
+    sm_thread_fn run_thread;                /* always set */
+    uint64_t static_threadgroup_memory_length; /* bytes of threadgroup variables declared in the body */
+    uint32_t buffer_bindings_used;          /* bit n set: the kernel reads [[buffer(n)]] */
+    uint32_t threadgroup_bindings_used;     /* bit n set: the kernel has a [[threadgroup(n)]] argument */
+    uint64_t buffer_min_length[SM_MAX_BUFFER_BINDINGS]; /* sizeof(T) for `constant T&` / `device T&` args, else 0 */
+    uint32_t uses_barriers;                 /* nonzero: run with run_thread on fibers */
+    uint32_t reserved;
+} sm_kernel_info;
+
+/* Exported by every compiled module. Called once after dlopen. Stores `runtime` for the kernels and
+ * returns the kernel table (valid while the module stays loaded); *count receives its length.
+ * Returns NULL if runtime->abi_version differs from the module's SM_ABI_VERSION. */
+typedef const sm_kernel_info *(*sm_module_kernels_fn)(const sm_runtime_api *runtime, uint32_t *count);
+#define SM_MODULE_KERNELS_SYMBOL "softmetal_module_kernels"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
