@@ -1,0 +1,60 @@
+// Finds and opens a shared library from a list of candidate paths, with an environment override.
+#pragma once
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "../error.hpp"
+
+namespace pymetal::detail {
+
+struct library_spec {
+    const char* name;                     // what the user would call it: "the Objective-C runtime"
+    const char* env_override;             // e.g. "PYMETAL_LIBOBJC"
+    std::vector<std::string> candidates;  // tried in order after the override
+    const char* install_hint;             // e.g. "install the Debian package libobjc4"
+};
+
+// Opens the first loadable candidate (the environment override first, and only it when set).
+// Throws load_error naming the library, every path tried, the last dlerror() and the install hint.
+inline void* open_library(const library_spec& spec) {
+    std::vector<std::string> tried;
+    std::string last_reason;
+    std::vector<std::string> paths;
+    if (const char* override_path = std::getenv(spec.env_override); override_path && *override_path) {
+        paths.emplace_back(override_path);
+    } else {
+        paths = spec.candidates;
+    }
+    for (const auto& path : paths) {
+        tried.push_back(path);
+        // RTLD_GLOBAL: Foundation and Metal resolve runtime symbols against the same libobjc instance.
+        if (void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL)) return handle;
+        if (const char* reason = dlerror()) last_reason = reason;
+    }
+    std::string hint = spec.install_hint;
+    hint += " (or set " + std::string(spec.env_override) + " to its path)";
+    throw load_error(spec.name, tried, hint, last_reason);
+}
+
+// Looks a symbol up in `handle`; throws load_error if it is absent.
+template <class Fn>
+Fn required_symbol(void* handle, const char* symbol, const char* library) {
+    dlerror();
+    void* address = dlsym(handle, symbol);
+    if (!address) {
+        throw load_error(library, {symbol}, "the library is too old or not the expected one",
+                         std::string("missing symbol ") + symbol);
+    }
+    return reinterpret_cast<Fn>(address);
+}
+
+template <class Fn>
+Fn optional_symbol(void* handle, const char* symbol) {
+    return reinterpret_cast<Fn>(dlsym(handle, symbol));
+}
+
+}  // namespace pymetal::detail

@@ -1,0 +1,93 @@
+// Foundation values at the C++ boundary: NSString <-> std::string (UTF-8), NSError -> pymetal::objc_error,
+// and the few collections the Metal layer needs.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "autorelease_pool.hpp"
+#include "object.hpp"
+
+namespace pymetal {
+
+// NSStringEncoding is NSUInteger on Apple's platforms and a 32-bit enum in GNUstep Base.
+#if PYMETAL_APPLE_PLATFORM
+using ns_string_encoding = ns_uinteger;
+#else
+using ns_string_encoding = unsigned int;
+#endif
+inline constexpr ns_string_encoding ns_utf8_string_encoding = 4;
+
+// Looks a class up by name; throws if the runtime has no such class.
+inline Class class_named(const char* name) {
+    Class cls = detail::runtime().look_up_class(name);
+    if (!cls) throw error(std::string("pymetal: Objective-C class ") + name + " not found");
+    return cls;
+}
+
+// A new NSString holding `text` (UTF-8, need not be NUL-terminated). No autorelease pool needed.
+inline object make_string(std::string_view text) {
+    static const Class string_class = class_named("NSString");
+    id allocated = msg_send<id>(string_class, "alloc");
+    id string = msg_send<id(const void*, ns_uinteger, ns_string_encoding)>(allocated, "initWithBytes:length:encoding:",
+                                                                   text.data(), text.size(),
+                                                                   ns_utf8_string_encoding);
+    if (!string) throw error("pymetal: text is not valid UTF-8 for NSString");
+    return object::adopt(string);
+}
+
+// The UTF-8 text of an NSString ("" for nil).
+inline std::string to_string(id string) {
+    if (!string) return {};
+    autorelease_pool pool;  // UTF8String's buffer may be autoreleased
+    const char* utf8 = msg_send<const char*>(string, "UTF8String");
+    return utf8 ? std::string(utf8) : std::string();
+}
+
+// An objc_error with the NSError's domain, code and localized description.
+inline objc_error make_objc_error(id ns_error) {
+    autorelease_pool pool;
+    std::string domain = to_string(msg_send<id>(ns_error, "domain"));
+    long code = msg_send<ns_integer>(ns_error, "code");
+    std::string description = to_string(msg_send<id>(ns_error, "localizedDescription"));
+    return objc_error(std::move(domain), code, std::move(description));
+}
+
+// Throws the NSError as objc_error, or does nothing for nil.
+inline void throw_if_error(id ns_error) {
+    if (ns_error) throw make_objc_error(ns_error);
+}
+
+// NSArray access.
+inline ns_uinteger array_count(id array) { return msg_send<ns_uinteger>(array, "count"); }
+inline id array_at(id array, ns_uinteger index) {
+    return msg_send<id(ns_uinteger)>(array, "objectAtIndex:", index);
+}
+inline std::vector<std::string> string_array(id array) {
+    std::vector<std::string> strings;
+    const ns_uinteger count = array_count(array);
+    for (ns_uinteger i = 0; i < count; ++i) strings.push_back(to_string(array_at(array, i)));
+    return strings;
+}
+
+// NSNumber and NSDictionary, for Metal's preprocessor macros.
+inline object make_number(long long value) {
+    static const Class number_class = class_named("NSNumber");
+    autorelease_pool pool;
+    return object::retain(msg_send<id(long long)>(number_class, "numberWithLongLong:", value));
+}
+inline object make_dictionary(const std::vector<std::pair<object, object>>& entries) {
+    static const Class dictionary_class = class_named("NSDictionary");
+    std::vector<id> keys, values;
+    for (const auto& [key, value] : entries) {
+        keys.push_back(key.get());
+        values.push_back(value.get());
+    }
+    autorelease_pool pool;
+    return object::retain(msg_send<id(const id*, const id*, ns_uinteger)>(
+        dictionary_class, "dictionaryWithObjects:forKeys:count:", values.data(), keys.data(), keys.size()));
+}
+
+}  // namespace pymetal

@@ -1,0 +1,149 @@
+// msg_send: a typed Objective-C message send through a function pointer of the exact type.
+//
+//   msg_send<ns_uinteger>(array, "count")                                  types deduced from the arguments
+//   msg_send<void(id, ns_uinteger, ns_uinteger)>(enc, "setBuffer:offset:atIndex:", buf, 0, 1)
+//                                                                          the method's declared signature:
+//                                                                          each argument is converted to it
+// Use the signature form whenever an argument's C++ type could differ from the declared one: a literal
+// `0` deduced as `int` would leave the upper half of a 64-bit NSUInteger register undefined.
+//
+// A message to nil returns a zero R (a zeroed struct included) without touching the runtime.
+#pragma once
+
+#include <mutex>
+#include <set>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "error.hpp"
+#include "selector.hpp"
+#include "type_encoding.hpp"
+
+namespace pymetal {
+
+// Which runtime entry point Apple's ABI uses for a return type.
+enum class send_variant { plain, stret, fpret };
+
+// x86_64: structs over 16 bytes come back through memory (objc_msgSend_stret); long double comes
+// back on the x87 stack (objc_msgSend_fpret, which also zeroes it for nil). arm64 always uses
+// objc_msgSend: its indirect-result register x8 is handled by the exact function type.
+template <class R>
+constexpr send_variant send_variant_for(objc_abi abi) {
+    if (abi == objc_abi::apple_x86_64) {
+        if constexpr (std::is_class_v<R> || std::is_union_v<R>) {
+            if (sizeof(R) > 16) return send_variant::stret;
+        }
+        if constexpr (std::is_same_v<R, long double>) return send_variant::fpret;
+    }
+    return send_variant::plain;
+}
+
+namespace detail {
+
+#if PYMETAL_CHECK_ENCODINGS
+// Compares the C++ signature with the receiver's method once per (class, selector, signature).
+// Methods served by forwarding have no Method and are not checked.
+template <class R, class... Args>
+void check_encoding(id receiver, SEL sel) {
+    const objc_runtime& rt = runtime();
+    Class cls = rt.object_get_class(receiver);
+    static std::mutex mutex;
+    static std::set<std::pair<Class, SEL>> checked;
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!checked.insert({cls, sel}).second) return;
+    }
+    Method method = rt.class_instance_method(cls, sel);
+    if (!method) return;
+    const char* actual = rt.method_type_encoding(method);
+    if (!actual) return;
+    const std::string expected = method_encoding<R, Args...>();
+    if (!same_method_encoding(expected, actual)) {
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            checked.erase({cls, sel});  // keep reporting it
+        }
+        throw encoding_error(selector_name(sel), expected, actual);
+    }
+}
+#endif
+
+template <class R>
+R zero_result() {
+    if constexpr (std::is_void_v<R>) return;
+    else return R{};
+}
+
+template <class R, class... Args>
+R send(id receiver, SEL sel, Args... args) {
+    static_assert(std::is_void_v<R> || std::is_trivially_copyable_v<R>, "msg_send returns C types only");
+    static_assert((std::is_trivially_copyable_v<Args> && ...), "msg_send passes C types only");
+    if (!receiver) return zero_result<R>();
+#if PYMETAL_CHECK_ENCODINGS
+    check_encoding<R, Args...>(receiver, sel);
+#endif
+    const objc_runtime& rt = runtime();
+#if PYMETAL_APPLE_ABI
+    constexpr send_variant variant = send_variant_for<R>(native_abi);
+    if constexpr (variant == send_variant::stret) {
+        R result;
+        reinterpret_cast<void (*)(R*, id, SEL, Args...)>(rt.msg_send_stret)(&result, receiver, sel, args...);
+        return result;
+    } else if constexpr (variant == send_variant::fpret) {
+        return reinterpret_cast<R (*)(id, SEL, Args...)>(rt.msg_send_fpret)(receiver, sel, args...);
+    } else {
+        return reinterpret_cast<R (*)(id, SEL, Args...)>(rt.msg_send)(receiver, sel, args...);
+    }
+#else
+    IMP imp = rt.msg_lookup(receiver, sel);
+    return reinterpret_cast<R (*)(id, SEL, Args...)>(imp)(receiver, sel, args...);
+#endif
+}
+
+template <class Signature>
+struct declared_signature;
+template <class R, class... Params>
+struct declared_signature<R(Params...)> {
+    template <class... Ts>
+    static R send(id receiver, SEL sel, Ts&&... args) {
+        static_assert(sizeof...(Params) == sizeof...(Ts), "argument count differs from the declared signature");
+        static_assert((std::is_convertible_v<Ts&&, Params> && ...),
+                      "an argument does not convert to the declared parameter type");
+        return detail::send<R, Params...>(receiver, sel, static_cast<Params>(std::forward<Ts>(args))...);
+    }
+};
+
+// Anything that converts to id: raw ids, Class, and handles with a .get().
+inline id as_receiver(id receiver) { return receiver; }
+inline id as_receiver(Class cls) { return reinterpret_cast<id>(cls); }
+inline id as_receiver(std::nullptr_t) { return nullptr; }
+template <class Handle, class = decltype(std::declval<const Handle&>().get())>
+id as_receiver(const Handle& handle) {
+    return handle.get();
+}
+
+}  // namespace detail
+
+// Sends `sel` to `receiver`. R is either the return type (argument types deduced) or the method's
+// declared signature R(Params...). The receiver may be an id, a Class or a pymetal::object.
+template <class R, class Receiver, class Sel, class... Args>
+decltype(auto) msg_send(const Receiver& receiver, Sel&& sel, Args&&... args) {
+    const SEL resolved = detail::resolve_selector(std::forward<Sel>(sel));
+    const id target = detail::as_receiver(receiver);
+    if constexpr (std::is_function_v<R>) {
+        return detail::declared_signature<R>::send(target, resolved, std::forward<Args>(args)...);
+    } else {
+        return detail::send<R, std::decay_t<Args>...>(target, resolved, args...);
+    }
+}
+
+// Sends `sel` to the superclass implementation of `receiver`'s method (for overrides such as dealloc).
+template <class R, class... Args>
+R msg_send_super(id receiver, Class superclass, SEL sel, Args... args) {
+    if (!receiver) return detail::zero_result<R>();
+    IMP imp = detail::runtime().class_method_implementation(superclass, sel);
+    return reinterpret_cast<R (*)(id, SEL, Args...)>(imp)(receiver, sel, args...);
+}
+
+}  // namespace pymetal
