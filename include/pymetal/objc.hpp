@@ -10,3 +10,5 @@
 #include "objc_types.hpp"
 #include "selector.hpp"
 #include "type_encoding.hpp"
+#include "block.hpp"
+#include "metal_types.hpp"
