@@ -1,0 +1,68 @@
+# Sourced by scripts/test and scripts/demo: installs what pymetal needs and is missing.
+#
+# Debian/Ubuntu: apt-get (update first), as root or through sudo. macOS: names what to brew install.
+
+# Every Debian package the build, the tests and the benchmarks use, and why.
+pymetal_debian_packages=(
+  cmake g++ make            # the build
+  catch2                    # the tests (Catch2 2.13 on bookworm)
+  libgnustep-base-dev       # GNUstep Base: NSObject, NSString, NSError, NSAutoreleasePool on Linux
+  libobjc4                  # the GNU Objective-C runtime (libobjc.so.4)
+  clang-19                  # softmetal compiles MSL kernels with clang++-19 at run time
+  libclang-rt-19-dev        # compiler-rt for clang-19 (bfloat arithmetic in kernels)
+  libboost-context-dev      # softmetal runs threads with barriers as Boost.Context fibers
+  pocl-opencl-icd ocl-icd-opencl-dev opencl-headers  # the benchmarks compare against PoCL
+)
+
+pymetal_missing_debian_packages() {
+  local missing=() package
+  for package in "${pymetal_debian_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+  done
+  echo "${missing[@]}"
+}
+
+pymetal_install_dependencies() {
+  case "$(uname -s)" in
+    Darwin)
+      local needed=()
+      command -v cmake >/dev/null || needed+=(cmake)
+      [[ -d "$(brew --prefix 2>/dev/null)/include/catch2" ]] || needed+=(catch2)
+      if ((${#needed[@]})); then
+        echo "pymetal needs: brew install ${needed[*]}" >&2
+        echo "(Xcode's command line tools provide the compiler and Metal itself.)" >&2
+        return 1
+      fi
+      ;;
+    Linux)
+      if ! command -v dpkg-query >/dev/null; then
+        echo "pymetal: automatic set-up supports Debian and Ubuntu. Install the equivalents of: ${pymetal_debian_packages[*]}" >&2
+        return 1
+      fi
+      local missing
+      missing=$(pymetal_missing_debian_packages)
+      [[ -z $missing ]] && return 0
+      local sudo=()
+      if [[ $(id -u) -ne 0 ]]; then
+        if command -v sudo >/dev/null; then
+          sudo=(sudo)
+        else
+          echo "pymetal: missing packages: $missing (run as root or install them with apt-get)" >&2
+          return 1
+        fi
+      fi
+      echo "pymetal: installing $missing"
+      "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      # shellcheck disable=SC2086
+      "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+      ;;
+    *)
+      echo "pymetal: unsupported platform $(uname -s)" >&2
+      return 1
+      ;;
+  esac
+}
+
+pymetal_jobs() {
+  if command -v nproc >/dev/null; then nproc; else sysctl -n hw.ncpu; fi
+}
