@@ -124,6 +124,7 @@ private:
     void add(Class target, const char* sel, IMP imp, const std::string& types) {
         if (!detail::runtime().class_add_method(target, selector(sel), imp, types.c_str()))
             throw error("pymetal: cannot add method " + std::string(sel) + " to " + name_);
+        flush_method_caches();  // a subclass's new method may hide an inherited IMP already cached
     }
 
     // Deletes the state, then runs the superclass's dealloc. The superclass is the one above the class

@@ -10,6 +10,8 @@
 // A message to nil returns a zero R (a zeroed struct included) without touching the runtime.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <mutex>
 #include <set>
 #include <tuple>
@@ -69,6 +71,37 @@ void check_encoding(id receiver, SEL sel) {
 }
 #endif
 
+#if !PYMETAL_APPLE_ABI && PYMETAL_CACHE_IMPS
+// Opt-in (PYMETAL_CACHE_IMPS=1) IMP cache for the GNU runtime, whose objc_msg_lookup is an out-of-line
+// call costing about as much as a trivial method. Per thread, per signature: a small direct-mapped
+// table of (class, selector) -> IMP. Entries are stamped with a generation that class_builder bumps when
+// it adds methods; methods replaced by any other means after a first send are not seen until
+// flush_method_caches() is called. That trade-off is why it is off by default.
+inline std::atomic<unsigned>& method_cache_generation() {
+    static std::atomic<unsigned> generation{1};
+    return generation;
+}
+
+template <class R, class... Args>
+IMP cached_lookup(const objc_runtime& rt, id receiver, SEL sel) {
+    struct entry {
+        Class cls;
+        SEL sel;
+        IMP imp;
+        unsigned generation;
+    };
+    thread_local entry table[16] = {};
+    const Class cls = *reinterpret_cast<Class*>(receiver);  // the GNU runtime's class_pointer, its first word
+    const auto key = reinterpret_cast<std::uintptr_t>(cls) ^ reinterpret_cast<std::uintptr_t>(sel);
+    entry& e = table[(key >> 4) & 15];
+    const unsigned generation = method_cache_generation().load(std::memory_order_acquire);
+    if (e.cls == cls && e.sel == sel && e.generation == generation) return e.imp;
+    IMP imp = rt.msg_lookup(receiver, sel);
+    e = {cls, sel, imp, generation};
+    return imp;
+}
+#endif
+
 template <class R>
 R zero_result() {
     if constexpr (std::is_void_v<R>) return;
@@ -96,7 +129,11 @@ R send(id receiver, SEL sel, Args... args) {
         return reinterpret_cast<R (*)(id, SEL, Args...)>(rt.msg_send)(receiver, sel, args...);
     }
 #else
+#if PYMETAL_CACHE_IMPS
+    IMP imp = cached_lookup<R, Args...>(rt, receiver, sel);
+#else
     IMP imp = rt.msg_lookup(receiver, sel);
+#endif
     return reinterpret_cast<R (*)(id, SEL, Args...)>(imp)(receiver, sel, args...);
 #endif
 }
@@ -136,6 +173,14 @@ decltype(auto) msg_send(const Receiver& receiver, Sel&& sel, Args&&... args) {
     } else {
         return detail::send<R, std::decay_t<Args>...>(target, resolved, args...);
     }
+}
+
+// Forgets every cached IMP (only meaningful with PYMETAL_CACHE_IMPS on the GNU runtime): call it after
+// replacing methods with runtime functions other than pymetal's class_builder.
+inline void flush_method_caches() {
+#if !PYMETAL_APPLE_ABI && PYMETAL_CACHE_IMPS
+    detail::method_cache_generation().fetch_add(1, std::memory_order_acq_rel);
+#endif
 }
 
 // Sends `sel` to the superclass implementation of `receiver`'s method (for overrides such as dealloc).

@@ -29,6 +29,11 @@
 #endif
 #endif
 
+// Caches IMPs per (class, selector) on the GNU runtime; see msg_send.hpp for the trade-off.
+#ifndef PYMETAL_CACHE_IMPS
+#define PYMETAL_CACHE_IMPS 0
+#endif
+
 namespace pymetal {
 
 // The ABIs whose message-send rules differ. `native_abi` is the one this translation unit uses.
