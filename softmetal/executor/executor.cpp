@@ -1,0 +1,99 @@
+#include "executor/executor.hpp"
+
+#include "executor/fiber_group.hpp"
+#include "executor/group_runner.hpp"
+#include "executor/thread_pool.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <thread>
+
+namespace softmetal {
+namespace {
+
+unsigned default_worker_count() {
+    if (const char* text = std::getenv("SOFTMETAL_THREADS")) {
+        char* end = nullptr;
+        errno = 0;
+        const unsigned long value = std::strtoul(text, &end, 10);
+        if (errno == 0 && end != text && *end == '\0' && value > 0 && value <= 4096) return static_cast<unsigned>(value);
+    }
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Groups per atomic hand-out. Enough chunks per thread (16) that uneven groups even out, but never
+// so many groups per chunk that a few threads end up with all the work; fiber groups (hundreds of
+// threads and switches each) are heavy enough to hand out nearly one by one.
+std::uint64_t chunk_size(std::uint64_t groups, unsigned workers, bool fibers) {
+    const std::uint64_t most = fibers ? 4 : 256;
+    return std::clamp<std::uint64_t>(groups / (std::uint64_t(workers) * 16), 1, most);
+}
+
+// One run() shared with the pool: every participant takes the next chunk of groups until none is left.
+class dispatch_job final : public detail::thread_pool::job {
+public:
+    dispatch_job(const dispatch_work& work, std::uint64_t groups, std::uint64_t chunk)
+        : work_(work), groups_(groups), chunk_(chunk) {}
+
+    void work() override {
+        for (;;) {
+            const std::uint64_t begin = next_.fetch_add(chunk_, std::memory_order_relaxed);
+            if (begin >= groups_) return;
+            detail::run_groups(work_, begin, std::min(begin + chunk_, groups_));
+        }
+    }
+
+private:
+    const dispatch_work& work_;
+    const std::uint64_t groups_;
+    const std::uint64_t chunk_;
+    // Its own cache line: every participant hits it, and work_ et al. are read-only.
+    alignas(64) std::atomic<std::uint64_t> next_{0};
+};
+
+const sm_runtime_api runtime_services = {SM_ABI_VERSION, &detail::threadgroup_barrier_hook};
+
+}  // namespace
+
+executor& executor::shared() {
+    // Deliberately never destroyed. Command queues (serial_lane objects owned by Objective-C objects or by
+    // other statics) may still run command buffers while static destructors run at exit; a pool that is
+    // never destroyed can never be used after its destruction. Its threads sleep on a condition variable
+    // and end with the process; the pointer keeps it "still reachable" for LeakSanitizer.
+    static executor* const instance = new executor(default_worker_count());
+    return *instance;
+}
+
+executor::executor(unsigned workers)
+    : workers_(std::max(1u, workers)), pool_(std::make_unique<detail::thread_pool>(workers_ - 1)) {}
+
+executor::~executor() = default;
+
+void executor::run(const dispatch_work& work) {
+    if (!work.kernel) return;
+    const sm_launch& launch = work.launch;
+    const sm_size3 groups3 = launch.threadgroups_per_grid;
+    const sm_size3 nominal = launch.threads_per_threadgroup;
+    if (nominal.x == 0 || nominal.y == 0 || nominal.z == 0) return;
+    // Metal caps a grid far below 2^64 groups, so this product does not overflow in practice.
+    const std::uint64_t groups = std::uint64_t(groups3.x) * groups3.y * groups3.z;
+    if (groups == 0) return;
+
+    const std::uint64_t chunk = chunk_size(groups, workers_, detail::runs_on_fibers(*work.kernel));
+    const std::uint64_t chunks = (groups + chunk - 1) / chunk;
+    if (chunks == 1 || pool_->thread_count() == 0) {
+        // The empty-dispatch path: no queueing, no wake-up, no atomics.
+        detail::run_groups(work, 0, groups);
+        return;
+    }
+    dispatch_job job(work, groups, chunk);
+    pool_->share(job, static_cast<unsigned>(std::min<std::uint64_t>(chunks - 1, pool_->thread_count())));
+}
+
+const sm_runtime_api* executor::runtime_api() {
+    return &runtime_services;
+}
+
+}  // namespace softmetal

@@ -1,0 +1,22 @@
+// Runs a range of a dispatch's threadgroups on the calling OS thread, with that thread's own
+// threadgroup memory arenas and fiber stacks (kept per thread, reused across groups and dispatches).
+// This is where the choice between the plain run_group loop, a direct run_thread call and fibers is made.
+#pragma once
+
+#include "executor/executor.hpp"
+
+#include <cstdint>
+
+namespace softmetal::detail {
+
+// Runs the groups with linear indices [begin, end) of work (x fastest, then y, then z).
+void run_groups(const dispatch_work& work, std::uint64_t begin, std::uint64_t end);
+
+// Whether groups of this kernel run on fibers (when they have more than one thread).
+bool runs_on_fibers(const sm_kernel_info& kernel);
+
+// threadgroup_barrier() reached by code not running on a fiber: a no-op in a one-thread group, else a
+// translator bug (uses_barriers wrong), asserted in debug builds and reported once otherwise.
+void barrier_outside_fibers();
+
+}  // namespace softmetal::detail

@@ -1,0 +1,35 @@
+// An ordered lane of work with a thread of its own: one per MTLCommandQueue, so that the command
+// buffers of one queue run and complete in commit order while several queues run concurrently.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace softmetal {
+
+class serial_lane {
+public:
+    serial_lane();
+    // Runs every task already submitted, then joins the lane's thread. Must not be called from a task.
+    ~serial_lane();
+    serial_lane(const serial_lane&) = delete;
+    serial_lane& operator=(const serial_lane&) = delete;
+
+    // Queues `task` to run on the lane's thread after every task submitted before it. Thread-safe;
+    // a task may submit further tasks to its own lane. A task must not throw (std::terminate).
+    void submit(std::function<void()> task);
+
+private:
+    void drain();
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::function<void()>> tasks_;
+    bool stopping_ = false;
+    std::thread thread_;  // last: starts once the members it uses exist
+};
+
+}  // namespace softmetal
