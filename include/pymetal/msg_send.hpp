@@ -50,8 +50,10 @@ template <class R, class... Args>
 void check_encoding(id receiver, SEL sel) {
     const objc_runtime& rt = runtime();
     Class cls = rt.object_get_class(receiver);
-    static std::mutex mutex;
-    static std::set<std::pair<Class, SEL>> checked;
+    // Never destroyed: messages are still sent from static destructors after this function's statics
+    // would be gone (a static pymetal handle releasing its object at exit).
+    static std::mutex& mutex = *new std::mutex;
+    static std::set<std::pair<Class, SEL>>& checked = *new std::set<std::pair<Class, SEL>>;
     {
         std::lock_guard<std::mutex> lock(mutex);
         if (!checked.insert({cls, sel}).second) return;
@@ -151,6 +153,11 @@ struct declared_signature<R(Params...)> {
     }
 };
 
+// A deduced argument's parameter type: decayed, with a bare nullptr passed as a nil object.
+template <class T>
+using deduced_parameter_t =
+    std::conditional_t<std::is_same_v<std::decay_t<T>, std::nullptr_t>, id, std::decay_t<T>>;
+
 // Anything that converts to id: raw ids, Class, and handles with a .get().
 inline id as_receiver(id receiver) { return receiver; }
 inline id as_receiver(Class cls) { return reinterpret_cast<id>(cls); }
@@ -171,7 +178,7 @@ decltype(auto) msg_send(const Receiver& receiver, Sel&& sel, Args&&... args) {
     if constexpr (std::is_function_v<R>) {
         return detail::declared_signature<R>::send(target, resolved, std::forward<Args>(args)...);
     } else {
-        return detail::send<R, std::decay_t<Args>...>(target, resolved, args...);
+        return detail::send<R, detail::deduced_parameter_t<Args>...>(target, resolved, args...);
     }
 }
 

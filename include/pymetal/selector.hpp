@@ -124,9 +124,9 @@ struct is_selector_literal : std::false_type {};
 template <char... Chars>
 struct is_selector_literal<selector_literal<Chars...>> : std::true_type {};
 
-// How each spelling of a selector becomes a SEL. A char array is taken to be a string literal (static
-// storage that never changes) and cached by address: pass a std::string, a const char* or
-// selector(...) for names built at run time.
+// How each spelling of a selector becomes a SEL. A const char array is taken to be a string literal
+// (static storage that never changes) and cached by address; a mutable char array is registered at each
+// call. Pass a std::string, a const char* or selector(...) for names built at run time.
 template <class S>
 SEL resolve_selector(S&& spelling) {
     using T = std::remove_cv_t<std::remove_reference_t<S>>;
@@ -135,7 +135,13 @@ SEL resolve_selector(S&& spelling) {
     } else if constexpr (is_selector_literal<T>::value) {
         return T::get();
     } else if constexpr (std::is_array_v<T>) {
-        return literal_selector_cache::lookup(spelling);
+        // remove_cv_t strips an array's element const: look at the spelling's own type. Only a const
+        // array can be a literal; a mutable char buffer's text may change at the same address.
+        if constexpr (std::is_const_v<std::remove_extent_t<std::remove_reference_t<S>>>) {
+            return literal_selector_cache::lookup(spelling);
+        } else {
+            return selector(static_cast<const char*>(spelling));
+        }
     } else if constexpr (std::is_same_v<T, std::string>) {
         return selector(spelling.c_str());
     } else {

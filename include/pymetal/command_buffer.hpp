@@ -1,0 +1,92 @@
+// pymetal::command_buffer: a committed MTLCommandBuffer, the waitable handle of asynchronous work.
+//
+//   auto done = k.run_async({in, out}, groups, threads);
+//   ... other work ...
+//   done.wait();                   // throws command_error if Metal reports the command buffer failed
+//
+// Thread safety: any thread may wait on, poll or read the times of a command buffer, also several at
+// once (waitUntilCompleted and status are safe to call concurrently in Metal). Copies share the one
+// MTLCommandBuffer.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <utility>
+
+#include "autorelease_pool.hpp"
+#include "block.hpp"
+#include "foundation.hpp"
+#include "metal_error.hpp"
+#include "metal_types.hpp"
+#include "object.hpp"
+
+namespace pymetal {
+
+class command_buffer {
+public:
+    command_buffer() noexcept = default;
+    static command_buffer retain(id mtl_command_buffer) { return command_buffer(object::retain(mtl_command_buffer)); }
+
+    id native() const noexcept { return object_.get(); }
+    explicit operator bool() const noexcept { return static_cast<bool>(object_); }
+
+    command_buffer_status status() const {
+        return static_cast<command_buffer_status>(msg_send<ns_uinteger()>(object_, "status"));
+    }
+    // Finished, successfully or not.
+    bool is_done() const {
+        const command_buffer_status s = status();
+        return s == command_buffer_status::completed || s == command_buffer_status::error;
+    }
+    bool failed() const { return status() == command_buffer_status::error; }
+
+    // Blocks until the GPU has finished it, then throws command_error if it failed.
+    void wait() const {
+        msg_send<void()>(object_, "waitUntilCompleted");
+        check();  // status is final only after the wait
+    }
+    // Throws command_error if it failed; does not wait.
+    void check() const {
+        if (failed()) throw failure();
+    }
+    // The failure as an exception object (for completion handlers that report rather than throw).
+    command_error failure() const {
+        autorelease_pool pool;  // domain and description may be autoreleased
+        const command_buffer_status s = status();
+        id ns_error = msg_send<id()>(object_, "error");
+        if (!ns_error)
+            return command_error(command_buffer_error_domain, 0, "Metal reported status " +
+                                 std::to_string(static_cast<ns_uinteger>(s)) + " without an NSError", s);
+        objc_error e = make_objc_error(ns_error);
+        return command_error(e.domain(), e.code(), e.description(), s);
+    }
+
+    // GPU timestamps in seconds (CFTimeInterval), valid once it has completed.
+    double gpu_start_time() const { return msg_send<double()>(object_, "GPUStartTime"); }
+    double gpu_end_time() const { return msg_send<double()>(object_, "GPUEndTime"); }
+    double gpu_duration() const { return gpu_end_time() - gpu_start_time(); }
+
+private:
+    explicit command_buffer(object mtl_command_buffer) noexcept : object_(std::move(mtl_command_buffer)) {}
+    object object_;
+};
+
+// Called once the command buffer has completed or failed (check with .failed() / .check()). It runs
+// on Metal's completion thread, inside an autorelease pool of its own; it must not throw (an escaping
+// exception calls std::terminate) and should hand long work to another thread.
+using completion_handler = std::function<void(const command_buffer&)>;
+
+namespace detail {
+
+// addCompletedHandler: takes a block. Metal copies the block (Block ABI copy), which copies the handler
+// with it, so the pymetal::block here may end with this call.
+inline void add_completed_handler(id mtl_command_buffer, completion_handler handler) {
+    block<void(id)> on_completed([handler = std::move(handler)](id completed) noexcept {
+        autorelease_pool pool;
+        handler(command_buffer::retain(completed));
+    });
+    msg_send<void(id)>(mtl_command_buffer, "addCompletedHandler:", on_completed.get());
+}
+
+}  // namespace detail
+}  // namespace pymetal

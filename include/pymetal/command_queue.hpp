@@ -1,0 +1,26 @@
+// pymetal::command_queue: one MTLCommandQueue, the object that orders command buffers.
+//
+// Thread safety: Metal documents command queues as thread-safe; one queue may be shared by any
+// number of threads, each encoding and committing its own command buffers. Command buffers committed
+// to one queue run in commit order.
+#pragma once
+
+#include "object.hpp"
+
+namespace pymetal {
+
+class command_queue {
+public:
+    command_queue() noexcept = default;
+    static command_queue retain(id mtl_queue) { return command_queue(object::retain(mtl_queue)); }
+    static command_queue adopt(id mtl_queue) { return command_queue(object::adopt(mtl_queue)); }
+
+    id native() const noexcept { return object_.get(); }
+    explicit operator bool() const noexcept { return static_cast<bool>(object_); }
+
+private:
+    explicit command_queue(object mtl_queue) noexcept : object_(std::move(mtl_queue)) {}
+    object object_;
+};
+
+}  // namespace pymetal

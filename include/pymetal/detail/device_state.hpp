@@ -1,0 +1,39 @@
+// What every copy of a device handle (and every kernel made on it) shares: the MTLDevice, its
+// dispatch limits, and the default command queue, created on first use.
+#pragma once
+
+#include <mutex>
+
+#include "../command_queue.hpp"
+#include "../error.hpp"
+#include "../object.hpp"
+#include "../size.hpp"
+
+namespace pymetal::detail {
+
+struct device_state {
+    explicit device_state(object mtl_device) : device(std::move(mtl_device)) {
+        max_threads_per_threadgroup = msg_send<mtl_size()>(device, "maxThreadsPerThreadgroup");
+        max_threadgroup_memory_length = msg_send<ns_uinteger()>(device, "maxThreadgroupMemoryLength");
+    }
+
+    // The queue the one-call dispatch forms use. Thread-safe: created once, then only read.
+    const command_queue& default_queue() {
+        std::call_once(queue_once, [this] {
+            id queue = msg_send<id()>(device, "newCommandQueue");
+            if (!queue) throw error("pymetal: the device returned no command queue (newCommandQueue)");
+            queue_ = command_queue::adopt(queue);
+        });
+        return queue_;
+    }
+
+    object device;
+    size3 max_threads_per_threadgroup;
+    ns_uinteger max_threadgroup_memory_length = 0;
+
+private:
+    std::once_flag queue_once;
+    command_queue queue_;
+};
+
+}  // namespace pymetal::detail

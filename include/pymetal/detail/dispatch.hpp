@@ -1,0 +1,170 @@
+// The checks and the encoding shared by kernel's one-call forms and command_list: everything that is
+// refused is refused here, before the first message to the encoder.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+#include "../argument.hpp"
+#include "../metal_error.hpp"
+#include "../msg_send.hpp"
+#include "../size.hpp"
+
+namespace pymetal::detail {
+
+// What a dispatch needs to know about a kernel, read once when the kernel is made.
+struct pipeline_info {
+    id pipeline = nullptr;  // owned by the kernel
+    std::string name;
+    ns_uinteger max_total_threads = 0;
+    ns_uinteger execution_width = 0;
+    ns_uinteger static_threadgroup_memory = 0;
+    size3 device_max_threads{0, 0, 0};
+    ns_uinteger device_max_threadgroup_memory = 0;
+};
+
+enum class grid_kind { threadgroups, threads };
+
+// Metal's argument tables hold 31 buffers; threadgroup memory indices are kept to the same range.
+inline constexpr long max_argument_index = 31;
+
+[[noreturn]] inline void refuse(const pipeline_info& k, const std::string& why) {
+    throw dispatch_error("pymetal: dispatch of kernel '" + k.name + "' refused: " + why);
+}
+
+inline void check_threadgroup(const pipeline_info& k, const size3& threads) {
+    if (threads.empty()) refuse(k, "threads per threadgroup " + threads.str() + " has a zero dimension");
+    if (threads.total() > k.max_total_threads)
+        refuse(k, "a threadgroup of " + threads.str() + " = " + std::to_string(threads.total()) +
+                      " threads exceeds the kernel's limit of " + std::to_string(k.max_total_threads) +
+                      " (maxTotalThreadsPerThreadgroup)");
+    const size3& dmax = k.device_max_threads;
+    if ((dmax.width && threads.width > dmax.width) || (dmax.height && threads.height > dmax.height) ||
+        (dmax.depth && threads.depth > dmax.depth))
+        refuse(k, "a threadgroup of " + threads.str() + " exceeds the device's maximum of " + dmax.str() +
+                      " (maxThreadsPerThreadgroup)");
+}
+
+// Each argument's index, as validate() assigned it (the same rule, replayed by encode()).
+class index_assigner {
+public:
+    long next(const argument& a) {
+        long& counter = a.type() == argument::kind::threadgroup_memory ? next_threadgroup_ : next_buffer_;
+        const long index = a.index() == argument::auto_index ? counter : a.index();
+        counter = index + 1;
+        return index;
+    }
+
+private:
+    long next_buffer_ = 0;
+    long next_threadgroup_ = 0;
+};
+
+inline void check_arguments(const pipeline_info& k, argument_list args) {
+    std::uint64_t used_buffers = 0, used_threadgroup = 0;
+    std::size_t threadgroup_bytes = k.static_threadgroup_memory;
+    index_assigner indices;
+    std::size_t position = 0;
+    for (const argument& a : args) {
+        const long index = indices.next(a);
+        const bool is_threadgroup = a.type() == argument::kind::threadgroup_memory;
+        // Messages are built only on failure: this loop runs on every dispatch.
+        auto where = [&, position] {
+            return "argument " + std::to_string(position) + " (" + (is_threadgroup ? "[[threadgroup(" : "[[buffer(") +
+                   std::to_string(index) + ")]])";
+        };
+        ++position;
+        if (index < 0 || index >= max_argument_index)
+            refuse(k, where() + ": index " + std::to_string(index) + " is past Metal's " +
+                          std::to_string(max_argument_index) + " argument slots");
+        std::uint64_t& used = is_threadgroup ? used_threadgroup : used_buffers;
+        if (used & (std::uint64_t{1} << index)) refuse(k, where() + ": another argument is already at this index");
+        used |= std::uint64_t{1} << index;
+
+        switch (a.type()) {
+            case argument::kind::buffer:
+                if (!a.buffer_native()) refuse(k, where() + ": the buffer handle is empty");
+                if (a.offset() > a.buffer_length())
+                    refuse(k, where() + ": offset " + std::to_string(a.offset()) + " is past the end of the buffer of " +
+                                  std::to_string(a.buffer_length()) + " bytes");
+                if (a.required_bytes() > a.buffer_length() - a.offset())
+                    refuse(k, where() + ": the buffer is too small: " + std::to_string(a.required_bytes() / a.element_size()) +
+                                  " elements of " + std::to_string(a.element_size()) + " bytes from byte offset " +
+                                  std::to_string(a.offset()) + " need " + std::to_string(a.offset() + a.required_bytes()) +
+                                  " bytes, the buffer has " + std::to_string(a.buffer_length()));
+                break;
+            case argument::kind::bytes:
+                if (a.length() == 0) refuse(k, where() + ": a value of 0 bytes");
+                if (a.length() > argument::max_bytes)
+                    refuse(k, where() + ": a value of " + std::to_string(a.length()) + " bytes is over setBytes' " +
+                                  std::to_string(argument::max_bytes) + "-byte limit; put it in a buffer");
+                break;
+            case argument::kind::threadgroup_memory:
+                threadgroup_bytes += a.length();
+                break;
+        }
+    }
+    if (k.device_max_threadgroup_memory && threadgroup_bytes > k.device_max_threadgroup_memory)
+        refuse(k, "the kernel needs " + std::to_string(threadgroup_bytes) + " bytes of threadgroup memory (" +
+                      std::to_string(k.static_threadgroup_memory) + " declared in the kernel), over the device's " +
+                      std::to_string(k.device_max_threadgroup_memory) + " (maxThreadgroupMemoryLength)");
+}
+
+// Everything Metal would otherwise reject or misread, checked before anything is encoded.
+inline void validate(const pipeline_info& k, argument_list args, const size3& threads_per_threadgroup) {
+    check_threadgroup(k, threads_per_threadgroup);
+    check_arguments(k, args);
+}
+
+// A threadgroup for a grid when the caller gave none: as wide as the SIMD width allows in x and as
+// many rows as the kernel's limit allows, never larger than the grid (Apple's recommended shape).
+inline size3 choose_threadgroup(const pipeline_info& k, const size3& grid) {
+    const ns_uinteger max_total = std::max<ns_uinteger>(k.max_total_threads, 1);
+    auto clamp = [](ns_uinteger value, ns_uinteger limit) { return limit ? std::min(value, limit) : value; };
+    size3 threads;
+    if (grid.height <= 1 && grid.depth <= 1) {
+        threads = size3(clamp(std::min(max_total, std::max<ns_uinteger>(grid.width, 1)), k.device_max_threads.width));
+    } else {
+        const ns_uinteger width = std::max<ns_uinteger>(std::min(std::max<ns_uinteger>(k.execution_width, 1), grid.width), 1);
+        const ns_uinteger height = std::max<ns_uinteger>(std::min(max_total / width, grid.height), 1);
+        const ns_uinteger depth = std::max<ns_uinteger>(std::min(max_total / (width * height), grid.depth), 1);
+        threads = size3(clamp(width, k.device_max_threads.width), clamp(height, k.device_max_threads.height),
+                        clamp(depth, k.device_max_threads.depth));
+    }
+    return threads;
+}
+
+// Encodes one validated dispatch into an open compute encoder. A grid with a zero dimension binds
+// nothing and dispatches nothing.
+inline void encode(id encoder, const pipeline_info& k, argument_list args, grid_kind kind, const size3& grid,
+                   const size3& threads_per_threadgroup) {
+    if (grid.empty()) return;
+    msg_send<void(id)>(encoder, "setComputePipelineState:", k.pipeline);
+    index_assigner indices;
+    for (const argument& a : args) {
+        const ns_uinteger index = static_cast<ns_uinteger>(indices.next(a));
+        switch (a.type()) {
+            case argument::kind::buffer:
+                msg_send<void(id, ns_uinteger, ns_uinteger)>(encoder, "setBuffer:offset:atIndex:", a.buffer_native(),
+                                                             a.offset(), index);
+                break;
+            case argument::kind::bytes:
+                msg_send<void(const void*, ns_uinteger, ns_uinteger)>(encoder, "setBytes:length:atIndex:", a.bytes(),
+                                                                      a.length(), index);
+                break;
+            case argument::kind::threadgroup_memory:
+                msg_send<void(ns_uinteger, ns_uinteger)>(encoder, "setThreadgroupMemoryLength:atIndex:", a.length(),
+                                                         index);
+                break;
+        }
+    }
+    if (kind == grid_kind::threadgroups)
+        msg_send<void(mtl_size, mtl_size)>(encoder, "dispatchThreadgroups:threadsPerThreadgroup:", mtl_size(grid),
+                                           mtl_size(threads_per_threadgroup));
+    else
+        msg_send<void(mtl_size, mtl_size)>(encoder, "dispatchThreads:threadsPerThreadgroup:", mtl_size(grid),
+                                           mtl_size(threads_per_threadgroup));
+}
+
+}  // namespace pymetal::detail

@@ -1,0 +1,76 @@
+// Metal itself, loaded with dlopen once, lazily and thread-safely: Apple's Metal.framework on macOS,
+// softmetal (libsoftmetal.so, our CPU implementation of Metal's compute API) elsewhere. Everything
+// above this file talks to whichever was loaded through the same selectors and never asks which.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "../objc_types.hpp"
+#include "library_loader.hpp"
+#include "runtime.hpp"
+
+namespace pymetal::detail {
+
+// The C entry points of Metal; everything else is reached by messages.
+struct metal_runtime {
+    void* handle = nullptr;
+    id (*create_system_default_device)() = nullptr;  // +1 (Create rule)
+    id (*copy_all_devices)() = nullptr;              // +1 NSArray (Copy rule); absent on older iOS
+};
+
+inline library_spec metal_library_spec() {
+#if PYMETAL_APPLE_PLATFORM
+    return {"Metal.framework", "PYMETAL_METAL", {"/System/Library/Frameworks/Metal.framework/Metal"},
+            "it ships with macOS 10.11 and later"};
+#else
+    std::vector<std::string> candidates;
+#ifdef PYMETAL_SOFTMETAL_PATH
+    // Compiled in by the CMake target pymetal: the build tree's or the install prefix's library,
+    // so a program built against pymetal finds softmetal without any environment variable.
+    candidates.emplace_back(PYMETAL_SOFTMETAL_PATH);
+#endif
+    candidates.emplace_back("libsoftmetal.so");  // the dynamic loader's search path (LD_LIBRARY_PATH, ldconfig)
+    return {"softmetal (libsoftmetal.so, pymetal's CPU implementation of Metal)", "PYMETAL_METAL",
+            std::move(candidates),
+            "Build it with `cmake --build <build-dir> --target softmetal` or install pymetal "
+            "(`cmake --install <build-dir>`)"};
+#endif
+}
+
+inline metal_runtime load_metal_runtime() {
+    // Metal's classes subclass NSObject and answer through the runtime: load it (and Foundation) first.
+    (void)runtime();
+#if PYMETAL_APPLE_PLATFORM
+    // Without CoreGraphics, MTLCreateSystemDefaultDevice returns nil in command-line processes.
+    library_spec core_graphics{"CoreGraphics.framework", "PYMETAL_COREGRAPHICS",
+                               {"/System/Library/Frameworks/CoreGraphics.framework/CoreGraphics"},
+                               "it ships with macOS"};
+    open_library(core_graphics);
+#endif
+    const library_spec spec = metal_library_spec();
+    metal_runtime metal;
+    metal.handle = open_library(spec);
+    metal.create_system_default_device =
+        required_symbol<decltype(metal.create_system_default_device)>(metal.handle, "MTLCreateSystemDefaultDevice",
+                                                                      spec.name);
+    metal.copy_all_devices = optional_symbol<decltype(metal.copy_all_devices)>(metal.handle, "MTLCopyAllDevices");
+    return metal;
+}
+
+// The process's Metal, loaded on first use. A failed load throws load_error, and is retried by the
+// next call (a function-local static whose initialiser throws stays uninitialised).
+inline const metal_runtime& metal() {
+    static const metal_runtime loaded = load_metal_runtime();
+    return loaded;
+}
+
+}  // namespace pymetal::detail
+
+namespace pymetal {
+
+// Loads the Objective-C runtime, Foundation and Metal now (they load on first use otherwise).
+// Throws load_error naming the library, the paths tried and how to get it.
+inline void load_metal() { (void)detail::metal(); }
+
+}  // namespace pymetal

@@ -1,0 +1,211 @@
+// pymetal::device: one MTLDevice, the factory of buffers, libraries and command queues.
+//
+//   auto device = pymetal::device::system_default();      // throws load_error if Metal is missing
+//   auto in  = device.new_buffer({1.0f, 2.0f});            // copies the values
+//   auto out = device.new_buffer<float>(1);                // room for one float
+//   auto lib = device.compile(msl_source);
+//
+// Thread safety: a device handle may be copied and used from any number of threads at once (MTLDevice
+// is thread-safe; the default command queue is created once, under a std::call_once). Copies share
+// the MTLDevice and its default queue.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstddef>
+#include <functional>
+#include <initializer_list>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "autorelease_pool.hpp"
+#include "block.hpp"
+#include "buffer.hpp"
+#include "command_queue.hpp"
+#include "compile_options.hpp"
+#include "detail/device_state.hpp"
+#include "detail/metal_loader.hpp"
+#include "foundation.hpp"
+#include "library.hpp"
+#include "metal_error.hpp"
+#include "size.hpp"
+
+namespace pymetal {
+
+// The VM page size that new_buffer_borrowing requires its memory to be aligned to (16 KiB on Apple
+// silicon, 4 KiB on most Linux machines).
+inline std::size_t page_size() {
+    static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    return size;
+}
+
+// Called when a borrowing buffer ends, with the memory and length it was given.
+using memory_deallocator = std::function<void(void* memory, std::size_t length)>;
+
+class device {
+public:
+    device() noexcept = default;
+
+    // The system's default device (MTLCreateSystemDefaultDevice). Throws load_error if Metal cannot be
+    // loaded, error if there is no device.
+    static device system_default() {
+        id created = detail::metal().create_system_default_device();
+        if (!created) throw error("pymetal: MTLCreateSystemDefaultDevice returned no device (is there a Metal GPU?)");
+        return device(object::adopt(created));
+    }
+    // Every device (MTLCopyAllDevices), or just the default one where Metal cannot list them.
+    static std::vector<device> all() {
+        const detail::metal_runtime& metal = detail::metal();
+        std::vector<device> devices;
+        if (!metal.copy_all_devices) {
+            devices.push_back(system_default());
+            return devices;
+        }
+        object array = object::adopt(metal.copy_all_devices());
+        const ns_uinteger count = array_count(array.get());
+        for (ns_uinteger i = 0; i < count; ++i) devices.push_back(device(object::retain(array_at(array.get(), i))));
+        return devices;
+    }
+    // Wraps an MTLDevice obtained elsewhere (retained) or owned by the caller (adopted).
+    static device retain(id mtl_device) { return device(object::retain(mtl_device)); }
+    static device adopt(id mtl_device) { return device(object::adopt(mtl_device)); }
+
+    id native() const noexcept { return state_ ? state_->device.get() : nullptr; }
+    explicit operator bool() const noexcept { return state_ != nullptr; }
+
+    std::string name() const {
+        autorelease_pool pool;  // name is autoreleased
+        return to_string(msg_send<id()>(mtl(), "name"));
+    }
+    size3 max_threads_per_threadgroup() const { return state().max_threads_per_threadgroup; }
+    std::size_t max_threadgroup_memory_length() const { return state().max_threadgroup_memory_length; }
+    bool has_unified_memory() const { return msg_send<objc_bool()>(mtl(), "hasUnifiedMemory") != 0; }
+    std::uint64_t recommended_max_working_set_size() const {
+        return msg_send<std::uint64_t()>(mtl(), "recommendedMaxWorkingSetSize");
+    }
+    std::size_t max_buffer_length() const { return msg_send<ns_uinteger()>(mtl(), "maxBufferLength"); }
+    std::size_t current_allocated_size() const { return msg_send<ns_uinteger()>(mtl(), "currentAllocatedSize"); }
+    std::uint64_t registry_id() const { return msg_send<std::uint64_t()>(mtl(), "registryID"); }
+
+    // The queue kernel::run and friends use (created on first use, shared by all copies of this handle).
+    command_queue default_queue() const { return state().default_queue(); }
+    // A queue of its own; 0 leaves Metal's limit on command buffers in flight (64).
+    command_queue new_command_queue(std::size_t max_command_buffers = 0) const {
+        id queue = max_command_buffers
+                       ? msg_send<id(ns_uinteger)>(mtl(), "newCommandQueueWithMaxCommandBufferCount:", max_command_buffers)
+                       : msg_send<id()>(mtl(), "newCommandQueue");
+        if (!queue) throw error("pymetal: the device returned no command queue");
+        return command_queue::adopt(queue);
+    }
+
+    // An uninitialised buffer of `length` bytes / of room for `count` T.
+    buffer new_buffer_bytes(std::size_t length, ns_uinteger options = resource_options::storage_mode_shared) const {
+        check_length(length);
+        return checked(msg_send<id(ns_uinteger, ns_uinteger)>(mtl(), "newBufferWithLength:options:", length, options),
+                       length);
+    }
+    template <class T>
+    buffer new_buffer(std::size_t count, ns_uinteger options = resource_options::storage_mode_shared) const {
+        static_assert(std::is_trivially_copyable_v<T>, "buffer elements must be trivially copyable");
+        return new_buffer_bytes(count * sizeof(T), options);
+    }
+    // A buffer holding a copy of `length` bytes at `data`.
+    buffer new_buffer_with_bytes(const void* data, std::size_t length,
+                                 ns_uinteger options = resource_options::storage_mode_shared) const {
+        check_length(length);
+        return checked(msg_send<id(const void*, ns_uinteger, ns_uinteger)>(mtl(), "newBufferWithBytes:length:options:",
+                                                                           data, length, options),
+                       length);
+    }
+    // A buffer holding a copy of the elements of a contiguous container, span, array or braced list.
+    template <class Range,
+              class T = std::remove_const_t<std::remove_pointer_t<decltype(std::data(std::declval<const Range&>()))>>>
+    buffer new_buffer(const Range& values, ns_uinteger options = resource_options::storage_mode_shared) const {
+        static_assert(std::is_trivially_copyable_v<T>, "buffer elements must be trivially copyable");
+        return new_buffer_with_bytes(std::data(values), std::size(values) * sizeof(T), options);
+    }
+    template <class T>
+    buffer new_buffer(std::initializer_list<T> values, ns_uinteger options = resource_options::storage_mode_shared) const {
+        static_assert(std::is_trivially_copyable_v<T>, "buffer elements must be trivially copyable");
+        return new_buffer_with_bytes(values.begin(), values.size() * sizeof(T), options);
+    }
+
+    // A buffer over the caller's memory, without a copy (newBufferWithBytesNoCopy:...). The memory is
+    // BORROWED: it must stay valid until the buffer and every command using it are gone. `memory` and
+    // `length` must be multiples of page_size() (throws buffer_error otherwise); `on_release`, if
+    // given, is called (on whatever thread releases the buffer last) when Metal lets go of the memory,
+    // which is where to free it.
+    buffer new_buffer_borrowing(void* memory, std::size_t length, memory_deallocator on_release = {},
+                                ns_uinteger options = resource_options::storage_mode_shared) const {
+        const std::size_t page = page_size();
+        if (reinterpret_cast<std::uintptr_t>(memory) % page != 0)
+            throw buffer_error("pymetal: new_buffer_borrowing needs page-aligned memory (" + std::to_string(page) +
+                               "-byte pages); allocate it with aligned_alloc(pymetal::page_size(), ...) or mmap");
+        if (length == 0 || length % page != 0)
+            throw buffer_error("pymetal: new_buffer_borrowing needs a length that is a positive multiple of the page size (" +
+                               std::to_string(page) + " bytes), got " + std::to_string(length));
+        check_length(length);
+        id created;
+        if (on_release) {
+            block<void(void*, ns_uinteger)> deallocator(
+                [on_release = std::move(on_release)](void* pointer, ns_uinteger bytes) noexcept { on_release(pointer, bytes); });
+            created = msg_send<id(void*, ns_uinteger, ns_uinteger, id)>(
+                mtl(), "newBufferWithBytesNoCopy:length:options:deallocator:", memory, length, options, deallocator.get());
+        } else {
+            created = msg_send<id(void*, ns_uinteger, ns_uinteger, id)>(
+                mtl(), "newBufferWithBytesNoCopy:length:options:deallocator:", memory, length, options, nullptr);
+        }
+        return checked(created, length);
+    }
+
+    // Compiles MSL source. Throws compile_error (with each diagnostic's line and column) on failure;
+    // warnings of a successful compile are in library::compile_log().
+    library compile(std::string_view source, const compile_options& options = {}) const {
+        autorelease_pool pool;  // the NSError comes back autoreleased
+        object ns_source = make_string(source);
+        object ns_options = options.make_native();
+        id ns_error = nullptr;
+        id compiled = msg_send<id(id, id, id*)>(mtl(), "newLibraryWithSource:options:error:", ns_source.get(),
+                                                ns_options.get(), &ns_error);
+        if (!compiled) {
+            if (!ns_error)
+                throw compile_error(library_error_domain, static_cast<long>(library_error::compile_failure),
+                                    "Metal returned no library and no error");
+            objc_error e = make_objc_error(ns_error);
+            throw compile_error(e.domain(), e.code(), e.description());
+        }
+        // An error alongside a library carries warnings only (MTLLibraryErrorCompileWarning).
+        std::string log = ns_error ? make_objc_error(ns_error).description() : std::string();
+        return library(state_, object::adopt(compiled), std::move(log));
+    }
+
+    friend bool operator==(const device& a, const device& b) noexcept { return a.native() == b.native(); }
+    friend bool operator!=(const device& a, const device& b) noexcept { return !(a == b); }
+
+private:
+    explicit device(object mtl_device) : state_(std::make_shared<detail::device_state>(std::move(mtl_device))) {}
+
+    detail::device_state& state() const {
+        if (!state_) throw error("pymetal: use of an empty device handle");
+        return *state_;
+    }
+    id mtl() const { return state().device.get(); }
+
+    void check_length(std::size_t length) const {
+        if (length == 0) throw buffer_error("pymetal: Metal buffers cannot be empty (length 0)");
+    }
+    buffer checked(id created, std::size_t length) const {
+        if (!created)
+            throw buffer_error("pymetal: Metal could not create a buffer of " + std::to_string(length) +
+                               " bytes (the device's maxBufferLength is " + std::to_string(max_buffer_length()) + ")");
+        return buffer::adopt(created);
+    }
+
+    std::shared_ptr<detail::device_state> state_;
+};
+
+}  // namespace pymetal

@@ -1,0 +1,95 @@
+// pymetal::function_constants: values for a kernel's `[[function_constant(i)]]` declarations, which
+// Metal folds in when it specialises the function (MTLFunctionConstantValues).
+//
+//   auto k = library.kernel("blur", pymetal::function_constants().set(0, 5u).set("use_fast_path", true));
+//
+// The C++ type picks the Metal type: bool, float, 8/16/32/64-bit signed and unsigned integers
+// (int32_t -> int, uint32_t -> uint, ...). Any other type goes through set_raw with an explicit data_type.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "foundation.hpp"
+#include "metal_types.hpp"
+#include "object.hpp"
+
+namespace pymetal {
+
+namespace detail {
+template <class T>
+constexpr data_type data_type_of() {
+    if constexpr (std::is_same_v<T, bool>) return data_type::bool_;
+    else if constexpr (std::is_same_v<T, float>) return data_type::float_;
+    else if constexpr (std::is_integral_v<T> && sizeof(T) == 1) return std::is_signed_v<T> ? data_type::char_ : data_type::uchar;
+    else if constexpr (std::is_integral_v<T> && sizeof(T) == 2) return std::is_signed_v<T> ? data_type::short_ : data_type::ushort;
+    else if constexpr (std::is_integral_v<T> && sizeof(T) == 4) return std::is_signed_v<T> ? data_type::int_ : data_type::uint;
+    else if constexpr (std::is_integral_v<T> && sizeof(T) == 8) return std::is_signed_v<T> ? data_type::long_ : data_type::ulong;
+    else return data_type::none;
+}
+}  // namespace detail
+
+class function_constants {
+public:
+    template <class T>
+    function_constants& set(std::size_t index, T value) {
+        static_assert(detail::data_type_of<T>() != data_type::none,
+                      "no Metal type for this C++ type: use set_raw with a pymetal::data_type");
+        return set_raw(index, detail::data_type_of<T>(), &value, sizeof(T));
+    }
+    template <class T>
+    function_constants& set(std::string name, T value) {
+        static_assert(detail::data_type_of<T>() != data_type::none,
+                      "no Metal type for this C++ type: use set_raw with a pymetal::data_type");
+        return set_raw(std::move(name), detail::data_type_of<T>(), &value, sizeof(T));
+    }
+    // `size` bytes at `value`, of Metal type `type` (a vector type, half, ...).
+    function_constants& set_raw(std::size_t index, data_type type, const void* value, std::size_t size) {
+        entries_.push_back({{}, index, type, bytes_of(value, size)});
+        return *this;
+    }
+    function_constants& set_raw(std::string name, data_type type, const void* value, std::size_t size) {
+        entries_.push_back({std::move(name), 0, type, bytes_of(value, size)});
+        return *this;
+    }
+
+    bool empty() const noexcept { return entries_.empty(); }
+
+    // A new MTLFunctionConstantValues holding every value.
+    object make_native() const {
+        static const Class values_class = class_named("MTLFunctionConstantValues");
+        object values = object::adopt(msg_send<id()>(values_class, "new"));
+        if (!values) throw error("pymetal: Metal could not create MTLFunctionConstantValues");
+        for (const entry& e : entries_) {
+            if (e.name.empty()) {
+                msg_send<void(const void*, ns_uinteger, ns_uinteger)>(values, "setConstantValue:type:atIndex:",
+                                                                      e.value.data(), static_cast<ns_uinteger>(e.type),
+                                                                      e.index);
+            } else {
+                object name = make_string(e.name);
+                msg_send<void(const void*, ns_uinteger, id)>(values, "setConstantValue:type:withName:", e.value.data(),
+                                                             static_cast<ns_uinteger>(e.type), name.get());
+            }
+        }
+        return values;
+    }
+
+private:
+    struct entry {
+        std::string name;  // empty: by index
+        std::size_t index;
+        data_type type;
+        std::vector<unsigned char> value;
+    };
+    static std::vector<unsigned char> bytes_of(const void* value, std::size_t size) {
+        const auto* first = static_cast<const unsigned char*>(value);
+        return std::vector<unsigned char>(first, first + size);
+    }
+
+    std::vector<entry> entries_;
+};
+
+}  // namespace pymetal

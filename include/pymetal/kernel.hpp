@@ -1,0 +1,121 @@
+// pymetal::kernel: a compute function and its compiled pipeline state, ready to dispatch.
+//
+//   auto add = device.compile(source).kernel("add");
+//   add.run({in, out}, {1, 1, 1}, {1, 1, 1});                 // threadgroups x threads per threadgroup
+//   add.dispatch_threads({in, out}, n);                         // n threads, threadgroup chosen for you
+//   auto done = add.dispatch_threads_async({in, out}, n);       // ... done.wait();
+//
+// The one-call forms encode one dispatch into a command buffer of the device's default queue. To put
+// several dispatches into one command buffer, use command_list.
+//
+// Thread safety: a kernel is immutable after creation and MTLComputePipelineState is thread-safe, so
+// one kernel (or its copies) may be dispatched from any number of threads at once; each call encodes
+// its own command buffer. Compile once, share everywhere.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "argument.hpp"
+#include "command_buffer.hpp"
+#include "command_queue.hpp"
+#include "detail/device_state.hpp"
+#include "detail/dispatch.hpp"
+#include "detail/encoding_session.hpp"
+#include "object.hpp"
+#include "size.hpp"
+
+namespace pymetal {
+
+class library;
+
+class kernel {
+public:
+    kernel() noexcept = default;
+
+    // The MTLComputePipelineState; native_function() is the MTLFunction it was built from.
+    id native() const noexcept { return pipeline_.get(); }
+    id native_function() const noexcept { return function_.get(); }
+    explicit operator bool() const noexcept { return static_cast<bool>(pipeline_); }
+
+    const std::string& name() const noexcept { return info_.name; }
+    ns_uinteger max_total_threads_per_threadgroup() const noexcept { return info_.max_total_threads; }
+    ns_uinteger thread_execution_width() const noexcept { return info_.execution_width; }
+    ns_uinteger static_threadgroup_memory_length() const noexcept { return info_.static_threadgroup_memory; }
+
+    // The threadgroup dispatch_threads uses for `grid` when none is given.
+    size3 threadgroup_for(const size3& grid) const { return detail::choose_threadgroup(info_, grid); }
+
+    // dispatchThreadgroups: `threadgroups` groups of `threads_per_threadgroup` threads; waits, and
+    // throws command_error if the command buffer failed. Returns it (for its GPU times).
+    command_buffer run(argument_list args, const size3& threadgroups, const size3& threads_per_threadgroup) const {
+        return submit(args, detail::grid_kind::threadgroups, threadgroups, threads_per_threadgroup, {}).wait_and_return();
+    }
+    // The same without waiting; `on_completed` (optional) runs on Metal's completion thread.
+    command_buffer run_async(argument_list args, const size3& threadgroups, const size3& threads_per_threadgroup,
+                             completion_handler on_completed = {}) const {
+        return submit(args, detail::grid_kind::threadgroups, threadgroups, threads_per_threadgroup,
+                      std::move(on_completed)).handle;
+    }
+
+    // dispatchThreads: exactly `grid` threads (edge threadgroups may be partial), in threadgroups of
+    // `threads_per_threadgroup`, or of threadgroup_for(grid) when not given. Waits and checks.
+    command_buffer dispatch_threads(argument_list args, const size3& grid) const {
+        return dispatch_threads(args, grid, threadgroup_for(grid));
+    }
+    command_buffer dispatch_threads(argument_list args, const size3& grid, const size3& threads_per_threadgroup) const {
+        return submit(args, detail::grid_kind::threads, grid, threads_per_threadgroup, {}).wait_and_return();
+    }
+    command_buffer dispatch_threads_async(argument_list args, const size3& grid,
+                                          completion_handler on_completed = {}) const {
+        return dispatch_threads_async(args, grid, threadgroup_for(grid), std::move(on_completed));
+    }
+    command_buffer dispatch_threads_async(argument_list args, const size3& grid, const size3& threads_per_threadgroup,
+                                          completion_handler on_completed = {}) const {
+        return submit(args, detail::grid_kind::threads, grid, threads_per_threadgroup, std::move(on_completed)).handle;
+    }
+
+private:
+    friend class library;
+    friend class command_list;
+
+    kernel(std::shared_ptr<detail::device_state> device, object function, object pipeline, std::string name)
+        : device_(std::move(device)), function_(std::move(function)), pipeline_(std::move(pipeline)) {
+        // Fixed for the pipeline's life: read once, not on every dispatch.
+        info_.pipeline = pipeline_.get();
+        info_.name = std::move(name);
+        info_.max_total_threads = msg_send<ns_uinteger()>(pipeline_, "maxTotalThreadsPerThreadgroup");
+        info_.execution_width = msg_send<ns_uinteger()>(pipeline_, "threadExecutionWidth");
+        info_.static_threadgroup_memory = msg_send<ns_uinteger()>(pipeline_, "staticThreadgroupMemoryLength");
+        info_.device_max_threads = device_->max_threads_per_threadgroup;
+        info_.device_max_threadgroup_memory = device_->max_threadgroup_memory_length;
+    }
+
+    struct submitted {
+        command_buffer handle;
+        command_buffer wait_and_return() && {
+            handle.wait();
+            return std::move(handle);
+        }
+    };
+
+    submitted submit(argument_list args, detail::grid_kind kind, const size3& grid, const size3& threads,
+                     completion_handler on_completed) const {
+        if (!pipeline_) throw error("pymetal: dispatch of an empty kernel handle");
+        detail::validate(info_, args, threads);
+        detail::encoding_session session(device_->default_queue().native());
+        session.encode(info_, args, kind, grid, threads);
+        if (on_completed) session.add_completed_handler(std::move(on_completed));
+        return {session.commit()};
+    }
+
+    const detail::pipeline_info& info() const noexcept { return info_; }
+
+    std::shared_ptr<detail::device_state> device_;
+    object function_;
+    object pipeline_;
+    detail::pipeline_info info_;
+};
+
+}  // namespace pymetal
