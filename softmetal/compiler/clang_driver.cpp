@@ -1,0 +1,210 @@
+#include "compiler/clang_driver.hpp"
+
+#include "compiler/sha256.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <map>
+#include <mutex>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+namespace softmetal {
+namespace detail {
+
+process_output run_process(const std::vector<std::string> &argv) {
+    process_output r;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        r.spawn_error = std::string("pipe: ") + std::strerror(errno);
+        return r;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+    std::vector<char *> args;
+    for (const auto &a : argv) args.push_back(const_cast<char *>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    bool has_slash = argv[0].find('/') != std::string::npos;
+    int rc = has_slash ? posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ)
+                       : posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    if (rc != 0) {
+        close(fds[0]);
+        r.spawn_error = std::strerror(rc);
+        return r;
+    }
+    r.started = true;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(fds[0], buf, sizeof buf);
+        if (n > 0) r.output.append(buf, size_t(n));
+        else if (n < 0 && errno == EINTR) continue;
+        else break;
+    }
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    // posix_spawn cannot report a missing program after the fork on every libc: exec failure shows as 127.
+    if (r.exit_code == 127 && r.output.empty()) {
+        r.started = false;
+        r.spawn_error = "cannot execute";
+    }
+    return r;
+}
+
+namespace {
+
+std::string search_path(const std::string &name) {
+    if (name.find('/') != std::string::npos) return name;
+    const char *path = std::getenv("PATH");
+    std::string p = path ? path : "/usr/bin:/bin";
+    size_t start = 0;
+    while (start <= p.size()) {
+        size_t end = p.find(':', start);
+        if (end == std::string::npos) end = p.size();
+        std::string dir = p.substr(start, end - start);
+        std::string full = (dir.empty() ? "." : dir) + "/" + name;
+        if (access(full.c_str(), X_OK) == 0) return full;
+        start = end + 1;
+    }
+    return name;
+}
+
+// The first processor's model name and flags: what -march=native resolves from.
+std::string cpu_identity() {
+    int fd = open("/proc/cpuinfo", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return "";
+    std::string text;
+    char buf[4096];
+    while (text.find("\n\n") == std::string::npos && text.size() < (1u << 16)) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        text.append(buf, size_t(n));
+    }
+    close(fd);
+    std::string id;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos) nl = text.size();
+        std::string line = text.substr(pos, nl - pos);
+        if (line.empty()) break;
+        if (line.rfind("model name", 0) == 0 || line.rfind("flags", 0) == 0 || line.rfind("vendor_id", 0) == 0) id += line + "\n";
+        pos = nl + 1;
+    }
+    return id;
+}
+
+std::string binary_identity(const std::string &path) {
+    char *real = realpath(path.c_str(), nullptr);
+    if (!real) return "";
+    std::string r = real;
+    std::free(real);
+    struct stat st;
+    if (stat(r.c_str(), &st) != 0) return "";
+    return r + "|" + std::to_string(st.st_size) + "|" + std::to_string(st.st_mtim.tv_sec) + "." +
+           std::to_string(st.st_mtim.tv_nsec) + "|" + std::to_string(st.st_ino) + "|" + std::to_string(st.st_dev);
+}
+
+bool read_small_file(const std::string &path, std::string &out) {
+    int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st;
+    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && st.st_size < (1 << 20);
+    if (ok) {
+        out.resize(size_t(st.st_size));
+        ok = read(fd, &out[0], out.size()) == ssize_t(out.size());
+    }
+    close(fd);
+    return ok;
+}
+
+void write_small_file_atomically(const std::string &dir, const std::string &name, const std::string &text) {
+    std::string tmp = dir + "/." + name + "." + std::to_string(getpid()) + ".tmp";
+    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    bool ok = write(fd, text.data(), text.size()) == ssize_t(text.size());
+    close(fd);
+    if (!ok || rename(tmp.c_str(), (dir + "/" + name).c_str()) != 0) unlink(tmp.c_str());
+}
+
+} // namespace
+
+compiler_identity find_compiler(const std::string &cache_dir) {
+    static std::mutex mutex;
+    static std::map<std::string, compiler_identity> known; // binary identity -> fingerprint, once per process
+    const char *env = std::getenv("SOFTMETAL_CXX");
+    std::string path = env && *env ? env : (access("/usr/bin/clang++-19", X_OK) == 0 ? "/usr/bin/clang++-19" : "clang++-19");
+    path = search_path(path);
+    compiler_identity id;
+    id.path = path;
+    std::string binary = binary_identity(path);
+    if (binary.empty()) {
+        id.error = env && *env ? "softmetal: SOFTMETAL_CXX=" + path + " not found (install the Debian package clang-19, or fix SOFTMETAL_CXX)"
+                               : "softmetal: clang++-19 not found (install the Debian package clang-19, or set SOFTMETAL_CXX)";
+        return id;
+    }
+    std::string key = binary + "\n" + cpu_identity();
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = known.find(key);
+    if (it != known.end()) return it->second;
+    std::string file = "compiler-" + sha256_hex(key).substr(0, 24) + ".txt";
+    std::string saved;
+    if (!cache_dir.empty() && read_small_file(cache_dir + "/" + file, saved) && saved.find("clang") != std::string::npos) {
+        id.found = true;
+        id.fingerprint = saved;
+    } else {
+        process_output p = run_process({path, "-###", "-march=native", "-x", "c++", "-c", "/dev/null", "-o", "/dev/null"});
+        if (!p.started || p.exit_code != 0 || p.output.find("clang") == std::string::npos) {
+            id.error = "softmetal: " + path + " cannot be run as clang++ (" +
+                       (p.started ? "exit code " + std::to_string(p.exit_code) : p.spawn_error) +
+                       "); install the Debian package clang-19, or set SOFTMETAL_CXX";
+            return id;
+        }
+        id.found = true;
+        id.fingerprint = p.output + "\n" + key;
+        if (!cache_dir.empty()) write_small_file_atomically(cache_dir, file, id.fingerprint);
+    }
+    known[key] = id;
+    return id;
+}
+
+std::vector<std::string> compile_flags(bool fast_math) {
+    std::vector<std::string> f = {"-std=c++17", "-O2", "-fPIC", "-shared", "-march=native", "-fno-exceptions", "-fno-rtti",
+                                  "-Xclang", "-ffloat16-excess-precision=none", "-fvisibility=hidden", "-nostdlib++",
+                                  "-fno-color-diagnostics", "-fno-threadsafe-statics",
+                                  // MSL idioms that are legal there and only noisy here:
+                                  "-Wno-unknown-attributes", "-Wno-duplicate-decl-specifier", "-Wno-nan-infinity-disabled",
+                                  "-Wno-unused-value"};
+    if (fast_math) f.push_back("-ffast-math");
+    return f;
+}
+
+process_output compile_shared_object(const compiler_identity &cc, const std::vector<std::string> &flags,
+                                     const std::string &include_dir, const std::string &source_file,
+                                     const std::string &output_file) {
+    std::vector<std::string> argv = {cc.path};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.push_back("-I" + include_dir);
+    argv.push_back(source_file);
+    argv.push_back("-o");
+    argv.push_back(output_file);
+    argv.push_back("-lm");
+    return run_process(argv);
+}
+
+} // namespace detail
+} // namespace softmetal

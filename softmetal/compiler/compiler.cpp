@@ -1,0 +1,253 @@
+// Orchestrates the pipeline: translate -> (disk cache | clang++) -> dlopen, with an in-process table
+// in front so that compiling the same library twice in one process is a map lookup.
+#include "compiler/compiler.hpp"
+
+#include <cstdlib>
+#include <dlfcn.h>
+#include <map>
+#include <mutex>
+#include <unistd.h>
+
+#include "compiler/clang_driver.hpp"
+#include "compiler/diagnostics.hpp"
+#include "compiler/kernel_cache.hpp"
+#include "compiler/msl_translator.hpp"
+#include "compiler/sha256.hpp"
+#include "compiler/prelude_files.hpp"
+#include "compiler/compiler_testing.hpp"
+
+namespace softmetal {
+
+// Bumped when the translator's output changes meaning for the same input.
+static const char translator_version[] = "softmetal-msl-translator-1";
+
+kernel_module::~kernel_module() {
+    if (handle_) dlclose(handle_);
+}
+
+std::vector<std::string> kernel_module::function_names() const {
+    std::vector<std::string> names;
+    for (uint32_t i = 0; i < count_; ++i) names.push_back(kernels_[i].name);
+    return names;
+}
+
+const sm_kernel_info *kernel_module::find(std::string_view name) const {
+    for (uint32_t i = 0; i < count_; ++i)
+        if (name == kernels_[i].name) return &kernels_[i];
+    return nullptr;
+}
+
+struct module_loader {
+    // dlopens `path`, asks for the kernel table. On failure returns null and sets `error`.
+    static std::shared_ptr<const kernel_module> load(const std::string &path, const sm_runtime_api *runtime,
+                                                     const std::vector<function_constant_info> &constants, std::string &error) {
+        void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (!handle) {
+            const char *e = dlerror();
+            error = std::string("dlopen failed: ") + (e ? e : "unknown error");
+            return nullptr;
+        }
+        std::shared_ptr<kernel_module> m(new kernel_module());
+        m->handle_ = handle;
+        m->constants_ = constants;
+        auto fn = reinterpret_cast<sm_module_kernels_fn>(dlsym(handle, SM_MODULE_KERNELS_SYMBOL));
+        if (!fn) {
+            error = "compiled module has no " SM_MODULE_KERNELS_SYMBOL;
+            return nullptr;
+        }
+        uint32_t count = 0;
+        m->kernels_ = fn(runtime, &count);
+        if (!m->kernels_) {
+            error = "compiled module refused the runtime (ABI version " + std::to_string(runtime ? runtime->abi_version : 0) +
+                    ", module expects " + std::to_string(SM_ABI_VERSION) + ")";
+            return nullptr;
+        }
+        m->count_ = count;
+        return m;
+    }
+};
+
+namespace {
+
+using namespace detail;
+
+std::string in_process_key(const std::string &src, const compile_options &o, const sm_runtime_api *runtime,
+                           const std::vector<function_constant_value> &constants) {
+    sha256 h;
+    h.field(src);
+    h.field(o.fast_math ? "fast" : "precise");
+    h.field(std::to_string(o.language_version));
+    for (const auto &m : o.macros) {
+        h.field(m.first);
+        h.field(m.second);
+    }
+    h.field("constants");
+    for (const auto &c : constants) {
+        h.field(c.name);
+        h.field(std::to_string(c.index) + "/" + std::to_string(c.type));
+        h.field(std::string(c.bytes.begin(), c.bytes.end()));
+    }
+    h.field(std::to_string(reinterpret_cast<uintptr_t>(runtime)));
+    // The environment can redirect compiler and cache: part of the key too.
+    for (const char *var : {"SOFTMETAL_CXX", "SOFTMETAL_CACHE", "SOFTMETAL_CACHE_DIR"}) {
+        const char *v = std::getenv(var);
+        h.field(v ? v : "<unset>");
+    }
+    return h.hex_digest();
+}
+
+struct in_process_cache {
+    std::mutex mutex;
+    std::map<std::string, std::shared_ptr<const kernel_module>> modules;
+};
+in_process_cache &modules_in_process() {
+    static in_process_cache *c = new in_process_cache(); // never destroyed: modules may outlive static destruction
+    return *c;
+}
+
+std::string disk_key(const translation &tr, const compiler_identity &cc, const std::vector<std::string> &flags) {
+    sha256 h;
+    h.field(translator_version);
+    h.field(std::to_string(SM_ABI_VERSION));
+    h.field(prelude_hash());
+    h.field(cc.path);
+    h.field(cc.fingerprint); // version, target, -march=native's CPU and features
+    for (const auto &f : flags) h.field(f);
+    h.field(tr.cpp);
+    return h.hex_digest();
+}
+
+// Builds in `build_dir` (already private); returns the path of the .so or "" with the log filled.
+std::string build(const compiler_identity &cc, const std::vector<std::string> &flags, const std::string &include_dir,
+                  const std::string &build_dir, const translation &tr, const std::string &user_source, std::string &log) {
+    std::string err;
+    std::string source = build_dir + "/program_source.cpp";
+    if (!write_file(source, tr.cpp, err)) {
+        log += "softmetal: error: " + err + "\n";
+        return "";
+    }
+    std::string so = build_dir + "/kernels.so";
+    process_output p = compile_shared_object(cc, flags, include_dir, source, so);
+    if (!p.started) {
+        log += "softmetal: clang++-19 not found (install the Debian package clang-19, or set SOFTMETAL_CXX)\n";
+        return "";
+    }
+    bool failed = p.exit_code != 0;
+    log += filter_clang_output(p.output, failed, p.exit_code, user_source);
+    return failed ? "" : so;
+}
+
+compile_result compile_uncached(const std::string &src, const translation &tr, const compiler_identity &cc,
+                                const std::vector<std::string> &flags, const sm_runtime_api *runtime, std::string log) {
+    compile_result r;
+    std::string err;
+    const char *tmp = std::getenv("TMPDIR");
+    std::string dir = make_private_directory(tmp && *tmp == '/' ? tmp : "/tmp", "softmetal-", err);
+    if (dir.empty()) {
+        r.log = log + "softmetal: error: " + err + "\n";
+        return r;
+    }
+    std::string include = ensure_prelude(dir, false, err);
+    std::string so = include.empty() ? "" : build(cc, flags, include, dir, tr, src, log);
+    if (include.empty()) log += "softmetal: error: " + err + "\n";
+    if (!so.empty()) {
+        r.module = module_loader::load(so, runtime, tr.constants, err);
+        if (!r.module) log += "softmetal: error: " + err + "\n";
+    }
+    remove_tree(dir);
+    r.log = log;
+    return r;
+}
+
+compile_result compile_cached(const std::string &src, const translation &tr, const compiler_identity &cc,
+                              const std::vector<std::string> &flags, const sm_runtime_api *runtime, const std::string &dir,
+                              std::string log) {
+    compile_result r;
+    std::string key = disk_key(tr, cc, flags), err;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        int fd = open_verified_entry(dir, key);
+        if (fd >= 0) {
+            // Loaded by its path (only we can write the 0700 directory): glibc recognises an already
+            // loaded object by name, and /proc/self/fd/N names would be reused for other files.
+            close(fd);
+            r.module = module_loader::load(dir + "/" + key + ".so", runtime, tr.constants, err);
+            if (r.module) {
+                r.log = log;
+                return r;
+            }
+            unlink((dir + "/" + key + ".so").c_str()); // verified but unloadable: rebuild once
+        }
+        if (attempt == 1) break;
+        std::string include = ensure_prelude(dir, true, err);
+        std::string build_dir = include.empty() ? "" : make_private_directory(dir, "build-", err);
+        if (build_dir.empty()) {
+            r.log = log + "softmetal: error: " + err + "\n";
+            return r;
+        }
+        std::string so = build(cc, flags, include, build_dir, tr, src, log);
+        bool published = !so.empty() && publish_entry(dir, key, so, err);
+        remove_tree(build_dir);
+        if (so.empty()) {
+            r.log = log;
+            return r;
+        }
+        if (!published) {
+            r.log = log + "softmetal: error: " + err + "\n";
+            return r;
+        }
+    }
+    r.log = log + "softmetal: error: " + (err.empty() ? "cannot load the compiled kernels" : err) + "\n";
+    return r;
+}
+
+compile_result compile_library_impl(const std::string &src, const compile_options &options, const sm_runtime_api *runtime,
+                                    const std::vector<function_constant_value> &constants) {
+    std::string ikey = in_process_key(src, options, runtime, constants);
+    in_process_cache &cache = modules_in_process();
+    {
+        std::lock_guard<std::mutex> lock(cache.mutex);
+        auto it = cache.modules.find(ikey);
+        if (it != cache.modules.end()) return {it->second, ""};
+    }
+    translation tr = translate_msl(src, options, constants);
+    if (!tr.ok) return {nullptr, tr.log};
+    cache_location loc = resolve_cache_location();
+    compiler_identity cc = find_compiler(loc.enabled ? loc.directory : std::string());
+    if (!cc.found) return {nullptr, tr.log + cc.error + "\n"};
+    std::vector<std::string> flags = compile_flags(options.fast_math);
+    std::string log = tr.log;
+    if (!loc.refusal.empty())
+        log += "softmetal: note: not using the kernel cache (" + loc.refusal + "); building in a private temporary directory\n";
+    compile_result r = loc.enabled ? compile_cached(src, tr, cc, flags, runtime, loc.directory, log)
+                                   : compile_uncached(src, tr, cc, flags, runtime, log);
+    if (r.module) {
+        std::lock_guard<std::mutex> lock(cache.mutex);
+        cache.modules.emplace(ikey, r.module);
+    }
+    return r;
+}
+
+} // namespace
+
+namespace detail {
+void forget_loaded_modules_for_testing() {
+    in_process_cache &cache = modules_in_process();
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    cache.modules.clear();
+}
+} // namespace detail
+
+compile_result compile_library(const std::string &msl_source, const compile_options &options, const sm_runtime_api *runtime,
+                               const std::vector<function_constant_value> &constants) {
+    try {
+        return compile_library_impl(msl_source, options, runtime, constants);
+    } catch (const std::bad_alloc &) {
+        throw;
+    } catch (const std::exception &e) {
+        return {nullptr, std::string("softmetal: error: internal compiler error: ") + e.what() + "\n"};
+    } catch (...) {
+        return {nullptr, "softmetal: error: internal compiler error\n"};
+    }
+}
+
+} // namespace softmetal

@@ -1,0 +1,250 @@
+#include "compiler/kernel_cache.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+#include "compiler/prelude_files.hpp"
+#include "compiler/sha256.hpp"
+
+namespace softmetal {
+namespace detail {
+
+namespace {
+
+const char trailer_magic[] = "SMCACHE1";
+constexpr size_t trailer_size = 8 + 16 + 64;
+
+std::string errno_text(const std::string &what) { return what + ": " + std::strerror(errno); }
+
+std::string home_directory() {
+    const char *home = std::getenv("HOME");
+    if (home && *home == '/') return home;
+    struct passwd pw, *result = nullptr;
+    std::vector<char> buf(16384);
+    if (getpwuid_r(geteuid(), &pw, buf.data(), buf.size(), &result) == 0 && result && result->pw_dir) return result->pw_dir;
+    return "";
+}
+
+// mkdir -p with mode 0700 for every directory it creates.
+bool make_directories(const std::string &path) {
+    for (size_t p = 1; p <= path.size(); ++p) {
+        if (p == path.size() || path[p] == '/') {
+            std::string part = path.substr(0, p);
+            if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) return false;
+        }
+    }
+    return true;
+}
+
+// A directory we may trust: a real directory (not a symlink), ours, no group/other permissions.
+std::string check_private_directory(const std::string &dir) {
+    struct stat st;
+    if (lstat(dir.c_str(), &st) != 0) return errno_text(dir);
+    if (S_ISLNK(st.st_mode)) return dir + " is a symbolic link";
+    if (!S_ISDIR(st.st_mode)) return dir + " is not a directory";
+    if (st.st_uid != geteuid()) return dir + " is owned by another user";
+    if (st.st_mode & 077) return dir + " is accessible to other users (mode must be 0700)";
+    return "";
+}
+
+bool read_all(int fd, std::string &out) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return false;
+    out.resize(size_t(st.st_size));
+    size_t got = 0;
+    while (got < out.size()) {
+        ssize_t n = pread(fd, &out[got], out.size() - got, off_t(got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        got += size_t(n);
+    }
+    return true;
+}
+
+std::string hex16(uint64_t v) {
+    static const char *d = "0123456789abcdef";
+    std::string s(16, '0');
+    for (int i = 15; i >= 0; --i, v >>= 4) s[size_t(i)] = d[v & 0xf];
+    return s;
+}
+
+} // namespace
+
+cache_location resolve_cache_location() {
+    cache_location loc;
+    const char *flag = std::getenv("SOFTMETAL_CACHE");
+    if (flag && (!std::strcmp(flag, "0") || !strcasecmp(flag, "off") || !strcasecmp(flag, "false") || !strcasecmp(flag, "no")))
+        return loc;
+    const char *explicit_dir = std::getenv("SOFTMETAL_CACHE_DIR");
+    const char *xdg = std::getenv("XDG_CACHE_HOME");
+    std::string dir;
+    if (explicit_dir && *explicit_dir) dir = explicit_dir;
+    else if (xdg && *xdg == '/') dir = std::string(xdg) + "/softmetal";
+    else {
+        std::string home = home_directory();
+        if (home.empty()) {
+            loc.refusal = "no home directory to hold ~/.cache/softmetal";
+            return loc;
+        }
+        dir = home + "/.cache/softmetal";
+    }
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    if (dir.empty() || dir[0] != '/') {
+        loc.refusal = "cache directory '" + dir + "' is not an absolute path";
+        return loc;
+    }
+    // Only the last component is created by us with 0700 if missing; parents are created 0700 too.
+    make_directories(dir);
+    std::string why = check_private_directory(dir);
+    if (!why.empty()) {
+        loc.refusal = why;
+        loc.directory = dir;
+        return loc;
+    }
+    loc.enabled = true;
+    loc.directory = dir;
+    return loc;
+}
+
+int open_verified_entry(const std::string &dir, const std::string &key) {
+    std::string path = dir + "/" + key + ".so";
+    int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ELOOP) unlink(path.c_str()); // a symlink planted in our cache: remove it
+        return -1;
+    }
+    struct stat st;
+    std::string data;
+    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && read_all(fd, data) &&
+              data.size() > trailer_size;
+    if (ok) {
+        size_t payload = data.size() - trailer_size;
+        const char *t = data.data() + payload;
+        ok = std::memcmp(t, trailer_magic, 8) == 0 && std::string(t + 8, 16) == hex16(payload);
+        if (ok) {
+            sha256 h;
+            h.update(data.data(), payload);
+            ok = h.hex_digest() == std::string(t + 24, 64);
+        }
+    }
+    if (!ok) {
+        close(fd);
+        unlink(path.c_str());
+        return -1;
+    }
+    return fd;
+}
+
+bool publish_entry(const std::string &dir, const std::string &key, const std::string &built_so, std::string &error) {
+    int fd = open(built_so.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        error = errno_text(built_so);
+        return false;
+    }
+    std::string data;
+    if (!read_all(fd, data)) {
+        error = errno_text("reading " + built_so);
+        close(fd);
+        return false;
+    }
+    sha256 h;
+    h.update(data);
+    std::string trailer = std::string(trailer_magic, 8) + hex16(data.size()) + h.hex_digest();
+    bool ok = pwrite(fd, trailer.data(), trailer.size(), off_t(data.size())) == ssize_t(trailer.size()) && fsync(fd) == 0;
+    if (!ok) error = errno_text("writing " + built_so);
+    close(fd);
+    if (!ok) return false;
+    std::string final_path = dir + "/" + key + ".so";
+    if (rename(built_so.c_str(), final_path.c_str()) != 0) {
+        error = errno_text("rename to " + final_path);
+        return false;
+    }
+    int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return true;
+}
+
+bool write_file(const std::string &path, const std::string &contents, std::string &error) {
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        error = errno_text(path);
+        return false;
+    }
+    size_t done = 0;
+    while (done < contents.size()) {
+        ssize_t n = write(fd, contents.data() + done, contents.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            error = errno_text(path);
+            close(fd);
+            return false;
+        }
+        done += size_t(n);
+    }
+    close(fd);
+    return true;
+}
+
+std::string make_private_directory(const std::string &parent, const std::string &prefix, std::string &error) {
+    std::string templ = parent + "/" + prefix + "XXXXXX";
+    std::vector<char> buf(templ.begin(), templ.end());
+    buf.push_back('\0');
+    if (!mkdtemp(buf.data())) {
+        error = errno_text("mkdtemp " + templ);
+        return "";
+    }
+    return buf.data();
+}
+
+void remove_tree(const std::string &dir) {
+    if (DIR *d = opendir(dir.c_str())) {
+        std::vector<std::string> names;
+        while (dirent *e = readdir(d)) {
+            std::string n = e->d_name;
+            if (n != "." && n != "..") names.push_back(n);
+        }
+        closedir(d);
+        for (const auto &n : names) {
+            std::string p = dir + "/" + n;
+            struct stat st;
+            if (lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
+            else unlink(p.c_str());
+        }
+    }
+    rmdir(dir.c_str());
+}
+
+std::string ensure_prelude(const std::string &dir, bool content_addressed, std::string &error) {
+    std::string target = dir + (content_addressed ? "/prelude-" + prelude_hash().substr(0, 24) : "/prelude");
+    if (content_addressed && check_private_directory(target).empty()) return target;
+    std::string tmp = make_private_directory(dir, "prelude-tmp-", error);
+    if (tmp.empty()) return "";
+    for (size_t i = 0; i < prelude_file_count; ++i) {
+        if (!write_file(tmp + "/" + prelude_files[i].name, std::string(prelude_files[i].text, prelude_files[i].size), error)) {
+            remove_tree(tmp);
+            return "";
+        }
+    }
+    if (rename(tmp.c_str(), target.c_str()) != 0) {
+        // Another process published the same prelude first: theirs is identical.
+        remove_tree(tmp);
+        if (!check_private_directory(target).empty()) {
+            error = "cannot install the prelude into " + target;
+            return "";
+        }
+    }
+    return target;
+}
+
+} // namespace detail
+} // namespace softmetal

@@ -1,0 +1,46 @@
+// Stage 3 of the compiler: the on-disk cache of compiled shared objects.
+//
+// Layout of the cache directory (0700, owned by the user, never a symlink):
+//   <key>.so              a shared object followed by a trailer: "SMCACHE1", its size (16 hex digits),
+//                         its SHA-256 (64 hex digits). ELF loaders ignore trailing bytes, and the
+//                         trailer lets a truncated or garbled entry be detected before dlopen.
+//   prelude-<hash>/       the embedded prelude headers, written once per prelude version
+//   build-XXXXXX/         private build directories (removed after each build)
+// Entries are published by rename(2) from a unique build directory, so concurrent processes that
+// compile the same kernel all succeed and readers never see half-written files.
+#pragma once
+
+#include <string>
+
+namespace softmetal {
+namespace detail {
+
+struct cache_location {
+    bool enabled = false;     // false: SOFTMETAL_CACHE=0/off, or the directory was refused
+    std::string directory;
+    std::string refusal;      // non-empty when a directory was configured but refused (and why)
+};
+
+// Resolves $SOFTMETAL_CACHE_DIR / $XDG_CACHE_HOME/softmetal / ~/.cache/softmetal, creating it 0700
+// and checking owner, mode and that it is a real directory.
+cache_location resolve_cache_location();
+
+// Opens <dir>/<key>.so if present and intact; a damaged entry is removed. Returns an fd or -1.
+int open_verified_entry(const std::string &dir, const std::string &key);
+
+// Appends the trailer to `built_so`, fsyncs it and renames it to <dir>/<key>.so.
+bool publish_entry(const std::string &dir, const std::string &key, const std::string &built_so, std::string &error);
+
+// The prelude's include directory inside `dir` (written if missing). Empty on failure.
+std::string ensure_prelude(const std::string &dir, bool content_addressed, std::string &error);
+
+// mkdtemp(<parent>/<prefix>XXXXXX); empty on failure.
+std::string make_private_directory(const std::string &parent, const std::string &prefix, std::string &error);
+
+// Removes a directory we made, and the plain files and subdirectories we put in it.
+void remove_tree(const std::string &dir);
+
+bool write_file(const std::string &path, const std::string &contents, std::string &error);
+
+} // namespace detail
+} // namespace softmetal

@@ -1,0 +1,106 @@
+#include "compiler/msl_tokenizer.hpp"
+
+namespace softmetal {
+namespace detail {
+
+namespace {
+bool is_ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c); }
+} // namespace
+
+std::vector<token> tokenize_msl(const std::string &s) {
+    std::vector<token> out;
+    size_t i = 0, n = s.size();
+    int line = 1;
+    size_t line_start = 0;
+    bool at_line_start = true; // only whitespace so far on this line
+    bool in_directive = false;
+
+    auto newline = [&](size_t pos) {
+        ++line;
+        line_start = pos + 1;
+        at_line_start = true;
+    };
+    while (i < n) {
+        char c = s[i];
+        if (c == '\n') {
+            // A backslash-newline continues a directive.
+            size_t k = i;
+            while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t' || s[k - 1] == '\r')) --k;
+            if (!(k > 0 && s[k - 1] == '\\')) in_directive = false;
+            newline(i);
+            ++i;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || c == '\\') {
+            ++i;
+            continue;
+        }
+        if (c == '/' && i + 1 < n && s[i + 1] == '/') {
+            while (i < n && s[i] != '\n') ++i;
+            continue;
+        }
+        if (c == '/' && i + 1 < n && s[i + 1] == '*') {
+            i += 2;
+            while (i < n && !(s[i] == '*' && i + 1 < n && s[i + 1] == '/')) {
+                if (s[i] == '\n') {
+                    newline(i);
+                    at_line_start = false;
+                }
+                ++i;
+            }
+            i = i + 2 < n ? i + 2 : n;
+            continue;
+        }
+        token t{};
+        t.offset = i;
+        t.line = line;
+        t.column = int(i - line_start) + 1;
+        if (c == '#' && at_line_start) {
+            in_directive = true;
+            t.directive_start = true;
+        }
+        t.in_directive = in_directive;
+        at_line_start = false;
+        if (is_ident_start(c)) {
+            while (i < n && is_ident_char(s[i])) ++i;
+            t.kind = token_kind::identifier;
+        } else if (is_digit(c) || (c == '.' && i + 1 < n && is_digit(s[i + 1]))) {
+            bool hex = c == '0' && i + 1 < n && (s[i + 1] == 'x' || s[i + 1] == 'X');
+            while (i < n) {
+                char d = s[i];
+                if (is_ident_char(d) || d == '.' || d == '\'') {
+                    ++i;
+                } else if ((d == '+' || d == '-') && i > t.offset &&
+                           ((!hex && (s[i - 1] == 'e' || s[i - 1] == 'E')) || (hex && (s[i - 1] == 'p' || s[i - 1] == 'P')))) {
+                    ++i;
+                } else {
+                    break;
+                }
+            }
+            t.kind = token_kind::number;
+        } else if (c == '"' || c == '\'') {
+            char q = c;
+            ++i;
+            while (i < n && s[i] != q && s[i] != '\n') {
+                if (s[i] == '\\' && i + 1 < n) ++i;
+                ++i;
+            }
+            if (i < n && s[i] == q) ++i;
+            t.kind = q == '"' ? token_kind::string : token_kind::character;
+        } else if ((c == ':' && i + 1 < n && s[i + 1] == ':') || (c == '-' && i + 1 < n && s[i + 1] == '>')) {
+            i += 2;
+            t.kind = token_kind::punct;
+        } else {
+            ++i;
+            t.kind = token_kind::punct;
+        }
+        t.length = i - t.offset;
+        out.push_back(t);
+    }
+    return out;
+}
+
+} // namespace detail
+} // namespace softmetal

@@ -1,0 +1,196 @@
+// softmetal prelude: the glue between a translated kernel function and the executor's ABI.
+//
+// The translator describes each kernel parameter only by its binding (buffer n, threadgroup n, a
+// position attribute, or the hidden group pointer); the parameter *types* are deduced here from the
+// kernel's function type, so the translator never has to understand MSL types.
+#ifndef SOFTMETAL_PRELUDE_KERNEL_ENTRY_H
+#define SOFTMETAL_PRELUDE_KERNEL_ENTRY_H
+
+#include "metal_types.h"
+
+namespace sm {
+namespace entry {
+
+// Where a thread is, computed once per thread by run_thread / run_group.
+struct thread_ctx {
+    const sm_group *group;
+    unsigned x, y, z;    // thread_position_in_threadgroup
+    unsigned gx, gy, gz; // thread_position_in_grid
+};
+
+template <class T> struct strip_ref { using type = T; static constexpr bool is_ref = false; };
+template <class T> struct strip_ref<T &> { using type = T; static constexpr bool is_ref = true; };
+
+// [[buffer(N)]]: pointers are cast, references bound to the buffer's first bytes, values copied.
+template <unsigned N> struct buffer {
+    template <class T> static SM_INLINE T get(const thread_ctx &c) {
+        void *p = c.group->launch->buffers[N];
+        using P = remove_cvref_t<T>;
+        if constexpr (strip_ref<T>::is_ref) return *reinterpret_cast<typename strip_ref<T>::type *>(p);
+        else if constexpr (__is_pointer(P)) return reinterpret_cast<P>(p);
+        else return *reinterpret_cast<const P *>(p);
+    }
+    static constexpr unsigned buffer_bit = 1u << N;
+    static constexpr unsigned threadgroup_bit = 0;
+    template <class T> static constexpr unsigned long min_length() {
+        using P = remove_cvref_t<T>;
+        if constexpr (__is_pointer(P)) return 0;
+        else return sizeof(typename strip_ref<T>::type);
+    }
+    static constexpr int index = (int)N;
+};
+
+// [[threadgroup(N)]]: the executor's per-group block for slot N.
+template <unsigned N> struct threadgroup {
+    template <class T> static SM_INLINE T get(const thread_ctx &c) {
+        void *p = c.group->threadgroup_memory[N];
+        if constexpr (strip_ref<T>::is_ref) return *reinterpret_cast<typename strip_ref<T>::type *>(p);
+        else return reinterpret_cast<remove_cvref_t<T>>(p);
+    }
+    static constexpr unsigned buffer_bit = 0;
+    static constexpr unsigned threadgroup_bit = 1u << N;
+    template <class T> static constexpr unsigned long min_length() { return 0; }
+    static constexpr int index = -1;
+};
+
+// Position attributes, converted to whatever the kernel declared (uint, ushort, uint2, ushort3, ...).
+enum class attr {
+    thread_position_in_grid,
+    thread_position_in_threadgroup,
+    threadgroup_position_in_grid,
+    threads_per_threadgroup,
+    threadgroups_per_grid,
+    threads_per_grid,
+    thread_index_in_threadgroup,
+    thread_index_in_simdgroup,
+    simdgroup_index_in_threadgroup,
+    threads_per_simdgroup,
+    simdgroups_per_threadgroup,
+    grid_origin,
+};
+constexpr unsigned simd_width = 32;
+
+template <class T, class V> SM_INLINE T convert_position(V v) {
+    using P = remove_cvref_t<T>;
+    if constexpr (lanes<P> == 0) return (P)v.x;
+    else if constexpr (lanes<P> == 2) return __builtin_convertvector(v.xy, P);
+    else return __builtin_convertvector(v, P);
+}
+
+template <attr A> struct position {
+    template <class T> static SM_INLINE T get(const thread_ctx &c) {
+        typedef unsigned u3 __attribute__((ext_vector_type(3)));
+        const sm_group &g = *c.group;
+        const sm_launch &l = *g.launch;
+        u3 tid = {c.x, c.y, c.z};
+        unsigned linear = c.x + c.y * g.size.x + c.z * g.size.x * g.size.y;
+        u3 v = 0;
+        if constexpr (A == attr::thread_position_in_grid) v = u3{c.gx, c.gy, c.gz};
+        else if constexpr (A == attr::thread_position_in_threadgroup) v = tid;
+        else if constexpr (A == attr::threadgroup_position_in_grid) v = u3{g.position.x, g.position.y, g.position.z};
+        else if constexpr (A == attr::threads_per_threadgroup) v = u3{g.size.x, g.size.y, g.size.z};
+        else if constexpr (A == attr::threadgroups_per_grid)
+            v = u3{l.threadgroups_per_grid.x, l.threadgroups_per_grid.y, l.threadgroups_per_grid.z};
+        else if constexpr (A == attr::threads_per_grid) v = u3{l.threads_per_grid.x, l.threads_per_grid.y, l.threads_per_grid.z};
+        else if constexpr (A == attr::thread_index_in_threadgroup) v = linear;
+        else if constexpr (A == attr::thread_index_in_simdgroup) v = linear % simd_width;
+        else if constexpr (A == attr::simdgroup_index_in_threadgroup) v = linear / simd_width;
+        else if constexpr (A == attr::threads_per_simdgroup) v = simd_width;
+        else if constexpr (A == attr::simdgroups_per_threadgroup)
+            v = (g.size.x * g.size.y * g.size.z + simd_width - 1) / simd_width;
+        else if constexpr (A == attr::grid_origin) v = 0;
+        return convert_position<T>(v);
+    }
+    static constexpr unsigned buffer_bit = 0;
+    static constexpr unsigned threadgroup_bit = 0;
+    template <class T> static constexpr unsigned long min_length() { return 0; }
+    static constexpr int index = -1;
+};
+
+// The hidden last parameter the translator adds to every kernel (for threadgroup variables).
+struct group {
+    template <class T> static SM_INLINE T get(const thread_ctx &c) { return c.group; }
+    static constexpr unsigned buffer_bit = 0;
+    static constexpr unsigned threadgroup_bit = 0;
+    template <class T> static constexpr unsigned long min_length() { return 0; }
+    static constexpr int index = -1;
+};
+
+template <class... B> struct bindings {};
+
+template <class Fn> struct signature;
+template <class... Args> struct signature<void (*)(Args...)> {
+    template <auto F, class... B> static SM_INLINE void call(bindings<B...>, const thread_ctx &c) {
+        static_assert(sizeof...(B) == sizeof...(Args), "softmetal: binding list does not match the kernel");
+        F(B::template get<Args>(c)...);
+    }
+    template <class... B> static constexpr sm_kernel_info info(bindings<B...>) {
+        sm_kernel_info k{};
+        k.buffer_bindings_used = (0u | ... | B::buffer_bit);
+        k.threadgroup_bindings_used = (0u | ... | B::threadgroup_bit);
+        const int idx[] = {B::index..., -1};
+        const unsigned long len[] = {B::template min_length<Args>()..., 0ul};
+        for (unsigned i = 0; i < sizeof...(B); ++i)
+            if (idx[i] >= 0) k.buffer_min_length[idx[i]] = len[i];
+        return k;
+    }
+};
+
+SM_INLINE sm_size3 group_origin(const sm_group *g) {
+    const sm_size3 n = g->launch->threads_per_threadgroup;
+    return sm_size3{g->position.x * n.x, g->position.y * n.y, g->position.z * n.z};
+}
+
+// One thread (the fiber path).
+template <class B, auto F> void run_thread(const sm_group *g, sm_size3 t) {
+    const sm_size3 o = group_origin(g);
+    signature<decltype(F)>::template call<F>(B{}, thread_ctx{g, t.x, t.y, t.z, o.x + t.x, o.y + t.y, o.z + t.z});
+}
+// A whole group as a plain loop, x innermost, so clang can vectorise the kernel body. The loop
+// variables are the grid positions themselves, bounded by `end`: that tells LLVM they never wrap,
+// which it needs to turn `buffer[thread_position_in_grid]` into vector loads.
+template <class B, auto F> void run_group(const sm_group *shared) {
+    // Private copies: stores through the kernel's device pointers could otherwise alias the launch
+    // record, forcing every buffer pointer to be reloaded per thread (and no vectorisation).
+    sm_launch launch = *shared->launch;
+    sm_group group = *shared;
+    group.launch = &launch;
+    const sm_group *g = &group;
+    const sm_size3 o = group_origin(g), s = g->size;
+    const unsigned ex = o.x + s.x, ey = o.y + s.y, ez = o.z + s.z;
+    for (unsigned gz = o.z; gz < ez; ++gz)
+        for (unsigned gy = o.y; gy < ey; ++gy)
+            for (unsigned gx = o.x; gx < ex; ++gx)
+                signature<decltype(F)>::template call<F>(B{}, thread_ctx{g, gx - o.x, gy - o.y, gz - o.z, gx, gy, gz});
+}
+
+template <class B, auto F>
+constexpr sm_kernel_info kernel_info(const char *name, unsigned long static_tg, bool barriers) {
+    sm_kernel_info k = signature<decltype(F)>::info(B{});
+    k.name = name;
+    k.run_group = barriers ? nullptr : &run_group<B, F>;
+    k.run_thread = &run_thread<B, F>;
+    k.static_threadgroup_memory_length = static_tg;
+    k.uses_barriers = barriers ? 1u : 0u;
+    return k;
+}
+
+// Threadgroup variables declared in a kernel body live in one struct per kernel, placed in the
+// group's static arena; every thread of the group gets the same address.
+template <class S> SM_INLINE S &threadgroup_vars(const sm_group *g) { return *reinterpret_cast<S *>(g->static_threadgroup_memory); }
+
+// Function constant values arrive as raw bytes (what setConstantValue:type: copied).
+template <unsigned N> struct fc_bytes {
+    unsigned char b[N];
+};
+template <class T, unsigned N> constexpr T fc_value(fc_bytes<N> v) {
+    static_assert(sizeof(T) == N, "softmetal: function constant value has a different size than its declaration");
+    return __builtin_bit_cast(T, v);
+}
+
+} // namespace entry
+} // namespace sm
+
+#define SM_EXPORT extern "C" __attribute__((visibility("default")))
+
+#endif

@@ -1,0 +1,71 @@
+// softmetal prelude: MSL atomics (metal_atomic). An atomic<T> is exactly a T in memory, so buffers
+// the host fills with plain ints can be used as atomic_int arrays, as in Metal.
+#ifndef SOFTMETAL_PRELUDE_METAL_ATOMIC_H
+#define SOFTMETAL_PRELUDE_METAL_ATOMIC_H
+
+#include "metal_types.h"
+
+namespace metal {
+enum memory_order { memory_order_relaxed, memory_order_acquire, memory_order_release, memory_order_acq_rel, memory_order_seq_cst };
+
+template <class T> struct atomic {
+    using value_type = T;
+    T value;
+};
+typedef atomic<int> atomic_int;
+typedef atomic<unsigned int> atomic_uint;
+typedef atomic<bool> atomic_bool;
+typedef atomic<float> atomic_float;
+typedef atomic<unsigned long> atomic_ulong;
+typedef atomic<long> atomic_long;
+
+namespace detail {
+template <class T> SM_INLINE T *raw(const volatile atomic<T> *a) { return const_cast<T *>(&a->value); }
+} // namespace detail
+template <class T> using atomic_arg_t = typename atomic<T>::value_type;
+
+template <class T> SM_INLINE void atomic_store_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
+    sm::target::atomic_store(detail::raw(a), v);
+}
+template <class T> SM_INLINE T atomic_load_explicit(const volatile atomic<T> *a, memory_order = memory_order_relaxed) {
+    return sm::target::atomic_load(detail::raw(a));
+}
+template <class T> SM_INLINE T atomic_exchange_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
+    return sm::target::atomic_exchange(detail::raw(a), v);
+}
+template <class T>
+SM_INLINE bool atomic_compare_exchange_weak_explicit(volatile atomic<T> *a, T *expected, atomic_arg_t<T> desired,
+                                                     memory_order = memory_order_relaxed, memory_order = memory_order_relaxed) {
+    return sm::target::atomic_cas(detail::raw(a), expected, desired);
+}
+template <class T>
+SM_INLINE bool atomic_compare_exchange_strong_explicit(volatile atomic<T> *a, T *expected, atomic_arg_t<T> desired,
+                                                       memory_order = memory_order_relaxed, memory_order = memory_order_relaxed) {
+    return sm::target::atomic_cas(detail::raw(a), expected, desired);
+}
+template <class T> SM_INLINE T atomic_fetch_add_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
+    if constexpr (sm::is_same<T, float>::value) return sm::target::atomic_fetch_add_float(detail::raw(a), v);
+    else return sm::target::atomic_fetch_add(detail::raw(a), v);
+}
+template <class T> SM_INLINE T atomic_fetch_sub_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
+    if constexpr (sm::is_same<T, float>::value) return sm::target::atomic_fetch_add_float(detail::raw(a), -v);
+    else return sm::target::atomic_fetch_sub(detail::raw(a), v);
+}
+template <class T> SM_INLINE T atomic_fetch_and_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
+    return sm::target::atomic_fetch_and(detail::raw(a), v);
+}
+template <class T> SM_INLINE T atomic_fetch_or_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
+    return sm::target::atomic_fetch_or(detail::raw(a), v);
+}
+template <class T> SM_INLINE T atomic_fetch_xor_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
+    return sm::target::atomic_fetch_xor(detail::raw(a), v);
+}
+template <class T> SM_INLINE T atomic_fetch_min_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
+    return sm::target::atomic_update(detail::raw(a), [v](T old) { return v < old ? v : old; });
+}
+template <class T> SM_INLINE T atomic_fetch_max_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
+    return sm::target::atomic_update(detail::raw(a), [v](T old) { return old < v ? v : old; });
+}
+} // namespace metal
+
+#endif

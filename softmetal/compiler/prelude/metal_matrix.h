@@ -1,0 +1,138 @@
+// softmetal prelude: MSL matrices (floatCxR / halfCxR: C columns of R-element vectors, column-major,
+// with the padding of the column vector type, as on Apple GPUs: float3x3 is 48 bytes).
+#ifndef SOFTMETAL_PRELUDE_METAL_MATRIX_H
+#define SOFTMETAL_PRELUDE_METAL_MATRIX_H
+
+#include "metal_types.h"
+
+namespace metal {
+
+template <class T, int C, int R> struct matrix {
+    vec<T, R> columns[C];
+    SM_INLINE vec<T, R> &operator[](int i) { return columns[i]; }
+    SM_INLINE const vec<T, R> &operator[](int i) const { return columns[i]; }
+};
+
+namespace detail {
+template <class T> struct matrix_traits;
+template <class T, int C, int R> struct matrix_traits<matrix<T, C, R>> {
+    using elem = T;
+    static constexpr int cols = C, rows = R;
+};
+} // namespace detail
+
+// floatCxR(): zero; floatCxR(s): s on the diagonal; floatCxR(col0, ..., colC-1); or C*R scalars,
+// column by column.
+template <class M, class... A> SM_INLINE M make_matrix(const A &...a) {
+    using T = typename detail::matrix_traits<M>::elem;
+    constexpr int C = detail::matrix_traits<M>::cols, R = detail::matrix_traits<M>::rows;
+    M m;
+    if constexpr (sizeof...(A) == 0) {
+        for (int i = 0; i < C; ++i) m[i] = vec<T, R>(0);
+    } else if constexpr (sizeof...(A) == 1 && ((sm::lanes<A> == 0) && ...)) {
+        for (int i = 0; i < C; ++i) {
+            m[i] = vec<T, R>(0);
+            if (i < R) m[i][i] = (T)(a, ...);
+        }
+    } else if constexpr (sizeof...(A) == C && ((sm::lanes<A> == R) && ...)) {
+        int i = 0;
+        ((m[i++] = __builtin_convertvector(a, vec<T, R>)), ...);
+    } else {
+        static_assert(sizeof...(A) == C * R, "matrix constructor: give C column vectors or C*R scalars");
+        T v[C * R] = {(T)a...};
+        for (int i = 0; i < C; ++i)
+            for (int j = 0; j < R; ++j) m[i][j] = v[i * R + j];
+    }
+    return m;
+}
+
+template <class T, int C, int R> SM_INLINE vec<T, R> operator*(const matrix<T, C, R> &m, const vec<T, C> &v) {
+    vec<T, R> r = m[0] * v[0];
+    for (int i = 1; i < C; ++i) r += m[i] * v[i];
+    return r;
+}
+template <class T, int C, int R> SM_INLINE vec<T, C> operator*(const vec<T, R> &v, const matrix<T, C, R> &m) {
+    vec<T, C> r;
+    for (int i = 0; i < C; ++i) {
+        vec<T, R> p = v * m[i];
+        T s = 0;
+        for (int j = 0; j < R; ++j) s += p[j];
+        r[i] = s;
+    }
+    return r;
+}
+template <class T, int K, int C, int R> SM_INLINE matrix<T, C, R> operator*(const matrix<T, K, R> &a, const matrix<T, C, K> &b) {
+    matrix<T, C, R> r;
+    for (int j = 0; j < C; ++j) r[j] = a * b[j];
+    return r;
+}
+#define SM_MATRIX_ELEMENTWISE(op)                                                                                  \
+    template <class T, int C, int R> SM_INLINE matrix<T, C, R> operator op(const matrix<T, C, R> &a, const matrix<T, C, R> &b) { \
+        matrix<T, C, R> r;                                                                                          \
+        for (int i = 0; i < C; ++i) r[i] = a[i] op b[i];                                                            \
+        return r;                                                                                                   \
+    }
+SM_MATRIX_ELEMENTWISE(+)
+SM_MATRIX_ELEMENTWISE(-)
+#undef SM_MATRIX_ELEMENTWISE
+template <class T, int C, int R, class S, sm::enable_if_t<sm::lanes<S> == 0> = 0>
+SM_INLINE matrix<T, C, R> operator*(const matrix<T, C, R> &a, S s) {
+    matrix<T, C, R> r;
+    for (int i = 0; i < C; ++i) r[i] = a[i] * (T)s;
+    return r;
+}
+template <class T, int C, int R, class S, sm::enable_if_t<sm::lanes<S> == 0> = 0>
+SM_INLINE matrix<T, C, R> operator*(S s, const matrix<T, C, R> &a) { return a * s; }
+template <class T, int C, int R> SM_INLINE matrix<T, C, R> &operator*=(matrix<T, C, R> &a, const matrix<T, C, C> &b) { return a = a * b; }
+template <class T, int C, int R> SM_INLINE matrix<T, C, R> &operator+=(matrix<T, C, R> &a, const matrix<T, C, R> &b) { return a = a + b; }
+
+template <class T, int C, int R> SM_INLINE matrix<T, R, C> transpose(const matrix<T, C, R> &m) {
+    matrix<T, R, C> r;
+    for (int i = 0; i < C; ++i)
+        for (int j = 0; j < R; ++j) r[j][i] = m[i][j];
+    return r;
+}
+template <class T> SM_INLINE T determinant(const matrix<T, 2, 2> &m) { return m[0][0] * m[1][1] - m[1][0] * m[0][1]; }
+template <class T> SM_INLINE T determinant(const matrix<T, 3, 3> &m) {
+    return m[0][0] * (m[1][1] * m[2][2] - m[2][1] * m[1][2]) - m[1][0] * (m[0][1] * m[2][2] - m[2][1] * m[0][2]) +
+           m[2][0] * (m[0][1] * m[1][2] - m[1][1] * m[0][2]);
+}
+template <class T> SM_INLINE T determinant(const matrix<T, 4, 4> &m) {
+    T d = 0;
+    for (int c = 0; c < 4; ++c) { // expansion along the first row
+        matrix<T, 3, 3> minor;
+        for (int i = 0, k = 0; i < 4; ++i) {
+            if (i == c) continue;
+            minor[k++] = vec<T, 3>{m[i][1], m[i][2], m[i][3]};
+        }
+        d += (c % 2 ? -1 : 1) * m[c][0] * determinant(minor);
+    }
+    return d;
+}
+
+#define SM_MATRIX_TYPES(T, E)                                                                                      \
+    typedef matrix<E, 2, 2> T##2x2;                                                                                 \
+    typedef matrix<E, 2, 3> T##2x3;                                                                                 \
+    typedef matrix<E, 2, 4> T##2x4;                                                                                 \
+    typedef matrix<E, 3, 2> T##3x2;                                                                                 \
+    typedef matrix<E, 3, 3> T##3x3;                                                                                 \
+    typedef matrix<E, 3, 4> T##3x4;                                                                                 \
+    typedef matrix<E, 4, 2> T##4x2;                                                                                 \
+    typedef matrix<E, 4, 3> T##4x3;                                                                                 \
+    typedef matrix<E, 4, 4> T##4x4;                                                                                 \
+    template <class... A> SM_INLINE T##2x2 sm_make_##T##2x2(const A &...a) { return make_matrix<T##2x2>(a...); }   \
+    template <class... A> SM_INLINE T##2x3 sm_make_##T##2x3(const A &...a) { return make_matrix<T##2x3>(a...); }   \
+    template <class... A> SM_INLINE T##2x4 sm_make_##T##2x4(const A &...a) { return make_matrix<T##2x4>(a...); }   \
+    template <class... A> SM_INLINE T##3x2 sm_make_##T##3x2(const A &...a) { return make_matrix<T##3x2>(a...); }   \
+    template <class... A> SM_INLINE T##3x3 sm_make_##T##3x3(const A &...a) { return make_matrix<T##3x3>(a...); }   \
+    template <class... A> SM_INLINE T##3x4 sm_make_##T##3x4(const A &...a) { return make_matrix<T##3x4>(a...); }   \
+    template <class... A> SM_INLINE T##4x2 sm_make_##T##4x2(const A &...a) { return make_matrix<T##4x2>(a...); }   \
+    template <class... A> SM_INLINE T##4x3 sm_make_##T##4x3(const A &...a) { return make_matrix<T##4x3>(a...); }   \
+    template <class... A> SM_INLINE T##4x4 sm_make_##T##4x4(const A &...a) { return make_matrix<T##4x4>(a...); }
+SM_MATRIX_TYPES(float, float)
+SM_MATRIX_TYPES(half, _Float16)
+#undef SM_MATRIX_TYPES
+
+} // namespace metal
+
+#endif

@@ -1,0 +1,246 @@
+// softmetal prelude: MSL scalar and vector types, type traits and vector constructors.
+//
+// Vectors are clang ext_vector_type, which gives MSL's swizzles (rvalue and lvalue) and operators.
+// What ext_vector_type lacks, MSL's constructors (`float4(f2, z, w)`), comes from function-like
+// macros: `float4(...)` expands to `sm_make_float4(...)`, while `float4` alone stays the type.
+// Boolean vectors are integer masks (comparisons on vectors yield -1/0 ints in clang), so
+// `bool4 m = a < b;` compiles; any nonzero lane counts as true.
+#ifndef SOFTMETAL_PRELUDE_METAL_TYPES_H
+#define SOFTMETAL_PRELUDE_METAL_TYPES_H
+
+#include "target_cpu.h"
+
+typedef __SIZE_TYPE__ size_t;
+typedef __PTRDIFF_TYPE__ ptrdiff_t;
+
+namespace sm {
+template <bool B, class T = int> struct enable_if {};
+template <class T> struct enable_if<true, T> { using type = T; };
+template <bool B, class T = int> using enable_if_t = typename enable_if<B, T>::type;
+template <class T> struct remove_cvref { using type = T; };
+template <class T> struct remove_cvref<const T> { using type = T; };
+template <class T> struct remove_cvref<volatile T> { using type = T; };
+template <class T> struct remove_cvref<const volatile T> { using type = T; };
+template <class T> struct remove_cvref<T &> : remove_cvref<T> {};
+template <class T> struct remove_cvref<T &&> : remove_cvref<T> {};
+template <class T> using remove_cvref_t = typename remove_cvref<T>::type;
+template <class A, class B> struct is_same { static constexpr bool value = false; };
+template <class A> struct is_same<A, A> { static constexpr bool value = true; };
+template <class T> T &&declval();
+
+// vt<T>: element type and lane count (0 for scalars) of an arithmetic type.
+template <class T> struct vt {
+    using elem = T;
+    static constexpr int n = 0;
+};
+template <class E, int N> struct vt<E __attribute__((ext_vector_type(N)))> {
+    using elem = E;
+    static constexpr int n = N;
+};
+template <class T> using elem_t = typename vt<remove_cvref_t<T>>::elem;
+template <class T> constexpr int lanes = vt<remove_cvref_t<T>>::n;
+template <class T> constexpr bool is_arith = __is_arithmetic(elem_t<T>);
+template <class T> constexpr bool is_float_elem = is_same<elem_t<T>, float>::value || is_same<elem_t<T>, _Float16>::value;
+template <class T> constexpr bool is_int_elem = is_arith<T> && !is_float_elem<T>;
+template <class... A> constexpr bool all_arith = (is_arith<A> && ...);
+
+// The result type of mixing MSL arguments: the first vector among them, else the scalars' common type.
+template <class A, class B, bool av, bool bv> struct pick { using type = A; };
+template <class A, class B> struct pick<A, B, false, true> { using type = B; };
+template <class A, class B> struct pick<A, B, false, false> {
+    using type = remove_cvref_t<decltype(declval<A>() + declval<B>())>; // C++'s usual arithmetic conversions
+};
+template <class A, class B> struct pick<A, B, true, false> { using type = A; };
+template <class... A> struct common;
+template <class A> struct common<A> { using type = remove_cvref_t<A>; };
+template <class A, class B, class... R> struct common<A, B, R...> {
+    using a = remove_cvref_t<A>;
+    using b = typename common<B, R...>::type;
+    using type = typename pick<a, b, (lanes<a> > 0) || is_same<a, b>::value, (lanes<b> > 0)>::type;
+};
+template <class... A> using common_t = typename common<A...>::type;
+
+template <class X> SM_INLINE auto lane(const X &x, int i) {
+    if constexpr (lanes<X> > 0) return x[i];
+    else return x;
+}
+// Applies f lane by lane; arguments are converted to R's element type first (as MSL's overloads do).
+template <class R, class F, class... A> SM_INLINE R zip(F f, const A &...a) {
+    using E = elem_t<R>;
+    if constexpr (lanes<R> == 0) {
+        return (R)f((E)a...);
+    } else {
+        R r;
+        for (int i = 0; i < lanes<R>; ++i) r[i] = (E)f((E)lane(a, i)...);
+        return r;
+    }
+}
+
+// Vector constructor: scalars splat, a same-length vector converts, otherwise the lanes of all
+// arguments are concatenated in order (float4(f2, z, w), float4(f3, w), ...).
+template <class V, class A> SM_INLINE void append(elem_t<V> *out, int &k, const A &a) {
+    if constexpr (lanes<A> == 0) {
+        out[k++] = (elem_t<V>)a;
+    } else {
+        for (int i = 0; i < lanes<A>; ++i) out[k++] = (elem_t<V>)a[i];
+    }
+}
+template <class V, class... A> SM_INLINE V make_vec(const A &...a) {
+    constexpr int n = lanes<V>;
+    if constexpr (sizeof...(A) == 0) {
+        return V(0);
+    } else if constexpr (sizeof...(A) == 1 && ((lanes<A> == 0) && ...)) {
+        return V((elem_t<V>)(a, ...));
+    } else {
+        static_assert(((lanes<A> == 0 ? 1 : lanes<A>) + ...) == n,
+                      "vector constructor: the arguments' lanes must add up to the vector's length");
+        elem_t<V> tmp[n];
+        int k = 0;
+        (append<V>(tmp, k, a), ...);
+        V r;
+        for (int i = 0; i < n; ++i) r[i] = tmp[i];
+        return r;
+    }
+}
+} // namespace sm
+
+namespace metal {
+typedef unsigned char uchar;
+typedef unsigned short ushort;
+typedef unsigned int uint;
+typedef unsigned long ulong;
+typedef _Float16 half;
+
+template <class T, int N> using vec = T __attribute__((ext_vector_type(N)));
+
+#define SM_DECLARE_VECTORS(T, E)                                                                                   \
+    typedef E T##2 __attribute__((ext_vector_type(2)));                                                             \
+    typedef E T##3 __attribute__((ext_vector_type(3)));                                                             \
+    typedef E T##4 __attribute__((ext_vector_type(4)));                                                             \
+    template <class... A> SM_INLINE T##2 sm_make_##T##2(const A &...a) { return sm::make_vec<T##2>(a...); }         \
+    template <class... A> SM_INLINE T##3 sm_make_##T##3(const A &...a) { return sm::make_vec<T##3>(a...); }         \
+    template <class... A> SM_INLINE T##4 sm_make_##T##4(const A &...a) { return sm::make_vec<T##4>(a...); }
+SM_DECLARE_VECTORS(float, float)
+SM_DECLARE_VECTORS(half, _Float16)
+SM_DECLARE_VECTORS(int, int)
+SM_DECLARE_VECTORS(uint, unsigned int)
+SM_DECLARE_VECTORS(short, short)
+SM_DECLARE_VECTORS(ushort, unsigned short)
+SM_DECLARE_VECTORS(char, signed char)
+SM_DECLARE_VECTORS(uchar, unsigned char)
+SM_DECLARE_VECTORS(long, long)
+SM_DECLARE_VECTORS(ulong, unsigned long)
+#undef SM_DECLARE_VECTORS
+// Boolean vectors are masks (see the top of this file); true is stored as -1 like comparisons.
+typedef int2 bool2;
+typedef int3 bool3;
+typedef int4 bool4;
+template <class V, class... A> SM_INLINE V sm_make_bool_vec(const A &...a) {
+    V v = sm::make_vec<V>(a...);
+    return v != 0;
+}
+template <class... A> SM_INLINE bool2 sm_make_bool2(const A &...a) { return sm_make_bool_vec<bool2>(a...); }
+template <class... A> SM_INLINE bool3 sm_make_bool3(const A &...a) { return sm_make_bool_vec<bool3>(a...); }
+template <class... A> SM_INLINE bool4 sm_make_bool4(const A &...a) { return sm_make_bool_vec<bool4>(a...); }
+
+// packed_floatN: MSL's tightly packed vectors (no padding, alignment of the element). They convert
+// to and from the aligned vector; arithmetic goes through that conversion.
+template <class E, int N> struct packed_vec {
+    E v[N];
+    packed_vec() = default;
+    template <class... A, sm::enable_if_t<(sizeof...(A) > 1)> = 0> SM_INLINE packed_vec(const A &...a) {
+        *this = sm::make_vec<vec<E, N>>(a...);
+    }
+    SM_INLINE packed_vec(vec<E, N> x) {
+        for (int i = 0; i < N; ++i) v[i] = x[i];
+    }
+    SM_INLINE operator vec<E, N>() const {
+        vec<E, N> r;
+        for (int i = 0; i < N; ++i) r[i] = v[i];
+        return r;
+    }
+    SM_INLINE E &operator[](int i) { return v[i]; }
+    SM_INLINE E operator[](int i) const { return v[i]; }
+};
+#define SM_PACKED(T, E)                                                                                            \
+    typedef packed_vec<E, 2> packed_##T##2;                                                                         \
+    typedef packed_vec<E, 3> packed_##T##3;                                                                         \
+    typedef packed_vec<E, 4> packed_##T##4;
+SM_PACKED(float, float)
+SM_PACKED(half, _Float16)
+SM_PACKED(int, int)
+SM_PACKED(uint, unsigned int)
+SM_PACKED(short, short)
+SM_PACKED(ushort, unsigned short)
+SM_PACKED(char, signed char)
+SM_PACKED(uchar, unsigned char)
+#undef SM_PACKED
+
+template <class T, class U> SM_INLINE T as_type(const U &u) {
+    static_assert(sizeof(T) == sizeof(U), "as_type: source and destination must have the same size");
+    return __builtin_bit_cast(T, u);
+}
+
+// Numeric limits for the scalar types kernels use.
+template <class T> struct numeric_limits;
+template <> struct numeric_limits<float> {
+    static constexpr float max() { return 3.40282347e+38f; }
+    static constexpr float min() { return 1.17549435e-38f; }
+    static constexpr float lowest() { return -3.40282347e+38f; }
+    static constexpr float epsilon() { return 1.19209290e-7f; }
+    static constexpr float infinity() { return __builtin_inff(); }
+    static constexpr float quiet_NaN() { return __builtin_nanf(""); }
+};
+template <> struct numeric_limits<_Float16> {
+    static constexpr _Float16 max() { return (_Float16)65504.0f; }
+    static constexpr _Float16 min() { return (_Float16)6.103515625e-05f; }
+    static constexpr _Float16 lowest() { return (_Float16)-65504.0f; }
+    static constexpr _Float16 epsilon() { return (_Float16)0.0009765625f; }
+    static constexpr _Float16 infinity() { return (_Float16)__builtin_inff(); }
+    static constexpr _Float16 quiet_NaN() { return (_Float16)__builtin_nanf(""); }
+};
+#define SM_INT_LIMITS(T, lo, hi)                                                                                   \
+    template <> struct numeric_limits<T> {                                                                          \
+        static constexpr T max() { return hi; }                                                                     \
+        static constexpr T min() { return lo; }                                                                     \
+        static constexpr T lowest() { return lo; }                                                                  \
+    };
+SM_INT_LIMITS(int, (-2147483647 - 1), 2147483647)
+SM_INT_LIMITS(unsigned int, 0u, 4294967295u)
+SM_INT_LIMITS(short, (short)-32768, (short)32767)
+SM_INT_LIMITS(unsigned short, (unsigned short)0, (unsigned short)65535)
+SM_INT_LIMITS(signed char, (signed char)-128, (signed char)127)
+SM_INT_LIMITS(char, (char)-128, (char)127)
+SM_INT_LIMITS(unsigned char, (unsigned char)0, (unsigned char)255)
+SM_INT_LIMITS(long, (-9223372036854775807L - 1), 9223372036854775807L)
+SM_INT_LIMITS(unsigned long, 0ul, 18446744073709551615ul)
+#undef SM_INT_LIMITS
+} // namespace metal
+
+#define MAXFLOAT 3.40282347e+38f
+#define FLT_MAX 3.40282347e+38f
+#define FLT_MIN 1.17549435e-38f
+#define FLT_EPSILON 1.19209290e-7f
+#define HALF_MAX ((half)65504.0f)
+#define HALF_MIN ((half)6.103515625e-05f)
+#define HALF_EPSILON ((half)0.0009765625f)
+#define INFINITY __builtin_inff()
+#define NAN __builtin_nanf("")
+#define INT_MAX 2147483647
+#define INT_MIN (-2147483647 - 1)
+#define UINT_MAX 4294967295u
+#define M_PI_F 3.14159265358979323846f
+#define M_PI_2_F 1.57079632679489661923f
+#define M_PI_4_F 0.78539816339744830962f
+#define M_1_PI_F 0.31830988618379067154f
+#define M_2_PI_F 0.63661977236758134308f
+#define M_E_F 2.71828182845904523536f
+#define M_LN2_F 0.69314718055994530942f
+#define M_LN10_F 2.30258509299404568402f
+#define M_LOG2E_F 1.44269504088896340736f
+#define M_LOG10E_F 0.43429448190325182765f
+#define M_SQRT2_F 1.41421356237309504880f
+#define M_SQRT1_2_F 0.70710678118654752440f
+#define M_PI_H ((half)3.14159265358979323846f)
+
+#endif

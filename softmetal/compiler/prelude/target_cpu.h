@@ -1,0 +1,110 @@
+// softmetal prelude, target layer for the CPU.
+//
+// Everything that depends on where kernels run lives here and nowhere else: math builtins, the
+// barrier hook, atomics. The MSL-facing layer above (metal_*.h) only calls `sm::target::...`, so a
+// CUDA target can replace this one file. No C++ standard library headers: they would triple the
+// cost of compiling every kernel.
+#ifndef SOFTMETAL_PRELUDE_TARGET_CPU_H
+#define SOFTMETAL_PRELUDE_TARGET_CPU_H
+
+#include "kernel_abi.h"
+
+#define SM_INLINE inline __attribute__((always_inline))
+
+namespace sm {
+namespace target {
+
+// Set once by softmetal_module_kernels; each loaded module has its own copy (hidden visibility).
+inline const sm_runtime_api *runtime = nullptr;
+
+SM_INLINE void threadgroup_barrier() { runtime->threadgroup_barrier(); }
+
+// libm through clang builtins: no <cmath>, and clang knows their semantics for constant folding.
+#define SM_TARGET_F1(name, builtin) SM_INLINE float name(float x) { return builtin(x); }
+SM_TARGET_F1(sin, __builtin_sinf)
+SM_TARGET_F1(cos, __builtin_cosf)
+SM_TARGET_F1(tan, __builtin_tanf)
+SM_TARGET_F1(asin, __builtin_asinf)
+SM_TARGET_F1(acos, __builtin_acosf)
+SM_TARGET_F1(atan, __builtin_atanf)
+SM_TARGET_F1(sinh, __builtin_sinhf)
+SM_TARGET_F1(cosh, __builtin_coshf)
+SM_TARGET_F1(tanh, __builtin_tanhf)
+SM_TARGET_F1(asinh, __builtin_asinhf)
+SM_TARGET_F1(acosh, __builtin_acoshf)
+SM_TARGET_F1(atanh, __builtin_atanhf)
+SM_TARGET_F1(exp, __builtin_expf)
+SM_TARGET_F1(exp2, __builtin_exp2f)
+SM_TARGET_F1(log, __builtin_logf)
+SM_TARGET_F1(log2, __builtin_log2f)
+SM_TARGET_F1(log10, __builtin_log10f)
+SM_TARGET_F1(sqrt, __builtin_sqrtf)
+SM_TARGET_F1(floor, __builtin_floorf)
+SM_TARGET_F1(ceil, __builtin_ceilf)
+SM_TARGET_F1(round, __builtin_roundf)
+SM_TARGET_F1(trunc, __builtin_truncf)
+SM_TARGET_F1(rint, __builtin_rintf)
+SM_TARGET_F1(fabs, __builtin_fabsf)
+SM_TARGET_F1(erf, __builtin_erff)
+SM_TARGET_F1(erfc, __builtin_erfcf)
+SM_TARGET_F1(cbrt, __builtin_cbrtf)
+#undef SM_TARGET_F1
+SM_INLINE float exp10(float x) { return __builtin_exp2f(x * 3.32192809488736234787f); }
+SM_INLINE float pow(float x, float y) { return __builtin_powf(x, y); }
+SM_INLINE float atan2(float y, float x) { return __builtin_atan2f(y, x); }
+SM_INLINE float fmod(float x, float y) { return __builtin_fmodf(x, y); }
+SM_INLINE float copysign(float x, float y) { return __builtin_copysignf(x, y); }
+SM_INLINE float fma(float a, float b, float c) { return __builtin_fmaf(a, b, c); }
+SM_INLINE float fmin(float a, float b) { return __builtin_fminf(a, b); }
+SM_INLINE float fmax(float a, float b) { return __builtin_fmaxf(a, b); }
+
+template <class T> SM_INLINE int popcount(T x) {
+    return sizeof(T) > 4 ? __builtin_popcountll((unsigned long long)x)
+                         : __builtin_popcount((unsigned)x & (unsigned)(sizeof(T) == 4 ? ~0u : (1u << (8 * sizeof(T))) - 1u));
+}
+template <class T> SM_INLINE int clz(T x) {
+    constexpr int bits = 8 * sizeof(T);
+    if (x == 0) return bits;
+    if constexpr (sizeof(T) > 4) return __builtin_clzll((unsigned long long)x);
+    else return __builtin_clz((unsigned)x & (bits == 32 ? ~0u : (1u << bits) - 1u)) - (32 - bits);
+}
+template <class T> SM_INLINE int ctz(T x) {
+    constexpr int bits = 8 * sizeof(T);
+    if (x == 0) return bits;
+    if constexpr (sizeof(T) > 4) return __builtin_ctzll((unsigned long long)x);
+    else return __builtin_ctz((unsigned)x);
+}
+
+// Atomics: plain memory plus GCC/clang __atomic builtins (lock-free on x86-64 for 1..8 bytes).
+template <class T> SM_INLINE T atomic_load(const T *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+template <class T> SM_INLINE void atomic_store(T *p, T v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+template <class T> SM_INLINE T atomic_exchange(T *p, T v) { return __atomic_exchange_n(p, v, __ATOMIC_RELAXED); }
+template <class T> SM_INLINE bool atomic_cas(T *p, T *expected, T desired) {
+    return __atomic_compare_exchange_n(p, expected, desired, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+template <class T> SM_INLINE T atomic_fetch_add(T *p, T v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+template <class T> SM_INLINE T atomic_fetch_sub(T *p, T v) { return __atomic_fetch_sub(p, v, __ATOMIC_RELAXED); }
+template <class T> SM_INLINE T atomic_fetch_and(T *p, T v) { return __atomic_fetch_and(p, v, __ATOMIC_RELAXED); }
+template <class T> SM_INLINE T atomic_fetch_or(T *p, T v) { return __atomic_fetch_or(p, v, __ATOMIC_RELAXED); }
+template <class T> SM_INLINE T atomic_fetch_xor(T *p, T v) { return __atomic_fetch_xor(p, v, __ATOMIC_RELAXED); }
+// min/max (and float add) have no builtin: a compare-exchange loop.
+template <class T, class F> SM_INLINE T atomic_update(T *p, F f) {
+    T old = __atomic_load_n(p, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(p, &old, f(old), true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+    return old;
+}
+SM_INLINE float atomic_fetch_add_float(float *p, float v) {
+    unsigned *bits = reinterpret_cast<unsigned *>(p);
+    unsigned old = __atomic_load_n(bits, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(bits, &old, __builtin_bit_cast(unsigned, __builtin_bit_cast(float, old) + v), true,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+    return __builtin_bit_cast(float, old);
+}
+SM_INLINE void memory_fence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+
+} // namespace target
+} // namespace sm
+
+#endif

@@ -1,0 +1,127 @@
+// Errors come back as Metal prints them: program_source:LINE:COL with the user's line and column.
+#include "catch.hpp"
+
+#include "compiler/compiler.hpp"
+#include "direct_runner.hpp"
+#include "test_environment.hpp"
+
+namespace {
+softmetal::compile_result compile(const std::string &src) {
+    softmetal_test::use_default_test_cache();
+    return softmetal::compile_library(src, {}, softmetal_test::test_runtime());
+}
+bool has_line_starting(const std::string &log, const std::string &prefix) {
+    size_t pos = 0;
+    while (pos < log.size()) {
+        size_t nl = log.find('\n', pos);
+        if (log.compare(pos, prefix.size(), prefix) == 0) return true;
+        if (nl == std::string::npos) break;
+        pos = nl + 1;
+    }
+    return false;
+}
+} // namespace
+
+TEST_CASE("an undeclared identifier is reported at the user's line and column", "[compiler][diagnostics]") {
+    auto r = compile(R"(#include <metal_stdlib>
+using namespace metal;
+kernel void k(device float* out [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    out[i] = missing_name;
+}
+)");
+    CHECK_FALSE(r.module);
+    INFO(r.log);
+    CHECK(has_line_starting(r.log, "program_source:4:14: error: use of undeclared identifier 'missing_name'"));
+}
+
+TEST_CASE("columns stay right after address-space keywords and attributes on the same line", "[compiler][diagnostics]") {
+    auto r = compile("kernel void k(device float* out [[buffer(0)]], uint i [[thread_position_in_grid]]) { out[i] = nope; }\n");
+    CHECK_FALSE(r.module);
+    INFO(r.log);
+    CHECK(has_line_starting(r.log, "program_source:1:95: error: use of undeclared identifier 'nope'"));
+}
+
+TEST_CASE("errors in several places are all reported, in order", "[compiler][diagnostics]") {
+    auto r = compile(R"(
+kernel void k(device float* out [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    float a = 1 +;
+    int b = "text";
+}
+)");
+    CHECK_FALSE(r.module);
+    INFO(r.log);
+    CHECK(has_line_starting(r.log, "program_source:3:18: error: expected expression"));
+    CHECK(has_line_starting(r.log, "program_source:4:9: error: cannot initialize a variable of type 'int'"));
+}
+
+TEST_CASE("misuse of a prelude function is reported at the user's call", "[compiler][diagnostics]") {
+    auto r = compile(R"(
+kernel void k(device float4* out [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    out[i] = float4(1.0, 2.0);
+}
+)");
+    CHECK_FALSE(r.module);
+    INFO(r.log);
+    CHECK(has_line_starting(r.log, "program_source:3:14: error:"));
+    CHECK(r.log.find("prelude") == std::string::npos);
+}
+
+TEST_CASE("a warning does not fail the compile and is reported", "[compiler][diagnostics]") {
+    auto r = compile(R"(
+kernel void k(device float* out [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    int unused_but_set = 1 << 40;
+    out[i] = 1.0;
+}
+)");
+    REQUIRE(r.module);
+    INFO(r.log);
+    CHECK(has_line_starting(r.log, "program_source:3:"));
+    CHECK(r.log.find("warning") != std::string::npos);
+}
+
+TEST_CASE("unsupported attributes are translator errors in the same shape", "[compiler][diagnostics]") {
+    auto r = compile(R"(
+kernel void k(device float* out [[buffer(0)]],
+              uint i [[some_unknown_position]]) {
+    out[i] = 1.0;
+}
+)");
+    CHECK_FALSE(r.module);
+    INFO(r.log);
+    CHECK(has_line_starting(r.log, "program_source:3:24: error: unsupported kernel parameter attribute 'some_unknown_position'"));
+}
+
+TEST_CASE("vertex functions are refused with a clear message", "[compiler][diagnostics]") {
+    auto r = compile("vertex float4 v(uint id [[vertex_id]]) { return float4(0.0); }\n");
+    CHECK_FALSE(r.module);
+    CHECK(has_line_starting(r.log, "program_source:1:1: error: softmetal supports compute kernels only"));
+}
+
+TEST_CASE("a missing compiler is reported with the package to install", "[compiler][diagnostics]") {
+    softmetal_test::use_default_test_cache();
+    setenv("SOFTMETAL_CXX", "/nonexistent/clang++-19", 1);
+    auto r = softmetal::compile_library("kernel void k(device float* o [[buffer(0)]]) { o[0] = 1.0; }\n", {},
+                                        softmetal_test::test_runtime());
+    unsetenv("SOFTMETAL_CXX");
+    CHECK_FALSE(r.module);
+    CHECK(r.log.find("not found") != std::string::npos);
+    CHECK(r.log.find("clang-19") != std::string::npos);
+}
+
+TEST_CASE("SIMD-group functions are refused by name until the executor can run them", "[compiler][diagnostics]") {
+    auto r = compile(R"(
+kernel void k(device float* out [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    out[i] = simd_sum(out[i]);
+}
+)");
+    CHECK_FALSE(r.module);
+    CHECK(has_line_starting(r.log, "program_source:3:14: error: SIMD-group function 'simd_sum' is not supported"));
+}
+
+TEST_CASE("source excerpts in the log show the user's own line", "[compiler][diagnostics]") {
+    auto r = compile("kernel void k(device float* out [[buffer(0)]]) {\n    out[0] = oops * 2.0;\n}\n");
+    CHECK_FALSE(r.module);
+    INFO(r.log);
+    CHECK(r.log.find("    out[0] = oops * 2.0;") != std::string::npos);
+    CHECK(r.log.find("2.0f") == std::string::npos);
+}

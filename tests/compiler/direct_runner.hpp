@@ -1,0 +1,29 @@
+// A test-only corpus::runner that calls a compiled module's kernels directly, without the executor:
+// run_group per threadgroup for barrier-free kernels; for barrier kernels, every thread of a group
+// on its own std::thread, meeting at a mutex/condvar barrier (threads that finish leave the count,
+// as the real executor's fibers do).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "compiler/compiler.hpp"
+#include "kernel_corpus.hpp"
+
+namespace softmetal_test {
+
+// The runtime services the direct runner provides to kernels.
+const sm_runtime_api *test_runtime();
+
+class direct_runner : public corpus::runner {
+public:
+    std::string run(const corpus::kernel_case &c) override;
+    // What the last run compiled and ran.
+    std::shared_ptr<const softmetal::kernel_module> module;
+    const sm_kernel_info *kernel = nullptr;
+};
+
+// Runs `kernel` over a whole dispatch with the given buffers (by argument-table index).
+void dispatch(const sm_kernel_info &kernel, sm_launch &launch, const uint64_t *threadgroup_lengths);
+
+} // namespace softmetal_test

@@ -1,0 +1,115 @@
+// A corpus of MSL compute kernels with inputs and host-computed expectations.
+//
+// Each case says everything a Metal host program needs and nothing about softmetal: the MSL source
+// and kernel name, compile options, function constant values, the argument table (buffers with
+// initial contents, setBytes values, threadgroup memory lengths), the dispatch (dispatchThreads or
+// dispatchThreadgroups, with sizes that leave partial edge groups), and a check over the buffers
+// after the run. So the same corpus can be driven through softmetal's internals (tests/compiler) or
+// through the Objective-C Metal API (by implementing corpus::runner).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace corpus {
+
+struct size3 {
+    uint32_t x = 1, y = 1, z = 1;
+};
+
+enum class binding_kind {
+    buffer,             // setBuffer:offset:atIndex: with a buffer holding `data` (its length is data.size())
+    bytes,              // setBytes:length:atIndex: with `data`
+    threadgroup_memory, // setThreadgroupMemoryLength:atIndex: with `length`
+};
+
+struct binding {
+    binding_kind kind = binding_kind::buffer;
+    uint32_t index = 0;
+    std::vector<unsigned char> data;
+    uint64_t length = 0; // threadgroup memory only
+};
+
+enum class dispatch_kind {
+    threads,      // dispatchThreads:threadsPerThreadgroup: (grid = threads)
+    threadgroups, // dispatchThreadgroups:threadsPerThreadgroup: (grid = threadgroups)
+};
+
+// MTLFunctionConstantValues setConstantValue:type:atIndex:
+struct constant_value {
+    int index = 0;
+    uint64_t type = 0; // MTLDataType
+    std::vector<unsigned char> bytes;
+};
+
+// The buffers after the run, by argument-table index.
+class results {
+public:
+    virtual ~results() = default;
+    virtual const std::vector<unsigned char> &buffer(uint32_t index) const = 0;
+    template <class T> std::vector<T> get(uint32_t index) const {
+        const auto &b = buffer(index);
+        std::vector<T> v(b.size() / sizeof(T));
+        if (!v.empty()) std::memcpy(v.data(), b.data(), v.size() * sizeof(T));
+        return v;
+    }
+};
+
+struct kernel_case {
+    std::string name;     // unique, describes the feature under test
+    std::string source;   // MSL
+    std::string function; // kernel (or host_name) to run
+    bool fast_math = true;
+    std::vector<std::pair<std::string, std::string>> macros;
+    std::vector<constant_value> constants;
+    std::vector<binding> bindings;
+    dispatch_kind dispatch = dispatch_kind::threads;
+    size3 grid;
+    size3 threadgroup;
+    bool expects_barriers = false; // the kernel needs threads of a group to run concurrently
+    // Returns "" when the buffers are right, else what is wrong.
+    std::function<std::string(const results &)> check;
+};
+
+const std::vector<kernel_case> &all_cases();
+
+// Drives one case through some implementation. Returns "" on success, else an error message
+// (compile log, missing function, or the check's complaint).
+class runner {
+public:
+    virtual ~runner() = default;
+    virtual std::string run(const kernel_case &c) = 0;
+};
+
+// Helpers for writing cases.
+template <class T> binding buffer_of(uint32_t index, const std::vector<T> &values) {
+    binding b;
+    b.kind = binding_kind::buffer;
+    b.index = index;
+    b.data.resize(values.size() * sizeof(T));
+    if (!values.empty()) std::memcpy(b.data.data(), values.data(), b.data.size());
+    return b;
+}
+template <class T> binding zeros(uint32_t index, size_t count) { return buffer_of(index, std::vector<T>(count)); }
+template <class T> binding bytes_of(uint32_t index, const T &value) {
+    binding b;
+    b.kind = binding_kind::bytes;
+    b.index = index;
+    b.data.resize(sizeof(T));
+    std::memcpy(b.data.data(), &value, sizeof(T));
+    return b;
+}
+inline binding threadgroup_memory(uint32_t index, uint64_t length) {
+    binding b;
+    b.kind = binding_kind::threadgroup_memory;
+    b.index = index;
+    b.length = length;
+    return b;
+}
+// Relative-or-absolute closeness in units of float epsilon.
+bool close_enough(float got, float want, float ulps = 4.0f);
+
+} // namespace corpus
