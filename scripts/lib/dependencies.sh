@@ -11,6 +11,7 @@ pymetal_debian_packages=(
   clang-19                  # softmetal compiles MSL kernels with clang++-19 at run time
   libclang-rt-19-dev        # compiler-rt for clang-19 (bfloat arithmetic in kernels)
   libboost-context-dev      # softmetal runs threads with barriers as Boost.Context fibers
+  libssl-dev                # softmetal's kernel cache keys and entry checks use libcrypto's SHA-256
   pocl-opencl-icd ocl-icd-opencl-dev opencl-headers  # the benchmarks compare against PoCL
 )
 

@@ -1,8 +1,10 @@
 // SHA-256, for cache keys and for checking cached shared objects before they are loaded.
+// A thin wrapper over OpenSSL's libcrypto (a well-kept implementation; hashing is not ours to write).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace softmetal {
@@ -11,6 +13,10 @@ namespace detail {
 class sha256 {
 public:
     sha256();
+    ~sha256();
+    sha256(const sha256 &) = delete;
+    sha256 &operator=(const sha256 &) = delete;
+
     void update(const void *data, size_t size);
     void update(const std::string &s) { update(s.data(), s.size()); }
     // Feeds a length-prefixed field, so ("ab","c") and ("a","bc") hash differently.
@@ -18,11 +24,8 @@ public:
     std::string hex_digest(); // 64 lowercase hex digits; the object is spent afterwards
 
 private:
-    void block(const unsigned char *p);
-    uint32_t h_[8];
-    unsigned char buf_[64];
-    size_t buffered_ = 0;
-    uint64_t total_ = 0;
+    struct context;
+    std::unique_ptr<context> context_;
 };
 
 std::string sha256_hex(const std::string &data);
