@@ -68,15 +68,25 @@ cl_program opencl_runner::build(const std::string& source) {
 }
 
 double opencl_runner::compile_seconds(const std::string& source) {
+    cl_int status = CL_SUCCESS;
+    cl_mem in = clCreateBuffer(context_, CL_MEM_READ_WRITE, 256 * 2 * sizeof(float), nullptr, &status);
+    check(status, "clCreateBuffer");
+    cl_mem out = clCreateBuffer(context_, CL_MEM_READ_WRITE, 256 * sizeof(float), nullptr, &status);
+    check(status, "clCreateBuffer");
     auto start = clock_type::now();
     cl_program program = build(source);
-    // PoCL builds kernels lazily: creating one is part of having it ready to run.
-    cl_int status = CL_SUCCESS;
+    // PoCL generates a kernel's work-group function lazily, at its first enqueue for a local size:
+    // a kernel is compiled once it has run, as softmetal's is once newLibraryWithSource returns.
     cl_kernel kernel = clCreateKernel(program, "add", &status);
     check(status, "clCreateKernel");
+    check(clSetKernelArg(kernel, 0, sizeof in, &in), "clSetKernelArg");
+    check(clSetKernelArg(kernel, 1, sizeof out, &out), "clSetKernelArg");
+    run(kernel, 256, 256);
     double seconds = seconds_since(start);
     clReleaseKernel(kernel);
     clReleaseProgram(program);
+    clReleaseMemObject(in);
+    clReleaseMemObject(out);
     return seconds;
 }
 
