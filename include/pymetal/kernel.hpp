@@ -50,13 +50,13 @@ public:
     // dispatchThreadgroups: `threadgroups` groups of `threads_per_threadgroup` threads; waits, and
     // throws command_error if the command buffer failed. Returns it (for its GPU times).
     command_buffer run(argument_list args, const size3& threadgroups, const size3& threads_per_threadgroup) const {
-        return submit(args, detail::grid_kind::threadgroups, threadgroups, threads_per_threadgroup, {}).wait_and_return();
+        return waited(submit(args, detail::grid_kind::threadgroups, threadgroups, threads_per_threadgroup, {}));
     }
     // The same without waiting; `on_completed` (optional) runs on Metal's completion thread.
     command_buffer run_async(argument_list args, const size3& threadgroups, const size3& threads_per_threadgroup,
                              completion_handler on_completed = {}) const {
         return submit(args, detail::grid_kind::threadgroups, threadgroups, threads_per_threadgroup,
-                      std::move(on_completed)).handle;
+                      std::move(on_completed));
     }
 
     // dispatchThreads: exactly `grid` threads (edge threadgroups may be partial), in threadgroups of
@@ -65,7 +65,7 @@ public:
         return dispatch_threads(args, grid, threadgroup_for(grid));
     }
     command_buffer dispatch_threads(argument_list args, const size3& grid, const size3& threads_per_threadgroup) const {
-        return submit(args, detail::grid_kind::threads, grid, threads_per_threadgroup, {}).wait_and_return();
+        return waited(submit(args, detail::grid_kind::threads, grid, threads_per_threadgroup, {}));
     }
     command_buffer dispatch_threads_async(argument_list args, const size3& grid,
                                           completion_handler on_completed = {}) const {
@@ -73,7 +73,7 @@ public:
     }
     command_buffer dispatch_threads_async(argument_list args, const size3& grid, const size3& threads_per_threadgroup,
                                           completion_handler on_completed = {}) const {
-        return submit(args, detail::grid_kind::threads, grid, threads_per_threadgroup, std::move(on_completed)).handle;
+        return submit(args, detail::grid_kind::threads, grid, threads_per_threadgroup, std::move(on_completed));
     }
 
 private:
@@ -92,22 +92,20 @@ private:
         info_.device_max_threadgroup_memory = device_->max_threadgroup_memory_length;
     }
 
-    struct submitted {
-        command_buffer handle;
-        command_buffer wait_and_return() && {
-            handle.wait();
-            return std::move(handle);
-        }
-    };
+    static command_buffer waited(command_buffer done) {
+        done.wait();
+        return done;
+    }
 
-    submitted submit(argument_list args, detail::grid_kind kind, const size3& grid, const size3& threads,
-                     completion_handler on_completed) const {
+    // Validates first (a refused dispatch costs no command buffer), then encodes and commits.
+    command_buffer submit(argument_list args, detail::grid_kind kind, const size3& grid, const size3& threads,
+                          completion_handler on_completed) const {
         if (!pipeline_) throw error("pymetal: dispatch of an empty kernel handle");
         detail::validate(info_, args, threads);
         detail::encoding_session session(device_->default_queue().native());
         session.encode(info_, args, kind, grid, threads);
         if (on_completed) session.add_completed_handler(std::move(on_completed));
-        return {session.commit()};
+        return session.commit();
     }
 
     const detail::pipeline_info& info() const noexcept { return info_; }

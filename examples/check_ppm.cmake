@@ -1,0 +1,17 @@
+# Checks that IMAGE is a binary PPM of WIDTH x HEIGHT: its header and its exact size.
+#   cmake -DIMAGE=file.ppm -DWIDTH=800 -DHEIGHT=600 -P check_ppm.cmake
+if(NOT EXISTS "${IMAGE}")
+  message(FATAL_ERROR "no image at ${IMAGE}")
+endif()
+set(header "P6\n${WIDTH} ${HEIGHT}\n255\n")
+string(LENGTH "${header}" header_length)
+file(READ "${IMAGE}" start LIMIT ${header_length})
+if(NOT start STREQUAL header)
+  message(FATAL_ERROR "${IMAGE} does not start with the header of a ${WIDTH}x${HEIGHT} PPM")
+endif()
+file(SIZE "${IMAGE}" size)
+math(EXPR expected "${header_length} + ${WIDTH} * ${HEIGHT} * 3")
+if(NOT size EQUAL expected)
+  message(FATAL_ERROR "${IMAGE} has ${size} bytes, a ${WIDTH}x${HEIGHT} PPM has ${expected}")
+endif()
+message(STATUS "${IMAGE}: ${WIDTH}x${HEIGHT} PPM, ${size} bytes")
