@@ -1,0 +1,25 @@
+#include "objects/class_registry.hpp"
+
+namespace softmetal::objects {
+
+const class_table& classes() {
+    // A function-local static: initialised exactly once even when several threads race here, and
+    // initialised again on the next call if registration threw.
+    static const class_table table = [] {
+        class_table t{};
+        t.device = register_device_class();
+        t.buffer = register_buffer_class();
+        t.compile_options = register_compile_options_class();
+        t.function_constant_values = register_function_constant_values_class();
+        t.library = register_library_class();
+        t.function = register_function_class();
+        t.compute_pipeline_state = register_compute_pipeline_state_class();
+        t.command_queue = register_command_queue_class();
+        t.command_buffer = register_command_buffer_class();
+        t.compute_command_encoder = register_compute_command_encoder_class();
+        return t;
+    }();
+    return table;
+}
+
+}  // namespace softmetal::objects

@@ -1,0 +1,160 @@
+#include "objects/command_buffer.hpp"
+
+#include "objects/class_registry.hpp"
+#include "objects/command_queue.hpp"
+#include "objects/compute_command_encoder.hpp"
+
+namespace softmetal::objects {
+
+namespace {
+
+command_buffer_state& state(id self) { return *pymetal::state_of<command_buffer_state>(self); }
+
+// Puts the command buffer's task on its queue's lane: its place in the queue's order is taken here.
+// Call with core.mutex held and status NotEnqueued.
+void enqueue_locked(id self, command_buffer_core& core) {
+    core.status = status_enqueued;
+    command_queue_state* queue = pymetal::state_of<command_queue_state>(state(self).queue.get());
+    queue->lane->submit([shared = state(self).core] {
+        try {
+            execute_command_buffer(shared);
+        } catch (...) {
+            // execute_command_buffer reports failures through the command buffer; nothing may escape a lane task.
+        }
+    });
+}
+
+void enqueue(id self) {
+    command_buffer_core& core = *state(self).core;
+    std::lock_guard<std::mutex> lock(core.mutex);
+    if (core.status == status_not_enqueued) enqueue_locked(self, core);
+}
+
+void commit(id self) {
+    command_buffer_core& core = *state(self).core;
+    {
+        std::lock_guard<std::mutex> lock(core.mutex);
+        if (core.committed) return;  // Metal allows one commit; a second is a programming error, ignored
+        if (core.status == status_not_enqueued) enqueue_locked(self, core);
+        core.committed = true;
+        core.status = status_committed;
+        core.kernel_start_time = monotonic_seconds();
+        core.self = retain(self);  // Metal keeps a committed command buffer alive until it completes
+    }
+    core.changed.notify_all();
+}
+
+void wait_until(id self, bool completed) {
+    command_buffer_core& core = *state(self).core;
+    std::unique_lock<std::mutex> lock(core.mutex);
+    if (!core.committed) return;  // nothing will ever happen: waiting would hang forever
+    core.changed.wait(lock, [&] { return core.finished || (!completed && core.status >= status_scheduled); });
+}
+
+void add_handler(id self, block_ptr handler, bool completed) {
+    if (!handler) return;
+    command_buffer_core& core = *state(self).core;
+    void* copy = pymetal::block_abi::copy(handler);
+    {
+        std::lock_guard<std::mutex> lock(core.mutex);
+        // Metal accepts handlers until commit; later ones are a programming error and are dropped here.
+        if (!core.committed) {
+            (completed ? core.completed_handlers : core.scheduled_handlers).push_back(copy);
+            return;
+        }
+    }
+    pymetal::block_abi::release(copy);
+}
+
+// The times are reported once the command buffer has finished, 0 before.
+template <double command_buffer_core::*time>
+double finished_time(id self, SEL) {
+    command_buffer_core& core = *state(self).core;
+    std::lock_guard<std::mutex> lock(core.mutex);
+    return core.status >= status_completed ? core.*time : 0.0;
+}
+
+}  // namespace
+
+void command_buffer_core::retain_resource(id resource) {
+    if (!retains_references || !resource) return;
+    if (retained_resources.insert(resource).second) retain(resource);
+}
+
+void command_buffer_core::drop_references() {
+    std::unordered_set<id> resources;
+    std::vector<void*> handlers;
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        resources.swap(retained_resources);
+        handlers.swap(scheduled_handlers);
+        handlers.insert(handlers.end(), completed_handlers.begin(), completed_handlers.end());
+        completed_handlers.clear();
+        dispatches.clear();
+    }
+    for (void* handler : handlers) pymetal::block_abi::release(handler);
+    for (id resource : resources) release(resource);
+}
+
+command_buffer_state::~command_buffer_state() {
+    bool was_committed;
+    {
+        std::lock_guard<std::mutex> lock(core->mutex);
+        was_committed = core->committed;
+        if (!was_committed) core->abandoned = true;
+    }
+    core->changed.notify_all();
+    // A committed command buffer is only deallocated after its task finished and dropped everything.
+    if (!was_committed) core->drop_references();
+}
+
+id new_command_buffer(id queue, bool retains_references) {
+    try {
+        auto buffer = std::make_unique<command_buffer_state>();
+        buffer->queue = pymetal::object::retain(queue);
+        buffer->device = pymetal::object::retain(pymetal::state_of<command_queue_state>(queue)->device.get());
+        buffer->core->retains_references = retains_references;
+        return new_instance(classes().command_buffer, std::move(buffer));
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+Class register_command_buffer_class() {
+    pymetal::class_builder builder("SoftMetalCommandBuffer");
+    builder.state<command_buffer_state>();
+    builder.method("computeCommandEncoder", [](id self, SEL) -> id {
+        return autorelease(new_compute_command_encoder(self, static_cast<ns_uinteger>(pymetal::dispatch_type::serial)));
+    });
+    builder.method("computeCommandEncoderWithDispatchType:", [](id self, SEL, ns_uinteger type) -> id {
+        return autorelease(new_compute_command_encoder(self, type));
+    });
+    builder.method("enqueue", [](id self, SEL) { enqueue(self); });
+    builder.method("commit", [](id self, SEL) { commit(self); });
+    builder.method("waitUntilScheduled", [](id self, SEL) { wait_until(self, false); });
+    builder.method("waitUntilCompleted", [](id self, SEL) { wait_until(self, true); });
+    builder.method("status", [](id self, SEL) -> ns_uinteger {
+        command_buffer_core& core = *state(self).core;
+        std::lock_guard<std::mutex> lock(core.mutex);
+        return core.status;
+    });
+    builder.method("error", [](id self, SEL) -> id {
+        command_buffer_core& core = *state(self).core;
+        std::lock_guard<std::mutex> lock(core.mutex);
+        return core.error.get();
+    });
+    builder.method("GPUStartTime", &finished_time<&command_buffer_core::gpu_start_time>);
+    builder.method("GPUEndTime", &finished_time<&command_buffer_core::gpu_end_time>);
+    builder.method("kernelStartTime", &finished_time<&command_buffer_core::kernel_start_time>);
+    builder.method("kernelEndTime", &finished_time<&command_buffer_core::kernel_end_time>);
+    builder.method("addCompletedHandler:", [](id self, SEL, block_ptr handler) { add_handler(self, handler, true); });
+    builder.method("addScheduledHandler:", [](id self, SEL, block_ptr handler) { add_handler(self, handler, false); });
+    builder.method("retainedReferences",
+                   [](id self, SEL) -> objc_bool { return state(self).core->retains_references ? yes : no; });
+    builder.method("device", [](id self, SEL) -> id { return state(self).device.get(); });
+    builder.method("commandQueue", [](id self, SEL) -> id { return state(self).queue.get(); });
+    add_label_methods<command_buffer_state>(builder);
+    return builder.register_class();
+}
+
+}  // namespace softmetal::objects

@@ -1,0 +1,68 @@
+// SoftMetalCommandBuffer (MTLCommandBuffer). Encoders append recorded dispatches to its core; commit
+// hands the core to the queue's lane, which runs the dispatches in order and moves the status
+// NotEnqueued -> Enqueued -> Committed -> Scheduled -> Completed (or Error), as Metal's does.
+//
+// The core is shared between the Objective-C object and the lane task, so a command buffer that is
+// enqueued but released without a commit can tell its waiting task to give up.
+#pragma once
+
+#include "objects/foundation_values.hpp"
+#include "objects/recorded_dispatch.hpp"
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <unordered_set>
+#include <vector>
+
+namespace softmetal::objects {
+
+inline constexpr ns_uinteger status_not_enqueued = 0;
+inline constexpr ns_uinteger status_enqueued = 1;
+inline constexpr ns_uinteger status_committed = 2;
+inline constexpr ns_uinteger status_scheduled = 3;
+inline constexpr ns_uinteger status_completed = 4;
+inline constexpr ns_uinteger status_error = 5;
+
+struct command_buffer_core {
+    std::mutex mutex;
+    std::condition_variable changed;
+    ns_uinteger status = status_not_enqueued;
+    bool committed = false;
+    bool abandoned = false;  // released without a commit: its lane task gives up
+    bool finished = false;   // completed handlers have run and resources are released
+    bool retains_references = true;
+    id self = nullptr;       // the command buffer object, retained from commit until finished
+
+    std::size_t encoders_created = 0;
+    std::vector<recorded_dispatch> dispatches;
+    std::unordered_set<id> retained_resources;  // pipelines and buffers, released once finished
+    std::vector<void*> scheduled_handlers;      // heap block copies
+    std::vector<void*> completed_handlers;
+
+    pymetal::object error;
+    double kernel_start_time = 0, kernel_end_time = 0, gpu_start_time = 0, gpu_end_time = 0;
+
+    // Keeps `resource` alive until the command buffer finishes (unless it is the unretained kind).
+    // Call with `mutex` held.
+    void retain_resource(id resource);
+    // Releases retained resources and handler blocks without running them. Call without `mutex` held.
+    void drop_references();
+};
+
+struct command_buffer_state {
+    ~command_buffer_state();
+
+    pymetal::object queue;
+    pymetal::object device;
+    std::shared_ptr<command_buffer_core> core = std::make_shared<command_buffer_core>();
+    label_holder label;
+};
+
+// commandBuffer / commandBufferWithUnretainedReferences of `queue`: +1 (the queue autoreleases it).
+id new_command_buffer(id queue, bool retains_references);
+
+// Runs a committed command buffer on its queue's lane (command_buffer_execution.cpp).
+void execute_command_buffer(const std::shared_ptr<command_buffer_core>& core);
+
+}  // namespace softmetal::objects

@@ -1,0 +1,28 @@
+// SoftMetalCommandQueue (MTLCommandQueue): makes command buffers and runs them, in commit order, on a
+// serial lane (a thread) of its own; several queues run concurrently.
+#pragma once
+
+#include "executor/serial_lane.hpp"
+#include "objects/foundation_values.hpp"
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+namespace softmetal::objects {
+
+struct command_queue_state {
+    command_queue_state();
+    ~command_queue_state();
+
+    pymetal::object device;
+    ns_uinteger max_command_buffer_count = 64;  // recorded, not enforced: creation never blocks
+    label_holder label;
+    std::unique_ptr<softmetal::serial_lane> lane;
+    std::atomic<std::thread::id> lane_thread{};  // known once the lane's first task has run
+};
+
+// newCommandQueue / newCommandQueueWithMaxCommandBufferCount:. +1 or nil.
+id new_command_queue(id device, ns_uinteger max_command_buffer_count);
+
+}  // namespace softmetal::objects

@@ -1,0 +1,147 @@
+#include "objects/compute_command_encoder.hpp"
+
+#include <cstring>
+#include <new>
+
+#include "objects/buffer.hpp"
+#include "objects/class_registry.hpp"
+#include "objects/compute_pipeline_state.hpp"
+
+namespace softmetal::objects {
+
+namespace {
+
+compute_command_encoder_state& state(id self) { return *pymetal::state_of<compute_command_encoder_state>(self); }
+
+// Bindings change only while the encoder is open and its command buffer is not committed.
+bool accepting(compute_command_encoder_state& encoder) {
+    if (encoder.ended) return false;
+    std::lock_guard<std::mutex> lock(encoder.core->mutex);
+    return !encoder.core->committed;
+}
+
+void retain_for_command_buffer(compute_command_encoder_state& encoder, id resource) {
+    std::lock_guard<std::mutex> lock(encoder.core->mutex);
+    encoder.core->retain_resource(resource);
+}
+
+void set_pipeline(id self, id pipeline) {
+    compute_command_encoder_state& encoder = state(self);
+    if (!accepting(encoder)) return;
+    const auto* p = state_if_instance<compute_pipeline_state_state>(pipeline, classes().compute_pipeline_state);
+    recorded_pipeline& current = encoder.bindings.pipeline;
+    if (!p) {
+        current = recorded_pipeline{};
+        return;
+    }
+    retain_for_command_buffer(encoder, pipeline);
+    current.module = p->module;
+    current.kernel = p->kernel;
+    current.name = p->name;
+    current.max_total_threads_per_threadgroup = p->max_total_threads_per_threadgroup;
+}
+
+void set_buffer(compute_command_encoder_state& encoder, id buffer, ns_uinteger offset, ns_uinteger index) {
+    if (index >= SM_MAX_BUFFER_BINDINGS) return;
+    recorded_binding& binding = encoder.bindings.buffers[index];
+    const auto* b = state_if_instance<buffer_state>(buffer, classes().buffer);
+    if (!b) {
+        binding = recorded_binding{};  // nil (or a foreign object) unbinds
+        return;
+    }
+    retain_for_command_buffer(encoder, buffer);
+    binding = recorded_binding{true, b->data, b->length, offset, nullptr};
+}
+
+void set_bytes(id self, const void* bytes, ns_uinteger length, ns_uinteger index) {
+    compute_command_encoder_state& encoder = state(self);
+    if (!accepting(encoder) || index >= SM_MAX_BUFFER_BINDINGS || (!bytes && length)) return;
+    try {
+        auto copy = std::make_shared<const bytes_copy>(bytes, length);
+        encoder.bindings.buffers[index] = recorded_binding{true, copy->data(), copy->length(), 0, copy};
+    } catch (...) {
+        encoder.bindings.buffers[index] = recorded_binding{};  // then validation reports the binding missing
+    }
+}
+
+void dispatch(id self, const pymetal::mtl_size& grid, const pymetal::mtl_size& group, bool exact_grid) {
+    compute_command_encoder_state& encoder = state(self);
+    if (encoder.ended) return;
+    try {
+        recorded_dispatch snapshot = encoder.bindings;
+        snapshot.exact_grid = exact_grid;
+        snapshot.grid = grid;
+        snapshot.threads_per_threadgroup = group;
+        std::lock_guard<std::mutex> lock(encoder.core->mutex);
+        if (encoder.core->committed) return;
+        encoder.bindings.dispatch_index++;
+        encoder.core->dispatches.push_back(std::move(snapshot));
+    } catch (...) {
+        // Out of memory while recording: the dispatch is lost, the host keeps running.
+    }
+}
+
+}  // namespace
+
+id new_compute_command_encoder(id command_buffer, ns_uinteger dispatch_type) {
+    try {
+        command_buffer_state& owner = *pymetal::state_of<command_buffer_state>(command_buffer);
+        auto encoder = std::make_unique<compute_command_encoder_state>();
+        {
+            std::lock_guard<std::mutex> lock(owner.core->mutex);
+            if (owner.core->committed) return nullptr;
+            encoder->bindings.encoder_index = owner.core->encoders_created++;
+        }
+        encoder->command_buffer = pymetal::object::retain(command_buffer);
+        encoder->device = owner.device;
+        encoder->core = owner.core;
+        encoder->dispatch_type = dispatch_type;
+        return new_instance(classes().compute_command_encoder, std::move(encoder));
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+Class register_compute_command_encoder_class() {
+    pymetal::class_builder builder("SoftMetalComputeCommandEncoder");
+    builder.state<compute_command_encoder_state>();
+    builder.method("setComputePipelineState:", [](id self, SEL, id pipeline) { set_pipeline(self, pipeline); });
+    builder.method("setBuffer:offset:atIndex:", [](id self, SEL, id buffer, ns_uinteger offset, ns_uinteger index) {
+        compute_command_encoder_state& encoder = state(self);
+        if (accepting(encoder)) set_buffer(encoder, buffer, offset, index);
+    });
+    builder.method("setBufferOffset:atIndex:", [](id self, SEL, ns_uinteger offset, ns_uinteger index) {
+        compute_command_encoder_state& encoder = state(self);
+        if (!accepting(encoder) || index >= SM_MAX_BUFFER_BINDINGS) return;
+        recorded_binding& binding = encoder.bindings.buffers[index];
+        if (binding.bound && !binding.bytes) binding.offset = offset;
+    });
+    builder.method("setBuffers:offsets:withRange:",
+                   [](id self, SEL, const id* buffers, const ns_uinteger* offsets, pymetal::ns_range range) {
+                       compute_command_encoder_state& encoder = state(self);
+                       if (!accepting(encoder) || !buffers || !offsets) return;
+                       for (ns_uinteger i = 0; i < range.length; ++i)
+                           set_buffer(encoder, buffers[i], offsets[i], range.location + i);
+                   });
+    builder.method("setBytes:length:atIndex:", [](id self, SEL, const void* bytes, ns_uinteger length, ns_uinteger index) {
+        set_bytes(self, bytes, length, index);
+    });
+    builder.method("setThreadgroupMemoryLength:atIndex:", [](id self, SEL, ns_uinteger length, ns_uinteger index) {
+        compute_command_encoder_state& encoder = state(self);
+        if (accepting(encoder) && index < SM_MAX_THREADGROUP_BINDINGS) encoder.bindings.threadgroup_lengths[index] = length;
+    });
+    builder.method("dispatchThreadgroups:threadsPerThreadgroup:",
+                   [](id self, SEL, pymetal::mtl_size groups, pymetal::mtl_size threads) { dispatch(self, groups, threads, false); });
+    builder.method("dispatchThreads:threadsPerThreadgroup:",
+                   [](id self, SEL, pymetal::mtl_size grid, pymetal::mtl_size threads) { dispatch(self, grid, threads, true); });
+    // Dispatches run one after another and each sees every earlier write: barriers have nothing to do.
+    builder.method("memoryBarrierWithScope:", [](id, SEL, ns_uinteger) {});
+    builder.method("memoryBarrierWithResources:count:", [](id, SEL, const id*, ns_uinteger) {});
+    builder.method("endEncoding", [](id self, SEL) { state(self).ended = true; });
+    builder.method("dispatchType", [](id self, SEL) -> ns_uinteger { return state(self).dispatch_type; });
+    builder.method("device", [](id self, SEL) -> id { return state(self).device.get(); });
+    add_label_methods<compute_command_encoder_state>(builder);
+    return builder.register_class();
+}
+
+}  // namespace softmetal::objects

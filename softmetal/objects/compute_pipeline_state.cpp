@@ -1,0 +1,48 @@
+#include "objects/compute_pipeline_state.hpp"
+
+#include "objects/class_registry.hpp"
+#include "objects/device.hpp"
+#include "objects/function.hpp"
+
+namespace softmetal::objects {
+
+namespace {
+compute_pipeline_state_state& state(id self) { return *pymetal::state_of<compute_pipeline_state_state>(self); }
+}  // namespace
+
+id new_compute_pipeline_state(id device, id function, id* error) {
+    try {
+        const function_state* f = state_if_instance<function_state>(function, classes().function);
+        if (!f || !f->kernel) {
+            report_error(error, library_error_domain(), static_cast<ns_integer>(pymetal::library_error::internal),
+                         "newComputePipelineStateWithFunction: the function is nil or not a softmetal kernel function");
+            return nullptr;
+        }
+        auto pipeline = std::make_unique<compute_pipeline_state_state>();
+        pipeline->device = pymetal::object::retain(device);
+        pipeline->module = f->module;
+        pipeline->kernel = f->kernel;
+        pipeline->name = f->name;
+        pipeline->max_total_threads_per_threadgroup = max_threads_per_threadgroup;
+        return new_instance(classes().compute_pipeline_state, std::move(pipeline));
+    } catch (const std::exception& e) {
+        report_error(error, library_error_domain(), static_cast<ns_integer>(pymetal::library_error::internal),
+                     std::string("softmetal: ") + e.what());
+        return nullptr;
+    }
+}
+
+Class register_compute_pipeline_state_class() {
+    pymetal::class_builder builder("SoftMetalComputePipelineState");
+    builder.state<compute_pipeline_state_state>();
+    builder.method("maxTotalThreadsPerThreadgroup",
+                   [](id self, SEL) -> ns_uinteger { return state(self).max_total_threads_per_threadgroup; });
+    builder.method("threadExecutionWidth", [](id, SEL) -> ns_uinteger { return thread_execution_width; });
+    builder.method("staticThreadgroupMemoryLength",
+                   [](id self, SEL) -> ns_uinteger { return state(self).kernel->static_threadgroup_memory_length; });
+    builder.method("device", [](id self, SEL) -> id { return state(self).device.get(); });
+    builder.method("label", [](id self, SEL) -> id { return state(self).label.get(); });
+    return builder.register_class();
+}
+
+}  // namespace softmetal::objects

@@ -1,0 +1,118 @@
+#include "objects/dispatch_validation.hpp"
+
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "objects/device.hpp"
+
+namespace softmetal::objects {
+
+namespace {
+
+constexpr ns_integer not_permitted = static_cast<ns_integer>(pymetal::command_buffer_error::not_permitted);
+constexpr ns_integer out_of_memory = static_cast<ns_integer>(pymetal::command_buffer_error::out_of_memory);
+constexpr ns_integer invalid_resource = static_cast<ns_integer>(pymetal::command_buffer_error::invalid_resource);
+
+std::string size_text(const pymetal::mtl_size& s) {
+    return "(" + std::to_string(s.width) + ", " + std::to_string(s.height) + ", " + std::to_string(s.depth) + ")";
+}
+
+// Threads along one dimension, in 32 bits as the kernel ABI carries them; false when it does not fit.
+bool grid_dimension(const recorded_dispatch& d, ns_uinteger grid, ns_uinteger group, std::uint32_t& threads,
+                    std::uint32_t& groups) {
+    constexpr std::uint64_t limit = std::numeric_limits<std::uint32_t>::max();
+    std::uint64_t total_threads = 0, total_groups = 0;
+    if (d.exact_grid) {
+        total_threads = grid;
+        total_groups = grid / group + (grid % group != 0);
+    } else {
+        if (grid != 0 && group > limit / grid) return false;
+        total_threads = grid * group;
+        total_groups = grid;
+    }
+    if (total_threads > limit || total_groups > limit) return false;
+    threads = static_cast<std::uint32_t>(total_threads);
+    groups = static_cast<std::uint32_t>(total_groups);
+    return true;
+}
+
+}  // namespace
+
+std::optional<validation_failure> prepare_dispatch(const recorded_dispatch& d, softmetal::dispatch_work& work) {
+    const std::string where =
+        "dispatch " + std::to_string(d.dispatch_index) + " of encoder " + std::to_string(d.encoder_index) + ": ";
+    auto fail = [&](ns_integer code, const std::string& what) {
+        return std::optional<validation_failure>(validation_failure{code, where + what});
+    };
+
+    const sm_kernel_info* kernel = d.pipeline.kernel;
+    if (!kernel) return fail(invalid_resource, "no compute pipeline state is set");
+    const std::string kernel_text = "kernel '" + d.pipeline.name + "'";
+
+    const pymetal::mtl_size& group = d.threads_per_threadgroup;
+    if (group.width == 0 || group.height == 0 || group.depth == 0)
+        return fail(not_permitted, "threadsPerThreadgroup " + size_text(group) + " has a zero dimension");
+    const ns_uinteger limit = d.pipeline.max_total_threads_per_threadgroup;
+    if (group.width > limit || group.height > limit || group.depth > limit ||
+        group.width * group.height > limit || group.width * group.height * group.depth > limit) {
+        return fail(not_permitted, "threadsPerThreadgroup " + size_text(group) + " exceeds " + kernel_text +
+                                       "'s maxTotalThreadsPerThreadgroup " + std::to_string(limit));
+    }
+
+    sm_launch& launch = work.launch;
+    if (!grid_dimension(d, d.grid.width, group.width, launch.threads_per_grid.x, launch.threadgroups_per_grid.x) ||
+        !grid_dimension(d, d.grid.height, group.height, launch.threads_per_grid.y, launch.threadgroups_per_grid.y) ||
+        !grid_dimension(d, d.grid.depth, group.depth, launch.threads_per_grid.z, launch.threadgroups_per_grid.z)) {
+        return fail(not_permitted, std::string(d.exact_grid ? "threadsPerGrid " : "threadgroupsPerGrid ") +
+                                       size_text(d.grid) + " exceeds 2^32-1 threads in a dimension");
+    }
+    launch.threads_per_threadgroup = {static_cast<std::uint32_t>(group.width), static_cast<std::uint32_t>(group.height),
+                                      static_cast<std::uint32_t>(group.depth)};
+
+    for (unsigned n = 0; n < SM_MAX_BUFFER_BINDINGS; ++n) {
+        const recorded_binding& b = d.buffers[n];
+        const bool used = (kernel->buffer_bindings_used >> n) & 1u;
+        const std::string index = std::to_string(n);
+        if (!b.bound) {
+            if (used) return fail(invalid_resource, kernel_text + " reads buffer(" + index + ") but nothing is bound at index " + index);
+            continue;
+        }
+        if (b.offset > b.length) {
+            return fail(invalid_resource, "buffer(" + index + ") offset " + std::to_string(b.offset) +
+                                              " is past the end of the bound buffer of length " + std::to_string(b.length));
+        }
+        const std::uint64_t available = b.length - b.offset;
+        if (used && available < kernel->buffer_min_length[n]) {
+            return fail(invalid_resource, kernel_text + " needs " + std::to_string(kernel->buffer_min_length[n]) +
+                                              " bytes at buffer(" + index + ") but only " + std::to_string(available) +
+                                              " are bound (length " + std::to_string(b.length) + ", offset " +
+                                              std::to_string(b.offset) + ")");
+        }
+        launch.buffers[n] = b.base + b.offset;
+        launch.buffer_lengths[n] = available;
+    }
+
+    std::uint64_t threadgroup_memory = kernel->static_threadgroup_memory_length;
+    for (unsigned n = 0; n < SM_MAX_THREADGROUP_BINDINGS; ++n) {
+        if (!((kernel->threadgroup_bindings_used >> n) & 1u)) continue;
+        const std::uint64_t length = d.threadgroup_lengths[n];
+        if (length == 0) {
+            return fail(invalid_resource, kernel_text + " has a threadgroup(" + std::to_string(n) +
+                                              ") argument but no threadgroup memory length is set at index " +
+                                              std::to_string(n));
+        }
+        work.threadgroup_memory_lengths[n] = length;
+        threadgroup_memory += length;
+    }
+    if (threadgroup_memory > max_threadgroup_memory_length) {
+        return fail(out_of_memory, kernel_text + " uses " + std::to_string(threadgroup_memory) +
+                                       " bytes of threadgroup memory (static " +
+                                       std::to_string(kernel->static_threadgroup_memory_length) +
+                                       " + dynamic), over the limit of " + std::to_string(max_threadgroup_memory_length));
+    }
+    work.kernel = kernel;
+    return std::nullopt;
+}
+
+}  // namespace softmetal::objects

@@ -1,0 +1,33 @@
+// The checks Metal's API validation layer would make, run on each recorded dispatch just before it
+// executes, so that a bad binding becomes a command buffer error instead of a kernel reading garbage.
+//
+// Rules, in order (the first that fails is reported, with its MTLCommandBufferError code):
+//   no compute pipeline state set                                      InvalidResource (9)
+//   a threadsPerThreadgroup dimension is 0                             NotPermitted (7)
+//   threadsPerThreadgroup over the pipeline's maxTotalThreadsPerThreadgroup  NotPermitted (7)
+//   a grid dimension (in threads) over 2^32 - 1                        NotPermitted (7)
+//   a buffer(n) the kernel uses is unbound                             InvalidResource (9)
+//   a buffer offset past the buffer's end                              InvalidResource (9)
+//   fewer bytes bound at buffer(n) than the kernel's argument needs    InvalidResource (9)
+//   a threadgroup(n) argument the kernel uses has no length set        InvalidResource (9)
+//   static + dynamic threadgroup memory over 32 KiB                    OutOfMemory (8)
+#pragma once
+
+#include "executor/executor.hpp"
+#include "objects/recorded_dispatch.hpp"
+
+#include <optional>
+#include <string>
+
+namespace softmetal::objects {
+
+struct validation_failure {
+    ns_integer code;      // MTLCommandBufferError
+    std::string message;  // "dispatch 0 of encoder 0: kernel 'add' reads buffer(1) but nothing is bound at index 1"
+};
+
+// Checks `dispatch` and, when it passes, fills `work` for the executor. `work.launch.threadgroups_per_grid`
+// may have a zero dimension: an empty grid, which runs nothing.
+std::optional<validation_failure> prepare_dispatch(const recorded_dispatch& dispatch, softmetal::dispatch_work& work);
+
+}  // namespace softmetal::objects

@@ -1,0 +1,33 @@
+#include "objects/function.hpp"
+
+#include "objects/class_registry.hpp"
+
+namespace softmetal::objects {
+
+namespace {
+function_state& state(id self) { return *pymetal::state_of<function_state>(self); }
+}  // namespace
+
+id new_function(id device, std::shared_ptr<const softmetal::kernel_module> module, const sm_kernel_info* kernel,
+                const std::string& name) {
+    auto function = std::make_unique<function_state>();
+    function->device = pymetal::object::retain(device);
+    function->module = std::move(module);
+    function->kernel = kernel;
+    function->name = name;
+    function->name_string = pymetal::make_string(name);
+    return new_instance(classes().function, std::move(function));
+}
+
+Class register_function_class() {
+    pymetal::class_builder builder("SoftMetalFunction");
+    builder.state<function_state>();
+    builder.method("name", [](id self, SEL) -> id { return state(self).name_string.get(); });
+    builder.method("functionType",
+                   [](id, SEL) -> ns_uinteger { return static_cast<ns_uinteger>(pymetal::function_type::kernel); });
+    builder.method("device", [](id self, SEL) -> id { return state(self).device.get(); });
+    add_label_methods<function_state>(builder);
+    return builder.register_class();
+}
+
+}  // namespace softmetal::objects

@@ -1,0 +1,26 @@
+// SoftMetalFunction (MTLFunction): one kernel of a compiled library (possibly a specialised copy).
+// It keeps the loaded module alive for the kernel's code.
+#pragma once
+
+#include "compiler/compiler.hpp"
+#include "objects/foundation_values.hpp"
+
+#include <memory>
+#include <string>
+
+namespace softmetal::objects {
+
+struct function_state {
+    pymetal::object device;
+    std::shared_ptr<const softmetal::kernel_module> module;
+    const sm_kernel_info* kernel = nullptr;
+    std::string name;
+    pymetal::object name_string;
+    label_holder label;
+};
+
+// A new function object (+1) for `kernel` of `module`.
+id new_function(id device, std::shared_ptr<const softmetal::kernel_module> module, const sm_kernel_info* kernel,
+                const std::string& name);
+
+}  // namespace softmetal::objects

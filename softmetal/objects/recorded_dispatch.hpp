@@ -1,0 +1,59 @@
+// What a compute command encoder records for one dispatch: a snapshot of its bindings at the moment of
+// the dispatch call, so later set... calls on the encoder do not change work already encoded.
+#pragma once
+
+#include "compiler/compiler.hpp"
+#include "kernel_abi.h"
+#include "objects/foundation_values.hpp"
+
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+namespace softmetal::objects {
+
+// setBytes:length:atIndex: data, copied at the call into 64-byte aligned storage (a kernel may read it
+// as any vector type) and shared by every dispatch that snapshots it.
+class bytes_copy {
+public:
+    bytes_copy(const void* bytes, std::uint64_t length);
+    ~bytes_copy() { std::free(data_); }
+    bytes_copy(const bytes_copy&) = delete;
+    bytes_copy& operator=(const bytes_copy&) = delete;
+    unsigned char* data() const noexcept { return data_; }
+    std::uint64_t length() const noexcept { return length_; }
+
+private:
+    unsigned char* data_ = nullptr;
+    std::uint64_t length_ = 0;
+};
+
+struct recorded_binding {
+    bool bound = false;
+    unsigned char* base = nullptr;       // the buffer's memory, or the bytes copy
+    std::uint64_t length = 0;            // bytes from base
+    std::uint64_t offset = 0;            // setBuffer:offset: (0 for bytes)
+    std::shared_ptr<const bytes_copy> bytes;
+};
+
+struct recorded_pipeline {
+    std::shared_ptr<const softmetal::kernel_module> module;  // keeps the kernel's code loaded
+    const sm_kernel_info* kernel = nullptr;                  // null: no pipeline set
+    std::string name;
+    ns_uinteger max_total_threads_per_threadgroup = 0;
+};
+
+struct recorded_dispatch {
+    std::size_t encoder_index = 0;
+    std::size_t dispatch_index = 0;  // within its encoder
+    recorded_pipeline pipeline;
+    std::array<recorded_binding, SM_MAX_BUFFER_BINDINGS> buffers{};
+    std::array<std::uint64_t, SM_MAX_THREADGROUP_BINDINGS> threadgroup_lengths{};
+    bool exact_grid = false;    // dispatchThreads (grid counts threads) or dispatchThreadgroups (counts groups)
+    pymetal::mtl_size grid{};
+    pymetal::mtl_size threads_per_threadgroup{};
+};
+
+}  // namespace softmetal::objects

@@ -1,0 +1,195 @@
+// Test support: libsoftmetal.so loaded with dlopen, exactly as a Metal host program would use it,
+// and a few helpers that only shorten msg_send calls written with Metal's declared signatures.
+#pragma once
+
+#include <dlfcn.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <pymetal/objc.hpp>
+
+#include "catch.hpp"
+
+namespace softmetal_test {
+
+using pymetal::autorelease_pool;
+using pymetal::block;
+using pymetal::Class;
+using pymetal::id;
+using pymetal::msg_send;
+using pymetal::mtl_size;
+using pymetal::ns_integer;
+using pymetal::ns_range;
+using pymetal::ns_uinteger;
+using pymetal::object;
+using pymetal::objc_bool;
+using pymetal::SEL;
+
+// MTLCommandBufferStatus values.
+inline constexpr ns_uinteger status_not_enqueued = 0, status_enqueued = 1, status_committed = 2,
+                             status_scheduled = 3, status_completed = 4, status_error = 5;
+
+// LeakSanitizer's switch, when the test runs under it (weak: absent in normal builds).
+extern "C" void __lsan_disable() __attribute__((weak));
+extern "C" void __lsan_enable() __attribute__((weak));
+
+// GNUstep Base keeps one placeholder object per class cluster (what +alloc returns before -init...) for
+// the process's lifetime, where LeakSanitizer cannot see it. Creating them here, with leak detection
+// off, keeps them out of the report without suppressing anything softmetal allocates.
+inline void create_foundation_placeholders() {
+    if (__lsan_disable) __lsan_disable();
+    for (const char* name : {"NSArray", "NSMutableArray", "NSDictionary", "NSMutableDictionary", "NSString",
+                             "NSMutableString"}) {
+        id placeholder = msg_send<id()>(pymetal::class_named(name), "alloc");
+        msg_send<void()>(msg_send<id()>(placeholder, "init"), "release");
+    }
+    if (__lsan_enable) __lsan_enable();
+}
+
+struct softmetal_library {
+    void* handle = nullptr;
+    id (*create_system_default_device)() = nullptr;
+    id (*copy_all_devices)() = nullptr;
+    id* library_error_domain = nullptr;
+    id* command_buffer_error_domain = nullptr;
+};
+
+// dlopens libsoftmetal.so once, with a cache directory private to this test run.
+inline const softmetal_library& library() {
+    static const softmetal_library lib = [] {
+        ::mkdir(SOFTMETAL_TEST_CACHE_DIR, 0700);
+        ::chmod(SOFTMETAL_TEST_CACHE_DIR, 0700);
+        ::setenv("SOFTMETAL_CACHE_DIR", SOFTMETAL_TEST_CACHE_DIR, 1);
+        pymetal::load_runtime();  // as the header does: runtime and Foundation first, then Metal
+        create_foundation_placeholders();
+        softmetal_library l;
+        l.handle = dlopen(SOFTMETAL_LIBRARY_PATH, RTLD_NOW | RTLD_GLOBAL);
+        if (!l.handle) throw std::runtime_error(std::string("cannot load libsoftmetal.so: ") + dlerror());
+        l.create_system_default_device = reinterpret_cast<id (*)()>(dlsym(l.handle, "MTLCreateSystemDefaultDevice"));
+        l.copy_all_devices = reinterpret_cast<id (*)()>(dlsym(l.handle, "MTLCopyAllDevices"));
+        l.library_error_domain = static_cast<id*>(dlsym(l.handle, "MTLLibraryErrorDomain"));
+        l.command_buffer_error_domain = static_cast<id*>(dlsym(l.handle, "MTLCommandBufferErrorDomain"));
+        return l;
+    }();
+    return lib;
+}
+
+// The device, held for the whole test run. Deliberately a raw +1 that is never released: releasing it
+// from a static destructor at exit would message the runtime after the bridge's own statics are gone.
+inline id device() {
+    static const id held = library().create_system_default_device();
+    return held;
+}
+
+inline object ns_string(std::string_view text) { return pymetal::make_string(text); }
+inline std::string text(id string) { return pymetal::to_string(string); }
+
+inline std::string error_description(id error) {
+    return text(msg_send<id()>(error, "localizedDescription"));
+}
+inline std::string error_domain(id error) { return text(msg_send<id()>(error, "domain")); }
+inline ns_integer error_code(id error) { return msg_send<ns_integer()>(error, "code"); }
+
+inline bool responds(id object, const char* selector) {
+    return msg_send<objc_bool(SEL)>(object, "respondsToSelector:", pymetal::selector(selector)) != 0;
+}
+
+inline ns_uinteger retain_count(id object) { return msg_send<ns_uinteger()>(object, "retainCount"); }
+
+// newLibraryWithSource:options:error:; *error receives the (autoreleased) NSError.
+inline object new_library(std::string_view source, id options = nullptr, id* error = nullptr) {
+    object text = ns_string(source);
+    id ignored = nullptr;
+    return object::adopt(msg_send<id(id, id, id*)>(device(), "newLibraryWithSource:options:error:", text.get(),
+                                                   options, error ? error : &ignored));
+}
+
+inline object new_function(id library, std::string_view name) {
+    object text = ns_string(name);
+    return object::adopt(msg_send<id(id)>(library, "newFunctionWithName:", text.get()));
+}
+
+inline object new_pipeline(id function) {
+    id error = nullptr;
+    return object::adopt(
+        msg_send<id(id, id*)>(device(), "newComputePipelineStateWithFunction:error:", function, &error));
+}
+
+// Compiles `source` and returns the pipeline of kernel `name` (REQUIRE-checked).
+inline object pipeline_for(std::string_view source, std::string_view name, id options = nullptr) {
+    autorelease_pool pool;
+    id error = nullptr;
+    object lib = new_library(source, options, &error);
+    INFO((error ? error_description(error) : std::string("no error")));
+    REQUIRE(lib);
+    object function = new_function(lib.get(), name);
+    REQUIRE(function);
+    object pipeline = new_pipeline(function.get());
+    REQUIRE(pipeline);
+    return pipeline;
+}
+
+inline object new_queue() { return object::adopt(msg_send<id()>(device(), "newCommandQueue")); }
+
+inline object new_buffer(ns_uinteger length, ns_uinteger options = 0) {
+    return object::adopt(msg_send<id(ns_uinteger, ns_uinteger)>(device(), "newBufferWithLength:options:", length, options));
+}
+
+template <class T>
+object buffer_with(const std::vector<T>& values, ns_uinteger options = 0) {
+    return object::adopt(msg_send<id(const void*, ns_uinteger, ns_uinteger)>(
+        device(), "newBufferWithBytes:length:options:", values.data(), values.size() * sizeof(T), options));
+}
+
+template <class T>
+T* contents(id buffer) {
+    return static_cast<T*>(msg_send<void*()>(buffer, "contents"));
+}
+
+inline void set_buffer(id encoder, id buffer, ns_uinteger offset, ns_uinteger index) {
+    msg_send<void(id, ns_uinteger, ns_uinteger)>(encoder, "setBuffer:offset:atIndex:", buffer, offset, index);
+}
+inline void set_pipeline(id encoder, id pipeline) {
+    msg_send<void(id)>(encoder, "setComputePipelineState:", pipeline);
+}
+inline void dispatch_threads(id encoder, mtl_size grid, mtl_size group) {
+    msg_send<void(mtl_size, mtl_size)>(encoder, "dispatchThreads:threadsPerThreadgroup:", grid, group);
+}
+inline void dispatch_threadgroups(id encoder, mtl_size groups, mtl_size group) {
+    msg_send<void(mtl_size, mtl_size)>(encoder, "dispatchThreadgroups:threadsPerThreadgroup:", groups, group);
+}
+
+// Makes a command buffer of `queue`, lets `encode` fill one compute encoder, commits and waits.
+// Returns the command buffer (retained) for status and error checks.
+template <class Encode>
+object run_encoded(id queue, Encode&& encode) {
+    autorelease_pool pool;
+    object command_buffer = object::retain(msg_send<id()>(queue, "commandBuffer"));
+    id encoder = msg_send<id()>(command_buffer.get(), "computeCommandEncoder");
+    encode(encoder);
+    msg_send<void()>(encoder, "endEncoding");
+    msg_send<void()>(command_buffer.get(), "commit");
+    msg_send<void()>(command_buffer.get(), "waitUntilCompleted");
+    return command_buffer;
+}
+
+inline ns_uinteger status_of(id command_buffer) { return msg_send<ns_uinteger()>(command_buffer, "status"); }
+
+// The seed's kernel: float2 in at buffer(0), float out at buffer(1).
+inline constexpr const char* add_kernel_source = R"(#include <metal_stdlib>
+using namespace metal;
+kernel void add(
+    device float  *out [[ buffer(1) ]],
+    const device float2 *in [[ buffer(0) ]],
+    uint id [[ thread_position_in_grid ]]
+) {
+    out[id] = in[id].x + in[id].y;
+}
+)";
+
+}  // namespace softmetal_test
