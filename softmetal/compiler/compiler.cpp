@@ -89,7 +89,7 @@ std::string in_process_key(const std::string &src, const compile_options &o, con
     }
     h.field(std::to_string(reinterpret_cast<uintptr_t>(runtime)));
     // The environment can redirect compiler and cache: part of the key too.
-    for (const char *var : {"SOFTMETAL_CXX", "SOFTMETAL_CACHE", "SOFTMETAL_CACHE_DIR"}) {
+    for (const char *var : {"SOFTMETAL_CXX", "SOFTMETAL_CACHE", "SOFTMETAL_CACHE_DIR", "SOFTMETAL_BARRIER_MODE"}) {
         const char *v = std::getenv(var);
         h.field(v ? v : "<unset>");
     }
@@ -220,6 +220,13 @@ compile_result compile_library_impl(const std::string &src, const compile_option
         log += "softmetal: note: not using the kernel cache (" + loc.refusal + "); building in a private temporary directory\n";
     compile_result r = loc.enabled ? compile_cached(src, tr, cc, flags, runtime, loc.directory, log)
                                    : compile_uncached(src, tr, cc, flags, runtime, log);
+    if (!r.module && !tr.cpp_fibers.empty()) {
+        // The kernels split at barriers did not build (the user's own error, or a shape barrier_regions
+        // misjudged): build the fiber-only version, whose diagnostics are the user's, each once.
+        tr.cpp = tr.cpp_fibers;
+        r = loc.enabled ? compile_cached(src, tr, cc, flags, runtime, loc.directory, log)
+                        : compile_uncached(src, tr, cc, flags, runtime, log);
+    }
     if (r.module) {
         std::lock_guard<std::mutex> lock(cache.mutex);
         cache.modules.emplace(ikey, r.module);

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 
+#include "compiler/barrier_regions.hpp"
 #include "compiler/msl_tokenizer.hpp"
 
 namespace softmetal {
@@ -43,6 +45,11 @@ struct kernel_def {
     bool has_threadgroup_vars = false;
     std::set<std::string> refs;        // identifiers in the body
     int line = 0, column = 0;
+    // For barrier_regions: position parameters (name -> kernel_entry.h attr), and where the
+    // parameter list's parentheses and the body's braces are in the user's source.
+    std::vector<std::pair<std::string, std::string>> positions;
+    size_t params_open = npos, params_close = npos, body_open = npos, body_close = npos;
+    bool regions = false; // run_group comes from the generated sm_regions_<name>
 };
 
 struct instantiation {
@@ -118,7 +125,18 @@ public:
             out.log = errors_;
             return out;
         }
-        out.cpp = preamble() + "#line 1 \"program_source\"\n" + apply_edits() + "\n#line 1 \"softmetal_generated\"\n" + kernel_table(out.kernel_names);
+        std::string body = apply_edits();
+        std::string regions = region_functions(body);
+        out.cpp = preamble() + "#line 1 \"program_source\"\n" + body + regions + "\n#line 1 \"softmetal_generated\"\n" +
+                  kernel_table(out.kernel_names);
+        if (!regions.empty()) {
+            // The same library with every barrier kernel on fibers: what the compiler falls back to if
+            // the split version does not build (and what reports the user's own errors once).
+            for (auto &k : kernels_) k.regions = false;
+            std::vector<std::string> names;
+            out.cpp_fibers = preamble() + "#line 1 \"program_source\"\n" + body + "\n#line 1 \"softmetal_generated\"\n" +
+                             kernel_table(names);
+        }
         out.log = errors_;
         out.ok = errors_.empty();
         return out;
@@ -352,6 +370,8 @@ private:
             return code_.size();
         }
         parse_parameters(k, open, close);
+        k.params_open = tk(open).offset;
+        k.params_close = tk(close).offset;
         // The hidden group parameter.
         bool no_params = close == open + 1 || (close == open + 2 && is(open + 1, "void"));
         if (close == open + 2 && is(open + 1, "void")) blank_tokens(open + 1, open + 1);
@@ -369,6 +389,8 @@ private:
         if (is_template) {
             k.template_args = template_arg_names(template_params);
         }
+        k.body_open = tk(body).offset;
+        k.body_close = tk(body_end).offset;
         std::string tg_type = k.scope + "sm_tg_" + k.name + (is_template ? "<" + k.template_args + ">" : "");
         std::vector<threadgroup_decl> decls;
         for (size_t t = body + 1; t < body_end; ++t) {
@@ -485,6 +507,7 @@ private:
             } else if (attr == "threadgroup") {
                 k.bindings.push_back("::sm::entry::threadgroup<(" + args + ")>");
             } else if (position_attributes().count(attr)) {
+                if (!pname.empty()) k.positions.push_back({pname, position_attributes().at(attr)}); // unnamed: never read
                 k.bindings.push_back("::sm::entry::position<::sm::entry::attr::" + position_attributes().at(attr) + ">");
             } else if (attr == "texture" || attr == "sampler") {
                 error_at(tk(attr_tok), "textures and samplers are not supported by softmetal");
@@ -686,6 +709,46 @@ private:
         return false;
     }
 
+    // Barrier kernels whose barriers sit in structured, uniform control flow also get a version split
+    // into work-item loops (barrier_regions.hpp); SOFTMETAL_BARRIER_MODE=fibers turns that off.
+    std::string region_functions(const std::string &translated) {
+        const char *mode = std::getenv("SOFTMETAL_BARRIER_MODE");
+        if (mode && std::string(mode) == "fibers") return "";
+        std::string out;
+        for (auto &k : kernels_) {
+            if (k.body_open == npos || k.body_close == npos || k.params_open == npos || k.params_close == npos) continue;
+            if (!k.refs.count("threadgroup_barrier") && !k.refs.count("simdgroup_barrier")) continue;
+            // A barrier reached through a helper or a macro cannot be split here.
+            std::set<std::string> others = k.refs;
+            others.erase("threadgroup_barrier");
+            others.erase("simdgroup_barrier");
+            if (reaches_barrier(others)) continue;
+            bool plain_scope = k.scope.find("::::") == std::string::npos;
+            if (!plain_scope) continue;
+            region_kernel rk;
+            rk.name = k.name;
+            if (k.is_template) rk.template_header = "template <" + k.template_params + ">";
+            rk.params_open = k.params_open;
+            rk.params_close = k.params_close;
+            rk.body_open = k.body_open;
+            rk.body_close = k.body_close;
+            rk.positions = k.positions;
+            std::string code, why;
+            if (!build_region_function(translated, rk, code, why)) continue;
+            // The function sits at the kernel's namespace scope.
+            std::string open, close;
+            for (size_t p = 2; p < k.scope.size();) {
+                size_t e = k.scope.find("::", p);
+                open += "namespace " + k.scope.substr(p, e - p) + " {\n";
+                close += "}\n";
+                p = e + 2;
+            }
+            out += "\n" + open + code + close;
+            k.regions = true;
+        }
+        return out;
+    }
+
     // ---- output ----
     std::string preamble() const {
         std::string p = "#include \"metal_stdlib.h\"\n";
@@ -720,8 +783,18 @@ private:
         std::string out;
         out.reserve(src_.size() + 1024);
         size_t pos = 0;
+        // Where the kernels' brackets land in the output (barrier_regions works on the translated text).
+        std::map<size_t, size_t *> tracked;
+        for (auto &k : kernels_)
+            for (size_t *p : {&k.params_open, &k.params_close, &k.body_open, &k.body_close})
+                if (*p != npos) tracked[*p] = p;
+        auto track = [&](size_t from, size_t to) {
+            for (auto it = tracked.lower_bound(from); it != tracked.end() && it->first < to; it = tracked.erase(it))
+                *it->second = out.size() + (it->first - from);
+        };
         for (const edit &e : edits_) {
             if (e.offset < pos) continue; // overlapping edit: the earlier one wins
+            track(pos, e.offset);
             out.append(src_, pos, e.offset - pos);
             out += e.text;
             pos = e.offset + e.length;
@@ -733,7 +806,9 @@ private:
             out += resync(next->line, next->column);
             pos = next->offset;
         }
+        track(pos, src_.size());
         out.append(src_, pos, npos);
+        for (auto &t : tracked) *t.second = npos; // inside an edit: not usable
         return out;
     }
 
@@ -748,8 +823,13 @@ private:
             std::string fn = k.scope + k.name + (k.is_template ? "<" + args + ">" : "");
             std::string size = k.has_threadgroup_vars ? "sizeof(" + k.scope + "sm_tg_" + k.name + (k.is_template ? "<" + args + ">" : "") + ")" : "0";
             bool barriers = reaches_barrier(k.refs);
-            entries += "    ::sm::entry::kernel_info<" + b + ", &" + fn + ">(\"" + exported + "\", " + size + ", " +
-                       (barriers ? "true" : "false") + "),\n";
+            if (k.regions) {
+                std::string rfn = k.scope + "sm_regions_" + k.name + (k.is_template ? "<" + args + ">" : "");
+                entries += "    ::sm::entry::kernel_info_regions<" + b + ", &" + fn + ", &" + rfn + ">(\"" + exported + "\", " + size + "),\n";
+            } else {
+                entries += "    ::sm::entry::kernel_info<" + b + ", &" + fn + ">(\"" + exported + "\", " + size + ", " +
+                           (barriers ? "true" : "false") + "),\n";
+            }
             names.push_back(exported);
             ++n;
         };

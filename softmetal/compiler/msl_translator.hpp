@@ -17,6 +17,7 @@ namespace detail {
 struct translation {
     bool ok = false;
     std::string cpp;  // the translated C++ (valid when ok)
+    std::string cpp_fibers; // non-empty when `cpp` splits barrier kernels into regions: the same without that
     std::string log;  // translator diagnostics, "program_source:L:C: error: ..."
     std::vector<std::string> kernel_names;            // exported names, table order
     std::vector<function_constant_info> constants;    // declared function constants

@@ -175,6 +175,31 @@ constexpr sm_kernel_info kernel_info(const char *name, unsigned long static_tg, 
     return k;
 }
 
+// Kernels split at their barriers (the translator's barrier_regions): R, generated next to the kernel F
+// with the same parameters, runs the whole group itself, one loop over the group's threads per
+// region. It is called once, with the group's first thread's bindings; it computes each thread's
+// position attributes itself (thread_at). No fibers: the kernel reports no barriers to the executor.
+template <class B, auto F, auto R> void run_group_regions(const sm_group *shared) {
+    sm_launch launch = *shared->launch; // private copies, as in run_group
+    sm_group group = *shared;
+    group.launch = &launch;
+    const sm_size3 o = group_origin(&group);
+    signature<decltype(R)>::template call<R>(B{}, thread_ctx{&group, 0, 0, 0, o.x, o.y, o.z});
+}
+template <class B, auto F, auto R> constexpr sm_kernel_info kernel_info_regions(const char *name, unsigned long static_tg) {
+    sm_kernel_info k = kernel_info<B, F>(name, static_tg, false);
+    k.run_group = &run_group_regions<B, F, R>;
+    return k;
+}
+SM_INLINE thread_ctx thread_at(const sm_group *g, unsigned x, unsigned y, unsigned z) {
+    const sm_size3 o = group_origin(g);
+    return thread_ctx{g, x, y, z, o.x + x, o.y + y, o.z + z};
+}
+SM_INLINE thread_ctx thread_at(const sm_group *g, unsigned linear) {
+    const unsigned x = linear % g->size.x, yz = linear / g->size.x;
+    return thread_at(g, x, yz % g->size.y, yz / g->size.y);
+}
+
 // Threadgroup variables declared in a kernel body live in one struct per kernel, placed in the
 // group's static arena; every thread of the group gets the same address.
 template <class S> SM_INLINE S &threadgroup_vars(const sm_group *g) { return *reinterpret_cast<S *>(g->static_threadgroup_memory); }

@@ -1,0 +1,579 @@
+#include "compiler/barrier_regions.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "compiler/msl_tokenizer.hpp"
+
+namespace softmetal {
+namespace detail {
+
+namespace {
+
+constexpr size_t npos = static_cast<size_t>(-1);
+
+// Where an offset of the translated text points for clang, following its #line directives, so that
+// copied pieces can be put back at the same user line:column.
+class line_map {
+public:
+    explicit line_map(const std::string &s) {
+        std::string file = "softmetal_generated";
+        int line = 1;
+        size_t p = 0;
+        while (p <= s.size()) {
+            size_t e = s.find('\n', p);
+            if (e == std::string::npos) e = s.size();
+            starts_.push_back(p);
+            lines_.push_back(line);
+            files_.push_back(intern(file));
+            ++line;
+            if (s.compare(p, 6, "#line ") == 0) {
+                size_t q = p + 6;
+                int n = 0;
+                while (q < e && s[q] >= '0' && s[q] <= '9') n = n * 10 + (s[q++] - '0');
+                size_t a = s.find('"', q), b = a == std::string::npos ? a : s.find('"', a + 1);
+                if (a < e && b < e) file = s.substr(a + 1, b - a - 1);
+                line = n;
+            }
+            p = e + 1;
+        }
+    }
+    // "#line L "file"\n" + padding: the next character appears at `off`'s line:column.
+    std::string sync(size_t off) const {
+        size_t i = size_t(std::upper_bound(starts_.begin(), starts_.end(), off) - starts_.begin()) - 1;
+        return "\n#line " + std::to_string(lines_[i]) + " \"" + names_[files_[i]] + "\"\n" + std::string(off - starts_[i], ' ');
+    }
+
+private:
+    size_t intern(const std::string &f) {
+        for (size_t i = 0; i < names_.size(); ++i)
+            if (names_[i] == f) return i;
+        names_.push_back(f);
+        return names_.size() - 1;
+    }
+    std::vector<size_t> starts_;
+    std::vector<int> lines_;
+    std::vector<size_t> files_;
+    std::vector<std::string> names_;
+};
+
+enum class stmt_kind { plain, barrier, loop, hoisted };
+
+struct stmt {
+    stmt_kind kind = stmt_kind::plain;
+    size_t a = 0, b = 0;      // tokens [a, b)
+    size_t head_end = 0;      // loop: the ')' closing its header
+    std::vector<stmt> body;   // loop: the statements of its braced body
+    int region = -1;          // plain: the region it runs in; loop: the "region" of its header
+    bool has_return = false;
+    // A declaration `T name = ...;` at this level (name_tok != npos).
+    size_t name_tok = npos;
+    bool simple_decl = false; // one declarator, `= init` or no initialiser, not an array, not static/constexpr
+    std::string type;         // its type as declared, without top-level const (for the per-thread copies)
+};
+
+struct replicated {
+    std::string name, type;
+    int region;
+    const stmt *decl;
+};
+
+const std::set<std::string> &statement_keywords() {
+    static const std::set<std::string> s = {"return", "goto", "delete", "throw", "case", "default", "else", "typedef",
+                                            "using", "if", "for", "while", "do", "switch", "break", "continue", "sizeof"};
+    return s;
+}
+
+class splitter {
+public:
+    splitter(const std::string &text, const region_kernel &k) : s_(text), k_(k), lines_(text) {}
+
+    bool run(std::string &code, std::string &why) {
+        if (!tokenize(why)) return false;
+        std::vector<stmt> top;
+        if (!parse_list(0, toks_.size(), 0, top, why)) return false;
+        int next = 0;
+        assign_regions(top, next);
+        collect_uses(top);
+        if (!choose_replicated(top, why)) return false;
+        if (!check_regions(top, why)) return false;
+        emit_function(top, code);
+        return true;
+    }
+
+private:
+    // ---- tokens of the body (directives other than the translator's own #line refuse) ----
+    bool tokenize(std::string &why) {
+        size_t base = k_.body_open + 1;
+        std::string body = s_.substr(base, k_.body_close - base);
+        std::vector<token> all = tokenize_msl(body);
+        for (size_t i = 0; i < all.size(); ++i) {
+            token t = all[i];
+            t.offset += base;
+            if (t.in_directive) {
+                if (t.directive_start && !(i + 1 < all.size() && body.compare(all[i + 1].offset, all[i + 1].length, "line") == 0)) {
+                    why = "preprocessor directive inside the kernel body";
+                    return false;
+                }
+                continue;
+            }
+            toks_.push_back(t);
+        }
+        match_.assign(toks_.size(), npos);
+        std::vector<size_t> stack;
+        for (size_t i = 0; i < toks_.size(); ++i) {
+            std::string t = text(i);
+            if (t == "(" || t == "[" || t == "{") stack.push_back(i);
+            else if (t == ")" || t == "]" || t == "}") {
+                if (stack.empty()) {
+                    why = "unbalanced brackets";
+                    return false;
+                }
+                match_[stack.back()] = i;
+                match_[i] = stack.back();
+                stack.pop_back();
+            }
+        }
+        if (!stack.empty()) {
+            why = "unbalanced brackets";
+            return false;
+        }
+        return true;
+    }
+    std::string text(size_t i) const { return i < toks_.size() ? s_.substr(toks_[i].offset, toks_[i].length) : std::string(); }
+    bool is(size_t i, const char *t) const { return i < toks_.size() && s_.compare(toks_[i].offset, toks_[i].length, t) == 0; }
+    bool is_ident(size_t i) const { return i < toks_.size() && toks_[i].kind == token_kind::identifier; }
+    size_t end_of(size_t i) const { return toks_[i].offset + toks_[i].length; }
+    bool is_barrier_name(size_t i) const { return is(i, "threadgroup_barrier") || is(i, "simdgroup_barrier"); }
+    bool contains(size_t a, size_t b, bool (splitter::*pred)(size_t) const) const {
+        for (size_t i = a; i < b; ++i)
+            if ((this->*pred)(i)) return true;
+        return false;
+    }
+    bool is_return(size_t i) const { return is(i, "return"); }
+    bool is_jump(size_t i) const { return is(i, "break") || is(i, "continue"); }
+
+    // ---- statements ----
+    size_t stmt_end(size_t i, size_t b) const {
+        if (i >= b) return npos;
+        if (is(i, "{")) return match_[i] + 1;
+        if (is(i, "for") || is(i, "while") || is(i, "switch")) {
+            if (!is(i + 1, "(")) return npos;
+            return stmt_end(match_[i + 1] + 1, b);
+        }
+        if (is(i, "if")) {
+            if (!is(i + 1, "(")) return npos;
+            size_t p = stmt_end(match_[i + 1] + 1, b);
+            if (p != npos && p < b && is(p, "else")) return stmt_end(p + 1, b);
+            return p;
+        }
+        if (is(i, "do")) {
+            size_t p = stmt_end(i + 1, b);
+            if (p == npos || !is(p, "while") || !is(p + 1, "(")) return npos;
+            size_t q = match_[p + 1] + 1;
+            return is(q, ";") ? q + 1 : npos;
+        }
+        for (size_t k = i; k < b; ++k) {
+            if (is(k, "(") || is(k, "[") || is(k, "{")) k = match_[k];
+            else if (is(k, ";")) return k + 1;
+        }
+        return npos;
+    }
+
+    bool parse_list(size_t a, size_t b, int depth, std::vector<stmt> &out, std::string &why) {
+        for (size_t i = a; i < b;) {
+            size_t e = stmt_end(i, b);
+            if (e == npos || e > b) {
+                why = "cannot parse the statement at token '" + text(i) + "'";
+                return false;
+            }
+            stmt s;
+            s.a = i;
+            s.b = e;
+            if (!classify(s, depth, why)) return false;
+            out.push_back(std::move(s));
+            i = e;
+        }
+        return true;
+    }
+
+    bool classify(stmt &s, int depth, std::string &why) {
+        size_t a = s.a, b = s.b;
+        size_t n = is(a, "metal") && is(a + 1, "::") ? a + 2 : a;
+        if (is_barrier_name(n) && is(n + 1, "(") && match_[n + 1] + 2 == b && is(b - 1, ";")) {
+            s.kind = stmt_kind::barrier;
+            return true;
+        }
+        bool barrier_inside = contains(a, b, &splitter::is_barrier_name);
+        if ((is(a, "for") || is(a, "while")) && is(a + 1, "(")) {
+            size_t h = match_[a + 1];
+            if (barrier_inside && is(h + 1, "{") && match_[h + 1] + 1 == b && !contains(a, h + 1, &splitter::is_barrier_name)) {
+                if (depth >= 3) {
+                    why = "barrier loops nested more than three deep";
+                    return false;
+                }
+                s.kind = stmt_kind::loop;
+                s.head_end = h;
+                return parse_list(h + 2, b - 1, depth + 1, s.body, why);
+            }
+        }
+        if (barrier_inside) {
+            why = "a barrier inside control flow other than a braced for/while loop at the kernel's top level";
+            return false;
+        }
+        // The translator's threadgroup variables: references into the group's arena, shared by all threads.
+        if (is(a, "auto") && is(a + 1, "&") && is_ident(a + 2) && is(a + 3, "=") && is(a + 4, "::") && is(a + 5, "sm") &&
+            is(a + 7, "entry") && is(a + 9, "threadgroup_vars")) {
+            s.kind = stmt_kind::hoisted;
+            return true;
+        }
+        for (size_t i = a; i < b; ++i)
+            if (is(i, "return")) {
+                if (!is(i + 1, ";")) {
+                    why = "'return' with a value (a lambda?) in the kernel body";
+                    return false;
+                }
+                s.has_return = true;
+            }
+        if (!(is(a, "for") || is(a, "while") || is(a, "do") || is(a, "switch")) && contains(a, b, &splitter::is_jump)) {
+            why = "break/continue outside a loop of its own statement";
+            return false;
+        }
+        parse_declaration(s);
+        return true;
+    }
+
+    // `[const] T [*&...] name [= init | ; | , | [ | ( | {]`: a declaration at this level, by shape.
+    void parse_declaration(stmt &s) {
+        size_t a = s.a, b = s.b;
+        if (statement_keywords().count(text(a))) return;
+        bool is_static = false;
+        size_t i = a, type_idents = 0;
+        for (; i < b; ++i) {
+            std::string t = text(i);
+            if (t == "static" || t == "constexpr") {
+                is_static = true;
+                continue;
+            }
+            if (t == "const" || t == "volatile" || t == "*" || t == "&" || t == "::") continue;
+            if (t == "<") { // template arguments of the type
+                int d = 0;
+                for (; i < b; ++i) {
+                    if (is(i, "(")) i = match_[i];
+                    else if (is(i, "<")) ++d;
+                    else if (is(i, ">") && --d == 0) break;
+                }
+                continue;
+            }
+            if (!is_ident(i)) return;
+            bool ends = is(i + 1, "=") || is(i + 1, ";") || is(i + 1, ",") || is(i + 1, "[") || is(i + 1, "(") || is(i + 1, "{");
+            if (ends && type_idents > 0 && !is(i - 1, "::")) break;
+            ++type_idents;
+        }
+        if (i >= b) return;
+        s.name_tok = i;
+        bool one_declarator = true;
+        for (size_t k = i + 1; k < b; ++k) {
+            if (is(k, "(") || is(k, "[") || is(k, "{")) k = match_[k];
+            else if (is(k, ",")) one_declarator = false;
+        }
+        bool has_ref = false, has_ptr = false;
+        for (size_t k = a; k < i; ++k) {
+            if (is(k, "&")) has_ref = true;
+            if (is(k, "*")) has_ptr = true;
+        }
+        s.simple_decl = !is_static && !has_ref && one_declarator && (is(i + 1, "=") || is(i + 1, ";"));
+        // The copies' type: drop top-level const (a copy is assigned later). Behind a pointer, only a
+        // const after the last '*' is top-level.
+        size_t last_star = a;
+        for (size_t k = a; k < i; ++k)
+            if (is(k, "*")) last_star = k;
+        for (size_t k = a; k < i; ++k) {
+            if (is(k, "static") || is(k, "constexpr")) continue;
+            if ((is(k, "const") || is(k, "volatile")) && (!has_ptr || k > last_star)) continue;
+            s.type += (s.type.empty() ? "" : " ") + text(k);
+        }
+    }
+
+    // ---- regions and what crosses them ----
+    // Regions are numbered in program order; a loop's header gets a number of its own (it runs for the
+    // group, between the regions around it).
+    void assign_regions(std::vector<stmt> &list, int &next) {
+        int cur = next++;
+        for (stmt &s : list) {
+            if (s.kind == stmt_kind::plain) s.region = cur;
+            else if (s.kind == stmt_kind::barrier) cur = next++;
+            else if (s.kind == stmt_kind::loop) {
+                s.region = next++;
+                assign_regions(s.body, next);
+                cur = next++;
+            }
+        }
+    }
+    void note_uses(size_t a, size_t b, int region) {
+        for (size_t i = a; i < b; ++i)
+            if (is_ident(i) && !(i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) uses_[text(i)].insert(region);
+    }
+    void collect_uses(const std::vector<stmt> &list) {
+        for (const stmt &s : list) {
+            if (s.kind == stmt_kind::plain) note_uses(s.a, s.b, s.region);
+            else if (s.kind == stmt_kind::loop) {
+                note_uses(s.a, s.head_end + 1, s.region);
+                collect_uses(s.body);
+            }
+        }
+    }
+    void all_decls(const std::vector<stmt> &list, std::vector<const stmt *> &out) const {
+        for (const stmt &s : list) {
+            if (s.kind == stmt_kind::plain && s.name_tok != npos) out.push_back(&s);
+            if (s.kind == stmt_kind::loop) all_decls(s.body, out);
+        }
+    }
+    bool choose_replicated(const std::vector<stmt> &top, std::string &why) {
+        std::vector<const stmt *> decls;
+        all_decls(top, decls);
+        std::map<std::string, int> count;
+        for (const stmt *d : decls) ++count[text(d->name_tok)];
+        for (const stmt *d : decls) {
+            std::string name = text(d->name_tok);
+            const std::set<int> &u = uses_[name];
+            bool crosses = std::any_of(u.begin(), u.end(), [&](int r) { return r != d->region; });
+            if (!crosses) continue;
+            if (!d->simple_decl || d->type.empty()) {
+                why = "variable '" + name + "' lives across a barrier but its declaration is not 'T name = value;'";
+                return false;
+            }
+            if (d->type == "auto" || d->type.find("auto ") == 0) {
+                why = "variable '" + name + "' lives across a barrier but is declared 'auto'";
+                return false;
+            }
+            if (count[name] > 1) {
+                why = "variable '" + name + "' lives across a barrier and is declared more than once";
+                return false;
+            }
+            rep_index_[d] = reps_.size();
+            reps_.push_back({name, d->type, d->region, d});
+        }
+        return true;
+    }
+    // Position attributes that differ between the threads of a group.
+    bool varies_per_thread(const std::string &name) const {
+        for (const auto &p : k_.positions)
+            if (p.first == name)
+                return p.second == "thread_position_in_grid" || p.second == "thread_position_in_threadgroup" ||
+                       p.second == "thread_index_in_threadgroup" || p.second == "thread_index_in_simdgroup" ||
+                       p.second == "simdgroup_index_in_threadgroup";
+        return false;
+    }
+    bool mentions_per_thread_position(size_t a, size_t b) const {
+        for (size_t i = a; i < b; ++i)
+            if (is_ident(i) && !(i > 0 && (is(i - 1, ".") || is(i - 1, "->"))) && varies_per_thread(text(i))) return true;
+        return false;
+    }
+    // Whether tokens [a, b) may assign to `name` (=, op=, ++, --), judged by the tokens around it.
+    bool assigns(const std::string &name, size_t a, size_t b) const {
+        for (size_t i = a; i < b; ++i) {
+            if (!is_ident(i) || text(i) != name || (i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) continue;
+            if (i >= 2 && ((is(i - 1, "+") && is(i - 2, "+")) || (is(i - 1, "-") && is(i - 2, "-")))) return true;
+            if ((is(i + 1, "+") && is(i + 2, "+")) || (is(i + 1, "-") && is(i + 2, "-"))) return true;
+            if (is(i + 1, "=") && !is(i + 2, "=")) return true;
+            for (const char *op : {"+", "-", "*", "/", "%", "&", "|", "^"})
+                if (is(i + 1, op) && is(i + 2, "=")) return true;
+            if ((is(i + 1, "<") && is(i + 2, "<") && is(i + 3, "=")) || (is(i + 1, ">") && is(i + 2, ">") && is(i + 3, "=")))
+                return true;
+        }
+        return false;
+    }
+    // A loop header runs once for the group. Metal makes the trip count uniform, but not the loop
+    // variable: `for (uint i = lid; i < n; i += size)` has a uniform trip count and a per-thread `i`.
+    // So a header must not depend on per-thread positions, directly or through a variable that was
+    // computed from one (one level deep: what kernels write in practice).
+    bool check_regions(const std::vector<stmt> &list, std::string &why) {
+        for (const stmt &s : list) {
+            if (s.has_return) any_return_ = true;
+            if (s.kind != stmt_kind::loop) continue;
+            bool per_thread = mentions_per_thread_position(s.a, s.head_end + 1);
+            for (size_t i = s.a; i <= s.head_end && !per_thread; ++i)
+                for (const replicated &r : reps_)
+                    if (is_ident(i) && text(i) == r.name && mentions_per_thread_position(r.decl->a, r.decl->b)) per_thread = true;
+            if (per_thread) {
+                why = "the header of a loop around a barrier depends on the thread's position";
+                return false;
+            }
+            // Variables the header declares exist once for the group: every thread changing them in
+            // the body (`for (uint i = 0; i < n;) { ...; ++i; }`) would change them once per thread.
+            size_t init_end = s.head_end;
+            for (size_t i = s.a + 2; i < s.head_end; ++i)
+                if (is(i, ";")) {
+                    init_end = i;
+                    break;
+                }
+            if (is(s.a, "for"))
+                for (size_t i = s.a + 2; i < init_end; ++i)
+                    if (is_ident(i) && is(i + 1, "=") && !is(i + 2, "=") && assigns(text(i), s.head_end + 1, s.b)) {
+                        why = "the variable '" + text(i) + "' of a loop around a barrier is changed in its body";
+                        return false;
+                    }
+            if (!check_regions(s.body, why)) return false;
+        }
+        return true;
+    }
+
+    // ---- output ----
+    // Copies translated text [from, to) under a #line that puts it at its own place; `reps` (sorted by
+    // offset) replace pieces of it, followed by a resynchronisation when their length differs.
+    struct replacement {
+        size_t offset, length;
+        std::string text;
+    };
+    std::string copy(size_t from, size_t to, const std::vector<replacement> &reps = {}) const {
+        std::string out = lines_.sync(from);
+        size_t pos = from;
+        for (const replacement &r : reps) {
+            out.append(s_, pos, r.offset - pos);
+            out += r.text;
+            pos = r.offset + r.length;
+            if (r.text.size() != r.length) out += lines_.sync(pos);
+        }
+        out.append(s_, pos, to - pos);
+        return out + "\n";
+    }
+    std::string blank(size_t from, size_t to) const {
+        std::string r = s_.substr(from, to - from);
+        for (char &c : r)
+            if (c != '\n') c = ' ';
+        return r;
+    }
+
+    bool used_in(const std::string &name, int region) {
+        auto it = uses_.find(name);
+        return it != uses_.end() && it->second.count(region);
+    }
+    // Binds thread `t`'s position attributes and per-thread copies that `region` uses. `ctx` builds
+    // the thread_ctx; `declared_here` adds the copies that the region itself declares.
+    std::string bindings(int region, const std::string &ctx, const std::string &t, bool declared_here) {
+        std::string out;
+        bool any_position = false;
+        for (const auto &p : k_.positions)
+            if (used_in(p.first, region)) any_position = true;
+        if (any_position) {
+            out += "const ::sm::entry::thread_ctx sm_c = " + ctx + ";\n";
+            for (const auto &p : k_.positions)
+                if (used_in(p.first, region))
+                    out += "sm_ty_" + p.first + " " + p.first + " = ::sm::entry::position<::sm::entry::attr::" + p.second +
+                           ">::template get<sm_ty_" + p.first + ">(sm_c);\n";
+        }
+        for (size_t i = 0; i < reps_.size(); ++i) {
+            const replicated &r = reps_[i];
+            if ((r.region < region || (declared_here && r.region == region)) && (used_in(r.name, region)))
+                out += r.type + " &" + r.name + " = sm_rep" + std::to_string(i) + "[" + t + "];\n";
+        }
+        return out;
+    }
+
+    void emit_region(const std::vector<const stmt *> &region, std::string &out) {
+        if (region.empty()) return;
+        int r = region.front()->region;
+        bool returns = std::any_of(region.begin(), region.end(), [](const stmt *s) { return s->has_return; });
+        std::string label = "sm_next" + std::to_string(labels_++);
+        out += "\nfor (unsigned sm_z = 0, sm_t = 0; sm_z < sm_size.z; ++sm_z)\n"
+               "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n"
+               "for (unsigned sm_x = 0; sm_x < sm_size.x; ++sm_x, ++sm_t) {\n";
+        if (any_return_) out += "if (!sm_alive[sm_t]) continue;\n";
+        out += bindings(r, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", true);
+        out += "{";
+        for (const stmt *s : region) {
+            std::vector<replacement> reps;
+            auto it = rep_index_.find(s);
+            if (it != rep_index_.end()) // `T name = v;` -> `name = v;` on the thread's copy (same columns)
+                reps.push_back({toks_[s->a].offset, toks_[s->name_tok].offset - toks_[s->a].offset,
+                                blank(toks_[s->a].offset, toks_[s->name_tok].offset)});
+            for (size_t i = s->a; i < s->b; ++i)
+                if (is(i, "return"))
+                    reps.push_back({toks_[i].offset, end_of(i + 1) - toks_[i].offset,
+                                    "{ sm_alive[sm_t] = 0; goto " + label + "; }"});
+            std::sort(reps.begin(), reps.end(), [](const replacement &x, const replacement &y) { return x.offset < y.offset; });
+            out += copy(toks_[s->a].offset, end_of(s->b - 1), reps);
+        }
+        out += "}\n";
+        if (returns) out += label + ":;\n";
+        out += "}\n";
+    }
+
+    void emit_list(const std::vector<stmt> &list, std::string &out) {
+        std::vector<const stmt *> region;
+        for (const stmt &s : list) {
+            if (s.kind == stmt_kind::plain) {
+                region.push_back(&s);
+            } else if (s.kind == stmt_kind::barrier) {
+                emit_region(region, out);
+                region.clear();
+            } else if (s.kind == stmt_kind::loop) {
+                emit_region(region, out);
+                region.clear();
+                // Metal requires control flow around a barrier to be the same for every thread of the
+                // group, so the loop's header is evaluated once, as any live thread sees it.
+                out += "\n{\n";
+                if (any_return_) out += "unsigned sm_f = 0;\nwhile (sm_f < sm_count && !sm_alive[sm_f]) ++sm_f;\nif (sm_f < sm_count) {\n";
+                else out += "const unsigned sm_f = 0;\n{\n";
+                out += bindings(s.region, "::sm::entry::thread_at(sm_group_ptr, sm_f)", "sm_f", false);
+                out += copy(toks_[s.a].offset, end_of(s.head_end));
+                out += "{\n";
+                emit_list(s.body, out);
+                out += "}\n}\n}\n";
+            }
+        }
+        emit_region(region, out);
+    }
+    void hoisted(const std::vector<stmt> &list, std::string &out) const {
+        for (const stmt &s : list) {
+            if (s.kind == stmt_kind::hoisted) out += copy(toks_[s.a].offset, end_of(s.b - 1));
+            if (s.kind == stmt_kind::loop) hoisted(s.body, out);
+        }
+    }
+
+    void emit_function(const std::vector<stmt> &top, std::string &out) {
+        // The user's code is here a second time: its warnings were reported for the kernel itself.
+        // (Errors make the compiler fall back to the fiber-only source, which reports them once.)
+        out += "\n#line 1 \"softmetal_generated\"\n#pragma clang diagnostic push\n#pragma clang diagnostic ignored \"-Weverything\"\n";
+        if (!k_.template_header.empty()) out += k_.template_header + "\n";
+        out += "static void sm_regions_" + k_.name;
+        out += copy(k_.params_open, k_.params_close + 1);
+        out += "{\n#line 1 \"softmetal_generated\"\n";
+        for (const auto &p : k_.positions) out += "using sm_ty_" + p.first + " = decltype(" + p.first + ");\n";
+        out += "const sm_size3 sm_size = sm_group_ptr->size;\n"
+               "const unsigned sm_count = sm_size.x * sm_size.y * sm_size.z;\n"
+               "(void)sm_count;\n";
+        if (any_return_)
+            out += "unsigned char sm_alive[sm_count];\nfor (unsigned sm_i = 0; sm_i < sm_count; ++sm_i) sm_alive[sm_i] = 1;\n";
+        for (size_t i = 0; i < reps_.size(); ++i) out += reps_[i].type + " sm_rep" + std::to_string(i) + "[sm_count];\n";
+        hoisted(top, out);
+        emit_list(top, out);
+        out += "}\n#pragma clang diagnostic pop\n";
+    }
+
+    const std::string &s_;
+    const region_kernel &k_;
+    line_map lines_;
+    std::vector<token> toks_;
+    std::vector<size_t> match_;
+    std::map<std::string, std::set<int>> uses_;
+    std::map<const stmt *, size_t> rep_index_;
+    std::vector<replicated> reps_;
+    bool any_return_ = false;
+    int labels_ = 0;
+};
+
+} // namespace
+
+bool build_region_function(const std::string &translated, const region_kernel &k, std::string &code, std::string &why) {
+    splitter s(translated, k);
+    std::string out;
+    if (!s.run(out, why)) return false;
+    code = std::move(out);
+    return true;
+}
+
+} // namespace detail
+} // namespace softmetal

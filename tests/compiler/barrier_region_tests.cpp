@@ -1,0 +1,359 @@
+// Barrier kernels split into regions run as work-item loops (compiler/barrier_regions.hpp): which
+// kernels qualify, that they give the same results as the fiber path, and the awkward cases (early
+// return, loops around barriers, per-thread variables across barriers, partial edge groups).
+#include "catch.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <numeric>
+#include <vector>
+
+#include "compiler/compiler.hpp"
+#include "direct_runner.hpp"
+#include "test_environment.hpp"
+
+namespace {
+
+// Sets SOFTMETAL_BARRIER_MODE for one scope (it is part of the compile cache key).
+struct barrier_mode {
+    explicit barrier_mode(const char *mode) {
+        const char *old = std::getenv("SOFTMETAL_BARRIER_MODE");
+        had_ = old != nullptr;
+        if (old) old_ = old;
+        if (mode) setenv("SOFTMETAL_BARRIER_MODE", mode, 1);
+        else unsetenv("SOFTMETAL_BARRIER_MODE");
+    }
+    ~barrier_mode() {
+        if (had_) setenv("SOFTMETAL_BARRIER_MODE", old_.c_str(), 1);
+        else unsetenv("SOFTMETAL_BARRIER_MODE");
+    }
+    bool had_ = false;
+    std::string old_;
+};
+
+const sm_kernel_info *compile_kernel(const std::string &src, const char *name,
+                                     std::shared_ptr<const softmetal::kernel_module> &keep) {
+    softmetal_test::use_default_test_cache();
+    softmetal::compile_result r = softmetal::compile_library(src, {}, softmetal_test::test_runtime());
+    INFO(r.log);
+    REQUIRE(r.module);
+    keep = r.module;
+    const sm_kernel_info *k = r.module->find(name);
+    REQUIRE(k);
+    return k;
+}
+
+bool split(const sm_kernel_info *k) { return k->uses_barriers == 0 && k->run_group != nullptr && k->run_thread != nullptr; }
+bool fibers(const sm_kernel_info *k) { return k->uses_barriers == 1 && k->run_group == nullptr && k->run_thread != nullptr; }
+
+// Runs `k` with the given buffers (index = position) over `grid` threads in groups of `tg`.
+void run(const sm_kernel_info *k, std::vector<std::vector<unsigned char>> &buffers, sm_size3 grid, sm_size3 tg) {
+    sm_launch l{};
+    for (size_t i = 0; i < buffers.size(); ++i) {
+        l.buffers[i] = buffers[i].data();
+        l.buffer_lengths[i] = buffers[i].size();
+    }
+    l.threads_per_grid = grid;
+    l.threads_per_threadgroup = tg;
+    softmetal_test::dispatch(*k, l, nullptr);
+}
+
+template <class T> std::vector<unsigned char> bytes(const std::vector<T> &v) {
+    std::vector<unsigned char> b(v.size() * sizeof(T));
+    if (!b.empty()) std::memcpy(b.data(), v.data(), b.size());
+    return b;
+}
+template <class T> std::vector<T> values(const std::vector<unsigned char> &b) {
+    std::vector<T> v(b.size() / sizeof(T));
+    if (!v.empty()) std::memcpy(v.data(), b.data(), v.size() * sizeof(T));
+    return v;
+}
+
+} // namespace
+
+TEST_CASE("corpus barrier kernels give the same results split into regions and on fibers", "[compiler][regions]") {
+    softmetal_test::use_default_test_cache();
+    int split_count = 0, barrier_cases = 0;
+    for (const char *mode : {(const char *)nullptr, "fibers"}) {
+        barrier_mode m(mode);
+        for (const auto &c : corpus::all_cases()) {
+            if (!c.expects_barriers) continue;
+            DYNAMIC_SECTION(c.name << (mode ? " (fibers)" : " (regions)")) {
+                softmetal_test::direct_runner runner;
+                CHECK(runner.run(c) == "");
+                REQUIRE(runner.kernel);
+                if (mode) {
+                    CHECK(fibers(runner.kernel));
+                } else {
+                    ++barrier_cases;
+                    CHECK((split(runner.kernel) || fibers(runner.kernel)));
+                    if (split(runner.kernel)) ++split_count;
+                    // A barrier hidden in a helper function cannot be split at the source level.
+                    if (c.name == "barrier_inside_helper_function") CHECK(fibers(runner.kernel));
+                    else CHECK(split(runner.kernel));
+                }
+            }
+        }
+    }
+    (void)split_count; // (sections run one per pass: the per-case checks above say which path each took)
+    (void)barrier_cases;
+}
+
+TEST_CASE("kernels whose barriers are not in structured uniform control flow stay on fibers", "[compiler][regions]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const std::string head = R"(
+#include <metal_stdlib>
+using namespace metal;
+)";
+    // `auto` across a barrier: its type cannot be spelled for the per-thread copies.
+    const sm_kernel_info *a = compile_kernel(head + R"(
+kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1)]], uint gid [[thread_position_in_grid]],
+              uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup float buf[16];
+    auto v = in[gid];
+    buf[lid] = v;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[gid] = v + buf[15 - lid];
+}
+)", "k", keep);
+    CHECK(fibers(a));
+    std::vector<float> in(32);
+    std::iota(in.begin(), in.end(), 0.0f);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(32))};
+    run(a, b, {32, 1, 1}, {16, 1, 1});
+    std::vector<float> out = values<float>(b[1]);
+    for (uint32_t i = 0; i < 32; ++i) CHECK(out[i] == in[i] + in[i / 16 * 16 + 15 - i % 16]);
+
+    // A barrier in a do-while loop, and one under an `if`: not split (fibers still run them).
+    const sm_kernel_info *d = compile_kernel(head + R"(
+kernel void k(device float* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup float buf[16];
+    uint i = 0;
+    do { buf[lid] = float(i); threadgroup_barrier(mem_flags::mem_threadgroup); ++i; } while (i < 3);
+    if (out[0] >= 0.0) { threadgroup_barrier(mem_flags::mem_threadgroup); }
+    out[lid] = buf[15 - lid];
+}
+)", "k", keep);
+    CHECK(fibers(d));
+    b = {bytes(std::vector<float>(16))};
+    run(d, b, {16, 1, 1}, {16, 1, 1});
+    CHECK(values<float>(b[0]) == std::vector<float>(16, 2.0f));
+
+    // A loop around a barrier whose variable is per thread (uniform trip count, per-thread `i`).
+    const sm_kernel_info *g = compile_kernel(head + R"(
+kernel void k(device float* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]], uint size [[threads_per_threadgroup]]) {
+    threadgroup float buf[64];
+    for (uint i = lid; i < 64; i += size) {
+        buf[i] = float(i);
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+    for (uint i = lid; i < 64; i += size) out[i] = buf[63 - i];
+}
+)", "k", keep);
+    CHECK(fibers(g));
+    b = {bytes(std::vector<float>(64))};
+    run(g, b, {16, 1, 1}, {16, 1, 1});
+    std::vector<float> want(64);
+    for (uint32_t i = 0; i < 64; ++i) want[i] = float(63 - i);
+    CHECK(values<float>(b[0]) == want);
+
+    // A barrier behind a macro is a barrier in a helper: fibers.
+    const sm_kernel_info *m = compile_kernel(head + R"(
+#define SYNC threadgroup_barrier(mem_flags::mem_threadgroup)
+kernel void k(device float* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup float buf[16];
+    buf[lid] = float(lid);
+    SYNC;
+    out[lid] = buf[15 - lid];
+}
+)", "k", keep);
+    CHECK(fibers(m));
+}
+
+TEST_CASE("split kernels: early return, per-thread variables across barriers, partial edge groups", "[compiler][regions]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    // 80 threads in groups of 32: the last group has 16 threads, of which those >= n return at once.
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1)]], constant uint& n [[buffer(2)]],
+              uint gid [[thread_position_in_grid]], uint lid [[thread_position_in_threadgroup]],
+              uint size [[threads_per_threadgroup]]) {
+    threadgroup float buf[32];
+    buf[lid] = -1.0;
+    const float v = in[gid] * 2.0;
+    uint2 where = uint2(gid, lid);
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    if (gid >= n) return;
+    buf[lid] = v;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    float mirrored = buf[size - 1 - lid];
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[where.x] = mirrored + v * 1000.0 + float(where.y) * 0.0;
+}
+)", "k", keep);
+    CHECK(split(k));
+    const uint32_t count = 80, n = 72;
+    std::vector<float> in(count);
+    std::iota(in.begin(), in.end(), 1.0f);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(count)), bytes(std::vector<uint32_t>{n})};
+    run(k, b, {count, 1, 1}, {32, 1, 1});
+    std::vector<float> out = values<float>(b[1]);
+    for (uint32_t g = 0; g < count; ++g) {
+        INFO(g);
+        uint32_t base = g / 32 * 32, size = std::min(32u, count - base), mirror = base + size - 1 - (g - base);
+        float want = g >= n ? 0.0f : (mirror >= n ? -1.0f : 2.0f * in[mirror]) + 2000.0f * in[g];
+        CHECK(out[g] == want);
+    }
+}
+
+TEST_CASE("split kernels: a loop around barriers whose trip count comes from threads_per_threadgroup", "[compiler][regions]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    // Hillis-Steele inclusive scan: two barriers per step, `add` lives across the first.
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void scan(device const uint* in [[buffer(0)]], device uint* out [[buffer(1)]],
+                 uint gid [[thread_position_in_grid]], uint lid [[thread_position_in_threadgroup]],
+                 uint size [[threads_per_threadgroup]]) {
+    threadgroup uint buf[128];
+    buf[lid] = in[gid];
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    for (uint offset = 1; offset < size; offset *= 2) {
+        uint add = lid >= offset ? buf[lid - offset] : 0u;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        buf[lid] += add;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+    out[gid] = buf[lid];
+}
+)", "scan", keep);
+    CHECK(split(k));
+    const uint32_t count = 3 * 128 + 40; // a partial last group of 40
+    std::vector<uint32_t> in(count);
+    for (uint32_t i = 0; i < count; ++i) in[i] = i * 7 % 13;
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<uint32_t>(count))};
+    run(k, b, {count, 1, 1}, {128, 1, 1});
+    std::vector<uint32_t> out = values<uint32_t>(b[1]), want(count);
+    for (uint32_t i = 0; i < count; ++i) want[i] = in[i] + (i % 128 ? want[i - 1] : 0);
+    CHECK(out == want);
+}
+
+TEST_CASE("split kernels: tiled matmul with two barriers per tile", "[compiler][regions]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+#define T 8
+kernel void matmul(device const float* A [[buffer(0)]], device const float* B [[buffer(1)]], device float* C [[buffer(2)]],
+                   constant uint3& dims [[buffer(3)]],
+                   uint2 gid [[thread_position_in_grid]], uint2 lid [[thread_position_in_threadgroup]]) {
+    threadgroup float As[T][T];
+    threadgroup float Bs[T][T];
+    const uint row = gid.y;
+    const uint col = gid.x;
+    float acc = 0.0;
+    for (uint t0 = 0; t0 < dims.z; t0 += T) {
+        As[lid.y][lid.x] = (row < dims.x && t0 + lid.x < dims.z) ? A[row * dims.z + t0 + lid.x] : 0.0;
+        Bs[lid.y][lid.x] = (col < dims.y && t0 + lid.y < dims.z) ? B[(t0 + lid.y) * dims.y + col] : 0.0;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        for (uint q = 0; q < T; ++q) acc += As[lid.y][q] * Bs[q][lid.x];
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+    if (row < dims.x && col < dims.y) C[row * dims.y + col] = acc;
+}
+)", "matmul", keep);
+    CHECK(split(k));
+    const uint32_t M = 19, N = 21, K = 13;
+    std::vector<float> A(M * K), B(K * N);
+    for (uint32_t i = 0; i < A.size(); ++i) A[i] = float(i % 7) - 3.0f;
+    for (uint32_t i = 0; i < B.size(); ++i) B[i] = float(i % 5) * 0.5f;
+    std::vector<std::vector<unsigned char>> b = {bytes(A), bytes(B), bytes(std::vector<float>(M * N)),
+                                                 bytes(std::vector<uint32_t>{M, N, K, 0})};
+    // Whole groups covering the matrix (the kernel checks bounds itself), as dispatchThreadgroups.
+    run(k, b, {(N + 7) / 8 * 8, (M + 7) / 8 * 8, 1}, {8, 8, 1});
+    std::vector<float> C = values<float>(b[2]);
+    for (uint32_t r = 0; r < M; ++r)
+        for (uint32_t c = 0; c < N; ++c) {
+            float want = 0;
+            for (uint32_t q = 0; q < K; ++q) want += A[r * K + q] * B[q * N + c];
+            INFO(r << "," << c);
+            CHECK(C[r * N + c] == Approx(want));
+        }
+}
+
+TEST_CASE("errors in a split kernel are reported once, at the user's line", "[compiler][regions]") {
+    softmetal_test::use_default_test_cache();
+    softmetal::compile_result r = softmetal::compile_library(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void k(device float* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup float buf[16];
+    float v = float(lid);
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[lid] = v + undeclared_thing;
+}
+)", {}, softmetal_test::test_runtime());
+    CHECK_FALSE(r.module);
+    INFO(r.log);
+    CHECK(r.log.find("program_source:8:20: error:") != std::string::npos);
+    size_t first = r.log.find("undeclared_thing");
+    CHECK(first != std::string::npos);
+    size_t errors = 0;
+    for (size_t p = r.log.find("error:"); p != std::string::npos; p = r.log.find("error:", p + 1)) ++errors;
+    CHECK(errors == 1);
+}
+
+TEST_CASE("split kernels: namespaced templates, 2-D groups, ushort positions", "[compiler][regions]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+namespace ns {
+template <typename T>
+kernel void rev(device T* data [[buffer(0)]], ushort idx [[thread_index_in_threadgroup]], uint2 tpg [[threads_per_threadgroup]],
+                uint2 group [[threadgroup_position_in_grid]], uint2 ngroups [[threadgroups_per_grid]]) {
+    threadgroup T buf[64];
+    const uint n = tpg.x * tpg.y;
+    const uint base = (group.y * ngroups.x + group.x) * n;
+    T mine = data[base + idx];
+    buf[idx] = mine;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    data[base + idx] = buf[n - 1 - idx] * T(10) + mine;
+}
+template [[host_name("rev_i")]] kernel void rev<int>(device int*, ushort, uint2, uint2, uint2);
+}
+)", "rev_i", keep);
+    CHECK(split(k));
+    std::vector<int32_t> v(96);
+    std::iota(v.begin(), v.end(), 1);
+    std::vector<std::vector<unsigned char>> b = {bytes(v)};
+    run(k, b, {12, 8, 1}, {4, 4, 1});
+    std::vector<int32_t> out = values<int32_t>(b[0]);
+    for (uint32_t i = 0; i < 96; ++i) CHECK(out[i] == v[i / 16 * 16 + 15 - i % 16] * 10 + v[i]);
+}
+
+TEST_CASE("a loop variable changed in the body of a loop around barriers keeps the kernel on fibers", "[compiler][regions]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void k(device float* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup float buf[16];
+    buf[lid] = 0.0;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    for (uint i = 0; i < 4;) {
+        if (lid == 0) buf[i] += 1.0;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        ++i;
+    }
+    out[lid] = buf[lid];
+}
+)", "k", keep);
+    CHECK(fibers(k));
+    std::vector<std::vector<unsigned char>> b = {bytes(std::vector<float>(16))};
+    run(k, b, {16, 1, 1}, {16, 1, 1});
+    std::vector<float> want(16, 0.0f);
+    for (int i = 0; i < 4; ++i) want[i] = 1.0f;
+    CHECK(values<float>(b[0]) == want);
+}
