@@ -4,8 +4,9 @@
  * One compiled MSL library is one shared object. It exports `softmetal_module_kernels`, which takes the
  * runtime's services (barrier, ...) once at load time and returns a table describing every kernel.
  * The executor runs a kernel one threadgroup at a time per worker: either `run_group` (every thread
- * of the group as a plain loop: kernels without barriers) or `run_thread` once per thread, each on
- * its own fiber so that `threadgroup_barrier` can switch to the group's next thread.
+ * of the group as plain loops: kernels without barriers, and kernels the compiler split at their
+ * barriers into loops over the group's threads) or `run_thread` once per thread, each on its own fiber
+ * so that `threadgroup_barrier` can switch to the group's next thread.
  */
 #ifndef SOFTMETAL_KERNEL_ABI_H
 #define SOFTMETAL_KERNEL_ABI_H
@@ -45,7 +46,7 @@ typedef struct sm_group {
                                          threadgroup variables declared in the kernel body */
 } sm_group;
 
-/* Runs every thread of `group` (kernels without barriers or SIMD-group functions). */
+/* Runs every thread of `group`, barriers included (kernels without barriers, or split at them). */
 typedef void (*sm_group_fn)(const sm_group *group);
 /* Runs one thread of `group`; used on fibers for kernels with barriers. */
 typedef void (*sm_thread_fn)(const sm_group *group, sm_size3 thread_position_in_threadgroup);
@@ -65,7 +66,7 @@ typedef struct sm_kernel_info {
     uint32_t buffer_bindings_used;          /* bit n set: the kernel reads [[buffer(n)]] */
     uint32_t threadgroup_bindings_used;     /* bit n set: the kernel has a [[threadgroup(n)]] argument */
     uint64_t buffer_min_length[SM_MAX_BUFFER_BINDINGS]; /* sizeof(T) for `constant T&` / `device T&` args, else 0 */
-    uint32_t uses_barriers;                 /* nonzero: run with run_thread on fibers */
+    uint32_t uses_barriers;                 /* nonzero: run with run_thread on fibers (barriers not split) */
     uint32_t reserved;
 } sm_kernel_info;
 

@@ -19,11 +19,12 @@
 //   launch.threads_per_grid (partial edge groups of dispatchThreads).
 // - Groups are spread over the calling thread and the pool's threads; order and placement are
 //   unspecified. A dispatch with one group runs entirely on the calling thread, with no wake-up.
-// - Kernels without barriers (uses_barriers == 0 and run_group set) run as run_group(&group), once per
-//   group. Others run run_thread once per thread: each thread of a group on its own fiber of one worker,
-//   where the runtime's threadgroup_barrier() waits for every thread of the group that has not
-//   returned. (A one-thread group needs no fiber.) This is an implementation detail: a later executor
-//   may split kernels at barriers instead, behind this same interface.
+// - Kernels without barriers, or whose barriers the compiler split into loops over the group's threads
+//   (uses_barriers == 0 and run_group set) run as run_group(&group), once per group. Others run
+//   run_thread once per thread: each thread of a group on its own fiber of one worker, where the
+//   runtime's threadgroup_barrier() waits for every thread of the group that has not returned. (A
+//   one-thread group needs no fiber.) Fibers are the fallback for barriers in control flow the
+//   compiler does not split; callers need not know which path a kernel takes.
 // - Threadgroup memory (kernel->static_threadgroup_memory_length bytes, and threadgroup_memory_lengths[n]
 //   bytes for each [[threadgroup(n)]] slot; 0 gives nullptr) is private to the group, 64-byte aligned,
 //   and undefined at group start, as in Metal.
