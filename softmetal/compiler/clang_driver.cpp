@@ -1,5 +1,6 @@
 #include "compiler/clang_driver.hpp"
 
+#include "compiler/kernel_cache.hpp"
 #include "compiler/sha256.hpp"
 
 #include <cerrno>
@@ -117,28 +118,6 @@ std::string binary_identity(const std::string &path) {
     if (stat(r.c_str(), &st) != 0) return "";
     return r + "|" + std::to_string(st.st_size) + "|" + std::to_string(st.st_mtim.tv_sec) + "." +
            std::to_string(st.st_mtim.tv_nsec) + "|" + std::to_string(st.st_ino) + "|" + std::to_string(st.st_dev);
-}
-
-bool read_small_file(const std::string &path, std::string &out) {
-    int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return false;
-    struct stat st;
-    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && st.st_size < (1 << 20);
-    if (ok) {
-        out.resize(size_t(st.st_size));
-        ok = read(fd, &out[0], out.size()) == ssize_t(out.size());
-    }
-    close(fd);
-    return ok;
-}
-
-void write_small_file_atomically(const std::string &dir, const std::string &name, const std::string &text) {
-    std::string tmp = dir + "/." + name + "." + std::to_string(getpid()) + ".tmp";
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return;
-    bool ok = write(fd, text.data(), text.size()) == ssize_t(text.size());
-    close(fd);
-    if (!ok || rename(tmp.c_str(), (dir + "/" + name).c_str()) != 0) unlink(tmp.c_str());
 }
 
 } // namespace

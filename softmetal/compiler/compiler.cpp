@@ -98,7 +98,7 @@ std::string in_process_key(const std::string &src, const compile_options &o, con
 
 struct in_process_cache {
     std::mutex mutex;
-    std::map<std::string, std::shared_ptr<const kernel_module>> modules;
+    std::map<std::string, compile_result> modules;  // with its log: warnings are reported on every compile
 };
 in_process_cache &modules_in_process() {
     static in_process_cache *c = new in_process_cache(); // never destroyed: modules may outlive static destruction
@@ -172,6 +172,10 @@ compile_result compile_cached(const std::string &src, const translation &tr, con
             close(fd);
             r.module = module_loader::load(dir + "/" + key + ".so", runtime, tr.constants, err);
             if (r.module) {
+                // The warnings clang gave when the entry was built, so a cached build reports them too
+                // (a build just now has them in the log already).
+                std::string warnings;
+                if (attempt == 0 && read_small_file(dir + "/" + key + ".log", warnings)) log += warnings;
                 r.log = log;
                 return r;
             }
@@ -184,8 +188,11 @@ compile_result compile_cached(const std::string &src, const translation &tr, con
             r.log = log + "softmetal: error: " + err + "\n";
             return r;
         }
+        const std::size_t before_build = log.size();
         std::string so = build(cc, flags, include, build_dir, tr, src, log);
         bool published = !so.empty() && publish_entry(dir, key, so, err);
+        if (published && log.size() > before_build)
+            write_small_file_atomically(dir, key + ".log", log.substr(before_build));
         remove_tree(build_dir);
         if (so.empty()) {
             r.log = log;
@@ -207,7 +214,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     {
         std::lock_guard<std::mutex> lock(cache.mutex);
         auto it = cache.modules.find(ikey);
-        if (it != cache.modules.end()) return {it->second, ""};
+        if (it != cache.modules.end()) return it->second;
     }
     translation tr = translate_msl(src, options, constants);
     if (!tr.ok) return {nullptr, tr.log};
@@ -229,7 +236,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     }
     if (r.module) {
         std::lock_guard<std::mutex> lock(cache.mutex);
-        cache.modules.emplace(ikey, r.module);
+        cache.modules.emplace(ikey, r);
     }
     return r;
 }

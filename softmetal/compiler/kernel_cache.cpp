@@ -1,5 +1,7 @@
 #include "compiler/kernel_cache.hpp"
 
+#include <atomic>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -173,6 +175,31 @@ bool publish_entry(const std::string &dir, const std::string &key, const std::st
     }
     return true;
 }
+
+bool read_small_file(const std::string &path, std::string &out) {
+    int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st;
+    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && st.st_size < (1 << 20);
+    if (ok) {
+        out.resize(size_t(st.st_size));
+        ok = read(fd, &out[0], out.size()) == ssize_t(out.size());
+    }
+    close(fd);
+    return ok;
+}
+
+void write_small_file_atomically(const std::string &dir, const std::string &name, const std::string &text) {
+    // Unique per process and per call: threads of one process may write the same name at once.
+    static std::atomic<unsigned long> counter{0};
+    std::string tmp = dir + "/." + name + "." + std::to_string(getpid()) + "." + std::to_string(counter++) + ".tmp";
+    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    bool ok = write(fd, text.data(), text.size()) == ssize_t(text.size());
+    close(fd);
+    if (!ok || rename(tmp.c_str(), (dir + "/" + name).c_str()) != 0) unlink(tmp.c_str());
+}
+
 
 bool write_file(const std::string &path, const std::string &contents, std::string &error) {
     int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

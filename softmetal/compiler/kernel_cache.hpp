@@ -42,5 +42,10 @@ void remove_tree(const std::string &dir);
 
 bool write_file(const std::string &path, const std::string &contents, std::string &error);
 
+// The cache's small side files (the compiler's fingerprint, an entry's diagnostics): read only when a
+// regular file of ours under 1 MiB, written to a unique temporary name and renamed into place.
+bool read_small_file(const std::string &path, std::string &out);
+void write_small_file_atomically(const std::string &dir, const std::string &name, const std::string &text);
+
 } // namespace detail
 } // namespace softmetal

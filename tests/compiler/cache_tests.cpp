@@ -116,6 +116,26 @@ TEST_CASE("a second compile in the process is served from memory, a new process 
     CHECK(entries(dir).size() == 1);
 }
 
+TEST_CASE("a cached library reports the warnings of its first build, from memory and from disk", "[compiler][cache]") {
+    std::string dir = fresh_directory("warnings");
+    std::string src = "// warnings " + std::to_string(getpid()) + "\n"
+                      "kernel void k(device float* o [[buffer(0)]], uint i [[thread_position_in_grid]]) {\n"
+                      "    int truncated = 1.5;\n"
+                      "    o[i] = float(i) * 2.0 + float(truncated - 1);\n"
+                      "}\n";
+    auto first = compile_in(dir, src);
+    REQUIRE(kernel_works(first));
+    INFO(first.log);
+    REQUIRE(first.log.find("program_source:3:") != std::string::npos);
+    REQUIRE(first.log.find("warning") != std::string::npos);
+
+    CHECK(compile_in(dir, src).log == first.log);
+    softmetal::detail::forget_loaded_modules_for_testing();
+    auto from_disk = compile_in(dir, src);
+    CHECK(kernel_works(from_disk));
+    CHECK(from_disk.log == first.log);
+}
+
 TEST_CASE("a damaged cache entry is detected, removed and rebuilt", "[compiler][cache]") {
     std::string dir = fresh_directory("damaged");
     std::string src = unique_kernel("damaged");
