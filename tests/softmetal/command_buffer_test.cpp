@@ -10,16 +10,6 @@ using namespace softmetal_test;
 
 namespace {
 
-// Writes out[i] = in[i] * factor + offset, with `factor` from setBytes and a threadgroup-memory stage.
-constexpr const char* affine_kernel = R"(#include <metal_stdlib>
-using namespace metal;
-struct params { float factor; float offset; };
-kernel void affine(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
-                   constant params& p [[buffer(2)]], uint id [[thread_position_in_grid]]) {
-    out[id] = in[id] * p.factor + p.offset;
-}
-)";
-
 constexpr const char* tg_memory_kernel = R"(#include <metal_stdlib>
 using namespace metal;
 kernel void reverse_in_group(device const uint* in [[buffer(0)]], device uint* out [[buffer(1)]],
@@ -84,7 +74,7 @@ TEST_CASE("dispatchThreads covers a grid with partial edge threadgroups") {
 
 TEST_CASE("setBytes: copies at once; setBuffers:offsets:withRange: and setBufferOffset:atIndex: bind with offsets") {
     autorelease_pool pool;
-    object pipeline = pipeline_for(affine_kernel, "affine");
+    object pipeline = pipeline_for(affine_kernel_source, "affine");
     object queue = new_queue();
     object in = buffer_with(std::vector<float>{100, 100, 1, 2, 3, 4});
     object out = new_buffer(8 * sizeof(float));

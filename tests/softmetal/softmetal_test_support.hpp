@@ -192,4 +192,14 @@ kernel void add(
 }
 )";
 
+// out[i] = in[i] * p.factor + p.offset, with the params struct bound by setBytes at buffer(2).
+inline constexpr const char* affine_kernel_source = R"(#include <metal_stdlib>
+using namespace metal;
+struct params { float factor; float offset; };
+kernel void affine(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                   constant params& p [[buffer(2)]], uint id [[thread_position_in_grid]]) {
+    out[id] = in[id] * p.factor + p.offset;
+}
+)";
+
 }  // namespace softmetal_test

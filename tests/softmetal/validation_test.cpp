@@ -6,15 +6,6 @@ using namespace softmetal_test;
 
 namespace {
 
-constexpr const char* params_kernel = R"(#include <metal_stdlib>
-using namespace metal;
-struct params { float factor; float offset; };
-kernel void affine(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
-                   constant params& p [[buffer(2)]], uint id [[thread_position_in_grid]]) {
-    out[id] = in[id] * p.factor + p.offset;
-}
-)";
-
 constexpr const char* big_static_kernel = R"(#include <metal_stdlib>
 using namespace metal;
 kernel void big_static(device float* out [[buffer(0)]], threadgroup float* extra [[threadgroup(0)]],
@@ -115,7 +106,7 @@ TEST_CASE("a buffer offset past the buffer's end is an InvalidResource error") {
 
 TEST_CASE("fewer bytes bound than a constant reference needs is an InvalidResource error") {
     autorelease_pool pool;
-    object pipeline = pipeline_for(params_kernel, "affine");
+    object pipeline = pipeline_for(affine_kernel_source, "affine");
     object queue = new_queue();
     object in = new_buffer(16);
     object out = new_buffer(16);
