@@ -22,15 +22,6 @@ kernel void reverse_in_group(device const uint* in [[buffer(0)]], device uint* o
 }
 )";
 
-constexpr const char* append_kernel = R"(#include <metal_stdlib>
-using namespace metal;
-kernel void append(device uint* log [[buffer(0)]], constant uint& value [[buffer(1)]], uint id [[thread_position_in_grid]]) {
-    uint n = log[0];
-    log[1 + n] = value;
-    log[0] = n + 1;
-}
-)";
-
 }  // namespace
 
 TEST_CASE("the seed's add kernel computes 1 + 2 = 3 through the Objective-C API") {
@@ -124,7 +115,7 @@ TEST_CASE("dispatchThreadgroups with setThreadgroupMemoryLength:atIndex: and bar
 
 TEST_CASE("dispatches of one command buffer run in order, across encoders and barriers") {
     autorelease_pool pool;
-    object pipeline = pipeline_for(append_kernel, "append");
+    object pipeline = pipeline_for(append_kernel_source, "append");
     object queue = new_queue();
     object log = new_buffer(64 * sizeof(std::uint32_t));
     object command_buffer = object::retain(msg_send<id()>(queue.get(), "commandBuffer"));
@@ -225,7 +216,7 @@ TEST_CASE("handlers of a command buffer released without commit are freed, not c
 
 TEST_CASE("command buffers of one queue complete in commit order") {
     autorelease_pool pool;
-    object pipeline = pipeline_for(append_kernel, "append");
+    object pipeline = pipeline_for(append_kernel_source, "append");
     object queue = new_queue();
     object log = new_buffer(256 * sizeof(std::uint32_t));
     std::mutex mutex;

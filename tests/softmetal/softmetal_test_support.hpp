@@ -202,4 +202,15 @@ kernel void affine(device const float* in [[buffer(0)]], device float* out [[buf
 }
 )";
 
+// Appends `value` to a log kept in buffer(0) (log[0] is the count): run as one thread, it records the
+// order in which dispatches and command buffers ran.
+inline constexpr const char* append_kernel_source = R"(#include <metal_stdlib>
+using namespace metal;
+kernel void append(device uint* log [[buffer(0)]], constant uint& value [[buffer(1)]], uint id [[thread_position_in_grid]]) {
+    uint n = log[0];
+    log[1 + n] = value;
+    log[0] = n + 1;
+}
+)";
+
 }  // namespace softmetal_test

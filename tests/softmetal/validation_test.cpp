@@ -18,15 +18,6 @@ kernel void big_static(device float* out [[buffer(0)]], threadgroup float* extra
 }
 )";
 
-constexpr const char* append_kernel = R"(#include <metal_stdlib>
-using namespace metal;
-kernel void append(device uint* log [[buffer(0)]], constant uint& value [[buffer(1)]], uint id [[thread_position_in_grid]]) {
-    uint n = log[0];
-    log[1 + n] = value;
-    log[0] = n + 1;
-}
-)";
-
 struct failure {
     ns_uinteger status;
     std::string domain;
@@ -180,7 +171,7 @@ TEST_CASE("a dispatch without a pipeline state is an InvalidResource error") {
 
 TEST_CASE("dispatches after a failing one do not run; earlier ones did") {
     autorelease_pool pool;
-    object pipeline = pipeline_for(append_kernel, "append");
+    object pipeline = pipeline_for(append_kernel_source, "append");
     object queue = new_queue();
     object log = new_buffer(64);
     object cb = object::retain(msg_send<id()>(queue.get(), "commandBuffer"));
