@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes; the loader refuses modules built for another version. */
-#define SM_ABI_VERSION 1u
+#define SM_ABI_VERSION 2u
 /* Metal's argument table sizes for compute: 31 buffers, 31 threadgroup memory slots. */
 #define SM_MAX_BUFFER_BINDINGS 31u
 #define SM_MAX_THREADGROUP_BINDINGS 31u
@@ -51,12 +51,22 @@ typedef void (*sm_group_fn)(const sm_group *group);
 /* Runs one thread of `group`; used on fibers for kernels with barriers. */
 typedef void (*sm_thread_fn)(const sm_group *group, sm_size3 thread_position_in_threadgroup);
 
-/* Services the executor offers to kernel code. */
+/* Blocks the calling kernel thread until every live thread of its group has arrived. */
+typedef void (*sm_barrier_fn)(void);
+/* The group the calling kernel thread belongs to (for threadgroup variables declared in kernel bodies). */
+typedef const sm_group *(*sm_current_group_fn)(void);
+
+/* Services the executor offers to kernel code. Function-pointer members are typedef'd: kernel code is
+ * compiled as C++ for OpenCL, where clang rejects a function-pointer type spelled inside a struct. */
 typedef struct sm_runtime_api {
     uint32_t abi_version;
-    /* Blocks the calling kernel thread until every live thread of its group has arrived. */
-    void (*threadgroup_barrier)(void);
+    sm_barrier_fn threadgroup_barrier;
+    sm_current_group_fn current_group;
 } sm_runtime_api;
+
+#define SM_FUNCTION_TYPE_VERTEX 1u
+#define SM_FUNCTION_TYPE_FRAGMENT 2u
+#define SM_FUNCTION_TYPE_KERNEL 3u
 
 typedef struct sm_kernel_info {
     const char *name;                       /* the kernel's name, or its [[host_name]] */
@@ -67,7 +77,8 @@ typedef struct sm_kernel_info {
     uint32_t threadgroup_bindings_used;     /* bit n set: the kernel has a [[threadgroup(n)]] argument */
     uint64_t buffer_min_length[SM_MAX_BUFFER_BINDINGS]; /* sizeof(T) for `constant T&` / `device T&` args, else 0 */
     uint32_t uses_barriers;                 /* nonzero: run with run_thread on fibers (barriers not split) */
-    uint32_t reserved;
+    uint32_t function_type;                 /* MTLFunctionType: SM_FUNCTION_TYPE_KERNEL, or a vertex/fragment
+                                               function the library lists but never runs (both run_ NULL) */
 } sm_kernel_info;
 
 /* Exported by every compiled module. Called once after dlopen. Stores `runtime` for the kernels and

@@ -461,7 +461,7 @@ private:
             out += "const ::sm::entry::thread_ctx sm_c = " + ctx + ";\n";
             for (const auto &p : k_.positions)
                 if (used_in(p.first, region))
-                    out += "sm_ty_" + p.first + " " + p.first + " = ::sm::entry::position<::sm::entry::attr::" + p.second +
+                    out += "sm_ty_" + p.first + " " + p.first + " = ::sm::entry::sm_position<::sm::entry::attr::" + p.second +
                            ">::template get<sm_ty_" + p.first + ">(sm_c);\n";
         }
         for (size_t i = 0; i < reps_.size(); ++i) {
@@ -539,7 +539,10 @@ private:
         out += "\n#line 1 \"softmetal_generated\"\n#pragma clang diagnostic push\n#pragma clang diagnostic ignored \"-Weverything\"\n";
         if (!k_.template_header.empty()) out += k_.template_header + "\n";
         out += "static void sm_regions_" + k_.name;
-        out += copy(k_.params_open, k_.params_close + 1);
+        // The kernel's parameters plus the group, which only this function needs.
+        std::string params = copy(k_.params_open + 1, k_.params_close);
+        bool none = params.find_first_not_of(" \t\n") == std::string::npos || params.find_first_not_of(" \t\n") == params.find("void");
+        out += "(" + (none ? std::string() : params + ", ") + "const sm_group *sm_group_ptr)";
         out += "{\n#line 1 \"softmetal_generated\"\n";
         for (const auto &p : k_.positions) out += "using sm_ty_" + p.first + " = decltype(" + p.first + ");\n";
         out += "const sm_size3 sm_size = sm_group_ptr->size;\n"

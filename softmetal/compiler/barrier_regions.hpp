@@ -3,7 +3,7 @@
 // A kernel whose barriers all sit in structured, uniform control flow is split at its barriers into
 // regions; each region runs as a loop over the group's threads, so the whole group runs on one stack
 // with no fiber switches. Per-thread variables that live across a barrier get one copy per thread.
-// The result is a second function, `sm_regions_<kernel>`, with the kernel's own parameter list,
+// The result is a second function, `sm_regions_<kernel>`, with the kernel's own parameter list and the group,
 // called once per group by kernel_entry.h's run_group_regions; the original kernel stays for
 // run_thread (the fiber path). Kernels that do not fit the shape keep the fiber path only.
 //
@@ -24,7 +24,7 @@ struct region_kernel {
     std::string name;                 // the kernel's C++ name
     std::string template_header;      // "template <class T>" or "" (the function is emitted at the kernel's scope)
     size_t params_open = 0;           // offsets into the translated text: '(' of the parameter list
-    size_t params_close = 0;          //   ')' (after the hidden group parameter)
+    size_t params_close = 0;          //   ')'
     size_t body_open = 0;             //   '{' of the body
     size_t body_close = 0;            //   '}' of the body
     std::vector<std::pair<std::string, std::string>> positions; // parameter name -> kernel_entry.h attr:: name

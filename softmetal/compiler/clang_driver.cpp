@@ -4,6 +4,7 @@
 #include "compiler/sha256.hpp"
 
 #include <cerrno>
+#include <iterator>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -161,13 +162,27 @@ compiler_identity find_compiler(const std::string &cache_dir) {
     return id;
 }
 
+std::vector<std::string> language_flags() {
+    // MSL is C++ with address spaces. clang's C++ for OpenCL keeps them in the type system (overloads,
+    // constructors and member functions may differ only by address space, as in MSL) and, on x86-64,
+    // lowers them all to ordinary pointers. Unsuffixed floating literals are float, as in MSL. The
+    // OpenCL headers stay out (-cl-no-stdinc): the prelude is our metal_stdlib.
+    return {"-x", "clcpp", "-cl-std=clc++2021", "-cl-single-precision-constant", "-cl-no-stdinc",
+            "-Xclang", "-cl-ext=+__cl_clang_function_pointers,+__cl_clang_variadic_functions,+cl_khr_fp16"};
+}
+
 std::vector<std::string> compile_flags(bool fast_math) {
-    std::vector<std::string> f = {"-std=c++17", "-O2", "-fPIC", "-shared", "-march=native", "-fno-exceptions", "-fno-rtti",
-                                  "-Xclang", "-ffloat16-excess-precision=none", "-fvisibility=hidden", "-nostdlib++",
-                                  "-fno-color-diagnostics", "-fno-threadsafe-statics",
-                                  // MSL idioms that are legal there and only noisy here:
-                                  "-Wno-unknown-attributes", "-Wno-duplicate-decl-specifier", "-Wno-nan-infinity-disabled",
-                                  "-Wno-unused-value"};
+    std::vector<std::string> f = language_flags();
+    const char *rest[] = {"-O2", "-fPIC", "-shared", "-march=native", "-fno-exceptions", "-fno-rtti",
+                          "-Xclang", "-ffloat16-excess-precision=none", "-fvisibility=hidden", "-nostdlib++",
+                          "-fno-color-diagnostics", "-fno-threadsafe-statics",
+                          // A loop without side effects is not deleted: a GPU kernel may spin, and a hang
+                          // must stay a hang the watchdog can see rather than become a fall-through.
+                          "-fno-finite-loops",
+                          // MSL idioms that are legal there and only noisy here:
+                          "-Wno-unknown-attributes", "-Wno-duplicate-decl-specifier", "-Wno-nan-infinity-disabled",
+                          "-Wno-unused-value", "-Wno-ignored-attributes"};
+    f.insert(f.end(), std::begin(rest), std::end(rest));
     if (fast_math) f.push_back("-ffast-math");
     return f;
 }

@@ -30,6 +30,9 @@ struct compiler_identity {
 // and this machine's CPU (/proc/cpuinfo model and flags): a later process reads it instead.
 compiler_identity find_compiler(const std::string &cache_dir);
 
+// The language mode kernels are compiled (and preprocessed) in.
+std::vector<std::string> language_flags();
+
 // Flags that make up a build; part of the cache key.
 std::vector<std::string> compile_flags(bool fast_math);
 

@@ -11,6 +11,7 @@
 #include "compiler/clang_driver.hpp"
 #include "compiler/diagnostics.hpp"
 #include "compiler/kernel_cache.hpp"
+#include "compiler/msl_preprocessor.hpp"
 #include "compiler/msl_translator.hpp"
 #include "compiler/sha256.hpp"
 #include "compiler/prelude_files.hpp"
@@ -19,7 +20,7 @@
 namespace softmetal {
 
 // Bumped when the translator's output changes meaning for the same input.
-static const char translator_version[] = "softmetal-msl-translator-1";
+static const char translator_version[] = "softmetal-msl-translator-2";
 
 kernel_module::~kernel_module() {
     if (handle_) dlclose(handle_);
@@ -207,6 +208,23 @@ compile_result compile_cached(const std::string &src, const translation &tr, con
     return r;
 }
 
+// Stage 1 in a private directory of its own (the cache's when there is one), removed afterwards.
+preprocessed_msl preprocess(const std::string &src, const compile_options &options, const compiler_identity &cc,
+                            const cache_location &loc) {
+    std::string err;
+    const char *tmp = std::getenv("TMPDIR");
+    std::string dir = loc.enabled ? make_private_directory(loc.directory, "preprocess-", err)
+                                  : make_private_directory(tmp && *tmp == '/' ? tmp : "/tmp", "softmetal-", err);
+    if (dir.empty()) {
+        preprocessed_msl failed;
+        failed.log = "softmetal: error: " + err + "\n";
+        return failed;
+    }
+    preprocessed_msl pre = preprocess_msl(src, options, cc, dir);
+    remove_tree(dir);
+    return pre;
+}
+
 compile_result compile_library_impl(const std::string &src, const compile_options &options, const sm_runtime_api *runtime,
                                     const std::vector<function_constant_value> &constants) {
     std::string ikey = in_process_key(src, options, runtime, constants);
@@ -216,11 +234,13 @@ compile_result compile_library_impl(const std::string &src, const compile_option
         auto it = cache.modules.find(ikey);
         if (it != cache.modules.end()) return it->second;
     }
-    translation tr = translate_msl(src, options, constants);
-    if (!tr.ok) return {nullptr, tr.log};
     cache_location loc = resolve_cache_location();
     compiler_identity cc = find_compiler(loc.enabled ? loc.directory : std::string());
-    if (!cc.found) return {nullptr, tr.log + cc.error + "\n"};
+    if (!cc.found) return {nullptr, cc.error + "\n"};
+    preprocessed_msl pre = preprocess(src, options, cc, loc);
+    if (!pre.ok) return {nullptr, pre.log};
+    translation tr = translate_msl(pre, options, constants);
+    if (!tr.ok) return {nullptr, tr.log};
     std::vector<std::string> flags = compile_flags(options.fast_math);
     std::string log = tr.log;
     if (!loc.refusal.empty())

@@ -8,6 +8,7 @@
 
 #include "compiler/barrier_regions.hpp"
 #include "compiler/msl_tokenizer.hpp"
+#include "compiler/msl_preprocessor.hpp"
 
 namespace softmetal {
 namespace detail {
@@ -37,6 +38,7 @@ struct threadgroup_decl {
 
 struct kernel_def {
     std::string name;
+    std::string host_name;             // [[host_name("x")]] on the definition: the exported name
     std::string scope;                 // "::ns::" prefix (just "::" at global scope)
     bool is_template = false;
     std::string template_params;       // text inside template<...>
@@ -106,40 +108,55 @@ std::string blank(const std::string &s) {
 
 std::string newlines_of(const std::string &s) { return std::string(std::count(s.begin(), s.end(), '\n'), '\n'); }
 
+// Where the rewrite pass put a kernel's threadgroup variables and whether it split it at barriers,
+// by the kernel's qualified name: what the kernel table needs from the user's own text.
+struct rewritten_kernel {
+    bool has_threadgroup_vars = false;
+    bool regions = false;
+};
+
+// One class, two passes over two texts:
+//  - analysis reads clang's preprocessed output (every kernel, even those a macro defines) and
+//    decides what the library contains: kernels, instantiations, function constants, bindings;
+//  - rewrite edits the user's own text for clang (threadgroup variables, function constant values,
+//    attributes clang rejects), so diagnostics keep the user's lines and columns.
+enum class pass { analysis, rewrite };
+
 class translator {
 public:
-    translator(const std::string &src, const compile_options &opt, const std::vector<function_constant_value> &values)
-        : src_(src), options_(opt), values_(values), toks_(tokenize_msl(src)), consumed_(toks_.size(), false) {
+    translator(const std::string &src, const compile_options &opt, const std::vector<function_constant_value> &values, pass mode,
+               const std::string &user_source)
+        : src_(src), options_(opt), values_(values), mode_(mode), toks_(tokenize_msl(src)), consumed_(toks_.size(), false) {
+        if (mode_ == pass::analysis) map_to_user_lines(user_source);
         for (size_t i = 0; i < toks_.size(); ++i)
-            if (!toks_[i].in_directive) code_.push_back(i);
+            if (!toks_[i].in_directive && !toks_[i].directive_start && in_user_file(i)) code_.push_back(i);
     }
 
-    translation run() {
-        translation out;
+    // ---- analysis: the library's contents ----
+    bool analyse() {
+        parse_top_level();
+        check_instantiations();
+        refuse_unsupported_calls();
+        return errors_.empty();
+    }
+    const std::string &errors() const { return errors_; }
+    const std::vector<function_constant_info> &constants() const { return constants_; }
+
+    // ---- rewrite: the text clang compiles ----
+    std::string rewrite(std::map<std::string, rewritten_kernel> &kernels) {
         parse_top_level();
         rewrite_remaining_tokens();
-        check_instantiations();
-        check_macros();
-        out.constants = constants_;
-        if (!errors_.empty()) {
-            out.log = errors_;
-            return out;
-        }
         std::string body = apply_edits();
         std::string regions = region_functions(body);
-        out.cpp = preamble() + "#line 1 \"program_source\"\n" + body + regions + "\n#line 1 \"softmetal_generated\"\n" +
-                  kernel_table(out.kernel_names);
-        if (!regions.empty()) {
-            // The same library with every barrier kernel on fibers: what the compiler falls back to if
-            // the split version does not build (and what reports the user's own errors once).
-            for (auto &k : kernels_) k.regions = false;
-            std::vector<std::string> names;
-            out.cpp_fibers = preamble() + "#line 1 \"program_source\"\n" + body + "\n#line 1 \"softmetal_generated\"\n" +
-                             kernel_table(names);
-        }
-        out.log = errors_;
-        out.ok = errors_.empty();
-        return out;
+        for (const auto &k : kernels_) kernels[k.scope + k.name] = {k.has_threadgroup_vars, k.regions};
+        return body + regions;
+    }
+    std::string rewrite_without_regions(std::map<std::string, rewritten_kernel> &kernels) {
+        parse_top_level();
+        rewrite_remaining_tokens();
+        std::string body = apply_edits();
+        for (const auto &k : kernels_) kernels[k.scope + k.name] = {k.has_threadgroup_vars, false};
+        return body;
     }
 
 private:
@@ -156,6 +173,45 @@ private:
     void error_at(const token &t, const std::string &msg) {
         errors_ += "program_source:" + std::to_string(t.line) + ":" + std::to_string(t.column) + ": error: " + msg + "\n";
     }
+    // Errors about the library's contents come from the analysis only (the rewrite sees the same
+    // code, or less of it).
+    void analysis_error(const token &t, const std::string &msg) {
+        if (mode_ == pass::analysis) error_at(t, msg);
+    }
+
+    // Preprocessed text: clang's line markers (`# N "file" flags`) say which user line each line
+    // is; a token's column is where its spelling first appears on that user line (clang -E keeps
+    // tokens but not spacing). Tokens of other files (none but the command line's) are not code.
+    void map_to_user_lines(const std::string &user) {
+        std::vector<size_t> line_starts = {0};
+        for (size_t i = 0; i < user.size(); ++i)
+            if (user[i] == '\n') line_starts.push_back(i + 1);
+        int delta = 0; // user line = preprocessed line + delta
+        bool user_file = false;
+        user_file_.assign(toks_.size(), false);
+        for (size_t i = 0; i < toks_.size(); ++i) {
+            token &t = toks_[i];
+            if (t.directive_start && i + 2 < toks_.size() && toks_[i + 1].kind == token_kind::number &&
+                toks_[i + 2].kind == token_kind::string && toks_[i + 1].line == t.line) {
+                int marked = std::atoi(src_.substr(toks_[i + 1].offset, toks_[i + 1].length).c_str());
+                user_file = src_.compare(toks_[i + 2].offset, toks_[i + 2].length, "\"program_source\"") == 0;
+                delta = marked - (t.line + 1);
+                continue;
+            }
+            if (t.in_directive) continue;
+            user_file_[i] = user_file;
+            int line = t.line + delta;
+            t.line = line;
+            t.column = 1;
+            if (line >= 1 && size_t(line) <= line_starts.size()) {
+                size_t b = line_starts[size_t(line) - 1];
+                size_t e = size_t(line) < line_starts.size() ? line_starts[size_t(line)] : user.size();
+                size_t at = user.substr(b, e - b).find(src_.substr(t.offset, t.length));
+                if (at != std::string::npos) t.column = int(at) + 1;
+            }
+        }
+    }
+    bool in_user_file(size_t i) const { return user_file_.empty() || user_file_[i]; }
 
     // Index of the bracket closing the one at j ( ( [ { ), counting all three kinds; npos if unbalanced.
     size_t match(size_t j) const {
@@ -189,6 +245,29 @@ private:
         size_t k = match(j);
         return k == npos ? npos : k;
     }
+    // Whether the attribute list `[[...]]` at j names `name` (`[[kernel, max_total_threads_per_threadgroup(64)]]`).
+    bool attribute_names(size_t j, const char *name) const {
+        size_t e = attribute_end(j);
+        if (e == npos) return false;
+        int depth = 0;
+        for (size_t k = j + 2; k + 1 < e; ++k) {
+            if (is(k, "(")) ++depth;
+            else if (is(k, ")")) --depth;
+            else if (depth == 0 && is(k, name) && (is(k - 1, "[") || is(k - 1, ","))) return true;
+        }
+        return false;
+    }
+    // The string of `host_name("x")` inside the attribute list at j, or "".
+    std::string host_name_in(size_t j) const {
+        size_t e = attribute_end(j);
+        for (size_t k = j + 2; e != npos && k + 2 < e; ++k)
+            if (is(k, "host_name") && is(k + 1, "(") && tk(k + 2).kind == token_kind::string) {
+                std::string v = text(k + 2);
+                return v.size() >= 2 ? v.substr(1, v.size() - 2) : v;
+            }
+        return "";
+    }
+
     // Top-level comma split of tokens [a, b).
     std::vector<std::pair<size_t, size_t>> split_commas(size_t a, size_t b) const {
         std::vector<std::pair<size_t, size_t>> parts;
@@ -217,6 +296,7 @@ private:
         return npos;
     }
     void add_edit(size_t offset, size_t length, std::string t, bool in_directive = false, bool synced = false) {
+        if (mode_ == pass::analysis) return;
         edits_.push_back({offset, length, std::move(t), in_directive, synced});
     }
     void blank_tokens(size_t a, size_t b) {
@@ -228,7 +308,7 @@ private:
     // ---- structure ----
     void parse_top_level() {
         std::vector<std::string> scopes; // namespace names
-        size_t template_start = npos, stmt_start = 0;
+        size_t template_start = npos, stmt_start = 0, attributes_start = npos;
         std::string template_params;
         for (size_t j = 0; j < code_.size(); ++j) {
             std::string t = text(j);
@@ -267,17 +347,42 @@ private:
                 stmt_start = j + 1;
                 continue;
             }
-            bool bracket_kernel = is(j, "[") && is(j + 1, "[") && is(j + 2, "kernel") && is(j + 3, "]") && is(j + 4, "]");
+            if (is(j, "[") && is(j + 1, "[") && !attribute_names(j, "kernel") && !attribute_names(j, "vertex") &&
+                !attribute_names(j, "fragment")) {
+                size_t e = attribute_end(j); // [[max_total_threads_per_threadgroup(N)]] kernel void ...
+                if (e != npos && (is(e + 1, "kernel") || (is(e + 1, "[") && is(e + 2, "[")))) {
+                    if (attributes_start == npos) attributes_start = j; // where the declaration starts
+                    j = e;
+                    continue;
+                }
+            }
+            bool bracket_kernel = is(j, "[") && is(j + 1, "[") && attribute_names(j, "kernel");
             if (t == "kernel" || bracket_kernel) {
-                size_t start = template_start != npos ? template_start : j;
+                size_t start = template_start != npos ? template_start : attributes_start != npos ? attributes_start : j;
+                attributes_start = npos;
                 j = parse_kernel(j, start, template_start != npos, template_params, scopes);
                 stmt_start = j + 1;
                 template_start = npos;
                 continue;
             }
-            if ((t == "vertex" || t == "fragment") && is_ident(j + 1)) {
-                error_at(tk(j), "softmetal supports compute kernels only; '" + t + "' functions are not supported");
-                continue;
+            bool bracket_stage = is(j, "[") && is(j + 1, "[") && (attribute_names(j, "vertex") || attribute_names(j, "fragment"));
+            if (((t == "vertex" || t == "fragment") && is_ident(j + 1)) || bracket_stage) {
+                // Graphics functions belong to the library (listed, with their function type); only a
+                // compute pipeline made from one is refused.
+                int type = (t == "vertex" || attribute_names(j, "vertex")) ? 1 : 2;
+                size_t k = j + 1;
+                while (k < code_.size() && !is(k, "(") && !is(k, ";") && !is(k, "{")) ++k;
+                if (is(k, "(") && k > 0 && is_ident(k - 1)) {
+                    graphics_functions_.push_back({text(k - 1), type});
+                    size_t close = match(k);
+                    size_t b = close == npos ? npos : close + 1;
+                    while (b != npos && b < code_.size() && !is(b, "{") && !is(b, ";")) ++b;
+                    j = (b != npos && is(b, "{")) ? match(b) : b;
+                    if (j == npos) return;
+                    stmt_start = j + 1;
+                    template_start = npos;
+                    continue;
+                }
             }
             if (t == "constant") {
                 size_t end = parse_function_constant(j);
@@ -333,30 +438,26 @@ private:
         kernel_def k;
         k.is_template = is_template;
         k.template_params = template_params;
-        if (is(j, "[")) {
-            size_t off = tk(j).offset, len = end_of(j + 4) - off;
-            std::string r = "static";
-            r.resize(std::max(len, r.size()), ' ');
-            add_edit(off, len, r);
-            consume(j, j + 4);
-            j += 5;
-        } else {
-            add_edit(tk(j).offset, tk(j).length, "static");
-            consume(j, j);
-            j += 1;
-        }
-        // Attributes between `kernel` and `void` (e.g. [[max_total_threads_per_threadgroup(n)]]) are blanked later.
-        while (is(j, "[") && is(j + 1, "[")) {
-            size_t e = attribute_end(j);
-            if (e == npos) break;
-            j = e + 1;
+        // `kernel`, `[[kernel]]` and any attribute lists around them ([[host_name("x")]] renames it).
+        for (;;) {
+            if (is(j, "[") && is(j + 1, "[")) {
+                size_t e = attribute_end(j);
+                if (e == npos) break;
+                std::string host = host_name_in(j);
+                if (!host.empty()) k.host_name = host;
+                j = e + 1;
+            } else if (is(j, "kernel")) {
+                ++j;
+            } else {
+                break;
+            }
         }
         if (!is(j, "void")) {
-            error_at(tk(j < code_.size() ? j : code_.size() - 1), "kernel function must return void");
+            analysis_error(tk(j < code_.size() ? j : code_.size() - 1), "kernel function must return void");
             return j;
         }
         if (!is_ident(j + 1) || !is(j + 2, "(")) {
-            error_at(tk(j), "expected a kernel function name");
+            analysis_error(tk(j), "expected a kernel function name");
             return j;
         }
         k.name = text(j + 1);
@@ -372,11 +473,6 @@ private:
         parse_parameters(k, open, close);
         k.params_open = tk(open).offset;
         k.params_close = tk(close).offset;
-        // The hidden group parameter.
-        bool no_params = close == open + 1 || (close == open + 2 && is(open + 1, "void"));
-        if (close == open + 2 && is(open + 1, "void")) blank_tokens(open + 1, open + 1);
-        add_edit(tk(close).offset, 0, no_params ? "const sm_group *sm_group_ptr" : ", const sm_group *sm_group_ptr");
-        k.bindings.push_back("::sm::entry::group");
 
         size_t body = close + 1;
         while (body < code_.size() && !is(body, "{") && !is(body, ";")) ++body;
@@ -393,31 +489,49 @@ private:
         k.body_close = tk(body_end).offset;
         std::string tg_type = k.scope + "sm_tg_" + k.name + (is_template ? "<" + k.template_args + ">" : "");
         std::vector<threadgroup_decl> decls;
+        std::string constexpr_locals; // `constexpr int N = 32;` before a `threadgroup float a[N];`
         for (size_t t = body + 1; t < body_end; ++t) {
             if (is_ident(t)) k.refs.insert(text(t));
-            if (is(t, "threadgroup") && !consumed_[code_[t]] && (is(t - 1, "{") || is(t - 1, "}") || is(t - 1, ";")) &&
-                !is(t + 1, "(")) {
+            bool statement_start = is(t - 1, "{") || is(t - 1, "}") || is(t - 1, ";");
+            if (is(t, "constexpr") && statement_start) {
+                size_t end = find_semicolon(t);
+                if (end != npos && end < body_end) constexpr_locals += "static " + span(t, end) + "\n";
+            }
+            // A threadgroup *variable*: `threadgroup T name...;`. `threadgroup T *p = ...;` is a pointer
+            // in thread memory and stays as it is.
+            bool pointer = false;
+            if (is(t, "threadgroup") && statement_start && !consumed_[code_[t]] && !is(t + 1, "(")) {
                 size_t end = find_semicolon(t);
                 if (end == npos || end > body_end) break;
+                int depth = 0;
+                for (size_t q = t + 1; q < end && !pointer; ++q) {
+                    if (is(q, "<") || is(q, "(") || is(q, "[")) ++depth;
+                    else if (is(q, ">") || is(q, ")") || is(q, "]")) --depth;
+                    else if (depth == 0 && (is(q, "*") || is(q, "&"))) pointer = true;
+                }
+                if (pointer) {
+                    t = end;
+                    continue;
+                }
                 threadgroup_decl d{tk(t + 1).line, tk(t + 1).column, span(t + 1, end)};
                 std::string replacement;
                 bool ok = true;
                 for (auto &part : split_commas(t + 1, end)) {
                     std::string name;
-                    int depth = 0;
+                    int depth2 = 0;
                     for (size_t q = part.first; q < part.second; ++q) {
-                        std::string s = text(q);
-                        if (s == "[" || s == "(" || s == "<") ++depth;
-                        else if (s == "]" || s == ")" || s == ">") --depth;
-                        else if (s == "=" && depth == 0) ok = false;
-                        else if (depth == 0 && is_ident(q)) name = s;
+                        std::string s2 = text(q);
+                        if (s2 == "[" || s2 == "(" || s2 == "<") ++depth2;
+                        else if (s2 == "]" || s2 == ")" || s2 == ">") --depth2;
+                        else if (s2 == "=" && depth2 == 0) ok = false;
+                        else if (depth2 == 0 && is_ident(q)) name = s2;
                     }
                     if (!ok) break;
-                    replacement += "auto &" + name + " = ::sm::entry::threadgroup_vars<" + tg_type + ">(sm_group_ptr).s" +
-                                   std::to_string(decls.size()) + "." + name + "; ";
+                    replacement += "auto &" + name + " = ::sm::entry::threadgroup_vars<" + tg_type +
+                                   ">(::sm::target::current_group()).s" + std::to_string(decls.size()) + "." + name + "; ";
                 }
                 if (!ok) {
-                    error_at(tk(t), "threadgroup variables cannot have initializers");
+                    if (mode_ == pass::rewrite) error_at(tk(t), "threadgroup variables cannot have initializers");
                     t = end;
                     continue;
                 }
@@ -432,7 +546,7 @@ private:
             k.has_threadgroup_vars = true;
             std::string s = "\n#line 1 \"softmetal_generated\"\n";
             if (is_template) s += "template <" + template_params + ">\n";
-            s += "struct sm_tg_" + k.name + " {\n";
+            s += "struct sm_tg_" + k.name + " {\n" + constexpr_locals;
             for (size_t i = 0; i < decls.size(); ++i) {
                 s += "struct {\n#line " + std::to_string(decls[i].line) + " \"program_source\"\n" +
                      std::string(decls[i].column - 1, ' ') + decls[i].text + "\n} s" + std::to_string(i) + ";\n";
@@ -441,7 +555,7 @@ private:
             add_edit(tk(stmt_start).offset, 0, s, false, true);
         }
         if (kernel_index_.count(k.name)) {
-            error_at(tk(j + 1), "redefinition of kernel '" + k.name + "'");
+            if (!k.is_template) analysis_error(tk(j + 1), "redefinition of kernel '" + k.name + "'");
         } else {
             kernel_index_[k.name] = kernels_.size();
             kernels_.push_back(std::move(k));
@@ -480,63 +594,96 @@ private:
         if (close == open + 1 || (close == open + 2 && is(open + 1, "void"))) return;
         std::string next_buffer = "0";
         for (auto &part : split_commas(open + 1, close)) {
-            std::string attr, args, pname;
-            size_t attr_tok = npos;
+            // Every attribute of the parameter: [[buffer(1), function_constant(has_bias)]] [[...]].
+            std::vector<std::pair<std::string, std::string>> attrs; // name, arguments
+            std::vector<size_t> attr_toks;
+            std::string pname;
             for (size_t q = part.first; q < part.second; ++q) {
                 if (is(q, "[") && is(q + 1, "[")) {
                     size_t e = attribute_end(q);
                     if (e == npos || e >= part.second) break;
-                    if (attr.empty() && is_ident(q + 2)) {
-                        attr = text(q + 2);
-                        attr_tok = q + 2;
-                        if (is(q + 3, "(")) {
-                            size_t pc = match(q + 3);
-                            if (pc != npos && pc > q + 4) args = span(q + 4, pc - 1);
+                    for (auto &a : split_commas(q + 2, e - 1)) {
+                        size_t n = a.first;
+                        if (n >= a.second || !is_ident(n)) continue;
+                        std::string args;
+                        if (is(n + 1, "(")) {
+                            size_t pc = match(n + 1);
+                            if (pc != npos && pc > n + 2) args = span(n + 2, pc - 1);
                         }
+                        attrs.push_back({text(n), args});
+                        attr_toks.push_back(n);
                     }
-                    blank_tokens(q, e);
                     q = e;
-                } else if (is_ident(q) && attr.empty()) {
+                } else if (is_ident(q)) {
                     pname = text(q);
                 }
             }
-            if (attr.empty() || attr == "buffer") {
-                std::string index = attr.empty() ? next_buffer : "(" + args + ")";
-                k.bindings.push_back("::sm::entry::buffer<" + index + ">");
-                next_buffer = index + " + 1";
-            } else if (attr == "threadgroup") {
-                k.bindings.push_back("::sm::entry::threadgroup<(" + args + ")>");
-            } else if (position_attributes().count(attr)) {
-                if (!pname.empty()) k.positions.push_back({pname, position_attributes().at(attr)}); // unnamed: never read
-                k.bindings.push_back("::sm::entry::position<::sm::entry::attr::" + position_attributes().at(attr) + ">");
-            } else if (attr == "texture" || attr == "sampler") {
-                error_at(tk(attr_tok), "textures and samplers are not supported by softmetal");
-            } else {
-                error_at(tk(attr_tok), "unsupported kernel parameter attribute '" + attr + "' on '" + pname + "'");
+            std::string binding;
+            for (size_t a = 0; a < attrs.size(); ++a) {
+                const std::string &attr = attrs[a].first, &args = attrs[a].second;
+                if (attr == "buffer") {
+                    binding = "::sm::entry::sm_buffer<(" + args + ")>";
+                    next_buffer = "(" + args + ") + 1";
+                } else if (attr == "threadgroup") {
+                    binding = "::sm::entry::sm_threadgroup<(" + args + ")>";
+                } else if (position_attributes().count(attr)) {
+                    if (!pname.empty()) k.positions.push_back({pname, position_attributes().at(attr)}); // unnamed: never read
+                    binding = "::sm::entry::sm_position<::sm::entry::attr::" + position_attributes().at(attr) + ">";
+                } else if (attr == "texture" || attr == "sampler") {
+                    analysis_error(tk(attr_toks[a]), "textures and samplers are not supported by softmetal yet ('" + pname + "')");
+                    binding = "-";
+                } else if (attr == "function_constant" || attr == "user" || attr == "raster_order_group" || attr == "id" ||
+                           attr == "clang" || attr == "gnu" || attr == "maybe_unused") {
+                    // Qualifiers of a binding, not bindings: a buffer present only when the constant is true.
+                } else {
+                    analysis_error(tk(attr_toks[a]), "unsupported kernel parameter attribute '" + attr + "' on '" + pname + "'");
+                    binding = "-";
+                }
             }
+            if (binding.empty()) { // no binding attribute: the next buffer index, as Metal assigns them
+                binding = "::sm::entry::sm_buffer<" + next_buffer + ">";
+                next_buffer = next_buffer + " + 1";
+            }
+            k.bindings.push_back(binding);
         }
     }
 
+    // `template [[host_name("x")]] kernel void k<T>(params);`, or with the function's type spelled
+    // through a typedef or decltype (`template [[host_name("x")]] [[kernel]] decltype(k<T>) k<T>;`):
+    // the instantiated kernel is the last `name<args>` at the statement's top level.
     size_t parse_instantiation(size_t j) {
         size_t end = find_semicolon(j);
         if (end == npos) {
-            error_at(tk(j), "expected ';' after explicit instantiation");
+            analysis_error(tk(j), "expected ';' after explicit instantiation");
             return code_.size();
+        }
+        if (mode_ == pass::rewrite) { // the kernel table instantiates it; clang rejects the attributes here
+            blank_tokens(j, end);
+            return end;
         }
         instantiation inst{};
         inst.line = tk(j).line;
         inst.column = tk(j).column;
-        size_t ae = attribute_end(j + 1);
-        if (ae != npos && is(j + 3, "host_name") && is(j + 4, "(") && j + 5 < code_.size() && tk(j + 5).kind == token_kind::string) {
-            std::string s = text(j + 5);
-            inst.host_name = s.size() >= 2 ? s.substr(1, s.size() - 2) : s;
-        }
-        size_t v = j;
-        while (v < end && !is(v, "void")) ++v;
-        if (v + 2 < end && is_ident(v + 1) && is(v + 2, "<")) {
-            inst.kernel = text(v + 1);
-            size_t close = match_angle(v + 2);
-            if (close != npos && close > v + 3) inst.args = span(v + 3, close - 1);
+        int depth = 0;
+        for (size_t q = j + 1; q < end; ++q) {
+            if (is(q, "[") && is(q + 1, "[") && depth == 0) {
+                std::string host = host_name_in(q);
+                if (!host.empty()) inst.host_name = host;
+                size_t e = attribute_end(q);
+                if (e == npos) break;
+                q = e;
+                continue;
+            }
+            if (is(q, "(") || is(q, "[") || is(q, "{")) ++depth;
+            else if (is(q, ")") || is(q, "]") || is(q, "}")) --depth;
+            else if (depth == 0 && is_ident(q) && is(q + 1, "<")) {
+                size_t close = match_angle(q + 1);
+                if (close != npos && close < end && (is(close + 1, "(") || close + 1 == end)) {
+                    inst.kernel = text(q);
+                    inst.args = close > q + 2 ? span(q + 2, close - 1) : "";
+                    q = close;
+                }
+            }
         }
         if (inst.kernel.empty()) {
             error_at(tk(j), "unsupported explicit instantiation (expected 'template [[host_name(\"name\")]] kernel void k<T>(...);')");
@@ -544,7 +691,6 @@ private:
             if (inst.host_name.empty()) inst.host_name = inst.kernel + "<" + inst.args + ">";
             instantiations_.push_back(inst);
         }
-        blank_tokens(j, end);
         return end;
     }
 
@@ -565,8 +711,12 @@ private:
         info.name = text(attr - 1);
         std::string type = span(j + 1, attr - 2);
         std::string idx = is(attr + 3, "(") ? text(attr + 4) : "";
-        if (!idx.empty() && std::all_of(idx.begin(), idx.end(), [](char c) { return c >= '0' && c <= '9'; }))
-            info.index = std::stoi(idx);
+        if (!idx.empty() && idx.size() <= 5 && std::all_of(idx.begin(), idx.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            info.index = std::atoi(idx.c_str());
+        if (info.index < 0 || info.index > 65535) {
+            analysis_error(tk(attr), "function constant index must be between 0 and 65535");
+            info.index = -1;
+        }
         info.type = mtl_data_type_of(type);
         const function_constant_value *value = nullptr;
         for (const auto &v : values_)
@@ -581,8 +731,6 @@ private:
             for (size_t b = 0; b < bytes.size(); ++b) init += (b ? "," : "") + std::to_string(bytes[b]);
             init += "}})";
         }
-        add_edit(tk(j).offset, tk(j).length, "const   ");
-        consume(j, j);
         size_t off = tk(attr).offset, len = end_of(ae) - off;
         add_edit(off, len, init);
         consume(attr, ae);
@@ -610,23 +758,16 @@ private:
                     consumed_[i] = consumed_[i + 1] = true;
                     continue; // the body is rewritten like ordinary code
                 }
-                if (name == "include" && (line.find("metal_") != std::string::npos || line.find("simd/") != std::string::npos)) {
-                    add_edit(t.offset, line.size(), blank(line));
-                }
                 for (size_t q = i; q <= last; ++q) consumed_[q] = true;
                 continue;
             }
-            const std::string prev = i > 0 ? src_.substr(toks_[i - 1].offset, toks_[i - 1].length) : "";
-            if (t.kind == token_kind::identifier && !t.in_directive && (s.compare(0, 5, "simd_") == 0 || s.compare(0, 5, "quad_") == 0) &&
-                i + 1 < toks_.size() && src_.compare(toks_[i + 1].offset, toks_[i + 1].length, "(") == 0 && !items_.count(s)) {
-                // Needs lanes of a SIMD-group to exchange values: an executor service that does not exist yet.
-                error_at(t, "SIMD-group function '" + s + "' is not supported by softmetal yet");
-                continue;
-            }
-            if (t.kind == token_kind::identifier && prev != "." && prev != "->") {
-                if (s == "device" || s == "thread" || s == "threadgroup") add_edit(t.offset, t.length, blank(s));
-                else if (s == "constant") add_edit(t.offset, t.length, "const   ");
-                else if (s == "kernel") add_edit(t.offset, t.length, "static");
+            if (t.kind == token_kind::identifier && !t.in_directive && s == "constant" && constant_object(i)) {
+                // An object in the constant address space (a table, a function constant): program-scope
+                // storage in OpenCL's global space. `constant` in types is `__generic const` (see
+                // msl_keywords.h), which OpenCL does not allow for objects.
+                const std::string prev = i > 0 ? src_.substr(toks_[i - 1].offset, toks_[i - 1].length) : "";
+                add_edit(t.offset, t.length, prev == "static" ? "sm_constant_member" : "sm_constant_object");
+            } else if (false) {
             } else if (s == "[" && i + 1 < toks_.size() && src_.compare(toks_[i + 1].offset, 1, "[") == 0 && !consumed_[i + 1]) {
                 // An attribute: keep standard C++ ones, blank MSL ones.
                 size_t depth = 0, e = i;
@@ -641,48 +782,56 @@ private:
                     add_edit(t.offset, toks_[e].offset + 1 - t.offset, blank(src_.substr(t.offset, toks_[e].offset + 1 - t.offset)));
                 }
                 for (size_t q = i; q <= e; ++q) consumed_[q] = true;
-            } else if (t.kind == token_kind::number) {
-                rewrite_number(t, s);
             }
         }
     }
 
-    // MSL floating literals are float (there is no double), and `h` means half.
-    void rewrite_number(const token &t, const std::string &s) {
-        if (s.size() > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) return;
-        bool is_float = s.find_first_of(".eE") != std::string::npos;
-        if (!is_float) return;
-        char last = s.back();
-        if (last == 'h' || last == 'H') add_edit(t.offset + t.length - 1, 1, "f16", t.in_directive);
-        else if ((last >= '0' && last <= '9') || last == '.') add_edit(t.offset + t.length, 0, "f", t.in_directive);
+    // Whether the `constant` at toks_[i] starts the declaration of an object (not a pointer, reference,
+    // function or parameter): `constant float table[4] = {...};`, `static constant int k = 3;`.
+    bool constant_object(size_t i) const {
+        size_t j = std::lower_bound(code_.begin(), code_.end(), i) - code_.begin();
+        if (j >= code_.size() || code_[j] != i) return false;
+        if (j > 0 && !(is(j - 1, ";") || is(j - 1, "{") || is(j - 1, "}") || is(j - 1, "static") || is(j - 1, "constexpr") ||
+                       is(j - 1, "inline") || is(j - 1, ":")))
+            return false;
+        int depth = 0;
+        for (size_t k = j + 1; k < code_.size(); ++k) {
+            if (is(k, "<")) ++depth;
+            else if (is(k, ">")) --depth;
+            else if (depth > 0) continue;
+            else if (is(k, "*") || is(k, "&") || is(k, "(") || is(k, ")") || is(k, ",")) return false;
+            else if (is(k, ";") || is(k, "=") || is(k, "[") || is(k, "{")) return true;
+        }
+        return false;
     }
 
-    // NAME or NAME(params): anything else could smuggle text into the translated source.
-    static bool valid_macro_name(const std::string &name) {
-        size_t paren = name.find('(');
-        std::string id = name.substr(0, paren);
-        if (id.empty() || (id[0] >= '0' && id[0] <= '9')) return false;
-        for (char c : id)
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
-        if (paren == std::string::npos) return true;
-        if (name.back() != ')') return false;
-        for (size_t i = paren + 1; i + 1 < name.size(); ++i) {
-            char c = name[i];
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == ',' || c == ' ' || c == '.'))
-                return false;
+    // Calls the executor cannot serve yet, named at the user's line (found after preprocessing, so a
+    // call inside a macro is found too). A function of the user's own with such a name is theirs.
+    void refuse_unsupported_calls() {
+        std::set<std::string> defined; // `name(...) [qualifiers] {`: functions and members the user defines
+        for (size_t j = 0; j + 1 < code_.size(); ++j) {
+            if (!is_ident(j) || !is(j + 1, "(")) continue;
+            size_t k = match(j + 1);
+            if (k == npos) continue;
+            ++k;
+            while (k < code_.size() && (is(k, "const") || is(k, "thread") || is(k, "device") || is(k, "threadgroup") ||
+                                        is(k, "constant") || is(k, "noexcept")))
+                ++k;
+            if (is(k, "{")) defined.insert(text(j));
         }
-        return true;
-    }
-    void check_macros() {
-        for (const auto &m : options_.macros)
-            if (!valid_macro_name(m.first)) errors_ += "softmetal: error: invalid preprocessor macro name '" + m.first + "'\n";
+        for (size_t j = 0; j + 1 < code_.size(); ++j) {
+            if (!is_ident(j) || !is(j + 1, "(") || (j > 0 && (is(j - 1, ".") || is(j - 1, "->")))) continue;
+            std::string s = text(j);
+            if ((s.compare(0, 5, "simd_") == 0 || s.compare(0, 5, "quad_") == 0) && !items_.count(s) && !defined.count(s))
+                error_at(tk(j), "SIMD-group function '" + s + "' is not supported by softmetal yet");
+        }
     }
 
     void check_instantiations() {
         for (const auto &inst : instantiations_) {
             auto it = kernel_index_.find(inst.kernel);
             if (it == kernel_index_.end() || !kernels_[it->second].is_template) {
-                errors_ += "program_source:" + std::to_string(inst.line) + ":" + std::to_string(inst.column) +
+                if (mode_ == pass::analysis) errors_ += "program_source:" + std::to_string(inst.line) + ":" + std::to_string(inst.column) +
                            ": error: explicit instantiation of '" + inst.kernel + "' does not name a kernel template\n";
             }
         }
@@ -750,23 +899,15 @@ private:
     }
 
     // ---- output ----
+public:
     std::string preamble() const {
-        std::string p = "#include \"metal_stdlib.h\"\n";
-        uint64_t v = options_.language_version;
-        unsigned version = v == 0 ? 320u : unsigned((v >> 16) * 100 + (v & 0xffff) * 10);
-        p += "#define __METAL_VERSION__ " + std::to_string(version) + "\n";
-        for (const auto &m : options_.macros) {
-            if (!valid_macro_name(m.first)) continue; // reported by check_macros()
-            std::string value = m.second;
-            for (char &c : value)
-                if (c == '\n' || c == '\r') c = ' ';
-            p += "#define " + m.first + " " + value + "\n";
-        }
+        std::string p = "#include \"metal_stdlib.h\"\n" + msl_predefined_macros(options_);
         for (const auto &c : constants_)
             p += "constexpr bool sm_fc_defined_" + c.name + " = " + (c.has_value ? "true" : "false") + ";\n";
         return p;
     }
 
+private:
     std::string apply_edits() {
         // By place; insertions before replacements at the same place; otherwise in the order made.
         std::vector<size_t> order(edits_.size());
@@ -812,46 +953,65 @@ private:
         return out;
     }
 
-    std::string kernel_table(std::vector<std::string> &names) {
+public:
+    // The module's kernel table: every kernel and instantiation the analysis found; what the rewrite
+    // did to each (threadgroup variables, a split at barriers) comes from `rewritten`.
+    std::string kernel_table(std::vector<std::string> &names, const std::map<std::string, rewritten_kernel> &rewritten) {
         std::string decls, entries;
         int n = 0;
         auto emit = [&](const kernel_def &k, const std::string &exported, const std::string &args) {
+            for (const auto &b : k.bindings)
+                if (b == "-") return; // refused above
+            auto r = rewritten.find(k.scope + k.name);
+            const bool tg = r != rewritten.end() && r->second.has_threadgroup_vars;
+            const bool regions = r != rewritten.end() && r->second.regions;
             std::string b = "sm_bindings_" + std::to_string(n);
-            decls += "using " + b + " = ::sm::entry::bindings<";
-            for (size_t i = 0; i < k.bindings.size(); ++i) decls += (i ? ", " : "") + k.bindings[i];
-            decls += ">;\n";
-            std::string fn = k.scope + k.name + (k.is_template ? "<" + args + ">" : "");
-            std::string size = k.has_threadgroup_vars ? "sizeof(" + k.scope + "sm_tg_" + k.name + (k.is_template ? "<" + args + ">" : "") + ")" : "0";
-            bool barriers = reaches_barrier(k.refs);
-            if (k.regions) {
-                std::string rfn = k.scope + "sm_regions_" + k.name + (k.is_template ? "<" + args + ">" : "");
-                entries += "    ::sm::entry::kernel_info_regions<" + b + ", &" + fn + ", &" + rfn + ">(\"" + exported + "\", " + size + "),\n";
+            std::string list;
+            for (size_t i = 0; i < k.bindings.size(); ++i) list += (i ? ", " : "") + k.bindings[i];
+            decls += "using " + b + " = ::sm::entry::bindings<" + list + ">;\n";
+            std::string targs = k.is_template ? "<" + args + ">" : "";
+            std::string fn = k.scope + k.name + targs;
+            std::string size = tg ? "sizeof(" + k.scope + "sm_tg_" + k.name + targs + ")" : "0";
+            std::string index = std::to_string(n);
+            if (regions) {
+                decls += "using " + b + "_group = ::sm::entry::bindings<" + list + (list.empty() ? "" : ", ") + "::sm::entry::sm_group_binding>;\n";
+                std::string rfn = k.scope + "sm_regions_" + k.name + targs;
+                entries += "    table[" + index + "] = ::sm::entry::kernel_info_regions<" + b + ", " + b + "_group, &" + fn + ", &" + rfn +
+                           ">(\"" + exported + "\", " + size + ");\n";
             } else {
-                entries += "    ::sm::entry::kernel_info<" + b + ", &" + fn + ">(\"" + exported + "\", " + size + ", " +
-                           (barriers ? "true" : "false") + "),\n";
+                entries += "    table[" + index + "] = ::sm::entry::kernel_info<" + b + ", &" + fn + ">(\"" + exported + "\", " + size +
+                           ", " + (reaches_barrier(k.refs) ? "true" : "false") + ");\n";
             }
             names.push_back(exported);
             ++n;
         };
         for (const auto &k : kernels_)
-            if (!k.is_template) emit(k, k.name, "");
+            if (!k.is_template) emit(k, k.host_name.empty() ? k.name : k.host_name, "");
         for (const auto &inst : instantiations_) {
             auto it = kernel_index_.find(inst.kernel);
             if (it != kernel_index_.end()) emit(kernels_[it->second], inst.host_name, inst.args);
         }
+        for (const auto &g : graphics_functions_) {
+            entries += "    table[" + std::to_string(n) + "] = ::sm::entry::graphics_function_info(\"" + g.first + "\", " +
+                       std::to_string(g.second) + ");\n";
+            names.push_back(g.first);
+            ++n;
+        }
+        // Filled when the loader asks, not by a static initializer: the module runs no code at load.
         std::string out = decls;
-        if (n > 0) out += "static constexpr sm_kernel_info sm_kernel_table[] = {\n" + entries + "};\n";
         out += "SM_EXPORT const sm_kernel_info *softmetal_module_kernels(const sm_runtime_api *runtime, uint32_t *count) {\n"
                "    if (!runtime || runtime->abi_version != SM_ABI_VERSION || !count) return nullptr;\n"
                "    ::sm::target::runtime = runtime;\n";
-        out += "    *count = " + std::to_string(n) + ";\n";
-        out += n > 0 ? "    return sm_kernel_table;\n}\n" : "    static const sm_kernel_info none{};\n    return &none;\n}\n";
+        out += "    static sm_kernel_info table[" + std::to_string(n > 0 ? n : 1) + "];\n" + entries;
+        out += "    *count = " + std::to_string(n) + ";\n    return table;\n}\n";
         return out;
     }
 
+private:
     const std::string &src_;
     const compile_options &options_;
     const std::vector<function_constant_value> &values_;
+    pass mode_;
     std::vector<token> toks_;
     std::vector<bool> consumed_;
     std::vector<size_t> code_;
@@ -862,14 +1022,46 @@ private:
     std::vector<instantiation> instantiations_;
     std::vector<function_constant_info> constants_;
     std::map<std::string, std::set<std::string>> items_; // function/struct/macro name -> identifiers it uses
+    std::vector<bool> user_file_; // analysis: the token comes from the user's source
+    std::vector<std::pair<std::string, int>> graphics_functions_; // vertex (1) and fragment (2) functions
 };
 
 } // namespace
 
-translation translate_msl(const std::string &msl_source, const compile_options &options,
+translation translate_msl(const preprocessed_msl &source, const compile_options &options,
                           const std::vector<function_constant_value> &constants) {
-    translator t(msl_source, options, constants);
-    return t.run();
+    translation out;
+    translator analysis(source.text, options, constants, pass::analysis, source.prepared);
+    bool ok = analysis.analyse();
+    out.constants = analysis.constants();
+    if (!ok) {
+        out.log = analysis.errors();
+        return out;
+    }
+    translator rewrite(source.prepared, options, constants, pass::rewrite, source.prepared);
+    std::map<std::string, rewritten_kernel> rewritten;
+    std::string body = rewrite.rewrite(rewritten);
+    if (!rewrite.errors().empty()) {
+        out.log = rewrite.errors();
+        return out;
+    }
+    const std::string head = analysis.preamble() + "#line 1 \"program_source\"\n";
+    const std::string table_start = "\n#line 1 \"softmetal_generated\"\n";
+    out.cpp = head + body + table_start + analysis.kernel_table(out.kernel_names, rewritten);
+    bool any_regions = false;
+    for (auto &k : rewritten) any_regions = any_regions || k.second.regions;
+    if (any_regions) {
+        // The same library with every barrier kernel on fibers: what the compiler falls back to if
+        // the split version does not build (and what reports the user's own errors once).
+        for (auto &k : rewritten) k.second.regions = false;
+        translator plain(source.prepared, options, constants, pass::rewrite, source.prepared);
+        std::map<std::string, rewritten_kernel> unused;
+        std::string plain_body = plain.rewrite_without_regions(unused);
+        std::vector<std::string> names;
+        out.cpp_fibers = head + plain_body + table_start + analysis.kernel_table(names, rewritten);
+    }
+    out.ok = true;
+    return out;
 }
 
 } // namespace detail

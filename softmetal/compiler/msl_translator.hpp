@@ -1,15 +1,19 @@
-// Stage 1 of the compiler: MSL source -> C++ source for clang, plus what the loader needs to know.
+// Stage 2 of the compiler: preprocessed MSL -> C++ for OpenCL source for clang, plus what the loader
+// needs to know.
 //
-// The user's text is kept in place under `#line N "program_source"` and edited mostly with
-// same-length replacements (address-space keywords become blanks or `const`, MSL attributes become
-// blanks), so clang's line:column point into the user's MSL. Each kernel gets a hidden last
-// parameter (the group) and a generated entry in the module's kernel table (see kernel_entry.h).
+// What the library contains (kernels, instantiations, function constants, bindings) is read from the
+// preprocessed text. What clang compiles is the user's own text under `#line N "program_source"`,
+// lightly edited (threadgroup variables moved to the group's arena, function constants given their
+// values, MSL attributes blanked), so clang's line:column point into the user's MSL; address spaces
+// and the other MSL keywords are macros of the prelude (msl_keywords.h). A generated kernel table
+// follows (see kernel_entry.h).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "compiler/compiler.hpp"
+#include "compiler/msl_preprocessor.hpp"
 
 namespace softmetal {
 namespace detail {
@@ -23,7 +27,8 @@ struct translation {
     std::vector<function_constant_info> constants;    // declared function constants
 };
 
-translation translate_msl(const std::string &msl_source, const compile_options &options,
+// `source` has been through preprocess_msl (stage 1).
+translation translate_msl(const preprocessed_msl &source, const compile_options &options,
                           const std::vector<function_constant_value> &constants);
 
 } // namespace detail

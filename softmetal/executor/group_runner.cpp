@@ -28,6 +28,8 @@ struct worker_context {
 // The group this thread is running without fibers (run_group, or run_thread of a one-thread group),
 // so that a barrier reached there can tell a harmless one-thread barrier from a translator bug.
 thread_local const sm_group* group_without_fibers = nullptr;
+// The group this worker runs now (fibers or not): kernels ask for it to find their threadgroup variables.
+thread_local const sm_group* group_running = nullptr;
 
 std::uint32_t clipped_size(std::uint32_t nominal, std::uint32_t grid, std::uint32_t position) {
     // 64-bit: position * nominal may exceed 32 bits on the last group of a large grid.
@@ -62,6 +64,8 @@ void run_groups(const dispatch_work& work, std::uint64_t begin, std::uint64_t en
                       static_cast<std::uint32_t>(begin / plane)};
     const bool fibers = runs_on_fibers(kernel);
     const sm_group* outer = group_without_fibers;
+    const sm_group* outer_running = group_running;
+    group_running = &group;
 
     for (std::uint64_t index = begin; index < end; ++index) {
         group.position = position;
@@ -87,6 +91,11 @@ void run_groups(const dispatch_work& work, std::uint64_t begin, std::uint64_t en
         }
     }
     group_without_fibers = outer;
+    group_running = outer_running;
+}
+
+const sm_group* current_group_hook() {
+    return group_running;
 }
 
 void barrier_outside_fibers() {

@@ -19,4 +19,7 @@ bool runs_on_fibers(const sm_kernel_info& kernel);
 // translator bug (uses_barriers wrong), asserted in debug builds and reported once otherwise.
 void barrier_outside_fibers();
 
+// The group the calling worker thread is running (null outside kernels): sm_runtime_api::current_group.
+const sm_group* current_group_hook();
+
 }  // namespace softmetal::detail

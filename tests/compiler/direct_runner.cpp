@@ -42,10 +42,12 @@ struct group_barrier {
 };
 
 thread_local group_barrier *current_barrier = nullptr;
+thread_local const sm_group *current_group = nullptr;
 
 void barrier_hook() { current_barrier->arrive(); }
+const sm_group *current_group_hook() { return current_group; }
 
-const sm_runtime_api runtime_api = {SM_ABI_VERSION, &barrier_hook};
+const sm_runtime_api runtime_api = {SM_ABI_VERSION, &barrier_hook, &current_group_hook};
 
 struct aligned_block {
     void *p = nullptr;
@@ -87,6 +89,7 @@ void dispatch(const sm_kernel_info &k, sm_launch &l, const uint64_t *tg_lengths)
                 }
                 aligned_block arena(k.static_threadgroup_memory_length);
                 g.static_threadgroup_memory = arena.p;
+                current_group = &g;
                 if (k.run_group) {
                     k.run_group(&g);
                     continue;
@@ -99,6 +102,7 @@ void dispatch(const sm_kernel_info &k, sm_launch &l, const uint64_t *tg_lengths)
                         for (uint32_t x = 0; x < g.size.x; ++x)
                             threads.emplace_back([&, x, y, z] {
                                 current_barrier = &barrier;
+                                current_group = &g;
                                 k.run_thread(&g, sm_size3{x, y, z});
                                 barrier.leave();
                             });

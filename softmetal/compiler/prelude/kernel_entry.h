@@ -18,17 +18,22 @@ struct thread_ctx {
     unsigned gx, gy, gz; // thread_position_in_grid
 };
 
+// The executor hands out generic `void *`; kernels see `device T *`, `threadgroup T *`, `constant T &`.
+// OpenCL forbids casts between disjoint address spaces, but here all of them are one flat memory, so
+// the pointer's bits are reinterpreted (a no-op for LLVM, unlike a round trip through an integer).
+template <class P> SM_INLINE P address_cast(void *p) { return __builtin_bit_cast(P, p); }
+
 template <class T> struct strip_ref { using type = T; static constexpr bool is_ref = false; };
 template <class T> struct strip_ref<T &> { using type = T; static constexpr bool is_ref = true; };
 
 // [[buffer(N)]]: pointers are cast, references bound to the buffer's first bytes, values copied.
-template <unsigned N> struct buffer {
+template <unsigned N> struct sm_buffer {
     template <class T> static SM_INLINE T get(const thread_ctx &c) {
         void *p = c.group->launch->buffers[N];
         using P = remove_cvref_t<T>;
-        if constexpr (strip_ref<T>::is_ref) return *reinterpret_cast<typename strip_ref<T>::type *>(p);
-        else if constexpr (__is_pointer(P)) return reinterpret_cast<P>(p);
-        else return *reinterpret_cast<const P *>(p);
+        if constexpr (strip_ref<T>::is_ref) return *address_cast<typename strip_ref<T>::type *>(p);
+        else if constexpr (__is_pointer(P)) return address_cast<P>(p);
+        else return *address_cast<const P *>(p);
     }
     static constexpr unsigned buffer_bit = 1u << N;
     static constexpr unsigned threadgroup_bit = 0;
@@ -41,11 +46,11 @@ template <unsigned N> struct buffer {
 };
 
 // [[threadgroup(N)]]: the executor's per-group block for slot N.
-template <unsigned N> struct threadgroup {
+template <unsigned N> struct sm_threadgroup {
     template <class T> static SM_INLINE T get(const thread_ctx &c) {
         void *p = c.group->threadgroup_memory[N];
-        if constexpr (strip_ref<T>::is_ref) return *reinterpret_cast<typename strip_ref<T>::type *>(p);
-        else return reinterpret_cast<remove_cvref_t<T>>(p);
+        if constexpr (strip_ref<T>::is_ref) return *address_cast<typename strip_ref<T>::type *>(p);
+        else return address_cast<remove_cvref_t<T>>(p);
     }
     static constexpr unsigned buffer_bit = 0;
     static constexpr unsigned threadgroup_bit = 1u << N;
@@ -77,7 +82,7 @@ template <class T, class V> SM_INLINE T convert_position(V v) {
     else return __builtin_convertvector(v, P);
 }
 
-template <attr A> struct position {
+template <attr A> struct sm_position {
     template <class T> static SM_INLINE T get(const thread_ctx &c) {
         typedef unsigned u3 __attribute__((ext_vector_type(3)));
         const sm_group &g = *c.group;
@@ -107,8 +112,8 @@ template <attr A> struct position {
     static constexpr int index = -1;
 };
 
-// The hidden last parameter the translator adds to every kernel (for threadgroup variables).
-struct group {
+// The group: the last parameter of the sm_regions_ function the translator makes of a kernel.
+struct sm_group_binding {
     template <class T> static SM_INLINE T get(const thread_ctx &c) { return c.group; }
     static constexpr unsigned buffer_bit = 0;
     static constexpr unsigned threadgroup_bit = 0;
@@ -118,8 +123,8 @@ struct group {
 
 template <class... B> struct bindings {};
 
-template <class Fn> struct signature;
-template <class... Args> struct signature<void (*)(Args...)> {
+template <class Fn> struct fn_signature;
+template <class... Args> struct fn_signature<void(Args...)> {
     template <auto F, class... B> static SM_INLINE void call(bindings<B...>, const thread_ctx &c) {
         static_assert(sizeof...(B) == sizeof...(Args), "softmetal: binding list does not match the kernel");
         F(B::template get<Args>(c)...);
@@ -135,6 +140,10 @@ template <class... Args> struct signature<void (*)(Args...)> {
         return k;
     }
 };
+
+// From the kernel's function pointer type. In C++ for OpenCL a pattern `void (*)(Args...)` does not
+// match a function pointer (the pointee picks up an address space), so the pointer is removed first.
+template <class F> struct signature : fn_signature<__remove_pointer(F)> {};
 
 SM_INLINE sm_size3 group_origin(const sm_group *g) {
     const sm_size3 n = g->launch->threads_per_threadgroup;
@@ -165,13 +174,16 @@ template <class B, auto F> void run_group(const sm_group *shared) {
 }
 
 template <class B, auto F>
-constexpr sm_kernel_info kernel_info(const char *name, unsigned long static_tg, bool barriers) {
+SM_INLINE sm_kernel_info kernel_info(__constant const char *name, unsigned long static_tg, bool barriers) {
     sm_kernel_info k = signature<decltype(F)>::info(B{});
-    k.name = name;
+    // String literals live in OpenCL's constant space, which no generic pointer may point into;
+    // on this target every address space is the same memory, so the address converts as an integer.
+    k.name = (const char *)(__SIZE_TYPE__)name;
     k.run_group = barriers ? nullptr : &run_group<B, F>;
     k.run_thread = &run_thread<B, F>;
     k.static_threadgroup_memory_length = static_tg;
     k.uses_barriers = barriers ? 1u : 0u;
+    k.function_type = SM_FUNCTION_TYPE_KERNEL;
     return k;
 }
 
@@ -179,16 +191,25 @@ constexpr sm_kernel_info kernel_info(const char *name, unsigned long static_tg, 
 // with the same parameters, runs the whole group itself, one loop over the group's threads per
 // region. It is called once, with the group's first thread's bindings; it computes each thread's
 // position attributes itself (thread_at). No fibers: the kernel reports no barriers to the executor.
-template <class B, auto F, auto R> void run_group_regions(const sm_group *shared) {
+template <class BR, auto R> void run_group_regions(const sm_group *shared) {
     sm_launch launch = *shared->launch; // private copies, as in run_group
     sm_group group = *shared;
     group.launch = &launch;
     const sm_size3 o = group_origin(&group);
-    signature<decltype(R)>::template call<R>(B{}, thread_ctx{&group, 0, 0, 0, o.x, o.y, o.z});
+    signature<decltype(R)>::template call<R>(BR{}, thread_ctx{&group, 0, 0, 0, o.x, o.y, o.z});
 }
-template <class B, auto F, auto R> constexpr sm_kernel_info kernel_info_regions(const char *name, unsigned long static_tg) {
+// B: the kernel's bindings; BR: the same plus the group, for R.
+template <class B, class BR, auto F, auto R>
+SM_INLINE sm_kernel_info kernel_info_regions(__constant const char *name, unsigned long static_tg) {
     sm_kernel_info k = kernel_info<B, F>(name, static_tg, false);
-    k.run_group = &run_group_regions<B, F, R>;
+    k.run_group = &run_group_regions<BR, R>;
+    return k;
+}
+// Vertex and fragment functions: listed by the library, never run (no compute pipeline takes them).
+SM_INLINE sm_kernel_info graphics_function_info(__constant const char *name, unsigned function_type) {
+    sm_kernel_info k{};
+    k.name = (const char *)(__SIZE_TYPE__)name;
+    k.function_type = function_type;
     return k;
 }
 SM_INLINE thread_ctx thread_at(const sm_group *g, unsigned x, unsigned y, unsigned z) {
@@ -202,7 +223,9 @@ SM_INLINE thread_ctx thread_at(const sm_group *g, unsigned linear) {
 
 // Threadgroup variables declared in a kernel body live in one struct per kernel, placed in the
 // group's static arena; every thread of the group gets the same address.
-template <class S> SM_INLINE S &threadgroup_vars(const sm_group *g) { return *reinterpret_cast<S *>(g->static_threadgroup_memory); }
+template <class S> SM_INLINE __local S &threadgroup_vars(const sm_group *g) {
+    return *address_cast<__local S *>(g->static_threadgroup_memory);
+}
 
 // Function constant values arrive as raw bytes (what setConstantValue:type: copied).
 template <unsigned N> struct fc_bytes {

@@ -12,12 +12,12 @@ template <class T> struct atomic {
     using value_type = T;
     T value;
 };
-typedef atomic<int> atomic_int;
-typedef atomic<unsigned int> atomic_uint;
-typedef atomic<bool> atomic_bool;
-typedef atomic<float> atomic_float;
-typedef atomic<unsigned long> atomic_ulong;
-typedef atomic<long> atomic_long;
+typedef atomic<int> sm_atomic_int; // atomic_int (msl_keywords.h)
+typedef atomic<unsigned int> sm_atomic_uint; // atomic_uint (msl_keywords.h)
+typedef atomic<bool> sm_atomic_bool; // atomic_bool (msl_keywords.h)
+typedef atomic<float> sm_atomic_float; // atomic_float (msl_keywords.h)
+typedef atomic<unsigned long> sm_atomic_ulong; // atomic_ulong (msl_keywords.h)
+typedef atomic<long> sm_atomic_long; // atomic_long (msl_keywords.h)
 
 namespace detail {
 template <class T> SM_INLINE T *raw(const volatile atomic<T> *a) { return const_cast<T *>(&a->value); }

@@ -30,7 +30,7 @@ template <fp_class C, class E> SM_INLINE bool classify(const E &e) {
     else if constexpr (C == fp_class::finite) return magnitude < inf;
     else return (bits >> (h ? 15 : 31)) != 0;
 }
-template <fp_class C, class T> SM_INLINE auto test(const T &v) {
+template <fp_class C, class T> SM_INLINE auto test(T v) {
     if constexpr (sm::lanes<T> == 0) {
         return classify<C>(v);
     } else {
@@ -43,11 +43,11 @@ template <fp_class C, class T> SM_INLINE auto test(const T &v) {
     }
 }
 } // namespace detail
-template <class T, sm::enable_if_t<sm::is_float_elem<T>> = 0> SM_INLINE auto isnan(const T &v) { return detail::test<detail::fp_class::nan>(v); }
-template <class T, sm::enable_if_t<sm::is_float_elem<T>> = 0> SM_INLINE auto isinf(const T &v) { return detail::test<detail::fp_class::inf>(v); }
-template <class T, sm::enable_if_t<sm::is_float_elem<T>> = 0> SM_INLINE auto isfinite(const T &v) { return detail::test<detail::fp_class::finite>(v); }
-template <class T, sm::enable_if_t<sm::is_float_elem<T>> = 0> SM_INLINE auto signbit(const T &v) { return detail::test<detail::fp_class::negative>(v); }
-template <class T, sm::enable_if_t<sm::is_arith<T>> = 0> SM_INLINE bool all(const T &v) {
+template <class T, sm::enable_if_t<sm::is_float_elem<T>> = 0> SM_INLINE auto isnan(T v) { return detail::test<detail::fp_class::nan>(v); }
+template <class T, sm::enable_if_t<sm::is_float_elem<T>> = 0> SM_INLINE auto isinf(T v) { return detail::test<detail::fp_class::inf>(v); }
+template <class T, sm::enable_if_t<sm::is_float_elem<T>> = 0> SM_INLINE auto isfinite(T v) { return detail::test<detail::fp_class::finite>(v); }
+template <class T, sm::enable_if_t<sm::is_float_elem<T>> = 0> SM_INLINE auto signbit(T v) { return detail::test<detail::fp_class::negative>(v); }
+template <class T, sm::enable_if_t<sm::is_arith<T>> = 0> SM_INLINE bool all(T v) {
     if constexpr (sm::lanes<T> == 0) return v != 0;
     else {
         bool r = true;
@@ -55,7 +55,7 @@ template <class T, sm::enable_if_t<sm::is_arith<T>> = 0> SM_INLINE bool all(cons
         return r;
     }
 }
-template <class T, sm::enable_if_t<sm::is_arith<T>> = 0> SM_INLINE bool any(const T &v) {
+template <class T, sm::enable_if_t<sm::is_arith<T>> = 0> SM_INLINE bool any(T v) {
     if constexpr (sm::lanes<T> == 0) return v != 0;
     else {
         bool r = false;
@@ -65,7 +65,7 @@ template <class T, sm::enable_if_t<sm::is_arith<T>> = 0> SM_INLINE bool any(cons
 }
 // select(a, b, c): c ? b : a, lane by lane; a scalar condition picks whole vectors.
 template <class A, class B, class C, sm::enable_if_t<sm::all_arith<A, B, C>> = 0>
-SM_INLINE sm::common_t<A, B> select(const A &a, const B &b, const C &c) {
+SM_INLINE sm::common_t<A, B> select(A a, B b, C c) {
     using R = sm::common_t<A, B>;
     if constexpr (sm::lanes<C> == 0) {
         return c ? (R)b : (R)a;

@@ -10,7 +10,7 @@ namespace metal {
 template <class T, int C, int R> struct matrix {
     vec<T, R> columns[C];
     SM_INLINE vec<T, R> &operator[](int i) { return columns[i]; }
-    SM_INLINE const vec<T, R> &operator[](int i) const { return columns[i]; }
+    SM_INLINE vec<T, R> operator[](int i) const { return columns[i]; }
 };
 
 namespace detail {
@@ -23,7 +23,7 @@ template <class T, int C, int R> struct matrix_traits<matrix<T, C, R>> {
 
 // floatCxR(): zero; floatCxR(s): s on the diagonal; floatCxR(col0, ..., colC-1); or C*R scalars,
 // column by column.
-template <class M, class... A> SM_INLINE M make_matrix(const A &...a) {
+template <class M, class... A> SM_INLINE M make_matrix(A ...a) {
     using T = typename detail::matrix_traits<M>::elem;
     constexpr int C = detail::matrix_traits<M>::cols, R = detail::matrix_traits<M>::rows;
     M m;
@@ -46,12 +46,12 @@ template <class M, class... A> SM_INLINE M make_matrix(const A &...a) {
     return m;
 }
 
-template <class T, int C, int R> SM_INLINE vec<T, R> operator*(const matrix<T, C, R> &m, const vec<T, C> &v) {
+template <class T, int C, int R> SM_INLINE vec<T, R> operator*(matrix<T, C, R> m, vec<T, C> v) {
     vec<T, R> r = m[0] * v[0];
     for (int i = 1; i < C; ++i) r += m[i] * v[i];
     return r;
 }
-template <class T, int C, int R> SM_INLINE vec<T, C> operator*(const vec<T, R> &v, const matrix<T, C, R> &m) {
+template <class T, int C, int R> SM_INLINE vec<T, C> operator*(vec<T, R> v, matrix<T, C, R> m) {
     vec<T, C> r;
     for (int i = 0; i < C; ++i) {
         vec<T, R> p = v * m[i];
@@ -61,13 +61,13 @@ template <class T, int C, int R> SM_INLINE vec<T, C> operator*(const vec<T, R> &
     }
     return r;
 }
-template <class T, int K, int C, int R> SM_INLINE matrix<T, C, R> operator*(const matrix<T, K, R> &a, const matrix<T, C, K> &b) {
+template <class T, int K, int C, int R> SM_INLINE matrix<T, C, R> operator*(matrix<T, K, R> a, matrix<T, C, K> b) {
     matrix<T, C, R> r;
     for (int j = 0; j < C; ++j) r[j] = a * b[j];
     return r;
 }
 #define SM_MATRIX_ELEMENTWISE(op)                                                                                  \
-    template <class T, int C, int R> SM_INLINE matrix<T, C, R> operator op(const matrix<T, C, R> &a, const matrix<T, C, R> &b) { \
+    template <class T, int C, int R> SM_INLINE matrix<T, C, R> operator op(matrix<T, C, R> a, matrix<T, C, R> b) { \
         matrix<T, C, R> r;                                                                                          \
         for (int i = 0; i < C; ++i) r[i] = a[i] op b[i];                                                            \
         return r;                                                                                                   \
@@ -76,28 +76,28 @@ SM_MATRIX_ELEMENTWISE(+)
 SM_MATRIX_ELEMENTWISE(-)
 #undef SM_MATRIX_ELEMENTWISE
 template <class T, int C, int R, class S, sm::enable_if_t<sm::lanes<S> == 0> = 0>
-SM_INLINE matrix<T, C, R> operator*(const matrix<T, C, R> &a, S s) {
+SM_INLINE matrix<T, C, R> operator*(matrix<T, C, R> a, S s) {
     matrix<T, C, R> r;
     for (int i = 0; i < C; ++i) r[i] = a[i] * (T)s;
     return r;
 }
 template <class T, int C, int R, class S, sm::enable_if_t<sm::lanes<S> == 0> = 0>
-SM_INLINE matrix<T, C, R> operator*(S s, const matrix<T, C, R> &a) { return a * s; }
-template <class T, int C, int R> SM_INLINE matrix<T, C, R> &operator*=(matrix<T, C, R> &a, const matrix<T, C, C> &b) { return a = a * b; }
-template <class T, int C, int R> SM_INLINE matrix<T, C, R> &operator+=(matrix<T, C, R> &a, const matrix<T, C, R> &b) { return a = a + b; }
+SM_INLINE matrix<T, C, R> operator*(S s, matrix<T, C, R> a) { return a * s; }
+template <class T, int C, int R> SM_INLINE matrix<T, C, R> &operator*=(matrix<T, C, R> &a, matrix<T, C, C> b) { return a = a * b; }
+template <class T, int C, int R> SM_INLINE matrix<T, C, R> &operator+=(matrix<T, C, R> &a, matrix<T, C, R> b) { return a = a + b; }
 
-template <class T, int C, int R> SM_INLINE matrix<T, R, C> transpose(const matrix<T, C, R> &m) {
+template <class T, int C, int R> SM_INLINE matrix<T, R, C> transpose(matrix<T, C, R> m) {
     matrix<T, R, C> r;
     for (int i = 0; i < C; ++i)
         for (int j = 0; j < R; ++j) r[j][i] = m[i][j];
     return r;
 }
-template <class T> SM_INLINE T determinant(const matrix<T, 2, 2> &m) { return m[0][0] * m[1][1] - m[1][0] * m[0][1]; }
-template <class T> SM_INLINE T determinant(const matrix<T, 3, 3> &m) {
+template <class T> SM_INLINE T determinant(matrix<T, 2, 2> m) { return m[0][0] * m[1][1] - m[1][0] * m[0][1]; }
+template <class T> SM_INLINE T determinant(matrix<T, 3, 3> m) {
     return m[0][0] * (m[1][1] * m[2][2] - m[2][1] * m[1][2]) - m[1][0] * (m[0][1] * m[2][2] - m[2][1] * m[0][2]) +
            m[2][0] * (m[0][1] * m[1][2] - m[1][1] * m[0][2]);
 }
-template <class T> SM_INLINE T determinant(const matrix<T, 4, 4> &m) {
+template <class T> SM_INLINE T determinant(matrix<T, 4, 4> m) {
     T d = 0;
     for (int c = 0; c < 4; ++c) { // expansion along the first row
         matrix<T, 3, 3> minor;
@@ -120,17 +120,17 @@ template <class T> SM_INLINE T determinant(const matrix<T, 4, 4> &m) {
     typedef matrix<E, 4, 2> T##4x2;                                                                                 \
     typedef matrix<E, 4, 3> T##4x3;                                                                                 \
     typedef matrix<E, 4, 4> T##4x4;                                                                                 \
-    template <class... A> SM_INLINE T##2x2 sm_make_##T##2x2(const A &...a) { return make_matrix<T##2x2>(a...); }   \
-    template <class... A> SM_INLINE T##2x3 sm_make_##T##2x3(const A &...a) { return make_matrix<T##2x3>(a...); }   \
-    template <class... A> SM_INLINE T##2x4 sm_make_##T##2x4(const A &...a) { return make_matrix<T##2x4>(a...); }   \
-    template <class... A> SM_INLINE T##3x2 sm_make_##T##3x2(const A &...a) { return make_matrix<T##3x2>(a...); }   \
-    template <class... A> SM_INLINE T##3x3 sm_make_##T##3x3(const A &...a) { return make_matrix<T##3x3>(a...); }   \
-    template <class... A> SM_INLINE T##3x4 sm_make_##T##3x4(const A &...a) { return make_matrix<T##3x4>(a...); }   \
-    template <class... A> SM_INLINE T##4x2 sm_make_##T##4x2(const A &...a) { return make_matrix<T##4x2>(a...); }   \
-    template <class... A> SM_INLINE T##4x3 sm_make_##T##4x3(const A &...a) { return make_matrix<T##4x3>(a...); }   \
-    template <class... A> SM_INLINE T##4x4 sm_make_##T##4x4(const A &...a) { return make_matrix<T##4x4>(a...); }
+    template <class... A> SM_INLINE T##2x2 sm_make_##T##2x2(A ...a) { return make_matrix<T##2x2>(a...); }   \
+    template <class... A> SM_INLINE T##2x3 sm_make_##T##2x3(A ...a) { return make_matrix<T##2x3>(a...); }   \
+    template <class... A> SM_INLINE T##2x4 sm_make_##T##2x4(A ...a) { return make_matrix<T##2x4>(a...); }   \
+    template <class... A> SM_INLINE T##3x2 sm_make_##T##3x2(A ...a) { return make_matrix<T##3x2>(a...); }   \
+    template <class... A> SM_INLINE T##3x3 sm_make_##T##3x3(A ...a) { return make_matrix<T##3x3>(a...); }   \
+    template <class... A> SM_INLINE T##3x4 sm_make_##T##3x4(A ...a) { return make_matrix<T##3x4>(a...); }   \
+    template <class... A> SM_INLINE T##4x2 sm_make_##T##4x2(A ...a) { return make_matrix<T##4x2>(a...); }   \
+    template <class... A> SM_INLINE T##4x3 sm_make_##T##4x3(A ...a) { return make_matrix<T##4x3>(a...); }   \
+    template <class... A> SM_INLINE T##4x4 sm_make_##T##4x4(A ...a) { return make_matrix<T##4x4>(a...); }
 SM_MATRIX_TYPES(float, float)
-SM_MATRIX_TYPES(half, _Float16)
+SM_MATRIX_TYPES(half, half)
 #undef SM_MATRIX_TYPES
 
 } // namespace metal

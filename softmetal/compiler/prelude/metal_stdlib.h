@@ -67,7 +67,7 @@ using metal::half4x3;
 using metal::sm_make_half4x3;
 using metal::half4x4;
 using metal::sm_make_half4x4;
-using metal::half;
+
 using metal::uint;
 using metal::ushort;
 using metal::uchar;
@@ -126,6 +126,8 @@ using metal::ulong;
 #define half4x2(...) sm_make_half4x2(__VA_ARGS__)
 #define half4x3(...) sm_make_half4x3(__VA_ARGS__)
 #define half4x4(...) sm_make_half4x4(__VA_ARGS__)
+
+#include "msl_keywords.h"
 
 // `is_function_constant_defined(name)` reads a flag the translator declares for each constant.
 #define is_function_constant_defined(name) sm_fc_defined_##name

@@ -17,12 +17,24 @@ namespace sm {
 template <bool B, class T = int> struct enable_if {};
 template <class T> struct enable_if<true, T> { using type = T; };
 template <bool B, class T = int> using enable_if_t = typename enable_if<B, T>::type;
-template <class T> struct remove_cvref { using type = T; };
-template <class T> struct remove_cvref<const T> { using type = T; };
-template <class T> struct remove_cvref<volatile T> { using type = T; };
-template <class T> struct remove_cvref<const volatile T> { using type = T; };
-template <class T> struct remove_cvref<T &> : remove_cvref<T> {};
-template <class T> struct remove_cvref<T &&> : remove_cvref<T> {};
+// Values have no address space: `device float` read through a pointer is a float. References first,
+// then the address space, then const/volatile (one pattern each, so none is ambiguous).
+template <class T> struct remove_ref { using type = T; };
+template <class T> struct remove_ref<T &> { using type = T; };
+template <class T> struct remove_ref<T &&> { using type = T; };
+template <class T> struct remove_space { using type = T; };
+template <class T> struct remove_space<__global T> { using type = T; };
+template <class T> struct remove_space<__local T> { using type = T; };
+template <class T> struct remove_space<__constant T> { using type = T; };
+template <class T> struct remove_space<__private T> { using type = T; };
+template <class T> struct remove_space<__generic T> { using type = T; };
+template <class T> struct remove_cv { using type = T; };
+template <class T> struct remove_cv<const T> { using type = T; };
+template <class T> struct remove_cv<volatile T> { using type = T; };
+template <class T> struct remove_cv<const volatile T> { using type = T; };
+template <class T> struct remove_cvref {
+    using type = typename remove_cv<typename remove_space<typename remove_ref<T>::type>::type>::type;
+};
 template <class T> using remove_cvref_t = typename remove_cvref<T>::type;
 template <class A, class B> struct is_same { static constexpr bool value = false; };
 template <class A> struct is_same<A, A> { static constexpr bool value = true; };
@@ -40,7 +52,7 @@ template <class E, int N> struct vt<E __attribute__((ext_vector_type(N)))> {
 template <class T> using elem_t = typename vt<remove_cvref_t<T>>::elem;
 template <class T> constexpr int lanes = vt<remove_cvref_t<T>>::n;
 template <class T> constexpr bool is_arith = __is_arithmetic(elem_t<T>);
-template <class T> constexpr bool is_float_elem = is_same<elem_t<T>, float>::value || is_same<elem_t<T>, _Float16>::value;
+template <class T> constexpr bool is_float_elem = is_same<elem_t<T>, float>::value || is_same<elem_t<T>, half>::value;
 template <class T> constexpr bool is_int_elem = is_arith<T> && !is_float_elem<T>;
 template <class... A> constexpr bool all_arith = (is_arith<A> && ...);
 
@@ -60,12 +72,12 @@ template <class A, class B, class... R> struct common<A, B, R...> {
 };
 template <class... A> using common_t = typename common<A...>::type;
 
-template <class X> SM_INLINE auto lane(const X &x, int i) {
+template <class X> SM_INLINE auto lane(X x, int i) {
     if constexpr (lanes<X> > 0) return x[i];
     else return x;
 }
 // Applies f lane by lane; arguments are converted to R's element type first (as MSL's overloads do).
-template <class R, class F, class... A> SM_INLINE R zip(F f, const A &...a) {
+template <class R, class F, class... A> SM_INLINE R zip(F f, A ...a) {
     using E = elem_t<R>;
     if constexpr (lanes<R> == 0) {
         return (R)f((E)a...);
@@ -78,14 +90,14 @@ template <class R, class F, class... A> SM_INLINE R zip(F f, const A &...a) {
 
 // Vector constructor: scalars splat, a same-length vector converts, otherwise the lanes of all
 // arguments are concatenated in order (float4(f2, z, w), float4(f3, w), ...).
-template <class V, class A> SM_INLINE void append(elem_t<V> *out, int &k, const A &a) {
+template <class V, class A> SM_INLINE void append(elem_t<V> *out, int &k, A a) {
     if constexpr (lanes<A> == 0) {
         out[k++] = (elem_t<V>)a;
     } else {
         for (int i = 0; i < lanes<A>; ++i) out[k++] = (elem_t<V>)a[i];
     }
 }
-template <class V, class... A> SM_INLINE V make_vec(const A &...a) {
+template <class V, class... A> SM_INLINE V make_vec(A ...a) {
     constexpr int n = lanes<V>;
     if constexpr (sizeof...(A) == 0) {
         return V(0);
@@ -109,7 +121,7 @@ typedef unsigned char uchar;
 typedef unsigned short ushort;
 typedef unsigned int uint;
 typedef unsigned long ulong;
-typedef _Float16 half;
+// `half` is the C++-for-OpenCL builtin 16-bit float (cl_khr_fp16 enabled by the compiler flags).
 
 template <class T, int N> using vec = T __attribute__((ext_vector_type(N)));
 
@@ -117,11 +129,11 @@ template <class T, int N> using vec = T __attribute__((ext_vector_type(N)));
     typedef E T##2 __attribute__((ext_vector_type(2)));                                                             \
     typedef E T##3 __attribute__((ext_vector_type(3)));                                                             \
     typedef E T##4 __attribute__((ext_vector_type(4)));                                                             \
-    template <class... A> SM_INLINE T##2 sm_make_##T##2(const A &...a) { return sm::make_vec<T##2>(a...); }         \
-    template <class... A> SM_INLINE T##3 sm_make_##T##3(const A &...a) { return sm::make_vec<T##3>(a...); }         \
-    template <class... A> SM_INLINE T##4 sm_make_##T##4(const A &...a) { return sm::make_vec<T##4>(a...); }
+    template <class... A> SM_INLINE T##2 sm_make_##T##2(A ...a) { return sm::make_vec<T##2>(a...); }         \
+    template <class... A> SM_INLINE T##3 sm_make_##T##3(A ...a) { return sm::make_vec<T##3>(a...); }         \
+    template <class... A> SM_INLINE T##4 sm_make_##T##4(A ...a) { return sm::make_vec<T##4>(a...); }
 SM_DECLARE_VECTORS(float, float)
-SM_DECLARE_VECTORS(half, _Float16)
+SM_DECLARE_VECTORS(half, half)
 SM_DECLARE_VECTORS(int, int)
 SM_DECLARE_VECTORS(uint, unsigned int)
 SM_DECLARE_VECTORS(short, short)
@@ -135,20 +147,20 @@ SM_DECLARE_VECTORS(ulong, unsigned long)
 typedef int2 bool2;
 typedef int3 bool3;
 typedef int4 bool4;
-template <class V, class... A> SM_INLINE V sm_make_bool_vec(const A &...a) {
+template <class V, class... A> SM_INLINE V sm_make_bool_vec(A ...a) {
     V v = sm::make_vec<V>(a...);
     return v != 0;
 }
-template <class... A> SM_INLINE bool2 sm_make_bool2(const A &...a) { return sm_make_bool_vec<bool2>(a...); }
-template <class... A> SM_INLINE bool3 sm_make_bool3(const A &...a) { return sm_make_bool_vec<bool3>(a...); }
-template <class... A> SM_INLINE bool4 sm_make_bool4(const A &...a) { return sm_make_bool_vec<bool4>(a...); }
+template <class... A> SM_INLINE bool2 sm_make_bool2(A ...a) { return sm_make_bool_vec<bool2>(a...); }
+template <class... A> SM_INLINE bool3 sm_make_bool3(A ...a) { return sm_make_bool_vec<bool3>(a...); }
+template <class... A> SM_INLINE bool4 sm_make_bool4(A ...a) { return sm_make_bool_vec<bool4>(a...); }
 
 // packed_floatN: MSL's tightly packed vectors (no padding, alignment of the element). They convert
 // to and from the aligned vector; arithmetic goes through that conversion.
 template <class E, int N> struct packed_vec {
     E v[N];
     packed_vec() = default;
-    template <class... A, sm::enable_if_t<(sizeof...(A) > 1)> = 0> SM_INLINE packed_vec(const A &...a) {
+    template <class... A, sm::enable_if_t<(sizeof...(A) > 1)> = 0> SM_INLINE packed_vec(A ...a) {
         *this = sm::make_vec<vec<E, N>>(a...);
     }
     SM_INLINE packed_vec(vec<E, N> x) {
@@ -167,7 +179,7 @@ template <class E, int N> struct packed_vec {
     typedef packed_vec<E, 3> packed_##T##3;                                                                         \
     typedef packed_vec<E, 4> packed_##T##4;
 SM_PACKED(float, float)
-SM_PACKED(half, _Float16)
+SM_PACKED(half, half)
 SM_PACKED(int, int)
 SM_PACKED(uint, unsigned int)
 SM_PACKED(short, short)
@@ -176,7 +188,7 @@ SM_PACKED(char, signed char)
 SM_PACKED(uchar, unsigned char)
 #undef SM_PACKED
 
-template <class T, class U> SM_INLINE T as_type(const U &u) {
+template <class T, class U> SM_INLINE T as_type(U u) {
     static_assert(sizeof(T) == sizeof(U), "as_type: source and destination must have the same size");
     return __builtin_bit_cast(T, u);
 }
@@ -191,13 +203,13 @@ template <> struct numeric_limits<float> {
     static constexpr float infinity() { return __builtin_inff(); }
     static constexpr float quiet_NaN() { return __builtin_nanf(""); }
 };
-template <> struct numeric_limits<_Float16> {
-    static constexpr _Float16 max() { return (_Float16)65504.0f; }
-    static constexpr _Float16 min() { return (_Float16)6.103515625e-05f; }
-    static constexpr _Float16 lowest() { return (_Float16)-65504.0f; }
-    static constexpr _Float16 epsilon() { return (_Float16)0.0009765625f; }
-    static constexpr _Float16 infinity() { return (_Float16)__builtin_inff(); }
-    static constexpr _Float16 quiet_NaN() { return (_Float16)__builtin_nanf(""); }
+template <> struct numeric_limits<half> {
+    static constexpr half max() { return (half)65504.0f; }
+    static constexpr half min() { return (half)6.103515625e-05f; }
+    static constexpr half lowest() { return (half)-65504.0f; }
+    static constexpr half epsilon() { return (half)0.0009765625f; }
+    static constexpr half infinity() { return (half)__builtin_inff(); }
+    static constexpr half quiet_NaN() { return (half)__builtin_nanf(""); }
 };
 #define SM_INT_LIMITS(T, lo, hi)                                                                                   \
     template <> struct numeric_limits<T> {                                                                          \

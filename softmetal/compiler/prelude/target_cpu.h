@@ -7,6 +7,12 @@
 #ifndef SOFTMETAL_PRELUDE_TARGET_CPU_H
 #define SOFTMETAL_PRELUDE_TARGET_CPU_H
 
+// Kernels are C++ for OpenCL (see clang_driver.cpp): these extensions give back what MSL has and
+// OpenCL C lacks: function pointers (the kernel table), variadic templates' C cousins, and half arithmetic.
+#pragma OPENCL EXTENSION __cl_clang_function_pointers : enable
+#pragma OPENCL EXTENSION __cl_clang_variadic_functions : enable
+#pragma OPENCL EXTENSION cl_khr_fp16 : enable
+
 #include "kernel_abi.h"
 
 #define SM_INLINE inline __attribute__((always_inline))
@@ -18,6 +24,7 @@ namespace target {
 inline const sm_runtime_api *runtime = nullptr;
 
 SM_INLINE void threadgroup_barrier() { runtime->threadgroup_barrier(); }
+SM_INLINE const sm_group *current_group() { return runtime->current_group(); }
 
 // libm through clang builtins: no <cmath>, and clang knows their semantics for constant folding.
 #define SM_TARGET_F1(name, builtin) SM_INLINE float name(float x) { return builtin(x); }
@@ -75,21 +82,29 @@ template <class T> SM_INLINE int ctz(T x) {
     else return __builtin_ctz((unsigned)x);
 }
 
+// A pointer's pointee type carries its address space (`__generic unsigned`); values do not.
+template <class T> struct value_of { using type = T; };
+template <class T> struct value_of<__generic T> { using type = T; };
+template <class T> struct value_of<__global T> { using type = T; };
+template <class T> struct value_of<__local T> { using type = T; };
+template <class T> struct value_of<__private T> { using type = T; };
+template <class T> using value_t = typename value_of<T>::type;
+
 // Atomics: plain memory plus GCC/clang __atomic builtins (lock-free on x86-64 for 1..8 bytes).
-template <class T> SM_INLINE T atomic_load(const T *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-template <class T> SM_INLINE void atomic_store(T *p, T v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
-template <class T> SM_INLINE T atomic_exchange(T *p, T v) { return __atomic_exchange_n(p, v, __ATOMIC_RELAXED); }
-template <class T> SM_INLINE bool atomic_cas(T *p, T *expected, T desired) {
+template <class T> SM_INLINE value_t<T> atomic_load(const T *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+template <class T> SM_INLINE void atomic_store(T *p, value_t<T> v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+template <class T> SM_INLINE value_t<T> atomic_exchange(T *p, value_t<T> v) { return __atomic_exchange_n(p, v, __ATOMIC_RELAXED); }
+template <class T, class E> SM_INLINE bool atomic_cas(T *p, E *expected, value_t<T> desired) {
     return __atomic_compare_exchange_n(p, expected, desired, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
-template <class T> SM_INLINE T atomic_fetch_add(T *p, T v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
-template <class T> SM_INLINE T atomic_fetch_sub(T *p, T v) { return __atomic_fetch_sub(p, v, __ATOMIC_RELAXED); }
-template <class T> SM_INLINE T atomic_fetch_and(T *p, T v) { return __atomic_fetch_and(p, v, __ATOMIC_RELAXED); }
-template <class T> SM_INLINE T atomic_fetch_or(T *p, T v) { return __atomic_fetch_or(p, v, __ATOMIC_RELAXED); }
-template <class T> SM_INLINE T atomic_fetch_xor(T *p, T v) { return __atomic_fetch_xor(p, v, __ATOMIC_RELAXED); }
+template <class T> SM_INLINE value_t<T> atomic_fetch_add(T *p, value_t<T> v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+template <class T> SM_INLINE value_t<T> atomic_fetch_sub(T *p, value_t<T> v) { return __atomic_fetch_sub(p, v, __ATOMIC_RELAXED); }
+template <class T> SM_INLINE value_t<T> atomic_fetch_and(T *p, value_t<T> v) { return __atomic_fetch_and(p, v, __ATOMIC_RELAXED); }
+template <class T> SM_INLINE value_t<T> atomic_fetch_or(T *p, value_t<T> v) { return __atomic_fetch_or(p, v, __ATOMIC_RELAXED); }
+template <class T> SM_INLINE value_t<T> atomic_fetch_xor(T *p, value_t<T> v) { return __atomic_fetch_xor(p, v, __ATOMIC_RELAXED); }
 // min/max (and float add) have no builtin: a compare-exchange loop.
-template <class T, class F> SM_INLINE T atomic_update(T *p, F f) {
-    T old = __atomic_load_n(p, __ATOMIC_RELAXED);
+template <class T, class F> SM_INLINE value_t<T> atomic_update(T *p, F f) {
+    value_t<T> old = __atomic_load_n(p, __ATOMIC_RELAXED);
     while (!__atomic_compare_exchange_n(p, &old, f(old), true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
     }
     return old;
