@@ -549,8 +549,14 @@ private:
                "const unsigned sm_count = sm_size.x * sm_size.y * sm_size.z;\n"
                "(void)sm_count;\n";
         if (any_return_)
-            out += "unsigned char sm_alive[sm_count];\nfor (unsigned sm_i = 0; sm_i < sm_count; ++sm_i) sm_alive[sm_i] = 1;\n";
-        for (size_t i = 0; i < reps_.size(); ++i) out += reps_[i].type + " sm_rep" + std::to_string(i) + "[sm_count];\n";
+            out += "unsigned char *sm_alive = (unsigned char *)__builtin_alloca(sm_count);\n"
+                   "for (unsigned sm_i = 0; sm_i < sm_count; ++sm_i) sm_alive[sm_i] = 1;\n";
+        // One copy per thread on this stack (C++ for OpenCL has no variable-length arrays).
+        for (size_t i = 0; i < reps_.size(); ++i) {
+            const std::string &t = reps_[i].type;
+            out += t + " *sm_rep" + std::to_string(i) + " = (" + t + " *)__builtin_alloca_with_align(sizeof(" + t +
+                   ") * sm_count, 8 * alignof(" + t + "));\n";
+        }
         hoisted(top, out);
         emit_list(top, out);
         out += "}\n#pragma clang diagnostic pop\n";

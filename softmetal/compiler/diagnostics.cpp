@@ -1,5 +1,7 @@
 #include "compiler/diagnostics.hpp"
 
+#include <cstring>
+
 #include <vector>
 
 namespace softmetal {
@@ -76,6 +78,26 @@ std::string excerpt_line(const std::string &line, const std::vector<std::string>
 
 } // namespace
 
+// Kernels compile as C++ for OpenCL: clang's messages spell MSL's address spaces as OpenCL's, and
+// the macros that make them (msl_keywords.h). Say it in MSL.
+std::string in_msl_terms(std::string message) {
+    static const std::pair<const char *, const char *> words[] = {
+        {"const __generic ", "constant "}, {"__global ", "device "},    {"__local ", "threadgroup "}, {"__private ", ""},
+        {"__generic ", ""},                {"__constant ", "constant "}, {"sm_constant_object ", ""},   {"sm_msl_", ""},
+        {"sm_atomic_", "atomic_"},         {"sm_make_", ""},
+    };
+    for (const auto &w : words) {
+        const size_t n = std::strlen(w.first);
+        for (size_t at = message.find(w.first); at != std::string::npos; at = message.find(w.first, at)) {
+            message.replace(at, n, w.second);
+            at += std::strlen(w.second);
+        }
+    }
+    for (const char *suffix : {" __generic", " __private"}) // method qualifiers: `float () const __generic`
+        for (size_t at = message.find(suffix); at != std::string::npos; at = message.find(suffix, at)) message.erase(at, std::strlen(suffix));
+    return message;
+}
+
 std::string filter_clang_output(const std::string &text, bool failed, int exit_code, const std::string &user_source) {
     const std::vector<std::string> user_lines = split_lines(user_source);
     std::vector<diagnostic> diags;
@@ -102,7 +124,7 @@ std::string filter_clang_output(const std::string &text, bool failed, int exit_c
     for (size_t i = 0; i < diags.size(); ++i) {
         const diagnostic &d = diags[i];
         if (is_user(d)) {
-            out += "program_source:" + d.line + ":" + d.column + ": " + d.severity + ": " + d.message + "\n";
+            out += "program_source:" + d.line + ":" + d.column + ": " + d.severity + ": " + in_msl_terms(d.message) + "\n";
             // Only the excerpt of the diagnostic's own line and its caret: clang's extra range lines
             // would show the translated text around our #line resynchronisations.
             for (size_t k = 0; k < d.body.size(); ++k) {

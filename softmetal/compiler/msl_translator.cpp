@@ -883,7 +883,10 @@ private:
             rk.body_close = k.body_close;
             rk.positions = k.positions;
             std::string code, why;
-            if (!build_region_function(translated, rk, code, why)) continue;
+            if (!build_region_function(translated, rk, code, why)) {
+                if (std::getenv("SOFTMETAL_DEBUG_REGIONS")) fprintf(stderr, "no split of %s: %s\n", k.name.c_str(), why.c_str());
+                continue;
+            }
             // The function sits at the kernel's namespace scope.
             std::string open, close;
             for (size_t p = 2; p < k.scope.size();) {

@@ -23,8 +23,11 @@ Class register_function_class() {
     pymetal::class_builder builder("SoftMetalFunction");
     builder.state<function_state>();
     builder.method("name", [](id self, SEL) -> id { return state(self).name_string.get(); });
-    builder.method("functionType",
-                   [](id, SEL) -> ns_uinteger { return static_cast<ns_uinteger>(pymetal::function_type::kernel); });
+    // MTLFunctionType: the kernel table says (vertex 1, fragment 2, kernel 3, as Apple numbers them).
+    builder.method("functionType", [](id self, SEL) -> ns_uinteger {
+        const sm_kernel_info* k = state(self).kernel;
+        return k ? static_cast<ns_uinteger>(k->function_type) : static_cast<ns_uinteger>(pymetal::function_type::kernel);
+    });
     builder.method("device", [](id self, SEL) -> id { return state(self).device.get(); });
     add_label_methods<function_state>(builder);
     return builder.register_class();

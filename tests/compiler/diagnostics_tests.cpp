@@ -69,7 +69,7 @@ kernel void k(device float4* out [[buffer(0)]], uint i [[thread_position_in_grid
 TEST_CASE("a warning does not fail the compile and is reported", "[compiler][diagnostics]") {
     auto r = compile(R"(
 kernel void k(device float* out [[buffer(0)]], uint i [[thread_position_in_grid]]) {
-    int unused_but_set = 1 << 40;
+    int undefined = 1 / 0;
     out[i] = 1.0;
 }
 )");
@@ -91,10 +91,20 @@ kernel void k(device float* out [[buffer(0)]],
     CHECK(has_line_starting(r.log, "program_source:3:24: error: unsupported kernel parameter attribute 'some_unknown_position'"));
 }
 
-TEST_CASE("vertex functions are refused with a clear message", "[compiler][diagnostics]") {
-    auto r = compile("vertex float4 v(uint id [[vertex_id]]) { return float4(0.0); }\n");
-    CHECK_FALSE(r.module);
-    CHECK(has_line_starting(r.log, "program_source:1:1: error: softmetal supports compute kernels only"));
+TEST_CASE("vertex and fragment functions belong to the library with their function type", "[compiler][diagnostics]") {
+    auto r = compile(R"(
+struct vout { float4 position [[position]]; float2 uv; };
+vertex vout v(uint id [[vertex_id]]) { vout o; o.position = float4(0.0); o.uv = float2(id, 0); return o; }
+fragment float4 f(vout in [[stage_in]]) { return float4(in.uv, 0.0, 1.0); }
+kernel void k(device float* out [[buffer(0)]], uint i [[thread_position_in_grid]]) { out[i] = 2.0; }
+)");
+    INFO(r.log);
+    REQUIRE(r.module);
+    CHECK(r.module->function_names() == std::vector<std::string>{"k", "v", "f"});
+    CHECK(r.module->find("v")->function_type == SM_FUNCTION_TYPE_VERTEX);
+    CHECK(r.module->find("v")->run_thread == nullptr);
+    CHECK(r.module->find("f")->function_type == SM_FUNCTION_TYPE_FRAGMENT);
+    CHECK(r.module->find("k")->function_type == SM_FUNCTION_TYPE_KERNEL);
 }
 
 TEST_CASE("a missing compiler is reported with the package to install", "[compiler][diagnostics]") {
