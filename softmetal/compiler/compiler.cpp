@@ -241,7 +241,6 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     if (!pre.ok) return {nullptr, pre.log};
     translation tr = translate_msl(pre, options, constants);
     if (!tr.ok) return {nullptr, tr.log};
-    if (std::getenv("SOFTMETAL_DEBUG_DUMP")) fprintf(stderr, "%s\n", tr.cpp.c_str());
     std::vector<std::string> flags = compile_flags(options.fast_math);
     std::string log = tr.log;
     if (!loc.refusal.empty())
@@ -249,7 +248,6 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     compile_result r = loc.enabled ? compile_cached(src, tr, cc, flags, runtime, loc.directory, log)
                                    : compile_uncached(src, tr, cc, flags, runtime, log);
     if (!r.module && !tr.cpp_fibers.empty()) {
-        if (std::getenv("SOFTMETAL_DEBUG_REGIONS")) fprintf(stderr, "%s\n---\n%s\n", tr.cpp.c_str(), r.log.c_str());
         // The kernels split at barriers did not build (the user's own error, or a shape barrier_regions
         // misjudged): build the fiber-only version, whose diagnostics are the user's, each once.
         tr.cpp = tr.cpp_fibers;

@@ -84,7 +84,8 @@ std::string in_msl_terms(std::string message) {
     static const std::pair<const char *, const char *> words[] = {
         {"const __generic ", "constant "}, {"__global ", "device "},    {"__local ", "threadgroup "}, {"__private ", ""},
         {"__generic ", ""},                {"__constant ", "constant "}, {"sm_constant_object ", ""},   {"sm_msl_", ""},
-        {"sm_atomic_", "atomic_"},         {"sm_make_", ""},
+        {"sm_atomic_", "atomic_"},         {"sm_make_", ""},             {"'__global'", "'device'"},  {"'__local'", "'threadgroup'"},
+        {"'__private'", "'thread'"},       {"'__generic'", "'thread or constant'"},
     };
     for (const auto &w : words) {
         const size_t n = std::strlen(w.first);

@@ -590,6 +590,16 @@ private:
         return names;
     }
 
+    // Whether the function constant named `name` has the value true in this specialisation.
+    bool function_constant_true(const std::string &name) const {
+        for (const auto &c : constants_)
+            if (c.name == name)
+                for (const auto &v : values_)
+                    if ((!v.name.empty() && v.name == c.name) || (v.name.empty() && v.index >= 0 && v.index == c.index))
+                        return !v.bytes.empty() && v.bytes[0] != 0;
+        return false;
+    }
+
     void parse_parameters(kernel_def &k, size_t open, size_t close) {
         if (close == open + 1 || (close == open + 2 && is(open + 1, "void"))) return;
         std::string next_buffer = "0";
@@ -619,6 +629,7 @@ private:
                 }
             }
             std::string binding;
+            bool absent = false;
             for (size_t a = 0; a < attrs.size(); ++a) {
                 const std::string &attr = attrs[a].first, &args = attrs[a].second;
                 if (attr == "buffer") {
@@ -632,7 +643,9 @@ private:
                 } else if (attr == "texture" || attr == "sampler") {
                     analysis_error(tk(attr_toks[a]), "textures and samplers are not supported by softmetal yet ('" + pname + "')");
                     binding = "-";
-                } else if (attr == "function_constant" || attr == "user" || attr == "raster_order_group" || attr == "id" ||
+                } else if (attr == "function_constant") {
+                    if (!function_constant_true(args)) absent = true; // Metal binds nothing there
+                } else if (attr == "user" || attr == "raster_order_group" || attr == "id" ||
                            attr == "clang" || attr == "gnu" || attr == "maybe_unused") {
                     // Qualifiers of a binding, not bindings: a buffer present only when the constant is true.
                 } else {
@@ -644,6 +657,7 @@ private:
                 binding = "::sm::entry::sm_buffer<" + next_buffer + ">";
                 next_buffer = next_buffer + " + 1";
             }
+            if (absent && binding != "-") binding = "::sm::entry::sm_absent";
             k.bindings.push_back(binding);
         }
     }
@@ -805,10 +819,10 @@ private:
         return false;
     }
 
-    // Calls the executor cannot serve yet, named at the user's line (found after preprocessing, so a
-    // call inside a macro is found too). A function of the user's own with such a name is theirs.
-    void refuse_unsupported_calls() {
-        std::set<std::string> defined; // `name(...) [qualifiers] {`: functions and members the user defines
+    // Functions and members the user defines (`name(...) [qualifiers] {`): a user's `simd_sum` is theirs.
+    const std::set<std::string> &user_functions() {
+        if (user_functions_computed_) return user_functions_;
+        user_functions_computed_ = true;
         for (size_t j = 0; j + 1 < code_.size(); ++j) {
             if (!is_ident(j) || !is(j + 1, "(")) continue;
             size_t k = match(j + 1);
@@ -817,8 +831,15 @@ private:
             while (k < code_.size() && (is(k, "const") || is(k, "thread") || is(k, "device") || is(k, "threadgroup") ||
                                         is(k, "constant") || is(k, "noexcept")))
                 ++k;
-            if (is(k, "{")) defined.insert(text(j));
+            if (is(k, "{")) user_functions_.insert(text(j));
         }
+        return user_functions_;
+    }
+
+    // Calls the executor cannot serve yet, named at the user's line (found after preprocessing, so a
+    // call inside a macro is found too). A function of the user's own with such a name is theirs.
+    void refuse_unsupported_calls() {
+        const std::set<std::string> &defined = user_functions();
         for (size_t j = 0; j + 1 < code_.size(); ++j) {
             if (!is_ident(j) || !is(j + 1, "(") || (j > 0 && (is(j - 1, ".") || is(j - 1, "->")))) continue;
             std::string s = text(j);
@@ -838,9 +859,9 @@ private:
     }
 
     // ---- barrier analysis ----
-    static bool is_barrier_seed(const std::string &id) {
-        return id == "threadgroup_barrier" || id == "simdgroup_barrier" || id.compare(0, 5, "simd_") == 0 ||
-               id.compare(0, 5, "quad_") == 0;
+    bool is_barrier_seed(const std::string &id) {
+        return id == "threadgroup_barrier" || id == "simdgroup_barrier" ||
+               ((id.compare(0, 5, "simd_") == 0 || id.compare(0, 5, "quad_") == 0) && !user_functions().count(id) && !items_.count(id));
     }
     bool reaches_barrier(const std::set<std::string> &refs) {
         std::set<std::string> seen;
@@ -883,10 +904,7 @@ private:
             rk.body_close = k.body_close;
             rk.positions = k.positions;
             std::string code, why;
-            if (!build_region_function(translated, rk, code, why)) {
-                if (std::getenv("SOFTMETAL_DEBUG_REGIONS")) fprintf(stderr, "no split of %s: %s\n", k.name.c_str(), why.c_str());
-                continue;
-            }
+            if (!build_region_function(translated, rk, code, why)) continue;
             // The function sits at the kernel's namespace scope.
             std::string open, close;
             for (size_t p = 2; p < k.scope.size();) {
@@ -1025,6 +1043,8 @@ private:
     std::vector<instantiation> instantiations_;
     std::vector<function_constant_info> constants_;
     std::map<std::string, std::set<std::string>> items_; // function/struct/macro name -> identifiers it uses
+    std::set<std::string> user_functions_;
+    bool user_functions_computed_ = false;
     std::vector<bool> user_file_; // analysis: the token comes from the user's source
     std::vector<std::pair<std::string, int>> graphics_functions_; // vertex (1) and fragment (2) functions
 };

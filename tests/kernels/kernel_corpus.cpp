@@ -1013,7 +1013,11 @@ kernel void mat(device const float* x [[buffer(0)]], device float4* out [[buffer
 } // namespace
 
 const std::vector<kernel_case> &all_cases() {
-    static const std::vector<kernel_case> cases = build();
+    static const std::vector<kernel_case> cases = [] {
+        std::vector<kernel_case> all = build();
+        for (auto &c : front_end_cases()) all.push_back(std::move(c));
+        return all;
+    }();
     return cases;
 }
 

@@ -112,6 +112,19 @@ template <attr A> struct sm_position {
     static constexpr int index = -1;
 };
 
+// A parameter whose [[function_constant(c)]] is false in this specialisation: nothing is bound.
+struct sm_absent {
+    template <class T> static SM_INLINE T get(const thread_ctx &) {
+        using P = remove_cvref_t<T>;
+        if constexpr (__is_pointer(P)) return nullptr;
+        else return *address_cast<typename strip_ref<T>::type *>(nullptr); // never read: the constant is false
+    }
+    static constexpr unsigned buffer_bit = 0;
+    static constexpr unsigned threadgroup_bit = 0;
+    template <class T> static constexpr unsigned long min_length() { return 0; }
+    static constexpr int index = -1;
+};
+
 // The group: the last parameter of the sm_regions_ function the translator makes of a kernel.
 struct sm_group_binding {
     template <class T> static SM_INLINE T get(const thread_ctx &c) { return c.group; }

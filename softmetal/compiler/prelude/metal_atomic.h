@@ -19,52 +19,52 @@ typedef atomic<float> sm_atomic_float; // atomic_float (msl_keywords.h)
 typedef atomic<unsigned long> sm_atomic_ulong; // atomic_ulong (msl_keywords.h)
 typedef atomic<long> sm_atomic_long; // atomic_long (msl_keywords.h)
 
-namespace detail {
+namespace sm_detail {
 template <class T> SM_INLINE T *raw(const volatile atomic<T> *a) { return const_cast<T *>(&a->value); }
-} // namespace detail
+} // namespace sm_detail
 template <class T> using atomic_arg_t = typename atomic<T>::value_type;
 
 template <class T> SM_INLINE void atomic_store_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
-    sm::target::atomic_store(detail::raw(a), v);
+    sm::target::atomic_store(sm_detail::raw(a), v);
 }
 template <class T> SM_INLINE T atomic_load_explicit(const volatile atomic<T> *a, memory_order = memory_order_relaxed) {
-    return sm::target::atomic_load(detail::raw(a));
+    return sm::target::atomic_load(sm_detail::raw(a));
 }
 template <class T> SM_INLINE T atomic_exchange_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
-    return sm::target::atomic_exchange(detail::raw(a), v);
+    return sm::target::atomic_exchange(sm_detail::raw(a), v);
 }
 template <class T>
 SM_INLINE bool atomic_compare_exchange_weak_explicit(volatile atomic<T> *a, T *expected, atomic_arg_t<T> desired,
                                                      memory_order = memory_order_relaxed, memory_order = memory_order_relaxed) {
-    return sm::target::atomic_cas(detail::raw(a), expected, desired);
+    return sm::target::atomic_cas(sm_detail::raw(a), expected, desired);
 }
 template <class T>
 SM_INLINE bool atomic_compare_exchange_strong_explicit(volatile atomic<T> *a, T *expected, atomic_arg_t<T> desired,
                                                        memory_order = memory_order_relaxed, memory_order = memory_order_relaxed) {
-    return sm::target::atomic_cas(detail::raw(a), expected, desired);
+    return sm::target::atomic_cas(sm_detail::raw(a), expected, desired);
 }
 template <class T> SM_INLINE T atomic_fetch_add_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
-    if constexpr (sm::is_same<T, float>::value) return sm::target::atomic_fetch_add_float(detail::raw(a), v);
-    else return sm::target::atomic_fetch_add(detail::raw(a), v);
+    if constexpr (sm::is_same<T, float>::value) return sm::target::atomic_fetch_add_float(sm_detail::raw(a), v);
+    else return sm::target::atomic_fetch_add(sm_detail::raw(a), v);
 }
 template <class T> SM_INLINE T atomic_fetch_sub_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
-    if constexpr (sm::is_same<T, float>::value) return sm::target::atomic_fetch_add_float(detail::raw(a), -v);
-    else return sm::target::atomic_fetch_sub(detail::raw(a), v);
+    if constexpr (sm::is_same<T, float>::value) return sm::target::atomic_fetch_add_float(sm_detail::raw(a), -v);
+    else return sm::target::atomic_fetch_sub(sm_detail::raw(a), v);
 }
 template <class T> SM_INLINE T atomic_fetch_and_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
-    return sm::target::atomic_fetch_and(detail::raw(a), v);
+    return sm::target::atomic_fetch_and(sm_detail::raw(a), v);
 }
 template <class T> SM_INLINE T atomic_fetch_or_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
-    return sm::target::atomic_fetch_or(detail::raw(a), v);
+    return sm::target::atomic_fetch_or(sm_detail::raw(a), v);
 }
 template <class T> SM_INLINE T atomic_fetch_xor_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
-    return sm::target::atomic_fetch_xor(detail::raw(a), v);
+    return sm::target::atomic_fetch_xor(sm_detail::raw(a), v);
 }
 template <class T> SM_INLINE T atomic_fetch_min_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
-    return sm::target::atomic_update(detail::raw(a), [v](T old) { return v < old ? v : old; });
+    return sm::target::atomic_update(sm_detail::raw(a), [v](T old) { return v < old ? v : old; });
 }
 template <class T> SM_INLINE T atomic_fetch_max_explicit(volatile atomic<T> *a, atomic_arg_t<T> v, memory_order = memory_order_relaxed) {
-    return sm::target::atomic_update(detail::raw(a), [v](T old) { return old < v ? v : old; });
+    return sm::target::atomic_update(sm_detail::raw(a), [v](T old) { return old < v ? v : old; });
 }
 } // namespace metal
 

@@ -17,7 +17,7 @@ namespace precise {
 
 // Relational functions. NaN/Inf tests look at the bits, and never pass a float by value on the way:
 // under -ffast-math clang marks float parameters "never NaN/Inf" and would fold the tests away.
-namespace detail {
+namespace sm_detail {
 enum class fp_class { nan, inf, finite, negative };
 template <fp_class C, class E> SM_INLINE bool classify(const E &e) {
     constexpr bool h = sizeof(E) == 2;
@@ -42,11 +42,11 @@ template <fp_class C, class T> SM_INLINE auto test(T v) {
         return r;
     }
 }
-} // namespace detail
-template <class T, sm::enable_if_t<sm::is_float_elem<T>> = 0> SM_INLINE auto isnan(T v) { return detail::test<detail::fp_class::nan>(v); }
-template <class T, sm::enable_if_t<sm::is_float_elem<T>> = 0> SM_INLINE auto isinf(T v) { return detail::test<detail::fp_class::inf>(v); }
-template <class T, sm::enable_if_t<sm::is_float_elem<T>> = 0> SM_INLINE auto isfinite(T v) { return detail::test<detail::fp_class::finite>(v); }
-template <class T, sm::enable_if_t<sm::is_float_elem<T>> = 0> SM_INLINE auto signbit(T v) { return detail::test<detail::fp_class::negative>(v); }
+} // namespace sm_detail
+template <class T, sm::enable_if_t<sm::is_float_elem<T>> = 0> SM_INLINE auto isnan(T v) { return sm_detail::test<sm_detail::fp_class::nan>(v); }
+template <class T, sm::enable_if_t<sm::is_float_elem<T>> = 0> SM_INLINE auto isinf(T v) { return sm_detail::test<sm_detail::fp_class::inf>(v); }
+template <class T, sm::enable_if_t<sm::is_float_elem<T>> = 0> SM_INLINE auto isfinite(T v) { return sm_detail::test<sm_detail::fp_class::finite>(v); }
+template <class T, sm::enable_if_t<sm::is_float_elem<T>> = 0> SM_INLINE auto signbit(T v) { return sm_detail::test<sm_detail::fp_class::negative>(v); }
 template <class T, sm::enable_if_t<sm::is_arith<T>> = 0> SM_INLINE bool all(T v) {
     if constexpr (sm::lanes<T> == 0) return v != 0;
     else {

@@ -13,19 +13,19 @@ template <class T, int C, int R> struct matrix {
     SM_INLINE vec<T, R> operator[](int i) const { return columns[i]; }
 };
 
-namespace detail {
+namespace sm_detail {
 template <class T> struct matrix_traits;
 template <class T, int C, int R> struct matrix_traits<matrix<T, C, R>> {
     using elem = T;
     static constexpr int cols = C, rows = R;
 };
-} // namespace detail
+} // namespace sm_detail
 
 // floatCxR(): zero; floatCxR(s): s on the diagonal; floatCxR(col0, ..., colC-1); or C*R scalars,
 // column by column.
 template <class M, class... A> SM_INLINE M make_matrix(A ...a) {
-    using T = typename detail::matrix_traits<M>::elem;
-    constexpr int C = detail::matrix_traits<M>::cols, R = detail::matrix_traits<M>::rows;
+    using T = typename sm_detail::matrix_traits<M>::elem;
+    constexpr int C = sm_detail::matrix_traits<M>::cols, R = sm_detail::matrix_traits<M>::rows;
     M m;
     if constexpr (sizeof...(A) == 0) {
         for (int i = 0; i < C; ++i) m[i] = vec<T, R>(0);

@@ -1,0 +1,248 @@
+// Kernels in the shapes real Metal libraries write them (ggml, MLX, candle, SPIRV-Cross output), one
+// front-end feature each: what must survive preprocessing, address spaces and the ways kernels are
+// declared and instantiated. Written for this project; each checks its buffers against the host.
+#include "kernel_corpus.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace corpus {
+
+namespace {
+
+size3 s3(uint32_t x, uint32_t y = 1, uint32_t z = 1) { return size3{x, y, z}; }
+
+std::string expect_floats(const std::vector<float> &got, const std::vector<float> &want, float tolerance = 0) {
+    if (got.size() < want.size()) return "buffer too short";
+    for (size_t i = 0; i < want.size(); ++i)
+        if (!(std::fabs(got[i] - want[i]) <= tolerance * std::max(1.0f, std::fabs(want[i])))) {
+            char buf[160];
+            std::snprintf(buf, sizeof buf, "element %zu: got %.9g, want %.9g", i, double(got[i]), double(want[i]));
+            return buf;
+        }
+    return "";
+}
+
+// A case writing `n` floats to buffer `out`, expected f(i).
+kernel_case floats_out(std::string name, std::string source, std::string function, std::vector<binding> bindings, uint32_t n,
+                       uint32_t out, std::function<float(size_t)> f, float tolerance = 0) {
+    kernel_case c;
+    c.name = std::move(name);
+    c.source = std::move(source);
+    c.function = std::move(function);
+    c.bindings = std::move(bindings);
+    c.bindings.push_back(zeros<float>(out, n));
+    c.grid = s3(n);
+    c.threadgroup = s3(32);
+    c.check = [n, out, f, tolerance](const results &r) {
+        std::vector<float> want(n);
+        for (size_t i = 0; i < n; ++i) want[i] = f(i);
+        return expect_floats(r.get<float>(out), want, tolerance);
+    };
+    return c;
+}
+
+std::vector<float> iota_floats(size_t n, float scale) {
+    std::vector<float> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = scale * float(i);
+    return v;
+}
+
+} // namespace
+
+std::vector<kernel_case> front_end_cases() {
+    std::vector<kernel_case> cases;
+    const uint32_t n = 100;
+    const std::vector<float> in = iota_floats(n, 0.5f);
+
+    // Member functions and constructors that differ only by address space (MLX's bfloat emulation,
+    // SPIRV-Cross's spvUnsafeArray), and free functions overloaded on device/threadgroup pointers.
+    cases.push_back(floats_out("address_space_overloads", R"(
+#include <metal_stdlib>
+using namespace metal;
+struct wrapped {
+    float v;
+    wrapped() = default;
+    wrapped(float x) : v(x) {}
+    wrapped(thread const wrapped &o) : v(o.v) {}
+    wrapped(device const wrapped &o) : v(o.v + 1000.0f) {}
+    wrapped(threadgroup const wrapped &o) : v(o.v + 2000.0f) {}
+    wrapped(constant wrapped &o) : v(o.v + 3000.0f) {}
+    float get() thread const { return v; }
+    float get() device const { return v * 2.0f; }
+    float get() threadgroup const { return v * 3.0f; }
+    float get() const constant { return v * 4.0f; }
+};
+template <typename T, int N> struct unsafe_array {
+    T elements[N];
+    thread T &operator[](int i) thread { return elements[i]; }
+    const device T &operator[](int i) const device { return elements[i]; }
+    const constant T &operator[](int i) const constant { return elements[i]; }
+    threadgroup T &operator[](int i) threadgroup { return elements[i]; }
+};
+float pick(device const float *p) { return p[0]; }
+float pick(threadgroup const float *p) { return p[0] + 0.5f; }
+float pick(constant float *p) { return p[0] + 0.25f; }
+kernel void k(device const wrapped *in [[buffer(0)]], constant wrapped &c [[buffer(1)]],
+              device const unsafe_array<float, 4> &arr [[buffer(2)]], device float *out [[buffer(3)]],
+              uint i [[thread_position_in_grid]], uint l [[thread_position_in_threadgroup]]) {
+    threadgroup wrapped shared[32];
+    threadgroup float tg_value[1];
+    shared[l] = wrapped(float(i));
+    if (l == 0) tg_value[0] = 7.0f;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    wrapped from_device(in[i]);
+    wrapped from_group(shared[l]);
+    wrapped copied = c;           // a struct copied out of constant memory
+    unsafe_array<float, 2> local;
+    local[0] = 1.0f;
+    out[i] = in[i].get() + from_device.get() + from_group.get() * 0.001f + shared[l].get() + c.get() + copied.v +
+             arr[1] + local[0] + pick(&in[i].v) + pick(tg_value) + pick(&c.v);
+}
+)",
+                               "k",
+                               {buffer_of(0, in), bytes_of(1, 3.0f), buffer_of(2, std::vector<float>{1, 2, 3, 4})}, n, 3,
+                               [=](size_t i) {
+                                   float x = in[i], f = float(i);
+                                   return 2 * x + (x + 1000) + (f + 2000) * 0.001f + 3 * f + 4 * 3.0f + 3003.0f + 2.0f + 1.0f + x +
+                                          7.5f + 3.25f;
+                               },
+                               1e-6f));
+    cases.back().expects_barriers = true;
+
+    // Kernels defined by a macro, explicit instantiations spelled inside macros (MLX's
+    // instantiate_kernel with decltype and __VA_ARGS__), and the live arm of #if / #else.
+    {
+        kernel_case c = floats_out("macro_defined_kernels_and_instantiations", R"(
+#include <metal_stdlib>
+using namespace metal;
+#define UNARY_KERNEL(name, expr) \
+    kernel void name(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], \
+                     uint i [[thread_position_in_grid]]) { float x = in[i]; out[i] = (expr); }
+UNARY_KERNEL(negate, -x)
+UNARY_KERNEL(twice, 2.0f * x)
+
+template <typename T, int Scale>
+[[kernel]] void scale(device const T *in [[buffer(0)]], device T *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    out[i] = in[i] * T(Scale);
+}
+#define instantiate_kernel(name, func, ...) \
+    template [[host_name(name)]] [[kernel]] decltype(func<__VA_ARGS__>) func<__VA_ARGS__>;
+instantiate_kernel("scale_float_3", scale, float, 3)
+instantiate_kernel("scale_float_5", scale, float, 5)
+
+#if 1
+kernel void chosen(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    out[i] = in[i] + 1.0f;
+}
+#else
+kernel void chosen(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    out[i] = in[i] - 1.0f;
+}
+#endif
+)",
+                                   "scale_float_5", {buffer_of(0, in)}, n, 1, [=](size_t i) { return 5 * in[i]; });
+        cases.push_back(c);
+        c.name = "macro_defined_kernel_runs";
+        c.function = "twice";
+        c.check = [n, in](const results &r) {
+            std::vector<float> want(n);
+            for (size_t i = 0; i < n; ++i) want[i] = 2 * in[i];
+            return expect_floats(r.get<float>(1), want);
+        };
+        cases.push_back(c);
+        c.name = "kernel_in_the_live_arm_of_if";
+        c.function = "chosen";
+        c.check = [n, in](const results &r) {
+            std::vector<float> want(n);
+            for (size_t i = 0; i < n; ++i) want[i] = in[i] + 1;
+            return expect_floats(r.get<float>(1), want);
+        };
+        cases.push_back(c);
+    }
+
+    // ggml's way: a typedef of the kernel's type, instantiated through it; attribute lists on kernels.
+    cases.push_back(floats_out("instantiation_through_typedef_and_kernel_attribute_list", R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename T>
+kernel void kernel_add_bias(device const T *src [[buffer(0)]], constant float &bias [[buffer(1)]], device float *dst [[buffer(2)]],
+                            uint i [[thread_position_in_grid]]) {
+    dst[i] = float(src[i]) + bias;
+}
+typedef decltype(kernel_add_bias<float>) kernel_add_bias_t;
+template [[host_name("kernel_add_bias_f32")]] kernel kernel_add_bias_t kernel_add_bias<float>;
+
+[[kernel, max_total_threads_per_threadgroup(1024)]] void bounded(device float *dst [[buffer(2)]], uint i [[thread_position_in_grid]]) {
+    dst[i] = 1.0f;
+}
+)",
+                               "kernel_add_bias_f32", {buffer_of(0, in), bytes_of(1, 0.75f)}, n, 2,
+                               [=](size_t i) { return in[i] + 0.75f; }));
+    {
+        kernel_case c = cases.back();
+        c.name = "kernel_attribute_list_with_max_total_threads";
+        c.function = "bounded";
+        c.check = [n](const results &r) { return expect_floats(r.get<float>(2), std::vector<float>(n, 1.0f)); };
+        cases.push_back(c);
+    }
+
+    // A pointer into threadgroup memory with an initializer, a threadgroup array sized by a
+    // constexpr local, unqualified as_type, a user namespace `detail`, user functions named simd_*,
+    // a non-ASCII identifier, and [[function_constant]] / [[user]] on kernel parameters.
+    {
+        kernel_case c = floats_out("locals_names_and_parameter_attributes", R"(
+#include <metal_stdlib>
+using namespace metal;
+namespace detail { inline float twice(float x) { return 2.0f * x; } }
+struct simd_helper { float simd_sum(float a, float b) const { return a + b; } };
+inline float simd_scale(float x) { return 3.0f * x; }
+constant bool use_bias [[function_constant(0)]];
+constant bool use_extra [[function_constant(1)]];
+kernel void computeBNConvμFloat(device const float *in [[buffer(0)]], device float *out [[buffer(1)]],
+                                device const float *bias [[buffer(2), function_constant(use_bias)]],
+                                device const float *extra [[buffer(3), function_constant(use_extra)]],
+                                uint i [[thread_position_in_grid]], uint l [[thread_position_in_threadgroup]]) {
+    constexpr int width = 32;
+    threadgroup float tile[width * 2];
+    threadgroup float *upper = tile + width;
+    upper[l] = in[i];
+    tile[l] = 1.0f;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    uint bits = as_type<uint>(upper[l]);
+    float v = as_type<float>(bits) + detail::twice(tile[l]) + simd_helper().simd_sum(1.0f, 2.0f) + simd_scale(1.0f);
+    if (use_bias) v += bias[0];
+    if (use_extra) v += extra[0];
+    out[i] = v;
+}
+)",
+                                   "computeBNConvμFloat", {buffer_of(0, in), buffer_of(2, std::vector<float>{0.125f})}, n, 1,
+                                   [=](size_t i) { return in[i] + 2.0f + 3.0f + 3.0f + 0.125f; });
+        c.constants = {constant_value{0, 53, {1}}, constant_value{1, 53, {0}}};
+        c.expects_barriers = true;
+        cases.push_back(c);
+    }
+
+    // Program-scope constant tables (ggml's lookup tables) and constant objects in a function.
+    cases.push_back(floats_out("constant_tables", R"(
+#include <metal_stdlib>
+using namespace metal;
+constant float table[4] = {1.0f, 10.0f, 100.0f, 1000.0f};
+constexpr constant int shift = 2;
+struct params { float scale; int offset; };
+float lookup(constant float *t, uint i) { return t[i & 3]; }
+kernel void k(device float *out [[buffer(0)]], constant params &p [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    constant float local_table[2] = {0.5f, 0.25f};
+    params copy = p;
+    out[i] = lookup(table, i) * copy.scale + float(copy.offset << shift) + local_table[i & 1];
+}
+)",
+                               "k", {bytes_of(1, std::pair<float, int>(2.0f, 3))}, n, 0,
+                               [](size_t i) {
+                                   const float t[4] = {1, 10, 100, 1000}, lt[2] = {0.5f, 0.25f};
+                                   return t[i & 3] * 2.0f + float(3 << 2) + lt[i & 1];
+                               }));
+    return cases;
+}
+
+} // namespace corpus
