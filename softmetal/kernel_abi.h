@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes; the loader refuses modules built for another version. */
-#define SM_ABI_VERSION 2u
+#define SM_ABI_VERSION 3u
 /* Metal's argument table sizes for compute: 31 buffers, 31 threadgroup memory slots. */
 #define SM_MAX_BUFFER_BINDINGS 31u
 #define SM_MAX_THREADGROUP_BINDINGS 31u
@@ -56,12 +56,25 @@ typedef void (*sm_barrier_fn)(void);
 /* The group the calling kernel thread belongs to (for threadgroup variables declared in kernel bodies). */
 typedef const sm_group *(*sm_current_group_fn)(void);
 
+/* What a SIMD-group meeting tells each lane: which lanes of its SIMD group met there, and its own lane. */
+typedef struct sm_simd_meeting {
+    uint32_t active_mask; /* bit l: lane l took part */
+    uint32_t lane;        /* the caller's thread_index_in_simdgroup */
+} sm_simd_meeting;
+/* The lanes of the caller's SIMD group (32 threads in thread_index_in_threadgroup order) meet: each
+ * gives `size` bytes at `value`; when every live lane of the group is waiting (here, at another
+ * meeting, or at a barrier), the lanes waiting at the same call site receive all of their values in
+ * `gathered` (32 * size bytes, by lane; the slots of lanes that did not take part are left as they
+ * were). Lanes at different call sites (divergent code) meet separately. */
+typedef sm_simd_meeting (*sm_simd_meet_fn)(const void *value, void *gathered, uint32_t size);
+
 /* Services the executor offers to kernel code. Function-pointer members are typedef'd: kernel code is
  * compiled as C++ for OpenCL, where clang rejects a function-pointer type spelled inside a struct. */
 typedef struct sm_runtime_api {
     uint32_t abi_version;
     sm_barrier_fn threadgroup_barrier;
     sm_current_group_fn current_group;
+    sm_simd_meet_fn simd_meet;
 } sm_runtime_api;
 
 #define SM_FUNCTION_TYPE_VERTEX 1u

@@ -79,35 +79,41 @@ preprocessed_msl preprocess_msl(const std::string &source, const compile_options
         int line = 1 + int(std::count(source.begin(), source.begin() + long(nul), '\n'));
         out.log += "program_source:" + std::to_string(line) + ":1: error: source contains a NUL byte\n";
     }
-    // Include directives, as the user wrote them.
+    // Include directives. Which ones count is the preprocessor's call (one in an inactive #if arm is
+    // not an error), but no include may open a file: each becomes a pragma that clang -E keeps when
+    // it is active, and is checked afterwards. Metal's own headers are the prelude: blanked.
     out.prepared = source;
+    std::string pp_input = source;
     std::vector<token> toks = tokenize_msl(source);
-    for (size_t i = 0; i < toks.size(); ++i) {
+    for (size_t i = toks.size(); i-- > 0;) {
         if (!toks[i].directive_start || i + 1 >= toks.size() || !toks[i + 1].in_directive || toks[i + 1].directive_start) continue;
         std::string name = source.substr(toks[i + 1].offset, toks[i + 1].length);
         if (name != "include" && name != "import" && name != "include_next" && name != "embed") continue;
         size_t last = i + 1;
         while (last + 1 < toks.size() && toks[last + 1].in_directive && !toks[last + 1].directive_start) ++last;
-        std::string target = source.substr(toks[i + 1].offset + toks[i + 1].length,
-                                           toks[last].offset + toks[last].length - toks[i + 1].offset - toks[i + 1].length);
+        size_t target_begin = toks[i + 1].offset + toks[i + 1].length;
+        std::string target = source.substr(target_begin, toks[last].offset + toks[last].length - target_begin);
         size_t b = target.find_first_not_of(" \t"), e = target.find_last_not_of(" \t\r");
         target = b == std::string::npos ? "" : target.substr(b, e - b + 1);
+        size_t off = toks[i].offset, len = toks[last].offset + toks[last].length - off;
         bool bracketed = target.size() > 2 && ((target.front() == '<' && target.back() == '>') ||
                                                (target.front() == '"' && target.back() == '"'));
         if (name != "embed" && bracketed && is_metal_header(target)) {
-            size_t off = toks[i].offset, len = toks[last].offset + toks[last].length - off;
             out.prepared.replace(off, len, blank(source.substr(off, len)));
+            pp_input.replace(off, len, blank(source.substr(off, len)));
             continue;
         }
-        out.log += "program_source:" + std::to_string(toks[i].line) + ":" + std::to_string(toks[i].column) + ": error: '#" + name +
-                   " " + target + "' is not supported: kernel source can include only Metal's own headers " +
-                   "(such as <metal_stdlib>); pass other code as part of the source\n";
-    }
-    if (!out.log.empty()) return out;
+        // Quotes and backslashes would end the pragma's string early: keep the spelling readable only.
+        std::string shown;
+        for (char c : target)
+            if (c != '\\' && c != '\n') shown += c;
+        pp_input.replace(off, len, "#pragma softmetal_refused_include " + std::to_string(toks[i].line) + " " +
+                                       std::to_string(toks[i].column) + " " + name + " " + shown);
+    }    if (!out.log.empty()) return out; // NUL bytes, bad macro names
 
     std::string err;
     std::string input = work_dir + "/program_source.metal";
-    if (!write_file(input, msl_predefined_macros(options) + "#line 1 \"program_source\"\n" + out.prepared, err)) {
+    if (!write_file(input, msl_predefined_macros(options) + "#line 1 \"program_source\"\n" + pp_input, err)) {
         out.log = "softmetal: error: " + err + "\n";
         return out;
     }
@@ -138,6 +144,20 @@ preprocessed_msl preprocess_msl(const std::string &source, const compile_options
         return out;
     }
     out.text = text.str();
+    // Active includes the user asked for: refused, at their own line.
+    const std::string marker = "#pragma softmetal_refused_include ";
+    for (size_t at = out.text.find(marker); at != std::string::npos; at = out.text.find(marker, at + 1)) {
+        size_t eol = out.text.find('\n', at);
+        std::istringstream fields(out.text.substr(at + marker.size(), eol == std::string::npos ? std::string::npos : eol - at - marker.size()));
+        std::string line, column, directive, target;
+        fields >> line >> column >> directive;
+        std::getline(fields, target);
+        if (!target.empty() && target[0] == ' ') target.erase(0, 1);
+        out.log += "program_source:" + line + ":" + column + ": error: '#" + directive + " " + target +
+                   "' is not supported: kernel source can include only Metal's own headers (such as <metal_stdlib>); " +
+                   "pass other code as part of the source\n";
+    }
+    if (!out.log.empty()) return out;
     out.ok = true;
     return out;
 }

@@ -76,6 +76,14 @@ const std::map<std::string, std::string> &position_attributes() {
         {"threads_per_simdgroup", "threads_per_simdgroup"},
         {"thread_execution_width", "threads_per_simdgroup"},
         {"simdgroups_per_threadgroup", "simdgroups_per_threadgroup"},
+        // The dispatch_ forms count the threads of this (possibly partial) group, which is what the
+        // plain forms give here too: groups are never padded.
+        {"dispatch_simdgroups_per_threadgroup", "simdgroups_per_threadgroup"},
+        {"dispatch_threads_per_threadgroup", "threads_per_threadgroup"},
+        {"thread_index_in_quadgroup", "thread_index_in_quadgroup"},
+        {"quadgroup_index_in_threadgroup", "quadgroup_index_in_threadgroup"},
+        {"quadgroups_per_threadgroup", "quadgroups_per_threadgroup"},
+        {"dispatch_quadgroups_per_threadgroup", "quadgroups_per_threadgroup"},
     };
     return m;
 }
@@ -136,7 +144,6 @@ public:
     bool analyse() {
         parse_top_level();
         check_instantiations();
-        refuse_unsupported_calls();
         return errors_.empty();
     }
     const std::string &errors() const { return errors_; }
@@ -489,13 +496,26 @@ private:
         k.body_close = tk(body_end).offset;
         std::string tg_type = k.scope + "sm_tg_" + k.name + (is_template ? "<" + k.template_args + ">" : "");
         std::vector<threadgroup_decl> decls;
-        std::string constexpr_locals; // `constexpr int N = 32;` before a `threadgroup float a[N];`
+        // Local constants (`constexpr int N = 32;`, `const uint head_size = 64;`) that size a
+        // threadgroup array: the arena struct gets its own static copies of those it needs.
+        std::vector<std::pair<std::string, std::string>> local_constants; // name, "static constexpr T name = v;"
+        std::set<std::string> needed;
         for (size_t t = body + 1; t < body_end; ++t) {
             if (is_ident(t)) k.refs.insert(text(t));
             bool statement_start = is(t - 1, "{") || is(t - 1, "}") || is(t - 1, ";");
-            if (is(t, "constexpr") && statement_start) {
+            if ((is(t, "constexpr") || is(t, "const")) && statement_start) {
                 size_t end = find_semicolon(t);
-                if (end != npos && end < body_end) constexpr_locals += "static " + span(t, end) + "\n";
+                size_t eq = t;
+                while (eq < end && !is(eq, "=")) ++eq;
+                if (end != npos && end < body_end && eq < end && eq > t + 1 && is_ident(eq - 1)) {
+                    size_t type_start = t + 1;
+                    while (type_start < eq && (is(type_start, "constexpr") || is(type_start, "const"))) ++type_start;
+                    std::set<std::string> uses;
+                    for (size_t q = eq + 1; q < end; ++q)
+                        if (is_ident(q)) uses.insert(text(q));
+                    local_constants.push_back({text(eq - 1), "static constexpr " + span(type_start, end) + "\n"});
+                    for (auto &u : uses) local_constant_uses_[text(eq - 1)].insert(u);
+                }
             }
             // A threadgroup *variable*: `threadgroup T name...;`. `threadgroup T *p = ...;` is a pointer
             // in thread memory and stays as it is.
@@ -514,6 +534,8 @@ private:
                     continue;
                 }
                 threadgroup_decl d{tk(t + 1).line, tk(t + 1).column, span(t + 1, end)};
+                for (size_t q = t + 1; q < end; ++q)
+                    if (is_ident(q)) needed.insert(text(q));
                 std::string replacement;
                 bool ok = true;
                 for (auto &part : split_commas(t + 1, end)) {
@@ -546,7 +568,17 @@ private:
             k.has_threadgroup_vars = true;
             std::string s = "\n#line 1 \"softmetal_generated\"\n";
             if (is_template) s += "template <" + template_params + ">\n";
-            s += "struct sm_tg_" + k.name + " {\n" + constexpr_locals;
+            // Transitively: a constant sized by another constant.
+            for (bool grew = true; grew;) {
+                grew = false;
+                for (auto &c : local_constants)
+                    if (needed.count(c.first))
+                        for (auto &u : local_constant_uses_[c.first]) grew = needed.insert(u).second || grew;
+            }
+            std::string constants;
+            for (auto &c : local_constants)
+                if (needed.count(c.first)) constants += c.second;
+            s += "struct sm_tg_" + k.name + " {\n" + constants;
             for (size_t i = 0; i < decls.size(); ++i) {
                 s += "struct {\n#line " + std::to_string(decls[i].line) + " \"program_source\"\n" +
                      std::string(decls[i].column - 1, ' ') + decls[i].text + "\n} s" + std::to_string(i) + ";\n";
@@ -753,7 +785,21 @@ private:
     }
 
     // ---- token-level rewrites everywhere else ----
+    // `template <..., void (*f)(args)>`: clang's C++ for OpenCL cannot match a function pointer as a
+    // template argument; a reference to the function is passed the same way (`k<..., dequantize>`)
+    // and called the same way, so the parameter becomes `void (&f)(args)`.
+    void function_pointer_template_parameters() {
+        for (size_t j = 0; j + 1 < code_.size(); ++j) {
+            if (!is(j, "template") || !is(j + 1, "<")) continue;
+            size_t close = match_angle(j + 1);
+            if (close == npos) continue;
+            for (size_t q = j + 2; q + 4 < close; ++q)
+                if (is(q, "(") && is(q + 1, "*") && is_ident(q + 2) && is(q + 3, ")") && is(q + 4, "(")) add_edit(tk(q + 1).offset, 1, "&");
+        }
+    }
+
     void rewrite_remaining_tokens() {
+        function_pointer_template_parameters();
         for (size_t i = 0; i < toks_.size(); ++i) {
             if (consumed_[i]) continue;
             const token &t = toks_[i];
@@ -775,12 +821,11 @@ private:
                 for (size_t q = i; q <= last; ++q) consumed_[q] = true;
                 continue;
             }
-            if (t.kind == token_kind::identifier && !t.in_directive && s == "constant" && constant_object(i)) {
+            if (t.kind == token_kind::identifier && s == "constant" && constant_object(i)) {
                 // An object in the constant address space (a table, a function constant): program-scope
                 // storage in OpenCL's global space. `constant` in types is `__generic const` (see
                 // msl_keywords.h), which OpenCL does not allow for objects.
-                const std::string prev = i > 0 ? src_.substr(toks_[i - 1].offset, toks_[i - 1].length) : "";
-                add_edit(t.offset, t.length, prev == "static" ? "sm_constant_member" : "sm_constant_object");
+                add_edit(t.offset, t.length, declared_static(i) ? "sm_constant_member" : "sm_constant_object", t.in_directive);
             } else if (false) {
             } else if (s == "[" && i + 1 < toks_.size() && src_.compare(toks_[i + 1].offset, 1, "[") == 0 && !consumed_[i + 1]) {
                 // An attribute: keep standard C++ ones, blank MSL ones.
@@ -803,18 +848,34 @@ private:
     // Whether the `constant` at toks_[i] starts the declaration of an object (not a pointer, reference,
     // function or parameter): `constant float table[4] = {...};`, `static constant int k = 3;`.
     bool constant_object(size_t i) const {
-        size_t j = std::lower_bound(code_.begin(), code_.end(), i) - code_.begin();
-        if (j >= code_.size() || code_[j] != i) return false;
-        if (j > 0 && !(is(j - 1, ";") || is(j - 1, "{") || is(j - 1, "}") || is(j - 1, "static") || is(j - 1, "constexpr") ||
-                       is(j - 1, "inline") || is(j - 1, ":")))
-            return false;
+        // Works on toks_ (a #define body is rewritten like code): the previous token must start a
+        // declaration, and the declarator must be an object's, within the same line of a directive.
+        auto same_context = [&](size_t k) { return k < toks_.size() && toks_[k].in_directive == toks_[i].in_directive && !toks_[k].directive_start; };
+        auto tok = [&](size_t k) { return src_.substr(toks_[k].offset, toks_[k].length); };
+        if (i > 0 && same_context(i - 1)) {
+            std::string p = tok(i - 1);
+            bool starts = p == ";" || p == "{" || p == "}" || p == "static" || p == "constexpr" || p == "inline" || p == "const" ||
+                          p == ":" || (p == ")" && toks_[i].in_directive);
+            if (!starts) return false;
+        }
         int depth = 0;
-        for (size_t k = j + 1; k < code_.size(); ++k) {
-            if (is(k, "<")) ++depth;
-            else if (is(k, ">")) --depth;
+        for (size_t k = i + 1; same_context(k); ++k) {
+            std::string t = tok(k);
+            if (t == "<") ++depth;
+            else if (t == ">") --depth;
             else if (depth > 0) continue;
-            else if (is(k, "*") || is(k, "&") || is(k, "(") || is(k, ")") || is(k, ",")) return false;
-            else if (is(k, ";") || is(k, "=") || is(k, "[") || is(k, "{")) return true;
+            else if (t == "*" || t == "&" || t == "(" || t == ")" || t == ",") return false;
+            else if (t == ";" || t == "=" || t == "[" || t == "{") return true;
+        }
+        return false;
+    }
+    // Whether `static` appears in the declaration before toks_[i] (the object needs no other).
+    bool declared_static(size_t i) const {
+        for (size_t k = i; k-- > 0;) {
+            if (toks_[k].in_directive != toks_[i].in_directive || toks_[k].directive_start) return false;
+            std::string t = src_.substr(toks_[k].offset, toks_[k].length);
+            if (t == "static") return true;
+            if (t != "const" && t != "constexpr" && t != "inline") return false;
         }
         return false;
     }
@@ -836,18 +897,6 @@ private:
         return user_functions_;
     }
 
-    // Calls the executor cannot serve yet, named at the user's line (found after preprocessing, so a
-    // call inside a macro is found too). A function of the user's own with such a name is theirs.
-    void refuse_unsupported_calls() {
-        const std::set<std::string> &defined = user_functions();
-        for (size_t j = 0; j + 1 < code_.size(); ++j) {
-            if (!is_ident(j) || !is(j + 1, "(") || (j > 0 && (is(j - 1, ".") || is(j - 1, "->")))) continue;
-            std::string s = text(j);
-            if ((s.compare(0, 5, "simd_") == 0 || s.compare(0, 5, "quad_") == 0) && !items_.count(s) && !defined.count(s))
-                error_at(tk(j), "SIMD-group function '" + s + "' is not supported by softmetal yet");
-        }
-    }
-
     void check_instantiations() {
         for (const auto &inst : instantiations_) {
             auto it = kernel_index_.find(inst.kernel);
@@ -859,9 +908,13 @@ private:
     }
 
     // ---- barrier analysis ----
+    // Calls after which a kernel's threads must be able to wait for each other (fibers, or a split at
+    // barriers): barriers, and the SIMD-group functions, which are meetings of 32 lanes.
     bool is_barrier_seed(const std::string &id) {
         return id == "threadgroup_barrier" || id == "simdgroup_barrier" ||
-               ((id.compare(0, 5, "simd_") == 0 || id.compare(0, 5, "quad_") == 0) && !user_functions().count(id) && !items_.count(id));
+               ((id.compare(0, 5, "simd_") == 0 || id.compare(0, 5, "quad_") == 0 || id.compare(0, 10, "simdgroup_") == 0 ||
+                 id == "thread_elements") &&
+                !user_functions().count(id) && !items_.count(id));
     }
     bool reaches_barrier(const std::set<std::string> &refs) {
         std::set<std::string> seen;
@@ -1044,6 +1097,7 @@ private:
     std::vector<function_constant_info> constants_;
     std::map<std::string, std::set<std::string>> items_; // function/struct/macro name -> identifiers it uses
     std::set<std::string> user_functions_;
+    std::map<std::string, std::set<std::string>> local_constant_uses_; // local constant -> identifiers of its value
     bool user_functions_computed_ = false;
     std::vector<bool> user_file_; // analysis: the token comes from the user's source
     std::vector<std::pair<std::string, int>> graphics_functions_; // vertex (1) and fragment (2) functions

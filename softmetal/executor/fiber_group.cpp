@@ -4,6 +4,7 @@
 #include "executor/sanitizer_fiber.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <utility>
 
@@ -30,6 +31,8 @@ fiber_group_scheduler::fiber_group_scheduler(fiber_stack_pool& stacks) : stacks_
     contexts_.resize(1);
     stacks_of_.resize(1);
     live_flags_.resize(1, 0);
+    waits_.resize(1, wait::none);
+    requests_.resize(1);
 }
 
 fiber_group_scheduler::~fiber_group_scheduler() {
@@ -52,14 +55,19 @@ void fiber_group_scheduler::run(sm_thread_fn fn, const sm_group& group) {
         contexts_.resize(threads_ + 1);
         stacks_of_.resize(threads_ + 1);
         live_flags_.resize(threads_ + 1);
+        waits_.resize(threads_ + 1, wait::none);
+        requests_.resize(threads_ + 1);
         for (std::uint32_t slot = spawned; slot <= threads_; ++slot) spawn(slot);
     }
     std::fill(live_flags_.begin() + 1, live_flags_.begin() + threads_ + 1, 1);
+    std::fill(waits_.begin() + 1, waits_.begin() + threads_ + 1, wait::none);
 
     fiber_group_scheduler* outer = std::exchange(running_scheduler, this);
     while (live_ > 0) {
-        std::uint32_t first = 1;
-        while (!live_flags_[first]) ++first;
+        // Fibers come back here only when no thread is left to run: every live one waits.
+        std::uint32_t first = next_runnable_after(scheduler);
+        if (first == scheduler && resolve()) first = next_runnable_after(scheduler);
+        if (first == scheduler) break; // cannot happen: resolve() always frees a waiting thread
         switch_to(first);
     }
     running_scheduler = outer;
@@ -85,8 +93,75 @@ void threadgroup_barrier_hook() {
 SOFTMETAL_ALWAYS_INLINE bool fiber_group_scheduler::arrive_at_barrier() {
     fiber_group_scheduler* owner = running_scheduler;
     if (!owner || owner->current_ == scheduler) return false;
-    owner->switch_to(owner->next_live_after(owner->current_));
+    owner->waits_[owner->current_] = wait::barrier;
+    owner->run_next();
     return true;
+}
+
+sm_simd_meeting simd_meet_hook(const void* value, void* gathered, std::uint32_t size) {
+    sm_simd_meeting out{1u, 0u};
+    if (fiber_group_scheduler::meet_simdgroup(__builtin_return_address(0), value, gathered, size, out)) return out;
+    if (size) std::memcpy(gathered, value, size);
+    return out;
+}
+
+bool fiber_group_scheduler::meet_simdgroup(const void* site, const void* value, void* gathered, std::uint32_t size,
+                                           sm_simd_meeting& out) {
+    fiber_group_scheduler* owner = running_scheduler;
+    if (!owner || owner->current_ == scheduler) return false;
+    const std::uint32_t slot = owner->current_;
+    owner->requests_[slot] = simd_request{site, value, gathered, size, &out};
+    owner->waits_[slot] = wait::simd;
+    owner->run_next();
+    return true;
+}
+
+void fiber_group_scheduler::run_next() {
+    std::uint32_t next = next_runnable_after(current_);
+    if (next == scheduler && live_ > 0 && resolve()) next = next_runnable_after(current_ == scheduler ? scheduler : current_ - 1);
+    if (next == current_) return; // the meeting or barrier just resolved lets this very thread go on
+    switch_to(next);
+}
+
+std::uint32_t fiber_group_scheduler::next_runnable_after(std::uint32_t slot) const {
+    for (std::uint32_t next = slot + 1; next <= threads_; ++next)
+        if (live_flags_[next] && waits_[next] == wait::none) return next;
+    for (std::uint32_t next = 1; next <= slot && next <= threads_; ++next)
+        if (live_flags_[next] && waits_[next] == wait::none) return next;
+    return scheduler;
+}
+
+bool fiber_group_scheduler::resolve() {
+    constexpr std::uint32_t width = 32;
+    bool met = false;
+    for (std::uint32_t first = 1; first <= threads_; first += width) {
+        const std::uint32_t last = std::min(threads_, first + width - 1);
+        const void* site = nullptr;
+        for (std::uint32_t slot = first; slot <= last && !site; ++slot)
+            if (live_flags_[slot] && waits_[slot] == wait::simd) site = requests_[slot].site;
+        if (!site) continue;
+        std::uint32_t mask = 0;
+        for (std::uint32_t slot = first; slot <= last; ++slot)
+            if (live_flags_[slot] && waits_[slot] == wait::simd && requests_[slot].site == site) mask |= 1u << (slot - first);
+        for (std::uint32_t slot = first; slot <= last; ++slot) {
+            if (!(mask >> (slot - first) & 1u)) continue;
+            const simd_request& to = requests_[slot];
+            for (std::uint32_t from = first; from <= last; ++from) {
+                const simd_request& r = requests_[from];
+                // Calls at one site in one kernel have one type: the sizes agree.
+                if ((mask >> (from - first) & 1u) && r.size == to.size && to.size)
+                    std::memcpy(static_cast<char*>(to.gathered) + std::size_t(from - first) * to.size, r.value, to.size);
+            }
+            *to.result = sm_simd_meeting{mask, slot - first};
+            waits_[slot] = wait::none;
+        }
+        met = true;
+    }
+    if (met) return true;
+    bool released = false;
+    for (std::uint32_t slot = 1; slot <= threads_; ++slot)
+        if (live_flags_[slot] && waits_[slot] == wait::barrier) waits_[slot] = wait::none, released = true;
+    return released;
 }
 
 ctx::fiber fiber_group_scheduler::run_fiber(std::uint32_t slot, ctx::fiber&& from) {
@@ -98,10 +173,13 @@ ctx::fiber fiber_group_scheduler::run_fiber(std::uint32_t slot, ctx::fiber&& fro
     while (!ending_) {
         fn_(group_, position_of(slot));
         live_flags_[slot] = 0;
+        waits_[slot] = wait::none;
         --live_;
-        // Park: hand over to the next live thread (or the scheduler); resumed by the next group that
-        // has a thread for this slot, or by the destructor.
-        switch_to(next_live_after(slot));
+        // Park: hand over to the next runnable thread (or the scheduler when none is left); resumed by
+        // the next group that has a thread for this slot, or by the destructor.
+        std::uint32_t next = next_runnable_after(slot);
+        if (next == scheduler && live_ > 0 && resolve()) next = next_runnable_after(slot);
+        switch_to(next);
     }
 
     from_ = slot;
@@ -131,13 +209,6 @@ SOFTMETAL_ALWAYS_INLINE void fiber_group_scheduler::keep_context_of_switcher(ctx
     if (from_ == scheduler && from_bottom) {
         stacks_of_[scheduler] = fiber_stack{const_cast<char*>(static_cast<const char*>(from_bottom)) + from_size, from_size};
     }
-}
-
-SOFTMETAL_ALWAYS_INLINE std::uint32_t fiber_group_scheduler::next_live_after(std::uint32_t slot) const {
-    for (std::uint32_t next = slot + 1; next <= threads_; ++next) {
-        if (live_flags_[next]) return next;
-    }
-    return scheduler;
 }
 
 sm_size3 fiber_group_scheduler::position_of(std::uint32_t slot) const {

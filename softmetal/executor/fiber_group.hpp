@@ -10,6 +10,13 @@
 //
 // Divergent barriers (threads waiting at different barrier calls) are undefined in Metal; here they
 // simply count as the same barrier.
+//
+// SIMD-group functions are meetings of the 32 lanes of a SIMD group (simd_meet_hook). A lane waiting
+// at one is blocked like a lane at a barrier. When no thread of the group can run, the meetings are
+// resolved first: in each SIMD group, the lanes waiting at the call site of its lowest waiting lane
+// exchange their values and run on (lanes that returned, wait at a barrier, or wait at another site
+// are not part of that meeting, as inactive lanes on a GPU); only when no lane waits at a meeting is
+// the barrier released.
 #pragma once
 
 #include "kernel_abi.h"
@@ -43,10 +50,13 @@ public:
 
 private:
     friend void threadgroup_barrier_hook();
+    friend sm_simd_meeting simd_meet_hook(const void* value, void* gathered, std::uint32_t size);
     // If the calling thread is a fiber of a group being run on this OS thread, suspends it until every
     // live thread of its group has arrived and returns true. Returns false, doing nothing, when called
     // from anything other than such a fiber.
     static bool arrive_at_barrier();
+    // The SIMD-group meeting of simd_meet_hook, on a fiber; false when not called from one.
+    static bool meet_simdgroup(const void* site, const void* value, void* gathered, std::uint32_t size, sm_simd_meeting& out);
 
 private:
     // Index 0 of the per-context arrays is the scheduler (the worker's own stack); thread t is t + 1.
@@ -69,7 +79,12 @@ private:
     void switch_to(std::uint32_t target);
     // Stores the context that just switched to us, so it can be resumed later.
     void keep_context_of_switcher(boost::context::fiber&& from, const void* from_bottom, std::size_t from_size);
-    std::uint32_t next_live_after(std::uint32_t slot) const;
+    // The running fiber cannot go on (it waits, or its thread returned): runs the next runnable thread,
+    // resolving meetings or the barrier when there is none; returns at once if that is the caller.
+    void run_next();
+    std::uint32_t next_runnable_after(std::uint32_t slot) const;
+    // Completes SIMD-group meetings, or else releases the barrier. False when nothing waits.
+    bool resolve();
     sm_size3 position_of(std::uint32_t slot) const;
 
     fiber_stack_pool& stacks_;
@@ -85,7 +100,21 @@ private:
     std::vector<boost::context::fiber> contexts_;
     std::vector<fiber_stack> stacks_of_;
     std::vector<unsigned char> live_flags_;
+    enum class wait : unsigned char { none, barrier, simd };
+    struct simd_request {
+        const void* site;
+        const void* value;
+        void* gathered;
+        std::uint32_t size;
+        sm_simd_meeting* result;
+    };
+    std::vector<wait> waits_;             // per slot: what its thread waits for
+    std::vector<simd_request> requests_;  // per slot, while waits_ is simd
 };
+
+// The runtime's simd_meet hook: on a fiber, the meeting above; elsewhere (a group of one thread) the
+// caller is lane 0 and alone.
+sm_simd_meeting simd_meet_hook(const void* value, void* gathered, std::uint32_t size);
 
 // The runtime's threadgroup_barrier hook given to compiled modules. On a fiber: waits for the group's
 // live threads. Elsewhere: see barrier_outside_fibers() in group_runner.hpp.

@@ -47,7 +47,14 @@ thread_local const sm_group *current_group = nullptr;
 void barrier_hook() { current_barrier->arrive(); }
 const sm_group *current_group_hook() { return current_group; }
 
-const sm_runtime_api runtime_api = {SM_ABI_VERSION, &barrier_hook, &current_group_hook};
+// This runner checks the compiler, not SIMD groups (tests/softmetal runs those through the executor):
+// every thread is a SIMD group of one.
+sm_simd_meeting lone_lane_hook(const void *value, void *gathered, uint32_t size) {
+    if (size) std::memcpy(gathered, value, size);
+    return sm_simd_meeting{1u, 0u};
+}
+
+const sm_runtime_api runtime_api = {SM_ABI_VERSION, &barrier_hook, &current_group_hook, &lone_lane_hook};
 
 struct aligned_block {
     void *p = nullptr;

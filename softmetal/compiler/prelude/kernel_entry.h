@@ -71,6 +71,9 @@ enum class attr {
     simdgroup_index_in_threadgroup,
     threads_per_simdgroup,
     simdgroups_per_threadgroup,
+    thread_index_in_quadgroup,
+    quadgroup_index_in_threadgroup,
+    quadgroups_per_threadgroup,
     grid_origin,
 };
 constexpr unsigned simd_width = 32;
@@ -103,6 +106,9 @@ template <attr A> struct sm_position {
         else if constexpr (A == attr::threads_per_simdgroup) v = simd_width;
         else if constexpr (A == attr::simdgroups_per_threadgroup)
             v = (g.size.x * g.size.y * g.size.z + simd_width - 1) / simd_width;
+        else if constexpr (A == attr::thread_index_in_quadgroup) v = linear % 4;
+        else if constexpr (A == attr::quadgroup_index_in_threadgroup) v = linear / 4;
+        else if constexpr (A == attr::quadgroups_per_threadgroup) v = (g.size.x * g.size.y * g.size.z + 3) / 4;
         else if constexpr (A == attr::grid_origin) v = 0;
         return convert_position<T>(v);
     }

@@ -25,6 +25,9 @@ inline const sm_runtime_api *runtime = nullptr;
 
 SM_INLINE void threadgroup_barrier() { runtime->threadgroup_barrier(); }
 SM_INLINE const sm_group *current_group() { return runtime->current_group(); }
+SM_INLINE sm_simd_meeting simd_meet(const void *value, void *gathered, unsigned size) {
+    return runtime->simd_meet(value, gathered, size);
+}
 
 // libm through clang builtins: no <cmath>, and clang knows their semantics for constant folding.
 #define SM_TARGET_F1(name, builtin) SM_INLINE float name(float x) { return builtin(x); }

@@ -1,0 +1,301 @@
+// softmetal prelude: SIMD-group and quad-group functions, simd_vote, simdgroup_matrix.
+//
+// A SIMD group is 32 threads in thread_index_in_threadgroup order; a quad group is 4 of them. Every
+// function here is one meeting of the caller's SIMD group (sm::target::simd_meet): the lanes that
+// reach the same call together each get all of their values and compute the result themselves, over
+// the lanes that took part (active_mask). Lanes that returned, or that are in the other arm of a
+// branch, are not active, as on a GPU. Reading an inactive lane (a shuffle from it) gives the
+// caller's own value: unspecified in Metal, and never a crash.
+#ifndef SOFTMETAL_PRELUDE_METAL_SIMDGROUP_H
+#define SOFTMETAL_PRELUDE_METAL_SIMDGROUP_H
+
+#include "metal_math.h"
+#include "metal_sync.h"
+
+namespace sm {
+namespace simd {
+constexpr unsigned width = 32;
+
+template <class T> struct meeting {
+    T all[width];
+    sm_simd_meeting who;
+    SM_INLINE explicit meeting(T own) { who = target::simd_meet(&own, all, sizeof(T)); }
+    SM_INLINE bool active(unsigned lane) const { return lane < width && ((who.active_mask >> lane) & 1u); }
+    // Lane `l`'s value, or the caller's own if `l` did not take part.
+    SM_INLINE T at(unsigned l) const { return active(l) ? all[l] : all[who.lane]; }
+};
+
+template <class T, class F> SM_INLINE T reduce(T v, F f) {
+    meeting<T> m(v);
+    T r = m.all[m.who.lane];
+    for (unsigned l = 0; l < width; ++l)
+        if (l != m.who.lane && m.active(l)) r = f(r, m.all[l]);
+    return r;
+}
+// Over the active lanes below the caller's (exclusive) or up to it (inclusive).
+template <class T, class F> SM_INLINE T prefix(T v, T identity, bool inclusive, F f) {
+    meeting<T> m(v);
+    T r = identity;
+    const unsigned end = inclusive ? m.who.lane + 1 : m.who.lane;
+    for (unsigned l = 0; l < end; ++l)
+        if (m.active(l)) r = f(r, m.all[l]);
+    return r;
+}
+// The same within the caller's quad (lanes 4q .. 4q+3).
+template <class T, class F> SM_INLINE T quad_reduce(T v, F f) {
+    meeting<T> m(v);
+    const unsigned base = m.who.lane & ~3u;
+    T r = m.all[m.who.lane];
+    for (unsigned l = base; l < base + 4; ++l)
+        if (l != m.who.lane && m.active(l)) r = f(r, m.all[l]);
+    return r;
+}
+template <class T, class F> SM_INLINE T quad_prefix(T v, T identity, bool inclusive, F f) {
+    meeting<T> m(v);
+    const unsigned base = m.who.lane & ~3u, end = inclusive ? m.who.lane + 1 : m.who.lane;
+    T r = identity;
+    for (unsigned l = base; l < end; ++l)
+        if (m.active(l)) r = f(r, m.all[l]);
+    return r;
+}
+
+struct add { template <class T> SM_INLINE T operator()(T a, T b) const { return a + b; } };
+struct mul { template <class T> SM_INLINE T operator()(T a, T b) const { return a * b; } };
+struct lesser { template <class T> SM_INLINE T operator()(T a, T b) const { return metal::min(a, b); } };
+struct greater { template <class T> SM_INLINE T operator()(T a, T b) const { return metal::max(a, b); } };
+struct bit_and { template <class T> SM_INLINE T operator()(T a, T b) const { return a & b; } };
+struct bit_or { template <class T> SM_INLINE T operator()(T a, T b) const { return a | b; } };
+struct bit_xor { template <class T> SM_INLINE T operator()(T a, T b) const { return a ^ b; } };
+
+template <class T> SM_INLINE T shuffle_from(T v, unsigned (*source)(unsigned lane, unsigned arg), unsigned arg) {
+    meeting<T> m(v);
+    return m.at(source(m.who.lane, arg));
+}
+} // namespace simd
+} // namespace sm
+
+namespace metal {
+
+// simd_vote: one bit per lane of the SIMD group (Metal's vote_t is 64 bits wide).
+struct simd_vote {
+    typedef unsigned long vote_t;
+    vote_t v = 0;
+    simd_vote() = default;
+    SM_INLINE explicit simd_vote(vote_t bits) : v(bits) {}
+    SM_INLINE explicit operator vote_t() const { return v; }
+    SM_INLINE bool all() const { return v == 0xffffffffu; }
+    SM_INLINE bool any() const { return v != 0; }
+};
+typedef simd_vote quad_vote;
+
+#define SM_SIMD_REDUCTION(name, op)                                                                               \
+    template <class T> SM_INLINE T simd_##name(T v) { return sm::simd::reduce(v, sm::simd::op{}); }                 \
+    template <class T> SM_INLINE T quad_##name(T v) { return sm::simd::quad_reduce(v, sm::simd::op{}); }
+SM_SIMD_REDUCTION(sum, add)
+SM_SIMD_REDUCTION(product, mul)
+SM_SIMD_REDUCTION(min, lesser)
+SM_SIMD_REDUCTION(max, greater)
+SM_SIMD_REDUCTION(and, bit_and)
+SM_SIMD_REDUCTION(or, bit_or)
+SM_SIMD_REDUCTION(xor, bit_xor)
+#undef SM_SIMD_REDUCTION
+
+#define SM_SIMD_PREFIX(name, op, identity, inclusive)                                                             \
+    template <class T> SM_INLINE T simd_prefix_##name(T v) { return sm::simd::prefix(v, T(identity), inclusive, sm::simd::op{}); } \
+    template <class T> SM_INLINE T quad_prefix_##name(T v) { return sm::simd::quad_prefix(v, T(identity), inclusive, sm::simd::op{}); }
+SM_SIMD_PREFIX(inclusive_sum, add, 0, true)
+SM_SIMD_PREFIX(exclusive_sum, add, 0, false)
+SM_SIMD_PREFIX(inclusive_product, mul, 1, true)
+SM_SIMD_PREFIX(exclusive_product, mul, 1, false)
+#undef SM_SIMD_PREFIX
+
+namespace sm_detail {
+SM_INLINE unsigned lane_absolute(unsigned, unsigned arg) { return arg; }
+SM_INLINE unsigned lane_up(unsigned lane, unsigned d) { return d <= lane ? lane - d : lane; }
+SM_INLINE unsigned lane_down(unsigned lane, unsigned d) { return lane + d < 32u ? lane + d : lane; }
+SM_INLINE unsigned lane_xor(unsigned lane, unsigned mask) { return (lane ^ mask) & 31u; }
+SM_INLINE unsigned lane_rotate_up(unsigned lane, unsigned d) { return (lane + 32u - (d & 31u)) & 31u; }
+SM_INLINE unsigned lane_rotate_down(unsigned lane, unsigned d) { return (lane + d) & 31u; }
+SM_INLINE unsigned quad_absolute(unsigned lane, unsigned arg) { return (lane & ~3u) | (arg & 3u); }
+SM_INLINE unsigned quad_up(unsigned lane, unsigned d) { return d <= (lane & 3u) ? lane - d : lane; }
+SM_INLINE unsigned quad_down(unsigned lane, unsigned d) { return (lane & 3u) + d < 4u ? lane + d : lane; }
+SM_INLINE unsigned quad_xor(unsigned lane, unsigned mask) { return (lane & ~3u) | ((lane ^ mask) & 3u); }
+SM_INLINE unsigned quad_rotate_up(unsigned lane, unsigned d) { return (lane & ~3u) | ((lane + 4u - (d & 3u)) & 3u); }
+SM_INLINE unsigned quad_rotate_down(unsigned lane, unsigned d) { return (lane & ~3u) | ((lane + d) & 3u); }
+} // namespace sm_detail
+
+#define SM_SIMD_SHUFFLE(name, source)                                                                             \
+    template <class T, class I> SM_INLINE T name(T v, I arg) { return sm::simd::shuffle_from(v, &sm_detail::source, (unsigned)arg); }
+SM_SIMD_SHUFFLE(simd_shuffle, lane_absolute)
+SM_SIMD_SHUFFLE(simd_broadcast, lane_absolute)
+SM_SIMD_SHUFFLE(simd_shuffle_up, lane_up)
+SM_SIMD_SHUFFLE(simd_shuffle_down, lane_down)
+SM_SIMD_SHUFFLE(simd_shuffle_xor, lane_xor)
+SM_SIMD_SHUFFLE(simd_shuffle_rotate_up, lane_rotate_up)
+SM_SIMD_SHUFFLE(simd_shuffle_rotate_down, lane_rotate_down)
+SM_SIMD_SHUFFLE(quad_shuffle, quad_absolute)
+SM_SIMD_SHUFFLE(quad_broadcast, quad_absolute)
+SM_SIMD_SHUFFLE(quad_shuffle_up, quad_up)
+SM_SIMD_SHUFFLE(quad_shuffle_down, quad_down)
+SM_SIMD_SHUFFLE(quad_shuffle_xor, quad_xor)
+SM_SIMD_SHUFFLE(quad_shuffle_rotate_up, quad_rotate_up)
+SM_SIMD_SHUFFLE(quad_shuffle_rotate_down, quad_rotate_down)
+#undef SM_SIMD_SHUFFLE
+
+// Shuffles that shift in `fill`'s values where the source lane falls off the end (of the SIMD group,
+// or of a `modulo`-wide window), as the MSL specification describes.
+template <class T> SM_INLINE T simd_shuffle_and_fill_up(T data, T fill, unsigned short delta, unsigned short modulo = 32) {
+    struct pair { T d, f; };
+    sm::simd::meeting<pair> m(pair{data, fill});
+    const unsigned lane = m.who.lane, w = modulo ? modulo : 32u, base = lane - lane % w, in = lane % w;
+    if (in >= delta) return m.at(base + in - delta).d;
+    return m.at(base + w - delta + in).f;
+}
+template <class T> SM_INLINE T simd_shuffle_and_fill_down(T data, T fill, unsigned short delta, unsigned short modulo = 32) {
+    struct pair { T d, f; };
+    sm::simd::meeting<pair> m(pair{data, fill});
+    const unsigned lane = m.who.lane, w = modulo ? modulo : 32u, base = lane - lane % w, in = lane % w;
+    if (in + delta < w) return m.at(base + in + delta).d;
+    return m.at(base + in + delta - w).f;
+}
+template <class T> SM_INLINE T quad_shuffle_and_fill_up(T data, T fill, unsigned short delta, unsigned short modulo = 4) {
+    return simd_shuffle_and_fill_up(data, fill, delta, modulo);
+}
+template <class T> SM_INLINE T quad_shuffle_and_fill_down(T data, T fill, unsigned short delta, unsigned short modulo = 4) {
+    return simd_shuffle_and_fill_down(data, fill, delta, modulo);
+}
+
+template <class T> SM_INLINE T simd_broadcast_first(T v) {
+    sm::simd::meeting<T> m(v);
+    return m.all[__builtin_ctz(m.who.active_mask)];
+}
+template <class T> SM_INLINE T quad_broadcast_first(T v) {
+    sm::simd::meeting<T> m(v);
+    const unsigned quad = (m.who.active_mask >> (m.who.lane & ~3u)) & 15u;
+    return m.all[(m.who.lane & ~3u) + __builtin_ctz(quad)];
+}
+
+SM_INLINE simd_vote simd_ballot(bool predicate) {
+    sm::simd::meeting<bool> m(predicate);
+    unsigned long bits = 0;
+    for (unsigned l = 0; l < 32; ++l)
+        if (m.active(l) && m.all[l]) bits |= 1ul << l;
+    return simd_vote(bits);
+}
+SM_INLINE quad_vote quad_ballot(bool predicate) {
+    sm::simd::meeting<bool> m(predicate);
+    const unsigned base = m.who.lane & ~3u;
+    unsigned long bits = 0;
+    for (unsigned l = base; l < base + 4; ++l)
+        if (m.active(l) && m.all[l]) bits |= 1ul << (l - base);
+    return quad_vote(bits);
+}
+SM_INLINE simd_vote simd_active_threads_mask() {
+    sm::simd::meeting<bool> m(true);
+    return simd_vote(m.who.active_mask);
+}
+SM_INLINE quad_vote quad_active_threads_mask() {
+    sm::simd::meeting<bool> m(true);
+    return quad_vote((m.who.active_mask >> (m.who.lane & ~3u)) & 15u);
+}
+SM_INLINE bool simd_all(bool p) { return sm::simd::reduce(p, sm::simd::bit_and{}); }
+SM_INLINE bool simd_any(bool p) { return sm::simd::reduce(p, sm::simd::bit_or{}); }
+SM_INLINE bool quad_all(bool p) { return sm::simd::quad_reduce(p, sm::simd::bit_and{}); }
+SM_INLINE bool quad_any(bool p) { return sm::simd::quad_reduce(p, sm::simd::bit_or{}); }
+SM_INLINE bool simd_is_first() {
+    sm::simd::meeting<bool> m(true);
+    return m.who.lane == unsigned(__builtin_ctz(m.who.active_mask));
+}
+SM_INLINE bool quad_is_first() {
+    sm::simd::meeting<bool> m(true);
+    const unsigned quad = (m.who.active_mask >> (m.who.lane & ~3u)) & 15u;
+    return (m.who.lane & 3u) == unsigned(__builtin_ctz(quad));
+}
+
+// simdgroup_matrix<T, 8, 8>: a matrix the SIMD group holds together. Here every lane holds all of
+// it: loads, stores and products give each lane the same whole matrix, which is what every lane's
+// share of it would be on a GPU. thread_elements() gives the lane its two elements in Apple's
+// layout (lane l: row (l / 16) * 4 + ((l / 2) % 4)... see `element_of`).
+template <class T, int Rows, int Cols> struct simdgroup_matrix {
+    static_assert(Rows == 8 && Cols == 8, "softmetal: simdgroup_matrix is 8x8");
+    T e[Rows][Cols];
+    simdgroup_matrix() = default;
+    SM_INLINE explicit simdgroup_matrix(T diagonal) {
+        for (int r = 0; r < Rows; ++r)
+            for (int c = 0; c < Cols; ++c) e[r][c] = r == c ? diagonal : T(0);
+    }
+    // The element pair of lane `lane` (thread_elements): rows and columns as Apple's GPUs lay them out.
+    static SM_INLINE void element_of(unsigned lane, int &row, int &col) {
+        const unsigned q = lane / 4;
+        row = int((q & 4u) + (lane / 2) % 4);
+        col = int((q & 2u) * 2 + (lane % 2) * 2);
+    }
+    struct elements {
+        simdgroup_matrix *m;
+        int row, col;
+        SM_INLINE T &operator[](int i) { return m->e[row][col + i]; }
+        SM_INLINE T operator[](int i) const { return m->e[row][col + i]; }
+    };
+    SM_INLINE elements thread_elements() {
+        sm::simd::meeting<bool> who(true);
+        elements r{this, 0, 0};
+        element_of(who.who.lane, r.row, r.col);
+        return r;
+    }
+};
+typedef simdgroup_matrix<float, 8, 8> simdgroup_float8x8;
+typedef simdgroup_matrix<half, 8, 8> simdgroup_half8x8;
+
+template <class T> SM_INLINE simdgroup_matrix<T, 8, 8> make_filled_simdgroup_matrix(T value) {
+    simdgroup_matrix<T, 8, 8> m;
+    for (int r = 0; r < 8; ++r)
+        for (int c = 0; c < 8; ++c) m.e[r][c] = value;
+    return m;
+}
+template <int R, int C> SM_INLINE simdgroup_matrix<float, R, C> make_filled_simdgroup_matrix(float value) {
+    return make_filled_simdgroup_matrix<float>(value);
+}
+
+// Loads and stores: `elements_per_row` is the source's row pitch, `origin` (column, row) the first
+// element, `transpose` swaps rows and columns. U may differ from T (a half matrix from float memory).
+template <class T, class U, class I = unsigned long>
+SM_INLINE void simdgroup_load(simdgroup_matrix<T, 8, 8> &d, const U *src, I elements_per_row = 8,
+                              vec<unsigned long, 2> origin = 0, bool transpose = false) {
+    const unsigned long pitch = (unsigned long)elements_per_row;
+    for (int r = 0; r < 8; ++r)
+        for (int c = 0; c < 8; ++c) {
+            const unsigned long row = origin.y + (transpose ? c : r), col = origin.x + (transpose ? r : c);
+            d.e[r][c] = T(src[row * pitch + col]);
+        }
+}
+template <class T, class U, class I = unsigned long>
+SM_INLINE void simdgroup_store(simdgroup_matrix<T, 8, 8> a, U *dst, I elements_per_row = 8, vec<unsigned long, 2> origin = 0,
+                               bool transpose = false) {
+    const unsigned long pitch = (unsigned long)elements_per_row;
+    // Every lane holds the whole matrix, so every lane writes the same values.
+    for (int r = 0; r < 8; ++r)
+        for (int c = 0; c < 8; ++c) {
+            const unsigned long row = origin.y + (transpose ? c : r), col = origin.x + (transpose ? r : c);
+            dst[row * pitch + col] = (sm::remove_cvref_t<U>)a.e[r][c];
+        }
+}
+template <class T, class A, class B, class C>
+SM_INLINE void simdgroup_multiply_accumulate(simdgroup_matrix<T, 8, 8> &d, simdgroup_matrix<A, 8, 8> a, simdgroup_matrix<B, 8, 8> b,
+                                             simdgroup_matrix<C, 8, 8> c) {
+    simdgroup_matrix<T, 8, 8> r;
+    for (int i = 0; i < 8; ++i)
+        for (int j = 0; j < 8; ++j) {
+            float s = float(c.e[i][j]);
+            for (int k = 0; k < 8; ++k) s += float(a.e[i][k]) * float(b.e[k][j]);
+            r.e[i][j] = T(s);
+        }
+    d = r;
+}
+template <class T, class A, class B>
+SM_INLINE void simdgroup_multiply(simdgroup_matrix<T, 8, 8> &d, simdgroup_matrix<A, 8, 8> a, simdgroup_matrix<B, 8, 8> b) {
+    simdgroup_multiply_accumulate(d, a, b, simdgroup_matrix<T, 8, 8>(T(0)));
+}
+
+} // namespace metal
+
+#endif
