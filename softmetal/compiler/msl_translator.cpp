@@ -213,7 +213,10 @@ private:
             if (line >= 1 && size_t(line) <= line_starts.size()) {
                 size_t b = line_starts[size_t(line) - 1];
                 size_t e = size_t(line) < line_starts.size() ? line_starts[size_t(line)] : user.size();
-                size_t at = user.substr(b, e - b).find(src_.substr(t.offset, t.length));
+                const std::string text = user.substr(b, e - b);
+                size_t at = text.find(src_.substr(t.offset, t.length));
+                // Not spelled on its line: it came from a macro, whose use starts the line's code.
+                if (at == std::string::npos) at = text.find_first_not_of(" \t");
                 if (at != std::string::npos) t.column = int(at) + 1;
             }
         }
@@ -857,6 +860,8 @@ private:
             bool starts = p == ";" || p == "{" || p == "}" || p == "static" || p == "constexpr" || p == "inline" || p == "const" ||
                           p == ":" || (p == ")" && toks_[i].in_directive);
             if (!starts) return false;
+            // `float get() const constant {`: a member function's qualifiers, not an object.
+            if (p == "const" && i > 1 && same_context(i - 2) && tok(i - 2) == ")") return false;
         }
         int depth = 0;
         for (size_t k = i + 1; same_context(k); ++k) {

@@ -118,14 +118,45 @@ TEST_CASE("a missing compiler is reported with the package to install", "[compil
     CHECK(r.log.find("clang-19") != std::string::npos);
 }
 
-TEST_CASE("SIMD-group functions are refused by name until the executor can run them", "[compiler][diagnostics]") {
+TEST_CASE("a feature softmetal lacks is named at the user's line, even when a macro hides it", "[compiler][diagnostics]") {
     auto r = compile(R"(
-kernel void k(device float* out [[buffer(0)]], uint i [[thread_position_in_grid]]) {
-    out[i] = simd_sum(out[i]);
+#define IMAGE_ARG(n) texture2d<float> image [[texture(n)]]
+kernel void k(device float* out [[buffer(0)]],
+              IMAGE_ARG(0), uint i [[thread_position_in_grid]]) {
+    out[i] = 1.0;
 }
 )");
     CHECK_FALSE(r.module);
-    CHECK(has_line_starting(r.log, "program_source:3:14: error: SIMD-group function 'simd_sum' is not supported"));
+    INFO(r.log);
+    CHECK(has_line_starting(r.log, "program_source:4:15: error: textures and samplers are not supported by softmetal yet"));
+    CHECK(r.log.find("generated") == std::string::npos);
+}
+
+TEST_CASE("an error inside a macro expansion is reported at the macro's use", "[compiler][diagnostics]") {
+    auto r = compile(R"(#include <metal_stdlib>
+#include <metal_simdgroup>
+using namespace metal;
+#define STORE(p, v) p[0] = undeclared_thing + v
+kernel void k(device float* out [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    float x = 1;
+      STORE(out, x);
+}
+)");
+    CHECK_FALSE(r.module);
+    INFO(r.log);
+    CHECK(has_line_starting(r.log, "program_source:7:7: error: use of undeclared identifier 'undeclared_thing'"));
+    CHECK(has_line_starting(r.log, "program_source:4:28: note: expanded from macro 'STORE'"));
+}
+
+TEST_CASE("only Metal's own headers may be included, and only active includes count", "[compiler][diagnostics]") {
+    auto refused = compile("#include <metal_stdlib>\n#include \"/etc/passwd\"\nkernel void k(device float* o [[buffer(0)]]) { o[0] = 1.0; }\n");
+    CHECK_FALSE(refused.module);
+    INFO(refused.log);
+    CHECK(has_line_starting(refused.log, "program_source:2:1: error: '#include \"/etc/passwd\"' is not supported"));
+    CHECK(refused.log.find("root:") == std::string::npos);
+    auto inactive = compile("#if defined(HOST_SIDE)\n#include <cstdint>\n#endif\nkernel void k(device float* o [[buffer(0)]]) { o[0] = 1.0; }\n");
+    INFO(inactive.log);
+    CHECK(inactive.module);
 }
 
 TEST_CASE("source excerpts in the log show the user's own line", "[compiler][diagnostics]") {

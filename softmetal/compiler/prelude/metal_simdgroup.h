@@ -246,14 +246,12 @@ template <class T, int Rows, int Cols> struct simdgroup_matrix {
 typedef simdgroup_matrix<float, 8, 8> simdgroup_float8x8;
 typedef simdgroup_matrix<half, 8, 8> simdgroup_half8x8;
 
-template <class T> SM_INLINE simdgroup_matrix<T, 8, 8> make_filled_simdgroup_matrix(T value) {
-    simdgroup_matrix<T, 8, 8> m;
-    for (int r = 0; r < 8; ++r)
-        for (int c = 0; c < 8; ++c) m.e[r][c] = value;
+// make_filled_simdgroup_matrix<T, Cols, Rows>(value), as MSL declares it.
+template <class T, int Cols = 8, int Rows = 8, class V> SM_INLINE simdgroup_matrix<T, Rows, Cols> make_filled_simdgroup_matrix(V value) {
+    simdgroup_matrix<T, Rows, Cols> m;
+    for (int r = 0; r < Rows; ++r)
+        for (int c = 0; c < Cols; ++c) m.e[r][c] = T(value);
     return m;
-}
-template <int R, int C> SM_INLINE simdgroup_matrix<float, R, C> make_filled_simdgroup_matrix(float value) {
-    return make_filled_simdgroup_matrix<float>(value);
 }
 
 // Loads and stores: `elements_per_row` is the source's row pitch, `origin` (column, row) the first

@@ -1,0 +1,356 @@
+// SIMD-group and quad-group functions, against host references: reductions, scans, shuffles,
+// ballots, with group sizes that are not multiples of 32, divergent branches, early returns and
+// partial threadgroups; and kernels in the shapes tuned libraries use (RMS norm, soft-max,
+// matrix-vector product, scan, bitonic step, compaction, an 8x8 simdgroup_matrix GEMM).
+#include "metal_test_support.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+using metal_test::device;
+
+namespace {
+
+const char* const simd_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+
+// Per thread: [sum, min, max, prefix-exclusive sum, prefix-inclusive product-ish, shuffle-down 1,
+// xor 1, broadcast lane 3, active lanes, lane, quad sum, quad shuffle xor 1].
+kernel void everything(device const int *in [[buffer(0)]], device int *out [[buffer(1)]],
+                       uint i [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]],
+                       uint q [[thread_index_in_quadgroup]]) {
+    int v = in[i];
+    device int *o = out + i * 12;
+    o[0] = simd_sum(v);
+    o[1] = simd_min(v);
+    o[2] = simd_max(v);
+    o[3] = simd_prefix_exclusive_sum(v);
+    o[4] = simd_prefix_inclusive_sum(v);
+    o[5] = simd_shuffle_down(v, 1u);
+    o[6] = simd_shuffle_xor(v, 1u);
+    o[7] = simd_broadcast(v, 3u);
+    o[8] = int(uint(uint64_t(simd_active_threads_mask())));
+    o[9] = int(lane) * 100 + int(q);
+    o[10] = quad_sum(v);
+    o[11] = quad_shuffle_xor(v, 1u);
+}
+
+// Lanes in the two arms of a branch meet separately; lanes that returned do not take part.
+kernel void divergent(device const int *in [[buffer(0)]], device int *out [[buffer(1)]],
+                      uint i [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]]) {
+    if (lane % 5 == 4) return;
+    int v = in[i];
+    if (lane % 2 == 0) out[i] = simd_sum(v);
+    else out[i] = -simd_sum(v * 10);
+}
+
+kernel void vectors_and_types(device const float4 *in [[buffer(0)]], device float4 *sums [[buffer(1)]],
+                              device uint *bits [[buffer(2)]], device half *hs [[buffer(3)]],
+                              uint i [[thread_position_in_grid]]) {
+    sums[i] = simd_sum(in[i]);
+    bits[i] = simd_or(1u << (i % 32)) ^ simd_and(~0u) ^ simd_xor(i);
+    hs[i] = simd_max(half(in[i].x));
+    bool p = in[i].y > 0.0f;
+    bits[i + 64] = uint(uint64_t(simd_ballot(p))) + (simd_all(p) ? 1000000u : 0u) + (simd_any(p) ? 2000000u : 0u) +
+                   (simd_is_first() ? 4000000u : 0u);
+}
+
+// RMS norm of each row: simd_sum, then one threadgroup step across SIMD groups.
+kernel void rms_norm(device const float *x [[buffer(0)]], device float *y [[buffer(1)]], constant uint &n [[buffer(2)]],
+                     uint row [[threadgroup_position_in_grid]], uint t [[thread_position_in_threadgroup]],
+                     uint size [[threads_per_threadgroup]], uint sg [[simdgroup_index_in_threadgroup]],
+                     uint lane [[thread_index_in_simdgroup]], uint groups [[simdgroups_per_threadgroup]]) {
+    threadgroup float partial[32];
+    device const float *r = x + row * n;
+    float s = 0.0f;
+    for (uint k = t; k < n; k += size) s += r[k] * r[k];
+    s = simd_sum(s);
+    if (lane == 0) partial[sg] = s;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    float total = 0.0f;
+    for (uint g = 0; g < groups; ++g) total += partial[g];
+    const float scale = 1.0f / sqrt(total / float(n) + 1e-6f);
+    for (uint k = t; k < n; k += size) y[row * n + k] = r[k] * scale;
+}
+
+// Row soft-max with simd_max and simd_sum (one SIMD group per row).
+kernel void soft_max(device const float *x [[buffer(0)]], device float *y [[buffer(1)]], constant uint &n [[buffer(2)]],
+                     uint row [[threadgroup_position_in_grid]], uint lane [[thread_index_in_simdgroup]]) {
+    device const float *r = x + row * n;
+    float m = -INFINITY;
+    for (uint k = lane; k < n; k += 32) m = max(m, r[k]);
+    m = simd_max(m);
+    float s = 0.0f;
+    for (uint k = lane; k < n; k += 32) s += exp(r[k] - m);
+    s = simd_sum(s);
+    for (uint k = lane; k < n; k += 32) y[row * n + k] = exp(r[k] - m) / s;
+}
+
+// y = A x, one SIMD group per row.
+kernel void mat_vec(device const float *a [[buffer(0)]], device const float *x [[buffer(1)]], device float *y [[buffer(2)]],
+                    constant uint &cols [[buffer(3)]], uint row [[threadgroup_position_in_grid]],
+                    uint lane [[thread_index_in_simdgroup]]) {
+    float s = 0.0f;
+    for (uint k = lane; k < cols; k += 32) s += a[row * cols + k] * x[k];
+    s = simd_sum(s);
+    if (simd_is_first()) y[row] = s;
+}
+
+// Exclusive scan of a threadgroup of 128 with simd_prefix_exclusive_sum and one step over groups.
+kernel void scan(device const uint *in [[buffer(0)]], device uint *out [[buffer(1)]], uint i [[thread_position_in_grid]],
+                 uint sg [[simdgroup_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]]) {
+    threadgroup uint totals[4];
+    uint v = in[i];
+    uint within = simd_prefix_exclusive_sum(v);
+    if (lane == 31) totals[sg] = within + v;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    uint before = 0;
+    for (uint g = 0; g < sg; ++g) before += totals[g];
+    out[i] = before + within;
+}
+
+// One bitonic merge step inside a SIMD group with simd_shuffle_xor.
+kernel void bitonic_step(device float *data [[buffer(0)]], constant uint &j [[buffer(1)]], constant uint &k [[buffer(2)]],
+                         uint i [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]]) {
+    float mine = data[i];
+    float other = simd_shuffle_xor(mine, ushort(j));
+    bool ascending = (lane & k) == 0;
+    bool lower = (lane & j) == 0;
+    data[i] = (lower == ascending) ? min(mine, other) : max(mine, other);
+}
+
+// Stream compaction: keep the positive values, in order, with simd_ballot and popcount.
+kernel void compact(device const int *in [[buffer(0)]], device int *out [[buffer(1)]], device atomic_uint *count [[buffer(2)]],
+                    uint i [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]]) {
+    int v = in[i];
+    bool keep = v > 0;
+    uint64_t bits = uint64_t(simd_ballot(keep));
+    uint below = popcount(uint(bits & ((1ul << lane) - 1ul)));
+    uint base = 0;
+    if (simd_is_first()) base = atomic_fetch_add_explicit(count, popcount(uint(bits)), memory_order_relaxed);
+    base = simd_broadcast_first(base);
+    if (keep) out[base + below] = v;
+}
+
+// C = A B for 16x16 matrices, one SIMD group per 8x8 tile of C, as MLX and ggml tile them.
+kernel void gemm8(device const float *a [[buffer(0)]], device const float *b [[buffer(1)]], device float *c [[buffer(2)]],
+                  uint2 tile [[threadgroup_position_in_grid]]) {
+    simdgroup_float8x8 acc = make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
+    for (uint k = 0; k < 16; k += 8) {
+        simdgroup_float8x8 ma, mb;
+        simdgroup_load(ma, a, 16, ulong2(k, tile.y * 8));
+        simdgroup_load(mb, b, 16, ulong2(tile.x * 8, k));
+        simdgroup_multiply_accumulate(acc, ma, mb, acc);
+    }
+    simdgroup_store(acc, c, 16, ulong2(tile.x * 8, tile.y * 8));
+}
+)";
+
+const pymetal::library& library() {
+    static const pymetal::library lib = device().compile(simd_source);
+    return lib;
+}
+
+std::vector<int> values(std::size_t n) {
+    std::vector<int> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = int((i * 37 + 11) % 23) - 9;
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("SIMD reductions, scans, shuffles and quad functions over groups that are not multiples of 32",
+          "[metal][simdgroup]") {
+    // Threadgroups of 48 (a full SIMD group and a half one), a grid of 100: the last group has 4 threads.
+    const std::uint32_t n = 100, group = 48;
+    const auto in = values(n);
+    auto out = device().new_buffer<int>(n * 12);
+    library().kernel("everything").dispatch_threads({device().new_buffer(in), out}, {n}, {group});
+    const auto got = out.copy_out<int>();
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const std::uint32_t group_start = i / group * group, group_end = std::min(n, group_start + group);
+        const std::uint32_t first = group_start + (i - group_start) / 32 * 32, last = std::min(group_end, first + 32);
+        const std::uint32_t lane = i - first, quad = first + (lane & ~3u);
+        int sum = 0, lo = in[first], hi = in[first], before = 0;
+        for (std::uint32_t k = first; k < last; ++k) sum += in[k], lo = std::min(lo, in[k]), hi = std::max(hi, in[k]);
+        for (std::uint32_t k = first; k < i; ++k) before += in[k];
+        int quad_sum = 0;
+        for (std::uint32_t k = quad; k < std::min(last, quad + 4); ++k) quad_sum += in[k];
+        const std::uint32_t mask = (last - first) == 32 ? 0xffffffffu : (1u << (last - first)) - 1u;
+        const int* o = &got[i * 12];
+        INFO("thread " << i << " lane " << lane);
+        REQUIRE(o[0] == sum);
+        CHECK(o[1] == lo);
+        CHECK(o[2] == hi);
+        CHECK(o[3] == before);
+        CHECK(o[4] == before + in[i]);
+        CHECK(o[5] == (i + 1 < last ? in[i + 1] : in[i]));
+        CHECK(o[6] == ((first + (lane ^ 1u)) < last ? in[first + (lane ^ 1u)] : in[i]));
+        CHECK(o[7] == (first + 3 < last ? in[first + 3] : in[i]));
+        CHECK(std::uint32_t(o[8]) == mask);
+        CHECK(o[9] == int(lane) * 100 + int(i - group_start) % 4);
+        CHECK(o[10] == quad_sum);
+        CHECK(o[11] == ((quad + ((lane ^ 1u) & 3u)) < last ? in[quad + ((lane ^ 1u) & 3u)] : in[i]));
+    }
+}
+
+TEST_CASE("lanes in divergent branches meet separately and lanes that returned do not count", "[metal][simdgroup]") {
+    const std::uint32_t n = 64;
+    const auto in = values(n);
+    auto out = device().new_buffer(std::vector<int>(n, 12345));
+    library().kernel("divergent").dispatch_threads({device().new_buffer(in), out}, {n}, {64});
+    const auto got = out.copy_out<int>();
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const std::uint32_t lane = i % 32, first = i - lane;
+        if (lane % 5 == 4) {
+            CHECK(got[i] == 12345);
+            continue;
+        }
+        int even = 0, odd = 0;
+        for (std::uint32_t l = 0; l < 32; ++l) {
+            if (l % 5 == 4) continue;
+            (l % 2 == 0 ? even : odd) += in[first + l];
+        }
+        CHECK(got[i] == (lane % 2 == 0 ? even : -10 * odd));
+    }
+}
+
+TEST_CASE("SIMD functions take vectors, unsigned bit operations, half and booleans", "[metal][simdgroup]") {
+    const std::uint32_t n = 64;
+    std::vector<float> in(n * 4);
+    for (std::size_t k = 0; k < in.size(); ++k) in[k] = float(int(k % 13) - 6) * 0.5f;
+    auto sums = device().new_buffer<float>(n * 4);
+    auto bits = device().new_buffer<std::uint32_t>(2 * n);
+    auto hs = device().new_buffer<std::uint16_t>(n);
+    library().kernel("vectors_and_types").dispatch_threads({device().new_buffer(in), sums, bits, hs}, {n}, {32});
+    const auto s = sums.copy_out<float>();
+    const auto b = bits.copy_out<std::uint32_t>();
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const std::uint32_t first = i / 32 * 32;
+        for (int c = 0; c < 4; ++c) {
+            float want = 0;
+            for (std::uint32_t l = first; l < first + 32; ++l) want += in[l * 4 + c];
+            CHECK(s[i * 4 + c] == want);
+        }
+        std::uint32_t x = 0, ballot = 0;
+        bool all = true, any = false;
+        for (std::uint32_t l = first; l < first + 32; ++l) {
+            x ^= l;
+            const bool p = in[l * 4 + 1] > 0.0f;
+            ballot |= std::uint32_t(p) << (l - first);
+            all = all && p;
+            any = any || p;
+        }
+        CHECK(b[i] == (0xffffffffu ^ 0xffffffffu ^ x));
+        CHECK(b[i + 64] == ballot + (all ? 1000000u : 0u) + (any ? 2000000u : 0u) + (i == first ? 4000000u : 0u));
+    }
+}
+
+TEST_CASE("an RMS norm written with simd_sum and one threadgroup step", "[metal][simdgroup]") {
+    const std::uint32_t rows = 5, n = 300;
+    std::vector<float> x(rows * n);
+    for (std::size_t k = 0; k < x.size(); ++k) x[k] = std::sin(0.01f * float(k)) * 3.0f;
+    auto y = device().new_buffer<float>(rows * n);
+    library().kernel("rms_norm").run({device().new_buffer(x), y, pymetal::value(n)}, {rows, 1, 1}, {96, 1, 1});
+    const auto got = y.copy_out<float>();
+    for (std::uint32_t r = 0; r < rows; ++r) {
+        double ss = 0;
+        for (std::uint32_t k = 0; k < n; ++k) ss += double(x[r * n + k]) * x[r * n + k];
+        const double scale = 1.0 / std::sqrt(ss / n + 1e-6);
+        for (std::uint32_t k = 0; k < n; ++k) REQUIRE(got[r * n + k] == Approx(x[r * n + k] * scale).epsilon(1e-4));
+    }
+}
+
+TEST_CASE("a row soft-max with simd_max and simd_sum", "[metal][simdgroup]") {
+    const std::uint32_t rows = 4, n = 77;
+    std::vector<float> x(rows * n);
+    for (std::size_t k = 0; k < x.size(); ++k) x[k] = std::cos(0.3f * float(k)) * 4.0f;
+    auto y = device().new_buffer<float>(rows * n);
+    library().kernel("soft_max").run({device().new_buffer(x), y, pymetal::value(n)}, {rows, 1, 1}, {32, 1, 1});
+    const auto got = y.copy_out<float>();
+    for (std::uint32_t r = 0; r < rows; ++r) {
+        const float m = *std::max_element(x.begin() + r * n, x.begin() + (r + 1) * n);
+        double s = 0;
+        for (std::uint32_t k = 0; k < n; ++k) s += std::exp(double(x[r * n + k]) - m);
+        for (std::uint32_t k = 0; k < n; ++k) REQUIRE(got[r * n + k] == Approx(std::exp(double(x[r * n + k]) - m) / s).epsilon(1e-4));
+    }
+}
+
+TEST_CASE("a matrix-vector product with simd_sum per row", "[metal][simdgroup]") {
+    const std::uint32_t rows = 9, cols = 70;
+    std::vector<float> a(rows * cols), x(cols);
+    for (std::size_t k = 0; k < a.size(); ++k) a[k] = float(int(k % 7) - 3);
+    for (std::size_t k = 0; k < x.size(); ++k) x[k] = float(k % 5) * 0.25f;
+    auto y = device().new_buffer<float>(rows);
+    library().kernel("mat_vec").run({device().new_buffer(a), device().new_buffer(x), y, pymetal::value(cols)}, {rows, 1, 1},
+                                    {32, 1, 1});
+    const auto got = y.copy_out<float>();
+    for (std::uint32_t r = 0; r < rows; ++r) {
+        float want = 0;
+        for (std::uint32_t k = 0; k < cols; ++k) want += a[r * cols + k] * x[k];
+        CHECK(got[r] == Approx(want));
+    }
+}
+
+TEST_CASE("an exclusive scan with simd_prefix_exclusive_sum", "[metal][simdgroup]") {
+    const std::uint32_t n = 256;
+    std::vector<std::uint32_t> in(n);
+    for (std::uint32_t k = 0; k < n; ++k) in[k] = (k * 7) % 11;
+    auto out = device().new_buffer<std::uint32_t>(n);
+    library().kernel("scan").run({device().new_buffer(in), out}, {2, 1, 1}, {128, 1, 1});
+    const auto got = out.copy_out<std::uint32_t>();
+    for (std::uint32_t g = 0; g < 2; ++g) {
+        std::uint32_t running = 0;
+        for (std::uint32_t k = g * 128; k < (g + 1) * 128; ++k) {
+            REQUIRE(got[k] == running);
+            running += in[k];
+        }
+    }
+}
+
+TEST_CASE("bitonic sorting steps with simd_shuffle_xor sort each SIMD group", "[metal][simdgroup]") {
+    std::vector<float> data(64);
+    for (std::size_t k = 0; k < data.size(); ++k) data[k] = float((k * 29) % 64);
+    auto buffer = device().new_buffer(data);
+    const auto step = library().kernel("bitonic_step");
+    for (std::uint32_t k = 2; k <= 32; k *= 2)
+        for (std::uint32_t j = k / 2; j > 0; j /= 2) step.dispatch_threads({buffer, pymetal::value(j), pymetal::value(k)}, {64}, {32});
+    const auto got = buffer.copy_out<float>();
+    for (std::size_t g = 0; g < 2; ++g) {
+        std::vector<float> want(data.begin() + g * 32, data.begin() + (g + 1) * 32);
+        std::sort(want.begin(), want.end());
+        CHECK(std::vector<float>(got.begin() + g * 32, got.begin() + (g + 1) * 32) == want);
+    }
+}
+
+TEST_CASE("stream compaction with simd_ballot keeps each SIMD group's values in order", "[metal][simdgroup]") {
+    const std::uint32_t n = 32;  // one SIMD group: the order of its kept values is fixed
+    const auto in = values(n);
+    auto out = device().new_buffer(std::vector<int>(n, 0));
+    auto count = device().new_buffer(std::vector<std::uint32_t>{0});
+    library().kernel("compact").dispatch_threads({device().new_buffer(in), out, count}, {n}, {32});
+    std::vector<int> want;
+    for (int v : in)
+        if (v > 0) want.push_back(v);
+    REQUIRE(count.read<std::uint32_t>(0) == want.size());
+    const auto got = out.copy_out<int>();
+    CHECK(std::vector<int>(got.begin(), got.begin() + long(want.size())) == want);
+}
+
+TEST_CASE("an 8x8 simdgroup_matrix GEMM", "[metal][simdgroup]") {
+    std::vector<float> a(256), b(256);
+    for (std::size_t k = 0; k < 256; ++k) a[k] = float(int(k % 9) - 4), b[k] = float(int(k % 5) - 2) * 0.5f;
+    auto c = device().new_buffer<float>(256);
+    library().kernel("gemm8").run({device().new_buffer(a), device().new_buffer(b), c}, {2, 2, 1}, {32, 1, 1});
+    const auto got = c.copy_out<float>();
+    for (std::uint32_t i = 0; i < 16; ++i)
+        for (std::uint32_t j = 0; j < 16; ++j) {
+            float want = 0;
+            for (std::uint32_t k = 0; k < 16; ++k) want += a[i * 16 + k] * b[k * 16 + j];
+            REQUIRE(got[i * 16 + j] == want);
+        }
+}
