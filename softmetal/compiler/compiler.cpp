@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <unistd.h>
 
 #include "compiler/clang_driver.hpp"
@@ -162,9 +163,10 @@ compile_result compile_uncached(const std::string &src, const translation &tr, c
 
 compile_result compile_cached(const std::string &src, const translation &tr, const compiler_identity &cc,
                               const std::vector<std::string> &flags, const sm_runtime_api *runtime, const std::string &dir,
-                              std::string log) {
+                              std::string log, std::string *loaded_key = nullptr) {
     compile_result r;
     std::string key = disk_key(tr, cc, flags), err;
+    if (loaded_key) *loaded_key = key;
     for (int attempt = 0; attempt < 2; ++attempt) {
         int fd = open_verified_entry(dir, key);
         if (fd >= 0) {
@@ -208,6 +210,74 @@ compile_result compile_cached(const std::string &src, const translation &tr, con
     return r;
 }
 
+// The source index: from everything the preprocessed, translated program depends on (source, options,
+// constant values, translator, prelude, compiler) to the cache entry it became and the function
+// constants it declares. A later process finds a cached library without running the preprocessor
+// and the translator again. Entries are verified like the objects themselves; a damaged or
+// unloadable one is ignored.
+std::string source_key(const std::string &src, const compile_options &o, const std::vector<function_constant_value> &constants,
+                       const compiler_identity &cc, const std::vector<std::string> &flags) {
+    sha256 h;
+    h.field("source-index-1");
+    h.field(translator_version);
+    h.field(std::to_string(SM_ABI_VERSION));
+    h.field(prelude_hash());
+    h.field(cc.path);
+    h.field(cc.fingerprint);
+    for (const auto &f : flags) h.field(f);
+    h.field(src);
+    h.field(std::to_string(o.language_version));
+    for (const auto &m : o.macros) {
+        h.field(m.first);
+        h.field(m.second);
+    }
+    h.field("constants");
+    for (const auto &c : constants) {
+        h.field(c.name);
+        h.field(std::to_string(c.index) + "/" + std::to_string(c.type));
+        h.field(std::string(c.bytes.begin(), c.bytes.end()));
+    }
+    const char *mode = std::getenv("SOFTMETAL_BARRIER_MODE");
+    h.field(mode ? mode : "<unset>");
+    return h.hex_digest();
+}
+
+// "<entry key>\n" then one "<index> <type> <has_value> <name>" line per function constant.
+std::string encode_index(const std::string &entry_key, const std::vector<function_constant_info> &constants) {
+    std::string out = entry_key + "\n";
+    for (const auto &c : constants)
+        out += std::to_string(c.index) + " " + std::to_string(c.type) + " " + (c.has_value ? "1" : "0") + " " + c.name + "\n";
+    return out;
+}
+bool decode_index(const std::string &text, std::string &entry_key, std::vector<function_constant_info> &constants) {
+    std::istringstream in(text);
+    if (!std::getline(in, entry_key) || entry_key.size() != 64) return false;
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream f(line);
+        function_constant_info c;
+        int has = 0;
+        if (!(f >> c.index >> c.type >> has)) return false;
+        f.get();
+        std::getline(f, c.name);
+        c.has_value = has != 0;
+        constants.push_back(c);
+    }
+    return true;
+}
+compile_result load_indexed(const std::string &dir, const std::string &skey, const sm_runtime_api *runtime) {
+    compile_result r;
+    std::string text, key, err;
+    std::vector<function_constant_info> constants;
+    if (!read_small_file(dir + "/src-" + skey + ".txt", text) || !decode_index(text, key, constants)) return r;
+    int fd = open_verified_entry(dir, key);
+    if (fd < 0) return r;
+    close(fd);
+    r.module = module_loader::load(dir + "/" + key + ".so", runtime, constants, err);
+    if (r.module) read_small_file(dir + "/" + key + ".log", r.log); // its warnings
+    return r;
+}
+
 // Stage 1 in a private directory of its own (the cache's when there is one), removed afterwards.
 preprocessed_msl preprocess(const std::string &src, const compile_options &options, const compiler_identity &cc,
                             const cache_location &loc) {
@@ -237,23 +307,34 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     cache_location loc = resolve_cache_location();
     compiler_identity cc = find_compiler(loc.enabled ? loc.directory : std::string());
     if (!cc.found) return {nullptr, cc.error + "\n"};
+    std::vector<std::string> flags = compile_flags(options.fast_math);
+    const std::string skey = loc.enabled ? source_key(src, options, constants, cc, flags) : std::string();
+    if (loc.enabled) {
+        compile_result r = load_indexed(loc.directory, skey, runtime);
+        if (r.module) {
+            std::lock_guard<std::mutex> lock(cache.mutex);
+            cache.modules.emplace(ikey, r);
+            return r;
+        }
+    }
     preprocessed_msl pre = preprocess(src, options, cc, loc);
     if (!pre.ok) return {nullptr, pre.log};
     translation tr = translate_msl(pre, options, constants);
     if (!tr.ok) return {nullptr, tr.log};
-    std::vector<std::string> flags = compile_flags(options.fast_math);
     std::string log = tr.log;
     if (!loc.refusal.empty())
         log += "softmetal: note: not using the kernel cache (" + loc.refusal + "); building in a private temporary directory\n";
-    compile_result r = loc.enabled ? compile_cached(src, tr, cc, flags, runtime, loc.directory, log)
+    std::string entry_key;
+    compile_result r = loc.enabled ? compile_cached(src, tr, cc, flags, runtime, loc.directory, log, &entry_key)
                                    : compile_uncached(src, tr, cc, flags, runtime, log);
     if (!r.module && !tr.cpp_fibers.empty()) {
         // The kernels split at barriers did not build (the user's own error, or a shape barrier_regions
         // misjudged): build the fiber-only version, whose diagnostics are the user's, each once.
         tr.cpp = tr.cpp_fibers;
-        r = loc.enabled ? compile_cached(src, tr, cc, flags, runtime, loc.directory, log)
+        r = loc.enabled ? compile_cached(src, tr, cc, flags, runtime, loc.directory, log, &entry_key)
                         : compile_uncached(src, tr, cc, flags, runtime, log);
     }
+    if (r.module && loc.enabled) write_small_file_atomically(loc.directory, "src-" + skey + ".txt", encode_index(entry_key, tr.constants));
     if (r.module) {
         std::lock_guard<std::mutex> lock(cache.mutex);
         cache.modules.emplace(ikey, r);

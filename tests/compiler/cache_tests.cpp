@@ -1,6 +1,7 @@
 // The on-disk cache: private directory rules, damaged entries, concurrent writers, opting out.
 #include "catch.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -114,6 +115,49 @@ TEST_CASE("a second compile in the process is served from memory, a new process 
     INFO("disk hit took " << ms << " ms");
     CHECK(ms < 100.0); // 10 ms on an idle machine; generous here because the test machine is shared
     CHECK(entries(dir).size() == 1);
+}
+
+TEST_CASE("a disk hit goes through the source index, keeping the library's function constants", "[compiler][cache]") {
+    std::string dir = fresh_directory("index");
+    std::string src = "// index " + std::to_string(getpid()) + "\n"
+                      "constant float scale [[function_constant(3)]];\n"
+                      "kernel void k(device float* o [[buffer(0)]], uint i [[thread_position_in_grid]]) { o[i] = scale; }\n";
+    std::string other = "// index other " + std::to_string(getpid()) + "\n"
+                        "kernel void other(device float* o [[buffer(0)]]) { o[0] = 1.0; }\n";
+    REQUIRE(compile_in(dir, src).module);
+    auto before = entries(dir, ".txt");
+    REQUIRE(compile_in(dir, other).module);
+    auto after = entries(dir, ".txt");
+    std::string other_index;
+    for (const auto &n : after)
+        if (n.rfind("src-", 0) == 0 && std::find(before.begin(), before.end(), n) == before.end()) other_index = n;
+    REQUIRE(!other_index.empty());
+
+    softmetal::detail::forget_loaded_modules_for_testing();
+    auto from_disk = compile_in(dir, src);
+    REQUIRE(from_disk.module);
+    REQUIRE(from_disk.module->function_constants().size() == 1);
+    CHECK(from_disk.module->function_constants()[0].name == "scale");
+    CHECK(from_disk.module->function_constants()[0].index == 3);
+    CHECK(from_disk.module->function_constants()[0].type == 3);
+
+    // The index decides: pointed at the other library's entry, the source loads that one.
+    for (const auto &n : before)
+        if (n.rfind("src-", 0) == 0) {
+            std::string text;
+            FILE *f = std::fopen((dir + "/" + other_index).c_str(), "rb");
+            REQUIRE(f);
+            char buf[4096];
+            size_t got = std::fread(buf, 1, sizeof buf, f);
+            std::fclose(f);
+            f = std::fopen((dir + "/" + n).c_str(), "wb");
+            std::fwrite(buf, 1, got, f);
+            std::fclose(f);
+        }
+    softmetal::detail::forget_loaded_modules_for_testing();
+    auto redirected = compile_in(dir, src);
+    REQUIRE(redirected.module);
+    CHECK(redirected.module->function_names() == std::vector<std::string>{"other"});
 }
 
 TEST_CASE("a cached library reports the warnings of its first build, from memory and from disk", "[compiler][cache]") {
