@@ -70,6 +70,8 @@ using metal::half4x4;
 using metal::sm_make_half4x4;
 
 using metal::uint;
+// Apple's headers make as_type visible without `metal::`, and code relies on it.
+using metal::as_type;
 using metal::ushort;
 using metal::uchar;
 using metal::ulong;
