@@ -85,6 +85,14 @@ void fiber_group_scheduler::spawn(std::uint32_t slot) {
 }
 
 
+SOFTMETAL_ALWAYS_INLINE std::uint32_t fiber_group_scheduler::next_runnable_after(std::uint32_t slot) const {
+    for (std::uint32_t next = slot + 1; next <= threads_; ++next)
+        if (live_flags_[next] && waits_[next] == wait::none) return next;
+    for (std::uint32_t next = 1; next <= slot && next <= threads_; ++next)
+        if (live_flags_[next] && waits_[next] == wait::none) return next;
+    return scheduler;
+}
+
 void threadgroup_barrier_hook() {
     if (fiber_group_scheduler::arrive_at_barrier()) return;
     barrier_outside_fibers();
@@ -94,7 +102,10 @@ SOFTMETAL_ALWAYS_INLINE bool fiber_group_scheduler::arrive_at_barrier() {
     fiber_group_scheduler* owner = running_scheduler;
     if (!owner || owner->current_ == scheduler) return false;
     owner->waits_[owner->current_] = wait::barrier;
-    owner->run_next();
+    // The common case inline (see the top of this file): another thread is still on its way here.
+    const std::uint32_t next = owner->next_runnable_after(owner->current_);
+    if (next != scheduler && next > owner->current_) owner->switch_to(next);
+    else owner->run_next();
     return true;
 }
 
@@ -121,14 +132,6 @@ void fiber_group_scheduler::run_next() {
     if (next == scheduler && live_ > 0 && resolve()) next = next_runnable_after(current_ == scheduler ? scheduler : current_ - 1);
     if (next == current_) return; // the meeting or barrier just resolved lets this very thread go on
     switch_to(next);
-}
-
-std::uint32_t fiber_group_scheduler::next_runnable_after(std::uint32_t slot) const {
-    for (std::uint32_t next = slot + 1; next <= threads_; ++next)
-        if (live_flags_[next] && waits_[next] == wait::none) return next;
-    for (std::uint32_t next = 1; next <= slot && next <= threads_; ++next)
-        if (live_flags_[next] && waits_[next] == wait::none) return next;
-    return scheduler;
 }
 
 bool fiber_group_scheduler::resolve() {
