@@ -811,7 +811,6 @@ private:
                 size_t last = i;
                 while (last + 1 < toks_.size() && toks_[last + 1].in_directive && !toks_[last + 1].directive_start) ++last;
                 std::string name = i + 1 <= last ? src_.substr(toks_[i + 1].offset, toks_[i + 1].length) : "";
-                std::string line = src_.substr(t.offset, toks_[last].offset + toks_[last].length - t.offset);
                 if (name == "define") {
                     if (i + 2 <= last && toks_[i + 2].kind == token_kind::identifier) {
                         std::set<std::string> &refs = items_[src_.substr(toks_[i + 2].offset, toks_[i + 2].length)];
@@ -829,7 +828,6 @@ private:
                 // storage in OpenCL's global space. `constant` in types is `__generic const` (see
                 // msl_keywords.h), which OpenCL does not allow for objects.
                 add_edit(t.offset, t.length, declared_static(i) ? "sm_constant_member" : "sm_constant_object", t.in_directive);
-            } else if (false) {
             } else if (s == "[" && i + 1 < toks_.size() && src_.compare(toks_[i + 1].offset, 1, "[") == 0 && !consumed_[i + 1]) {
                 // An attribute: keep standard C++ ones, blank MSL ones.
                 size_t depth = 0, e = i;
