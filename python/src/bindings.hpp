@@ -43,6 +43,9 @@ dispatch_arguments convert_arguments(const py::sequence& args);
 // Grid and threadgroup sizes: an int or a sequence of one to three ints.
 pymetal::size3 to_size3(py::handle size, const char* what);
 
+// A buffer-protocol format as the single native character Python's tools all read ("<f" -> "f").
+std::string native_format(const std::string& format, std::size_t itemsize);
+
 // A buffer shape: an int or a sequence of ints.
 std::vector<py::ssize_t> to_shape(py::handle shape);
 

@@ -74,6 +74,30 @@ pymetal::size3 to_size3(py::handle size, const char* what) {
     throw py::type_error(std::string("pymetal: ") + what + " must be an int or a tuple of one to three ints");
 }
 
+std::string native_format(const std::string& format, std::size_t itemsize) {
+    // ctypes says "<f" and "<l" (8 bytes); memoryview.tolist and friends understand only native single
+    // characters. Rename a little-endian (this machine's order) scalar by its kind and size.
+    std::string code = format;
+    const bool little_endian = py::module_::import("sys").attr("byteorder").cast<std::string>() == "little";
+    if (!code.empty() && (code[0] == '@' || code[0] == '=' || (code[0] == '<' && little_endian))) code.erase(0, 1);
+    if (code.size() != 1) return format;
+    static const std::string signed_codes = "bhilq", unsigned_codes = "BHILQ", float_codes = "efd";
+    const char c = code[0];
+    auto by_size = [&](const char* one, const char* two, const char* four, const char* eight) -> std::string {
+        switch (itemsize) {
+            case 1: return one;
+            case 2: return two;
+            case 4: return four;
+            case 8: return eight;
+            default: return format;
+        }
+    };
+    if (signed_codes.find(c) != std::string::npos) return by_size("b", "h", "i", "q");
+    if (unsigned_codes.find(c) != std::string::npos) return by_size("B", "H", "I", "Q");
+    if (float_codes.find(c) != std::string::npos) return by_size(format.c_str(), "e", "f", "d");
+    return code;
+}
+
 std::vector<py::ssize_t> to_shape(py::handle shape) {
     std::vector<py::ssize_t> dims;
     if (py::isinstance<py::int_>(shape)) {

@@ -44,7 +44,8 @@ python_buffer new_buffer(const pymetal::device& d, const element_type& type, std
 python_buffer buffer_from(const pymetal::device& d, py::handle data) {
     contiguous_view source(data);
     const Py_buffer& v = source.get();
-    python_buffer b{d.new_buffer_with_bytes(v.buf, static_cast<std::size_t>(v.len)), v.format ? v.format : "B",
+    python_buffer b{d.new_buffer_with_bytes(v.buf, static_cast<std::size_t>(v.len)),
+                    native_format(v.format ? v.format : "B", static_cast<std::size_t>(v.itemsize)),
                     static_cast<std::size_t>(v.itemsize), {}};
     if (v.ndim == 0) b.shape = {1};
     for (int i = 0; i < v.ndim; ++i) b.shape.push_back(v.shape ? v.shape[i] : v.len / v.itemsize);
