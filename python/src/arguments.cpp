@@ -85,10 +85,6 @@ dispatch_arguments convert(const Items& items) {
 dispatch_arguments convert_arguments(const py::args& args) { return convert(args); }
 dispatch_arguments convert_arguments(const py::sequence& args) { return convert(args); }
 
-pymetal::completion_handler keep_alive_until_completed(std::vector<pymetal::buffer> buffers) {
-    return [buffers = std::move(buffers)](const pymetal::command_buffer&) {};
-}
-
 void bind_arguments(py::module_& m) {
     py::class_<python_argument>(m, "Argument", R"(One kernel argument that is not a plain Buffer: a value
 (pymetal.value), threadgroup memory (pymetal.threadgroup_memory), a buffer bound from an offset

@@ -32,7 +32,9 @@ struct python_argument {
 };
 
 // The arguments of one dispatch in C++ form, built while the GIL is held so the dispatch itself can
-// run without it.
+// run without it. The buffers are held while encoding; from then on the command buffer holds them
+// until it completes (Metal's command buffers retain the resources they use; softmetal's too), so a
+// Future or a buffer may be dropped early.
 struct dispatch_arguments {
     std::vector<pymetal::argument> arguments;
     std::vector<pymetal::buffer> buffers;
@@ -74,16 +76,11 @@ struct python_future {
     pymetal::command_buffer done;
 };
 
-// Several dispatches into one command buffer, and the buffers they bind (kept until it completes).
+// Several dispatches into one command buffer.
 struct python_command_list {
     pymetal::command_list list;
-    std::vector<pymetal::buffer> buffers;
     bool committed = false;
 };
-
-// A completion handler that keeps `buffers` alive until Metal is done with them and releases them on
-// Metal's completion thread (retain counts are thread-safe), so dropping a Future is always safe.
-pymetal::completion_handler keep_alive_until_completed(std::vector<pymetal::buffer> buffers);
 
 void bind_errors(py::module_& m);
 void bind_buffer(py::module_& m);

@@ -8,7 +8,6 @@ namespace {
 python_future commit(python_command_list& l) {
     if (l.committed) throw pymetal::error("pymetal: this command list was already committed");
     l.committed = true;
-    l.list.on_completed(keep_alive_until_completed(std::move(l.buffers)));
     py::gil_scoped_release unlocked;
     return python_future{l.list.commit()};
 }
@@ -28,12 +27,11 @@ at a time and is spent by commit or run; one dropped without commit runs nothing
                             py::handle threadgroup, py::handle threadgroups) {
                  auto& l = self.cast<python_command_list&>();
                  if (l.committed) throw pymetal::error("pymetal: this command list was already committed");
-                 dispatch_arguments a = convert_arguments(args);
+                 const dispatch_arguments a = convert_arguments(args);
                  const dispatch_shape s = to_dispatch_shape(grid, threadgroup, threadgroups);
                  if (s.by_threadgroups) l.list.dispatch(k, a.arguments, s.grid, *s.threadgroup);
                  else if (s.threadgroup) l.list.dispatch_threads(k, a.arguments, s.grid, *s.threadgroup);
                  else l.list.dispatch_threads(k, a.arguments, s.grid);
-                 l.buffers.insert(l.buffers.end(), a.buffers.begin(), a.buffers.end());
                  return self;
              }, py::arg("kernel"), py::kw_only(), py::arg("grid") = py::none(), py::arg("threadgroup") = py::none(),
              py::arg("threadgroups") = py::none(),

@@ -113,7 +113,7 @@ defines: {"N": 64, "ACT": "relu", "FLAG": True} become #define lines; fast_math:
 is on); language_version: (major, minor). Raises compile_error, whose diagnostics, line and column
 point into `source`. The GIL is released while compiling.)")
         .def("command_list", [](const pymetal::device& d) {
-                 return python_command_list{pymetal::command_list(d.default_queue()), {}, false};
+                 return python_command_list{pymetal::command_list(d.default_queue()), false};
              },
              "A new CommandList on the device's default queue: several dispatches in one command buffer.")
         .def("__eq__", [](const pymetal::device& a, const pymetal::device& b) { return a == b; })

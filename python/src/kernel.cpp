@@ -16,20 +16,18 @@ execution width when threadgroup is None. threadgroups=G with threadgroup=T runs
 (dispatchThreadgroups). Arguments bind in order at [[buffer(0)]], [[buffer(1)]], ...: Buffers, and
 pymetal.value / threadgroup_memory / with_offset / elements (see pymetal.Argument).)";
 
-pymetal::command_buffer submit(const pymetal::kernel& k, const dispatch_arguments& a, const dispatch_shape& s,
-                               pymetal::completion_handler on_completed) {
-    if (s.by_threadgroups) return k.run_async(a.arguments, s.grid, *s.threadgroup, std::move(on_completed));
-    if (s.threadgroup) return k.dispatch_threads_async(a.arguments, s.grid, *s.threadgroup, std::move(on_completed));
-    return k.dispatch_threads_async(a.arguments, s.grid, std::move(on_completed));
+pymetal::command_buffer submit(const pymetal::kernel& k, const dispatch_arguments& a, const dispatch_shape& s) {
+    if (s.by_threadgroups) return k.run_async(a.arguments, s.grid, *s.threadgroup);
+    if (s.threadgroup) return k.dispatch_threads_async(a.arguments, s.grid, *s.threadgroup);
+    return k.dispatch_threads_async(a.arguments, s.grid);
 }
 
 python_future dispatch(const pymetal::kernel& k, const py::args& args, py::handle grid, py::handle threadgroup,
                        py::handle threadgroups, bool wait) {
-    dispatch_arguments a = convert_arguments(args);
+    const dispatch_arguments a = convert_arguments(args);
     const dispatch_shape s = to_dispatch_shape(grid, threadgroup, threadgroups);
     py::gil_scoped_release unlocked;  // encoding and waiting touch no Python object
-    // The handler holds the buffers until Metal is done, so a Future (or the buffers) may be dropped early.
-    python_future f{submit(k, a, s, keep_alive_until_completed(std::move(a.buffers)))};
+    python_future f{submit(k, a, s)};
     if (wait) f.done.wait();
     return f;
 }

@@ -40,6 +40,15 @@ def test_a_dropped_future_does_not_cancel_or_break_the_dispatch(device, add):
     np.testing.assert_array_equal(np.asarray(out), np.full(64, 2, dtype=np.float32))
 
 
+def test_an_argument_keeps_its_buffer_alive(device, add):
+    shifted = pymetal.with_offset(device.buffer(np.arange(5, dtype=np.float32)), 4)  # the buffer: no other reference
+    gc.collect()
+    device.buffer(np.full(5, -1, dtype=np.float32))
+    out = device.zeros(4)
+    add(shifted, shifted, out, grid=4)
+    assert out.tolist() == [2.0, 4.0, 6.0, 8.0]
+
+
 def test_a_numpy_view_keeps_its_buffer_alive(device):
     view = np.asarray(device.buffer(np.arange(5, dtype=np.int32)))
     gc.collect()
