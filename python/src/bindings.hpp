@@ -16,7 +16,7 @@ namespace pymetal_python {
 namespace py = pybind11;
 
 // A buffer as Python sees it: the MTLBuffer plus how to read its bytes (a struct-module format such as
-// "f" or "<f", the item size and a C-contiguous shape). Several may share one MTLBuffer (Buffer.view).
+// "f", the item size and a C-contiguous shape). Several may share one MTLBuffer (Buffer.view).
 struct python_buffer {
     pymetal::buffer handle;
     std::string format;
@@ -24,8 +24,8 @@ struct python_buffer {
     std::vector<py::ssize_t> shape;
 };
 
-// One kernel argument with the buffer it binds, held so the MTLBuffer outlives the dispatch even when
-// Python drops every reference to it first (pymetal::argument itself refers without owning).
+// One kernel argument with the buffer it binds, held so that an Argument stays valid after Python drops
+// the Buffer it was made from (pymetal::argument itself refers without owning).
 struct python_argument {
     pymetal::argument argument;
     std::optional<pymetal::buffer> keep_alive;
@@ -59,8 +59,9 @@ struct element_type {
 };
 element_type to_element_type(py::handle dtype);
 
-// A new buffer holding a copy of any C-contiguous buffer-protocol object, with its format and shape.
-python_buffer buffer_from(const pymetal::device& d, py::handle data);
+// A new buffer holding a copy of any C-contiguous buffer-protocol object, with its format and shape;
+// or of only its first `count` elements (a 1-D buffer), raising buffer_error if it has fewer.
+python_buffer buffer_from(const pymetal::device& d, py::handle data, std::optional<std::size_t> count = {});
 
 // How a dispatch is sized, from Python's keywords: grid= (dispatchThreads, exactly that many threads,
 // threadgroup= optional) or threadgroups= with threadgroup= (dispatchThreadgroups).

@@ -41,14 +41,20 @@ python_buffer new_buffer(const pymetal::device& d, const element_type& type, std
 
 }  // namespace
 
-python_buffer buffer_from(const pymetal::device& d, py::handle data) {
+python_buffer buffer_from(const pymetal::device& d, py::handle data, std::optional<std::size_t> count) {
     contiguous_view source(data);
     const Py_buffer& v = source.get();
-    python_buffer b{d.new_buffer_with_bytes(v.buf, static_cast<std::size_t>(v.len)),
-                    native_format(v.format ? v.format : "B", static_cast<std::size_t>(v.itemsize)),
-                    static_cast<std::size_t>(v.itemsize), {}};
-    if (v.ndim == 0) b.shape = {1};
-    for (int i = 0; i < v.ndim; ++i) b.shape.push_back(v.shape ? v.shape[i] : v.len / v.itemsize);
+    const auto itemsize = static_cast<std::size_t>(v.itemsize);
+    const std::size_t available = static_cast<std::size_t>(v.len) / itemsize;
+    if (count && *count > available)
+        throw pymetal::buffer_error("pymetal: " + std::to_string(*count) + " elements of " + std::to_string(itemsize) +
+                                    " bytes asked for, but the data has only " + std::to_string(available));
+    const std::size_t bytes = count ? *count * itemsize : static_cast<std::size_t>(v.len);
+    python_buffer b{d.new_buffer_with_bytes(v.buf, bytes), native_format(v.format ? v.format : "B", itemsize),
+                    itemsize, {}};
+    if (count) b.shape = {static_cast<py::ssize_t>(*count)};
+    else if (v.ndim == 0) b.shape = {1};
+    else b.shape.assign(v.shape, v.shape + v.ndim);
     return b;
 }
 
@@ -72,7 +78,7 @@ share it between threads. Its buffers, libraries and kernels keep it alive.)")
         .def_property_readonly("max_buffer_length", &pymetal::device::max_buffer_length, "The largest buffer, in bytes.")
         .def_property_readonly("current_allocated_size", &pymetal::device::current_allocated_size,
                                "Bytes the device has allocated now (buffers and more).")
-        .def("buffer", &buffer_from, py::arg("data"),
+        .def("buffer", [](const pymetal::device& d, py::handle data) { return buffer_from(d, data); }, py::arg("data"),
              R"(A new buffer holding a copy of `data`: any C-contiguous buffer-protocol object (a NumPy array,
 bytes, array.array, a ctypes array). The buffer keeps its element type and shape, so
 numpy.asarray(buffer) gives the same dtype and shape back, without a copy.)")

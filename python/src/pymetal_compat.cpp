@@ -12,19 +12,7 @@ struct py_metal {
 };
 
 python_buffer new_device_buffer_bytes(py_metal& self, std::size_t count, py::handle data) {
-    python_buffer source = buffer_from(self.device, data);  // validates, copies; trimmed below
-    const std::size_t bytes = count * source.itemsize;
-    if (bytes > source.handle.size_bytes())
-        throw pymetal::buffer_error("pymetal: new_device_buffer_bytes(" + std::to_string(count) + ", ...) needs " +
-                                    std::to_string(count) + " elements of " + std::to_string(source.itemsize) +
-                                    " bytes, but the data has only " +
-                                    std::to_string(source.handle.size_bytes() / source.itemsize));
-    if (bytes == source.handle.size_bytes()) {
-        source.shape = {static_cast<py::ssize_t>(count)};
-        return source;
-    }
-    return python_buffer{self.device.new_buffer_with_bytes(source.handle.contents(), bytes), source.format,
-                         source.itemsize, {static_cast<py::ssize_t>(count)}};
+    return buffer_from(self.device, data, count);
 }
 
 }  // namespace
