@@ -1,6 +1,8 @@
 # Who keeps what alive: a buffer outlives every dispatch and every array that uses it, and dispatching
 # leaks nothing.
 import gc
+import os
+import resource
 import sys
 
 import numpy as np
@@ -9,8 +11,11 @@ import pymetal
 
 
 def resident_bytes():
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * 4096
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except FileNotFoundError:  # macOS: the peak, which a leak raises just the same (bytes there)
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def test_a_buffer_dropped_by_python_lives_until_its_dispatch_completes(device, spin, add):
