@@ -6,7 +6,6 @@
 #include <string>
 
 namespace pymetal_python {
-namespace {
 
 // Bytes of a Python value in the kernel's layout. A dtype packs a number, or a sequence of numbers as a
 // vector (float2, uint3, ...), with Python's struct module (range-checked, half included); without one,
@@ -49,6 +48,8 @@ std::string value_bytes(py::handle x, py::handle dtype) {
     throw py::type_error("pymetal.value: cannot tell the bytes of " + py::repr(x).cast<std::string>() +
                          "; pass a number, a sequence of numbers with a dtype, or a buffer-protocol object");
 }
+
+namespace {
 
 python_argument to_argument(py::handle item, std::size_t position) {
     if (py::isinstance<python_buffer>(item)) {

@@ -48,6 +48,13 @@ pymetal::size3 to_size3(py::handle size, const char* what);
 // A buffer-protocol format as the single native character Python's tools all read ("<f" -> "f").
 std::string native_format(const std::string& format, std::size_t itemsize);
 
+// The bytes of a value as a kernel reads it (see pymetal.value): a number or a sequence of numbers of
+// `dtype`, or without one a bool, int (32-bit), float (32-bit) or a buffer-protocol object's bytes.
+std::string value_bytes(py::handle x, py::handle dtype);
+
+// Function constant values from a dict {index or name: value}; see Library.kernel.
+pymetal::function_constants to_function_constants(py::handle constants);
+
 // A buffer shape: an int or a sequence of ints.
 std::vector<py::ssize_t> to_shape(py::handle shape);
 

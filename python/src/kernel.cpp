@@ -53,12 +53,17 @@ void bind_kernel(py::module_& m) {
     py::class_<pymetal::library>(m, "Library", R"(Compiled Metal Shading Language (MTLLibrary), made by Device.compile.
 
 Immutable and thread-safe; kernel(name) may be called from several threads at once.)")
-        .def("kernel", [](const pymetal::library& l, const std::string& name) {
+        .def("kernel", [](const pymetal::library& l, const std::string& name, py::handle constants) {
+                 const pymetal::function_constants values = to_function_constants(constants);
                  py::gil_scoped_release unlocked;  // building a pipeline may take a while
-                 return l.kernel(name);
-             }, py::arg("name"),
-             "The kernel `name`, ready to call. Raises function_not_found (with .available) if the library "
-             "has no such function.")
+                 return l.kernel(name, values);
+             }, py::arg("name"), py::arg("constants") = py::none(),
+             R"(The kernel `name`, ready to call. Raises function_not_found (with .available) if the library
+has no such function.
+
+constants: values for its [[function_constant(i)]] declarations, {index or name: value}; a bool,
+int or float is Metal's bool, int or float, and (value, dtype) names the type, a sequence value
+making a vector: {0: 5, "negate": True, "scale": (2.5, "half"), "tint": ((1, 0.5), "float")}.)")
         .def("__getitem__", [](const pymetal::library& l, const std::string& name) { return l.kernel(name); },
              py::arg("name"), "library[name] is library.kernel(name).")
         .def_property_readonly("function_names", &pymetal::library::function_names,

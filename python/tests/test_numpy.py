@@ -142,3 +142,18 @@ def test_compile_defines_become_macros(device):
 def test_library_lists_its_functions(add_library):
     assert sorted(add_library.function_names) == ["add", "scale"]
     assert add_library["add"].name == "add"
+
+
+def test_function_constants_specialise_a_kernel(device):
+    library = device.compile("""
+        constant uint factor [[function_constant(0)]];
+        constant bool negate [[function_constant(1)]];
+        constant float2 offset [[function_constant(2)]];
+        kernel void affine(device float* x [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+            float y = float(i * factor) + offset.x + offset.y;
+            x[i] = negate ? -y : y;
+        }
+    """)
+    x = device.zeros(3)
+    library.kernel("affine", constants={0: (3, "uint"), "negate": True, 2: ((0.25, 0.5), "float")})(x, grid=3)
+    np.testing.assert_array_equal(np.asarray(x), -(np.arange(3) * 3 + 0.75))
