@@ -1,5 +1,5 @@
 // pymetal.Future: a submitted command buffer. wait() blocks with the GIL released, so other Python
-// threads run (and dispatch) meanwhile.
+// threads run (and dispatch) meanwhile; `await future` waits without blocking an asyncio event loop.
 #include "bindings.hpp"
 
 #include <algorithm>
@@ -47,6 +47,12 @@ Any thread may wait on it.)")
              "`timeout` (seconds), raises TimeoutError if it has not completed by then.")
         .def("result", [](const python_future& f, py::handle timeout) { wait(f, timeout); },
              py::arg("timeout") = py::none(), "wait(), under concurrent.futures' name; returns None.")
+        .def("__await__", [](py::object self) {
+                 // Waits on a thread of the event loop's default executor, so the loop keeps running.
+                 py::object loop = py::module_::import("asyncio").attr("get_running_loop")();
+                 return loop.attr("run_in_executor")(py::none(), self.attr("wait")).attr("__await__")();
+             }, "`await future` in a coroutine: waits without blocking the event loop, then raises command_error "
+                "if the work failed.")
         .def("done", [](const python_future& f) { return f.done.is_done(); },
              "Whether the work has finished, successfully or not (does not block).")
         .def_property_readonly("failed", [](const python_future& f) { return f.done.failed(); },

@@ -1,4 +1,6 @@
 # The Pythonic API with NumPy: arrays in, zero-copy arrays out, kernels checked against NumPy.
+import asyncio
+
 import numpy as np
 import pytest
 
@@ -157,3 +159,14 @@ def test_function_constants_specialise_a_kernel(device):
     x = device.zeros(3)
     library.kernel("affine", constants={0: (3, "uint"), "negate": True, 2: ((0.25, 0.5), "float")})(x, grid=3)
     np.testing.assert_array_equal(np.asarray(x), -(np.arange(3) * 3 + 0.75))
+
+
+def test_a_future_can_be_awaited(device, add):
+    a = device.buffer(np.arange(4, dtype=np.float32))
+    out = device.zeros(4)
+
+    async def main():
+        await add.dispatch_async(a, a, out, grid=4)
+        return np.asarray(out).tolist()
+
+    assert asyncio.run(main()) == [0.0, 2.0, 4.0, 6.0]
