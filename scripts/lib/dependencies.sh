@@ -13,17 +13,25 @@ pymetal_debian_packages=(
   libboost-context-dev      # softmetal runs threads with barriers as Boost.Context fibers
   libssl-dev                # softmetal's kernel cache keys and entry checks use libcrypto's SHA-256
   pocl-opencl-icd ocl-icd-opencl-dev opencl-headers  # the benchmarks compare against PoCL
+  python3-dev pybind11-dev python3-pybind11  # the Python module (python/), built by scripts/test and scripts/demo
 )
+# Only scripts/test needs these: pytest runs the Python tests, which check kernels against NumPy.
+pymetal_debian_test_packages=(python3-pytest python3-numpy)
 
+# pymetal_missing_debian_packages PACKAGE...: those not installed.
 pymetal_missing_debian_packages() {
   local missing=() package
-  for package in "${pymetal_debian_packages[@]}"; do
+  for package in "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
   done
   echo "${missing[@]}"
 }
 
+# pymetal_install_dependencies [test]: what the build and the demo need, and with `test` also what only
+# the tests need.
 pymetal_install_dependencies() {
+  local wanted=("${pymetal_debian_packages[@]}")
+  [[ ${1:-} == test ]] && wanted+=("${pymetal_debian_test_packages[@]}")
   case "$(uname -s)" in
     Darwin)
       local needed=()
@@ -34,14 +42,16 @@ pymetal_install_dependencies() {
         echo "(Xcode's command line tools provide the compiler and Metal itself.)" >&2
         return 1
       fi
+      python3 -c 'import pybind11' 2>/dev/null ||
+        echo "pymetal: the Python module is skipped without pybind11 (brew install pybind11; its tests also need pytest and numpy)" >&2
       ;;
     Linux)
       if ! command -v dpkg-query >/dev/null; then
-        echo "pymetal: automatic set-up supports Debian and Ubuntu. Install the equivalents of: ${pymetal_debian_packages[*]}" >&2
+        echo "pymetal: automatic set-up supports Debian and Ubuntu. Install the equivalents of: ${wanted[*]}" >&2
         return 1
       fi
       local missing
-      missing=$(pymetal_missing_debian_packages)
+      missing=$(pymetal_missing_debian_packages "${wanted[@]}")
       [[ -z $missing ]] && return 0
       local sudo=()
       if [[ $(id -u) -ne 0 ]]; then
