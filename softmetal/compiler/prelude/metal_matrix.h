@@ -13,19 +13,21 @@ template <class T, int C, int R> struct matrix {
     SM_INLINE vec<T, R> operator[](int i) const { return columns[i]; }
 };
 
-namespace sm_detail {
+} // namespace metal
+namespace sm { // not metal::detail, which would clash with the user's `detail` (see metal_atomic.h)
 template <class T> struct matrix_traits;
-template <class T, int C, int R> struct matrix_traits<matrix<T, C, R>> {
+template <class T, int C, int R> struct matrix_traits<metal::matrix<T, C, R>> {
     using elem = T;
     static constexpr int cols = C, rows = R;
 };
-} // namespace sm_detail
+} // namespace sm
+namespace metal {
 
 // floatCxR(): zero; floatCxR(s): s on the diagonal; floatCxR(col0, ..., colC-1); or C*R scalars,
 // column by column.
 template <class M, class... A> SM_INLINE M make_matrix(A ...a) {
-    using T = typename sm_detail::matrix_traits<M>::elem;
-    constexpr int C = sm_detail::matrix_traits<M>::cols, R = sm_detail::matrix_traits<M>::rows;
+    using T = typename sm::matrix_traits<M>::elem;
+    constexpr int C = sm::matrix_traits<M>::cols, R = sm::matrix_traits<M>::rows;
     M m;
     if constexpr (sizeof...(A) == 0) {
         for (int i = 0; i < C; ++i) m[i] = vec<T, R>(0);

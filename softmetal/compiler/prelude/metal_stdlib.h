@@ -5,7 +5,13 @@
 
 #include "target_cpu.h"
 #include "metal_types.h"
+#include "metal_bfloat.h"
+#include "metal_traits.h"
+#include "metal_limits.h"
+#include "metal_array.h"
 #include "metal_math.h"
+#include "metal_integer.h"
+#include "metal_pack.h"
 #include "metal_matrix.h"
 #include "metal_sync.h"
 #include "metal_atomic.h"
@@ -31,6 +37,7 @@ SM_GLOBAL_VECTORS(uchar)
 SM_GLOBAL_VECTORS(long)
 SM_GLOBAL_VECTORS(ulong)
 SM_GLOBAL_VECTORS(bool)
+SM_GLOBAL_VECTORS(bfloat)
 #undef SM_GLOBAL_VECTORS
 using metal::float2x2;
 using metal::sm_make_float2x2;
@@ -75,6 +82,7 @@ using metal::as_type;
 using metal::ushort;
 using metal::uchar;
 using metal::ulong;
+using metal::bfloat;
 
 // Constructors: `float4(a, b)` becomes `sm_make_float4(a, b)`; plain `float4` stays the type.
 // Defined last so the prelude itself never sees them.
@@ -111,6 +119,9 @@ using metal::ulong;
 #define bool2(...) sm_make_bool2(__VA_ARGS__)
 #define bool3(...) sm_make_bool3(__VA_ARGS__)
 #define bool4(...) sm_make_bool4(__VA_ARGS__)
+#define bfloat2(...) sm_make_bfloat2(__VA_ARGS__)
+#define bfloat3(...) sm_make_bfloat3(__VA_ARGS__)
+#define bfloat4(...) sm_make_bfloat4(__VA_ARGS__)
 #define float2x2(...) sm_make_float2x2(__VA_ARGS__)
 #define float2x3(...) sm_make_float2x3(__VA_ARGS__)
 #define float2x4(...) sm_make_float2x4(__VA_ARGS__)

@@ -52,9 +52,21 @@ template <class E, int N> struct vt<E __attribute__((ext_vector_type(N)))> {
 template <class T> using elem_t = typename vt<remove_cvref_t<T>>::elem;
 template <class T> constexpr int lanes = vt<remove_cvref_t<T>>::n;
 template <class T> constexpr bool is_arith = __is_arithmetic(elem_t<T>);
-template <class T> constexpr bool is_float_elem = is_same<elem_t<T>, float>::value || is_same<elem_t<T>, half>::value;
+template <class T> constexpr bool is_float_elem =
+    is_same<elem_t<T>, float>::value || is_same<elem_t<T>, half>::value || is_same<elem_t<T>, __bf16>::value;
+
+// Element conversion. C++ for OpenCL refuses half <-> __bf16 casts outright; Metal converts them as
+// values, which going through float does exactly (float holds every half and every bfloat).
+template <class To, class From> SM_INLINE To cvt(From x) {
+    if constexpr ((is_same<To, __bf16>::value && is_same<From, half>::value) ||
+                  (is_same<To, half>::value && is_same<From, __bf16>::value))
+        return (To)(float)x;
+    else
+        return (To)x;
+}
 template <class T> constexpr bool is_int_elem = is_arith<T> && !is_float_elem<T>;
 template <class... A> constexpr bool all_arith = (is_arith<A> && ...);
+template <class... A> constexpr bool all_int = (is_int_elem<A> && ...);
 
 // The result type of mixing MSL arguments: the first vector among them, else the scalars' common type.
 template <class A, class B, bool av, bool bv> struct pick { using type = A; };
@@ -80,31 +92,35 @@ template <class X> SM_INLINE auto lane(X x, int i) {
 template <class R, class F, class... A> SM_INLINE R zip(F f, A ...a) {
     using E = elem_t<R>;
     if constexpr (lanes<R> == 0) {
-        return (R)f((E)a...);
+        return cvt<R>(f(cvt<E>(a)...));
     } else {
         R r;
-        for (int i = 0; i < lanes<R>; ++i) r[i] = (E)f((E)lane(a, i)...);
+        for (int i = 0; i < lanes<R>; ++i) r[i] = cvt<E>(f(cvt<E>(lane(a, i))...));
         return r;
     }
 }
 
+// Lanes of a constructor argument: packed vectors (metal::packed_vec) count as their length.
+template <class T> struct packed_lanes { static constexpr int n = 0; };
+template <class A> constexpr int arg_lanes = lanes<A> > 0 ? lanes<A> : packed_lanes<remove_cvref_t<A>>::n;
+
 // Vector constructor: scalars splat, a same-length vector converts, otherwise the lanes of all
 // arguments are concatenated in order (float4(f2, z, w), float4(f3, w), ...).
 template <class V, class A> SM_INLINE void append(elem_t<V> *out, int &k, A a) {
-    if constexpr (lanes<A> == 0) {
-        out[k++] = (elem_t<V>)a;
+    if constexpr (arg_lanes<A> == 0) {
+        out[k++] = cvt<elem_t<V>>(a);
     } else {
-        for (int i = 0; i < lanes<A>; ++i) out[k++] = (elem_t<V>)a[i];
+        for (int i = 0; i < arg_lanes<A>; ++i) out[k++] = cvt<elem_t<V>>(a[i]);
     }
 }
 template <class V, class... A> SM_INLINE V make_vec(A ...a) {
     constexpr int n = lanes<V>;
     if constexpr (sizeof...(A) == 0) {
         return V(0);
-    } else if constexpr (sizeof...(A) == 1 && ((lanes<A> == 0) && ...)) {
-        return V((elem_t<V>)(a, ...));
+    } else if constexpr (sizeof...(A) == 1 && ((arg_lanes<A> == 0) && ...)) {
+        return V(cvt<elem_t<V>>((a, ...)));
     } else {
-        static_assert(((lanes<A> == 0 ? 1 : lanes<A>) + ...) == n,
+        static_assert(((arg_lanes<A> == 0 ? 1 : arg_lanes<A>) + ...) == n,
                       "vector constructor: the arguments' lanes must add up to the vector's length");
         elem_t<V> tmp[n];
         int k = 0;
@@ -156,24 +172,95 @@ template <class... A> SM_INLINE bool3 sm_make_bool3(A ...a) { return sm_make_boo
 template <class... A> SM_INLINE bool4 sm_make_bool4(A ...a) { return sm_make_bool_vec<bool4>(a...); }
 
 // packed_floatN: MSL's tightly packed vectors (no padding, alignment of the element). They convert
-// to and from the aligned vector; arithmetic goes through that conversion.
-template <class E, int N> struct packed_vec {
-    E v[N];
+// to and from the aligned vector, implicitly and by C-style cast (`(float4)p`, `(packed_float4)v`);
+// arithmetic and comparisons go through that conversion. Components are .x .y .z .w and [i];
+// swizzles need the aligned vector (`float4(p).xy`).
+template <class E, int N> struct packed_storage;
+template <class E> struct packed_storage<E, 2> {
+    union {
+        E v[2];
+        struct { E x, y; };
+    };
+};
+template <class E> struct packed_storage<E, 3> {
+    union {
+        E v[3];
+        struct { E x, y, z; };
+    };
+};
+template <class E> struct packed_storage<E, 4> {
+    union {
+        E v[4];
+        struct { E x, y, z, w; };
+    };
+};
+template <class E, int N> struct packed_vec : packed_storage<E, N> {
+    using sm_vector = vec<E, N>;
     packed_vec() = default;
     template <class... A, sm::enable_if_t<(sizeof...(A) > 1)> = 0> SM_INLINE packed_vec(A ...a) {
         *this = sm::make_vec<vec<E, N>>(a...);
     }
     SM_INLINE packed_vec(vec<E, N> x) {
-        for (int i = 0; i < N; ++i) v[i] = x[i];
+        for (int i = 0; i < N; ++i) this->v[i] = x[i];
     }
     SM_INLINE operator vec<E, N>() const {
         vec<E, N> r;
-        for (int i = 0; i < N; ++i) r[i] = v[i];
+        for (int i = 0; i < N; ++i) r[i] = this->v[i];
         return r;
     }
-    SM_INLINE E &operator[](int i) { return v[i]; }
-    SM_INLINE E operator[](int i) const { return v[i]; }
+    SM_INLINE E &operator[](int i) { return this->v[i]; }
+    SM_INLINE E operator[](int i) const { return this->v[i]; }
+#define SM_PACKED_ASSIGN(op)                                                                                       \
+    template <class B> SM_INLINE packed_vec &operator op##=(B b) {                                                  \
+        *this = packed_vec(vec<E, N>(*this) op b);                                                                  \
+        return *this;                                                                                               \
+    }
+    SM_PACKED_ASSIGN(+)
+    SM_PACKED_ASSIGN(-)
+    SM_PACKED_ASSIGN(*)
+    SM_PACKED_ASSIGN(/)
+    SM_PACKED_ASSIGN(%)
+    SM_PACKED_ASSIGN(&)
+    SM_PACKED_ASSIGN(|)
+    SM_PACKED_ASSIGN(^)
+    SM_PACKED_ASSIGN(<<)
+    SM_PACKED_ASSIGN(>>)
+#undef SM_PACKED_ASSIGN
+    SM_INLINE vec<E, N> operator-() const { return -vec<E, N>(*this); }
+    SM_INLINE vec<E, N> operator+() const { return vec<E, N>(*this); }
 };
+} // namespace metal
+namespace sm {
+template <class E, int N> struct packed_lanes<metal::packed_vec<E, N>> { static constexpr int n = N; };
+// The aligned vector of a packed one; anything else as it is.
+template <class T> SM_INLINE T unpacked(T x) { return x; }
+template <class E, int N> SM_INLINE metal::vec<E, N> unpacked(metal::packed_vec<E, N> x) { return x; }
+template <class T> constexpr bool is_packed = packed_lanes<remove_cvref_t<T>>::n > 0;
+} // namespace sm
+namespace metal {
+// Binary operators with a packed operand on either side (both sides: both unpacked).
+#define SM_PACKED_BINARY(op)                                                                                       \
+    template <class A, class B, sm::enable_if_t<sm::is_packed<A> || sm::is_packed<B>> = 0>                           \
+    SM_INLINE auto operator op(A a, B b)->decltype(sm::unpacked(a) op sm::unpacked(b)) {                           \
+        return sm::unpacked(a) op sm::unpacked(b);                                                                  \
+    }
+SM_PACKED_BINARY(+)
+SM_PACKED_BINARY(-)
+SM_PACKED_BINARY(*)
+SM_PACKED_BINARY(/)
+SM_PACKED_BINARY(%)
+SM_PACKED_BINARY(&)
+SM_PACKED_BINARY(|)
+SM_PACKED_BINARY(^)
+SM_PACKED_BINARY(<<)
+SM_PACKED_BINARY(>>)
+SM_PACKED_BINARY(==)
+SM_PACKED_BINARY(!=)
+SM_PACKED_BINARY(<)
+SM_PACKED_BINARY(>)
+SM_PACKED_BINARY(<=)
+SM_PACKED_BINARY(>=)
+#undef SM_PACKED_BINARY
 #define SM_PACKED(T, E)                                                                                            \
     typedef packed_vec<E, 2> packed_##T##2;                                                                         \
     typedef packed_vec<E, 3> packed_##T##3;                                                                         \
@@ -193,40 +280,6 @@ template <class T, class U> SM_INLINE T as_type(U u) {
     return __builtin_bit_cast(T, u);
 }
 
-// Numeric limits for the scalar types kernels use.
-template <class T> struct numeric_limits;
-template <> struct numeric_limits<float> {
-    static constexpr float max() { return 3.40282347e+38f; }
-    static constexpr float min() { return 1.17549435e-38f; }
-    static constexpr float lowest() { return -3.40282347e+38f; }
-    static constexpr float epsilon() { return 1.19209290e-7f; }
-    static constexpr float infinity() { return __builtin_inff(); }
-    static constexpr float quiet_NaN() { return __builtin_nanf(""); }
-};
-template <> struct numeric_limits<half> {
-    static constexpr half max() { return (half)65504.0f; }
-    static constexpr half min() { return (half)6.103515625e-05f; }
-    static constexpr half lowest() { return (half)-65504.0f; }
-    static constexpr half epsilon() { return (half)0.0009765625f; }
-    static constexpr half infinity() { return (half)__builtin_inff(); }
-    static constexpr half quiet_NaN() { return (half)__builtin_nanf(""); }
-};
-#define SM_INT_LIMITS(T, lo, hi)                                                                                   \
-    template <> struct numeric_limits<T> {                                                                          \
-        static constexpr T max() { return hi; }                                                                     \
-        static constexpr T min() { return lo; }                                                                     \
-        static constexpr T lowest() { return lo; }                                                                  \
-    };
-SM_INT_LIMITS(int, (-2147483647 - 1), 2147483647)
-SM_INT_LIMITS(unsigned int, 0u, 4294967295u)
-SM_INT_LIMITS(short, (short)-32768, (short)32767)
-SM_INT_LIMITS(unsigned short, (unsigned short)0, (unsigned short)65535)
-SM_INT_LIMITS(signed char, (signed char)-128, (signed char)127)
-SM_INT_LIMITS(char, (char)-128, (char)127)
-SM_INT_LIMITS(unsigned char, (unsigned char)0, (unsigned char)255)
-SM_INT_LIMITS(long, (-9223372036854775807L - 1), 9223372036854775807L)
-SM_INT_LIMITS(unsigned long, 0ul, 18446744073709551615ul)
-#undef SM_INT_LIMITS
 } // namespace metal
 
 #define MAXFLOAT 3.40282347e+38f

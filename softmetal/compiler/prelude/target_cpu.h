@@ -66,6 +66,12 @@ SM_INLINE float fmod(float x, float y) { return __builtin_fmodf(x, y); }
 SM_INLINE float copysign(float x, float y) { return __builtin_copysignf(x, y); }
 SM_INLINE float fma(float a, float b, float c) { return __builtin_fmaf(a, b, c); }
 SM_INLINE float fmin(float a, float b) { return __builtin_fminf(a, b); }
+SM_INLINE float remainder(float x, float y) { return __builtin_remainderf(x, y); }
+SM_INLINE float ldexp(float x, int k) { return __builtin_ldexpf(x, k); }
+SM_INLINE float frexp(float x, int *e) { return __builtin_frexpf(x, e); }
+SM_INLINE float modf(float x, float *i) { return __builtin_modff(x, i); }
+SM_INLINE int ilogb(float x) { return __builtin_ilogbf(x); }
+SM_INLINE float nextafter(float x, float y) { return __builtin_nextafterf(x, y); }
 SM_INLINE float fmax(float a, float b) { return __builtin_fmaxf(a, b); }
 
 template <class T> SM_INLINE int popcount(T x) {
@@ -124,5 +130,25 @@ SM_INLINE void memory_fence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 
 } // namespace target
 } // namespace sm
+
+// float -> bfloat. Where the CPU lacks an instruction for it (anything without AVX512-BF16), clang
+// calls this compiler-rt routine, which libgcc does not have: each module carries its own, hidden.
+// Round to nearest even; NaN stays NaN (quieted), which the rounding add alone could turn into Inf.
+// The value passes through an empty asm first: -ffast-math marks float parameters never-NaN, and the
+// NaN test would otherwise be folded away.
+namespace sm {
+namespace target {
+SM_INLINE unsigned short float_to_bfloat_bits(float x) {
+    __asm__("" : "+x"(x));
+    unsigned bits = __builtin_bit_cast(unsigned, x);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((bits >> 16) | 0x40u);
+    bits += 0x7fffu + ((bits >> 16) & 1u);
+    return (unsigned short)(bits >> 16);
+}
+} // namespace target
+} // namespace sm
+extern "C" __attribute__((weak, visibility("hidden"))) __bf16 __truncsfbf2(float x) {
+    return __builtin_bit_cast(__bf16, sm::target::float_to_bfloat_bits(x));
+}
 
 #endif
