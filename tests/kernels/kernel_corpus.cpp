@@ -69,6 +69,535 @@ struct alignas(16) host_float4 {
     float x, y, z, w;
 };
 
+// ---- metal_stdlib beyond tier 1: traits, limits, array, bfloat, integer and math functions, pack ----
+
+uint32_t f32_bits(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    return u;
+}
+float bits_f32(uint32_t u) {
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+// float -> bfloat, round to nearest even (the MSL conversion), written out independently of the prelude.
+uint16_t host_bfloat(float f) {
+    uint32_t u = f32_bits(f);
+    if (std::isnan(f)) return uint16_t((u >> 16) | 0x40);
+    uint32_t lower = u & 0xffff, upper = u >> 16;
+    if (lower > 0x8000 || (lower == 0x8000 && (upper & 1))) ++upper;
+    return uint16_t(upper);
+}
+float bfloat_value(uint16_t b) { return bits_f32(uint32_t(b) << 16); }
+
+void add_stdlib_cases(std::vector<kernel_case> &cases) {
+    // Type traits and numeric_limits: static_asserts in the kernel, values checked at run time; the
+    // user's own `detail` namespace and traits live beside `using namespace metal`.
+    {
+        kernel_case c;
+        c.name = "type_traits_numeric_limits_array";
+        c.fast_math = false; // infinity and NaN are values to check here, which fast math may assume away
+        c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+namespace detail { template <class T> struct is_same { static constexpr int value = 7; }; }
+template <class T> struct my_limits { static constexpr T big() { return numeric_limits<T>::max(); } };
+template <class T, enable_if_t<is_floating_point_v<T>, int> = 0> METAL_FUNC T twice(T x) { return x + x; }
+template <class T, enable_if_t<is_integral_v<T>, int> = 0> METAL_FUNC T twice(T x) { return x * 3; }
+template <class T> using uns = make_unsigned_t<T>;
+
+kernel void traits(device uint* out [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    static_assert(is_same_v<int, int> && !is_same<int, uint>::value, "is_same");
+    static_assert(is_integral_v<int4> && is_integral_v<bool> && !is_integral_v<half>, "is_integral");
+    static_assert(is_floating_point_v<float> && is_floating_point_v<half2> && is_floating_point_v<bfloat>, "is_floating_point");
+    static_assert(is_signed_v<char> && is_signed_v<short3> && is_unsigned_v<uchar> && !is_signed_v<ulong>, "signedness");
+    static_assert(is_arithmetic_v<float4> && !is_arithmetic_v<device float*>, "is_arithmetic");
+    static_assert(is_scalar_v<uint> && !is_scalar_v<uint2> && is_vector_v<half3> && !is_vector_v<half>, "vectors");
+    static_assert(is_convertible_v<int, float> && !is_convertible_v<float4, float>, "is_convertible");
+    static_assert(is_same_v<make_unsigned_t<int4>, uint4> && is_same_v<make_signed_t<ushort>, short> && is_same_v<uns<long>, ulong>, "make_unsigned");
+    static_assert(is_same_v<conditional_t<(sizeof(half) == 2), half, float>, half>, "conditional");
+    static_assert(is_same_v<remove_cv_t<const volatile int>, int> && is_same_v<remove_cvref_t<const float&>, float>, "remove_cvref");
+    static_assert(is_same_v<decay_t<const int&>, int> && !is_same_v<device float, float>, "decay");
+    static_assert(integral_constant<int, 5>::value == 5 && true_type::value && !false_type(), "constants");
+    static_assert(numeric_limits<float>::digits == 24 && numeric_limits<half>::digits == 11 && numeric_limits<bfloat>::digits == 8, "digits");
+    static_assert(numeric_limits<int>::digits == 31 && numeric_limits<uchar>::digits == 8, "digits");
+    static_assert(numeric_limits<int>::is_integer && !numeric_limits<float>::is_integer && !numeric_limits<uint>::is_signed, "");
+    static_assert(detail::is_same<float>::value == 7, "the user's own detail namespace");
+    float x = 1.5;
+    static_assert(is_same_v<decltype(x), float>, "a local's type is plain");
+    array<int, 4> a = {1, 2, 3, 4};
+    int sum = 0;
+    for (int v : a) sum += v;
+    a[2] = 10;
+    uint k = 0;
+    out[k++] = as_type<uint>(numeric_limits<float>::max());
+    out[k++] = as_type<uint>(numeric_limits<float>::min());
+    out[k++] = as_type<uint>(numeric_limits<float>::lowest());
+    out[k++] = as_type<uint>(numeric_limits<float>::epsilon());
+    out[k++] = as_type<uint>(numeric_limits<float>::infinity());
+    out[k++] = as_type<uint>(numeric_limits<float>::denorm_min());
+    out[k++] = as_type<uint>(numeric_limits<float>::round_error());
+    out[k++] = as_type<ushort>(numeric_limits<half>::max());
+    out[k++] = as_type<ushort>(numeric_limits<half>::min());
+    out[k++] = as_type<ushort>(numeric_limits<half>::lowest());
+    out[k++] = as_type<ushort>(numeric_limits<half>::epsilon());
+    out[k++] = as_type<ushort>(numeric_limits<half>::infinity());
+    out[k++] = as_type<ushort>(numeric_limits<bfloat>::max());
+    out[k++] = as_type<ushort>(numeric_limits<bfloat>::min());
+    out[k++] = as_type<ushort>(numeric_limits<bfloat>::lowest());
+    out[k++] = as_type<ushort>(numeric_limits<bfloat>::epsilon());
+    out[k++] = as_type<ushort>(numeric_limits<bfloat>::infinity());
+    out[k++] = uint(isnan(numeric_limits<float>::quiet_NaN())) + 2 * uint(isnan(numeric_limits<half>::quiet_NaN())) +
+               4 * uint(isnan(numeric_limits<bfloat>::quiet_NaN()));
+    out[k++] = as_type<uint>(numeric_limits<int>::min());
+    out[k++] = numeric_limits<uint>::max();
+    out[k++] = uint(int(numeric_limits<short>::min()));
+    out[k++] = numeric_limits<ushort>::max();
+    out[k++] = uint(int(numeric_limits<char>::min()));
+    out[k++] = numeric_limits<uchar>::max();
+    out[k++] = uint(ulong(numeric_limits<long>::min()) >> 32);
+    out[k++] = uint(numeric_limits<ulong>::max() >> 32);
+    out[k++] = numeric_limits<ulong>::digits10;
+    out[k++] = sum * 100 + a[2] + a.size() * 1000;
+    out[k++] = uint(twice(x) * 10) + twice(2);
+    out[k++] = my_limits<short>::big();
+}
+)";
+        c.function = "traits";
+        c.bindings = {zeros<uint32_t>(0, 30)};
+        c.grid = s3(1);
+        c.threadgroup = s3(1);
+        c.check = [](const results &r) {
+            return compare(r.get<uint32_t>(0), {0x7f7fffffu, 0x00800000u, 0xff7fffffu, 0x34000000u, 0x7f800000u, 1u, 0x3f000000u,
+                                                0x7bffu, 0x0400u, 0xfbffu, 0x1400u, 0x7c00u, 0x7f7fu, 0x0080u, 0xff7fu, 0x3c00u,
+                                                0x7f80u, 7u, 0x80000000u, 0xffffffffu, 0xffff8000u, 0xffffu, 0xffffff80u, 0xffu,
+                                                0x80000000u, 0xffffffffu, 19u, 5010u, 36u, 32767u});
+        };
+        cases.push_back(c);
+    }
+    // bfloat: float -> bfloat rounds to nearest even, arithmetic rounds once, bfloat * float is float,
+    // bfloat <-> half through vector constructors, classification.
+    {
+        const std::vector<float> x = {1.0f, 1.00390625f, 1.01171875f, 1.0078125f + 1e-6f, -2.5f, 3.0e38f, 65504.0f, 0.1f,
+                                      -0.0f, INFINITY, -INFINITY, NAN, 1e-30f, 123456.0f, 0.33333334f, 7.0f};
+        const uint32_t count = uint32_t(x.size());
+        kernel_case c;
+        c.name = "bfloat_scalars_vectors_conversions";
+        c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void bf(device const float* x [[buffer(0)]], device uint* out [[buffer(1)]], device bfloat* b_out [[buffer(2)]],
+               uint i [[thread_position_in_grid]]) {
+    bfloat b = x[i];
+    b_out[i] = b;
+    bfloat2 v = bfloat2(b, 2.0f);
+    bfloat2 w = v * v;
+    float f = b * 2.0f;
+    half4 h = half4(bfloat4(v, w));
+    bfloat4 back = bfloat4(h);
+    out[4 * i + 0] = as_type<ushort>(b);
+    out[4 * i + 1] = as_type<ushort>(w.x);
+    out[4 * i + 2] = as_type<uint>(f);
+    out[4 * i + 3] = uint(as_type<ushort>(back.x)) | (uint(isnan(b)) << 16) | (uint(isinf(b)) << 17) |
+                     (uint(isnormal(b)) << 18) | (uint(signbit(b)) << 19);
+}
+)";
+        c.function = "bf";
+        c.bindings = {buffer_of(0, x), zeros<uint32_t>(1, 4 * count), zeros<uint16_t>(2, count)};
+        c.grid = s3(count);
+        c.threadgroup = s3(5);
+        c.check = [x](const results &r) {
+            std::vector<uint32_t> got = r.get<uint32_t>(1);
+            std::vector<uint16_t> stored = r.get<uint16_t>(2);
+            if (got.size() < 4 * x.size() || stored.size() < x.size()) return std::string("buffers too short");
+            for (size_t i = 0; i < x.size(); ++i) {
+                uint16_t b = host_bfloat(x[i]);
+                float bv = bfloat_value(b);
+                bool nan = std::isnan(bv), inf = std::isinf(bv);
+                uint16_t w = host_bfloat(bv * bv);
+                float f = bv * 2.0f;
+                uint16_t back = host_bfloat(float(_Float16(bv)));
+                uint32_t flags = uint32_t(nan) | uint32_t(inf) << 1 | uint32_t(std::isnormal(bv)) << 2 | uint32_t(std::signbit(bv)) << 3;
+                char buf[200];
+                auto bad = [&](const char *what, uint32_t g, uint32_t want) {
+                    std::snprintf(buf, sizeof buf, "x[%zu] = %g: %s is 0x%x, want 0x%x", i, double(x[i]), what, g, want);
+                    return std::string(buf);
+                };
+                if (nan) {
+                    if ((got[4 * i] & 0x7fff) <= 0x7f80) return bad("bfloat(NaN)", got[4 * i], b);
+                    if ((got[4 * i + 3] >> 16) != flags) return bad("flags", got[4 * i + 3] >> 16, flags);
+                    continue;
+                }
+                if (got[4 * i] != b) return bad("bfloat(x)", got[4 * i], b);
+                if (stored[i] != b) return bad("stored bfloat", stored[i], b);
+                if (got[4 * i + 1] != w) return bad("b * b", got[4 * i + 1], w);
+                if (got[4 * i + 2] != f32_bits(f)) return bad("b * 2.0f", got[4 * i + 2], f32_bits(f));
+                if ((got[4 * i + 3] & 0xffff) != back) return bad("bfloat(half(b))", got[4 * i + 3] & 0xffff, back);
+                if ((got[4 * i + 3] >> 16) != flags) return bad("flags", got[4 * i + 3] >> 16, flags);
+            }
+            return std::string();
+        };
+        cases.push_back(c);
+    }
+    // Integer functions on int, uint, short, uchar, long, ulong and int4, with the extremes.
+    {
+        std::vector<int32_t> x = {0, 1, -1, INT32_MAX, INT32_MIN, 0x12345678, -123456789, 255, 65535, 0x80, -32768, 7, -7, 1 << 30};
+        for (uint32_t k = 0; x.size() < 50; ++k) x.push_back(int32_t(k * 2654435761u ^ (k << 13)));
+        const uint32_t count = uint32_t(x.size());
+        kernel_case c;
+        c.name = "integer_functions_every_width";
+        c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void ints(device const int* x [[buffer(0)]], device uint* out [[buffer(1)]], constant uint& n [[buffer(2)]],
+                 uint i [[thread_position_in_grid]]) {
+    int a = x[i], b = x[(i * 7 + 3) % n];
+    uint ua = as_type<uint>(a), ub = as_type<uint>(b);
+    short sa = short(a), sb = short(b);
+    uchar ca = uchar(a), cb = uchar(b);
+    long la = long(a) * 65537, lb = long(b) * 3;
+    int4 va = int4(a, b, ~a, 7), vb = int4(b, a, 5, ~b);
+    device uint* o = out + 32 * i;
+    o[0] = as_type<uint>(mulhi(a, b));
+    o[1] = mulhi(ua, ub);
+    o[2] = as_type<uint>(addsat(a, b));
+    o[3] = as_type<uint>(subsat(a, b));
+    o[4] = addsat(ua, ub);
+    o[5] = subsat(ua, ub);
+    o[6] = uint(ushort(addsat(sa, sb))) | (uint(addsat(ca, cb)) << 16) | (uint(uchar(subsat(char(ca), char(cb)))) << 24);
+    o[7] = as_type<uint>(extract_bits(a, 4u, 9u));
+    o[8] = extract_bits(ua, 20u, 12u);
+    o[9] = as_type<uint>(insert_bits(a, b, 8u, 12u));
+    o[10] = reverse_bits(ua);
+    o[11] = uint(reverse_bits(ca)) | (uint(reverse_bits(ushort(sa))) << 16);
+    o[12] = rotate(ua, ub);
+    o[13] = as_type<uint>(rotate(a, -3));
+    o[14] = uint(clz(ca)) | (uint(ctz(ushort(sa))) << 8) | (uint(popcount(ua)) << 16) | (uint(clz(ua)) << 24);
+    o[15] = absdiff(a, b);
+    o[16] = as_type<uint>(hadd(a, b));
+    o[17] = as_type<uint>(rhadd(a, b));
+    o[18] = as_type<uint>(madhi(a, b, 12345));
+    o[19] = as_type<uint>(madsat(a, b, -7));
+    o[20] = madsat(ua, ub, 9u);
+    o[21] = as_type<uint>(mul24(a & 0x7fffff, 300)) ^ as_type<uint>(mad24(b & 0xffff, -3, 11));
+    long lm = mulhi(la, lb);
+    o[22] = uint(lm);
+    o[23] = uint(ulong(lm) >> 32);
+    ulong um = mulhi(ulong(la), ulong(lb));
+    o[24] = uint(um) ^ uint(um >> 32);
+    long ls = madsat(la, lb, long(b));
+    o[25] = uint(ls) ^ uint(ulong(ls) >> 32);
+    o[26] = uint(ulong(addsat(long(a) * 0x100000000L, long(b) * 0x100000000L)) >> 32) ^ uint(subsat(ulong(la), ulong(lb)) >> 20);
+    int4 m = mulhi(va, vb), s = addsat(va, vb), e = extract_bits(va, 3u, 7u), r = rotate(va, vb), h = hadd(va, vb);
+    o[27] = as_type<uint>(m.x ^ m.y ^ m.z ^ m.w);
+    o[28] = as_type<uint>(s.x ^ s.y ^ s.z ^ s.w);
+    o[29] = as_type<uint>(e.x ^ e.y ^ e.z ^ e.w);
+    o[30] = as_type<uint>(r.x ^ r.y ^ r.z ^ r.w ^ h.x ^ h.y ^ h.z ^ h.w);
+    o[31] = as_type<uint>(popcount(va).y + clz(va).z * 100 + ctz(vb).x * 10000);
+}
+)";
+        c.function = "ints";
+        c.bindings = {buffer_of(0, x), zeros<uint32_t>(1, 32 * count), bytes_of(2, count)};
+        c.grid = s3(count);
+        c.threadgroup = s3(16);
+        c.check = [x, count](const results &r) {
+            // Reference semantics from the MSL specification, computed in wider arithmetic.
+            auto sat = [](__int128 v, __int128 lo, __int128 hi) { return v < lo ? lo : (v > hi ? hi : v); };
+            auto rev = [](uint64_t v, int bits) {
+                uint64_t out = 0;
+                for (int k = 0; k < bits; ++k) out |= ((v >> k) & 1) << (bits - 1 - k);
+                return out;
+            };
+            auto clz_n = [](uint64_t v, int bits) {
+                int n = 0;
+                for (int k = bits - 1; k >= 0 && !((v >> k) & 1); --k) ++n;
+                return n;
+            };
+            auto ctz_n = [](uint64_t v, int bits) {
+                int n = 0;
+                for (int k = 0; k < bits && !((v >> k) & 1); ++k) ++n;
+                return n;
+            };
+            auto rot = [](uint32_t v, uint32_t by) { by %= 32; return by == 0 ? v : (v << by) | (v >> (32 - by)); };
+            auto extract = [](uint32_t v, int off, int bits, bool is_signed) {
+                uint32_t f = (v >> off) & ((1u << bits) - 1);
+                if (is_signed && (f >> (bits - 1))) f |= ~((1u << bits) - 1);
+                return f;
+            };
+            auto mulhi32 = [](int32_t a, int32_t b) { return int32_t((int64_t(a) * b) >> 32); };
+            auto addsat32 = [&](int32_t a, int32_t b) { return int32_t(sat(__int128(a) + b, INT32_MIN, INT32_MAX)); };
+            auto hadd32 = [](int32_t a, int32_t b) { return int32_t((int64_t(a) + b) >> 1); };
+            std::vector<uint32_t> want;
+            for (uint32_t i = 0; i < count; ++i) {
+                int32_t a = x[i], b = x[(i * 7 + 3) % count];
+                uint32_t ua = uint32_t(a), ub = uint32_t(b);
+                int16_t sa = int16_t(a), sb = int16_t(b);
+                uint8_t ca = uint8_t(a), cb = uint8_t(b);
+                int64_t la = int64_t(a) * 65537, lb = int64_t(b) * 3;
+                int32_t va[4] = {a, b, ~a, 7}, vb[4] = {b, a, 5, ~b};
+                want.push_back(uint32_t(mulhi32(a, b)));
+                want.push_back(uint32_t((uint64_t(ua) * ub) >> 32));
+                want.push_back(uint32_t(addsat32(a, b)));
+                want.push_back(uint32_t(int32_t(sat(__int128(a) - b, INT32_MIN, INT32_MAX))));
+                want.push_back(uint32_t(sat(__int128(ua) + ub, 0, UINT32_MAX)));
+                want.push_back(uint32_t(sat(__int128(ua) - ub, 0, UINT32_MAX)));
+                want.push_back(uint32_t(uint16_t(int16_t(sat(sa + sb, INT16_MIN, INT16_MAX)))) |
+                               uint32_t(sat(ca + cb, 0, 255)) << 16 |
+                               uint32_t(uint8_t(int8_t(sat(int8_t(ca) - int8_t(cb), INT8_MIN, INT8_MAX)))) << 24);
+                want.push_back(extract(ua, 4, 9, true));
+                want.push_back(extract(ua, 20, 12, false));
+                uint32_t mask = 0xfffu << 8;
+                want.push_back((ua & ~mask) | ((ub << 8) & mask));
+                want.push_back(uint32_t(rev(ua, 32)));
+                want.push_back(uint32_t(rev(ca, 8)) | uint32_t(rev(uint16_t(sa), 16)) << 16);
+                want.push_back(rot(ua, ub));
+                want.push_back(rot(ua, uint32_t(-3)));
+                want.push_back(uint32_t(clz_n(ca, 8)) | uint32_t(ctz_n(uint16_t(sa), 16)) << 8 |
+                               uint32_t(__builtin_popcount(ua)) << 16 | uint32_t(clz_n(ua, 32)) << 24);
+                want.push_back(uint32_t(a > b ? int64_t(a) - b : int64_t(b) - a));
+                want.push_back(uint32_t(hadd32(a, b)));
+                want.push_back(uint32_t(int32_t((int64_t(a) + b + 1) >> 1)));
+                want.push_back(uint32_t(mulhi32(a, b) + 12345));
+                want.push_back(uint32_t(int32_t(sat(__int128(a) * b - 7, INT32_MIN, INT32_MAX))));
+                want.push_back(uint32_t(sat(__int128(ua) * ub + 9, 0, UINT32_MAX)));
+                want.push_back(uint32_t(a & 0x7fffff) * 300u ^ uint32_t(int32_t(b & 0xffff) * -3 + 11));
+                int64_t lm = int64_t((__int128(la) * lb) >> 64);
+                want.push_back(uint32_t(lm));
+                want.push_back(uint32_t(uint64_t(lm) >> 32));
+                uint64_t um = uint64_t((unsigned __int128)(uint64_t(la)) * uint64_t(lb) >> 64);
+                want.push_back(uint32_t(um) ^ uint32_t(um >> 32));
+                int64_t ls = int64_t(sat(__int128(la) * lb + b, INT64_MIN, INT64_MAX));
+                want.push_back(uint32_t(ls) ^ uint32_t(uint64_t(ls) >> 32));
+                int64_t add_l = int64_t(sat(__int128(a) * 0x100000000LL + __int128(b) * 0x100000000LL, INT64_MIN, INT64_MAX));
+                uint64_t sub_u = uint64_t(la) > uint64_t(lb) ? uint64_t(la) - uint64_t(lb) : 0;
+                want.push_back(uint32_t(uint64_t(add_l) >> 32) ^ uint32_t(sub_u >> 20));
+                uint32_t m = 0, s = 0, e = 0, rh = 0;
+                for (int k = 0; k < 4; ++k) {
+                    m ^= uint32_t(mulhi32(va[k], vb[k]));
+                    s ^= uint32_t(addsat32(va[k], vb[k]));
+                    e ^= extract(uint32_t(va[k]), 3, 7, true);
+                    rh ^= rot(uint32_t(va[k]), uint32_t(vb[k])) ^ uint32_t(hadd32(va[k], vb[k]));
+                }
+                want.insert(want.end(), {m, s, e, rh});
+                want.push_back(uint32_t(__builtin_popcount(uint32_t(b)) + clz_n(uint32_t(~a), 32) * 100 + ctz_n(uint32_t(b), 32) * 10000));
+            }
+            return compare(r.get<uint32_t>(1), want);
+        };
+        cases.push_back(c);
+    }
+    // frexp, modf, ldexp, remainder, fmod, copysign, fract, isnormal, isordered: scalars, vectors, half.
+    {
+        const std::vector<float> x = {0.75f, -3.5f, 1e30f, -1e-30f, 5.0f, 0.0f, -0.0f, 123.456f,
+                                      -7.25f, 2.5f, INFINITY, 3e-38f, 1e38f, 0.1f, -0.9f, 6.0f};
+        const uint32_t count = uint32_t(x.size());
+        kernel_case c;
+        c.name = "math_frexp_ldexp_modf_remainder_isnormal";
+        c.fast_math = false;
+        c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void m(device const float* x [[buffer(0)]], device float* out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    float v = x[i];
+    device float* o = out + 16 * i;
+    int e;
+    o[0] = frexp(v, e);
+    o[1] = float(e);
+    float ip;
+    o[2] = modf(v, ip);
+    o[3] = ip;
+    o[4] = ldexp(v, 3);
+    o[5] = remainder(v, 1.5f);
+    o[6] = fmod(v, 1.5f);
+    o[7] = copysign(2.0f, v);
+    o[8] = fract(v);
+    o[9] = float(isnormal(v)) + 2.0f * float(isnormal(half(v))) + 4.0f * float(isunordered(v, 1.0f)) + 8.0f * float(isordered(v, v));
+    float4 w = float4(v, 2.0f * v, 0.5f, -v);
+    int4 e4;
+    float4 m4 = frexp(w, e4);
+    o[10] = m4.y;
+    o[11] = float(e4.y + e4.z * 100);
+    float4 i4;
+    o[12] = modf(w, i4).w;
+    o[13] = i4.w;
+    half2 h = half2(0.75h, 1.5h);
+    o[14] = float(ldexp(h, int2(2, 3)).y) + float(all(isnormal(w.xz)) ? 100 : 0);
+    o[15] = precise::remainder(v, 4.0f);
+}
+)";
+        c.function = "m";
+        c.bindings = {buffer_of(0, x), zeros<float>(1, 16 * count)};
+        c.grid = s3(count);
+        c.threadgroup = s3(8);
+        c.check = [x](const results &r) {
+            std::vector<float> want;
+            for (float v : x) {
+                int e = 0;
+                float m = std::frexp(v, &e);
+                float ip;
+                float frac = std::modf(v, &ip);
+                float fr = std::fmin(v - std::floor(v), 0x1.fffffep-1f);
+                float flags = float(std::isnormal(v)) + 2.0f * float(std::isnormal(float(_Float16(v)))) + 8.0f;
+                int e2 = 0;
+                float m2 = std::frexp(2.0f * v, &e2);
+                float ipw;
+                float fracw = std::modf(-v, &ipw);
+                // frexp's exponent of an infinity is unspecified: compare it only for finite values.
+                float e_out = std::isfinite(v) ? float(e) : NAN, e2_out = std::isfinite(v) ? float(e2) : NAN;
+                want.insert(want.end(), {m, e_out, frac, ip, std::ldexp(v, 3), std::remainder(v, 1.5f), std::fmod(v, 1.5f),
+                                         std::copysign(2.0f, v), fr, flags, m2, e2_out, fracw, ipw,
+                                         12.0f + (std::isnormal(v) ? 100.0f : 0.0f), std::remainder(v, 4.0f)});
+            }
+            std::vector<float> got = r.get<float>(1);
+            for (size_t i = 0; i < want.size() && i < got.size(); ++i)
+                if (std::isnan(want[i]) && (i % 16 == 1 || i % 16 == 11)) got[i] = NAN; // unspecified
+            return compare(got, want, 1);
+        };
+        cases.push_back(c);
+    }
+    // pack_* / unpack_*: normalized conversions with rounding, clamping, NaN, sRGB and 10:10:10:2.
+    {
+        const std::vector<float> v = {0, 0.5f, 1, 1.5f, -0.5f, 0.25f, 0.75f, 0.1f, NAN, -1, -2, 0.999f,
+                                      0.5f / 255, 1.5f / 255, -0.5f / 127, 2.5f / 127, 0.0031308f, 0.04045f, 0.2f, 0.9f,
+                                      1e-3f, 0.3333f, 0.6667f, -0.75f, 0.123f, 0.456f, 0.789f, 0.5f, 1, 1, 1, 1};
+        const std::vector<uint32_t> u = {0x00000000u, 0xffffffffu, 0x80808080u, 0x7f7f8181u, 0x01234567u, 0x89abcdefu, 0x3ff003ffu, 0xc0000001u};
+        const uint32_t count = uint32_t(u.size());
+        kernel_case c;
+        c.name = "pack_unpack_normalized";
+        c.fast_math = false;
+        c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void packs(device const float4* v [[buffer(0)]], device const uint* u [[buffer(1)]], device uint* p [[buffer(2)]],
+                  device float* f [[buffer(3)]], uint i [[thread_position_in_grid]]) {
+    float4 x = v[i];
+    device uint* o = p + 8 * i;
+    o[0] = pack_float_to_unorm4x8(x);
+    o[1] = pack_float_to_snorm4x8(x);
+    o[2] = pack_float_to_unorm2x16(x.xy);
+    o[3] = pack_float_to_snorm2x16(x.zw);
+    o[4] = pack_half_to_unorm4x8(half4(x));
+    o[5] = pack_half_to_snorm2x16(half2(x.xy));
+    o[6] = pack_float_to_srgb_unorm4x8(x);
+    o[7] = pack_float_to_unorm10a2(x);
+    uint w = u[i];
+    device float* g = f + 22 * i;
+    float4 a = unpack_unorm4x8_to_float(w), b = unpack_snorm4x8_to_float(w), s = unpack_unorm4x8_srgb_to_float(w);
+    float4 t = unpack_unorm10a2_to_float(w);
+    float2 c = unpack_unorm2x16_to_float(w), d = unpack_snorm2x16_to_float(w);
+    float r[22] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w, c.x, c.y, d.x, d.y, s.x, s.y, s.z, s.w, t.x, t.y, t.z, t.w,
+                   float(unpack_unorm4x8_to_half(w).z), float(unpack_snorm2x16_to_half(w).y)};
+    for (int k = 0; k < 22; ++k) g[k] = r[k];
+}
+)";
+        c.function = "packs";
+        c.bindings = {buffer_of(0, v), buffer_of(1, u), zeros<uint32_t>(2, 8 * count), zeros<float>(3, 22 * count)};
+        c.grid = s3(count);
+        c.threadgroup = s3(3);
+        c.check = [v, u, count](const results &r) {
+            auto clamp_nan = [](float f, float lo) { return std::isnan(f) ? 0.0f : std::min(std::max(f, lo), 1.0f); };
+            auto unorm = [&](float f, int bits) { return uint32_t(std::nearbyint(clamp_nan(f, 0.0f) * float((1u << bits) - 1))); };
+            auto snorm = [&](float f, int bits) {
+                return uint32_t(int32_t(std::nearbyint(clamp_nan(f, -1.0f) * float((1u << (bits - 1)) - 1)))) & ((1u << bits) - 1);
+            };
+            auto srgb = [&](float f) {
+                f = clamp_nan(f, 0.0f);
+                return f <= 0.0031308f ? f * 12.92f : 1.055f * std::pow(f, 1.0f / 2.4f) - 0.055f;
+            };
+            auto linear = [](float f) { return f <= 0.04045f ? f / 12.92f : std::pow((f + 0.055f) / 1.055f, 2.4f); };
+            auto h = [](float f) { return float(_Float16(f)); };
+            auto field = [](uint32_t w, int shift, int bits) { return (w >> shift) & ((1u << bits) - 1); };
+            auto from_unorm = [&](uint32_t w, int shift, int bits) { return float(field(w, shift, bits)) / float((1u << bits) - 1); };
+            auto from_snorm = [&](uint32_t w, int shift, int bits) {
+                int32_t s = int32_t(field(w, shift, bits) << (32 - bits)) >> (32 - bits);
+                return std::max(float(s) / float((1u << (bits - 1)) - 1), -1.0f);
+            };
+            std::vector<uint32_t> want_p;
+            std::vector<float> want_f;
+            for (uint32_t i = 0; i < count; ++i) {
+                const float *x = &v[4 * i];
+                want_p.push_back(unorm(x[0], 8) | unorm(x[1], 8) << 8 | unorm(x[2], 8) << 16 | unorm(x[3], 8) << 24);
+                want_p.push_back(snorm(x[0], 8) | snorm(x[1], 8) << 8 | snorm(x[2], 8) << 16 | snorm(x[3], 8) << 24);
+                want_p.push_back(unorm(x[0], 16) | unorm(x[1], 16) << 16);
+                want_p.push_back(snorm(x[2], 16) | snorm(x[3], 16) << 16);
+                want_p.push_back(unorm(h(x[0]), 8) | unorm(h(x[1]), 8) << 8 | unorm(h(x[2]), 8) << 16 | unorm(h(x[3]), 8) << 24);
+                want_p.push_back(snorm(h(x[0]), 16) | snorm(h(x[1]), 16) << 16);
+                want_p.push_back(unorm(srgb(x[0]), 8) | unorm(srgb(x[1]), 8) << 8 | unorm(srgb(x[2]), 8) << 16 | unorm(x[3], 8) << 24);
+                want_p.push_back(unorm(x[0], 10) | unorm(x[1], 10) << 10 | unorm(x[2], 10) << 20 | unorm(x[3], 2) << 30);
+                uint32_t w = u[i];
+                for (int k = 0; k < 4; ++k) want_f.push_back(from_unorm(w, 8 * k, 8));
+                for (int k = 0; k < 4; ++k) want_f.push_back(from_snorm(w, 8 * k, 8));
+                for (int k = 0; k < 2; ++k) want_f.push_back(from_unorm(w, 16 * k, 16));
+                for (int k = 0; k < 2; ++k) want_f.push_back(from_snorm(w, 16 * k, 16));
+                for (int k = 0; k < 3; ++k) want_f.push_back(linear(from_unorm(w, 8 * k, 8)));
+                want_f.push_back(from_unorm(w, 24, 8));
+                for (int k = 0; k < 3; ++k) want_f.push_back(from_unorm(w, 10 * k, 10));
+                want_f.push_back(from_unorm(w, 30, 2));
+                want_f.push_back(h(from_unorm(w, 16, 8)));
+                want_f.push_back(h(from_snorm(w, 16, 16)));
+            }
+            std::string e = compare(r.get<uint32_t>(2), want_p);
+            if (!e.empty()) return "pack: " + e;
+            e = compare(r.get<float>(3), want_f, 1);
+            return e.empty() ? e : "unpack: " + e;
+        };
+        cases.push_back(c);
+    }
+    // packed vectors: C-style casts both ways, operators, components; coherent and atomic_thread_fence.
+    {
+        const uint32_t count = 100;
+        std::vector<float> p(4 * count), q(3 * count);
+        for (uint32_t i = 0; i < count; ++i) {
+            float pv[4] = {float(i), float(i) + 0.5f, -float(i), 2.0f}, qv[3] = {0.25f * float(i), 1.0f, -1.0f};
+            std::copy(pv, pv + 4, &p[4 * i]);
+            std::copy(qv, qv + 3, &q[3 * i]);
+        }
+        kernel_case c;
+        c.name = "packed_vector_casts_operators_fence";
+        c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void packed(device packed_float4* p [[buffer(0)]], device packed_float3* q [[buffer(1)]], device float4* out [[buffer(2)]],
+                   device coherent atomic_uint* done [[buffer(3)]], uint i [[thread_position_in_grid]]) {
+    float4 a = (float4)p[i];
+    packed_float4 b = (packed_float4)(a * 2.0f);
+    p[i] += 1.0f;
+    p[i].w = b.x;
+    float3 c = float3(q[i]) + q[i] * 2.0f;
+    packed_float3 d = c;
+    q[i] = d;
+    q[i].y = -q[i].y;
+    atomic_thread_fence(mem_flags::mem_device, memory_order_seq_cst, thread_scope_device);
+    atomic_fetch_add_explicit(done, 1u, memory_order_relaxed);
+    out[i] = (float4)p[i] + float4(-b) + float4(c, length(float3(d)));
+}
+)";
+        c.function = "packed";
+        c.bindings = {buffer_of(0, p), buffer_of(1, q), zeros<float>(2, 4 * count), zeros<uint32_t>(3, 1)};
+        c.grid = s3(count);
+        c.threadgroup = s3(32);
+        c.check = [p, q, count](const results &r) {
+            std::vector<float> want_p(p), want_q(q), want_out;
+            for (uint32_t i = 0; i < count; ++i) {
+                float *pv = &want_p[4 * i], *qv = &want_q[3 * i];
+                float b[4], cv[3];
+                for (int k = 0; k < 4; ++k) b[k] = 2.0f * pv[k], pv[k] += 1.0f;
+                pv[3] = b[0];
+                for (int k = 0; k < 3; ++k) cv[k] = 3.0f * qv[k], qv[k] = cv[k];
+                qv[1] = -qv[1];
+                float len = std::sqrt(cv[0] * cv[0] + cv[1] * cv[1] + cv[2] * cv[2]);
+                want_out.insert(want_out.end(), {pv[0] - b[0] + cv[0], pv[1] - b[1] + cv[1], pv[2] - b[2] + cv[2], pv[3] - b[3] + len});
+            }
+            std::string e = compare(r.get<float>(0), want_p);
+            if (e.empty()) e = compare(r.get<float>(1), want_q);
+            if (e.empty()) e = compare(r.get<float>(2), want_out, 4);
+            if (e.empty()) e = compare(r.get<uint32_t>(3), {count});
+            return e;
+        };
+        cases.push_back(c);
+    }
+}
+
 std::vector<kernel_case> build() {
     std::vector<kernel_case> cases;
     const uint32_t n = 1000; // not a multiple of any threadgroup size used: partial edge groups
@@ -1007,6 +1536,7 @@ kernel void mat(device const float* x [[buffer(0)]], device float4* out [[buffer
         };
         cases.push_back(c);
     }
+    add_stdlib_cases(cases);
     return cases;
 }
 
