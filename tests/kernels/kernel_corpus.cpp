@@ -197,7 +197,7 @@ kernel void bf(device const float* x [[buffer(0)]], device uint* out [[buffer(1)
     half4 h = half4(bfloat4(v, w));
     bfloat4 back = bfloat4(h);
     out[4 * i + 0] = as_type<ushort>(b);
-    out[4 * i + 1] = as_type<ushort>(w.x);
+    out[4 * i + 1] = as_type<ushort>(w.x) | (uint(as_type<ushort>(bfloat(half(x[i])))) << 16);
     out[4 * i + 2] = as_type<uint>(f);
     out[4 * i + 3] = uint(as_type<ushort>(back.x)) | (uint(isnan(b)) << 16) | (uint(isinf(b)) << 17) |
                      (uint(isnormal(b)) << 18) | (uint(signbit(b)) << 19);
@@ -231,7 +231,9 @@ kernel void bf(device const float* x [[buffer(0)]], device uint* out [[buffer(1)
                 }
                 if (got[4 * i] != b) return bad("bfloat(x)", got[4 * i], b);
                 if (stored[i] != b) return bad("stored bfloat", stored[i], b);
-                if (got[4 * i + 1] != w) return bad("b * b", got[4 * i + 1], w);
+                if ((got[4 * i + 1] & 0xffff) != w) return bad("b * b", got[4 * i + 1] & 0xffff, w);
+                uint16_t from_half = host_bfloat(float(_Float16(x[i])));
+                if ((got[4 * i + 1] >> 16) != from_half) return bad("bfloat(half(x))", got[4 * i + 1] >> 16, from_half);
                 if (got[4 * i + 2] != f32_bits(f)) return bad("b * 2.0f", got[4 * i + 2], f32_bits(f));
                 if ((got[4 * i + 3] & 0xffff) != back) return bad("bfloat(half(b))", got[4 * i + 3] & 0xffff, back);
                 if ((got[4 * i + 3] >> 16) != flags) return bad("flags", got[4 * i + 3] >> 16, flags);

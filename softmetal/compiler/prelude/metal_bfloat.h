@@ -13,6 +13,13 @@
 
 namespace metal {
 typedef __bf16 bfloat;
+// `bfloat(x)` (a macro in metal_stdlib.h, as for the vectors): also from half, which clang refuses to
+// convert directly. `half(b)` has no such bridge: write `half(float(b))`.
+template <class... A> SM_INLINE constexpr bfloat sm_make_bfloat(A ...a) {
+    static_assert(sizeof...(A) <= 1, "bfloat(x) takes one value");
+    if constexpr (sizeof...(A) == 0) return (bfloat)0.0f;
+    else return sm::cvt<bfloat>(a...);
+}
 typedef __bf16 bfloat2 __attribute__((ext_vector_type(2)));
 typedef __bf16 bfloat3 __attribute__((ext_vector_type(3)));
 typedef __bf16 bfloat4 __attribute__((ext_vector_type(4)));

@@ -83,6 +83,7 @@ using metal::ushort;
 using metal::uchar;
 using metal::ulong;
 using metal::bfloat;
+using metal::sm_make_bfloat;
 
 // Constructors: `float4(a, b)` becomes `sm_make_float4(a, b)`; plain `float4` stays the type.
 // Defined last so the prelude itself never sees them.
@@ -119,6 +120,7 @@ using metal::bfloat;
 #define bool2(...) sm_make_bool2(__VA_ARGS__)
 #define bool3(...) sm_make_bool3(__VA_ARGS__)
 #define bool4(...) sm_make_bool4(__VA_ARGS__)
+#define bfloat(...) sm_make_bfloat(__VA_ARGS__)
 #define bfloat2(...) sm_make_bfloat2(__VA_ARGS__)
 #define bfloat3(...) sm_make_bfloat3(__VA_ARGS__)
 #define bfloat4(...) sm_make_bfloat4(__VA_ARGS__)

@@ -1,4 +1,5 @@
-// softmetal prelude: MSL scalar and vector types, type traits and vector constructors.
+// softmetal prelude: MSL scalar, vector and packed vector types, vector constructors, and the internal
+// traits (sm::) the rest of the prelude is written with. The public metal:: traits are in metal_traits.h.
 //
 // Vectors are clang ext_vector_type, which gives MSL's swizzles (rvalue and lvalue) and operators.
 // What ext_vector_type lacks, MSL's constructors (`float4(f2, z, w)`), comes from function-like
@@ -57,7 +58,7 @@ template <class T> constexpr bool is_float_elem =
 
 // Element conversion. C++ for OpenCL refuses half <-> __bf16 casts outright; Metal converts them as
 // values, which going through float does exactly (float holds every half and every bfloat).
-template <class To, class From> SM_INLINE To cvt(From x) {
+template <class To, class From> SM_INLINE constexpr To cvt(From x) {
     if constexpr ((is_same<To, __bf16>::value && is_same<From, half>::value) ||
                   (is_same<To, half>::value && is_same<From, __bf16>::value))
         return (To)(float)x;
