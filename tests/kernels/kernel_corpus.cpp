@@ -388,6 +388,69 @@ kernel void ints(device const int* x [[buffer(0)]], device uint* out [[buffer(1)
         };
         cases.push_back(c);
     }
+    // Integer functions on 8- and 16-bit vectors, where every lane saturates or wraps on its own.
+    {
+        std::vector<uint32_t> x = {0u, 0xffffffffu, 0x80808080u, 0x7f7f7f7fu, 0x00ff00ffu, 0x8000ffffu, 0x12345678u};
+        for (uint32_t k = 0; x.size() < 64; ++k) x.push_back(k * 0x9e3779b9u + (k << 7));
+        const uint32_t count = uint32_t(x.size());
+        kernel_case c;
+        c.name = "integer_functions_small_vectors";
+        c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void small(device const uint* x [[buffer(0)]], device uint* out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    uint w = x[i], z = x[i] * 2654435761u + 12345u;
+    uchar4 a = as_type<uchar4>(w), b = as_type<uchar4>(z);
+    char4 sa = as_type<char4>(w), sb = as_type<char4>(z);
+    short2 c = as_type<short2>(w), d = as_type<short2>(z);
+    ushort2 uc = as_type<ushort2>(w), ud = as_type<ushort2>(z);
+    device uint* o = out + 8 * i;
+    o[0] = as_type<uint>(addsat(a, b));
+    o[1] = as_type<uint>(subsat(sa, sb));
+    o[2] = as_type<uint>(mulhi(c, d));
+    o[3] = as_type<uint>(rhadd(uc, ud));
+    o[4] = as_type<uint>(absdiff(sa, sb));
+    o[5] = as_type<uint>(madsat(c, d, short2(100, -100)));
+    o[6] = as_type<uint>(rotate(a, uchar4(1, 2, 7, 9)));
+    o[7] = as_type<uint>(clz(a) | uchar4(popcount(sb)) << 4);
+}
+)";
+        c.function = "small";
+        c.bindings = {buffer_of(0, x), zeros<uint32_t>(1, 8 * count)};
+        c.grid = s3(count);
+        c.threadgroup = s3(10);
+        c.check = [x, count](const results &r) {
+            auto lanes = [](auto f, int n, int bits) {
+                uint32_t v = 0;
+                for (int k = 0; k < n; ++k) v |= (uint32_t(f(k)) & ((1u << bits) - 1)) << (bits * k);
+                return v;
+            };
+            auto clamp = [](int v, int lo, int hi) { return std::min(std::max(v, lo), hi); };
+            std::vector<uint32_t> want;
+            for (uint32_t i = 0; i < count; ++i) {
+                uint32_t w = x[i], z = x[i] * 2654435761u + 12345u;
+                auto u8 = [](uint32_t v, int k) { return int((v >> (8 * k)) & 0xff); };
+                auto s8 = [](uint32_t v, int k) { return int(int8_t(v >> (8 * k))); };
+                auto u16 = [](uint32_t v, int k) { return int((v >> (16 * k)) & 0xffff); };
+                auto s16 = [](uint32_t v, int k) { return int(int16_t(v >> (16 * k))); };
+                const int by[4] = {1, 2, 7, 1};
+                want.push_back(lanes([&](int k) { return std::min(u8(w, k) + u8(z, k), 255); }, 4, 8));
+                want.push_back(lanes([&](int k) { return clamp(s8(w, k) - s8(z, k), -128, 127); }, 4, 8));
+                want.push_back(lanes([&](int k) { return (s16(w, k) * s16(z, k)) >> 16; }, 2, 16));
+                want.push_back(lanes([&](int k) { return (u16(w, k) + u16(z, k) + 1) >> 1; }, 2, 16));
+                want.push_back(lanes([&](int k) { return std::abs(s8(w, k) - s8(z, k)); }, 4, 8));
+                want.push_back(lanes([&](int k) { return clamp(s16(w, k) * s16(z, k) + (k ? -100 : 100), -32768, 32767); }, 2, 16));
+                want.push_back(lanes([&](int k) { return ((u8(w, k) << by[k]) | (u8(w, k) >> (8 - by[k]))) & 0xff; }, 4, 8));
+                want.push_back(lanes([&](int k) {
+                    int v = u8(w, k), n = 0;
+                    for (int bit = 7; bit >= 0 && !((v >> bit) & 1); --bit) ++n;
+                    return n | (__builtin_popcount(uint32_t(u8(z, k))) << 4);
+                }, 4, 8));
+            }
+            return compare(r.get<uint32_t>(1), want);
+        };
+        cases.push_back(c);
+    }
     // frexp, modf, ldexp, remainder, fmod, copysign, fract, isnormal, isordered: scalars, vectors, half.
     {
         const std::vector<float> x = {0.75f, -3.5f, 1e30f, -1e-30f, 5.0f, 0.0f, -0.0f, 123.456f,
