@@ -13,6 +13,18 @@
 
 typedef __SIZE_TYPE__ size_t;
 typedef __PTRDIFF_TYPE__ ptrdiff_t;
+// MSL's fixed-width integer names, global as Apple's are and also as metal::uint8_t (below). The same
+// types as <stdint.h> (which kernel_abi.h includes), so the two declarations agree.
+typedef __INT8_TYPE__ int8_t;
+typedef __UINT8_TYPE__ uint8_t;
+typedef __INT16_TYPE__ int16_t;
+typedef __UINT16_TYPE__ uint16_t;
+typedef __INT32_TYPE__ int32_t;
+typedef __UINT32_TYPE__ uint32_t;
+typedef __INT64_TYPE__ int64_t;
+typedef __UINT64_TYPE__ uint64_t;
+typedef __INTPTR_TYPE__ intptr_t;
+typedef __UINTPTR_TYPE__ uintptr_t;
 
 namespace sm {
 template <bool B, class T = int> struct enable_if {};
@@ -134,6 +146,18 @@ template <class V, class... A> SM_INLINE V make_vec(A ...a) {
 } // namespace sm
 
 namespace metal {
+using ::int8_t;
+using ::uint8_t;
+using ::int16_t;
+using ::uint16_t;
+using ::int32_t;
+using ::uint32_t;
+using ::int64_t;
+using ::uint64_t;
+using ::intptr_t;
+using ::uintptr_t;
+using ::size_t;
+using ::ptrdiff_t;
 typedef unsigned char uchar;
 typedef unsigned short ushort;
 typedef unsigned int uint;
