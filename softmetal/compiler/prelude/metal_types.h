@@ -260,14 +260,23 @@ template <class E, int N> struct packed_lanes<metal::packed_vec<E, N>> { static 
 // The aligned vector of a packed one; anything else as it is.
 template <class T> SM_INLINE T unpacked(T x) { return x; }
 template <class E, int N> SM_INLINE metal::vec<E, N> unpacked(metal::packed_vec<E, N> x) { return x; }
-template <class T> constexpr bool is_packed = packed_lanes<remove_cvref_t<T>>::n > 0;
 } // namespace sm
 namespace metal {
-// Binary operators with a packed operand on either side (both sides: both unpacked).
+// Binary operators with a packed operand on either side (both sides: both unpacked). The packed side
+// is matched by the parameter's form, not by enable_if, so that every other `+` in a kernel (which
+// sees these through `using namespace metal`) is discarded at deduction, cheaply.
 #define SM_PACKED_BINARY(op)                                                                                       \
-    template <class A, class B, sm::enable_if_t<sm::is_packed<A> || sm::is_packed<B>> = 0>                           \
-    SM_INLINE auto operator op(A a, B b)->decltype(sm::unpacked(a) op sm::unpacked(b)) {                           \
-        return sm::unpacked(a) op sm::unpacked(b);                                                                  \
+    template <class E, int N, class B>                                                                              \
+    SM_INLINE auto operator op(packed_vec<E, N> a, B b)->decltype(vec<E, N>(a) op sm::unpacked(b)) {               \
+        return vec<E, N>(a) op sm::unpacked(b);                                                                     \
+    }                                                                                                               \
+    template <class A, class E, int N>                                                                              \
+    SM_INLINE auto operator op(A a, packed_vec<E, N> b)->decltype(a op vec<E, N>(b)) {                              \
+        return a op vec<E, N>(b);                                                                                   \
+    }                                                                                                               \
+    template <class E, int N, class F, int M>                                                                       \
+    SM_INLINE auto operator op(packed_vec<E, N> a, packed_vec<F, M> b)->decltype(vec<E, N>(a) op vec<F, M>(b)) {    \
+        return vec<E, N>(a) op vec<F, M>(b);                                                                        \
     }
 SM_PACKED_BINARY(+)
 SM_PACKED_BINARY(-)
