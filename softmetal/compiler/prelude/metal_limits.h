@@ -80,7 +80,6 @@ struct float_limits {
     static constexpr int digits = mant + 1, digits10 = d10, max_digits10 = md10, radix = 2;
     static constexpr int min_exponent = emin, min_exponent10 = e10min, max_exponent = emax, max_exponent10 = e10max;
     static constexpr int bits = 8 * (int)sizeof(T);
-    static constexpr B exp_one = (B)((B)(emax - 1) << mant); // the biased exponent of 1.0
     static constexpr T from(unsigned long b) { return __builtin_bit_cast(T, (B)b); }
     static constexpr unsigned long inf_bits = ((1ul << (bits - 1 - mant)) - 1) << mant;
     static constexpr T min() { return from(1ul << mant); }

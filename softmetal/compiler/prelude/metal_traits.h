@@ -2,10 +2,10 @@
 // code (MLX, ggml, candle) leans on.
 //
 // They are written on clang's type-trait builtins, not on <type_traits>: the prelude includes no C++
-// standard library (see target_cpu.h). As on Apple's compiler, a trait about kinds of numbers
-// (is_integral, is_floating_point, is_signed, is_unsigned, is_arithmetic, make_signed/make_unsigned)
-// looks through vectors at the element type; is_scalar is true only for scalars and is_vector only for
-// vectors. half and bfloat are floating-point types.
+// standard library (see target_cpu.h). A trait about kinds of numbers (is_integral, is_floating_point,
+// is_signed, is_unsigned, is_arithmetic, make_signed/make_unsigned) looks through vectors at the element
+// type, so templates written for "float or floatN" work with either; is_scalar is true only for scalars
+// and is_vector only for vectors. half and bfloat are floating-point types.
 //
 // Address spaces: in MSL a local variable's type is plain (`decltype(x)` is `float`), while C++ for
 // OpenCL gives it `__private float`, and a reference `__generic`. So is_same treats thread (__private)
@@ -133,7 +133,7 @@ template <class T> struct is_standard_layout : bool_constant<__is_standard_layou
 template <class T, class... A> struct is_constructible : bool_constant<__is_constructible(T, A...)> {};
 template <class T, class U> struct is_assignable : bool_constant<__is_assignable(T, U)> {};
 
-// Vectors: MSL's is_vector, and the element type and length (make_scalar, vec_elements).
+// Vectors: is_vector, and a vector's element type and length (make_scalar, vec_elements; 1 for scalars).
 template <class T> struct is_vector : false_type {};
 template <class E, int N> struct is_vector<E __attribute__((ext_vector_type(N)))> : true_type {};
 template <class T> struct is_vector<const T> : is_vector<T> {};
