@@ -196,10 +196,9 @@ template <class... A> SM_INLINE bool2 sm_make_bool2(A ...a) { return sm_make_boo
 template <class... A> SM_INLINE bool3 sm_make_bool3(A ...a) { return sm_make_bool_vec<bool3>(a...); }
 template <class... A> SM_INLINE bool4 sm_make_bool4(A ...a) { return sm_make_bool_vec<bool4>(a...); }
 
-// packed_floatN: MSL's tightly packed vectors (no padding, alignment of the element). They convert
-// to and from the aligned vector, implicitly and by C-style cast (`(float4)p`, `(packed_float4)v`);
-// arithmetic and comparisons go through that conversion. Components are .x .y .z .w and [i];
-// swizzles need the aligned vector (`float4(p).xy`).
+} // namespace metal
+namespace sm {
+// The members of a packed vector: an array for [i], and .x .y .z .w over the same storage.
 template <class E, int N> struct packed_storage;
 template <class E> struct packed_storage<E, 2> {
     union {
@@ -219,8 +218,13 @@ template <class E> struct packed_storage<E, 4> {
         struct { E x, y, z, w; };
     };
 };
-template <class E, int N> struct packed_vec : packed_storage<E, N> {
-    using sm_vector = vec<E, N>;
+} // namespace sm
+namespace metal {
+// packed_floatN: MSL's tightly packed vectors (no padding, alignment of the element). They convert
+// to and from the aligned vector, implicitly and by C-style cast (`(float4)p`, `(packed_float4)v`);
+// arithmetic and comparisons go through that conversion. Components are .x .y .z .w and [i];
+// swizzles need the aligned vector (`float4(p).xy`).
+template <class E, int N> struct packed_vec : sm::packed_storage<E, N> {
     packed_vec() = default;
     template <class... A, sm::enable_if_t<(sizeof...(A) > 1)> = 0> SM_INLINE packed_vec(A ...a) {
         *this = sm::make_vec<vec<E, N>>(a...);
