@@ -608,6 +608,50 @@ kernel void packs(device const float4* v [[buffer(0)]], device const uint* u [[b
         };
         cases.push_back(c);
     }
+    // Matrices of another element type convert by value: (float4x4)h, float4x4(b) for a user's bfloat matrix.
+    {
+        const uint32_t count = 20;
+        std::vector<_Float16> h(16 * count);
+        std::vector<uint16_t> b(16 * count);
+        for (uint32_t k = 0; k < 16 * count; ++k) {
+            h[k] = _Float16(float(k) * 0.37f - 3.0f);
+            b[k] = host_bfloat(float(k % 97) * 1.5f - 7.0f);
+        }
+        kernel_case c;
+        c.name = "matrix_value_conversions_half_bfloat";
+        c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+typedef matrix<bfloat, 4, 4> bfloat4x4;
+kernel void convert(device const half4x4* h [[buffer(0)]], device const bfloat4x4* b [[buffer(1)]], device float4x4* o [[buffer(2)]],
+                    device half4x4* oh [[buffer(3)]], uint i [[thread_position_in_grid]]) {
+    float4x4 a = (float4x4)h[i];
+    float4x4 c = float4x4(b[i]);
+    half4x4 d = half4x4(b[i]);
+    o[i] = a + c + float4x4(d);
+    oh[i] = (half4x4)c;
+}
+)";
+        c.function = "convert";
+        c.bindings = {buffer_of(0, h), buffer_of(1, b), zeros<float>(2, 16 * count), zeros<uint16_t>(3, 16 * count)};
+        c.grid = s3(count);
+        c.threadgroup = s3(8);
+        c.check = [h, b](const results &r) {
+            std::vector<float> want_o;
+            std::vector<uint16_t> want_h;
+            for (size_t k = 0; k < h.size(); ++k) {
+                float bv = bfloat_value(b[k]);
+                _Float16 d = _Float16(bv);
+                want_o.push_back(float(h[k]) + bv + float(d));
+                uint16_t bits;
+                std::memcpy(&bits, &d, 2);
+                want_h.push_back(bits);
+            }
+            std::string e = compare(r.get<float>(2), want_o, 2);
+            return e.empty() ? compare(r.get<uint16_t>(3), want_h) : e;
+        };
+        cases.push_back(c);
+    }
     // packed vectors: C-style casts both ways, operators, components; coherent and atomic_thread_fence.
     {
         const uint32_t count = 100;

@@ -9,16 +9,23 @@ namespace metal {
 
 template <class T, int C, int R> struct matrix {
     vec<T, R> columns[C];
+    matrix() = default;
+    // Value conversion from a matrix of another element type, as Metal's `(float4x4)h` and `float4x4(h)`
+    // convert a half4x4 (or a user's bfloat matrix) element by element.
+    template <class U> SM_INLINE explicit matrix(matrix<U, C, R> m) {
+        for (int i = 0; i < C; ++i) columns[i] = sm::make_vec<vec<T, R>>(m.columns[i]);
+    }
     SM_INLINE vec<T, R> &operator[](int i) { return columns[i]; }
     SM_INLINE vec<T, R> operator[](int i) const { return columns[i]; }
 };
 
 } // namespace metal
 namespace sm { // not metal::detail, which would clash with the user's `detail` (see metal_atomic.h)
-template <class T> struct matrix_traits;
+template <class T> struct matrix_traits { static constexpr bool is_matrix = false; };
 template <class T, int C, int R> struct matrix_traits<metal::matrix<T, C, R>> {
     using elem = T;
     static constexpr int cols = C, rows = R;
+    static constexpr bool is_matrix = true;
 };
 } // namespace sm
 namespace metal {
@@ -29,7 +36,9 @@ template <class M, class... A> SM_INLINE M make_matrix(A ...a) {
     using T = typename sm::matrix_traits<M>::elem;
     constexpr int C = sm::matrix_traits<M>::cols, R = sm::matrix_traits<M>::rows;
     M m;
-    if constexpr (sizeof...(A) == 0) {
+    if constexpr (sizeof...(A) == 1 && (sm::matrix_traits<sm::remove_cvref_t<A>>::is_matrix && ...)) {
+        return M(a...);
+    } else if constexpr (sizeof...(A) == 0) {
         for (int i = 0; i < C; ++i) m[i] = vec<T, R>(0);
     } else if constexpr (sizeof...(A) == 1 && ((sm::lanes<A> == 0) && ...)) {
         for (int i = 0; i < C; ++i) {
