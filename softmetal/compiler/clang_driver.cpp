@@ -181,7 +181,10 @@ std::vector<std::string> compile_flags(bool fast_math) {
                           "-fno-finite-loops",
                           // MSL idioms that are legal there and only noisy here:
                           "-Wno-unknown-attributes", "-Wno-duplicate-decl-specifier", "-Wno-nan-infinity-disabled",
-                          "-Wno-unused-value", "-Wno-ignored-attributes"};
+                          "-Wno-unused-value", "-Wno-ignored-attributes",
+                          // `static const constant float limit = ...;` in a struct: MSL takes it, clang only warns
+                          // about the extension, and then as an error unless told otherwise.
+                          "-Wno-static-float-init"};
     f.insert(f.end(), std::begin(rest), std::end(rest));
     if (fast_math) f.push_back("-ffast-math");
     return f;

@@ -54,11 +54,12 @@ std::string msl_predefined_macros(const compile_options &options) {
                           "CL_VERSION_3_0", "__IMAGE_SUPPORT__", "__ENDIAN_LITTLE__"})
         p += std::string("#undef ") + m + "\n";
     uint64_t v = options.language_version;
-    // MSL 3.0 unless asked for less: bfloat (3.1) and the 3.2 additions are not all there yet, and
-    // libraries pick their code paths by this number.
-    unsigned version = v == 0 ? 300u : unsigned((v >> 16) * 100 + (v & 0xffff) * 10);
+    // MSL 3.1 unless asked for less: bfloat (3.1) is there, the 3.2 additions are not, and libraries
+    // pick their code paths by this number.
+    unsigned version = v == 0 ? 310u : unsigned((v >> 16) * 100 + (v & 0xffff) * 10);
     p += "#define __METAL_VERSION__ " + std::to_string(version) + "\n";
     p += "#define __METAL__ 1\n";
+    if (version >= 310) p += "#define __HAVE_BFLOAT__ 1\n";
     for (const auto &m : options.macros) {
         if (!valid_macro_name(m.first)) continue; // reported by preprocess_msl
         std::string value = m.second;
