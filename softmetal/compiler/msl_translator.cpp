@@ -107,10 +107,14 @@ uint64_t mtl_data_type_of(const std::string &type) {
     return it == m.end() ? 0 : it->second;
 }
 
+// Spaces for everything but line ends, and the backslashes that continue a directive's line.
 std::string blank(const std::string &s) {
     std::string r = s;
-    for (char &c : r)
-        if (c != '\n') c = ' ';
+    for (size_t i = 0; i < r.size(); ++i) {
+        size_t next = r.find_first_not_of(" \t\r", i + 1);
+        bool continuation = r[i] == '\\' && next != std::string::npos && r[next] == '\n';
+        if (r[i] != '\n' && !continuation) r[i] = ' ';
+    }
     return r;
 }
 
@@ -499,13 +503,22 @@ private:
         k.body_close = tk(body_end).offset;
         std::string tg_type = k.scope + "sm_tg_" + k.name + (is_template ? "<" + k.template_args + ">" : "");
         std::vector<threadgroup_decl> decls;
-        // Local constants (`constexpr int N = 32;`, `const uint head_size = 64;`) that size a
-        // threadgroup array: the arena struct gets its own static copies of those it needs.
+        // Local constants (`constexpr int N = 32;`, `const uint head_size = 64;`) and type aliases
+        // (`using kernel_t = ...;`) that a threadgroup array's declaration names: the arena struct gets
+        // its own copies of those it needs.
         std::vector<std::pair<std::string, std::string>> local_constants; // name, "static constexpr T name = v;"
         std::set<std::string> needed;
         for (size_t t = body + 1; t < body_end; ++t) {
             if (is_ident(t)) k.refs.insert(text(t));
             bool statement_start = is(t - 1, "{") || is(t - 1, "}") || is(t - 1, ";");
+            if (is(t, "using") && statement_start && is_ident(t + 1) && is(t + 2, "=")) { // a local type alias
+                size_t end = find_semicolon(t);
+                if (end != npos && end < body_end) {
+                    local_constants.push_back({text(t + 1), span(t, end) + "\n"});
+                    for (size_t q = t + 3; q < end; ++q)
+                        if (is_ident(q)) local_constant_uses_[text(t + 1)].insert(text(q));
+                }
+            }
             if ((is(t, "constexpr") || is(t, "const")) && statement_start) {
                 size_t end = find_semicolon(t);
                 size_t eq = t;
@@ -823,7 +836,11 @@ private:
                 for (size_t q = i; q <= last; ++q) consumed_[q] = true;
                 continue;
             }
-            if (t.kind == token_kind::identifier && s == "constant" && constant_object(i)) {
+            if (t.kind == token_kind::identifier && s == "constant" && defaulted_after_parameters(i)) {
+                // `T() constant = default;`: a constructor for objects in constant memory. Constructors
+                // carry no const (what `constant` means in types here): the generic one serves.
+                add_edit(t.offset, t.length, blank(s), t.in_directive);
+            } else if (t.kind == token_kind::identifier && s == "constant" && constant_object(i)) {
                 // An object in the constant address space (a table, a function constant): program-scope
                 // storage in OpenCL's global space. `constant` in types is `__generic const` (see
                 // msl_keywords.h), which OpenCL does not allow for objects.
@@ -869,9 +886,20 @@ private:
             else if (depth > 0) continue;
             else if (t == "*" || t == "&" || t == "(" || t == ")" || t == ",") return false;
             else if (t == ";" || t == "=" || t == "[" || t == "{") return true;
+            else if (toks_[i].in_directive && !same_context(k + 1) && (t == "const" || t == "constexpr")) return true;
         }
-        return false;
+        // `#define CONST static constant constexpr const`: a declaration's specifiers, ending the macro.
+        return toks_[i].in_directive && i > 0 && same_context(i - 1) && tok(i - 1) == "static" && !same_context(i + 1);
     }
+    // `) constant = default`, `) constant = delete`, `) constant :` (a constructor's qualifier).
+    bool defaulted_after_parameters(size_t i) const {
+        if (i == 0 || i + 2 >= toks_.size()) return false;
+        auto tok = [&](size_t k) { return src_.substr(toks_[k].offset, toks_[k].length); };
+        if (tok(i - 1) != ")") return false;
+        if (tok(i + 1) == ":" && tok(i + 2) != ":") return true;
+        return tok(i + 1) == "=" && (tok(i + 2) == "default" || tok(i + 2) == "delete");
+    }
+
     // Whether `static` appears in the declaration before toks_[i] (the object needs no other).
     bool declared_static(size_t i) const {
         for (size_t k = i; k-- > 0;) {
