@@ -321,6 +321,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     if (!pre.ok) return {nullptr, pre.log};
     translation tr = translate_msl(pre, options, constants);
     if (!tr.ok) return {nullptr, tr.log};
+    if (const char *dump = std::getenv("SMDUMP")) if (FILE *f = std::fopen(dump, "w")) { std::fputs(tr.cpp.c_str(), f); std::fclose(f); }
     std::string log = tr.log;
     if (!loc.refusal.empty())
         log += "softmetal: note: not using the kernel cache (" + loc.refusal + "); building in a private temporary directory\n";

@@ -825,6 +825,11 @@ private:
                 while (last + 1 < toks_.size() && toks_[last + 1].in_directive && !toks_[last + 1].directive_start) ++last;
                 std::string name = i + 1 <= last ? src_.substr(toks_[i + 1].offset, toks_[i + 1].length) : "";
                 if (name == "define") {
+                    // `#define MTL_CONST constant`: the name stands for `constant` where it declares objects.
+                    if (i + 3 == last && toks_[i + 2].kind == token_kind::identifier &&
+                        src_.compare(toks_[last].offset, toks_[last].length, "constant") == 0 &&
+                        toks_[i + 2].offset + toks_[i + 2].length < toks_[last].offset)
+                        constant_aliases_.insert(src_.substr(toks_[i + 2].offset, toks_[i + 2].length));
                     if (i + 2 <= last && toks_[i + 2].kind == token_kind::identifier) {
                         std::set<std::string> &refs = items_[src_.substr(toks_[i + 2].offset, toks_[i + 2].length)];
                         for (size_t q = i + 3; q <= last; ++q)
@@ -840,7 +845,7 @@ private:
                 // `T() constant = default;`: a constructor for objects in constant memory. Constructors
                 // carry no const (what `constant` means in types here): the generic one serves.
                 add_edit(t.offset, t.length, blank(s), t.in_directive);
-            } else if (t.kind == token_kind::identifier && s == "constant" && constant_object(i)) {
+            } else if (t.kind == token_kind::identifier && (s == "constant" || constant_aliases_.count(s)) && constant_object(i)) {
                 // An object in the constant address space (a table, a function constant): program-scope
                 // storage in OpenCL's global space. `constant` in types is `__generic const` (see
                 // msl_keywords.h), which OpenCL does not allow for objects.
@@ -856,7 +861,8 @@ private:
                 if (e >= toks_.size()) continue;
                 std::string first = i + 2 < e ? src_.substr(toks_[i + 2].offset, toks_[i + 2].length) : "";
                 if (!is_standard_attribute(first)) {
-                    add_edit(t.offset, toks_[e].offset + 1 - t.offset, blank(src_.substr(t.offset, toks_[e].offset + 1 - t.offset)));
+                    add_edit(t.offset, toks_[e].offset + 1 - t.offset, blank(src_.substr(t.offset, toks_[e].offset + 1 - t.offset)),
+                             t.in_directive);
                 }
                 for (size_t q = i; q <= e; ++q) consumed_[q] = true;
             }
@@ -912,6 +918,22 @@ private:
     }
 
     // Functions and members the user defines (`name(...) [qualifiers] {`): a user's `simd_sum` is theirs.
+    // The user line of byte `offset` of the text.
+    int line_at(size_t offset) const {
+        auto it = std::upper_bound(toks_.begin(), toks_.end(), offset, [](size_t off, const token &t) { return off < t.offset; });
+        return it == toks_.begin() ? 1 : std::prev(it)->line;
+    }
+
+public:
+    // Analysis: the user lines the preprocessor kept (those of its tokens). Rewrite: set before rewrite().
+    std::set<int> active_lines() const {
+        std::set<int> lines;
+        for (size_t j = 0; j < code_.size(); ++j) lines.insert(tk(j).line);
+        return lines;
+    }
+    void set_active_lines(std::set<int> lines) { active_lines_ = std::move(lines); }
+
+private:
     const std::set<std::string> &user_functions() {
         if (user_functions_computed_) return user_functions_;
         user_functions_computed_ = true;
@@ -1040,6 +1062,9 @@ private:
         };
         for (const edit &e : edits_) {
             if (e.offset < pos) continue; // overlapping edit: the earlier one wins
+            // Code the preprocessor skipped (an inactive #if arm) is left alone: a #line there would
+            // be skipped too, while its newline still counted, and every later line would be off.
+            if (!e.in_directive && !active_lines_.empty() && !active_lines_.count(line_at(e.offset))) continue;
             track(pos, e.offset);
             out.append(src_, pos, e.offset - pos);
             out += e.text;
@@ -1128,6 +1153,8 @@ private:
     std::vector<function_constant_info> constants_;
     std::map<std::string, std::set<std::string>> items_; // function/struct/macro name -> identifiers it uses
     std::set<std::string> user_functions_;
+    std::set<std::string> constant_aliases_; // object-like macros that are just `constant`
+    std::set<int> active_lines_;             // rewrite: lines of code the preprocessor kept
     std::map<std::string, std::set<std::string>> local_constant_uses_; // local constant -> identifiers of its value
     bool user_functions_computed_ = false;
     std::vector<bool> user_file_; // analysis: the token comes from the user's source
@@ -1147,6 +1174,8 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
         return out;
     }
     translator rewrite(source.prepared, options, constants, pass::rewrite, source.prepared);
+    const std::set<int> active = analysis.active_lines();
+    rewrite.set_active_lines(active);
     std::map<std::string, rewritten_kernel> rewritten;
     std::string body = rewrite.rewrite(rewritten);
     if (!rewrite.errors().empty()) {
@@ -1163,6 +1192,7 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
         // the split version does not build (and what reports the user's own errors once).
         for (auto &k : rewritten) k.second.regions = false;
         translator plain(source.prepared, options, constants, pass::rewrite, source.prepared);
+        plain.set_active_lines(active);
         std::map<std::string, rewritten_kernel> unused;
         std::string plain_body = plain.rewrite_without_regions(unused);
         std::vector<std::string> names;

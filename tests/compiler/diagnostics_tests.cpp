@@ -148,6 +148,22 @@ kernel void k(device float* out [[buffer(0)]], uint i [[thread_position_in_grid]
     CHECK(has_line_starting(r.log, "program_source:4:28: note: expanded from macro 'STORE'"));
 }
 
+TEST_CASE("lines stay the user's after code the preprocessor skipped", "[compiler][diagnostics]") {
+    auto r = compile(R"(#if defined(NOT_DEFINED)
+constant float a[2] = {1, 2};
+static constexpr constant bool b = true;
+constant float c = 3;
+#endif
+constant float kept[2] = {1, 2};
+kernel void k(device float* out [[buffer(0)]]) {
+    out[0] = kept[0] + missing_name;
+}
+)");
+    CHECK_FALSE(r.module);
+    INFO(r.log);
+    CHECK(has_line_starting(r.log, "program_source:8:24: error: use of undeclared identifier 'missing_name'"));
+}
+
 TEST_CASE("only Metal's own headers may be included, and only active includes count", "[compiler][diagnostics]") {
     auto refused = compile("#include <metal_stdlib>\n#include \"/etc/passwd\"\nkernel void k(device float* o [[buffer(0)]]) { o[0] = 1.0; }\n");
     CHECK_FALSE(refused.module);

@@ -667,7 +667,7 @@ kernel void convert(device const half4x4* h [[buffer(0)]], device const bfloat4x
 #include <metal_stdlib>
 using namespace metal;
 kernel void packed(device packed_float4* p [[buffer(0)]], device packed_float3* q [[buffer(1)]], device float4* out [[buffer(2)]],
-                   device coherent atomic_uint* done [[buffer(3)]], uint i [[thread_position_in_grid]]) {
+                   coherent(device) device atomic_uint* done [[buffer(3)]], uint i [[thread_position_in_grid]]) {
     float4 a = (float4)p[i];
     packed_float4 b = (packed_float4)(a * 2.0f);
     p[i] += 1.0f;

@@ -76,7 +76,7 @@ template <class T> SM_INLINE T atomic_fetch_max_explicit(volatile atomic<T> *a, 
 
 // Scopes of atomic_thread_fence (MSL 3.2). All threads of a dispatch run on this CPU's coherent memory, so
 // every scope is served by the same fence; the enum exists so code that names a scope compiles.
-enum thread_scope { thread_scope_thread, thread_scope_simdgroup, thread_scope_threadgroup, thread_scope_device };
+enum thread_scope { thread_scope_thread, thread_scope_simdgroup, thread_scope_threadgroup, thread_scope_device, thread_scope_system };
 // A fence orders this thread's memory operations as `order` says; memory_order_relaxed orders nothing.
 SM_INLINE void atomic_thread_fence(mem_flags, memory_order order, thread_scope = thread_scope_device) {
     if (order != memory_order_relaxed) sm::target::memory_fence();

@@ -34,9 +34,13 @@ SM_BUILTIN_1(exp10) SM_BUILTIN_1(exp2) SM_BUILTIN_1(floor) SM_BUILTIN_1(fract) S
 SM_BUILTIN_1(log2) SM_BUILTIN_1(rint) SM_BUILTIN_1(round) SM_BUILTIN_1(rsqrt) SM_BUILTIN_1(sin) SM_BUILTIN_1(sinh)
 SM_BUILTIN_1(sinpi) SM_BUILTIN_1(sqrt) SM_BUILTIN_1(tan) SM_BUILTIN_1(tanh) SM_BUILTIN_1(tanpi) SM_BUILTIN_1(trunc)
 SM_BUILTIN_2(atan2) SM_BUILTIN_2(fmax) SM_BUILTIN_2(fmin) SM_BUILTIN_2(fmod) SM_BUILTIN_2(pow) SM_BUILTIN_2(powr)
-SM_BUILTIN_2(nextafter) SM_BUILTIN_2(ldexp) SM_BUILTIN_2(frexp)
+SM_BUILTIN_2(nextafter) SM_BUILTIN_2(ldexp)
 #undef SM_BUILTIN_1
 #undef SM_BUILTIN_2
+// Apple's frexp builtin returns the exponent through a pointer.
+template <class T, class I> SM_INLINE auto __metal_frexp(T x, I *exponent, ::sm::math_mode = ::sm::math_mode::maybe_fast) {
+    return ::metal::frexp(x, *exponent);
+}
 template <class T> SM_INLINE T __metal_divide(T x, T y, ::sm::math_mode = ::sm::math_mode::maybe_fast) { return x / y; }
 template <class T> SM_INLINE T __metal_fma(T a, T b, T c, ::sm::math_mode = ::sm::math_mode::maybe_fast) { return ::metal::fma(a, b, c); }
 template <class T> SM_INLINE T __metal_fmin3(T a, T b, T c, ::sm::math_mode = ::sm::math_mode::maybe_fast) { return ::metal::fmin3(a, b, c); }

@@ -63,9 +63,21 @@ struct add { template <class T> SM_INLINE T operator()(T a, T b) const { return 
 struct mul { template <class T> SM_INLINE T operator()(T a, T b) const { return a * b; } };
 struct lesser { template <class T> SM_INLINE T operator()(T a, T b) const { return metal::min(a, b); } };
 struct greater { template <class T> SM_INLINE T operator()(T a, T b) const { return metal::max(a, b); } };
-struct bit_and { template <class T> SM_INLINE T operator()(T a, T b) const { return a & b; } };
-struct bit_or { template <class T> SM_INLINE T operator()(T a, T b) const { return a | b; } };
-struct bit_xor { template <class T> SM_INLINE T operator()(T a, T b) const { return a ^ b; } };
+// Bitwise reductions of floating-point values work on their bits (Apple's builtins accept them).
+template <class T> struct bits_of { using type = T; };
+template <> struct bits_of<float> { using type = unsigned int; };
+template <> struct bits_of<half> { using type = unsigned short; };
+template <> struct bits_of<__bf16> { using type = unsigned short; };
+template <class E, int N> struct bits_of<E __attribute__((ext_vector_type(N)))> {
+    using type = typename bits_of<E>::type __attribute__((ext_vector_type(N)));
+};
+template <class T, class F> SM_INLINE T on_bits(T a, T b, F f) {
+    using B = typename bits_of<T>::type;
+    return __builtin_bit_cast(T, B(f(__builtin_bit_cast(B, a), __builtin_bit_cast(B, b))));
+}
+struct bit_and { template <class T> SM_INLINE T operator()(T a, T b) const { return on_bits(a, b, [](auto x, auto y) { return x & y; }); } };
+struct bit_or { template <class T> SM_INLINE T operator()(T a, T b) const { return on_bits(a, b, [](auto x, auto y) { return x | y; }); } };
+struct bit_xor { template <class T> SM_INLINE T operator()(T a, T b) const { return on_bits(a, b, [](auto x, auto y) { return x ^ y; }); } };
 
 template <class T> SM_INLINE T shuffle_from(T v, unsigned (*source)(unsigned lane, unsigned arg), unsigned arg) {
     meeting<T> m(v);

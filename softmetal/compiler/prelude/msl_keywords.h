@@ -23,8 +23,9 @@
 #define threadgroup_imageblock __local
 #define ray_data __private
 // `coherent` (MSL 3.2) makes device writes visible to other threadgroups without a fence; every
-// thread here shares one coherent memory, so the qualifier has nothing to add.
-#define coherent
+// thread here shares one coherent memory, so the qualifier has nothing to add. It is spelled with
+// its scope, `coherent(device)` / `coherent(system)`.
+#define coherent(scope)
 #define object_data __global
 
 // Function kinds: the translator finds kernels from the preprocessed source; to clang they are
