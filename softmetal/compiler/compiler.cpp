@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "compiler/clang_driver.hpp"
@@ -215,10 +216,25 @@ compile_result compile_cached(const std::string &src, const translation &tr, con
 // constants it declares. A later process finds a cached library without running the preprocessor
 // and the translator again. Entries are verified like the objects themselves; a damaged or
 // unloadable one is ignored.
+// The build of softmetal itself: the index stands for what *this* translator made of a source, and a
+// rebuilt softmetal may translate differently without anyone bumping translator_version.
+const std::string &softmetal_build_identity() {
+    static const std::string identity = [] {
+        Dl_info info{};
+        struct stat st{};
+        if (!dladdr(reinterpret_cast<void *>(&softmetal_build_identity), &info) || !info.dli_fname || stat(info.dli_fname, &st) != 0)
+            return std::string("unknown-build");
+        return std::string(info.dli_fname) + "/" + std::to_string(st.st_size) + "/" + std::to_string(st.st_mtime) + "/" +
+               std::to_string(st.st_ino);
+    }();
+    return identity;
+}
+
 std::string source_key(const std::string &src, const compile_options &o, const std::vector<function_constant_value> &constants,
                        const compiler_identity &cc, const std::vector<std::string> &flags) {
     sha256 h;
     h.field("source-index-1");
+    h.field(softmetal_build_identity());
     h.field(translator_version);
     h.field(std::to_string(SM_ABI_VERSION));
     h.field(prelude_hash());
@@ -321,7 +337,6 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     if (!pre.ok) return {nullptr, pre.log};
     translation tr = translate_msl(pre, options, constants);
     if (!tr.ok) return {nullptr, tr.log};
-    if (const char *dump = std::getenv("SMDUMP")) if (FILE *f = std::fopen(dump, "w")) { std::fputs(tr.cpp.c_str(), f); std::fclose(f); }
     std::string log = tr.log;
     if (!loc.refusal.empty())
         log += "softmetal: note: not using the kernel cache (" + loc.refusal + "); building in a private temporary directory\n";
