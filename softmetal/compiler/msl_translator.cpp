@@ -259,6 +259,37 @@ private:
         size_t k = match(j);
         return k == npos ? npos : k;
     }
+    // Names explicitly instantiated as kernels (`template [[host_name("x")]] ... name<args>...;`), found
+    // before parsing so a plain function template they name can be taken for a kernel template.
+    const std::set<std::string> &instantiated_names() {
+        if (instantiated_computed_) return instantiated_;
+        instantiated_computed_ = true;
+        for (size_t j = 0; j + 2 < code_.size(); ++j) {
+            if (!is(j, "template") || !is(j + 1, "[") || !is(j + 2, "[")) continue;
+            size_t end = find_semicolon(j);
+            if (end == npos) break;
+            int depth = 0;
+            std::string name;
+            for (size_t q = j + 1; q < end; ++q) {
+                if (is(q, "[") && is(q + 1, "[") && depth == 0) {
+                    size_t e = attribute_end(q);
+                    if (e == npos) break;
+                    q = e;
+                    continue;
+                }
+                if (is(q, "(") || is(q, "[") || is(q, "{")) ++depth;
+                else if (is(q, ")") || is(q, "]") || is(q, "}")) --depth;
+                else if (depth == 0 && is_ident(q) && is(q + 1, "<")) {
+                    size_t close = match_angle(q + 1);
+                    if (close != npos && close < end && (is(close + 1, "(") || close + 1 == end)) name = text(q);
+                }
+            }
+            if (!name.empty()) instantiated_.insert(name);
+            j = end;
+        }
+        return instantiated_;
+    }
+
     // Whether the attribute list `[[...]]` at j names `name` (`[[kernel, max_total_threads_per_threadgroup(64)]]`).
     bool attribute_names(size_t j, const char *name) const {
         size_t e = attribute_end(j);
@@ -354,6 +385,19 @@ private:
                 template_start = j;
                 template_params = close > j + 2 ? span(j + 2, close - 1) : "";
                 j = close;
+                // A function template without [[kernel]] becomes a kernel by an explicit instantiation
+                // that says [[kernel]] (MLX defines many kernels that way).
+                size_t v = close + 1;
+                while (v < code_.size() && (is(v, "inline") || is(v, "static") || is(v, "METAL_FUNC") ||
+                                            (is(v, "[") && is(v + 1, "[") && !attribute_names(v, "kernel")))) {
+                    v = is(v, "[") ? attribute_end(v) + 1 : v + 1;
+                    if (v == npos + 1) break;
+                }
+                if (is(v, "void") && is_ident(v + 1) && is(v + 2, "(") && instantiated_names().count(text(v + 1))) {
+                    j = parse_kernel(v, template_start, true, template_params, scopes);
+                    stmt_start = j + 1;
+                    template_start = npos;
+                }
                 continue;
             }
             if (t == "template" && is(j + 1, "[") && is(j + 2, "[")) {
@@ -460,7 +504,7 @@ private:
                 std::string host = host_name_in(j);
                 if (!host.empty()) k.host_name = host;
                 j = e + 1;
-            } else if (is(j, "kernel")) {
+            } else if (is(j, "kernel") || is(j, "inline") || is(j, "static") || is(j, "METAL_FUNC")) {
                 ++j;
             } else {
                 break;
@@ -1154,6 +1198,8 @@ private:
     std::map<std::string, std::set<std::string>> items_; // function/struct/macro name -> identifiers it uses
     std::set<std::string> user_functions_;
     std::set<std::string> constant_aliases_; // object-like macros that are just `constant`
+    std::set<std::string> instantiated_;
+    bool instantiated_computed_ = false;
     std::set<int> active_lines_;             // rewrite: lines of code the preprocessor kept
     std::map<std::string, std::set<std::string>> local_constant_uses_; // local constant -> identifiers of its value
     bool user_functions_computed_ = false;

@@ -131,6 +131,13 @@ template <typename T, int Scale>
 instantiate_kernel("scale_float_3", scale, float, 3)
 instantiate_kernel("scale_float_5", scale, float, 5)
 
+// A plain function template, made a kernel only by its instantiation (as MLX does).
+template <typename T>
+METAL_FUNC void plain_template(device const T *in [[buffer(0)]], device T *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    out[i] = in[i] + T(7);
+}
+template [[host_name("plain_float")]] [[kernel]] decltype(plain_template<float>) plain_template<float>;
+
 #if 1
 kernel void chosen(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
     out[i] = in[i] + 1.0f;
@@ -148,6 +155,14 @@ kernel void chosen(device const float *in [[buffer(0)]], device float *out [[buf
         c.check = [n, in](const results &r) {
             std::vector<float> want(n);
             for (size_t i = 0; i < n; ++i) want[i] = 2 * in[i];
+            return expect_floats(r.get<float>(1), want);
+        };
+        cases.push_back(c);
+        c.name = "function_template_made_a_kernel_by_its_instantiation";
+        c.function = "plain_float";
+        c.check = [n, in](const results &r) {
+            std::vector<float> want(n);
+            for (size_t i = 0; i < n; ++i) want[i] = in[i] + 7;
             return expect_floats(r.get<float>(1), want);
         };
         cases.push_back(c);
