@@ -15,6 +15,7 @@ namespace {
 // Everything a thread needs to run groups. Thread-local because a group may run on any pool thread or
 // on the thread that called run(); destroyed (stacks unmapped) when that thread ends.
 struct worker_context {
+    guarded_thread guarded;  // first: the fibers' teardown below may still run with it in place
     threadgroup_arenas arenas;
     fiber_stack_pool stacks;
     fiber_group_scheduler fibers{stacks};
@@ -46,50 +47,124 @@ bool runs_on_fibers(const sm_kernel_info& kernel) {
     return kernel.uses_barriers != 0 || kernel.run_group == nullptr;
 }
 
-void run_groups(const dispatch_work& work, std::uint64_t begin, std::uint64_t end) {
-    if (begin >= end) return;
-    const sm_kernel_info& kernel = *work.kernel;
-    const sm_launch& launch = work.launch;
-    worker_context& context = worker_context::of_this_thread();
+namespace {
+
+sm_size3 group_size_at(const sm_launch& launch, sm_size3 position) {
+    const sm_size3 nominal = launch.threads_per_threadgroup;
+    return sm_size3{clipped_size(nominal.x, launch.threads_per_grid.x, position.x),
+                    clipped_size(nominal.y, launch.threads_per_grid.y, position.y),
+                    clipped_size(nominal.z, launch.threads_per_grid.z, position.z)};
+}
+
+// Runs one group: the plain loop, a direct call for a one-thread group, or fibers.
+void run_group(worker_context& context, const sm_kernel_info& kernel, sm_group& group, bool fibers) {
+    const std::uint64_t threads = std::uint64_t(group.size.x) * group.size.y * group.size.z;
+    if (threads == 0) {
+        // Nothing to run.
+    } else if (!fibers) {
+        group_without_fibers = &group;
+        kernel.run_group(&group);
+    } else if (threads == 1) {
+        group_without_fibers = &group;  // a barrier with nobody to wait for is a no-op
+        kernel.run_thread(&group, sm_size3{0, 0, 0});
+    } else {
+        group_without_fibers = nullptr;
+        context.fibers.run(kernel.run_thread, group);
+    }
+}
+
+// The guarded part of run_groups: everything here may be left by siglongjmp from the fault handler,
+// so it keeps nothing that run_groups needs afterwards in its own frame.
+__attribute__((noinline)) void run_range(worker_context& context, const guarded_dispatch& dispatch, std::uint64_t begin,
+                                         std::uint64_t end) {
+    const sm_kernel_info& kernel = *dispatch.work.kernel;
+    const sm_launch& launch = dispatch.work.launch;
+    kernel_guard& guard = context.guarded.guard;
 
     // One sm_group for the whole range: the arenas stay the same, only position and size change.
     sm_group group{};
     group.launch = &launch;
-    context.arenas.bind(group, kernel.static_threadgroup_memory_length, work.threadgroup_memory_lengths);
+    context.arenas.bind(group, kernel.static_threadgroup_memory_length, dispatch.work.threadgroup_memory_lengths);
 
     const sm_size3 groups = launch.threadgroups_per_grid;
-    const sm_size3 nominal = launch.threads_per_threadgroup;
     const std::uint64_t plane = std::uint64_t(groups.x) * groups.y;
     sm_size3 position{static_cast<std::uint32_t>(begin % groups.x), static_cast<std::uint32_t>((begin / groups.x) % groups.y),
                       static_cast<std::uint32_t>(begin / plane)};
     const bool fibers = runs_on_fibers(kernel);
-    const sm_group* outer = group_without_fibers;
-    const sm_group* outer_running = group_running;
-    group_running = &group;
+    group_running = &group;  // run_groups puts the caller's back, also after a fault
 
-    for (std::uint64_t index = begin; index < end; ++index) {
+    for (std::uint64_t index = begin; index < end && !dispatch.control.stopped(); ++index) {
         group.position = position;
-        group.size = sm_size3{clipped_size(nominal.x, launch.threads_per_grid.x, position.x),
-                              clipped_size(nominal.y, launch.threads_per_grid.y, position.y),
-                              clipped_size(nominal.z, launch.threads_per_grid.z, position.z)};
-        const std::uint64_t threads = std::uint64_t(group.size.x) * group.size.y * group.size.z;
-        if (threads == 0) {
-            // Nothing to run.
-        } else if (!fibers) {
-            group_without_fibers = &group;
-            kernel.run_group(&group);
-        } else if (threads == 1) {
-            group_without_fibers = &group;  // a barrier with nobody to wait for is a no-op
-            kernel.run_thread(&group, sm_size3{0, 0, 0});
-        } else {
-            group_without_fibers = nullptr;
-            context.fibers.run(kernel.run_thread, group);
-        }
+        group.size = group_size_at(launch, position);
+        guard.group = position;
+        guard.single_thread_group = std::uint64_t(group.size.x) * group.size.y * group.size.z == 1;
+        run_group(context, kernel, group, fibers);
         if (++position.x == groups.x) {
             position.x = 0;
             if (++position.y == groups.y) position.y = 0, ++position.z;
         }
     }
+}
+
+// After a fault in a group run as one loop (which knows no thread position), runs the group again
+// thread by thread on fibers, in order, until a thread faults: that one is reported. The command buffer
+// has failed already, so its buffers' contents are undefined anyway, as on a GPU. A fault that does not
+// come back (a race) leaves the thread unknown.
+__attribute__((noinline)) void find_faulting_thread(worker_context& context, const guarded_dispatch& dispatch,
+                                                    kernel_fault& fault) {
+    const sm_kernel_info& kernel = *dispatch.work.kernel;
+    kernel_guard& guard = context.guarded.guard;
+    sm_group group{};
+    group.launch = &dispatch.work.launch;
+    group.position = fault.threadgroup;
+    group.size = group_size_at(dispatch.work.launch, group.position);
+    context.arenas.bind(group, kernel.static_threadgroup_memory_length, dispatch.work.threadgroup_memory_lengths);
+    group_running = &group;
+    if (sigsetjmp(guard.escape, 0) != 0) {
+        unblock_fault_signals();
+        if (context.fibers.interrupted()) context.fibers.abandon_after_fault();
+        if (guard.fault.kind == fault.kind && guard.fault.thread_known) {
+            fault.thread = guard.fault.thread;
+            fault.thread_known = true;
+        }
+        return;
+    }
+    guard.active.store(true, std::memory_order_relaxed);
+    run_group(context, kernel, group, true);
+    guard.active.store(false, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+void run_groups(const guarded_dispatch& dispatch, std::uint64_t begin, std::uint64_t end) {
+    if (begin >= end || dispatch.control.stopped()) return;
+    worker_context& context = worker_context::of_this_thread();
+    kernel_guard& guard = context.guarded.guard;
+    const sm_group* const outer = group_without_fibers;
+    const sm_group* const outer_running = group_running;
+    guard.code = dispatch.code;
+    guard.control.store(&dispatch.control, std::memory_order_relaxed);
+
+    if (sigsetjmp(guard.escape, 0) != 0) {
+        // Arrived from the fault handler: the kernel's frames (and, on fibers, its group's) are gone.
+        unblock_fault_signals();
+        if (context.fibers.interrupted()) context.fibers.abandon_after_fault();
+        kernel_fault fault = guard.fault;
+        fault.group_known = true;
+        fault.threadgroup = guard.group;
+        fault.threads_per_threadgroup = dispatch.work.launch.threads_per_threadgroup;
+        if (!fault.thread_known && fault.kind != fault_kind::timeout) find_faulting_thread(context, dispatch, fault);
+        guard.active.store(false, std::memory_order_relaxed);
+        guard.control.store(nullptr, std::memory_order_relaxed);
+        group_without_fibers = outer;
+        group_running = outer_running;
+        dispatch.control.record(fault);
+        return;
+    }
+    guard.active.store(true, std::memory_order_relaxed);
+    run_range(context, dispatch, begin, end);
+    guard.active.store(false, std::memory_order_relaxed);
+    guard.control.store(nullptr, std::memory_order_relaxed);
     group_without_fibers = outer;
     group_running = outer_running;
 }
