@@ -91,7 +91,7 @@ std::optional<validation_failure> prepare_dispatch(const recorded_dispatch& d, s
         // Metal requires offset < length for a buffer (setBytes data starts at its own offset 0).
         if (b.bytes ? b.offset > b.length : b.offset >= b.length) {
             return fail(invalid_resource, "buffer(" + index + ") offset " + std::to_string(b.offset) +
-                                              " is not inside the bound buffer of length " + std::to_string(b.length));
+                                              " is at or past the end of the bound buffer of length " + std::to_string(b.length));
         }
         const std::uint64_t available = b.length - b.offset;
         if (used && available < kernel->buffer_min_length[n]) {
