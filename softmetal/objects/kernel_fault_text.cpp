@@ -1,5 +1,6 @@
 #include "objects/kernel_fault_text.hpp"
 
+#include "compiler/source_location.hpp"
 #include "executor/watchdog.hpp"
 
 #include <signal.h>
@@ -35,8 +36,9 @@ std::string what_happened(const softmetal::kernel_fault& f) {
                    "; deep recursion or large local arrays: SOFTMETAL_FIBER_STACK sets the size of fiber stacks)";
         case softmetal::fault_kind::arithmetic:
             return std::string("raised an arithmetic exception (SIGFPE: ") +
-                   (f.signal_code == FPE_INTDIV ? "integer division by zero" :
-                    f.signal_code == FPE_INTOVF ? "integer overflow, such as INT_MIN / -1" : "arithmetic fault") + ")";
+                   // x86 reports INT_MIN / -1 as a division error too: the two cannot be told apart.
+                   (f.signal_code == FPE_INTDIV ? "integer division by zero, or INT_MIN / -1" :
+                    f.signal_code == FPE_INTOVF ? "integer overflow" : "arithmetic fault") + ")";
         case softmetal::fault_kind::illegal_instruction:
             return "executed an illegal instruction (SIGILL: a trap such as __builtin_trap(), or unreachable code)";
         case softmetal::fault_kind::timeout:
@@ -54,12 +56,12 @@ std::string what_happened(const softmetal::kernel_fault& f) {
 
 std::string position_text(const softmetal::kernel_fault& f) {
     if (!f.group_known) return "";
-    if (!f.thread_known) return " in threadgroup " + size_text(f.threadgroup) + " (thread unknown)";
+    if (!f.thread_known) return "; threadgroup " + size_text(f.threadgroup) + " (thread unknown)";
     const sm_size3 n = f.threads_per_threadgroup;
     const sm_size3 grid{f.threadgroup.x * n.x + f.thread.x, f.threadgroup.y * n.y + f.thread.y,
                         f.threadgroup.z * n.z + f.thread.z};
-    return " at thread_position_in_grid " + size_text(grid) + " (threadgroup " + size_text(f.threadgroup) +
-           ", thread_position_in_threadgroup " + size_text(f.thread) + ")";
+    return "; thread_position_in_grid " + size_text(grid) + ", threadgroup " + size_text(f.threadgroup) +
+           ", thread_position_in_threadgroup " + size_text(f.thread);
 }
 
 ns_integer code_of(softmetal::fault_kind kind) {
@@ -79,12 +81,14 @@ std::string limit_text() {
 }  // namespace
 
 validation_failure fault_failure(const recorded_dispatch& dispatch, const softmetal::kernel_fault& fault) {
+    const std::string location = softmetal::msl_location_of(fault.pc);
+    const std::string at = location.empty() ? "" : " at " + location;
     if (fault.kind == softmetal::fault_kind::timeout) {
-        std::string text = where(dispatch) + "ran longer than " + limit_text();
-        if (fault.group_known) text += " in threadgroup " + size_text(fault.threadgroup);
+        std::string text = where(dispatch) + "ran longer than " + limit_text() + at;
+        if (fault.group_known) text += "; threadgroup " + size_text(fault.threadgroup);
         return validation_failure{code_of(fault.kind), text};
     }
-    return validation_failure{code_of(fault.kind), where(dispatch) + what_happened(fault) + position_text(fault)};
+    return validation_failure{code_of(fault.kind), where(dispatch) + what_happened(fault) + at + position_text(fault)};
 }
 
 validation_failure timeout_failure(const recorded_dispatch& dispatch) {
