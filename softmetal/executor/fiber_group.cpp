@@ -76,6 +76,14 @@ void fiber_group_scheduler::run(sm_thread_fn fn, const sm_group& group) {
 }
 
 void fiber_group_scheduler::abandon_after_fault() noexcept {
+    // AddressSanitizer was last told that this thread runs on the faulting fiber's stack; siglongjmp
+    // brought it back to the worker's own. Tell it so, as if the fiber had switched back.
+    if (running_under_asan && current_ != scheduler && stacks_of_[scheduler].top) {
+        const void* bottom = nullptr;
+        std::size_t size = 0;
+        asan_start_switch(nullptr, stacks_of_[scheduler].bottom(), stacks_of_[scheduler].size);
+        asan_finish_switch(nullptr, &bottom, &size);
+    }
     for (std::uint32_t slot = 0; slot < contexts_.size(); ++slot) {
         // Ends the context's lifetime without its destructor: ~fiber() would resume it to unwind.
         new (&contexts_[slot]) ctx::fiber();
