@@ -117,6 +117,18 @@ uint depth(device uint* out, uint n) {
 kernel void recurse(device uint* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
     out[id] = depth(out, 100000000u);
 }
+kernel void barrier_fault_fibers(device uint* out [[buffer(0)]], uint gid [[thread_position_in_grid]],
+                                 uint lid [[thread_position_in_threadgroup]]) {
+    out[gid] = lid;
+    if (lid < 1000) threadgroup_barrier(mem_flags::mem_device);
+    out[gid == 300 ? 1u << 30 : gid] += 1;
+}
+kernel void barrier_fault_split(device uint* out [[buffer(0)]], uint gid [[thread_position_in_grid]],
+                                uint lid [[thread_position_in_threadgroup]]) {
+    out[gid] = lid;
+    threadgroup_barrier(mem_flags::mem_device);
+    out[gid == 300 ? 1u << 30 : gid] += 1;
+}
 kernel void big_local_on_fiber(device uint* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]]) {
     volatile uint big[200000];
     big[out[lid] % 200000] = lid;
@@ -280,6 +292,20 @@ TEST_CASE("unbounded recursion on a worker's stack is a stack overflow") {
     CHECK(o.code == error_stack_overflow);
     INFO(o.text);
     CHECK(contains(o.text, "kernel 'recurse'"));
+    check_queue_still_computes(queue.get());
+}
+
+TEST_CASE("a fault in a kernel with barriers, on fibers or split into loops, names its thread") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    for (const char* name : {"barrier_fault_fibers", "barrier_fault_split"}) {
+        object out = new_buffer(4096 * sizeof(std::uint32_t));
+        const outcome o = run_kernel(queue.get(), fault_kernels, name, {out.get()}, {4096, 1, 1}, {64, 1, 1});
+        CHECK(o.status == status_error);
+        CHECK(o.code == error_page_fault);
+        INFO(o.text);
+        CHECK(contains(o.text, "thread_position_in_grid (300, 0, 0), threadgroup (4, 0, 0), thread_position_in_threadgroup (44, 0, 0)"));
+    }
     check_queue_still_computes(queue.get());
 }
 
