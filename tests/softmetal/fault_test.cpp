@@ -14,6 +14,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "softmetal_test_support.hpp"
 
@@ -381,6 +382,37 @@ TEST_CASE("a completed handler may wait for its own command buffer and for a lat
     CHECK(own_status.load() == status_completed);
     CHECK(later_status.load() == status_completed);
     check_queue_still_computes(queue.get());
+}
+
+TEST_CASE("a scheduled handler may wait for its own command buffer to complete") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    std::atomic<ns_uinteger> seen{0};
+    block<void(id)> handler([&](id self) {
+        msg_send<void()>(self, "waitUntilCompleted");
+        seen = status_of(self);
+    });
+    object command_buffer = object::retain(msg_send<id()>(queue.get(), "commandBuffer"));
+    msg_send<void(id)>(command_buffer.get(), "addScheduledHandler:", handler.get());
+    msg_send<void()>(command_buffer.get(), "commit");
+    msg_send<void()>(command_buffer.get(), "waitUntilCompleted");
+    CHECK(seen.load() == status_completed);
+}
+
+TEST_CASE("a fault on one queue leaves the work of a concurrent queue intact") {
+    autorelease_pool pool;
+    object faulting = new_queue(), healthy = new_queue();
+    std::thread other([&] {
+        autorelease_pool thread_pool;
+        for (int i = 0; i < 20; ++i) check_queue_still_computes(healthy.get());
+    });
+    for (int i = 0; i < 20; ++i) {
+        object out = new_buffer(4096 * sizeof(float));
+        const outcome o = run_kernel(faulting.get(), fault_kernels, "write_far", {out.get()}, {4096, 1, 1}, {64, 1, 1});
+        CHECK(o.code == error_page_fault);
+    }
+    other.join();
+    check_queue_still_computes(faulting.get());
 }
 
 TEST_CASE("a completed handler that throws is reported and wedges nothing") {
