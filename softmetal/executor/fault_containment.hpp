@@ -14,6 +14,22 @@
 // Every other signal goes to the handler that was installed before softmetal's (or to the default
 // action), so faults outside kernel code crash exactly as they would without softmetal. An application
 // that installs its own SIGSEGV handler after softmetal's should chain to the previous one, as we do.
+//
+// After an escape the worker is as good as new: the signal mask is restored (unblock_fault_signals),
+// a fiber group that was interrupted is abandoned without unwinding (its stacks go back to the pool),
+// threadgroup memory is reused as always (it is undefined at group start anyway), and no lock can be
+// held, since kernel code takes none and the watchdog's signal escapes only from kernel code.
+//
+// What is not contained, and why:
+//   - a fault in code the kernel calls outside its module (libm, or a memcpy/memset that clang emitted
+//     for a large copy): its instruction cannot be told from the application's own, so it is passed on;
+//   - a kernel that corrupts memory without faulting: a write into another live buffer, into the
+//     tail slack of its own buffer (up to 63 bytes, see buffer_memory.hpp), or through a stray pointer
+//     into the heap. Only bounds checks in the kernel (shader validation) could catch those;
+//   - a fault while an application's later-installed SIGSEGV handler does not chain to softmetal's;
+//   - on architectures other than x86-64 and AArch64 nothing (the handler cannot read the PC).
+// Under AddressSanitizer the same cases are contained (ASan's own SEGV handler, installed first, is
+// what we chain to for everything else).
 #pragma once
 
 #include "executor/run_control.hpp"
