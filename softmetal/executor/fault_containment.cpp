@@ -120,6 +120,11 @@ void on_signal(int signal, siginfo_t* info, void* context) {
                 kernel_fault fault;
                 fault.kind = fault_kind::timeout;
                 fault.pc = pc;
+                fault.thread_known = fiber_group_scheduler::current_thread_position(fault.thread);
+                if (!fault.thread_known && guard->single_thread_group) {
+                    fault.thread = sm_size3{0, 0, 0};
+                    fault.thread_known = true;
+                }
                 escape(*guard, fault);
             }
             errno = saved_errno;

@@ -84,9 +84,8 @@ validation_failure fault_failure(const recorded_dispatch& dispatch, const softme
     const std::string location = softmetal::msl_location_of(fault.pc);
     const std::string at = location.empty() ? "" : " at " + location;
     if (fault.kind == softmetal::fault_kind::timeout) {
-        std::string text = where(dispatch) + "ran longer than " + limit_text() + at;
-        if (fault.group_known) text += "; threadgroup " + size_text(fault.threadgroup);
-        return validation_failure{code_of(fault.kind), text};
+        // Where one of its threads was caught; for a group run as one loop, only the group is known.
+        return validation_failure{code_of(fault.kind), where(dispatch) + "ran longer than " + limit_text() + at + position_text(fault)};
     }
     return validation_failure{code_of(fault.kind), where(dispatch) + what_happened(fault) + at + position_text(fault)};
 }
