@@ -92,6 +92,8 @@ void fiber_group_scheduler::abandon_after_fault() noexcept {
     contexts_.resize(1);
     stacks_of_.resize(1);
     live_flags_.assign(1, 0);
+    waits_.assign(1, wait::none);
+    requests_.resize(1);
     running_scheduler = outer_;
     current_ = from_ = scheduler;
     group_ = nullptr;
