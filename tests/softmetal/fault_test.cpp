@@ -118,6 +118,12 @@ kernel void barrier_fault_split(device uint* out [[buffer(0)]], uint gid [[threa
     threadgroup_barrier(mem_flags::mem_device);
     out[gid == 300 ? 1u << 30 : gid] += 1;
 }
+kernel void simd_fault(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]],
+                       uint lane [[thread_index_in_simdgroup]]) {
+    float total = simd_sum(float(lane));
+    out[gid == 70 ? 1u << 30 : gid] = total;
+    out[gid] = simd_sum(1.0f);
+}
 kernel void big_local_on_fiber(device uint* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]]) {
     volatile uint big[200000];
     big[out[lid] % 200000] = lid;
@@ -295,6 +301,33 @@ TEST_CASE("a fault in a kernel with barriers, on fibers or split into loops, nam
         INFO(o.text);
         CHECK(contains(o.text, "thread_position_in_grid (300, 0, 0), threadgroup (4, 0, 0), thread_position_in_threadgroup (44, 0, 0)"));
     }
+    check_queue_still_computes(queue.get());
+}
+
+TEST_CASE("a fault between SIMD-group functions names its thread, and SIMD-group functions work afterwards") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(128 * sizeof(float));
+    const outcome o = run_kernel(queue.get(), fault_kernels, "simd_fault", {out.get()}, {128, 1, 1}, {64, 1, 1});
+    CHECK(o.status == status_error);
+    CHECK(o.code == error_page_fault);
+    INFO(o.text);
+    CHECK(contains(o.text, "thread_position_in_grid (70, 0, 0)"));
+    object again = new_buffer(128 * sizeof(float));
+    object pipeline = pipeline_for(R"(#include <metal_stdlib>
+using namespace metal;
+kernel void simd_count(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) { out[gid] = simd_sum(1.0f); }
+)",
+                                   "simd_count");
+    object command_buffer = run_encoded(queue.get(), [&](id encoder) {
+        set_pipeline(encoder, pipeline.get());
+        set_buffer(encoder, again.get(), 0, 0);
+        dispatch_threads(encoder, {128, 1, 1}, {64, 1, 1});
+    });
+    REQUIRE(status_of(command_buffer.get()) == status_completed);
+    bool right = true;
+    for (int i = 0; i < 128; ++i) right = right && contents<float>(again.get())[i] == 32.0f;
+    CHECK(right);
     check_queue_still_computes(queue.get());
 }
 
