@@ -34,6 +34,9 @@
 // - A kernel that faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, stack overflow) or that the watchdog stops
 //   does not end the process: run() stops handing out groups and returns the fault (see
 //   fault_containment.hpp for what is contained). Buffers the kernel wrote are then undefined.
+// - A barrier reached in a group run as one loop (run_group of a kernel whose table admits no barrier)
+//   ends the dispatch the same way (fault_kind::unseen_barrier), and from then on that kernel runs on
+//   fibers: better an error once than silently wrong results.
 // - No validation happens here: the caller checks bindings and sizes before calling run().
 #pragma once
 

@@ -187,6 +187,15 @@ int visit_object(dl_phdr_info* info, std::size_t, void* data) {
 
 }  // namespace
 
+kernel_guard* armed_guard_of_this_thread() noexcept {
+    kernel_guard* guard = this_thread_guard;
+    return guard && guard->active.load(std::memory_order_relaxed) ? guard : nullptr;
+}
+
+void stop_kernel(kernel_guard& guard, const kernel_fault& fault) {
+    escape(guard, fault);
+}
+
 code_range module_code_range(const void* function) {
     object_search search{reinterpret_cast<std::uintptr_t>(function), code_range{}};
     if (function) dl_iterate_phdr(&visit_object, &search);

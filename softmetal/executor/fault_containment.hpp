@@ -89,6 +89,12 @@ private:
     std::size_t alternate_size_ = 0;
 };
 
+// The calling thread's guard while it runs kernel code (armed), else null.
+kernel_guard* armed_guard_of_this_thread() noexcept;
+// Leaves kernel code from an ordinary call (not a signal) made by the kernel, as a fault does: back to
+// run_groups, which records `fault`. The guard must be armed.
+[[noreturn]] void stop_kernel(kernel_guard& guard, const kernel_fault& fault);
+
 // Sends the watchdog signal to every thread now running kernel code for `control`.
 void signal_workers_of(const run_control& control);
 

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cassert>
 #include <cstdio>
+#include <mutex>
+#include <unordered_set>
 
 namespace softmetal::detail {
 namespace {
@@ -39,12 +41,35 @@ std::uint32_t clipped_size(std::uint32_t nominal, std::uint32_t grid, std::uint3
     return static_cast<std::uint32_t>(std::min<std::uint64_t>(nominal, grid - start));
 }
 
+// Kernels whose run_group reached a barrier (see barrier_outside_fibers): from then on they run on
+// fibers. Never destroyed; a pointer left over from an unloaded module only costs its successor at the
+// same address the fiber path, never correctness.
+struct fiber_only_kernels {
+    std::atomic<bool> any{false};  // the common case reads this and nothing else
+    std::mutex mutex;
+    std::unordered_set<const sm_kernel_info*> kernels;
+};
+fiber_only_kernels& forced_to_fibers() {
+    static fiber_only_kernels* const instance = new fiber_only_kernels;
+    return *instance;
+}
+
+bool forced_onto_fibers(const sm_kernel_info& kernel) {
+    fiber_only_kernels& forced = forced_to_fibers();
+    if (!forced.any.load(std::memory_order_acquire)) return false;
+    std::lock_guard<std::mutex> lock(forced.mutex);
+    return forced.kernels.count(&kernel) != 0;
+}
+
+// The kernel running on this thread, for barrier_outside_fibers.
+thread_local const sm_kernel_info* kernel_running = nullptr;
+
 }  // namespace
 
 bool runs_on_fibers(const sm_kernel_info& kernel) {
     // A kernel without run_group can only run thread by thread; fibers keep that safe even if it
     // contains a barrier that its table does not admit to.
-    return kernel.uses_barriers != 0 || kernel.run_group == nullptr;
+    return kernel.uses_barriers != 0 || kernel.run_group == nullptr || forced_onto_fibers(kernel);
 }
 
 namespace {
@@ -92,6 +117,7 @@ __attribute__((noinline)) void run_range(worker_context& context, const guarded_
                       static_cast<std::uint32_t>(begin / plane)};
     const bool fibers = runs_on_fibers(kernel);
     group_running = &group;  // run_groups puts the caller's back, also after a fault
+    kernel_running = &kernel;
 
     for (std::uint64_t index = begin; index < end && !dispatch.control.stopped(); ++index) {
         group.position = position;
@@ -153,7 +179,8 @@ void run_groups(const guarded_dispatch& dispatch, std::uint64_t begin, std::uint
         fault.group_known = true;
         fault.threadgroup = guard.group;
         fault.threads_per_threadgroup = dispatch.work.launch.threads_per_threadgroup;
-        if (!fault.thread_known && fault.kind != fault_kind::timeout) find_faulting_thread(context, dispatch, fault);
+        if (!fault.thread_known && fault.kind != fault_kind::timeout && fault.kind != fault_kind::unseen_barrier)
+            find_faulting_thread(context, dispatch, fault);
         guard.active.store(false, std::memory_order_relaxed);
         guard.control.store(nullptr, std::memory_order_relaxed);
         group_without_fibers = outer;
@@ -176,6 +203,20 @@ const sm_group* current_group_hook() {
 void barrier_outside_fibers() {
     const sm_group* group = group_without_fibers;
     if (group && std::uint64_t(group->size.x) * group->size.y * group->size.z <= 1) return;
+    // A barrier in a group run as one loop: the compiler did not see it (a call through a function
+    // pointer, say), and going on would give wrong results silently. End the dispatch with an error
+    // instead, and run this kernel on fibers from now on, where the barrier works.
+    if (kernel_guard* guard = armed_guard_of_this_thread(); guard && group && kernel_running) {
+        fiber_only_kernels& forced = forced_to_fibers();
+        {
+            std::lock_guard<std::mutex> lock(forced.mutex);
+            forced.kernels.insert(kernel_running);
+        }
+        forced.any.store(true, std::memory_order_release);
+        kernel_fault fault;
+        fault.kind = fault_kind::unseen_barrier;
+        stop_kernel(*guard, fault);
+    }
     // A barrier in a kernel whose table says it has none (or called outside any kernel): the translator
     // got uses_barriers wrong. Nothing can be waited for here; say so once rather than corrupt anything.
     assert(!"threadgroup_barrier() called from a kernel that does not run on fibers");

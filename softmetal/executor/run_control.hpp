@@ -18,6 +18,8 @@ enum class fault_kind : std::uint8_t {
     arithmetic,           // SIGFPE: integer division by zero, INT_MIN / -1
     illegal_instruction,  // SIGILL: __builtin_trap(), unreachable code reached
     timeout,              // stopped by the watchdog
+    unseen_barrier,       // threadgroup_barrier() reached in a group run as one loop (the compiler did not see
+                          // it: a call through a function pointer, say): the results would be wrong
 };
 
 struct kernel_fault {

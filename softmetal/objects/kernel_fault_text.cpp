@@ -43,6 +43,10 @@ std::string what_happened(const softmetal::kernel_fault& f) {
             return "executed an illegal instruction (SIGILL: a trap such as __builtin_trap(), or unreachable code)";
         case softmetal::fault_kind::timeout:
             return "timed out";
+        case softmetal::fault_kind::unseen_barrier:
+            return "reached threadgroup_barrier() where softmetal's compiler did not see one (a call through a "
+                   "function pointer?) while its threadgroups ran as plain loops; the results would be wrong, so the "
+                   "dispatch was stopped (later dispatches of this kernel run every thread on a fiber, where barriers work)";
         case softmetal::fault_kind::page_fault:
         default:
             if (f.signal == SIGBUS) return "caused a bus error (SIGBUS at " + hex(f.address) + ")";

@@ -331,6 +331,48 @@ kernel void simd_count(device float* out [[buffer(0)]], uint gid [[thread_positi
     check_queue_still_computes(queue.get());
 }
 
+TEST_CASE("a barrier reached through a function pointer is an error or works, never silently wrong") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object pipeline = pipeline_for(R"(#include <metal_stdlib>
+using namespace metal;
+void wait_for_group() { threadgroup_barrier(mem_flags::mem_threadgroup); }
+kernel void reverse_through_pointer(device uint* out [[buffer(0)]], device const uint* choice [[buffer(1)]],
+                                    uint lid [[thread_position_in_threadgroup]], uint gid [[thread_position_in_grid]]) {
+    threadgroup uint shared[64];
+    void (*sync)() = choice[0] ? wait_for_group : wait_for_group;
+    shared[lid] = gid;
+    sync();
+    out[gid] = shared[63 - lid];
+}
+)",
+                                   "reverse_through_pointer");
+    object choice = buffer_with(std::vector<std::uint32_t>{1});
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        object out = new_buffer(256 * sizeof(std::uint32_t));
+        object command_buffer = run_encoded(queue.get(), [&](id encoder) {
+            set_pipeline(encoder, pipeline.get());
+            set_buffer(encoder, out.get(), 0, 0);
+            set_buffer(encoder, choice.get(), 0, 1);
+            dispatch_threads(encoder, {256, 1, 1}, {64, 1, 1});
+        });
+        const outcome o = outcome_of(command_buffer.get());
+        INFO(o.text);
+        if (o.status == status_error) {
+            CHECK(attempt == 0);  // the second dispatch runs on fibers
+            CHECK(o.code == error_internal);
+            CHECK(contains(o.text, "function pointer"));
+            continue;
+        }
+        REQUIRE(o.status == status_completed);
+        bool right = true;
+        for (std::uint32_t gid = 0; gid < 256; ++gid)
+            right = right && contents<std::uint32_t>(out.get())[gid] == (gid / 64) * 64 + 63 - gid % 64;
+        CHECK(right);
+    }
+    check_queue_still_computes(queue.get());
+}
+
 TEST_CASE("a large local array on a fiber's stack is a stack overflow, and fibers work afterwards") {
     autorelease_pool pool;
     object queue = new_queue();
