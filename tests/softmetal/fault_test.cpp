@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <csetjmp>
 #include <cstdint>
 #include <limits>
@@ -21,6 +22,10 @@
 using namespace softmetal_test;
 
 namespace {
+
+// The watchdog limit is read once, at softmetal's first command buffer: keep the spinning cases short
+// also when this executable runs outside CTest (which sets the same value).
+[[maybe_unused]] const bool short_watchdog = (setenv("SOFTMETAL_WATCHDOG_MS", "300", 0), true);
 
 // MTLCommandBufferError codes.
 constexpr ns_integer error_internal = 1, error_timeout = 2, error_page_fault = 3, error_stack_overflow = 12;
