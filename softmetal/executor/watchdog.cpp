@@ -17,6 +17,10 @@ using clock = std::chrono::steady_clock;
 
 // How often a timed-out command buffer's workers are signalled until they have all left its kernel.
 constexpr std::chrono::milliseconds resend_interval{5};
+// How often the thread looks at its command buffers while they keep coming, and how long it goes on
+// doing so after the last one (then it sleeps until woken). A deadline is honoured within one tick.
+constexpr std::chrono::milliseconds tick{50};
+constexpr std::chrono::seconds park_after{2};
 
 std::chrono::milliseconds read_limit() {
     if (const char* text = std::getenv("SOFTMETAL_WATCHDOG_MS")) {
@@ -45,7 +49,11 @@ public:
             started_ = true;
         }
         entries_.push_back(entry{&control, deadline, false});
-        wake_.notify_one();
+        last_watch_ = clock::now();
+        // Waking the thread for every command buffer would cost a context switch each: it is woken only
+        // when it sleeps past the new deadline (parked after a quiet spell, or a shorter limit than its
+        // tick), else it sees the entry at its next tick.
+        if (deadline < sleeping_until_) wake_.notify_one();
     }
 
     void unwatch(run_control& control) {
@@ -65,10 +73,6 @@ private:
     void loop() {
         std::unique_lock<std::mutex> lock(mutex_);
         for (;;) {
-            if (entries_.empty()) {
-                wake_.wait(lock);
-                continue;
-            }
             const clock::time_point now = clock::now();
             clock::time_point next = clock::time_point::max();
             for (entry& e : entries_) {
@@ -83,7 +87,15 @@ private:
                     next = std::min(next, e.deadline);
                 }
             }
-            wake_.wait_until(lock, next);
+            // Tick while command buffers come and go, so that watch() need not wake us; park after a
+            // quiet spell, so that an idle process is not woken at all.
+            if (!entries_.empty() || now - last_watch_ < park_after) next = std::min(next, now + tick);
+            sleeping_until_ = next;
+            if (next == clock::time_point::max()) {
+                wake_.wait(lock);
+            } else {
+                wake_.wait_until(lock, next);
+            }
         }
     }
 
@@ -91,6 +103,8 @@ private:
     std::condition_variable wake_;
     std::vector<entry> entries_;
     bool started_ = false;
+    clock::time_point sleeping_until_ = clock::time_point::min();  // when loop() wakes next by itself
+    clock::time_point last_watch_{};
 };
 
 }  // namespace

@@ -77,7 +77,8 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
         scheduled_handlers.swap(core.scheduled_handlers);
     }
     core.changed.notify_all();
-    if (!scheduled_handlers.empty()) {
+    const bool had_scheduled_handlers = !scheduled_handlers.empty();
+    if (had_scheduled_handlers) {
         handler_lane->submit([self, handlers = std::move(scheduled_handlers)]() mutable {
             run_handlers(handlers, self, "scheduled");
         });
@@ -122,7 +123,11 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
     }
     core.changed.notify_all();  // wakes waiters inside handlers, who need no more than the status
 
-    handler_lane->submit([shared, self] {
+    // The end of a command buffer: its completed handlers, then its resources and the commit's reference.
+    // On the handler lane when there are handlers (they may wait for this queue's later command buffers,
+    // and a scheduled handler may still be running there), else here: a hop to another thread would
+    // cost a wake-up on every command buffer.
+    auto finish = [shared, self] {
         command_buffer_core& core = *shared;
         pymetal::autorelease_pool pool;
         std::vector<void*> handlers;
@@ -140,7 +145,17 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
         }
         core.changed.notify_all();
         release(self);  // the commit's reference; may deallocate the command buffer (and its queue) here
-    });
+    };
+    bool has_handlers = had_scheduled_handlers;
+    {
+        std::lock_guard<std::mutex> lock(core.mutex);
+        has_handlers = has_handlers || !core.completed_handlers.empty();  // none can be added after commit
+    }
+    if (has_handlers) {
+        handler_lane->submit(std::move(finish));
+    } else {
+        finish();
+    }
 }
 
 }  // namespace softmetal::objects
