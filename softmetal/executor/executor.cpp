@@ -88,8 +88,8 @@ std::optional<kernel_fault> executor::run(const dispatch_work& work) {
     if (groups == 0) return std::nullopt;
 
     detail::install_fault_handlers();
-    const detail::guarded_dispatch dispatch{work, control,
-                                            detail::module_code_range(reinterpret_cast<const void*>(work.kernel->run_thread))};
+    const kernel_code code = work.code.begin < work.code.end ? work.code : kernel_code_of(*work.kernel);
+    const detail::guarded_dispatch dispatch{work, control, detail::code_range{code.begin, code.end}};
     const std::uint64_t chunk = chunk_size(groups, workers_, detail::runs_on_fibers(*work.kernel));
     const std::uint64_t chunks = (groups + chunk - 1) / chunk;
     if (chunks == 1 || pool_->thread_count() == 0) {
@@ -100,6 +100,11 @@ std::optional<kernel_fault> executor::run(const dispatch_work& work) {
     dispatch_job job(dispatch, groups, chunk);
     pool_->share(job, static_cast<unsigned>(std::min<std::uint64_t>(chunks - 1, pool_->thread_count())));
     return control.fault();
+}
+
+kernel_code kernel_code_of(const sm_kernel_info& kernel) {
+    const detail::code_range range = detail::module_code_range(reinterpret_cast<const void*>(kernel.run_thread));
+    return kernel_code{range.begin, range.end};
 }
 
 const sm_runtime_api* executor::runtime_api() {

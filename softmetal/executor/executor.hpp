@@ -50,6 +50,11 @@
 
 namespace softmetal {
 
+// Where a kernel's module lies in memory: [begin, end) of its executable segments.
+struct kernel_code {
+    std::uintptr_t begin = 0, end = 0;
+};
+
 // One dispatchThreads / dispatchThreadgroups of a compute command encoder.
 struct dispatch_work {
     const sm_kernel_info* kernel = nullptr;
@@ -57,7 +62,13 @@ struct dispatch_work {
     std::uint64_t threadgroup_memory_lengths[SM_MAX_THREADGROUP_BINDINGS] = {};  // setThreadgroupMemoryLength:atIndex:
     // Shared by the dispatches of one command buffer and its watchdog; null: run() uses one of its own.
     run_control* control = nullptr;
+    // The kernel module's code, from kernel_code() (once per pipeline, not per dispatch: the lookup walks
+    // the loaded objects); empty: run() looks it up.
+    kernel_code code{};
 };
+
+// The executable code of the loaded object that holds `kernel`: what the fault handler accepts as kernel code.
+kernel_code kernel_code_of(const sm_kernel_info& kernel);
 
 namespace detail {
 class thread_pool;

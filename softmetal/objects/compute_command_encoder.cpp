@@ -58,6 +58,7 @@ void set_pipeline(id self, id pipeline) {
     current.kernel = p->kernel;
     current.name = p->name;
     current.max_total_threads_per_threadgroup = p->max_total_threads_per_threadgroup;
+    current.code = p->code;
 }
 
 void set_buffer(compute_command_encoder_state& encoder, id buffer, ns_uinteger offset, ns_uinteger index) {

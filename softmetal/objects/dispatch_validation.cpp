@@ -130,6 +130,7 @@ std::optional<validation_failure> prepare_dispatch(const recorded_dispatch& d, s
                                        " + dynamic), over the limit of " + std::to_string(max_threadgroup_memory_length));
     }
     work.kernel = kernel;
+    work.code = d.pipeline.code;
     return std::nullopt;
 }
 
