@@ -5,7 +5,9 @@
 // The default, 10 s, is a little longer than the few seconds macOS allows a compute command buffer while
 // a display is attached, because a CPU runs the same kernel many times slower than a GPU.
 //
-// One thread for the process sleeps until the earliest deadline. When one passes it marks the command
+// One thread for the process wakes at the earliest deadline, or every 50 ms while command buffers keep
+// coming (so that watching one costs a mutex, not a wake-up; it parks after 2 s without any, and is
+// then woken by the next). When a deadline passes it marks the command
 // buffer's run_control timed out (no further threadgroups start) and sends watchdog_signal() to every
 // worker running a kernel of it, again every few milliseconds until the command buffer is done: the
 // fault handler stops a kernel only when the signal lands in the kernel's own code (so never inside
