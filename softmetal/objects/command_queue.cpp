@@ -17,12 +17,12 @@ command_queue_state::command_queue_state()
     : lane(std::make_unique<softmetal::serial_lane>()), handler_lane(std::make_unique<softmetal::serial_lane>()) {
     // Each lane's first task introduces its thread to Foundation: command buffers' work and handlers
     // create autoreleased objects there.
-    lane->submit([this] {
-        lane_thread.store(std::this_thread::get_id());
+    lane->submit([ids = threads] {
+        ids->execution.store(std::this_thread::get_id());
         register_current_thread_with_foundation();
     });
-    handler_lane->submit([this] {
-        handler_lane_thread.store(std::this_thread::get_id());
+    handler_lane->submit([ids = threads] {
+        ids->handlers.store(std::this_thread::get_id());
         is_handler_lane = true;
         register_current_thread_with_foundation();
     });
@@ -33,7 +33,7 @@ command_queue_state::~command_queue_state() {
     lane->submit([] { unregister_current_thread_from_foundation(); });
     handler_lane->submit([] { unregister_current_thread_from_foundation(); });
     const std::thread::id me = std::this_thread::get_id();
-    if (me != lane_thread.load() && me != handler_lane_thread.load()) {
+    if (me != threads->execution.load() && me != threads->handlers.load()) {
         lane.reset();  // runs what is queued, then joins the thread
         handler_lane.reset();
         return;

@@ -22,8 +22,14 @@ struct command_queue_state {
     label_holder label;
     std::unique_ptr<softmetal::serial_lane> lane;          // runs the command buffers
     std::unique_ptr<softmetal::serial_lane> handler_lane;  // runs their handlers
-    std::atomic<std::thread::id> lane_thread{};            // known once the lane's first task has run
-    std::atomic<std::thread::id> handler_lane_thread{};
+    // The lanes' threads, known once each lane's first task has run. Shared with those tasks: the queue
+    // may be destroyed on one lane before the other lane's first task has run (a command buffer without
+    // handlers drops the last reference on the execution lane), and that task must not write into it.
+    struct lane_threads {
+        std::atomic<std::thread::id> execution{};
+        std::atomic<std::thread::id> handlers{};
+    };
+    std::shared_ptr<lane_threads> threads = std::make_shared<lane_threads>();
 };
 
 // Whether the calling thread is some queue's handler lane (a handler is running on it).
