@@ -1,7 +1,7 @@
 // The lane side of a command buffer: wait for its commit, run its dispatches in order through the
 // executor (each checked first, all under the watchdog), then report: status, error, times. Handlers
-// and the release of resources happen on the queue's handler lane, so that a handler may wait for
-// command buffers of its own queue.
+// run on the queue's handler lane (and the command buffer's resources are released there after them),
+// so that a handler may wait for command buffers of its own queue.
 #include <cstdio>
 #include <exception>
 #include <string>
