@@ -179,6 +179,13 @@ std::vector<std::string> compile_flags(bool fast_math) {
                           // A loop without side effects is not deleted: a GPU kernel may spin, and a hang
                           // must stay a hang the watchdog can see rather than become a fall-through.
                           "-fno-finite-loops",
+                          // Probe every page of a large frame, so a big local array on a 64 KiB fiber stack
+                          // hits the guard page (a contained stack overflow) instead of jumping over it into
+                          // another fiber's stack.
+                          "-fstack-clash-protection",
+                          // Line tables only (no types or variables: cheap to build): with the translator's
+                          // #line directives they map a fault back to the MSL line.
+                          "-gline-tables-only",
                           // MSL idioms that are legal there and only noisy here:
                           "-Wno-unknown-attributes", "-Wno-duplicate-decl-specifier", "-Wno-nan-infinity-disabled",
                           "-Wno-unused-value", "-Wno-ignored-attributes",

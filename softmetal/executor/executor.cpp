@@ -1,5 +1,6 @@
 #include "executor/executor.hpp"
 
+#include "executor/fault_containment.hpp"
 #include "executor/fiber_group.hpp"
 #include "executor/group_runner.hpp"
 #include "executor/thread_pool.hpp"
@@ -34,19 +35,19 @@ std::uint64_t chunk_size(std::uint64_t groups, unsigned workers, bool fibers) {
 // One run() shared with the pool: every participant takes the next chunk of groups until none is left.
 class dispatch_job final : public detail::thread_pool::job {
 public:
-    dispatch_job(const dispatch_work& work, std::uint64_t groups, std::uint64_t chunk)
-        : work_(work), groups_(groups), chunk_(chunk) {}
+    dispatch_job(const detail::guarded_dispatch& dispatch, std::uint64_t groups, std::uint64_t chunk)
+        : dispatch_(dispatch), groups_(groups), chunk_(chunk) {}
 
     void work() override {
-        for (;;) {
+        while (!dispatch_.control.stopped()) {
             const std::uint64_t begin = next_.fetch_add(chunk_, std::memory_order_relaxed);
             if (begin >= groups_) return;
-            detail::run_groups(work_, begin, std::min(begin + chunk_, groups_));
+            detail::run_groups(dispatch_, begin, std::min(begin + chunk_, groups_));
         }
     }
 
 private:
-    const dispatch_work& work_;
+    const detail::guarded_dispatch& dispatch_;
     const std::uint64_t groups_;
     const std::uint64_t chunk_;
     // Its own cache line: every participant hits it, and work_ et al. are read-only.
@@ -71,25 +72,39 @@ executor::executor(unsigned workers)
 
 executor::~executor() = default;
 
-void executor::run(const dispatch_work& work) {
-    if (!work.kernel) return;
+std::optional<kernel_fault> executor::run(const dispatch_work& work) {
+    run_control own_control;
+    run_control& control = work.control ? *work.control : own_control;
+    if (!work.kernel || control.stopped()) return control.fault();
     const sm_launch& launch = work.launch;
     const sm_size3 groups3 = launch.threadgroups_per_grid;
     const sm_size3 nominal = launch.threads_per_threadgroup;
-    if (nominal.x == 0 || nominal.y == 0 || nominal.z == 0) return;
-    // Metal caps a grid far below 2^64 groups, so this product does not overflow in practice.
-    const std::uint64_t groups = std::uint64_t(groups3.x) * groups3.y * groups3.z;
-    if (groups == 0) return;
+    if (nominal.x == 0 || nominal.y == 0 || nominal.z == 0) return std::nullopt;
+    // Three 32-bit factors: the product fits in 96 bits, not 64. Beyond 2^64 groups nothing could finish
+    // anyway; the object model refuses such grids before they get here.
+    const std::uint64_t xy = std::uint64_t(groups3.x) * groups3.y;
+    if (groups3.z != 0 && xy > UINT64_MAX / groups3.z) return std::nullopt;
+    const std::uint64_t groups = xy * groups3.z;
+    if (groups == 0) return std::nullopt;
 
+    detail::install_fault_handlers();
+    const kernel_code code = work.code.begin < work.code.end ? work.code : kernel_code_of(*work.kernel);
+    const detail::guarded_dispatch dispatch{work, control, detail::code_range{code.begin, code.end}};
     const std::uint64_t chunk = chunk_size(groups, workers_, detail::runs_on_fibers(*work.kernel));
     const std::uint64_t chunks = (groups + chunk - 1) / chunk;
     if (chunks == 1 || pool_->thread_count() == 0) {
         // The empty-dispatch path: no queueing, no wake-up, no atomics.
-        detail::run_groups(work, 0, groups);
-        return;
+        detail::run_groups(dispatch, 0, groups);
+        return control.fault();
     }
-    dispatch_job job(work, groups, chunk);
+    dispatch_job job(dispatch, groups, chunk);
     pool_->share(job, static_cast<unsigned>(std::min<std::uint64_t>(chunks - 1, pool_->thread_count())));
+    return control.fault();
+}
+
+kernel_code kernel_code_of(const sm_kernel_info& kernel) {
+    const detail::code_range range = detail::module_code_range(reinterpret_cast<const void*>(kernel.run_thread));
+    return kernel_code{range.begin, range.end};
 }
 
 const sm_runtime_api* executor::runtime_api() {

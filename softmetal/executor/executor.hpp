@@ -3,11 +3,13 @@
 // Public API (namespace softmetal), everything callers (the object model) need:
 //
 //   struct dispatch_work { const sm_kernel_info* kernel; sm_launch launch;
-//                          uint64_t threadgroup_memory_lengths[SM_MAX_THREADGROUP_BINDINGS]; };
+//                          uint64_t threadgroup_memory_lengths[SM_MAX_THREADGROUP_BINDINGS];
+//                          run_control* control; };              // see run_control.hpp
+//   optional<kernel_fault> executor::run(const dispatch_work&); // the contained fault, if any
 //   class executor {
 //       static executor& shared();                 // the process-wide pool
 //       explicit executor(unsigned workers);       // a pool of its own (tests, benchmarks)
-//       void run(const dispatch_work&);            // every threadgroup; returns when all are done
+//       optional<kernel_fault> run(const dispatch_work&);  // every threadgroup; returns when all are done
 //       const sm_runtime_api* runtime_api();       // give to softmetal_module_kernels() at load time
 //       unsigned worker_count() const;
 //   };
@@ -29,23 +31,44 @@
 //   bytes for each [[threadgroup(n)]] slot; 0 gives nullptr) is private to the group, 64-byte aligned,
 //   and undefined at group start, as in Metal.
 // - Kernels must not throw; fiber stacks are 64 KiB (SOFTMETAL_FIBER_STACK to change) with a guard page.
+// - A kernel that faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, stack overflow) or that the watchdog stops
+//   does not end the process: run() stops handing out groups and returns the fault (see
+//   fault_containment.hpp for what is contained). Buffers the kernel wrote are then undefined.
+// - A barrier reached in a group run as one loop (run_group of a kernel whose table admits no barrier)
+//   ends the dispatch the same way (fault_kind::unseen_barrier), and from then on that kernel runs on
+//   fibers: better an error once than silently wrong results.
 // - No validation happens here: the caller checks bindings and sizes before calling run().
 #pragma once
 
 #include "kernel_abi.h"
+#include "executor/run_control.hpp"
 #include "executor/serial_lane.hpp"
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 namespace softmetal {
+
+// Where a kernel's module lies in memory: [begin, end) of its executable segments.
+struct kernel_code {
+    std::uintptr_t begin = 0, end = 0;
+};
 
 // One dispatchThreads / dispatchThreadgroups of a compute command encoder.
 struct dispatch_work {
     const sm_kernel_info* kernel = nullptr;
     sm_launch launch{};  // buffers, lengths, threads_per_grid, threads_per_threadgroup, threadgroups_per_grid
     std::uint64_t threadgroup_memory_lengths[SM_MAX_THREADGROUP_BINDINGS] = {};  // setThreadgroupMemoryLength:atIndex:
+    // Shared by the dispatches of one command buffer and its watchdog; null: run() uses one of its own.
+    run_control* control = nullptr;
+    // The kernel module's code, from kernel_code() (once per pipeline, not per dispatch: the lookup walks
+    // the loaded objects); empty: run() looks it up.
+    kernel_code code{};
 };
+
+// The executable code of the loaded object that holds `kernel`: what the fault handler accepts as kernel code.
+kernel_code kernel_code_of(const sm_kernel_info& kernel);
 
 namespace detail {
 class thread_pool;
@@ -67,8 +90,10 @@ public:
 
     // Runs every threadgroup of `work` and returns when all are done. Thread-safe: several threads (one
     // per command queue) may call run() at once; their groups share the pool. `work` must stay valid
-    // until run() returns. Must not be called from inside a kernel.
-    void run(const dispatch_work& work);
+    // until run() returns. Must not be called from inside a kernel. Returns the fault recorded in the
+    // dispatch's control (this dispatch's, or an earlier one's when the control is shared); a control
+    // already stopped runs nothing.
+    std::optional<kernel_fault> run(const dispatch_work& work);
 
     // The services compiled modules call back into (threadgroup_barrier, ...). The same for every
     // executor and valid for the whole process.

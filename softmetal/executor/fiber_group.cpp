@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <utility>
 
 namespace softmetal::detail {
@@ -62,7 +63,7 @@ void fiber_group_scheduler::run(sm_thread_fn fn, const sm_group& group) {
     std::fill(live_flags_.begin() + 1, live_flags_.begin() + threads_ + 1, 1);
     std::fill(waits_.begin() + 1, waits_.begin() + threads_ + 1, wait::none);
 
-    fiber_group_scheduler* outer = std::exchange(running_scheduler, this);
+    outer_ = std::exchange(running_scheduler, this);
     while (live_ > 0) {
         // Fibers come back here only when no thread is left to run: every live one waits.
         std::uint32_t first = next_runnable_after(scheduler);
@@ -70,8 +71,48 @@ void fiber_group_scheduler::run(sm_thread_fn fn, const sm_group& group) {
         if (first == scheduler) break; // cannot happen: resolve() always frees a waiting thread
         switch_to(first);
     }
-    running_scheduler = outer;
+    running_scheduler = outer_;
     group_ = nullptr;
+}
+
+void fiber_group_scheduler::abandon_after_fault() noexcept {
+    // AddressSanitizer was last told that this thread runs on the faulting fiber's stack; siglongjmp
+    // brought it back to the worker's own. Tell it so, as if the fiber had switched back.
+    if (running_under_asan && current_ != scheduler && stacks_of_[scheduler].top) {
+        const void* bottom = nullptr;
+        std::size_t size = 0;
+        asan_start_switch(nullptr, stacks_of_[scheduler].bottom(), stacks_of_[scheduler].size);
+        asan_finish_switch(nullptr, &bottom, &size);
+    }
+    for (std::uint32_t slot = 0; slot < contexts_.size(); ++slot) {
+        // Ends the context's lifetime without its destructor: ~fiber() would resume it to unwind.
+        new (&contexts_[slot]) ctx::fiber();
+        if (slot != scheduler) stacks_.release(stacks_of_[slot]);
+    }
+    contexts_.resize(1);
+    stacks_of_.resize(1);
+    live_flags_.assign(1, 0);
+    waits_.assign(1, wait::none);
+    requests_.resize(1);
+    running_scheduler = outer_;
+    current_ = from_ = scheduler;
+    group_ = nullptr;
+    fn_ = nullptr;
+    threads_ = live_ = 0;
+}
+
+bool fiber_group_scheduler::current_thread_position(sm_size3& position) noexcept {
+    const fiber_group_scheduler* owner = running_scheduler;
+    if (!owner || !owner->group_ || owner->current_ == scheduler) return false;
+    position = owner->position_of(owner->current_);
+    return true;
+}
+
+bool fiber_group_scheduler::guard_page_hit(std::uintptr_t address) noexcept {
+    const fiber_group_scheduler* owner = running_scheduler;
+    if (!owner || owner->current_ == scheduler || owner->current_ >= owner->stacks_of_.size()) return false;
+    const auto bottom = reinterpret_cast<std::uintptr_t>(owner->stacks_of_[owner->current_].bottom());
+    return address < bottom && address + owner->stacks_.guard_size() >= bottom;
 }
 
 void fiber_group_scheduler::spawn(std::uint32_t slot) {

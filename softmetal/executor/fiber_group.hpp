@@ -48,6 +48,19 @@ public:
     // and returns when all of them have returned.
     void run(sm_thread_fn fn, const sm_group& group);
 
+    // Whether run() was left by a contained fault (siglongjmp) instead of returning.
+    bool interrupted() const noexcept { return group_ != nullptr; }
+    // After a contained fault escaped out of run(): forgets every fiber and gives its stack back to the
+    // pool. The contexts are dropped without ~fiber(), which would resume each one to unwind it: the
+    // faulting fiber's frames are gone and the others' kernel frames must not run again.
+    void abandon_after_fault() noexcept;
+
+    // For the fault handler (async-signal-safe: plain reads of the calling OS thread's scheduler).
+    // The thread_position_in_threadgroup of the kernel thread whose fiber runs now, if one does.
+    static bool current_thread_position(sm_size3& position) noexcept;
+    // Whether `address` lies in the guard page below the stack of the fiber running now.
+    static bool guard_page_hit(std::uintptr_t address) noexcept;
+
 private:
     friend void threadgroup_barrier_hook();
     friend sm_simd_meeting simd_meet_hook(const void* value, void* gathered, std::uint32_t size);
@@ -94,7 +107,8 @@ private:
     std::uint32_t live_ = 0;     // of those, threads whose function has not returned yet
     std::uint32_t current_ = scheduler;  // slot running now
     std::uint32_t from_ = scheduler;     // slot that switched to the one running now
-    bool ending_ = false;        // set by the destructor: parked fibers return instead of running a thread
+    bool ending_ = false;
+    fiber_group_scheduler* outer_ = nullptr;  // running_scheduler before run(), restored after a fault        // set by the destructor: parked fibers return instead of running a thread
     // Per slot: the suspended context (empty while it runs, or before it is spawned), its stack, whether
     // its thread of the current group is live.
     std::vector<boost::context::fiber> contexts_;

@@ -38,6 +38,8 @@ public:
     void release(const fiber_stack& stack);
 
     std::size_t stack_size() const { return stack_size_; }
+    // The inaccessible bytes just below each stack's bottom().
+    std::size_t guard_size() const { return guard_size_; }
     std::size_t pooled() const { return free_.size(); }
 
 private:

@@ -4,13 +4,26 @@
 #pragma once
 
 #include "executor/executor.hpp"
+#include "executor/fault_containment.hpp"
+#include "executor/run_control.hpp"
 
 #include <cstdint>
 
 namespace softmetal::detail {
 
-// Runs the groups with linear indices [begin, end) of work (x fastest, then y, then z).
-void run_groups(const dispatch_work& work, std::uint64_t begin, std::uint64_t end);
+// One dispatch as the workers see it: the work, where faults and stops are recorded, and the kernel
+// module's code (what the fault handler recognises as kernel code).
+struct guarded_dispatch {
+    const dispatch_work& work;
+    run_control& control;
+    code_range code;
+};
+
+// Runs the groups with linear indices [begin, end) of the dispatch (x fastest, then y, then z), until
+// the control says stop. A contained fault in a group is recorded in the control (with the faulting
+// thread's position: a group run as one loop is replayed thread by thread to find it) and ends the
+// range; the worker is left ready for the next dispatch.
+void run_groups(const guarded_dispatch& dispatch, std::uint64_t begin, std::uint64_t end);
 
 // Whether groups of this kernel run on fibers (when they have more than one thread).
 bool runs_on_fibers(const sm_kernel_info& kernel);

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <new>
 
+#include "objects/caller_memory.hpp"
 #include "objects/class_registry.hpp"
 #include "objects/device.hpp"
 
@@ -48,7 +49,7 @@ id new_buffer(id device, ns_uinteger length, ns_uinteger options, const void* in
         if (!acceptable_buffer(length, options)) return nullptr;
         auto memory = std::make_unique<buffer_memory>(length);
         if (!memory->data()) return nullptr;
-        if (initial) std::memcpy(memory->data(), initial, length);
+        if (initial && !copy_from_caller(memory->data(), initial, length)) return nullptr;  // source shorter than length
         auto buffer = std::make_unique<buffer_state>();
         buffer->data = memory->data();
         buffer->length = length;

@@ -4,6 +4,8 @@
 #include "objects/command_queue.hpp"
 #include "objects/compute_command_encoder.hpp"
 
+#include <cstdio>
+
 namespace softmetal::objects {
 
 namespace {
@@ -15,6 +17,7 @@ command_buffer_state& state(id self) { return *pymetal::state_of<command_buffer_
 void enqueue_locked(id self, command_buffer_core& core) {
     core.status = status_enqueued;
     command_queue_state* queue = pymetal::state_of<command_queue_state>(state(self).queue.get());
+    core.handler_lane = queue->handler_lane.get();
     queue->lane->submit([shared = state(self).core] {
         try {
             execute_command_buffer(shared);
@@ -34,7 +37,17 @@ void commit(id self) {
     command_buffer_core& core = *state(self).core;
     {
         std::lock_guard<std::mutex> lock(core.mutex);
-        if (core.committed) return;  // Metal allows one commit; a second is a programming error, ignored
+        if (core.committed) {
+            // Metal's validation layer asserts on a second commit. The work of the first still runs; if it
+            // has not finished, it ends with the misuse as its error, else the misuse is only reported.
+            const std::string what = "commit called on a command buffer that is already committed";
+            if (!core.finished) {
+                core.record_misuse_locked(what);
+            } else {
+                std::fprintf(stderr, "softmetal: %s (ignored: it has completed)\n", what.c_str());
+            }
+            return;
+        }
         if (core.status == status_not_enqueued) enqueue_locked(self, core);
         core.committed = true;
         core.status = status_committed;
@@ -48,7 +61,13 @@ void wait_until(id self, bool completed) {
     command_buffer_core& core = *state(self).core;
     std::unique_lock<std::mutex> lock(core.mutex);
     if (!core.committed) return;  // nothing will ever happen: waiting would hang forever
-    core.changed.wait(lock, [&] { return core.finished || (!completed && core.status >= status_scheduled); });
+    // From a handler, completion is enough: the handlers (this one among them) run on the handler lane,
+    // so waiting for them to finish would wait for ourselves.
+    const bool in_handler = on_handler_lane();
+    core.changed.wait(lock, [&] {
+        return core.finished || (in_handler && core.status >= status_completed) ||
+               (!completed && core.status >= status_scheduled);
+    });
 }
 
 void add_handler(id self, block_ptr handler, bool completed) {
@@ -79,6 +98,15 @@ double finished_time(id self, SEL) {
 void command_buffer_core::retain_resource(id resource) {
     if (!retains_references || !resource) return;
     if (retained_resources.insert(resource).second) retain(resource);
+}
+
+void command_buffer_core::record_misuse_locked(const std::string& what) {
+    if (misuse.empty()) misuse = what;
+}
+
+void command_buffer_core::record_misuse(const std::string& what) {
+    std::lock_guard<std::mutex> lock(mutex);
+    record_misuse_locked(what);
 }
 
 void command_buffer_core::drop_references() {

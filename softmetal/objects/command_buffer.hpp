@@ -6,12 +6,14 @@
 // enqueued but released without a commit can tell its waiting task to give up.
 #pragma once
 
+#include "executor/serial_lane.hpp"
 #include "objects/foundation_values.hpp"
 #include "objects/recorded_dispatch.hpp"
 
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
@@ -34,7 +36,13 @@ struct command_buffer_core {
     bool retains_references = true;
     id self = nullptr;       // the command buffer object, retained from commit until finished
 
+    softmetal::serial_lane* handler_lane = nullptr;  // the queue's; set at enqueue (the queue outlives `self`)
+
     std::size_t encoders_created = 0;
+    bool encoder_open = false;  // an encoder of this command buffer has not ended yet
+    // The first API misuse that Metal's validation layer would assert on (a dispatch after endEncoding, a
+    // binding index past 30, ...): the command buffer runs nothing and ends with NotPermitted and this text.
+    std::string misuse;
     std::vector<recorded_dispatch> dispatches;
     std::unordered_set<id> retained_resources;  // pipelines and buffers, released once finished
     std::vector<void*> scheduled_handlers;      // heap block copies
@@ -48,6 +56,9 @@ struct command_buffer_core {
     void retain_resource(id resource);
     // Releases retained resources and handler blocks without running them. Call without `mutex` held.
     void drop_references();
+    // Keeps the first misuse. Call with `mutex` held.
+    void record_misuse_locked(const std::string& what);
+    void record_misuse(const std::string& what);
 };
 
 struct command_buffer_state {

@@ -1,36 +1,57 @@
 // The lane side of a command buffer: wait for its commit, run its dispatches in order through the
-// executor (each checked first), then report: status, error, times, handlers, released resources.
+// executor (each checked first, all under the watchdog), then report: status, error, times. Handlers
+// run on the queue's handler lane (and the command buffer's resources are released there after them),
+// so that a handler may wait for command buffers of its own queue.
+#include <cstdio>
 #include <exception>
 #include <string>
 
 #include "executor/executor.hpp"
+#include "executor/watchdog.hpp"
 #include "objects/command_buffer.hpp"
 #include "objects/dispatch_validation.hpp"
+#include "objects/kernel_fault_text.hpp"
 
 namespace softmetal::objects {
 
 namespace {
 
-void run_handlers(std::vector<void*>& handlers, id command_buffer) {
+// The command buffer as a handler failure names it: its label, else its address.
+std::string command_buffer_name(id command_buffer) {
+    char address[32];
+    std::snprintf(address, sizeof address, "%p", static_cast<void*>(command_buffer));
+    const std::string label = string_text(pymetal::msg_send<id>(command_buffer, "label"));
+    return label.empty() ? std::string("command buffer ") + address : "command buffer '" + label + "' (" + address + ")";
+}
+
+void run_handlers(std::vector<void*>& handlers, id command_buffer, const char* kind) {
     for (void* handler : handlers) {
-        {
+        try {
             // The handler may autorelease objects; the lane thread has no pool of the caller's.
             pymetal::autorelease_pool pool;
             pymetal::block_abi::invoke<void, id>(handler, command_buffer);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "softmetal: a %s handler of %s threw: %s (the queue carries on)\n", kind,
+                         command_buffer_name(command_buffer).c_str(), e.what());
+        } catch (...) {
+            std::fprintf(stderr, "softmetal: a %s handler of %s threw an exception (the queue carries on)\n", kind,
+                         command_buffer_name(command_buffer).c_str());
         }
         pymetal::block_abi::release(handler);
     }
     handlers.clear();
 }
 
-// Runs the dispatches until one fails validation; returns the failure, if any.
-std::optional<validation_failure> run_dispatches(const std::vector<recorded_dispatch>& dispatches) {
+// Runs the dispatches until one fails validation or faults; returns the failure, if any.
+std::optional<validation_failure> run_dispatches(const std::vector<recorded_dispatch>& dispatches, softmetal::run_control& control) {
     for (const recorded_dispatch& dispatch : dispatches) {
         softmetal::dispatch_work work;
         if (auto failure = prepare_dispatch(dispatch, work)) return failure;
         const sm_size3& groups = work.launch.threadgroups_per_grid;
         if (groups.x == 0 || groups.y == 0 || groups.z == 0) continue;  // an empty grid runs nothing
-        softmetal::executor::shared().run(work);
+        work.control = &control;
+        if (auto fault = softmetal::executor::shared().run(work)) return fault_failure(dispatch, *fault);
+        if (control.timed_out()) return timeout_failure(dispatch);
     }
     return std::nullopt;
 }
@@ -40,31 +61,52 @@ std::optional<validation_failure> run_dispatches(const std::vector<recorded_disp
 void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) {
     command_buffer_core& core = *shared;
     pymetal::autorelease_pool pool;
-    std::vector<void*> handlers;
+    std::vector<void*> scheduled_handlers;
     id self = nullptr;
+    softmetal::serial_lane* handler_lane = nullptr;
+    std::string misuse;
     {
         std::unique_lock<std::mutex> lock(core.mutex);
         core.changed.wait(lock, [&] { return core.committed || core.abandoned; });
         if (!core.committed) return;  // released without a commit: nothing to run
         self = core.self;
+        handler_lane = core.handler_lane;
+        misuse = core.misuse;
         core.status = status_scheduled;
         core.kernel_end_time = monotonic_seconds();
-        handlers.swap(core.scheduled_handlers);
+        scheduled_handlers.swap(core.scheduled_handlers);
     }
     core.changed.notify_all();
-    run_handlers(handlers, self);
+    const bool had_scheduled_handlers = !scheduled_handlers.empty();
+    if (had_scheduled_handlers) {
+        handler_lane->submit([self, handlers = std::move(scheduled_handlers)]() mutable {
+            run_handlers(handlers, self, "scheduled");
+        });
+    }
 
     std::optional<validation_failure> failure;
     const double gpu_start = monotonic_seconds();
-    try {
-        failure = run_dispatches(core.dispatches);  // no encoder appends after commit: read without the lock
-    } catch (const std::exception& e) {
-        failure = validation_failure{static_cast<ns_integer>(pymetal::command_buffer_error::internal),
-                                     std::string("softmetal: ") + e.what()};
+    if (!misuse.empty()) {
+        failure = validation_failure{static_cast<ns_integer>(pymetal::command_buffer_error::not_permitted), "softmetal: " + misuse};
+    } else {
+        try {
+            softmetal::run_control control;
+            softmetal::watchdog_watch watch(control);
+            failure = run_dispatches(core.dispatches, control);  // no encoder appends after commit: read without the lock
+        } catch (const std::exception& e) {
+            failure = validation_failure{static_cast<ns_integer>(pymetal::command_buffer_error::internal),
+                                         std::string("softmetal: ") + e.what()};
+        }
     }
     const double gpu_end = monotonic_seconds();
 
     pymetal::object error;
+    {
+        std::lock_guard<std::mutex> lock(core.mutex);
+        // A second commit while the work ran is reported as the command buffer's error.
+        if (!failure && !core.misuse.empty())
+            failure = validation_failure{static_cast<ns_integer>(pymetal::command_buffer_error::not_permitted), "softmetal: " + core.misuse};
+    }
     if (failure) {
         try {
             error = pymetal::object::retain(autoreleased_error(command_buffer_error_domain(), failure->code, failure->message));
@@ -78,18 +120,42 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
         core.gpu_end_time = gpu_end;
         core.error = std::move(error);
         core.status = failure ? status_error : status_completed;
-        handlers.swap(core.completed_handlers);
     }
-    run_handlers(handlers, self);
-    // Resources go before waitUntilCompleted returns, so a buffer the caller then releases is freed at once.
-    core.drop_references();
+    core.changed.notify_all();  // wakes waiters inside handlers, who need no more than the status
+
+    // The end of a command buffer: its completed handlers, then its resources and the commit's reference.
+    // On the handler lane when there are handlers (they may wait for this queue's later command buffers,
+    // and a scheduled handler may still be running there), else here: a hop to another thread would
+    // cost a wake-up on every command buffer.
+    auto finish = [shared, self] {
+        command_buffer_core& core = *shared;
+        pymetal::autorelease_pool pool;
+        std::vector<void*> handlers;
+        {
+            std::lock_guard<std::mutex> lock(core.mutex);
+            handlers.swap(core.completed_handlers);
+        }
+        run_handlers(handlers, self, "completed");
+        // Resources go before waitUntilCompleted returns, so a buffer the caller then releases is freed at once.
+        core.drop_references();
+        {
+            std::lock_guard<std::mutex> lock(core.mutex);
+            core.finished = true;
+            core.self = nullptr;
+        }
+        core.changed.notify_all();
+        release(self);  // the commit's reference; may deallocate the command buffer (and its queue) here
+    };
+    bool has_handlers = had_scheduled_handlers;
     {
         std::lock_guard<std::mutex> lock(core.mutex);
-        core.finished = true;
-        core.self = nullptr;
+        has_handlers = has_handlers || !core.completed_handlers.empty();  // none can be added after commit
     }
-    core.changed.notify_all();
-    release(self);  // the commit's reference; may deallocate the command buffer (and its queue) here
+    if (has_handlers) {
+        handler_lane->submit(std::move(finish));
+    } else {
+        finish();
+    }
 }
 
 }  // namespace softmetal::objects

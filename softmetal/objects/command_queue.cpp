@@ -8,27 +8,42 @@ namespace softmetal::objects {
 
 namespace {
 command_queue_state& state(id self) { return *pymetal::state_of<command_queue_state>(self); }
+thread_local bool is_handler_lane = false;
 }  // namespace
 
-command_queue_state::command_queue_state() : lane(std::make_unique<softmetal::serial_lane>()) {
-    // The lane's first task introduces its thread to Foundation: command buffers' work and handlers
+bool on_handler_lane() { return is_handler_lane; }
+
+command_queue_state::command_queue_state()
+    : lane(std::make_unique<softmetal::serial_lane>()), handler_lane(std::make_unique<softmetal::serial_lane>()) {
+    // Each lane's first task introduces its thread to Foundation: command buffers' work and handlers
     // create autoreleased objects there.
-    lane->submit([this] {
-        lane_thread.store(std::this_thread::get_id());
+    lane->submit([ids = threads] {
+        ids->execution.store(std::this_thread::get_id());
+        register_current_thread_with_foundation();
+    });
+    handler_lane->submit([ids = threads] {
+        ids->handlers.store(std::this_thread::get_id());
+        is_handler_lane = true;
         register_current_thread_with_foundation();
     });
 }
 
 command_queue_state::~command_queue_state() {
-    // Last task: leave Foundation before the thread exits, so its NSThread object is freed.
+    // Last tasks: leave Foundation before the threads exit, so their NSThread objects are freed.
     lane->submit([] { unregister_current_thread_from_foundation(); });
-    if (std::this_thread::get_id() != lane_thread.load()) {
+    handler_lane->submit([] { unregister_current_thread_from_foundation(); });
+    const std::thread::id me = std::this_thread::get_id();
+    if (me != threads->execution.load() && me != threads->handlers.load()) {
         lane.reset();  // runs what is queued, then joins the thread
+        handler_lane.reset();
         return;
     }
-    // The last reference went on the lane itself (a command buffer released after completing): a thread
-    // cannot join itself, so another one joins the lane once its current task has returned.
-    std::thread([finished_lane = std::move(lane)]() mutable { finished_lane.reset(); }).detach();
+    // The last reference went on one of the lanes itself (a command buffer released after completing): a
+    // thread cannot join itself, so another one joins the lanes once their current tasks have returned.
+    std::thread([finished = std::move(lane), handlers = std::move(handler_lane)]() mutable {
+        finished.reset();
+        handlers.reset();
+    }).detach();
 }
 
 id new_command_queue(id device, ns_uinteger max_command_buffer_count) {

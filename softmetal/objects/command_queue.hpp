@@ -1,5 +1,7 @@
 // SoftMetalCommandQueue (MTLCommandQueue): makes command buffers and runs them, in commit order, on a
-// serial lane (a thread) of its own; several queues run concurrently.
+// serial lane (a thread) of its own; several queues run concurrently. Scheduled and completed handlers
+// run, in the same order, on a second lane, as Metal runs them off the GPU's timeline: a handler that
+// waits for a later command buffer of its own queue then finds it running, not queued behind itself.
 #pragma once
 
 #include "executor/serial_lane.hpp"
@@ -18,9 +20,20 @@ struct command_queue_state {
     pymetal::object device;
     ns_uinteger max_command_buffer_count = 64;  // recorded, not enforced: creation never blocks
     label_holder label;
-    std::unique_ptr<softmetal::serial_lane> lane;
-    std::atomic<std::thread::id> lane_thread{};  // known once the lane's first task has run
+    std::unique_ptr<softmetal::serial_lane> lane;          // runs the command buffers
+    std::unique_ptr<softmetal::serial_lane> handler_lane;  // runs their handlers
+    // The lanes' threads, known once each lane's first task has run. Shared with those tasks: the queue
+    // may be destroyed on one lane before the other lane's first task has run (a command buffer without
+    // handlers drops the last reference on the execution lane), and that task must not write into it.
+    struct lane_threads {
+        std::atomic<std::thread::id> execution{};
+        std::atomic<std::thread::id> handlers{};
+    };
+    std::shared_ptr<lane_threads> threads = std::make_shared<lane_threads>();
 };
+
+// Whether the calling thread is some queue's handler lane (a handler is running on it).
+bool on_handler_lane();
 
 // newCommandQueue / newCommandQueueWithMaxCommandBufferCount:. +1 or nil.
 id new_command_queue(id device, ns_uinteger max_command_buffer_count);

@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <new>
+#include <stdexcept>
+#include <string>
 
 #include "objects/buffer.hpp"
 #include "objects/class_registry.hpp"
@@ -13,11 +15,28 @@ namespace {
 
 compute_command_encoder_state& state(id self) { return *pymetal::state_of<compute_command_encoder_state>(self); }
 
-// Bindings change only while the encoder is open and its command buffer is not committed.
-bool accepting(compute_command_encoder_state& encoder) {
-    if (encoder.ended) return false;
+// Metal's limit on setBytes:length:atIndex: (larger data belongs in a buffer).
+constexpr ns_uinteger max_set_bytes_length = 4096;
+
+// Bindings change only while the encoder is open and its command buffer is not committed. Using an
+// ended encoder is what Metal's validation layer asserts on: here it fails the command buffer, naming
+// the call.
+bool accepting(compute_command_encoder_state& encoder, const char* call) {
     std::lock_guard<std::mutex> lock(encoder.core->mutex);
-    return !encoder.core->committed;
+    if (encoder.core->committed) return false;
+    if (encoder.ended) {
+        encoder.core->record_misuse_locked(std::string(call) + " called on a compute command encoder after endEncoding");
+        return false;
+    }
+    return true;
+}
+
+// A binding index past Metal's argument table (31 entries) fails the command buffer.
+bool index_in_range(compute_command_encoder_state& encoder, const char* call, ns_uinteger index, ns_uinteger limit) {
+    if (index < limit) return true;
+    encoder.core->record_misuse(std::string(call) + " index " + std::to_string(index) + " is out of range (0 to " +
+                                std::to_string(limit - 1) + ")");
+    return false;
 }
 
 void retain_for_command_buffer(compute_command_encoder_state& encoder, id resource) {
@@ -27,7 +46,7 @@ void retain_for_command_buffer(compute_command_encoder_state& encoder, id resour
 
 void set_pipeline(id self, id pipeline) {
     compute_command_encoder_state& encoder = state(self);
-    if (!accepting(encoder)) return;
+    if (!accepting(encoder, "setComputePipelineState:")) return;
     const auto* p = state_if_instance<compute_pipeline_state_state>(pipeline, classes().compute_pipeline_state);
     recorded_pipeline& current = encoder.bindings.pipeline;
     if (!p) {
@@ -39,10 +58,11 @@ void set_pipeline(id self, id pipeline) {
     current.kernel = p->kernel;
     current.name = p->name;
     current.max_total_threads_per_threadgroup = p->max_total_threads_per_threadgroup;
+    current.code = p->code;
 }
 
 void set_buffer(compute_command_encoder_state& encoder, id buffer, ns_uinteger offset, ns_uinteger index) {
-    if (index >= SM_MAX_BUFFER_BINDINGS) return;
+    if (!index_in_range(encoder, "setBuffer:offset:atIndex:", index, SM_MAX_BUFFER_BINDINGS)) return;
     recorded_binding& binding = encoder.bindings.buffers[index];
     const auto* b = state_if_instance<buffer_state>(buffer, classes().buffer);
     if (!b) {
@@ -55,10 +75,21 @@ void set_buffer(compute_command_encoder_state& encoder, id buffer, ns_uinteger o
 
 void set_bytes(id self, const void* bytes, ns_uinteger length, ns_uinteger index) {
     compute_command_encoder_state& encoder = state(self);
-    if (!accepting(encoder) || index >= SM_MAX_BUFFER_BINDINGS || (!bytes && length)) return;
+    if (!accepting(encoder, "setBytes:length:atIndex:") ||
+        !index_in_range(encoder, "setBytes:length:atIndex:", index, SM_MAX_BUFFER_BINDINGS))
+        return;
+    if (length > max_set_bytes_length || (!bytes && length)) {
+        encoder.core->record_misuse("setBytes:length:atIndex: length " + std::to_string(length) +
+                                    (bytes ? " is over Metal's limit of 4096 bytes (use a buffer)" : " with a null pointer"));
+        encoder.bindings.buffers[index] = recorded_binding{};
+        return;
+    }
     try {
         auto copy = std::make_shared<const bytes_copy>(bytes, length);
         encoder.bindings.buffers[index] = recorded_binding{true, copy->data(), copy->length(), 0, copy};
+    } catch (const std::invalid_argument& e) {
+        encoder.bindings.buffers[index] = recorded_binding{};
+        encoder.core->record_misuse(e.what());
     } catch (...) {
         encoder.bindings.buffers[index] = recorded_binding{};  // then validation reports the binding missing
     }
@@ -66,7 +97,8 @@ void set_bytes(id self, const void* bytes, ns_uinteger length, ns_uinteger index
 
 void dispatch(id self, const pymetal::mtl_size& grid, const pymetal::mtl_size& group, bool exact_grid) {
     compute_command_encoder_state& encoder = state(self);
-    if (encoder.ended) return;
+    if (!accepting(encoder, exact_grid ? "dispatchThreads:threadsPerThreadgroup:" : "dispatchThreadgroups:threadsPerThreadgroup:"))
+        return;
     try {
         recorded_dispatch snapshot = encoder.bindings;
         snapshot.exact_grid = exact_grid;
@@ -90,6 +122,10 @@ id new_compute_command_encoder(id command_buffer, ns_uinteger dispatch_type) {
         {
             std::lock_guard<std::mutex> lock(owner.core->mutex);
             if (owner.core->committed) return nullptr;
+            // Metal's validation layer asserts when an encoder is made while another is still open.
+            if (owner.core->encoder_open)
+                owner.core->record_misuse_locked("a compute command encoder was created while the previous one had not ended (endEncoding)");
+            owner.core->encoder_open = true;
             encoder->bindings.encoder_index = owner.core->encoders_created++;
         }
         encoder->command_buffer = pymetal::object::retain(command_buffer);
@@ -108,18 +144,26 @@ Class register_compute_command_encoder_class() {
     builder.method("setComputePipelineState:", [](id self, SEL, id pipeline) { set_pipeline(self, pipeline); });
     builder.method("setBuffer:offset:atIndex:", [](id self, SEL, id buffer, ns_uinteger offset, ns_uinteger index) {
         compute_command_encoder_state& encoder = state(self);
-        if (accepting(encoder)) set_buffer(encoder, buffer, offset, index);
+        if (accepting(encoder, "setBuffer:offset:atIndex:")) set_buffer(encoder, buffer, offset, index);
     });
     builder.method("setBufferOffset:atIndex:", [](id self, SEL, ns_uinteger offset, ns_uinteger index) {
         compute_command_encoder_state& encoder = state(self);
-        if (!accepting(encoder) || index >= SM_MAX_BUFFER_BINDINGS) return;
+        if (!accepting(encoder, "setBufferOffset:atIndex:") ||
+            !index_in_range(encoder, "setBufferOffset:atIndex:", index, SM_MAX_BUFFER_BINDINGS))
+            return;
         recorded_binding& binding = encoder.bindings.buffers[index];
         if (binding.bound && !binding.bytes) binding.offset = offset;
     });
     builder.method("setBuffers:offsets:withRange:",
                    [](id self, SEL, const id* buffers, const ns_uinteger* offsets, pymetal::ns_range range) {
                        compute_command_encoder_state& encoder = state(self);
-                       if (!accepting(encoder) || !buffers || !offsets) return;
+                       if (!accepting(encoder, "setBuffers:offsets:withRange:") || !buffers || !offsets) return;
+                       // Checked as a whole, without overflow: location + length must not pass index 31.
+                       if (range.location > SM_MAX_BUFFER_BINDINGS || range.length > SM_MAX_BUFFER_BINDINGS - range.location) {
+                           encoder.core->record_misuse("setBuffers:offsets:withRange: range (" + std::to_string(range.location) +
+                                                       ", " + std::to_string(range.length) + ") goes past index 30");
+                           return;
+                       }
                        for (ns_uinteger i = 0; i < range.length; ++i)
                            set_buffer(encoder, buffers[i], offsets[i], range.location + i);
                    });
@@ -128,7 +172,9 @@ Class register_compute_command_encoder_class() {
     });
     builder.method("setThreadgroupMemoryLength:atIndex:", [](id self, SEL, ns_uinteger length, ns_uinteger index) {
         compute_command_encoder_state& encoder = state(self);
-        if (accepting(encoder) && index < SM_MAX_THREADGROUP_BINDINGS) encoder.bindings.threadgroup_lengths[index] = length;
+        if (accepting(encoder, "setThreadgroupMemoryLength:atIndex:") &&
+            index_in_range(encoder, "setThreadgroupMemoryLength:atIndex:", index, SM_MAX_THREADGROUP_BINDINGS))
+            encoder.bindings.threadgroup_lengths[index] = length;
     });
     builder.method("dispatchThreadgroups:threadsPerThreadgroup:",
                    [](id self, SEL, pymetal::mtl_size groups, pymetal::mtl_size threads) { dispatch(self, groups, threads, false); });
@@ -137,7 +183,12 @@ Class register_compute_command_encoder_class() {
     // Dispatches run one after another and each sees every earlier write: barriers have nothing to do.
     builder.method("memoryBarrierWithScope:", [](id, SEL, ns_uinteger) {});
     builder.method("memoryBarrierWithResources:count:", [](id, SEL, const id*, ns_uinteger) {});
-    builder.method("endEncoding", [](id self, SEL) { state(self).ended = true; });
+    builder.method("endEncoding", [](id self, SEL) {
+        compute_command_encoder_state& encoder = state(self);
+        std::lock_guard<std::mutex> lock(encoder.core->mutex);
+        if (!encoder.ended) encoder.core->encoder_open = false;
+        encoder.ended = true;
+    });
     builder.method("dispatchType", [](id self, SEL) -> ns_uinteger { return state(self).dispatch_type; });
     builder.method("device", [](id self, SEL) -> id { return state(self).device.get(); });
     add_label_methods<compute_command_encoder_state>(builder);

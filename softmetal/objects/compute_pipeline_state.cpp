@@ -32,6 +32,7 @@ id new_compute_pipeline_state(id device, id function, id* error) {
         pipeline->kernel = f->kernel;
         pipeline->name = f->name;
         pipeline->max_total_threads_per_threadgroup = max_threads_per_threadgroup;
+        pipeline->code = softmetal::kernel_code_of(*f->kernel);
         return new_instance(classes().compute_pipeline_state, std::move(pipeline));
     } catch (const std::exception& e) {
         report_error(error, library_error_domain(), static_cast<ns_integer>(pymetal::library_error::internal),

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "compiler/compiler.hpp"
+#include "executor/executor.hpp"
 #include "objects/foundation_values.hpp"
 
 #include <memory>
@@ -16,6 +17,7 @@ struct compute_pipeline_state_state {
     const sm_kernel_info* kernel = nullptr;
     std::string name;
     ns_uinteger max_total_threads_per_threadgroup = 0;
+    softmetal::kernel_code code;  // where the kernel's module lies, for fault containment
     label_holder label;  // read-only in Metal (set through a descriptor softmetal does not offer): nil
 };
 

@@ -67,6 +67,16 @@ std::optional<validation_failure> prepare_dispatch(const recorded_dispatch& d, s
         return fail(not_permitted, std::string(d.exact_grid ? "threadsPerGrid " : "threadgroupsPerGrid ") +
                                        size_text(d.grid) + " exceeds 2^32-1 threads in a dimension");
     }
+    // Each dimension fits in 32 bits, but their product need not fit in 64: {2^31, 2^31, 4} groups would
+    // wrap to 0 and "succeed" with nothing run. Such a grid could never finish anyway.
+    {
+        const sm_size3 g = launch.threadgroups_per_grid, t = launch.threads_per_grid;
+        const std::uint64_t groups_xy = std::uint64_t(g.x) * g.y, threads_xy = std::uint64_t(t.x) * t.y;
+        if ((g.z != 0 && groups_xy > UINT64_MAX / g.z) || (t.z != 0 && threads_xy > UINT64_MAX / t.z)) {
+            return fail(not_permitted, std::string(d.exact_grid ? "threadsPerGrid " : "threadgroupsPerGrid ") +
+                                           size_text(d.grid) + " has more than 2^64-1 threads or threadgroups in all");
+        }
+    }
     launch.threads_per_threadgroup = {static_cast<std::uint32_t>(group.width), static_cast<std::uint32_t>(group.height),
                                       static_cast<std::uint32_t>(group.depth)};
 
@@ -78,9 +88,10 @@ std::optional<validation_failure> prepare_dispatch(const recorded_dispatch& d, s
             if (used) return fail(invalid_resource, kernel_text + " reads buffer(" + index + ") but nothing is bound at index " + index);
             continue;
         }
-        if (b.offset > b.length) {
+        // Metal requires offset < length for a buffer (setBytes data starts at its own offset 0).
+        if (b.bytes ? b.offset > b.length : b.offset >= b.length) {
             return fail(invalid_resource, "buffer(" + index + ") offset " + std::to_string(b.offset) +
-                                              " is past the end of the bound buffer of length " + std::to_string(b.length));
+                                              " is at or past the end of the bound buffer of length " + std::to_string(b.length));
         }
         const std::uint64_t available = b.length - b.offset;
         if (used && available < kernel->buffer_min_length[n]) {
@@ -103,6 +114,13 @@ std::optional<validation_failure> prepare_dispatch(const recorded_dispatch& d, s
                                               std::to_string(n));
         }
         work.threadgroup_memory_lengths[n] = length;
+        // Each term is checked before it is added, so the sum (at most 32 terms of 32 KiB) cannot wrap:
+        // two lengths of 2^63 would otherwise add up to 0 and pass.
+        if (length > max_threadgroup_memory_length || threadgroup_memory > max_threadgroup_memory_length) {
+            return fail(out_of_memory, kernel_text + " is given " + std::to_string(length) + " bytes of threadgroup memory at index " +
+                                           std::to_string(n) + ", more than the limit of " +
+                                           std::to_string(max_threadgroup_memory_length) + " in all");
+        }
         threadgroup_memory += length;
     }
     if (threadgroup_memory > max_threadgroup_memory_length) {
@@ -112,6 +130,7 @@ std::optional<validation_failure> prepare_dispatch(const recorded_dispatch& d, s
                                        " + dynamic), over the limit of " + std::to_string(max_threadgroup_memory_length));
     }
     work.kernel = kernel;
+    work.code = d.pipeline.code;
     return std::nullopt;
 }
 

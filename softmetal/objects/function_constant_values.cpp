@@ -80,13 +80,13 @@ Class register_function_constant_values_class() {
     pymetal::class_builder builder("MTLFunctionConstantValues");
     builder.state<function_constant_values_state>();
     builder.method("setConstantValue:type:atIndex:", [](id self, SEL, const void* value, ns_uinteger type, ns_uinteger index) {
-        if (!value || data_type_size(type) == 0) return;
+        if (!value || data_type_size(type) == 0 || index > 65535) return;
         softmetal::function_constant_value v = make_value(value, type);
         v.index = static_cast<int>(index);
         store(self, std::move(v));
     });
     builder.method("setConstantValue:type:withName:", [](id self, SEL, const void* value, ns_uinteger type, id name) {
-        if (!value || !name || data_type_size(type) == 0) return;
+        if (!value || !name || !is_kind_of(name, "NSString") || data_type_size(type) == 0) return;
         softmetal::function_constant_value v = make_value(value, type);
         v.name = string_text(name);
         store(self, std::move(v));
@@ -95,7 +95,8 @@ Class register_function_constant_values_class() {
     builder.method("setConstantValues:type:withRange:",
                    [](id self, SEL, const void* values, ns_uinteger type, pymetal::ns_range range) {
                        const std::size_t size = data_type_size(type);
-                       if (!values || size == 0) return;
+                       // Metal's function constant indices are 0 to 65535; also keeps i * size and the int index from overflowing.
+                       if (!values || size == 0 || range.location > 65535 || range.length > 65536 - range.location) return;
                        const auto* bytes = static_cast<const unsigned char*>(values);
                        for (ns_uinteger i = 0; i < range.length; ++i) {
                            softmetal::function_constant_value v = make_value(bytes + i * size, type);

@@ -1,7 +1,10 @@
 #include "objects/recorded_dispatch.hpp"
 
+#include "objects/caller_memory.hpp"
+
 #include <cstring>
 #include <new>
+#include <stdexcept>
 
 namespace softmetal::objects {
 
@@ -10,7 +13,11 @@ bytes_copy::bytes_copy(const void* bytes, std::uint64_t length) : length_(length
     data_ = static_cast<unsigned char*>(std::aligned_alloc(64, rounded));
     if (!data_) throw std::bad_alloc();
     std::memset(data_, 0, rounded);
-    if (length) std::memcpy(data_, bytes, length);
+    if (length && !copy_from_caller(data_, bytes, length)) {
+        std::free(data_);
+        data_ = nullptr;
+        throw std::invalid_argument("setBytes:length:atIndex: reads past the readable memory of its source");
+    }
 }
 
 }  // namespace softmetal::objects

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "compiler/compiler.hpp"
+#include "executor/executor.hpp"
 #include "kernel_abi.h"
 #include "objects/foundation_values.hpp"
 
@@ -43,6 +44,7 @@ struct recorded_pipeline {
     const sm_kernel_info* kernel = nullptr;                  // null: no pipeline set
     std::string name;
     ns_uinteger max_total_threads_per_threadgroup = 0;
+    softmetal::kernel_code code;
 };
 
 struct recorded_dispatch {

@@ -1,0 +1,102 @@
+#include "objects/kernel_fault_text.hpp"
+
+#include "compiler/source_location.hpp"
+#include "executor/watchdog.hpp"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+
+namespace softmetal::objects {
+
+namespace {
+
+using pymetal::command_buffer_error;
+
+std::string where(const recorded_dispatch& d) {
+    return "dispatch " + std::to_string(d.dispatch_index) + " of encoder " + std::to_string(d.encoder_index) +
+           ": kernel '" + d.pipeline.name + "' ";
+}
+
+std::string size_text(sm_size3 s) {
+    return "(" + std::to_string(s.x) + ", " + std::to_string(s.y) + ", " + std::to_string(s.z) + ")";
+}
+
+std::string hex(std::uintptr_t value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
+    return text;
+}
+
+std::string what_happened(const softmetal::kernel_fault& f) {
+    switch (f.kind) {
+        case softmetal::fault_kind::stack_overflow:
+            return "overflowed its stack (SIGSEGV at " + hex(f.address) +
+                   "; deep recursion or large local arrays: SOFTMETAL_FIBER_STACK sets the size of fiber stacks)";
+        case softmetal::fault_kind::arithmetic:
+            return std::string("raised an arithmetic exception (SIGFPE: ") +
+                   // x86 reports INT_MIN / -1 as a division error too: the two cannot be told apart.
+                   (f.signal_code == FPE_INTDIV ? "integer division by zero, or INT_MIN / -1" :
+                    f.signal_code == FPE_INTOVF ? "integer overflow" : "arithmetic fault") + ")";
+        case softmetal::fault_kind::illegal_instruction:
+            return "executed an illegal instruction (SIGILL: a trap such as __builtin_trap(), or unreachable code)";
+        case softmetal::fault_kind::timeout:
+            return "timed out";
+        case softmetal::fault_kind::unseen_barrier:
+            return "reached threadgroup_barrier() where softmetal's compiler did not see one (a call through a "
+                   "function pointer?) while its threadgroups ran as plain loops; the results would be wrong, so the "
+                   "dispatch was stopped (later dispatches of this kernel run every thread on a fiber, where barriers work)";
+        case softmetal::fault_kind::page_fault:
+        default:
+            if (f.signal == SIGBUS) return "caused a bus error (SIGBUS at " + hex(f.address) + ")";
+            if (f.signal_code == SI_KERNEL)
+                return "caused a page fault (SIGSEGV: a general protection fault, such as a misaligned vector access "
+                       "or a non-canonical address)";
+            return "caused a page fault (SIGSEGV: invalid " + std::string(f.address < 4096 ? "null " : "") +
+                   "address " + hex(f.address) + ")";
+    }
+}
+
+std::string position_text(const softmetal::kernel_fault& f) {
+    if (!f.group_known) return "";
+    if (!f.thread_known) return "; threadgroup " + size_text(f.threadgroup) + " (thread unknown)";
+    const sm_size3 n = f.threads_per_threadgroup;
+    const sm_size3 grid{f.threadgroup.x * n.x + f.thread.x, f.threadgroup.y * n.y + f.thread.y,
+                        f.threadgroup.z * n.z + f.thread.z};
+    return "; thread_position_in_grid " + size_text(grid) + ", threadgroup " + size_text(f.threadgroup) +
+           ", thread_position_in_threadgroup " + size_text(f.thread);
+}
+
+ns_integer code_of(softmetal::fault_kind kind) {
+    switch (kind) {
+        case softmetal::fault_kind::page_fault: return static_cast<ns_integer>(command_buffer_error::page_fault);
+        case softmetal::fault_kind::stack_overflow: return static_cast<ns_integer>(command_buffer_error::stack_overflow);
+        case softmetal::fault_kind::timeout: return static_cast<ns_integer>(command_buffer_error::timeout);
+        default: return static_cast<ns_integer>(command_buffer_error::internal);
+    }
+}
+
+std::string limit_text() {
+    return "the watchdog limit of " + std::to_string(softmetal::watchdog_limit().count()) +
+           " ms (SOFTMETAL_WATCHDOG_MS) and was stopped";
+}
+
+}  // namespace
+
+validation_failure fault_failure(const recorded_dispatch& dispatch, const softmetal::kernel_fault& fault) {
+    const std::string location = softmetal::msl_location_of(fault.pc);
+    const std::string at = location.empty() ? "" : " at " + location;
+    if (fault.kind == softmetal::fault_kind::timeout) {
+        // Where one of its threads was caught; for a group run as one loop, only the group is known.
+        return validation_failure{code_of(fault.kind), where(dispatch) + "ran longer than " + limit_text() + at + position_text(fault)};
+    }
+    return validation_failure{code_of(fault.kind), where(dispatch) + what_happened(fault) + at + position_text(fault)};
+}
+
+validation_failure timeout_failure(const recorded_dispatch& dispatch) {
+    return validation_failure{static_cast<ns_integer>(command_buffer_error::timeout),
+                              where(dispatch) + "ran longer than " + limit_text()};
+}
+
+}  // namespace softmetal::objects
