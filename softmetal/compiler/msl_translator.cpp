@@ -56,6 +56,7 @@ struct kernel_def {
 
 struct instantiation {
     std::string kernel, args, host_name;
+    std::string signature; // `k(params);` with the template arguments deduced: the parameters as written
     int line, column;
 };
 
@@ -284,6 +285,9 @@ private:
                     if (close != npos && close < end && (is(close + 1, "(") || close + 1 == end)) name = text(q);
                 }
             }
+            if (name.empty())
+                for (size_t q = j + 1; q + 1 < end; ++q)
+                    if (is_ident(q) && is(q + 1, "(") && match(q + 1) + 1 == end) name = text(q);
             if (!name.empty()) instantiated_.insert(name);
             j = end;
         }
@@ -792,6 +796,25 @@ private:
             }
         }
         if (inst.kernel.empty()) {
+            // `template [[host_name("x")]] [[kernel]] void k(params);`: arguments deduced from the parameters.
+            depth = 0;
+            for (size_t q = j + 1; q < end; ++q) {
+                if (is(q, "[") && is(q + 1, "[") && depth == 0) {
+                    size_t e = attribute_end(q);
+                    if (e == npos) break;
+                    q = e;
+                    continue;
+                }
+                if (depth == 0 && is_ident(q) && is(q + 1, "(") && match(q + 1) + 1 == end) {
+                    inst.kernel = text(q);
+                    inst.signature = match(q + 1) > q + 2 ? span(q + 2, match(q + 1) - 1) : "";
+                    break;
+                }
+                if (is(q, "(") || is(q, "[") || is(q, "{")) ++depth;
+                else if (is(q, ")") || is(q, "]") || is(q, "}")) --depth;
+            }
+        }
+        if (inst.kernel.empty()) {
             error_at(tk(j), "unsupported explicit instantiation (expected 'template [[host_name(\"name\")]] kernel void k<T>(...);')");
         } else {
             if (inst.host_name.empty()) inst.host_name = inst.kernel + "<" + inst.args + ">";
@@ -880,7 +903,20 @@ private:
                             if (toks_[q].kind == token_kind::identifier) refs.insert(src_.substr(toks_[q].offset, toks_[q].length));
                     }
                     consumed_[i] = consumed_[i + 1] = true;
-                    continue; // the body is rewritten like ordinary code
+                    // Explicit instantiations in the body (MLX's instantiate_kernel) go, as in code: the
+                    // kernel table instantiates each kernel, and clang would reject their attributes.
+                    for (size_t q = i + 2; q + 2 <= last; ++q) {
+                        auto at = [&](size_t k, const char *w) { return src_.compare(toks_[k].offset, toks_[k].length, w) == 0; };
+                        if (!at(q, "template") || !at(q + 1, "[") || !at(q + 2, "[")) continue;
+                        size_t end = q;
+                        while (end <= last && !at(end, ";")) ++end;
+                        if (end > last) break;
+                        size_t off = toks_[q].offset, len = toks_[end].offset + 1 - off;
+                        add_edit(off, len, blank(src_.substr(off, len)), true);
+                        for (size_t k = q; k <= end; ++k) consumed_[k] = true;
+                        q = end;
+                    }
+                    continue; // the rest of the body is rewritten like ordinary code
                 }
                 for (size_t q = i; q <= last; ++q) consumed_[q] = true;
                 continue;
@@ -893,7 +929,8 @@ private:
                 // An object in the constant address space (a table, a function constant): program-scope
                 // storage in OpenCL's global space. `constant` in types is `__generic const` (see
                 // msl_keywords.h), which OpenCL does not allow for objects.
-                add_edit(t.offset, t.length, declared_static(i) ? "sm_constant_member" : "sm_constant_object", t.in_directive);
+                add_edit(t.offset, t.length, declared_static(i) || qualified_declarator(i) ? "sm_constant_member" : "sm_constant_object",
+                         t.in_directive);
             } else if (s == "[" && i + 1 < toks_.size() && src_.compare(toks_[i + 1].offset, 1, "[") == 0 && !consumed_[i + 1]) {
                 // An attribute: keep standard C++ ones, blank MSL ones.
                 size_t depth = 0, e = i;
@@ -948,6 +985,21 @@ private:
         if (tok(i - 1) != ")") return false;
         if (tok(i + 1) == ":" && tok(i + 2) != ":") return true;
         return tok(i + 1) == "=" && (tok(i + 2) == "default" || tok(i + 2) == "delete");
+    }
+
+    // Whether the object declared from toks_[i] on is named with `::` (a static member defined outside
+    // its class: `constant float T<6>::table[8];`), which takes no `static`.
+    bool qualified_declarator(size_t i) const {
+        int depth = 0;
+        for (size_t k = i + 1; k < toks_.size() && toks_[k].in_directive == toks_[i].in_directive; ++k) {
+            std::string t = src_.substr(toks_[k].offset, toks_[k].length);
+            if (t == "<") ++depth;
+            else if (t == ">") --depth;
+            else if (depth > 0) continue;
+            else if (t == "::") return true;
+            else if (t == ";" || t == "=" || t == "[" || t == "{") return false;
+        }
+        return false;
     }
 
     // Whether `static` appears in the declaration before toks_[i] (the object needs no other).
@@ -1159,11 +1211,35 @@ public:
             names.push_back(exported);
             ++n;
         };
+        auto emit_as = [&](const kernel_def &k, const std::string &exported, const std::string &fn) {
+            for (const auto &b : k.bindings)
+                if (b == "-") return;
+            auto r = rewritten.find(k.scope + k.name);
+            // The arena struct's template arguments are not spelled: such kernels get no threadgroup
+            // variables moved (clang reports any), and run unsplit.
+            if (r != rewritten.end() && r->second.has_threadgroup_vars) return;
+            std::string b = "sm_bindings_" + std::to_string(n), list;
+            for (size_t i = 0; i < k.bindings.size(); ++i) list += (i ? ", " : "") + k.bindings[i];
+            decls += "using " + b + " = ::sm::entry::bindings<" + list + ">;\n";
+            entries += "    table[" + std::to_string(n) + "] = ::sm::entry::kernel_info<" + b + ", " + fn + ">(\"" + exported +
+                       "\", 0, " + (reaches_barrier(k.refs) ? "true" : "false") + ");\n";
+            names.push_back(exported);
+            ++n;
+        };
         for (const auto &k : kernels_)
             if (!k.is_template) emit(k, k.host_name.empty() ? k.name : k.host_name, "");
         for (const auto &inst : instantiations_) {
             auto it = kernel_index_.find(inst.kernel);
-            if (it != kernel_index_.end()) emit(kernels_[it->second], inst.host_name, inst.args);
+            if (it == kernel_index_.end()) continue;
+            if (!inst.args.empty() || inst.signature.empty()) {
+                emit(kernels_[it->second], inst.host_name, inst.args);
+                continue;
+            }
+            // Deduced arguments: a declaration with the instantiation's own parameters picks the specialisation.
+            const kernel_def &k = kernels_[it->second];
+            const std::string sig = "sm_signature_" + std::to_string(n);
+            decls += "void " + sig + "(" + inst.signature + ");\n";
+            emit_as(k, inst.host_name, "static_cast<decltype(&" + sig + ")>(&" + k.scope + k.name + ")");
         }
         for (const auto &g : graphics_functions_) {
             entries += "    table[" + std::to_string(n) + "] = ::sm::entry::graphics_function_info(\"" + g.first + "\", " +

@@ -306,6 +306,28 @@ SM_INLINE void simdgroup_multiply(simdgroup_matrix<T, 8, 8> &d, simdgroup_matrix
     simdgroup_multiply_accumulate(d, a, b, simdgroup_matrix<T, 8, 8>(T(0)));
 }
 
+// Arithmetic on whole matrices: products, sums, differences, scaling.
+template <class T, int R, int C> SM_INLINE simdgroup_matrix<T, R, C> operator*(simdgroup_matrix<T, R, C> a, simdgroup_matrix<T, R, C> b) {
+    simdgroup_matrix<T, R, C> d;
+    simdgroup_multiply(d, a, b);
+    return d;
+}
+template <class T, int R, int C> SM_INLINE simdgroup_matrix<T, R, C> operator+(simdgroup_matrix<T, R, C> a, simdgroup_matrix<T, R, C> b) {
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c) a.e[r][c] += b.e[r][c];
+    return a;
+}
+template <class T, int R, int C> SM_INLINE simdgroup_matrix<T, R, C> operator-(simdgroup_matrix<T, R, C> a, simdgroup_matrix<T, R, C> b) {
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c) a.e[r][c] -= b.e[r][c];
+    return a;
+}
+template <class T, int R, int C, class S> SM_INLINE simdgroup_matrix<T, R, C> operator*(simdgroup_matrix<T, R, C> a, S s) {
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c) a.e[r][c] *= T(s);
+    return a;
+}
+
 } // namespace metal
 
 #endif

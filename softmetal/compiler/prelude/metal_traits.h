@@ -187,6 +187,9 @@ template <class... B> struct conjunction : true_type {};
 template <class B, class... R> struct conjunction<B, R...> : conditional<bool(B::value), conjunction<R...>, B>::type {};
 template <class... B> struct disjunction : false_type {};
 template <class B, class... R> struct disjunction<B, R...> : conditional<bool(B::value), B, disjunction<R...>>::type {};
+// The names Apple's headers use for these, which libraries (MLX) spell directly.
+template <class... B> using _conjunction = conjunction<B...>;
+template <class... B> using _disjunction = disjunction<B...>;
 template <class B> struct negation : bool_constant<!bool(B::value)> {};
 
 template <class A, class B> constexpr bool is_same_v = is_same<A, B>::value;

@@ -313,6 +313,10 @@ SM_PACKED(char, signed char)
 SM_PACKED(uchar, unsigned char)
 #undef SM_PACKED
 
+// uniform<T>: a value the same for every thread (a hint to a GPU's compiler); here it is the value.
+template <class T> using uniform = T;
+template <class T> SM_INLINE T make_uniform(T v) { return v; }
+
 template <class T, class U> SM_INLINE T as_type(U u) {
     static_assert(sizeof(T) == sizeof(U), "as_type: source and destination must have the same size");
     return __builtin_bit_cast(T, u);
