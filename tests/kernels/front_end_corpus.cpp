@@ -176,6 +176,25 @@ kernel void chosen(device const float *in [[buffer(0)]], device float *out [[buf
         cases.push_back(c);
     }
 
+    // MLX's conv instantiations: template arguments deduced from the instantiation's own parameters.
+    cases.push_back(floats_out("instantiation_with_deduced_template_arguments", R"(
+#include <metal_stdlib>
+using namespace metal;
+template <int N> struct params { int scale[N]; };
+template <typename T, int N>
+[[kernel]] void deduced(device const T *in [[buffer(0)]], device T *out [[buffer(1)]], constant params<N> *p [[buffer(2)]],
+                        uint i [[thread_position_in_grid]]) {
+    out[i] = in[i] * T(p->scale[N - 1]);
+}
+#define instantiate_deduced(name, type, n)                                                                          \
+    template [[host_name(name)]] [[kernel]] void deduced(device const type *in [[buffer(0)]], device type *out [[buffer(1)]], \
+                                                         constant params<n> *p [[buffer(2)]], uint i [[thread_position_in_grid]]);
+instantiate_deduced("deduced_float_2", float, 2)
+instantiate_deduced("deduced_float_3", float, 3)
+)",
+                               "deduced_float_2", {buffer_of(0, in), buffer_of(2, std::vector<int>{5, 3})}, n, 1,
+                               [=](size_t i) { return in[i] * 3; }));
+
     // ggml's way: a typedef of the kernel's type, instantiated through it; attribute lists on kernels.
     cases.push_back(floats_out("instantiation_through_typedef_and_kernel_attribute_list", R"(
 #include <metal_stdlib>
