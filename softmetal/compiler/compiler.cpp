@@ -74,9 +74,8 @@ namespace {
 
 using namespace detail;
 
-std::string in_process_key(const std::string &src, const compile_options &o, const sm_runtime_api *runtime,
-                           const std::vector<function_constant_value> &constants) {
-    sha256 h;
+// What the user asked for: the source, the options and the constant values.
+void hash_request(sha256 &h, const std::string &src, const compile_options &o, const std::vector<function_constant_value> &constants) {
     h.field(src);
     h.field(o.fast_math ? "fast" : "precise");
     h.field(std::to_string(o.language_version));
@@ -90,6 +89,12 @@ std::string in_process_key(const std::string &src, const compile_options &o, con
         h.field(std::to_string(c.index) + "/" + std::to_string(c.type));
         h.field(std::string(c.bytes.begin(), c.bytes.end()));
     }
+}
+
+std::string in_process_key(const std::string &src, const compile_options &o, const sm_runtime_api *runtime,
+                           const std::vector<function_constant_value> &constants) {
+    sha256 h;
+    hash_request(h, src, o, constants);
     h.field(std::to_string(reinterpret_cast<uintptr_t>(runtime)));
     // The environment can redirect compiler and cache: part of the key too.
     for (const char *var : {"SOFTMETAL_CXX", "SOFTMETAL_CACHE", "SOFTMETAL_CACHE_DIR", "SOFTMETAL_BARRIER_MODE"}) {
@@ -240,19 +245,8 @@ std::string source_key(const std::string &src, const compile_options &o, const s
     h.field(prelude_hash());
     h.field(cc.path);
     h.field(cc.fingerprint);
-    for (const auto &f : flags) h.field(f);
-    h.field(src);
-    h.field(std::to_string(o.language_version));
-    for (const auto &m : o.macros) {
-        h.field(m.first);
-        h.field(m.second);
-    }
-    h.field("constants");
-    for (const auto &c : constants) {
-        h.field(c.name);
-        h.field(std::to_string(c.index) + "/" + std::to_string(c.type));
-        h.field(std::string(c.bytes.begin(), c.bytes.end()));
-    }
+    for (const auto &f : flags) h.field(f); // fast math among them
+    hash_request(h, src, o, constants);
     const char *mode = std::getenv("SOFTMETAL_BARRIER_MODE");
     h.field(mode ? mode : "<unset>");
     return h.hex_digest();

@@ -269,25 +269,7 @@ private:
             if (!is(j, "template") || !is(j + 1, "[") || !is(j + 2, "[")) continue;
             size_t end = find_semicolon(j);
             if (end == npos) break;
-            int depth = 0;
-            std::string name;
-            for (size_t q = j + 1; q < end; ++q) {
-                if (is(q, "[") && is(q + 1, "[") && depth == 0) {
-                    size_t e = attribute_end(q);
-                    if (e == npos) break;
-                    q = e;
-                    continue;
-                }
-                if (is(q, "(") || is(q, "[") || is(q, "{")) ++depth;
-                else if (is(q, ")") || is(q, "]") || is(q, "}")) --depth;
-                else if (depth == 0 && is_ident(q) && is(q + 1, "<")) {
-                    size_t close = match_angle(q + 1);
-                    if (close != npos && close < end && (is(close + 1, "(") || close + 1 == end)) name = text(q);
-                }
-            }
-            if (name.empty())
-                for (size_t q = j + 1; q + 1 < end; ++q)
-                    if (is_ident(q) && is(q + 1, "(") && match(q + 1) + 1 == end) name = text(q);
+            const std::string name = read_instantiation(j, end).kernel;
             if (!name.empty()) instantiated_.insert(name);
             j = end;
         }
@@ -758,22 +740,10 @@ private:
         }
     }
 
-    // `template [[host_name("x")]] kernel void k<T>(params);`, or with the function's type spelled
-    // through a typedef or decltype (`template [[host_name("x")]] [[kernel]] decltype(k<T>) k<T>;`):
-    // the instantiated kernel is the last `name<args>` at the statement's top level.
-    size_t parse_instantiation(size_t j) {
-        size_t end = find_semicolon(j);
-        if (end == npos) {
-            analysis_error(tk(j), "expected ';' after explicit instantiation");
-            return code_.size();
-        }
-        if (mode_ == pass::rewrite) { // the kernel table instantiates it; clang rejects the attributes here
-            blank_tokens(j, end);
-            return end;
-        }
+    // The kernel an explicit instantiation (tokens j..end, `template` to `;`) names, with its host
+    // name and either its template arguments (`k<float, 3>`) or, when they are deduced, its parameters.
+    instantiation read_instantiation(size_t j, size_t end) const {
         instantiation inst{};
-        inst.line = tk(j).line;
-        inst.column = tk(j).column;
         int depth = 0;
         for (size_t q = j + 1; q < end; ++q) {
             if (is(q, "[") && is(q + 1, "[") && depth == 0) {
@@ -795,25 +765,40 @@ private:
                 }
             }
         }
-        if (inst.kernel.empty()) {
-            // `template [[host_name("x")]] [[kernel]] void k(params);`: arguments deduced from the parameters.
-            depth = 0;
-            for (size_t q = j + 1; q < end; ++q) {
-                if (is(q, "[") && is(q + 1, "[") && depth == 0) {
-                    size_t e = attribute_end(q);
-                    if (e == npos) break;
-                    q = e;
-                    continue;
-                }
-                if (depth == 0 && is_ident(q) && is(q + 1, "(") && match(q + 1) + 1 == end) {
-                    inst.kernel = text(q);
-                    inst.signature = match(q + 1) > q + 2 ? span(q + 2, match(q + 1) - 1) : "";
-                    break;
-                }
-                if (is(q, "(") || is(q, "[") || is(q, "{")) ++depth;
-                else if (is(q, ")") || is(q, "]") || is(q, "}")) --depth;
+        if (!inst.kernel.empty()) return inst;
+        // `template [[host_name("x")]] [[kernel]] void k(params);`: arguments deduced from the parameters.
+        for (size_t q = j + 1; q + 1 < end; ++q) {
+            if (is(q, "[") && is(q + 1, "[")) {
+                size_t e = attribute_end(q);
+                if (e == npos) break;
+                q = e;
+                continue;
+            }
+            if (is_ident(q) && is(q + 1, "(") && match(q + 1) + 1 == end) {
+                inst.kernel = text(q);
+                inst.signature = match(q + 1) > q + 2 ? span(q + 2, match(q + 1) - 1) : "";
+                break;
             }
         }
+        return inst;
+    }
+
+    // `template [[host_name("x")]] kernel void k<T>(params);`, or with the function's type spelled
+    // through a typedef or decltype (`template [[host_name("x")]] [[kernel]] decltype(k<T>) k<T>;`):
+    // the instantiated kernel is the last `name<args>` at the statement's top level.
+    size_t parse_instantiation(size_t j) {
+        size_t end = find_semicolon(j);
+        if (end == npos) {
+            analysis_error(tk(j), "expected ';' after explicit instantiation");
+            return code_.size();
+        }
+        if (mode_ == pass::rewrite) { // the kernel table instantiates it; clang rejects the attributes here
+            blank_tokens(j, end);
+            return end;
+        }
+        instantiation inst = read_instantiation(j, end);
+        inst.line = tk(j).line;
+        inst.column = tk(j).column;
         if (inst.kernel.empty()) {
             error_at(tk(j), "unsupported explicit instantiation (expected 'template [[host_name(\"name\")]] kernel void k<T>(...);')");
         } else {
