@@ -52,6 +52,7 @@ struct kernel_def {
     std::vector<std::pair<std::string, std::string>> positions;
     size_t params_open = npos, params_close = npos, body_open = npos, body_close = npos;
     bool regions = false; // run_group comes from the generated sm_regions_<name>
+    int overload = 0;     // which definition of a kernel template of this name (0: the first)
 };
 
 struct instantiation {
@@ -160,14 +161,15 @@ public:
         rewrite_remaining_tokens();
         std::string body = apply_edits();
         std::string regions = region_functions(body);
-        for (const auto &k : kernels_) kernels[k.scope + k.name] = {k.has_threadgroup_vars, k.regions};
+        for (const auto &k : kernels_) kernels[rewritten_key(k)] = {k.has_threadgroup_vars, k.regions};
         return body + regions;
     }
+    static std::string rewritten_key(const kernel_def &k) { return k.scope + k.name + "#" + std::to_string(k.overload); }
     std::string rewrite_without_regions(std::map<std::string, rewritten_kernel> &kernels) {
         parse_top_level();
         rewrite_remaining_tokens();
         std::string body = apply_edits();
-        for (const auto &k : kernels_) kernels[k.scope + k.name] = {k.has_threadgroup_vars, false};
+        for (const auto &k : kernels_) kernels[rewritten_key(k)] = {k.has_threadgroup_vars, false};
         return body;
     }
 
@@ -531,7 +533,10 @@ private:
         }
         k.body_open = tk(body).offset;
         k.body_close = tk(body_end).offset;
-        std::string tg_type = k.scope + "sm_tg_" + k.name + (is_template ? "<" + k.template_args + ">" : "");
+        // Overloaded kernel templates (MLX's gather, one per index count) each get an arena struct.
+        k.overload = kernel_overloads_[k.name]++;
+        const std::string tg_name = "sm_tg_" + k.name + (k.overload ? "_" + std::to_string(k.overload) : "");
+        std::string tg_type = k.scope + tg_name + (is_template ? "<" + k.template_args + ">" : "");
         std::vector<threadgroup_decl> decls;
         // Local constants (`constexpr int N = 32;`, `const uint head_size = 64;`) and type aliases
         // (`using kernel_t = ...;`) that a threadgroup array's declaration names: the arena struct gets
@@ -624,7 +629,7 @@ private:
             std::string constants;
             for (auto &c : local_constants)
                 if (needed.count(c.first)) constants += c.second;
-            s += "struct sm_tg_" + k.name + " {\n" + constants;
+            s += "struct " + tg_name + " {\n" + constants;
             for (size_t i = 0; i < decls.size(); ++i) {
                 s += "struct {\n#line " + std::to_string(decls[i].line) + " \"program_source\"\n" +
                      std::string(decls[i].column - 1, ' ') + decls[i].text + "\n} s" + std::to_string(i) + ";\n";
@@ -632,10 +637,10 @@ private:
             s += "};" + resync(tk(stmt_start).line, tk(stmt_start).column);
             add_edit(tk(stmt_start).offset, 0, s, false, true);
         }
-        if (kernel_index_.count(k.name)) {
-            if (!k.is_template) analysis_error(tk(j + 1), "redefinition of kernel '" + k.name + "'");
+        if (kernel_index_.count(k.name) && !k.is_template) {
+            analysis_error(tk(j + 1), "redefinition of kernel '" + k.name + "'");
         } else {
-            kernel_index_[k.name] = kernels_.size();
+            if (!kernel_index_.count(k.name)) kernel_index_[k.name] = kernels_.size();
             kernels_.push_back(std::move(k));
         }
         return body_end;
@@ -761,6 +766,8 @@ private:
                 if (close != npos && close < end && (is(close + 1, "(") || close + 1 == end)) {
                     inst.kernel = text(q);
                     inst.args = close > q + 2 ? span(q + 2, close - 1) : "";
+                    size_t params_close = is(close + 1, "(") ? match(close + 1) : npos;
+                    if (params_close != npos && params_close > close + 2) inst.signature = span(close + 2, params_close - 1);
                     q = close;
                 }
             }
@@ -866,8 +873,36 @@ private:
         }
     }
 
+    // `float4 acc = {0.f};`: MSL (C++) fills the missing elements with zeros, C++ for OpenCL refuses a
+    // partial vector initializer. The braces become a call that does what MSL does.
+    void vector_brace_initializers() {
+        static const std::set<std::string> scalars = {"float", "half", "int", "uint", "short", "ushort", "char",
+                                                      "uchar", "long", "ulong", "bool", "bfloat"};
+        for (size_t j = 1; j + 3 < code_.size(); ++j) {
+            if (!is_ident(j)) continue;
+            std::string type = text(j);
+            if (type.size() < 2 || !scalars.count(type.substr(0, type.size() - 1)) || type.back() < '2' || type.back() > '4') continue;
+            if (!(is(j - 1, ";") || is(j - 1, "{") || is(j - 1, "}") || is(j - 1, "const") || is(j - 1, "::") ||
+                  is(j - 1, "thread") || is(j - 1, "(")))
+                continue;
+            const std::string qualified = is(j - 1, "::") && j >= 2 ? text(j - 2) + "::" + type : type;
+            // Every declarator of the statement: `float4 a = {0.f}, b = {1.f};`.
+            for (size_t name = j + 1; is_ident(name);) {
+                size_t open = is(name + 1, "=") ? name + 2 : name + 1;
+                size_t close = is(open, "{") ? match(open) : npos;
+                if (close == npos) break;
+                add_edit(tk(open).offset, 1, std::string(open == name + 1 ? "= " : "") + "::sm::brace_vector<" + qualified + ">(");
+                add_edit(tk(close).offset, 1, ")");
+                j = close;
+                if (!is(close + 1, ",")) break;
+                name = close + 2;
+            }
+        }
+    }
+
     void rewrite_remaining_tokens() {
         function_pointer_template_parameters();
+        vector_brace_initializers();
         for (size_t i = 0; i < toks_.size(); ++i) {
             if (consumed_[i]) continue;
             const token &t = toks_[i];
@@ -1173,7 +1208,7 @@ public:
         auto emit = [&](const kernel_def &k, const std::string &exported, const std::string &args) {
             for (const auto &b : k.bindings)
                 if (b == "-") return; // refused above
-            auto r = rewritten.find(k.scope + k.name);
+            auto r = rewritten.find(rewritten_key(k));
             const bool tg = r != rewritten.end() && r->second.has_threadgroup_vars;
             const bool regions = r != rewritten.end() && r->second.regions;
             std::string b = "sm_bindings_" + std::to_string(n);
@@ -1199,7 +1234,7 @@ public:
         auto emit_as = [&](const kernel_def &k, const std::string &exported, const std::string &fn) {
             for (const auto &b : k.bindings)
                 if (b == "-") return;
-            auto r = rewritten.find(k.scope + k.name);
+            auto r = rewritten.find(rewritten_key(k));
             // The arena struct's template arguments are not spelled: such kernels get no threadgroup
             // variables moved (clang reports any), and run unsplit.
             if (r != rewritten.end() && r->second.has_threadgroup_vars) return;
@@ -1216,15 +1251,33 @@ public:
         for (const auto &inst : instantiations_) {
             auto it = kernel_index_.find(inst.kernel);
             if (it == kernel_index_.end()) continue;
-            if (!inst.args.empty() || inst.signature.empty()) {
-                emit(kernels_[it->second], inst.host_name, inst.args);
+            // Overloads of one name: the instantiation's parameter count tells them apart.
+            std::vector<const kernel_def *> candidates;
+            for (const auto &k : kernels_)
+                if (k.name == inst.kernel && k.is_template) candidates.push_back(&k);
+            const kernel_def *chosen = &kernels_[it->second];
+            if (candidates.size() > 1 && !inst.signature.empty()) {
+                size_t params = 1;
+                int depth = 0;
+                for (char c : inst.signature) {
+                    if (c == '(' || c == '[' || c == '<' || c == '{') ++depth;
+                    else if (c == ')' || c == ']' || c == '>' || c == '}') --depth;
+                    else if (c == ',' && depth == 0) ++params;
+                }
+                for (const kernel_def *k : candidates)
+                    if (k->bindings.size() == params) chosen = k;
+            }
+            if (candidates.size() <= 1 && (!inst.args.empty() || inst.signature.empty())) {
+                emit(*chosen, inst.host_name, inst.args);
                 continue;
             }
-            // Deduced arguments: a declaration with the instantiation's own parameters picks the specialisation.
-            const kernel_def &k = kernels_[it->second];
+            if (inst.signature.empty()) continue; // overloaded, and nothing says which
+            // A declaration with the instantiation's own parameters picks the specialisation (deduced
+            // arguments, or one overload among several).
             const std::string sig = "sm_signature_" + std::to_string(n);
             decls += "void " + sig + "(" + inst.signature + ");\n";
-            emit_as(k, inst.host_name, "static_cast<decltype(&" + sig + ")>(&" + k.scope + k.name + ")");
+            const std::string targs = inst.args.empty() ? "" : "<" + inst.args + ">";
+            emit_as(*chosen, inst.host_name, "static_cast<decltype(&" + sig + ")>(&" + chosen->scope + chosen->name + targs + ")");
         }
         for (const auto &g : graphics_functions_) {
             entries += "    table[" + std::to_string(n) + "] = ::sm::entry::graphics_function_info(\"" + g.first + "\", " +
@@ -1253,7 +1306,8 @@ private:
     std::vector<edit> edits_;
     std::string errors_;
     std::vector<kernel_def> kernels_;
-    std::map<std::string, size_t> kernel_index_;
+    std::map<std::string, size_t> kernel_index_; // name -> its first definition
+    std::map<std::string, int> kernel_overloads_; // name -> definitions seen
     std::vector<instantiation> instantiations_;
     std::vector<function_constant_info> constants_;
     std::map<std::string, std::set<std::string>> items_; // function/struct/macro name -> identifiers it uses

@@ -257,6 +257,18 @@ kernel void computeBNConvμFloat(device const float *in [[buffer(0)]], device fl
         cases.push_back(c);
     }
 
+    // ggml's partial vector initializers: the missing elements are zero.
+    cases.push_back(floats_out("partial_vector_brace_initializers", R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    float4 acc = {in[i]}, other = {1.0f, 2.0f};
+    metal::float2 pair{3.0f};
+    out[i] = acc.x + acc.y + acc.w + other.y + other.z + pair.x + pair.y;
+}
+)",
+                               "k", {buffer_of(0, in)}, n, 1, [=](size_t i) { return in[i] + 2.0f + 3.0f; }));
+
     // Program-scope constant tables (ggml's lookup tables) and constant objects in a function.
     cases.push_back(floats_out("constant_tables", R"(
 #include <metal_stdlib>

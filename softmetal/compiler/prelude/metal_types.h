@@ -117,6 +117,15 @@ template <class R, class F, class... A> SM_INLINE R zip(F f, A ...a) {
 template <class T> struct packed_lanes { static constexpr int n = 0; };
 template <class A> constexpr int arg_lanes = lanes<A> > 0 ? lanes<A> : packed_lanes<remove_cvref_t<A>>::n;
 
+// `float4 v = {a, b};` in MSL: the given elements in order, the rest zero (aggregate rules).
+template <class V, class... A> SM_INLINE V brace_vector(A... a) {
+    static_assert(sizeof...(A) <= lanes<V>, "too many elements in vector initialization");
+    V r = V(0);
+    int i = 0;
+    ((r[i++] = (elem_t<V>)a), ...);
+    return r;
+}
+
 // Vector constructor: scalars splat, a same-length vector converts, otherwise the lanes of all
 // arguments are concatenated in order (float4(f2, z, w), float4(f3, w), ...).
 template <class V, class A> SM_INLINE void append(elem_t<V> *out, int &k, A a) {
