@@ -86,6 +86,21 @@ Class register_compute_pipeline_descriptor_class() {
     });
     builder.method("label", [](id self, SEL) -> id { return state(self).label.get(); });
     builder.method("setLabel:", [](id self, SEL, id label) { state(self).label.set(label); });
+    // NSCopying, as Apple's descriptors have it (-copy lands here): a +1 descriptor with the same settings.
+    builder.method("copyWithZone:", [](id self, SEL, void*) -> id {
+        id copy = pymetal::msg_send<id()>(pymetal::msg_send<id()>(classes().compute_pipeline_descriptor, "alloc"), "init");
+        if (!copy) return nullptr;
+        descriptor_state& from = state(self);
+        descriptor_state& to = state(copy);
+        {
+            std::lock_guard<std::mutex> lock(from.mutex);
+            to.function = from.function;
+            to.max_total_threads_per_threadgroup = from.max_total_threads_per_threadgroup;
+            to.threadgroup_size_is_multiple_of_execution_width = from.threadgroup_size_is_multiple_of_execution_width;
+        }
+        to.label.set(from.label.get());
+        return copy;
+    });
     builder.method("reset", [](id self, SEL) {
         descriptor_state& d = state(self);
         pymetal::object dropped;

@@ -135,7 +135,7 @@ TEST_CASE("type encodings match Apple's for events, fences, reflection and pipel
         {"computeFunction", "@@:"}, {"setComputeFunction:", "v@:@"}, {"maxTotalThreadsPerThreadgroup", "Q@:"},
         {"setMaxTotalThreadsPerThreadgroup:", "v@:Q"}, {"threadGroupSizeIsMultipleOfThreadExecutionWidth", "B@:"},
         {"setThreadGroupSizeIsMultipleOfThreadExecutionWidth:", "v@:B"}, {"label", "@@:"}, {"setLabel:", "v@:@"},
-        {"reset", "v@:"},
+        {"reset", "v@:"}, {"copyWithZone:", "@@:^{_NSZone=}"},
     });
 
     object lib = new_library(R"(#include <metal_stdlib>

@@ -110,9 +110,14 @@ TEST_CASE("a pipeline descriptor gives the function, thread limit and label, wit
     REQUIRE(status_of(cb.get()) == status_completed);
     CHECK(contents<float>(out.get())[255] == 7.0f);
 
-    msg_send<void(ns_uinteger)>(descriptor.get(), "setMaxTotalThreadsPerThreadgroup:", 64);
+    // A copy (NSCopying) keeps the settings and is independent of the original.
+    object copied = object::adopt(msg_send<id()>(descriptor.get(), "copy"));
+    REQUIRE(copied);
+    CHECK(msg_send<id()>(copied.get(), "computeFunction") == function.get());
+    msg_send<void(ns_uinteger)>(copied.get(), "setMaxTotalThreadsPerThreadgroup:", 64);
+    CHECK(msg_send<ns_uinteger()>(descriptor.get(), "maxTotalThreadsPerThreadgroup") == 256);
     object limited = object::adopt(msg_send<id(id, ns_uinteger, id*, id*)>(
-        device(), "newComputePipelineStateWithDescriptor:options:reflection:error:", descriptor.get(), 0, nullptr, &error));
+        device(), "newComputePipelineStateWithDescriptor:options:reflection:error:", copied.get(), 0, nullptr, &error));
     REQUIRE(limited);
     CHECK(msg_send<ns_uinteger()>(limited.get(), "maxTotalThreadsPerThreadgroup") == 64);
 }
