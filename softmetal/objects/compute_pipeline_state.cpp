@@ -21,20 +21,20 @@ id new_compute_pipeline_state(id device, id function, const pipeline_settings& s
                          "newComputePipelineState: the function is nil or not a softmetal kernel function");
             return nullptr;
         }
+        if (f->kernel->function_type != SM_FUNCTION_TYPE_KERNEL || !f->kernel->run_thread) {
+            // What Metal says too: a vertex or fragment function has no compute pipeline.
+            report_error(error, library_error_domain(), internal,
+                         "newComputePipelineStateWithFunction: '" + f->name + "' is a " +
+                             (f->kernel->function_type == SM_FUNCTION_TYPE_VERTEX ? "vertex" : "fragment") +
+                             " function, not a kernel function");
+            return nullptr;
+        }
         if (!f->specialised) {
             std::string names;
             for (const declared_constant& c : f->constants) names += (names.empty() ? "'" : ", '") + c.info.name + "'";
             report_error(error, library_error_domain(), internal,
                          "Function " + f->name + " has function constants (" + names +
                              ") and was not specialised: make it with newFunctionWithName:constantValues:error:");
-            return nullptr;
-        }
-        if (f->kernel->function_type != SM_FUNCTION_TYPE_KERNEL || !f->kernel->run_thread) {
-            // What Metal says too: a vertex or fragment function has no compute pipeline.
-            report_error(error, library_error_domain(), static_cast<ns_integer>(pymetal::library_error::internal),
-                         "newComputePipelineStateWithFunction: '" + f->name + "' is a " +
-                             (f->kernel->function_type == SM_FUNCTION_TYPE_VERTEX ? "vertex" : "fragment") +
-                             " function, not a kernel function");
             return nullptr;
         }
         auto pipeline = std::make_unique<compute_pipeline_state_state>();
