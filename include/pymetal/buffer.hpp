@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <initializer_list>
 #include <iterator>
 #include <string>
 #include <type_traits>
@@ -21,6 +22,8 @@
 #include "span.hpp"
 
 namespace pymetal {
+
+class argument;
 
 class buffer {
 public:
@@ -85,6 +88,10 @@ public:
         std::memcpy(static_cast<char*>(cpu_address("copy_in")) + offset, source.data(), source.size() * sizeof(T));
         did_modify(offset, source.size() * sizeof(T));
     }
+    template <class T>
+    void copy_in(std::initializer_list<T> source, std::size_t first = 0) {
+        copy_in(span<const T>(source.begin(), source.size()), first);
+    }
     template <class Container, class T = std::remove_const_t<std::remove_pointer_t<decltype(std::data(std::declval<const Container&>()))>>>
     void copy_in(const Container& source, std::size_t first = 0) {
         copy_in(span<const T>(std::data(source), std::size(source)), first);
@@ -99,6 +106,13 @@ public:
     template <class T>
     void write(std::size_t index, const T& value) {
         copy_in(span<const T>(&value, 1), index);
+    }
+
+    // This buffer as a kernel argument at [[buffer(index)]]: k.run({in.at(0), out.at(3)}, ...).
+    // (A template only so that argument may be incomplete here; call it as plain .at(i).)
+    template <class Argument = argument>
+    Argument at(std::size_t index) const {
+        return Argument(*this).at(index);
     }
 
     friend bool operator==(const buffer& a, const buffer& b) noexcept { return a.object_ == b.object_; }

@@ -9,8 +9,14 @@
 // MTLCommandBuffer.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
+#include <exception>
 #include <functional>
+#include <future>
+#include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "autorelease_pool.hpp"
@@ -44,6 +50,21 @@ public:
     void wait() const {
         msg_send<void()>(object_, "waitUntilCompleted");
         check();  // status is final only after the wait
+    }
+    // Waits at most `timeout`; true (after check(), which throws if it failed) once it has finished,
+    // false if it is still running. Metal has no timed wait, so this polls its status, ever less often.
+    template <class Rep, class Period>
+    bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        auto pause = std::chrono::microseconds(20);
+        while (!is_done()) {
+            const auto now = std::chrono::steady_clock::now();
+            if (now >= deadline) return false;
+            std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
+            pause = std::min(pause * 2, std::chrono::microseconds(2000));
+        }
+        check();
+        return true;
     }
     // Throws command_error if it failed; does not wait.
     void check() const {
@@ -86,6 +107,14 @@ inline void add_completed_handler(id mtl_command_buffer, completion_handler hand
         handler(command_buffer::retain(completed));
     });
     msg_send<void(id)>(mtl_command_buffer, "addCompletedHandler:", on_completed.get());
+}
+
+// A completion handler that fulfils `promise`: with the command buffer, or with its command_error.
+inline completion_handler fulfil(std::shared_ptr<std::promise<command_buffer>> promise) {
+    return [promise = std::move(promise)](const command_buffer& done) {
+        if (done.failed()) promise->set_exception(std::make_exception_ptr(done.failure()));
+        else promise->set_value(done);
+    };
 }
 
 }  // namespace detail

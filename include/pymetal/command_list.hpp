@@ -1,30 +1,41 @@
-// pymetal::command_list: several dispatches encoded into one command buffer, committed together.
+// pymetal::command_list: dispatches, buffer copies and fills, and event signals and waits encoded into
+// one command buffer, committed together.
 //
-//   pymetal::command_list list(device);                 // or command_list(queue)
-//   list.dispatch_threads(scale, {x, pymetal::value(2.0f)}, n)
+//   pymetal::command_list list(device);                 // its default queue, or command_list(queue)
+//   list.copy(staging, 0, x, 0, bytes)                  // a blit
+//       .dispatch_threads(scale, {x, pymetal::value(2.0f)}, n)
 //       .dispatch_threads(sum, {x, total}, n);          // runs after scale: one serial encoder
 //   list.on_completed([](const pymetal::command_buffer& cb) { ... });
 //   auto done = list.commit();                          // or list.run() to commit and wait
 //
-// Dispatches in one list run in the order encoded, each seeing the previous one's writes (Metal's
-// serial compute encoder). A list destroyed without commit discards what it encoded.
+// Everything in one list runs in the order encoded, each step seeing the previous one's writes (Metal's
+// serial compute encoder; blits and event waits between encoders). A list destroyed without commit
+// discards what it encoded.
 //
 // Thread safety: a command_list is for one thread at a time (it is an open Metal encoder); build
 // lists on as many threads as you like, each its own. It is movable, not copyable.
 #pragma once
 
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
 #include <utility>
 
+#include "buffer.hpp"
 #include "command_buffer.hpp"
 #include "command_queue.hpp"
 #include "detail/encoding_session.hpp"
+#include "device.hpp"
 #include "kernel.hpp"
+#include "shared_event.hpp"
 
 namespace pymetal {
 
 class command_list {
 public:
-    explicit command_list(const command_queue& queue) : session_(queue.native()) {}
+    explicit command_list(const command_queue& queue) : session_(checked(queue).native()) {}
+    explicit command_list(const device& d) : command_list(d.default_queue()) {}
 
     // The MTLCommandBuffer being filled, and its open MTLComputeCommandEncoder (nil once committed),
     // for encoding something pymetal does not wrap between dispatches.
@@ -48,6 +59,66 @@ public:
         session_.encode(k.info(), args, detail::grid_kind::threads, grid, threads_per_threadgroup);
         return *this;
     }
+    // dispatchThreadgroupsWithIndirectBuffer:...: the threadgroup counts (three uint32, Metal's
+    // MTLDispatchThreadgroupsIndirectArguments) are read from `arguments` at byte `offset` when the
+    // command runs, so an earlier dispatch of this list may compute them.
+    command_list& dispatch_indirect(const kernel& k, argument_list args, const buffer& arguments, std::size_t offset,
+                                    const size3& threads_per_threadgroup) {
+        detail::validate(checked(k), args, threads_per_threadgroup);
+        if (!arguments) throw dispatch_error("pymetal: dispatch_indirect of kernel '" + k.name() + "' with an empty buffer handle");
+        if (offset % 4 != 0 || offset > arguments.size_bytes() || arguments.size_bytes() - offset < 12)
+            throw dispatch_error("pymetal: dispatch_indirect of kernel '" + k.name() + "': offset " + std::to_string(offset) +
+                                 " leaves no 4-byte aligned 12-byte MTLDispatchThreadgroupsIndirectArguments in the buffer of " +
+                                 std::to_string(arguments.size_bytes()) + " bytes");
+        id encoder = session_.compute_encoder();
+        detail::bind(encoder, k.info(), args);
+        msg_send<void(id, ns_uinteger, mtl_size)>(encoder,
+                                                  "dispatchThreadgroupsWithIndirectBuffer:indirectBufferOffset:threadsPerThreadgroup:",
+                                                  arguments.native(), offset, mtl_size(threads_per_threadgroup));
+        return *this;
+    }
+
+    // copyFromBuffer:sourceOffset:toBuffer:destinationOffset:size: (a blit, in order with the rest).
+    command_list& copy(const buffer& source, std::size_t source_offset, const buffer& destination,
+                       std::size_t destination_offset, std::size_t bytes) {
+        check_range(source, source_offset, bytes, "copy source");
+        check_range(destination, destination_offset, bytes, "copy destination");
+        if (bytes)
+            msg_send<void(id, ns_uinteger, id, ns_uinteger, ns_uinteger)>(
+                session_.blit_encoder(), "copyFromBuffer:sourceOffset:toBuffer:destinationOffset:size:", source.native(),
+                source_offset, destination.native(), destination_offset, bytes);
+        return *this;
+    }
+    // fillBuffer:range:value: every byte of `range` (location, length in bytes), or of the whole buffer.
+    command_list& fill(const buffer& target, ns_range range, std::uint8_t value) {
+        check_range(target, range.location, range.length, "fill");
+        if (range.length)
+            msg_send<void(id, ns_range, std::uint8_t)>(session_.blit_encoder(), "fillBuffer:range:value:", target.native(),
+                                                       range, value);
+        return *this;
+    }
+    command_list& fill(const buffer& target, std::uint8_t value) { return fill(target, ns_range{0, target.size_bytes()}, value); }
+    // synchronizeResource: makes the GPU's writes to a managed buffer visible to the CPU once the list
+    // completes. Other storage modes need nothing and encode nothing.
+    command_list& synchronize(const buffer& target) {
+        if (!target) throw buffer_error("pymetal: synchronize of an empty buffer handle");
+        if (target.storage() == storage_mode::managed)
+            msg_send<void(id)>(session_.blit_encoder(), "synchronizeResource:", target.native());
+        return *this;
+    }
+
+    // encodeSignalEvent:value: — `event` takes `value` once everything encoded before has finished.
+    command_list& signal(const shared_event& event, std::uint64_t value) {
+        session_.encode_event(checked(event), value, true);
+        return *this;
+    }
+    // encodeWaitForEvent:value: — what is encoded after runs once `event` has reached `value` (set by
+    // another queue's command buffer or by the host).
+    command_list& wait(const shared_event& event, std::uint64_t value) {
+        session_.encode_event(checked(event), value, false);
+        return *this;
+    }
+
     // Runs `handler` on Metal's completion thread when the command buffer finishes (see completion_handler).
     command_list& on_completed(completion_handler handler) {
         session_.add_completed_handler(std::move(handler));
@@ -62,11 +133,35 @@ public:
         done.wait();
         return done;
     }
+    // Submits without waiting, as a std::future: get() returns the command buffer once it completed,
+    // or throws its command_error.
+    std::future<command_buffer> commit_future() {
+        auto promise = std::make_shared<std::promise<command_buffer>>();
+        std::future<command_buffer> result = promise->get_future();
+        session_.add_completed_handler(detail::fulfil(std::move(promise)));
+        session_.commit();
+        return result;
+    }
 
 private:
     static const detail::pipeline_info& checked(const kernel& k) {
         if (!k) throw error("pymetal: dispatch of an empty kernel handle");
         return k.info();
+    }
+    static const command_queue& checked(const command_queue& queue) {
+        if (!queue) throw error("pymetal: command_list on an empty command_queue handle");
+        return queue;
+    }
+    static id checked(const shared_event& event) {
+        if (!event) throw error("pymetal: signal or wait on an empty shared_event handle");
+        return event.native();
+    }
+    static void check_range(const buffer& b, std::size_t offset, std::size_t bytes, const char* what) {
+        if (!b) throw buffer_error(std::string("pymetal: ") + what + " with an empty buffer handle");
+        if (offset > b.size_bytes() || bytes > b.size_bytes() - offset)
+            throw buffer_error(std::string("pymetal: ") + what + " of " + std::to_string(bytes) + " bytes at offset " +
+                               std::to_string(offset) + " would overrun the buffer of " + std::to_string(b.size_bytes()) +
+                               " bytes");
     }
 
     detail::encoding_session session_;

@@ -30,10 +30,13 @@
 #include "compile_options.hpp"
 #include "detail/device_state.hpp"
 #include "detail/metal_loader.hpp"
+#include "detail/staging.hpp"
 #include "foundation.hpp"
 #include "library.hpp"
 #include "metal_error.hpp"
+#include "shared_event.hpp"
 #include "size.hpp"
+#include "span.hpp"
 
 namespace pymetal {
 
@@ -135,6 +138,67 @@ public:
         return new_buffer_with_bytes(values.begin(), values.size() * sizeof(T), options);
     }
 
+    // A buffer only the GPU can address (private storage: contents() is null). Fill and read it with
+    // upload / download, or with command_list::copy.
+    template <class T>
+    buffer new_private_buffer(std::size_t count) const {
+        return new_buffer<T>(count, resource_options::storage_mode_private);
+    }
+    // A managed buffer: buffer::copy_in tells Metal what the CPU wrote (didModifyRange:), and
+    // download() synchronises the GPU's writes back before reading.
+    template <class T>
+    buffer new_managed_buffer(std::size_t count) const {
+        return new_buffer<T>(count, resource_options::storage_mode_managed);
+    }
+
+    // Writes `values` into `target` from element `first` on, whatever its storage: directly where the
+    // CPU can address it, else through a shared staging buffer and a blit on the default queue (waited).
+    template <class T>
+    void upload(const buffer& target, span<const T> values, std::size_t first = 0) const {
+        static_assert(std::is_trivially_copyable_v<T>, "buffer elements must be trivially copyable");
+        const std::size_t offset = first * sizeof(T), bytes = values.size() * sizeof(T);
+        check_span(target, offset, bytes, "upload");
+        if (bytes == 0) return;
+        if (target.contents()) {
+            buffer writable = target;
+            writable.copy_in(values, first);
+            return;
+        }
+        buffer staging = new_buffer_with_bytes(values.data(), bytes);
+        detail::blit_and_wait(default_queue(), [&](id blit) { detail::blit_copy(blit, staging, 0, target, offset, bytes); });
+    }
+    template <class Range,
+              class T = std::remove_const_t<std::remove_pointer_t<decltype(std::data(std::declval<const Range&>()))>>>
+    void upload(const buffer& target, const Range& values, std::size_t first = 0) const {
+        upload(target, span<const T>(std::data(values), std::size(values)), first);
+    }
+    template <class T>
+    void upload(const buffer& target, std::initializer_list<T> values, std::size_t first = 0) const {
+        upload(target, span<const T>(values.begin(), values.size()), first);
+    }
+    // The buffer's contents as T, whatever its storage: a private buffer is copied out through a
+    // staging buffer, a managed one synchronised first (both wait on the default queue).
+    template <class T>
+    std::vector<T> download(const buffer& source) const {
+        static_assert(std::is_trivially_copyable_v<T>, "buffer elements must be trivially copyable");
+        if (!source) throw buffer_error("pymetal: download of an empty buffer handle");
+        const storage_mode mode = source.storage();
+        if (mode == storage_mode::managed)
+            detail::blit_and_wait(default_queue(),
+                                  [&](id blit) { msg_send<void(id)>(blit, "synchronizeResource:", source.native()); });
+        if (source.contents()) return source.copy_out<T>();
+        const std::size_t bytes = source.count<T>() * sizeof(T);
+        std::vector<T> values(source.count<T>());
+        if (bytes == 0) return values;
+        buffer staging = new_buffer_bytes(bytes);
+        detail::blit_and_wait(default_queue(), [&](id blit) { detail::blit_copy(blit, source, 0, staging, 0, bytes); });
+        staging.copy_out(span<T>(values.data(), values.size()));
+        return values;
+    }
+
+    // A new MTLSharedEvent, value 0.
+    shared_event new_shared_event() const { return shared_event::adopt(msg_send<id()>(mtl(), "newSharedEvent")); }
+
     // A buffer over the caller's memory, without a copy (newBufferWithBytesNoCopy:...). The memory is
     // BORROWED: it must stay valid until the buffer and every command using it are gone. `memory` and
     // `length` must be multiples of page_size() (throws buffer_error otherwise); `on_release`, if
@@ -198,6 +262,13 @@ private:
 
     void check_length(std::size_t length) const {
         if (length == 0) throw buffer_error("pymetal: Metal buffers cannot be empty (length 0)");
+    }
+    static void check_span(const buffer& b, std::size_t offset, std::size_t bytes, const char* what) {
+        if (!b) throw buffer_error(std::string("pymetal: ") + what + " into an empty buffer handle");
+        if (offset > b.size_bytes() || bytes > b.size_bytes() - offset)
+            throw buffer_error(std::string("pymetal: ") + what + " of " + std::to_string(bytes) + " bytes at byte offset " +
+                               std::to_string(offset) + " would overrun the buffer of " + std::to_string(b.size_bytes()) +
+                               " bytes");
     }
     buffer checked(id created, std::size_t length) const {
         if (!created)

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "foundation.hpp"
+#include "metal_error.hpp"
 #include "metal_types.hpp"
 #include "object.hpp"
 
@@ -31,6 +32,45 @@ constexpr data_type data_type_of() {
     else return data_type::none;
 }
 }  // namespace detail
+
+namespace detail {
+// "float", "uint4", ...: MSL's spelling of an MTLDataType, for messages.
+inline std::string data_type_name(data_type type) {
+    static const struct {
+        ns_uinteger first;
+        const char* scalar;
+    } families[] = {{3, "float"}, {16, "half"}, {29, "int"}, {33, "uint"}, {37, "short"}, {41, "ushort"},
+                    {45, "char"}, {49, "uchar"}, {53, "bool"}, {81, "long"}, {85, "ulong"}};
+    const auto value = static_cast<ns_uinteger>(type);
+    for (const auto& f : families)
+        if (value >= f.first && value <= f.first + 3)
+            return f.scalar + (value > f.first ? std::to_string(value - f.first + 1) : std::string());
+    return "MTLDataType " + std::to_string(value);
+}
+}  // namespace detail
+
+// A function constant a function declares (an MTLFunctionConstant of functionConstantsDictionary).
+struct declared_constant {
+    std::string name;
+    data_type type = data_type::none;
+    std::size_t index = 0;
+    bool required = true;
+};
+
+// The constants `function` (an MTLFunction) declares. Call inside an autorelease pool.
+inline std::vector<declared_constant> declared_constants(id function) {
+    std::vector<declared_constant> declared;
+    id dictionary = msg_send<id()>(function, "functionConstantsDictionary");
+    if (!dictionary) return declared;
+    id constants = msg_send<id()>(dictionary, "allValues");
+    const ns_uinteger count = array_count(constants);
+    for (ns_uinteger i = 0; i < count; ++i) {
+        id c = array_at(constants, i);
+        declared.push_back({to_string(msg_send<id()>(c, "name")), static_cast<data_type>(msg_send<ns_uinteger()>(c, "type")),
+                            msg_send<ns_uinteger()>(c, "index"), msg_send<objc_bool()>(c, "required") != 0});
+    }
+    return declared;
+}
 
 class function_constants {
 public:
@@ -57,6 +97,32 @@ public:
     }
 
     bool empty() const noexcept { return entries_.empty(); }
+
+    // Checks these values against the constants `function` declares, by Metal's rules (a value is
+    // found by index, then by name; values matching no declaration are ignored); throws
+    // function_constant_error naming the first constant given the wrong type or required and missing.
+    void check_against(const std::string& function, const std::vector<declared_constant>& declared) const {
+        for (const declared_constant& d : declared) {
+            const entry* match = nullptr;
+            for (const entry& e : entries_)
+                if (e.name.empty() && e.index == d.index) match = &e;
+            if (!match)
+                for (const entry& e : entries_)
+                    if (!e.name.empty() && e.name == d.name) match = &e;
+            const std::string what = "pymetal: function constant '" + d.name + "' [[function_constant(" +
+                                     std::to_string(d.index) + ")]] of '" + function + "'";
+            if (!match) {
+                if (d.required)
+                    throw function_constant_error(what + " is required (the source never asks is_function_constant_defined of it) "
+                                                  "but no value was given by index or name");
+                continue;
+            }
+            if (d.type != data_type::none && match->type != d.type)
+                throw function_constant_error(what + " is declared " + detail::data_type_name(d.type) + " but was given as " +
+                                              detail::data_type_name(match->type) +
+                                              " (the C++ type picks the Metal type: 5u is uint, 5 is int)");
+        }
+    }
 
     // A new MTLFunctionConstantValues holding every value.
     object make_native() const {

@@ -13,9 +13,11 @@
 // its own command buffer. Compile once, share everywhere.
 #pragma once
 
+#include <future>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "argument.hpp"
 #include "command_buffer.hpp"
@@ -40,6 +42,9 @@ public:
     explicit operator bool() const noexcept { return static_cast<bool>(pipeline_); }
 
     const std::string& name() const noexcept { return info_.name; }
+    // The kernel's [[buffer(n)]] and [[threadgroup(n)]] arguments, as the pipeline's reflection reports
+    // them; dispatches are checked against these before anything is encoded.
+    const std::vector<detail::reflected_argument>& arguments() const noexcept { return info_.arguments; }
     ns_uinteger max_total_threads_per_threadgroup() const noexcept { return info_.max_total_threads; }
     ns_uinteger thread_execution_width() const noexcept { return info_.execution_width; }
     ns_uinteger static_threadgroup_memory_length() const noexcept { return info_.static_threadgroup_memory; }
@@ -67,6 +72,27 @@ public:
     command_buffer dispatch_threads(argument_list args, const size3& grid, const size3& threads_per_threadgroup) const {
         return waited(submit(args, detail::grid_kind::threads, grid, threads_per_threadgroup, {}));
     }
+    // The one-call forms on a queue of the caller's choice (the others use the device's default queue).
+    command_buffer run(const command_queue& queue, argument_list args, const size3& threadgroups,
+                       const size3& threads_per_threadgroup) const {
+        return waited(submit_on(queue, args, detail::grid_kind::threadgroups, threadgroups, threads_per_threadgroup, {}));
+    }
+    command_buffer dispatch_threads(const command_queue& queue, argument_list args, const size3& grid) const {
+        return waited(submit_on(queue, args, detail::grid_kind::threads, grid, threadgroup_for(grid), {}));
+    }
+    command_buffer dispatch_threads_async(const command_queue& queue, argument_list args, const size3& grid,
+                                          completion_handler on_completed = {}) const {
+        return submit_on(queue, args, detail::grid_kind::threads, grid, threadgroup_for(grid), std::move(on_completed));
+    }
+    // dispatch_threads without waiting, as a std::future: get() returns the command buffer once it has
+    // completed, or throws its command_error.
+    std::future<command_buffer> dispatch_threads_future(argument_list args, const size3& grid) const {
+        auto promise = std::make_shared<std::promise<command_buffer>>();
+        std::future<command_buffer> result = promise->get_future();
+        submit(args, detail::grid_kind::threads, grid, threadgroup_for(grid), detail::fulfil(std::move(promise)));
+        return result;
+    }
+
     command_buffer dispatch_threads_async(argument_list args, const size3& grid,
                                           completion_handler on_completed = {}) const {
         return dispatch_threads_async(args, grid, threadgroup_for(grid), std::move(on_completed));
@@ -80,8 +106,10 @@ private:
     friend class library;
     friend class command_list;
 
-    kernel(std::shared_ptr<detail::device_state> device, object function, object pipeline, std::string name)
+    kernel(std::shared_ptr<detail::device_state> device, object function, object pipeline, std::string name,
+           std::vector<detail::reflected_argument> arguments)
         : device_(std::move(device)), function_(std::move(function)), pipeline_(std::move(pipeline)) {
+        info_.arguments = std::move(arguments);
         // Fixed for the pipeline's life: read once, not on every dispatch.
         info_.pipeline = pipeline_.get();
         info_.name = std::move(name);
@@ -101,8 +129,14 @@ private:
     command_buffer submit(argument_list args, detail::grid_kind kind, const size3& grid, const size3& threads,
                           completion_handler on_completed) const {
         if (!pipeline_) throw error("pymetal: dispatch of an empty kernel handle");
+        return submit_on(device_->default_queue(), args, kind, grid, threads, std::move(on_completed));
+    }
+    command_buffer submit_on(const command_queue& queue, argument_list args, detail::grid_kind kind, const size3& grid,
+                             const size3& threads, completion_handler on_completed) const {
+        if (!pipeline_) throw error("pymetal: dispatch of an empty kernel handle");
+        if (!queue) throw error("pymetal: dispatch on an empty command_queue handle");
         detail::validate(info_, args, threads);
-        detail::encoding_session session(device_->default_queue().native());
+        detail::encoding_session session(queue.native());
         session.encode(info_, args, kind, grid, threads);
         if (on_completed) session.add_completed_handler(std::move(on_completed));
         return session.commit();

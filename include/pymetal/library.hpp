@@ -42,35 +42,41 @@ public:
     }
 
     // The function `name`, specialised with `constants` if any, with its compute pipeline state.
+    // The constants are checked against the function's declarations first (functionConstantsDictionary),
+    // by Metal's rules: a value is matched by index, then by name; one that matches nothing is ignored;
+    // a wrong type or a missing required constant throws function_constant_error naming the constant.
     pymetal::kernel kernel(std::string_view name, const function_constants& constants = {}) const {
         if (!object_) throw error("pymetal: kernel lookup in an empty library handle");
-        autorelease_pool pool;  // NSErrors come back autoreleased
+        autorelease_pool pool;  // NSErrors and the reflection come back autoreleased
         object ns_name = make_string(name);
-        object function;
-        if (constants.empty()) {
-            function = object::adopt(msg_send<id(id)>(object_, "newFunctionWithName:", ns_name.get()));
-        } else {
+        // Not specialised: cheap on every Metal, and it reflects the declared constants.
+        object function = object::adopt(msg_send<id(id)>(object_, "newFunctionWithName:", ns_name.get()));
+        if (!function) throw function_not_found(std::string(name), function_names());
+        const std::vector<declared_constant> declared = declared_constants(function.get());
+        constants.check_against(std::string(name), declared);
+        if (!declared.empty()) {
             object values = constants.make_native();
             id ns_error = nullptr;
             function = object::adopt(msg_send<id(id, id, id*)>(object_, "newFunctionWithName:constantValues:error:",
                                                                  ns_name.get(), values.get(), &ns_error));
-            if (!function && ns_error) {
-                objc_error e = make_objc_error(ns_error);
-                if (!(e.domain() == library_error_domain &&
-                      e.code() == static_cast<long>(library_error::function_not_found)))
-                    throw e;
+            if (!function) {
+                if (ns_error) throw make_objc_error(ns_error);
+                throw function_not_found(std::string(name), function_names());
             }
         }
-        if (!function) throw function_not_found(std::string(name), function_names());
 
-        id ns_error = nullptr;
-        object pipeline = object::adopt(msg_send<id(id, id*)>(device_->device, "newComputePipelineStateWithFunction:error:",
-                                                              function.get(), &ns_error));
+        // Argument information and buffer type sizes, for the checks made before each dispatch.
+        constexpr ns_uinteger argument_info = 1, buffer_type_info = 2;
+        id ns_error = nullptr, reflection = nullptr;
+        object pipeline = object::adopt(msg_send<id(id, ns_uinteger, id*, id*)>(
+            device_->device, "newComputePipelineStateWithFunction:options:reflection:error:", function.get(),
+            argument_info | buffer_type_info, &reflection, &ns_error));
         if (!pipeline) {
             if (ns_error) throw make_objc_error(ns_error);
             throw error("pymetal: Metal could not make a compute pipeline for '" + std::string(name) + "'");
         }
-        return pymetal::kernel(device_, std::move(function), std::move(pipeline), std::string(name));
+        return pymetal::kernel(device_, std::move(function), std::move(pipeline), std::string(name),
+                               detail::read_reflection(reflection));
     }
 
 private:

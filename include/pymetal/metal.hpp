@@ -25,5 +25,6 @@
 #include "kernel.hpp"
 #include "library.hpp"
 #include "metal_error.hpp"
+#include "shared_event.hpp"
 #include "size.hpp"
 #include "span.hpp"

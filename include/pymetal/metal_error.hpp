@@ -128,6 +128,13 @@ private:
     std::vector<std::string> available_;
 };
 
+// Function constants that do not fit the function's declarations: a value of the wrong Metal type, or
+// no value for a required constant. Thrown before Metal specialises (compiles) anything.
+class function_constant_error : public error {
+public:
+    using error::error;
+};
+
 // A buffer could not be created, or an access to it would overrun it.
 class buffer_error : public error {
 public:

@@ -15,7 +15,7 @@ namespace {
 // (Python holds them too, as module attributes).
 struct exception_types {
     py::handle error, load_error, objc_error, encoding_error, compile_error, function_not_found, buffer_error,
-        dispatch_error, command_error;
+        dispatch_error, command_error, function_constant_error;
 };
 exception_types types;
 
@@ -83,6 +83,8 @@ void translate(std::exception_ptr pending) {
         raise(types.buffer_error, e.what(), [](py::object&) {});
     } catch (const pymetal::dispatch_error& e) {
         raise(types.dispatch_error, e.what(), [](py::object&) {});
+    } catch (const pymetal::function_constant_error& e) {
+        raise(types.function_constant_error, e.what(), [](py::object&) {});
     } catch (const pymetal::error& e) {
         raise(types.error, e.what(), [](py::object&) {});
     }
@@ -127,6 +129,9 @@ void bind_errors(py::module_& m) {
     types.dispatch_error = new_exception(m, "dispatch_error", types.error,
                                          "A dispatch refused before it reached Metal (threadgroup over the "
                                          "kernel's limit, buffer smaller than stated, two arguments at one index).");
+    types.function_constant_error = new_exception(m, "function_constant_error", types.error,
+                                                  "Function constants that do not fit the kernel's declarations: a "
+                                                  "value of the wrong Metal type, or a required constant missing.");
     types.command_error = new_exception(m, "command_error", types.objc_error,
                                         "A command buffer that Metal ran and that failed. Attributes: status, "
                                         "domain, code, description.");

@@ -18,6 +18,7 @@ def test_every_cpp_exception_has_a_python_class_of_the_same_name():
         "encoding_error": pymetal.error, "compile_error": pymetal.objc_error,
         "function_not_found": pymetal.error, "buffer_error": pymetal.error,
         "dispatch_error": pymetal.error, "command_error": pymetal.objc_error,
+        "function_constant_error": pymetal.error,
     }
     for name, base in hierarchy.items():
         assert issubclass(getattr(pymetal, name), base), name
@@ -82,11 +83,20 @@ def test_threadgroup_over_the_kernels_limit_is_a_dispatch_error(device, add):
         add(a, a, a, grid=too_many, threadgroup=too_many)
 
 
-def test_a_missing_binding_fails_the_command_buffer(device, add):
+def test_a_missing_binding_is_refused_before_dispatch_naming_the_argument(device, add):
     a = device.zeros(4)
-    with pytest.raises(pymetal.command_error) as raised:
-        add(a, a, grid=4)  # nothing at [[buffer(2)]]
-    assert raised.value.domain and raised.value.status == 5  # MTLCommandBufferStatusError
+    # The pipeline's reflection lists [[buffer(2)]]: nothing reaches the command buffer.
+    with pytest.raises(pymetal.dispatch_error, match=r"\[\[buffer\(2\)\]\] is not bound"):
+        add(a, a, grid=4)
+
+
+def test_a_function_constant_of_the_wrong_type_is_refused_naming_it(device):
+    library = device.compile("""
+        constant uint factor [[function_constant(0)]];
+        kernel void k(device float* x [[buffer(0)]], uint i [[thread_position_in_grid]]) { x[i] = float(factor); }
+    """)
+    with pytest.raises(pymetal.function_constant_error, match="'factor'"):
+        library.kernel("k", constants={0: 3})  # a Python int is Metal's int, not uint
 
 
 def test_a_value_over_4096_bytes_is_a_dispatch_error(device, add_library):

@@ -17,6 +17,16 @@ const class_table& classes() {
         t.command_queue = register_command_queue_class();
         t.command_buffer = register_command_buffer_class();
         t.compute_command_encoder = register_compute_command_encoder_class();
+        t.blit_command_encoder = register_blit_command_encoder_class();
+        t.event = register_event_class();
+        t.shared_event = register_shared_event_class();
+        t.shared_event_listener = register_shared_event_listener_class();
+        t.fence = register_fence_class();
+        t.compute_pipeline_descriptor = register_compute_pipeline_descriptor_class();
+        t.compute_pipeline_reflection = register_compute_pipeline_reflection_class();
+        t.argument = register_argument_class();
+        t.binding = register_binding_class();
+        t.function_constant = register_function_constant_class();
         return t;
     }();
     return table;

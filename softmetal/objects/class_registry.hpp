@@ -18,6 +18,16 @@ struct class_table {
     Class command_queue;
     Class command_buffer;
     Class compute_command_encoder;
+    Class blit_command_encoder;
+    Class event;
+    Class shared_event;
+    Class shared_event_listener;
+    Class fence;
+    Class compute_pipeline_descriptor;
+    Class compute_pipeline_reflection;
+    Class argument;
+    Class binding;
+    Class function_constant;
 };
 
 // Registers the classes on the first call (thread-safe; a failed attempt is retried by the next call).
@@ -34,5 +44,18 @@ Class register_compute_pipeline_state_class();
 Class register_command_queue_class();
 Class register_command_buffer_class();
 Class register_compute_command_encoder_class();
+Class register_blit_command_encoder_class();
+Class register_event_class();
+Class register_shared_event_class();
+Class register_shared_event_listener_class();
+Class register_fence_class();
+Class register_compute_pipeline_descriptor_class();
+Class register_compute_pipeline_reflection_class();
+Class register_argument_class();
+Class register_binding_class();
+Class register_function_constant_class();
+
+// newFence (fence.cpp): +1 or nil.
+id new_fence(id device);
 
 }  // namespace softmetal::objects

@@ -1,8 +1,12 @@
 #include "objects/command_buffer.hpp"
 
+#include <string>
+
+#include "objects/blit_command_encoder.hpp"
 #include "objects/class_registry.hpp"
 #include "objects/command_queue.hpp"
 #include "objects/compute_command_encoder.hpp"
+#include "objects/event.hpp"
 
 #include <cstdio>
 
@@ -93,7 +97,59 @@ double finished_time(id self, SEL) {
     return core.status >= status_completed ? core.*time : 0.0;
 }
 
+// encodeSignalEvent:value: / encodeWaitForEvent:value:. The wait blocks this queue's lane only: other
+// queues have lanes of their own, so a wait that is never satisfied stalls just its own queue, as on a GPU.
+void encode_event(id self, id event, std::uint64_t value, bool signal) {
+    const char* call = signal ? "encodeSignalEvent:value:" : "encodeWaitForEvent:value:";
+    command_buffer_core& core = *state(self).core;
+    std::shared_ptr<event_core> target = event_core_of(event);
+    {
+        std::lock_guard<std::mutex> lock(core.mutex);
+        if (core.committed) return;
+        // Metal's validation layer asserts on both: events are encoded between encoders, and need an event.
+        if (!target) {
+            core.record_misuse_locked(std::string(call) + " without an MTLEvent");
+            return;
+        }
+        if (core.encoder_open) {
+            core.record_misuse_locked(std::string(call) + " called while an encoder is open (call endEncoding first)");
+            return;
+        }
+        core.retain_resource(event);
+    }
+    recorded_command command;
+    command.waits_for_event = !signal;
+    if (signal) {
+        command.run = [target, value](softmetal::run_control&) -> std::optional<validation_failure> {
+            target->signal(value);
+            return std::nullopt;
+        };
+    } else {
+        command.run = [target, value](softmetal::run_control&) -> std::optional<validation_failure> {
+            target->wait_until_reached(value);
+            return std::nullopt;
+        };
+    }
+    record_command(core, std::move(command));
+}
+
 }  // namespace
+
+bool record_command(command_buffer_core& core, recorded_command command) {
+    std::lock_guard<std::mutex> lock(core.mutex);
+    if (core.committed) return false;
+    core.commands.push_back(std::move(command));
+    return true;
+}
+
+void command_buffer_core::give_back_slot() {
+    std::shared_ptr<command_queue_slots> held;
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        held.swap(slots);
+    }
+    if (held) held->give_back();
+}
 
 void command_buffer_core::retain_resource(id resource) {
     if (!retains_references || !resource) return;
@@ -112,14 +168,16 @@ void command_buffer_core::record_misuse(const std::string& what) {
 void command_buffer_core::drop_references() {
     std::unordered_set<id> resources;
     std::vector<void*> handlers;
+    std::vector<recorded_command> dropped_commands;
     {
         std::lock_guard<std::mutex> lock(mutex);
         resources.swap(retained_resources);
         handlers.swap(scheduled_handlers);
         handlers.insert(handlers.end(), completed_handlers.begin(), completed_handlers.end());
         completed_handlers.clear();
-        dispatches.clear();
+        commands.swap(dropped_commands);
     }
+    dropped_commands.clear();  // their captures (modules, byte copies, events) go outside the lock
     for (void* handler : handlers) pymetal::block_abi::release(handler);
     for (id resource : resources) release(resource);
 }
@@ -133,17 +191,27 @@ command_buffer_state::~command_buffer_state() {
     }
     core->changed.notify_all();
     // A committed command buffer is only deallocated after its task finished and dropped everything.
-    if (!was_committed) core->drop_references();
+    if (!was_committed) {
+        core->drop_references();
+        core->give_back_slot();
+    }
 }
 
 id new_command_buffer(id queue, bool retains_references) {
+    // Blocks while maxCommandBufferCount command buffers of the queue are outstanding, as Metal does.
+    std::shared_ptr<command_queue_slots> slots = pymetal::state_of<command_queue_state>(queue)->slots;
+    slots->take();
+    bool slot_attached = false;  // once attached, the state gives the slot back when it goes
     try {
         auto buffer = std::make_unique<command_buffer_state>();
+        buffer->core->slots = slots;
+        slot_attached = true;
         buffer->queue = pymetal::object::retain(queue);
         buffer->device = pymetal::object::retain(pymetal::state_of<command_queue_state>(queue)->device.get());
         buffer->core->retains_references = retains_references;
         return new_instance(classes().command_buffer, std::move(buffer));
     } catch (...) {
+        if (!slot_attached) slots->give_back();
         return nullptr;
     }
 }
@@ -157,6 +225,11 @@ Class register_command_buffer_class() {
     builder.method("computeCommandEncoderWithDispatchType:", [](id self, SEL, ns_uinteger type) -> id {
         return autorelease(new_compute_command_encoder(self, type));
     });
+    builder.method("blitCommandEncoder", [](id self, SEL) -> id { return autorelease(new_blit_command_encoder(self)); });
+    builder.method("encodeSignalEvent:value:",
+                   [](id self, SEL, id event, std::uint64_t value) { encode_event(self, event, value, true); });
+    builder.method("encodeWaitForEvent:value:",
+                   [](id self, SEL, id event, std::uint64_t value) { encode_event(self, event, value, false); });
     builder.method("enqueue", [](id self, SEL) { enqueue(self); });
     builder.method("commit", [](id self, SEL) { commit(self); });
     builder.method("waitUntilScheduled", [](id self, SEL) { wait_until(self, false); });

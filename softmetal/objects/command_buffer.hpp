@@ -1,17 +1,22 @@
-// SoftMetalCommandBuffer (MTLCommandBuffer). Encoders append recorded dispatches to its core; commit
-// hands the core to the queue's lane, which runs the dispatches in order and moves the status
+// SoftMetalCommandBuffer (MTLCommandBuffer). Encoders (compute and blit) and the event calls append
+// recorded commands to its core; commit hands the core to the queue's lane, which runs the commands in
+// encoding order and moves the status
 // NotEnqueued -> Enqueued -> Committed -> Scheduled -> Completed (or Error), as Metal's does.
 //
 // The core is shared between the Objective-C object and the lane task, so a command buffer that is
 // enqueued but released without a commit can tell its waiting task to give up.
 #pragma once
 
+#include "executor/run_control.hpp"
 #include "executor/serial_lane.hpp"
 #include "objects/foundation_values.hpp"
+#include "objects/dispatch_validation.hpp"
 #include "objects/recorded_dispatch.hpp"
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <unordered_set>
@@ -25,6 +30,16 @@ inline constexpr ns_uinteger status_committed = 2;
 inline constexpr ns_uinteger status_scheduled = 3;
 inline constexpr ns_uinteger status_completed = 4;
 inline constexpr ns_uinteger status_error = 5;
+
+// One recorded command, run on the lane in encoding order; a failure stops the command buffer. Commands
+// run under the watchdog, except event waits: a GPU waiting for an event is not running the command
+// buffer, and its watchdog does not count that time either.
+struct recorded_command {
+    bool waits_for_event = false;
+    std::function<std::optional<validation_failure>(softmetal::run_control&)> run;
+};
+
+struct command_queue_slots;
 
 struct command_buffer_core {
     std::mutex mutex;
@@ -43,7 +58,7 @@ struct command_buffer_core {
     // The first API misuse that Metal's validation layer would assert on (a dispatch after endEncoding, a
     // binding index past 30, ...): the command buffer runs nothing and ends with NotPermitted and this text.
     std::string misuse;
-    std::vector<recorded_dispatch> dispatches;
+    std::vector<recorded_command> commands;     // dispatches, blits, event signals and waits
     std::unordered_set<id> retained_resources;  // pipelines and buffers, released once finished
     std::vector<void*> scheduled_handlers;      // heap block copies
     std::vector<void*> completed_handlers;
@@ -59,6 +74,10 @@ struct command_buffer_core {
     // Keeps the first misuse. Call with `mutex` held.
     void record_misuse_locked(const std::string& what);
     void record_misuse(const std::string& what);
+
+    // The queue's count of outstanding command buffers (maxCommandBufferCount); given back once.
+    std::shared_ptr<command_queue_slots> slots;
+    void give_back_slot();
 };
 
 struct command_buffer_state {
@@ -72,6 +91,13 @@ struct command_buffer_state {
 
 // commandBuffer / commandBufferWithUnretainedReferences of `queue`: +1 (the queue autoreleases it).
 id new_command_buffer(id queue, bool retains_references);
+
+// Runs one recorded compute dispatch (an indirect one reads its grid first); the lane calls it from
+// the dispatch's recorded command.
+std::optional<validation_failure> run_dispatch(const recorded_dispatch& dispatch, softmetal::run_control& control);
+
+// Appends `command` unless the command buffer is committed; false when it was refused.
+bool record_command(command_buffer_core& core, recorded_command command);
 
 // Runs a committed command buffer on its queue's lane (command_buffer_execution.cpp).
 void execute_command_buffer(const std::shared_ptr<command_buffer_core>& core);

@@ -1,8 +1,11 @@
-// The lane side of a command buffer: wait for its commit, run its dispatches in order through the
-// executor (each checked first, all under the watchdog), then report: status, error, times. Handlers
+// The lane side of a command buffer: wait for its commit, run its commands in encoding order (compute
+// dispatches through the executor, each checked first; blits; event signals and waits; all but event
+// waits under the watchdog), then report: status, error, times. Handlers
 // run on the queue's handler lane (and the command buffer's resources are released there after them),
 // so that a handler may wait for command buffers of its own queue.
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <string>
 
@@ -42,21 +45,63 @@ void run_handlers(std::vector<void*>& handlers, id command_buffer, const char* k
     handlers.clear();
 }
 
-// Runs the dispatches until one fails validation or faults; returns the failure, if any.
-std::optional<validation_failure> run_dispatches(const std::vector<recorded_dispatch>& dispatches, softmetal::run_control& control) {
-    for (const recorded_dispatch& dispatch : dispatches) {
-        softmetal::dispatch_work work;
-        if (auto failure = prepare_dispatch(dispatch, work)) return failure;
-        const sm_size3& groups = work.launch.threadgroups_per_grid;
-        if (groups.x == 0 || groups.y == 0 || groups.z == 0) continue;  // an empty grid runs nothing
-        work.control = &control;
-        if (auto fault = softmetal::executor::shared().run(work)) return fault_failure(dispatch, *fault);
-        if (control.timed_out()) return timeout_failure(dispatch);
+// Runs the commands until one fails (validation, a fault, the watchdog); returns the failure, if any.
+// The watchdog watches each stretch of commands between event waits: time spent waiting for another
+// queue is not the command buffer running.
+std::optional<validation_failure> run_commands(const std::vector<recorded_command>& commands) {
+    std::size_t next = 0;
+    while (next < commands.size()) {
+        if (commands[next].waits_for_event) {
+            softmetal::run_control unwatched;
+            if (auto failure = commands[next++].run(unwatched)) return failure;
+            continue;
+        }
+        softmetal::run_control control;
+        softmetal::watchdog_watch watch(control);
+        for (; next < commands.size() && !commands[next].waits_for_event; ++next)
+            if (auto failure = commands[next].run(control)) return failure;
     }
     return std::nullopt;
 }
 
+// dispatchThreadgroupsWithIndirectBuffer: the grid is read now, when the command runs, so that an
+// earlier command of the same command buffer may have written it.
+std::optional<validation_failure> resolve_indirect_grid(recorded_dispatch& dispatch) {
+    const indirect_grid& source = dispatch.indirect;
+    constexpr std::uint64_t arguments_size = 3 * sizeof(std::uint32_t);  // MTLDispatchThreadgroupsIndirectArguments
+    if (source.offset > source.length || source.length - source.offset < arguments_size || source.offset % 4 != 0) {
+        return validation_failure{static_cast<ns_integer>(pymetal::command_buffer_error::invalid_resource),
+                                  "dispatch " + std::to_string(dispatch.dispatch_index) + " of encoder " +
+                                      std::to_string(dispatch.encoder_index) + ": indirectBufferOffset " +
+                                      std::to_string(source.offset) + " leaves no 4-byte aligned " +
+                                      "MTLDispatchThreadgroupsIndirectArguments (12 bytes) in the buffer of length " +
+                                      std::to_string(source.length)};
+    }
+    std::uint32_t groups[3];
+    std::memcpy(groups, source.base + source.offset, sizeof groups);
+    dispatch.grid = pymetal::mtl_size{groups[0], groups[1], groups[2]};
+    return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<validation_failure> run_dispatch(const recorded_dispatch& recorded, softmetal::run_control& control) {
+    const recorded_dispatch* dispatch = &recorded;
+    recorded_dispatch resolved;  // a copy only for indirect dispatches, whose grid is filled in now
+    if (recorded.indirect.base) {
+        resolved = recorded;
+        if (auto failure = resolve_indirect_grid(resolved)) return failure;
+        dispatch = &resolved;
+    }
+    softmetal::dispatch_work work;
+    if (auto failure = prepare_dispatch(*dispatch, work)) return failure;
+    const sm_size3& groups = work.launch.threadgroups_per_grid;
+    if (groups.x == 0 || groups.y == 0 || groups.z == 0) return std::nullopt;  // an empty grid runs nothing
+    work.control = &control;
+    if (auto fault = softmetal::executor::shared().run(work)) return fault_failure(*dispatch, *fault);
+    if (control.timed_out()) return timeout_failure(*dispatch);
+    return std::nullopt;
+}
 
 void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) {
     command_buffer_core& core = *shared;
@@ -90,9 +135,7 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
         failure = validation_failure{static_cast<ns_integer>(pymetal::command_buffer_error::not_permitted), "softmetal: " + misuse};
     } else {
         try {
-            softmetal::run_control control;
-            softmetal::watchdog_watch watch(control);
-            failure = run_dispatches(core.dispatches, control);  // no encoder appends after commit: read without the lock
+            failure = run_commands(core.commands);  // no encoder appends after commit: read without the lock
         } catch (const std::exception& e) {
             failure = validation_failure{static_cast<ns_integer>(pymetal::command_buffer_error::internal),
                                          std::string("softmetal: ") + e.what()};
@@ -144,6 +187,7 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
             core.self = nullptr;
         }
         core.changed.notify_all();
+        core.give_back_slot();
         release(self);  // the commit's reference; may deallocate the command buffer (and its queue) here
     };
     bool has_handlers = had_scheduled_handlers;

@@ -13,6 +13,20 @@ thread_local bool is_handler_lane = false;
 
 bool on_handler_lane() { return is_handler_lane; }
 
+void command_queue_slots::take() {
+    std::unique_lock<std::mutex> lock(mutex);
+    freed.wait(lock, [&] { return outstanding < limit; });
+    ++outstanding;
+}
+
+void command_queue_slots::give_back() {
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        --outstanding;
+    }
+    freed.notify_one();
+}
+
 command_queue_state::command_queue_state()
     : lane(std::make_unique<softmetal::serial_lane>()), handler_lane(std::make_unique<softmetal::serial_lane>()) {
     // Each lane's first task introduces its thread to Foundation: command buffers' work and handlers
@@ -50,7 +64,8 @@ id new_command_queue(id device, ns_uinteger max_command_buffer_count) {
     try {
         auto queue = std::make_unique<command_queue_state>();
         queue->device = pymetal::object::retain(device);
-        queue->max_command_buffer_count = max_command_buffer_count;
+        // Metal treats 0 as its default; a queue that could never make a command buffer helps nobody.
+        queue->slots->limit = max_command_buffer_count ? max_command_buffer_count : 64;
         return new_instance(classes().command_queue, std::move(queue));
     } catch (...) {
         return nullptr;

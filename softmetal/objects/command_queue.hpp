@@ -8,17 +8,32 @@
 #include "objects/foundation_values.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <memory>
 #include <thread>
 
 namespace softmetal::objects {
+
+// maxCommandBufferCount: commandBuffer blocks while this many command buffers of the queue are
+// outstanding (made and not yet completed or released), as Metal's does. Shared with the command
+// buffers, which give their slot back from the lane.
+struct command_queue_slots {
+    std::mutex mutex;
+    std::condition_variable freed;
+    ns_uinteger outstanding = 0;
+    ns_uinteger limit = 64;
+
+    void take();
+    void give_back();
+};
 
 struct command_queue_state {
     command_queue_state();
     ~command_queue_state();
 
     pymetal::object device;
-    ns_uinteger max_command_buffer_count = 64;  // recorded, not enforced: creation never blocks
+    std::shared_ptr<command_queue_slots> slots = std::make_shared<command_queue_slots>();
     label_holder label;
     std::unique_ptr<softmetal::serial_lane> lane;          // runs the command buffers
     std::unique_ptr<softmetal::serial_lane> handler_lane;  // runs their handlers

@@ -95,6 +95,13 @@ void set_bytes(id self, const void* bytes, ns_uinteger length, ns_uinteger index
     }
 }
 
+void record(compute_command_encoder_state& encoder, recorded_dispatch snapshot) {
+    // The command runs the snapshot later, on the lane; it owns it (module, byte copies) until then.
+    recorded_command command;
+    command.run = [snapshot = std::move(snapshot)](softmetal::run_control& control) { return run_dispatch(snapshot, control); };
+    if (record_command(*encoder.core, std::move(command))) encoder.bindings.dispatch_index++;
+}
+
 void dispatch(id self, const pymetal::mtl_size& grid, const pymetal::mtl_size& group, bool exact_grid) {
     compute_command_encoder_state& encoder = state(self);
     if (!accepting(encoder, exact_grid ? "dispatchThreads:threadsPerThreadgroup:" : "dispatchThreadgroups:threadsPerThreadgroup:"))
@@ -104,12 +111,31 @@ void dispatch(id self, const pymetal::mtl_size& grid, const pymetal::mtl_size& g
         snapshot.exact_grid = exact_grid;
         snapshot.grid = grid;
         snapshot.threads_per_threadgroup = group;
-        std::lock_guard<std::mutex> lock(encoder.core->mutex);
-        if (encoder.core->committed) return;
-        encoder.bindings.dispatch_index++;
-        encoder.core->dispatches.push_back(std::move(snapshot));
+        record(encoder, std::move(snapshot));
     } catch (...) {
         // Out of memory while recording: the dispatch is lost, the host keeps running.
+    }
+}
+
+// dispatchThreadgroupsWithIndirectBuffer:indirectBufferOffset:threadsPerThreadgroup:. The buffer is
+// retained with the command buffer; its three uint32 threadgroup counts are read when the command runs.
+void dispatch_indirect(id self, id buffer, ns_uinteger offset, const pymetal::mtl_size& group) {
+    compute_command_encoder_state& encoder = state(self);
+    const char* call = "dispatchThreadgroupsWithIndirectBuffer:indirectBufferOffset:threadsPerThreadgroup:";
+    if (!accepting(encoder, call)) return;
+    const auto* b = state_if_instance<buffer_state>(buffer, classes().buffer);
+    if (!b) {
+        encoder.core->record_misuse(std::string(call) + " without an indirect buffer");
+        return;
+    }
+    try {
+        retain_for_command_buffer(encoder, buffer);
+        recorded_dispatch snapshot = encoder.bindings;
+        snapshot.exact_grid = false;
+        snapshot.threads_per_threadgroup = group;
+        snapshot.indirect = indirect_grid{b->data, b->length, offset};
+        record(encoder, std::move(snapshot));
+    } catch (...) {
     }
 }
 
@@ -180,6 +206,14 @@ Class register_compute_command_encoder_class() {
                    [](id self, SEL, pymetal::mtl_size groups, pymetal::mtl_size threads) { dispatch(self, groups, threads, false); });
     builder.method("dispatchThreads:threadsPerThreadgroup:",
                    [](id self, SEL, pymetal::mtl_size grid, pymetal::mtl_size threads) { dispatch(self, grid, threads, true); });
+    builder.method("dispatchThreadgroupsWithIndirectBuffer:indirectBufferOffset:threadsPerThreadgroup:",
+                   [](id self, SEL, id buffer, ns_uinteger offset, pymetal::mtl_size threads) {
+                       dispatch_indirect(self, buffer, offset, threads);
+                   });
+    // Fences order encoders of one queue; softmetal runs a queue's commands one after another in
+    // encoding order, so every fence is already satisfied when it is waited for.
+    builder.method("updateFence:", [](id, SEL, id) {});
+    builder.method("waitForFence:", [](id, SEL, id) {});
     // Dispatches run one after another and each sees every earlier write: barriers have nothing to do.
     builder.method("memoryBarrierWithScope:", [](id, SEL, ns_uinteger) {});
     builder.method("memoryBarrierWithResources:count:", [](id, SEL, const id*, ns_uinteger) {});

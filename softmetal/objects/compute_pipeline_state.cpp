@@ -3,6 +3,7 @@
 #include "objects/class_registry.hpp"
 #include "objects/device.hpp"
 #include "objects/function.hpp"
+#include "objects/pipeline_reflection.hpp"
 
 namespace softmetal::objects {
 
@@ -10,20 +11,30 @@ namespace {
 compute_pipeline_state_state& state(id self) { return *pymetal::state_of<compute_pipeline_state_state>(self); }
 }  // namespace
 
-id new_compute_pipeline_state(id device, id function, id* error) {
+id new_compute_pipeline_state(id device, id function, const pipeline_settings& settings, id* reflection, id* error) {
+    if (reflection) *reflection = nullptr;
+    const ns_integer internal = static_cast<ns_integer>(pymetal::library_error::internal);
     try {
         const function_state* f = state_if_instance<function_state>(function, classes().function);
         if (!f || !f->kernel) {
-            report_error(error, library_error_domain(), static_cast<ns_integer>(pymetal::library_error::internal),
-                         "newComputePipelineStateWithFunction: the function is nil or not a softmetal kernel function");
+            report_error(error, library_error_domain(), internal,
+                         "newComputePipelineState: the function is nil or not a softmetal kernel function");
             return nullptr;
         }
         if (f->kernel->function_type != SM_FUNCTION_TYPE_KERNEL || !f->kernel->run_thread) {
             // What Metal says too: a vertex or fragment function has no compute pipeline.
-            report_error(error, library_error_domain(), static_cast<ns_integer>(pymetal::library_error::internal),
+            report_error(error, library_error_domain(), internal,
                          "newComputePipelineStateWithFunction: '" + f->name + "' is a " +
                              (f->kernel->function_type == SM_FUNCTION_TYPE_VERTEX ? "vertex" : "fragment") +
                              " function, not a kernel function");
+            return nullptr;
+        }
+        if (!f->specialised) {
+            std::string names;
+            for (const declared_constant& c : f->constants) names += (names.empty() ? "'" : ", '") + c.info.name + "'";
+            report_error(error, library_error_domain(), internal,
+                         "Function " + f->name + " has function constants (" + names +
+                             ") and was not specialised: make it with newFunctionWithName:constantValues:error:");
             return nullptr;
         }
         auto pipeline = std::make_unique<compute_pipeline_state_state>();
@@ -31,12 +42,16 @@ id new_compute_pipeline_state(id device, id function, id* error) {
         pipeline->module = f->module;
         pipeline->kernel = f->kernel;
         pipeline->name = f->name;
-        pipeline->max_total_threads_per_threadgroup = max_threads_per_threadgroup;
+        const ns_uinteger wanted = settings.max_total_threads_per_threadgroup;
+        pipeline->max_total_threads_per_threadgroup =
+            wanted && wanted < max_threads_per_threadgroup ? wanted : max_threads_per_threadgroup;
         pipeline->code = softmetal::kernel_code_of(*f->kernel);
-        return new_instance(classes().compute_pipeline_state, std::move(pipeline));
+        pipeline->label.set(settings.label);
+        id made = new_instance(classes().compute_pipeline_state, std::move(pipeline));
+        if (made && reflection) *reflection = autoreleased_pipeline_reflection(*f->kernel);
+        return made;
     } catch (const std::exception& e) {
-        report_error(error, library_error_domain(), static_cast<ns_integer>(pymetal::library_error::internal),
-                     std::string("softmetal: ") + e.what());
+        report_error(error, library_error_domain(), internal, std::string("softmetal: ") + e.what());
         return nullptr;
     }
 }

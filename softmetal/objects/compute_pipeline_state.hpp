@@ -21,8 +21,15 @@ struct compute_pipeline_state_state {
     label_holder label;  // read-only in Metal (set through a descriptor softmetal does not offer): nil
 };
 
-// newComputePipelineStateWithFunction:error:. +1, or nil with *error set when `function` is not a
-// softmetal function.
-id new_compute_pipeline_state(id device, id function, id* error);
+// What the pipeline is made from besides its function (an MTLComputePipelineDescriptor's settings).
+struct pipeline_settings {
+    ns_uinteger max_total_threads_per_threadgroup = 0;  // 0: the device's limit
+    id label = nullptr;
+};
+
+// newComputePipelineStateWith{Function,Descriptor}:...error:. +1, or nil with *error set when `function`
+// is not a softmetal function or is not specialised although it has function constants. When
+// `reflection` is non-null it receives an autoreleased MTLComputePipelineReflection (nil on failure).
+id new_compute_pipeline_state(id device, id function, const pipeline_settings& settings, id* reflection, id* error);
 
 }  // namespace softmetal::objects

@@ -5,7 +5,9 @@
 #include "objects/buffer.hpp"
 #include "objects/class_registry.hpp"
 #include "objects/command_queue.hpp"
+#include "objects/compute_pipeline_descriptor.hpp"
 #include "objects/compute_pipeline_state.hpp"
+#include "objects/event.hpp"
 #include "objects/library.hpp"
 
 namespace softmetal::objects {
@@ -86,13 +88,21 @@ Class register_device_class() {
     });
 
     builder.method("newComputePipelineStateWithFunction:error:", [](id self, SEL, id function, id* error) -> id {
-        return new_compute_pipeline_state(self, function, error);
+        return new_compute_pipeline_state(self, function, pipeline_settings{}, nullptr, error);
     });
+    // The options (MTLPipelineOption: ArgumentInfo, BufferTypeInfo) only decide how much Apple's
+    // compiler keeps for reflection; softmetal's reflection costs nothing, so any options get all of it.
     builder.method("newComputePipelineStateWithFunction:options:reflection:error:",
                    [](id self, SEL, id function, ns_uinteger, id* reflection, id* error) -> id {
-                       if (reflection) *reflection = nullptr;  // softmetal offers no reflection object
-                       return new_compute_pipeline_state(self, function, error);
+                       return new_compute_pipeline_state(self, function, pipeline_settings{}, reflection, error);
                    });
+    builder.method("newComputePipelineStateWithDescriptor:options:reflection:error:",
+                   [](id self, SEL, id descriptor, ns_uinteger, id* reflection, id* error) -> id {
+                       return new_compute_pipeline_state_from_descriptor(self, descriptor, reflection, error);
+                   });
+    builder.method("newEvent", [](id self, SEL) -> id { return new_event(self, false); });
+    builder.method("newSharedEvent", [](id self, SEL) -> id { return new_event(self, true); });
+    builder.method("newFence", [](id self, SEL) -> id { return new_fence(self); });
     return builder.register_class();
 }
 

@@ -41,50 +41,17 @@ std::string out_of_range_binding(const softmetal::kernel_module& module) {
     return "";
 }
 
-const char* data_type_name(std::uint64_t type) {
-    static const char* const names[] = {"none", "struct", "array", "float", "float2", "float3", "float4"};
-    if (type < sizeof names / sizeof names[0]) return names[type];
-    switch (type) {
-        case 16: return "half";
-        case 29: return "int";
-        case 33: return "uint";
-        case 37: return "short";
-        case 41: return "ushort";
-        case 45: return "char";
-        case 49: return "uchar";
-        case 53: return "bool";
-        case 81: return "long";
-        case 85: return "ulong";
-        default: return nullptr;
-    }
-}
-
-std::string type_text(std::uint64_t type) {
-    const char* name = data_type_name(type);
-    return name ? std::string(name) + " (MTLDataType " + std::to_string(type) + ")" : "MTLDataType " + std::to_string(type);
-}
-
-// Metal refuses a constant value whose MTLDataType differs from the constant's declared type (it does not
-// convert or reinterpret: an int constant given as MTLDataTypeFloat would otherwise be bit-cast).
-std::string mistyped_constant(const softmetal::kernel_module& module, const std::vector<softmetal::function_constant_value>& values) {
-    for (const softmetal::function_constant_value& value : values) {
-        for (const softmetal::function_constant_info& declared : module.function_constants()) {
-            const bool same = value.name.empty() ? declared.index >= 0 && declared.index == value.index : declared.name == value.name;
-            if (!same || declared.type == 0 || declared.type == value.type) continue;
-            return "Function constant '" + declared.name + "' is declared " + type_text(declared.type) +
-                   " but its value was given as " + type_text(value.type);
-        }
-    }
-    return "";
-}
-
 id new_function_with_name(id self, id name) {
     library_state& library = state(self);
     if (!is_string(name)) return nullptr;
     const std::string function_name = string_text(name);
     const sm_kernel_info* kernel = library.module->find(function_name);
     if (!kernel) return nullptr;
-    return new_function(library.device.get(), library.module, kernel, function_name);
+    // With function constants declared, this is Metal's non-specialised function: it reflects its
+    // constants, but a pipeline is refused until it is made with constant values.
+    std::vector<declared_constant> constants = declared_constants(*library.module, library.source);
+    const bool specialised = constants.empty();
+    return new_function(library.device.get(), library.module, kernel, function_name, std::move(constants), specialised);
 }
 
 id new_specialised_function(id self, id name, id constant_values, id* error) {
@@ -99,14 +66,16 @@ id new_specialised_function(id self, id name, id constant_values, id* error) {
                      "Function " + function_name + " was not found in the library");
         return nullptr;
     }
-    const std::vector<softmetal::function_constant_value> values = constant_values_of(constant_values);
-    const std::string mistyped = mistyped_constant(*library.module, values);
-    if (!mistyped.empty()) {
-        report_error(error, library_error_domain(), compile_failure, mistyped);
+    std::vector<declared_constant> constants = declared_constants(*library.module, library.source);
+    std::string rule_broken;
+    auto values = resolve_constant_values(constants, constant_values_of(constant_values), rule_broken);
+    if (!values) {
+        report_error(error, library_error_domain(), compile_failure,
+                     "Function " + function_name + " could not be specialised: " + rule_broken);
         return nullptr;
     }
-    softmetal::compile_result compiled =
-        softmetal::compile_library(library.source, library.options, softmetal::executor::shared().runtime_api(), values);
+    softmetal::compile_result compiled = softmetal::compile_library(
+        library.source, library.options, softmetal::executor::shared().runtime_api(), *values);
     if (!compiled.module) {
         report_error(error, library_error_domain(), compile_failure, failure_description(compiled.log));
         return nullptr;
@@ -117,7 +86,7 @@ id new_specialised_function(id self, id name, id constant_values, id* error) {
                      "Function " + function_name + " was not found in the specialised library");
         return nullptr;
     }
-    return new_function(library.device.get(), compiled.module, kernel, function_name);
+    return new_function(library.device.get(), compiled.module, kernel, function_name, std::move(constants), true);
 }
 
 }  // namespace

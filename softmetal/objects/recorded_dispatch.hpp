@@ -47,6 +47,13 @@ struct recorded_pipeline {
     softmetal::kernel_code code;
 };
 
+// dispatchThreadgroupsWithIndirectBuffer:: where the MTLDispatchThreadgroupsIndirectArguments lie.
+struct indirect_grid {
+    unsigned char* base = nullptr;  // the buffer's memory; null for a direct dispatch
+    std::uint64_t length = 0;
+    std::uint64_t offset = 0;
+};
+
 struct recorded_dispatch {
     std::size_t encoder_index = 0;
     std::size_t dispatch_index = 0;  // within its encoder
@@ -56,6 +63,7 @@ struct recorded_dispatch {
     bool exact_grid = false;    // dispatchThreads (grid counts threads) or dispatchThreadgroups (counts groups)
     pymetal::mtl_size grid{};
     pymetal::mtl_size threads_per_threadgroup{};
+    indirect_grid indirect;     // when set, grid (in threadgroups) is read from it as the command runs
 };
 
 }  // namespace softmetal::objects

@@ -31,10 +31,19 @@ struct latch {
     bool opened = false;
 };
 
-// A dispatch that Metal (softmetal's validation, like Metal's validation layer) fails: the kernel
-// reads buffer(0) and nothing is bound there.
+// A command buffer that Metal (softmetal's validation, like Metal's validation layer) fails: a dispatch
+// encoded through the raw encoder with no pipeline set. (pymetal's own forms refuse bad dispatches
+// before encoding; see the binding checks in binding_check_test.cpp.)
+pymetal::command_list failing_list() {
+    pymetal::command_list list(device());
+    pymetal::msg_send<void(pymetal::mtl_size, pymetal::mtl_size)>(list.native_encoder(), "dispatchThreads:threadsPerThreadgroup:",
+                                                                  pymetal::mtl_size{1, 1, 1}, pymetal::mtl_size{1, 1, 1});
+    return list;
+}
 pymetal::command_buffer unbound_dispatch_async(pymetal::completion_handler handler = {}) {
-    return kernels().kernel("add_one").dispatch_threads_async({}, 1, std::move(handler));
+    pymetal::command_list list = failing_list();
+    if (handler) list.on_completed(std::move(handler));
+    return list.commit();
 }
 }  // namespace
 
@@ -112,8 +121,10 @@ TEST_CASE("a failed command buffer throws command_error with Metal's domain, cod
 }
 
 TEST_CASE("the synchronous forms throw command_error for a failed command buffer", "[metal][errors][softmetal]") {
-    CHECK_THROWS_AS(kernels().kernel("add_one").dispatch_threads({}, 1), pymetal::command_error);
-    CHECK_THROWS_AS(kernels().kernel("add_one").run({}, 1, 1), pymetal::command_error);
+    CHECK_THROWS_AS(failing_list().run(), pymetal::command_error);
+    // A dispatch the reflection shows to be incomplete never reaches the timeline.
+    CHECK_THROWS_AS(kernels().kernel("add_one").dispatch_threads({}, 1), pymetal::dispatch_error);
+    CHECK_THROWS_AS(kernels().kernel("add_one").run({}, 1, 1), pymetal::dispatch_error);
 }
 
 TEST_CASE("a completion handler sees the failure of its command buffer", "[metal][async][errors][softmetal]") {

@@ -1,5 +1,6 @@
 // Command queues, command buffers and compute command encoders running real kernels.
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -329,4 +330,26 @@ TEST_CASE("an empty command buffer completes; waiting before commit returns at o
     msg_send<void()>(cb.get(), "waitUntilCompleted");
     CHECK(status_of(cb.get()) == status_completed);
     CHECK(msg_send<id()>(cb.get(), "computeCommandEncoder") == nullptr);  // no encoding after commit
+}
+
+TEST_CASE("commandBuffer blocks while maxCommandBufferCount command buffers are outstanding") {
+    autorelease_pool pool;
+    object queue = object::adopt(msg_send<id(ns_uinteger)>(device(), "newCommandQueueWithMaxCommandBufferCount:", 2));
+    object first = object::retain(msg_send<id()>(queue.get(), "commandBuffer"));
+    object second = object::retain(msg_send<id()>(queue.get(), "commandBuffer"));
+    std::atomic<bool> got_third{false};
+    std::thread third([&] {
+        autorelease_pool thread_pool;
+        id cb = msg_send<id()>(queue.get(), "commandBuffer");
+        got_third.store(cb != nullptr);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    CHECK_FALSE(got_third.load());
+    msg_send<void()>(first.get(), "commit");  // completing gives its slot back
+    msg_send<void()>(first.get(), "waitUntilCompleted");
+    third.join();
+    CHECK(got_third.load());
+    second = object();  // released without a commit: its slot comes back too
+    object fourth = object::retain(msg_send<id()>(queue.get(), "commandBuffer"));
+    CHECK(fourth);
 }

@@ -39,6 +39,8 @@ TEST_CASE("type encodings match Apple's for every implemented selector") {
         {"newLibraryWithSource:options:error:", "@@:@@^@"},
         {"newComputePipelineStateWithFunction:error:", "@@:@^@"},
         {"newComputePipelineStateWithFunction:options:reflection:error:", "@@:@Q^@^@"},
+        {"newComputePipelineStateWithDescriptor:options:reflection:error:", "@@:@Q^@^@"},
+        {"newEvent", "@@:"}, {"newSharedEvent", "@@:"}, {"newFence", "@@:"},
     });
 
     object buffer = new_buffer(16);
@@ -57,6 +59,7 @@ TEST_CASE("type encodings match Apple's for every implemented selector") {
     object function = new_function(lib.get(), "add");
     check_encodings(function.get(), {
         {"name", "@@:"}, {"functionType", "Q@:"}, {"device", "@@:"}, {"label", "@@:"}, {"setLabel:", "v@:@"},
+        {"functionConstantsDictionary", "@@:"},
     });
     object pipeline = new_pipeline(function.get());
     check_encodings(pipeline.get(), {
@@ -76,6 +79,7 @@ TEST_CASE("type encodings match Apple's for every implemented selector") {
         {"error", "@@:"}, {"GPUStartTime", "d@:"}, {"GPUEndTime", "d@:"}, {"kernelStartTime", "d@:"},
         {"kernelEndTime", "d@:"}, {"addCompletedHandler:", "v@:@?"}, {"addScheduledHandler:", "v@:@?"},
         {"retainedReferences", "B@:"}, {"device", "@@:"}, {"commandQueue", "@@:"}, {"label", "@@:"}, {"setLabel:", "v@:@"},
+        {"blitCommandEncoder", "@@:"}, {"encodeSignalEvent:value:", "v@:@Q"}, {"encodeWaitForEvent:value:", "v@:@Q"},
     });
     id encoder = msg_send<id()>(cb, "computeCommandEncoder");
     check_encodings(encoder, {
@@ -86,8 +90,18 @@ TEST_CASE("type encodings match Apple's for every implemented selector") {
         {"dispatchThreads:threadsPerThreadgroup:", "v@:{?=QQQ}{?=QQQ}"}, {"memoryBarrierWithScope:", "v@:Q"},
         {"memoryBarrierWithResources:count:", "v@:r^@Q"}, {"endEncoding", "v@:"}, {"dispatchType", "Q@:"},
         {"device", "@@:"}, {"label", "@@:"}, {"setLabel:", "v@:@"},
+        {"dispatchThreadgroupsWithIndirectBuffer:indirectBufferOffset:threadsPerThreadgroup:", "v@:@Q{?=QQQ}"},
+        {"updateFence:", "v@:@"}, {"waitForFence:", "v@:@"},
     });
     msg_send<void()>(encoder, "endEncoding");
+    id blit = msg_send<id()>(cb, "blitCommandEncoder");
+    check_encodings(blit, {
+        {"copyFromBuffer:sourceOffset:toBuffer:destinationOffset:size:", "v@:@Q@QQ"},
+        {"fillBuffer:range:value:", "v@:@{_NSRange=QQ}C"}, {"synchronizeResource:", "v@:@"},
+        {"updateFence:", "v@:@"}, {"waitForFence:", "v@:@"}, {"endEncoding", "v@:"}, {"device", "@@:"},
+        {"label", "@@:"}, {"setLabel:", "v@:@"},
+    });
+    msg_send<void()>(blit, "endEncoding");
 
     object options = object::adopt(msg_send<id()>(pymetal::class_named("MTLCompileOptions"), "new"));
     check_encodings(options.get(), {
@@ -101,6 +115,67 @@ TEST_CASE("type encodings match Apple's for every implemented selector") {
         {"setConstantValue:type:atIndex:", "v@:r^vQQ"}, {"setConstantValue:type:withName:", "v@:r^vQ@"},
         {"setConstantValues:type:withRange:", "v@:r^vQ{_NSRange=QQ}"}, {"reset", "v@:"},
     });
+}
+
+TEST_CASE("type encodings match Apple's for events, fences, reflection and pipeline descriptors") {
+    autorelease_pool pool;
+    object event = object::adopt(msg_send<id()>(device(), "newEvent"));
+    check_encodings(event.get(), {{"device", "@@:"}, {"label", "@@:"}, {"setLabel:", "v@:@"}});
+    object shared = object::adopt(msg_send<id()>(device(), "newSharedEvent"));
+    check_encodings(shared.get(), {
+        {"device", "@@:"}, {"label", "@@:"}, {"setLabel:", "v@:@"}, {"signaledValue", "Q@:"},
+        {"setSignaledValue:", "v@:Q"}, {"notifyListener:atValue:block:", "v@:@Q@?"},
+        {"waitUntilSignaledValue:timeoutMS:", "B@:QQ"},
+    });
+    object fence = object::adopt(msg_send<id()>(device(), "newFence"));
+    check_encodings(fence.get(), {{"device", "@@:"}, {"label", "@@:"}, {"setLabel:", "v@:@"}});
+
+    object descriptor = object::adopt(msg_send<id()>(pymetal::class_named("MTLComputePipelineDescriptor"), "new"));
+    check_encodings(descriptor.get(), {
+        {"computeFunction", "@@:"}, {"setComputeFunction:", "v@:@"}, {"maxTotalThreadsPerThreadgroup", "Q@:"},
+        {"setMaxTotalThreadsPerThreadgroup:", "v@:Q"}, {"threadGroupSizeIsMultipleOfThreadExecutionWidth", "B@:"},
+        {"setThreadGroupSizeIsMultipleOfThreadExecutionWidth:", "v@:B"}, {"label", "@@:"}, {"setLabel:", "v@:@"},
+        {"reset", "v@:"}, {"copyWithZone:", "@@:^{_NSZone=}"},
+    });
+
+    object lib = new_library(R"(#include <metal_stdlib>
+using namespace metal;
+constant float k [[function_constant(0)]];
+kernel void f(device float* d [[buffer(0)]], threadgroup float* t [[threadgroup(0)]], uint i [[thread_position_in_grid]]) { t[0] = k; d[i] = t[0]; }
+)");
+    REQUIRE(lib);
+    object function = new_function(lib.get(), "f");
+    id dictionary = msg_send<id()>(function.get(), "functionConstantsDictionary");
+    id constant = msg_send<id(id)>(dictionary, "objectForKey:", ns_string("k").get());
+    REQUIRE(constant != nullptr);
+    check_encodings(constant, {{"name", "@@:"}, {"type", "Q@:"}, {"index", "Q@:"}, {"required", "B@:"}});
+
+    object values = object::adopt(msg_send<id()>(pymetal::class_named("MTLFunctionConstantValues"), "new"));
+    const float one = 1.0f;
+    msg_send<void(const void*, ns_uinteger, ns_uinteger)>(values.get(), "setConstantValue:type:atIndex:", &one, 3, 0);
+    id error = nullptr;
+    object specialised = object::adopt(msg_send<id(id, id, id*)>(lib.get(), "newFunctionWithName:constantValues:error:",
+                                                                 ns_string("f").get(), values.get(), &error));
+    REQUIRE(specialised);
+    id reflection = nullptr;
+    object pipeline = object::adopt(msg_send<id(id, ns_uinteger, id*, id*)>(
+        device(), "newComputePipelineStateWithFunction:options:reflection:error:", specialised.get(), 1, &reflection, &error));
+    REQUIRE(reflection != nullptr);
+    check_encodings(reflection, {{"arguments", "@@:"}, {"bindings", "@@:"}});
+    id argument = msg_send<id(ns_uinteger)>(msg_send<id()>(reflection, "arguments"), "objectAtIndex:", 0);
+    check_encodings(argument, {
+        {"name", "@@:"}, {"type", "Q@:"}, {"access", "Q@:"}, {"index", "Q@:"}, {"isActive", "B@:"},
+        {"bufferAlignment", "Q@:"}, {"bufferDataSize", "Q@:"}, {"bufferDataType", "Q@:"}, {"bufferStructType", "@@:"},
+        {"bufferPointerType", "@@:"}, {"threadgroupMemoryAlignment", "Q@:"}, {"threadgroupMemoryDataSize", "Q@:"},
+        {"arrayLength", "Q@:"},
+    });
+    id binding = msg_send<id(ns_uinteger)>(msg_send<id()>(reflection, "bindings"), "objectAtIndex:", 1);
+    check_encodings(binding, {
+        {"name", "@@:"}, {"type", "q@:"}, {"access", "Q@:"}, {"index", "Q@:"}, {"isUsed", "B@:"}, {"isArgument", "B@:"},
+        {"bufferAlignment", "Q@:"}, {"bufferDataSize", "Q@:"}, {"bufferDataType", "Q@:"}, {"bufferStructType", "@@:"},
+        {"bufferPointerType", "@@:"}, {"threadgroupMemoryAlignment", "Q@:"}, {"threadgroupMemoryDataSize", "Q@:"},
+    });
+    CHECK(msg_send<ns_integer()>(binding, "type") == 1);  // MTLBindingTypeThreadgroupMemory
 }
 
 TEST_CASE("the block parameters are spelled @? exactly, as Apple's are") {

@@ -3,15 +3,26 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "../argument.hpp"
 #include "../metal_error.hpp"
 #include "../msg_send.hpp"
+#include "../foundation.hpp"
 #include "../size.hpp"
 
 namespace pymetal::detail {
+
+// One kernel argument as the pipeline's reflection (MTLArgument) reports it.
+struct reflected_argument {
+    std::string name;        // the MSL parameter name (softmetal: "bufferN" until its compiler reports names)
+    bool threadgroup = false;  // [[threadgroup(n)]] rather than [[buffer(n)]]
+    ns_uinteger index = 0;
+    ns_uinteger data_size = 0;  // bufferDataSize: sizeof the referenced / pointed-to type (0 unknown)
+};
 
 // What a dispatch needs to know about a kernel, read once when the kernel is made.
 struct pipeline_info {
@@ -22,7 +33,30 @@ struct pipeline_info {
     ns_uinteger static_threadgroup_memory = 0;
     size3 device_max_threads{0, 0, 0};
     ns_uinteger device_max_threadgroup_memory = 0;
+    std::vector<reflected_argument> arguments;  // active arguments, from reflection
 };
+
+// The active arguments of an MTLComputePipelineReflection (its `arguments` array of MTLArgument).
+inline std::vector<reflected_argument> read_reflection(id reflection) {
+    std::vector<reflected_argument> arguments;
+    if (!reflection) return arguments;
+    id array = msg_send<id()>(reflection, "arguments");
+    const ns_uinteger count = array ? msg_send<ns_uinteger()>(array, "count") : 0;
+    for (ns_uinteger i = 0; i < count; ++i) {
+        id a = msg_send<id(ns_uinteger)>(array, "objectAtIndex:", i);
+        if (!msg_send<objc_bool()>(a, "isActive")) continue;
+        const ns_uinteger type = msg_send<ns_uinteger()>(a, "type");  // MTLArgumentType
+        if (type != 0 && type != 1) continue;  // textures, samplers: not bound by pymetal
+        reflected_argument r;
+        r.threadgroup = type == 1;
+        r.index = msg_send<ns_uinteger()>(a, "index");
+        r.data_size = r.threadgroup ? 0 : msg_send<ns_uinteger()>(a, "bufferDataSize");
+        id name = msg_send<id()>(a, "name");
+        r.name = name ? pymetal::to_string(name) : "[[" + std::string(r.threadgroup ? "threadgroup(" : "buffer(") + std::to_string(r.index) + ")]]";
+        arguments.push_back(std::move(r));
+    }
+    return arguments;
+}
 
 enum class grid_kind { threadgroups, threads };
 
@@ -60,6 +94,42 @@ private:
     long next_buffer_ = 0;
     long next_threadgroup_ = 0;
 };
+
+// Every argument the kernel's reflection reports is bound, with at least the bytes its type needs:
+// Metal would fail the command buffer (or, without validation, read garbage) instead.
+inline void check_against_reflection(const pipeline_info& k, argument_list args) {
+    if (k.arguments.empty()) return;
+    struct bound {
+        const argument* arg = nullptr;
+        std::size_t position = 0;
+    };
+    std::array<bound, max_argument_index> buffers{}, threadgroup{};
+    index_assigner indices;
+    std::size_t position = 0;
+    for (const argument& a : args) {
+        const long index = indices.next(a);  // in range: checked by the caller's loop first
+        (a.type() == argument::kind::threadgroup_memory ? threadgroup : buffers)[static_cast<std::size_t>(index)] = {&a, position++};
+    }
+    for (const reflected_argument& r : k.arguments) {
+        if (r.index >= static_cast<ns_uinteger>(max_argument_index)) continue;
+        const std::string where = "the kernel's argument '" + r.name + "' [[" + (r.threadgroup ? "threadgroup(" : "buffer(") +
+                                  std::to_string(r.index) + ")]]";
+        const bound& b = (r.threadgroup ? threadgroup : buffers)[r.index];
+        if (!b.arg)
+            refuse(k, where + " is not bound: pass " +
+                          (r.threadgroup ? std::string("pymetal::threadgroup_memory(bytes)") : std::string("a buffer or pymetal::value(...)")) +
+                          " at that index");
+        if (r.threadgroup || r.data_size == 0) continue;
+        const argument& a = *b.arg;
+        if (a.type() == argument::kind::bytes && a.length() < r.data_size)
+            refuse(k, where + " needs " + std::to_string(r.data_size) + " bytes but argument " + std::to_string(b.position) +
+                          " is a value of " + std::to_string(a.length()) + " bytes");
+        if (a.type() == argument::kind::buffer && a.buffer_length() - a.offset() < r.data_size)
+            refuse(k, where + " needs " + std::to_string(r.data_size) + " bytes but argument " + std::to_string(b.position) +
+                          " binds a buffer with " + std::to_string(a.buffer_length() - a.offset()) + " bytes from offset " +
+                          std::to_string(a.offset()));
+    }
+}
 
 inline void check_arguments(const pipeline_info& k, argument_list args) {
     std::uint64_t used_buffers = 0, used_threadgroup = 0;
@@ -105,6 +175,7 @@ inline void check_arguments(const pipeline_info& k, argument_list args) {
                 break;
         }
     }
+    check_against_reflection(k, args);
     if (k.device_max_threadgroup_memory && threadgroup_bytes > k.device_max_threadgroup_memory)
         refuse(k, "the kernel needs " + std::to_string(threadgroup_bytes) + " bytes of threadgroup memory (" +
                       std::to_string(k.static_threadgroup_memory) + " declared in the kernel), over the device's " +
@@ -135,11 +206,8 @@ inline size3 choose_threadgroup(const pipeline_info& k, const size3& grid) {
     return threads;
 }
 
-// Encodes one validated dispatch into an open compute encoder. A grid with a zero dimension binds
-// nothing and dispatches nothing.
-inline void encode(id encoder, const pipeline_info& k, argument_list args, grid_kind kind, const size3& grid,
-                   const size3& threads_per_threadgroup) {
-    if (grid.empty()) return;
+// Sets the pipeline and the validated arguments on an open compute encoder.
+inline void bind(id encoder, const pipeline_info& k, argument_list args) {
     msg_send<void(id)>(encoder, "setComputePipelineState:", k.pipeline);
     index_assigner indices;
     for (const argument& a : args) {
@@ -159,6 +227,14 @@ inline void encode(id encoder, const pipeline_info& k, argument_list args, grid_
                 break;
         }
     }
+}
+
+// Encodes one validated dispatch into an open compute encoder. A grid with a zero dimension binds
+// nothing and dispatches nothing.
+inline void encode(id encoder, const pipeline_info& k, argument_list args, grid_kind kind, const size3& grid,
+                   const size3& threads_per_threadgroup) {
+    if (grid.empty()) return;
+    bind(encoder, k, args);
     if (kind == grid_kind::threadgroups)
         msg_send<void(mtl_size, mtl_size)>(encoder, "dispatchThreadgroups:threadsPerThreadgroup:", mtl_size(grid),
                                            mtl_size(threads_per_threadgroup));
