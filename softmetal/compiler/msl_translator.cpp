@@ -53,6 +53,7 @@ struct kernel_def {
     size_t params_open = npos, params_close = npos, body_open = npos, body_close = npos;
     bool regions = false; // run_group comes from the generated sm_regions_<name>
     int overload = 0;     // which definition of a kernel template of this name (0: the first)
+    std::string tg_name;  // its threadgroup-variable struct (sm_tg_<name>, numbered for overloads)
 };
 
 struct instantiation {
@@ -535,7 +536,8 @@ private:
         k.body_close = tk(body_end).offset;
         // Overloaded kernel templates (MLX's gather, one per index count) each get an arena struct.
         k.overload = kernel_overloads_[k.name]++;
-        const std::string tg_name = "sm_tg_" + k.name + (k.overload ? "_" + std::to_string(k.overload) : "");
+        k.tg_name = "sm_tg_" + k.name + (k.overload ? "_" + std::to_string(k.overload) : "");
+        const std::string &tg_name = k.tg_name;
         std::string tg_type = k.scope + tg_name + (is_template ? "<" + k.template_args + ">" : "");
         std::vector<threadgroup_decl> decls;
         // Local constants (`constexpr int N = 32;`, `const uint head_size = 64;`) and type aliases
@@ -1205,46 +1207,44 @@ public:
     std::string kernel_table(std::vector<std::string> &names, const std::map<std::string, rewritten_kernel> &rewritten) {
         std::string decls, entries;
         int n = 0;
-        auto emit = [&](const kernel_def &k, const std::string &exported, const std::string &args) {
+        // One table entry: `fn` names the kernel function; `regions_fn`, when not empty, its split form.
+        auto entry = [&](const kernel_def &k, const std::string &exported, const std::string &fn, const std::string &tg_size,
+                         const std::string &regions_fn) {
             for (const auto &b : k.bindings)
                 if (b == "-") return; // refused above
-            auto r = rewritten.find(rewritten_key(k));
-            const bool tg = r != rewritten.end() && r->second.has_threadgroup_vars;
-            const bool regions = r != rewritten.end() && r->second.regions;
-            std::string b = "sm_bindings_" + std::to_string(n);
-            std::string list;
+            std::string b = "sm_bindings_" + std::to_string(n), list;
             for (size_t i = 0; i < k.bindings.size(); ++i) list += (i ? ", " : "") + k.bindings[i];
             decls += "using " + b + " = ::sm::entry::bindings<" + list + ">;\n";
-            std::string targs = k.is_template ? "<" + args + ">" : "";
-            std::string fn = k.scope + k.name + targs;
-            std::string size = tg ? "sizeof(" + k.scope + "sm_tg_" + k.name + targs + ")" : "0";
-            std::string index = std::to_string(n);
-            if (regions) {
+            entries += "    table[" + std::to_string(n) + "] = ";
+            if (!regions_fn.empty()) {
                 decls += "using " + b + "_group = ::sm::entry::bindings<" + list + (list.empty() ? "" : ", ") + "::sm::entry::sm_group_binding>;\n";
-                std::string rfn = k.scope + "sm_regions_" + k.name + targs;
-                entries += "    table[" + index + "] = ::sm::entry::kernel_info_regions<" + b + ", " + b + "_group, &" + fn + ", &" + rfn +
-                           ">(\"" + exported + "\", " + size + ");\n";
+                entries += "::sm::entry::kernel_info_regions<" + b + ", " + b + "_group, " + fn + ", " + regions_fn + ">(\"" + exported +
+                           "\", " + tg_size + ");\n";
             } else {
-                entries += "    table[" + index + "] = ::sm::entry::kernel_info<" + b + ", &" + fn + ">(\"" + exported + "\", " + size +
-                           ", " + (reaches_barrier(k.refs) ? "true" : "false") + ");\n";
+                entries += "::sm::entry::kernel_info<" + b + ", " + fn + ">(\"" + exported + "\", " + tg_size + ", " +
+                           (reaches_barrier(k.refs) ? "true" : "false") + ");\n";
             }
             names.push_back(exported);
             ++n;
         };
-        auto emit_as = [&](const kernel_def &k, const std::string &exported, const std::string &fn) {
-            for (const auto &b : k.bindings)
-                if (b == "-") return;
+        // A kernel named by its template arguments (or none): its arena struct and split form can be named too.
+        auto emit = [&](const kernel_def &k, const std::string &exported, const std::string &args) {
             auto r = rewritten.find(rewritten_key(k));
-            // The arena struct's template arguments are not spelled: such kernels get no threadgroup
-            // variables moved (clang reports any), and run unsplit.
-            if (r != rewritten.end() && r->second.has_threadgroup_vars) return;
-            std::string b = "sm_bindings_" + std::to_string(n), list;
-            for (size_t i = 0; i < k.bindings.size(); ++i) list += (i ? ", " : "") + k.bindings[i];
-            decls += "using " + b + " = ::sm::entry::bindings<" + list + ">;\n";
-            entries += "    table[" + std::to_string(n) + "] = ::sm::entry::kernel_info<" + b + ", " + fn + ">(\"" + exported +
-                       "\", 0, " + (reaches_barrier(k.refs) ? "true" : "false") + ");\n";
-            names.push_back(exported);
-            ++n;
+            const bool tg = r != rewritten.end() && r->second.has_threadgroup_vars;
+            const bool regions = r != rewritten.end() && r->second.regions;
+            const std::string targs = k.is_template ? "<" + args + ">" : "";
+            entry(k, exported, "&" + k.scope + k.name + targs, tg ? "sizeof(" + k.scope + k.tg_name + targs + ")" : "0",
+                  regions ? "&" + k.scope + "sm_regions_" + k.name + targs : "");
+        };
+        // A kernel picked by a function type (deduced arguments, or one overload of several): its arena
+        // struct's template arguments are not spelled, so one with threadgroup variables is left out
+        // (clang reports them), and it runs unsplit.
+        auto emit_as = [&](const kernel_def &k, const std::string &exported, const std::string &fn) {
+            // Any definition of that name: the passes may number overloads differently (macro-made ones).
+            const std::string prefix = k.scope + k.name + "#";
+            for (auto r = rewritten.lower_bound(prefix); r != rewritten.end() && r->first.compare(0, prefix.size(), prefix) == 0; ++r)
+                if (r->second.has_threadgroup_vars) return;
+            entry(k, exported, fn, "0", "");
         };
         for (const auto &k : kernels_)
             if (!k.is_template) emit(k, k.host_name.empty() ? k.name : k.host_name, "");
