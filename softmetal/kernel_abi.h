@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes; the loader refuses modules built for another version. */
-#define SM_ABI_VERSION 3u
+#define SM_ABI_VERSION 4u
 /* Metal's argument table sizes for compute: 31 buffers, 31 threadgroup memory slots. */
 #define SM_MAX_BUFFER_BINDINGS 31u
 #define SM_MAX_THREADGROUP_BINDINGS 31u
@@ -92,6 +92,8 @@ typedef struct sm_kernel_info {
     uint32_t uses_barriers;                 /* nonzero: run with run_thread on fibers (barriers not split) */
     uint32_t function_type;                 /* MTLFunctionType: SM_FUNCTION_TYPE_KERNEL, or a vertex/fragment
                                                function the library lists but never runs (both run_ NULL) */
+    const char *function_constants;         /* names of the function constants the kernel uses, '\n'-separated;
+                                               NULL when it uses none (Metal's per-function constants) */
 } sm_kernel_info;
 
 /* Exported by every compiled module. Called once after dlopen. Stores `runtime` for the kernels and

@@ -176,6 +176,9 @@ std::vector<std::string> compile_flags(bool fast_math) {
     const char *rest[] = {"-O2", "-fPIC", "-shared", "-march=native", "-fno-exceptions", "-fno-rtti",
                           "-Xclang", "-ffloat16-excess-precision=none", "-fvisibility=hidden", "-nostdlib++",
                           "-fno-color-diagnostics", "-fno-threadsafe-statics",
+                          // Operand ranges in errors (scalar_operand_repair reads them; stripped for the
+                          // user), and every error of a large library, not the first 20.
+                          "-fdiagnostics-print-source-range-info", "-ferror-limit=1000",
                           // A loop without side effects is not deleted: a GPU kernel may spin, and a hang
                           // must stay a hang the watchdog can see rather than become a fall-through.
                           "-fno-finite-loops",

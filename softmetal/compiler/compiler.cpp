@@ -2,6 +2,7 @@
 // in front so that compiling the same library twice in one process is a map lookup.
 #include "compiler/compiler.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <dlfcn.h>
 #include <map>
@@ -22,7 +23,7 @@
 namespace softmetal {
 
 // Bumped when the translator's output changes meaning for the same input.
-static const char translator_version[] = "softmetal-msl-translator-2";
+static const char translator_version[] = "softmetal-msl-translator-3";
 
 kernel_module::~kernel_module() {
     if (handle_) dlclose(handle_);
@@ -126,8 +127,10 @@ std::string disk_key(const translation &tr, const compiler_identity &cc, const s
 }
 
 // Builds in `build_dir` (already private); returns the path of the .so or "" with the log filled.
+// `clang_output` gets clang's own output, range-annotated (what scalar_operands_to_loosen reads).
 std::string build(const compiler_identity &cc, const std::vector<std::string> &flags, const std::string &include_dir,
-                  const std::string &build_dir, const translation &tr, const std::string &user_source, std::string &log) {
+                  const std::string &build_dir, const translation &tr, const std::string &user_source, std::string &log,
+                  std::string &clang_output) {
     std::string err;
     std::string source = build_dir + "/program_source.cpp";
     if (!write_file(source, tr.cpp, err)) {
@@ -141,12 +144,14 @@ std::string build(const compiler_identity &cc, const std::vector<std::string> &f
         return "";
     }
     bool failed = p.exit_code != 0;
-    log += filter_clang_output(p.output, failed, p.exit_code, user_source);
+    clang_output = p.output;
+    log += filter_clang_output(strip_source_ranges(p.output), failed, p.exit_code, user_source);
     return failed ? "" : so;
 }
 
 compile_result compile_uncached(const std::string &src, const translation &tr, const compiler_identity &cc,
-                                const std::vector<std::string> &flags, const sm_runtime_api *runtime, std::string log) {
+                                const std::vector<std::string> &flags, const sm_runtime_api *runtime, std::string log,
+                                std::string &clang_output) {
     compile_result r;
     std::string err;
     const char *tmp = std::getenv("TMPDIR");
@@ -156,7 +161,7 @@ compile_result compile_uncached(const std::string &src, const translation &tr, c
         return r;
     }
     std::string include = ensure_prelude(dir, false, err);
-    std::string so = include.empty() ? "" : build(cc, flags, include, dir, tr, src, log);
+    std::string so = include.empty() ? "" : build(cc, flags, include, dir, tr, src, log, clang_output);
     if (include.empty()) log += "softmetal: error: " + err + "\n";
     if (!so.empty()) {
         r.module = module_loader::load(so, runtime, tr.constants, err);
@@ -169,7 +174,7 @@ compile_result compile_uncached(const std::string &src, const translation &tr, c
 
 compile_result compile_cached(const std::string &src, const translation &tr, const compiler_identity &cc,
                               const std::vector<std::string> &flags, const sm_runtime_api *runtime, const std::string &dir,
-                              std::string log, std::string *loaded_key = nullptr) {
+                              std::string log, std::string &clang_output, std::string *loaded_key = nullptr) {
     compile_result r;
     std::string key = disk_key(tr, cc, flags), err;
     if (loaded_key) *loaded_key = key;
@@ -198,7 +203,7 @@ compile_result compile_cached(const std::string &src, const translation &tr, con
             return r;
         }
         const std::size_t before_build = log.size();
-        std::string so = build(cc, flags, include, build_dir, tr, src, log);
+        std::string so = build(cc, flags, include, build_dir, tr, src, log, clang_output);
         bool published = !so.empty() && publish_entry(dir, key, so, err);
         if (published && log.size() > before_build)
             write_small_file_atomically(dir, key + ".log", log.substr(before_build));
@@ -329,20 +334,34 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     }
     preprocessed_msl pre = preprocess(src, options, cc, loc);
     if (!pre.ok) return {nullptr, pre.log};
-    translation tr = translate_msl(pre, options, constants);
-    if (!tr.ok) return {nullptr, tr.log};
-    std::string log = tr.log;
-    if (!loc.refusal.empty())
-        log += "softmetal: note: not using the kernel cache (" + loc.refusal + "); building in a private temporary directory\n";
+    std::vector<source_range> loose_operands;
+    translation tr;
+    compile_result r;
     std::string entry_key;
-    compile_result r = loc.enabled ? compile_cached(src, tr, cc, flags, runtime, loc.directory, log, &entry_key)
-                                   : compile_uncached(src, tr, cc, flags, runtime, log);
-    if (!r.module && !tr.cpp_fibers.empty()) {
-        // The kernels split at barriers did not build (the user's own error, or a shape barrier_regions
-        // misjudged): build the fiber-only version, whose diagnostics are the user's, each once.
-        tr.cpp = tr.cpp_fibers;
-        r = loc.enabled ? compile_cached(src, tr, cc, flags, runtime, loc.directory, log, &entry_key)
-                        : compile_uncached(src, tr, cc, flags, runtime, log);
+    // A few rounds at most: each round's errors name every scalar operand clang met (the error limit
+    // is high), so a second repair round is needed only where a repair uncovered more.
+    for (int round = 0; round < 3; ++round) {
+        tr = translate_msl(pre, options, constants, loose_operands);
+        if (!tr.ok) return {nullptr, tr.log};
+        std::string log = tr.log;
+        if (!loc.refusal.empty())
+            log += "softmetal: note: not using the kernel cache (" + loc.refusal + "); building in a private temporary directory\n";
+        std::string clang_output;
+        r = loc.enabled ? compile_cached(src, tr, cc, flags, runtime, loc.directory, log, clang_output, &entry_key)
+                        : compile_uncached(src, tr, cc, flags, runtime, log, clang_output);
+        if (!r.module && !tr.cpp_fibers.empty()) {
+            // The kernels split at barriers did not build (the user's own error, or a shape barrier_regions
+            // misjudged): build the fiber-only version, whose diagnostics are the user's, each once.
+            tr.cpp = tr.cpp_fibers;
+            clang_output.clear();
+            r = loc.enabled ? compile_cached(src, tr, cc, flags, runtime, loc.directory, log, clang_output, &entry_key)
+                            : compile_uncached(src, tr, cc, flags, runtime, log, clang_output);
+        }
+        if (r.module) break;
+        const std::size_t before = loose_operands.size();
+        for (const source_range &found : scalar_operands_to_loosen(clang_output, tr.cpp))
+            if (std::find(loose_operands.begin(), loose_operands.end(), found) == loose_operands.end()) loose_operands.push_back(found);
+        if (loose_operands.size() == before) break; // nothing more to repair: the errors are the user's
     }
     if (r.module && loc.enabled) write_small_file_atomically(loc.directory, "src-" + skey + ".txt", encode_index(entry_key, tr.constants));
     if (r.module) {

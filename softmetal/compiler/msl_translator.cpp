@@ -7,6 +7,7 @@
 #include <set>
 
 #include "compiler/barrier_regions.hpp"
+#include "compiler/msl_conversions.hpp"
 #include "compiler/msl_tokenizer.hpp"
 #include "compiler/msl_preprocessor.hpp"
 
@@ -46,6 +47,7 @@ struct kernel_def {
     std::vector<std::string> bindings; // one C++ binding type per parameter (plus the group)
     bool has_threadgroup_vars = false;
     std::set<std::string> refs;        // identifiers in the body
+    std::set<std::string> param_refs;  // identifiers in the parameter list (`[[function_constant(x)]]`)
     int line = 0, column = 0;
     // For barrier_regions: position parameters (name -> kernel_entry.h attr), and where the
     // parameter list's parentheses and the body's braces are in the user's source.
@@ -118,6 +120,13 @@ std::string blank(const std::string &s) {
         bool continuation = r[i] == '\\' && next != std::string::npos && r[next] == '\n';
         if (r[i] != '\n' && !continuation) r[i] = ' ';
     }
+    return r;
+}
+
+// `s` as the inside of a C string literal (identifiers and '\n' only, here).
+std::string c_string_body(const std::string &s) {
+    std::string r;
+    for (char c : s) r += c == '\n' ? std::string("\\n") : std::string(1, c);
     return r;
 }
 
@@ -364,6 +373,7 @@ private:
                 continue;
             }
             if (t == ";") {
+                note_declaration_uses(stmt_start, j);
                 stmt_start = j + 1;
                 template_start = npos;
                 continue;
@@ -455,6 +465,42 @@ private:
         }
     }
 
+    // A top-level declaration [a, semicolon) without a body: what its name stands for uses the identifiers
+    // after `=` (`constant bool has_mask = is_function_constant_defined(mask) && ...;`, `using T = ...;`)
+    // or, for a typedef, every other one.
+    void note_declaration_uses(size_t a, size_t semicolon) {
+        if (a >= semicolon) return;
+        if (is(a, "typedef")) {
+            if (!is_ident(semicolon - 1)) return;
+            std::set<std::string> &uses = items_[text(semicolon - 1)];
+            for (size_t k = a + 1; k + 1 < semicolon; ++k)
+                if (is_ident(k)) uses.insert(text(k));
+            return;
+        }
+        int depth = 0;
+        for (size_t k = a; k < semicolon; ++k) {
+            if (is(k, "(") || is(k, "[") || is(k, "<")) ++depth;
+            else if (is(k, ")") || is(k, "]") || is(k, ">")) --depth;
+            else if (depth == 0 && is(k, "=")) {
+                size_t n = k;
+                while (n > a && is(n - 1, "]")) { // `name[N] =`: back over the array's bounds
+                    size_t m = n - 1;
+                    for (int d = 0;; --m) {
+                        if (is(m, "]")) ++d;
+                        else if (is(m, "[")) --d;
+                        if (d == 0 || m == a) break;
+                    }
+                    n = m;
+                }
+                if (n == a || !is_ident(n - 1)) return;
+                std::set<std::string> &uses = items_[text(n - 1)];
+                for (size_t q = k + 1; q < semicolon; ++q)
+                    if (is_ident(q)) uses.insert(text(q));
+                return;
+            }
+        }
+    }
+
     // The name a `{` body belongs to (function or struct), or "" for initialisers and the like.
     std::string item_name(size_t a, size_t brace) const {
         for (size_t k = a; k < brace; ++k) {
@@ -474,7 +520,10 @@ private:
                         else if (is(n, "<")) --depth;
                     } while (n > a && depth > 0);
                 }
-                return n > a && is_ident(n - 1) ? text(n - 1) : "";
+                // `void (*table[4])(...) = {...}`: no name before the parenthesis, only a type.
+                static const std::set<std::string> not_names = {"void", "auto", "bool", "char", "short", "int", "long",
+                                                                "float", "double", "unsigned", "signed", "const", "volatile"};
+                return n > a && is_ident(n - 1) && !not_names.count(text(n - 1)) ? text(n - 1) : "";
             }
         }
         return "";
@@ -518,6 +567,8 @@ private:
             return code_.size();
         }
         parse_parameters(k, open, close);
+        for (size_t t = open + 1; t < close; ++t)
+            if (is_ident(t)) k.param_refs.insert(text(t));
         k.params_open = tk(open).offset;
         k.params_close = tk(close).offset;
 
@@ -902,9 +953,31 @@ private:
         }
     }
 
+    // Scalar operands clang found meeting narrower vectors (scalar_operand_repair.hpp).
+    void loose_scalar_operands() {
+        if (loose_operands_.empty()) return;
+        std::vector<size_t> line_starts = {0};
+        for (size_t i = 0; i < src_.size(); ++i)
+            if (src_[i] == '\n') line_starts.push_back(i + 1);
+        auto offset_of = [&](int line, int column) {
+            if (line < 1 || size_t(line) > line_starts.size() || column < 1) return npos;
+            size_t off = line_starts[size_t(line) - 1] + size_t(column) - 1;
+            size_t line_end = size_t(line) < line_starts.size() ? line_starts[size_t(line)] : src_.size();
+            return off <= line_end ? off : npos;
+        };
+        for (const source_range &r : loose_operands_) {
+            size_t begin = offset_of(r.line, r.column), end = offset_of(r.end_line, r.end_column);
+            if (begin == npos || end == npos || end <= begin) continue;
+            add_edit(begin, 0, "::sm::loose(");
+            add_edit(end, 0, ")");
+        }
+    }
+
     void rewrite_remaining_tokens() {
         function_pointer_template_parameters();
         vector_brace_initializers();
+        for (text_replacement &r : vector_conversion_edits(src_, toks_, code_)) add_edit(r.offset, r.length, std::move(r.text));
+        loose_scalar_operands(); // after the conversions: its ")" closes outside theirs at the same place
         for (size_t i = 0; i < toks_.size(); ++i) {
             if (consumed_[i]) continue;
             const token &t = toks_[i];
@@ -1050,6 +1123,7 @@ public:
         return lines;
     }
     void set_active_lines(std::set<int> lines) { active_lines_ = std::move(lines); }
+    void set_loose_operands(std::vector<source_range> ranges) { loose_operands_ = std::move(ranges); }
 
 private:
     const std::set<std::string> &user_functions() {
@@ -1086,6 +1160,34 @@ private:
                ((id.compare(0, 5, "simd_") == 0 || id.compare(0, 5, "quad_") == 0 || id.compare(0, 10, "simdgroup_") == 0 ||
                  id == "thread_elements") &&
                 !user_functions().count(id) && !items_.count(id));
+    }
+    // Everything `refs` names, directly or through the functions, types and kernels it uses.
+    std::set<std::string> reachable(const std::set<std::string> &refs) {
+        std::set<std::string> seen;
+        std::vector<std::string> todo(refs.begin(), refs.end());
+        while (!todo.empty()) {
+            std::string id = todo.back();
+            todo.pop_back();
+            if (!seen.insert(id).second) continue;
+            auto it = items_.find(id);
+            if (it != items_.end()) todo.insert(todo.end(), it->second.begin(), it->second.end());
+            auto kit = kernel_index_.find(id);
+            if (kit != kernel_index_.end()) todo.insert(todo.end(), kernels_[kit->second].refs.begin(), kernels_[kit->second].refs.end());
+        }
+        return seen;
+    }
+    // The function constants a kernel uses, '\n'-separated: on Metal a function has only those, and a
+    // kernel using none needs no specialisation even when the library declares some.
+    std::string constants_used(const kernel_def &k) {
+        if (constants_.empty()) return "";
+        std::set<std::string> refs = k.refs;
+        refs.insert(k.param_refs.begin(), k.param_refs.end());
+        const std::set<std::string> names = reachable(refs);
+
+        std::string used;
+        for (const auto &c : constants_)
+            if (names.count(c.name)) used += (used.empty() ? "" : "\n") + c.name;
+        return used;
     }
     bool reaches_barrier(const std::set<std::string> &refs) {
         std::set<std::string> seen;
@@ -1224,6 +1326,10 @@ public:
                 entries += "::sm::entry::kernel_info<" + b + ", " + fn + ">(\"" + exported + "\", " + tg_size + ", " +
                            (reaches_barrier(k.refs) ? "true" : "false") + ");\n";
             }
+            const std::string used = constants_used(k);
+            if (!used.empty())
+                entries += "    table[" + std::to_string(n) + "].function_constants = (const char *)(__SIZE_TYPE__)\"" +
+                           c_string_body(used) + "\";\n";
             names.push_back(exported);
             ++n;
         };
@@ -1316,6 +1422,7 @@ private:
     std::set<std::string> instantiated_;
     bool instantiated_computed_ = false;
     std::set<int> active_lines_;             // rewrite: lines of code the preprocessor kept
+    std::vector<source_range> loose_operands_; // rewrite: scalar operands to wrap in ::sm::loose (scalar_operand_repair.hpp)
     std::map<std::string, std::set<std::string>> local_constant_uses_; // local constant -> identifiers of its value
     bool user_functions_computed_ = false;
     std::vector<bool> user_file_; // analysis: the token comes from the user's source
@@ -1325,7 +1432,7 @@ private:
 } // namespace
 
 translation translate_msl(const preprocessed_msl &source, const compile_options &options,
-                          const std::vector<function_constant_value> &constants) {
+                          const std::vector<function_constant_value> &constants, const std::vector<source_range> &loose_operands) {
     translation out;
     translator analysis(source.text, options, constants, pass::analysis, source.prepared);
     bool ok = analysis.analyse();
@@ -1337,6 +1444,7 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
     translator rewrite(source.prepared, options, constants, pass::rewrite, source.prepared);
     const std::set<int> active = analysis.active_lines();
     rewrite.set_active_lines(active);
+    rewrite.set_loose_operands(loose_operands);
     std::map<std::string, rewritten_kernel> rewritten;
     std::string body = rewrite.rewrite(rewritten);
     if (!rewrite.errors().empty()) {
@@ -1354,6 +1462,7 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
         for (auto &k : rewritten) k.second.regions = false;
         translator plain(source.prepared, options, constants, pass::rewrite, source.prepared);
         plain.set_active_lines(active);
+        plain.set_loose_operands(loose_operands);
         std::map<std::string, rewritten_kernel> unused;
         std::string plain_body = plain.rewrite_without_regions(unused);
         std::vector<std::string> names;

@@ -14,6 +14,7 @@
 
 #include "compiler/compiler.hpp"
 #include "compiler/msl_preprocessor.hpp"
+#include "compiler/scalar_operand_repair.hpp"
 
 namespace softmetal {
 namespace detail {
@@ -27,9 +28,11 @@ struct translation {
     std::vector<function_constant_info> constants;    // declared function constants
 };
 
-// `source` has been through preprocess_msl (stage 1).
+// `source` has been through preprocess_msl (stage 1). `loose_operands`: scalar operands a first
+// compile found meeting narrower vectors (scalar_operand_repair.hpp), wrapped so they convert as in MSL.
 translation translate_msl(const preprocessed_msl &source, const compile_options &options,
-                          const std::vector<function_constant_value> &constants);
+                          const std::vector<function_constant_value> &constants,
+                          const std::vector<source_range> &loose_operands = {});
 
 } // namespace detail
 } // namespace softmetal

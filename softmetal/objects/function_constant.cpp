@@ -58,10 +58,12 @@ std::string data_type_name(std::uint64_t type) {
     return "MTLDataType " + std::to_string(type);
 }
 
-std::vector<declared_constant> declared_constants(const softmetal::kernel_module& module, const std::string& source) {
+std::vector<declared_constant> declared_constants(const softmetal::kernel_module& module, const sm_kernel_info& kernel,
+                                                  const std::string& source) {
     std::vector<declared_constant> declared;
+    const std::string used = kernel.function_constants ? "\n" + std::string(kernel.function_constants) + "\n" : std::string();
     for (const softmetal::function_constant_info& info : module.function_constants())
-        declared.push_back({info, !asks_if_defined(source, info.name)});
+        if (used.find("\n" + info.name + "\n") != std::string::npos) declared.push_back({info, !asks_if_defined(source, info.name)});
     return declared;
 }
 

@@ -24,8 +24,11 @@ struct declared_constant {
     bool required = true;
 };
 
-// The constants `module` declares, with `required` worked out from `source`.
-std::vector<declared_constant> declared_constants(const softmetal::kernel_module& module, const std::string& source);
+// The constants `module` declares that `kernel` uses, with `required` worked out from `source`
+// (Metal's functionConstantsDictionary: a function has only the constants it uses, not every one
+// its library declares).
+std::vector<declared_constant> declared_constants(const softmetal::kernel_module& module, const sm_kernel_info& kernel,
+                                                  const std::string& source);
 
 // Matches `given` against `declared` by Apple's rules. On success returns the values to compile with,
 // each keyed by the declaration's name; on failure sets `error` and returns nullopt.

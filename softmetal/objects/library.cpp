@@ -49,7 +49,7 @@ id new_function_with_name(id self, id name) {
     if (!kernel) return nullptr;
     // With function constants declared, this is Metal's non-specialised function: it reflects its
     // constants, but a pipeline is refused until it is made with constant values.
-    std::vector<declared_constant> constants = declared_constants(*library.module, library.source);
+    std::vector<declared_constant> constants = declared_constants(*library.module, *kernel, library.source);
     const bool specialised = constants.empty();
     return new_function(library.device.get(), library.module, kernel, function_name, std::move(constants), specialised);
 }
@@ -61,12 +61,13 @@ id new_specialised_function(id self, id name, id constant_values, id* error) {
         return nullptr;
     }
     const std::string function_name = string_text(name);
-    if (!library.module->find(function_name)) {
+    const sm_kernel_info* declared_in = library.module->find(function_name);
+    if (!declared_in) {
         report_error(error, library_error_domain(), function_not_found,
                      "Function " + function_name + " was not found in the library");
         return nullptr;
     }
-    std::vector<declared_constant> constants = declared_constants(*library.module, library.source);
+    std::vector<declared_constant> constants = declared_constants(*library.module, *declared_in, library.source);
     std::string rule_broken;
     auto values = resolve_constant_values(constants, constant_values_of(constant_values), rule_broken);
     if (!values) {

@@ -288,6 +288,63 @@ kernel void k(device float *out [[buffer(0)]], constant params &p [[buffer(1)]],
                                    const float t[4] = {1, 10, 100, 1000}, lt[2] = {0.5f, 0.25f};
                                    return t[i & 3] * 2.0f + float(3 << 2) + lt[i & 1];
                                }));
+
+    // ggml's casts between vector types: `(float4)h4`, `(q4_t)x` through a typedef, `s2_t(h2)`, casts
+    // through template parameters. In MSL each converts the elements' values; `(int4)f` truncates each
+    // float where a bit-cast would give huge numbers.
+    cases.push_back(floats_out("vector_value_conversions", R"(
+#include <metal_stdlib>
+using namespace metal;
+typedef half4 q4_t;
+typedef float2 s2_t;
+template <typename T4> T4 convert_to(half4 h) { return (T4) h; }
+template <typename T4, typename S> T4 widen(S s) { return T4(s); }
+kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    const float x = in[i];
+    float4 f = float4(x, x + 0.25f, -x, 3.75f);
+    half4 h = (half4)f;
+    int4 n = (int4)f;
+    q4_t q = (q4_t) f;
+    s2_t s = s2_t(h.xy);
+    float4 back = (float4)(half4) f;
+    float4 t = convert_to<float4>(h);
+    bfloat b = (bfloat)h.y;
+    float4 w = widen<float4>(h);
+    out[i] = float(h.x) + float(n.x) * 100.0f + float(n.z) * 10000.0f + float(q.y) + s.x + back.w + t.z + float(b) + w.w;
+}
+)",
+                               "k", {buffer_of(0, in)}, n, 1,
+                               [=](size_t i) {
+                                   const float x = in[i], whole = std::trunc(x);
+                                   return x + whole * 100.0f - whole * 10000.0f + (x + 0.25f) + x + 3.75f - x + (x + 0.25f) + 3.75f;
+                               },
+                               1e-6f));
+
+    // A scalar meeting a vector of narrower elements: MSL converts the scalar to the element type
+    // (`half4 * float`, `ushort4 * 2`, `uchar4 & 0xF`, `cond ? half4 : 0.25f`).
+    cases.push_back(floats_out("scalar_operands_meeting_narrower_vectors", R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], constant float &scale [[buffer(2)]],
+              uint i [[thread_position_in_grid]]) {
+    half4 h = half4(in[i], 1.0f, 2.0f, 0.5f);
+    h = h * scale;
+    h += 0.5f;
+    ushort4 u = ushort4(i, 1, 2, 3);
+    u = u * 2 + 1u;
+    uchar4 c = uchar4(u);
+    c = c & 0xF;
+    half4 m = i % 2 ? h : 0.25f;
+    auto big = h > 1.0f; // (bool4 in MSL; a half comparison here gives 16-bit masks)
+    out[i] = float(h.x) + float(u.x) + float(c.x) * 1000.0f + float(m.y) + (big.y ? 7.0f : 0.0f) + (big.w ? 70.0f : 0.0f);
+}
+)",
+                               "k", {buffer_of(0, in), bytes_of(2, 2.0f)}, n, 1,
+                               [=](size_t i) {
+                                   const float hx = in[i] * 2.0f + 0.5f, hy = 1.0f * 2.0f + 0.5f;
+                                   const float ux = float(i * 2 + 1), cx = float((i * 2 + 1) & 0xF);
+                                   return hx + ux + cx * 1000.0f + (i % 2 ? hy : 0.25f) + 7.0f + 70.0f;
+                               }));
     return cases;
 }
 

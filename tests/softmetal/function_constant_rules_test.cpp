@@ -2,7 +2,10 @@
 // presence checks naming the constant, unknown values ignored, and functionConstantsDictionary.
 #include "softmetal_test_support.hpp"
 
+#include <algorithm>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 using namespace softmetal_test;
 
@@ -138,4 +141,88 @@ TEST_CASE("values are looked up by index before name, and unknown ones are ignor
     INFO((error ? error_description(error) : std::string()));
     REQUIRE(function);
     CHECK(run_scaled(function.get(), 3.0f) == 7.0f);
+}
+
+namespace {
+
+// Metal gives each function only the constants it uses: `plain` needs no values, `offset_only` uses
+// `offset` through a program-scope constant, `scaled_twice` uses `factor` through a helper.
+constexpr const char* per_function_source = R"(#include <metal_stdlib>
+using namespace metal;
+constant int factor [[function_constant(0)]];
+constant float offset [[function_constant(1)]];
+constant bool has_offset = is_function_constant_defined(offset);
+float scale(float x) { return x * factor; }
+kernel void plain(device float* data [[buffer(0)]], uint id [[thread_position_in_grid]]) { data[id] = data[id] + 1.0f; }
+kernel void offset_only(device float* data [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    if (has_offset) data[id] = data[id] + offset;
+}
+kernel void scaled_twice(device float* data [[buffer(0)]], uint id [[thread_position_in_grid]]) { data[id] = scale(scale(data[id])); }
+)";
+
+std::vector<std::string> constant_names(id function) {
+    std::vector<std::string> names;
+    id dictionary = msg_send<id()>(function, "functionConstantsDictionary");
+    if (!dictionary) return names;
+    id keys = msg_send<id()>(dictionary, "allKeys");
+    for (ns_uinteger i = 0; i < msg_send<ns_uinteger()>(keys, "count"); ++i)
+        names.push_back(text(msg_send<id(ns_uinteger)>(keys, "objectAtIndex:", i)));
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+}  // namespace
+
+TEST_CASE("a function has only the constants it uses: one using none gets a pipeline without specialisation") {
+    autorelease_pool pool;
+    object lib = new_library(per_function_source);
+    REQUIRE(lib);
+    object plain = new_function(lib.get(), "plain");
+    object offset_only = new_function(lib.get(), "offset_only");
+    object scaled_twice = new_function(lib.get(), "scaled_twice");
+    REQUIRE(plain);
+    REQUIRE(offset_only);
+    REQUIRE(scaled_twice);
+    CHECK(constant_names(plain.get()).empty());
+    CHECK(constant_names(offset_only.get()) == std::vector<std::string>{"offset"});
+    CHECK(constant_names(scaled_twice.get()) == std::vector<std::string>{"factor"});
+
+    object pipeline = new_pipeline(plain.get());
+    REQUIRE(pipeline);
+    object queue = new_queue();
+    object data = buffer_with(std::vector<float>{2.0f});
+    object cb = run_encoded(queue.get(), [&](id encoder) {
+        set_pipeline(encoder, pipeline.get());
+        set_buffer(encoder, data.get(), 0, 0);
+        dispatch_threads(encoder, {1, 1, 1}, {1, 1, 1});
+    });
+    REQUIRE(status_of(cb.get()) == status_completed);
+    CHECK(contents<float>(data.get())[0] == 3.0f);
+
+    // `offset` is optional for offset_only (asked with is_function_constant_defined): no values at all is
+    // a valid specialisation; `factor` is required for scaled_twice and alone suffices.
+    id error = nullptr;
+    object no_values = new_values();
+    object offset_function = object::adopt(msg_send<id(id, id, id*)>(lib.get(), "newFunctionWithName:constantValues:error:",
+                                                                    ns_string("offset_only").get(), no_values.get(), &error));
+    INFO((error ? error_description(error) : std::string()));
+    CHECK(offset_function);
+    object values = new_values();
+    const int three = 3;
+    set_at(values.get(), &three, type_int, 0);
+    error = nullptr;
+    object scaled = object::adopt(msg_send<id(id, id, id*)>(lib.get(), "newFunctionWithName:constantValues:error:",
+                                                           ns_string("scaled_twice").get(), values.get(), &error));
+    INFO((error ? error_description(error) : std::string()));
+    REQUIRE(scaled);
+    object scaled_pipeline = new_pipeline(scaled.get());
+    REQUIRE(scaled_pipeline);
+    object more = buffer_with(std::vector<float>{2.0f});
+    object cb2 = run_encoded(queue.get(), [&](id encoder) {
+        set_pipeline(encoder, scaled_pipeline.get());
+        set_buffer(encoder, more.get(), 0, 0);
+        dispatch_threads(encoder, {1, 1, 1}, {1, 1, 1});
+    });
+    REQUIRE(status_of(cb2.get()) == status_completed);
+    CHECK(contents<float>(more.get())[0] == 18.0f);
 }

@@ -139,6 +139,7 @@ template <> struct numeric_limits<bfloat> : sm::float_limits<bfloat, unsigned sh
 #define HALF_MIN_EXP (-13)
 #define HALF_RADIX 2
 #define HUGE_VALH ((half)__builtin_huge_valf())
+#define MAXHALF HALF_MAX
 #define M_E_H ((half)M_E_F)
 #define M_LOG2E_H ((half)M_LOG2E_F)
 #define M_LOG10E_H ((half)M_LOG10E_F)

@@ -152,6 +152,63 @@ template <class V, class... A> SM_INLINE V make_vec(A ...a) {
         return r;
     }
 }
+
+// MSL's explicit conversions (msl_conversions.hpp): the translator writes `(T)x` as msl_cast<T>(x) and,
+// for type names the source declares, `T(a, ...)` as msl_construct<T>(a, ...). Between vectors of the
+// same length each element's value converts, as in Metal (clang's vectors would reinterpret the bits
+// or refuse); a scalar splats; anything else is C++'s own cast or constructor.
+template <class T, class U> SM_INLINE constexpr T msl_cast(U v) {
+    if constexpr (lanes<T> > 0 && lanes<U> > 0) {
+        static_assert(lanes<T> == lanes<U>, "cannot convert between vectors of different lengths");
+        if constexpr (is_same<elem_t<T>, elem_t<U>>::value) {
+            return v;
+        } else if constexpr (is_same<elem_t<T>, __bf16>::value || is_same<elem_t<U>, __bf16>::value) {
+            return __builtin_convertvector(__builtin_convertvector(v, float __attribute__((ext_vector_type(lanes<T>)))), T);
+        } else {
+            return __builtin_convertvector(v, T);
+        }
+    } else if constexpr (lanes<T> > 0 && is_arith<U>) {
+        return T(cvt<elem_t<T>>(v));
+    } else if constexpr (is_arith<T> && is_arith<U>) {
+        return cvt<T>(v);
+    } else {
+        return (T)v;
+    }
+}
+template <class T, class... A> SM_INLINE constexpr T msl_construct(A... a) {
+    if constexpr (lanes<T> > 0) return make_vec<T>(a...);
+    else if constexpr (sizeof...(A) == 1 && (is_arith<A> && ...)) return msl_cast<T>(a...);
+    else return T(a...);
+}
+
+// A scalar operand meeting a vector of narrower elements (`half4 * 2.0f`, `uchar4 + 1`, `c ? h4 : 0.5f`):
+// MSL converts the scalar to the element type, C++ for OpenCL refuses it. When clang reports one, the
+// compiler wraps that operand in loose() (scalar_operand_repair.hpp) and compiles again; these
+// operators do what MSL does. ADL finds them through loose_scalar.
+template <class S> struct loose_scalar {
+    S value;
+    template <class V, enable_if_t<(lanes<V> > 0)> = 0> SM_INLINE constexpr operator V() const { return V(cvt<elem_t<V>>(value)); }
+};
+template <class S> SM_INLINE constexpr loose_scalar<S> loose(S s) { return {s}; }
+#define SM_LOOSE_OPERATOR(op)                                                                                             \
+    template <class V, class S, enable_if_t<(lanes<V> > 0)> = 0> SM_INLINE auto operator op(V v, loose_scalar<S> s) {       \
+        return v op cvt<elem_t<V>>(s.value);                                                                                \
+    }                                                                                                                       \
+    template <class V, class S, enable_if_t<(lanes<V> > 0)> = 0> SM_INLINE auto operator op(loose_scalar<S> s, V v) {       \
+        return cvt<elem_t<V>>(s.value) op v;                                                                                \
+    }
+#define SM_LOOSE_ASSIGNMENT(op)                                                                                           \
+    template <class V, class S, enable_if_t<(lanes<V> > 0)> = 0> SM_INLINE V &operator op(V &v, loose_scalar<S> s) {        \
+        return v op cvt<elem_t<V>>(s.value);                                                                                \
+    }
+SM_LOOSE_OPERATOR(+) SM_LOOSE_OPERATOR(-) SM_LOOSE_OPERATOR(*) SM_LOOSE_OPERATOR(/) SM_LOOSE_OPERATOR(%)
+SM_LOOSE_OPERATOR(&) SM_LOOSE_OPERATOR(|) SM_LOOSE_OPERATOR(^) SM_LOOSE_OPERATOR(<<) SM_LOOSE_OPERATOR(>>)
+SM_LOOSE_OPERATOR(==) SM_LOOSE_OPERATOR(!=) SM_LOOSE_OPERATOR(<) SM_LOOSE_OPERATOR(>) SM_LOOSE_OPERATOR(<=)
+SM_LOOSE_OPERATOR(>=) SM_LOOSE_OPERATOR(&&) SM_LOOSE_OPERATOR(||)
+SM_LOOSE_ASSIGNMENT(+=) SM_LOOSE_ASSIGNMENT(-=) SM_LOOSE_ASSIGNMENT(*=) SM_LOOSE_ASSIGNMENT(/=) SM_LOOSE_ASSIGNMENT(%=)
+SM_LOOSE_ASSIGNMENT(&=) SM_LOOSE_ASSIGNMENT(|=) SM_LOOSE_ASSIGNMENT(^=) SM_LOOSE_ASSIGNMENT(<<=) SM_LOOSE_ASSIGNMENT(>>=)
+#undef SM_LOOSE_OPERATOR
+#undef SM_LOOSE_ASSIGNMENT
 } // namespace sm
 
 namespace metal {

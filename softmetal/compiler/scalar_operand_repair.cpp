@@ -1,0 +1,124 @@
+// Reads clang's range-annotated errors; see scalar_operand_repair.hpp.
+#include "compiler/scalar_operand_repair.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <tuple>
+
+namespace softmetal {
+namespace detail {
+
+bool source_range::operator<(const source_range &o) const {
+    return std::tie(line, column, end_line, end_column) < std::tie(o.line, o.column, o.end_line, o.end_column);
+}
+bool source_range::operator==(const source_range &o) const {
+    return std::tie(line, column, end_line, end_column) == std::tie(o.line, o.column, o.end_line, o.end_column);
+}
+
+namespace {
+
+const char rank_error[] = ": error: scalar operand type has greater rank than the type of the vector element. (";
+
+// "{12:5-12:9}" at p: the range, and p moved past it; false if the text is not one.
+bool read_range(const std::string &s, size_t &p, source_range &r) {
+    if (p >= s.size() || s[p] != '{') return false;
+    const char *b = s.c_str() + p + 1;
+    char *e = nullptr;
+    long v[4];
+    const char seps[4] = {':', '-', ':', '}'};
+    for (int i = 0; i < 4; ++i) {
+        v[i] = std::strtol(b, &e, 10);
+        if (e == b || *e != seps[i] || v[i] <= 0 || v[i] > 100000000) return false;
+        b = e + 1;
+    }
+    r = {int(v[0]), int(v[1]), int(v[2]), int(v[3])};
+    p = size_t(b - s.c_str());
+    return true;
+}
+
+// Where the ranges of a diagnostic header start: after "file:L:C:" when '{' follows; npos otherwise.
+size_t ranges_start(const std::string &line) {
+    size_t brace = line.find(":{");
+    if (brace == std::string::npos) return std::string::npos;
+    size_t c2 = line.rfind(':', brace - 1), c1 = c2 == std::string::npos || c2 == 0 ? std::string::npos : line.rfind(':', c2 - 1);
+    if (c1 == std::string::npos) return std::string::npos;
+    for (size_t i = c1 + 1; i < brace; ++i)
+        if (i != c2 && (line[i] < '0' || line[i] > '9')) return std::string::npos;
+    return brace + 1;
+}
+
+// For each line of `text` (index 0 = line 1), the line it stands for after `#line N` directives.
+std::vector<int> presumed_lines(const std::string &text) {
+    std::vector<int> map;
+    int next = 1;
+    size_t pos = 0;
+    while (pos <= text.size()) {
+        size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos) nl = text.size();
+        map.push_back(next);
+        ++next;
+        if (text.compare(pos, 6, "#line ") == 0) next = std::atoi(text.c_str() + pos + 6);
+        pos = nl + 1;
+    }
+    return map;
+}
+
+} // namespace
+
+std::vector<source_range> scalar_operands_to_loosen(const std::string &out, const std::string &compiled) {
+    const std::vector<int> presumed = presumed_lines(compiled);
+    auto user_line = [&](int physical) { return physical >= 1 && size_t(physical) <= presumed.size() ? presumed[size_t(physical) - 1] : 0; };
+    std::vector<source_range> found;
+    size_t pos = 0;
+    while (pos < out.size()) {
+        size_t nl = out.find('\n', pos);
+        if (nl == std::string::npos) nl = out.size();
+        const std::string line = out.substr(pos, nl - pos);
+        pos = nl + 1;
+        size_t err = line.find(rank_error);
+        if (line.compare(0, 15, "program_source:") != 0 || err == std::string::npos) continue;
+        size_t p = ranges_start(line);
+        source_range first, second;
+        if (p == std::string::npos || !read_range(line, p, first) || !read_range(line, p, second)) continue;
+        // "('half4' (vector of 4 'half' values) and 'float')": the operand types, left then right.
+        const std::string types = line.substr(err + sizeof(rank_error) - 1);
+        size_t and_at = types.find(" and '");
+        if (and_at == std::string::npos) continue;
+        const bool left_is_vector = types.substr(0, and_at).find("vector") != std::string::npos;
+        const bool right_is_vector = types.substr(and_at).find("vector") != std::string::npos;
+        if (left_is_vector == right_is_vector) continue;
+        source_range scalar = left_is_vector ? second : first;
+        scalar.line = user_line(scalar.line);
+        scalar.end_line = user_line(scalar.end_line);
+        if (scalar.line < 1 || scalar.end_line < scalar.line || (scalar.end_line == scalar.line && scalar.end_column <= scalar.column)) continue;
+        found.push_back(scalar);
+    }
+    std::sort(found.begin(), found.end());
+    found.erase(std::unique(found.begin(), found.end()), found.end());
+    return found;
+}
+
+std::string strip_source_ranges(const std::string &out) {
+    std::string result;
+    result.reserve(out.size());
+    size_t pos = 0;
+    while (pos < out.size()) {
+        size_t nl = out.find('\n', pos);
+        size_t end = nl == std::string::npos ? out.size() : nl + 1;
+        std::string line = out.substr(pos, end - pos);
+        pos = end;
+        size_t p = ranges_start(line);
+        if (p != std::string::npos) {
+            size_t q = p;
+            source_range r;
+            while (read_range(line, q, r)) {
+            }
+            if (q > p && q < line.size() && line[q] == ':') line.erase(p - 1, q - (p - 1));
+        }
+        result += line;
+    }
+    return result;
+}
+
+} // namespace detail
+} // namespace softmetal
