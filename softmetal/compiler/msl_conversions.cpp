@@ -38,6 +38,8 @@ public:
         collect_type_names();
         for (size_t j = 0; j < code_.size(); ++j) {
             if (is(j, "(")) c_style_cast(j);
+            else if (is(j, "static_cast")) static_cast_to_value(j);
+            else if (is_ident(j) && is_vector_name(text(j)) && is_ident(j + 1) && is(j + 2, "(")) vector_direct_initialization(j);
             else if (is_ident(j) && type_names_.count(text(j)) && is(j + 1, "(")) functional_cast(j);
         }
         return std::move(out_);
@@ -188,6 +190,41 @@ private:
         // `T (*f)(...)`, `T (&r)[4]`: a declarator, not a cast.
         if ((is(j + 2, "*") || is(j + 2, "&")) && is_ident(j + 3) && is(j + 4, ")")) return;
         out_.push_back({tk(j).offset, end_of(j + 1) - tk(j).offset, "::sm::msl_construct<" + text(j) + ">("});
+    }
+
+    // `static_cast<T>(x)` to a type named by one identifier: a value conversion, as in MSL (between
+    // vectors, and between half and bfloat, which clang refuses). References and pointers stay.
+    void static_cast_to_value(size_t j) {
+        size_t name = j + 2;
+        std::string type;
+        if (is(j + 1, "<") && is_ident(name) && is(name + 1, ">") && is(name + 2, "(")) {
+            type = text(name);
+        } else if (is(j + 1, "<") && is(name, "metal") && is(name + 1, "::") && is_ident(name + 2) && is(name + 3, ">") && is(name + 4, "(")) {
+            type = "metal::" + text(name + 2);
+            name += 2;
+        } else {
+            return;
+        }
+        out_.push_back({tk(j).offset, end_of(name + 2) - tk(j).offset, "::sm::msl_cast<" + type + ">("});
+    }
+
+    // `short2 dims(min(a, b), c);`: MSL constructs the vector from the arguments; clang's vectors take
+    // no parenthesised initializer. A declaration with a parameter list (`float4 f(float x);`, `f()`)
+    // is left alone.
+    void vector_direct_initialization(size_t j) {
+        const size_t open = j + 2, close = match(open);
+        if (close == npos || !(is(close + 1, ";") || is(close + 1, ","))) return;
+        if (close == open + 1 || text(j).compare(0, 4, "bool") == 0) return; // (boolean vectors are masks)
+        int depth = 0;
+        for (size_t k = open + 1; k < close; ++k) {
+            if (is(k, "(") || is(k, "[") || is(k, "{")) ++depth;
+            else if (is(k, ")") || is(k, "]") || is(k, "}")) --depth;
+            else if (depth == 0 && is_ident(k) && is_ident(k + 1)) return; // `float x`: a parameter
+            else if (depth == 0 && is_ident(k) && (is(k - 1, "(") || is(k - 1, ",")) && (is(k + 1, ",") || k + 1 == close) &&
+                     (is_scalar_name(text(k)) || is_vector_name(text(k)) || type_names_.count(text(k))))
+                return; // `float4 f(float, int);`: an unnamed parameter's type
+        }
+        out_.push_back({end_of(j + 1), tk(open).offset + 1 - end_of(j + 1), " = ::sm::make_vec<" + text(j) + ">("});
     }
 
     const std::string &src_;

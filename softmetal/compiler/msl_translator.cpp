@@ -607,6 +607,14 @@ private:
                         if (is_ident(q)) local_constant_uses_[text(t + 1)].insert(text(q));
                 }
             }
+            if (is(t, "typedef") && statement_start) { // `typedef float U;` (candle's attention kernels)
+                size_t end = find_semicolon(t);
+                if (end != npos && end < body_end && is_ident(end - 1) && end > t + 2) {
+                    local_constants.push_back({text(end - 1), span(t, end) + "\n"});
+                    for (size_t q = t + 1; q + 1 < end; ++q)
+                        if (is_ident(q)) local_constant_uses_[text(end - 1)].insert(text(q));
+                }
+            }
             if ((is(t, "constexpr") || is(t, "const")) && statement_start) {
                 size_t end = find_semicolon(t);
                 size_t eq = t;
@@ -1016,7 +1024,11 @@ private:
                 for (size_t q = i; q <= last; ++q) consumed_[q] = true;
                 continue;
             }
-            if (t.kind == token_kind::identifier && s == "constant" && defaulted_after_parameters(i)) {
+            if (t.kind == token_kind::identifier && s == "thread" && !t.in_directive && thread_object_declaration(i)) {
+                // `thread T member;` in a struct (Apple's simdgroup_event, candle's copy of it): objects are
+                // in the thread space anyway, and OpenCL allows no address space on a field.
+                add_edit(t.offset, t.length, blank(s));
+            } else if (t.kind == token_kind::identifier && s == "constant" && defaulted_after_parameters(i)) {
                 // `T() constant = default;`: a constructor for objects in constant memory. Constructors
                 // carry no const (what `constant` means in types here): the generic one serves.
                 add_edit(t.offset, t.length, blank(s), t.in_directive);
@@ -1043,6 +1055,25 @@ private:
                 for (size_t q = i; q <= e; ++q) consumed_[q] = true;
             }
         }
+    }
+
+    // Whether the `thread` at toks_[i] starts the declaration of an object (not a pointer or reference):
+    // `thread T name;` after `;`, `{`, `}` or an access label.
+    bool thread_object_declaration(size_t i) const {
+        auto tok = [&](size_t k) { return src_.substr(toks_[k].offset, toks_[k].length); };
+        if (i == 0 || toks_[i - 1].in_directive) return false;
+        const std::string p = tok(i - 1);
+        if (!(p == ";" || p == "{" || p == "}" || p == ":")) return false;
+        int depth = 0;
+        for (size_t k = i + 1; k < toks_.size() && !toks_[k].in_directive; ++k) {
+            const std::string t = tok(k);
+            if (t == "<") ++depth;
+            else if (t == ">") --depth;
+            else if (depth > 0) continue;
+            else if (t == "*" || t == "&" || t == "(" || t == ")" || t == "{") return false;
+            else if (t == ";" || t == "=" || t == "[" || t == ",") return true;
+        }
+        return false;
     }
 
     // Whether the `constant` at toks_[i] starts the declaration of an object (not a pointer, reference,

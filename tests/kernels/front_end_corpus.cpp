@@ -310,13 +310,18 @@ kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1
     float4 t = convert_to<float4>(h);
     bfloat b = (bfloat)h.y;
     float4 w = widen<float4>(h);
-    out[i] = float(h.x) + float(n.x) * 100.0f + float(n.z) * 10000.0f + float(q.y) + s.x + back.w + t.z + float(b) + w.w;
+    int2 m = static_cast<int2>(f.xz);
+    half e = static_cast<half>(static_cast<bfloat>(h.w));
+    short2 dims(min(int(i), 7), 3);
+    out[i] = float(h.x) + float(n.x) * 100.0f + float(n.z) * 10000.0f + float(q.y) + s.x + back.w + t.z + float(b) + w.w +
+             float(m.x + m.y) + float(e) + float(dims.x) * 1000000.0f + float(dims.y);
 }
 )",
                                "k", {buffer_of(0, in)}, n, 1,
                                [=](size_t i) {
                                    const float x = in[i], whole = std::trunc(x);
-                                   return x + whole * 100.0f - whole * 10000.0f + (x + 0.25f) + x + 3.75f - x + (x + 0.25f) + 3.75f;
+                                   return x + whole * 100.0f - whole * 10000.0f + (x + 0.25f) + x + 3.75f - x + (x + 0.25f) + 3.75f +
+                                          0.0f + 3.75f + float(std::min(int(i), 7)) * 1000000.0f + 3.0f;
                                },
                                1e-6f));
 
@@ -345,6 +350,40 @@ kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1
                                    const float ux = float(i * 2 + 1), cx = float((i * 2 + 1) & 0xF);
                                    return hx + ux + cx * 1000.0f + (i % 2 ? hy : 0.25f) + 7.0f + 70.0f;
                                }));
+
+    // candle's shapes: a `thread` field (its copy of Apple's simdgroup_event), a local typedef naming a
+    // threadgroup array's element type, and a float atomic add through compare-and-swap on a local.
+    {
+        kernel_case c = floats_out("thread_fields_local_typedefs_and_cas", R"(
+#include <metal_stdlib>
+using namespace metal;
+struct counter {
+    int get() const { return count; }
+    thread int count;
+};
+inline void atomic_add_float(device atomic_uint *addr, float value) {
+    uint expected = atomic_load_explicit(addr, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(addr, &expected, as_type<uint>(as_type<float>(expected) + value),
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+    }
+}
+kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], device atomic_uint *total [[buffer(2)]],
+              uint i [[thread_position_in_grid]], uint l [[thread_position_in_threadgroup]]) {
+    typedef float U;
+    threadgroup U staged[32];
+    counter c;
+    c.count = 2;
+    staged[l] = in[i] * U(c.get());
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    atomic_add_float(&total[i], in[i]);
+    out[i] = staged[l] + staged[0] + as_type<float>(atomic_load_explicit(&total[i], memory_order_relaxed));
+}
+)",
+                                   "k", {buffer_of(0, in), zeros<uint32_t>(2, n)}, n, 1,
+                                   [=](size_t i) { return 2.0f * in[i] + 2.0f * in[i - i % 32] + in[i]; });
+        c.expects_barriers = true;
+        cases.push_back(c);
+    }
     return cases;
 }
 

@@ -41,12 +41,12 @@ template <class T> SM_INLINE T atomic_exchange_explicit(volatile atomic<T> *a, a
     return sm::target::atomic_exchange(sm::raw(a), v);
 }
 template <class T>
-SM_INLINE bool atomic_compare_exchange_weak_explicit(volatile atomic<T> *a, T *expected, atomic_arg_t<T> desired,
+SM_INLINE bool atomic_compare_exchange_weak_explicit(volatile atomic<T> *a, atomic_arg_t<T> *expected, atomic_arg_t<T> desired,
                                                      memory_order = memory_order_relaxed, memory_order = memory_order_relaxed) {
     return sm::target::atomic_cas(sm::raw(a), expected, desired);
 }
 template <class T>
-SM_INLINE bool atomic_compare_exchange_strong_explicit(volatile atomic<T> *a, T *expected, atomic_arg_t<T> desired,
+SM_INLINE bool atomic_compare_exchange_strong_explicit(volatile atomic<T> *a, atomic_arg_t<T> *expected, atomic_arg_t<T> desired,
                                                        memory_order = memory_order_relaxed, memory_order = memory_order_relaxed) {
     return sm::target::atomic_cas(sm::raw(a), expected, desired);
 }
