@@ -58,7 +58,43 @@ private:
     std::vector<std::string> names_;
 };
 
-enum class stmt_kind { plain, barrier, loop, hoisted };
+enum class stmt_kind { plain, barrier, loop, hoisted, simd };
+
+// SIMD-group functions a region split can take (simdgroup_regions.h computes them): the compute
+// functor, the argument count, and the argument type when it is fixed (else the argument's own).
+struct simd_function {
+    const char *compute;
+    int arguments;
+    const char *argument_type; // "" : the argument's type
+    const char *result_type;   // "" : the argument type
+};
+const std::map<std::string, simd_function> &simd_functions() {
+    static const std::map<std::string, simd_function> m = {
+        {"simd_sum", {"::sm::regions::reduce<::sm::simd::add>", 1, "", ""}},
+        {"simd_product", {"::sm::regions::reduce<::sm::simd::mul>", 1, "", ""}},
+        {"simd_min", {"::sm::regions::reduce<::sm::simd::lesser>", 1, "", ""}},
+        {"simd_max", {"::sm::regions::reduce<::sm::simd::greater>", 1, "", ""}},
+        {"simd_and", {"::sm::regions::reduce<::sm::simd::bit_and>", 1, "", ""}},
+        {"simd_or", {"::sm::regions::reduce<::sm::simd::bit_or>", 1, "", ""}},
+        {"simd_xor", {"::sm::regions::reduce<::sm::simd::bit_xor>", 1, "", ""}},
+        {"simd_all", {"::sm::regions::reduce<::sm::simd::bit_and>", 1, "bool", "bool"}},
+        {"simd_any", {"::sm::regions::reduce<::sm::simd::bit_or>", 1, "bool", "bool"}},
+        {"simd_prefix_inclusive_sum", {"::sm::regions::prefix<::sm::simd::add, 0, true>", 1, "", ""}},
+        {"simd_prefix_exclusive_sum", {"::sm::regions::prefix<::sm::simd::add, 0, false>", 1, "", ""}},
+        {"simd_prefix_inclusive_product", {"::sm::regions::prefix<::sm::simd::mul, 1, true>", 1, "", ""}},
+        {"simd_prefix_exclusive_product", {"::sm::regions::prefix<::sm::simd::mul, 1, false>", 1, "", ""}},
+        {"simd_broadcast_first", {"::sm::regions::broadcast_first", 1, "", ""}},
+        {"simd_ballot", {"::sm::regions::ballot", 1, "bool", "::metal::simd_vote"}},
+        {"simd_shuffle", {"::sm::regions::shuffle<::sm::regions::source::absolute>", 2, "", ""}},
+        {"simd_broadcast", {"::sm::regions::shuffle<::sm::regions::source::absolute>", 2, "", ""}},
+        {"simd_shuffle_up", {"::sm::regions::shuffle<::sm::regions::source::up>", 2, "", ""}},
+        {"simd_shuffle_down", {"::sm::regions::shuffle<::sm::regions::source::down>", 2, "", ""}},
+        {"simd_shuffle_xor", {"::sm::regions::shuffle<::sm::regions::source::exclusive_or>", 2, "", ""}},
+        {"simd_shuffle_rotate_up", {"::sm::regions::shuffle<::sm::regions::source::rotate_up>", 2, "", ""}},
+        {"simd_shuffle_rotate_down", {"::sm::regions::shuffle<::sm::regions::source::rotate_down>", 2, "", ""}},
+    };
+    return m;
+}
 
 struct stmt {
     stmt_kind kind = stmt_kind::plain;
@@ -71,6 +107,11 @@ struct stmt {
     size_t name_tok = npos;
     bool simple_decl = false; // one declarator, `= init` or no initialiser, not an array, not static/constexpr
     std::string type;         // its type as declared, without top-level const (for the per-thread copies)
+    // simd: the statement holds one SIMD-group call, tokens [call, call_close]; its arguments end at
+    // arg0_end (',' or ')'); its arguments are stored in `pre_region`, the statement runs in `region`.
+    size_t call = npos, call_name = npos, call_close = npos, arg0_end = npos;
+    int pre_region = -1;
+    int simd_index = -1;
 };
 
 struct replicated {
@@ -146,6 +187,17 @@ private:
     bool is_ident(size_t i) const { return i < toks_.size() && toks_[i].kind == token_kind::identifier; }
     size_t end_of(size_t i) const { return toks_[i].offset + toks_[i].length; }
     bool is_barrier_name(size_t i) const { return is(i, "threadgroup_barrier") || is(i, "simdgroup_barrier"); }
+    // A call of a SIMD-group (or quad-group) function other than simdgroup_barrier, split or not.
+    bool is_simd_call(size_t i) const {
+        if (!is_ident(i) || !is(i + 1, "(") || (i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) return false;
+        const std::string t = text(i);
+        static const std::set<std::string> others = {"simd_is_first", "simd_active_threads_mask", "simd_shuffle_and_fill_up",
+                                                     "simd_shuffle_and_fill_down"};
+        const bool metal_name = simd_functions().count(t) || others.count(t) || t.compare(0, 5, "quad_") == 0 ||
+                                t.compare(0, 10, "simdgroup_") == 0 || t == "make_filled_simdgroup_matrix";
+        return metal_name && !is_barrier_name(i) && !k_.user_functions.count(t);
+    }
+    bool is_split_point(size_t i) const { return is_barrier_name(i) || is_simd_call(i); }
     bool contains(size_t a, size_t b, bool (splitter::*pred)(size_t) const) const {
         for (size_t i = a; i < b; ++i)
             if ((this->*pred)(i)) return true;
@@ -205,10 +257,10 @@ private:
             s.kind = stmt_kind::barrier;
             return true;
         }
-        bool barrier_inside = contains(a, b, &splitter::is_barrier_name);
+        bool barrier_inside = contains(a, b, &splitter::is_split_point);
         if ((is(a, "for") || is(a, "while")) && is(a + 1, "(")) {
             size_t h = match_[a + 1];
-            if (barrier_inside && is(h + 1, "{") && match_[h + 1] + 1 == b && !contains(a, h + 1, &splitter::is_barrier_name)) {
+            if (barrier_inside && is(h + 1, "{") && match_[h + 1] + 1 == b && !contains(a, h + 1, &splitter::is_split_point)) {
                 if (depth >= 3) {
                     why = "barrier loops nested more than three deep";
                     return false;
@@ -218,8 +270,12 @@ private:
                 return parse_list(h + 2, b - 1, depth + 1, s.body, why);
             }
         }
+        if (barrier_inside && simd_statement(s, why)) {
+            parse_declaration(s);
+            return true;
+        }
         if (barrier_inside) {
-            why = "a barrier inside control flow other than a braced for/while loop at the kernel's top level";
+            if (why.empty()) why = "a barrier inside control flow other than a braced for/while loop at the kernel's top level";
             return false;
         }
         // The translator's threadgroup variables: references into the group's arena, shared by all threads.
@@ -241,6 +297,50 @@ private:
             return false;
         }
         parse_declaration(s);
+        return true;
+    }
+
+    // A statement (not control flow) holding exactly one call of a SIMD-group function the split
+    // supports, with no other split point in its arguments: `s = simd_sum(s);`, `float m = simd_max(v) * k;`.
+    bool simd_statement(stmt &s, std::string &why) {
+        const size_t a = s.a, b = s.b;
+        if (statement_keywords().count(text(a)) || is(a, "{")) return false;
+        size_t call = npos;
+        for (size_t i = a; i < b; ++i) {
+            if (is_barrier_name(i)) return false;
+            if (!is_simd_call(i)) continue;
+            if (call != npos) {
+                why = "two SIMD-group calls in one statement";
+                return false;
+            }
+            call = i;
+        }
+        if (call == npos) return false;
+        auto f = simd_functions().find(text(call));
+        if (f == simd_functions().end()) {
+            why = "the SIMD-group function '" + text(call) + "' is not split into regions";
+            return false;
+        }
+        const size_t open = call + 1, close = match_[open];
+        size_t comma = npos;
+        int args = close > open + 1 ? 1 : 0;
+        for (size_t i = open + 1; i < close; ++i) {
+            if (is(i, "(") || is(i, "[") || is(i, "{")) i = match_[i];
+            else if (is(i, ",")) {
+                ++args;
+                if (comma == npos) comma = i;
+            }
+        }
+        if (args != f->second.arguments) {
+            why = "'" + text(call) + "' with " + std::to_string(args) + " arguments";
+            return false;
+        }
+        s.kind = stmt_kind::simd;
+        s.call_name = call;
+        s.call = call >= a + 2 && is(call - 1, "::") && is(call - 2, "metal") ? call - 2 : call;
+        s.call_close = close;
+        s.arg0_end = comma == npos ? close : comma;
+        s.simd_index = simd_count_++;
         return true;
     }
 
@@ -304,6 +404,11 @@ private:
         for (stmt &s : list) {
             if (s.kind == stmt_kind::plain) s.region = cur;
             else if (s.kind == stmt_kind::barrier) cur = next++;
+            else if (s.kind == stmt_kind::simd) { // arguments stored before the split, the statement after it
+                s.pre_region = cur;
+                cur = next++;
+                s.region = cur;
+            }
             else if (s.kind == stmt_kind::loop) {
                 s.region = next++;
                 assign_regions(s.body, next);
@@ -318,7 +423,10 @@ private:
     void collect_uses(const std::vector<stmt> &list) {
         for (const stmt &s : list) {
             if (s.kind == stmt_kind::plain) note_uses(s.a, s.b, s.region);
-            else if (s.kind == stmt_kind::loop) {
+            else if (s.kind == stmt_kind::simd) {
+                note_uses(s.call_name + 2, s.call_close, s.pre_region);
+                note_uses(s.a, s.b, s.region);
+            } else if (s.kind == stmt_kind::loop) {
                 note_uses(s.a, s.head_end + 1, s.region);
                 collect_uses(s.body);
             }
@@ -326,7 +434,7 @@ private:
     }
     void all_decls(const std::vector<stmt> &list, std::vector<const stmt *> &out) const {
         for (const stmt &s : list) {
-            if (s.kind == stmt_kind::plain && s.name_tok != npos) out.push_back(&s);
+            if ((s.kind == stmt_kind::plain || s.kind == stmt_kind::simd) && s.name_tok != npos) out.push_back(&s);
             if (s.kind == stmt_kind::loop) all_decls(s.body, out);
         }
     }
@@ -472,10 +580,46 @@ private:
         return out;
     }
 
-    void emit_region(const std::vector<const stmt *> &region, std::string &out) {
+    // A region's statements; `pre`: only the SIMD-group call's arguments of that statement, stored.
+    struct piece {
+        const stmt *s;
+        bool pre;
+    };
+    std::string simd_buffers(const stmt &s) const {
+        const std::string n = std::to_string(s.simd_index);
+        std::string out = "unsigned char *sm_simd_arg" + n + " = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n" +
+                          "unsigned char *sm_simd_res" + n + " = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n";
+        if (s.arg0_end != s.call_close) out += "unsigned *sm_simd_lane" + n + " = (unsigned *)__builtin_alloca(4u * sm_count);\n";
+        return out;
+    }
+    std::string argument_type(const stmt &s) const {
+        const simd_function &f = simd_functions().at(text(s.call_name));
+        if (*f.argument_type) return f.argument_type;
+        return "decltype(::sm::regions::value_of(" + s_.substr(toks_[s.call_name + 2].offset, toks_[s.arg0_end].offset - toks_[s.call_name + 2].offset) + "))";
+    }
+    // This thread's arguments into the statement's buffers.
+    std::string store_arguments(const stmt &s) const {
+        const std::string n = std::to_string(s.simd_index);
+        std::string out = "{ " + argument_type(s) + " sm_v = (" + copy(toks_[s.call_name + 2].offset, end_of(s.arg0_end - 1)) + ");\n" +
+                          "__builtin_memcpy(sm_simd_arg" + n + " + 32u * sm_t, &sm_v, sizeof(sm_v));\n";
+        if (s.arg0_end != s.call_close)
+            out += "sm_simd_lane" + n + "[sm_t] = (unsigned)(" + copy(toks_[s.arg0_end + 1].offset, end_of(s.call_close - 1)) + ");\n";
+        return out + "}\n";
+    }
+    // What replaces the call in the statement: this thread's result, the group's computed once.
+    std::string simd_result(const stmt &s) const {
+        const simd_function &f = simd_functions().at(text(s.call_name));
+        const std::string n = std::to_string(s.simd_index), t = argument_type(s);
+        const std::string r = *f.result_type ? std::string(f.result_type) : t;
+        return "::sm::regions::meet<" + t + ", " + r + ">(sm_simd_arg" + n + ", " +
+               (s.arg0_end != s.call_close ? "sm_simd_lane" + n : std::string("nullptr")) + ", sm_simd_res" + n +
+               ", sm_t, sm_count, " + (any_return_ ? "sm_alive" : "nullptr") + ", " + f.compute + "{})";
+    }
+
+    void emit_region(const std::vector<piece> &region, std::string &out) {
         if (region.empty()) return;
-        int r = region.front()->region;
-        bool returns = std::any_of(region.begin(), region.end(), [](const stmt *s) { return s->has_return; });
+        int r = region.front().pre ? region.front().s->pre_region : region.front().s->region;
+        bool returns = std::any_of(region.begin(), region.end(), [](const piece &p) { return p.s->has_return; });
         std::string label = "sm_next" + std::to_string(labels_++);
         out += "\nfor (unsigned sm_z = 0, sm_t = 0; sm_z < sm_size.z; ++sm_z)\n"
                "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n"
@@ -483,8 +627,15 @@ private:
         if (any_return_) out += "if (!sm_alive[sm_t]) continue;\n";
         out += bindings(r, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", true);
         out += "{";
-        for (const stmt *s : region) {
+        for (const piece &p : region) {
+            const stmt *s = p.s;
+            if (p.pre) {
+                out += store_arguments(*s);
+                continue;
+            }
             std::vector<replacement> reps;
+            if (s->kind == stmt_kind::simd)
+                reps.push_back({toks_[s->call].offset, end_of(s->call_close) - toks_[s->call].offset, simd_result(*s)});
             auto it = rep_index_.find(s);
             if (it != rep_index_.end()) // `T name = v;` -> `name = v;` on the thread's copy (same columns)
                 reps.push_back({toks_[s->a].offset, toks_[s->name_tok].offset - toks_[s->a].offset,
@@ -502,10 +653,15 @@ private:
     }
 
     void emit_list(const std::vector<stmt> &list, std::string &out) {
-        std::vector<const stmt *> region;
+        std::vector<piece> region;
         for (const stmt &s : list) {
             if (s.kind == stmt_kind::plain) {
-                region.push_back(&s);
+                region.push_back({&s, false});
+            } else if (s.kind == stmt_kind::simd) {
+                region.push_back({&s, true});
+                emit_region(region, out);
+                region.clear();
+                region.push_back({&s, false});
             } else if (s.kind == stmt_kind::barrier) {
                 emit_region(region, out);
                 region.clear();
@@ -525,6 +681,12 @@ private:
             }
         }
         emit_region(region, out);
+    }
+    void simd_statements(const std::vector<stmt> &list, std::string &out) const {
+        for (const stmt &s : list) {
+            if (s.kind == stmt_kind::simd) out += simd_buffers(s);
+            if (s.kind == stmt_kind::loop) simd_statements(s.body, out);
+        }
     }
     void hoisted(const std::vector<stmt> &list, std::string &out) const {
         for (const stmt &s : list) {
@@ -557,6 +719,7 @@ private:
             out += t + " *sm_rep" + std::to_string(i) + " = (" + t + " *)__builtin_alloca_with_align(sizeof(" + t +
                    ") * sm_count, 8 * alignof(" + t + "));\n";
         }
+        simd_statements(top, out);
         hoisted(top, out);
         emit_list(top, out);
         out += "}\n#pragma clang diagnostic pop\n";
@@ -572,6 +735,7 @@ private:
     std::vector<replicated> reps_;
     bool any_return_ = false;
     int labels_ = 0;
+    int simd_count_ = 0;
 };
 
 } // namespace

@@ -13,6 +13,7 @@
 // line:column.
 #pragma once
 
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,7 @@ struct region_kernel {
     size_t body_open = 0;             //   '{' of the body
     size_t body_close = 0;            //   '}' of the body
     std::vector<std::pair<std::string, std::string>> positions; // parameter name -> kernel_entry.h attr:: name
+    std::set<std::string> user_functions; // the source's own functions (a user's `simd_scale` is no SIMD-group call)
 };
 
 // Builds `sm_regions_<name>` for `k` from `translated` (the whole translated source, with its #line

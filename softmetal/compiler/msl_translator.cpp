@@ -1244,12 +1244,15 @@ private:
         std::string out;
         for (auto &k : kernels_) {
             if (k.body_open == npos || k.body_close == npos || k.params_open == npos || k.params_close == npos) continue;
-            if (!k.refs.count("threadgroup_barrier") && !k.refs.count("simdgroup_barrier")) continue;
-            // A barrier reached through a helper or a macro cannot be split here.
-            std::set<std::string> others = k.refs;
-            others.erase("threadgroup_barrier");
-            others.erase("simdgroup_barrier");
-            if (reaches_barrier(others)) continue;
+            // Barriers and SIMD-group calls in the body itself are split points; one reached through a
+            // helper or a macro cannot be split here.
+            std::set<std::string> others;
+            bool direct = false;
+            for (const auto &r : k.refs) {
+                if (is_barrier_seed(r)) direct = true;
+                else others.insert(r);
+            }
+            if (!direct || reaches_barrier(others)) continue;
             bool plain_scope = k.scope.find("::::") == std::string::npos;
             if (!plain_scope) continue;
             region_kernel rk;
@@ -1260,6 +1263,7 @@ private:
             rk.body_open = k.body_open;
             rk.body_close = k.body_close;
             rk.positions = k.positions;
+            rk.user_functions = user_functions();
             std::string code, why;
             if (!build_region_function(translated, rk, code, why)) continue;
             // The function sits at the kernel's namespace scope.

@@ -3,6 +3,7 @@
 // return, loops around barriers, per-thread variables across barriers, partial edge groups).
 #include "catch.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
@@ -356,4 +357,82 @@ kernel void k(device float* out [[buffer(0)]], uint lid [[thread_position_in_thr
     std::vector<float> want(16, 0.0f);
     for (int i = 0; i < 4; ++i) want[i] = 1.0f;
     CHECK(values<float>(b[0]) == want);
+}
+
+TEST_CASE("SIMD-group calls at uniform points split kernels into regions, with early returns and partial groups",
+          "[compiler][regions][simdgroup]") {
+    const std::string src = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1)]], constant uint& n [[buffer(2)]],
+              uint gid [[thread_position_in_grid]]) {
+    if (gid >= n) return;
+    float v = in[gid];
+    float total = simd_sum(v);
+    float before = simd_prefix_exclusive_sum(v);
+    float next = simd_shuffle_down(v, 1);
+    uint votes = uint(simd_vote::vote_t(simd_ballot(v > 2.0f)));
+    float m = 0.0f;
+    for (int r = 0; r < 2; ++r) {
+        m += metal::simd_max(v + float(r));
+    }
+    out[gid] = total + before * 10.0f + next * 100.0f + float(popcount(votes)) * 1000.0f + m * 10000.0f;
+}
+)";
+    // 100 threads in groups of 64: the second group is partial (36 threads: a SIMD group of 32 and
+    // one of 4), and threads from 90 on return at once.
+    const uint32_t grid = 100, n = 90;
+    std::vector<float> in(grid);
+    for (uint32_t i = 0; i < grid; ++i) in[i] = float(i % 7) * 0.5f;
+    std::vector<float> want(grid, 0.0f);
+    for (uint32_t base = 0; base < grid; base += 32) {
+        // SIMD groups are 32 consecutive threads of a group; groups of 64 start at multiples of 32.
+        const uint32_t end = std::min(std::min(base + 32, grid), (base / 64) * 64 + 64), live_end = std::min(end, n);
+        if (base >= live_end) continue;
+        float total = 0.0f, maximum = in[base];
+        uint32_t votes = 0;
+        for (uint32_t t = base; t < live_end; ++t) {
+            total += in[t];
+            maximum = std::max(maximum, in[t]);
+            votes += in[t] > 2.0f ? 1 : 0;
+        }
+        float before = 0.0f;
+        for (uint32_t t = base; t < live_end; ++t) {
+            const float next = t + 1 < live_end ? in[t + 1] : in[t];
+            const float m = maximum + (maximum + 1.0f);
+            want[t] = total + before * 10.0f + next * 100.0f + float(votes) * 1000.0f + m * 10000.0f;
+            before += in[t];
+        }
+    }
+    // Split, the kernel computes the SIMD groups' results itself (the direct runner has no fiber
+    // meetings: the Metal-level tests compare the two paths).
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info* k = compile_kernel(src, "k", keep);
+    CHECK(split(k));
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(grid, -1.0f)), bytes(std::vector<uint32_t>{n})};
+    run(k, b, {grid, 1, 1}, {64, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t i = 0; i < grid; ++i) {
+        INFO("thread " << i);
+        CHECK(out[i] == (i < n ? want[i] : -1.0f));
+    }
+}
+
+TEST_CASE("SIMD-group calls under divergent control flow or in helpers keep the kernel on fibers", "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info* k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+float reduce(float v) { return simd_sum(v); }
+kernel void divergent(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {
+    float v = float(gid);
+    if (gid % 2 == 0) v = simd_sum(v);
+    out[gid] = v;
+}
+kernel void helper(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) { out[gid] = reduce(float(gid)); }
+)", "divergent", keep);
+    CHECK(fibers(k));
+    const sm_kernel_info* h = keep->find("helper");
+    REQUIRE(h);
+    CHECK(fibers(h));
 }

@@ -16,6 +16,7 @@
 #include "metal_sync.h"
 #include "metal_atomic.h"
 #include "metal_simdgroup.h"
+#include "simdgroup_regions.h"
 #include "metal_builtins.h"
 #include "kernel_entry.h"
 
