@@ -94,6 +94,11 @@ typedef struct sm_kernel_info {
                                                function the library lists but never runs (both run_ NULL) */
     const char *function_constants;         /* names of the function constants the kernel uses, '\n'-separated;
                                                NULL when it uses none (Metal's per-function constants) */
+    const char *parameter_names;            /* each parameter's MSL name in order, '\n'-separated ("" when
+                                               unnamed); NULL when not known (reflection then says bufferN) */
+    uint64_t read_only_parameters;          /* bit p: parameter p is const or constant (MTLBindingAccessReadOnly) */
+    uint8_t buffer_parameter[SM_MAX_BUFFER_BINDINGS];           /* [[buffer(n)]]: its parameter's position + 1, or 0 */
+    uint8_t threadgroup_parameter[SM_MAX_THREADGROUP_BINDINGS]; /* [[threadgroup(n)]]: the same */
 } sm_kernel_info;
 
 /* Exported by every compiled module. Called once after dlopen. Stores `runtime` for the kernels and

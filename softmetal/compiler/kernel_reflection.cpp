@@ -1,17 +1,34 @@
-// Reflection from the kernel table.
-//
-// What the table lacks, and what the translator must emit for exact reflection (not done here: the
-// translator and prelude are being rewritten): one record per kernel parameter with an argument
-// attribute, in parameter order, e.g. a table `const sm_argument_info* arguments; uint32_t
-// argument_count;` in sm_kernel_info (ABI version 2) with
-//   { const char* name; uint32_t kind /* argument_kind */; uint32_t index; uint32_t access /* const or
-//     constant address space: read_only, else read_write */; uint64_t data_size /* sizeof(T) */;
-//     uint64_t alignment /* alignof(T) */; uint64_t data_type /* MTLDataType of T, 0 for structs */ }
-// where data_size and alignment come from sizeof/alignof in the generated C++ (so the translator need
-// not understand types). Until then, what the table has is reported and names are placeholders.
+// Reflection from the kernel table: the translator records each parameter's name and whether it is
+// read-only, and the prelude which parameter each [[buffer(n)]] / [[threadgroup(n)]] binding is.
 #include "compiler/kernel_reflection.hpp"
 
 namespace softmetal {
+
+namespace {
+
+// Parameter `position` (1-based, as the table stores it) of `kernel`: its name, or "" when unknown.
+std::string parameter_name(const sm_kernel_info& kernel, unsigned position) {
+    if (!kernel.parameter_names || position == 0) return "";
+    const std::string all = kernel.parameter_names;
+    size_t start = 0;
+    for (unsigned p = 1; p < position; ++p) {
+        start = all.find('\n', start);
+        if (start == std::string::npos) return "";
+        ++start;
+    }
+    const size_t end = all.find('\n', start);
+    return all.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+void name_from_table(const sm_kernel_info& kernel, unsigned position, kernel_argument& a) {
+    const std::string name = parameter_name(kernel, position);
+    if (name.empty()) return;
+    a.name = name;
+    a.name_known = true;
+    if (position <= 64 && ((kernel.read_only_parameters >> (position - 1)) & 1u)) a.access = argument_access::read_only;
+}
+
+}  // namespace
 
 std::vector<kernel_argument> reflect_kernel(const sm_kernel_info& kernel) {
     std::vector<kernel_argument> arguments;
@@ -24,6 +41,7 @@ std::vector<kernel_argument> reflect_kernel(const sm_kernel_info& kernel) {
         // Only `constant T&` / `device T&` arguments have a minimum length in the table; a `constant T&`
         // is what setBytes feeds, but the table cannot tell it from `device T&`, so both read as buffers.
         a.kind = argument_kind::buffer;
+        name_from_table(kernel, kernel.buffer_parameter[n], a);
         arguments.push_back(a);
     }
     for (std::uint32_t n = 0; n < SM_MAX_THREADGROUP_BINDINGS; ++n) {
@@ -32,6 +50,8 @@ std::vector<kernel_argument> reflect_kernel(const sm_kernel_info& kernel) {
         a.name = "threadgroup" + std::to_string(n);
         a.kind = argument_kind::threadgroup_memory;
         a.index = n;
+        name_from_table(kernel, kernel.threadgroup_parameter[n], a);
+        a.access = argument_access::read_write;
         arguments.push_back(a);
     }
     return arguments;

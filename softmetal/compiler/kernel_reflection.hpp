@@ -3,11 +3,9 @@
 //
 //   std::vector<softmetal::kernel_argument> args = softmetal::reflect_kernel(*kernel);
 //
-// Today this is derived from the kernel table alone (kernel_abi.h: buffer_bindings_used,
-// threadgroup_bindings_used, buffer_min_length), which carries no names, element types or access:
-// such arguments are named "bufferN" / "threadgroupN" and have name_known == false. Once the
-// translator emits per-argument records (see the note in kernel_reflection.cpp), reflect_kernel reads
-// those instead and everything here is exact; callers need not change.
+// From the kernel table (kernel_abi.h): bindings used, minimum lengths, and the parameters' MSL names
+// and read-only flags the translator records. A table without names (a hand-written one) gives "bufferN" /
+// "threadgroupN" with name_known == false.
 #pragma once
 
 #include <cstdint>

@@ -48,6 +48,8 @@ struct kernel_def {
     bool has_threadgroup_vars = false;
     std::set<std::string> refs;        // identifiers in the body
     std::set<std::string> param_refs;  // identifiers in the parameter list (`[[function_constant(x)]]`)
+    std::vector<std::string> parameter_names; // per parameter, for reflection ("" when unnamed)
+    std::vector<bool> read_only;              // per parameter: const or constant
     int line = 0, column = 0;
     // For barrier_regions: position parameters (name -> kernel_entry.h attr), and where the
     // parameter list's parentheses and the body's braces are in the user's source.
@@ -803,6 +805,14 @@ private:
             }
             if (absent && binding != "-") binding = "::sm::entry::sm_absent";
             k.bindings.push_back(binding);
+            // For reflection: the name, and whether the argument is read-only (`const`, `constant`).
+            bool read_only = false;
+            for (size_t q = part.first; q < part.second; ++q) {
+                if (is(q, "[") && is(q + 1, "[")) break;
+                if (is(q, "const") || is(q, "constant")) read_only = true;
+            }
+            k.parameter_names.push_back(pname);
+            k.read_only.push_back(read_only);
         }
     }
 
@@ -1361,6 +1371,14 @@ public:
                 entries += "::sm::entry::kernel_info<" + b + ", " + fn + ">(\"" + exported + "\", " + tg_size + ", " +
                            (reaches_barrier(k.refs) ? "true" : "false") + ");\n";
             }
+            std::string names_list;
+            uint64_t read_only = 0;
+            for (size_t p = 0; p < k.parameter_names.size(); ++p) {
+                names_list += (p ? "\n" : "") + k.parameter_names[p];
+                if (p < 64 && k.read_only[p]) read_only |= uint64_t(1) << p;
+            }
+            entries += "    table[" + std::to_string(n) + "].parameter_names = (const char *)(__SIZE_TYPE__)\"" + c_string_body(names_list) +
+                       "\";\n    table[" + std::to_string(n) + "].read_only_parameters = " + std::to_string(read_only) + "ul;\n";
             const std::string used = constants_used(k);
             if (!used.empty())
                 entries += "    table[" + std::to_string(n) + "].function_constants = (const char *)(__SIZE_TYPE__)\"" +

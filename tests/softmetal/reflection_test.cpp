@@ -22,7 +22,7 @@ kernel void reflected(device const float* in [[buffer(0)]], device float* out [[
 
 struct seen_argument {
     std::string name;
-    ns_uinteger type, index, data_size;
+    ns_uinteger type, index, data_size, access;
 };
 
 std::vector<seen_argument> read_arguments(id array, bool bindings) {
@@ -34,6 +34,7 @@ std::vector<seen_argument> read_arguments(id array, bool bindings) {
         s.name = text(msg_send<id()>(a, "name"));
         s.type = bindings ? static_cast<ns_uinteger>(msg_send<ns_integer()>(a, "type")) : msg_send<ns_uinteger()>(a, "type");
         s.index = msg_send<ns_uinteger()>(a, "index");
+        s.access = msg_send<ns_uinteger()>(a, "access");
         s.data_size = s.type == 1 ? msg_send<ns_uinteger()>(a, "threadgroupMemoryDataSize") : msg_send<ns_uinteger()>(a, "bufferDataSize");
         CHECK(msg_send<objc_bool()>(a, bindings ? "isUsed" : "isActive") != 0);
         seen.push_back(s);
@@ -47,15 +48,17 @@ void check_reflected_kernel(id reflection) {
         INFO((bindings ? "bindings" : "arguments"));
         auto seen = read_arguments(msg_send<id()>(reflection, bindings ? "bindings" : "arguments"), bindings);
         REQUIRE(seen.size() == 4);
-        // Buffers by index, then threadgroup memory. Names are placeholders until the translator emits
-        // argument records (softmetal/compiler/kernel_reflection.cpp); the sizes come from the kernel table.
-        CHECK(seen[0].name == "buffer0");
-        CHECK((seen[0].type == 0 && seen[0].index == 0));
-        CHECK((seen[1].type == 0 && seen[1].index == 2));
-        CHECK((seen[2].type == 0 && seen[2].index == 3));
+        // Buffers by index, then threadgroup memory, with their MSL names; `const` and `constant`
+        // arguments are read-only (MTLBindingAccessReadOnly 0), the others read-write (1).
+        CHECK(seen[0].name == "in");
+        CHECK((seen[0].type == 0 && seen[0].index == 0 && seen[0].access == 0));
+        CHECK(seen[1].name == "out");
+        CHECK((seen[1].type == 0 && seen[1].index == 2 && seen[1].access == 1));
+        CHECK(seen[2].name == "p");
+        CHECK((seen[2].type == 0 && seen[2].index == 3 && seen[2].access == 0));
         CHECK(seen[2].data_size == 32);  // sizeof(params): float, uint, then a 16-aligned float4
-        CHECK(seen[3].name == "threadgroup0");
-        CHECK((seen[3].type == 1 && seen[3].index == 0));
+        CHECK(seen[3].name == "scratch");
+        CHECK((seen[3].type == 1 && seen[3].index == 0 && seen[3].access == 1));
     }
 }
 

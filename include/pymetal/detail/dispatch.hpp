@@ -18,7 +18,7 @@ namespace pymetal::detail {
 
 // One kernel argument as the pipeline's reflection (MTLArgument) reports it.
 struct reflected_argument {
-    std::string name;        // the MSL parameter name (softmetal: "bufferN" until its compiler reports names)
+    std::string name;        // the MSL parameter name
     bool threadgroup = false;  // [[threadgroup(n)]] rather than [[buffer(n)]]
     ns_uinteger index = 0;
     ns_uinteger data_size = 0;  // bufferDataSize: sizeof the referenced / pointed-to type (0 unknown)

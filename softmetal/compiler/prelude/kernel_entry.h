@@ -153,9 +153,15 @@ template <class... Args> struct fn_signature<void(Args...)> {
         k.buffer_bindings_used = (0u | ... | B::buffer_bit);
         k.threadgroup_bindings_used = (0u | ... | B::threadgroup_bit);
         const int idx[] = {B::index..., -1};
+        const unsigned tg_bit[] = {B::threadgroup_bit..., 0u};
         const unsigned long len[] = {B::template min_length<Args>()..., 0ul};
-        for (unsigned i = 0; i < sizeof...(B); ++i)
-            if (idx[i] >= 0) k.buffer_min_length[idx[i]] = len[i];
+        for (unsigned i = 0; i < sizeof...(B) && i < 255; ++i) {
+            if (idx[i] >= 0) {
+                k.buffer_min_length[idx[i]] = len[i];
+                k.buffer_parameter[idx[i]] = (unsigned char)(i + 1); // for reflection: which parameter it is
+            }
+            if (tg_bit[i]) k.threadgroup_parameter[__builtin_ctz(tg_bit[i])] = (unsigned char)(i + 1);
+        }
         return k;
     }
 };
