@@ -9,6 +9,7 @@
 #include "objects/compute_pipeline_state.hpp"
 #include "objects/event.hpp"
 #include "objects/library.hpp"
+#include "objects/texture.hpp"
 
 namespace softmetal::objects {
 
@@ -100,6 +101,9 @@ Class register_device_class() {
                    [](id self, SEL, id descriptor, ns_uinteger, id* reflection, id* error) -> id {
                        return new_compute_pipeline_state_from_descriptor(self, descriptor, reflection, error);
                    });
+    builder.method("newTextureWithDescriptor:", [](id self, SEL, id descriptor) -> id { return new_texture(self, descriptor); });
+    builder.method("newSamplerStateWithDescriptor:",
+                   [](id self, SEL, id descriptor) -> id { return new_sampler_state(self, descriptor); });
     builder.method("newEvent", [](id self, SEL) -> id { return new_event(self, false); });
     builder.method("newSharedEvent", [](id self, SEL) -> id { return new_event(self, true); });
     builder.method("newFence", [](id self, SEL) -> id { return new_fence(self); });
