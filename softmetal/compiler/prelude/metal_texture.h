@@ -188,11 +188,14 @@ SM_INLINE void put_raw(unsigned char *p, unsigned bits, unsigned c, unsigned v) 
 }
 SM_INLINE int sign_extend(unsigned v, unsigned bits) { return bits == 32 ? (int)v : (int)(v << (32 - bits)) >> (32 - bits); }
 
+// Kernels build with fast math, where `x != x` is folded to false: NaN is recognised by its bits.
+SM_INLINE bool is_nan(float f) { return (__builtin_bit_cast(unsigned, f) & 0x7fffffffu) > 0x7f800000u; }
+
 SM_INLINE float srgb_to_linear(float c) {
     return c <= 0.04045f ? c / 12.92f : __builtin_powf((c + 0.055f) / 1.055f, 2.4f);
 }
 SM_INLINE float linear_to_srgb(float l) {
-    if (!(l > 0.0f)) return 0.0f; // NaN too
+    if (is_nan(l) || !(l > 0.0f)) return 0.0f;
     if (l >= 1.0f) return 1.0f;
     return l <= 0.0031308f ? 12.92f * l : 1.055f * __builtin_powf(l, 1.0f / 2.4f) - 0.055f;
 }
@@ -205,10 +208,10 @@ SM_INLINE float small_float(unsigned v, unsigned mbits) {
     return __builtin_ldexpf(1.0f + (float)m / scale, (int)e - 15);
 }
 SM_INLINE unsigned to_small_float(float f, unsigned mbits) {
-    if (f != f) return (31u << mbits) | 1u;
+    if (is_nan(f)) return (31u << mbits) | 1u; // a NaN stays a NaN
     if (!(f > 0.0f)) return 0;
     const unsigned inf = 31u << mbits;
-    if (f == __builtin_inff()) return inf;
+    if (__builtin_bit_cast(unsigned, f) == 0x7f800000u) return inf;
     if (f < 1.0f / 16384.0f) return (unsigned)__builtin_rintf(f * __builtin_ldexpf(1.0f, 14 + (int)mbits));
     int e;
     const float m = __builtin_frexpf(f, &e); // f = m * 2^e, m in [0.5, 1)
@@ -223,13 +226,13 @@ SM_INLINE float snorm(unsigned v, unsigned bits) {
 }
 SM_INLINE unsigned to_unorm(float f, unsigned bits) {
     const float m = (float)((1u << bits) - 1u);
-    if (!(f > 0.0f)) return 0; // NaN is 0
+    if (is_nan(f) || !(f > 0.0f)) return 0; // NaN is 0
     if (f >= 1.0f) return (unsigned)m;
     return (unsigned)__builtin_rintf(f * m);
 }
 SM_INLINE unsigned to_snorm(float f, unsigned bits) {
     const float m = (float)((1u << (bits - 1)) - 1u);
-    if (f != f) f = 0.0f;
+    if (is_nan(f)) f = 0.0f;
     f = f < -1.0f ? -1.0f : f > 1.0f ? 1.0f : f;
     return (unsigned)(int)__builtin_rintf(f * m) & (bits == 32 ? ~0u : (1u << bits) - 1u);
 }
