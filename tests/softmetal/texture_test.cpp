@@ -42,6 +42,14 @@ const std::vector<format>& formats() {
         {"RG32Float", 105, 2, 32, float_},    {"RGBA32Float", 125, 4, 32, float_}, {"R32Uint", 53, 1, 32, uint_},
         {"R32Sint", 54, 1, 32, sint},         {"RG32Uint", 103, 2, 32, uint_},     {"RGBA32Uint", 123, 4, 32, uint_},
         {"RGBA32Sint", 124, 4, 32, sint},     {"RGB10A2Unorm", 90, 4, 32, rgb10a2}, {"RG11B10Float", 92, 3, 32, rg11b10},
+        // Beyond the formats issue 9 lists: every other one softmetal accepts.
+        {"R8Unorm_sRGB", 11, 1, 8, srgb},     {"R8Sint", 14, 1, 8, sint},          {"R16Unorm", 20, 1, 16, unorm},
+        {"R16Snorm", 22, 1, 16, snorm},       {"RG8Unorm_sRGB", 31, 2, 8, srgb},   {"RG8Snorm", 32, 2, 8, snorm},
+        {"RG8Uint", 33, 2, 8, uint_},         {"RG8Sint", 34, 2, 8, sint},         {"RG16Unorm", 60, 2, 16, unorm},
+        {"RG16Snorm", 62, 2, 16, snorm},      {"RG16Uint", 63, 2, 16, uint_},      {"RG16Sint", 64, 2, 16, sint},
+        {"RGBA8Snorm", 72, 4, 8, snorm},      {"RGBA8Sint", 74, 4, 8, sint},       {"BGRA8Unorm_sRGB", 81, 4, 8, srgb, true},
+        {"RG32Sint", 104, 2, 32, sint},       {"RGBA16Snorm", 112, 4, 16, snorm},  {"RGBA16Uint", 113, 4, 16, uint_},
+        {"RGBA16Sint", 114, 4, 16, sint},
     };
     return all;
 }
