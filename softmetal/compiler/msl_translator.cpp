@@ -741,6 +741,9 @@ private:
                 } else if (position_attributes().count(attr)) {
                     if (!pname.empty()) k.positions.push_back({pname, position_attributes().at(attr)}); // unnamed: never read
                     binding = "::sm::entry::sm_position<::sm::entry::attr::" + position_attributes().at(attr) + ">";
+                } else if (attr == "texture" && resource_kind(part.first, part.second) == "depth") {
+                    analysis_error(tk(attr_toks[a]), "depth textures are not supported by softmetal ('" + pname + "')");
+                    binding = "-";
                 } else if (attr == "texture") {
                     binding = "::sm::entry::sm_texture_binding<(" + args + ")>";
                     next_texture = "(" + args + ") + 1";

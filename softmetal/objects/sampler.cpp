@@ -17,7 +17,7 @@ struct sampler_values {
     ns_uinteger s_address = 0, t_address = 0, r_address = 0;
     ns_uinteger border_color = 0;
     ns_uinteger max_anisotropy = 1;
-    ns_uinteger compare_function = 7;  // MTLCompareFunctionAlways... unused by compute textures
+    ns_uinteger compare_function = 0;  // MTLCompareFunctionNever, Apple's default (depth textures only)
     bool normalized = true;
     bool lod_average = false;
     bool support_argument_buffers = false;

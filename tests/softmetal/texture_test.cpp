@@ -867,3 +867,62 @@ TEST_CASE("a sampler descriptor starts with Metal's defaults") {
     set(d.get(), "setSAddressMode:", 9);  // not an MTLSamplerAddressMode
     CHECK_FALSE(object::adopt(msg_send<id(id)>(device(), "newSamplerStateWithDescriptor:", d.get())));
 }
+
+TEST_CASE("MSL texture forms: program-scope constexpr sampler, implicit indices, offsets, gather, half and ushort coordinates") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object pipeline = pipeline_for(R"(#include <metal_stdlib>
+using namespace metal;
+constexpr sampler pixel_nearest(coord::pixel, address::clamp_to_zero, filter::nearest);
+kernel void forms(texture2d<half, access::sample> t, texture2d<float, access::write> out, device float4* gathered,
+                  ushort2 p [[thread_position_in_grid]]) {
+    // implicit indices: t texture(0), out texture(1), gathered buffer(0)
+    half4 a = t.sample(pixel_nearest, float2(p) + 0.5, int2(1, 0));     // the right-hand neighbour, 0 past the edge
+    half4 b = t.read(p);
+    out.write(float4(a) * 10.0 + float4(b), uint2(p));
+    if (p.x == 0 && p.y == 0) {
+        constexpr sampler n(coord::normalized, filter::nearest, address::clamp_to_edge);
+        gathered[0] = float4(t.gather(n, float2(0.5, 0.5)));             // 2x2 texels at the centre, component x
+        gathered[1] = float4(t.gather(n, float2(0.5, 0.5), int2(0), component::y));
+        gathered[2] = float4(t.sample(n, float2(0.9, 0.1), level(0)));
+    }
+}
+)", "forms");
+    constexpr int w = 4, h = 2;
+    // RGBA16Float, texel (x, y) = (x + 4y, 100 + x + 4y, 0, 1)
+    std::vector<std::uint16_t> texels;
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            for (float v : {float(x + 4 * y), float(100 + x + 4 * y), 0.0f, 1.0f}) texels.push_back(float_to_half(v));
+    object t = texture_2d(115, w, h, usage_read);
+    replace(t.get(), region(0, 0, w, h), texels.data(), w * 8);
+    object out = texture_2d(125, w, h, usage_write);
+    object gathered = new_buffer(3 * 16);
+    object cb = run_encoded(queue.get(), [&](id encoder) {
+        set_pipeline(encoder, pipeline.get());
+        set_texture(encoder, t.get(), 0);
+        set_texture(encoder, out.get(), 1);
+        set_buffer(encoder, gathered.get(), 0, 0);
+        dispatch_threads(encoder, {w, h, 1}, {w, h, 1});
+    });
+    INFO(error_text(cb.get()));
+    REQUIRE(status_of(cb.get()) == status_completed);
+    std::vector<float> result(w * h * 4);
+    get_bytes(out.get(), result.data(), w * 16, region(0, 0, w, h));
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            const float self = float(x + 4 * y), right = x + 1 < w ? float(x + 1 + 4 * y) : 0.0f;
+            INFO("texel " << x << ", " << y);
+            CHECK(result[(y * w + x) * 4] == right * 10 + self);
+            CHECK(result[(y * w + x) * 4 + 3] == (x + 1 < w ? 10.0f : 0.0f) + 1.0f);  // clamp to zero: alpha 0 past the edge
+        }
+    const float* g = contents<float>(gathered.get());
+    // gather at the centre of a 4x2 texture: texels (1,1), (2,1), (2,0), (1,0)
+    CHECK(g[0] == 5.0f);
+    CHECK(g[1] == 6.0f);
+    CHECK(g[2] == 2.0f);
+    CHECK(g[3] == 1.0f);
+    CHECK(g[4] == 105.0f);
+    CHECK(g[7] == 101.0f);
+    CHECK(g[8] == 3.0f);  // (0.9 * 4, 0.1 * 2) is texel (3, 0)
+}

@@ -30,14 +30,16 @@ enum class border_color { transparent_black, opaque_black, opaque_white };
 enum class compare_func { none, less, less_equal, greater, greater_equal, equal, not_equal, always, never };
 enum class component { x, y, z, w };
 
-// sample() options.
-struct bias {
+// sample() options. `bias(b)` and `level(l)` are macros for these (metal_stdlib.h): as plain metal:: names
+// they would make a kernel's own program-scope `bias` or `level` (a function constant, say) ambiguous
+// after `using namespace metal`.
+struct sm_bias {
     float value;
-    constexpr bias(float v) : value(v) {}
+    constexpr sm_bias(float v) : value(v) {}
 };
-struct level {
+struct sm_level {
     float lod;
-    constexpr level(float l) : lod(l) {}
+    constexpr sm_level(float l) : lod(l) {}
 };
 struct min_lod_clamp {
     float value;
@@ -432,11 +434,11 @@ struct sample_options {
     bool has_level = false;
     float lod = 0.0f, bias = 0.0f, min_lod = 0.0f;
 };
-SM_INLINE void apply(sample_options &o, metal::level l) {
+SM_INLINE void apply(sample_options &o, metal::sm_level l) {
     o.has_level = true;
     o.lod = l.lod;
 }
-SM_INLINE void apply(sample_options &o, metal::bias b) { o.bias = b.value; }
+SM_INLINE void apply(sample_options &o, metal::sm_bias b) { o.bias = b.value; }
 SM_INLINE void apply(sample_options &o, metal::min_lod_clamp m) { o.min_lod = m.value; }
 
 // Samples at coordinates c (normalized or pixel, as the sampler says), plus a texel offset.
