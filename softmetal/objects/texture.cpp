@@ -193,6 +193,12 @@ void copy_region(id self, const char* call, const mtl_region& r, ns_uinteger lev
     if (r.size.depth > 1 && bytes_per_image < image_bytes)
         return misuse(call, "bytesPerImage " + std::to_string(bytes_per_image) + " is less than bytesPerRow x height " +
                                 std::to_string(image_bytes));
+    // The caller's extent must be addressable: (depth - 1) images + (height - 1) rows + one row.
+    std::uint64_t extent, rows;
+    if (!mul(r.size.depth - 1, bytes_per_image, extent) || !mul(r.size.height - 1, bytes_per_row, rows) ||
+        !add(extent, rows, extent) || !add(extent, row_bytes, extent) ||
+        !add(reinterpret_cast<std::uintptr_t>(host), extent, extent))
+        return misuse(call, "bytesPerRow / bytesPerImage make the caller's bytes overflow the address space");
     const unsigned l = static_cast<unsigned>(level);
     unsigned char* base = t.data + t.level_offset[l] + slice * t.level_slice_stride[l];
     for (std::uint64_t z = 0; z < r.size.depth; ++z) {

@@ -362,6 +362,7 @@ TEST_CASE("a region outside the texture is refused and changes nothing") {
     replace(t.get(), region(0, 0, 4, 4), ones.data(), 4, 1);           // no level 1
     replace(t.get(), region(~ns_uinteger{0}, 0, 2, 1), ones.data(), 4);  // origin + size overflows
     replace(t.get(), region(0, 0, 4, 4), ones.data(), 2);              // bytesPerRow shorter than a row
+    replace(t.get(), region(0, 0, 4, 4), ones.data(), ~ns_uinteger{0} / 2);  // rows that overflow the address space
     get_bytes(t.get(), back.data(), 4, region(0, 0, 4, 4));
     CHECK(back == std::vector<unsigned char>(16, 0));
     std::vector<unsigned char> untouched(16, 7);
