@@ -98,6 +98,23 @@ void set_sampler(compute_command_encoder_state& encoder, const char* call, id sa
     binding = recorded_sampler{s->sampler};
 }
 
+// setSamplerState:lodMinClamp:lodMaxClamp:atIndex:: the state with this binding's own LOD clamps.
+void set_sampler_clamped(compute_command_encoder_state& encoder, id sampler, float lod_min, float lod_max, ns_uinteger index) {
+    const char* call = "setSamplerState:lodMinClamp:lodMaxClamp:atIndex:";
+    set_sampler(encoder, call, sampler, index);
+    if (index >= SM_MAX_SAMPLER_BINDINGS) return;
+    recorded_sampler& binding = encoder.bindings.samplers[index];
+    if (!binding.sampler) return;
+    try {
+        auto clamped = std::make_shared<sm_sampler>(*binding.sampler);
+        clamped->lod_min_clamp = lod_min;
+        clamped->lod_max_clamp = lod_max;
+        binding.sampler = std::move(clamped);
+    } catch (...) {
+        binding = recorded_sampler{};  // then validation reports the sampler missing
+    }
+}
+
 // A range of the texture or sampler table, checked as a whole without overflow.
 bool range_in(compute_command_encoder_state& encoder, const char* call, pymetal::ns_range range, ns_uinteger limit) {
     if (range.location <= limit && range.length <= limit - range.location) return true;
@@ -241,6 +258,12 @@ Class register_compute_command_encoder_class() {
         compute_command_encoder_state& encoder = state(self);
         if (accepting(encoder, "setSamplerState:atIndex:")) set_sampler(encoder, "setSamplerState:atIndex:", sampler, index);
     });
+    builder.method("setSamplerState:lodMinClamp:lodMaxClamp:atIndex:",
+                   [](id self, SEL, id sampler, float lod_min, float lod_max, ns_uinteger index) {
+                       compute_command_encoder_state& encoder = state(self);
+                       if (accepting(encoder, "setSamplerState:lodMinClamp:lodMaxClamp:atIndex:"))
+                           set_sampler_clamped(encoder, sampler, lod_min, lod_max, index);
+                   });
     builder.method("setSamplerStates:withRange:", [](id self, SEL, const id* samplers, pymetal::ns_range range) {
         compute_command_encoder_state& encoder = state(self);
         const char* call = "setSamplerStates:withRange:";

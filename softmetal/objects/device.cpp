@@ -102,6 +102,10 @@ Class register_device_class() {
                        return new_compute_pipeline_state_from_descriptor(self, descriptor, reflection, error);
                    });
     builder.method("newTextureWithDescriptor:", [](id self, SEL, id descriptor) -> id { return new_texture(self, descriptor); });
+    // softmetal needs a buffer-backed texture's offset and row pitch to be whole texels, nothing more.
+    builder.method("minimumLinearTextureAlignmentForPixelFormat:", [](id, SEL, ns_uinteger format) -> ns_uinteger {
+        return pymetal::pixel_format_size(static_cast<pymetal::pixel_format>(format));
+    });
     builder.method("newSamplerStateWithDescriptor:",
                    [](id self, SEL, id descriptor) -> id { return new_sampler_state(self, descriptor); });
     builder.method("newEvent", [](id self, SEL) -> id { return new_event(self, false); });

@@ -927,3 +927,84 @@ kernel void forms(texture2d<half, access::sample> t, texture2d<float, access::wr
     CHECK(g[7] == 101.0f);
     CHECK(g[8] == 3.0f);  // (0.9 * 4, 0.1 * 2) is texel (3, 0)
 }
+
+TEST_CASE("3D and 2D array textures sample with trilinear and per-slice filtering") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object pipeline = pipeline_for(R"(#include <metal_stdlib>
+using namespace metal;
+kernel void volumes(texture3d<float> v [[texture(0)]], texture2d_array<float> a [[texture(1)]], sampler s [[sampler(0)]],
+                    device float* out [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    out[0] = v.sample(s, float3(0.5, 0.5, 0.5)).x;     // the centre of 2x2x2: the mean of all eight
+    out[1] = v.sample(s, float3(0.25, 0.25, 0.75)).x;  // texel (0, 0, 1)'s centre
+    out[2] = a.sample(s, float2(0.5, 0.5), 1).x;        // slice 1's four texels
+    out[3] = a.sample(s, float2(0.5, 0.5), 7).x;        // past the last slice: clamped to slice 1
+}
+)", "volumes");
+    object d3 = new_descriptor();
+    set(d3.get(), "setTextureType:", type_3d);
+    set(d3.get(), "setPixelFormat:", 55);
+    set(d3.get(), "setWidth:", 2);
+    set(d3.get(), "setHeight:", 2);
+    set(d3.get(), "setDepth:", 2);
+    object volume = new_texture(d3.get());
+    const float cube[8] = {1, 2, 3, 4, 5, 6, 7, 8};  // x fastest, then y, then z
+    msg_send<void(mtl_region, ns_uinteger, ns_uinteger, const void*, ns_uinteger, ns_uinteger)>(
+        volume.get(), "replaceRegion:mipmapLevel:slice:withBytes:bytesPerRow:bytesPerImage:", region(0, 0, 2, 2, 0, 2), 0, 0, cube, 8, 16);
+    object da = new_descriptor();
+    set(da.get(), "setTextureType:", type_2d_array);
+    set(da.get(), "setPixelFormat:", 55);
+    set(da.get(), "setWidth:", 2);
+    set(da.get(), "setHeight:", 2);
+    set(da.get(), "setArrayLength:", 2);
+    object array = new_texture(da.get());
+    const float slice1[4] = {10, 20, 30, 40};
+    msg_send<void(mtl_region, ns_uinteger, ns_uinteger, const void*, ns_uinteger, ns_uinteger)>(
+        array.get(), "replaceRegion:mipmapLevel:slice:withBytes:bytesPerRow:bytesPerImage:", region(0, 0, 2, 2), 0, 1, slice1, 8, 0);
+    object linear = new_sampler({1, 1, 0, 0, 0, true});
+    object out = new_buffer(16);
+    object cb = run_encoded(queue.get(), [&](id encoder) {
+        set_pipeline(encoder, pipeline.get());
+        set_texture(encoder, volume.get(), 0);
+        set_texture(encoder, array.get(), 1);
+        set_sampler(encoder, linear.get(), 0);
+        set_buffer(encoder, out.get(), 0, 0);
+        dispatch_threads(encoder, {1, 1, 1}, {1, 1, 1});
+    });
+    INFO(error_text(cb.get()));
+    REQUIRE(status_of(cb.get()) == status_completed);
+    const float* r = contents<float>(out.get());
+    CHECK(r[0] == Approx(4.5f));
+    CHECK(r[1] == Approx(5.0f));
+    CHECK(r[2] == Approx(25.0f));
+    CHECK(r[3] == Approx(25.0f));
+}
+
+TEST_CASE("setSamplerState:lodMinClamp:lodMaxClamp:atIndex: clamps the level for that binding only") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object pipeline = pipeline_for(sample_source, "sample_level");
+    object d = descriptor_2d(55, 4, 4, true);
+    object t = new_texture(d.get());
+    for (ns_uinteger level = 0; level < 3; ++level) {
+        const ns_uinteger size = 4 >> level;
+        std::vector<float> value(size * size, float(10 * (level + 1)));
+        replace(t.get(), region(0, 0, size, size), value.data(), size * 4, level);
+    }
+    const std::vector<float> lods = {0.0f, 2.0f};
+    object lod_buffer = buffer_with(lods);
+    object s = new_sampler({0, 0, 1, 0, 0, true});
+    object out = new_buffer(lods.size() * 16);
+    object cb = run_encoded(queue.get(), [&](id encoder) {
+        set_pipeline(encoder, pipeline.get());
+        set_texture(encoder, t.get(), 0);
+        msg_send<void(id, float, float, ns_uinteger)>(encoder, "setSamplerState:lodMinClamp:lodMaxClamp:atIndex:", s.get(), 1.0f, 1.0f, 0);
+        set_buffer(encoder, lod_buffer.get(), 0, 0);
+        set_buffer(encoder, out.get(), 0, 1);
+        dispatch_threads(encoder, {2, 1, 1}, {2, 1, 1});
+    });
+    REQUIRE(status_of(cb.get()) == status_completed);
+    CHECK(contents<float>(out.get())[0] == 20.0f);  // level 1 whatever was asked
+    CHECK(contents<float>(out.get())[4] == 20.0f);
+    CHECK(msg_send<ns_uinteger(ns_uinteger)>(device(), "minimumLinearTextureAlignmentForPixelFormat:", 70) == 4);
+}
