@@ -880,7 +880,7 @@ kernel void forms(texture2d<half, access::sample> t, texture2d<float, access::wr
     // implicit indices: t texture(0), out texture(1), gathered buffer(0)
     half4 a = t.sample(pixel_nearest, float2(p) + 0.5, int2(1, 0));     // the right-hand neighbour, 0 past the edge
     half4 b = t.read(p);
-    out.write(float4(a) * 10.0 + float4(b), uint2(p));
+    out.write(half4(a * half(10.0) + b), uint2(p));   // a half4 written to a float texture converts
     if (p.x == 0 && p.y == 0) {
         constexpr sampler n(coord::normalized, filter::nearest, address::clamp_to_edge);
         gathered[0] = float4(t.gather(n, float2(0.5, 0.5)));             // 2x2 texels at the centre, component x

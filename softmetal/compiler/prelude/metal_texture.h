@@ -361,7 +361,10 @@ template <class T, class V>
 SM_INLINE void write(const sm_texture *t, V value, unsigned x, unsigned y, unsigned z, unsigned s, unsigned l) {
     unsigned char *p = texel(t, x, y, z, s, l);
     if (!p) return;
-    const metal::vec<T, 4> v = value;
+    // A 4-vector of another element type (float4 written to a half texture) converts per lane.
+    metal::vec<T, 4> v;
+    if constexpr (sm::vt<V>::n == 4) v = __builtin_convertvector(value, metal::vec<T, 4>);
+    else v = value;
     if constexpr (__is_same(T, float) || __is_same(T, half)) store_float(t->pixel_format, p, __builtin_convertvector(v, f4));
     else if constexpr (T(-1) < T(0)) store_int(t->pixel_format, p, __builtin_convertvector(v, i4));
     else store_uint(t->pixel_format, p, __builtin_convertvector(v, u4));
