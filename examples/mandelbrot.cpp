@@ -1,5 +1,6 @@
-// The Mandelbrot set, one GPU thread per pixel, written as a binary PPM image.
-//   example_mandelbrot [output.ppm]      (default: mandelbrot.ppm in the current directory)
+// The Mandelbrot set, one GPU thread per pixel, written as a PNG image (or a binary PPM when the
+// file name ends in .ppm, or when pymetal was built without libpng).
+//   example_mandelbrot [output.png|output.ppm]      (default: mandelbrot.png in the current directory)
 #include <pymetal/metal.hpp>
 
 #include <cstdint>
@@ -7,6 +8,10 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
+
+#if PYMETAL_EXAMPLE_HAVE_PNG
+#include "png_io.hpp"
+#endif
 
 static const char* source = R"(
 #include <metal_stdlib>
@@ -47,7 +52,7 @@ struct view {
 };
 
 int main(int argc, char** argv) try {
-    const std::string path = argc > 1 ? argv[1] : "mandelbrot.ppm";
+    const std::string path = argc > 1 ? argv[1] : (PYMETAL_EXAMPLE_HAVE_PNG ? "mandelbrot.png" : "mandelbrot.ppm");
     const view v{-2.2f, -1.2f, 3.2f / 800.0f, 800, 600, 256};
 
     auto device = pymetal::device::system_default();
@@ -55,6 +60,16 @@ int main(int argc, char** argv) try {
     auto pixels = device.new_buffer<std::uint8_t>(std::size_t{v.width} * v.height * 3);
     mandelbrot.dispatch_threads({pixels, pymetal::value(v)}, {v.width, v.height});
 
+    const bool ppm = path.size() >= 4 && path.compare(path.size() - 4, 4, ".ppm") == 0;
+    if (!ppm) {
+#if PYMETAL_EXAMPLE_HAVE_PNG
+        example::write_png(path, v.width, v.height, static_cast<const std::uint8_t*>(pixels.contents()), 3);
+        std::printf("mandelbrot: wrote %s (%ux%u PNG)\n", path.c_str(), v.width, v.height);
+        return 0;
+#else
+        throw std::runtime_error("built without libpng: name a .ppm file");
+#endif
+    }
     std::FILE* file = std::fopen(path.c_str(), "wb");
     if (!file) throw std::runtime_error("cannot write " + path);
     std::fprintf(file, "P6\n%u %u\n255\n", v.width, v.height);

@@ -18,14 +18,46 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes; the loader refuses modules built for another version. */
-#define SM_ABI_VERSION 4u
+#define SM_ABI_VERSION 5u
 /* Metal's argument table sizes for compute: 31 buffers, 31 threadgroup memory slots. */
 #define SM_MAX_BUFFER_BINDINGS 31u
 #define SM_MAX_THREADGROUP_BINDINGS 31u
+/* Textures and samplers of a compute function: 31 and 16, Metal's limits for compute on every family. */
+#define SM_MAX_TEXTURE_BINDINGS 31u
+#define SM_MAX_SAMPLER_BINDINGS 16u
+#define SM_MAX_MIP_LEVELS 16u
 
 typedef struct sm_size3 {
     uint32_t x, y, z;
 } sm_size3;
+
+/* A texture as a kernel sees it (the runtime fills one per bound texture, for the whole dispatch).
+ * Level l, slice s (array element) starts at data + level_offset[l] + s * level_slice_stride[l]; a row
+ * of level l is level_bytes_per_row[l] bytes, one 2D image (a 3D texture's depth plane) is
+ * level_bytes_per_image[l]. Level l is max(1, width >> l) x max(1, height >> l) x max(1, depth >> l). */
+typedef struct sm_texture {
+    unsigned char *data;
+    uint32_t width, height, depth;
+    uint32_t array_length;   /* 1 unless an array type */
+    uint32_t mip_levels;
+    uint32_t pixel_format;   /* MTLPixelFormat */
+    uint32_t texture_type;   /* MTLTextureType */
+    uint32_t usage;          /* MTLTextureUsage */
+    uint64_t level_offset[SM_MAX_MIP_LEVELS];
+    uint64_t level_bytes_per_row[SM_MAX_MIP_LEVELS];
+    uint64_t level_bytes_per_image[SM_MAX_MIP_LEVELS];
+    uint64_t level_slice_stride[SM_MAX_MIP_LEVELS];
+} sm_texture;
+
+/* A sampler state, with Metal's enumeration values (MTLSamplerMinMagFilter, MTLSamplerMipFilter,
+ * MTLSamplerAddressMode, MTLSamplerBorderColor). */
+typedef struct sm_sampler {
+    uint32_t min_filter, mag_filter, mip_filter;
+    uint32_t s_address, t_address, r_address;
+    uint32_t normalized_coordinates;
+    uint32_t border_color;
+    float lod_min_clamp, lod_max_clamp;
+} sm_sampler;
 
 /* Everything that is the same for every threadgroup of one dispatch. */
 typedef struct sm_launch {
@@ -34,6 +66,8 @@ typedef struct sm_launch {
     sm_size3 threads_per_grid;          /* exact grid (dispatchThreads) or groups * group size */
     sm_size3 threads_per_threadgroup;   /* the nominal (full) threadgroup size */
     sm_size3 threadgroups_per_grid;     /* ceil(threads_per_grid / threads_per_threadgroup) */
+    const sm_texture *textures[SM_MAX_TEXTURE_BINDINGS];  /* [[texture(n)]]; null when not bound */
+    const sm_sampler *samplers[SM_MAX_SAMPLER_BINDINGS];  /* [[sampler(n)]]; null when not bound */
 } sm_launch;
 
 /* One threadgroup being run. */
@@ -99,6 +133,11 @@ typedef struct sm_kernel_info {
     uint64_t read_only_parameters;          /* bit p: parameter p is const or constant (MTLBindingAccessReadOnly) */
     uint8_t buffer_parameter[SM_MAX_BUFFER_BINDINGS];           /* [[buffer(n)]]: its parameter's position + 1, or 0 */
     uint8_t threadgroup_parameter[SM_MAX_THREADGROUP_BINDINGS]; /* [[threadgroup(n)]]: the same */
+    uint32_t texture_bindings_used;         /* bit n set: the kernel has a [[texture(n)]] argument */
+    uint32_t sampler_bindings_used;         /* bit n set: the kernel has a [[sampler(n)]] argument */
+    /* For each texture argument: its MTLTextureType | (access << 8), access 0 sample, 1 read, 2 write,
+     * 3 read_write (MSL's access enumeration); checked against the bound texture before a dispatch. */
+    uint32_t texture_argument_kind[SM_MAX_TEXTURE_BINDINGS];
 } sm_kernel_info;
 
 /* Exported by every compiled module. Called once after dlopen. Stores `runtime` for the kernels and

@@ -6,9 +6,12 @@
 //   k.dispatch_threads({pymetal::elements<float>(x, n), pymetal::value(n).at(5)}, n);
 //   k.run({in, out, pymetal::threadgroup_memory(256 * sizeof(float))}, groups, threads);
 //
+//   k.dispatch_threads({src, dst, linear_sampler, pymetal::value(r)}, {w, h});  textures 0, 1; sampler 0; buffer 0
+//
 // Placement: an argument without .at(i) takes the index after the previous argument of its kind.
-// Buffers and values share Metal's buffer index space ([[buffer(n)]]); threadgroup memory has its own
-// ([[threadgroup(n)]]). Two arguments at one index are refused before dispatch.
+// Buffers and values share Metal's buffer index space ([[buffer(n)]]); threadgroup memory, textures and
+// samplers each have their own ([[threadgroup(n)]], [[texture(n)]], [[sampler(n)]]). Two arguments at
+// one index are refused before dispatch.
 //
 // An argument refers to its buffer without owning it: build arguments in the dispatch call (or keep
 // the buffers alive while the arguments are used). Values are copied into the argument.
@@ -21,6 +24,7 @@
 #include <vector>
 
 #include "buffer.hpp"
+#include "texture.hpp"
 
 namespace pymetal {
 
@@ -30,13 +34,16 @@ struct argument_builder;
 
 class argument {
 public:
-    enum class kind : unsigned char { buffer, bytes, threadgroup_memory };
+    enum class kind : unsigned char { buffer, bytes, threadgroup_memory, texture, sampler };
     static constexpr long auto_index = -1;
     // setBytes is meant for small data; Metal documents 4 KB as the limit.
     static constexpr std::size_t max_bytes = 4096;
 
     // A whole buffer at offset 0.
     argument(const buffer& b) noexcept : kind_(kind::buffer), buffer_(b.native()), buffer_length_(b.size_bytes()) {}
+    // A texture at [[texture(n)]], a sampler state at [[sampler(n)]] (buffer_native() is the object).
+    argument(const texture& t) noexcept : kind_(kind::texture), buffer_(t.native()) {}
+    argument(const sampler& s) noexcept : kind_(kind::sampler), buffer_(s.native()) {}
 
     // The same argument, placed at index `index` of its kind.
     argument at(std::size_t index) const {

@@ -37,6 +37,7 @@
 #include "shared_event.hpp"
 #include "size.hpp"
 #include "span.hpp"
+#include "texture.hpp"
 
 namespace pymetal {
 
@@ -105,6 +106,25 @@ public:
         if (!queue) throw error("pymetal: the device returned no command queue");
         return command_queue::adopt(queue);
     }
+
+    // A texture (newTextureWithDescriptor:); throws texture_error when the device makes none.
+    texture new_texture(const texture_descriptor& d) const { return detail::new_texture(mtl(), d); }
+    // A 2D texture of `format`, read and written by kernels.
+    texture new_texture(pixel_format format, std::size_t width, std::size_t height,
+                        ns_uinteger usage = texture_usage::shader_read | texture_usage::shader_write) const {
+        texture_descriptor d;
+        d.format = format;
+        d.width = width;
+        d.height = height;
+        d.usage = usage;
+        return new_texture(d);
+    }
+    // A texture over `b`'s bytes from `offset`, rows `bytes_per_row` apart (newTextureWithDescriptor:offset:bytesPerRow:).
+    texture new_texture(const buffer& b, const texture_descriptor& d, std::size_t offset, std::size_t bytes_per_row) const {
+        return detail::new_texture_from_buffer(b, d, offset, bytes_per_row);
+    }
+    // A sampler state (newSamplerStateWithDescriptor:).
+    sampler new_sampler(const sampler_options& options = {}) const { return detail::new_sampler(mtl(), options); }
 
     // An uninitialised buffer of `length` bytes / of room for `count` T.
     buffer new_buffer_bytes(std::size_t length, ns_uinteger options = resource_options::storage_mode_shared) const {

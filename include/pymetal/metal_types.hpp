@@ -22,6 +22,108 @@ struct type_encoding<mtl_size> {
     static std::string get() { return "{?=QQQ}"; }
 };
 
+// MTLOrigin (three NSUIntegers, like MTLSize) and MTLRegion {origin, size}: 48 bytes, passed in memory.
+struct mtl_origin {
+    ns_uinteger x = 0;
+    ns_uinteger y = 0;
+    ns_uinteger z = 0;
+};
+struct mtl_region {
+    mtl_origin origin;
+    mtl_size size;
+};
+static_assert(sizeof(mtl_region) == 48, "MTLRegion is 48 bytes");
+
+template <>
+struct type_encoding<mtl_origin> {
+    static std::string get() { return "{?=QQQ}"; }
+};
+template <>
+struct type_encoding<mtl_region> {
+    static std::string get() { return "{?={?=QQQ}{?=QQQ}}"; }
+};
+
+// MTLTextureType.
+enum class texture_type : ns_uinteger {
+    type_1d = 0,
+    type_1d_array = 1,
+    type_2d = 2,
+    type_2d_array = 3,
+    type_2d_multisample = 4,
+    cube = 5,
+    cube_array = 6,
+    type_3d = 7,
+    type_2d_multisample_array = 8,
+    texture_buffer = 9,
+};
+
+// MTLTextureUsage bits.
+namespace texture_usage {
+inline constexpr ns_uinteger unknown = 0;
+inline constexpr ns_uinteger shader_read = 1;
+inline constexpr ns_uinteger shader_write = 2;
+inline constexpr ns_uinteger render_target = 4;
+inline constexpr ns_uinteger pixel_format_view = 0x10;
+}  // namespace texture_usage
+
+// MTLPixelFormat: the formats softmetal implements (Apple's values).
+enum class pixel_format : ns_uinteger {
+    invalid = 0,
+    r8_unorm = 10, r8_unorm_srgb = 11, r8_snorm = 12, r8_uint = 13, r8_sint = 14,
+    r16_unorm = 20, r16_snorm = 22, r16_uint = 23, r16_sint = 24, r16_float = 25,
+    rg8_unorm = 30, rg8_unorm_srgb = 31, rg8_snorm = 32, rg8_uint = 33, rg8_sint = 34,
+    r32_uint = 53, r32_sint = 54, r32_float = 55,
+    rg16_unorm = 60, rg16_snorm = 62, rg16_uint = 63, rg16_sint = 64, rg16_float = 65,
+    rgba8_unorm = 70, rgba8_unorm_srgb = 71, rgba8_snorm = 72, rgba8_uint = 73, rgba8_sint = 74,
+    bgra8_unorm = 80, bgra8_unorm_srgb = 81,
+    rgb10a2_unorm = 90, rgb10a2_uint = 91, rg11b10_float = 92,
+    rg32_uint = 103, rg32_sint = 104, rg32_float = 105,
+    rgba16_unorm = 110, rgba16_snorm = 112, rgba16_uint = 113, rgba16_sint = 114, rgba16_float = 115,
+    rgba32_uint = 123, rgba32_sint = 124, rgba32_float = 125,
+};
+
+// Bytes per pixel of the formats above; 0 for any other.
+constexpr ns_uinteger pixel_format_size(pixel_format f) noexcept {
+    switch (f) {
+    case pixel_format::r8_unorm: case pixel_format::r8_unorm_srgb: case pixel_format::r8_snorm:
+    case pixel_format::r8_uint: case pixel_format::r8_sint:
+        return 1;
+    case pixel_format::r16_unorm: case pixel_format::r16_snorm: case pixel_format::r16_uint:
+    case pixel_format::r16_sint: case pixel_format::r16_float: case pixel_format::rg8_unorm:
+    case pixel_format::rg8_unorm_srgb: case pixel_format::rg8_snorm: case pixel_format::rg8_uint:
+    case pixel_format::rg8_sint:
+        return 2;
+    case pixel_format::r32_uint: case pixel_format::r32_sint: case pixel_format::r32_float:
+    case pixel_format::rg16_unorm: case pixel_format::rg16_snorm: case pixel_format::rg16_uint:
+    case pixel_format::rg16_sint: case pixel_format::rg16_float: case pixel_format::rgba8_unorm:
+    case pixel_format::rgba8_unorm_srgb: case pixel_format::rgba8_snorm: case pixel_format::rgba8_uint:
+    case pixel_format::rgba8_sint: case pixel_format::bgra8_unorm: case pixel_format::bgra8_unorm_srgb:
+    case pixel_format::rgb10a2_unorm: case pixel_format::rgb10a2_uint: case pixel_format::rg11b10_float:
+        return 4;
+    case pixel_format::rg32_uint: case pixel_format::rg32_sint: case pixel_format::rg32_float:
+    case pixel_format::rgba16_unorm: case pixel_format::rgba16_snorm: case pixel_format::rgba16_uint:
+    case pixel_format::rgba16_sint: case pixel_format::rgba16_float:
+        return 8;
+    case pixel_format::rgba32_uint: case pixel_format::rgba32_sint: case pixel_format::rgba32_float:
+        return 16;
+    default:
+        return 0;
+    }
+}
+
+// MTLSamplerMinMagFilter, MTLSamplerMipFilter, MTLSamplerAddressMode, MTLSamplerBorderColor.
+enum class sampler_filter : ns_uinteger { nearest = 0, linear = 1 };
+enum class sampler_mip_filter : ns_uinteger { not_mipmapped = 0, nearest = 1, linear = 2 };
+enum class sampler_address_mode : ns_uinteger {
+    clamp_to_edge = 0,
+    mirror_clamp_to_edge = 1,
+    repeat = 2,
+    mirror_repeat = 3,
+    clamp_to_zero = 4,
+    clamp_to_border_color = 5,
+};
+enum class sampler_border_color : ns_uinteger { transparent_black = 0, opaque_black = 1, opaque_white = 2 };
+
 // MTLResourceOptions bits (NSUInteger).
 namespace resource_options {
 inline constexpr ns_uinteger cpu_cache_mode_default = 0;

@@ -15,8 +15,9 @@ pymetal_debian_packages=(
   pocl-opencl-icd ocl-icd-opencl-dev opencl-headers  # the benchmarks compare against PoCL
   python3-dev pybind11-dev python3-pybind11  # the Python module (python/), built by scripts/test and scripts/demo
 )
-# Only scripts/test needs these: pytest runs the Python tests, which check kernels against NumPy.
-pymetal_debian_test_packages=(python3-pytest python3-numpy)
+# Only scripts/test needs these: pytest runs the Python tests, which check kernels against NumPy;
+# libpng lets the image examples (Mandelbrot as PNG, the texture image filter) build and run as tests.
+pymetal_debian_test_packages=(python3-pytest python3-numpy libpng-dev)
 
 # pymetal_missing_debian_packages PACKAGE...: those not installed.
 pymetal_missing_debian_packages() {

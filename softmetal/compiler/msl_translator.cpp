@@ -746,9 +746,25 @@ private:
         return false;
     }
 
+    // "texture", "sampler" or "depth" when a parameter's type (tokens [b, e)) is one; else "".
+    std::string resource_kind(size_t b, size_t e) const {
+        for (size_t q = b; q < e; ++q) {
+            if (!is_ident(q)) continue;
+            const std::string t = text(q);
+            if (t == "metal" || t == "const" || t == "thread" || t == "constant") continue;
+            if (t == "sampler") return "sampler";
+            if (t.rfind("depth", 0) == 0 && (t == "depth2d" || t == "depth2d_array" || t == "depth2d_ms" ||
+                                              t == "depthcube" || t == "depthcube_array" || t == "depth2d_ms_array"))
+                return "depth";
+            if (t.rfind("texture", 0) == 0) return "texture";
+            return "";
+        }
+        return "";
+    }
+
     void parse_parameters(kernel_def &k, size_t open, size_t close) {
         if (close == open + 1 || (close == open + 2 && is(open + 1, "void"))) return;
-        std::string next_buffer = "0";
+        std::string next_buffer = "0", next_texture = "0", next_sampler = "0";
         for (auto &part : split_commas(open + 1, close)) {
             // Every attribute of the parameter: [[buffer(1), function_constant(has_bias)]] [[...]].
             std::vector<std::pair<std::string, std::string>> attrs; // name, arguments
@@ -786,9 +802,15 @@ private:
                 } else if (position_attributes().count(attr)) {
                     if (!pname.empty()) k.positions.push_back({pname, position_attributes().at(attr)}); // unnamed: never read
                     binding = "::sm::entry::sm_position<::sm::entry::attr::" + position_attributes().at(attr) + ">";
-                } else if (attr == "texture" || attr == "sampler") {
-                    analysis_error(tk(attr_toks[a]), "textures and samplers are not supported by softmetal yet ('" + pname + "')");
+                } else if (attr == "texture" && resource_kind(part.first, part.second) == "depth") {
+                    analysis_error(tk(attr_toks[a]), "depth textures are not supported by softmetal ('" + pname + "')");
                     binding = "-";
+                } else if (attr == "texture") {
+                    binding = "::sm::entry::sm_texture_binding<(" + args + ")>";
+                    next_texture = "(" + args + ") + 1";
+                } else if (attr == "sampler") {
+                    binding = "::sm::entry::sm_sampler_binding<(" + args + ")>";
+                    next_sampler = "(" + args + ") + 1";
                 } else if (attr == "function_constant") {
                     if (!function_constant_true(args)) absent = true; // Metal binds nothing there
                 } else if (attr == "user" || attr == "raster_order_group" || attr == "id" ||
@@ -799,7 +821,19 @@ private:
                     binding = "-";
                 }
             }
-            if (binding.empty()) { // no binding attribute: the next buffer index, as Metal assigns them
+            // No binding attribute: the next index of the parameter's kind, as Metal assigns them
+            // (textures and samplers have index spaces of their own).
+            const std::string kind = binding.empty() ? resource_kind(part.first, part.second) : "";
+            if (binding.empty() && kind == "texture") {
+                binding = "::sm::entry::sm_texture_binding<" + next_texture + ">";
+                next_texture = next_texture + " + 1";
+            } else if (binding.empty() && kind == "sampler") {
+                binding = "::sm::entry::sm_sampler_binding<" + next_sampler + ">";
+                next_sampler = next_sampler + " + 1";
+            } else if (binding.empty() && kind == "depth") {
+                analysis_error(tk(part.first), "depth textures are not supported by softmetal ('" + pname + "')");
+                binding = "-";
+            } else if (binding.empty()) {
                 binding = "::sm::entry::sm_buffer<" + next_buffer + ">";
                 next_buffer = next_buffer + " + 1";
             }

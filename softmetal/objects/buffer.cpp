@@ -6,6 +6,7 @@
 #include "objects/caller_memory.hpp"
 #include "objects/class_registry.hpp"
 #include "objects/device.hpp"
+#include "objects/texture.hpp"
 
 namespace softmetal::objects {
 
@@ -103,6 +104,10 @@ Class register_buffer_class() {
         return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(state(self).data));
     });
     builder.method("device", [](id self, SEL) -> id { return state(self).device.get(); });
+    builder.method("newTextureWithDescriptor:offset:bytesPerRow:",
+                   [](id self, SEL, id descriptor, ns_uinteger offset, ns_uinteger bytes_per_row) -> id {
+                       return new_texture_from_buffer(self, descriptor, offset, bytes_per_row);
+                   });
     add_label_methods<buffer_state>(builder);
     return builder.register_class();
 }

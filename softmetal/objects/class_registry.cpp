@@ -27,6 +27,10 @@ const class_table& classes() {
         t.argument = register_argument_class();
         t.binding = register_binding_class();
         t.function_constant = register_function_constant_class();
+        t.texture_descriptor = register_texture_descriptor_class();
+        t.texture = register_texture_class();
+        t.sampler_descriptor = register_sampler_descriptor_class();
+        t.sampler_state = register_sampler_state_class();
         return t;
     }();
     return table;

@@ -28,6 +28,10 @@ struct class_table {
     Class argument;
     Class binding;
     Class function_constant;
+    Class texture_descriptor;
+    Class texture;
+    Class sampler_descriptor;
+    Class sampler_state;
 };
 
 // Registers the classes on the first call (thread-safe; a failed attempt is retried by the next call).
@@ -54,6 +58,10 @@ Class register_compute_pipeline_reflection_class();
 Class register_argument_class();
 Class register_binding_class();
 Class register_function_constant_class();
+Class register_texture_descriptor_class();
+Class register_texture_class();
+Class register_sampler_descriptor_class();
+Class register_sampler_state_class();
 
 // newFence (fence.cpp): +1 or nil.
 id new_fence(id device);

@@ -8,6 +8,7 @@
 #include "objects/buffer.hpp"
 #include "objects/class_registry.hpp"
 #include "objects/compute_pipeline_state.hpp"
+#include "objects/texture.hpp"
 
 namespace softmetal::objects {
 
@@ -71,6 +72,55 @@ void set_buffer(compute_command_encoder_state& encoder, id buffer, ns_uinteger o
     }
     retain_for_command_buffer(encoder, buffer);
     binding = recorded_binding{true, b->data, b->length, offset, nullptr};
+}
+
+void set_texture(compute_command_encoder_state& encoder, const char* call, id texture, ns_uinteger index) {
+    if (!index_in_range(encoder, call, index, SM_MAX_TEXTURE_BINDINGS)) return;
+    recorded_texture& binding = encoder.bindings.textures[index];
+    const auto* t = state_if_instance<texture_state>(texture, classes().texture);
+    if (!t) {
+        binding = recorded_texture{};  // nil (or a foreign object) unbinds
+        return;
+    }
+    retain_for_command_buffer(encoder, texture);
+    binding = recorded_texture{t->layout};
+}
+
+void set_sampler(compute_command_encoder_state& encoder, const char* call, id sampler, ns_uinteger index) {
+    if (!index_in_range(encoder, call, index, SM_MAX_SAMPLER_BINDINGS)) return;
+    recorded_sampler& binding = encoder.bindings.samplers[index];
+    const auto* s = state_if_instance<sampler_state_state>(sampler, classes().sampler_state);
+    if (!s) {
+        binding = recorded_sampler{};
+        return;
+    }
+    retain_for_command_buffer(encoder, sampler);
+    binding = recorded_sampler{s->sampler};
+}
+
+// setSamplerState:lodMinClamp:lodMaxClamp:atIndex:: the state with this binding's own LOD clamps.
+void set_sampler_clamped(compute_command_encoder_state& encoder, id sampler, float lod_min, float lod_max, ns_uinteger index) {
+    const char* call = "setSamplerState:lodMinClamp:lodMaxClamp:atIndex:";
+    set_sampler(encoder, call, sampler, index);
+    if (index >= SM_MAX_SAMPLER_BINDINGS) return;
+    recorded_sampler& binding = encoder.bindings.samplers[index];
+    if (!binding.sampler) return;
+    try {
+        auto clamped = std::make_shared<sm_sampler>(*binding.sampler);
+        clamped->lod_min_clamp = lod_min;
+        clamped->lod_max_clamp = lod_max;
+        binding.sampler = std::move(clamped);
+    } catch (...) {
+        binding = recorded_sampler{};  // then validation reports the sampler missing
+    }
+}
+
+// A range of the texture or sampler table, checked as a whole without overflow.
+bool range_in(compute_command_encoder_state& encoder, const char* call, pymetal::ns_range range, ns_uinteger limit) {
+    if (range.location <= limit && range.length <= limit - range.location) return true;
+    encoder.core->record_misuse(std::string(call) + " range (" + std::to_string(range.location) + ", " +
+                                std::to_string(range.length) + ") goes past index " + std::to_string(limit - 1));
+    return false;
 }
 
 void set_bytes(id self, const void* bytes, ns_uinteger length, ns_uinteger index) {
@@ -193,6 +243,34 @@ Class register_compute_command_encoder_class() {
                        for (ns_uinteger i = 0; i < range.length; ++i)
                            set_buffer(encoder, buffers[i], offsets[i], range.location + i);
                    });
+    builder.method("setTexture:atIndex:", [](id self, SEL, id texture, ns_uinteger index) {
+        compute_command_encoder_state& encoder = state(self);
+        if (accepting(encoder, "setTexture:atIndex:")) set_texture(encoder, "setTexture:atIndex:", texture, index);
+    });
+    builder.method("setTextures:withRange:", [](id self, SEL, const id* textures, pymetal::ns_range range) {
+        compute_command_encoder_state& encoder = state(self);
+        const char* call = "setTextures:withRange:";
+        if (!accepting(encoder, call) || !range_in(encoder, call, range, SM_MAX_TEXTURE_BINDINGS)) return;
+        for (ns_uinteger i = 0; i < range.length; ++i)
+            set_texture(encoder, call, textures ? textures[i] : nullptr, range.location + i);
+    });
+    builder.method("setSamplerState:atIndex:", [](id self, SEL, id sampler, ns_uinteger index) {
+        compute_command_encoder_state& encoder = state(self);
+        if (accepting(encoder, "setSamplerState:atIndex:")) set_sampler(encoder, "setSamplerState:atIndex:", sampler, index);
+    });
+    builder.method("setSamplerState:lodMinClamp:lodMaxClamp:atIndex:",
+                   [](id self, SEL, id sampler, float lod_min, float lod_max, ns_uinteger index) {
+                       compute_command_encoder_state& encoder = state(self);
+                       if (accepting(encoder, "setSamplerState:lodMinClamp:lodMaxClamp:atIndex:"))
+                           set_sampler_clamped(encoder, sampler, lod_min, lod_max, index);
+                   });
+    builder.method("setSamplerStates:withRange:", [](id self, SEL, const id* samplers, pymetal::ns_range range) {
+        compute_command_encoder_state& encoder = state(self);
+        const char* call = "setSamplerStates:withRange:";
+        if (!accepting(encoder, call) || !range_in(encoder, call, range, SM_MAX_SAMPLER_BINDINGS)) return;
+        for (ns_uinteger i = 0; i < range.length; ++i)
+            set_sampler(encoder, call, samplers ? samplers[i] : nullptr, range.location + i);
+    });
     builder.method("setBytes:length:atIndex:", [](id self, SEL, const void* bytes, ns_uinteger length, ns_uinteger index) {
         set_bytes(self, bytes, length, index);
     });

@@ -9,6 +9,7 @@
 #include "objects/compute_pipeline_state.hpp"
 #include "objects/event.hpp"
 #include "objects/library.hpp"
+#include "objects/texture.hpp"
 
 namespace softmetal::objects {
 
@@ -100,6 +101,13 @@ Class register_device_class() {
                    [](id self, SEL, id descriptor, ns_uinteger, id* reflection, id* error) -> id {
                        return new_compute_pipeline_state_from_descriptor(self, descriptor, reflection, error);
                    });
+    builder.method("newTextureWithDescriptor:", [](id self, SEL, id descriptor) -> id { return new_texture(self, descriptor); });
+    // softmetal needs a buffer-backed texture's offset and row pitch to be whole texels, nothing more.
+    builder.method("minimumLinearTextureAlignmentForPixelFormat:", [](id, SEL, ns_uinteger format) -> ns_uinteger {
+        return pymetal::pixel_format_size(static_cast<pymetal::pixel_format>(format));
+    });
+    builder.method("newSamplerStateWithDescriptor:",
+                   [](id self, SEL, id descriptor) -> id { return new_sampler_state(self, descriptor); });
     builder.method("newEvent", [](id self, SEL) -> id { return new_event(self, false); });
     builder.method("newSharedEvent", [](id self, SEL) -> id { return new_event(self, true); });
     builder.method("newFence", [](id self, SEL) -> id { return new_fence(self); });

@@ -104,6 +104,41 @@ std::optional<validation_failure> prepare_dispatch(const recorded_dispatch& d, s
         launch.buffer_lengths[n] = available;
     }
 
+    static const char* const type_names[] = {"texture1d", "texture1d_array", "texture2d", "texture2d_array", "texture2d_ms",
+                                             "texturecube", "texturecube_array", "texture3d", "texture2d_ms_array",
+                                             "texture_buffer"};
+    static const char* const access_names[] = {"sample", "read", "write", "read_write"};
+    auto type_name = [&](std::uint32_t type) { return type < 10 ? std::string(type_names[type]) : std::to_string(type); };
+    for (unsigned n = 0; n < SM_MAX_TEXTURE_BINDINGS; ++n) {
+        const recorded_texture& t = d.textures[n];
+        if (!((kernel->texture_bindings_used >> n) & 1u)) {
+            launch.textures[n] = t.layout.get();
+            continue;
+        }
+        const std::string index = std::to_string(n);
+        if (!t.layout) return fail(invalid_resource, kernel_text + " reads texture(" + index + ") but nothing is bound at index " + index);
+        const std::uint32_t kind = kernel->texture_argument_kind[n], type = kind & 0xFF, access = (kind >> 8) & 3;
+        if (type != t.layout->texture_type) {
+            return fail(invalid_resource, kernel_text + " declares texture(" + index + ") as " + type_name(type) +
+                                              " but the bound texture is a " + type_name(t.layout->texture_type));
+        }
+        const bool reads = access != 2, writes = access >= 2;
+        if ((reads && !(t.layout->usage & 1u)) || (writes && !(t.layout->usage & 2u))) {
+            return fail(invalid_resource, kernel_text + " uses texture(" + index + ") with access::" + access_names[access] +
+                                              " but the bound texture's usage lacks " +
+                                              (writes && !(t.layout->usage & 2u) ? "MTLTextureUsageShaderWrite" : "MTLTextureUsageShaderRead"));
+        }
+        launch.textures[n] = t.layout.get();
+    }
+    for (unsigned n = 0; n < SM_MAX_SAMPLER_BINDINGS; ++n) {
+        const recorded_sampler& s = d.samplers[n];
+        if ((kernel->sampler_bindings_used >> n) & 1u && !s.sampler) {
+            return fail(invalid_resource, kernel_text + " samples with sampler(" + std::to_string(n) +
+                                              ") but no sampler state is bound at index " + std::to_string(n));
+        }
+        launch.samplers[n] = s.sampler.get();
+    }
+
     std::uint64_t threadgroup_memory = kernel->static_threadgroup_memory_length;
     for (unsigned n = 0; n < SM_MAX_THREADGROUP_BINDINGS; ++n) {
         if (!((kernel->threadgroup_bindings_used >> n) & 1u)) continue;

@@ -39,6 +39,14 @@ struct recorded_binding {
     std::shared_ptr<const bytes_copy> bytes;
 };
 
+// setTexture:atIndex: / setSamplerState:atIndex:: the object's fixed description, shared (null: unbound).
+struct recorded_texture {
+    std::shared_ptr<const sm_texture> layout;
+};
+struct recorded_sampler {
+    std::shared_ptr<const sm_sampler> sampler;
+};
+
 struct recorded_pipeline {
     std::shared_ptr<const softmetal::kernel_module> module;  // keeps the kernel's code loaded
     const sm_kernel_info* kernel = nullptr;                  // null: no pipeline set
@@ -60,6 +68,8 @@ struct recorded_dispatch {
     recorded_pipeline pipeline;
     std::array<recorded_binding, SM_MAX_BUFFER_BINDINGS> buffers{};
     std::array<std::uint64_t, SM_MAX_THREADGROUP_BINDINGS> threadgroup_lengths{};
+    std::array<recorded_texture, SM_MAX_TEXTURE_BINDINGS> textures{};
+    std::array<recorded_sampler, SM_MAX_SAMPLER_BINDINGS> samplers{};
     bool exact_grid = false;    // dispatchThreads (grid counts threads) or dispatchThreadgroups (counts groups)
     pymetal::mtl_size grid{};
     pymetal::mtl_size threads_per_threadgroup{};

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bridge_test_support.hpp"
+#include <pymetal/texture.hpp>
 #include "catch.hpp"
 
 #if !PYMETAL_APPLE_ABI || PYMETAL_APPLE_PLATFORM || !defined(__x86_64__)
@@ -319,4 +320,65 @@ TEST_CASE("four threads sending through the trampolines are each counted", "[bri
     CHECK(delta.stret == 4u * per_thread);
     CHECK(delta.fpret == 0u);
     for (int t = 0; t < 4; ++t) CHECK(wrong[t] == 0);
+}
+
+namespace {
+
+// An MTLTexture stand-in: reports a 2D RGBA8 texture of 8 x 4 and records the last region it was sent.
+struct fake_texture_calls {
+    mtl_region region{};
+    ns_uinteger level = 99, slice = 99, bytes_per_row = 0, bytes_per_image = 0;
+    const void* bytes = nullptr;
+};
+fake_texture_calls fake_calls;
+
+Class fake_texture_class() {
+    static const Class cls =
+        class_builder(unique_class_name("FakeTexture"))
+            .method("width", [](id, SEL) -> ns_uinteger { return 8; })
+            .method("height", [](id, SEL) -> ns_uinteger { return 4; })
+            .method("depth", [](id, SEL) -> ns_uinteger { return 1; })
+            .method("mipmapLevelCount", [](id, SEL) -> ns_uinteger { return 1; })
+            .method("arrayLength", [](id, SEL) -> ns_uinteger { return 1; })
+            .method("pixelFormat", [](id, SEL) -> ns_uinteger { return 70; })
+            .method("textureType", [](id, SEL) -> ns_uinteger { return 2; })
+            .method("replaceRegion:mipmapLevel:slice:withBytes:bytesPerRow:bytesPerImage:",
+                    [](id, SEL, mtl_region r, ns_uinteger level, ns_uinteger slice, const void* bytes, ns_uinteger row,
+                       ns_uinteger image) { fake_calls = {r, level, slice, row, image, bytes}; })
+            .method("getBytes:bytesPerRow:bytesPerImage:fromRegion:mipmapLevel:slice:",
+                    [](id, SEL, void* bytes, ns_uinteger row, ns_uinteger image, mtl_region r, ns_uinteger level,
+                       ns_uinteger slice) { fake_calls = {r, level, slice, row, image, bytes}; })
+            .register_class();
+    return cls;
+}
+
+}  // namespace
+
+TEST_CASE("pymetal::texture sends MTLRegion (48 bytes, in memory) through objc_msgSend under the Apple branch",
+          "[bridge][apple_abi]") {
+    static_assert(sizeof(mtl_region) == 48);
+    CHECK(type_encoding<mtl_region>::get() == "{?={?=QQQ}{?=QQQ}}");
+    object fake = object::adopt(msg_send<id>(fake_texture_class(), "new"));
+    texture t;
+    CHECK(through([&] { t = texture::retain(fake.get()); }).stret == 0);
+    CHECK(t.width() == 8);
+    CHECK(t.height() == 4);
+    CHECK(t.format() == pixel_format::rgba8_unorm);
+    std::uint32_t pixels[6] = {};
+    CHECK(through([&] { t.replace({{1, 2, 0}, {3, 2, 1}}, pixels); }) == one_plain);
+    CHECK(fake_calls.region.origin.x == 1);
+    CHECK(fake_calls.region.origin.y == 2);
+    CHECK(fake_calls.region.origin.z == 0);
+    CHECK(fake_calls.region.size.width == 3);
+    CHECK(fake_calls.region.size.height == 2);
+    CHECK(fake_calls.region.size.depth == 1);
+    CHECK(fake_calls.level == 0);
+    CHECK(fake_calls.slice == 0);
+    CHECK(fake_calls.bytes_per_row == 12);  // computed: 3 texels of 4 bytes
+    CHECK(fake_calls.bytes == pixels);
+    CHECK(through([&] { t.get({{5, 3, 0}, {3, 1, 1}}, pixels, 64); }) == one_plain);
+    CHECK(fake_calls.region.origin.x == 5);
+    CHECK(fake_calls.region.size.width == 3);
+    CHECK(fake_calls.bytes_per_row == 64);
+    CHECK_THROWS_AS(t.replace({{6, 0, 0}, {3, 1, 1}}, pixels), texture_error);  // refused before any message
 }

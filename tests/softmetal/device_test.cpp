@@ -92,7 +92,8 @@ TEST_CASE("respondsToSelector: is true for implemented selectors and false for o
         INFO(sel);
         CHECK(responds(d, sel));
     }
-    for (const char* sel : {"newDefaultLibrary", "newTextureWithDescriptor:", "newLibraryWithURL:error:", "noSuchSelector:"}) {
+    for (const char* sel : {"newDefaultLibrary", "newRenderPipelineStateWithDescriptor:error:", "newLibraryWithURL:error:",
+                            "noSuchSelector:"}) {
         INFO(sel);
         CHECK_FALSE(responds(d, sel));
     }

@@ -61,7 +61,19 @@ inline std::vector<reflected_argument> read_reflection(id reflection) {
 enum class grid_kind { threadgroups, threads };
 
 // Metal's argument tables hold 31 buffers; threadgroup memory indices are kept to the same range.
+// Compute functions take 31 textures and 16 samplers on every GPU family.
 inline constexpr long max_argument_index = 31;
+inline constexpr long max_texture_index = 31;
+inline constexpr long max_sampler_index = 16;
+
+inline const char* attribute_of(argument::kind k) {
+    switch (k) {
+        case argument::kind::threadgroup_memory: return "threadgroup";
+        case argument::kind::texture: return "texture";
+        case argument::kind::sampler: return "sampler";
+        default: return "buffer";
+    }
+}
 
 [[noreturn]] inline void refuse(const pipeline_info& k, const std::string& why) {
     throw dispatch_error("pymetal: dispatch of kernel '" + k.name + "' refused: " + why);
@@ -84,7 +96,10 @@ inline void check_threadgroup(const pipeline_info& k, const size3& threads) {
 class index_assigner {
 public:
     long next(const argument& a) {
-        long& counter = a.type() == argument::kind::threadgroup_memory ? next_threadgroup_ : next_buffer_;
+        long& counter = a.type() == argument::kind::threadgroup_memory ? next_threadgroup_
+                        : a.type() == argument::kind::texture          ? next_texture_
+                        : a.type() == argument::kind::sampler          ? next_sampler_
+                                                                       : next_buffer_;
         const long index = a.index() == argument::auto_index ? counter : a.index();
         counter = index + 1;
         return index;
@@ -93,6 +108,8 @@ public:
 private:
     long next_buffer_ = 0;
     long next_threadgroup_ = 0;
+    long next_texture_ = 0;
+    long next_sampler_ = 0;
 };
 
 // Every argument the kernel's reflection reports is bound, with at least the bytes its type needs:
@@ -108,7 +125,12 @@ inline void check_against_reflection(const pipeline_info& k, argument_list args)
     std::size_t position = 0;
     for (const argument& a : args) {
         const long index = indices.next(a);  // in range: checked by the caller's loop first
-        (a.type() == argument::kind::threadgroup_memory ? threadgroup : buffers)[static_cast<std::size_t>(index)] = {&a, position++};
+        const argument::kind kind = a.type();
+        if (kind == argument::kind::texture || kind == argument::kind::sampler) {
+            ++position;
+            continue;
+        }
+        (kind == argument::kind::threadgroup_memory ? threadgroup : buffers)[static_cast<std::size_t>(index)] = {&a, position++};
     }
     for (const reflected_argument& r : k.arguments) {
         if (r.index >= static_cast<ns_uinteger>(max_argument_index)) continue;
@@ -132,23 +154,28 @@ inline void check_against_reflection(const pipeline_info& k, argument_list args)
 }
 
 inline void check_arguments(const pipeline_info& k, argument_list args) {
-    std::uint64_t used_buffers = 0, used_threadgroup = 0;
+    std::uint64_t used_buffers = 0, used_threadgroup = 0, used_textures = 0, used_samplers = 0;
     std::size_t threadgroup_bytes = k.static_threadgroup_memory;
     index_assigner indices;
     std::size_t position = 0;
     for (const argument& a : args) {
         const long index = indices.next(a);
-        const bool is_threadgroup = a.type() == argument::kind::threadgroup_memory;
+        const argument::kind kind = a.type();
         // Messages are built only on failure: this loop runs on every dispatch.
         auto where = [&, position] {
-            return "argument " + std::to_string(position) + " (" + (is_threadgroup ? "[[threadgroup(" : "[[buffer(") +
-                   std::to_string(index) + ")]])";
+            return "argument " + std::to_string(position) + " ([[" + attribute_of(kind) + "(" + std::to_string(index) + ")]])";
         };
         ++position;
-        if (index < 0 || index >= max_argument_index)
-            refuse(k, where() + ": index " + std::to_string(index) + " is past Metal's " +
-                          std::to_string(max_argument_index) + " argument slots");
-        std::uint64_t& used = is_threadgroup ? used_threadgroup : used_buffers;
+        const long limit = kind == argument::kind::texture   ? max_texture_index
+                           : kind == argument::kind::sampler ? max_sampler_index
+                                                             : max_argument_index;
+        if (index < 0 || index >= limit)
+            refuse(k, where() + ": index " + std::to_string(index) + " is past Metal's " + std::to_string(limit) + " " +
+                          attribute_of(kind) + " slots");
+        std::uint64_t& used = kind == argument::kind::threadgroup_memory ? used_threadgroup
+                              : kind == argument::kind::texture          ? used_textures
+                              : kind == argument::kind::sampler          ? used_samplers
+                                                                         : used_buffers;
         if (used & (std::uint64_t{1} << index)) refuse(k, where() + ": another argument is already at this index");
         used |= std::uint64_t{1} << index;
 
@@ -172,6 +199,10 @@ inline void check_arguments(const pipeline_info& k, argument_list args) {
                 break;
             case argument::kind::threadgroup_memory:
                 threadgroup_bytes += a.length();
+                break;
+            case argument::kind::texture:
+            case argument::kind::sampler:
+                if (!a.buffer_native()) refuse(k, where() + ": the " + attribute_of(kind) + " handle is empty");
                 break;
         }
     }
@@ -224,6 +255,12 @@ inline void bind(id encoder, const pipeline_info& k, argument_list args) {
             case argument::kind::threadgroup_memory:
                 msg_send<void(ns_uinteger, ns_uinteger)>(encoder, "setThreadgroupMemoryLength:atIndex:", a.length(),
                                                          index);
+                break;
+            case argument::kind::texture:
+                msg_send<void(id, ns_uinteger)>(encoder, "setTexture:atIndex:", a.buffer_native(), index);
+                break;
+            case argument::kind::sampler:
+                msg_send<void(id, ns_uinteger)>(encoder, "setSamplerState:atIndex:", a.buffer_native(), index);
                 break;
         }
     }

@@ -7,6 +7,7 @@
 #define SOFTMETAL_PRELUDE_KERNEL_ENTRY_H
 
 #include "metal_types.h"
+#include "metal_texture.h"
 
 namespace sm {
 namespace entry {
@@ -37,6 +38,9 @@ template <unsigned N> struct sm_buffer {
     }
     static constexpr unsigned buffer_bit = 1u << N;
     static constexpr unsigned threadgroup_bit = 0;
+    static constexpr unsigned texture_bit = 0, sampler_bit = 0;
+    static constexpr int texture_index = -1;
+    template <class T> static constexpr unsigned texture_kind() { return 0; }
     template <class T> static constexpr unsigned long min_length() {
         using P = remove_cvref_t<T>;
         if constexpr (__is_pointer(P)) return 0;
@@ -54,6 +58,39 @@ template <unsigned N> struct sm_threadgroup {
     }
     static constexpr unsigned buffer_bit = 0;
     static constexpr unsigned threadgroup_bit = 1u << N;
+    static constexpr unsigned texture_bit = 0, sampler_bit = 0;
+    static constexpr int texture_index = -1;
+    template <class T> static constexpr unsigned texture_kind() { return 0; }
+    template <class T> static constexpr unsigned long min_length() { return 0; }
+    static constexpr int index = -1;
+};
+
+// [[texture(N)]]: a texture1d/.../texture_buffer holding the runtime's description of the bound texture.
+template <unsigned N> struct sm_texture_binding {
+    static_assert(N < SM_MAX_TEXTURE_BINDINGS, "softmetal: texture index out of range (0 to 30)");
+    template <class T> static SM_INLINE T get(const thread_ctx &c) {
+        remove_cvref_t<T> t;
+        t.sm_t = c.group->launch->textures[N];
+        return t;
+    }
+    static constexpr unsigned buffer_bit = 0;
+    static constexpr unsigned threadgroup_bit = 0;
+    static constexpr unsigned texture_bit = 1u << N, sampler_bit = 0;
+    static constexpr int texture_index = (int)N;
+    template <class T> static constexpr unsigned texture_kind() { return remove_cvref_t<T>::sm_kind; }
+    template <class T> static constexpr unsigned long min_length() { return 0; }
+    static constexpr int index = -1;
+};
+
+// [[sampler(N)]]: a copy of the bound sampler state.
+template <unsigned N> struct sm_sampler_binding {
+    static_assert(N < SM_MAX_SAMPLER_BINDINGS, "softmetal: sampler index out of range (0 to 15)");
+    template <class T> static SM_INLINE T get(const thread_ctx &c) { return metal::sampler(*c.group->launch->samplers[N]); }
+    static constexpr unsigned buffer_bit = 0;
+    static constexpr unsigned threadgroup_bit = 0;
+    static constexpr unsigned texture_bit = 0, sampler_bit = 1u << N;
+    static constexpr int texture_index = -1;
+    template <class T> static constexpr unsigned texture_kind() { return 0; }
     template <class T> static constexpr unsigned long min_length() { return 0; }
     static constexpr int index = -1;
 };
@@ -114,6 +151,9 @@ template <attr A> struct sm_position {
     }
     static constexpr unsigned buffer_bit = 0;
     static constexpr unsigned threadgroup_bit = 0;
+    static constexpr unsigned texture_bit = 0, sampler_bit = 0;
+    static constexpr int texture_index = -1;
+    template <class T> static constexpr unsigned texture_kind() { return 0; }
     template <class T> static constexpr unsigned long min_length() { return 0; }
     static constexpr int index = -1;
 };
@@ -127,6 +167,9 @@ struct sm_absent {
     }
     static constexpr unsigned buffer_bit = 0;
     static constexpr unsigned threadgroup_bit = 0;
+    static constexpr unsigned texture_bit = 0, sampler_bit = 0;
+    static constexpr int texture_index = -1;
+    template <class T> static constexpr unsigned texture_kind() { return 0; }
     template <class T> static constexpr unsigned long min_length() { return 0; }
     static constexpr int index = -1;
 };
@@ -136,6 +179,9 @@ struct sm_group_binding {
     template <class T> static SM_INLINE T get(const thread_ctx &c) { return c.group; }
     static constexpr unsigned buffer_bit = 0;
     static constexpr unsigned threadgroup_bit = 0;
+    static constexpr unsigned texture_bit = 0, sampler_bit = 0;
+    static constexpr int texture_index = -1;
+    template <class T> static constexpr unsigned texture_kind() { return 0; }
     template <class T> static constexpr unsigned long min_length() { return 0; }
     static constexpr int index = -1;
 };
@@ -152,6 +198,12 @@ template <class... Args> struct fn_signature<void(Args...)> {
         sm_kernel_info k{};
         k.buffer_bindings_used = (0u | ... | B::buffer_bit);
         k.threadgroup_bindings_used = (0u | ... | B::threadgroup_bit);
+        k.texture_bindings_used = (0u | ... | B::texture_bit);
+        k.sampler_bindings_used = (0u | ... | B::sampler_bit);
+        const int tidx[] = {B::texture_index..., -1};
+        const unsigned tkind[] = {B::template texture_kind<Args>()..., 0u};
+        for (unsigned i = 0; i < sizeof...(B); ++i)
+            if (tidx[i] >= 0) k.texture_argument_kind[tidx[i]] = tkind[i];
         const int idx[] = {B::index..., -1};
         const unsigned tg_bit[] = {B::threadgroup_bit..., 0u};
         const unsigned long len[] = {B::template min_length<Args>()..., 0ul};

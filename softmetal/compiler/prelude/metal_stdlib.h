@@ -145,6 +145,10 @@ using metal::sm_make_bfloat;
 #define half4x3(...) sm_make_half4x3(__VA_ARGS__)
 #define half4x4(...) sm_make_half4x4(__VA_ARGS__)
 
+// Texture sample options (metal_texture.h says why these two are macros).
+#define bias(...) ::metal::sm_bias(__VA_ARGS__)
+#define level(...) ::metal::sm_level(__VA_ARGS__)
+
 #include "msl_keywords.h"
 
 // `is_function_constant_defined(name)` reads a flag the translator declares for each constant.
