@@ -16,4 +16,5 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/pymetalConfigVersion.cmak
                                  VERSION ${PROJECT_VERSION}
                                  COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/pymetalConfig.cmake ${PROJECT_BINARY_DIR}/pymetalConfigVersion.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/pymetalKernelLibrary.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/pymetal)
