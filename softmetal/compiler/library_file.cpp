@@ -329,11 +329,19 @@ std::string check_module_matches(const library_file &file, const kernel_module &
 }
 
 std::shared_ptr<const kernel_module> load_library_file(const unsigned char *data, std::size_t size, const sm_runtime_api *runtime,
-                                                       std::string &error) {
+                                                       std::string &error, library_file_refusal &refusal) {
     library_file file;
-    if (!decode_library_file(data, size, file, error)) return nullptr;
+    refusal = library_file_refusal::damaged;
+    if (!decode_library_file(data, size, file, error)) {
+        if (size >= fixed_header && std::memcmp(data, magic, sizeof magic) == 0 && get_le(data + 8, 4) != library_file_format_version)
+            refusal = library_file_refusal::foreign;
+        return nullptr;
+    }
     error = check_runs_here(file);
-    if (!error.empty()) return nullptr;
+    if (!error.empty()) {
+        refusal = library_file_refusal::foreign;
+        return nullptr;
+    }
     std::shared_ptr<const kernel_module> module = load_object(file.object, runtime, error);
     if (!module) {
         error = "the library's object cannot be loaded: " + error;

@@ -75,10 +75,14 @@ std::string check_runs_here(const library_file &file);
 // Empty when the loaded module's kernel table is the one the metadata describes, else the difference.
 std::string check_module_matches(const library_file &file, const kernel_module &module);
 
+// Why a library file was refused: it is damaged (or not a library file), or it is sound but made for
+// another softmetal (format or kernel ABI version) or another CPU.
+enum class library_file_refusal { damaged, foreign };
+
 // decode + check_runs_here + load_object + check_module_matches: the whole of loading a library file.
-// Null with `error` (a sentence for an NSError) on any failure.
+// Null with `error` (a sentence for an NSError) and `refusal` on any failure.
 std::shared_ptr<const kernel_module> load_library_file(const unsigned char *data, std::size_t size, const sm_runtime_api *runtime,
-                                                       std::string &error);
+                                                       std::string &error, library_file_refusal &refusal);
 
 // This softmetal's version ("0.1.0").
 const char *softmetal_version();

@@ -27,12 +27,14 @@ constexpr off_t max_file_size = (off_t{1} << 30) + (off_t{1} << 20) + 4096;
 
 id library_from_bytes(id device, const unsigned char* data, std::size_t size, const std::string& where, id* error) {
     std::string why;
+    softmetal::library_file_refusal refusal{};
     std::shared_ptr<const kernel_module> module =
-        softmetal::load_library_file(data, size, softmetal::executor::shared().runtime_api(), why);
+        softmetal::load_library_file(data, size, softmetal::executor::shared().runtime_api(), why, refusal);
     if (!module) {
-        // Wrong softmetal or CPU: the file is fine, this machine cannot use it. Anything else: damaged.
-        const bool elsewhere = why.rfind("the library was built", 0) == 0 || why.find("format version") != std::string::npos;
-        report_error(error, library_error_domain(), elsewhere ? unsupported : internal_error, "Invalid library file" + where + ": " + why);
+        // Another softmetal's or CPU's library is sound but unusable here (Unsupported); anything else
+        // is a damaged file (Internal).
+        const bool foreign = refusal == softmetal::library_file_refusal::foreign;
+        report_error(error, library_error_domain(), foreign ? unsupported : internal_error, "Invalid library file" + where + ": " + why);
         return nullptr;
     }
     auto library = std::make_unique<library_state>();

@@ -211,3 +211,21 @@ TEST_CASE("the default library is default.smlib beside the executable, or none",
     REQUIRE(library);
     check_scale_add(library);
 }
+
+TEST_CASE("newLibraryWithFile: loads a library file by path; a URL that is not a file URL is refused", "[library_file]") {
+    pymetal::autorelease_pool pool;
+    pymetal::object path = pymetal::make_string(PRECOMPILED_LIBRARY);
+    pymetal::id error = nullptr;
+    pymetal::object library = pymetal::object::adopt(
+        pymetal::msg_send<pymetal::id(pymetal::id, pymetal::id*)>(device().native(), "newLibraryWithFile:error:", path.get(), &error));
+    REQUIRE(library);
+    CHECK(error == nullptr);
+
+    pymetal::object text = pymetal::make_string("https://example.org/kernels.smlib");
+    pymetal::id url = pymetal::msg_send<pymetal::id(pymetal::id)>(pymetal::class_named("NSURL"), "URLWithString:", text.get());
+    REQUIRE(url);
+    pymetal::id refused = pymetal::msg_send<pymetal::id(pymetal::id, pymetal::id*)>(device().native(), "newLibraryWithURL:error:", url, &error);
+    CHECK(refused == nullptr);
+    REQUIRE(error != nullptr);
+    CHECK(pymetal::make_objc_error(error).code() == static_cast<long>(pymetal::library_error::file_not_found));
+}
