@@ -28,3 +28,4 @@
 #include "shared_event.hpp"
 #include "size.hpp"
 #include "span.hpp"
+#include "version.hpp"
