@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "compiler/library_file.hpp"
+#include "compiler/sha256.hpp"
 
 namespace {
 
@@ -228,4 +229,34 @@ TEST_CASE("newLibraryWithFile: loads a library file by path; a URL that is not a
     CHECK(refused == nullptr);
     REQUIRE(error != nullptr);
     CHECK(pymetal::make_objc_error(error).code() == static_cast<long>(pymetal::library_error::file_not_found));
+}
+
+TEST_CASE("metadata garbled byte by byte, checksum made to match, never crashes the reader", "[library_file]") {
+    // The checksum is no defence against a file made on purpose: the parser itself must hold.
+    const std::vector<unsigned char> whole = file_bytes(PRECOMPILED_LIBRARY);
+    std::uint64_t metadata_length = 0;
+    for (int i = 7; i >= 0; --i) metadata_length = (metadata_length << 8) | whole[16 + static_cast<std::size_t>(i)];
+    REQUIRE(metadata_length > 0);
+    std::uint32_t state = 12345;
+    auto next = [&state] { return state = state * 1664525u + 1013904223u; };
+    const unsigned char interesting[] = {' ', '\n', ',', ':', '=', '-', '0', '9', 'f', 0, 0xff, 'x'};
+    int accepted = 0;
+    for (int round = 0; round < 3000; ++round) {
+        std::vector<unsigned char> bytes = whole;
+        for (int edits = 1 + static_cast<int>(next() % 3); edits > 0; --edits) {
+            const std::size_t at = 32 + next() % metadata_length;
+            bytes[at] = (next() & 1) ? interesting[next() % sizeof interesting] : static_cast<unsigned char>(next());
+        }
+        const std::size_t checked = bytes.size() - 64;
+        const std::string digest = softmetal::detail::sha256_hex(std::string(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(checked)));
+        std::copy(digest.begin(), digest.end(), bytes.begin() + static_cast<std::ptrdiff_t>(checked));
+        softmetal::library_file file;
+        std::string error;
+        if (softmetal::decode_library_file(bytes.data(), bytes.size(), file, error)) {
+            ++accepted;  // e.g. a changed digit in a version: well-formed, judged later
+        } else {
+            REQUIRE_FALSE(error.empty());
+        }
+    }
+    CHECK(accepted < 3000);
 }
