@@ -26,6 +26,7 @@ const char usage[] =
     "usage: pymetal-msl check FILE.metal [options]\n"
     "       pymetal-msl build FILE.metal -o FILE.smlib [options]\n"
     "       pymetal-msl info FILE.smlib\n"
+    "       pymetal-msl --version\n"
     "options: -D NAME[=VALUE]  -std=metal3.1  -ffast-math  -fno-fast-math  --cpu=NAME (build; default native)\n";
 
 struct arguments {
@@ -199,6 +200,11 @@ int main(int argc, char **argv) {
     std::string error;
     if (argc == 2 && (std::strcmp(argv[1], "-h") == 0 || std::strcmp(argv[1], "--help") == 0)) {
         std::cout << usage;
+        return ok;
+    }
+    if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
+        std::cout << "pymetal-msl " << softmetal::softmetal_version() << " (library file format " << softmetal::library_file_format_version
+                  << ", kernel ABI " << SM_ABI_VERSION << ")\n";
         return ok;
     }
     if (!parse(argc, argv, a, error) || (a.command != "check" && a.command != "build" && a.command != "info")) {

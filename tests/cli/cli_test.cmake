@@ -15,12 +15,14 @@ function(expect want pattern)
   endif()
 endfunction()
 
+expect(0 "pymetal-msl [0-9]+\\.[0-9]+\\.[0-9]+ \\(library file format 1, kernel ABI [0-9]+\\)" --version)
 # check: a clean source passes silently, an error is reported at the user's file, line and column.
 expect(0 "^$" check ${SOURCE_DIR}/precompiled.metal)
 expect(1 "broken.metal:5:14: error: use of undeclared identifier 'undefined_thing'" check ${SOURCE_DIR}/broken.metal)
 # A -D macro reaches the preprocessor: with it the undeclared name is defined.
 expect(0 "^$" check ${SOURCE_DIR}/broken.metal -Dundefined_thing=2.0f)
 # Wrong usage is exit status 2, as is an unreadable input.
+expect(2 "usage: pymetal-msl check" frobnicate ${SOURCE_DIR}/precompiled.metal)
 expect(2 "unknown option --bogus" check ${SOURCE_DIR}/precompiled.metal --bogus)
 expect(2 "needs -o" build ${SOURCE_DIR}/precompiled.metal)
 expect(2 "cannot read" check ${WORK_DIR}/missing.metal)
