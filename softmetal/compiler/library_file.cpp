@@ -147,7 +147,9 @@ const char *host_architecture() {
 #endif
 }
 
-// Whether this CPU has `feature` (clang's name); -1 when softmetal cannot tell.
+// Whether this CPU has `feature` (clang's name); -1 when softmetal cannot tell (a feature the
+// compiler's __builtin_cpu_supports does not name: such features are not checked, and an instruction
+// this CPU lacks would end its command buffer with an Internal fault, as any kernel fault does).
 int cpu_has(const std::string &feature) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
@@ -159,7 +161,10 @@ int cpu_has(const std::string &feature) {
     SM_FEATURE("aes") SM_FEATURE("pclmul") SM_FEATURE("avx512vl") SM_FEATURE("avx512bw") SM_FEATURE("avx512dq")
     SM_FEATURE("avx512cd") SM_FEATURE("avx512vbmi") SM_FEATURE("avx512ifma") SM_FEATURE("avx512vpopcntdq")
     SM_FEATURE("avx512vbmi2") SM_FEATURE("gfni") SM_FEATURE("vpclmulqdq") SM_FEATURE("avx512vnni") SM_FEATURE("avx512bitalg")
-    SM_FEATURE("avx512bf16") SM_FEATURE("avx512vp2intersect")
+    SM_FEATURE("avx512bf16") SM_FEATURE("avx512vp2intersect") SM_FEATURE("avx512fp16") SM_FEATURE("avxvnni")
+    SM_FEATURE("vaes") SM_FEATURE("sha") SM_FEATURE("f16c") SM_FEATURE("movbe") SM_FEATURE("adx") SM_FEATURE("rdrnd")
+    SM_FEATURE("rdseed") SM_FEATURE("xsave") SM_FEATURE("lzcnt") SM_FEATURE("amx-tile") SM_FEATURE("amx-int8")
+    SM_FEATURE("amx-bf16") SM_FEATURE("serialize")
 #undef SM_FEATURE
 #endif
     (void)feature;
