@@ -28,4 +28,5 @@
 #include "shared_event.hpp"
 #include "size.hpp"
 #include "span.hpp"
+#include "vector_types.hpp"
 #include "version.hpp"
