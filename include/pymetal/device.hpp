@@ -275,6 +275,7 @@ public:
     // Metal's default library (newDefaultLibrary): default.metallib in the main bundle on Apple's
     // platforms, default.smlib beside the executable on softmetal. An empty handle when there is none.
     library default_library() const {
+        autorelease_pool pool;  // Metal may autorelease what it reads the bundle with
         id loaded = msg_send<id>(mtl(), "newDefaultLibrary");
         if (!loaded) return library();
         return library(state_, object::adopt(loaded), std::string());
