@@ -268,6 +268,39 @@ public:
         return library(state_, object::adopt(compiled), std::move(log));
     }
 
+    // Loads a precompiled library file: a .metallib (Apple's `metal`/`metallib` tools) on Apple's Metal,
+    // a .smlib (`pymetal-msl build`) on softmetal, through Metal's newLibraryWithURL:error:. No compiler
+    // runs. Throws library_load_error for a missing, foreign or damaged file.
+    library load_library(std::string_view path) const {
+        autorelease_pool pool;
+        static const Class url_class = class_named("NSURL");
+        object ns_path = make_string(path);
+        id url = msg_send<id(id)>(url_class, "fileURLWithPath:", ns_path.get());  // +0, autoreleased
+        id ns_error = nullptr;
+        id loaded = msg_send<id(id, id*)>(mtl(), "newLibraryWithURL:error:", url, &ns_error);
+        return loaded_library(loaded, ns_error);
+    }
+
+    // The same from the file's bytes in memory (newLibraryWithData:error:), e.g. a library embedded in
+    // the program. The bytes are copied; they need not outlive the call.
+    library load_library(const void* data, std::size_t size) const {
+        autorelease_pool pool;
+        object bytes = detail::make_library_data(data, size);
+        id ns_error = nullptr;
+        id loaded = msg_send<id(id, id*)>(mtl(), "newLibraryWithData:error:", bytes.get(), &ns_error);
+        return loaded_library(loaded, ns_error);
+    }
+    library load_library(const std::vector<unsigned char>& bytes) const { return load_library(bytes.data(), bytes.size()); }
+
+    // Metal's default library (newDefaultLibrary): default.metallib in the main bundle on Apple's
+    // platforms, default.smlib beside the executable on softmetal. An empty handle when there is none.
+    library default_library() const {
+        autorelease_pool pool;  // Metal may autorelease what it reads the bundle with
+        id loaded = msg_send<id>(mtl(), "newDefaultLibrary");
+        if (!loaded) return library();
+        return library(state_, object::adopt(loaded), std::string());
+    }
+
     friend bool operator==(const device& a, const device& b) noexcept { return a.native() == b.native(); }
     friend bool operator!=(const device& a, const device& b) noexcept { return !(a == b); }
 
@@ -279,6 +312,17 @@ private:
         return *state_;
     }
     id mtl() const { return state().device.get(); }
+
+    library loaded_library(id loaded, id ns_error) const {
+        if (!loaded) {
+            if (!ns_error)
+                throw library_load_error(library_error_domain, static_cast<long>(library_error::internal),
+                                         "Metal returned no library and no error");
+            objc_error e = make_objc_error(ns_error);
+            throw library_load_error(e.domain(), e.code(), e.description());
+        }
+        return library(state_, object::adopt(loaded), std::string());
+    }
 
     void check_length(std::size_t length) const {
         if (length == 0) throw buffer_error("pymetal: Metal buffers cannot be empty (length 0)");

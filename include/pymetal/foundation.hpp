@@ -2,6 +2,9 @@
 // and the few collections the Metal layer needs.
 #pragma once
 
+#include <dlfcn.h>
+
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -89,5 +92,26 @@ inline object make_dictionary(const std::vector<std::pair<object, object>>& entr
     return object::retain(msg_send<id(const id*, const id*, ns_uinteger)>(
         dictionary_class, "dictionaryWithObjects:forKeys:count:", values.data(), keys.data(), keys.size()));
 }
+
+namespace detail {
+
+// What newLibraryWithData:error: takes (+1, holding a copy of the bytes): a dispatch_data_t on Apple's
+// platforms (from libdispatch, which every process has through libSystem); on softmetal, whose GNUstep
+// has no libdispatch, an NSData (dispatch_data_t is an NSData subclass on Apple's side too).
+inline object make_library_data(const void* data, std::size_t size) {
+#if PYMETAL_APPLE_PLATFORM
+    using create_fn = id (*)(const void*, std::size_t, void* queue, void* destructor);
+    static const auto create = reinterpret_cast<create_fn>(dlsym(RTLD_DEFAULT, "dispatch_data_create"));
+    if (!create) throw error("pymetal: dispatch_data_create not found (libdispatch)");
+    // A null destructor is DISPATCH_DATA_DESTRUCTOR_DEFAULT: the bytes are copied.
+    return object::adopt(create(data, size, nullptr, nullptr));
+#else
+    static const Class data_class = class_named("NSData");
+    id allocated = msg_send<id>(data_class, "alloc");
+    return object::adopt(msg_send<id(const void*, ns_uinteger)>(allocated, "initWithBytes:length:", data, size));
+#endif
+}
+
+}  // namespace detail
 
 }  // namespace pymetal

@@ -29,3 +29,5 @@
 #include "size.hpp"
 #include "span.hpp"
 #include "texture.hpp"
+#include "vector_types.hpp"
+#include "version.hpp"

@@ -107,6 +107,22 @@ private:
     std::string summary_;
 };
 
+// A precompiled library (a .metallib on Apple's Metal, a .smlib from pymetal-msl on softmetal) that
+// Metal would not load: missing (library_error::file_not_found), built for another softmetal or CPU
+// (unsupported), or damaged (internal). Metal's text names the file and says why.
+class library_load_error : public objc_error {
+public:
+    library_load_error(std::string domain, long code, std::string description)
+        : objc_error(std::move(domain), code, std::move(description)),
+          message_("pymetal: cannot load the library: " + std::string(objc_error::what())) {}
+
+    library_error error_code() const noexcept { return static_cast<library_error>(code()); }
+    const char* what() const noexcept override { return message_.c_str(); }
+
+private:
+    std::string message_;
+};
+
 // A kernel name that the library does not define. available() lists the functions it does define.
 class function_not_found : public error {
 public:

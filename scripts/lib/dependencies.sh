@@ -2,22 +2,26 @@
 #
 # Debian/Ubuntu: apt-get (update first), as root or through sudo. macOS: names what to brew install.
 
-# Every Debian package the build, the tests and the benchmarks use, and why.
+# The Debian packages the build and the demo need, and why (softmetal's build and run-time needs).
 pymetal_debian_packages=(
   cmake g++ make            # the build
-  catch2                    # the tests (Catch2 2.13 on bookworm)
   libgnustep-base-dev       # GNUstep Base: NSObject, NSString, NSError, NSAutoreleasePool on Linux
   libobjc4                  # the GNU Objective-C runtime (libobjc.so.4)
   clang-19                  # softmetal compiles MSL kernels with clang++-19 at run time
   libclang-rt-19-dev        # compiler-rt for clang-19 (bfloat arithmetic in kernels)
   libboost-context-dev      # softmetal runs threads with barriers as Boost.Context fibers
   libssl-dev                # softmetal's kernel cache keys and entry checks use libcrypto's SHA-256
-  pocl-opencl-icd ocl-icd-opencl-dev opencl-headers  # the benchmarks compare against PoCL
   python3-dev pybind11-dev python3-pybind11  # the Python module (python/), built by scripts/test and scripts/demo
 )
-# Only scripts/test needs these: pytest runs the Python tests, which check kernels against NumPy;
-# libpng lets the image examples (Mandelbrot as PNG, the texture image filter) build and run as tests.
-pymetal_debian_test_packages=(python3-pytest python3-numpy libpng-dev)
+# Only scripts/test needs these: Catch2 for the C++ tests, pytest and NumPy for the Python ones, PoCL and
+# OpenCL for the benchmarks that compare softmetal with them; libpng lets the image examples (Mandelbrot
+# as PNG, the texture image filter) build and run as tests.
+pymetal_debian_test_packages=(
+  catch2                    # the tests (Catch2 2.13 on bookworm)
+  python3-pytest python3-numpy
+  pocl-opencl-icd ocl-icd-opencl-dev opencl-headers
+  libpng-dev
+)
 
 # pymetal_missing_debian_packages PACKAGE...: those not installed.
 pymetal_missing_debian_packages() {

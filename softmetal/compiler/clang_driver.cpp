@@ -171,7 +171,7 @@ std::vector<std::string> language_flags() {
             "-Xclang", "-cl-ext=+__cl_clang_function_pointers,+__cl_clang_variadic_functions,+cl_khr_fp16"};
 }
 
-std::vector<std::string> compile_flags(bool fast_math) {
+std::vector<std::string> compile_flags(bool fast_math, const std::string &target_cpu) {
     std::vector<std::string> f = language_flags();
     const char *rest[] = {"-O2", "-fPIC", "-shared", "-march=native", "-fno-exceptions", "-fno-rtti",
                           "-Xclang", "-ffloat16-excess-precision=none", "-fvisibility=hidden", "-nostdlib++",
@@ -197,7 +197,45 @@ std::vector<std::string> compile_flags(bool fast_math) {
                           "-Wno-static-float-init"};
     f.insert(f.end(), std::begin(rest), std::end(rest));
     if (fast_math) f.push_back("-ffast-math");
+    if (!target_cpu.empty())
+        for (auto &flag : f)
+            if (flag == "-march=native") flag = "-march=" + target_cpu;
     return f;
+}
+
+namespace {
+// The quoted arguments of `clang -###`'s cc1 line, in order.
+std::vector<std::string> quoted_words(const std::string &text) {
+    std::vector<std::string> words;
+    size_t pos = 0;
+    while ((pos = text.find('"', pos)) != std::string::npos) {
+        size_t end = text.find('"', pos + 1);
+        if (end == std::string::npos) break;
+        words.push_back(text.substr(pos + 1, end - pos - 1));
+        pos = end + 1;
+    }
+    return words;
+}
+} // namespace
+
+bool describe_target(const compiler_identity &cc, const std::string &target_cpu, target_description &out, std::string &error) {
+    const std::string march = "-march=" + (target_cpu.empty() ? std::string("native") : target_cpu);
+    process_output p = run_process({cc.path, "-###", march, "-x", "c++", "-c", "/dev/null", "-o", "/dev/null"});
+    if (!p.started || p.exit_code != 0) {
+        error = "clang refuses " + march + (p.output.empty() ? std::string() : ": " + p.output);
+        return false;
+    }
+    std::vector<std::string> words = quoted_words(p.output);
+    for (size_t i = 0; i + 1 < words.size(); ++i) {
+        if (words[i] == "-triple") out.triple = words[i + 1];
+        else if (words[i] == "-target-cpu") out.cpu = words[i + 1];
+        else if (words[i] == "-target-feature" && !words[i + 1].empty() && words[i + 1][0] == '+') out.features.push_back(words[i + 1].substr(1));
+    }
+    if (out.triple.empty() || out.cpu.empty()) {
+        error = "cannot read the target from `" + cc.path + " -### " + march + "`";
+        return false;
+    }
+    return true;
 }
 
 process_output compile_shared_object(const compiler_identity &cc, const std::vector<std::string> &flags,

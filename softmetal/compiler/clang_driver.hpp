@@ -33,8 +33,16 @@ compiler_identity find_compiler(const std::string &cache_dir);
 // The language mode kernels are compiled (and preprocessed) in.
 std::vector<std::string> language_flags();
 
-// Flags that make up a build; part of the cache key.
-std::vector<std::string> compile_flags(bool fast_math);
+// Flags that make up a build; part of the cache key. `target_cpu` replaces -march=native when set.
+std::vector<std::string> compile_flags(bool fast_math, const std::string &target_cpu = "");
+
+// What clang compiles for with -march=`target_cpu`, read from `clang++ -###`: triple, CPU and the
+// enabled target features ("+avx2", ...). False (and `error`) when clang refuses the CPU.
+struct target_description {
+    std::string triple, cpu;
+    std::vector<std::string> features;
+};
+bool describe_target(const compiler_identity &cc, const std::string &target_cpu, target_description &out, std::string &error);
 
 // Compiles `source_file` to `output_file` with prelude headers from `include_dir`.
 process_output compile_shared_object(const compiler_identity &cc, const std::vector<std::string> &flags,

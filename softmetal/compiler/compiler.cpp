@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <dlfcn.h>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -371,7 +373,111 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     return r;
 }
 
+std::string private_temporary_directory(std::string &err) {
+    const char *tmp = std::getenv("TMPDIR");
+    return make_private_directory(tmp && *tmp == '/' ? tmp : "/tmp", "softmetal-", err);
+}
+
+object_result compile_object_impl(const std::string &src, const compile_options &options, const std::string &target_cpu) {
+    object_result r;
+    const std::string cpu = target_cpu == "native" ? std::string() : target_cpu;
+    compiler_identity cc = find_compiler(std::string());
+    if (!cc.found) {
+        r.log = cc.error + "\n";
+        return r;
+    }
+    target_description target;
+    std::string err;
+    if (!describe_target(cc, cpu, target, err)) {
+        r.log = "softmetal: error: " + err + "\n";
+        return r;
+    }
+    r.target_triple = target.triple;
+    r.target_cpu = target.cpu;
+    r.target_features = target.features;
+    preprocessed_msl pre = preprocess(src, options, cc, cache_location{});
+    if (!pre.ok) {
+        r.log = pre.log;
+        return r;
+    }
+    std::string dir = private_temporary_directory(err);
+    if (dir.empty()) {
+        r.log = "softmetal: error: " + err + "\n";
+        return r;
+    }
+    std::string include = ensure_prelude(dir, false, err);
+    std::vector<std::string> flags = compile_flags(options.fast_math, cpu);
+    std::string so, log;
+    // As compile_library: the fiber-only source when the split one does not build (it reports the
+    // user's own errors, once), and rounds of scalar-operand repair (scalar_operand_repair.hpp).
+    std::vector<source_range> loose_operands;
+    for (int round = 0; round < 3; ++round) {
+        translation tr = translate_msl(pre, options, {}, loose_operands);
+        if (!tr.ok) {
+            remove_tree(dir);
+            r.log = tr.log;
+            return r;
+        }
+        r.constants = tr.constants;
+        log = tr.log;
+        if (include.empty()) {
+            log += "softmetal: error: " + err + "\n";
+            break;
+        }
+        std::string clang_output;
+        so = build(cc, flags, include, dir, tr, src, log, clang_output);
+        if (so.empty() && !tr.cpp_fibers.empty()) {
+            log = tr.log;
+            tr.cpp = tr.cpp_fibers;
+            unlink((dir + "/program_source.cpp").c_str());
+            clang_output.clear();
+            so = build(cc, flags, include, dir, tr, src, log, clang_output);
+        }
+        if (!so.empty()) break;
+        const std::size_t before = loose_operands.size();
+        for (const source_range &found : scalar_operands_to_loosen(clang_output, tr.cpp))
+            if (std::find(loose_operands.begin(), loose_operands.end(), found) == loose_operands.end()) loose_operands.push_back(found);
+        if (loose_operands.size() == before) break;
+        unlink((dir + "/program_source.cpp").c_str());
+    }
+    if (!so.empty()) {
+        std::ifstream in(so, std::ios::binary);
+        r.object.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        if (r.object.empty()) log += "softmetal: error: cannot read the compiled object\n";
+    }
+    remove_tree(dir);
+    r.log = log;
+    return r;
+}
+
 } // namespace
+
+object_result compile_object(const std::string &msl_source, const compile_options &options, const std::string &target_cpu) {
+    try {
+        return compile_object_impl(msl_source, options, target_cpu);
+    } catch (const std::bad_alloc &) {
+        throw;
+    } catch (const std::exception &e) {
+        object_result r;
+        r.log = std::string("softmetal: error: internal compiler error: ") + e.what() + "\n";
+        return r;
+    }
+}
+
+std::shared_ptr<const kernel_module> load_object(const std::string &object, const sm_runtime_api *runtime, std::string &error) {
+    // The object goes to a private directory: the kernel cache's when there is one (a /tmp mounted
+    // noexec would refuse the mapping), else $TMPDIR. A unique path per load, so glibc never mistakes
+    // it for an object it has already loaded under the same name.
+    cache_location loc = resolve_cache_location();
+    std::string dir = loc.enabled ? make_private_directory(loc.directory, "load-", error) : std::string();
+    if (dir.empty()) dir = private_temporary_directory(error);
+    if (dir.empty()) return nullptr;
+    std::shared_ptr<const kernel_module> module;
+    const std::string path = dir + "/kernels.so";
+    if (write_file(path, object, error)) module = module_loader::load(path, runtime, {}, error);
+    remove_tree(dir);
+    return module;
+}
 
 namespace detail {
 void forget_loaded_modules_for_testing() {

@@ -88,4 +88,20 @@ struct compile_result {
 compile_result compile_library(const std::string &msl_source, const compile_options &options, const sm_runtime_api *runtime,
                                const std::vector<function_constant_value> &constants = {});
 
+// Ahead of time (pymetal-msl build): the same pipeline, but the shared object is returned as bytes
+// instead of being cached and loaded. `target_cpu` is clang's -march value ("" or "native": this
+// machine's CPU); the result names the triple, CPU and the CPU features the object was built for.
+struct object_result {
+    std::string object;                                  // the ELF shared object; empty on failure
+    std::string log;
+    std::vector<function_constant_info> constants;       // what the library declares
+    std::string target_triple, target_cpu;
+    std::vector<std::string> target_features;            // clang's "+feature" names, enabled ones only
+};
+object_result compile_object(const std::string &msl_source, const compile_options &options, const std::string &target_cpu);
+
+// Loads a shared object that compile_object produced (from a verified library file): written to a
+// private temporary file, dlopened, and the file removed. No compiler is involved. Null + `error`.
+std::shared_ptr<const kernel_module> load_object(const std::string &object, const sm_runtime_api *runtime, std::string &error);
+
 } // namespace softmetal

@@ -87,6 +87,13 @@ Class register_device_class() {
     builder.method("newLibraryWithSource:options:error:", [](id self, SEL, id source, id options, id* error) -> id {
         return new_library_with_source(self, source, options, error);
     });
+    builder.method("newLibraryWithURL:error:",
+                   [](id self, SEL, id url, id* error) -> id { return new_library_with_url(self, url, error); });
+    builder.method("newLibraryWithFile:error:",
+                   [](id self, SEL, id path, id* error) -> id { return new_library_with_file(self, path, error); });
+    builder.method("newLibraryWithData:error:",
+                   [](id self, SEL, id data, id* error) -> id { return new_library_with_data(self, data, error); });
+    builder.method("newDefaultLibrary", [](id self, SEL) -> id { return new_default_library(self); });
 
     builder.method("newComputePipelineStateWithFunction:error:", [](id self, SEL, id function, id* error) -> id {
         return new_compute_pipeline_state(self, function, pipeline_settings{}, nullptr, error);

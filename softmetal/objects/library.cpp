@@ -67,6 +67,9 @@ id new_specialised_function(id self, id name, id constant_values, id* error) {
                      "Function " + function_name + " was not found in the library");
         return nullptr;
     }
+    // A library file holds no function constants (pymetal-msl refuses them): the values are unused, as
+    // Metal ignores values for constants a function does not declare.
+    if (library.precompiled) return new_function_with_name(self, name);
     std::vector<declared_constant> constants = declared_constants(*library.module, *declared_in, library.source);
     std::string rule_broken;
     auto values = resolve_constant_values(constants, constant_values_of(constant_values), rule_broken);

@@ -88,12 +88,12 @@ TEST_CASE("respondsToSelector: is true for implemented selectors and false for o
     id d = device();
     for (const char* sel : {"name", "newBufferWithLength:options:", "newLibraryWithSource:options:error:",
                             "supportsFamily:", "newComputePipelineStateWithFunction:options:reflection:error:",
-                            "newBufferWithBytesNoCopy:length:options:deallocator:"}) {
+                            "newBufferWithBytesNoCopy:length:options:deallocator:", "newDefaultLibrary",
+                            "newLibraryWithURL:error:", "newLibraryWithFile:error:", "newLibraryWithData:error:"}) {
         INFO(sel);
         CHECK(responds(d, sel));
     }
-    for (const char* sel : {"newDefaultLibrary", "newRenderPipelineStateWithDescriptor:error:", "newLibraryWithURL:error:",
-                            "noSuchSelector:"}) {
+    for (const char* sel : {"newRenderPipelineStateWithDescriptor:error:", "newDynamicLibraryWithURL:error:", "noSuchSelector:"}) {
         INFO(sel);
         CHECK_FALSE(responds(d, sel));
     }

@@ -37,6 +37,8 @@ TEST_CASE("type encodings match Apple's for every implemented selector") {
         {"newBufferWithLength:options:", "@@:QQ"}, {"newBufferWithBytes:length:options:", "@@:r^vQQ"},
         {"newBufferWithBytesNoCopy:length:options:deallocator:", "@@:^vQQ@?"},
         {"newLibraryWithSource:options:error:", "@@:@@^@"},
+        {"newLibraryWithURL:error:", "@@:@^@"}, {"newLibraryWithFile:error:", "@@:@^@"},
+        {"newLibraryWithData:error:", "@@:@^@"}, {"newDefaultLibrary", "@@:"},
         {"newComputePipelineStateWithFunction:error:", "@@:@^@"},
         {"newComputePipelineStateWithFunction:options:reflection:error:", "@@:@Q^@^@"},
         {"newComputePipelineStateWithDescriptor:options:reflection:error:", "@@:@Q^@^@"},

@@ -3,10 +3,14 @@
 // above this file talks to whichever was loaded through the same selectors and never asks which.
 #pragma once
 
+#include <unistd.h>
+
+#include <climits>
 #include <string>
 #include <vector>
 
 #include "../objc_types.hpp"
+#include "../version.hpp"
 #include "library_loader.hpp"
 #include "runtime.hpp"
 
@@ -19,22 +23,53 @@ struct metal_runtime {
     id (*copy_all_devices)() = nullptr;              // +1 NSArray (Copy rule); absent on older iOS
 };
 
+// The directory of the running executable, with a trailing '/' ("" if unknown).
+inline std::string executable_directory() {
+#if defined(__linux__)
+    char path[PATH_MAX];
+    const ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n > 0) {
+        std::string exe(path, static_cast<std::size_t>(n));
+        return exe.substr(0, exe.rfind('/') + 1);
+    }
+#endif
+    return "";
+}
+
 inline library_spec metal_library_spec() {
 #if PYMETAL_APPLE_PLATFORM
     return {"Metal.framework", "PYMETAL_METAL", {"/System/Library/Frameworks/Metal.framework/Metal"},
             "it ships with macOS 10.11 and later"};
 #else
+    // Tried in order (after $PYMETAL_METAL, which alone is tried when set):
     std::vector<std::string> candidates;
 #ifdef PYMETAL_SOFTMETAL_PATH
-    // Compiled in by the CMake target pymetal: the build tree's or the install prefix's library,
-    // so a program built against pymetal finds softmetal without any environment variable.
+    // 1. A build tree's own library (the CMake target pymetal, used in-tree): a development build
+    //    must not pick up an installed softmetal.
     candidates.emplace_back(PYMETAL_SOFTMETAL_PATH);
 #endif
-    candidates.emplace_back("libsoftmetal.so");  // the dynamic loader's search path (LD_LIBRARY_PATH, ldconfig)
-    return {"softmetal (libsoftmetal.so, pymetal's CPU implementation of Metal)", "PYMETAL_METAL",
+    // 2. Beside the program: <exe>/../<libdir>/ and <exe>/, so an installed program and its
+    //    libsoftmetal keep finding each other when the whole prefix moves.
+    const std::string here = executable_directory();
+    if (!here.empty()) {
+#ifdef PYMETAL_SOFTMETAL_LIBDIR
+        const std::string libdir = PYMETAL_SOFTMETAL_LIBDIR;
+        if (libdir != "lib") candidates.push_back(here + "../" + libdir + "/" PYMETAL_SOFTMETAL_SONAME);
+#endif
+        candidates.push_back(here + "../lib/" PYMETAL_SOFTMETAL_SONAME);
+        candidates.push_back(here + PYMETAL_SOFTMETAL_SONAME);
+    }
+    // 3. The dynamic loader's search: LD_LIBRARY_PATH, the program's RUNPATH, ldconfig's directories.
+    candidates.emplace_back(PYMETAL_SOFTMETAL_SONAME);
+#ifdef PYMETAL_SOFTMETAL_INSTALL_HINT
+    // 4. Where the package was when the program was configured against it (it may have moved since).
+    candidates.emplace_back(PYMETAL_SOFTMETAL_INSTALL_HINT);
+#endif
+    return {"softmetal (" PYMETAL_SOFTMETAL_SONAME ", pymetal's CPU implementation of Metal)", "PYMETAL_METAL",
             std::move(candidates),
-            "Build it with `cmake --build <build-dir> --target softmetal` or install pymetal "
-            "(`cmake --install <build-dir>`)"};
+            "Add its directory to LD_LIBRARY_PATH (or install it where ldconfig finds it), or install the "
+            "program in <prefix>/bin beside <prefix>/lib; to get it, build it with `cmake --build <build-dir> "
+            "--target softmetal` or install pymetal (`cmake --install <build-dir>`)"};
 #endif
 }
 
