@@ -16,7 +16,9 @@ pymetal_debian_packages=(
   python3-dev pybind11-dev python3-pybind11  # the Python module (python/), built by scripts/test and scripts/demo
 )
 # Only scripts/test needs these: pytest runs the Python tests, which check kernels against NumPy.
-pymetal_debian_test_packages=(python3-pytest python3-numpy)
+pymetal_debian_test_packages=(python3-pytest python3-numpy
+  libopenblas-dev  # bench_kernels: OpenBLAS is the SGEMM reference of the benchmark (benchmark only)
+)
 
 # pymetal_missing_debian_packages PACKAGE...: those not installed.
 pymetal_missing_debian_packages() {
