@@ -5,6 +5,7 @@
 //   bench_kernels            the sizes
 //   bench_kernels --quick    smaller sizes (a smoke run, a few seconds)
 //   bench_kernels --reps N   timed repetitions per kernel (median reported; default 5, quick 3)
+//   bench_kernels --only sgemm,mandelbrot,transcendental,softmax,stencil,dispatch   some rows only
 #include <CL/cl.h>
 #include <dlfcn.h>
 
@@ -274,6 +275,9 @@ struct options {
     bool quick = false;
     int reps = 5;
     unsigned threads = 2;
+    std::string only;  // comma-separated groups; empty: all
+    bool softmetal_only = false;  // --softmetal-only: for profiling softmetal (the PoCL column reads 0)
+    bool wants(const char* group) const { return only.empty() || ("," + only + ",").find("," + std::string(group) + ",") != std::string::npos; }
 };
 
 // One row: figures where larger is better, except for `lower_is_better` rows (µs).
@@ -582,26 +586,32 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--quick") o.quick = true;
+        else if (a == "--only" && i + 1 < argc) o.only = argv[++i];
+        else if (a == "--softmetal-only") o.softmetal_only = true;
         else if (a == "--reps" && i + 1 < argc) o.reps = std::max(1, std::atoi(argv[++i])), reps_given = true;
         else {
-            std::fprintf(stderr, "usage: %s [--quick] [--reps N]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--quick] [--reps N] [--only GROUP,...]\n", argv[0]);
             return 2;
         }
     }
     if (o.quick && !reps_given) o.reps = 3;
     try {
         softmetal_backend softmetal;
-        opencl_backend pocl;
-        std::vector<backend*> backends = {&softmetal, &pocl};
-        std::vector<row> rows = sgemm_rows(o, backends);
-        rows.push_back(mandelbrot_row(o, backends));
-        rows.push_back(transcendental_row(o, backends));
-        rows.push_back(softmax_row(o, backends));
-        rows.push_back(stencil_row(o, backends));
-        for (const row& r : dispatch_rows(o, backends)) rows.push_back(r);
+        std::unique_ptr<opencl_backend> pocl;
+        if (!o.softmetal_only) pocl = std::make_unique<opencl_backend>();
+        std::vector<backend*> backends = {&softmetal};
+        if (pocl) backends.push_back(pocl.get());
+        std::vector<row> rows;
+        if (o.wants("sgemm")) rows = sgemm_rows(o, backends);
+        if (o.wants("mandelbrot")) rows.push_back(mandelbrot_row(o, backends));
+        if (o.wants("transcendental")) rows.push_back(transcendental_row(o, backends));
+        if (o.wants("softmax")) rows.push_back(softmax_row(o, backends));
+        if (o.wants("stencil")) rows.push_back(stencil_row(o, backends));
+        if (o.wants("dispatch"))
+            for (const row& r : dispatch_rows(o, backends)) rows.push_back(r);
         std::printf("threads: %u   repetitions: %d (median)   every result checked against a host reference\n\n",
                     o.threads, o.reps);
-        print(rows, pocl.name());
+        print(rows, pocl ? pocl->name() : "PoCL");
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_kernels: %s\n", e.what());
         return 1;

@@ -97,7 +97,8 @@ std::string in_process_key(const std::string &src, const compile_options &o, con
     hash_request(h, src, o, constants);
     h.field(std::to_string(reinterpret_cast<uintptr_t>(runtime)));
     // The environment can redirect compiler and cache: part of the key too.
-    for (const char *var : {"SOFTMETAL_CXX", "SOFTMETAL_CACHE", "SOFTMETAL_CACHE_DIR", "SOFTMETAL_BARRIER_MODE"}) {
+    for (const char *var : {"SOFTMETAL_CXX", "SOFTMETAL_CACHE", "SOFTMETAL_CACHE_DIR", "SOFTMETAL_BARRIER_MODE",
+                            "SOFTMETAL_VECTORIZE", "SOFTMETAL_REMARKS"}) {
         const char *v = std::getenv(var);
         h.field(v ? v : "<unset>");
     }
