@@ -215,8 +215,10 @@ std::vector<std::string> compile_flags(bool fast_math) {
     // The thread loop as an outer loop (prelude: SM_THREAD_LOOP): clang's VPlan native path.
     if (mode >= 2) f.insert(f.end(), {"-mllvm", "-enable-vplan-native-path"});
     // A thread loop the hint could not vectorize is no user error: it runs scalar, silently, unless
-    // SOFTMETAL_REMARKS asks why (compiler.cpp reports it per kernel).
-    if (!remarks_enabled()) f.push_back("-Wno-pass-failed");
+    // SOFTMETAL_REMARKS asks why: then clang writes its vectorizer's record, which compiler.cpp reports
+    // per kernel (the record file's name is added per build).
+    f.push_back("-Wno-pass-failed");
+    if (remarks_enabled()) f.insert(f.end(), {"-fsave-optimization-record", "-foptimization-record-passes=loop-vectorize"});
     return f;
 }
 

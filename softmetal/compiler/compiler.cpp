@@ -2,6 +2,7 @@
 // in front so that compiling the same library twice in one process is a map lookup.
 #include "compiler/compiler.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <dlfcn.h>
 #include <map>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "compiler/clang_driver.hpp"
+#include "compiler/vectorize_remarks.hpp"
 #include "compiler/diagnostics.hpp"
 #include "compiler/kernel_cache.hpp"
 #include "compiler/msl_preprocessor.hpp"
@@ -136,13 +138,18 @@ std::string build(const compiler_identity &cc, const std::vector<std::string> &f
         return "";
     }
     std::string so = build_dir + "/kernels.so";
-    process_output p = compile_shared_object(cc, flags, include_dir, source, so);
+    const std::string record = build_dir + "/vectorize-remarks.yaml";
+    std::vector<std::string> build_flags = flags;
+    if (remarks_enabled()) build_flags.push_back("-foptimization-record-file=" + record);
+    process_output p = compile_shared_object(cc, build_flags, include_dir, source, so);
     if (!p.started) {
         log += "softmetal: clang++-19 not found (install the Debian package clang-19, or set SOFTMETAL_CXX)\n";
         return "";
     }
     bool failed = p.exit_code != 0;
     log += filter_clang_output(p.output, failed, p.exit_code, user_source);
+    std::string remarks;
+    if (!failed && remarks_enabled() && read_small_file(record, remarks)) log += vectorization_report(remarks);
     return failed ? "" : so;
 }
 
@@ -306,6 +313,15 @@ preprocessed_msl preprocess(const std::string &src, const compile_options &optio
     return pre;
 }
 
+// SOFTMETAL_REMARKS: the vectorization remarks (in the library's warnings) also on stderr, where a
+// program that ignores the warnings shows them; a build from the cache reports its record again.
+void print_remarks(const compile_result &r) {
+    if (!remarks_enabled()) return;
+    std::istringstream lines(r.log);
+    for (std::string line; std::getline(lines, line);)
+        if (line.find(": remark: kernel '") != std::string::npos) std::fprintf(stderr, "softmetal: %s\n", line.c_str());
+}
+
 compile_result compile_library_impl(const std::string &src, const compile_options &options, const sm_runtime_api *runtime,
                                     const std::vector<function_constant_value> &constants) {
     std::string ikey = in_process_key(src, options, runtime, constants);
@@ -323,6 +339,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     if (loc.enabled) {
         compile_result r = load_indexed(loc.directory, skey, runtime);
         if (r.module) {
+            print_remarks(r);
             std::lock_guard<std::mutex> lock(cache.mutex);
             cache.modules.emplace(ikey, r);
             return r;
@@ -346,6 +363,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
                         : compile_uncached(src, tr, cc, flags, runtime, log);
     }
     if (r.module && loc.enabled) write_small_file_atomically(loc.directory, "src-" + skey + ".txt", encode_index(entry_key, tr.constants));
+    print_remarks(r);
     if (r.module) {
         std::lock_guard<std::mutex> lock(cache.mutex);
         cache.modules.emplace(ikey, r);
