@@ -595,6 +595,9 @@ int main(int argc, char** argv) {
         }
     }
     if (o.quick && !reps_given) o.reps = 3;
+    // A scalar one-thread-per-output SGEMM of 1024 takes about 8 s on a busy 2-core machine: close to
+    // the watchdog's default 10 s, which would end it as a hung GPU command buffer. (Read at first use.)
+    setenv("SOFTMETAL_WATCHDOG_MS", "120000", 0);
     try {
         softmetal_backend softmetal;
         std::unique_ptr<opencl_backend> pocl;
