@@ -21,6 +21,7 @@ pymetal_debian_test_packages=(
   python3-pytest python3-numpy
   pocl-opencl-icd ocl-icd-opencl-dev opencl-headers
   libpng-dev
+  libopenblas-dev            # bench_kernels: OpenBLAS is the SGEMM reference (benchmark only)
 )
 
 # pymetal_missing_debian_packages PACKAGE...: those not installed.

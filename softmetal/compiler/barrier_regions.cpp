@@ -623,6 +623,7 @@ private:
         std::string label = "sm_next" + std::to_string(labels_++);
         out += "\nfor (unsigned sm_z = 0, sm_t = 0; sm_z < sm_size.z; ++sm_z)\n"
                "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n"
+               "SM_THREAD_LOOP\n"
                "for (unsigned sm_x = 0; sm_x < sm_size.x; ++sm_x, ++sm_t) {\n";
         if (any_return_) out += "if (!sm_alive[sm_t]) continue;\n";
         out += bindings(r, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", true);

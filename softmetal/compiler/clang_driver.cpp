@@ -171,6 +171,19 @@ std::vector<std::string> language_flags() {
             "-Xclang", "-cl-ext=+__cl_clang_function_pointers,+__cl_clang_variadic_functions,+cl_khr_fp16"};
 }
 
+int vectorize_mode() {
+    const char *v = std::getenv("SOFTMETAL_VECTORIZE");
+    if (!v || !*v) return 2;
+    if (!std::strcmp(v, "0") || !std::strcmp(v, "off")) return 0;
+    if (!std::strcmp(v, "1") || !std::strcmp(v, "inner")) return 1;
+    return 2;
+}
+
+bool remarks_enabled() {
+    const char *v = std::getenv("SOFTMETAL_REMARKS");
+    return v && *v && std::strcmp(v, "0") != 0;
+}
+
 std::vector<std::string> compile_flags(bool fast_math, const std::string &target_cpu) {
     std::vector<std::string> f = language_flags();
     const char *rest[] = {"-O2", "-fPIC", "-shared", "-march=native", "-fno-exceptions", "-fno-rtti",
@@ -200,6 +213,18 @@ std::vector<std::string> compile_flags(bool fast_math, const std::string &target
     if (!target_cpu.empty())
         for (auto &flag : f)
             if (flag == "-march=native") flag = "-march=" + target_cpu;
+    // MSL has no errno: math functions are pure, and with glibc's vector math library (libmvec, linked
+    // through libm's AS_NEEDED) a vectorized loop calls e.g. _ZGVeN16v_expf instead of 16 scalar expf.
+    f.insert(f.end(), {"-fno-math-errno", "-fveclib=libmvec"});
+    const int mode = vectorize_mode();
+    f.push_back("-DSM_VECTORIZE=" + std::to_string(mode));
+    // The thread loop as an outer loop (prelude: SM_THREAD_LOOP): clang's VPlan native path.
+    if (mode >= 2) f.insert(f.end(), {"-mllvm", "-enable-vplan-native-path"});
+    // A thread loop the hint could not vectorize is no user error: it runs scalar, silently, unless
+    // SOFTMETAL_REMARKS asks why: then clang writes its vectorizer's record, which compiler.cpp reports
+    // per kernel (the record file's name is added per build).
+    f.push_back("-Wno-pass-failed");
+    if (remarks_enabled()) f.insert(f.end(), {"-fsave-optimization-record", "-foptimization-record-passes=loop-vectorize"});
     return f;
 }
 

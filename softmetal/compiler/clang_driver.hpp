@@ -34,6 +34,11 @@ compiler_identity find_compiler(const std::string &cache_dir);
 std::vector<std::string> language_flags();
 
 // Flags that make up a build; part of the cache key. `target_cpu` replaces -march=native when set.
+// SOFTMETAL_VECTORIZE: 0 (off) no hint on the thread loop, 1 (inner) the thread loop marked parallel,
+// 2 (default) also vectorized as an outer loop when the kernel has loops (see target_cpu.h).
+int vectorize_mode();
+// SOFTMETAL_REMARKS=1: clang's loop-vectorize remarks, reported with the kernel's warnings.
+bool remarks_enabled();
 std::vector<std::string> compile_flags(bool fast_math, const std::string &target_cpu = "");
 
 // What clang compiles for with -march=`target_cpu`, read from `clang++ -###`: triple, CPU and the

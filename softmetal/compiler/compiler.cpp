@@ -3,6 +3,7 @@
 #include "compiler/compiler.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <dlfcn.h>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "compiler/clang_driver.hpp"
+#include "compiler/vectorize_remarks.hpp"
 #include "compiler/diagnostics.hpp"
 #include "compiler/kernel_cache.hpp"
 #include "compiler/msl_preprocessor.hpp"
@@ -100,7 +102,8 @@ std::string in_process_key(const std::string &src, const compile_options &o, con
     hash_request(h, src, o, constants);
     h.field(std::to_string(reinterpret_cast<uintptr_t>(runtime)));
     // The environment can redirect compiler and cache: part of the key too.
-    for (const char *var : {"SOFTMETAL_CXX", "SOFTMETAL_CACHE", "SOFTMETAL_CACHE_DIR", "SOFTMETAL_BARRIER_MODE"}) {
+    for (const char *var : {"SOFTMETAL_CXX", "SOFTMETAL_CACHE", "SOFTMETAL_CACHE_DIR", "SOFTMETAL_BARRIER_MODE",
+                            "SOFTMETAL_VECTORIZE", "SOFTMETAL_REMARKS"}) {
         const char *v = std::getenv(var);
         h.field(v ? v : "<unset>");
     }
@@ -140,7 +143,10 @@ std::string build(const compiler_identity &cc, const std::vector<std::string> &f
         return "";
     }
     std::string so = build_dir + "/kernels.so";
-    process_output p = compile_shared_object(cc, flags, include_dir, source, so);
+    const std::string record = build_dir + "/vectorize-remarks.yaml";
+    std::vector<std::string> build_flags = flags;
+    if (remarks_enabled()) build_flags.push_back("-foptimization-record-file=" + record);
+    process_output p = compile_shared_object(cc, build_flags, include_dir, source, so);
     if (!p.started) {
         log += "softmetal: clang++-19 not found (install the Debian package clang-19, or set SOFTMETAL_CXX)\n";
         return "";
@@ -148,6 +154,8 @@ std::string build(const compiler_identity &cc, const std::vector<std::string> &f
     bool failed = p.exit_code != 0;
     clang_output = p.output;
     log += filter_clang_output(strip_source_ranges(p.output), failed, p.exit_code, user_source);
+    std::string remarks;
+    if (!failed && remarks_enabled() && read_small_file(record, remarks)) log += vectorization_report(remarks);
     return failed ? "" : so;
 }
 
@@ -312,6 +320,15 @@ preprocessed_msl preprocess(const std::string &src, const compile_options &optio
     return pre;
 }
 
+// SOFTMETAL_REMARKS: the vectorization remarks (in the library's warnings) also on stderr, where a
+// program that ignores the warnings shows them; a build from the cache reports its record again.
+void print_remarks(const compile_result &r) {
+    if (!remarks_enabled()) return;
+    std::istringstream lines(r.log);
+    for (std::string line; std::getline(lines, line);)
+        if (line.find(": remark: kernel '") != std::string::npos) std::fprintf(stderr, "softmetal: %s\n", line.c_str());
+}
+
 compile_result compile_library_impl(const std::string &src, const compile_options &options, const sm_runtime_api *runtime,
                                     const std::vector<function_constant_value> &constants) {
     std::string ikey = in_process_key(src, options, runtime, constants);
@@ -329,6 +346,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     if (loc.enabled) {
         compile_result r = load_indexed(loc.directory, skey, runtime);
         if (r.module) {
+            print_remarks(r);
             std::lock_guard<std::mutex> lock(cache.mutex);
             cache.modules.emplace(ikey, r);
             return r;
@@ -366,6 +384,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
         if (loose_operands.size() == before) break; // nothing more to repair: the errors are the user's
     }
     if (r.module && loc.enabled) write_small_file_atomically(loc.directory, "src-" + skey + ".txt", encode_index(entry_key, tr.constants));
+    print_remarks(r);
     if (r.module) {
         std::lock_guard<std::mutex> lock(cache.mutex);
         cache.modules.emplace(ikey, r);

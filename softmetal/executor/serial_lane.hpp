@@ -2,7 +2,9 @@
 // buffers of one queue run and complete in commit order while several queues run concurrently.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -29,6 +31,8 @@ private:
     std::condition_variable wake_;
     std::deque<std::function<void()>> tasks_;
     bool stopping_ = false;
+    bool sleeping_ = false;                  // the lane waits on wake_: submit must notify (under mutex_)
+    std::atomic<std::uint64_t> submitted_{0};  // what the lane polls while it spins, without the mutex
     std::thread thread_;  // last: starts once the members it uses exist
 };
 

@@ -16,12 +16,9 @@ namespace {
 
 command_buffer_state& state(id self) { return *pymetal::state_of<command_buffer_state>(self); }
 
-// Puts the command buffer's task on its queue's lane: its place in the queue's order is taken here.
-// Call with core.mutex held and status NotEnqueued.
-void enqueue_locked(id self, command_buffer_core& core) {
-    core.status = status_enqueued;
+// The command buffer's task on its queue's lane: its place in the queue's order is taken here.
+void submit_to_lane(id self) {
     command_queue_state* queue = pymetal::state_of<command_queue_state>(state(self).queue.get());
-    core.handler_lane = queue->handler_lane.get();
     queue->lane->submit([shared = state(self).core] {
         try {
             execute_command_buffer(shared);
@@ -31,14 +28,26 @@ void enqueue_locked(id self, command_buffer_core& core) {
     });
 }
 
+// Call with core.mutex held and status NotEnqueued; then submit_to_lane once the mutex is released
+// (the lane may start the task at once, and it takes the mutex first thing).
+void mark_enqueued_locked(id self, command_buffer_core& core) {
+    core.status = status_enqueued;
+    core.handler_lane = pymetal::state_of<command_queue_state>(state(self).queue.get())->handler_lane.get();
+}
+
 void enqueue(id self) {
     command_buffer_core& core = *state(self).core;
-    std::lock_guard<std::mutex> lock(core.mutex);
-    if (core.status == status_not_enqueued) enqueue_locked(self, core);
+    {
+        std::lock_guard<std::mutex> lock(core.mutex);
+        if (core.status != status_not_enqueued) return;
+        mark_enqueued_locked(self, core);
+    }
+    submit_to_lane(self);
 }
 
 void commit(id self) {
     command_buffer_core& core = *state(self).core;
+    bool submit = false;
     {
         std::lock_guard<std::mutex> lock(core.mutex);
         if (core.committed) {
@@ -52,13 +61,18 @@ void commit(id self) {
             }
             return;
         }
-        if (core.status == status_not_enqueued) enqueue_locked(self, core);
+        if (core.status == status_not_enqueued) {
+            mark_enqueued_locked(self, core);
+            submit = true;
+        }
         core.committed = true;
         core.status = status_committed;
         core.kernel_start_time = monotonic_seconds();
         core.self = retain(self);  // Metal keeps a committed command buffer alive until it completes
     }
-    core.changed.notify_all();
+    // Committed before it is submitted: the lane's task finds it ready and never waits for the commit.
+    if (submit) submit_to_lane(self);
+    else core.changed.notify_all();  // enqueued earlier: its task may be waiting for this commit
 }
 
 void wait_until(id self, bool completed) {

@@ -1655,6 +1655,7 @@ const std::vector<kernel_case> &all_cases() {
     static const std::vector<kernel_case> cases = [] {
         std::vector<kernel_case> all = build();
         for (auto &c : front_end_cases()) all.push_back(std::move(c));
+        for (auto &c : vectorization_cases()) all.push_back(std::move(c));
         return all;
     }();
     return cases;

@@ -77,6 +77,8 @@ struct kernel_case {
 const std::vector<kernel_case> &all_cases();
 // The front end's share of all_cases() (front_end_corpus.cpp): kernels shaped as real libraries write them.
 std::vector<kernel_case> front_end_cases();
+// Kernels that exercise the vectorized thread loops (vectorization_corpus.cpp).
+std::vector<kernel_case> vectorization_cases();
 
 // Drives one case through some implementation. Returns "" on success, else an error message
 // (compile log, missing function, or the check's complaint).

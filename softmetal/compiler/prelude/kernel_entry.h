@@ -246,6 +246,7 @@ template <class B, auto F> void run_group(const sm_group *shared) {
     const unsigned ex = o.x + s.x, ey = o.y + s.y, ez = o.z + s.z;
     for (unsigned gz = o.z; gz < ez; ++gz)
         for (unsigned gy = o.y; gy < ey; ++gy)
+            SM_THREAD_LOOP
             for (unsigned gx = o.x; gx < ex; ++gx)
                 signature<decltype(F)>::template call<F>(B{}, thread_ctx{g, gx - o.x, gy - o.y, gz - o.z, gx, gy, gz});
 }
