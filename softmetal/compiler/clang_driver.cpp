@@ -1,5 +1,7 @@
 #include "compiler/clang_driver.hpp"
 
+#include <algorithm>
+
 #include "compiler/kernel_cache.hpp"
 #include "compiler/sha256.hpp"
 
@@ -226,6 +228,27 @@ std::vector<std::string> compile_flags(bool fast_math, const std::string &target
     f.push_back("-Wno-pass-failed");
     if (remarks_enabled()) f.insert(f.end(), {"-fsave-optimization-record", "-foptimization-record-passes=loop-vectorize"});
     return f;
+}
+
+bool uses_outer_loop_vectorization(const std::vector<std::string> &flags) {
+    return std::find(flags.begin(), flags.end(), "-enable-vplan-native-path") != flags.end();
+}
+
+std::vector<std::string> without_outer_loop_vectorization(const std::vector<std::string> &flags) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < flags.size(); ++i) {
+        if (flags[i] == "-mllvm" && i + 1 < flags.size() && flags[i + 1] == "-enable-vplan-native-path") {
+            ++i;
+            continue;
+        }
+        out.push_back(flags[i] == "-DSM_VECTORIZE=2" ? "-DSM_VECTORIZE=1" : flags[i]);
+    }
+    return out;
+}
+
+bool compiler_crashed(const std::string &output) {
+    return output.find("clang frontend command failed due to signal") != std::string::npos ||
+           output.find("PLEASE submit a bug report") != std::string::npos;
 }
 
 namespace {

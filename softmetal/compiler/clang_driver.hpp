@@ -40,6 +40,12 @@ int vectorize_mode();
 // SOFTMETAL_REMARKS=1: clang's loop-vectorize remarks, reported with the kernel's warnings.
 bool remarks_enabled();
 std::vector<std::string> compile_flags(bool fast_math, const std::string &target_cpu = "");
+// Whether `flags` turn on the experimental outer-loop vectorizer (SOFTMETAL_VECTORIZE=2), and the same
+// flags without it (mode 1): what a build falls back to when clang crashes in it.
+bool uses_outer_loop_vectorization(const std::vector<std::string> &flags);
+std::vector<std::string> without_outer_loop_vectorization(const std::vector<std::string> &flags);
+// Whether clang's output says the compiler itself died (a signal in a frontend or backend pass).
+bool compiler_crashed(const std::string &output);
 
 // What clang compiles for with -march=`target_cpu`, read from `clang++ -###`: triple, CPU and the
 // enabled target features ("+avx2", ...). False (and `error`) when clang refuses the CPU.

@@ -151,6 +151,12 @@ std::string build(const compiler_identity &cc, const std::vector<std::string> &f
         log += "softmetal: clang++-19 not found (install the Debian package clang-19, or set SOFTMETAL_CXX)\n";
         return "";
     }
+    if (p.exit_code != 0 && compiler_crashed(p.output) && uses_outer_loop_vectorization(build_flags)) {
+        // LLVM's outer-loop vectorizer is experimental and crashes on some valid kernels (ggml's
+        // matrix-vector products): the same library without it, rather than no library.
+        p = compile_shared_object(cc, without_outer_loop_vectorization(build_flags), include_dir, source, so);
+        if (p.exit_code == 0) log += "softmetal: note: built without outer-loop vectorization (clang's vectorizer crashed on this library)\n";
+    }
     bool failed = p.exit_code != 0;
     clang_output = p.output;
     log += filter_clang_output(strip_source_ranges(p.output), failed, p.exit_code, user_source);

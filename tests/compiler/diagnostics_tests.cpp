@@ -1,6 +1,9 @@
 // Errors come back as Metal prints them: program_source:LINE:COL with the user's line and column.
 #include "catch.hpp"
 
+#include <fstream>
+#include <sys/stat.h>
+
 #include "compiler/compiler.hpp"
 #include "direct_runner.hpp"
 #include "test_environment.hpp"
@@ -116,6 +119,50 @@ TEST_CASE("a missing compiler is reported with the package to install", "[compil
     CHECK_FALSE(r.module);
     CHECK(r.log.find("not found") != std::string::npos);
     CHECK(r.log.find("clang-19") != std::string::npos);
+}
+
+TEST_CASE("a compiler crash in the outer-loop vectorizer falls back to a build without it", "[compiler][diagnostics]") {
+    // A clang that dies, as clang 19's experimental VPlan path does on some of ggml's kernels, whenever
+    // it is asked for outer-loop vectorization; otherwise the real clang++-19.
+    softmetal_test::use_default_test_cache();
+    const std::string script = softmetal_test::private_test_directory() + "/crashing-clang";
+    {
+        std::ofstream out(script);
+        out << "#!/bin/sh\n"
+               "for a in \"$@\"; do\n"
+               "  if [ \"$a\" = -enable-vplan-native-path ]; then\n"
+               "    echo 'PLEASE submit a bug report to https://github.com/llvm/llvm-project/issues/' >&2\n"
+               "    echo 'clang++-19: error: clang frontend command failed due to signal (use -v to see invocation)' >&2\n"
+               "    exit 1\n"
+               "  fi\n"
+               "done\n"
+               "exec clang++-19 \"$@\"\n";
+    }
+    chmod(script.c_str(), 0755);
+    setenv("SOFTMETAL_CXX", script.c_str(), 1);
+    setenv("SOFTMETAL_VECTORIZE", "2", 1);
+    auto r = softmetal::compile_library(R"(
+kernel void k(device float* o [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    float s = 0.0f;
+    for (uint j = 0; j < 4; ++j) s += float(i + j);
+    o[i] = s;
+}
+)", {}, softmetal_test::test_runtime());
+    unsetenv("SOFTMETAL_CXX");
+    unsetenv("SOFTMETAL_VECTORIZE");
+    INFO(r.log);
+    REQUIRE(r.module);
+    CHECK(r.log.find("built without outer-loop vectorization") != std::string::npos);
+    const sm_kernel_info *k = r.module->find("k");
+    REQUIRE(k);
+    std::vector<float> out(64);
+    sm_launch l{};
+    l.buffers[0] = out.data();
+    l.buffer_lengths[0] = out.size() * sizeof(float);
+    l.threads_per_grid = {64, 1, 1};
+    l.threads_per_threadgroup = {32, 1, 1};
+    softmetal_test::dispatch(*k, l, nullptr);
+    for (uint32_t i = 0; i < 64; ++i) CHECK(out[i] == float(4 * i + 6));
 }
 
 TEST_CASE("a feature softmetal lacks is named at the user's line, even when a macro hides it", "[compiler][diagnostics]") {
