@@ -335,6 +335,27 @@ void print_remarks(const compile_result &r) {
         if (line.find(": remark: kernel '") != std::string::npos) std::fprintf(stderr, "softmetal: %s\n", line.c_str());
 }
 
+// Translates `pre` and tries `attempt(translation, clang_output)` (true: built), with rounds of
+// scalar-operand repair between attempts (scalar_operand_repair.hpp). A few rounds at most: each
+// round's errors name every scalar operand clang met (the error limit is high), so another round is
+// needed only where a repair uncovered more. `tr` is the last translation (not ok: its log says why).
+template <class Attempt>
+bool build_with_repairs(const preprocessed_msl &pre, const compile_options &options,
+                        const std::vector<function_constant_value> &constants, translation &tr, Attempt attempt) {
+    std::vector<source_range> loose_operands;
+    for (int round = 0; round < 3; ++round) {
+        tr = translate_msl(pre, options, constants, loose_operands);
+        if (!tr.ok) return false;
+        std::string clang_output;
+        if (attempt(tr, clang_output)) return true;
+        const std::size_t before = loose_operands.size();
+        for (const source_range &found : scalar_operands_to_loosen(clang_output, tr.cpp))
+            if (std::find(loose_operands.begin(), loose_operands.end(), found) == loose_operands.end()) loose_operands.push_back(found);
+        if (loose_operands.size() == before) return false; // nothing more to repair: the errors are the user's
+    }
+    return false;
+}
+
 compile_result compile_library_impl(const std::string &src, const compile_options &options, const sm_runtime_api *runtime,
                                     const std::vector<function_constant_value> &constants) {
     std::string ikey = in_process_key(src, options, runtime, constants);
@@ -360,35 +381,26 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     }
     preprocessed_msl pre = preprocess(src, options, cc, loc);
     if (!pre.ok) return {nullptr, pre.log};
-    std::vector<source_range> loose_operands;
     translation tr;
     compile_result r;
     std::string entry_key;
-    // A few rounds at most: each round's errors name every scalar operand clang met (the error limit
-    // is high), so a second repair round is needed only where a repair uncovered more.
-    for (int round = 0; round < 3; ++round) {
-        tr = translate_msl(pre, options, constants, loose_operands);
-        if (!tr.ok) return {nullptr, tr.log};
-        std::string log = tr.log;
+    build_with_repairs(pre, options, constants, tr, [&](translation &t, std::string &clang_output) {
+        std::string log = t.log;
         if (!loc.refusal.empty())
             log += "softmetal: note: not using the kernel cache (" + loc.refusal + "); building in a private temporary directory\n";
-        std::string clang_output;
-        r = loc.enabled ? compile_cached(src, tr, cc, flags, runtime, loc.directory, log, clang_output, &entry_key)
-                        : compile_uncached(src, tr, cc, flags, runtime, log, clang_output);
-        if (!r.module && !tr.cpp_fibers.empty()) {
+        r = loc.enabled ? compile_cached(src, t, cc, flags, runtime, loc.directory, log, clang_output, &entry_key)
+                        : compile_uncached(src, t, cc, flags, runtime, log, clang_output);
+        if (!r.module && !t.cpp_fibers.empty()) {
             // The kernels split at barriers did not build (the user's own error, or a shape barrier_regions
             // misjudged): build the fiber-only version, whose diagnostics are the user's, each once.
-            tr.cpp = tr.cpp_fibers;
+            t.cpp = t.cpp_fibers;
             clang_output.clear();
-            r = loc.enabled ? compile_cached(src, tr, cc, flags, runtime, loc.directory, log, clang_output, &entry_key)
-                            : compile_uncached(src, tr, cc, flags, runtime, log, clang_output);
+            r = loc.enabled ? compile_cached(src, t, cc, flags, runtime, loc.directory, log, clang_output, &entry_key)
+                            : compile_uncached(src, t, cc, flags, runtime, log, clang_output);
         }
-        if (r.module) break;
-        const std::size_t before = loose_operands.size();
-        for (const source_range &found : scalar_operands_to_loosen(clang_output, tr.cpp))
-            if (std::find(loose_operands.begin(), loose_operands.end(), found) == loose_operands.end()) loose_operands.push_back(found);
-        if (loose_operands.size() == before) break; // nothing more to repair: the errors are the user's
-    }
+        return bool(r.module);
+    });
+    if (!tr.ok) return {nullptr, tr.log};
     if (r.module && loc.enabled) write_small_file_atomically(loc.directory, "src-" + skey + ".txt", encode_index(entry_key, tr.constants));
     print_remarks(r);
     if (r.module) {
@@ -433,38 +445,32 @@ object_result compile_object_impl(const std::string &src, const compile_options 
     std::string include = ensure_prelude(dir, false, err);
     std::vector<std::string> flags = compile_flags(options.fast_math, cpu);
     std::string so, log;
+    translation tr;
     // As compile_library: the fiber-only source when the split one does not build (it reports the
-    // user's own errors, once), and rounds of scalar-operand repair (scalar_operand_repair.hpp).
-    std::vector<source_range> loose_operands;
-    for (int round = 0; round < 3; ++round) {
-        translation tr = translate_msl(pre, options, {}, loose_operands);
-        if (!tr.ok) {
-            remove_tree(dir);
-            r.log = tr.log;
-            return r;
-        }
-        r.constants = tr.constants;
-        log = tr.log;
+    // user's own errors, once), and rounds of scalar-operand repair.
+    build_with_repairs(pre, options, {}, tr, [&](translation &t, std::string &clang_output) {
+        log = t.log;
         if (include.empty()) {
             log += "softmetal: error: " + err + "\n";
-            break;
+            return true; // nothing to repair
         }
-        std::string clang_output;
-        so = build(cc, flags, include, dir, tr, src, log, clang_output);
-        if (so.empty() && !tr.cpp_fibers.empty()) {
-            log = tr.log;
-            tr.cpp = tr.cpp_fibers;
+        unlink((dir + "/program_source.cpp").c_str());
+        so = build(cc, flags, include, dir, t, src, log, clang_output);
+        if (so.empty() && !t.cpp_fibers.empty()) {
+            log = t.log;
+            t.cpp = t.cpp_fibers;
             unlink((dir + "/program_source.cpp").c_str());
             clang_output.clear();
-            so = build(cc, flags, include, dir, tr, src, log, clang_output);
+            so = build(cc, flags, include, dir, t, src, log, clang_output);
         }
-        if (!so.empty()) break;
-        const std::size_t before = loose_operands.size();
-        for (const source_range &found : scalar_operands_to_loosen(clang_output, tr.cpp))
-            if (std::find(loose_operands.begin(), loose_operands.end(), found) == loose_operands.end()) loose_operands.push_back(found);
-        if (loose_operands.size() == before) break;
-        unlink((dir + "/program_source.cpp").c_str());
+        return !so.empty();
+    });
+    if (!tr.ok) {
+        remove_tree(dir);
+        r.log = tr.log;
+        return r;
     }
+    r.constants = tr.constants;
     if (!so.empty()) {
         std::ifstream in(so, std::ios::binary);
         r.object.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
