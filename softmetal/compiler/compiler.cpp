@@ -4,7 +4,9 @@
 
 #include <cstdlib>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <map>
+#include <set>
 #include <mutex>
 #include <sstream>
 #include <sys/stat.h>
@@ -14,6 +16,8 @@
 #include "compiler/diagnostics.hpp"
 #include "compiler/kernel_cache.hpp"
 #include "compiler/msl_preprocessor.hpp"
+#include "compiler/msl_tokenizer.hpp"
+#include "compiler/object_check.hpp"
 #include "compiler/msl_translator.hpp"
 #include "compiler/sha256.hpp"
 #include "compiler/prelude_files.hpp"
@@ -125,6 +129,46 @@ std::string disk_key(const translation &tr, const compiler_identity &cc, const s
     return h.hex_digest();
 }
 
+// Where the user's source first names `name` (an identifier token), as "L:C"; "" if nowhere.
+std::string where_named(const std::string &user_source, const std::string &name) {
+    std::string last = name.substr(name.rfind(':') == std::string::npos ? 0 : name.rfind(':') + 1);
+    for (const token &t : tokenize_msl(user_source))
+        if (t.kind == token_kind::identifier && user_source.compare(t.offset, t.length, last) == 0)
+            return std::to_string(t.line) + ":" + std::to_string(t.column);
+    return "";
+}
+
+// The linked object against what a Metal kernel may reach (object_check.hpp): "" when acceptable,
+// else the errors, at the user's line where the source names the culprit.
+std::string refuse_object(const std::string &so, const std::string &user_source) {
+    std::string data;
+    int fd = open(so.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    bool read_ok = fd >= 0 && read_whole_file(fd, data);
+    if (fd >= 0) close(fd);
+    if (!read_ok) return "softmetal: error: cannot read the compiled kernel object to check it\n";
+    object_findings f = inspect_kernel_object(data);
+    if (f.ok()) return "";
+    std::string out;
+    std::set<std::string> said;
+    for (const std::string &sym : f.forbidden_symbols) {
+        std::string name = symbol_source_name(sym);
+        if (!said.insert(name).second) continue;
+        std::string at = where_named(user_source, name);
+        out += "program_source:" + (at.empty() ? std::string("1:1") : at) + ": error: '" + name +
+               "' is not available in a Metal kernel: kernels can call only the Metal standard library and functions defined in "
+               "their own source (the compiled kernel refers to the host symbol '" + sym + "')\n";
+    }
+    for (const std::string &p : f.problems) {
+        if (!said.insert(p).second) continue;
+        out += "softmetal: error: the compiled kernel library is refused: " + p +
+               (p.find("loaded") != std::string::npos
+                    ? "; a Metal library runs no code when it is loaded (program-scope objects with constructors or destructors, "
+                      "constructor/destructor attributes)\n"
+                    : "\n");
+    }
+    return out;
+}
+
 // Builds in `build_dir` (already private); returns the path of the .so or "" with the log filled.
 std::string build(const compiler_identity &cc, const std::vector<std::string> &flags, const std::string &include_dir,
                   const std::string &build_dir, const translation &tr, const std::string &user_source, std::string &log) {
@@ -135,14 +179,28 @@ std::string build(const compiler_identity &cc, const std::vector<std::string> &f
         return "";
     }
     std::string so = build_dir + "/kernels.so";
-    process_output p = compile_shared_object(cc, flags, include_dir, source, so);
+    process_bounds bounds;
+    bounds.limits = compile_limits_from_environment();
+    bounds.tmpdir = build_dir;
+    process_output p = compile_shared_object(cc, flags, include_dir, source, so, &bounds);
     if (!p.started) {
         log += "softmetal: clang++-19 not found (install the Debian package clang-19, or set SOFTMETAL_CXX)\n";
         return "";
     }
+    std::string over = limit_exceeded_message(p, bounds.limits);
+    if (!over.empty()) {
+        log += over;
+        return "";
+    }
     bool failed = p.exit_code != 0;
     log += filter_clang_output(p.output, failed, p.exit_code, user_source);
-    return failed ? "" : so;
+    if (failed) return "";
+    std::string refusal = refuse_object(so, user_source);
+    if (!refusal.empty()) {
+        log += refusal;
+        return "";
+    }
+    return so;
 }
 
 compile_result compile_uncached(const std::string &src, const translation &tr, const compiler_identity &cc,
@@ -191,6 +249,7 @@ compile_result compile_cached(const std::string &src, const translation &tr, con
             unlink((dir + "/" + key + ".so").c_str()); // verified but unloadable: rebuild once
         }
         if (attempt == 1) break;
+        remove_stale_work(dir, stale_work_seconds());
         std::string include = ensure_prelude(dir, true, err);
         std::string build_dir = include.empty() ? "" : make_private_directory(dir, "build-", err);
         if (build_dir.empty()) {
@@ -252,15 +311,19 @@ std::string source_key(const std::string &src, const compile_options &o, const s
     return h.hex_digest();
 }
 
-// "<entry key>\n" then one "<index> <type> <has_value> <name>" line per function constant.
-std::string encode_index(const std::string &entry_key, const std::vector<function_constant_info> &constants) {
-    std::string out = entry_key + "\n";
+// "index <source key>\n<entry key>\n" then one "<index> <type> <has_value> <name>" line per function
+// constant. The source key says whose index this is: another source's index put in its place is ignored.
+std::string encode_index(const std::string &source_key, const std::string &entry_key, const std::vector<function_constant_info> &constants) {
+    std::string out = "index " + source_key + "\n" + entry_key + "\n";
     for (const auto &c : constants)
         out += std::to_string(c.index) + " " + std::to_string(c.type) + " " + (c.has_value ? "1" : "0") + " " + c.name + "\n";
     return out;
 }
-bool decode_index(const std::string &text, std::string &entry_key, std::vector<function_constant_info> &constants) {
+bool decode_index(const std::string &text, const std::string &source_key, std::string &entry_key,
+                  std::vector<function_constant_info> &constants) {
     std::istringstream in(text);
+    std::string owner;
+    if (!std::getline(in, owner) || owner != "index " + source_key) return false;
     if (!std::getline(in, entry_key) || entry_key.size() != 64) return false;
     std::string line;
     while (std::getline(in, line)) {
@@ -279,7 +342,7 @@ compile_result load_indexed(const std::string &dir, const std::string &skey, con
     compile_result r;
     std::string text, key, err;
     std::vector<function_constant_info> constants;
-    if (!read_small_file(dir + "/src-" + skey + ".txt", text) || !decode_index(text, key, constants)) return r;
+    if (!read_small_file(dir + "/src-" + skey + ".txt", text) || !decode_index(text, skey, key, constants)) return r;
     int fd = open_verified_entry(dir, key);
     if (fd < 0) return r;
     close(fd);
@@ -344,7 +407,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
         r = loc.enabled ? compile_cached(src, tr, cc, flags, runtime, loc.directory, log, &entry_key)
                         : compile_uncached(src, tr, cc, flags, runtime, log);
     }
-    if (r.module && loc.enabled) write_small_file_atomically(loc.directory, "src-" + skey + ".txt", encode_index(entry_key, tr.constants));
+    if (r.module && loc.enabled) write_small_file_atomically(loc.directory, "src-" + skey + ".txt", encode_index(skey, entry_key, tr.constants));
     if (r.module) {
         std::lock_guard<std::mutex> lock(cache.mutex);
         cache.modules.emplace(ikey, r);
