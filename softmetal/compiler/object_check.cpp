@@ -96,6 +96,8 @@ void check_initializers(const bytes &b, const std::vector<Elf64_Shdr> &sections,
 
 } // namespace
 
+bool math_function_name(const std::string &name) { return math_names().count(name) > 0; }
+
 bool symbol_allowed(const std::string &name) {
     static const std::set<std::string> exact = {"memcpy", "memset", "memmove", "__truncsfbf2"};
     if (exact.count(name) || math_names().count(name)) return true;

@@ -26,6 +26,9 @@ struct object_findings {
 // Inspects the bytes of a linked shared object.
 object_findings inspect_kernel_object(const std::string &elf);
 
+// A C math library function (sinf, pow, sincos, ...): what MSL's math reaches.
+bool math_function_name(const std::string &name);
+
 // Whether a kernel may reference this (undefined) symbol.
 bool symbol_allowed(const std::string &name);
 
