@@ -231,8 +231,17 @@ compile_result compile_cached(const std::string &src, const translation &tr, con
     compile_result r;
     std::string key = disk_key(tr, cc, flags), err;
     if (loaded_key) *loaded_key = key;
+    struct held_lock {
+        int fd = -1;
+        ~held_lock() { unlock_entry(fd); }
+    } lock;
     for (int attempt = 0; attempt < 2; ++attempt) {
         int fd = open_verified_entry(dir, key);
+        if (fd < 0 && attempt == 0 && lock.fd < 0) {
+            // Another process may be building this very entry: wait for it, then look again.
+            lock.fd = lock_entry(dir, key, 2 * long(compile_limits_from_environment().seconds));
+            fd = open_verified_entry(dir, key);
+        }
         if (fd >= 0) {
             // Loaded by its path (only we can write the 0700 directory): glibc recognises an already
             // loaded object by name, and /proc/self/fd/N names would be reused for other files.

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <ctime>
 #include <pwd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -302,7 +303,7 @@ void remove_stale_work(const std::string &dir, long max_age_seconds) {
     const time_t now = time(nullptr);
     while (dirent *e = readdir(d)) {
         std::string n = e->d_name;
-        bool work = has_prefix(n, "build-") || has_prefix(n, "preprocess-") || has_prefix(n, "prelude-tmp-") ||
+        bool work = has_prefix(n, "build-") || has_prefix(n, "preprocess-") || has_prefix(n, "prelude-tmp-") || has_prefix(n, "lock-") ||
                     (n.size() > 5 && n[0] == '.' && n.compare(n.size() - 4, 4, ".tmp") == 0);
         if (!work) continue;
         struct stat st;
@@ -315,6 +316,31 @@ void remove_stale_work(const std::string &dir, long max_age_seconds) {
         if (lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
         else unlink(p.c_str());
     }
+}
+
+int lock_entry(const std::string &dir, const std::string &key, long wait_seconds) {
+    std::string path = dir + "/lock-" + key;
+    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    // Polled rather than blocking: the holder's compile is bounded, but a holder that is stopped
+    // (SIGSTOP, a debugger) must not stop us beyond the same bound.
+    const time_t give_up = time(nullptr) + wait_seconds;
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if ((errno != EWOULDBLOCK && errno != EINTR) || time(nullptr) > give_up) {
+            close(fd);
+            return -1;
+        }
+        usleep(20000);
+    }
+    return fd;
+}
+
+void unlock_entry(int fd) {
+    if (fd >= 0) close(fd); // closing releases the lock
 }
 
 std::string ensure_prelude(const std::string &dir, bool content_addressed, std::string &error) {

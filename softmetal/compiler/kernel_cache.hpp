@@ -7,6 +7,8 @@
 //                         or another key's entry put in its place, be detected before dlopen.
 //   prelude-<hash>/       the embedded prelude headers, written once per prelude version, compared
 //                         with the embedded text before each build and rewritten when damaged
+//   lock-<key>            held (flock) by the process building <key>.so, so others wait instead of
+//                         running clang too
 //   build-XXXXXX/         private build directories (removed after each build; also clang's TMPDIR);
 //                         one left by a killed process is removed by a later compile once stale
 // Every file is opened without following symlinks and without blocking; whatever is in an entry's
@@ -45,6 +47,12 @@ bool read_whole_file(int fd, std::string &out);
 // Removes build-*/preprocess-*/prelude-tmp-* directories and .*.tmp files older than `max_age_seconds`
 // (what a killed compile leaves behind).
 void remove_stale_work(const std::string &dir, long max_age_seconds);
+
+// Concurrent processes compiling the same kernel: the first builds, the others wait for its entry.
+// Returns the held lock (lock-<key>, a regular file of ours) or -1 when it could not be had within
+// `wait_seconds` (the caller then builds on its own: publishing by rename stays correct).
+int lock_entry(const std::string &dir, const std::string &key, long wait_seconds);
+void unlock_entry(int fd);
 
 // The prelude's include directory inside `dir` (written if missing). Empty on failure.
 std::string ensure_prelude(const std::string &dir, bool content_addressed, std::string &error);

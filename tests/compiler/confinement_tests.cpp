@@ -11,6 +11,7 @@
 #include <future>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "compiler/compiler.hpp"
@@ -388,4 +389,37 @@ TEST_CASE("clang's temporaries go to the private build directory, not $TMPDIR", 
     else unsetenv("TMPDIR");
     INFO(r.log);
     CHECK(doubles(r, "k"));
+}
+
+TEST_CASE("processes compiling the same kernel at once run clang once", "[compiler][cache]") {
+    std::string dir = cache_directory("together");
+    std::string count = dir + "-builds.txt";
+    std::string script = dir + "-counting-clang.sh";
+    {
+        std::ofstream out(script);
+        out << "#!/bin/sh\n"
+               "for a in \"$@\"; do [ \"$a\" = '-shared' ] && echo build >> '" << count << "'; done\n"
+               "exec /usr/bin/clang++-19 \"$@\"\n";
+    }
+    REQUIRE(chmod(script.c_str(), 0700) == 0);
+    setenv("SOFTMETAL_CXX", script.c_str(), 1);
+    const std::string src = doubling_kernel("k");
+    std::vector<pid_t> children;
+    for (int i = 0; i < 3; ++i) {
+        pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) _exit(compile(src).module ? 0 : 1);
+        children.push_back(pid);
+    }
+    for (pid_t pid : children) {
+        int status = 0;
+        REQUIRE(waitpid(pid, &status, 0) == pid);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+    }
+    std::ifstream in(count);
+    int builds = 0;
+    for (std::string line; std::getline(in, line);) ++builds;
+    CHECK(builds == 1);
+    softmetal_test::use_default_test_cache();
 }
