@@ -160,11 +160,15 @@ process_output run_process(const std::vector<std::string> &argv, const process_b
         }
     }
     close(fds[0]);
+    // Wait for the child's end without reaping it, so its process group ID cannot be reused yet; then
+    // end whatever it started and left behind in its group (a linker after clang died); then reap.
+    siginfo_t info{};
+    while (waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+    }
+    kill(-pid, SIGKILL);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    // Whatever the child started and left behind in its group (a linker after clang died).
-    kill(-pid, SIGKILL);
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) r.timed_out = true;
     if (r.exit_code == 127 && r.output.empty()) {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <iterator>
 #include <map>
 #include <set>
 #include <mutex>
@@ -108,9 +109,22 @@ std::string in_process_key(const std::string &src, const compile_options &o, con
     return h.hex_digest();
 }
 
+// Modules are held weakly: a library no longer referenced by any library, function or pipeline object
+// (or recorded dispatch) is unloaded, so an application that compiles many distinct kernels (function
+// constants specialised per value) does not run out of mappings. Compiling it again is a disk hit.
 struct in_process_cache {
+    struct loaded {
+        std::weak_ptr<const kernel_module> module;
+        std::string log; // warnings are reported on every compile
+    };
     std::mutex mutex;
-    std::map<std::string, compile_result> modules;  // with its log: warnings are reported on every compile
+    std::map<std::string, loaded> modules;
+    size_t inserted = 0;
+    void remember(const std::string &key, const compile_result &r) {
+        modules[key] = {r.module, r.log};
+        if (++inserted % 256 == 0)
+            for (auto it = modules.begin(); it != modules.end();) it = it->second.module.expired() ? modules.erase(it) : std::next(it);
+    }
 };
 in_process_cache &modules_in_process() {
     static in_process_cache *c = new in_process_cache(); // never destroyed: modules may outlive static destruction
@@ -384,7 +398,10 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     {
         std::lock_guard<std::mutex> lock(cache.mutex);
         auto it = cache.modules.find(ikey);
-        if (it != cache.modules.end()) return it->second;
+        if (it != cache.modules.end()) {
+            if (auto module = it->second.module.lock()) return {module, it->second.log};
+            cache.modules.erase(it);
+        }
     }
     cache_location loc = resolve_cache_location();
     compiler_identity cc = find_compiler(loc.enabled ? loc.directory : std::string());
@@ -395,7 +412,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
         compile_result r = load_indexed(loc.directory, skey, runtime);
         if (r.module) {
             std::lock_guard<std::mutex> lock(cache.mutex);
-            cache.modules.emplace(ikey, r);
+            cache.remember(ikey, r);
             return r;
         }
     }
@@ -419,7 +436,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     if (r.module && loc.enabled) write_small_file_atomically(loc.directory, "src-" + skey + ".txt", encode_index(skey, entry_key, tr.constants));
     if (r.module) {
         std::lock_guard<std::mutex> lock(cache.mutex);
-        cache.modules.emplace(ikey, r);
+        cache.remember(ikey, r);
     }
     return r;
 }

@@ -2,6 +2,7 @@
 // cost (bounded), and what it cannot do to the cache (wedge it, swap entries, poison the prelude).
 #include "catch.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -16,7 +18,9 @@
 
 #include "compiler/compiler.hpp"
 #include "compiler/compiler_testing.hpp"
+#include "compiler/msl_translator.hpp"
 #include "compiler/object_check.hpp"
+#include "kernel_corpus.hpp"
 #include "direct_runner.hpp"
 #include "test_environment.hpp"
 
@@ -422,4 +426,114 @@ TEST_CASE("processes compiling the same kernel at once run clang once", "[compil
     for (std::string line; std::getline(in, line);) ++builds;
     CHECK(builds == 1);
     softmetal_test::use_default_test_cache();
+}
+
+TEST_CASE("the object reader survives corrupted objects", "[compiler][confinement]") {
+    // A real kernel object, then thousands of damaged copies: random bytes overwritten (headers
+    // included), truncations. Every one is answered (accepted or refused), none read outside the data.
+    std::string dir = cache_directory("fuzz");
+    REQUIRE(doubles(compile(doubling_kernel("k")), "k"));
+    auto so = names_in(dir, "", ".so");
+    REQUIRE(so.size() == 1);
+    std::ifstream in(dir + "/" + so[0], std::ios::binary);
+    std::string original((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    REQUIRE(original.size() > 1000);
+    CHECK(softmetal::detail::inspect_kernel_object(original.substr(0, original.size() - 152)).ok()); // without the cache trailer
+    unsigned seed = 12345;
+    auto next = [&] { return seed = seed * 1103515245u + 12345u; };
+    size_t refused = 0;
+    for (int i = 0; i < 5000; ++i) {
+        std::string damaged = original;
+        int flips = 1 + int(next() % 8);
+        for (int f = 0; f < flips; ++f) {
+            // Half the damage in the ELF and section headers, where offsets and sizes live.
+            size_t at = (next() & 1) ? next() % 64 : next() % damaged.size();
+            if (next() % 4 == 0 && original.size() > 0x100) at = damaged.size() - 1 - next() % 0x100; // the section header table
+            damaged[at] = char(next());
+        }
+        if (next() % 10 == 0) damaged.resize(next() % damaged.size());
+        if (!softmetal::detail::inspect_kernel_object(damaged).ok()) ++refused;
+    }
+    INFO(refused << " of 5000 damaged objects refused");
+    CHECK(refused > 0);
+    softmetal_test::use_default_test_cache();
+}
+
+namespace {
+size_t mapping_count() {
+    std::ifstream maps("/proc/self/maps");
+    size_t n = 0;
+    for (std::string line; std::getline(maps, line);) ++n;
+    return n;
+}
+} // namespace
+
+TEST_CASE("a library no longer referenced is unloaded, and loads again when compiled again", "[compiler][unload]") {
+    // Each kernel object costs about five mappings while loaded; 40 distinct libraries compiled and
+    // released must leave the count where it was (not 200 higher).
+    std::string first = doubling_kernel("k");
+    REQUIRE(doubles(compile(first), "k")); // the prelude, the compiler fingerprint: once
+    const size_t before = mapping_count();
+    for (int i = 0; i < 40; ++i) {
+        auto r = compile(doubling_kernel("k"));
+        REQUIRE(doubles(r, "k"));
+    }
+    const size_t after = mapping_count();
+    INFO("mappings before " << before << ", after 40 libraries compiled and released " << after);
+    CHECK(after <= before + 10);
+    // Released and compiled again: loaded again (from the disk cache), and it works.
+    CHECK(doubles(compile(first), "k"));
+    // Held, it stays loaded: the same module comes back.
+    auto held = compile(first);
+    CHECK(compile(first).module == held.module);
+}
+
+// ---- a fuzzer over the translator ----
+// The corpus kernels, each mutated at the token level (tokens dropped, duplicated, swapped, or
+// replaced by a bracket, keyword or attribute), straight through the translator on text shaped
+// like the preprocessor's (line markers naming program_source). Every input must be answered (a
+// translation or errors) in bounded time. $SOFTMETAL_FUZZ_ITERATIONS runs it longer.
+TEST_CASE("the translator answers every mutated corpus kernel quickly", "[compiler][fuzz]") {
+    const char *env = std::getenv("SOFTMETAL_FUZZ_ITERATIONS");
+    const long iterations = env ? std::atol(env) : 3000;
+    std::vector<std::string> sources;
+    for (const auto &c : corpus::all_cases()) sources.push_back(c.source);
+    REQUIRE(!sources.empty());
+    const char *pieces[] = {"(", ")", "{", "}", "[[", "]]", "<", ">", ";", ",", "template", "kernel", "constant", "threadgroup",
+                            "[[buffer(0)]]", "[[function_constant(1)]]", "[[host_name(\"x\")]]", "#if 1\n", "\n#endif\n",
+                            "threadgroup_barrier(mem_flags::mem_threadgroup);", "typedef", "decltype(", "::", "\"", "'",
+                            "__asm", "return", "for (;;)", "\n"};
+    unsigned seed = 2026;
+    auto next = [&] { return seed = seed * 1664525u + 1013904223u; };
+    long translated = 0, refused = 0;
+    double slowest = 0;
+    for (long i = 0; i < iterations; ++i) {
+        std::string src = sources[next() % sources.size()];
+        const int mutations = 1 + int(next() % 6);
+        for (int m = 0; m < mutations && !src.empty(); ++m) {
+            size_t at = next() % src.size();
+            size_t len = 1 + next() % 12;
+            switch (next() % 4) {
+            case 0: src.erase(at, len); break;
+            case 1: src.insert(at, src.substr(at, len)); break;
+            case 2: src.insert(at, std::string(" ") + pieces[next() % (sizeof pieces / sizeof *pieces)] + " "); break;
+            default: std::swap(src[at], src[next() % src.size()]); break;
+            }
+        }
+        softmetal::detail::preprocessed_msl pre;
+        pre.ok = true;
+        pre.prepared = src;
+        pre.text = "# 1 \"program_source\"\n" + src;
+        auto t0 = std::chrono::steady_clock::now();
+        auto tr = softmetal::detail::translate_msl(pre, {}, {});
+        slowest = std::max(slowest, seconds_since(t0));
+        if (tr.ok) ++translated;
+        else {
+            ++refused;
+            CHECK(tr.log.find("error:") != std::string::npos); // refused with a reason, never silently
+        }
+    }
+    INFO(iterations << " inputs: " << translated << " translated, " << refused << " refused, slowest " << slowest << " s");
+    CHECK(slowest < 2.0);
+    WARN(iterations << " inputs: " << translated << " translated, " << refused << " refused, slowest " << slowest << " s");
 }
