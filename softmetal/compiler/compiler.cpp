@@ -16,6 +16,7 @@
 #include "compiler/clang_driver.hpp"
 #include "compiler/diagnostics.hpp"
 #include "compiler/kernel_cache.hpp"
+#include "compiler/msl_confinement.hpp"
 #include "compiler/msl_preprocessor.hpp"
 #include "compiler/msl_tokenizer.hpp"
 #include "compiler/object_check.hpp"
@@ -196,6 +197,36 @@ std::string build(const compiler_identity &cc, const std::vector<std::string> &f
     process_bounds bounds;
     bounds.limits = compile_limits_from_environment();
     bounds.tmpdir = build_dir;
+    {
+        // What the compile will see, preprocessed exactly as it will be (its flags, the prelude): checked
+        // again, so that no conditional on the compile's own macros hides code from the analysis.
+        std::vector<std::string> argv = {cc.path, "-E"};
+        argv.insert(argv.end(), flags.begin(), flags.end());
+        argv.push_back("-I" + include_dir);
+        argv.push_back(source);
+        argv.push_back("-o");
+        argv.push_back(build_dir + "/program_source.i");
+        process_bounds pre_bounds = bounds;
+        pre_bounds.limits.file_mib = 256;
+        process_output pre = run_process(argv, &pre_bounds);
+        std::string over = limit_exceeded_message(pre, pre_bounds.limits);
+        if (!over.empty()) {
+            log += over;
+            return "";
+        }
+        std::string text;
+        int fd = pre.started && pre.exit_code == 0 ? open((build_dir + "/program_source.i").c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+        bool read_ok = fd >= 0 && read_whole_file(fd, text);
+        if (fd >= 0) close(fd);
+        if (read_ok) {
+            std::string refused = check_confinement_of_compiled(text, user_source);
+            if (!refused.empty()) {
+                log += refused;
+                return "";
+            }
+        }
+        // A preprocessing failure is left to the compile below, which reports it in full.
+    }
     process_output p = compile_shared_object(cc, flags, include_dir, source, so, &bounds);
     if (!p.started) {
         log += "softmetal: clang++-19 not found (install the Debian package clang-19, or set SOFTMETAL_CXX)\n";

@@ -29,6 +29,13 @@ namespace detail {
 std::string check_confinement(const std::string &text, const std::vector<token> &toks, const std::vector<size_t> &code,
                               const std::vector<std::pair<size_t, int>> &pragmas);
 
+// The same check on clang's preprocessed output of the translated program, with the compile's own
+// flags and prelude: the analysis preprocesses without them, and a conditional on something only the
+// compile defines (`#ifdef __OPTIMIZE__`, a prelude macro such as `device`) would otherwise hide code
+// from the first check. Tokens of "program_source" only (the prelude and the generated table are
+// ours); lines from the line markers, columns found on the user's line.
+std::string check_confinement_of_compiled(const std::string &preprocessed, const std::string &user_source);
+
 // Whether `__builtin_<rest>` is one a kernel may call.
 bool builtin_allowed(const std::string &name);
 

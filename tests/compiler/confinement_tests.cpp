@@ -428,7 +428,8 @@ TEST_CASE("processes compiling the same kernel at once run clang once", "[compil
     {
         std::ofstream out(script);
         out << "#!/bin/sh\n"
-               "for a in \"$@\"; do [ \"$a\" = '-shared' ] && echo build >> '" << count << "'; done\n"
+               "link=0; for a in \"$@\"; do [ \"$a\" = '-shared' ] && link=1; [ \"$a\" = '-E' ] && link=0 && break; done\n"
+               "[ $link = 1 ] && echo build >> '" << count << "'\n"
                "exec /usr/bin/clang++-19 \"$@\"\n";
     }
     REQUIRE(chmod(script.c_str(), 0700) == 0);
@@ -562,4 +563,23 @@ TEST_CASE("the translator answers every mutated corpus kernel quickly", "[compil
     INFO(iterations << " inputs: " << translated << " translated, " << refused << " refused, slowest " << slowest << " s");
     CHECK(slowest < 2.0);
     WARN(iterations << " inputs: " << translated << " translated, " << refused << " refused, slowest " << slowest << " s");
+}
+
+TEST_CASE("code hidden from the analysis behind the compile's own macros is refused too", "[compiler][confinement]") {
+    // The analysis preprocesses without optimisation flags and without the prelude; the compile has
+    // both. What only the compile would see is checked on the compile's own preprocessed text.
+    require_refused(fresh("kernel void k(device int* o [[buffer(0)]]) {\n"
+                          "#ifdef __OPTIMIZE__\n"
+                          "    __asm__ volatile(\"syscall\");\n"
+                          "#endif\n"
+                          "    o[0] = 1;\n"
+                          "}\n"),
+                    "6:5", "inline assembly is not allowed");
+    require_refused(fresh("#ifdef device\n"
+                          "#define HIDDEN __builtin_frame_address(0)\n"
+                          "#else\n"
+                          "#define HIDDEN 0\n"
+                          "#endif\n"
+                          "kernel void k(device ulong* o [[buffer(0)]]) { o[0] = (ulong)HIDDEN; }\n"),
+                    "9:1", "'__builtin_frame_address' is not available");
 }
