@@ -254,7 +254,8 @@ compiler_identity find_compiler(const std::string &cache_dir) {
     if (it != known.end()) return it->second;
     std::string file = "compiler-" + sha256_hex(key).substr(0, 24) + ".txt";
     std::string saved;
-    if (!cache_dir.empty() && read_small_file(cache_dir + "/" + file, saved) && saved.find("clang") != std::string::npos) {
+    if (!cache_dir.empty() && read_small_file(cache_dir + "/" + file, saved) && saved.find("clang") != std::string::npos &&
+        saved.size() > key.size() && saved.compare(saved.size() - key.size(), key.size(), key) == 0) { // whose fingerprint it is
         id.found = true;
         id.fingerprint = saved;
     } else {
