@@ -674,6 +674,7 @@ private:
             }
             if ((is(t, "constexpr") || is(t, "const")) && statement_start) {
                 size_t end = find_semicolon(t);
+                if (end == npos || end > body_end) end = body_end; // no `;`: the scan stays in the body (found by the fuzzer: it ran past the end)
                 size_t eq = t;
                 while (eq < end && !is(eq, "=")) ++eq;
                 if (end != npos && end < body_end && eq < end && eq > t + 1 && is_ident(eq - 1)) {

@@ -523,6 +523,21 @@ TEST_CASE("a library no longer referenced is unloaded, and loads again when comp
     CHECK(compile(first).module == held.module);
 }
 
+TEST_CASE("a const declaration without its semicolon in a kernel body is an error, not a hang", "[compiler][bounds]") {
+    // Found by the fuzzer below: the translator's scan for `=` ran to the end of memory's index space.
+    auto r = compile_within(fresh("kernel void k(device float* o [[buffer(0)]]) { const float x = 1.0 o[0] = x; }\n"), 60);
+    INFO(r.log);
+    CHECK(!r.module);
+    CHECK(r.log.find("error:") != std::string::npos);
+    softmetal::detail::preprocessed_msl pre;
+    pre.ok = true;
+    pre.prepared = "kernel void k(device float* o) { const }";
+    pre.text = "# 1 \"program_source\"\n" + pre.prepared;
+    auto t0 = std::chrono::steady_clock::now();
+    softmetal::detail::translate_msl(pre, {}, {});
+    CHECK(seconds_since(t0) < 1.0 * time_scale);
+}
+
 // ---- a fuzzer over the translator ----
 // The corpus kernels, each mutated at the token level (tokens dropped, duplicated, swapped, or
 // replaced by a bracket, keyword or attribute), straight through the translator on text shaped
