@@ -12,7 +12,12 @@
 #include <fcntl.h>
 #include <map>
 #include <mutex>
-#include <spawn.h>
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,46 +27,152 @@ extern char **environ;
 namespace softmetal {
 namespace detail {
 
-process_output run_process(const std::vector<std::string> &argv) {
+namespace {
+
+unsigned long environment_number(const char *name, unsigned long fallback) {
+    const char *v = std::getenv(name);
+    if (!v || !*v) return fallback;
+    char *end = nullptr;
+    errno = 0;
+    unsigned long n = std::strtoul(v, &end, 10);
+    return (errno || *end || n == 0) ? fallback : n;
+}
+
+} // namespace
+
+compile_limits compile_limits_from_environment() {
+    compile_limits l;
+    l.memory_mib = environment_number("SOFTMETAL_COMPILE_MEMORY_MB", l.memory_mib);
+    l.seconds = environment_number("SOFTMETAL_COMPILE_SECONDS", l.seconds);
+    return l;
+}
+
+long stale_work_seconds() {
+    // A build directory is in use for at most the compile's time limit (twice: preprocess and build).
+    return std::max(600L, 3L * long(compile_limits_from_environment().seconds));
+}
+
+std::string limit_exceeded_message(const process_output &p, const compile_limits &limits) {
+    if (p.timed_out)
+        return "softmetal: error: kernel compilation exceeded its time limit of " + std::to_string(limits.seconds) +
+               " s (set SOFTMETAL_COMPILE_SECONDS to allow more)\n";
+    if (p.exit_code == 0) return "";
+    if (p.exit_code == 128 + SIGXFSZ)
+        return "softmetal: error: kernel compilation exceeded its output size limit of " + std::to_string(limits.file_mib) + " MiB\n";
+    for (const char *sign : {"out of memory", "Allocation failed", "bad_alloc", "Cannot allocate memory", "memory exhausted"})
+        if (p.output.find(sign) != std::string::npos)
+            return "softmetal: error: kernel compilation exceeded its memory limit of " +
+                   (limits.memory_mib % 1024 == 0 ? std::to_string(limits.memory_mib / 1024) + " GiB" : std::to_string(limits.memory_mib) + " MiB") +
+                   " (set SOFTMETAL_COMPILE_MEMORY_MB to allow more)\n";
+    return "";
+}
+
+process_output run_process(const std::vector<std::string> &argv, const process_bounds *bounds) {
     process_output r;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
         r.spawn_error = std::string("pipe: ") + std::strerror(errno);
         return r;
     }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+    // Everything the child needs is prepared before vfork: after it, only system calls.
     std::vector<char *> args;
     for (const auto &a : argv) args.push_back(const_cast<char *>(a.c_str()));
     args.push_back(nullptr);
-    pid_t pid = 0;
-    bool has_slash = argv[0].find('/') != std::string::npos;
-    int rc = has_slash ? posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ)
-                       : posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
+    std::vector<std::string> env_strings;
+    for (char **e = environ; e && *e; ++e)
+        if (!bounds || bounds->tmpdir.empty() || std::strncmp(*e, "TMPDIR=", 7) != 0) env_strings.push_back(*e);
+    if (bounds && !bounds->tmpdir.empty()) env_strings.push_back("TMPDIR=" + bounds->tmpdir);
+    std::vector<char *> envp;
+    for (auto &e : env_strings) envp.push_back(&e[0]);
+    envp.push_back(nullptr);
+    const bool has_slash = argv[0].find('/') != std::string::npos;
+    struct rlimit as{}, cpu{}, fsize{}, no_core{}; // no core dump of a clang that crashed or was stopped
+    if (bounds) {
+        as.rlim_cur = as.rlim_max = rlim_t(bounds->limits.memory_mib) << 20;
+        cpu.rlim_cur = rlim_t(bounds->limits.seconds);
+        cpu.rlim_max = rlim_t(bounds->limits.seconds) + 5;
+        fsize.rlim_cur = fsize.rlim_max = rlim_t(bounds->limits.file_mib) << 20;
+    }
+    const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    // As posix_spawn does: no signal handler of the host may run in the child before exec.
+    sigset_t all, old_mask;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old_mask);
+    pid_t pid = vfork();
+    if (pid == 0) {
+        for (int sig = 1; sig < NSIG; ++sig) {
+            struct sigaction sa;
+            if (sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL) {
+                sa.sa_handler = SIG_DFL;
+                sa.sa_flags = 0;
+                sigaction(sig, &sa, nullptr);
+            }
+        }
+        sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+        // Its own process group, so a timeout ends clang and whatever it started (the linker).
+        setpgid(0, 0);
+        if (bounds) {
+            setrlimit(RLIMIT_AS, &as);
+            setrlimit(RLIMIT_CPU, &cpu);
+            setrlimit(RLIMIT_FSIZE, &fsize);
+            setrlimit(RLIMIT_CORE, &no_core);
+        }
+        if (devnull >= 0) dup2(devnull, 0);
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        if (has_slash) execve(args[0], args.data(), envp.data());
+        else execvpe(args[0], args.data(), envp.data());
+        _exit(127);
+    }
+    const int spawn_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    if (devnull >= 0) close(devnull);
     close(fds[1]);
-    if (rc != 0) {
+    if (pid < 0) {
         close(fds[0]);
-        r.spawn_error = std::strerror(rc);
+        r.spawn_error = std::strerror(spawn_errno);
         return r;
     }
     r.started = true;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(bounds ? bounds->limits.seconds : 0);
     char buf[4096];
     for (;;) {
-        ssize_t n = read(fds[0], buf, sizeof buf);
-        if (n > 0) r.output.append(buf, size_t(n));
-        else if (n < 0 && errno == EINTR) continue;
-        else break;
+        int wait_ms = -1;
+        if (bounds) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+            if (left <= 0) {
+                r.timed_out = true;
+                kill(-pid, SIGKILL);
+                kill(pid, SIGKILL);
+                break;
+            }
+            wait_ms = int(std::min<long long>(left, 1000));
+        }
+        struct pollfd pfd{fds[0], POLLIN, 0};
+        int n = poll(&pfd, 1, wait_ms);
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0) continue;
+        ssize_t got = read(fds[0], buf, sizeof buf);
+        if (got > 0) {
+            if (r.output.size() < (16u << 20)) r.output.append(buf, size_t(got)); // a flood of diagnostics stays bounded
+        } else if (got < 0 && (errno == EINTR || errno == EAGAIN)) {
+            continue;
+        } else {
+            break;
+        }
     }
     close(fds[0]);
+    // Wait for the child's end without reaping it, so its process group ID cannot be reused yet; then
+    // end whatever it started and left behind in its group (a linker after clang died); then reap.
+    siginfo_t info{};
+    while (waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+    }
+    kill(-pid, SIGKILL);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    // posix_spawn cannot report a missing program after the fork on every libc: exec failure shows as 127.
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) r.timed_out = true;
     if (r.exit_code == 127 && r.output.empty()) {
         r.started = false;
         r.spawn_error = "cannot execute";
@@ -145,7 +256,8 @@ compiler_identity find_compiler(const std::string &cache_dir) {
     if (it != known.end()) return it->second;
     std::string file = "compiler-" + sha256_hex(key).substr(0, 24) + ".txt";
     std::string saved;
-    if (!cache_dir.empty() && read_small_file(cache_dir + "/" + file, saved) && saved.find("clang") != std::string::npos) {
+    if (!cache_dir.empty() && read_small_file(cache_dir + "/" + file, saved) && saved.find("clang") != std::string::npos &&
+        saved.size() > key.size() && saved.compare(saved.size() - key.size(), key.size(), key) == 0) { // whose fingerprint it is
         id.found = true;
         id.fingerprint = saved;
     } else {
@@ -194,6 +306,11 @@ std::vector<std::string> compile_flags(bool fast_math, const std::string &target
                           // Operand ranges in errors (scalar_operand_repair reads them; stripped for the
                           // user), and every error of a large library, not the first 20.
                           "-fdiagnostics-print-source-range-info", "-ferror-limit=1000",
+                          // No crt start files: they bring _init/_fini and .init_array entries, and a
+                          // kernel library runs no code when it loads (object_check.hpp refuses any).
+                          "-nostartfiles",
+                          // A crashing clang writes no reproducer (the translated kernel) anywhere.
+                          "-fno-crash-diagnostics",
                           // A loop without side effects is not deleted: a GPU kernel may spin, and a hang
                           // must stay a hang the watchdog can see rather than become a fall-through.
                           "-fno-finite-loops",
@@ -288,7 +405,7 @@ bool describe_target(const compiler_identity &cc, const std::string &target_cpu,
 
 process_output compile_shared_object(const compiler_identity &cc, const std::vector<std::string> &flags,
                                      const std::string &include_dir, const std::string &source_file,
-                                     const std::string &output_file) {
+                                     const std::string &output_file, const process_bounds *bounds) {
     std::vector<std::string> argv = {cc.path};
     argv.insert(argv.end(), flags.begin(), flags.end());
     argv.push_back("-I" + include_dir);
@@ -296,7 +413,7 @@ process_output compile_shared_object(const compiler_identity &cc, const std::vec
     argv.push_back("-o");
     argv.push_back(output_file);
     argv.push_back("-lm");
-    return run_process(argv);
+    return run_process(argv, bounds);
 }
 
 } // namespace detail

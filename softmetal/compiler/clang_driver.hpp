@@ -12,10 +12,35 @@ struct process_output {
     int exit_code = -1;
     std::string output;    // stdout and stderr, interleaved
     std::string spawn_error;
+    bool timed_out = false; // killed at its wall-clock limit, or its CPU-time limit ended it
 };
 
-// Runs argv[0] (searched in PATH if it has no '/') with posix_spawn, no shell, capturing its output.
-process_output run_process(const std::vector<std::string> &argv);
+// What one clang run may use. Kernel source is untrusted input: a few hundred bytes of templates can
+// drive clang to gigabytes and hours. $SOFTMETAL_COMPILE_MEMORY_MB (address space, MiB) and
+// $SOFTMETAL_COMPILE_SECONDS (wall clock and CPU time) override the defaults.
+struct compile_limits {
+    unsigned long memory_mib = 4096;
+    unsigned long seconds = 300;
+    unsigned long file_mib = 1024; // largest file it may write
+};
+compile_limits compile_limits_from_environment();
+
+// How long a build-*/preprocess-* directory may live before a later compile removes it as the
+// leftover of a killed process.
+long stale_work_seconds();
+
+struct process_bounds {
+    compile_limits limits;
+    std::string tmpdir; // the child's TMPDIR (clang's temporaries), inside the private cache
+};
+
+// A compile error saying which limit a bounded run went over; "" if none did.
+std::string limit_exceeded_message(const process_output &p, const compile_limits &limits);
+
+// Runs argv[0] (searched in PATH if it has no '/'), no shell, capturing its output. With `bounds`:
+// in its own process group under rlimits (address space, CPU time, file size, no core file) and killed,
+// with everything it started, at the wall-clock limit.
+process_output run_process(const std::vector<std::string> &argv, const process_bounds *bounds = nullptr);
 
 struct compiler_identity {
     bool found = false;
@@ -58,7 +83,7 @@ bool describe_target(const compiler_identity &cc, const std::string &target_cpu,
 // Compiles `source_file` to `output_file` with prelude headers from `include_dir`.
 process_output compile_shared_object(const compiler_identity &cc, const std::vector<std::string> &flags,
                                      const std::string &include_dir, const std::string &source_file,
-                                     const std::string &output_file);
+                                     const std::string &output_file, const process_bounds *bounds);
 
 } // namespace detail
 } // namespace softmetal

@@ -7,8 +7,10 @@
 #include <cstdlib>
 #include <dlfcn.h>
 #include <fstream>
+#include <fcntl.h>
 #include <iterator>
 #include <map>
+#include <set>
 #include <mutex>
 #include <sstream>
 #include <sys/stat.h>
@@ -18,7 +20,10 @@
 #include "compiler/vectorize_remarks.hpp"
 #include "compiler/diagnostics.hpp"
 #include "compiler/kernel_cache.hpp"
+#include "compiler/msl_confinement.hpp"
 #include "compiler/msl_preprocessor.hpp"
+#include "compiler/msl_tokenizer.hpp"
+#include "compiler/object_check.hpp"
 #include "compiler/msl_translator.hpp"
 #include "compiler/sha256.hpp"
 #include "compiler/prelude_files.hpp"
@@ -110,9 +115,22 @@ std::string in_process_key(const std::string &src, const compile_options &o, con
     return h.hex_digest();
 }
 
+// Modules are held weakly: a library no longer referenced by any library, function or pipeline object
+// (or recorded dispatch) is unloaded, so an application that compiles many distinct kernels (function
+// constants specialised per value) does not run out of mappings. Compiling it again is a disk hit.
 struct in_process_cache {
+    struct loaded {
+        std::weak_ptr<const kernel_module> module;
+        std::string log; // warnings are reported on every compile
+    };
     std::mutex mutex;
-    std::map<std::string, compile_result> modules;  // with its log: warnings are reported on every compile
+    std::map<std::string, loaded> modules;
+    size_t inserted = 0;
+    void remember(const std::string &key, const compile_result &r) {
+        modules[key] = {r.module, r.log};
+        if (++inserted % 256 == 0)
+            for (auto it = modules.begin(); it != modules.end();) it = it->second.module.expired() ? modules.erase(it) : std::next(it);
+    }
 };
 in_process_cache &modules_in_process() {
     static in_process_cache *c = new in_process_cache(); // never destroyed: modules may outlive static destruction
@@ -131,6 +149,46 @@ std::string disk_key(const translation &tr, const compiler_identity &cc, const s
     return h.hex_digest();
 }
 
+// Where the user's source first names `name` (an identifier token), as "L:C"; "" if nowhere.
+std::string where_named(const std::string &user_source, const std::string &name) {
+    std::string last = name.substr(name.rfind(':') == std::string::npos ? 0 : name.rfind(':') + 1);
+    for (const token &t : tokenize_msl(user_source))
+        if (t.kind == token_kind::identifier && user_source.compare(t.offset, t.length, last) == 0)
+            return std::to_string(t.line) + ":" + std::to_string(t.column);
+    return "";
+}
+
+// The linked object against what a Metal kernel may reach (object_check.hpp): "" when acceptable,
+// else the errors, at the user's line where the source names the culprit.
+std::string refuse_object(const std::string &so, const std::string &user_source) {
+    std::string data;
+    int fd = open(so.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    bool read_ok = fd >= 0 && read_whole_file(fd, data);
+    if (fd >= 0) close(fd);
+    if (!read_ok) return "softmetal: error: cannot read the compiled kernel object to check it\n";
+    object_findings f = inspect_kernel_object(data);
+    if (f.ok()) return "";
+    std::string out;
+    std::set<std::string> said;
+    for (const std::string &sym : f.forbidden_symbols) {
+        std::string name = symbol_source_name(sym);
+        if (!said.insert(name).second) continue;
+        std::string at = where_named(user_source, name);
+        out += "program_source:" + (at.empty() ? std::string("1:1") : at) + ": error: '" + name +
+               "' is not available in a Metal kernel: kernels can call only the Metal standard library and functions defined in "
+               "their own source (the compiled kernel refers to the host symbol '" + sym + "')\n";
+    }
+    for (const std::string &p : f.problems) {
+        if (!said.insert(p).second) continue;
+        out += "softmetal: error: the compiled kernel library is refused: " + p +
+               (p.find("loaded") != std::string::npos
+                    ? "; a Metal library runs no code when it is loaded (program-scope objects with constructors or destructors, "
+                      "constructor/destructor attributes)\n"
+                    : "\n");
+    }
+    return out;
+}
+
 // Builds in `build_dir` (already private); returns the path of the .so or "" with the log filled.
 // `clang_output` gets clang's own output, range-annotated (what scalar_operands_to_loosen reads).
 std::string build(const compiler_identity &cc, const std::vector<std::string> &flags, const std::string &include_dir,
@@ -146,23 +204,69 @@ std::string build(const compiler_identity &cc, const std::vector<std::string> &f
     const std::string record = build_dir + "/vectorize-remarks.yaml";
     std::vector<std::string> build_flags = flags;
     if (remarks_enabled()) build_flags.push_back("-foptimization-record-file=" + record);
-    process_output p = compile_shared_object(cc, build_flags, include_dir, source, so);
+    process_bounds bounds;
+    bounds.limits = compile_limits_from_environment();
+    bounds.tmpdir = build_dir;
+    {
+        // What the compile will see, preprocessed exactly as it will be (its flags, the prelude): checked
+        // again, so that no conditional on the compile's own macros hides code from the analysis.
+        std::vector<std::string> argv = {cc.path, "-E"};
+        argv.insert(argv.end(), flags.begin(), flags.end());
+        argv.push_back("-I" + include_dir);
+        argv.push_back(source);
+        argv.push_back("-o");
+        argv.push_back(build_dir + "/program_source.i");
+        process_bounds pre_bounds = bounds;
+        pre_bounds.limits.file_mib = 256;
+        process_output pre = run_process(argv, &pre_bounds);
+        std::string over = limit_exceeded_message(pre, pre_bounds.limits);
+        if (!over.empty()) {
+            log += over;
+            return "";
+        }
+        std::string text;
+        int fd = pre.started && pre.exit_code == 0 ? open((build_dir + "/program_source.i").c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+        bool read_ok = fd >= 0 && read_whole_file(fd, text);
+        if (fd >= 0) close(fd);
+        if (read_ok) {
+            std::string refused = check_confinement_of_compiled(text, user_source);
+            if (!refused.empty()) {
+                log += refused;
+                return "";
+            }
+        }
+        // A preprocessing failure is left to the compile below, which reports it in full.
+    }
+    process_output p = compile_shared_object(cc, build_flags, include_dir, source, so, &bounds);
     if (!p.started) {
         log += "softmetal: clang++-19 not found (install the Debian package clang-19, or set SOFTMETAL_CXX)\n";
         return "";
     }
-    if (p.exit_code != 0 && compiler_crashed(p.output) && uses_outer_loop_vectorization(build_flags)) {
+    std::string over = limit_exceeded_message(p, bounds.limits);
+    if (over.empty() && p.exit_code != 0 && compiler_crashed(p.output) && uses_outer_loop_vectorization(build_flags)) {
         // LLVM's outer-loop vectorizer is experimental and crashes on some valid kernels (ggml's
         // matrix-vector products): the same library without it, rather than no library.
-        p = compile_shared_object(cc, without_outer_loop_vectorization(build_flags), include_dir, source, so);
-        if (p.exit_code == 0) log += "softmetal: note: built without outer-loop vectorization (clang's vectorizer crashed on this library)\n";
+        p = compile_shared_object(cc, without_outer_loop_vectorization(build_flags), include_dir, source, so, &bounds);
+        over = limit_exceeded_message(p, bounds.limits);
+        if (over.empty() && p.exit_code == 0)
+            log += "softmetal: note: built without outer-loop vectorization (clang's vectorizer crashed on this library)\n";
+    }
+    if (!over.empty()) {
+        log += over;
+        return "";
     }
     bool failed = p.exit_code != 0;
     clang_output = p.output;
     log += filter_clang_output(strip_source_ranges(p.output), failed, p.exit_code, user_source);
+    if (failed) return "";
+    std::string refusal = refuse_object(so, user_source);
+    if (!refusal.empty()) {
+        log += refusal;
+        return "";
+    }
     std::string remarks;
-    if (!failed && remarks_enabled() && read_small_file(record, remarks)) log += vectorization_report(remarks);
-    return failed ? "" : so;
+    if (remarks_enabled() && read_small_file(record, remarks)) log += vectorization_report(remarks);
+    return so;
 }
 
 compile_result compile_uncached(const std::string &src, const translation &tr, const compiler_identity &cc,
@@ -194,8 +298,17 @@ compile_result compile_cached(const std::string &src, const translation &tr, con
     compile_result r;
     std::string key = disk_key(tr, cc, flags), err;
     if (loaded_key) *loaded_key = key;
+    struct held_lock {
+        int fd = -1;
+        ~held_lock() { unlock_entry(fd); }
+    } lock;
     for (int attempt = 0; attempt < 2; ++attempt) {
         int fd = open_verified_entry(dir, key);
+        if (fd < 0 && attempt == 0 && lock.fd < 0) {
+            // Another process may be building this very entry: wait for it, then look again.
+            lock.fd = lock_entry(dir, key, 2 * long(compile_limits_from_environment().seconds));
+            fd = open_verified_entry(dir, key);
+        }
         if (fd >= 0) {
             // Loaded by its path (only we can write the 0700 directory): glibc recognises an already
             // loaded object by name, and /proc/self/fd/N names would be reused for other files.
@@ -212,6 +325,7 @@ compile_result compile_cached(const std::string &src, const translation &tr, con
             unlink((dir + "/" + key + ".so").c_str()); // verified but unloadable: rebuild once
         }
         if (attempt == 1) break;
+        remove_stale_work(dir, stale_work_seconds());
         std::string include = ensure_prelude(dir, true, err);
         std::string build_dir = include.empty() ? "" : make_private_directory(dir, "build-", err);
         if (build_dir.empty()) {
@@ -273,15 +387,19 @@ std::string source_key(const std::string &src, const compile_options &o, const s
     return h.hex_digest();
 }
 
-// "<entry key>\n" then one "<index> <type> <has_value> <name>" line per function constant.
-std::string encode_index(const std::string &entry_key, const std::vector<function_constant_info> &constants) {
-    std::string out = entry_key + "\n";
+// "index <source key>\n<entry key>\n" then one "<index> <type> <has_value> <name>" line per function
+// constant. The source key says whose index this is: another source's index put in its place is ignored.
+std::string encode_index(const std::string &source_key, const std::string &entry_key, const std::vector<function_constant_info> &constants) {
+    std::string out = "index " + source_key + "\n" + entry_key + "\n";
     for (const auto &c : constants)
         out += std::to_string(c.index) + " " + std::to_string(c.type) + " " + (c.has_value ? "1" : "0") + " " + c.name + "\n";
     return out;
 }
-bool decode_index(const std::string &text, std::string &entry_key, std::vector<function_constant_info> &constants) {
+bool decode_index(const std::string &text, const std::string &source_key, std::string &entry_key,
+                  std::vector<function_constant_info> &constants) {
     std::istringstream in(text);
+    std::string owner;
+    if (!std::getline(in, owner) || owner != "index " + source_key) return false;
     if (!std::getline(in, entry_key) || entry_key.size() != 64) return false;
     std::string line;
     while (std::getline(in, line)) {
@@ -300,7 +418,7 @@ compile_result load_indexed(const std::string &dir, const std::string &skey, con
     compile_result r;
     std::string text, key, err;
     std::vector<function_constant_info> constants;
-    if (!read_small_file(dir + "/src-" + skey + ".txt", text) || !decode_index(text, key, constants)) return r;
+    if (!read_small_file(dir + "/src-" + skey + ".txt", text) || !decode_index(text, skey, key, constants)) return r;
     int fd = open_verified_entry(dir, key);
     if (fd < 0) return r;
     close(fd);
@@ -363,7 +481,10 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     {
         std::lock_guard<std::mutex> lock(cache.mutex);
         auto it = cache.modules.find(ikey);
-        if (it != cache.modules.end()) return it->second;
+        if (it != cache.modules.end()) {
+            if (auto module = it->second.module.lock()) return {module, it->second.log};
+            cache.modules.erase(it);
+        }
     }
     cache_location loc = resolve_cache_location();
     compiler_identity cc = find_compiler(loc.enabled ? loc.directory : std::string());
@@ -375,7 +496,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
         if (r.module) {
             print_remarks(r);
             std::lock_guard<std::mutex> lock(cache.mutex);
-            cache.modules.emplace(ikey, r);
+            cache.remember(ikey, r);
             return r;
         }
     }
@@ -401,11 +522,11 @@ compile_result compile_library_impl(const std::string &src, const compile_option
         return bool(r.module);
     });
     if (!tr.ok) return {nullptr, tr.log};
-    if (r.module && loc.enabled) write_small_file_atomically(loc.directory, "src-" + skey + ".txt", encode_index(entry_key, tr.constants));
+    if (r.module && loc.enabled) write_small_file_atomically(loc.directory, "src-" + skey + ".txt", encode_index(skey, entry_key, tr.constants));
     print_remarks(r);
     if (r.module) {
         std::lock_guard<std::mutex> lock(cache.mutex);
-        cache.modules.emplace(ikey, r);
+        cache.remember(ikey, r);
     }
     return r;
 }

@@ -7,7 +7,9 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <ctime>
 #include <pwd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -20,8 +22,10 @@ namespace detail {
 
 namespace {
 
-const char trailer_magic[] = "SMCACHE1";
-constexpr size_t trailer_size = 8 + 16 + 64;
+// "SMCACHE2", the entry's key (64 hex digits: whose entry this is), the payload's size (16 hex digits)
+// and its SHA-256 (64 hex digits).
+const char trailer_magic[] = "SMCACHE2";
+constexpr size_t trailer_size = 8 + 64 + 16 + 64;
 
 std::string errno_text(const std::string &what) { return what + ": " + std::strerror(errno); }
 
@@ -56,9 +60,11 @@ std::string check_private_directory(const std::string &dir) {
     return "";
 }
 
-bool read_all(int fd, std::string &out) {
+} // namespace
+
+bool read_whole_file(int fd, std::string &out) {
     struct stat st;
-    if (fstat(fd, &st) != 0) return false;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return false;
     out.resize(size_t(st.st_size));
     size_t got = 0;
     while (got < out.size()) {
@@ -69,6 +75,8 @@ bool read_all(int fd, std::string &out) {
     }
     return true;
 }
+
+namespace {
 
 std::string hex16(uint64_t v) {
     static const char *d = "0123456789abcdef";
@@ -115,25 +123,45 @@ cache_location resolve_cache_location() {
     return loc;
 }
 
-int open_verified_entry(const std::string &dir, const std::string &key) {
-    std::string path = dir + "/" + key + ".so";
-    int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+// Opens dir/name for reading without following a symlink and without blocking (a FIFO planted in
+// place of a file would block open(2) and read(2) forever). Only a regular file owned by us is
+// returned; anything else in its place is removed (a directory with its contents), so a rebuilt
+// entry can be published there. -1 when absent or removed.
+int open_cache_file(const std::string &path) {
+    int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
+        struct stat st;
         if (errno == ELOOP) unlink(path.c_str()); // a symlink planted in our cache: remove it
+        else if (errno != ENOENT && lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(path);
         return -1;
     }
     struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+        bool dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+        close(fd);
+        if (dir) remove_tree(path);
+        else unlink(path.c_str());
+        return -1;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    return fd;
+}
+
+int open_verified_entry(const std::string &dir, const std::string &key) {
+    std::string path = dir + "/" + key + ".so";
+    int fd = open_cache_file(path);
+    if (fd < 0) return -1;
     std::string data;
-    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && read_all(fd, data) &&
-              data.size() > trailer_size;
+    bool ok = read_whole_file(fd, data) && data.size() > trailer_size;
     if (ok) {
         size_t payload = data.size() - trailer_size;
         const char *t = data.data() + payload;
-        ok = std::memcmp(t, trailer_magic, 8) == 0 && std::string(t + 8, 16) == hex16(payload);
+        ok = std::memcmp(t, trailer_magic, 8) == 0 && std::string(t + 8, 64) == key && std::string(t + 72, 16) == hex16(payload);
         if (ok) {
             sha256 h;
             h.update(data.data(), payload);
-            ok = h.hex_digest() == std::string(t + 24, 64);
+            ok = h.hex_digest() == std::string(t + 88, 64);
         }
     }
     if (!ok) {
@@ -151,19 +179,21 @@ bool publish_entry(const std::string &dir, const std::string &key, const std::st
         return false;
     }
     std::string data;
-    if (!read_all(fd, data)) {
+    if (!read_whole_file(fd, data)) {
         error = errno_text("reading " + built_so);
         close(fd);
         return false;
     }
     sha256 h;
     h.update(data);
-    std::string trailer = std::string(trailer_magic, 8) + hex16(data.size()) + h.hex_digest();
+    std::string trailer = std::string(trailer_magic, 8) + key + hex16(data.size()) + h.hex_digest();
     bool ok = pwrite(fd, trailer.data(), trailer.size(), off_t(data.size())) == ssize_t(trailer.size()) && fsync(fd) == 0;
     if (!ok) error = errno_text("writing " + built_so);
     close(fd);
     if (!ok) return false;
     std::string final_path = dir + "/" + key + ".so";
+    struct stat st;
+    if (lstat(final_path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(final_path); // rename cannot replace it
     if (rename(built_so.c_str(), final_path.c_str()) != 0) {
         error = errno_text("rename to " + final_path);
         return false;
@@ -177,14 +207,10 @@ bool publish_entry(const std::string &dir, const std::string &key, const std::st
 }
 
 bool read_small_file(const std::string &path, std::string &out) {
-    int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open_cache_file(path);
     if (fd < 0) return false;
     struct stat st;
-    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && st.st_size < (1 << 20);
-    if (ok) {
-        out.resize(size_t(st.st_size));
-        ok = read(fd, &out[0], out.size()) == ssize_t(out.size());
-    }
+    bool ok = fstat(fd, &st) == 0 && st.st_size < (1 << 20) && read_whole_file(fd, out);
     close(fd);
     return ok;
 }
@@ -251,9 +277,78 @@ void remove_tree(const std::string &dir) {
     rmdir(dir.c_str());
 }
 
+namespace {
+
+// Every prelude file present, a regular file of ours, byte for byte the embedded text.
+bool prelude_intact(const std::string &target) {
+    for (size_t i = 0; i < prelude_file_count; ++i) {
+        std::string text;
+        int fd = open_cache_file(target + "/" + prelude_files[i].name);
+        if (fd < 0) return false;
+        bool ok = read_whole_file(fd, text);
+        close(fd);
+        if (!ok || text.size() != prelude_files[i].size || std::memcmp(text.data(), prelude_files[i].text, text.size()) != 0) return false;
+    }
+    return true;
+}
+
+bool has_prefix(const std::string &s, const char *p) { return s.compare(0, std::strlen(p), p) == 0; }
+
+} // namespace
+
+void remove_stale_work(const std::string &dir, long max_age_seconds) {
+    DIR *d = opendir(dir.c_str());
+    if (!d) return;
+    std::vector<std::string> stale;
+    const time_t now = time(nullptr);
+    while (dirent *e = readdir(d)) {
+        std::string n = e->d_name;
+        bool work = has_prefix(n, "build-") || has_prefix(n, "preprocess-") || has_prefix(n, "prelude-tmp-") || has_prefix(n, "lock-") ||
+                    (n.size() > 5 && n[0] == '.' && n.compare(n.size() - 4, 4, ".tmp") == 0);
+        if (!work) continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && now - st.st_mtime > max_age_seconds) stale.push_back(n);
+    }
+    closedir(d);
+    for (const auto &n : stale) {
+        struct stat st;
+        std::string p = dir + "/" + n;
+        if (lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
+        else unlink(p.c_str());
+    }
+}
+
+int lock_entry(const std::string &dir, const std::string &key, long wait_seconds) {
+    std::string path = dir + "/lock-" + key;
+    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    // Polled rather than blocking: the holder's compile is bounded, but a holder that is stopped
+    // (SIGSTOP, a debugger) must not stop us beyond the same bound.
+    const time_t give_up = time(nullptr) + wait_seconds;
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if ((errno != EWOULDBLOCK && errno != EINTR) || time(nullptr) > give_up) {
+            close(fd);
+            return -1;
+        }
+        usleep(20000);
+    }
+    return fd;
+}
+
+void unlock_entry(int fd) {
+    if (fd >= 0) close(fd); // closing releases the lock
+}
+
 std::string ensure_prelude(const std::string &dir, bool content_addressed, std::string &error) {
     std::string target = dir + (content_addressed ? "/prelude-" + prelude_hash().substr(0, 24) : "/prelude");
-    if (content_addressed && check_private_directory(target).empty()) return target;
+    if (content_addressed && check_private_directory(target).empty()) {
+        if (prelude_intact(target)) return target;
+        remove_tree(target); // truncated or altered: every compile would fail on it
+    }
     std::string tmp = make_private_directory(dir, "prelude-tmp-", error);
     if (tmp.empty()) return "";
     for (size_t i = 0; i < prelude_file_count; ++i) {

@@ -1,6 +1,7 @@
 // Finds MSL's C-style and functional casts that may convert vectors; see msl_conversions.hpp.
 #include "compiler/msl_conversions.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace softmetal {
@@ -32,7 +33,19 @@ bool expression_keyword(const std::string &s) {
 class conversion_finder {
 public:
     conversion_finder(const std::string &src, const std::vector<token> &toks, const std::vector<size_t> &code)
-        : src_(src), toks_(toks), code_(code) {}
+        : src_(src), toks_(toks), code_(code), partner_(code.size(), npos) {
+        // Bracket partners once, so that every lookup is constant time (hostile input stays linear).
+        std::vector<size_t> open;
+        for (size_t k = 0; k < code_.size(); ++k) {
+            const std::string t = text(k);
+            if (t == "(" || t == "[" || t == "{") {
+                open.push_back(k);
+            } else if ((t == ")" || t == "]" || t == "}") && !open.empty()) {
+                partner_[open.back()] = k;
+                open.pop_back();
+            }
+        }
+    }
 
     std::vector<text_replacement> run() {
         collect_type_names();
@@ -53,26 +66,21 @@ private:
     size_t end_of(size_t j) const { return tk(j).offset + tk(j).length; }
 
     // Index of the bracket closing the one at j, counting ( [ { together; npos if unbalanced.
-    size_t match(size_t j) const {
-        int depth = 0;
-        for (size_t k = j; k < code_.size(); ++k) {
-            const std::string t = text(k);
-            if (t == "(" || t == "[" || t == "{") ++depth;
-            else if ((t == ")" || t == "]" || t == "}") && --depth == 0) return k;
-        }
-        return npos;
-    }
-    // Index of the '>' closing the '<' at j (parenthesised expressions skipped); npos if none.
+    size_t match(size_t j) const { return j < partner_.size() ? partner_[j] : npos; }
+    // Index of the '>' closing the '<' at j (parenthesised expressions skipped); npos if none. The
+    // search ends at a statement's end and after a bounded number of tokens: no template argument
+    // list is longer, and `template <` repeated endlessly must not make the search quadratic.
     size_t match_angle(size_t j) const {
         int angle = 0, paren = 0;
-        for (size_t k = j; k < code_.size(); ++k) {
-            const std::string t = text(k);
-            if (t == "(" || t == "[") ++paren;
-            else if (t == ")" || t == "]") --paren;
-            else if (paren == 0 && t == "<") ++angle;
-            else if (paren == 0 && t == ">" && --angle == 0) return k;
-            else if (paren == 0 && t == ">>" && (angle -= 2) <= 0) return k;
-            else if (t == ";" || t == "{" || t == "}") return npos;
+        const size_t end = std::min(code_.size(), j + 512);
+        for (size_t k = j; k < end; ++k) {
+            if (tk(k).kind != token_kind::punct) continue;
+            if (is(k, "(") || is(k, "[")) ++paren;
+            else if (is(k, ")") || is(k, "]")) --paren;
+            else if (paren == 0 && is(k, "<")) ++angle;
+            else if (paren == 0 && is(k, ">") && --angle == 0) return k;
+            else if (paren == 0 && is(k, ">>") && (angle -= 2) <= 0) return k;
+            else if (is(k, ";") || is(k, "{") || is(k, "}")) return npos;
         }
         return npos;
     }
@@ -84,13 +92,14 @@ private:
             if (is(j, "typedef")) {
                 int depth = 0;
                 size_t k = j + 1;
-                for (; k < code_.size(); ++k) {
+                const size_t limit = std::min(code_.size(), j + 4096); // (a typedef is short; hostile input is not)
+                for (; k < limit; ++k) {
                     const std::string t = text(k);
                     if (t == "(" || t == "[" || t == "{") ++depth;
                     else if (t == ")" || t == "]" || t == "}") --depth;
                     else if (t == ";" && depth == 0) break;
                 }
-                if (k < code_.size() && is_ident(k - 1)) type_names_.insert(text(k - 1));
+                if (k < limit && is(k, ";") && is_ident(k - 1)) type_names_.insert(text(k - 1));
             } else if (is(j, "using") && is_ident(j + 1) && is(j + 2, "=")) {
                 type_names_.insert(text(j + 1));
             } else if (is(j, "template") && is(j + 1, "<")) {
@@ -232,6 +241,7 @@ private:
     const std::vector<size_t> &code_;
     std::set<std::string> type_names_;
     std::set<size_t> cast_closers_; // the ')' of each cast rewritten
+    std::vector<size_t> partner_;     // the matching bracket of each ( [ { (by index into code_)
     std::vector<text_replacement> out_;
 };
 

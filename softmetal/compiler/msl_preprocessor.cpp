@@ -121,16 +121,25 @@ preprocessed_msl preprocess_msl(const std::string &source, const compile_options
     std::vector<std::string> argv = {cc.path, "-E"};
     for (const auto &f : language_flags()) argv.push_back(f);
     // No search path at all: every include that is left is refused above, and __has_include finds nothing.
-    for (const char *f : {"-nostdinc", "-nostdinc++", "-fno-color-diagnostics", "-Wno-macro-redefined", "-Wno-builtin-macro-redefined"})
+    for (const char *f : {"-nostdinc", "-nostdinc++", "-fno-color-diagnostics", "-fno-crash-diagnostics", "-Wno-macro-redefined", "-Wno-builtin-macro-redefined"})
         argv.push_back(f);
     argv.push_back(input);
     // Diagnostics and text would share run_process's one pipe: the text goes to a file.
     const std::string output = work_dir + "/program_source.i";
     argv.push_back("-o");
     argv.push_back(output);
-    process_output p = run_process(argv);
+    process_bounds bounds;
+    bounds.limits = compile_limits_from_environment();
+    bounds.limits.file_mib = 256; // the preprocessed text is read whole
+    bounds.tmpdir = work_dir;
+    process_output p = run_process(argv, &bounds);
     if (!p.started) {
         out.log = "softmetal: clang++-19 not found (install the Debian package clang-19, or set SOFTMETAL_CXX)\n";
+        return out;
+    }
+    std::string over = limit_exceeded_message(p, bounds.limits);
+    if (!over.empty()) {
+        out.log = over;
         return out;
     }
     if (p.exit_code != 0) {

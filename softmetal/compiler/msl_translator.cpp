@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <set>
+#include <string_view>
 
 #include "compiler/barrier_regions.hpp"
 #include "compiler/msl_conversions.hpp"
+#include "compiler/msl_confinement.hpp"
 #include "compiler/msl_tokenizer.hpp"
 #include "compiler/msl_preprocessor.hpp"
 
@@ -160,6 +163,7 @@ public:
 
     // ---- analysis: the library's contents ----
     bool analyse() {
+        errors_ += check_confinement(src_, toks_, code_, pragmas_);
         parse_top_level();
         check_instantiations();
         return errors_.empty();
@@ -214,6 +218,8 @@ private:
             if (user[i] == '\n') line_starts.push_back(i + 1);
         int delta = 0; // user line = preprocessed line + delta
         bool user_file = false;
+        int cursor_line = -1;
+        size_t cursor = 0;
         user_file_.assign(toks_.size(), false);
         for (size_t i = 0; i < toks_.size(); ++i) {
             token &t = toks_[i];
@@ -224,6 +230,8 @@ private:
                 delta = marked - (t.line + 1);
                 continue;
             }
+            if (t.directive_start && user_file && i + 1 < toks_.size() && src_.compare(toks_[i + 1].offset, toks_[i + 1].length, "pragma") == 0)
+                pragmas_.push_back({i, t.line + delta});
             if (t.in_directive) continue;
             user_file_[i] = user_file;
             int line = t.line + delta;
@@ -232,10 +240,18 @@ private:
             if (line >= 1 && size_t(line) <= line_starts.size()) {
                 size_t b = line_starts[size_t(line) - 1];
                 size_t e = size_t(line) < line_starts.size() ? line_starts[size_t(line)] : user.size();
-                const std::string text = user.substr(b, e - b);
-                size_t at = text.find(src_.substr(t.offset, t.length));
-                // Not spelled on its line: it came from a macro, whose use starts the line's code.
+                const std::string_view text = std::string_view(user).substr(b, e - b);
+                const std::string_view spelling = std::string_view(src_).substr(t.offset, t.length);
+                // Tokens come in order: look from where the previous token of this line was found, so a
+                // long line costs its length once, not once per token.
+                if (line != cursor_line) {
+                    cursor_line = line;
+                    cursor = 0;
+                }
+                size_t at = text.find(spelling, cursor);
+                // Not spelled on its line after the last: it came from a macro, whose use starts the line's code.
                 if (at == std::string::npos) at = text.find_first_not_of(" \t");
+                else cursor = at + spelling.size();
                 if (at != std::string::npos) t.column = int(at) + 1;
             }
         }
@@ -244,6 +260,7 @@ private:
 
     // Index of the bracket closing the one at j ( ( [ { ), counting all three kinds; npos if unbalanced.
     size_t match(size_t j) const {
+        if (is(j, "(") || is(j, "[") || is(j, "{")) return brackets().match[j];
         int depth = 0;
         for (size_t k = j; k < code_.size(); ++k) {
             std::string t = text(k);
@@ -255,7 +272,15 @@ private:
         return npos;
     }
     // Index of the '>' closing the '<' at j, skipping parenthesised expressions.
-    size_t match_angle(size_t j) const {
+    // When there is none, *stop is where the search gave up (a `;` or `{`, or the end).
+    // From a table built once (pairs found with a stack per parenthesis level; `;` and `{` end every
+    // open `<`), so that 10^5 nested or unclosed `template <` cost one pass, not one pass each.
+    size_t match_angle(size_t j, size_t *stop = nullptr) const {
+        if (is(j, "<")) {
+            const bracket_table &b = brackets();
+            if (stop) *stop = b.angle_stop[j];
+            return b.angle_match[j];
+        }
         int angle = 0, paren = 0;
         for (size_t k = j; k < code_.size(); ++k) {
             std::string t = text(k);
@@ -264,8 +289,12 @@ private:
             else if (paren == 0 && t == "<") ++angle;
             else if (paren == 0 && t == ">") {
                 if (--angle == 0) return k;
-            } else if (t == ";" || t == "{") return npos;
+            } else if (t == ";" || t == "{") {
+                if (stop) *stop = k;
+                return npos;
+            }
         }
+        if (stop) *stop = code_.size();
         return npos;
     }
     // `[[` at j: index of the second `]` of the matching `]]`, npos if none.
@@ -330,15 +359,96 @@ private:
         if (start < b) parts.push_back({start, b});
         return parts;
     }
+    // The first `;` at or after j not inside brackets opened after j (or after the brackets around j
+    // closed). Answered from a table built once (a segment tree over the semicolons' bracket depths):
+    // hostile input (`constant ` 10^5 times, no `;`) would otherwise rescan to the end from every token.
     size_t find_semicolon(size_t j) const {
-        int depth = 0;
-        for (size_t k = j; k < code_.size(); ++k) {
-            std::string t = text(k);
-            if (t == "(" || t == "[" || t == "{") ++depth;
-            else if (t == ")" || t == "]" || t == "}") --depth;
-            else if (t == ";" && depth <= 0) return k;
+        const bracket_table &b = brackets();
+        if (j >= code_.size()) return npos;
+        size_t first = size_t(std::lower_bound(b.semicolons.begin(), b.semicolons.end(), j) - b.semicolons.begin());
+        size_t i = b.first_at_most(first, b.depth_before[j]);
+        return i == npos ? npos : b.semicolons[i];
+    }
+
+    // Bracket structure of code_, computed once per pass.
+    struct bracket_table {
+        std::vector<size_t> match;        // per token: the closing bracket of an opening one (npos: unbalanced, or not one)
+        std::vector<size_t> angle_match;  // per `<`: its `>` at the same parenthesis level, npos if none
+        std::vector<size_t> angle_stop;   // per unmatched `<`: the `;`/`{` (or the end) that ended the search
+        std::vector<int> depth_before;    // per token: bracket depth before it
+        std::vector<size_t> semicolons;   // tokens that are `;`
+        std::vector<int> tree;            // min of depth_before over semicolons, segment tree
+        size_t leaves = 1;
+        // Index into `semicolons` of the first one at or after `from` whose depth is <= limit; npos if none.
+        size_t first_at_most(size_t from, int limit) const {
+            if (from >= semicolons.size()) return npos;
+            return descend(1, 0, leaves, from, limit);
         }
-        return npos;
+        size_t descend(size_t node, size_t lo, size_t hi, size_t from, int limit) const {
+            if (hi <= from || tree[node] > limit) return npos;
+            if (hi - lo == 1) return lo;
+            size_t mid = (lo + hi) / 2;
+            size_t r = descend(2 * node, lo, mid, from, limit);
+            return r != npos ? r : descend(2 * node + 1, mid, hi, from, limit);
+        }
+    };
+    const bracket_table &brackets() const {
+        if (brackets_built_) return brackets_;
+        brackets_built_ = true;
+        bracket_table &b = brackets_;
+        b.match.assign(code_.size(), npos);
+        b.depth_before.assign(code_.size() + 1, 0);
+        std::vector<size_t> open;
+        int depth = 0;
+        for (size_t k = 0; k < code_.size(); ++k) {
+            b.depth_before[k] = depth;
+            const token &t = tk(k);
+            if (t.kind != token_kind::punct || t.length != 1) continue;
+            const char c = src_[t.offset];
+            if (c == '(' || c == '[' || c == '{') {
+                ++depth;
+                open.push_back(k);
+            } else if (c == ')' || c == ']' || c == '}') {
+                --depth;
+                if (!open.empty()) {
+                    b.match[open.back()] = k;
+                    open.pop_back();
+                }
+            } else if (c == ';') {
+                b.semicolons.push_back(k);
+            }
+        }
+        b.depth_before[code_.size()] = depth;
+        b.angle_match.assign(code_.size(), npos);
+        b.angle_stop.assign(code_.size(), npos);
+        std::vector<std::vector<size_t>> angles(1); // open `<`, one list per parenthesis level
+        auto end_all = [&](size_t at) {
+            for (auto &level : angles)
+                for (size_t a : level) b.angle_stop[a] = at;
+            angles.assign(1, {});
+        };
+        for (size_t k = 0; k < code_.size(); ++k) {
+            const token &t = tk(k);
+            if (t.kind != token_kind::punct || t.length != 1) continue;
+            const char c = src_[t.offset];
+            if (c == '(' || c == '[') angles.emplace_back();
+            else if (c == ')' || c == ']') {
+                if (angles.size() > 1) {
+                    for (size_t a : angles.back()) b.angle_stop[a] = code_.size();
+                    angles.pop_back();
+                }
+            } else if (c == '<') angles.back().push_back(k);
+            else if (c == '>' && !angles.back().empty()) {
+                b.angle_match[angles.back().back()] = k;
+                angles.back().pop_back();
+            } else if (c == ';' || c == '{') end_all(k);
+        }
+        end_all(code_.size());
+        while (b.leaves < b.semicolons.size()) b.leaves *= 2;
+        b.tree.assign(2 * b.leaves, std::numeric_limits<int>::max());
+        for (size_t i = 0; i < b.semicolons.size(); ++i) b.tree[b.leaves + i] = b.depth_before[b.semicolons[i]];
+        for (size_t n = b.leaves; n-- > 1;) b.tree[n] = std::min(b.tree[2 * n], b.tree[2 * n + 1]);
+        return b;
     }
     void add_edit(size_t offset, size_t length, std::string t, bool in_directive = false, bool synced = false) {
         if (mode_ == pass::analysis) return;
@@ -381,8 +491,14 @@ private:
                 continue;
             }
             if (t == "template" && is(j + 1, "<")) {
-                size_t close = match_angle(j + 1);
-                if (close == npos) continue;
+                size_t stop = npos;
+                size_t close = match_angle(j + 1, &stop);
+                if (close == npos) {
+                    // A header that never closes: the rest of it holds no declaration to find (and
+                    // scanning it again from each nested `template <` would be quadratic).
+                    if (stop != npos && stop > j + 1) j = stop - 1;
+                    continue;
+                }
                 template_start = j;
                 template_params = close > j + 2 ? span(j + 2, close - 1) : "";
                 j = close;
@@ -619,6 +735,7 @@ private:
             }
             if ((is(t, "constexpr") || is(t, "const")) && statement_start) {
                 size_t end = find_semicolon(t);
+                if (end == npos || end > body_end) end = body_end; // no `;`: the scan stays in the body (found by the fuzzer: it ran past the end)
                 size_t eq = t;
                 while (eq < end && !is(eq, "=")) ++eq;
                 if (end != npos && end < body_end && eq < end && eq > t + 1 && is_ident(eq - 1)) {
@@ -1109,7 +1226,9 @@ private:
         const std::string p = tok(i - 1);
         if (!(p == ";" || p == "{" || p == "}" || p == ":")) return false;
         int depth = 0;
-        for (size_t k = i + 1; k < toks_.size() && !toks_[k].in_directive; ++k) {
+        // A declaration's type is short: the bound keeps `thread thread ...` from costing quadratic time.
+        const size_t limit = std::min(toks_.size(), i + 1024);
+        for (size_t k = i + 1; k < limit && !toks_[k].in_directive; ++k) {
             const std::string t = tok(k);
             if (t == "<") ++depth;
             else if (t == ">") --depth;
@@ -1359,6 +1478,8 @@ private:
             for (auto it = tracked.lower_bound(from); it != tracked.end() && it->first < to; it = tracked.erase(it))
                 *it->second = out.size() + (it->first - from);
         };
+        int padded_line = -1;
+        size_t padded_on_line = 0, padded_total = 0;
         for (const edit &e : edits_) {
             if (e.offset < pos) continue; // overlapping edit: the earlier one wins
             // Code the preprocessor skipped (an inactive #if arm) is left alone: a #line there would
@@ -1370,9 +1491,22 @@ private:
             pos = e.offset + e.length;
             if (e.text.size() == e.length || e.in_directive || e.synced) continue;
             // The rest of this line moved: resynchronise at the next token if it is on the same line.
-            auto next = std::lower_bound(toks_.begin(), toks_.end(), pos, [](const token &t, size_t off) { return t.offset < off; });
+            auto by_offset = [](const token &t, size_t off) { return t.offset < off; };
+            auto next = std::lower_bound(toks_.begin(), toks_.end(), pos, by_offset);
             if (next == toks_.end() || next->in_directive) continue;
-            if (src_.find('\n', pos) < next->offset) continue;
+            auto edited = std::lower_bound(toks_.begin(), toks_.end(), e.offset, by_offset);
+            if (edited == toks_.end() || edited->line != next->line) continue; // the next token is on a later line
+            // The padding costs the column: on an absurdly long line (100 KB of literals) resyncing
+            // after every edit would be quadratic. Past the budget the rest of that line keeps
+            // clang's columns, off by what the edits added; lines stay right.
+            if (next->line != padded_line) {
+                padded_line = next->line;
+                padded_on_line = 0;
+            }
+            const size_t cost = size_t(next->column > 0 ? next->column : 1);
+            if (padded_on_line + cost > (256u << 10) || padded_total + cost > (16u << 20)) continue;
+            padded_on_line += cost;
+            padded_total += cost;
             out += resync(next->line, next->column);
             pos = next->offset;
         }
@@ -1512,7 +1646,10 @@ private:
     std::vector<source_range> loose_operands_; // rewrite: scalar operands to wrap in ::sm::loose (scalar_operand_repair.hpp)
     std::map<std::string, std::set<std::string>> local_constant_uses_; // local constant -> identifiers of its value
     bool user_functions_computed_ = false;
+    mutable bracket_table brackets_;
+    mutable bool brackets_built_ = false;
     std::vector<bool> user_file_; // analysis: the token comes from the user's source
+    std::vector<std::pair<size_t, int>> pragmas_; // analysis: the user's #pragma lines (token, user line)
     std::vector<std::pair<std::string, int>> graphics_functions_; // vertex (1) and fragment (2) functions
 };
 
