@@ -1377,25 +1377,14 @@ private:
         std::set<std::string> refs = k.refs;
         refs.insert(k.param_refs.begin(), k.param_refs.end());
         const std::set<std::string> names = reachable(refs);
-
         std::string used;
         for (const auto &c : constants_)
             if (names.count(c.name)) used += (used.empty() ? "" : "\n") + c.name;
         return used;
     }
     bool reaches_barrier(const std::set<std::string> &refs) {
-        std::set<std::string> seen;
-        std::vector<std::string> todo(refs.begin(), refs.end());
-        while (!todo.empty()) {
-            std::string id = todo.back();
-            todo.pop_back();
-            if (!seen.insert(id).second) continue;
+        for (const auto &id : reachable(refs))
             if (is_barrier_seed(id)) return true;
-            auto it = items_.find(id);
-            if (it != items_.end()) todo.insert(todo.end(), it->second.begin(), it->second.end());
-            auto kit = kernel_index_.find(id); // a kernel called as a function
-            if (kit != kernel_index_.end()) todo.insert(todo.end(), kernels_[kit->second].refs.begin(), kernels_[kit->second].refs.end());
-        }
         return false;
     }
 
