@@ -90,6 +90,7 @@ template <source S> SM_INLINE unsigned source_lane(unsigned lane, unsigned arg) 
 template <source S> struct shuffle {
     template <class T> SM_INLINE void operator()(const lanes_of<T> &g, typename lanes_of<T>::value_type *out) const {
         for (unsigned l = 0; l < g.n; ++l) {
+            if (!g.live(l)) continue; // (its value was never stored)
             const unsigned from = source_lane<S>(l, g.arg[l]);
             out[l] = g.live(from) ? g.v[from] : g.v[l];
         }
