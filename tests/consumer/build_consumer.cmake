@@ -52,9 +52,12 @@ if(NOT APPLE)
   endif()
 endif()
 
+# A sanitizer build's libsoftmetal needs the sanitizer runtimes first in the program that loads it.
 set(flags "")
+set(sanitize_flags "")
 if(CONSUMER_SANITIZE)
   set(flags "-fsanitize=address,undefined")
+  set(sanitize_flags -fsanitize=address,undefined)
 endif()
 run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build
     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=${CONSUMER_BUILD_TYPE}
@@ -90,7 +93,7 @@ if(NOT APPLE)
     endif()
     separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
     file(MAKE_DIRECTORY ${WORK_DIR}/pkg-config)
-    run(c++ -std=c++17 -O0 ${CONSUMER_SOURCE_DIR}/main.cpp ${pc_flags} -o ${WORK_DIR}/pkg-config/consumer)
+    run(c++ -std=c++17 -O0 ${sanitize_flags} ${CONSUMER_SOURCE_DIR}/main.cpp ${pc_flags} -o ${WORK_DIR}/pkg-config/consumer)
     run(${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${moved}/${libdir} ${WORK_DIR}/pkg-config/consumer)
   else()
     message("pkg-config not installed: the .pc file is checked for presence only")

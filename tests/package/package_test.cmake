@@ -40,7 +40,13 @@ endforeach()
 
 set(root ${WORK_DIR}/root)
 run(${dpkg_deb} -x ${deb} ${root})
-run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build -DCMAKE_PREFIX_PATH=${root}/usr)
+# A sanitizer build's libsoftmetal needs the sanitizer runtimes first in the program that loads it.
+set(flags "")
+if(CONSUMER_SANITIZE)
+  set(flags "-fsanitize=address,undefined")
+endif()
+run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build -DCMAKE_PREFIX_PATH=${root}/usr
+    "-DCMAKE_CXX_FLAGS=${flags}" "-DCMAKE_EXE_LINKER_FLAGS=${flags}")
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer)
 run(${CMAKE_COMMAND} -E env SOFTMETAL_CXX=/nonexistent/clang++-19 SOFTMETAL_CACHE=0 ${WORK_DIR}/build/consumer --default-library)

@@ -26,6 +26,12 @@ else()
   message("git or a git checkout missing: FetchContent is not tested")
 endif()
 
+# A sanitizer build's libsoftmetal needs the sanitizer runtimes first in the program that loads it.
+set(flags "")
+if(CONSUMER_SANITIZE)
+  set(flags "-fsanitize=address,undefined")
+endif()
+
 foreach(way IN LISTS ways)
   set(build ${WORK_DIR}/${way})
   # FetchContent clones the committed HEAD of this checkout (uncommitted changes are not in it).
@@ -33,7 +39,8 @@ foreach(way IN LISTS ways)
       -DPARENT_WAY=${way} -DPYMETAL_SOURCE_DIR=${PYMETAL_SOURCE_DIR}
       -DPYMETAL_GIT_REPOSITORY=${PYMETAL_SOURCE_DIR} -DPYMETAL_GIT_TAG=${head}
       -DPYMETAL_BUILD_SOFTMETAL=OFF -DPYMETAL_SOFTMETAL_LIBRARY=${SOFTMETAL_LIBRARY} -DPYMETAL_MSL_EXECUTABLE=${MSL}
-      -DHELLO_SOURCE=${CONSUMER_DIR}/main.cpp -DKERNELS_SOURCE=${CONSUMER_DIR}/kernels.metal)
+      -DHELLO_SOURCE=${CONSUMER_DIR}/main.cpp -DKERNELS_SOURCE=${CONSUMER_DIR}/kernels.metal
+      "-DCMAKE_CXX_FLAGS=${flags}" "-DCMAKE_EXE_LINKER_FLAGS=${flags}")
   if(NOT last_output MATCHES "parent: settings untouched \\(build type ''")
     message(FATAL_ERROR "the parent did not check its settings")
   endif()
