@@ -384,6 +384,33 @@ kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1
         c.expects_barriers = true;
         cases.push_back(c);
     }
+
+    // atomic_float's load, store, exchange and compare-exchange (MLX's qrf and scatter kernels), each
+    // thread on its own element.
+    cases.push_back(floats_out("atomic_float_load_store_exchange_cas", R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], device atomic_float *a [[buffer(2)]],
+              uint i [[thread_position_in_grid]]) {
+    atomic_store_explicit(&a[i], in[i], memory_order_relaxed);
+    float x = atomic_load_explicit(&a[i], memory_order_relaxed);
+    float y = atomic_exchange_explicit(&a[i], x + 1.0f, memory_order_relaxed);
+    float expected = x + 1.0f;
+    bool swapped = atomic_compare_exchange_weak_explicit(&a[i], &expected, 10.0f * x, memory_order_relaxed, memory_order_relaxed);
+    float missed = 3.0f;
+    bool not_swapped = atomic_compare_exchange_strong_explicit(&a[i], &missed, 0.0f, memory_order_relaxed, memory_order_relaxed);
+    out[i] = atomic_load_explicit(&a[i], memory_order_relaxed) + y + (swapped ? 1000.0f : 0.0f) + (not_swapped ? 1.0e6f : 0.0f) +
+             missed * 1.0e4f;
+}
+)",
+                               "k", {buffer_of(0, in), zeros<float>(2, n)}, n, 1,
+                               [=](size_t i) {
+                                   // The failed exchange loads the current value (10x) into `missed`, unless it was 3.
+                                   const float x = in[i], now = 10.0f * x;
+                                   const bool hit = now == 3.0f;
+                                   return (hit ? 0.0f : now) + x + 1000.0f + (hit ? 1.0e6f : 0.0f) + (hit ? 3.0f : now) * 1.0e4f;
+                               },
+                               1e-6f));
     return cases;
 }
 

@@ -148,6 +148,24 @@ kernel void gemm8(device const float *a [[buffer(0)]], device const float *b [[b
     }
     simdgroup_store(acc, c, 16, ulong2(tile.x * 8, tile.y * 8));
 }
+
+// The same, each lane storing its own two elements read through a const matrix (MLX's and candle's
+// attention kernels call thread_elements() on const and constant matrices), in Apple's lane layout.
+kernel void gemm8_elements(device const float *a [[buffer(0)]], device const float *b [[buffer(1)]], device float *c [[buffer(2)]],
+                           uint2 tile [[threadgroup_position_in_grid]], ushort lane [[thread_index_in_simdgroup]]) {
+    simdgroup_float8x8 acc = make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
+    for (uint k = 0; k < 16; k += 8) {
+        simdgroup_float8x8 ma, mb;
+        simdgroup_load(ma, a, 16, ulong2(k, tile.y * 8));
+        simdgroup_load(mb, b, 16, ulong2(tile.x * 8, k));
+        simdgroup_multiply_accumulate(acc, ma, mb, acc);
+    }
+    const thread simdgroup_float8x8 &done = acc;
+    const float2 pair = done.thread_elements();
+    const uint q = lane / 4, row = (q & 4) + (lane / 2) % 4, col = (q & 2) * 2 + (lane % 2) * 2;
+    c[(tile.y * 8 + row) * 16 + tile.x * 8 + col] = pair.x;
+    c[(tile.y * 8 + row) * 16 + tile.x * 8 + col + 1] = pair.y;
+}
 )";
 
 const pymetal::library& library() {
@@ -344,13 +362,16 @@ TEST_CASE("stream compaction with simd_ballot keeps each SIMD group's values in 
 TEST_CASE("an 8x8 simdgroup_matrix GEMM", "[metal][simdgroup]") {
     std::vector<float> a(256), b(256);
     for (std::size_t k = 0; k < 256; ++k) a[k] = float(int(k % 9) - 4), b[k] = float(int(k % 5) - 2) * 0.5f;
-    auto c = device().new_buffer<float>(256);
-    library().kernel("gemm8").run({device().new_buffer(a), device().new_buffer(b), c}, {2, 2, 1}, {32, 1, 1});
-    const auto got = c.copy_out<float>();
-    for (std::uint32_t i = 0; i < 16; ++i)
-        for (std::uint32_t j = 0; j < 16; ++j) {
-            float want = 0;
-            for (std::uint32_t k = 0; k < 16; ++k) want += a[i * 16 + k] * b[k * 16 + j];
-            REQUIRE(got[i * 16 + j] == want);
-        }
+    for (const char* name : {"gemm8", "gemm8_elements"}) {
+        INFO(name);
+        auto c = device().new_buffer(std::vector<float>(256, -1.0f));
+        library().kernel(name).run({device().new_buffer(a), device().new_buffer(b), c}, {2, 2, 1}, {32, 1, 1});
+        const auto got = c.copy_out<float>();
+        for (std::uint32_t i = 0; i < 16; ++i)
+            for (std::uint32_t j = 0; j < 16; ++j) {
+                float want = 0;
+                for (std::uint32_t k = 0; k < 16; ++k) want += a[i * 16 + k] * b[k * 16 + j];
+                REQUIRE(got[i * 16 + j] == want);
+            }
+    }
 }

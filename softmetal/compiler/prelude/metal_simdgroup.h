@@ -254,6 +254,16 @@ template <class T, int Rows, int Cols> struct simdgroup_matrix {
         element_of(who.who.lane, r.row, r.col);
         return r;
     }
+    // On a const (or `constant`) matrix: the lane's two elements, as values.
+    SM_INLINE vec<T, 2> thread_elements() const {
+        sm::simd::meeting<bool> who(true);
+        int row = 0, col = 0;
+        element_of(who.who.lane, row, col);
+        vec<T, 2> r;
+        r.x = e[row][col];
+        r.y = e[row][col + 1];
+        return r;
+    }
 };
 typedef simdgroup_matrix<float, 8, 8> simdgroup_float8x8;
 typedef simdgroup_matrix<half, 8, 8> simdgroup_half8x8;

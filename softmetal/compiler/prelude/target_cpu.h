@@ -124,12 +124,24 @@ template <class T> struct value_of<__local T> { using type = T; };
 template <class T> struct value_of<__private T> { using type = T; };
 template <class T> using value_t = typename value_of<T>::type;
 
-// Atomics: plain memory plus GCC/clang __atomic builtins (lock-free on x86-64 for 1..8 bytes).
-template <class T> SM_INLINE value_t<T> atomic_load(const T *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-template <class T> SM_INLINE void atomic_store(T *p, value_t<T> v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
-template <class T> SM_INLINE value_t<T> atomic_exchange(T *p, value_t<T> v) { return __atomic_exchange_n(p, v, __ATOMIC_RELAXED); }
+// Atomics: plain memory plus GCC/clang __atomic builtins (lock-free on x86-64 for 1..8 bytes). The
+// builtins take integers and pointers only: a float (atomic_float) goes through its bits.
+template <class V> struct atomic_bits { using type = V; };
+template <> struct atomic_bits<float> { using type = unsigned int; };
+template <class T> using bits_t = typename atomic_bits<value_t<T>>::type;
+template <class T> SM_INLINE value_t<T> atomic_load(const T *p) {
+    return __builtin_bit_cast(value_t<T>, __atomic_load_n(reinterpret_cast<const bits_t<T> *>(p), __ATOMIC_RELAXED));
+}
+template <class T> SM_INLINE void atomic_store(T *p, value_t<T> v) {
+    __atomic_store_n(reinterpret_cast<bits_t<T> *>(p), __builtin_bit_cast(bits_t<T>, v), __ATOMIC_RELAXED);
+}
+template <class T> SM_INLINE value_t<T> atomic_exchange(T *p, value_t<T> v) {
+    return __builtin_bit_cast(value_t<T>, __atomic_exchange_n(reinterpret_cast<bits_t<T> *>(p), __builtin_bit_cast(bits_t<T>, v),
+                                                              __ATOMIC_RELAXED));
+}
 template <class T, class E> SM_INLINE bool atomic_cas(T *p, E *expected, value_t<T> desired) {
-    return __atomic_compare_exchange_n(p, expected, desired, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    return __atomic_compare_exchange_n(reinterpret_cast<bits_t<T> *>(p), reinterpret_cast<bits_t<T> *>(expected),
+                                       __builtin_bit_cast(bits_t<T>, desired), false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 template <class T> SM_INLINE value_t<T> atomic_fetch_add(T *p, value_t<T> v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
 template <class T> SM_INLINE value_t<T> atomic_fetch_sub(T *p, value_t<T> v) { return __atomic_fetch_sub(p, v, __ATOMIC_RELAXED); }
