@@ -143,51 +143,12 @@ std::string check_confinement(const std::string &text, const std::vector<token> 
 }
 
 std::string check_confinement_of_compiled(const std::string &preprocessed, const std::string &user_source) {
-    std::vector<size_t> line_starts = {0};
-    for (size_t i = 0; i < user_source.size(); ++i)
-        if (user_source[i] == '\n') line_starts.push_back(i + 1);
     std::vector<token> toks = tokenize_msl(preprocessed);
+    const user_positions where = map_to_user_positions(preprocessed, toks, user_source);
     std::vector<size_t> code;
-    std::vector<std::pair<size_t, int>> pragmas;
-    bool user = false;
-    int delta = 0, cursor_line = -1;
-    size_t cursor = 0;
-    for (size_t i = 0; i < toks.size(); ++i) {
-        token &t = toks[i];
-        if (t.directive_start && i + 2 < toks.size() && toks[i + 1].kind == token_kind::number && toks[i + 2].kind == token_kind::string &&
-            toks[i + 1].line == t.line) {
-            long marked = std::strtol(preprocessed.c_str() + toks[i + 1].offset, nullptr, 10);
-            user = preprocessed.compare(toks[i + 2].offset, toks[i + 2].length, "\"program_source\"") == 0;
-            delta = int(marked) - (t.line + 1);
-            continue;
-        }
-        if (!user) continue;
-        if (t.directive_start) {
-            if (i + 1 < toks.size() && preprocessed.compare(toks[i + 1].offset, toks[i + 1].length, "pragma") == 0)
-                pragmas.push_back({i, t.line + delta});
-            continue;
-        }
-        if (t.in_directive) continue;
-        const int line = t.line + delta;
-        t.line = line;
-        t.column = 1;
-        if (line >= 1 && size_t(line) <= line_starts.size()) {
-            size_t b = line_starts[size_t(line) - 1];
-            size_t e = size_t(line) < line_starts.size() ? line_starts[size_t(line)] : user_source.size();
-            const std::string_view text = std::string_view(user_source).substr(b, e - b);
-            const std::string_view spelling = std::string_view(preprocessed).substr(t.offset, t.length);
-            if (line != cursor_line) {
-                cursor_line = line;
-                cursor = 0;
-            }
-            size_t at = text.find(spelling, cursor);
-            if (at == std::string::npos) at = text.find_first_not_of(" \t");
-            else cursor = at + spelling.size();
-            if (at != std::string::npos) t.column = int(at) + 1;
-        }
-        code.push_back(i);
-    }
-    return check_confinement(preprocessed, toks, code, pragmas);
+    for (size_t i = 0; i < toks.size(); ++i)
+        if (where.in_user_file[i] && !toks[i].in_directive) code.push_back(i);
+    return check_confinement(preprocessed, toks, code, where.pragmas);
 }
 
 } // namespace detail

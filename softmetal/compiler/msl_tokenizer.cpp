@@ -1,5 +1,8 @@
 #include "compiler/msl_tokenizer.hpp"
 
+#include <cstdlib>
+#include <string_view>
+
 namespace softmetal {
 namespace detail {
 
@@ -99,6 +102,50 @@ std::vector<token> tokenize_msl(const std::string &s) {
         }
         t.length = i - t.offset;
         out.push_back(t);
+    }
+    return out;
+}
+
+user_positions map_to_user_positions(const std::string &preprocessed, std::vector<token> &toks, const std::string &user_source) {
+    std::vector<size_t> line_starts = {0};
+    for (size_t i = 0; i < user_source.size(); ++i)
+        if (user_source[i] == '\n') line_starts.push_back(i + 1);
+    user_positions out;
+    out.in_user_file.assign(toks.size(), false);
+    int delta = 0; // user line = preprocessed line + delta
+    bool user_file = false;
+    int cursor_line = -1;
+    size_t cursor = 0;
+    for (size_t i = 0; i < toks.size(); ++i) {
+        token &t = toks[i];
+        if (t.directive_start && i + 2 < toks.size() && toks[i + 1].kind == token_kind::number &&
+            toks[i + 2].kind == token_kind::string && toks[i + 1].line == t.line) {
+            const long marked = std::strtol(preprocessed.c_str() + toks[i + 1].offset, nullptr, 10);
+            user_file = preprocessed.compare(toks[i + 2].offset, toks[i + 2].length, "\"program_source\"") == 0;
+            delta = int(marked) - (t.line + 1);
+            continue;
+        }
+        if (t.directive_start && user_file && i + 1 < toks.size() &&
+            preprocessed.compare(toks[i + 1].offset, toks[i + 1].length, "pragma") == 0)
+            out.pragmas.push_back({i, t.line + delta});
+        if (t.in_directive) continue;
+        out.in_user_file[i] = user_file;
+        const int line = t.line + delta;
+        t.line = line;
+        t.column = 1;
+        if (line < 1 || size_t(line) > line_starts.size()) continue;
+        const size_t b = line_starts[size_t(line) - 1];
+        const size_t e = size_t(line) < line_starts.size() ? line_starts[size_t(line)] : user_source.size();
+        const std::string_view text = std::string_view(user_source).substr(b, e - b);
+        const std::string_view spelling = std::string_view(preprocessed).substr(t.offset, t.length);
+        if (line != cursor_line) {
+            cursor_line = line;
+            cursor = 0;
+        }
+        size_t at = text.find(spelling, cursor);
+        if (at == std::string::npos) at = text.find_first_not_of(" \t");
+        else cursor = at + spelling.size();
+        if (at != std::string::npos) t.column = int(at) + 1;
     }
     return out;
 }

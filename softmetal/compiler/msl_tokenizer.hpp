@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace softmetal {
@@ -25,6 +26,17 @@ struct token {
 
 // Never fails: unknown bytes become one-character punctuation tokens for the parser to reject.
 std::vector<token> tokenize_msl(const std::string &source);
+
+// Tokens of clang -E output placed back in the user's source. Clang's line markers (`# N "file"`) say
+// which user line each line is; a token's column is where its spelling appears on that user line,
+// searching on from the previous token of the line (clang -E keeps tokens but not spacing, and a long
+// line costs its length once); a token not spelled there came from a macro, whose use starts the
+// line's code. Rewrites line and column of every token outside directives.
+struct user_positions {
+    std::vector<bool> in_user_file;              // per token: from "program_source" (not the command line)
+    std::vector<std::pair<size_t, int>> pragmas; // the user's #pragma lines: the '#' token, its user line
+};
+user_positions map_to_user_positions(const std::string &preprocessed, std::vector<token> &toks, const std::string &user_source);
 
 } // namespace detail
 } // namespace softmetal

@@ -209,52 +209,12 @@ private:
         if (mode_ == pass::analysis) error_at(t, msg);
     }
 
-    // Preprocessed text: clang's line markers (`# N "file" flags`) say which user line each line
-    // is; a token's column is where its spelling first appears on that user line (clang -E keeps
-    // tokens but not spacing). Tokens of other files (none but the command line's) are not code.
+    // Preprocessed text: tokens at the user's lines and columns (map_to_user_positions); tokens of
+    // other files (none but the command line's) are not code.
     void map_to_user_lines(const std::string &user) {
-        std::vector<size_t> line_starts = {0};
-        for (size_t i = 0; i < user.size(); ++i)
-            if (user[i] == '\n') line_starts.push_back(i + 1);
-        int delta = 0; // user line = preprocessed line + delta
-        bool user_file = false;
-        int cursor_line = -1;
-        size_t cursor = 0;
-        user_file_.assign(toks_.size(), false);
-        for (size_t i = 0; i < toks_.size(); ++i) {
-            token &t = toks_[i];
-            if (t.directive_start && i + 2 < toks_.size() && toks_[i + 1].kind == token_kind::number &&
-                toks_[i + 2].kind == token_kind::string && toks_[i + 1].line == t.line) {
-                int marked = std::atoi(src_.substr(toks_[i + 1].offset, toks_[i + 1].length).c_str());
-                user_file = src_.compare(toks_[i + 2].offset, toks_[i + 2].length, "\"program_source\"") == 0;
-                delta = marked - (t.line + 1);
-                continue;
-            }
-            if (t.directive_start && user_file && i + 1 < toks_.size() && src_.compare(toks_[i + 1].offset, toks_[i + 1].length, "pragma") == 0)
-                pragmas_.push_back({i, t.line + delta});
-            if (t.in_directive) continue;
-            user_file_[i] = user_file;
-            int line = t.line + delta;
-            t.line = line;
-            t.column = 1;
-            if (line >= 1 && size_t(line) <= line_starts.size()) {
-                size_t b = line_starts[size_t(line) - 1];
-                size_t e = size_t(line) < line_starts.size() ? line_starts[size_t(line)] : user.size();
-                const std::string_view text = std::string_view(user).substr(b, e - b);
-                const std::string_view spelling = std::string_view(src_).substr(t.offset, t.length);
-                // Tokens come in order: look from where the previous token of this line was found, so a
-                // long line costs its length once, not once per token.
-                if (line != cursor_line) {
-                    cursor_line = line;
-                    cursor = 0;
-                }
-                size_t at = text.find(spelling, cursor);
-                // Not spelled on its line after the last: it came from a macro, whose use starts the line's code.
-                if (at == std::string::npos) at = text.find_first_not_of(" \t");
-                else cursor = at + spelling.size();
-                if (at != std::string::npos) t.column = int(at) + 1;
-            }
-        }
+        user_positions where = map_to_user_positions(src_, toks_, user);
+        user_file_ = std::move(where.in_user_file);
+        pragmas_ = std::move(where.pragmas);
     }
     bool in_user_file(size_t i) const { return user_file_.empty() || user_file_[i]; }
 
