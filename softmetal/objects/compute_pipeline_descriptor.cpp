@@ -2,6 +2,7 @@
 
 #include "objects/class_registry.hpp"
 #include "objects/compute_pipeline_state.hpp"
+#include "objects/state_on_first_use.hpp"
 
 namespace softmetal::objects {
 
@@ -16,16 +17,7 @@ struct descriptor_state {
 };
 
 // Instances come from NSObject's +alloc/-init: the state is made on first use.
-descriptor_state& state(id self) {
-    static std::mutex creation;
-    std::lock_guard<std::mutex> lock(creation);
-    auto* existing = pymetal::state_of<descriptor_state>(self);
-    if (!existing) {
-        existing = new descriptor_state;
-        pymetal::set_state(self, existing);
-    }
-    return *existing;
-}
+descriptor_state& state(id self) { return state_on_first_use<descriptor_state>(self); }
 
 }  // namespace
 

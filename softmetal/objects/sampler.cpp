@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "objects/class_registry.hpp"
+#include "objects/state_on_first_use.hpp"
 #include "objects/texture.hpp"
 
 namespace softmetal::objects {
@@ -30,16 +31,7 @@ struct descriptor_state {
     label_holder label;
 };
 
-descriptor_state& descriptor(id self) {
-    static std::mutex creation;
-    std::lock_guard<std::mutex> lock(creation);
-    auto* existing = pymetal::state_of<descriptor_state>(self);
-    if (!existing) {
-        existing = new descriptor_state;
-        pymetal::set_state(self, existing);
-    }
-    return *existing;
-}
+descriptor_state& descriptor(id self) { return state_on_first_use<descriptor_state>(self); }
 
 sampler_values values_of(id self) {
     descriptor_state& d = descriptor(self);

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "executor/serial_lane.hpp"
+#include "objects/state_on_first_use.hpp"
 #include "objects/class_registry.hpp"
 #include "objects/event.hpp"
 #include "objects/gnustep_thread.hpp"
@@ -37,16 +38,7 @@ struct listener_state {
 
 // Instances come from NSObject's +alloc/-init, so the state is made on first use (under a lock: two
 // events may notify through one new listener at once).
-listener_state& state(id self) {
-    static std::mutex creation;
-    std::lock_guard<std::mutex> lock(creation);
-    auto* existing = pymetal::state_of<listener_state>(self);
-    if (!existing) {
-        existing = new listener_state;
-        pymetal::set_state(self, existing);
-    }
-    return *existing;
-}
+listener_state& state(id self) { return state_on_first_use<listener_state>(self); }
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 
 #include "objects/buffer.hpp"
 #include "objects/caller_memory.hpp"
+#include "objects/state_on_first_use.hpp"
 #include "objects/class_registry.hpp"
 #include "objects/device.hpp"
 
@@ -40,16 +41,7 @@ struct descriptor_state {
     descriptor_values v;
 };
 
-descriptor_state& descriptor(id self) {
-    static std::mutex creation;
-    std::lock_guard<std::mutex> lock(creation);
-    auto* existing = pymetal::state_of<descriptor_state>(self);
-    if (!existing) {
-        existing = new descriptor_state;
-        pymetal::set_state(self, existing);
-    }
-    return *existing;
-}
+descriptor_state& descriptor(id self) { return state_on_first_use<descriptor_state>(self); }
 
 descriptor_values values_of(id self) {
     descriptor_state& d = descriptor(self);
