@@ -1330,23 +1330,20 @@ private:
         }
         return seen;
     }
-    // The function constants a kernel uses, '\n'-separated: on Metal a function has only those, and a
-    // kernel using none needs no specialisation even when the library declares some.
-    std::string constants_used(const kernel_def &k) {
-        if (constants_.empty()) return "";
-        std::set<std::string> refs = k.refs;
-        refs.insert(k.param_refs.begin(), k.param_refs.end());
-        const std::set<std::string> names = reachable(refs);
+    // The function constants among `names` (what a kernel reaches), '\n'-separated: on Metal a function
+    // has only those, and a kernel using none needs no specialisation even when the library declares some.
+    std::string constants_used(const std::set<std::string> &names) const {
         std::string used;
         for (const auto &c : constants_)
             if (names.count(c.name)) used += (used.empty() ? "" : "\n") + c.name;
         return used;
     }
-    bool reaches_barrier(const std::set<std::string> &refs) {
-        for (const auto &id : reachable(refs))
+    bool reaches_seed(const std::set<std::string> &names) {
+        for (const auto &id : names)
             if (is_barrier_seed(id)) return true;
         return false;
     }
+    bool reaches_barrier(const std::set<std::string> &refs) { return reaches_seed(reachable(refs)); }
 
     // Barrier kernels whose barriers sit in structured, uniform control flow also get a version split
     // into work-item loops (barrier_regions.hpp); SOFTMETAL_BARRIER_MODE=fibers turns that off.
@@ -1471,6 +1468,19 @@ public:
     std::string kernel_table(std::vector<std::string> &names, const std::map<std::string, rewritten_kernel> &rewritten) {
         std::string decls, entries;
         int n = 0;
+        // What a kernel's body reaches, and what it reaches with its parameters' attributes (function
+        // constants), are the same for all its instantiations (MLX makes thousands of one template):
+        // walked once per definition. (Parameter attributes such as simdgroup_index_in_threadgroup
+        // name no barrier: the barrier question looks at the body alone.)
+        std::map<const kernel_def *, std::pair<bool, std::string>> walked;
+        auto reach = [&](const kernel_def &k) -> const std::pair<bool, std::string> & {
+            auto it = walked.find(&k);
+            if (it != walked.end()) return it->second;
+            std::set<std::string> names = reachable(k.refs);
+            const bool barriers = reaches_seed(names);
+            for (const auto &name : reachable(k.param_refs)) names.insert(name);
+            return walked.emplace(&k, std::make_pair(barriers, constants_used(names))).first->second;
+        };
         // One table entry: `fn` names the kernel function; `regions_fn`, when not empty, its split form.
         auto entry = [&](const kernel_def &k, const std::string &exported, const std::string &fn, const std::string &tg_size,
                          const std::string &regions_fn) {
@@ -1486,7 +1496,7 @@ public:
                            "\", " + tg_size + ");\n";
             } else {
                 entries += "::sm::entry::kernel_info<" + b + ", " + fn + ">(\"" + exported + "\", " + tg_size + ", " +
-                           (reaches_barrier(k.refs) ? "true" : "false") + ");\n";
+                           (reach(k).first ? "true" : "false") + ");\n";
             }
             std::string names_list;
             uint64_t read_only = 0;
@@ -1496,7 +1506,7 @@ public:
             }
             entries += "    table[" + std::to_string(n) + "].parameter_names = (const char *)(__SIZE_TYPE__)\"" + c_string_body(names_list) +
                        "\";\n    table[" + std::to_string(n) + "].read_only_parameters = " + std::to_string(read_only) + "ul;\n";
-            const std::string used = constants_used(k);
+            const std::string &used = reach(k).second;
             if (!used.empty())
                 entries += "    table[" + std::to_string(n) + "].function_constants = (const char *)(__SIZE_TYPE__)\"" +
                            c_string_body(used) + "\";\n";
