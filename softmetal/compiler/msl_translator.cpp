@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "compiler/barrier_regions.hpp"
+#include "compiler/clang_driver.hpp"
 #include "compiler/msl_conversions.hpp"
 #include "compiler/msl_confinement.hpp"
 #include "compiler/msl_tokenizer.hpp"
@@ -839,6 +840,45 @@ private:
         return "";
     }
 
+    // `[[buffer(31)]]`: Metal's compiler refuses an index past its argument tables, in these words. An
+    // index that is not a literal (a constant expression) is caught by the prelude's static_assert.
+    void binding_index_in_range(const std::string &attr, const std::string &args, size_t at) {
+        const unsigned long limit = attr == "buffer" ? SM_MAX_BUFFER_BINDINGS : attr == "threadgroup" ? SM_MAX_THREADGROUP_BINDINGS
+                                  : attr == "texture" ? SM_MAX_TEXTURE_BINDINGS : attr == "sampler" ? SM_MAX_SAMPLER_BINDINGS : 0;
+        if (limit == 0 || args.empty()) return;
+        std::string digits;
+        for (char c : args)
+            if (c != ' ' && c != '\t') digits += c;
+        while (!digits.empty() && (digits.back() == 'u' || digits.back() == 'U')) digits.pop_back();
+        if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos) return;
+        if (std::stoull(digits) >= limit)
+            analysis_error(tk(at), "'" + attr + "' attribute parameter is out of bounds: must be between 0 and " + std::to_string(limit - 1));
+    }
+
+    // Shader validation: a pointer parameter `device float* out` (tokens [b, e), attributes included)
+    // becomes `::sm::checked<device float> out` (shader_validation.h), which checks every access against
+    // the range bound to it. Only a type with one top-level `*`, followed by nothing but `const`: other
+    // shapes (`device float**`, `restrict`) stay plain pointers, unchecked.
+    void check_pointer_parameter(size_t b, size_t e) {
+        size_t name = npos, star = npos;
+        int stars = 0, depth = 0;
+        for (size_t q = b; q < e; ++q) {
+            if (is(q, "[") && is(q + 1, "[")) break;
+            if (is(q, "<") || is(q, "(")) ++depth;
+            else if (is(q, ">") || is(q, ")")) --depth;
+            else if (is(q, ">>")) depth -= 2;
+            else if (depth == 0 && is(q, "*")) ++stars, star = q;
+            else if (depth == 0 && (is(q, "&") || is(q, "&&"))) return;
+            else if (depth == 0 && is_ident(q)) name = q;
+        }
+        if (stars != 1 || name == npos || name < star || star == b) return;
+        for (size_t q = star + 1; q < name; ++q)
+            if (!is(q, "const")) return;
+        if (tk(b).in_directive || tk(star).in_directive) return;
+        add_edit(tk(b).offset, 0, "::sm::checked<");
+        add_edit(tk(star).offset, 1, ">");
+    }
+
     void parse_parameters(kernel_def &k, size_t open, size_t close) {
         if (close == open + 1 || (close == open + 2 && is(open + 1, "void"))) return;
         std::string next_buffer = "0", next_texture = "0", next_sampler = "0";
@@ -871,6 +911,7 @@ private:
             bool absent = false;
             for (size_t a = 0; a < attrs.size(); ++a) {
                 const std::string &attr = attrs[a].first, &args = attrs[a].second;
+                binding_index_in_range(attr, args, attr_toks[a]);
                 if (attr == "buffer") {
                     binding = "::sm::entry::sm_buffer<(" + args + ")>";
                     next_buffer = "(" + args + ") + 1";
@@ -915,6 +956,9 @@ private:
                 next_buffer = next_buffer + " + 1";
             }
             if (absent && binding != "-") binding = "::sm::entry::sm_absent";
+            if (shader_validation_enabled() && (binding.rfind("::sm::entry::sm_buffer<", 0) == 0 ||
+                                                binding.rfind("::sm::entry::sm_threadgroup<", 0) == 0))
+                check_pointer_parameter(part.first, part.second);
             k.bindings.push_back(binding);
             // For reflection: the name, and whether the argument is read-only (`const`, `constant`).
             bool read_only = false;

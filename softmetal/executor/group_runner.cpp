@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cassert>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <unordered_set>
 
@@ -194,6 +195,38 @@ void run_groups(const guarded_dispatch& dispatch, std::uint64_t begin, std::uint
     guard.control.store(nullptr, std::memory_order_relaxed);
     group_without_fibers = outer;
     group_running = outer_running;
+}
+
+void bounds_violation_hook(const sm_bounds_violation* violation) {
+    kernel_guard* guard = armed_guard_of_this_thread();
+    if (!guard || !violation) {
+        // Only kernel code calls this, and only while its guard is armed: anything else is a caller bug.
+        std::fprintf(stderr, "softmetal: a shader validation report arrived outside a running kernel\n");
+        std::abort();
+    }
+    kernel_fault fault;
+    fault.kind = fault_kind::out_of_bounds;
+    bounds_detail& b = fault.bounds;
+    b.line = violation->line;
+    b.column = violation->column;
+    b.parameter = violation->parameter;
+    b.space = violation->space;
+    b.offset = violation->offset;
+    b.access_size = violation->access_size;
+    b.length = violation->length;
+    if (violation->array_type) {
+        // The kernel's own constant data, NUL-terminated by clang; copied bounded all the same.
+        std::size_t n = 0;
+        while (n + 1 < sizeof b.array_type && violation->array_type[n]) b.array_type[n] = violation->array_type[n], ++n;
+    }
+    b.return_address = reinterpret_cast<std::uintptr_t>(violation->return_address);
+    fault.pc = b.return_address;
+    fault.thread_known = fiber_group_scheduler::current_thread_position(fault.thread);
+    if (!fault.thread_known && guard->single_thread_group) {
+        fault.thread = sm_size3{0, 0, 0};
+        fault.thread_known = true;
+    }
+    stop_kernel(*guard, fault);
 }
 
 const sm_group* current_group_hook() {

@@ -133,7 +133,7 @@ TEST_CASE("threadgroup memory lengths that sum past 2^64 or round to nothing are
     object queue = new_queue();
     object pipeline = pipeline_for(threadgroup_kernel, "two_slots");
     object out = new_buffer(64 * sizeof(std::uint32_t));
-    const ns_uinteger huge[][2] = {{ns_uinteger{1} << 63, ns_uinteger{1} << 63}, {~ns_uinteger{0}, 256}, {256, ~ns_uinteger{0}}};
+    const ns_uinteger huge[][2] = {{ns_uinteger{1} << 63, ns_uinteger{1} << 63}, {~ns_uinteger{15}, 256}, {256, ~ns_uinteger{15}}};
     for (const auto& lengths : huge) {
         object command_buffer = run_encoded(queue.get(), [&](id encoder) {
             set_pipeline(encoder, pipeline.get());
