@@ -175,6 +175,7 @@ public:
     // ---- rewrite: the text clang compiles ----
     std::string rewrite(std::map<std::string, rewritten_kernel> &kernels) {
         parse_top_level();
+        if (shader_validation_enabled()) checked_helper_parameters();
         rewrite_remaining_tokens();
         std::string body = apply_edits();
         std::string regions = region_functions(body);
@@ -184,6 +185,7 @@ public:
     static std::string rewritten_key(const kernel_def &k) { return k.scope + k.name + "#" + std::to_string(k.overload); }
     std::string rewrite_without_regions(std::map<std::string, rewritten_kernel> &kernels) {
         parse_top_level();
+        if (shader_validation_enabled()) checked_helper_parameters();
         rewrite_remaining_tokens();
         std::string body = apply_edits();
         for (const auto &k : kernels_) kernels[rewritten_key(k)] = {k.has_threadgroup_vars, false};
@@ -859,7 +861,7 @@ private:
     // becomes `::sm::checked<device float> out` (shader_validation.h), which checks every access against
     // the range bound to it. Only a type with one top-level `*`, followed by nothing but `const`: other
     // shapes (`device float**`, `restrict`) stay plain pointers, unchecked.
-    void check_pointer_parameter(size_t b, size_t e) {
+    void check_pointer_parameter(size_t b, size_t e, bool address_space_required = false) {
         size_t name = npos, star = npos;
         int stars = 0, depth = 0;
         for (size_t q = b; q < e; ++q) {
@@ -872,11 +874,48 @@ private:
             else if (depth == 0 && is_ident(q)) name = q;
         }
         if (stars != 1 || name == npos || name < star || star == b) return;
+        if (address_space_required) {
+            const size_t first = is(b, "const") ? b + 1 : b;
+            if (!is(first, "device") && !is(first, "constant") && !is(first, "threadgroup")) return;
+        }
         for (size_t q = star + 1; q < name; ++q)
             if (!is(q, "const")) return;
         if (tk(b).in_directive || tk(star).in_directive) return;
         add_edit(tk(b).offset, 0, "::sm::checked<");
         add_edit(tk(star).offset, 1, ">");
+    }
+
+    // Shader validation: the pointer parameters of helper functions (`void store(device float* p, ...)`)
+    // become checked pointers too, so an argument's range follows it into the helper (a plain pointer
+    // passed there has none). Function templates are left alone: their parameters' types are deduced,
+    // and a checked pointer would not match `device T*`. So are constructors with initializer lists.
+    void checked_helper_parameters() {
+        static const std::set<std::string> not_functions = {"if", "while", "for", "switch", "return", "sizeof", "alignof",
+                                                            "decltype", "static_assert", "catch", "alignas", "noexcept",
+                                                            "__attribute__", "static_cast", "reinterpret_cast", "const_cast",
+                                                            "defined", "typeid", "operator"};
+        std::set<size_t> kernel_lists;
+        for (const auto &k : kernels_) kernel_lists.insert(k.params_open);
+        for (size_t j = 1; j + 1 < code_.size(); ++j) {
+            if (!is_ident(j) || !is(j + 1, "(") || not_functions.count(text(j)) || kernel_lists.count(tk(j + 1).offset)) continue;
+            const size_t close = match(j + 1);
+            if (close == npos) continue;
+            size_t after = close + 1;
+            while (after < code_.size() && (is(after, "const") || is(after, "thread") || is(after, "device") ||
+                                            is(after, "threadgroup") || is(after, "constant") || is(after, "noexcept")))
+                ++after;
+            if (!is(after, "{") && !is(after, ";")) continue;
+            bool is_template = false;
+            for (size_t q = j; q-- > 0;) {
+                if (is(q, ";") || is(q, "{") || is(q, "}")) break;
+                if (is(q, "template")) {
+                    is_template = true;
+                    break;
+                }
+            }
+            if (is_template) continue;
+            for (auto &part : split_commas(j + 2, close)) check_pointer_parameter(part.first, part.second, true);
+        }
     }
 
     void parse_parameters(kernel_def &k, size_t open, size_t close) {

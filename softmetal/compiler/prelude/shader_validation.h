@@ -17,6 +17,7 @@
 #ifdef SM_SHADER_VALIDATION
 
 #include "target_cpu.h"
+#include "metal_atomic.h"
 
 namespace sm {
 
@@ -80,6 +81,16 @@ template <class T> struct checked {
 
     static constexpr unsigned space = validation::space_of((T *)nullptr);
 
+    // A kernel argument (the bindings fill the fields), or a helper's parameter (`device float* p` in a
+    // helper becomes a checked<device float> too): from a checked pointer it keeps that range, from a
+    // plain one (`&tile[0]`, a local pointer) it has none: no bounds, nothing checked.
+    SM_INLINE checked(T *p_, T *base_, unsigned long length_, unsigned binding_) : p(p_), base(base_), length(length_), binding(binding_) {}
+    template <class U, class = typename validation::when<validation::converts<T, U>::value>::type>
+    SM_INLINE checked(U *raw) : p(raw), base(nullptr), length(~0ul), binding(~0u) {}
+    SM_INLINE checked(decltype(nullptr)) : p(nullptr), base(nullptr), length(~0ul), binding(~0u) {}
+    template <class U, class = typename validation::when<validation::converts<T, U>::value>::type>
+    SM_INLINE checked(const checked<U> &o) : p(o.p), base(o.base), length(o.length), binding(o.binding) {}
+
     SM_INLINE void check(long index, unsigned line, unsigned column) const {
         long offset;
         const long here = (long)((__SIZE_TYPE__)p - (__SIZE_TYPE__)base);
@@ -136,6 +147,30 @@ template <class T> struct is_checked { static constexpr bool value = false; };
 template <class T> struct is_checked<checked<T>> { static constexpr bool value = true; };
 
 } // namespace sm
+
+// metal::'s atomic functions deduce their type from a plain pointer (`device atomic_uint*`), which a
+// checked one is not: these take the checked pointer, check the atomic object, and pass it on.
+namespace metal {
+#define SM_CHECKED_FORWARD(name)                                                                                         \
+    template <class P, class... A>                                                                                  \
+    SM_INLINE auto name(const ::sm::checked<P> &a, A... args)->decltype(name(a.p, args...)) {                       \
+        a.check(0, 0, 0);                                                                                           \
+        return name(a.p, args...);                                                                                  \
+    }
+SM_CHECKED_FORWARD(atomic_store_explicit)
+SM_CHECKED_FORWARD(atomic_load_explicit)
+SM_CHECKED_FORWARD(atomic_exchange_explicit)
+SM_CHECKED_FORWARD(atomic_compare_exchange_weak_explicit)
+SM_CHECKED_FORWARD(atomic_compare_exchange_strong_explicit)
+SM_CHECKED_FORWARD(atomic_fetch_add_explicit)
+SM_CHECKED_FORWARD(atomic_fetch_sub_explicit)
+SM_CHECKED_FORWARD(atomic_fetch_and_explicit)
+SM_CHECKED_FORWARD(atomic_fetch_or_explicit)
+SM_CHECKED_FORWARD(atomic_fetch_xor_explicit)
+SM_CHECKED_FORWARD(atomic_fetch_min_explicit)
+SM_CHECKED_FORWARD(atomic_fetch_max_explicit)
+#undef SM_CHECKED_FORWARD
+} // namespace metal
 
 // clang's -fsanitize=array-bounds report, for an index past a fixed-size array: the kernel module
 // defines it (no sanitizer runtime is linked). Layouts as clang emits them (ubsan_handlers.h).
