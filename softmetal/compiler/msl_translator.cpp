@@ -64,6 +64,47 @@ struct kernel_def {
     std::string tg_name;  // its threadgroup-variable struct (sm_tg_<name>, numbered for overloads)
 };
 
+// Shader validation: an explicit instantiation's parameters as written (`device float* in, ...`) with
+// the pointer parameters in the checked form the kernel's own parameters were rewritten to, so that
+// the declaration made of them still names the kernel's specialisation. The same shapes as
+// check_pointer_parameter: a pointer in device, constant or threadgroup memory, one `*`, then the name.
+std::string checked_signature(const std::string &signature) {
+    const std::vector<token> toks = tokenize_msl(signature);
+    auto text = [&](size_t i) { return signature.substr(toks[i].offset, toks[i].length); };
+    std::string out;
+    size_t copied = 0;
+    size_t start = 0;
+    int depth = 0;
+    for (size_t i = 0; i <= toks.size(); ++i) {
+        const std::string t = i < toks.size() ? text(i) : ",";
+        if (t == "(" || t == "<" || t == "[" || t == "{") ++depth;
+        else if (t == ")" || t == ">" || t == "]" || t == "}") --depth;
+        else if (t == ">>") depth -= 2;
+        if (!(t == "," && depth == 0)) continue;
+        // One parameter: tokens [start, i).
+        size_t first = start < i && text(start) == "const" ? start + 1 : start, star = SIZE_MAX, name = SIZE_MAX;
+        int stars = 0, d = 0;
+        for (size_t q = start; q < i; ++q) {
+            const std::string u = text(q);
+            if (u == "[" && q + 1 < i && text(q + 1) == "[") break;
+            if (u == "<" || u == "(") ++d;
+            else if (u == ">" || u == ")") --d;
+            else if (d == 0 && u == "*") ++stars, star = q;
+            else if (d == 0 && toks[q].kind == token_kind::identifier) name = q;
+        }
+        bool ok = first < i && (text(first) == "device" || text(first) == "constant" || text(first) == "threadgroup") &&
+                  stars == 1 && name != SIZE_MAX && name > star;
+        for (size_t q = star + 1; ok && q < name; ++q) ok = text(q) == "const";
+        if (ok) {
+            out += signature.substr(copied, toks[start].offset - copied) + "::sm::checked<" +
+                   signature.substr(toks[start].offset, toks[star].offset - toks[start].offset) + ">";
+            copied = toks[star].offset + 1;
+        }
+        start = i + 1;
+    }
+    return out + signature.substr(copied);
+}
+
 struct instantiation {
     std::string kernel, args, host_name;
     std::string signature; // `k(params);` with the template arguments deduced: the parameters as written
@@ -862,10 +903,13 @@ private:
     // the range bound to it. Only a type with one top-level `*`, followed by nothing but `const`: other
     // shapes (`device float**`, `restrict`) stay plain pointers, unchecked.
     void check_pointer_parameter(size_t b, size_t e, bool address_space_required = false) {
-        size_t name = npos, star = npos;
+        size_t name = npos, star = npos, end = e;
         int stars = 0, depth = 0;
         for (size_t q = b; q < e; ++q) {
-            if (is(q, "[") && is(q + 1, "[")) break;
+            if (is(q, "[") && is(q + 1, "[")) {
+                end = q;
+                break;
+            }
             if (is(q, "<") || is(q, "(")) ++depth;
             else if (is(q, ">") || is(q, ")")) --depth;
             else if (is(q, ">>")) depth -= 2;
@@ -873,7 +917,8 @@ private:
             else if (depth == 0 && (is(q, "&") || is(q, "&&"))) return;
             else if (depth == 0 && is_ident(q)) name = q;
         }
-        if (stars != 1 || name == npos || name < star || star == b) return;
+        if (stars != 1 || star == b) return;
+        if (name == npos || name < star) name = end; // unnamed (a declaration's `device float*`)
         if (address_space_required) {
             const size_t first = is(b, "const") ? b + 1 : b;
             if (!is(first, "device") && !is(first, "constant") && !is(first, "threadgroup")) return;
@@ -896,15 +941,27 @@ private:
                                                             "defined", "typeid", "operator"};
         std::set<size_t> kernel_lists;
         for (const auto &k : kernels_) kernel_lists.insert(k.params_open);
-        for (size_t j = 1; j + 1 < code_.size(); ++j) {
-            if (!is_ident(j) || !is(j + 1, "(") || not_functions.count(text(j)) || kernel_lists.count(tk(j + 1).offset)) continue;
+        // A function's parameter list `name(...)` followed by a body: its closing parenthesis, else npos.
+        auto definition = [&](size_t j, bool or_declaration = false) -> size_t {
+            if (!is_ident(j) || !is(j + 1, "(") || not_functions.count(text(j)) || kernel_lists.count(tk(j + 1).offset)) return npos;
             const size_t close = match(j + 1);
-            if (close == npos) continue;
+            if (close == npos) return npos;
             size_t after = close + 1;
             while (after < code_.size() && (is(after, "const") || is(after, "thread") || is(after, "device") ||
                                             is(after, "threadgroup") || is(after, "constant") || is(after, "noexcept")))
                 ++after;
-            if (!is(after, "{") && !is(after, ";")) continue;
+            return is(after, "{") || (or_declaration && is(after, ";")) ? close : npos;
+        };
+        // Overloads (`pick(device float*)`, `pick(constant float*)`) stay plain: checked parameters would
+        // make every call to them ambiguous (each is a user-defined conversion).
+        std::map<std::string, int> definitions;
+        for (size_t j = 1; j + 1 < code_.size(); ++j)
+            if (definition(j) != npos) ++definitions[text(j)];
+        for (size_t j = 1; j + 1 < code_.size(); ++j) {
+            // Its declarations too (`void store(device float*, uint);` before the body), or they would
+            // declare another overload.
+            const size_t close = definition(j, true);
+            if (close == npos || definitions[text(j)] != 1) continue;
             bool is_template = false;
             for (size_t q = j; q-- > 0;) {
                 if (is(q, ";") || is(q, "{") || is(q, "}")) break;
@@ -1644,7 +1701,7 @@ public:
             // A declaration with the instantiation's own parameters picks the specialisation (deduced
             // arguments, or one overload among several).
             const std::string sig = "sm_signature_" + std::to_string(n);
-            decls += "void " + sig + "(" + inst.signature + ");\n";
+            decls += "void " + sig + "(" + (shader_validation_enabled() ? checked_signature(inst.signature) : inst.signature) + ");\n";
             const std::string targs = inst.args.empty() ? "" : "<" + inst.args + ">";
             emit_as(*chosen, inst.host_name, "static_cast<decltype(&" + sig + ")>(&" + chosen->scope + chosen->name + targs + ")");
         }

@@ -96,10 +96,11 @@ kernel void scratch_stride(threadgroup float* scratch [[threadgroup(0)]], device
     scratch[lid * 2] = 1.0f;
     out[lid] = scratch[lid * 2];
 }
-void store(device float* p, uint i, float v) { p[i] = v; }
+void store(device float*, uint i, float v);
 kernel void through_helper(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
     store(out, id + 3, 1.0f);
 }
+void store(device float* p, uint i, float v) { p[i] = v; }
 kernel void deref(device float* out [[buffer(0)]], constant uint& skip [[buffer(1)]]) {
     device float* raw = out;
     *(out + skip) = raw[0];
