@@ -353,7 +353,8 @@ std::vector<std::string> compile_flags(bool fast_math, const std::string &target
     // (threadgroup arrays declared in a kernel), reported through the prelude's handler: no sanitizer
     // runtime is linked.
     if (shader_validation_enabled())
-        f.insert(f.end(), {"-DSM_SHADER_VALIDATION=1", "-fsanitize=array-bounds", "-fno-sanitize-link-runtime"});
+        f.insert(f.end(), {"-DSM_SHADER_VALIDATION=1", "-fsanitize=array-bounds", "-fno-sanitize-recover=array-bounds",
+                            "-fno-sanitize-link-runtime"});
     return f;
 }
 

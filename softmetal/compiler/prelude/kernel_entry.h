@@ -234,7 +234,13 @@ template <class Fn> struct fn_signature;
 template <class... Args> struct fn_signature<void(Args...)> {
     template <auto F, class... B> static SM_INLINE void call(bindings<B...>, const thread_ctx &c) {
         static_assert(sizeof...(B) == sizeof...(Args), "softmetal: binding list does not match the kernel");
+#ifdef SM_SHADER_VALIDATION
+        // The checks make a kernel bigger than clang's inliner likes; a call per thread (with its checked
+        // pointers passed in memory) would cost more than the checks themselves. Inlined as without them.
+        [[clang::always_inline]] F(B::template get<Args>(c)...);
+#else
         F(B::template get<Args>(c)...);
+#endif
     }
     template <class... B> static constexpr sm_kernel_info info(bindings<B...>) {
         sm_kernel_info k{};
