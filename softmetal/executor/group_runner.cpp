@@ -2,6 +2,7 @@
 
 #include "executor/fiber_group.hpp"
 #include "executor/fiber_stack_pool.hpp"
+#include "executor/sanitizer_fiber.hpp"
 #include "executor/threadgroup_arenas.hpp"
 
 #include <algorithm>
@@ -148,6 +149,7 @@ __attribute__((noinline)) void find_faulting_thread(worker_context& context, con
     context.arenas.bind(group, kernel.static_threadgroup_memory_length, dispatch.work.threadgroup_memory_lengths);
     group_running = &group;
     if (sigsetjmp(guard.escape, 0) != 0) {
+        asan_forget_frames_below(__builtin_frame_address(0));
         unblock_fault_signals();
         if (context.fibers.interrupted()) context.fibers.abandon_after_fault();
         if (guard.fault.kind == fault.kind && guard.fault.thread_known) {
@@ -174,6 +176,7 @@ void run_groups(const guarded_dispatch& dispatch, std::uint64_t begin, std::uint
 
     if (sigsetjmp(guard.escape, 0) != 0) {
         // Arrived from the fault handler: the kernel's frames (and, on fibers, its group's) are gone.
+        asan_forget_frames_below(__builtin_frame_address(0));
         unblock_fault_signals();
         if (context.fibers.interrupted()) context.fibers.abandon_after_fault();
         kernel_fault fault = guard.fault;
