@@ -112,7 +112,8 @@ typedef sm_simd_meeting (*sm_simd_meet_fn)(const void *value, void *gathered, ui
 #define SM_SPACE_THREAD 3u
 typedef struct sm_bounds_violation {
     uint32_t line, column;     /* the MSL source position of the access; 0 when not known */
-    int32_t parameter;         /* the kernel parameter's position, or -1 for an array (`array_type` says which) */
+    int32_t binding;           /* n of the argument's [[buffer(n)]] or [[threadgroup(n)]] (`space` says which);
+                                  -1 for a fixed-size array (`array_type` says which) */
     uint32_t space;            /* SM_SPACE_*: the memory accessed */
     int64_t offset;            /* bytes from the start of the bound range (arrays: the element index) */
     uint64_t access_size;      /* bytes accessed (arrays: 0) */

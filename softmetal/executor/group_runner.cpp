@@ -212,7 +212,7 @@ void bounds_violation_hook(const sm_bounds_violation* violation) {
     bounds_detail& b = fault.bounds;
     b.line = violation->line;
     b.column = violation->column;
-    b.parameter = violation->parameter;
+    b.binding = violation->binding;
     b.space = violation->space;
     b.offset = violation->offset;
     b.access_size = violation->access_size;

@@ -27,7 +27,7 @@ enum class fault_kind : std::uint8_t {
 // frame is gone when the fault is reported).
 struct bounds_detail {
     std::uint32_t line = 0, column = 0;  // 0: unknown (then the return address is symbolized)
-    std::int32_t parameter = -1;         // kernel parameter position; -1: an array
+    std::int32_t binding = -1;           // n of [[buffer(n)]] / [[threadgroup(n)]]; -1: an array
     std::uint32_t space = 0;             // SM_SPACE_*
     std::int64_t offset = 0;             // bytes from the bound range's start; for an array, the index
     std::uint64_t access_size = 0;

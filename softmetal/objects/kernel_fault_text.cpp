@@ -94,14 +94,14 @@ const char* space_name(std::uint32_t space) {
 
 // "argument 'out' (buffer(1), device memory)", or for a fixed-size array "threadgroup array of type 'float[64]'".
 std::string accessed(const recorded_dispatch& d, const softmetal::bounds_detail& b) {
-    if (b.parameter < 0) {
+    if (b.binding < 0) {
         std::string type = b.array_type;
         // clang spells the address space as OpenCL's: say MSL's, and drop its quotes (ours go around).
         if (type.size() >= 2 && type.front() == '\'' && type.back() == '\'') type = type.substr(1, type.size() - 2);
         if (type.rfind("__local ", 0) == 0) type = type.substr(8);
         return std::string(space_name(b.space)) + " array of type '" + type + "'";
     }
-    const unsigned n = static_cast<unsigned>(b.parameter);
+    const unsigned n = static_cast<unsigned>(b.binding);
     const bool threadgroup = b.space == SM_SPACE_THREADGROUP;
     std::string name = "?";
     if (d.pipeline.kernel && n < SM_MAX_BUFFER_BINDINGS) {
@@ -114,7 +114,7 @@ std::string accessed(const recorded_dispatch& d, const softmetal::bounds_detail&
 
 // The access and how far out it was: "4 bytes at offset 400 of the 400 bytes bound".
 std::string out_of_bounds_text(const recorded_dispatch& d, const softmetal::bounds_detail& b) {
-    if (b.parameter < 0) return "indexed " + accessed(d, b) + " out of bounds: index " + std::to_string(b.offset);
+    if (b.binding < 0) return "indexed " + accessed(d, b) + " out of bounds: index " + std::to_string(b.offset);
     return "accessed " + accessed(d, b) + " out of bounds: " + std::to_string(b.access_size) + " bytes at offset " +
            std::to_string(b.offset) + " of the " + std::to_string(b.length) + " bytes bound";
 }

@@ -36,7 +36,7 @@ constexpr unsigned space_of(const volatile void *) { return SM_SPACE_CONSTANT; }
     sm_bounds_violation v{};
     v.line = line;
     v.column = column;
-    v.parameter = (int)binding;
+    v.binding = (int)binding;
     v.space = space;
     v.offset = offset;
     v.access_size = size;
@@ -193,7 +193,7 @@ struct sm_ubsan_out_of_bounds {
     sm_bounds_violation v{};
     v.line = d->location.line;
     v.column = d->location.column;
-    v.parameter = -1;
+    v.binding = -1;
     v.space = d->array_type->name[1] == '_' && d->array_type->name[2] == '_' && d->array_type->name[3] == 'l' ? SM_SPACE_THREADGROUP
                                                                                                              : SM_SPACE_THREAD;
     v.offset = (d->index_type->info & 1) ? (long)index : (long)(index > 0x7fffffffffffffffUL ? 0x7fffffffffffffffUL : index);
