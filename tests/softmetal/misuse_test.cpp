@@ -171,6 +171,10 @@ TEST_CASE("[[buffer(31)]] and [[threadgroup(31)]] are refused when the library i
          "program_source:1:35: error: 'buffer' attribute parameter is out of bounds: must be between 0 and 30"},
         {R"(kernel void k(device float* out [[buffer(0)]], sampler s [[sampler(16)]], uint id [[thread_position_in_grid]]) { out[id] = 1.0f; })",
          "program_source:1:60: error: 'sampler' attribute parameter is out of bounds: must be between 0 and 15"},
+        // An index given as a constant expression: the prelude's check, in the same words.
+        {R"(constant constexpr int base = 30;
+kernel void k(device float* out [[buffer(base + 1)]], uint id [[thread_position_in_grid]]) { out[id] = 1.0f; })",
+         "'buffer' attribute parameter is out of bounds: must be between 0 and 30"},
         {R"(kernel void k(device float* out [[buffer(0)]], threadgroup float* t [[threadgroup(31)]],
                           uint id [[thread_position_in_grid]]) { t[0] = 1.0f; out[id] = t[0]; })",
          "'threadgroup' attribute parameter is out of bounds: must be between 0 and 30"},

@@ -63,7 +63,9 @@ template <unsigned N> struct sm_buffer {
 #endif
         else return *address_cast<const P *>(p);
     }
-    static_assert(N < SM_MAX_BUFFER_BINDINGS, "softmetal: buffer index out of range (0 to 30)");
+    // The translator reports a literal index past the table in Metal's words at its line; this catches
+    // an index given as a constant expression.
+    static_assert(N < SM_MAX_BUFFER_BINDINGS, "'buffer' attribute parameter is out of bounds: must be between 0 and 30");
     template <class T> static constexpr unsigned char offset_alignment() { return buffer_offset_alignment<T>(); }
     static constexpr unsigned buffer_bit = 1u << N;
     static constexpr unsigned threadgroup_bit = 0;
