@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes; the loader refuses modules built for another version. */
-#define SM_ABI_VERSION 5u
+#define SM_ABI_VERSION 6u
 /* Metal's argument table sizes for compute: 31 buffers, 31 threadgroup memory slots. */
 #define SM_MAX_BUFFER_BINDINGS 31u
 #define SM_MAX_THREADGROUP_BINDINGS 31u
@@ -68,6 +68,8 @@ typedef struct sm_launch {
     sm_size3 threadgroups_per_grid;     /* ceil(threads_per_grid / threads_per_threadgroup) */
     const sm_texture *textures[SM_MAX_TEXTURE_BINDINGS];  /* [[texture(n)]]; null when not bound */
     const sm_sampler *samplers[SM_MAX_SAMPLER_BINDINGS];  /* [[sampler(n)]]; null when not bound */
+    uint64_t threadgroup_memory_lengths[SM_MAX_THREADGROUP_BINDINGS]; /* setThreadgroupMemoryLength:atIndex: for
+                                                                         each [[threadgroup(n)]] the kernel has */
 } sm_launch;
 
 /* One threadgroup being run. */
@@ -102,6 +104,26 @@ typedef struct sm_simd_meeting {
  * were). Lanes at different call sites (divergent code) meet separately. */
 typedef sm_simd_meeting (*sm_simd_meet_fn)(const void *value, void *gathered, uint32_t size);
 
+/* Shader validation (SOFTMETAL_SHADER_VALIDATION=1): what a kernel compiled with bounds checks tells the
+ * runtime about its first access outside the range bound to an argument (or outside a fixed-size array). */
+#define SM_SPACE_DEVICE 0u
+#define SM_SPACE_CONSTANT 1u
+#define SM_SPACE_THREADGROUP 2u
+#define SM_SPACE_THREAD 3u
+typedef struct sm_bounds_violation {
+    uint32_t line, column;     /* the MSL source position of the access; 0 when not known */
+    int32_t binding;           /* n of the argument's [[buffer(n)]] or [[threadgroup(n)]] (`space` says which);
+                                  -1 for a fixed-size array (`array_type` says which) */
+    uint32_t space;            /* SM_SPACE_*: the memory accessed */
+    int64_t offset;            /* bytes from the start of the bound range (arrays: the element index) */
+    uint64_t access_size;      /* bytes accessed (arrays: 0) */
+    uint64_t length;           /* bytes bound (arrays: 0) */
+    const char *array_type;    /* arrays: the array's type as clang spells it ("'__local float[256]'"); else NULL */
+    const void *return_address; /* in the kernel's code, just after the check: a fallback for line and column */
+} sm_bounds_violation;
+/* Ends the calling kernel's dispatch with the violation (never returns while a kernel runs). */
+typedef void (*sm_bounds_violation_fn)(const sm_bounds_violation *violation);
+
 /* Services the executor offers to kernel code. Function-pointer members are typedef'd: kernel code is
  * compiled as C++ for OpenCL, where clang rejects a function-pointer type spelled inside a struct. */
 typedef struct sm_runtime_api {
@@ -109,6 +131,7 @@ typedef struct sm_runtime_api {
     sm_barrier_fn threadgroup_barrier;
     sm_current_group_fn current_group;
     sm_simd_meet_fn simd_meet;
+    sm_bounds_violation_fn bounds_violation;
 } sm_runtime_api;
 
 #define SM_FUNCTION_TYPE_VERTEX 1u
@@ -138,6 +161,9 @@ typedef struct sm_kernel_info {
     /* For each texture argument: its MTLTextureType | (access << 8), access 0 sample, 1 read, 2 write,
      * 3 read_write (MSL's access enumeration); checked against the bound texture before a dispatch. */
     uint32_t texture_argument_kind[SM_MAX_TEXTURE_BINDINGS];
+    /* For each [[buffer(n)]] pointer or reference argument: the alignment its offset needs, Metal's rule
+     * (the element type's, at most 16; 1 for other arguments and unused slots). */
+    uint8_t buffer_offset_alignment[SM_MAX_BUFFER_BINDINGS];
 } sm_kernel_info;
 
 /* Exported by every compiled module. Called once after dlopen. Stores `runtime` for the kernels and

@@ -298,6 +298,11 @@ bool remarks_enabled() {
     return v && *v && std::strcmp(v, "0") != 0;
 }
 
+bool shader_validation_enabled() {
+    const char *v = std::getenv("SOFTMETAL_SHADER_VALIDATION");
+    return v && *v && std::strcmp(v, "0") != 0;
+}
+
 std::vector<std::string> compile_flags(bool fast_math, const std::string &target_cpu) {
     std::vector<std::string> f = language_flags();
     const char *rest[] = {"-O2", "-fPIC", "-shared", "-march=native", "-fno-exceptions", "-fno-rtti",
@@ -344,6 +349,12 @@ std::vector<std::string> compile_flags(bool fast_math, const std::string &target
     // per kernel (the record file's name is added per build).
     f.push_back("-Wno-pass-failed");
     if (remarks_enabled()) f.insert(f.end(), {"-fsave-optimization-record", "-foptimization-record-passes=loop-vectorize"});
+    // Shader validation: the prelude's checked pointers, and clang's index checks on fixed-size arrays
+    // (threadgroup arrays declared in a kernel), reported through the prelude's handler: no sanitizer
+    // runtime is linked.
+    if (shader_validation_enabled())
+        f.insert(f.end(), {"-DSM_SHADER_VALIDATION=1", "-fsanitize=array-bounds", "-fno-sanitize-recover=array-bounds",
+                            "-fno-sanitize-link-runtime"});
     return f;
 }
 

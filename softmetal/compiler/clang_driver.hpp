@@ -64,6 +64,10 @@ std::vector<std::string> language_flags();
 int vectorize_mode();
 // SOFTMETAL_REMARKS=1: clang's loop-vectorize remarks, reported with the kernel's warnings.
 bool remarks_enabled();
+// SOFTMETAL_SHADER_VALIDATION=1 (anything but empty or 0): kernels are built with bounds checks
+// (prelude/shader_validation.h; -DSM_SHADER_VALIDATION=1 and -fsanitize=array-bounds in compile_flags,
+// so a validated module is another cache entry than the plain one).
+bool shader_validation_enabled();
 std::vector<std::string> compile_flags(bool fast_math, const std::string &target_cpu = "");
 // Whether `flags` turn on the experimental outer-loop vectorizer (SOFTMETAL_VECTORIZE=2), and the same
 // flags without it (mode 1): what a build falls back to when clang crashes in it.

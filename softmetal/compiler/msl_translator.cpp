@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "compiler/barrier_regions.hpp"
+#include "compiler/clang_driver.hpp"
 #include "compiler/msl_conversions.hpp"
 #include "compiler/msl_confinement.hpp"
 #include "compiler/msl_tokenizer.hpp"
@@ -62,6 +63,47 @@ struct kernel_def {
     int overload = 0;     // which definition of a kernel template of this name (0: the first)
     std::string tg_name;  // its threadgroup-variable struct (sm_tg_<name>, numbered for overloads)
 };
+
+// Shader validation: an explicit instantiation's parameters as written (`device float* in, ...`) with
+// the pointer parameters in the checked form the kernel's own parameters were rewritten to, so that
+// the declaration made of them still names the kernel's specialisation. The same shapes as
+// check_pointer_parameter: a pointer in device, constant or threadgroup memory, one `*`, then the name.
+std::string checked_signature(const std::string &signature) {
+    const std::vector<token> toks = tokenize_msl(signature);
+    auto text = [&](size_t i) { return signature.substr(toks[i].offset, toks[i].length); };
+    std::string out;
+    size_t copied = 0;
+    size_t start = 0;
+    int depth = 0;
+    for (size_t i = 0; i <= toks.size(); ++i) {
+        const std::string t = i < toks.size() ? text(i) : ",";
+        if (t == "(" || t == "<" || t == "[" || t == "{") ++depth;
+        else if (t == ")" || t == ">" || t == "]" || t == "}") --depth;
+        else if (t == ">>") depth -= 2;
+        if (!(t == "," && depth == 0)) continue;
+        // One parameter: tokens [start, i).
+        size_t first = start < i && text(start) == "const" ? start + 1 : start, star = SIZE_MAX, name = SIZE_MAX;
+        int stars = 0, d = 0;
+        for (size_t q = start; q < i; ++q) {
+            const std::string u = text(q);
+            if (u == "[" && q + 1 < i && text(q + 1) == "[") break;
+            if (u == "<" || u == "(") ++d;
+            else if (u == ">" || u == ")") --d;
+            else if (d == 0 && u == "*") ++stars, star = q;
+            else if (d == 0 && toks[q].kind == token_kind::identifier) name = q;
+        }
+        bool ok = first < i && (text(first) == "device" || text(first) == "constant" || text(first) == "threadgroup") &&
+                  stars == 1 && name != SIZE_MAX && name > star;
+        for (size_t q = star + 1; ok && q < name; ++q) ok = text(q) == "const";
+        if (ok) {
+            out += signature.substr(copied, toks[start].offset - copied) + "::sm::checked<" +
+                   signature.substr(toks[start].offset, toks[star].offset - toks[start].offset) + ">";
+            copied = toks[star].offset + 1;
+        }
+        start = i + 1;
+    }
+    return out + signature.substr(copied);
+}
 
 struct instantiation {
     std::string kernel, args, host_name;
@@ -174,6 +216,7 @@ public:
     // ---- rewrite: the text clang compiles ----
     std::string rewrite(std::map<std::string, rewritten_kernel> &kernels) {
         parse_top_level();
+        if (shader_validation_enabled()) checked_helper_parameters();
         rewrite_remaining_tokens();
         std::string body = apply_edits();
         std::string regions = region_functions(body);
@@ -183,6 +226,7 @@ public:
     static std::string rewritten_key(const kernel_def &k) { return k.scope + k.name + "#" + std::to_string(k.overload); }
     std::string rewrite_without_regions(std::map<std::string, rewritten_kernel> &kernels) {
         parse_top_level();
+        if (shader_validation_enabled()) checked_helper_parameters();
         rewrite_remaining_tokens();
         std::string body = apply_edits();
         for (const auto &k : kernels_) kernels[rewritten_key(k)] = {k.has_threadgroup_vars, false};
@@ -839,6 +883,98 @@ private:
         return "";
     }
 
+    // `[[buffer(31)]]`: Metal's compiler refuses an index past its argument tables, in these words. An
+    // index that is not a literal (a constant expression) is caught by the prelude's static_assert.
+    void binding_index_in_range(const std::string &attr, const std::string &args, size_t at) {
+        const unsigned long limit = attr == "buffer" ? SM_MAX_BUFFER_BINDINGS : attr == "threadgroup" ? SM_MAX_THREADGROUP_BINDINGS
+                                  : attr == "texture" ? SM_MAX_TEXTURE_BINDINGS : attr == "sampler" ? SM_MAX_SAMPLER_BINDINGS : 0;
+        if (limit == 0 || args.empty()) return;
+        std::string digits;
+        for (char c : args)
+            if (c != ' ' && c != '\t') digits += c;
+        while (!digits.empty() && (digits.back() == 'u' || digits.back() == 'U')) digits.pop_back();
+        if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos) return;
+        if (std::stoull(digits) >= limit)
+            analysis_error(tk(at), "'" + attr + "' attribute parameter is out of bounds: must be between 0 and " + std::to_string(limit - 1));
+    }
+
+    // Shader validation: a pointer parameter `device float* out` (tokens [b, e), attributes included)
+    // becomes `::sm::checked<device float> out` (shader_validation.h), which checks every access against
+    // the range bound to it. Only a type with one top-level `*`, followed by nothing but `const`: other
+    // shapes (`device float**`, `restrict`) stay plain pointers, unchecked.
+    void check_pointer_parameter(size_t b, size_t e, bool address_space_required = false) {
+        size_t name = npos, star = npos, end = e;
+        int stars = 0, depth = 0;
+        for (size_t q = b; q < e; ++q) {
+            if (is(q, "[") && is(q + 1, "[")) {
+                end = q;
+                break;
+            }
+            if (is(q, "<") || is(q, "(")) ++depth;
+            else if (is(q, ">") || is(q, ")")) --depth;
+            else if (is(q, ">>")) depth -= 2;
+            else if (depth == 0 && is(q, "*")) ++stars, star = q;
+            else if (depth == 0 && (is(q, "&") || is(q, "&&"))) return;
+            else if (depth == 0 && is_ident(q)) name = q;
+        }
+        if (stars != 1 || star == b) return;
+        if (name == npos || name < star) name = end; // unnamed (a declaration's `device float*`)
+        if (address_space_required) {
+            const size_t first = is(b, "const") ? b + 1 : b;
+            if (!is(first, "device") && !is(first, "constant") && !is(first, "threadgroup")) return;
+        }
+        for (size_t q = star + 1; q < name; ++q)
+            if (!is(q, "const")) return;
+        if (tk(b).in_directive || tk(star).in_directive) return;
+        add_edit(tk(b).offset, 0, "::sm::checked<");
+        add_edit(tk(star).offset, 1, ">");
+    }
+
+    // Shader validation: the pointer parameters of helper functions (`void store(device float* p, ...)`)
+    // become checked pointers too, so an argument's range follows it into the helper (a plain pointer
+    // passed there has none). Function templates are left alone: their parameters' types are deduced,
+    // and a checked pointer would not match `device T*`. So are constructors with initializer lists.
+    void checked_helper_parameters() {
+        static const std::set<std::string> not_functions = {"if", "while", "for", "switch", "return", "sizeof", "alignof",
+                                                            "decltype", "static_assert", "catch", "alignas", "noexcept",
+                                                            "__attribute__", "static_cast", "reinterpret_cast", "const_cast",
+                                                            "defined", "typeid", "operator"};
+        std::set<size_t> kernel_lists;
+        for (const auto &k : kernels_) kernel_lists.insert(k.params_open);
+        // A function's parameter list `name(...)` followed by a body: its closing parenthesis, else npos.
+        auto definition = [&](size_t j, bool or_declaration = false) -> size_t {
+            if (!is_ident(j) || !is(j + 1, "(") || not_functions.count(text(j)) || kernel_lists.count(tk(j + 1).offset)) return npos;
+            const size_t close = match(j + 1);
+            if (close == npos) return npos;
+            size_t after = close + 1;
+            while (after < code_.size() && (is(after, "const") || is(after, "thread") || is(after, "device") ||
+                                            is(after, "threadgroup") || is(after, "constant") || is(after, "noexcept")))
+                ++after;
+            return is(after, "{") || (or_declaration && is(after, ";")) ? close : npos;
+        };
+        // Overloads (`pick(device float*)`, `pick(constant float*)`) stay plain: checked parameters would
+        // make every call to them ambiguous (each is a user-defined conversion).
+        std::map<std::string, int> definitions;
+        for (size_t j = 1; j + 1 < code_.size(); ++j)
+            if (definition(j) != npos) ++definitions[text(j)];
+        for (size_t j = 1; j + 1 < code_.size(); ++j) {
+            // Its declarations too (`void store(device float*, uint);` before the body), or they would
+            // declare another overload.
+            const size_t close = definition(j, true);
+            if (close == npos || definitions[text(j)] != 1) continue;
+            bool is_template = false;
+            for (size_t q = j; q-- > 0;) {
+                if (is(q, ";") || is(q, "{") || is(q, "}")) break;
+                if (is(q, "template")) {
+                    is_template = true;
+                    break;
+                }
+            }
+            if (is_template) continue;
+            for (auto &part : split_commas(j + 2, close)) check_pointer_parameter(part.first, part.second, true);
+        }
+    }
+
     void parse_parameters(kernel_def &k, size_t open, size_t close) {
         if (close == open + 1 || (close == open + 2 && is(open + 1, "void"))) return;
         std::string next_buffer = "0", next_texture = "0", next_sampler = "0";
@@ -871,6 +1007,7 @@ private:
             bool absent = false;
             for (size_t a = 0; a < attrs.size(); ++a) {
                 const std::string &attr = attrs[a].first, &args = attrs[a].second;
+                binding_index_in_range(attr, args, attr_toks[a]);
                 if (attr == "buffer") {
                     binding = "::sm::entry::sm_buffer<(" + args + ")>";
                     next_buffer = "(" + args + ") + 1";
@@ -915,6 +1052,9 @@ private:
                 next_buffer = next_buffer + " + 1";
             }
             if (absent && binding != "-") binding = "::sm::entry::sm_absent";
+            if (shader_validation_enabled() && (binding.rfind("::sm::entry::sm_buffer<", 0) == 0 ||
+                                                binding.rfind("::sm::entry::sm_threadgroup<", 0) == 0))
+                check_pointer_parameter(part.first, part.second);
             k.bindings.push_back(binding);
             // For reflection: the name, and whether the argument is read-only (`const`, `constant`).
             bool read_only = false;
@@ -1561,7 +1701,7 @@ public:
             // A declaration with the instantiation's own parameters picks the specialisation (deduced
             // arguments, or one overload among several).
             const std::string sig = "sm_signature_" + std::to_string(n);
-            decls += "void " + sig + "(" + inst.signature + ");\n";
+            decls += "void " + sig + "(" + (shader_validation_enabled() ? checked_signature(inst.signature) : inst.signature) + ");\n";
             const std::string targs = inst.args.empty() ? "" : "<" + inst.args + ">";
             emit_as(*chosen, inst.host_name, "static_cast<decltype(&" + sig + ")>(&" + chosen->scope + chosen->name + targs + ")");
         }

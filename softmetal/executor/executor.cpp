@@ -54,7 +54,8 @@ private:
     alignas(64) std::atomic<std::uint64_t> next_{0};
 };
 
-const sm_runtime_api runtime_services = {SM_ABI_VERSION, &detail::threadgroup_barrier_hook, &detail::current_group_hook, &detail::simd_meet_hook};
+const sm_runtime_api runtime_services = {SM_ABI_VERSION, &detail::threadgroup_barrier_hook, &detail::current_group_hook, &detail::simd_meet_hook,
+                                          &detail::bounds_violation_hook};
 
 }  // namespace
 

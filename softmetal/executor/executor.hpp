@@ -37,6 +37,8 @@
 // - A barrier reached in a group run as one loop (run_group of a kernel whose table admits no barrier)
 //   ends the dispatch the same way (fault_kind::unseen_barrier), and from then on that kernel runs on
 //   fibers: better an error once than silently wrong results.
+// - A kernel built with shader validation that finds an access out of bounds ends the dispatch the same
+//   way (fault_kind::out_of_bounds, with what it found in kernel_fault::bounds).
 // - No validation happens here: the caller checks bindings and sizes before calling run().
 #pragma once
 

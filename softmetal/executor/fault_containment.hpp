@@ -25,7 +25,9 @@
 //     for a large copy): its instruction cannot be told from the application's own, so it is passed on;
 //   - a kernel that corrupts memory without faulting: a write into another live buffer, into the
 //     tail slack of its own buffer (up to 63 bytes, see buffer_memory.hpp), or through a stray pointer
-//     into the heap. Only bounds checks in the kernel (shader validation) could catch those;
+//     into the heap. Kernels built with shader validation (SOFTMETAL_SHADER_VALIDATION=1) check their
+//     arguments' accesses and report through sm_runtime_api::bounds_violation (group_runner.hpp), which
+//     leaves the kernel by stop_kernel like a fault;
 //   - a fault while an application's later-installed SIGSEGV handler does not chain to softmetal's;
 //   - on architectures other than x86-64 and AArch64 nothing (the handler cannot read the PC).
 // Under AddressSanitizer the same cases are contained (ASan's own SEGV handler, installed first, is

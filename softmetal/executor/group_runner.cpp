@@ -2,12 +2,14 @@
 
 #include "executor/fiber_group.hpp"
 #include "executor/fiber_stack_pool.hpp"
+#include "executor/sanitizer_fiber.hpp"
 #include "executor/threadgroup_arenas.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <unordered_set>
 
@@ -147,6 +149,7 @@ __attribute__((noinline)) void find_faulting_thread(worker_context& context, con
     context.arenas.bind(group, kernel.static_threadgroup_memory_length, dispatch.work.threadgroup_memory_lengths);
     group_running = &group;
     if (sigsetjmp(guard.escape, 0) != 0) {
+        asan_forget_frames_below(__builtin_frame_address(0));
         unblock_fault_signals();
         if (context.fibers.interrupted()) context.fibers.abandon_after_fault();
         if (guard.fault.kind == fault.kind && guard.fault.thread_known) {
@@ -173,6 +176,7 @@ void run_groups(const guarded_dispatch& dispatch, std::uint64_t begin, std::uint
 
     if (sigsetjmp(guard.escape, 0) != 0) {
         // Arrived from the fault handler: the kernel's frames (and, on fibers, its group's) are gone.
+        asan_forget_frames_below(__builtin_frame_address(0));
         unblock_fault_signals();
         if (context.fibers.interrupted()) context.fibers.abandon_after_fault();
         kernel_fault fault = guard.fault;
@@ -194,6 +198,38 @@ void run_groups(const guarded_dispatch& dispatch, std::uint64_t begin, std::uint
     guard.control.store(nullptr, std::memory_order_relaxed);
     group_without_fibers = outer;
     group_running = outer_running;
+}
+
+void bounds_violation_hook(const sm_bounds_violation* violation) {
+    kernel_guard* guard = armed_guard_of_this_thread();
+    if (!guard || !violation) {
+        // Only kernel code calls this, and only while its guard is armed: anything else is a caller bug.
+        std::fprintf(stderr, "softmetal: a shader validation report arrived outside a running kernel\n");
+        std::abort();
+    }
+    kernel_fault fault;
+    fault.kind = fault_kind::out_of_bounds;
+    bounds_detail& b = fault.bounds;
+    b.line = violation->line;
+    b.column = violation->column;
+    b.binding = violation->binding;
+    b.space = violation->space;
+    b.offset = violation->offset;
+    b.access_size = violation->access_size;
+    b.length = violation->length;
+    if (violation->array_type) {
+        // The kernel's own constant data, NUL-terminated by clang; copied bounded all the same.
+        std::size_t n = 0;
+        while (n + 1 < sizeof b.array_type && violation->array_type[n]) b.array_type[n] = violation->array_type[n], ++n;
+    }
+    b.return_address = reinterpret_cast<std::uintptr_t>(violation->return_address);
+    fault.pc = b.return_address;
+    fault.thread_known = fiber_group_scheduler::current_thread_position(fault.thread);
+    if (!fault.thread_known && guard->single_thread_group) {
+        fault.thread = sm_size3{0, 0, 0};
+        fault.thread_known = true;
+    }
+    stop_kernel(*guard, fault);
 }
 
 const sm_group* current_group_hook() {

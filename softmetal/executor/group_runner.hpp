@@ -32,6 +32,10 @@ bool runs_on_fibers(const sm_kernel_info& kernel);
 // translator bug (uses_barriers wrong), asserted in debug builds and reported once otherwise.
 void barrier_outside_fibers();
 
+// sm_runtime_api::bounds_violation: a kernel built with shader validation found an access outside its
+// bounds. Ends the dispatch like a fault (fault_kind::out_of_bounds); outside a kernel, aborts.
+void bounds_violation_hook(const sm_bounds_violation* violation);
+
 // The group the calling worker thread is running (null outside kernels): sm_runtime_api::current_group.
 const sm_group* current_group_hook();
 

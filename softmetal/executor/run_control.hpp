@@ -20,6 +20,20 @@ enum class fault_kind : std::uint8_t {
     timeout,              // stopped by the watchdog
     unseen_barrier,       // threadgroup_barrier() reached in a group run as one loop (the compiler did not see
                           // it: a call through a function pointer, say): the results would be wrong
+    out_of_bounds,        // shader validation (SOFTMETAL_SHADER_VALIDATION=1): an access outside its bound range
+};
+
+// What shader validation knew about an out-of-bounds access (sm_bounds_violation, copied: the kernel's
+// frame is gone when the fault is reported).
+struct bounds_detail {
+    std::uint32_t line = 0, column = 0;  // 0: unknown (then the return address is symbolized)
+    std::int32_t binding = -1;           // n of [[buffer(n)]] / [[threadgroup(n)]]; -1: an array
+    std::uint32_t space = 0;             // SM_SPACE_*
+    std::int64_t offset = 0;             // bytes from the bound range's start; for an array, the index
+    std::uint64_t access_size = 0;
+    std::uint64_t length = 0;
+    char array_type[96] = {};            // for an array: its type as clang spells it
+    std::uintptr_t return_address = 0;
 };
 
 struct kernel_fault {
@@ -33,6 +47,7 @@ struct kernel_fault {
     sm_size3 threads_per_threadgroup{};  // the launch's nominal group size, to give the grid position
     bool thread_known = false;
     sm_size3 thread{};            // thread_position_in_threadgroup
+    bounds_detail bounds;         // for out_of_bounds
 };
 
 class run_control {

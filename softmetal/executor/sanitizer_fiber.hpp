@@ -15,6 +15,7 @@
 #endif
 
 #ifdef SOFTMETAL_ASAN
+#include <pthread.h>
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
@@ -55,6 +56,25 @@ inline void asan_unpoison(const void* address, std::size_t size) {
     __asan_unpoison_memory_region(address, size);
 #else
     (void)address, (void)size;
+#endif
+}
+
+// After a siglongjmp back to `frame` on the thread's own stack from code that ran on a fiber: the frames
+// the jump skipped on this stack (below `frame`) still carry their redzones, since the sanitizer cleared
+// the fiber's stack, where it believed the jump started. Nothing below `frame` is live any more.
+inline void asan_forget_frames_below(const void* frame) {
+#ifdef SOFTMETAL_ASAN
+    pthread_attr_t attributes;
+    if (pthread_getattr_np(pthread_self(), &attributes) != 0) return;
+    void* lowest = nullptr;
+    std::size_t size = 0;
+    const bool known = pthread_attr_getstack(&attributes, &lowest, &size) == 0;
+    pthread_attr_destroy(&attributes);
+    const char* low = static_cast<const char*>(lowest);
+    const char* high = static_cast<const char*>(frame);
+    if (known && high > low && high <= low + size) __asan_unpoison_memory_region(low, static_cast<std::size_t>(high - low));
+#else
+    (void)frame;
 #endif
 }
 

@@ -276,9 +276,16 @@ Class register_compute_command_encoder_class() {
     });
     builder.method("setThreadgroupMemoryLength:atIndex:", [](id self, SEL, ns_uinteger length, ns_uinteger index) {
         compute_command_encoder_state& encoder = state(self);
-        if (accepting(encoder, "setThreadgroupMemoryLength:atIndex:") &&
-            index_in_range(encoder, "setThreadgroupMemoryLength:atIndex:", index, SM_MAX_THREADGROUP_BINDINGS))
-            encoder.bindings.threadgroup_lengths[index] = length;
+        if (!accepting(encoder, "setThreadgroupMemoryLength:atIndex:") ||
+            !index_in_range(encoder, "setThreadgroupMemoryLength:atIndex:", index, SM_MAX_THREADGROUP_BINDINGS))
+            return;
+        // Metal's rule (its validation layer asserts it): the length is a multiple of 16 bytes.
+        if (length % 16 != 0) {
+            encoder.core->record_misuse("setThreadgroupMemoryLength:atIndex: length " + std::to_string(length) + " at index " +
+                                        std::to_string(index) + " is not a multiple of 16 bytes");
+            return;
+        }
+        encoder.bindings.threadgroup_lengths[index] = length;
     });
     builder.method("dispatchThreadgroups:threadsPerThreadgroup:",
                    [](id self, SEL, pymetal::mtl_size groups, pymetal::mtl_size threads) { dispatch(self, groups, threads, false); });

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "objects/device.hpp"
+#include "objects/parameter_names.hpp"
 
 namespace softmetal::objects {
 
@@ -93,6 +94,15 @@ std::optional<validation_failure> prepare_dispatch(const recorded_dispatch& d, s
             return fail(invalid_resource, "buffer(" + index + ") offset " + std::to_string(b.offset) +
                                               " is at or past the end of the bound buffer of length " + std::to_string(b.length));
         }
+        // Metal's rule for a buffer in the device address space: the offset is aligned to the data type's
+        // size, at most 16 bytes. A float4 argument at offset 4 would otherwise take an aligned vector load
+        // at a misaligned address (a general protection fault on x86-64).
+        const unsigned alignment = used && kernel->buffer_offset_alignment[n] ? kernel->buffer_offset_alignment[n] : 1u;
+        if (b.offset % alignment != 0) {
+            return fail(invalid_resource, kernel_text + " binds argument '" + buffer_argument_name(*kernel, n) + "' (buffer(" + index +
+                                              ")) at offset " + std::to_string(b.offset) + ", which is not a multiple of " +
+                                              std::to_string(alignment) + ", the alignment of its data type");
+        }
         const std::uint64_t available = b.length - b.offset;
         if (used && available < kernel->buffer_min_length[n]) {
             return fail(invalid_resource, kernel_text + " needs " + std::to_string(kernel->buffer_min_length[n]) +
@@ -149,6 +159,7 @@ std::optional<validation_failure> prepare_dispatch(const recorded_dispatch& d, s
                                               std::to_string(n));
         }
         work.threadgroup_memory_lengths[n] = length;
+        launch.threadgroup_memory_lengths[n] = length;  // what shader validation checks threadgroup pointers against
         // Each term is checked before it is added, so the sum (at most 32 terms of 32 KiB) cannot wrap:
         // two lengths of 2^63 would otherwise add up to 0 and pass.
         if (length > max_threadgroup_memory_length || threadgroup_memory > max_threadgroup_memory_length) {

@@ -9,11 +9,13 @@
 //   threads or threadgroups of the whole grid over 2^64 - 1            NotPermitted (7)
 //   a buffer(n) the kernel uses is unbound                             InvalidResource (9)
 //   a buffer offset not below the buffer's length                      InvalidResource (9)
+//   a buffer offset not a multiple of the argument's data type alignment (at most 16)  InvalidResource (9)
 //   fewer bytes bound at buffer(n) than the kernel's argument needs    InvalidResource (9)
 //   a threadgroup(n) argument the kernel uses has no length set        InvalidResource (9)
 //   one threadgroup length, or static + dynamic, over 32 KiB           OutOfMemory (8)
 // Every sum and product is checked before it can overflow. Misuse of the encoder itself (binding index
-// past 30, setBytes over 4 KiB, use after endEncoding, two open encoders, a second commit) is recorded
+// past 30, setBytes over 4 KiB, a threadgroup memory
+// length not a multiple of 16, use after endEncoding, two open encoders, a second commit) is recorded
 // when it happens and fails the whole command buffer with NotPermitted (7) before anything runs.
 #pragma once
 

@@ -2,6 +2,7 @@
 
 #include "compiler/source_location.hpp"
 #include "executor/watchdog.hpp"
+#include "objects/parameter_names.hpp"
 
 #include <signal.h>
 
@@ -82,9 +83,59 @@ std::string limit_text() {
            " ms (SOFTMETAL_WATCHDOG_MS) and was stopped";
 }
 
+const char* space_name(std::uint32_t space) {
+    switch (space) {
+        case SM_SPACE_DEVICE: return "device";
+        case SM_SPACE_CONSTANT: return "constant";
+        case SM_SPACE_THREADGROUP: return "threadgroup";
+        default: return "thread";
+    }
+}
+
+// "argument 'out' (buffer(1), device memory)", or for a fixed-size array "threadgroup array of type 'float[64]'".
+std::string accessed(const recorded_dispatch& d, const softmetal::bounds_detail& b) {
+    if (b.binding < 0) {
+        std::string type = b.array_type;
+        // clang spells the address space as OpenCL's: say MSL's, and drop its quotes (ours go around).
+        if (type.size() >= 2 && type.front() == '\'' && type.back() == '\'') type = type.substr(1, type.size() - 2);
+        if (type.rfind("__local ", 0) == 0) type = type.substr(8);
+        return std::string(space_name(b.space)) + " array of type '" + type + "'";
+    }
+    const unsigned n = static_cast<unsigned>(b.binding);
+    const bool threadgroup = b.space == SM_SPACE_THREADGROUP;
+    std::string name = "?";
+    if (d.pipeline.kernel && n < SM_MAX_BUFFER_BINDINGS) {
+        const std::uint8_t position = threadgroup ? d.pipeline.kernel->threadgroup_parameter[n] : d.pipeline.kernel->buffer_parameter[n];
+        name = position ? parameter_name(*d.pipeline.kernel, position - 1) : (threadgroup ? "threadgroup" : "buffer") + std::to_string(n);
+    }
+    return "argument '" + name + "' (" + (threadgroup ? "threadgroup(" : "buffer(") + std::to_string(n) + "), " +
+           space_name(b.space) + " memory)";
+}
+
+// The access and how far out it was: "4 bytes at offset 400 of the 400 bytes bound".
+std::string out_of_bounds_text(const recorded_dispatch& d, const softmetal::bounds_detail& b) {
+    if (b.binding < 0) return "indexed " + accessed(d, b) + " out of bounds: index " + std::to_string(b.offset);
+    return "accessed " + accessed(d, b) + " out of bounds: " + std::to_string(b.access_size) + " bytes at offset " +
+           std::to_string(b.offset) + " of the " + std::to_string(b.length) + " bytes bound";
+}
+
+// The access's MSL position: the line and column the check carries, else its return address symbolized.
+std::string out_of_bounds_location(const softmetal::bounds_detail& b) {
+    if (b.line != 0) return "program_source:" + std::to_string(b.line) + (b.column ? ":" + std::to_string(b.column) : "");
+    return b.return_address ? softmetal::msl_location_of(b.return_address - 1) : "";
+}
+
 }  // namespace
 
 validation_failure fault_failure(const recorded_dispatch& dispatch, const softmetal::kernel_fault& fault) {
+    if (fault.kind == softmetal::fault_kind::out_of_bounds) {
+        // PageFault: what the access is on a GPU without validation (a read or write outside the
+        // resource); Metal's shader validation ends the command buffer in its place.
+        const std::string location = out_of_bounds_location(fault.bounds);
+        return validation_failure{static_cast<ns_integer>(command_buffer_error::page_fault),
+                                  where(dispatch) + out_of_bounds_text(dispatch, fault.bounds) +
+                                      " (shader validation)" + (location.empty() ? "" : " at " + location) + position_text(fault)};
+    }
     const std::string location = softmetal::msl_location_of(fault.pc);
     const std::string at = location.empty() ? "" : " at " + location;
     if (fault.kind == softmetal::fault_kind::timeout) {

@@ -8,7 +8,7 @@
 
 namespace softmetal::objects {
 
-// PageFault (SIGSEGV, SIGBUS), StackOverflow, Timeout; Internal for SIGFPE and SIGILL, which a GPU does
+// PageFault (SIGSEGV, SIGBUS, and shader validation's out-of-bounds accesses), StackOverflow, Timeout; Internal for SIGFPE and SIGILL, which a GPU does
 // not raise (integer division by zero gives an undefined value there, and there is no trap instruction).
 validation_failure fault_failure(const recorded_dispatch& dispatch, const softmetal::kernel_fault& fault);
 

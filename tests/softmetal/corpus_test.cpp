@@ -1,4 +1,6 @@
 // The whole kernel corpus (tests/kernels), each case through the Objective-C API of libsoftmetal.so.
+#include <cstdlib>
+
 #include "objc_corpus_runner.hpp"
 
 using namespace softmetal_test;
@@ -11,4 +13,17 @@ TEST_CASE("every corpus kernel runs correctly through the Objective-C Metal API"
         INFO("case " << c.name << " (kernel " << c.function << ")");
         CHECK(runner.run(c) == "");
     }
+}
+
+TEST_CASE("every corpus kernel gives the same correct results with shader validation on") {
+    // In range, the checks change nothing: every case passes its host reference as without them. The
+    // variable is read per compile and is part of the cache key, so these are separately built modules.
+    setenv("SOFTMETAL_SHADER_VALIDATION", "1", 1);
+    const auto& cases = corpus::all_cases();
+    objc_corpus_runner runner;
+    for (const corpus::kernel_case& c : cases) {
+        INFO("case " << c.name << " (kernel " << c.function << ") with shader validation");
+        CHECK(runner.run(c) == "");
+    }
+    unsetenv("SOFTMETAL_SHADER_VALIDATION");
 }

@@ -8,6 +8,7 @@
 
 #include "metal_types.h"
 #include "metal_texture.h"
+#include "shader_validation.h"
 
 namespace sm {
 namespace entry {
@@ -27,6 +28,26 @@ template <class P> SM_INLINE P address_cast(void *p) { return __builtin_bit_cast
 template <class T> struct strip_ref { using type = T; static constexpr bool is_ref = false; };
 template <class T> struct strip_ref<T &> { using type = T; static constexpr bool is_ref = true; };
 
+#ifdef SM_SHADER_VALIDATION
+template <class P> constexpr bool is_checked_v = ::sm::is_checked<P>::value;
+#else
+template <class P> constexpr bool is_checked_v = false;
+#endif
+
+// Metal's rule for a buffer argument's offset: aligned to its data type's size, at most 16 bytes.
+// Here the type's alignment (what a load of it assumes), capped the same way.
+template <class E> constexpr unsigned char offset_alignment_of() {
+    if constexpr (__is_same(remove_cvref_t<E>, void)) return 1;
+    else return alignof(E) > 16 ? 16 : (unsigned char)alignof(E);
+}
+template <class T> constexpr unsigned char buffer_offset_alignment() {
+    using P = remove_cvref_t<T>;
+    if constexpr (strip_ref<T>::is_ref) return offset_alignment_of<typename strip_ref<T>::type>();
+    else if constexpr (__is_pointer(P)) return offset_alignment_of<__remove_pointer(P)>();
+    else if constexpr (is_checked_v<P>) return offset_alignment_of<__remove_pointer(decltype(P::p))>();
+    else return offset_alignment_of<P>();
+}
+
 // [[buffer(N)]]: pointers are cast, references bound to the buffer's first bytes, values copied.
 template <unsigned N> struct sm_buffer {
     template <class T> static SM_INLINE T get(const thread_ctx &c) {
@@ -34,8 +55,18 @@ template <unsigned N> struct sm_buffer {
         using P = remove_cvref_t<T>;
         if constexpr (strip_ref<T>::is_ref) return *address_cast<typename strip_ref<T>::type *>(p);
         else if constexpr (__is_pointer(P)) return address_cast<P>(p);
+#ifdef SM_SHADER_VALIDATION
+        else if constexpr (is_checked_v<P>) {
+            using E = decltype(P::p);
+            return P{address_cast<E>(p), address_cast<E>(p), c.group->launch->buffer_lengths[N], N};
+        }
+#endif
         else return *address_cast<const P *>(p);
     }
+    // The translator reports a literal index past the table in Metal's words at its line; this catches
+    // an index given as a constant expression.
+    static_assert(N < SM_MAX_BUFFER_BINDINGS, "'buffer' attribute parameter is out of bounds: must be between 0 and 30");
+    template <class T> static constexpr unsigned char offset_alignment() { return buffer_offset_alignment<T>(); }
     static constexpr unsigned buffer_bit = 1u << N;
     static constexpr unsigned threadgroup_bit = 0;
     static constexpr unsigned texture_bit = 0, sampler_bit = 0;
@@ -43,7 +74,7 @@ template <unsigned N> struct sm_buffer {
     template <class T> static constexpr unsigned texture_kind() { return 0; }
     template <class T> static constexpr unsigned long min_length() {
         using P = remove_cvref_t<T>;
-        if constexpr (__is_pointer(P)) return 0;
+        if constexpr (__is_pointer(P) || is_checked_v<P>) return 0;
         else return sizeof(typename strip_ref<T>::type);
     }
     static constexpr int index = (int)N;
@@ -54,6 +85,13 @@ template <unsigned N> struct sm_threadgroup {
     template <class T> static SM_INLINE T get(const thread_ctx &c) {
         void *p = c.group->threadgroup_memory[N];
         if constexpr (strip_ref<T>::is_ref) return *address_cast<typename strip_ref<T>::type *>(p);
+#ifdef SM_SHADER_VALIDATION
+        else if constexpr (is_checked_v<remove_cvref_t<T>>) {
+            using P = remove_cvref_t<T>;
+            using E = decltype(P::p);
+            return P{address_cast<E>(p), address_cast<E>(p), c.group->launch->threadgroup_memory_lengths[N], N};
+        }
+#endif
         else return address_cast<remove_cvref_t<T>>(p);
     }
     static constexpr unsigned buffer_bit = 0;
@@ -62,6 +100,7 @@ template <unsigned N> struct sm_threadgroup {
     static constexpr int texture_index = -1;
     template <class T> static constexpr unsigned texture_kind() { return 0; }
     template <class T> static constexpr unsigned long min_length() { return 0; }
+    template <class T> static constexpr unsigned char offset_alignment() { return 1; }
     static constexpr int index = -1;
 };
 
@@ -79,6 +118,7 @@ template <unsigned N> struct sm_texture_binding {
     static constexpr int texture_index = (int)N;
     template <class T> static constexpr unsigned texture_kind() { return remove_cvref_t<T>::sm_kind; }
     template <class T> static constexpr unsigned long min_length() { return 0; }
+    template <class T> static constexpr unsigned char offset_alignment() { return 1; }
     static constexpr int index = -1;
 };
 
@@ -92,6 +132,7 @@ template <unsigned N> struct sm_sampler_binding {
     static constexpr int texture_index = -1;
     template <class T> static constexpr unsigned texture_kind() { return 0; }
     template <class T> static constexpr unsigned long min_length() { return 0; }
+    template <class T> static constexpr unsigned char offset_alignment() { return 1; }
     static constexpr int index = -1;
 };
 
@@ -155,6 +196,7 @@ template <attr A> struct sm_position {
     static constexpr int texture_index = -1;
     template <class T> static constexpr unsigned texture_kind() { return 0; }
     template <class T> static constexpr unsigned long min_length() { return 0; }
+    template <class T> static constexpr unsigned char offset_alignment() { return 1; }
     static constexpr int index = -1;
 };
 
@@ -171,6 +213,7 @@ struct sm_absent {
     static constexpr int texture_index = -1;
     template <class T> static constexpr unsigned texture_kind() { return 0; }
     template <class T> static constexpr unsigned long min_length() { return 0; }
+    template <class T> static constexpr unsigned char offset_alignment() { return 1; }
     static constexpr int index = -1;
 };
 
@@ -183,6 +226,7 @@ struct sm_group_binding {
     static constexpr int texture_index = -1;
     template <class T> static constexpr unsigned texture_kind() { return 0; }
     template <class T> static constexpr unsigned long min_length() { return 0; }
+    template <class T> static constexpr unsigned char offset_alignment() { return 1; }
     static constexpr int index = -1;
 };
 
@@ -192,7 +236,13 @@ template <class Fn> struct fn_signature;
 template <class... Args> struct fn_signature<void(Args...)> {
     template <auto F, class... B> static SM_INLINE void call(bindings<B...>, const thread_ctx &c) {
         static_assert(sizeof...(B) == sizeof...(Args), "softmetal: binding list does not match the kernel");
+#ifdef SM_SHADER_VALIDATION
+        // The checks make a kernel bigger than clang's inliner likes; a call per thread (with its checked
+        // pointers passed in memory) would cost more than the checks themselves. Inlined as without them.
+        [[clang::always_inline]] F(B::template get<Args>(c)...);
+#else
         F(B::template get<Args>(c)...);
+#endif
     }
     template <class... B> static constexpr sm_kernel_info info(bindings<B...>) {
         sm_kernel_info k{};
@@ -207,9 +257,12 @@ template <class... Args> struct fn_signature<void(Args...)> {
         const int idx[] = {B::index..., -1};
         const unsigned tg_bit[] = {B::threadgroup_bit..., 0u};
         const unsigned long len[] = {B::template min_length<Args>()..., 0ul};
+        const unsigned char align[] = {B::template offset_alignment<Args>()..., (unsigned char)1};
+        for (unsigned n = 0; n < SM_MAX_BUFFER_BINDINGS; ++n) k.buffer_offset_alignment[n] = 1;
         for (unsigned i = 0; i < sizeof...(B) && i < 255; ++i) {
             if (idx[i] >= 0) {
                 k.buffer_min_length[idx[i]] = len[i];
+                k.buffer_offset_alignment[idx[i]] = align[i];
                 k.buffer_parameter[idx[i]] = (unsigned char)(i + 1); // for reflection: which parameter it is
             }
             if (tg_bit[i]) k.threadgroup_parameter[__builtin_ctz(tg_bit[i])] = (unsigned char)(i + 1);

@@ -1,0 +1,217 @@
+// softmetal prelude: shader validation (SOFTMETAL_SHADER_VALIDATION=1, as Metal's MTL_SHADER_VALIDATION).
+//
+// Only compiled when SM_SHADER_VALIDATION is defined (the compile flags say so, and so the cache key).
+// Then the translator writes each pointer kernel parameter bound to [[buffer(n)]] or [[threadgroup(n)]]
+// (`device float* out`) as `::sm::checked<device float> out`: a pointer that also carries the range
+// bound to its argument and checks every access through it (`out[i]`, `*out`, `out->x`) against that
+// range. Pointer arithmetic (`out + i`, `++out`) keeps the range; converting it to a plain pointer
+// (passing it to a helper that takes `device float*`, `&out[i]`, a cast) gives a plain, unchecked
+// pointer. Fixed-size arrays (threadgroup arrays declared in a kernel, and thread-local ones) are
+// checked by clang's -fsanitize=array-bounds, whose report function is defined below.
+//
+// The first access outside its range calls the runtime's bounds_violation (kernel_abi.h), which ends
+// the dispatch and its command buffer the way a contained fault does; it never returns.
+#ifndef SOFTMETAL_PRELUDE_SHADER_VALIDATION_H
+#define SOFTMETAL_PRELUDE_SHADER_VALIDATION_H
+
+#ifdef SM_SHADER_VALIDATION
+
+#include "target_cpu.h"
+#include "metal_atomic.h"
+
+namespace sm {
+
+namespace validation {
+
+// The memory a pointee type lives in, from its address space (msl_keywords.h: device is __global,
+// threadgroup __local, constant a generic const).
+constexpr unsigned space_of(__global const volatile void *) { return SM_SPACE_DEVICE; }
+constexpr unsigned space_of(__local const volatile void *) { return SM_SPACE_THREADGROUP; }
+constexpr unsigned space_of(const volatile void *) { return SM_SPACE_CONSTANT; }
+
+// Out of line and cold, so that a check costs a compare and a branch where it is inlined; the return
+// address is in the kernel's own code, at the check (the runtime symbolizes it when no line is known).
+[[noreturn, gnu::noinline, gnu::cold]] inline void report(unsigned binding, unsigned space, long offset, unsigned long size,
+                                                         unsigned long length, unsigned line, unsigned column) {
+    sm_bounds_violation v{};
+    v.line = line;
+    v.column = column;
+    v.binding = (int)binding;
+    v.space = space;
+    v.offset = offset;
+    v.access_size = size;
+    v.length = length;
+    v.array_type = nullptr;
+    v.return_address = __builtin_return_address(0);
+    target::runtime->bounds_violation(&v);
+    __builtin_unreachable();
+}
+
+template <class T> struct element_ref { using type = T &; };
+template <> struct element_ref<void> { using type = void; };
+template <> struct element_ref<const void> { using type = void; };
+
+// Whether a `T *` converts to a `U *` without a cast.
+template <class U> void takes_pointer(U *);
+template <class U, class T, class = void> struct converts { static constexpr bool value = false; };
+template <class U, class T> struct converts<U, T, decltype(takes_pointer<U>((T *)nullptr))> { static constexpr bool value = true; };
+template <bool B> struct when {};
+template <> struct when<true> { using type = void; };
+
+} // namespace validation
+
+// An index as written in the kernel, with the line and column of the index expression: the default
+// arguments are evaluated where the conversion happens, at the `[i]` of the user's code (whose
+// positions the translator's #line directives keep). operator[] cannot have default arguments itself.
+struct located_index {
+    long value;
+    unsigned line, column;
+    template <class I, class = decltype(sizeof(char[__is_integral(I) || __is_enum(I) ? 1 : -1]))>
+    SM_INLINE located_index(I i, unsigned l = __builtin_LINE(), unsigned c = __builtin_COLUMN())
+        : value((long)i), line(l), column(c) {}
+};
+
+// A kernel argument's pointer with the range bound to it. `binding` is n of [[buffer(n)]] (or of
+// [[threadgroup(n)]] for a threadgroup pointer); the runtime names the argument from it.
+template <class T> struct checked {
+    T *p;
+    T *base;
+    unsigned long length;
+    unsigned binding;
+
+    static constexpr unsigned space = validation::space_of((T *)nullptr);
+
+    // A kernel argument (the bindings fill the fields), or a helper's parameter (`device float* p` in a
+    // helper becomes a checked<device float> too): from a checked pointer it keeps that range, from a
+    // plain one (`&tile[0]`, a local pointer) it has none: no bounds, nothing checked.
+    SM_INLINE checked(T *p_, T *base_, unsigned long length_, unsigned binding_) : p(p_), base(base_), length(length_), binding(binding_) {}
+    template <class U, class = typename validation::when<validation::converts<T, U>::value>::type>
+    SM_INLINE checked(U *raw) : p(raw), base(nullptr), length(~0ul), binding(~0u) {}
+    SM_INLINE checked(decltype(nullptr)) : p(nullptr), base(nullptr), length(~0ul), binding(~0u) {}
+    template <class U, class = typename validation::when<validation::converts<T, U>::value>::type>
+    SM_INLINE checked(const checked<U> &o) : p(o.p), base(o.base), length(o.length), binding(o.binding) {}
+
+    SM_INLINE void check(long index, unsigned line, unsigned column) const {
+        long offset;
+        const long here = (long)((__SIZE_TYPE__)p - (__SIZE_TYPE__)base);
+        const bool wrapped = __builtin_mul_overflow(index, (long)sizeof(T), &offset) | __builtin_add_overflow(offset, here, &offset);
+        if (__builtin_expect(wrapped || offset < 0 || (unsigned long)offset > length || length - (unsigned long)offset < sizeof(T), 0))
+            validation::report(binding, space, offset, sizeof(T), length, line, column);
+    }
+
+    template <class E = T> SM_INLINE typename validation::element_ref<E>::type operator[](located_index i) const {
+        check(i.value, i.line, i.column);
+        return p[i.value];
+    }
+    // No index to carry a position: the runtime finds the line from the return address instead.
+    template <class E = T> SM_INLINE typename validation::element_ref<E>::type operator*() const {
+        check(0, 0, 0);
+        return *p;
+    }
+    SM_INLINE T *operator->() const {
+        check(0, 0, 0);
+        return p;
+    }
+
+    // To a plain pointer (a helper's `device T*` parameter, `device const T*`, `device void*`): the
+    // range is not carried further. A template, so that clang's built-in `ptr[i]` candidate (which
+    // considers non-template conversions to pointers only) does not compete with operator[].
+    template <class U, class = typename validation::when<validation::converts<U, T>::value>::type>
+    SM_INLINE operator U *() const { return p; }
+    // Any other pointer type (`(device float4*)in`) only by a cast, as for a plain pointer.
+    template <class U, class = typename validation::when<!validation::converts<U, T>::value>::type, class = void>
+    explicit SM_INLINE operator U *() const { return (U *)p; }
+    explicit SM_INLINE operator bool() const { return p != nullptr; }
+
+    template <class I> SM_INLINE checked operator+(I i) const { return checked{p + i, base, length, binding}; }
+    template <class I> SM_INLINE checked operator-(I i) const { return checked{p - i, base, length, binding}; }
+    SM_INLINE long operator-(const checked &o) const { return p - o.p; }
+    template <class I> SM_INLINE checked &operator+=(I i) { p += i; return *this; }
+    template <class I> SM_INLINE checked &operator-=(I i) { p -= i; return *this; }
+    SM_INLINE checked &operator++() { ++p; return *this; }
+    SM_INLINE checked &operator--() { --p; return *this; }
+    SM_INLINE checked operator++(int) { checked old = *this; ++p; return old; }
+    SM_INLINE checked operator--(int) { checked old = *this; --p; return old; }
+    SM_INLINE bool operator==(const checked &o) const { return p == o.p; }
+    SM_INLINE bool operator!=(const checked &o) const { return p != o.p; }
+    SM_INLINE bool operator<(const checked &o) const { return p < o.p; }
+    SM_INLINE bool operator>(const checked &o) const { return p > o.p; }
+    SM_INLINE bool operator<=(const checked &o) const { return p <= o.p; }
+    SM_INLINE bool operator>=(const checked &o) const { return p >= o.p; }
+    SM_INLINE bool operator==(decltype(nullptr)) const { return p == nullptr; }
+    SM_INLINE bool operator!=(decltype(nullptr)) const { return p != nullptr; }
+};
+template <class I, class T> SM_INLINE checked<T> operator+(I i, const checked<T> &c) { return c + i; }
+
+template <class T> struct is_checked { static constexpr bool value = false; };
+template <class T> struct is_checked<checked<T>> { static constexpr bool value = true; };
+
+} // namespace sm
+
+// metal::'s atomic functions deduce their type from a plain pointer (`device atomic_uint*`), which a
+// checked one is not: these take the checked pointer, check the atomic object, and pass it on.
+namespace metal {
+#define SM_CHECKED_FORWARD(name)                                                                                         \
+    template <class P, class... A>                                                                                  \
+    SM_INLINE auto name(const ::sm::checked<P> &a, A... args)->decltype(name(a.p, args...)) {                       \
+        a.check(0, 0, 0);                                                                                           \
+        return name(a.p, args...);                                                                                  \
+    }
+SM_CHECKED_FORWARD(atomic_store_explicit)
+SM_CHECKED_FORWARD(atomic_load_explicit)
+SM_CHECKED_FORWARD(atomic_exchange_explicit)
+SM_CHECKED_FORWARD(atomic_compare_exchange_weak_explicit)
+SM_CHECKED_FORWARD(atomic_compare_exchange_strong_explicit)
+SM_CHECKED_FORWARD(atomic_fetch_add_explicit)
+SM_CHECKED_FORWARD(atomic_fetch_sub_explicit)
+SM_CHECKED_FORWARD(atomic_fetch_and_explicit)
+SM_CHECKED_FORWARD(atomic_fetch_or_explicit)
+SM_CHECKED_FORWARD(atomic_fetch_xor_explicit)
+SM_CHECKED_FORWARD(atomic_fetch_min_explicit)
+SM_CHECKED_FORWARD(atomic_fetch_max_explicit)
+#undef SM_CHECKED_FORWARD
+} // namespace metal
+
+// clang's -fsanitize=array-bounds report, for an index past a fixed-size array: the kernel module
+// defines it (no sanitizer runtime is linked). Layouts as clang emits them (ubsan_handlers.h).
+extern "C" {
+struct sm_ubsan_source_location {
+    const char *file;
+    unsigned line, column;
+};
+struct sm_ubsan_type {
+    unsigned short kind, info; // info, for integers: bit 0 signed, bits 1..: log2 of the width
+    char name[1];
+};
+struct sm_ubsan_out_of_bounds {
+    sm_ubsan_source_location location;
+    const sm_ubsan_type *array_type;
+    const sm_ubsan_type *index_type;
+};
+[[noreturn, gnu::noinline, gnu::cold]] static void sm_array_out_of_bounds(void *data, unsigned long index, const void *return_address) {
+    const sm_ubsan_out_of_bounds *d = (const sm_ubsan_out_of_bounds *)data;
+    sm_bounds_violation v{};
+    v.line = d->location.line;
+    v.column = d->location.column;
+    v.binding = -1;
+    v.space = d->array_type->name[1] == '_' && d->array_type->name[2] == '_' && d->array_type->name[3] == 'l' ? SM_SPACE_THREADGROUP
+                                                                                                             : SM_SPACE_THREAD;
+    v.offset = (d->index_type->info & 1) ? (long)index : (long)(index > 0x7fffffffffffffffUL ? 0x7fffffffffffffffUL : index);
+    v.access_size = 0;
+    v.length = 0;
+    v.array_type = d->array_type->name;
+    v.return_address = return_address;
+    sm::target::runtime->bounds_violation(&v);
+    __builtin_unreachable();
+}
+[[gnu::visibility("hidden"), gnu::noinline, gnu::cold]] void __ubsan_handle_out_of_bounds(void *data, unsigned long index) {
+    sm_array_out_of_bounds(data, index, __builtin_return_address(0));
+}
+[[gnu::visibility("hidden"), gnu::noinline, gnu::cold]] void __ubsan_handle_out_of_bounds_abort(void *data, unsigned long index) {
+    sm_array_out_of_bounds(data, index, __builtin_return_address(0));
+}
+}
+
+#endif // SM_SHADER_VALIDATION
+
+#endif
