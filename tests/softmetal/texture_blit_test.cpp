@@ -249,6 +249,46 @@ TEST_CASE("generateMipmapsForTexture: makes each level the box average of the le
     CHECK(v2[0] == (expected_v1[0] + expected_v1[1]) / 2.0f);
 }
 
+TEST_CASE("generateMipmapsForTexture: filters each slice of an array on its own, sRGB in linear light") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    constexpr ns_uinteger rgba8_unorm_srgb = 71;
+    object texture = new_texture({rgba8_unorm_srgb, type_2d_array, 2, 2, 1, 2, 2});
+    REQUIRE(texture);
+    // Slice s: texel values 0, 255, 40 + 50 s, 200 - 30 s in every channel (alpha is linear in sRGB formats).
+    std::vector<std::vector<std::uint8_t>> slices;
+    for (ns_uinteger slice = 0; slice < 2; ++slice) {
+        const std::uint8_t values[4] = {0, 255, static_cast<std::uint8_t>(40 + 50 * slice), static_cast<std::uint8_t>(200 - 30 * slice)};
+        std::vector<std::uint8_t> bytes;
+        for (std::uint8_t v : values)
+            for (int c = 0; c < 4; ++c) bytes.push_back(v);
+        replace(texture.get(), region(0, 0, 2, 2), bytes.data(), 8, 0, slice);
+        slices.push_back(bytes);
+    }
+    object cb = run_blit(queue.get(), [&](id blit) { msg_send<void(id)>(blit, "generateMipmapsForTexture:", texture.get()); });
+    REQUIRE(status_of(cb.get()) == status_completed);
+    auto to_linear = [](float c) { return c <= 0.04045f ? c / 12.92f : std::pow((c + 0.055f) / 1.055f, 2.4f); };
+    auto to_srgb = [](float l) {
+        if (!(l > 0.0f)) return 0.0f;
+        if (l >= 1.0f) return 1.0f;
+        return l <= 0.0031308f ? 12.92f * l : 1.055f * std::pow(l, 1.0f / 2.4f) - 0.055f;
+    };
+    for (ns_uinteger slice = 0; slice < 2; ++slice) {
+        INFO("slice " << slice);
+        const auto top = get_bytes<std::uint8_t>(texture.get(), region(0, 0, 1, 1), 1, slice);
+        for (int c = 0; c < 4; ++c) {
+            float sum = 0;
+            for (int t = 0; t < 4; ++t) {
+                const float v = static_cast<float>(slices[slice][t * 4 + c]) / 255.0f;
+                sum += c == 3 ? v : to_linear(v);
+            }
+            const float average = sum / 4.0f;
+            const auto expected = static_cast<std::uint8_t>(std::nearbyint((c == 3 ? average : to_srgb(average)) * 255.0f));
+            CHECK(int(top[c]) == int(expected));
+        }
+    }
+}
+
 TEST_CASE("generateMipmapsForTexture: refuses an integer format and a texture of one level") {
     autorelease_pool pool;
     object queue = new_queue();
