@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes; the loader refuses modules built for another version. */
-#define SM_ABI_VERSION 6u
+#define SM_ABI_VERSION 7u
 /* Metal's argument table sizes for compute: 31 buffers, 31 threadgroup memory slots. */
 #define SM_MAX_BUFFER_BINDINGS 31u
 #define SM_MAX_THREADGROUP_BINDINGS 31u
@@ -158,12 +158,23 @@ typedef struct sm_kernel_info {
     uint8_t threadgroup_parameter[SM_MAX_THREADGROUP_BINDINGS]; /* [[threadgroup(n)]]: the same */
     uint32_t texture_bindings_used;         /* bit n set: the kernel has a [[texture(n)]] argument */
     uint32_t sampler_bindings_used;         /* bit n set: the kernel has a [[sampler(n)]] argument */
-    /* For each texture argument: its MTLTextureType | (access << 8), access 0 sample, 1 read, 2 write,
-     * 3 read_write (MSL's access enumeration); checked against the bound texture before a dispatch. */
+    /* For each texture argument: its MTLTextureType | (access << 8) | (MTLDataType of its element type
+     * << 16), access 0 sample, 1 read, 2 write, 3 read_write (MSL's access enumeration); the type and
+     * access are checked against the bound texture before a dispatch, all three are reflected. */
     uint32_t texture_argument_kind[SM_MAX_TEXTURE_BINDINGS];
     /* For each [[buffer(n)]] pointer or reference argument: the alignment its offset needs, Metal's rule
      * (the element type's, at most 16; 1 for other arguments and unused slots). */
     uint8_t buffer_offset_alignment[SM_MAX_BUFFER_BINDINGS];
+    /* For reflection (ABI 7): which parameter each [[texture(n)]] / [[sampler(n)]] is (position + 1,
+     * or 0), and for each [[buffer(n)]] / [[threadgroup(n)]] the pointed-to or referenced type's size,
+     * alignment and MTLDataType (0 when Metal has no name for it; 1, struct, for a class type). */
+    uint8_t texture_parameter[SM_MAX_TEXTURE_BINDINGS];
+    uint8_t sampler_parameter[SM_MAX_SAMPLER_BINDINGS];
+    uint32_t buffer_data_size[SM_MAX_BUFFER_BINDINGS];
+    uint32_t buffer_alignment[SM_MAX_BUFFER_BINDINGS];
+    uint32_t buffer_data_type[SM_MAX_BUFFER_BINDINGS];
+    uint32_t threadgroup_data_size[SM_MAX_THREADGROUP_BINDINGS];
+    uint32_t threadgroup_alignment[SM_MAX_THREADGROUP_BINDINGS];
 } sm_kernel_info;
 
 /* Exported by every compiled module. Called once after dlopen. Stores `runtime` for the kernels and

@@ -1,5 +1,5 @@
-// pymetal::command_list: dispatches, buffer copies and fills, and event signals and waits encoded into
-// one command buffer, committed together.
+// pymetal::command_list: dispatches, buffer and texture copies, fills, mipmap generation, and event
+// signals and waits encoded into one command buffer, committed together.
 //
 //   pymetal::command_list list(device);                 // its default queue, or command_list(queue)
 //   list.copy(staging, 0, x, 0, bytes)                  // a blit
@@ -29,8 +29,23 @@
 #include "device.hpp"
 #include "kernel.hpp"
 #include "shared_event.hpp"
+#include "texture.hpp"
 
 namespace pymetal {
+
+// One mipmap level and slice (array element) of a texture, for texture copies.
+struct texture_level {
+    std::size_t level = 0;
+    std::size_t slice = 0;
+};
+
+// A buffer's side of a copy to or from a texture: where the rows start and how far apart rows and 2D
+// images lie. A pitch of 0 means tightly packed (a row of the region's width, an image of its height).
+struct buffer_rows {
+    std::size_t offset = 0;
+    std::size_t bytes_per_row = 0;
+    std::size_t bytes_per_image = 0;
+};
 
 class command_list {
 public:
@@ -107,6 +122,72 @@ public:
         return *this;
     }
 
+    // copyFromTexture:sourceSlice:sourceLevel:sourceOrigin:sourceSize:toBuffer:destinationOffset:
+    // destinationBytesPerRow:destinationBytesPerImage: — `region` of `source` at `at` into `destination`'s rows.
+    command_list& copy(const texture& source, const texture_region& region, const buffer& destination, buffer_rows rows = {},
+                       texture_level at = {}) {
+        source.check_region(region, at.level, at.slice, "copy to a buffer");
+        rows = checked_rows(source, region, destination, rows, "copy to a buffer");
+        if (!region.size.empty())
+            msg_send<void(id, ns_uinteger, ns_uinteger, mtl_origin, mtl_size, id, ns_uinteger, ns_uinteger, ns_uinteger)>(
+                session_.blit_encoder(),
+                "copyFromTexture:sourceSlice:sourceLevel:sourceOrigin:sourceSize:toBuffer:destinationOffset:"
+                "destinationBytesPerRow:destinationBytesPerImage:",
+                source.native(), at.slice, at.level, texture::region_of(region).origin, mtl_size(region.size), destination.native(),
+                rows.offset, rows.bytes_per_row, rows.bytes_per_image);
+        return *this;
+    }
+    // copyFromBuffer:sourceOffset:sourceBytesPerRow:sourceBytesPerImage:sourceSize:toTexture:destinationSlice:
+    // destinationLevel:destinationOrigin: — `source`'s rows into `region` of `destination` at `at`.
+    command_list& copy(const buffer& source, buffer_rows rows, const texture& destination, const texture_region& region,
+                       texture_level at = {}) {
+        destination.check_region(region, at.level, at.slice, "copy from a buffer");
+        rows = checked_rows(destination, region, source, rows, "copy from a buffer");
+        if (!region.size.empty())
+            msg_send<void(id, ns_uinteger, ns_uinteger, ns_uinteger, mtl_size, id, ns_uinteger, ns_uinteger, mtl_origin)>(
+                session_.blit_encoder(),
+                "copyFromBuffer:sourceOffset:sourceBytesPerRow:sourceBytesPerImage:sourceSize:toTexture:destinationSlice:"
+                "destinationLevel:destinationOrigin:",
+                source.native(), rows.offset, rows.bytes_per_row, rows.bytes_per_image, mtl_size(region.size), destination.native(),
+                at.slice, at.level, texture::region_of(region).origin);
+        return *this;
+    }
+    // copyFromTexture:sourceSlice:sourceLevel:sourceOrigin:sourceSize:toTexture:destinationSlice:destinationLevel:
+    // destinationOrigin: — `region` of `source` at `from` to `destination_origin` of `destination` at `to`.
+    command_list& copy(const texture& source, const texture_region& region, const texture& destination, const size3& destination_origin,
+                       texture_level from = {}, texture_level to = {}) {
+        check_same_format(source, destination);
+        source.check_region(region, from.level, from.slice, "copy to a texture");
+        destination.check_region({destination_origin, region.size}, to.level, to.slice, "copy to a texture");
+        if (!region.size.empty())
+            msg_send<void(id, ns_uinteger, ns_uinteger, mtl_origin, mtl_size, id, ns_uinteger, ns_uinteger, mtl_origin)>(
+                session_.blit_encoder(),
+                "copyFromTexture:sourceSlice:sourceLevel:sourceOrigin:sourceSize:toTexture:destinationSlice:destinationLevel:"
+                "destinationOrigin:",
+                source.native(), from.slice, from.level, texture::region_of(region).origin, mtl_size(region.size),
+                destination.native(), to.slice, to.level, texture::region_of({destination_origin, region.size}).origin);
+        return *this;
+    }
+    // copyFromTexture:toTexture: — every mipmap level the two have of equal size, as many slices as both
+    // have; the larger texture needs a level the size of the smaller one's level 0 (checked when it runs).
+    command_list& copy(const texture& source, const texture& destination) {
+        check_same_format(source, destination);
+        msg_send<void(id, id)>(session_.blit_encoder(), "copyFromTexture:toTexture:", source.native(), destination.native());
+        return *this;
+    }
+    // generateMipmapsForTexture: — levels 1 and up from level 0, each a box filter of the one above. The
+    // texture needs more than one level and a format that can be filtered (not an integer format).
+    command_list& generate_mipmaps(const texture& target) {
+        if (!target) throw texture_error("pymetal: generate_mipmaps of an empty texture handle");
+        if (target.mipmap_levels() < 2)
+            throw texture_error("pymetal: generate_mipmaps of a texture with one mipmap level (make it with mipmap_levels > 1)");
+        if (pixel_format_is_integer(target.format()))
+            throw texture_error("pymetal: generate_mipmaps of a texture in integer pixel format " +
+                                std::to_string(static_cast<ns_uinteger>(target.format())) + ", which cannot be filtered");
+        msg_send<void(id)>(session_.blit_encoder(), "generateMipmapsForTexture:", target.native());
+        return *this;
+    }
+
     // encodeSignalEvent:value: — `event` takes `value` once everything encoded before has finished.
     command_list& signal(const shared_event& event, std::uint64_t value) {
         session_.encode_event(checked(event), value, true);
@@ -162,6 +243,44 @@ private:
             throw buffer_error(std::string("pymetal: ") + what + " of " + std::to_string(bytes) + " bytes at offset " +
                                std::to_string(offset) + " would overrun the buffer of " + std::to_string(b.size_bytes()) +
                                " bytes");
+    }
+
+    static void check_same_format(const texture& source, const texture& destination) {
+        if (!source || !destination) throw texture_error("pymetal: texture copy with an empty texture handle");
+        if (source.format() != destination.format())
+            throw texture_error("pymetal: texture copy from pixel format " + std::to_string(static_cast<ns_uinteger>(source.format())) +
+                                " to " + std::to_string(static_cast<ns_uinteger>(destination.format())) +
+                                " (Metal copies only between textures of one pixel format)");
+    }
+    // The buffer side of a texture copy with its pitches filled in, checked as Metal checks them: pitches
+    // and offset in whole texels, rows and images that hold the region, every byte inside the buffer.
+    static buffer_rows checked_rows(const texture& t, const texture_region& region, const buffer& b, buffer_rows rows,
+                                    const char* operation) {
+        const std::string what = std::string("pymetal: texture ") + operation + ": ";
+        if (!b) throw buffer_error(what + "an empty buffer handle");
+        const std::size_t pixel = t.pixel_size();
+        if (pixel == 0) throw texture_error(what + "a pixel format pymetal does not know");
+        const size3& s = region.size;
+        std::size_t row, image, end;
+        if (__builtin_mul_overflow(s.width, pixel, &row)) throw texture_error(what + "the region's row overflows");
+        if (rows.bytes_per_row == 0) rows.bytes_per_row = row;
+        if (__builtin_mul_overflow(rows.bytes_per_row, s.height, &image)) throw texture_error(what + "the region's image overflows");
+        if (rows.bytes_per_image == 0) rows.bytes_per_image = s.depth > 1 ? image : 0;
+        if (rows.offset % pixel || rows.bytes_per_row % pixel || rows.bytes_per_image % pixel)
+            throw buffer_error(what + "offset " + std::to_string(rows.offset) + ", bytes per row " + std::to_string(rows.bytes_per_row) +
+                               " and bytes per image " + std::to_string(rows.bytes_per_image) + " must be multiples of the pixel size " +
+                               std::to_string(pixel));
+        if (rows.bytes_per_row < row || (s.depth > 1 && rows.bytes_per_image < image))
+            throw buffer_error(what + "bytes per row " + std::to_string(rows.bytes_per_row) + " / per image " +
+                               std::to_string(rows.bytes_per_image) + " do not hold the region of " + s.str());
+        if (s.empty()) return rows;
+        std::size_t images, lines;
+        if (__builtin_mul_overflow(s.depth - 1, rows.bytes_per_image, &images) ||
+            __builtin_mul_overflow(s.height - 1, rows.bytes_per_row, &lines) || __builtin_add_overflow(images, lines, &end) ||
+            __builtin_add_overflow(end, row, &end) || __builtin_add_overflow(end, rows.offset, &end) || end > b.size_bytes())
+            throw buffer_error(what + "the region of " + s.str() + " at offset " + std::to_string(rows.offset) +
+                               " would overrun the buffer of " + std::to_string(b.size_bytes()) + " bytes");
+        return rows;
     }
 
     detail::encoding_session session_;

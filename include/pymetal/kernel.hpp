@@ -32,6 +32,11 @@ namespace pymetal {
 
 class library;
 
+// One argument of a kernel as the pipeline's reflection reports it (see detail/dispatch.hpp).
+using kernel_argument = detail::reflected_argument;
+using detail::argument_access;
+using detail::argument_type;
+
 class kernel {
 public:
     kernel() noexcept = default;
@@ -42,9 +47,11 @@ public:
     explicit operator bool() const noexcept { return static_cast<bool>(pipeline_); }
 
     const std::string& name() const noexcept { return info_.name; }
-    // The kernel's [[buffer(n)]] and [[threadgroup(n)]] arguments, as the pipeline's reflection reports
-    // them; dispatches are checked against these before anything is encoded.
-    const std::vector<detail::reflected_argument>& arguments() const noexcept { return info_.arguments; }
+    // The kernel's [[buffer(n)]], [[threadgroup(n)]], [[texture(n)]] and [[sampler(n)]] arguments, as the
+    // pipeline's reflection reports them (kernel_argument: name, type, index, access, buffer data
+    // size/alignment/type, texture type and texel data type); dispatches are checked against these
+    // before anything is encoded.
+    const std::vector<kernel_argument>& arguments() const noexcept { return info_.arguments; }
     ns_uinteger max_total_threads_per_threadgroup() const noexcept { return info_.max_total_threads; }
     ns_uinteger thread_execution_width() const noexcept { return info_.execution_width; }
     ns_uinteger static_threadgroup_memory_length() const noexcept { return info_.static_threadgroup_memory; }

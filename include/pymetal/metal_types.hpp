@@ -111,6 +111,21 @@ constexpr ns_uinteger pixel_format_size(pixel_format f) noexcept {
     }
 }
 
+// Whether texels of `f` are integers (the Uint and Sint formats): Metal cannot filter them, so
+// generateMipmapsForTexture: refuses them.
+constexpr bool pixel_format_is_integer(pixel_format f) noexcept {
+    switch (f) {
+    case pixel_format::r8_uint: case pixel_format::r8_sint: case pixel_format::r16_uint: case pixel_format::r16_sint:
+    case pixel_format::rg8_uint: case pixel_format::rg8_sint: case pixel_format::r32_uint: case pixel_format::r32_sint:
+    case pixel_format::rg16_uint: case pixel_format::rg16_sint: case pixel_format::rgba8_uint: case pixel_format::rgba8_sint:
+    case pixel_format::rgb10a2_uint: case pixel_format::rg32_uint: case pixel_format::rg32_sint: case pixel_format::rgba16_uint:
+    case pixel_format::rgba16_sint: case pixel_format::rgba32_uint: case pixel_format::rgba32_sint:
+        return true;
+    default:
+        return false;
+    }
+}
+
 // MTLSamplerMinMagFilter, MTLSamplerMipFilter, MTLSamplerAddressMode, MTLSamplerBorderColor.
 enum class sampler_filter : ns_uinteger { nearest = 0, linear = 1 };
 enum class sampler_mip_filter : ns_uinteger { not_mipmapped = 0, nearest = 1, linear = 2 };

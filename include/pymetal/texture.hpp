@@ -148,24 +148,8 @@ public:
         return Argument(*this).at(index);
     }
 
-    friend bool operator==(const texture& a, const texture& b) noexcept { return a.object_ == b.object_; }
-    friend bool operator!=(const texture& a, const texture& b) noexcept { return a.object_ != b.object_; }
-
-private:
-    explicit texture(object t) : object_(std::move(t)) {
-        if (!object_) return;
-        width_ = msg_send<ns_uinteger()>(object_, "width");
-        height_ = msg_send<ns_uinteger()>(object_, "height");
-        depth_ = msg_send<ns_uinteger()>(object_, "depth");
-        levels_ = msg_send<ns_uinteger()>(object_, "mipmapLevelCount");
-        array_length_ = msg_send<ns_uinteger()>(object_, "arrayLength");
-        format_ = static_cast<pixel_format>(msg_send<ns_uinteger()>(object_, "pixelFormat"));
-        type_ = static_cast<texture_type>(msg_send<ns_uinteger()>(object_, "textureType"));
-    }
-
-    static mtl_region region_of(const texture_region& r) {
-        return mtl_region{mtl_origin{r.origin.width, r.origin.height, r.origin.depth}, mtl_size(r.size)};
-    }
+    // Throws texture_error (naming `operation`) unless region `r` of mipmap level `level`, slice `slice`
+    // lies inside the texture.
     void check_region(const texture_region& r, std::size_t level, std::size_t slice, const char* operation) const {
         if (!object_) throw texture_error(std::string("pymetal: texture::") + operation + " on an empty handle");
         if (level >= levels_)
@@ -181,6 +165,26 @@ private:
             throw texture_error(std::string("pymetal: texture::") + operation + ": region at " + r.origin.str() + " of " +
                                 r.size.str() + " is outside level " + std::to_string(level) + " (" + s.str() + ")");
     }
+    // The MTLRegion of a texture_region.
+    static mtl_region region_of(const texture_region& r) {
+        return mtl_region{mtl_origin{r.origin.width, r.origin.height, r.origin.depth}, mtl_size(r.size)};
+    }
+
+    friend bool operator==(const texture& a, const texture& b) noexcept { return a.object_ == b.object_; }
+    friend bool operator!=(const texture& a, const texture& b) noexcept { return a.object_ != b.object_; }
+
+private:
+    explicit texture(object t) : object_(std::move(t)) {
+        if (!object_) return;
+        width_ = msg_send<ns_uinteger()>(object_, "width");
+        height_ = msg_send<ns_uinteger()>(object_, "height");
+        depth_ = msg_send<ns_uinteger()>(object_, "depth");
+        levels_ = msg_send<ns_uinteger()>(object_, "mipmapLevelCount");
+        array_length_ = msg_send<ns_uinteger()>(object_, "arrayLength");
+        format_ = static_cast<pixel_format>(msg_send<ns_uinteger()>(object_, "pixelFormat"));
+        type_ = static_cast<texture_type>(msg_send<ns_uinteger()>(object_, "textureType"));
+    }
+
     template <class T>
     void check_elements(std::size_t count, std::size_t level, const char* operation) const {
         static_assert(std::is_trivially_copyable_v<T>, "texels must be trivially copyable");

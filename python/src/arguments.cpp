@@ -57,6 +57,14 @@ python_argument to_argument(py::handle item, std::size_t position) {
         return python_argument{pymetal::argument(b.handle), b.handle};
     }
     if (py::isinstance<python_argument>(item)) return item.cast<python_argument>();
+    if (py::isinstance<pymetal::texture>(item)) {
+        const auto& t = item.cast<const pymetal::texture&>();
+        return python_argument{pymetal::argument(t), std::nullopt, t, std::nullopt};
+    }
+    if (py::isinstance<pymetal::sampler>(item)) {
+        const auto& s = item.cast<const pymetal::sampler&>();
+        return python_argument{pymetal::argument(s), std::nullopt, std::nullopt, s};
+    }
     std::string hint;
     if (py::isinstance<py::int_>(item) || py::isinstance<py::float_>(item) || py::isinstance<py::bool_>(item))
         hint = "; pass a scalar as pymetal.value(x) (a `constant T&` parameter)";
@@ -65,7 +73,7 @@ python_argument to_argument(py::handle item, std::size_t position) {
                "small constant";
     throw py::type_error("pymetal: kernel argument " + std::to_string(position) + " is a " +
                          py::str(py::type::of(item).attr("__name__")).cast<std::string>() +
-                         ", not a Buffer or a pymetal argument" + hint);
+                         ", not a Buffer, Texture, Sampler or a pymetal argument" + hint);
 }
 
 template <class Items>
@@ -77,6 +85,8 @@ dispatch_arguments convert(const Items& items) {
         python_argument a = to_argument(item, position++);
         converted.arguments.push_back(a.argument);
         if (a.keep_alive) converted.buffers.push_back(std::move(*a.keep_alive));
+        if (a.texture) converted.textures.push_back(std::move(*a.texture));
+        if (a.sampler) converted.samplers.push_back(std::move(*a.sampler));
     }
     return converted;
 }
@@ -99,9 +109,10 @@ void bind_arguments(py::module_& m) {
             return a.argument.index() == pymetal::argument::auto_index ? py::none() : py::cast(a.argument.index());
         }, "The explicit index, or None for the next one.")
         .def("__repr__", [](const python_argument& a) {
-            const char* kinds[] = {"buffer", "value", "threadgroup_memory"};
+            const char* kinds[] = {"buffer", "value", "threadgroup_memory", "texture", "sampler"};
             std::string text = std::string("<pymetal.Argument ") + kinds[static_cast<int>(a.argument.type())];
-            if (a.argument.type() != pymetal::argument::kind::buffer)
+            const auto kind = a.argument.type();
+            if (kind == pymetal::argument::kind::bytes || kind == pymetal::argument::kind::threadgroup_memory)
                 text += " of " + std::to_string(a.argument.length()) + " bytes";
             if (a.argument.index() != pymetal::argument::auto_index) text += " at " + std::to_string(a.argument.index());
             return text + ">";

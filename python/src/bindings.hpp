@@ -29,6 +29,8 @@ struct python_buffer {
 struct python_argument {
     pymetal::argument argument;
     std::optional<pymetal::buffer> keep_alive;
+    std::optional<pymetal::texture> texture;  // the texture or sampler it binds, held likewise
+    std::optional<pymetal::sampler> sampler;
 };
 
 // The arguments of one dispatch in C++ form, built while the GIL is held so the dispatch itself can
@@ -38,6 +40,8 @@ struct python_argument {
 struct dispatch_arguments {
     std::vector<pymetal::argument> arguments;
     std::vector<pymetal::buffer> buffers;
+    std::vector<pymetal::texture> textures;
+    std::vector<pymetal::sampler> samplers;
 };
 dispatch_arguments convert_arguments(const py::args& args);
 dispatch_arguments convert_arguments(const py::sequence& args);
@@ -94,6 +98,7 @@ void bind_errors(py::module_& m);
 void bind_buffer(py::module_& m);
 void bind_arguments(py::module_& m);
 void bind_device(py::module_& m);
+void bind_texture(py::module_& m);  // after bind_device: adds Device.texture and Device.sampler
 void bind_kernel(py::module_& m);
 void bind_future(py::module_& m);
 void bind_command_list(py::module_& m);

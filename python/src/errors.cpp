@@ -15,7 +15,7 @@ namespace {
 // (Python holds them too, as module attributes).
 struct exception_types {
     py::handle error, load_error, objc_error, encoding_error, compile_error, function_not_found, buffer_error,
-        dispatch_error, command_error, function_constant_error;
+        dispatch_error, command_error, function_constant_error, texture_error;
 };
 exception_types types;
 
@@ -85,6 +85,8 @@ void translate(std::exception_ptr pending) {
         raise(types.dispatch_error, e.what(), [](py::object&) {});
     } catch (const pymetal::function_constant_error& e) {
         raise(types.function_constant_error, e.what(), [](py::object&) {});
+    } catch (const pymetal::texture_error& e) {
+        raise(types.texture_error, e.what(), [](py::object&) {});
     } catch (const pymetal::error& e) {
         raise(types.error, e.what(), [](py::object&) {});
     }
@@ -132,6 +134,9 @@ void bind_errors(py::module_& m) {
     types.function_constant_error = new_exception(m, "function_constant_error", types.error,
                                                   "Function constants that do not fit the kernel's declarations: a "
                                                   "value of the wrong Metal type, or a required constant missing.");
+    types.texture_error = new_exception(m, "texture_error", types.error,
+                                        "A texture or sampler that cannot be made, or an upload or download that does "
+                                        "not fit the texture (element type, size, mipmap level).");
     types.command_error = new_exception(m, "command_error", types.objc_error,
                                         "A command buffer that Metal ran and that failed. Attributes: status, "
                                         "domain, code, description.");

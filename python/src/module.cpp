@@ -22,5 +22,6 @@ Every failure is a pymetal.error; subclasses carry the names of pymetal's C++ ex
     bind_kernel(m);
     bind_command_list(m);
     bind_device(m);
+    bind_texture(m);
     bind_pymetal_compat(m);
 }

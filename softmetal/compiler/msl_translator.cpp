@@ -867,20 +867,29 @@ private:
         return false;
     }
 
-    // "texture", "sampler" or "depth" when a parameter's type (tokens [b, e)) is one; else "".
+    // "texture", "sampler", or a kind of texture softmetal lacks ("depth", "cube", "multisample") when a
+    // parameter's type (tokens [b, e)) is one; else "".
     std::string resource_kind(size_t b, size_t e) const {
         for (size_t q = b; q < e; ++q) {
             if (!is_ident(q)) continue;
             const std::string t = text(q);
             if (t == "metal" || t == "const" || t == "thread" || t == "constant") continue;
             if (t == "sampler") return "sampler";
-            if (t.rfind("depth", 0) == 0 && (t == "depth2d" || t == "depth2d_array" || t == "depth2d_ms" ||
-                                              t == "depthcube" || t == "depthcube_array" || t == "depth2d_ms_array"))
+            if (t == "depth2d" || t == "depth2d_array" || t == "depth2d_ms" || t == "depthcube" || t == "depthcube_array" ||
+                t == "depth2d_ms_array")
                 return "depth";
+            if (t == "texturecube" || t == "texturecube_array") return "cube";
+            if (t == "texture2d_ms" || t == "texture2d_ms_array") return "multisample";
             if (t.rfind("texture", 0) == 0) return "texture";
             return "";
         }
         return "";
+    }
+    static bool unsupported_texture(const std::string &kind) { return kind == "depth" || kind == "cube" || kind == "multisample"; }
+    // Metal's compiler takes these; softmetal's runtime has no such textures, so the kernel is refused
+    // at the parameter, naming the feature.
+    static std::string unsupported_texture_message(const std::string &kind, const std::string &name) {
+        return kind + " textures are not supported by softmetal ('" + name + "')";
     }
 
     // `[[buffer(31)]]`: Metal's compiler refuses an index past its argument tables, in these words. An
@@ -1016,8 +1025,8 @@ private:
                 } else if (position_attributes().count(attr)) {
                     if (!pname.empty()) k.positions.push_back({pname, position_attributes().at(attr)}); // unnamed: never read
                     binding = "::sm::entry::sm_position<::sm::entry::attr::" + position_attributes().at(attr) + ">";
-                } else if (attr == "texture" && resource_kind(part.first, part.second) == "depth") {
-                    analysis_error(tk(attr_toks[a]), "depth textures are not supported by softmetal ('" + pname + "')");
+                } else if (attr == "texture" && unsupported_texture(resource_kind(part.first, part.second))) {
+                    analysis_error(tk(attr_toks[a]), unsupported_texture_message(resource_kind(part.first, part.second), pname));
                     binding = "-";
                 } else if (attr == "texture") {
                     binding = "::sm::entry::sm_texture_binding<(" + args + ")>";
@@ -1044,8 +1053,8 @@ private:
             } else if (binding.empty() && kind == "sampler") {
                 binding = "::sm::entry::sm_sampler_binding<" + next_sampler + ">";
                 next_sampler = next_sampler + " + 1";
-            } else if (binding.empty() && kind == "depth") {
-                analysis_error(tk(part.first), "depth textures are not supported by softmetal ('" + pname + "')");
+            } else if (binding.empty() && unsupported_texture(kind)) {
+                analysis_error(tk(part.first), unsupported_texture_message(kind, pname));
                 binding = "-";
             } else if (binding.empty()) {
                 binding = "::sm::entry::sm_buffer<" + next_buffer + ">";

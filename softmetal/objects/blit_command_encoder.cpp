@@ -6,6 +6,8 @@
 #include "objects/buffer.hpp"
 #include "objects/class_registry.hpp"
 #include "objects/command_buffer.hpp"
+#include "objects/texture.hpp"
+#include "objects/texture_blits.hpp"
 
 namespace softmetal::objects {
 
@@ -104,6 +106,88 @@ void fill_buffer(id self, id buffer, pymetal::ns_range range, std::uint8_t value
     });
 }
 
+using pymetal::mtl_origin;
+using pymetal::mtl_size;
+
+// A texture's layout (kept alive by the recorded command) or null for nil / a foreign object.
+std::shared_ptr<const sm_texture> layout_of(id texture) {
+    const auto* t = state_if_instance<texture_state>(texture, classes().texture);
+    return t ? t->layout : nullptr;
+}
+
+blit_bytes bytes_of(const buffer_state& b) { return blit_bytes{b.data, b.length}; }
+
+// Records a texture command: `operation` runs on the lane and returns "" or why it copied nothing,
+// which ends the command buffer with InvalidResource naming the blit and the selector.
+template <class Operation>
+void record_texture_command(id self, const char* call, std::initializer_list<id> resources, Operation operation) {
+    const std::size_t encoder = state(self).encoder_index, index = state(self).command_index;
+    const std::string selector = call;
+    record(self, call, resources, [=](softmetal::run_control&) -> std::optional<validation_failure> {
+        const std::string bad = operation();
+        if (bad.empty()) return std::nullopt;
+        return out_of_range(encoder, index, selector + ": " + bad);
+    });
+}
+
+void copy_texture_to_buffer_command(id self, id source, ns_uinteger slice, ns_uinteger level, mtl_origin origin, mtl_size size,
+                                    id destination, ns_uinteger offset, ns_uinteger bytes_per_row, ns_uinteger bytes_per_image) {
+    const char* call =
+        "copyFromTexture:sourceSlice:sourceLevel:sourceOrigin:sourceSize:toBuffer:destinationOffset:destinationBytesPerRow:"
+        "destinationBytesPerImage:";
+    auto texture = layout_of(source);
+    const auto* to = state_if_instance<buffer_state>(destination, classes().buffer);
+    if (!texture || !to) return state(self).core->record_misuse(std::string(call) + " without a source texture and a destination buffer");
+    const blit_bytes bytes = bytes_of(*to);
+    record_texture_command(self, call, {source, destination}, [=] {
+        return copy_texture_to_buffer(*texture, texture_box{slice, level, origin}, size, bytes,
+                                      linear_layout{offset, bytes_per_row, bytes_per_image});
+    });
+}
+
+void copy_buffer_to_texture_command(id self, id source, ns_uinteger offset, ns_uinteger bytes_per_row, ns_uinteger bytes_per_image,
+                                    mtl_size size, id destination, ns_uinteger slice, ns_uinteger level, mtl_origin origin) {
+    const char* call =
+        "copyFromBuffer:sourceOffset:sourceBytesPerRow:sourceBytesPerImage:sourceSize:toTexture:destinationSlice:destinationLevel:"
+        "destinationOrigin:";
+    const auto* from = state_if_instance<buffer_state>(source, classes().buffer);
+    auto texture = layout_of(destination);
+    if (!from || !texture) return state(self).core->record_misuse(std::string(call) + " without a source buffer and a destination texture");
+    const blit_bytes bytes = bytes_of(*from);
+    record_texture_command(self, call, {source, destination}, [=] {
+        return copy_buffer_to_texture(bytes, linear_layout{offset, bytes_per_row, bytes_per_image}, size, *texture,
+                                      texture_box{slice, level, origin});
+    });
+}
+
+void copy_texture_region_command(id self, id source, ns_uinteger source_slice, ns_uinteger source_level, mtl_origin source_origin,
+                                 mtl_size size, id destination, ns_uinteger destination_slice, ns_uinteger destination_level,
+                                 mtl_origin destination_origin) {
+    const char* call =
+        "copyFromTexture:sourceSlice:sourceLevel:sourceOrigin:sourceSize:toTexture:destinationSlice:destinationLevel:"
+        "destinationOrigin:";
+    auto from = layout_of(source), to = layout_of(destination);
+    if (!from || !to) return state(self).core->record_misuse(std::string(call) + " without two textures");
+    record_texture_command(self, call, {source, destination}, [=] {
+        return copy_texture_region(*from, texture_box{source_slice, source_level, source_origin}, size, *to,
+                                   texture_box{destination_slice, destination_level, destination_origin});
+    });
+}
+
+void copy_texture_command(id self, id source, id destination) {
+    const char* call = "copyFromTexture:toTexture:";
+    auto from = layout_of(source), to = layout_of(destination);
+    if (!from || !to) return state(self).core->record_misuse(std::string(call) + " without two textures");
+    record_texture_command(self, call, {source, destination}, [=] { return copy_texture_whole(*from, *to); });
+}
+
+void generate_mipmaps_command(id self, id texture) {
+    const char* call = "generateMipmapsForTexture:";
+    auto layout = layout_of(texture);
+    if (!layout) return state(self).core->record_misuse(std::string(call) + " without a texture");
+    record_texture_command(self, call, {texture}, [=] { return generate_mipmaps(*layout); });
+}
+
 }  // namespace
 
 id new_blit_command_encoder(id command_buffer) {
@@ -136,6 +220,30 @@ Class register_blit_command_encoder_class() {
                       ns_uinteger size) { copy_buffer(self, source, source_offset, destination, destination_offset, size); });
     builder.method("fillBuffer:range:value:",
                    [](id self, SEL, id buffer, pymetal::ns_range range, std::uint8_t value) { fill_buffer(self, buffer, range, value); });
+    builder.method("copyFromTexture:sourceSlice:sourceLevel:sourceOrigin:sourceSize:toBuffer:destinationOffset:"
+                   "destinationBytesPerRow:destinationBytesPerImage:",
+                   [](id self, SEL, id source, ns_uinteger slice, ns_uinteger level, mtl_origin origin, mtl_size size, id destination,
+                      ns_uinteger offset, ns_uinteger bytes_per_row, ns_uinteger bytes_per_image) {
+                       copy_texture_to_buffer_command(self, source, slice, level, origin, size, destination, offset, bytes_per_row,
+                                                      bytes_per_image);
+                   });
+    builder.method("copyFromBuffer:sourceOffset:sourceBytesPerRow:sourceBytesPerImage:sourceSize:toTexture:destinationSlice:"
+                   "destinationLevel:destinationOrigin:",
+                   [](id self, SEL, id source, ns_uinteger offset, ns_uinteger bytes_per_row, ns_uinteger bytes_per_image, mtl_size size,
+                      id destination, ns_uinteger slice, ns_uinteger level, mtl_origin origin) {
+                       copy_buffer_to_texture_command(self, source, offset, bytes_per_row, bytes_per_image, size, destination, slice,
+                                                      level, origin);
+                   });
+    builder.method("copyFromTexture:sourceSlice:sourceLevel:sourceOrigin:sourceSize:toTexture:destinationSlice:"
+                   "destinationLevel:destinationOrigin:",
+                   [](id self, SEL, id source, ns_uinteger source_slice, ns_uinteger source_level, mtl_origin source_origin,
+                      mtl_size size, id destination, ns_uinteger destination_slice, ns_uinteger destination_level,
+                      mtl_origin destination_origin) {
+                       copy_texture_region_command(self, source, source_slice, source_level, source_origin, size, destination,
+                                                   destination_slice, destination_level, destination_origin);
+                   });
+    builder.method("copyFromTexture:toTexture:", [](id self, SEL, id source, id destination) { copy_texture_command(self, source, destination); });
+    builder.method("generateMipmapsForTexture:", [](id self, SEL, id texture) { generate_mipmaps_command(self, texture); });
     // Unified memory: a managed buffer's GPU writes are already visible to the CPU.
     builder.method("synchronizeResource:", [](id, SEL, id) {});
     // Fences order encoders of one queue, whose commands softmetal already runs in encoding order.

@@ -1,6 +1,8 @@
-// SoftMetalBlitCommandEncoder (MTLBlitCommandEncoder), buffer forms only (softmetal has no textures
-// yet): copies and fills are recorded into the command buffer with the compute dispatches and run in
-// encoding order on the lane; synchronizeResource: and fences have nothing to do on unified memory.
+// SoftMetalBlitCommandEncoder (MTLBlitCommandEncoder): buffer copies and fills, texture copies (to and
+// from buffers and between textures) and mipmap generation (texture_blits.hpp) are recorded into the
+// command buffer with the compute dispatches and run in encoding order on the lane, where a copy that
+// Metal's validation layer would reject ends the command buffer with InvalidResource naming it;
+// synchronizeResource: and fences have nothing to do on unified memory.
 #pragma once
 
 #include "objects/foundation_values.hpp"

@@ -19,10 +19,13 @@ struct reflection_state {
 
 const softmetal::kernel_argument& argument_of(id self) { return pymetal::state_of<argument_state>(self)->argument; }
 
-bool is_threadgroup(id self) { return argument_of(self).kind == softmetal::argument_kind::threadgroup_memory; }
+bool is_kind(id self, softmetal::argument_kind kind) { return argument_of(self).kind == kind; }
+bool is_buffer(id self) { return is_kind(self, softmetal::argument_kind::buffer); }
+bool is_threadgroup(id self) { return is_kind(self, softmetal::argument_kind::threadgroup_memory); }
+bool is_texture(id self) { return is_kind(self, softmetal::argument_kind::texture); }
 
-// MTLArgumentType and MTLBindingType agree on these two: buffer 0, threadgroup memory 1.
-ns_uinteger type_of(id self) { return is_threadgroup(self) ? 1 : 0; }
+// MTLArgumentType and MTLBindingType agree: buffer 0, threadgroup memory 1, texture 2, sampler 3.
+ns_uinteger type_of(id self) { return static_cast<ns_uinteger>(argument_of(self).kind); }
 
 // Properties MTLArgument and MTLBufferBinding / MTLThreadgroupBinding share. A property that does not
 // apply to the argument's kind reads 0 / nil, as Apple's do.
@@ -30,12 +33,9 @@ void add_common_methods(pymetal::class_builder& builder) {
     builder.method("name", [](id self, SEL) -> id { return pymetal::state_of<argument_state>(self)->name.get(); });
     builder.method("access", [](id self, SEL) -> ns_uinteger { return static_cast<ns_uinteger>(argument_of(self).access); });
     builder.method("index", [](id self, SEL) -> ns_uinteger { return argument_of(self).index; });
-    builder.method("bufferAlignment",
-                   [](id self, SEL) -> ns_uinteger { return is_threadgroup(self) ? 0 : argument_of(self).alignment; });
-    builder.method("bufferDataSize",
-                   [](id self, SEL) -> ns_uinteger { return is_threadgroup(self) ? 0 : argument_of(self).data_size; });
-    builder.method("bufferDataType",
-                   [](id self, SEL) -> ns_uinteger { return is_threadgroup(self) ? 0 : argument_of(self).data_type; });
+    builder.method("bufferAlignment", [](id self, SEL) -> ns_uinteger { return is_buffer(self) ? argument_of(self).alignment : 0; });
+    builder.method("bufferDataSize", [](id self, SEL) -> ns_uinteger { return is_buffer(self) ? argument_of(self).data_size : 0; });
+    builder.method("bufferDataType", [](id self, SEL) -> ns_uinteger { return is_buffer(self) ? argument_of(self).data_type : 0; });
     // Struct and pointer type descriptions need the translator's type records (kernel_reflection.cpp).
     builder.method("bufferStructType", [](id, SEL) -> id { return nullptr; });
     builder.method("bufferPointerType", [](id, SEL) -> id { return nullptr; });
@@ -43,6 +43,11 @@ void add_common_methods(pymetal::class_builder& builder) {
                    [](id self, SEL) -> ns_uinteger { return is_threadgroup(self) ? argument_of(self).alignment : 0; });
     builder.method("threadgroupMemoryDataSize",
                    [](id self, SEL) -> ns_uinteger { return is_threadgroup(self) ? argument_of(self).data_size : 0; });
+    // MTLArgument's and MTLTextureBinding's texture properties (0 / NO for other kinds).
+    builder.method("textureType", [](id self, SEL) -> ns_uinteger { return is_texture(self) ? argument_of(self).texture_type : 0; });
+    builder.method("textureDataType",
+                   [](id self, SEL) -> ns_uinteger { return is_texture(self) ? argument_of(self).texture_data_type : 0; });
+    builder.method("isDepthTexture", [](id, SEL) -> objc_bool { return no; });  // depth textures are refused at compile time
 }
 
 id new_argument_object(Class cls, const softmetal::kernel_argument& argument) {
@@ -96,6 +101,7 @@ Class register_binding_class() {
     builder.method("type", [](id self, SEL) -> ns_integer { return static_cast<ns_integer>(type_of(self)); });  // MTLBindingType
     builder.method("isUsed", [](id, SEL) -> objc_bool { return yes; });
     builder.method("isArgument", [](id, SEL) -> objc_bool { return yes; });  // a parameter of the kernel itself
+    builder.method("arrayLength", [](id, SEL) -> ns_uinteger { return 1; });  // MTLTextureBinding: no texture arrays of arguments
     return builder.register_class();
 }
 

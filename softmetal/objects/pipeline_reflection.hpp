@@ -1,6 +1,7 @@
 // MTLComputePipelineReflection (Apple's public class name): a pipeline's kernel arguments, both as
-// `arguments` (MTLArgument, the older API) and `bindings` (id<MTLBinding>: MTLBufferBinding and
-// MTLThreadgroupBinding), made from softmetal::reflect_kernel.
+// `arguments` (MTLArgument, the older API) and `bindings` (id<MTLBinding>: MTLBufferBinding,
+// MTLThreadgroupBinding, MTLTextureBinding, and samplers as plain MTLBinding), made from
+// softmetal::reflect_kernel.
 #pragma once
 
 #include "kernel_abi.h"

@@ -137,28 +137,6 @@ id wrap(id device, std::unique_ptr<texture_state> texture) {
     return new_instance(classes().texture, std::move(texture));
 }
 
-// A region of level `level`, slice `slice`, checked against the texture: an empty string or why not.
-std::string check_region(const sm_texture& t, const mtl_region& r, ns_uinteger level, ns_uinteger slice) {
-    if (level >= t.mip_levels)
-        return "mipmap level " + std::to_string(level) + " is past the texture's " + std::to_string(t.mip_levels) + " levels";
-    if (slice >= t.array_length)
-        return "slice " + std::to_string(slice) + " is past the texture's array length " + std::to_string(t.array_length);
-    const unsigned l = static_cast<unsigned>(level);
-    const std::uint64_t dims[3][3] = {{r.origin.x, r.size.width, level_size(t.width, l)},
-                                      {r.origin.y, r.size.height, level_size(t.height, l)},
-                                      {r.origin.z, r.size.depth, level_size(t.depth, l)}};
-    for (const auto& d : dims) {
-        std::uint64_t end;
-        if (!add(d[0], d[1], end) || end > d[2])
-            return "region origin (" + std::to_string(r.origin.x) + ", " + std::to_string(r.origin.y) + ", " +
-                   std::to_string(r.origin.z) + ") size (" + std::to_string(r.size.width) + ", " +
-                   std::to_string(r.size.height) + ", " + std::to_string(r.size.depth) + ") is outside level " +
-                   std::to_string(level) + " (" + std::to_string(level_size(t.width, l)) + " x " +
-                   std::to_string(level_size(t.height, l)) + " x " + std::to_string(level_size(t.depth, l)) + ")";
-    }
-    return {};
-}
-
 // Copies between the caller's rows and the texture's. to_texture: replaceRegion, else getBytes.
 void copy_region(id self, const char* call, const mtl_region& r, ns_uinteger level, ns_uinteger slice, void* host,
                  ns_uinteger bytes_per_row, ns_uinteger bytes_per_image, bool to_texture) {
@@ -167,7 +145,7 @@ void copy_region(id self, const char* call, const mtl_region& r, ns_uinteger lev
     if (s.storage_mode == static_cast<ns_uinteger>(pymetal::storage_mode::private_))
         return misuse(call, "the texture has private storage (the CPU cannot reach it; use a blit)");
     if (!host) return misuse(call, "the bytes pointer is null");
-    const std::string bad = check_region(t, r, level, slice);
+    const std::string bad = texture_region_problem(t, r, level, slice);
     if (!bad.empty()) return misuse(call, bad);
     if (r.size.width == 0 || r.size.height == 0 || r.size.depth == 0) return;
     const std::uint64_t pixel = pixel_size(t.pixel_format);
@@ -247,6 +225,31 @@ id new_view(id self, ns_uinteger format) {
 
 }  // namespace
 
+texture_state::~texture_state() {
+    if (device_info) device_info->allocated_bytes -= allocated_size;
+}
+
+std::string texture_region_problem(const sm_texture& t, const mtl_region& r, ns_uinteger level, ns_uinteger slice) {
+    if (level >= t.mip_levels)
+        return "mipmap level " + std::to_string(level) + " is past the texture's " + std::to_string(t.mip_levels) + " levels";
+    if (slice >= t.array_length)
+        return "slice " + std::to_string(slice) + " is past the texture's array length " + std::to_string(t.array_length);
+    const unsigned l = static_cast<unsigned>(level);
+    const std::uint64_t dims[3][3] = {{r.origin.x, r.size.width, level_size(t.width, l)},
+                                      {r.origin.y, r.size.height, level_size(t.height, l)},
+                                      {r.origin.z, r.size.depth, level_size(t.depth, l)}};
+    for (const auto& d : dims) {
+        std::uint64_t end;
+        if (!add(d[0], d[1], end) || end > d[2])
+            return "region origin (" + std::to_string(r.origin.x) + ", " + std::to_string(r.origin.y) + ", " +
+                   std::to_string(r.origin.z) + ") size (" + std::to_string(r.size.width) + ", " +
+                   std::to_string(r.size.height) + ", " + std::to_string(r.size.depth) + ") is outside level " +
+                   std::to_string(level) + " (" + std::to_string(level_size(t.width, l)) + " x " +
+                   std::to_string(level_size(t.height, l)) + " x " + std::to_string(level_size(t.depth, l)) + ")";
+    }
+    return {};
+}
+
 id new_texture(id device, id descriptor_object) {
     const char* call = "newTextureWithDescriptor:";
     try {
@@ -265,6 +268,9 @@ id new_texture(id device, id descriptor_object) {
         auto texture = std::make_unique<texture_state>();
         texture->allocated_size = memory->allocated_size();
         texture->memory = std::move(memory);
+        // Counted in currentAllocatedSize as buffers are (views and buffer-backed textures own no memory).
+        texture->device_info = &shared_device_state();
+        texture->device_info->allocated_bytes += texture->allocated_size;
         texture->layout = std::make_shared<const sm_texture>(layout);
         texture->storage_mode = v.storage_mode;
         texture->cpu_cache_mode = v.cpu_cache_mode;

@@ -9,11 +9,17 @@
 #include "objects/foundation_values.hpp"
 
 #include <memory>
+#include <string>
 
 namespace softmetal::objects {
 
+struct device_state;
+
 struct texture_state {
+    ~texture_state();
+
     pymetal::object device;
+    device_state* device_info = nullptr;    // set when allocated_size counts in currentAllocatedSize
     std::shared_ptr<buffer_memory> memory;  // shared with views; null for buffer-backed textures
     std::shared_ptr<const sm_texture> layout;
     ns_uinteger storage_mode = 0;
@@ -26,6 +32,10 @@ struct texture_state {
     pymetal::object parent;                 // newTextureViewWithPixelFormat: (retained)
     label_holder label;
 };
+
+// Why region `r` of mipmap level `level`, slice `slice` is not inside `t` ("" when it is), worded for
+// error messages (replaceRegion:, getBytes:, blits).
+std::string texture_region_problem(const sm_texture& t, const pymetal::mtl_region& r, ns_uinteger level, ns_uinteger slice);
 
 // newTextureWithDescriptor: (device): +1, or nil with a message on stderr saying why.
 id new_texture(id device, id descriptor);

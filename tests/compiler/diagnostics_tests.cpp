@@ -229,3 +229,64 @@ TEST_CASE("source excerpts in the log show the user's own line", "[compiler][dia
     CHECK(r.log.find("    out[0] = oops * 2.0;") != std::string::npos);
     CHECK(r.log.find("2.0f") == std::string::npos);
 }
+
+TEST_CASE("a write to an access::read texture and a read from an access::write one are errors at the call", "[compiler][diagnostics]") {
+    auto r = compile(R"(#include <metal_stdlib>
+using namespace metal;
+kernel void k(texture2d<float, access::read> in [[texture(0)]], texture2d<float, access::write> out [[texture(1)]],
+              texture2d<float> sampled [[texture(2)]], uint2 p [[thread_position_in_grid]]) {
+    in.write(float4(1.0f), p);
+    out.write(out.read(p), p);
+    sampled.write(float4(0.0f), p);
+}
+)");
+    CHECK_FALSE(r.module);
+    INFO(r.log);
+    CHECK(has_line_starting(r.log, "program_source:5:8: error: write() to a texture declared access::read"));
+    CHECK(has_line_starting(r.log, "program_source:6:19: error: read() from a texture declared access::write"));
+    CHECK(has_line_starting(r.log, "program_source:7:13: error: write() to a texture declared access::sample"));
+}
+
+TEST_CASE("reads and writes that a texture's access allows compile", "[compiler][diagnostics]") {
+    auto r = compile(R"(#include <metal_stdlib>
+using namespace metal;
+kernel void k(texture2d<float, access::read> in [[texture(0)]], texture2d<float, access::write> out [[texture(1)]],
+              texture2d<float, access::read_write> both [[texture(2)]], texture2d<float> sampled [[texture(3)]],
+              texture_buffer<uint> tb [[texture(4)]], texture_buffer<uint, access::write> tbw [[texture(5)]],
+              uint2 p [[thread_position_in_grid]]) {
+    out.write(in.read(p) + both.read(p) + sampled.read(p), p);
+    both.write(float4(1.0f), p);
+    tbw.write(tb.read(p.x), p.x);
+}
+)");
+    INFO(r.log);
+    CHECK(r.module);
+}
+
+TEST_CASE("cube and multisample textures are refused naming the feature at the parameter", "[compiler][diagnostics]") {
+    auto r = compile(R"(#include <metal_stdlib>
+using namespace metal;
+kernel void k(texturecube<float> env [[texture(0)]], texture2d_ms<float> samples,
+              device float* out [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    out[i] = 1.0f;
+}
+)");
+    CHECK_FALSE(r.module);
+    INFO(r.log);
+    CHECK(has_line_starting(r.log, "program_source:3:40: error: cube textures are not supported by softmetal ('env')"));
+    CHECK(has_line_starting(r.log, "program_source:3:54: error: multisample textures are not supported by softmetal ('samples')"));
+}
+
+TEST_CASE("a cube texture outside a kernel's parameters is an error at the user's line naming the type", "[compiler][diagnostics]") {
+    auto r = compile(R"(#include <metal_stdlib>
+using namespace metal;
+float4 look_up(texturecube<float> env, sampler s) { return env.sample(s, float3(0.0f, 0.0f, 1.0f)); }
+kernel void k(device float* out [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    out[i] = 1.0f;
+}
+)");
+    CHECK_FALSE(r.module);
+    INFO(r.log);
+    CHECK(has_line_starting(r.log, "program_source:3:"));
+    CHECK(r.log.find("texturecube<float") != std::string::npos);
+}

@@ -112,3 +112,104 @@ TEST_CASE("a texture over a buffer shares the buffer's bytes") {
     CHECK(texel == 42);
     CHECK_THROWS_AS(d.new_texture(b, desc, 0, 8), pymetal::texture_error);  // a row of 16 texels does not fit 8 bytes
 }
+
+namespace {
+
+pymetal::texture mipmapped(pixel_format format, std::size_t width, std::size_t height, std::size_t levels) {
+    pymetal::texture_descriptor d;
+    d.format = format;
+    d.width = width;
+    d.height = height;
+    d.mipmap_levels = levels;
+    return metal_test::device().new_texture(d);
+}
+
+}  // namespace
+
+TEST_CASE("a command_list copies textures to and from buffers and between textures, in order") {
+    const auto& d = metal_test::device();
+    auto source = d.new_texture(pixel_format::rgba8_unorm, 4, 3);
+    std::vector<std::uint8_t> pixels(4 * 3 * 4);
+    for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<std::uint8_t>(3 * i + 1);
+    source.upload(pixels);
+    auto rows = d.new_buffer<std::uint8_t>(64);
+    auto back = d.new_texture(pixel_format::rgba8_unorm, 2, 2);
+    auto region_copy = d.new_texture(pixel_format::rgba8_unorm, 4, 3);
+    auto whole = d.new_texture(pixel_format::rgba8_unorm, 4, 3);
+    pymetal::command_list(d)
+        .copy(source, {{1, 1, 0}, {2, 2, 1}}, rows, {8, 12})   // 2 x 2 texels from (1, 1), rows 12 bytes apart from byte 8
+        .copy(rows, {8, 12}, back, {{0, 0, 0}, {2, 2, 1}})    // and back into a 2 x 2 texture
+        .copy(source, {{2, 0, 0}, {2, 3, 1}}, region_copy, {0, 0, 0})
+        .copy(source, whole)
+        .run();
+    const auto r = rows.copy_out<std::uint8_t>();
+    for (std::size_t y = 0; y < 2; ++y)
+        for (std::size_t i = 0; i < 8; ++i) CHECK(r[8 + y * 12 + i] == pixels[((1 + y) * 4 + 1) * 4 + i]);
+    const auto b = back.download<std::uint8_t>();
+    for (std::size_t y = 0; y < 2; ++y)
+        for (std::size_t i = 0; i < 8; ++i) CHECK(b[y * 8 + i] == pixels[((1 + y) * 4 + 1) * 4 + i]);
+    const auto c = region_copy.download<std::uint8_t>();
+    for (std::size_t y = 0; y < 3; ++y)
+        for (std::size_t x = 0; x < 4; ++x)
+            for (std::size_t ch = 0; ch < 4; ++ch)
+                CHECK(c[(y * 4 + x) * 4 + ch] == (x < 2 ? pixels[(y * 4 + x + 2) * 4 + ch] : 0));
+    CHECK(whole.download<std::uint8_t>() == pixels);
+}
+
+TEST_CASE("a command_list generates mipmaps as a box filter of each level above") {
+    auto t = mipmapped(pixel_format::r32_float, 4, 2, 3);
+    t.upload(std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8});
+    pymetal::command_list(metal_test::device()).generate_mipmaps(t).run();
+    CHECK(t.download<float>(1) == std::vector<float>{(1 + 2 + 5 + 6) / 4.0f, (3 + 4 + 7 + 8) / 4.0f});
+    CHECK(t.download<float>(2) == std::vector<float>{((1 + 2 + 5 + 6) / 4.0f + (3 + 4 + 7 + 8) / 4.0f) / 2.0f});
+}
+
+TEST_CASE("texture copies and mipmaps Metal would refuse are refused before anything is encoded") {
+    const auto& d = metal_test::device();
+    auto t = d.new_texture(pixel_format::rgba8_unorm, 4, 4);
+    auto other = d.new_texture(pixel_format::r32_float, 4, 4);
+    auto small = d.new_buffer<std::uint8_t>(16);
+    pymetal::command_list list(d);
+    CHECK_THROWS_AS(list.copy(t, {{3, 0, 0}, {2, 1, 1}}, small), pymetal::texture_error);           // past the right edge
+    CHECK_THROWS_AS(list.copy(t, {{0, 0, 0}, {4, 4, 1}}, small), pymetal::buffer_error);            // 64 bytes into 16
+    CHECK_THROWS_AS(list.copy(t, {{0, 0, 0}, {4, 1, 1}}, small, {0, 8}), pymetal::buffer_error);    // a row pitch under a row
+    CHECK_THROWS_AS(list.copy(small, {2, 16}, t, {{0, 0, 0}, {1, 1, 1}}), pymetal::buffer_error);   // offset not in texels
+    CHECK_THROWS_AS(list.copy(small, {~std::size_t{0} - 3, 16}, t, {{0, 0, 0}, {1, 1, 1}}), pymetal::buffer_error);  // overflow
+    CHECK_THROWS_AS(list.copy(t, {{0, 0, 0}, {1, 1, 1}}, small, {}, {1, 0}), pymetal::texture_error);  // no level 1
+    CHECK_THROWS_AS(list.copy(t, {{0, 0, 0}, {1, 1, 1}}, other, {0, 0, 0}), pymetal::texture_error);   // formats differ
+    CHECK_THROWS_AS(list.copy(t, other), pymetal::texture_error);
+    CHECK_THROWS_AS(list.generate_mipmaps(t), pymetal::texture_error);  // one level
+    CHECK_THROWS_AS(list.generate_mipmaps(mipmapped(pixel_format::rgba8_uint, 4, 4, 2)), pymetal::texture_error);
+}
+
+TEST_CASE("a kernel's reflection lists its textures and sampler, and a texture left out is refused naming it") {
+    const auto& d = metal_test::device();
+    auto k = d.compile(texture_kernels).kernel("scale");
+    const auto& args = k.arguments();
+    REQUIRE(args.size() == 4);
+    // gain: buffer(0), `constant float&`; src and dst: textures 0 and 1; s: sampler 0.
+    CHECK(args[0].name == "gain");
+    CHECK(args[0].type == pymetal::argument_type::buffer);
+    CHECK(args[0].access == pymetal::argument_access::read_only);
+    CHECK((args[0].data_size == 4 && args[0].alignment == 4 && args[0].data_type == 3));
+    CHECK(args[1].name == "src");
+    CHECK(args[1].type == pymetal::argument_type::texture);
+    CHECK(args[1].index == 0);
+    CHECK(args[1].access == pymetal::argument_access::read_only);
+    CHECK(args[1].texture_type == static_cast<pymetal::ns_uinteger>(pymetal::texture_type::type_2d));
+    CHECK(args[1].texture_data_type == 3);  // MTLDataTypeFloat
+    CHECK(args[2].name == "dst");
+    CHECK(args[2].index == 1);
+    CHECK(args[2].access == pymetal::argument_access::write_only);
+    CHECK(args[3].name == "s");
+    CHECK(args[3].type == pymetal::argument_type::sampler);
+    CHECK(args[3].index == 0);
+
+    auto t = d.new_texture(pixel_format::r32_float, 2, 2);
+    try {
+        k.dispatch_threads({t, d.new_sampler(), pymetal::value(1.0f)}, {2, 2});
+        FAIL("a missing texture was accepted");
+    } catch (const pymetal::dispatch_error& e) {
+        CHECK(metal_test::contains(e.what(), "the kernel's argument 'dst' [[texture(1)]] is not bound"));
+    }
+}

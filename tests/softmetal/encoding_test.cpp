@@ -100,6 +100,16 @@ TEST_CASE("type encodings match Apple's for every implemented selector") {
     check_encodings(blit, {
         {"copyFromBuffer:sourceOffset:toBuffer:destinationOffset:size:", "v@:@Q@QQ"},
         {"fillBuffer:range:value:", "v@:@{_NSRange=QQ}C"}, {"synchronizeResource:", "v@:@"},
+        {"copyFromTexture:sourceSlice:sourceLevel:sourceOrigin:sourceSize:toBuffer:destinationOffset:destinationBytesPerRow:"
+         "destinationBytesPerImage:",
+         "v@:@QQ{?=QQQ}{?=QQQ}@QQQ"},
+        {"copyFromBuffer:sourceOffset:sourceBytesPerRow:sourceBytesPerImage:sourceSize:toTexture:destinationSlice:"
+         "destinationLevel:destinationOrigin:",
+         "v@:@QQQ{?=QQQ}@QQ{?=QQQ}"},
+        {"copyFromTexture:sourceSlice:sourceLevel:sourceOrigin:sourceSize:toTexture:destinationSlice:destinationLevel:"
+         "destinationOrigin:",
+         "v@:@QQ{?=QQQ}{?=QQQ}@QQ{?=QQQ}"},
+        {"copyFromTexture:toTexture:", "v@:@@"}, {"generateMipmapsForTexture:", "v@:@"},
         {"updateFence:", "v@:@"}, {"waitForFence:", "v@:@"}, {"endEncoding", "v@:"}, {"device", "@@:"},
         {"label", "@@:"}, {"setLabel:", "v@:@"},
     });
@@ -169,13 +179,14 @@ kernel void f(device float* d [[buffer(0)]], threadgroup float* t [[threadgroup(
         {"name", "@@:"}, {"type", "Q@:"}, {"access", "Q@:"}, {"index", "Q@:"}, {"isActive", "B@:"},
         {"bufferAlignment", "Q@:"}, {"bufferDataSize", "Q@:"}, {"bufferDataType", "Q@:"}, {"bufferStructType", "@@:"},
         {"bufferPointerType", "@@:"}, {"threadgroupMemoryAlignment", "Q@:"}, {"threadgroupMemoryDataSize", "Q@:"},
-        {"arrayLength", "Q@:"},
+        {"arrayLength", "Q@:"}, {"textureType", "Q@:"}, {"textureDataType", "Q@:"}, {"isDepthTexture", "B@:"},
     });
     id binding = msg_send<id(ns_uinteger)>(msg_send<id()>(reflection, "bindings"), "objectAtIndex:", 1);
     check_encodings(binding, {
         {"name", "@@:"}, {"type", "q@:"}, {"access", "Q@:"}, {"index", "Q@:"}, {"isUsed", "B@:"}, {"isArgument", "B@:"},
         {"bufferAlignment", "Q@:"}, {"bufferDataSize", "Q@:"}, {"bufferDataType", "Q@:"}, {"bufferStructType", "@@:"},
         {"bufferPointerType", "@@:"}, {"threadgroupMemoryAlignment", "Q@:"}, {"threadgroupMemoryDataSize", "Q@:"},
+        {"textureType", "Q@:"}, {"textureDataType", "Q@:"}, {"isDepthTexture", "B@:"}, {"arrayLength", "Q@:"},
     });
     CHECK(msg_send<ns_integer()>(binding, "type") == 1);  // MTLBindingTypeThreadgroupMemory
 }

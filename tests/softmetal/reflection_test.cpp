@@ -136,3 +136,135 @@ TEST_CASE("a descriptor without a function gives nil and an error") {
     REQUIRE(error != nullptr);
     CHECK(error_domain(error) == "MTLLibraryErrorDomain");
 }
+
+namespace {
+
+constexpr const char* textured_source = R"(#include <metal_stdlib>
+using namespace metal;
+struct params { float scale; uint count; float4 bias; };
+kernel void textured(device const float* in [[buffer(0)]], device float4* out [[buffer(1)]],
+                     constant params& p [[buffer(2)]], threadgroup float* scratch [[threadgroup(0)]],
+                     texture2d<float, access::read> src [[texture(0)]], texture2d<half, access::write> dst [[texture(1)]],
+                     sampler s [[sampler(0)]], uint2 gid [[thread_position_in_grid]], uint lid [[thread_index_in_threadgroup]]) {
+    scratch[lid] = in[gid.x] * p.scale;
+    const float4 seen = src.read(gid) + src.sample(s, float2(0.5f));
+    dst.write(half4(seen * scratch[lid]), gid);
+    out[gid.x] = seen + p.bias;
+}
+)";
+
+// Every property of one MTLArgument or MTLBinding that Metal defines for some argument kind.
+struct reflected {
+    std::string name;
+    ns_uinteger type, index, access;
+    ns_uinteger buffer_size, buffer_alignment, buffer_data_type;
+    ns_uinteger threadgroup_size, threadgroup_alignment;
+    ns_uinteger texture_type, texture_data_type, array_length;
+    bool depth;
+};
+
+reflected read_reflected(id a, bool binding) {
+    reflected r;
+    r.name = text(msg_send<id()>(a, "name"));
+    r.type = binding ? static_cast<ns_uinteger>(msg_send<ns_integer()>(a, "type")) : msg_send<ns_uinteger()>(a, "type");
+    r.index = msg_send<ns_uinteger()>(a, "index");
+    r.access = msg_send<ns_uinteger()>(a, "access");
+    r.buffer_size = msg_send<ns_uinteger()>(a, "bufferDataSize");
+    r.buffer_alignment = msg_send<ns_uinteger()>(a, "bufferAlignment");
+    r.buffer_data_type = msg_send<ns_uinteger()>(a, "bufferDataType");
+    r.threadgroup_size = msg_send<ns_uinteger()>(a, "threadgroupMemoryDataSize");
+    r.threadgroup_alignment = msg_send<ns_uinteger()>(a, "threadgroupMemoryAlignment");
+    r.texture_type = msg_send<ns_uinteger()>(a, "textureType");
+    r.texture_data_type = msg_send<ns_uinteger()>(a, "textureDataType");
+    r.array_length = msg_send<ns_uinteger()>(a, "arrayLength");
+    r.depth = msg_send<objc_bool()>(a, "isDepthTexture") != 0;
+    CHECK(msg_send<objc_bool()>(a, binding ? "isUsed" : "isActive") != 0);
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("reflection lists buffers, a constant reference, threadgroup memory, textures and a sampler with every field") {
+    autorelease_pool pool;
+    object lib = new_library(textured_source);
+    REQUIRE(lib);
+    object function = new_function(lib.get(), "textured");
+    id reflection = nullptr, error = nullptr;
+    object pipeline = object::adopt(msg_send<id(id, ns_uinteger, id*, id*)>(
+        device(), "newComputePipelineStateWithFunction:options:reflection:error:", function.get(), 3, &reflection, &error));
+    REQUIRE(pipeline);
+    REQUIRE(reflection);
+    // MTLArgumentType / MTLBindingType: buffer 0, threadgroup memory 1, texture 2, sampler 3.
+    // MTLArgumentAccess / MTLBindingAccess: read-only 0, read-write 1, write-only 2.
+    // MTLDataType: struct 1, float 3, float4 6, half 16. MTLTextureType2D 2.
+    //                          name      type idx acc  buf size/align/type  tg size/align  tex type/data  len  depth
+    const std::vector<reflected> expected = {
+        {"in", 0, 0, 0, 4, 4, 3, 0, 0, 0, 0, 1, false},
+        {"out", 0, 1, 1, 16, 16, 6, 0, 0, 0, 0, 1, false},
+        {"p", 0, 2, 0, 32, 16, 1, 0, 0, 0, 0, 1, false},
+        {"scratch", 1, 0, 1, 0, 0, 0, 4, 4, 0, 0, 1, false},
+        {"src", 2, 0, 0, 0, 0, 0, 0, 0, 2, 3, 1, false},
+        {"dst", 2, 1, 2, 0, 0, 0, 0, 0, 2, 16, 1, false},
+        {"s", 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, false},
+    };
+    for (bool bindings : {false, true}) {
+        INFO((bindings ? "bindings" : "arguments"));
+        id array = msg_send<id()>(reflection, bindings ? "bindings" : "arguments");
+        REQUIRE(msg_send<ns_uinteger()>(array, "count") == expected.size());
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+            const reflected seen = read_reflected(msg_send<id(ns_uinteger)>(array, "objectAtIndex:", i), bindings);
+            const reflected& e = expected[i];
+            INFO("argument " << i << " (" << e.name << ")");
+            CHECK(seen.name == e.name);
+            CHECK(seen.type == e.type);
+            CHECK(seen.index == e.index);
+            CHECK(seen.access == e.access);
+            CHECK(seen.buffer_size == e.buffer_size);
+            CHECK(seen.buffer_alignment == e.buffer_alignment);
+            CHECK(seen.buffer_data_type == e.buffer_data_type);
+            CHECK(seen.threadgroup_size == e.threadgroup_size);
+            CHECK(seen.threadgroup_alignment == e.threadgroup_alignment);
+            CHECK(seen.texture_type == e.texture_type);
+            CHECK(seen.texture_data_type == e.texture_data_type);
+            CHECK(seen.array_length == e.array_length);
+            CHECK(seen.depth == e.depth);
+        }
+    }
+}
+
+TEST_CASE("reflection names textures and samplers with implicit indices and reports read_write access") {
+    autorelease_pool pool;
+    object lib = new_library(R"(#include <metal_stdlib>
+using namespace metal;
+kernel void implicit(texture2d<uint, access::read_write> a, texture3d<short, access::read> b, sampler first, sampler second,
+                     device float* out, uint3 p [[thread_position_in_grid]]) {
+    a.write(a.read(p.xy) + uint4(1), p.xy);
+    out[p.x] = float(b.read(p).x);
+}
+)");
+    REQUIRE(lib);
+    object function = new_function(lib.get(), "implicit");
+    id reflection = nullptr, error = nullptr;
+    object pipeline = object::adopt(msg_send<id(id, ns_uinteger, id*, id*)>(
+        device(), "newComputePipelineStateWithFunction:options:reflection:error:", function.get(), 1, &reflection, &error));
+    REQUIRE(pipeline);
+    id array = msg_send<id()>(reflection, "arguments");
+    REQUIRE(msg_send<ns_uinteger()>(array, "count") == 5);
+    struct row {
+        const char* name;
+        ns_uinteger type, index, access, texture_type, texture_data_type;
+    };
+    // out (buffer 0), a and b (textures 0 and 1: uint 33, short 37; 2D 2, 3D 7), first and second (samplers 0, 1).
+    const row expected[] = {{"out", 0, 0, 1, 0, 0}, {"a", 2, 0, 1, 2, 33}, {"b", 2, 1, 0, 7, 37}, {"first", 3, 0, 0, 0, 0},
+                            {"second", 3, 1, 0, 0, 0}};
+    for (ns_uinteger i = 0; i < 5; ++i) {
+        id a = msg_send<id(ns_uinteger)>(array, "objectAtIndex:", i);
+        INFO(expected[i].name);
+        CHECK(text(msg_send<id()>(a, "name")) == expected[i].name);
+        CHECK(msg_send<ns_uinteger()>(a, "type") == expected[i].type);
+        CHECK(msg_send<ns_uinteger()>(a, "index") == expected[i].index);
+        CHECK(msg_send<ns_uinteger()>(a, "access") == expected[i].access);
+        CHECK(msg_send<ns_uinteger()>(a, "textureType") == expected[i].texture_type);
+        CHECK(msg_send<ns_uinteger()>(a, "textureDataType") == expected[i].texture_data_type);
+    }
+}

@@ -1008,3 +1008,19 @@ TEST_CASE("setSamplerState:lodMinClamp:lodMaxClamp:atIndex: clamps the level for
     CHECK(contents<float>(out.get())[4] == 20.0f);
     CHECK(msg_send<ns_uinteger(ns_uinteger)>(device(), "minimumLinearTextureAlignmentForPixelFormat:", 70) == 4);
 }
+
+TEST_CASE("a texture's memory counts in the device's currentAllocatedSize while it lives; views add nothing") {
+    autorelease_pool pool;
+    const ns_uinteger before = msg_send<ns_uinteger()>(device(), "currentAllocatedSize");
+    {
+        object t = texture_2d(70, 256, 128);
+        REQUIRE(t);
+        const ns_uinteger size = msg_send<ns_uinteger()>(t.get(), "allocatedSize");
+        CHECK(size >= 256 * 128 * 4);
+        CHECK(msg_send<ns_uinteger()>(device(), "currentAllocatedSize") == before + size);
+        object view = object::adopt(msg_send<id(ns_uinteger)>(t.get(), "newTextureViewWithPixelFormat:", 71));
+        REQUIRE(view);
+        CHECK(msg_send<ns_uinteger()>(device(), "currentAllocatedSize") == before + size);
+    }
+    CHECK(msg_send<ns_uinteger()>(device(), "currentAllocatedSize") == before);
+}

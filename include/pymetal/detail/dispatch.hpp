@@ -16,12 +16,28 @@
 
 namespace pymetal::detail {
 
+// MTLArgumentType: what kind of binding an argument is.
+enum class argument_type : ns_uinteger { buffer = 0, threadgroup_memory = 1, texture = 2, sampler = 3 };
+// MTLArgumentAccess (MTLBindingAccess).
+enum class argument_access : ns_uinteger { read_only = 0, read_write = 1, write_only = 2 };
+
 // One kernel argument as the pipeline's reflection (MTLArgument) reports it.
 struct reflected_argument {
     std::string name;        // the MSL parameter name
-    bool threadgroup = false;  // [[threadgroup(n)]] rather than [[buffer(n)]]
-    ns_uinteger index = 0;
-    ns_uinteger data_size = 0;  // bufferDataSize: sizeof the referenced / pointed-to type (0 unknown)
+    argument_type type = argument_type::buffer;
+    bool threadgroup = false;  // type == threadgroup_memory
+    ns_uinteger index = 0;     // [[buffer(n)]], [[threadgroup(n)]], [[texture(n)]] or [[sampler(n)]]
+    argument_access access = argument_access::read_write;
+    // Buffers: bufferDataSize, bufferAlignment, bufferDataType (sizeof, alignof and MTLDataType of the
+    // referenced / pointed-to type; 0 unknown). Threadgroup memory: threadgroupMemoryDataSize and
+    // threadgroupMemoryAlignment in data_size and alignment.
+    ns_uinteger data_size = 0;
+    ns_uinteger alignment = 0;
+    ns_uinteger data_type = 0;
+    // Textures: textureType (MTLTextureType) and textureDataType (MTLDataType of the texel type:
+    // float 3, half 16, int 29, uint 33, short 37, ushort 41, ...).
+    ns_uinteger texture_type = 0;
+    ns_uinteger texture_data_type = 0;
 };
 
 // What a dispatch needs to know about a kernel, read once when the kernel is made.
@@ -46,13 +62,32 @@ inline std::vector<reflected_argument> read_reflection(id reflection) {
         id a = msg_send<id(ns_uinteger)>(array, "objectAtIndex:", i);
         if (!msg_send<objc_bool()>(a, "isActive")) continue;
         const ns_uinteger type = msg_send<ns_uinteger()>(a, "type");  // MTLArgumentType
-        if (type != 0 && type != 1) continue;  // textures, samplers: not bound by pymetal
+        if (type > 3) continue;  // imageblocks, visible function tables...: nothing pymetal binds
         reflected_argument r;
-        r.threadgroup = type == 1;
+        r.type = static_cast<argument_type>(type);
+        r.threadgroup = r.type == argument_type::threadgroup_memory;
         r.index = msg_send<ns_uinteger()>(a, "index");
-        r.data_size = r.threadgroup ? 0 : msg_send<ns_uinteger()>(a, "bufferDataSize");
+        r.access = static_cast<argument_access>(msg_send<ns_uinteger()>(a, "access"));
+        switch (r.type) {
+            case argument_type::buffer:
+                r.data_size = msg_send<ns_uinteger()>(a, "bufferDataSize");
+                r.alignment = msg_send<ns_uinteger()>(a, "bufferAlignment");
+                r.data_type = msg_send<ns_uinteger()>(a, "bufferDataType");
+                break;
+            case argument_type::threadgroup_memory:
+                r.data_size = msg_send<ns_uinteger()>(a, "threadgroupMemoryDataSize");
+                r.alignment = msg_send<ns_uinteger()>(a, "threadgroupMemoryAlignment");
+                break;
+            case argument_type::texture:
+                r.texture_type = msg_send<ns_uinteger()>(a, "textureType");
+                r.texture_data_type = msg_send<ns_uinteger()>(a, "textureDataType");
+                break;
+            case argument_type::sampler:
+                break;
+        }
         id name = msg_send<id()>(a, "name");
-        r.name = name ? pymetal::to_string(name) : "[[" + std::string(r.threadgroup ? "threadgroup(" : "buffer(") + std::to_string(r.index) + ")]]";
+        static const char* const attributes[] = {"buffer(", "threadgroup(", "texture(", "sampler("};
+        r.name = name ? pymetal::to_string(name) : "[[" + std::string(attributes[type]) + std::to_string(r.index) + ")]]";
         arguments.push_back(std::move(r));
     }
     return arguments;
@@ -120,28 +155,31 @@ inline void check_against_reflection(const pipeline_info& k, argument_list args)
         const argument* arg = nullptr;
         std::size_t position = 0;
     };
-    std::array<bound, max_argument_index> buffers{}, threadgroup{};
+    std::array<bound, max_argument_index> buffers{}, threadgroup{}, textures{}, samplers{};
     index_assigner indices;
     std::size_t position = 0;
     for (const argument& a : args) {
         const long index = indices.next(a);  // in range: checked by the caller's loop first
         const argument::kind kind = a.type();
-        if (kind == argument::kind::texture || kind == argument::kind::sampler) {
-            ++position;
-            continue;
-        }
-        (kind == argument::kind::threadgroup_memory ? threadgroup : buffers)[static_cast<std::size_t>(index)] = {&a, position++};
+        auto& table = kind == argument::kind::threadgroup_memory ? threadgroup
+                      : kind == argument::kind::texture          ? textures
+                      : kind == argument::kind::sampler          ? samplers
+                                                                 : buffers;
+        table[static_cast<std::size_t>(index)] = {&a, position++};
     }
+    static const char* const attributes[] = {"buffer(", "threadgroup(", "texture(", "sampler("};
+    static const char* const what_to_pass[] = {"a buffer or pymetal::value(...)", "pymetal::threadgroup_memory(bytes)",
+                                               "a pymetal::texture", "a pymetal::sampler"};
     for (const reflected_argument& r : k.arguments) {
         if (r.index >= static_cast<ns_uinteger>(max_argument_index)) continue;
-        const std::string where = "the kernel's argument '" + r.name + "' [[" + (r.threadgroup ? "threadgroup(" : "buffer(") +
-                                  std::to_string(r.index) + ")]]";
-        const bound& b = (r.threadgroup ? threadgroup : buffers)[r.index];
-        if (!b.arg)
-            refuse(k, where + " is not bound: pass " +
-                          (r.threadgroup ? std::string("pymetal::threadgroup_memory(bytes)") : std::string("a buffer or pymetal::value(...)")) +
-                          " at that index");
-        if (r.threadgroup || r.data_size == 0) continue;
+        const auto type = static_cast<std::size_t>(r.type);
+        const std::string where = "the kernel's argument '" + r.name + "' [[" + attributes[type] + std::to_string(r.index) + ")]]";
+        const bound& b = (r.type == argument_type::threadgroup_memory ? threadgroup
+                          : r.type == argument_type::texture          ? textures
+                          : r.type == argument_type::sampler          ? samplers
+                                                                      : buffers)[r.index];
+        if (!b.arg) refuse(k, where + " is not bound: pass " + what_to_pass[type] + " at that index");
+        if (r.type != argument_type::buffer || r.data_size == 0) continue;
         const argument& a = *b.arg;
         if (a.type() == argument::kind::bytes && a.length() < r.data_size)
             refuse(k, where + " needs " + std::to_string(r.data_size) + " bytes but argument " + std::to_string(b.position) +

@@ -48,6 +48,59 @@ template <class T> constexpr unsigned char buffer_offset_alignment() {
     else return offset_alignment_of<P>();
 }
 
+// MTLDataType of a scalar or vector type, for reflection: 1 (struct) for a class type, 0 for a type
+// Metal has no name for.
+template <class T> constexpr unsigned data_type() {
+    using P = remove_cvref_t<T>;
+    using E = elem_t<P>;
+    constexpr int n = lanes<P>;
+    constexpr unsigned k = n == 0 ? 0u : (unsigned)n - 1u; // scalar, 2, 3, 4 lanes: +0 .. +3
+    if constexpr (n > 4) return 0u;
+    else if constexpr (is_same<E, float>::value) return 3u + k;
+    else if constexpr (is_same<E, half>::value) return 16u + k;
+    else if constexpr (is_same<E, int>::value) return 29u + k;
+    else if constexpr (is_same<E, unsigned>::value) return 33u + k;
+    else if constexpr (is_same<E, short>::value) return 37u + k;
+    else if constexpr (is_same<E, unsigned short>::value) return 41u + k;
+    else if constexpr (is_same<E, char>::value || is_same<E, signed char>::value) return 45u + k;
+    else if constexpr (is_same<E, unsigned char>::value) return 49u + k;
+    else if constexpr (is_same<E, bool>::value && n == 0) return 53u;
+    else if constexpr (is_same<E, long>::value) return 81u + k;
+    else if constexpr (is_same<E, unsigned long>::value) return 85u + k;
+    else if constexpr (__is_class(P)) return 1u;
+    else return 0u;
+}
+// The type a buffer or threadgroup parameter points to or refers to (a value's own type).
+template <class T, bool R = strip_ref<T>::is_ref, bool Ptr = __is_pointer(remove_cvref_t<T>)> struct pointee {
+    using type = remove_cvref_t<T>;
+};
+template <class T, bool Ptr> struct pointee<T, true, Ptr> { using type = remove_cvref_t<typename strip_ref<T>::type>; };
+template <class T> struct pointee<T, false, true> { using type = remove_cvref_t<__remove_pointer(remove_cvref_t<T>)>; };
+#ifdef SM_SHADER_VALIDATION
+// A checked pointer (shader validation) points to what its raw pointer points to.
+template <class T> struct pointee<T, false, false> {
+    using P = remove_cvref_t<T>;
+    template <class X, bool C = is_checked_v<X>> struct of { using type = X; };
+    template <class X> struct of<X, true> { using type = remove_cvref_t<__remove_pointer(decltype(X::p))>; };
+    using type = typename of<P>::type;
+};
+#endif
+template <class T> constexpr unsigned pointee_size() {
+    using E = typename pointee<T>::type;
+    if constexpr (__is_void(E)) return 0u;
+    else return (unsigned)sizeof(E);
+}
+template <class T> constexpr unsigned pointee_alignment() {
+    using E = typename pointee<T>::type;
+    if constexpr (__is_void(E)) return 0u;
+    else return (unsigned)alignof(E);
+}
+template <class T> constexpr unsigned pointee_data_type() {
+    using E = typename pointee<T>::type;
+    if constexpr (__is_void(E)) return 0u;
+    else return data_type<E>();
+}
+
 // [[buffer(N)]]: pointers are cast, references bound to the buffer's first bytes, values copied.
 template <unsigned N> struct sm_buffer {
     template <class T> static SM_INLINE T get(const thread_ctx &c) {
@@ -116,7 +169,10 @@ template <unsigned N> struct sm_texture_binding {
     static constexpr unsigned threadgroup_bit = 0;
     static constexpr unsigned texture_bit = 1u << N, sampler_bit = 0;
     static constexpr int texture_index = (int)N;
-    template <class T> static constexpr unsigned texture_kind() { return remove_cvref_t<T>::sm_kind; }
+    template <class T> static constexpr unsigned texture_kind() {
+        using X = remove_cvref_t<T>;
+        return X::sm_kind | (data_type<typename X::sm_elem>() << 16);
+    }
     template <class T> static constexpr unsigned long min_length() { return 0; }
     template <class T> static constexpr unsigned char offset_alignment() { return 1; }
     static constexpr int index = -1;
@@ -256,16 +312,31 @@ template <class... Args> struct fn_signature<void(Args...)> {
             if (tidx[i] >= 0) k.texture_argument_kind[tidx[i]] = tkind[i];
         const int idx[] = {B::index..., -1};
         const unsigned tg_bit[] = {B::threadgroup_bit..., 0u};
+        const unsigned s_bit[] = {B::sampler_bit..., 0u};
         const unsigned long len[] = {B::template min_length<Args>()..., 0ul};
-        const unsigned char align[] = {B::template offset_alignment<Args>()..., (unsigned char)1};
+        const unsigned char offset_align[] = {B::template offset_alignment<Args>()..., (unsigned char)1};
         for (unsigned n = 0; n < SM_MAX_BUFFER_BINDINGS; ++n) k.buffer_offset_alignment[n] = 1;
+        const unsigned size[] = {pointee_size<Args>()..., 0u};
+        const unsigned align[] = {pointee_alignment<Args>()..., 0u};
+        const unsigned type[] = {pointee_data_type<Args>()..., 0u};
         for (unsigned i = 0; i < sizeof...(B) && i < 255; ++i) {
+            // For reflection: which parameter each binding is, and what it points to.
             if (idx[i] >= 0) {
                 k.buffer_min_length[idx[i]] = len[i];
-                k.buffer_offset_alignment[idx[i]] = align[i];
-                k.buffer_parameter[idx[i]] = (unsigned char)(i + 1); // for reflection: which parameter it is
+                k.buffer_offset_alignment[idx[i]] = offset_align[i];
+                k.buffer_parameter[idx[i]] = (unsigned char)(i + 1);
+                k.buffer_data_size[idx[i]] = size[i];
+                k.buffer_alignment[idx[i]] = align[i];
+                k.buffer_data_type[idx[i]] = type[i];
             }
-            if (tg_bit[i]) k.threadgroup_parameter[__builtin_ctz(tg_bit[i])] = (unsigned char)(i + 1);
+            if (tg_bit[i]) {
+                const unsigned n = (unsigned)__builtin_ctz(tg_bit[i]);
+                k.threadgroup_parameter[n] = (unsigned char)(i + 1);
+                k.threadgroup_data_size[n] = size[i];
+                k.threadgroup_alignment[n] = align[i];
+            }
+            if (tidx[i] >= 0) k.texture_parameter[tidx[i]] = (unsigned char)(i + 1);
+            if (s_bit[i]) k.sampler_parameter[__builtin_ctz(s_bit[i])] = (unsigned char)(i + 1);
         }
         return k;
     }

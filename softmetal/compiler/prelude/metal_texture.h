@@ -504,9 +504,23 @@ template <class O> constexpr bool is_offset() { return sm::vt<O>::n > 0 || __is_
 
 namespace metal {
 
+// read() and write() only where the texture's access allows them: Metal's compiler refuses a write to
+// an access::read (or sample) texture and a read from an access::write one, and so does this, at the
+// call in the user's source.
+#define SM_TEXTURE_READABLE                                                                                        \
+    __attribute__((diagnose_if(A == access::write, "read() from a texture declared access::write; declare it "    \
+                                                   "access::read or access::read_write to read it", "error")))
+#define SM_TEXTURE_WRITABLE                                                                                        \
+    __attribute__((diagnose_if(A == access::read, "write() to a texture declared access::read; declare it "        \
+                                                  "access::write or access::read_write to write it", "error")))     \
+    __attribute__((diagnose_if(A == access::sample, "write() to a texture declared access::sample (the default "  \
+                                                    "access); declare it access::write or access::read_write to "  \
+                                                    "write it", "error")))
+
 // MTLTextureType values, for the runtime's binding check.
 #define SM_TEXTURE_COMMON(type_value)                                                                              \
     const sm_texture *sm_t;                                                                                        \
+    using sm_elem = T;                                                                                             \
     static constexpr unsigned sm_kind = (type_value) | ((unsigned)A << 8);                                         \
     SM_INLINE uint get_num_mip_levels() const { return sm_t ? sm_t->mip_levels : 0u; }                              \
     SM_INLINE void fence() const { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
@@ -540,8 +554,8 @@ namespace metal {
 template <class T, access A = access::sample> struct texture1d {
     SM_TEXTURE_COMMON(0u)
     SM_INLINE uint get_width(uint lod = 0) const { return sm_t ? sm::tex::level_size(sm_t->width, lod) : 0u; }
-    template <class C> SM_INLINE vec<T, 4> read(C x, uint lod = 0) const { return sm::tex::read<T>(sm_t, (uint)x, 0, 0, 0, lod); }
-    template <class V, class C> SM_INLINE void write(V v, C x, uint lod = 0) const { sm::tex::write<T>(sm_t, v, (uint)x, 0, 0, 0, lod); }
+    template <class C> SM_INLINE vec<T, 4> read(C x, uint lod = 0) const SM_TEXTURE_READABLE { return sm::tex::read<T>(sm_t, (uint)x, 0, 0, 0, lod); }
+    template <class V, class C> SM_INLINE void write(V v, C x, uint lod = 0) const SM_TEXTURE_WRITABLE { sm::tex::write<T>(sm_t, v, (uint)x, 0, 0, 0, lod); }
     SM_TEXTURE_SAMPLE(1u)
     SM_TEXTURE_SAMPLE_PLAIN
 };
@@ -550,10 +564,10 @@ template <class T, access A = access::sample> struct texture1d_array {
     SM_TEXTURE_COMMON(1u)
     SM_INLINE uint get_width(uint lod = 0) const { return sm_t ? sm::tex::level_size(sm_t->width, lod) : 0u; }
     SM_INLINE uint get_array_size() const { return sm_t ? sm_t->array_length : 0u; }
-    template <class C, class S> SM_INLINE vec<T, 4> read(C x, S slice, uint lod = 0) const {
+    template <class C, class S> SM_INLINE vec<T, 4> read(C x, S slice, uint lod = 0) const SM_TEXTURE_READABLE {
         return sm::tex::read<T>(sm_t, (uint)x, 0, 0, (uint)slice, lod);
     }
-    template <class V, class C, class S> SM_INLINE void write(V v, C x, S slice, uint lod = 0) const {
+    template <class V, class C, class S> SM_INLINE void write(V v, C x, S slice, uint lod = 0) const SM_TEXTURE_WRITABLE {
         sm::tex::write<T>(sm_t, v, (uint)x, 0, 0, (uint)slice, lod);
     }
     SM_TEXTURE_SAMPLE(1u)
@@ -564,10 +578,10 @@ template <class T, access A = access::sample> struct texture2d {
     SM_TEXTURE_COMMON(2u)
     SM_INLINE uint get_width(uint lod = 0) const { return sm_t ? sm::tex::level_size(sm_t->width, lod) : 0u; }
     SM_INLINE uint get_height(uint lod = 0) const { return sm_t ? sm::tex::level_size(sm_t->height, lod) : 0u; }
-    template <class C> SM_INLINE vec<T, 4> read(C c, uint lod = 0) const {
+    template <class C> SM_INLINE vec<T, 4> read(C c, uint lod = 0) const SM_TEXTURE_READABLE {
         return sm::tex::read<T>(sm_t, sm::tex::lane(c, 0), sm::tex::lane(c, 1), 0, 0, lod);
     }
-    template <class V, class C> SM_INLINE void write(V v, C c, uint lod = 0) const {
+    template <class V, class C> SM_INLINE void write(V v, C c, uint lod = 0) const SM_TEXTURE_WRITABLE {
         sm::tex::write<T>(sm_t, v, sm::tex::lane(c, 0), sm::tex::lane(c, 1), 0, 0, lod);
     }
     SM_TEXTURE_SAMPLE(2u)
@@ -596,10 +610,10 @@ template <class T, access A = access::sample> struct texture2d_array {
     SM_INLINE uint get_width(uint lod = 0) const { return sm_t ? sm::tex::level_size(sm_t->width, lod) : 0u; }
     SM_INLINE uint get_height(uint lod = 0) const { return sm_t ? sm::tex::level_size(sm_t->height, lod) : 0u; }
     SM_INLINE uint get_array_size() const { return sm_t ? sm_t->array_length : 0u; }
-    template <class C, class S> SM_INLINE vec<T, 4> read(C c, S slice, uint lod = 0) const {
+    template <class C, class S> SM_INLINE vec<T, 4> read(C c, S slice, uint lod = 0) const SM_TEXTURE_READABLE {
         return sm::tex::read<T>(sm_t, sm::tex::lane(c, 0), sm::tex::lane(c, 1), 0, (uint)slice, lod);
     }
-    template <class V, class C, class S> SM_INLINE void write(V v, C c, S slice, uint lod = 0) const {
+    template <class V, class C, class S> SM_INLINE void write(V v, C c, S slice, uint lod = 0) const SM_TEXTURE_WRITABLE {
         sm::tex::write<T>(sm_t, v, sm::tex::lane(c, 0), sm::tex::lane(c, 1), 0, (uint)slice, lod);
     }
     SM_TEXTURE_SAMPLE(2u)
@@ -611,10 +625,10 @@ template <class T, access A = access::sample> struct texture3d {
     SM_INLINE uint get_width(uint lod = 0) const { return sm_t ? sm::tex::level_size(sm_t->width, lod) : 0u; }
     SM_INLINE uint get_height(uint lod = 0) const { return sm_t ? sm::tex::level_size(sm_t->height, lod) : 0u; }
     SM_INLINE uint get_depth(uint lod = 0) const { return sm_t ? sm::tex::level_size(sm_t->depth, lod) : 0u; }
-    template <class C> SM_INLINE vec<T, 4> read(C c, uint lod = 0) const {
+    template <class C> SM_INLINE vec<T, 4> read(C c, uint lod = 0) const SM_TEXTURE_READABLE {
         return sm::tex::read<T>(sm_t, sm::tex::lane(c, 0), sm::tex::lane(c, 1), sm::tex::lane(c, 2), 0, lod);
     }
-    template <class V, class C> SM_INLINE void write(V v, C c, uint lod = 0) const {
+    template <class V, class C> SM_INLINE void write(V v, C c, uint lod = 0) const SM_TEXTURE_WRITABLE {
         sm::tex::write<T>(sm_t, v, sm::tex::lane(c, 0), sm::tex::lane(c, 1), sm::tex::lane(c, 2), 0, lod);
     }
     SM_TEXTURE_SAMPLE(3u)
@@ -623,14 +637,32 @@ template <class T, access A = access::sample> struct texture3d {
 
 template <class T, access A = access::read> struct texture_buffer {
     const sm_texture *sm_t;
+    using sm_elem = T;
     static constexpr unsigned sm_kind = 9u | ((unsigned)A << 8);
     SM_INLINE uint get_width() const { return sm_t ? sm_t->width : 0u; }
-    template <class C> SM_INLINE vec<T, 4> read(C x) const { return sm::tex::read<T>(sm_t, (uint)x, 0, 0, 0, 0); }
-    template <class V, class C> SM_INLINE void write(V v, C x) const { sm::tex::write<T>(sm_t, v, (uint)x, 0, 0, 0, 0); }
+    template <class C> SM_INLINE vec<T, 4> read(C x) const SM_TEXTURE_READABLE { return sm::tex::read<T>(sm_t, (uint)x, 0, 0, 0, 0); }
+    template <class V, class C> SM_INLINE void write(V v, C x) const SM_TEXTURE_WRITABLE { sm::tex::write<T>(sm_t, v, (uint)x, 0, 0, 0, 0); }
     SM_INLINE void fence() const { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 };
 
+// Texture kinds softmetal does not have: declared and never defined, so that a use outside a kernel's
+// parameters (a helper's parameter, a local) is an "incomplete type 'metal::texturecube<float>'" error at
+// the user's line rather than an unknown name. (A kernel parameter of these types is refused by the
+// translator, naming the feature.)
+template <class T, access A = access::sample> struct texturecube;
+template <class T, access A = access::sample> struct texturecube_array;
+template <class T, access A = access::read> struct texture2d_ms;
+template <class T, access A = access::read> struct texture2d_ms_array;
+template <class T, access A = access::sample> struct depth2d;
+template <class T, access A = access::sample> struct depth2d_array;
+template <class T, access A = access::sample> struct depthcube;
+template <class T, access A = access::sample> struct depthcube_array;
+template <class T, access A = access::read> struct depth2d_ms;
+template <class T, access A = access::read> struct depth2d_ms_array;
+
 #undef SM_TEXTURE_COMMON
+#undef SM_TEXTURE_READABLE
+#undef SM_TEXTURE_WRITABLE
 #undef SM_TEXTURE_SAMPLE
 #undef SM_TEXTURE_SAMPLE_PLAIN
 #undef SM_TEXTURE_SAMPLE_ARRAY
