@@ -63,7 +63,8 @@ template <bool B, class T, class F> using conditional_t = typename conditional<B
 
 template <class T> struct type_identity { using type = T; };
 template <class T> using type_identity_t = typename type_identity<T>::type;
-template <class...> using void_t = void;
+// No void_t and no is_empty: Apple's library has neither, and MLX defines both itself inside
+// `namespace metal` (steel/utils/type_traits.h), which a second definition would break.
 
 // ---- cv, references, pointers, address spaces ----
 template <class T> struct remove_const { using type = T; };
@@ -126,7 +127,6 @@ template <class T> struct is_enum : bool_constant<__is_enum(T)> {};
 template <class T> struct is_class : bool_constant<__is_class(T)> {};
 template <class T> struct is_union : bool_constant<__is_union(T)> {};
 template <class T> struct is_function : bool_constant<__is_function(T)> {};
-template <class T> struct is_empty : bool_constant<__is_empty(T)> {};
 template <class T> struct is_trivially_copyable : bool_constant<__is_trivially_copyable(T)> {};
 template <class T> struct is_trivial : bool_constant<__is_trivial(T)> {};
 template <class T> struct is_standard_layout : bool_constant<__is_standard_layout(T)> {};
