@@ -136,6 +136,8 @@ kernel void traits(device uint* out [[buffer(0)]], uint i [[thread_position_in_g
     static_assert(numeric_limits<int>::digits == 31 && numeric_limits<uchar>::digits == 8, "digits");
     static_assert(numeric_limits<int>::is_integer && !numeric_limits<float>::is_integer && !numeric_limits<uint>::is_signed, "");
     static_assert(detail::is_same<float>::value == 7, "the user's own detail namespace");
+    static_assert(__is_valid_simdgroup_type<half4>::value && __is_valid_simdgroup_type<uint>::value &&
+                  !__is_valid_simdgroup_type<long>::value && !__is_valid_simdgroup_type<bfloat>::value, "Apple's SIMD-type trait");
     static_assert(numeric_limits<indexed<int>>::lowest().val == numeric_limits<int>::lowest(), "the user's own limits");
     static_assert(is_empty<nothing>::value && !is_empty<float4>::value && is_same_v<void_t<int, float>, void>, "the user's own metal traits");
     float x = 1.5;

@@ -219,6 +219,17 @@ template <class... B> constexpr bool conjunction_v = conjunction<B...>::value;
 template <class... B> constexpr bool disjunction_v = disjunction<B...>::value;
 template <class B> constexpr bool negation_v = negation<B>::value;
 
+// Apple's internal trait for the types SIMD-group functions take, which candle's reductions ask:
+// scalars and vectors of float, half and the 8-, 16- and 32-bit integers. Not bool, bfloat or the
+// 64-bit integers: for those candle defines shuffles of its own.
+template <class T> struct __is_valid_simdgroup_type {
+    using E = sm::elem_t<T>;
+    static constexpr bool value =
+        sm::is_same<E, float>::value || sm::is_same<E, half>::value || sm::is_same<E, int>::value ||
+        sm::is_same<E, uint>::value || sm::is_same<E, short>::value || sm::is_same<E, ushort>::value ||
+        sm::is_same<E, char>::value || sm::is_same<E, signed char>::value || sm::is_same<E, uchar>::value;
+};
+
 } // namespace metal
 
 #endif
