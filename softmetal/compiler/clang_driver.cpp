@@ -308,7 +308,7 @@ std::vector<std::string> compile_flags(bool fast_math, const std::string &target
     const char *rest[] = {"-O2", "-fPIC", "-shared", "-march=native", "-fno-exceptions", "-fno-rtti",
                           "-Xclang", "-ffloat16-excess-precision=none", "-fvisibility=hidden", "-nostdlib++",
                           "-fno-color-diagnostics", "-fno-threadsafe-statics",
-                          // Operand ranges in errors (scalar_operand_repair reads them; stripped for the
+                          // Operand ranges in errors (operand_repair reads them; stripped for the
                           // user), and every error of a large library, not the first 20.
                           "-fdiagnostics-print-source-range-info", "-ferror-limit=1000",
                           // No crt start files: they bring _init/_fini and .init_array entries, and a

@@ -190,7 +190,7 @@ std::string refuse_object(const std::string &so, const std::string &user_source)
 }
 
 // Builds in `build_dir` (already private); returns the path of the .so or "" with the log filled.
-// `clang_output` gets clang's own output, range-annotated (what scalar_operands_to_loosen reads).
+// `clang_output` gets clang's own output, range-annotated (what operand_repairs reads).
 std::string build(const compiler_identity &cc, const std::vector<std::string> &flags, const std::string &include_dir,
                   const std::string &build_dir, const translation &tr, const std::string &user_source, std::string &log,
                   std::string &clang_output) {
@@ -454,22 +454,23 @@ void print_remarks(const compile_result &r) {
 }
 
 // Translates `pre` and tries `attempt(translation, clang_output)` (true: built), with rounds of
-// scalar-operand repair between attempts (scalar_operand_repair.hpp). A few rounds at most: each
+// operand repair between attempts (operand_repair.hpp). A few rounds at most: each
 // round's errors name every scalar operand clang met (the error limit is high), so another round is
-// needed only where a repair uncovered more. `tr` is the last translation (not ok: its log says why).
+// needed only where a repair uncovered more; but clang names only the first refused argument of a
+// call, so a call with several converted `thread const T&` arguments takes a round for each. `tr` is the last translation (not ok: its log says why).
 template <class Attempt>
 bool build_with_repairs(const preprocessed_msl &pre, const compile_options &options,
                         const std::vector<function_constant_value> &constants, translation &tr, Attempt attempt) {
-    std::vector<source_range> loose_operands;
-    for (int round = 0; round < 3; ++round) {
-        tr = translate_msl(pre, options, constants, loose_operands);
+    std::vector<operand_repair> repairs;
+    for (int round = 0; round < 6; ++round) {
+        tr = translate_msl(pre, options, constants, repairs);
         if (!tr.ok) return false;
         std::string clang_output;
         if (attempt(tr, clang_output)) return true;
-        const std::size_t before = loose_operands.size();
-        for (const source_range &found : scalar_operands_to_loosen(clang_output, tr.cpp))
-            if (std::find(loose_operands.begin(), loose_operands.end(), found) == loose_operands.end()) loose_operands.push_back(found);
-        if (loose_operands.size() == before) return false; // nothing more to repair: the errors are the user's
+        const std::size_t before = repairs.size();
+        for (const operand_repair &found : operand_repairs(clang_output, tr.cpp))
+            if (std::find(repairs.begin(), repairs.end(), found) == repairs.end()) repairs.push_back(found);
+        if (repairs.size() == before) return false; // nothing more to repair: the errors are the user's
     }
     return false;
 }

@@ -54,6 +54,7 @@ public:
             else if (is(j, "static_cast")) static_cast_to_value(j);
             else if (is_ident(j) && is_vector_name(text(j)) && is_ident(j + 1) && is(j + 2, "(")) vector_direct_initialization(j);
             else if (is_ident(j) && type_names_.count(text(j)) && is(j + 1, "(")) functional_cast(j);
+            else if (is(j, "vec") && is(j + 1, "<")) vec_template_cast(j);
         }
         return std::move(out_);
     }
@@ -199,6 +200,18 @@ private:
         // `T (*f)(...)`, `T (&r)[4]`: a declarator, not a cast.
         if ((is(j + 2, "*") || is(j + 2, "&")) && is_ident(j + 3) && is(j + 4, ")")) return;
         out_.push_back({tk(j).offset, end_of(j + 1) - tk(j).offset, "::sm::msl_construct<" + text(j) + ">("});
+    }
+
+    // `vec<T, 4>(x)` or `metal::vec<T, 4>(x)`: MSL's vector template used as a conversion (MLX's sparse
+    // kernels turn a float4 sum into vec<T, 4> this way), which clang's vectors would refuse.
+    void vec_template_cast(size_t j) {
+        size_t first = j;
+        if (j >= 2 && is(j - 1, "::") && is(j - 2, "metal")) first = j - 2;
+        else if (j >= 1 && is(j - 1, "::")) return; // another namespace's vec
+        const size_t close = match_angle(j + 1);
+        if (close == npos || !is(close, ">") || !is(close + 1, "(") || !expression_context(first)) return;
+        const std::string type = src_.substr(tk(first).offset, end_of(close) - tk(first).offset);
+        out_.push_back({tk(first).offset, end_of(close + 1) - tk(first).offset, "::sm::msl_construct<" + type + ">("});
     }
 
     // `static_cast<T>(x)` to a type named by one identifier: a value conversion, as in MSL (between

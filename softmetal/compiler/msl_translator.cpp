@@ -1231,9 +1231,9 @@ private:
         }
     }
 
-    // Scalar operands clang found meeting narrower vectors (scalar_operand_repair.hpp).
-    void loose_scalar_operands() {
-        if (loose_operands_.empty()) return;
+    // Operands clang refused for conversions MSL makes (operand_repair.hpp).
+    void repair_operands() {
+        if (repairs_.empty()) return;
         std::vector<size_t> line_starts = {0};
         for (size_t i = 0; i < src_.size(); ++i)
             if (src_[i] == '\n') line_starts.push_back(i + 1);
@@ -1243,10 +1243,11 @@ private:
             size_t line_end = size_t(line) < line_starts.size() ? line_starts[size_t(line)] : src_.size();
             return off <= line_end ? off : npos;
         };
-        for (const source_range &r : loose_operands_) {
+        for (const operand_repair &repair : repairs_) {
+            const source_range &r = repair.range;
             size_t begin = offset_of(r.line, r.column), end = offset_of(r.end_line, r.end_column);
             if (begin == npos || end == npos || end <= begin) continue;
-            add_edit(begin, 0, "::sm::loose(");
+            add_edit(begin, 0, repair_opening(repair.kind));
             add_edit(end, 0, ")");
         }
     }
@@ -1255,7 +1256,7 @@ private:
         function_pointer_template_parameters();
         vector_brace_initializers();
         for (text_replacement &r : vector_conversion_edits(src_, toks_, code_)) add_edit(r.offset, r.length, std::move(r.text));
-        loose_scalar_operands(); // after the conversions: its ")" closes outside theirs at the same place
+        repair_operands(); // after the conversions: its ")" closes outside theirs at the same place
         for (size_t i = 0; i < toks_.size(); ++i) {
             if (consumed_[i]) continue;
             const token &t = toks_[i];
@@ -1426,7 +1427,7 @@ public:
         return lines;
     }
     void set_active_lines(std::set<int> lines) { active_lines_ = std::move(lines); }
-    void set_loose_operands(std::vector<source_range> ranges) { loose_operands_ = std::move(ranges); }
+    void set_repairs(std::vector<operand_repair> repairs) { repairs_ = std::move(repairs); }
 
 private:
     const std::set<std::string> &user_functions() {
@@ -1751,7 +1752,7 @@ private:
     std::set<std::string> instantiated_;
     bool instantiated_computed_ = false;
     std::set<int> active_lines_;             // rewrite: lines of code the preprocessor kept
-    std::vector<source_range> loose_operands_; // rewrite: scalar operands to wrap in ::sm::loose (scalar_operand_repair.hpp)
+    std::vector<operand_repair> repairs_; // rewrite: operands to wrap (operand_repair.hpp)
     std::map<std::string, std::set<std::string>> local_constant_uses_; // local constant -> identifiers of its value
     bool user_functions_computed_ = false;
     mutable bracket_table brackets_;
@@ -1764,7 +1765,7 @@ private:
 } // namespace
 
 translation translate_msl(const preprocessed_msl &source, const compile_options &options,
-                          const std::vector<function_constant_value> &constants, const std::vector<source_range> &loose_operands) {
+                          const std::vector<function_constant_value> &constants, const std::vector<operand_repair> &repairs) {
     translation out;
     translator analysis(source.text, options, constants, pass::analysis, source.prepared);
     bool ok = analysis.analyse();
@@ -1776,7 +1777,7 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
     translator rewrite(source.prepared, options, constants, pass::rewrite, source.prepared);
     const std::set<int> active = analysis.active_lines();
     rewrite.set_active_lines(active);
-    rewrite.set_loose_operands(loose_operands);
+    rewrite.set_repairs(repairs);
     std::map<std::string, rewritten_kernel> rewritten;
     std::string body = rewrite.rewrite(rewritten);
     if (!rewrite.errors().empty()) {
@@ -1794,7 +1795,7 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
         for (auto &k : rewritten) k.second.regions = false;
         translator plain(source.prepared, options, constants, pass::rewrite, source.prepared);
         plain.set_active_lines(active);
-        plain.set_loose_operands(loose_operands);
+        plain.set_repairs(repairs);
         std::map<std::string, rewritten_kernel> unused;
         std::string plain_body = plain.rewrite_without_regions(unused);
         std::vector<std::string> names;

@@ -14,7 +14,7 @@
 
 #include "compiler/compiler.hpp"
 #include "compiler/msl_preprocessor.hpp"
-#include "compiler/scalar_operand_repair.hpp"
+#include "compiler/operand_repair.hpp"
 
 namespace softmetal {
 namespace detail {
@@ -28,11 +28,11 @@ struct translation {
     std::vector<function_constant_info> constants;    // declared function constants
 };
 
-// `source` has been through preprocess_msl (stage 1). `loose_operands`: scalar operands a first
-// compile found meeting narrower vectors (scalar_operand_repair.hpp), wrapped so they convert as in MSL.
+// `source` has been through preprocess_msl (stage 1). `repairs`: operands an earlier compile
+// found refused for MSL conversions C++ lacks (operand_repair.hpp), wrapped so they convert as in MSL.
 translation translate_msl(const preprocessed_msl &source, const compile_options &options,
                           const std::vector<function_constant_value> &constants,
-                          const std::vector<source_range> &loose_operands = {});
+                          const std::vector<operand_repair> &repairs = {});
 
 } // namespace detail
 } // namespace softmetal

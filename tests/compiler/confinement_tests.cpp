@@ -523,6 +523,34 @@ TEST_CASE("a library no longer referenced is unloaded, and loads again when comp
     CHECK(compile(first).module == held.module);
 }
 
+TEST_CASE("ten thousand libraries loaded and released keep the mapping count bounded", "[compiler][unload]") {
+    // The load half of the lifecycle at the scale that once exhausted vm.max_map_count (about 12,900
+    // libraries): one kernel object, built once, loaded 10,000 times from its own file each time (the
+    // way ahead-of-time libraries load: each load is a distinct dlopen), used, and released. Compiling
+    // 10,000 distinct sources would be the same dlopen/dlclose path behind an hour of clang.
+    auto built = softmetal::compile_object(doubling_kernel("k"), {}, "");
+    INFO(built.log);
+    REQUIRE(!built.object.empty());
+    const int libraries = 10000;
+    size_t before = 0, highest = 0;
+    for (int i = 0; i < libraries; ++i) {
+        std::string error;
+        auto module = softmetal::load_object(built.object, softmetal_test::test_runtime(), error);
+        INFO("load " << i << ": " << error);
+        REQUIRE(module);
+        softmetal::compile_result r{module, ""};
+        REQUIRE(doubles(r, "k"));
+        r.module.reset();
+        module.reset();
+        if (i == 99) before = mapping_count();
+        if (i > 99 && i % 500 == 0) highest = std::max(highest, mapping_count());
+    }
+    const size_t after = mapping_count();
+    INFO("mappings after 100 libraries " << before << ", highest later " << highest << ", after " << libraries << " " << after);
+    CHECK(highest <= before + 10);
+    CHECK(after <= before + 10);
+}
+
 TEST_CASE("a const declaration without its semicolon in a kernel body is an error, not a hang", "[compiler][bounds]") {
     // Found by the fuzzer below: the translator's scan for `=` ran to the end of memory's index space.
     auto r = compile_within(fresh("kernel void k(device float* o [[buffer(0)]]) { const float x = 1.0 o[0] = x; }\n"), 60);
@@ -538,28 +566,35 @@ TEST_CASE("a const declaration without its semicolon in a kernel body is an erro
     CHECK(seconds_since(t0) < 1.0 * time_scale);
 }
 
-// ---- a fuzzer over the translator ----
+// ---- fuzzers over the translator and over the whole compile path ----
 // The corpus kernels, each mutated at the token level (tokens dropped, duplicated, swapped, or
-// replaced by a bracket, keyword or attribute), straight through the translator on text shaped
-// like the preprocessor's (line markers naming program_source). Every input must be answered (a
-// translation or errors) in bounded time. $SOFTMETAL_FUZZ_ITERATIONS runs it longer.
-TEST_CASE("the translator answers every mutated corpus kernel quickly", "[compiler][fuzz]") {
-    const char *env = std::getenv("SOFTMETAL_FUZZ_ITERATIONS");
-    const long iterations = env ? std::atol(env) : 3000;
-    std::vector<std::string> sources;
-    for (const auto &c : corpus::all_cases()) sources.push_back(c.source);
-    REQUIRE(!sources.empty());
-    const char *pieces[] = {"(", ")", "{", "}", "[[", "]]", "<", ">", ";", ",", "template", "kernel", "constant", "threadgroup",
-                            "[[buffer(0)]]", "[[function_constant(1)]]", "[[host_name(\"x\")]]", "#if 1\n", "\n#endif\n",
-                            "threadgroup_barrier(mem_flags::mem_threadgroup);", "typedef", "decltype(", "::", "\"", "'",
-                            "__asm", "return", "for (;;)", "\n"};
+// replaced by a bracket, keyword or attribute). Every input must be answered (a translation, a
+// library, or errors) in bounded time. CI runs a short stream; a long run is chosen with
+// $SOFTMETAL_FUZZ_ITERATIONS or $SOFTMETAL_FUZZ_SECONDS, and another stream with $SOFTMETAL_FUZZ_SEED.
+namespace {
+
+struct fuzz_stream {
+    long iterations = 0;
+    double seconds = 0; // when set, runs until this much time has passed instead
     unsigned seed = 2026;
-    auto next = [&] { return seed = seed * 1664525u + 1013904223u; };
-    long translated = 0, refused = 0;
-    double slowest = 0;
-    for (long i = 0; i < iterations; ++i) {
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+
+    fuzz_stream(long default_iterations) : iterations(default_iterations) {
+        if (const char *n = std::getenv("SOFTMETAL_FUZZ_ITERATIONS")) iterations = std::atol(n);
+        if (const char *s = std::getenv("SOFTMETAL_FUZZ_SECONDS")) seconds = std::atof(s);
+        if (const char *s = std::getenv("SOFTMETAL_FUZZ_SEED")) seed = unsigned(std::strtoul(s, nullptr, 10));
+    }
+    bool more(long done) const { return seconds > 0 ? seconds_since(start) < seconds : done < iterations; }
+    unsigned next() { return seed = seed * 1664525u + 1013904223u; }
+
+    std::string mutated(const std::vector<std::string> &sources, int most_mutations = 6) {
+        static const char *pieces[] = {"(", ")", "{", "}", "[[", "]]", "<", ">", ";", ",", "template", "kernel", "constant",
+                                       "threadgroup", "[[buffer(0)]]", "[[function_constant(1)]]", "[[host_name(\"x\")]]",
+                                       "#if 1\n", "\n#endif\n", "threadgroup_barrier(mem_flags::mem_threadgroup);", "typedef",
+                                       "decltype(", "::", "\"", "'", "__asm", "return", "for (;;)", "\n", "simd_sum(",
+                                       "texture2d<float>", "#define X(a) a##a\n", "#include <metal_stdlib>\n", "__builtin_"};
         std::string src = sources[next() % sources.size()];
-        const int mutations = 1 + int(next() % 6);
+        const int mutations = 1 + int(next() % unsigned(most_mutations));
         for (int m = 0; m < mutations && !src.empty(); ++m) {
             size_t at = next() % src.size();
             size_t len = 1 + next() % 12;
@@ -570,6 +605,27 @@ TEST_CASE("the translator answers every mutated corpus kernel quickly", "[compil
             default: std::swap(src[at], src[next() % src.size()]); break;
             }
         }
+        return src;
+    }
+};
+
+std::vector<std::string> corpus_sources() {
+    std::vector<std::string> sources;
+    for (const auto &c : corpus::all_cases()) sources.push_back(c.source);
+    return sources;
+}
+
+} // namespace
+
+TEST_CASE("the translator answers every mutated corpus kernel quickly", "[compiler][fuzz]") {
+    fuzz_stream fuzz(3000);
+    const auto sources = corpus_sources();
+    REQUIRE(!sources.empty());
+    long inputs = 0, translated = 0, refused = 0;
+    double slowest = 0;
+    for (; fuzz.more(inputs); ++inputs) {
+        const std::string src = fuzz.mutated(sources);
+        // Text shaped like the preprocessor's, with a line marker naming program_source.
         softmetal::detail::preprocessed_msl pre;
         pre.ok = true;
         pre.prepared = src;
@@ -583,9 +639,38 @@ TEST_CASE("the translator answers every mutated corpus kernel quickly", "[compil
             CHECK(tr.log.find("error:") != std::string::npos); // refused with a reason, never silently
         }
     }
-    INFO(iterations << " inputs: " << translated << " translated, " << refused << " refused, slowest " << slowest << " s");
+    INFO(inputs << " inputs: " << translated << " translated, " << refused << " refused, slowest " << slowest << " s");
     CHECK(slowest < 2.0 * time_scale);
-    WARN(iterations << " inputs: " << translated << " translated, " << refused << " refused, slowest " << slowest << " s");
+    WARN(inputs << " inputs (seed " << fuzz.seed << " at the end): " << translated << " translated, " << refused
+                << " refused, slowest " << slowest << " s");
+}
+
+TEST_CASE("the whole compile path answers every mutated corpus kernel", "[compiler][fuzz]") {
+    // Preprocessing, confinement, translation, clang, the object check and loading, on the same
+    // mutations: each input is a library or a log with an error, within the compile's own time limit.
+    // $SOFTMETAL_FUZZ_COMPILES sets the count (each input is a real clang run).
+    environment_guard restore;
+    cache_directory("fuzz-compile");
+    fuzz_stream fuzz(8);
+    if (const char *n = std::getenv("SOFTMETAL_FUZZ_COMPILES")) fuzz.iterations = std::atol(n);
+    const auto sources = corpus_sources();
+    long inputs = 0, compiled = 0, refused = 0;
+    double slowest = 0;
+    for (; fuzz.more(inputs); ++inputs) {
+        // One mutation each, so that a fair share of the inputs still reaches clang and the loader.
+        const std::string src = fresh(fuzz.mutated(sources, 1));
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = compile_within(src, 400);
+        slowest = std::max(slowest, seconds_since(t0));
+        if (r.module) ++compiled;
+        else {
+            ++refused;
+            INFO(r.log);
+            CHECK(r.log.find("error:") != std::string::npos);
+            CHECK(r.log.find("internal compiler error") == std::string::npos);
+        }
+    }
+    WARN(inputs << " compiles: " << compiled << " libraries, " << refused << " refused, slowest " << slowest << " s");
 }
 
 TEST_CASE("code hidden from the analysis behind the compile's own macros is refused too", "[compiler][confinement]") {

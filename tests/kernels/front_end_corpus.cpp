@@ -351,6 +351,42 @@ kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1
                                    return hx + ux + cx * 1000.0f + (i % 2 ? hy : 0.25f) + 7.0f + 70.0f;
                                }));
 
+    // MSL's vec template as a conversion (MLX's sparse kernels: `vec<T, 4>(float4_sum)`, T = half).
+    cases.push_back(floats_out("vec_template_conversions", R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename T>
+kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    float4 sum = float4(in[i], 2.0f, 0.5f, 1.0f) * 2.0f;
+    vec<T, 4> res = vec<T, 4>(sum);
+    metal::vec<T, 2> two = metal::vec<T, 2>(sum.zw);
+    out[i] = float(res.x) + float(res.y) + float(two.x) * 10.0f + float(two.y) * 100.0f;
+}
+template [[host_name("k")]] kernel void k<half>(device const float *, device float *, uint);
+)",
+                               "k", {buffer_of(0, in)}, n, 1,
+                               [=](size_t i) { return in[i] * 2.0f + 4.0f + 10.0f + 200.0f; }, 1e-3f));
+
+    // Arguments converted to bind `thread const T&` parameters (candle's GEMM passes `int` tile sizes
+    // to a loop taking `thread const short&`): the temporaries live in thread memory, as in MSL.
+    cases.push_back(floats_out("converted_arguments_for_thread_references", R"(
+#include <metal_stdlib>
+using namespace metal;
+struct tile_loop {
+    static METAL_FUNC float run(thread const short& rows, thread const short& cols, thread const float& scale) {
+        return float(rows) * 100.0f + float(cols) + scale;
+    }
+};
+METAL_FUNC float twice(thread const float& x) { return x + x; }
+kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    const int rows = int(i % 7);
+    int cols = 3;
+    out[i] = tile_loop::run(rows, cols + 1, in[i] * 2.0f) + twice(half(0.25h));
+}
+)",
+                               "k", {buffer_of(0, in)}, n, 1,
+                               [=](size_t i) { return float(i % 7) * 100.0f + 4.0f + in[i] * 2.0f + 0.5f; }));
+
     // candle's shapes: a `thread` field (its copy of Apple's simdgroup_event), a local typedef naming a
     // threadgroup array's element type, and a float atomic add through compare-and-swap on a local.
     {

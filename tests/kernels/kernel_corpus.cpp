@@ -102,6 +102,18 @@ void add_stdlib_cases(std::vector<kernel_case> &cases) {
 #include <metal_stdlib>
 using namespace metal;
 namespace detail { template <class T> struct is_same { static constexpr int value = 7; }; }
+// Traits Metal's library lacks, which MLX defines itself inside namespace metal.
+namespace metal {
+template <typename T> struct is_empty : metal::bool_constant<__is_empty(T)> {};
+template <typename... Ts> struct make_void { typedef void type; };
+template <typename... Ts> using void_t = typename make_void<Ts...>::type;
+}
+struct nothing {};
+// Limits of the user's own type, given the way candle's reductions give them (Apple's implementation template).
+template <class T> struct indexed { uint i; T val; };
+template <class T> struct _numeric_limits_impl<indexed<T>> {
+    static constexpr METAL_FUNC indexed<T> lowest() { return indexed<T>{0, numeric_limits<T>::lowest()}; }
+};
 template <class T> struct my_limits { static constexpr T big() { return numeric_limits<T>::max(); } };
 template <class T, enable_if_t<is_floating_point_v<T>, int> = 0> METAL_FUNC T twice(T x) { return x + x; }
 template <class T, enable_if_t<is_integral_v<T>, int> = 0> METAL_FUNC T twice(T x) { return x * 3; }
@@ -124,6 +136,10 @@ kernel void traits(device uint* out [[buffer(0)]], uint i [[thread_position_in_g
     static_assert(numeric_limits<int>::digits == 31 && numeric_limits<uchar>::digits == 8, "digits");
     static_assert(numeric_limits<int>::is_integer && !numeric_limits<float>::is_integer && !numeric_limits<uint>::is_signed, "");
     static_assert(detail::is_same<float>::value == 7, "the user's own detail namespace");
+    static_assert(__is_valid_simdgroup_type<half4>::value && __is_valid_simdgroup_type<uint>::value &&
+                  !__is_valid_simdgroup_type<long>::value && !__is_valid_simdgroup_type<bfloat>::value, "Apple's SIMD-type trait");
+    static_assert(numeric_limits<indexed<int>>::lowest().val == numeric_limits<int>::lowest(), "the user's own limits");
+    static_assert(is_empty<nothing>::value && !is_empty<float4>::value && is_same_v<void_t<int, float>, void>, "the user's own metal traits");
     float x = 1.5;
     static_assert(is_same_v<decltype(x), float>, "a local's type is plain");
     array<int, 4> a = {1, 2, 3, 4};

@@ -15,8 +15,11 @@ namespace metal {
 enum float_round_style { round_indeterminate = -1, round_toward_zero = 0, round_to_nearest = 1 };
 enum float_denorm_style { denorm_indeterminate = -1, denorm_absent = 0, denorm_present = 1 };
 
+// The limits live in _numeric_limits_impl, and numeric_limits<T> derives from it, as in Apple's
+// metal_limits: code written for Metal (candle's reductions) specializes _numeric_limits_impl for its
+// own types and then asks numeric_limits.
 // Anything that is not a number: is_specialized is false and every value is T().
-template <class T> struct numeric_limits {
+template <class T> struct _numeric_limits_impl {
     static constexpr bool is_specialized = false, is_signed = false, is_integer = false, is_exact = false;
     static constexpr bool has_infinity = false, has_quiet_NaN = false, has_signaling_NaN = false;
     static constexpr float_denorm_style has_denorm = denorm_absent;
@@ -35,6 +38,7 @@ template <class T> struct numeric_limits {
     static constexpr T signaling_NaN() { return T(); }
     static constexpr T denorm_min() { return T(); }
 };
+template <class T> struct numeric_limits : _numeric_limits_impl<T> {};
 template <class T> struct numeric_limits<const T> : numeric_limits<T> {};
 template <class T> struct numeric_limits<volatile T> : numeric_limits<T> {};
 template <class T> struct numeric_limits<const volatile T> : numeric_limits<T> {};
@@ -95,19 +99,19 @@ struct float_limits {
 } // namespace sm
 
 namespace metal {
-template <> struct numeric_limits<bool> : sm::int_limits<bool> {};
-template <> struct numeric_limits<char> : sm::int_limits<char> {};
-template <> struct numeric_limits<signed char> : sm::int_limits<signed char> {};
-template <> struct numeric_limits<unsigned char> : sm::int_limits<unsigned char> {};
-template <> struct numeric_limits<short> : sm::int_limits<short> {};
-template <> struct numeric_limits<unsigned short> : sm::int_limits<unsigned short> {};
-template <> struct numeric_limits<int> : sm::int_limits<int> {};
-template <> struct numeric_limits<unsigned int> : sm::int_limits<unsigned int> {};
-template <> struct numeric_limits<long> : sm::int_limits<long> {};
-template <> struct numeric_limits<unsigned long> : sm::int_limits<unsigned long> {};
-template <> struct numeric_limits<float> : sm::float_limits<float, unsigned int, 23, -125, 128, 6, 9, -37, 38> {};
-template <> struct numeric_limits<half> : sm::float_limits<half, unsigned short, 10, -13, 16, 3, 5, -4, 4> {};
-template <> struct numeric_limits<bfloat> : sm::float_limits<bfloat, unsigned short, 7, -125, 128, 2, 4, -37, 38> {};
+template <> struct _numeric_limits_impl<bool> : sm::int_limits<bool> {};
+template <> struct _numeric_limits_impl<char> : sm::int_limits<char> {};
+template <> struct _numeric_limits_impl<signed char> : sm::int_limits<signed char> {};
+template <> struct _numeric_limits_impl<unsigned char> : sm::int_limits<unsigned char> {};
+template <> struct _numeric_limits_impl<short> : sm::int_limits<short> {};
+template <> struct _numeric_limits_impl<unsigned short> : sm::int_limits<unsigned short> {};
+template <> struct _numeric_limits_impl<int> : sm::int_limits<int> {};
+template <> struct _numeric_limits_impl<unsigned int> : sm::int_limits<unsigned int> {};
+template <> struct _numeric_limits_impl<long> : sm::int_limits<long> {};
+template <> struct _numeric_limits_impl<unsigned long> : sm::int_limits<unsigned long> {};
+template <> struct _numeric_limits_impl<float> : sm::float_limits<float, unsigned int, 23, -125, 128, 6, 9, -37, 38> {};
+template <> struct _numeric_limits_impl<half> : sm::float_limits<half, unsigned short, 10, -13, 16, 3, 5, -4, 4> {};
+template <> struct _numeric_limits_impl<bfloat> : sm::float_limits<bfloat, unsigned short, 7, -125, 128, 2, 4, -37, 38> {};
 } // namespace metal
 
 // The limit macros of MSL's metal_limits that metal_types.h does not already define (FLT_MAX, INT_MAX, ...).

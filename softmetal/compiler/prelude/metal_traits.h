@@ -63,7 +63,8 @@ template <bool B, class T, class F> using conditional_t = typename conditional<B
 
 template <class T> struct type_identity { using type = T; };
 template <class T> using type_identity_t = typename type_identity<T>::type;
-template <class...> using void_t = void;
+// No void_t and no is_empty: Apple's library has neither, and MLX defines both itself inside
+// `namespace metal` (steel/utils/type_traits.h), which a second definition would break.
 
 // ---- cv, references, pointers, address spaces ----
 template <class T> struct remove_const { using type = T; };
@@ -126,7 +127,6 @@ template <class T> struct is_enum : bool_constant<__is_enum(T)> {};
 template <class T> struct is_class : bool_constant<__is_class(T)> {};
 template <class T> struct is_union : bool_constant<__is_union(T)> {};
 template <class T> struct is_function : bool_constant<__is_function(T)> {};
-template <class T> struct is_empty : bool_constant<__is_empty(T)> {};
 template <class T> struct is_trivially_copyable : bool_constant<__is_trivially_copyable(T)> {};
 template <class T> struct is_trivial : bool_constant<__is_trivial(T)> {};
 template <class T> struct is_standard_layout : bool_constant<__is_standard_layout(T)> {};
@@ -218,6 +218,17 @@ template <class T> constexpr int vec_elements_v = vec_elements<T>::value;
 template <class... B> constexpr bool conjunction_v = conjunction<B...>::value;
 template <class... B> constexpr bool disjunction_v = disjunction<B...>::value;
 template <class B> constexpr bool negation_v = negation<B>::value;
+
+// Apple's internal trait for the types SIMD-group functions take, which candle's reductions ask:
+// scalars and vectors of float, half and the 8-, 16- and 32-bit integers. Not bool, bfloat or the
+// 64-bit integers: for those candle defines shuffles of its own.
+template <class T> struct __is_valid_simdgroup_type {
+    using E = sm::elem_t<T>;
+    static constexpr bool value =
+        sm::is_same<E, float>::value || sm::is_same<E, half>::value || sm::is_same<E, int>::value ||
+        sm::is_same<E, uint>::value || sm::is_same<E, short>::value || sm::is_same<E, ushort>::value ||
+        sm::is_same<E, char>::value || sm::is_same<E, signed char>::value || sm::is_same<E, uchar>::value;
+};
 
 } // namespace metal
 

@@ -183,7 +183,7 @@ template <class T, class... A> SM_INLINE constexpr T msl_construct(A... a) {
 
 // A scalar operand meeting a vector of narrower elements (`half4 * 2.0f`, `uchar4 + 1`, `c ? h4 : 0.5f`):
 // MSL converts the scalar to the element type, C++ for OpenCL refuses it. When clang reports one, the
-// compiler wraps that operand in loose() (scalar_operand_repair.hpp) and compiles again; these
+// compiler wraps that operand in loose() (operand_repair.hpp) and compiles again; these
 // operators do what MSL does. ADL finds them through loose_scalar.
 template <class S> struct loose_scalar {
     S value;
@@ -209,6 +209,24 @@ SM_LOOSE_ASSIGNMENT(+=) SM_LOOSE_ASSIGNMENT(-=) SM_LOOSE_ASSIGNMENT(*=) SM_LOOSE
 SM_LOOSE_ASSIGNMENT(&=) SM_LOOSE_ASSIGNMENT(|=) SM_LOOSE_ASSIGNMENT(^=) SM_LOOSE_ASSIGNMENT(<<=) SM_LOOSE_ASSIGNMENT(>>=)
 #undef SM_LOOSE_OPERATOR
 #undef SM_LOOSE_ASSIGNMENT
+
+// An argument converted to bind a `thread const T&` parameter (`int` passed as `thread const short&`):
+// MSL makes the temporary in thread memory; clang makes it outside __private and refuses. When clang
+// reports one, the compiler wraps the argument in thread_temporary() (operand_repair.hpp): the
+// parameter's type is deduced by the conversion, and the converted value lives in the wrapper's own
+// storage, which lasts, as a temporary does, to the end of the call's full expression.
+template <class V> struct thread_temporary_value {
+    V value;
+    alignas(16) mutable unsigned char storage[64];
+    template <class U> SM_INLINE operator __private const U &() const {
+        static_assert(sizeof(U) <= sizeof(storage) && __is_trivially_copyable(U),
+                      "softmetal: a converted argument for a thread reference parameter must be a small value type");
+        const U converted = U(value);
+        __builtin_memcpy((void *)storage, (const void *)&converted, sizeof(U));
+        return *(__private const U *)(const void *)storage;
+    }
+};
+template <class V> SM_INLINE thread_temporary_value<remove_cvref_t<V>> thread_temporary(const V &v) { return {v, {}}; }
 } // namespace sm
 
 namespace metal {

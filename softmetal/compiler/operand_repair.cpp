@@ -1,5 +1,5 @@
-// Reads clang's range-annotated errors; see scalar_operand_repair.hpp.
-#include "compiler/scalar_operand_repair.hpp"
+// Reads clang's range-annotated errors; see operand_repair.hpp.
+#include "compiler/operand_repair.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -15,7 +15,22 @@ bool source_range::operator==(const source_range &o) const {
     return std::tie(line, column, end_line, end_column) == std::tie(o.line, o.column, o.end_line, o.end_column);
 }
 
+bool operand_repair::operator<(const operand_repair &o) const {
+    return range < o.range || (range == o.range && kind < o.kind);
+}
+bool operand_repair::operator==(const operand_repair &o) const { return range == o.range && kind == o.kind; }
+
+const char *repair_opening(repair_kind kind) {
+    return kind == repair_kind::loose_scalar ? "::sm::loose(" : "::sm::thread_temporary(";
+}
+
 namespace {
+
+// The two forms of clang's refusal to bind a `__private const T&` to a converted argument.
+const char temporary_error[] = ": error: reference of type 'const __private ";
+const char temporary_error_end[] = " &' cannot bind to a temporary object because of address space mismatch";
+const char binding_error[] = ": error: binding reference of type 'const __private ";
+const char binding_error_end[] = "' changes address space";
 
 const char rank_error[] = ": error: scalar operand type has greater rank than the type of the vector element. (";
 
@@ -65,21 +80,33 @@ std::vector<int> presumed_lines(const std::string &text) {
 
 } // namespace
 
-std::vector<source_range> scalar_operands_to_loosen(const std::string &out, const std::string &compiled) {
+std::vector<operand_repair> operand_repairs(const std::string &out, const std::string &compiled) {
     const std::vector<int> presumed = presumed_lines(compiled);
     auto user_line = [&](int physical) { return physical >= 1 && size_t(physical) <= presumed.size() ? presumed[size_t(physical) - 1] : 0; };
-    std::vector<source_range> found;
+    std::vector<operand_repair> found;
+    auto add = [&](source_range r, repair_kind kind) {
+        r.line = user_line(r.line);
+        r.end_line = user_line(r.end_line);
+        if (r.line < 1 || r.end_line < r.line || (r.end_line == r.line && r.end_column <= r.column)) return;
+        found.push_back({r, kind});
+    };
     size_t pos = 0;
     while (pos < out.size()) {
         size_t nl = out.find('\n', pos);
         if (nl == std::string::npos) nl = out.size();
         const std::string line = out.substr(pos, nl - pos);
         pos = nl + 1;
-        size_t err = line.find(rank_error);
-        if (line.compare(0, 15, "program_source:") != 0 || err == std::string::npos) continue;
+        if (line.compare(0, 15, "program_source:") != 0) continue;
         size_t p = ranges_start(line);
         source_range first, second;
-        if (p == std::string::npos || !read_range(line, p, first) || !read_range(line, p, second)) continue;
+        if (p == std::string::npos || !read_range(line, p, first)) continue;
+        if ((line.find(temporary_error) != std::string::npos && line.find(temporary_error_end) != std::string::npos) ||
+            (line.find(binding_error) != std::string::npos && line.find(binding_error_end) != std::string::npos)) {
+            add(first, repair_kind::thread_temporary); // the range is the argument
+            continue;
+        }
+        size_t err = line.find(rank_error);
+        if (err == std::string::npos || !read_range(line, p, second)) continue;
         // "('half4' (vector of 4 'half' values) and 'float')": the operand types, left then right.
         const std::string types = line.substr(err + sizeof(rank_error) - 1);
         size_t and_at = types.find(" and '");
@@ -87,11 +114,7 @@ std::vector<source_range> scalar_operands_to_loosen(const std::string &out, cons
         const bool left_is_vector = types.substr(0, and_at).find("vector") != std::string::npos;
         const bool right_is_vector = types.substr(and_at).find("vector") != std::string::npos;
         if (left_is_vector == right_is_vector) continue;
-        source_range scalar = left_is_vector ? second : first;
-        scalar.line = user_line(scalar.line);
-        scalar.end_line = user_line(scalar.end_line);
-        if (scalar.line < 1 || scalar.end_line < scalar.line || (scalar.end_line == scalar.line && scalar.end_column <= scalar.column)) continue;
-        found.push_back(scalar);
+        add(left_is_vector ? second : first, repair_kind::loose_scalar);
     }
     std::sort(found.begin(), found.end());
     found.erase(std::unique(found.begin(), found.end()), found.end());
