@@ -1,11 +1,12 @@
-// pymetal::compile_options: how Metal compiles MSL source (MTLCompileOptions). Anything not set keeps
-// Metal's default (fast math on, the newest language version, no macros).
-//
-//   device.compile(source, pymetal::compile_options()
-//                              .fast_math(false)
-//                              .language_version(3, 0)
-//                              .define("TILE", 16)            // #define TILE 16
-//                              .define("ACTIVATION", "relu")) // #define ACTIVATION relu
+/// \file
+/// pymetal::compile_options: how Metal compiles MSL source (MTLCompileOptions). Anything not set keeps
+/// Metal's default (fast math on, the newest language version, no macros).
+///
+///   device.compile(source, pymetal::compile_options()
+///                              .fast_math(false)
+///                              .language_version(3, 0)
+///                              .define("TILE", 16)            // #define TILE 16
+///                              .define("ACTIVATION", "relu")) // #define ACTIVATION relu
 #pragma once
 
 #include <optional>
@@ -20,33 +21,42 @@
 
 namespace pymetal {
 
+/// Options for device::compile (MTLCompileOptions): fast math, language version, preprocessor macros. A plain
+/// value; each setter returns *this for chaining.
 class compile_options {
 public:
+    /// Whether the compiler may use fast math (default on, as in Metal).
     compile_options& fast_math(bool enabled) {
         fast_math_ = enabled;
         return *this;
     }
+    /// The MSL version, e.g. (3, 1); throws compile_error for one Metal does not have.
     compile_options& language_version(unsigned major, unsigned minor) {
         language_version_ = pymetal::language_version(major, minor);
         return *this;
     }
-    // A preprocessor macro with a string value (inserted as written), or an integer one.
+    /// A preprocessor macro with a string value (inserted as written), or an integer one.
     compile_options& define(std::string name, std::string value) {
         macros_.emplace_back(std::move(name), std::move(value));
         return *this;
     }
+    /// Defines macro `name` as the text `value`.
     compile_options& define(std::string name, const char* value) { return define(std::move(name), std::string(value)); }
+    /// Defines macro `name` as the integer `value`.
     compile_options& define(std::string name, long long value) {
         macros_.emplace_back(std::move(name), value);
         return *this;
     }
+    /// Defines macro `name` as the integer `value`.
     compile_options& define(std::string name, int value) { return define(std::move(name), static_cast<long long>(value)); }
+    /// Defines macro `name` as the integer `value`.
     compile_options& define(std::string name, unsigned value) { return define(std::move(name), static_cast<long long>(value)); }
+    /// Defines macro `name` as the integer `value`.
     compile_options& define(std::string name, long value) { return define(std::move(name), static_cast<long long>(value)); }
-    // `#define name 1`, as -Dname does.
+    /// `#define name 1`, as -Dname does.
     compile_options& define(std::string name) { return define(std::move(name), 1LL); }
 
-    // A new MTLCompileOptions, or nil when everything is left at Metal's defaults.
+    /// A new MTLCompileOptions, or nil when everything is left at Metal's defaults.
     object make_native() const {
         if (!fast_math_ && !language_version_ && macros_.empty()) return {};
         static const Class options_class = class_named("MTLCompileOptions");

@@ -1,13 +1,14 @@
-// msg_send: a typed Objective-C message send through a function pointer of the exact type.
-//
-//   msg_send<ns_uinteger>(array, "count")                                  types deduced from the arguments
-//   msg_send<void(id, ns_uinteger, ns_uinteger)>(enc, "setBuffer:offset:atIndex:", buf, 0, 1)
-//                                                                          the method's declared signature:
-//                                                                          each argument is converted to it
-// Use the signature form whenever an argument's C++ type could differ from the declared one: a literal
-// `0` deduced as `int` would leave the upper half of a 64-bit NSUInteger register undefined.
-//
-// A message to nil returns a zero R (a zeroed struct included) without touching the runtime.
+/// \file
+/// msg_send: a typed Objective-C message send through a function pointer of the exact type.
+///
+///   msg_send<ns_uinteger>(array, "count")                                  types deduced from the arguments
+///   msg_send<void(id, ns_uinteger, ns_uinteger)>(enc, "setBuffer:offset:atIndex:", buf, 0, 1)
+///                                                                          the method's declared signature:
+///                                                                          each argument is converted to it
+/// Use the signature form whenever an argument's C++ type could differ from the declared one: a literal
+/// `0` deduced as `int` would leave the upper half of a 64-bit NSUInteger register undefined.
+///
+/// A message to nil returns a zero R (a zeroed struct included) without touching the runtime.
 #pragma once
 
 #include <atomic>
@@ -24,12 +25,12 @@
 
 namespace pymetal {
 
-// Which runtime entry point Apple's ABI uses for a return type.
+/// Which runtime entry point Apple's ABI uses for a return type.
 enum class send_variant { plain, stret, fpret };
 
-// x86_64: structs over 16 bytes come back through memory (objc_msgSend_stret); long double comes
-// back on the x87 stack (objc_msgSend_fpret, which also zeroes it for nil). arm64 always uses
-// objc_msgSend: its indirect-result register x8 is handled by the exact function type.
+/// x86_64: structs over 16 bytes come back through memory (objc_msgSend_stret); long double comes
+/// back on the x87 stack (objc_msgSend_fpret, which also zeroes it for nil). arm64 always uses
+/// objc_msgSend: its indirect-result register x8 is handled by the exact function type.
 template <class R>
 constexpr send_variant send_variant_for(objc_abi abi) {
     if (abi == objc_abi::apple_x86_64) {
@@ -44,8 +45,8 @@ constexpr send_variant send_variant_for(objc_abi abi) {
 namespace detail {
 
 #if PYMETAL_CHECK_ENCODINGS
-// Compares the C++ signature with the receiver's method once per (class, selector, signature).
-// Methods served by forwarding have no Method and are not checked.
+/// Compares the C++ signature with the receiver's method once per (class, selector, signature).
+/// Methods served by forwarding have no Method and are not checked.
 template <class R, class... Args>
 void check_encoding(id receiver, SEL sel) {
     const objc_runtime& rt = runtime();
@@ -74,11 +75,11 @@ void check_encoding(id receiver, SEL sel) {
 #endif
 
 #if !PYMETAL_APPLE_ABI && PYMETAL_CACHE_IMPS
-// Opt-in (PYMETAL_CACHE_IMPS=1) IMP cache for the GNU runtime, whose objc_msg_lookup is an out-of-line
-// call costing about as much as a trivial method. Per thread, per signature: a small direct-mapped
-// table of (class, selector) -> IMP. Entries are stamped with a generation that class_builder bumps when
-// it adds methods; methods replaced by any other means after a first send are not seen until
-// flush_method_caches() is called. That trade-off is why it is off by default.
+/// Opt-in (PYMETAL_CACHE_IMPS=1) IMP cache for the GNU runtime, whose objc_msg_lookup is an out-of-line
+/// call costing about as much as a trivial method. Per thread, per signature: a small direct-mapped
+/// table of (class, selector) -> IMP. Entries are stamped with a generation that class_builder bumps when
+/// it adds methods; methods replaced by any other means after a first send are not seen until
+/// flush_method_caches() is called. That trade-off is why it is off by default.
 inline std::atomic<unsigned>& method_cache_generation() {
     static std::atomic<unsigned> generation{1};
     return generation;
@@ -153,12 +154,12 @@ struct declared_signature<R(Params...)> {
     }
 };
 
-// A deduced argument's parameter type: decayed, with a bare nullptr passed as a nil object.
+/// A deduced argument's parameter type: decayed, with a bare nullptr passed as a nil object.
 template <class T>
 using deduced_parameter_t =
     std::conditional_t<std::is_same_v<std::decay_t<T>, std::nullptr_t>, id, std::decay_t<T>>;
 
-// Anything that converts to id: raw ids, Class, and handles with a .get().
+/// Anything that converts to id: raw ids, Class, and handles with a .get().
 inline id as_receiver(id receiver) { return receiver; }
 inline id as_receiver(Class cls) { return reinterpret_cast<id>(cls); }
 inline id as_receiver(std::nullptr_t) { return nullptr; }
@@ -169,8 +170,8 @@ id as_receiver(const Handle& handle) {
 
 }  // namespace detail
 
-// Sends `sel` to `receiver`. R is either the return type (argument types deduced) or the method's
-// declared signature R(Params...). The receiver may be an id, a Class or a pymetal::object.
+/// Sends `sel` to `receiver`. R is either the return type (argument types deduced) or the method's
+/// declared signature R(Params...). The receiver may be an id, a Class or a pymetal::object.
 template <class R, class Receiver, class Sel, class... Args>
 decltype(auto) msg_send(const Receiver& receiver, Sel&& sel, Args&&... args) {
     const SEL resolved = detail::resolve_selector(std::forward<Sel>(sel));
@@ -182,15 +183,15 @@ decltype(auto) msg_send(const Receiver& receiver, Sel&& sel, Args&&... args) {
     }
 }
 
-// Forgets every cached IMP (only meaningful with PYMETAL_CACHE_IMPS on the GNU runtime): call it after
-// replacing methods with runtime functions other than pymetal's class_builder.
+/// Forgets every cached IMP (only meaningful with PYMETAL_CACHE_IMPS on the GNU runtime): call it after
+/// replacing methods with runtime functions other than pymetal's class_builder.
 inline void flush_method_caches() {
 #if !PYMETAL_APPLE_ABI && PYMETAL_CACHE_IMPS
     detail::method_cache_generation().fetch_add(1, std::memory_order_acq_rel);
 #endif
 }
 
-// Sends `sel` to the superclass implementation of `receiver`'s method (for overrides such as dealloc).
+/// Sends `sel` to the superclass implementation of `receiver`'s method (for overrides such as dealloc).
 template <class R, class... Args>
 R msg_send_super(id receiver, Class superclass, SEL sel, Args... args) {
     if (!receiver) return detail::zero_result<R>();
