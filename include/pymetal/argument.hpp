@@ -2,12 +2,16 @@
 /// Kernel arguments for a dispatch: buffers (with offsets, or with a stated element count that is
 /// checked before dispatch), small values copied with setBytes, and threadgroup memory lengths.
 ///
+/// \code
 ///   k.run({in, out}, groups, threads);                                    buffers at indices 0, 1
 ///   k.dispatch_threads({x, y, pymetal::value(a)}, n);                     a scalar by value at 2
 ///   k.dispatch_threads({pymetal::elements<float>(x, n), pymetal::value(n).at(5)}, n);
 ///   k.run({in, out, pymetal::threadgroup_memory(256 * sizeof(float))}, groups, threads);
+/// \endcode
 ///
+/// \code
 ///   k.dispatch_threads({src, dst, linear_sampler, pymetal::value(r)}, {w, h});  textures 0, 1; sampler 0; buffer 0
+/// \endcode
 ///
 /// Placement: an argument without .at(i) takes the index after the previous argument of its kind.
 /// Buffers and values share Metal's buffer index space ([[buffer(n)]]); threadgroup memory, textures and

@@ -2,8 +2,10 @@
 /// Apple-ABI blocks built in C++ (GCC has no `^` blocks), for Metal's handlers: addCompletedHandler:,
 /// newBufferWithBytesNoCopy:length:options:deallocator:.
 ///
+/// \code
 ///   pymetal::block<void(id)> done([&](id command_buffer) { ... });
 ///   msg_send<void(id)>(command_buffer, "addCompletedHandler:", done.get());
+/// \endcode
 ///
 /// The layout is the documented Block ABI (clang's "Block Implementation Specification"): a literal of
 /// {isa, flags, reserved, invoke, descriptor} followed by the captures, the descriptor holding the size and

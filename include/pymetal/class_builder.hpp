@@ -2,12 +2,14 @@
 /// Defines an Objective-C class from C++: methods from plain functions or captureless lambdas (their
 /// type encodings computed from the C++ types), instance variables, and an owned C++ state object.
 ///
+/// \code
 ///   struct counter_state { int count = 0; };
 ///   Class cls = pymetal::class_builder("Counter")
 ///       .state<counter_state>()
 ///       .method("increment", [](id self, SEL) { pymetal::state_of<counter_state>(self)->count++; })
 ///       .method("count", [](id self, SEL) -> int { return pymetal::state_of<counter_state>(self)->count; })
 ///       .register_class();
+/// \endcode
 #pragma once
 
 #include <cstddef>

@@ -1,9 +1,11 @@
 /// \file
 /// pymetal::command_buffer: a committed MTLCommandBuffer, the waitable handle of asynchronous work.
 ///
+/// \code
 ///   auto done = k.run_async({in, out}, groups, threads);
 ///   ... other work ...
 ///   done.wait();                   // throws command_error if Metal reports the command buffer failed
+/// \endcode
 ///
 /// Thread safety: any thread may wait on, poll or read the times of a command buffer, also several at
 /// once (waitUntilCompleted and status are safe to call concurrently in Metal). Copies share the one

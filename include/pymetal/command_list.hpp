@@ -2,12 +2,14 @@
 /// pymetal::command_list: dispatches, buffer copies and fills, and event signals and waits encoded into
 /// one command buffer, committed together.
 ///
+/// \code
 ///   pymetal::command_list list(device);                 // its default queue, or command_list(queue)
 ///   list.copy(staging, 0, x, 0, bytes)                  // a blit
 ///       .dispatch_threads(scale, {x, pymetal::value(2.0f)}, n)
 ///       .dispatch_threads(sum, {x, total}, n);          // runs after scale: one serial encoder
 ///   list.on_completed([](const pymetal::command_buffer& cb) { ... });
 ///   auto done = list.commit();                          // or list.run() to commit and wait
+/// \endcode
 ///
 /// Everything in one list runs in the order encoded, each step seeing the previous one's writes (Metal's
 /// serial compute encoder; blits and event waits between encoders). A list destroyed without commit

@@ -2,11 +2,13 @@
 /// pymetal::compile_options: how Metal compiles MSL source (MTLCompileOptions). Anything not set keeps
 /// Metal's default (fast math on, the newest language version, no macros).
 ///
+/// \code
 ///   device.compile(source, pymetal::compile_options()
 ///                              .fast_math(false)
 ///                              .language_version(3, 0)
 ///                              .define("TILE", 16)            // #define TILE 16
 ///                              .define("ACTIVATION", "relu")) // #define ACTIVATION relu
+/// \endcode
 #pragma once
 
 #include <optional>

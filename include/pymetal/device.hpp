@@ -1,10 +1,12 @@
 /// \file
 /// pymetal::device: one MTLDevice, the factory of buffers, libraries and command queues.
 ///
+/// \code
 ///   auto device = pymetal::device::system_default();      // throws load_error if Metal is missing
 ///   auto in  = device.new_buffer({1.0f, 2.0f});            // copies the values
 ///   auto out = device.new_buffer<float>(1);                // room for one float
 ///   auto lib = device.compile(msl_source);
+/// \endcode
 ///
 /// Thread safety: a device handle may be copied and used from any number of threads at once (MTLDevice
 /// is thread-safe; the default command queue is created once, under a std::call_once). Copies share

@@ -2,7 +2,9 @@
 /// pymetal::function_constants: values for a kernel's `[[function_constant(i)]]` declarations, which
 /// Metal folds in when it specialises the function (MTLFunctionConstantValues).
 ///
+/// \code
 ///   auto k = library.kernel("blur", pymetal::function_constants().set(0, 5u).set("use_fast_path", true));
+/// \endcode
 ///
 /// The C++ type picks the Metal type: bool, float, 8/16/32/64-bit signed and unsigned integers
 /// (int32_t -> int, uint32_t -> uint, ...). Any other type goes through set_raw with an explicit data_type.

@@ -1,10 +1,12 @@
 /// \file
 /// pymetal::kernel: a compute function and its compiled pipeline state, ready to dispatch.
 ///
+/// \code
 ///   auto add = device.compile(source).kernel("add");
 ///   add.run({in, out}, {1, 1, 1}, {1, 1, 1});                 // threadgroups x threads per threadgroup
 ///   add.dispatch_threads({in, out}, n);                         // n threads, threadgroup chosen for you
 ///   auto done = add.dispatch_threads_async({in, out}, n);       // ... done.wait();
+/// \endcode
 ///
 /// The one-call forms encode one dispatch into a command buffer of the device's default queue. To put
 /// several dispatches into one command buffer, use command_list.

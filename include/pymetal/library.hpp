@@ -1,9 +1,11 @@
 /// \file
 /// pymetal::library: compiled MSL (an MTLLibrary), made by device::compile. Kernels come out of it by name.
 ///
+/// \code
 ///   auto lib = device.compile(source);                       // throws compile_error with line/column
 ///   auto add = lib.kernel("add");                            // throws function_not_found, listing names
 ///   auto blur = lib.kernel("blur", pymetal::function_constants().set(0, 5u));
+/// \endcode
 ///
 /// Thread safety: a library is immutable once compiled; kernel() may be called from several threads at
 /// once (Metal's MTLLibrary and MTLDevice are thread-safe). Copies share the one MTLLibrary.

@@ -1,10 +1,12 @@
 /// \file
 /// msg_send: a typed Objective-C message send through a function pointer of the exact type.
 ///
+/// \code
 ///   msg_send<ns_uinteger>(array, "count")                                  types deduced from the arguments
 ///   msg_send<void(id, ns_uinteger, ns_uinteger)>(enc, "setBuffer:offset:atIndex:", buf, 0, 1)
 ///                                                                          the method's declared signature:
 ///                                                                          each argument is converted to it
+/// \endcode
 /// Use the signature form whenever an argument's C++ type could differ from the declared one: a literal
 /// `0` deduced as `int` would leave the upper half of a 64-bit NSUInteger register undefined.
 ///

@@ -1,9 +1,11 @@
 /// \file
 /// Selectors: registered once per call site and cached, with no registration step for the user.
 ///
+/// \code
 ///   msg_send<R>(obj, "count")          a string literal: cached by the literal's address
 ///   msg_send<R>(obj, "count"_sel)      a selector literal: cached in a static of its own type
 ///   msg_send<R>(obj, selector(name))   any run-time name: registered at the call
+/// \endcode
 #pragma once
 
 #include <atomic>

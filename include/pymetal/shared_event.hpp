@@ -2,10 +2,12 @@
 /// pymetal::shared_event: an MTLSharedEvent, a 64-bit counter that orders command buffers across
 /// queues (command_list::signal / wait) and that the host can read, set, wait for and be notified by.
 ///
+/// \code
 ///   auto ready = device.new_shared_event();
 ///   producer.signal(ready, 1).commit();          // on one queue
 ///   consumer.wait(ready, 1).dispatch_threads(k, {data}, n).commit();  // on another: runs after
 ///   ready.wait(1, std::chrono::seconds(1));      // the host waits too (true when reached)
+/// \endcode
 ///
 /// Thread safety: Metal's shared events are thread-safe; so is the handle (copies share the event).
 /// notify() callbacks run on the event's listener thread, one at a time.

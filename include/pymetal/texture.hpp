@@ -1,12 +1,14 @@
 /// \file
 /// pymetal::texture and pymetal::sampler: one MTLTexture and one MTLSamplerState.
 ///
+/// \code
 ///   auto image = device.new_texture(pymetal::pixel_format::rgba8_unorm, width, height);   // read + write
 ///   image.upload(pixels);                         // a whole level 0 from a vector of uint8_t / uint32_t / ...
 ///   auto blurred = device.new_texture({pymetal::pixel_format::rgba8_unorm, width, height});
 ///   auto linear = device.new_sampler({pymetal::sampler_filter::linear});
 ///   k.dispatch_threads({image, blurred, linear, pymetal::value(radius)}, {width, height});
 ///   std::vector<std::uint8_t> out = blurred.download<std::uint8_t>();
+/// \endcode
 ///
 /// As dispatch arguments, textures and samplers have index spaces of their own ([[texture(n)]],
 /// [[sampler(n)]]), each counted from 0 in argument order, with .at(i) as for buffers.

@@ -12,7 +12,9 @@
 namespace pymetal {
 
 /// The encoding of T ("i", "Q", "@", "^v", "{?=QQQ}"). Specialise for your own structs:
+/// \code
 ///   template <> struct type_encoding<my_pair> { static std::string get() { return "{my_pair=ii}"; } };
+/// \endcode
 /// An unspecialised struct encodes as "{?}": compared as "some struct", its fields unchecked.
 template <class T, class Enable = void>
 struct type_encoding {

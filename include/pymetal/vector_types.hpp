@@ -1,8 +1,10 @@
 /// \file
 /// Host-side vectors with MSL's layout, for structs that host code and kernels share:
 ///
+/// \code
 ///   struct particle { pymetal::float3 position; float mass; pymetal::packed_float3 velocity; };
 ///   // MSL: struct particle { float3 position; float mass; packed_float3 velocity; };  same 48 bytes
+/// \endcode
 ///
 /// As in MSL, a 3-vector takes the room of a 4-vector (float3: 16 bytes, aligned 16); packed_float3 is
 /// three floats (12 bytes, aligned 4). Vectors are N*sizeof(T) bytes and aligned to their size (3 as 4);

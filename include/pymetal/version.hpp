@@ -1,5 +1,5 @@
 /// \file
-/// pymetal's version, for #if tests and messages. The project's CMake reads it from here.
+/// pymetal's version, for `#if` tests and messages. The project's CMake reads it from here.
 #pragma once
 
 /// pymetal's major version.
