@@ -11,7 +11,6 @@
 #include <cstddef>
 #include <cstring>
 #include <initializer_list>
-#include <iterator>
 #include <string>
 #include <type_traits>
 #include <vector>

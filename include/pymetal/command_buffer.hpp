@@ -12,15 +12,15 @@
 /// MTLCommandBuffer.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <functional>
 #include <future>
 #include <memory>
 #include <string>
-#include <thread>
 #include <utility>
+
+#include <time.h>  // nanosleep: <thread> only for sleep_for costs every includer compile time
 
 #include "autorelease_pool.hpp"
 #include "block.hpp"
@@ -30,6 +30,14 @@
 #include "object.hpp"
 
 namespace pymetal {
+
+namespace detail {
+/// Sleeps about `us` microseconds (at most a second: wait_for's pauses are far shorter).
+inline void sleep_microseconds(long us) {
+    timespec pause{0, (us < 0 ? 0 : us > 999999 ? 999999 : us) * 1000};
+    nanosleep(&pause, nullptr);
+}
+}  // namespace detail
 
 /// One MTLCommandBuffer: a reference-counted handle to committed work, to wait for it and read its status,
 /// error and GPU times. Returned by dispatches and command_list::commit().
@@ -66,12 +74,13 @@ public:
     template <class Rep, class Period>
     bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
-        auto pause = std::chrono::microseconds(20);
+        long pause_us = 20;
         while (!is_done()) {
             const auto now = std::chrono::steady_clock::now();
             if (now >= deadline) return false;
-            std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
-            pause = std::min(pause * 2, std::chrono::microseconds(2000));
+            const auto left_us = std::chrono::duration_cast<std::chrono::microseconds>(deadline - now).count();
+            detail::sleep_microseconds(left_us < pause_us ? static_cast<long>(left_us) + 1 : pause_us);
+            pause_us = pause_us * 2 < 2000 ? pause_us * 2 : 2000;
         }
         check();
         return true;

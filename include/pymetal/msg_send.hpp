@@ -47,32 +47,41 @@ constexpr send_variant send_variant_for(objc_abi abi) {
 namespace detail {
 
 #if PYMETAL_CHECK_ENCODINGS
-/// Compares the C++ signature with the receiver's method once per (class, selector, signature).
-/// Methods served by forwarding have no Method and are not checked.
-template <class R, class... Args>
-void check_encoding(id receiver, SEL sel) {
+/// Compares the encoding `expected_encoding` makes (the C++ signature's) with the receiver's method,
+/// once per (class, selector, signature). Methods served by forwarding have no Method and are not
+/// checked. One function for every signature: each signature instantiates only its encoding.
+inline void check_method_encoding(id receiver, SEL sel, std::string (*expected_encoding)()) {
     const objc_runtime& rt = runtime();
     Class cls = rt.object_get_class(receiver);
+    using key = std::tuple<std::uintptr_t, std::uintptr_t, std::uintptr_t>;
+    const key checked_key{reinterpret_cast<std::uintptr_t>(cls), reinterpret_cast<std::uintptr_t>(sel),
+                          reinterpret_cast<std::uintptr_t>(expected_encoding)};
     // Never destroyed: messages are still sent from static destructors after this function's statics
     // would be gone (a static pymetal handle releasing its object at exit).
     static std::mutex& mutex = *new std::mutex;
-    static std::set<std::pair<Class, SEL>>& checked = *new std::set<std::pair<Class, SEL>>;
+    static std::set<key>& checked = *new std::set<key>;
     {
         std::lock_guard<std::mutex> lock(mutex);
-        if (!checked.insert({cls, sel}).second) return;
+        if (!checked.insert(checked_key).second) return;
     }
     Method method = rt.class_instance_method(cls, sel);
     if (!method) return;
     const char* actual = rt.method_type_encoding(method);
     if (!actual) return;
-    const std::string expected = method_encoding<R, Args...>();
+    const std::string expected = expected_encoding();
     if (!same_method_encoding(expected, actual)) {
         {
             std::lock_guard<std::mutex> lock(mutex);
-            checked.erase({cls, sel});  // keep reporting it
+            checked.erase(checked_key);  // keep reporting it
         }
         throw encoding_error(selector_name(sel), expected, actual);
     }
+}
+
+/// The check for one C++ signature.
+template <class R, class... Args>
+void check_encoding(id receiver, SEL sel) {
+    check_method_encoding(receiver, sel, &method_encoding<R, Args...>);
 }
 #endif
 

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <cstddef>
-#include <iterator>
+#include <string_view>  // std::data and std::size, without all of <iterator>
 #include <type_traits>
 
 #if __has_include(<version>)
