@@ -16,8 +16,6 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
-#include <set>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -53,34 +51,45 @@ namespace detail {
 inline void check_method_encoding(id receiver, SEL sel, std::string (*expected_encoding)()) {
     const objc_runtime& rt = runtime();
     Class cls = rt.object_get_class(receiver);
-    using key = std::tuple<std::uintptr_t, std::uintptr_t, std::uintptr_t>;
-    const key checked_key{reinterpret_cast<std::uintptr_t>(cls), reinterpret_cast<std::uintptr_t>(sel),
-                          reinterpret_cast<std::uintptr_t>(expected_encoding)};
-    // Never destroyed: messages are still sent from static destructors after this function's statics
-    // would be gone (a static pymetal handle releasing its object at exit).
+    // The (class, selector, signature) triples checked and found right, in a fixed open-addressing
+    // table rather than a std::set, whose instantiation every includer would compile. A triple that
+    // finds no free slot is simply checked again next time. Never destroyed: messages are still sent
+    // from static destructors after this function's statics would be gone.
+    struct key {
+        std::uintptr_t cls, sel, signature;
+    };
+    constexpr std::size_t slots = 2048, probes = 32;
     static std::mutex& mutex = *new std::mutex;
-    static std::set<key>& checked = *new std::set<key>;
+    static key* const checked = new key[slots]();
+    const key wanted{reinterpret_cast<std::uintptr_t>(cls), reinterpret_cast<std::uintptr_t>(sel),
+                     reinterpret_cast<std::uintptr_t>(expected_encoding)};
+    const std::size_t home = static_cast<std::size_t>((wanted.cls ^ (wanted.sel * 31) ^ (wanted.signature * 131)) >> 4);
+    auto find_slot = [&](bool for_insert) -> key* {
+        for (std::size_t probe = 0; probe < probes; ++probe) {
+            key& k = checked[(home + probe) % slots];
+            if (k.cls == wanted.cls && k.sel == wanted.sel && k.signature == wanted.signature) return &k;
+            if (k.cls == 0) return for_insert ? &k : nullptr;
+        }
+        return nullptr;
+    };
     {
         std::lock_guard<std::mutex> lock(mutex);
-        if (!checked.insert(checked_key).second) return;
+        if (find_slot(false)) return;
     }
     Method method = rt.class_instance_method(cls, sel);
     if (!method) return;
     const char* actual = rt.method_type_encoding(method);
     if (!actual) return;
     const std::string expected = expected_encoding();
-    if (!same_method_encoding(expected, actual)) {
-        {
-            std::lock_guard<std::mutex> lock(mutex);
-            checked.erase(checked_key);  // keep reporting it
-        }
-        throw encoding_error(selector_name(sel), expected, actual);
-    }
+    // A mismatch is not recorded, so it is reported at every send.
+    if (!same_method_encoding(expected, actual)) throw encoding_error(selector_name(sel), expected, actual);
+    std::lock_guard<std::mutex> lock(mutex);
+    if (key* slot = find_slot(true)) *slot = wanted;
 }
 
 /// The check for one C++ signature.
 template <class R, class... Args>
-void check_encoding(id receiver, SEL sel) {
+PYMETAL_ALWAYS_INLINE void check_encoding(id receiver, SEL sel) {
     check_method_encoding(receiver, sel, &method_encoding<R, Args...>);
 }
 #endif
@@ -157,7 +166,7 @@ struct declared_signature;
 template <class R, class... Params>
 struct declared_signature<R(Params...)> {
     template <class... Ts>
-    static R send(id receiver, SEL sel, Ts&&... args) {
+    PYMETAL_ALWAYS_INLINE static R send(id receiver, SEL sel, Ts&&... args) {
         static_assert(sizeof...(Params) == sizeof...(Ts), "argument count differs from the declared signature");
         static_assert((std::is_convertible_v<Ts&&, Params> && ...),
                       "an argument does not convert to the declared parameter type");
@@ -175,7 +184,7 @@ inline id as_receiver(id receiver) { return receiver; }
 inline id as_receiver(Class cls) { return reinterpret_cast<id>(cls); }
 inline id as_receiver(std::nullptr_t) { return nullptr; }
 template <class Handle, class = decltype(std::declval<const Handle&>().get())>
-id as_receiver(const Handle& handle) {
+PYMETAL_ALWAYS_INLINE id as_receiver(const Handle& handle) {
     return handle.get();
 }
 
@@ -184,7 +193,7 @@ id as_receiver(const Handle& handle) {
 /// Sends `sel` to `receiver`. R is either the return type (argument types deduced) or the method's
 /// declared signature R(Params...). The receiver may be an id, a Class or a pymetal::object.
 template <class R, class Receiver, class Sel, class... Args>
-decltype(auto) msg_send(const Receiver& receiver, Sel&& sel, Args&&... args) {
+PYMETAL_ALWAYS_INLINE decltype(auto) msg_send(const Receiver& receiver, Sel&& sel, Args&&... args) {
     const SEL resolved = detail::resolve_selector(std::forward<Sel>(sel));
     const id target = detail::as_receiver(receiver);
     if constexpr (std::is_function_v<R>) {

@@ -137,7 +137,7 @@ struct is_selector_literal<selector_literal<Chars...>> : std::true_type {};
 /// (static storage that never changes) and cached by address; a mutable char array is registered at each
 /// call. Pass a std::string, a const char* or selector(...) for names built at run time.
 template <class S>
-SEL resolve_selector(S&& spelling) {
+PYMETAL_ALWAYS_INLINE SEL resolve_selector(S&& spelling) {
     using T = std::remove_cv_t<std::remove_reference_t<S>>;
     if constexpr (std::is_same_v<T, SEL>) {
         return spelling;

@@ -237,9 +237,27 @@ inline bool same_method_encoding(std::string_view expected, std::string_view act
 }
 
 template <class T>
-std::size_t encoded_size() {
+constexpr std::size_t encoded_size() {
     if constexpr (std::is_void_v<T>) return 0;
     else return (sizeof(T) + sizeof(void*) - 1) / sizeof(void*) * sizeof(void*);
+}
+
+/// One argument of a method encoding: how to spell its type, and its size on the stack.
+struct encoded_argument {
+    std::string (*encoding)();
+    std::size_t size;
+};
+
+/// The method encoding of a return type and arguments, spelt out once for every signature (each
+/// signature contributes only a table, which keeps the code every includer compiles small).
+inline std::string method_encoding_of(std::string (*result)(), const encoded_argument* arguments, std::size_t count) {
+    std::string args = "@0:" + std::to_string(sizeof(id));
+    std::size_t offset = sizeof(id) + sizeof(SEL);
+    for (std::size_t i = 0; i < count; ++i) {
+        args += arguments[i].encoding() + std::to_string(offset);
+        offset += arguments[i].size;
+    }
+    return result() + std::to_string(offset) + args;
 }
 
 }  // namespace detail
@@ -248,16 +266,9 @@ std::size_t encoded_size() {
 /// "v24@0:8Q16" is `void m(id self, SEL _cmd, NSUInteger)`.
 template <class R, class... Args>
 std::string method_encoding() {
-    std::string args;
-    std::size_t offset = 0;
-    auto append = [&](std::string code, std::size_t size) {
-        args += code + std::to_string(offset);
-        offset += size;
-    };
-    append("@", sizeof(id));
-    append(":", sizeof(SEL));
-    (append(type_encoding<Args>::get(), detail::encoded_size<Args>()), ...);
-    return type_encoding<R>::get() + std::to_string(offset) + args;
+    static constexpr detail::encoded_argument arguments[] = {{&type_encoding<Args>::get, detail::encoded_size<Args>()}...,
+                                                             {nullptr, 0}};
+    return detail::method_encoding_of(&type_encoding<R>::get, arguments, sizeof...(Args));
 }
 
 }  // namespace pymetal
