@@ -1,7 +1,7 @@
 /// \file
 /// Declarations of pymetal's public types, without their definitions: for a header of yours that
 /// names pymetal::device, pymetal::buffer or pymetal::kernel in declarations (parameters, pointers,
-/// references, friends) but does not use them. It includes no standard header but <cstdint>, so it costs
+/// references, friends) but does not use them. It includes no standard header but `<cstdint>`, so it costs
 /// a translation unit almost nothing; include <pymetal/metal.hpp> (or the type's own header) where the
 /// types are used.
 ///
