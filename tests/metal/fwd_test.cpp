@@ -8,6 +8,8 @@
 #include "fwd_user.hpp"
 #include "metal_test_support.hpp"
 
+using metal_test::device;
+
 TEST_CASE("code compiled with only pymetal/fwd.hpp passes the real buffers through") {
     const pymetal::buffer small = device().new_buffer<float>(4);
     const pymetal::buffer big = device().new_buffer<float>(64);
