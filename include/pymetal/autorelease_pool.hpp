@@ -1,11 +1,12 @@
-// An autorelease pool as an RAII scope: everything autoreleased inside is released at its end.
+/// \file
+/// An autorelease pool as an RAII scope: everything autoreleased inside is released at its end.
 #pragma once
 
 #include "msg_send.hpp"
 
 namespace pymetal {
 
-// Pools nest and must end on the thread that began them, in reverse order: keep one on the stack.
+/// Pools nest and must end on the thread that began them, in reverse order: keep one on the stack.
 class autorelease_pool {
 public:
     autorelease_pool() {

@@ -1,14 +1,17 @@
-// Apple-ABI blocks built in C++ (GCC has no `^` blocks), for Metal's handlers: addCompletedHandler:,
-// newBufferWithBytesNoCopy:length:options:deallocator:.
-//
-//   pymetal::block<void(id)> done([&](id command_buffer) { ... });
-//   msg_send<void(id)>(command_buffer, "addCompletedHandler:", done.get());
-//
-// The layout is the documented Block ABI (clang's "Block Implementation Specification"): a literal of
-// {isa, flags, reserved, invoke, descriptor} followed by the captures, the descriptor holding the size and
-// the copy/dispose helpers. A pymetal::block is a "stack" block: whoever keeps it past the call copies
-// it (Metal calls _Block_copy), which runs our copy helper, so the callable is copied with it.
-// The receiving side (block_abi::copy / release / invoke) is what softmetal uses to honour blocks.
+/// \file
+/// Apple-ABI blocks built in C++ (GCC has no `^` blocks), for Metal's handlers: addCompletedHandler:,
+/// newBufferWithBytesNoCopy:length:options:deallocator:.
+///
+/// \code
+///   pymetal::block<void(id)> done([&](id command_buffer) { ... });
+///   msg_send<void(id)>(command_buffer, "addCompletedHandler:", done.get());
+/// \endcode
+///
+/// The layout is the documented Block ABI (clang's "Block Implementation Specification"): a literal of
+/// {isa, flags, reserved, invoke, descriptor} followed by the captures, the descriptor holding the size and
+/// the copy/dispose helpers. A pymetal::block is a "stack" block: whoever keeps it past the call copies
+/// it (Metal calls _Block_copy), which runs our copy helper, so the callable is copied with it.
+/// The receiving side (block_abi::copy / release / invoke) is what softmetal uses to honour blocks.
 #pragma once
 
 #include <dlfcn.h>
@@ -26,6 +29,7 @@
 namespace pymetal {
 namespace block_abi {
 
+/// Block_layout flags (Apple's Block ABI, also used by GNUstep's libobjc).
 enum flags : int {
     refcount_mask = 0xfffe,
     needs_free = 1 << 24,
@@ -36,24 +40,27 @@ enum flags : int {
     has_signature = 1 << 30,
 };
 
+/// A block's descriptor (Block_descriptor_1 and _2 of the Block ABI).
 struct descriptor {
-    unsigned long reserved;
-    unsigned long size;
-    // Present when flags & has_copy_dispose:
+    unsigned long reserved;  ///< always 0
+    unsigned long size;  ///< sizeof the block literal
+    /// Present when flags & has_copy_dispose:
     void (*copy_helper)(void* destination, const void* source);
+    /// Called when the runtime releases its heap copy.
     void (*dispose_helper)(const void* block);
 };
 
+/// The start of every block object (Block_layout of the Block ABI).
 struct literal {
-    void* isa;
-    int flags;
-    int reserved;
-    void (*invoke)();  // cast to R(*)(literal*, Args...) by the caller
-    descriptor* desc;
+    void* isa;  ///< the block's class (a stack block's)
+    int flags;  ///< block_abi::flags
+    int reserved;  ///< always 0
+    void (*invoke)();  ///< cast to R(*)(literal*, Args...) by the caller
+    descriptor* desc;  ///< copy and dispose helpers
 };
 
-// The isa of stack blocks: the runtime's symbol where one exists (Apple's libSystem, libobjc2),
-// else a private marker (GCC's runtime has no blocks; softmetal only reads the flags).
+/// The isa of stack blocks: the runtime's symbol where one exists (Apple's libSystem, libobjc2),
+/// else a private marker (GCC's runtime has no blocks; softmetal only reads the flags).
 inline void* stack_block_isa() {
     static void* const isa = [] {
         if (void* symbol = dlsym(RTLD_DEFAULT, "_NSConcreteStackBlock")) return symbol;
@@ -63,7 +70,7 @@ inline void* stack_block_isa() {
     return isa;
 }
 
-// Copies a block to the heap (or adds a reference to a heap block), as _Block_copy does.
+/// Copies a block to the heap (or adds a reference to a heap block), as _Block_copy does.
 inline void* copy(const void* block) {
     if (!block) return nullptr;
     auto* source = static_cast<literal*>(const_cast<void*>(block));
@@ -81,7 +88,7 @@ inline void* copy(const void* block) {
     return destination;
 }
 
-// Drops a reference taken by copy(); the last one disposes the captures and frees the heap block.
+/// Drops a reference taken by copy(); the last one disposes the captures and frees the heap block.
 inline void release(const void* block) {
     if (!block) return;
     auto* heap = static_cast<literal*>(const_cast<void*>(block));
@@ -92,7 +99,7 @@ inline void release(const void* block) {
     std::free(heap);
 }
 
-// Calls a block of signature R(Args...).
+/// Calls a block of signature R(Args...).
 template <class R, class... Args>
 R invoke(const void* block, Args... args) {
     auto* lit = static_cast<literal*>(const_cast<void*>(block));
@@ -104,12 +111,14 @@ R invoke(const void* block, Args... args) {
 template <class Signature>
 class block;
 
-// A block holding a C++ callable. Move-only; pass .get() where Metal declares a block parameter.
+/// A block holding a C++ callable. Move-only; pass .get() where Metal declares a block parameter.
 template <class R, class... Args>
 class block<R(Args...)> {
 public:
+    /// How the callable is stored.
     using function_type = std::function<R(Args...)>;
 
+    /// Wraps `callable` (copied or moved into the block). Throws std::bad_alloc.
     template <class F>
     explicit block(F&& callable) : storage_(new layout) {
         storage_->head.isa = block_abi::stack_block_isa();
@@ -122,10 +131,14 @@ public:
     ~block() {
         if (storage_) delete storage_->function;
     }
+    /// Moves the block; the moved-from one is empty.
     block(block&&) noexcept = default;
+    /// Moves the block; the moved-from one is empty.
     block& operator=(block&&) noexcept = default;
 
     // The block as Metal receives it (an Objective-C object pointer).
+    /// The block as Metal receives it (an Objective-C object pointer), valid while this object lives; Metal
+    /// copies it when it keeps it.
     id get() const noexcept { return reinterpret_cast<id>(&storage_->head); }
 
 private:

@@ -1,12 +1,15 @@
-// Defines an Objective-C class from C++: methods from plain functions or captureless lambdas (their
-// type encodings computed from the C++ types), instance variables, and an owned C++ state object.
-//
-//   struct counter_state { int count = 0; };
-//   Class cls = pymetal::class_builder("Counter")
-//       .state<counter_state>()
-//       .method("increment", [](id self, SEL) { pymetal::state_of<counter_state>(self)->count++; })
-//       .method("count", [](id self, SEL) -> int { return pymetal::state_of<counter_state>(self)->count; })
-//       .register_class();
+/// \file
+/// Defines an Objective-C class from C++: methods from plain functions or captureless lambdas (their
+/// type encodings computed from the C++ types), instance variables, and an owned C++ state object.
+///
+/// \code
+///   struct counter_state { int count = 0; };
+///   Class cls = pymetal::class_builder("Counter")
+///       .state<counter_state>()
+///       .method("increment", [](id self, SEL) { pymetal::state_of<counter_state>(self)->count++; })
+///       .method("count", [](id self, SEL) -> int { return pymetal::state_of<counter_state>(self)->count; })
+///       .register_class();
+/// \endcode
 #pragma once
 
 #include <cstddef>
@@ -17,6 +20,7 @@
 
 namespace pymetal {
 
+/// Name of the instance variable that holds a class's C++ state object (class_builder::state).
 inline constexpr const char* state_ivar_name = "pymetal_state";
 
 namespace detail {
@@ -39,12 +43,12 @@ inline void*& state_slot(id self) {
 }
 }  // namespace detail
 
-// The C++ state of an instance of a class built with .state<T>() (nullptr until set).
+/// The C++ state of an instance of a class built with .state<T>() (nullptr until set).
 template <class T>
 T* state_of(id self) {
     return static_cast<T*>(detail::state_slot(self));
 }
-// Gives `self` ownership of `state` (deleted when `self` is deallocated); replaces and deletes any previous one.
+/// Gives `self` ownership of `state` (deleted when `self` is deallocated); replaces and deletes any previous one.
 template <class T>
 void set_state(id self, T* state) {
     void*& slot = detail::state_slot(self);
@@ -52,8 +56,13 @@ void set_state(id self, T* state) {
     slot = state;
 }
 
+/// Defines an Objective-C class at run time from C++ functions or captureless lambdas, with type encodings
+/// computed from their C++ types. register_class() makes it usable; until then nothing is visible to the
+/// runtime. Throws objc_error when the class cannot be made (a name already taken, an unknown superclass).
 class class_builder {
 public:
+    /// Starts a class `name` derived from `superclass_name` (looked up now; objc_error if unknown or if
+    /// `name` exists).
     explicit class_builder(const std::string& name, const char* superclass_name = "NSObject")
         : name_(name), superclass_(class_named(superclass_name)) {
         const detail::objc_runtime& rt = detail::runtime();
@@ -62,30 +71,33 @@ public:
         if (!class_) throw error("pymetal: cannot create Objective-C class " + name);
     }
 
-    // An instance method. `fn` is R(*)(id self, SEL _cmd, Args...) or a captureless lambda of that shape.
+    /// An instance method. `fn` is R(*)(id self, SEL _cmd, Args...) or a captureless lambda of that shape.
     template <class R, class... Args>
     class_builder& method(const char* sel, R (*fn)(id, SEL, Args...)) {
         add(class_, sel, reinterpret_cast<IMP>(fn), method_encoding<R, Args...>());
         if (std::string_view(sel) == "dealloc") has_dealloc_ = true;
         return *this;
     }
+    /// Adds an instance method for selector `sel` from a captureless lambda taking (id self, SEL, args...);
+    /// its encoding is computed from the lambda's signature.
     template <class Lambda>
     class_builder& method(const char* sel, Lambda fn) {
         return method(sel, +fn);
     }
 
-    // A class method; `self` is the class.
+    /// A class method; `self` is the class.
     template <class R, class... Args>
     class_builder& class_method(const char* sel, R (*fn)(id, SEL, Args...)) {
         add(metaclass(), sel, reinterpret_cast<IMP>(fn), method_encoding<R, Args...>());
         return *this;
     }
+    /// Adds a class method for selector `sel`, as method() does for instance methods.
     template <class Lambda>
     class_builder& class_method(const char* sel, Lambda fn) {
         return class_method(sel, +fn);
     }
 
-    // An instance variable of trivially copyable type T (read it with ivar offsets from the runtime).
+    /// An instance variable of trivially copyable type T (read it with ivar offsets from the runtime).
     template <class T>
     class_builder& ivar(const char* name) {
         std::uint8_t log2_alignment = 0;
@@ -95,9 +107,9 @@ public:
         return *this;
     }
 
-    // An owned C++ state object of type T, read with state_of<T>(self), set with set_state(self, new T).
-    // It is deleted when the instance is deallocated; a class that also defines its own "dealloc" must
-    // call destroy_state<T>(self) itself before forwarding to super.
+    /// An owned C++ state object of type T, read with state_of<T>(self), set with set_state(self, new T).
+    /// It is deleted when the instance is deallocated; a class that also defines its own "dealloc" must
+    /// call destroy_state<T>(self) itself before forwarding to super.
     template <class T>
     class_builder& state() {
         ivar<void*>(state_ivar_name);
@@ -105,14 +117,14 @@ public:
         return *this;
     }
 
-    // Registers the class with the runtime and returns it. The builder is spent afterwards.
+    /// Registers the class with the runtime and returns it. The builder is spent afterwards.
     Class register_class() {
         if (default_dealloc_ && !has_dealloc_) add(class_, "dealloc", default_dealloc_, method_encoding<void>());
         detail::runtime().register_class_pair(class_);
         return class_;
     }
 
-    // Deletes the state of `self` (for classes with their own dealloc).
+    /// Deletes the state of `self` (for classes with their own dealloc).
     template <class T>
     static void destroy_state(id self) {
         set_state<T>(self, nullptr);
@@ -127,8 +139,8 @@ private:
         flush_method_caches();  // a subclass's new method may hide an inherited IMP already cached
     }
 
-    // Deletes the state, then runs the superclass's dealloc. The superclass is the one above the class
-    // that installed this IMP, found by walking up from self's class (self may be of a subclass).
+    /// Deletes the state, then runs the superclass's dealloc. The superclass is the one above the class
+    /// that installed this IMP, found by walking up from self's class (self may be of a subclass).
     template <class T>
     static void dealloc_with_state(id self, SEL sel) {
         set_state<T>(self, nullptr);

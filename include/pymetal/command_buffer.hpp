@@ -1,23 +1,26 @@
-// pymetal::command_buffer: a committed MTLCommandBuffer, the waitable handle of asynchronous work.
-//
-//   auto done = k.run_async({in, out}, groups, threads);
-//   ... other work ...
-//   done.wait();                   // throws command_error if Metal reports the command buffer failed
-//
-// Thread safety: any thread may wait on, poll or read the times of a command buffer, also several at
-// once (waitUntilCompleted and status are safe to call concurrently in Metal). Copies share the one
-// MTLCommandBuffer.
+/// \file
+/// pymetal::command_buffer: a committed MTLCommandBuffer, the waitable handle of asynchronous work.
+///
+/// \code
+///   auto done = k.run_async({in, out}, groups, threads);
+///   ... other work ...
+///   done.wait();                   // throws command_error if Metal reports the command buffer failed
+/// \endcode
+///
+/// Thread safety: any thread may wait on, poll or read the times of a command buffer, also several at
+/// once (waitUntilCompleted and status are safe to call concurrently in Metal). Copies share the one
+/// MTLCommandBuffer.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <functional>
 #include <future>
 #include <memory>
 #include <string>
-#include <thread>
 #include <utility>
+
+#include <time.h>  // nanosleep: <thread> only for sleep_for costs every includer compile time
 
 #include "autorelease_pool.hpp"
 #include "block.hpp"
@@ -28,49 +31,65 @@
 
 namespace pymetal {
 
+namespace detail {
+/// Sleeps about `us` microseconds (at most a second: wait_for's pauses are far shorter).
+inline void sleep_microseconds(long us) {
+    timespec pause{0, (us < 0 ? 0 : us > 999999 ? 999999 : us) * 1000};
+    nanosleep(&pause, nullptr);
+}
+}  // namespace detail
+
+/// One MTLCommandBuffer: a reference-counted handle to committed work, to wait for it and read its status,
+/// error and GPU times. Returned by dispatches and command_list::commit().
 class command_buffer {
 public:
     command_buffer() noexcept = default;
+    /// Wraps an MTLCommandBuffer we do not own yet: retains it.
     static command_buffer retain(id mtl_command_buffer) { return command_buffer(object::retain(mtl_command_buffer)); }
 
+    /// The MTLCommandBuffer (not retained), nullptr when empty.
     id native() const noexcept { return object_.get(); }
+    /// Whether this handle holds a command buffer.
     explicit operator bool() const noexcept { return static_cast<bool>(object_); }
 
+    /// Its MTLCommandBufferStatus now.
     command_buffer_status status() const {
         return static_cast<command_buffer_status>(msg_send<ns_uinteger()>(object_, "status"));
     }
-    // Finished, successfully or not.
+    /// Finished, successfully or not.
     bool is_done() const {
         const command_buffer_status s = status();
         return s == command_buffer_status::completed || s == command_buffer_status::error;
     }
+    /// Whether it ended with an error (status() is error).
     bool failed() const { return status() == command_buffer_status::error; }
 
-    // Blocks until the GPU has finished it, then throws command_error if it failed.
+    /// Blocks until the GPU has finished it, then throws command_error if it failed.
     void wait() const {
         msg_send<void()>(object_, "waitUntilCompleted");
         check();  // status is final only after the wait
     }
-    // Waits at most `timeout`; true (after check(), which throws if it failed) once it has finished,
-    // false if it is still running. Metal has no timed wait, so this polls its status, ever less often.
+    /// Waits at most `timeout`; true (after check(), which throws if it failed) once it has finished,
+    /// false if it is still running. Metal has no timed wait, so this polls its status, ever less often.
     template <class Rep, class Period>
     bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
-        auto pause = std::chrono::microseconds(20);
+        long pause_us = 20;
         while (!is_done()) {
             const auto now = std::chrono::steady_clock::now();
             if (now >= deadline) return false;
-            std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
-            pause = std::min(pause * 2, std::chrono::microseconds(2000));
+            const auto left_us = std::chrono::duration_cast<std::chrono::microseconds>(deadline - now).count();
+            detail::sleep_microseconds(left_us < pause_us ? static_cast<long>(left_us) + 1 : pause_us);
+            pause_us = pause_us * 2 < 2000 ? pause_us * 2 : 2000;
         }
         check();
         return true;
     }
-    // Throws command_error if it failed; does not wait.
+    /// Throws command_error if it failed; does not wait.
     void check() const {
         if (failed()) throw failure();
     }
-    // The failure as an exception object (for completion handlers that report rather than throw).
+    /// The failure as an exception object (for completion handlers that report rather than throw).
     command_error failure() const {
         autorelease_pool pool;  // domain and description may be autoreleased
         const command_buffer_status s = status();
@@ -82,9 +101,11 @@ public:
         return command_error(e.domain(), e.code(), e.description(), s);
     }
 
-    // GPU timestamps in seconds (CFTimeInterval), valid once it has completed.
+    /// GPU timestamps in seconds (CFTimeInterval), valid once it has completed.
     double gpu_start_time() const { return msg_send<double()>(object_, "GPUStartTime"); }
+    /// When the GPU finished it (GPUEndTime, seconds; 0 until completed).
     double gpu_end_time() const { return msg_send<double()>(object_, "GPUEndTime"); }
+    /// GPU time it took in seconds (gpu_end_time() - gpu_start_time()).
     double gpu_duration() const { return gpu_end_time() - gpu_start_time(); }
 
 private:
@@ -92,15 +113,15 @@ private:
     object object_;
 };
 
-// Called once the command buffer has completed or failed (check with .failed() / .check()). It runs
-// on Metal's completion thread, inside an autorelease pool of its own; it must not throw (an escaping
-// exception calls std::terminate) and should hand long work to another thread.
+/// Called once the command buffer has completed or failed (check with .failed() / .check()). It runs
+/// on Metal's completion thread, inside an autorelease pool of its own; it must not throw (an escaping
+/// exception calls std::terminate) and should hand long work to another thread.
 using completion_handler = std::function<void(const command_buffer&)>;
 
 namespace detail {
 
-// addCompletedHandler: takes a block. Metal copies the block (Block ABI copy), which copies the handler
-// with it, so the pymetal::block here may end with this call.
+/// addCompletedHandler: takes a block. Metal copies the block (Block ABI copy), which copies the handler
+/// with it, so the pymetal::block here may end with this call.
 inline void add_completed_handler(id mtl_command_buffer, completion_handler handler) {
     block<void(id)> on_completed([handler = std::move(handler)](id completed) noexcept {
         autorelease_pool pool;
@@ -109,7 +130,7 @@ inline void add_completed_handler(id mtl_command_buffer, completion_handler hand
     msg_send<void(id)>(mtl_command_buffer, "addCompletedHandler:", on_completed.get());
 }
 
-// A completion handler that fulfils `promise`: with the command buffer, or with its command_error.
+/// A completion handler that fulfils `promise`: with the command buffer, or with its command_error.
 inline completion_handler fulfil(std::shared_ptr<std::promise<command_buffer>> promise) {
     return [promise = std::move(promise)](const command_buffer& done) {
         if (done.failed()) promise->set_exception(std::make_exception_ptr(done.failure()));

@@ -1,13 +1,16 @@
-// pymetal::device: one MTLDevice, the factory of buffers, libraries and command queues.
-//
-//   auto device = pymetal::device::system_default();      // throws load_error if Metal is missing
-//   auto in  = device.new_buffer({1.0f, 2.0f});            // copies the values
-//   auto out = device.new_buffer<float>(1);                // room for one float
-//   auto lib = device.compile(msl_source);
-//
-// Thread safety: a device handle may be copied and used from any number of threads at once (MTLDevice
-// is thread-safe; the default command queue is created once, under a std::call_once). Copies share
-// the MTLDevice and its default queue.
+/// \file
+/// pymetal::device: one MTLDevice, the factory of buffers, libraries and command queues.
+///
+/// \code
+///   auto device = pymetal::device::system_default();      // throws load_error if Metal is missing
+///   auto in  = device.new_buffer({1.0f, 2.0f});            // copies the values
+///   auto out = device.new_buffer<float>(1);                // room for one float
+///   auto lib = device.compile(msl_source);
+/// \endcode
+///
+/// Thread safety: a device handle may be copied and used from any number of threads at once (MTLDevice
+/// is thread-safe; the default command queue is created once, under a std::call_once). Copies share
+/// the MTLDevice and its default queue.
 #pragma once
 
 #include <unistd.h>
@@ -16,7 +19,6 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -41,28 +43,31 @@
 
 namespace pymetal {
 
-// The VM page size that new_buffer_borrowing requires its memory to be aligned to (16 KiB on Apple
-// silicon, 4 KiB on most Linux machines).
+/// The VM page size that new_buffer_borrowing requires its memory to be aligned to (16 KiB on Apple
+/// silicon, 4 KiB on most Linux machines).
 inline std::size_t page_size() {
     static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     return size;
 }
 
-// Called when a borrowing buffer ends, with the memory and length it was given.
+/// Called when a borrowing buffer ends, with the memory and length it was given.
 using memory_deallocator = std::function<void(void* memory, std::size_t length)>;
 
+/// One MTLDevice: the entry point that makes buffers, textures, queues and libraries. A reference-counted
+/// handle, shared between threads. Throws load_error when Metal (or softmetal) cannot be loaded, buffer_error
+/// for a buffer that cannot be made, compile_error or library_load_error for a library.
 class device {
 public:
     device() noexcept = default;
 
-    // The system's default device (MTLCreateSystemDefaultDevice). Throws load_error if Metal cannot be
-    // loaded, error if there is no device.
+    /// The system's default device (MTLCreateSystemDefaultDevice). Throws load_error if Metal cannot be
+    /// loaded, error if there is no device.
     static device system_default() {
         id created = detail::metal().create_system_default_device();
         if (!created) throw error("pymetal: MTLCreateSystemDefaultDevice returned no device (is there a Metal GPU?)");
         return device(object::adopt(created));
     }
-    // Every device (MTLCopyAllDevices), or just the default one where Metal cannot list them.
+    /// Every device (MTLCopyAllDevices), or just the default one where Metal cannot list them.
     static std::vector<device> all() {
         const detail::metal_runtime& metal = detail::metal();
         std::vector<device> devices;
@@ -75,30 +80,41 @@ public:
         for (ns_uinteger i = 0; i < count; ++i) devices.push_back(device(object::retain(array_at(array.get(), i))));
         return devices;
     }
-    // Wraps an MTLDevice obtained elsewhere (retained) or owned by the caller (adopted).
+    /// Wraps an MTLDevice obtained elsewhere (retained) or owned by the caller (adopted).
     static device retain(id mtl_device) { return device(object::retain(mtl_device)); }
+    /// Takes over a +1 MTLDevice (from MTLCreateSystemDefaultDevice).
     static device adopt(id mtl_device) { return device(object::adopt(mtl_device)); }
 
+    /// The MTLDevice (not retained), nullptr when empty.
     id native() const noexcept { return state_ ? state_->device.get() : nullptr; }
+    /// Whether this handle holds a device.
     explicit operator bool() const noexcept { return state_ != nullptr; }
 
+    /// The device's name.
     std::string name() const {
         autorelease_pool pool;  // name is autoreleased
         return to_string(msg_send<id()>(mtl(), "name"));
     }
+    /// maxThreadsPerThreadgroup.
     size3 max_threads_per_threadgroup() const { return state().max_threads_per_threadgroup; }
+    /// maxThreadgroupMemoryLength in bytes.
     std::size_t max_threadgroup_memory_length() const { return state().max_threadgroup_memory_length; }
+    /// hasUnifiedMemory.
     bool has_unified_memory() const { return msg_send<objc_bool()>(mtl(), "hasUnifiedMemory") != 0; }
+    /// recommendedMaxWorkingSetSize in bytes.
     std::uint64_t recommended_max_working_set_size() const {
         return msg_send<std::uint64_t()>(mtl(), "recommendedMaxWorkingSetSize");
     }
+    /// maxBufferLength in bytes.
     std::size_t max_buffer_length() const { return msg_send<ns_uinteger()>(mtl(), "maxBufferLength"); }
+    /// currentAllocatedSize in bytes.
     std::size_t current_allocated_size() const { return msg_send<ns_uinteger()>(mtl(), "currentAllocatedSize"); }
+    /// registryID.
     std::uint64_t registry_id() const { return msg_send<std::uint64_t()>(mtl(), "registryID"); }
 
-    // The queue kernel::run and friends use (created on first use, shared by all copies of this handle).
+    /// The queue kernel::run and friends use (created on first use, shared by all copies of this handle).
     command_queue default_queue() const { return state().default_queue(); }
-    // A queue of its own; 0 leaves Metal's limit on command buffers in flight (64).
+    /// A queue of its own; 0 leaves Metal's limit on command buffers in flight (64).
     command_queue new_command_queue(std::size_t max_command_buffers = 0) const {
         id queue = max_command_buffers
                        ? msg_send<id(ns_uinteger)>(mtl(), "newCommandQueueWithMaxCommandBufferCount:", max_command_buffers)
@@ -107,9 +123,9 @@ public:
         return command_queue::adopt(queue);
     }
 
-    // A texture (newTextureWithDescriptor:); throws texture_error when the device makes none.
+    /// A texture (newTextureWithDescriptor:); throws texture_error when the device makes none.
     texture new_texture(const texture_descriptor& d) const { return detail::new_texture(mtl(), d); }
-    // A 2D texture of `format`, read and written by kernels.
+    /// A 2D texture of `format`, read and written by kernels.
     texture new_texture(pixel_format format, std::size_t width, std::size_t height,
                         ns_uinteger usage = texture_usage::shader_read | texture_usage::shader_write) const {
         texture_descriptor d;
@@ -119,25 +135,27 @@ public:
         d.usage = usage;
         return new_texture(d);
     }
-    // A texture over `b`'s bytes from `offset`, rows `bytes_per_row` apart (newTextureWithDescriptor:offset:bytesPerRow:).
+    /// A texture over `b`'s bytes from `offset`, rows `bytes_per_row` apart (newTextureWithDescriptor:offset:bytesPerRow:).
     texture new_texture(const buffer& b, const texture_descriptor& d, std::size_t offset, std::size_t bytes_per_row) const {
         return detail::new_texture_from_buffer(b, d, offset, bytes_per_row);
     }
-    // A sampler state (newSamplerStateWithDescriptor:).
+    /// A sampler state (newSamplerStateWithDescriptor:).
     sampler new_sampler(const sampler_options& options = {}) const { return detail::new_sampler(mtl(), options); }
 
-    // An uninitialised buffer of `length` bytes / of room for `count` T.
+    /// An uninitialised buffer of `length` bytes / of room for `count` T.
     buffer new_buffer_bytes(std::size_t length, ns_uinteger options = resource_options::storage_mode_shared) const {
         check_length(length);
         return checked(msg_send<id(ns_uinteger, ns_uinteger)>(mtl(), "newBufferWithLength:options:", length, options),
                        length);
     }
+    /// A buffer of `count` elements of T (zero-filled for shared storage); throws buffer_error when it cannot
+    /// be made or count * sizeof(T) overflows.
     template <class T>
     buffer new_buffer(std::size_t count, ns_uinteger options = resource_options::storage_mode_shared) const {
         static_assert(std::is_trivially_copyable_v<T>, "buffer elements must be trivially copyable");
         return new_buffer_bytes(count * sizeof(T), options);
     }
-    // A buffer holding a copy of `length` bytes at `data`.
+    /// A buffer holding a copy of `length` bytes at `data`.
     buffer new_buffer_with_bytes(const void* data, std::size_t length,
                                  ns_uinteger options = resource_options::storage_mode_shared) const {
         check_length(length);
@@ -145,34 +163,35 @@ public:
                                                                            data, length, options),
                        length);
     }
-    // A buffer holding a copy of the elements of a contiguous container, span, array or braced list.
+    /// A buffer holding a copy of the elements of a contiguous container, span, array or braced list.
     template <class Range,
               class T = std::remove_const_t<std::remove_pointer_t<decltype(std::data(std::declval<const Range&>()))>>>
     buffer new_buffer(const Range& values, ns_uinteger options = resource_options::storage_mode_shared) const {
         static_assert(std::is_trivially_copyable_v<T>, "buffer elements must be trivially copyable");
         return new_buffer_with_bytes(std::data(values), std::size(values) * sizeof(T), options);
     }
+    /// A buffer holding a copy of a braced list, e.g. new_buffer({1.0f, 2.0f}).
     template <class T>
     buffer new_buffer(std::initializer_list<T> values, ns_uinteger options = resource_options::storage_mode_shared) const {
         static_assert(std::is_trivially_copyable_v<T>, "buffer elements must be trivially copyable");
         return new_buffer_with_bytes(values.begin(), values.size() * sizeof(T), options);
     }
 
-    // A buffer only the GPU can address (private storage: contents() is null). Fill and read it with
-    // upload / download, or with command_list::copy.
+    /// A buffer only the GPU can address (private storage: contents() is null). Fill and read it with
+    /// upload / download, or with command_list::copy.
     template <class T>
     buffer new_private_buffer(std::size_t count) const {
         return new_buffer<T>(count, resource_options::storage_mode_private);
     }
-    // A managed buffer: buffer::copy_in tells Metal what the CPU wrote (didModifyRange:), and
-    // download() synchronises the GPU's writes back before reading.
+    /// A managed buffer: buffer::copy_in tells Metal what the CPU wrote (didModifyRange:), and
+    /// download() synchronises the GPU's writes back before reading.
     template <class T>
     buffer new_managed_buffer(std::size_t count) const {
         return new_buffer<T>(count, resource_options::storage_mode_managed);
     }
 
-    // Writes `values` into `target` from element `first` on, whatever its storage: directly where the
-    // CPU can address it, else through a shared staging buffer and a blit on the default queue (waited).
+    /// Writes `values` into `target` from element `first` on, whatever its storage: directly where the
+    /// CPU can address it, else through a shared staging buffer and a blit on the default queue (waited).
     template <class T>
     void upload(const buffer& target, span<const T> values, std::size_t first = 0) const {
         static_assert(std::is_trivially_copyable_v<T>, "buffer elements must be trivially copyable");
@@ -187,17 +206,21 @@ public:
         buffer staging = new_buffer_with_bytes(values.data(), bytes);
         detail::blit_and_wait(default_queue(), [&](id blit) { detail::blit_copy(blit, staging, 0, target, offset, bytes); });
     }
+    /// Copies a contiguous range into `target` from element `first`, through a staging copy when the buffer
+    /// is private.
     template <class Range,
               class T = std::remove_const_t<std::remove_pointer_t<decltype(std::data(std::declval<const Range&>()))>>>
     void upload(const buffer& target, const Range& values, std::size_t first = 0) const {
         upload(target, span<const T>(std::data(values), std::size(values)), first);
     }
+    /// Copies a braced list into `target` from element `first`, through a staging copy when the buffer is
+    /// private.
     template <class T>
     void upload(const buffer& target, std::initializer_list<T> values, std::size_t first = 0) const {
         upload(target, span<const T>(values.begin(), values.size()), first);
     }
-    // The buffer's contents as T, whatever its storage: a private buffer is copied out through a
-    // staging buffer, a managed one synchronised first (both wait on the default queue).
+    /// The buffer's contents as T, whatever its storage: a private buffer is copied out through a
+    /// staging buffer, a managed one synchronised first (both wait on the default queue).
     template <class T>
     std::vector<T> download(const buffer& source) const {
         static_assert(std::is_trivially_copyable_v<T>, "buffer elements must be trivially copyable");
@@ -216,14 +239,14 @@ public:
         return values;
     }
 
-    // A new MTLSharedEvent, value 0.
+    /// A new MTLSharedEvent, value 0.
     shared_event new_shared_event() const { return shared_event::adopt(msg_send<id()>(mtl(), "newSharedEvent")); }
 
-    // A buffer over the caller's memory, without a copy (newBufferWithBytesNoCopy:...). The memory is
-    // BORROWED: it must stay valid until the buffer and every command using it are gone. `memory` and
-    // `length` must be multiples of page_size() (throws buffer_error otherwise); `on_release`, if
-    // given, is called (on whatever thread releases the buffer last) when Metal lets go of the memory,
-    // which is where to free it.
+    /// A buffer over the caller's memory, without a copy (newBufferWithBytesNoCopy:...). The memory is
+    /// BORROWED: it must stay valid until the buffer and every command using it are gone. `memory` and
+    /// `length` must be multiples of page_size() (throws buffer_error otherwise); `on_release`, if
+    /// given, is called (on whatever thread releases the buffer last) when Metal lets go of the memory,
+    /// which is where to free it.
     buffer new_buffer_borrowing(void* memory, std::size_t length, memory_deallocator on_release = {},
                                 ns_uinteger options = resource_options::storage_mode_shared) const {
         const std::size_t page = page_size();
@@ -247,8 +270,8 @@ public:
         return checked(created, length);
     }
 
-    // Compiles MSL source. Throws compile_error (with each diagnostic's line and column) on failure;
-    // warnings of a successful compile are in library::compile_log().
+    /// Compiles MSL source. Throws compile_error (with each diagnostic's line and column) on failure;
+    /// warnings of a successful compile are in library::compile_log().
     library compile(std::string_view source, const compile_options& options = {}) const {
         autorelease_pool pool;  // the NSError comes back autoreleased
         object ns_source = make_string(source);
@@ -268,9 +291,9 @@ public:
         return library(state_, object::adopt(compiled), std::move(log));
     }
 
-    // Loads a precompiled library file: a .metallib (Apple's `metal`/`metallib` tools) on Apple's Metal,
-    // a .smlib (`pymetal-msl build`) on softmetal, through Metal's newLibraryWithURL:error:. No compiler
-    // runs. Throws library_load_error for a missing, foreign or damaged file.
+    /// Loads a precompiled library file: a .metallib (Apple's `metal`/`metallib` tools) on Apple's Metal,
+    /// a .smlib (`pymetal-msl build`) on softmetal, through Metal's newLibraryWithURL:error:. No compiler
+    /// runs. Throws library_load_error for a missing, foreign or damaged file.
     library load_library(std::string_view path) const {
         autorelease_pool pool;
         static const Class url_class = class_named("NSURL");
@@ -281,8 +304,8 @@ public:
         return loaded_library(loaded, ns_error);
     }
 
-    // The same from the file's bytes in memory (newLibraryWithData:error:), e.g. a library embedded in
-    // the program. The bytes are copied; they need not outlive the call.
+    /// The same from the file's bytes in memory (newLibraryWithData:error:), e.g. a library embedded in
+    /// the program. The bytes are copied; they need not outlive the call.
     library load_library(const void* data, std::size_t size) const {
         autorelease_pool pool;
         object bytes = detail::make_library_data(data, size);
@@ -290,10 +313,11 @@ public:
         id loaded = msg_send<id(id, id*)>(mtl(), "newLibraryWithData:error:", bytes.get(), &ns_error);
         return loaded_library(loaded, ns_error);
     }
+    /// A library from the bytes of a library file (newLibraryWithData:error:).
     library load_library(const std::vector<unsigned char>& bytes) const { return load_library(bytes.data(), bytes.size()); }
 
-    // Metal's default library (newDefaultLibrary): default.metallib in the main bundle on Apple's
-    // platforms, default.smlib beside the executable on softmetal. An empty handle when there is none.
+    /// Metal's default library (newDefaultLibrary): default.metallib in the main bundle on Apple's
+    /// platforms, default.smlib beside the executable on softmetal. An empty handle when there is none.
     library default_library() const {
         autorelease_pool pool;  // Metal may autorelease what it reads the bundle with
         id loaded = msg_send<id>(mtl(), "newDefaultLibrary");
@@ -301,7 +325,9 @@ public:
         return library(state_, object::adopt(loaded), std::string());
     }
 
+    /// Whether both handles hold the same MTLDevice.
     friend bool operator==(const device& a, const device& b) noexcept { return a.native() == b.native(); }
+    /// Whether the handles hold different MTLDevices.
     friend bool operator!=(const device& a, const device& b) noexcept { return !(a == b); }
 
 private:

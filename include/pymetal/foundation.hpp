@@ -1,5 +1,6 @@
-// Foundation values at the C++ boundary: NSString <-> std::string (UTF-8), NSError -> pymetal::objc_error,
-// and the few collections the Metal layer needs.
+/// \file
+/// Foundation values at the C++ boundary: NSString <-> std::string (UTF-8), NSError -> pymetal::objc_error,
+/// and the few collections the Metal layer needs.
 #pragma once
 
 #include <dlfcn.h>
@@ -19,18 +20,20 @@ namespace pymetal {
 #if PYMETAL_APPLE_PLATFORM
 using ns_string_encoding = ns_uinteger;
 #else
+/// NSStringEncoding.
 using ns_string_encoding = unsigned int;
 #endif
+/// NSUTF8StringEncoding.
 inline constexpr ns_string_encoding ns_utf8_string_encoding = 4;
 
-// Looks a class up by name; throws if the runtime has no such class.
+/// Looks a class up by name; throws if the runtime has no such class.
 inline Class class_named(const char* name) {
     Class cls = detail::runtime().look_up_class(name);
     if (!cls) throw error(std::string("pymetal: Objective-C class ") + name + " not found");
     return cls;
 }
 
-// A new NSString holding `text` (UTF-8, need not be NUL-terminated). No autorelease pool needed.
+/// A new NSString holding `text` (UTF-8, need not be NUL-terminated). No autorelease pool needed.
 inline object make_string(std::string_view text) {
     static const Class string_class = class_named("NSString");
     id allocated = msg_send<id>(string_class, "alloc");
@@ -41,7 +44,7 @@ inline object make_string(std::string_view text) {
     return object::adopt(string);
 }
 
-// The UTF-8 text of an NSString ("" for nil).
+/// The UTF-8 text of an NSString ("" for nil).
 inline std::string to_string(id string) {
     if (!string) return {};
     autorelease_pool pool;  // UTF8String's buffer may be autoreleased
@@ -49,7 +52,7 @@ inline std::string to_string(id string) {
     return utf8 ? std::string(utf8) : std::string();
 }
 
-// An objc_error with the NSError's domain, code and localized description.
+/// An objc_error with the NSError's domain, code and localized description.
 inline objc_error make_objc_error(id ns_error) {
     autorelease_pool pool;
     std::string domain = to_string(msg_send<id>(ns_error, "domain"));
@@ -58,16 +61,18 @@ inline objc_error make_objc_error(id ns_error) {
     return objc_error(std::move(domain), code, std::move(description));
 }
 
-// Throws the NSError as objc_error, or does nothing for nil.
+/// Throws the NSError as objc_error, or does nothing for nil.
 inline void throw_if_error(id ns_error) {
     if (ns_error) throw make_objc_error(ns_error);
 }
 
-// NSArray access.
+/// NSArray access.
 inline ns_uinteger array_count(id array) { return msg_send<ns_uinteger>(array, "count"); }
+/// [array objectAtIndex:index] (+0, not retained).
 inline id array_at(id array, ns_uinteger index) {
     return msg_send<id(ns_uinteger)>(array, "objectAtIndex:", index);
 }
+/// An NSArray of NSStrings as std::strings (an empty vector for nil).
 inline std::vector<std::string> string_array(id array) {
     std::vector<std::string> strings;
     const ns_uinteger count = array_count(array);
@@ -75,12 +80,13 @@ inline std::vector<std::string> string_array(id array) {
     return strings;
 }
 
-// NSNumber and NSDictionary, for Metal's preprocessor macros.
+/// NSNumber and NSDictionary, for Metal's preprocessor macros.
 inline object make_number(long long value) {
     static const Class number_class = class_named("NSNumber");
     autorelease_pool pool;
     return object::retain(msg_send<id(long long)>(number_class, "numberWithLongLong:", value));
 }
+/// A +1 NSDictionary of the given key/value pairs (the dictionary retains them).
 inline object make_dictionary(const std::vector<std::pair<object, object>>& entries) {
     static const Class dictionary_class = class_named("NSDictionary");
     std::vector<id> keys, values;
@@ -95,9 +101,9 @@ inline object make_dictionary(const std::vector<std::pair<object, object>>& entr
 
 namespace detail {
 
-// What newLibraryWithData:error: takes (+1, holding a copy of the bytes): a dispatch_data_t on Apple's
-// platforms (from libdispatch, which every process has through libSystem); on softmetal, whose GNUstep
-// has no libdispatch, an NSData (dispatch_data_t is an NSData subclass on Apple's side too).
+/// What newLibraryWithData:error: takes (+1, holding a copy of the bytes): a dispatch_data_t on Apple's
+/// platforms (from libdispatch, which every process has through libSystem); on softmetal, whose GNUstep
+/// has no libdispatch, an NSData (dispatch_data_t is an NSData subclass on Apple's side too).
 inline object make_library_data(const void* data, std::size_t size) {
 #if PYMETAL_APPLE_PLATFORM
     using create_fn = id (*)(const void*, std::size_t, void* queue, void* destructor);

@@ -1,10 +1,13 @@
-// pymetal::function_constants: values for a kernel's `[[function_constant(i)]]` declarations, which
-// Metal folds in when it specialises the function (MTLFunctionConstantValues).
-//
-//   auto k = library.kernel("blur", pymetal::function_constants().set(0, 5u).set("use_fast_path", true));
-//
-// The C++ type picks the Metal type: bool, float, 8/16/32/64-bit signed and unsigned integers
-// (int32_t -> int, uint32_t -> uint, ...). Any other type goes through set_raw with an explicit data_type.
+/// \file
+/// pymetal::function_constants: values for a kernel's `[[function_constant(i)]]` declarations, which
+/// Metal folds in when it specialises the function (MTLFunctionConstantValues).
+///
+/// \code
+///   auto k = library.kernel("blur", pymetal::function_constants().set(0, 5u).set("use_fast_path", true));
+/// \endcode
+///
+/// The C++ type picks the Metal type: bool, float, 8/16/32/64-bit signed and unsigned integers
+/// (int32_t -> int, uint32_t -> uint, ...). Any other type goes through set_raw with an explicit data_type.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +37,7 @@ constexpr data_type data_type_of() {
 }  // namespace detail
 
 namespace detail {
-// "float", "uint4", ...: MSL's spelling of an MTLDataType, for messages.
+/// "float", "uint4", ...: MSL's spelling of an MTLDataType, for messages.
 inline std::string data_type_name(data_type type) {
     static const struct {
         ns_uinteger first;
@@ -49,15 +52,16 @@ inline std::string data_type_name(data_type type) {
 }
 }  // namespace detail
 
-// A function constant a function declares (an MTLFunctionConstant of functionConstantsDictionary).
+/// A function constant a function declares (an MTLFunctionConstant of functionConstantsDictionary).
 struct declared_constant {
-    std::string name;
-    data_type type = data_type::none;
-    std::size_t index = 0;
+    std::string name;  ///< the constant's name in the kernel source
+    data_type type = data_type::none;  ///< its type
+    std::size_t index = 0;  ///< its [[function_constant(index)]]
+    /// Whether a value must be given (false when the source only tests is_function_constant_defined).
     bool required = true;
 };
 
-// The constants `function` (an MTLFunction) declares. Call inside an autorelease pool.
+/// The constants `function` (an MTLFunction) declares. Call inside an autorelease pool.
 inline std::vector<declared_constant> declared_constants(id function) {
     std::vector<declared_constant> declared;
     id dictionary = msg_send<id()>(function, "functionConstantsDictionary");
@@ -72,35 +76,44 @@ inline std::vector<declared_constant> declared_constants(id function) {
     return declared;
 }
 
+/// Values for a kernel's [[function_constant(n)]]s (MTLFunctionConstantValues), by index or by name, passed
+/// to library::kernel. A plain value; each setter returns *this. Checked against the kernel's declared
+/// constants when the kernel is made (function_constant_error for a missing or mistyped one).
 class function_constants {
 public:
+    /// Sets the constant at [[function_constant(index)]] to `value` (type from T: bool, integers, float,
+    /// half, vectors).
     template <class T>
     function_constants& set(std::size_t index, T value) {
         static_assert(detail::data_type_of<T>() != data_type::none,
                       "no Metal type for this C++ type: use set_raw with a pymetal::data_type");
         return set_raw(index, detail::data_type_of<T>(), &value, sizeof(T));
     }
+    /// Sets the constant named `name` to `value`.
     template <class T>
     function_constants& set(std::string name, T value) {
         static_assert(detail::data_type_of<T>() != data_type::none,
                       "no Metal type for this C++ type: use set_raw with a pymetal::data_type");
         return set_raw(std::move(name), detail::data_type_of<T>(), &value, sizeof(T));
     }
-    // `size` bytes at `value`, of Metal type `type` (a vector type, half, ...).
+    /// `size` bytes at `value`, of Metal type `type` (a vector type, half, ...).
     function_constants& set_raw(std::size_t index, data_type type, const void* value, std::size_t size) {
         entries_.push_back({{}, index, type, bytes_of(value, size)});
         return *this;
     }
+    /// Sets constant `name` to `size` bytes at `value`, of Metal type `type` (for types without a C++
+    /// counterpart).
     function_constants& set_raw(std::string name, data_type type, const void* value, std::size_t size) {
         entries_.push_back({std::move(name), 0, type, bytes_of(value, size)});
         return *this;
     }
 
+    /// Whether no value is set.
     bool empty() const noexcept { return entries_.empty(); }
 
-    // Checks these values against the constants `function` declares, by Metal's rules (a value is
-    // found by index, then by name; values matching no declaration are ignored); throws
-    // function_constant_error naming the first constant given the wrong type or required and missing.
+    /// Checks these values against the constants `function` declares, by Metal's rules (a value is
+    /// found by index, then by name; values matching no declaration are ignored); throws
+    /// function_constant_error naming the first constant given the wrong type or required and missing.
     void check_against(const std::string& function, const std::vector<declared_constant>& declared) const {
         for (const declared_constant& d : declared) {
             const entry* match = nullptr;
@@ -124,7 +137,7 @@ public:
         }
     }
 
-    // A new MTLFunctionConstantValues holding every value.
+    /// A new MTLFunctionConstantValues holding every value.
     object make_native() const {
         static const Class values_class = class_named("MTLFunctionConstantValues");
         object values = object::adopt(msg_send<id()>(values_class, "new"));
@@ -145,7 +158,7 @@ public:
 
 private:
     struct entry {
-        std::string name;  // empty: by index
+        std::string name;  ///< empty: by index
         std::size_t index;
         data_type type;
         std::vector<unsigned char> value;

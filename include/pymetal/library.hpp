@@ -1,11 +1,14 @@
-// pymetal::library: compiled MSL (an MTLLibrary), made by device::compile. Kernels come out of it by name.
-//
-//   auto lib = device.compile(source);                       // throws compile_error with line/column
-//   auto add = lib.kernel("add");                            // throws function_not_found, listing names
-//   auto blur = lib.kernel("blur", pymetal::function_constants().set(0, 5u));
-//
-// Thread safety: a library is immutable once compiled; kernel() may be called from several threads at
-// once (Metal's MTLLibrary and MTLDevice are thread-safe). Copies share the one MTLLibrary.
+/// \file
+/// pymetal::library: compiled MSL (an MTLLibrary), made by device::compile. Kernels come out of it by name.
+///
+/// \code
+///   auto lib = device.compile(source);                       // throws compile_error with line/column
+///   auto add = lib.kernel("add");                            // throws function_not_found, listing names
+///   auto blur = lib.kernel("blur", pymetal::function_constants().set(0, 5u));
+/// \endcode
+///
+/// Thread safety: a library is immutable once compiled; kernel() may be called from several threads at
+/// once (Metal's MTLLibrary and MTLDevice are thread-safe). Copies share the one MTLLibrary.
 #pragma once
 
 #include <memory>
@@ -26,25 +29,30 @@ namespace pymetal {
 
 class device;
 
+/// One MTLLibrary: compiled or loaded kernels, made by device::compile, device::load_library or
+/// device::default_library. A reference-counted handle, shared between threads.
 class library {
 public:
     library() noexcept = default;
 
+    /// The MTLLibrary (not retained), nullptr when empty.
     id native() const noexcept { return object_.get(); }
+    /// Whether this handle holds a library.
     explicit operator bool() const noexcept { return static_cast<bool>(object_); }
 
-    // Warnings Metal reported while compiling (empty when none).
+    /// Warnings Metal reported while compiling (empty when none).
     const std::string& compile_log() const noexcept { return log_; }
 
+    /// The names of the library's functions (functionNames).
     std::vector<std::string> function_names() const {
         autorelease_pool pool;  // functionNames is autoreleased
         return string_array(msg_send<id()>(object_, "functionNames"));
     }
 
-    // The function `name`, specialised with `constants` if any, with its compute pipeline state.
-    // The constants are checked against the function's declarations first (functionConstantsDictionary),
-    // by Metal's rules: a value is matched by index, then by name; one that matches nothing is ignored;
-    // a wrong type or a missing required constant throws function_constant_error naming the constant.
+    /// The function `name`, specialised with `constants` if any, with its compute pipeline state.
+    /// The constants are checked against the function's declarations first (functionConstantsDictionary),
+    /// by Metal's rules: a value is matched by index, then by name; one that matches nothing is ignored;
+    /// a wrong type or a missing required constant throws function_constant_error naming the constant.
     pymetal::kernel kernel(std::string_view name, const function_constants& constants = {}) const {
         if (!object_) throw error("pymetal: kernel lookup in an empty library handle");
         autorelease_pool pool;  // NSErrors and the reflection come back autoreleased

@@ -1,14 +1,17 @@
-// pymetal's Metal layer: Metal compute from plain C++, one include.
-//
-//   auto device = pymetal::device::system_default();
-//   auto in  = device.new_buffer({1.0f, 2.0f});
-//   auto out = device.new_buffer<float>(1);
-//   auto add = device.compile(source).kernel("add");
-//   add.run({in, out}, {1, 1, 1}, {1, 1, 1});
-//   std::vector<float> result = out.copy_out<float>();
-//
-// Metal is loaded on first use: Metal.framework on macOS, softmetal (libsoftmetal.so) elsewhere.
-// Every failure is an exception derived from pymetal::error.
+/// \file
+/// pymetal's Metal layer: Metal compute from plain C++, one include.
+///
+/// \code
+///   auto device = pymetal::device::system_default();
+///   auto in  = device.new_buffer({1.0f, 2.0f});
+///   auto out = device.new_buffer<float>(1);
+///   auto add = device.compile(source).kernel("add");
+///   add.run({in, out}, {1, 1, 1}, {1, 1, 1});
+///   std::vector<float> result = out.copy_out<float>();
+/// \endcode
+///
+/// Metal is loaded on first use: Metal.framework on macOS, softmetal (libsoftmetal.so) elsewhere.
+/// Every failure is an exception derived from pymetal::error.
 #pragma once
 
 #include "objc.hpp"

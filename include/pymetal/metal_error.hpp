@@ -1,5 +1,6 @@
-// The Metal layer's exceptions. All derive from pymetal::error (error.hpp); those that carry an NSError
-// derive from objc_error and keep its domain and code. Messages are built only when something fails.
+/// \file
+/// The Metal layer's exceptions. All derive from pymetal::error (error.hpp); those that carry an NSError
+/// derive from objc_error and keep its domain and code. Messages are built only when something fails.
 #pragma once
 
 #include <cstddef>
@@ -13,13 +14,13 @@
 
 namespace pymetal {
 
-// One compiler message, parsed from Metal's "program_source:LINE:COL: error: message" text.
+/// One compiler message, parsed from Metal's "program_source:LINE:COL: error: message" text.
 struct diagnostic {
-    std::string file;      // "program_source" for source compiled from a string
-    std::size_t line = 0;  // 1-based
-    std::size_t column = 0;
-    std::string severity;  // "error", "warning", "note" or "fatal error"
-    std::string message;
+    std::string file;      ///< "program_source" for source compiled from a string
+    std::size_t line = 0;  ///< 1-based
+    std::size_t column = 0;  ///< 1-based column
+    std::string severity;  ///< "error", "warning", "note" or "fatal error"
+    std::string message;  ///< the message without its location
 };
 
 namespace detail {
@@ -34,7 +35,7 @@ inline bool parse_decimal(std::string_view text, std::size_t& value) {
     return true;
 }
 
-// Parses one line shaped like clang's and Metal's diagnostics: FILE:LINE:COL: SEVERITY: MESSAGE.
+/// Parses one line shaped like clang's and Metal's diagnostics: FILE:LINE:COL: SEVERITY: MESSAGE.
 inline bool parse_diagnostic_line(std::string_view line, diagnostic& out) {
     for (std::string_view severity : {"fatal error", "error", "warning", "note"}) {
         const std::string marker = ": " + std::string(severity) + ": ";
@@ -59,8 +60,8 @@ inline bool parse_diagnostic_line(std::string_view line, diagnostic& out) {
 
 }  // namespace detail
 
-// Every diagnostic line in a compiler log, in order. Lines that are not diagnostics (source excerpts,
-// carets, "1 error generated.") are skipped; they stay in the full log.
+/// Every diagnostic line in a compiler log, in order. Lines that are not diagnostics (source excerpts,
+/// carets, "1 error generated.") are skipped; they stay in the full log.
 inline std::vector<diagnostic> parse_diagnostics(std::string_view log) {
     std::vector<diagnostic> found;
     while (!log.empty()) {
@@ -74,22 +75,26 @@ inline std::vector<diagnostic> parse_diagnostics(std::string_view log) {
     return found;
 }
 
-// MSL source that Metal could not compile. what() holds the whole log; diagnostics() each message.
+/// MSL source that Metal could not compile. what() holds the whole log; diagnostics() each message.
 class compile_error : public objc_error {
 public:
+    /// A compile failure from the NSError's domain, code and compiler log (parsed into diagnostics()).
     compile_error(std::string domain, long code, std::string log)
         : objc_error(std::move(domain), code, log), diagnostics_(parse_diagnostics(log)), log_(std::move(log)),
           summary_(summarize(diagnostics_, log_)) {}
 
+    /// The log's errors and warnings, each with its line and column.
     const std::vector<diagnostic>& diagnostics() const noexcept { return diagnostics_; }
-    // Only those with severity "error" or "fatal error".
+    /// Only those with severity "error" or "fatal error".
     std::vector<diagnostic> errors() const {
         std::vector<diagnostic> result;
         for (const auto& d : diagnostics_)
             if (d.severity == "error" || d.severity == "fatal error") result.push_back(d);
         return result;
     }
+    /// The compiler's whole log.
     const std::string& log() const noexcept { return log_; }
+    /// The first error with its location, and how many more.
     const char* what() const noexcept override { return summary_.c_str(); }
 
 private:
@@ -107,29 +112,35 @@ private:
     std::string summary_;
 };
 
-// A precompiled library (a .metallib on Apple's Metal, a .smlib from pymetal-msl on softmetal) that
-// Metal would not load: missing (library_error::file_not_found), built for another softmetal or CPU
-// (unsupported), or damaged (internal). Metal's text names the file and says why.
+/// A precompiled library (a .metallib on Apple's Metal, a .smlib from pymetal-msl on softmetal) that
+/// Metal would not load: missing (library_error::file_not_found), built for another softmetal or CPU
+/// (unsupported), or damaged (internal). Metal's text names the file and says why.
 class library_load_error : public objc_error {
 public:
+    /// A library file that could not be loaded, from the NSError's domain, code and description.
     library_load_error(std::string domain, long code, std::string description)
         : objc_error(std::move(domain), code, std::move(description)),
           message_("pymetal: cannot load the library: " + std::string(objc_error::what())) {}
 
+    /// The MTLLibraryError code.
     library_error error_code() const noexcept { return static_cast<library_error>(code()); }
+    /// What failed and, where known, how to fix it.
     const char* what() const noexcept override { return message_.c_str(); }
 
 private:
     std::string message_;
 };
 
-// A kernel name that the library does not define. available() lists the functions it does define.
+/// A kernel name that the library does not define. available() lists the functions it does define.
 class function_not_found : public error {
 public:
+    /// No function `name` in the library, which has `available`.
     function_not_found(std::string name, std::vector<std::string> available)
         : error(describe(name, available)), name_(std::move(name)), available_(std::move(available)) {}
 
+    /// The function asked for.
     const std::string& name() const noexcept { return name_; }
+    /// The functions the library has.
     const std::vector<std::string>& available() const noexcept { return available_; }
 
 private:
@@ -144,36 +155,39 @@ private:
     std::vector<std::string> available_;
 };
 
-// Function constants that do not fit the function's declarations: a value of the wrong Metal type, or
-// no value for a required constant. Thrown before Metal specialises (compiles) anything.
+/// Function constants that do not fit the function's declarations: a value of the wrong Metal type, or
+/// no value for a required constant. Thrown before Metal specialises (compiles) anything.
 class function_constant_error : public error {
 public:
     using error::error;
 };
 
-// A buffer could not be created, or an access to it would overrun it.
+/// A buffer could not be created, or an access to it would overrun it.
 class buffer_error : public error {
 public:
     using error::error;
 };
 
-// A dispatch refused before it reached Metal: a threadgroup over the kernel's limit, a buffer smaller
-// than the elements stated for it, two arguments at one index. Nothing was encoded.
+/// A dispatch refused before it reached Metal: a threadgroup over the kernel's limit, a buffer smaller
+/// than the elements stated for it, two arguments at one index. Nothing was encoded.
 class dispatch_error : public error {
 public:
     using error::error;
 };
 
-// A command buffer that Metal ran and that failed: Metal's error text, domain and code.
+/// A command buffer that Metal ran and that failed: Metal's error text, domain and code.
 class command_error : public objc_error {
 public:
+    /// A failed command buffer, from its NSError's domain, code and description and its final status.
     command_error(std::string domain, long code, std::string description, command_buffer_status status)
         : objc_error(std::move(domain), code, std::move(description)), status_(status),
           message_("pymetal: the command buffer failed: " + std::string(objc_error::what())) {}
 
+    /// The command buffer's final status.
     command_buffer_status status() const noexcept { return status_; }
-    // The code as Metal's enumeration, when the domain is MTLCommandBufferErrorDomain.
+    /// The code as Metal's enumeration, when the domain is MTLCommandBufferErrorDomain.
     command_buffer_error error_code() const noexcept { return static_cast<command_buffer_error>(code()); }
+    /// The error with its domain and code.
     const char* what() const noexcept override { return message_.c_str(); }
 
 private:

@@ -1,5 +1,6 @@
-// Metal's value types and enumerations, with Apple's layouts, values and type encodings. Shared by the
-// Metal layer (metal.hpp) and by softmetal, so both sides of a message agree on every byte.
+/// \file
+/// Metal's value types and enumerations, with Apple's layouts, values and type encodings. Shared by the
+/// Metal layer (metal.hpp) and by softmetal, so both sides of a message agree on every byte.
 #pragma once
 
 #include <cstdint>
@@ -9,41 +10,45 @@
 
 namespace pymetal {
 
-// MTLSize and MTLOrigin: three NSUIntegers, 24 bytes (returned through objc_msgSend_stret on x86_64).
+/// MTLSize and MTLOrigin: three NSUIntegers, 24 bytes (returned through objc_msgSend_stret on x86_64).
 struct mtl_size {
-    ns_uinteger width = 0;
-    ns_uinteger height = 0;
-    ns_uinteger depth = 0;
+    ns_uinteger width = 0;  ///< elements along x
+    ns_uinteger height = 0;  ///< elements along y
+    ns_uinteger depth = 0;  ///< elements along z
 };
 static_assert(sizeof(mtl_size) == 24, "MTLSize is 24 bytes");
 
+/// MTLSize's encoding.
 template <>
 struct type_encoding<mtl_size> {
-    static std::string get() { return "{?=QQQ}"; }
+    static std::string get() { return "{?=QQQ}"; }  ///< "{?=QQQ}"
 };
 
-// MTLOrigin (three NSUIntegers, like MTLSize) and MTLRegion {origin, size}: 48 bytes, passed in memory.
+/// MTLOrigin (three NSUIntegers, like MTLSize) and MTLRegion {origin, size}: 48 bytes, passed in memory.
 struct mtl_origin {
-    ns_uinteger x = 0;
-    ns_uinteger y = 0;
-    ns_uinteger z = 0;
+    ns_uinteger x = 0;  ///< position along x
+    ns_uinteger y = 0;  ///< position along y
+    ns_uinteger z = 0;  ///< position along z
 };
+/// MTLRegion: an origin and a size.
 struct mtl_region {
-    mtl_origin origin;
-    mtl_size size;
+    mtl_origin origin;  ///< the first element
+    mtl_size size;  ///< how many elements along each axis
 };
 static_assert(sizeof(mtl_region) == 48, "MTLRegion is 48 bytes");
 
+/// MTLOrigin's encoding.
 template <>
 struct type_encoding<mtl_origin> {
-    static std::string get() { return "{?=QQQ}"; }
+    static std::string get() { return "{?=QQQ}"; }  ///< "{?=QQQ}"
 };
+/// MTLRegion's encoding.
 template <>
 struct type_encoding<mtl_region> {
-    static std::string get() { return "{?={?=QQQ}{?=QQQ}}"; }
+    static std::string get() { return "{?={?=QQQ}{?=QQQ}}"; }  ///< "{?={?=QQQ}{?=QQQ}}"
 };
 
-// MTLTextureType.
+/// MTLTextureType.
 enum class texture_type : ns_uinteger {
     type_1d = 0,
     type_1d_array = 1,
@@ -57,16 +62,16 @@ enum class texture_type : ns_uinteger {
     texture_buffer = 9,
 };
 
-// MTLTextureUsage bits.
+/// MTLTextureUsage bits.
 namespace texture_usage {
-inline constexpr ns_uinteger unknown = 0;
-inline constexpr ns_uinteger shader_read = 1;
-inline constexpr ns_uinteger shader_write = 2;
-inline constexpr ns_uinteger render_target = 4;
-inline constexpr ns_uinteger pixel_format_view = 0x10;
+inline constexpr ns_uinteger unknown = 0;  ///< MTLTextureUsageUnknown
+inline constexpr ns_uinteger shader_read = 1;  ///< MTLTextureUsageShaderRead
+inline constexpr ns_uinteger shader_write = 2;  ///< MTLTextureUsageShaderWrite
+inline constexpr ns_uinteger render_target = 4;  ///< MTLTextureUsageRenderTarget
+inline constexpr ns_uinteger pixel_format_view = 0x10;  ///< MTLTextureUsagePixelFormatView
 }  // namespace texture_usage
 
-// MTLPixelFormat: the formats softmetal implements (Apple's values).
+/// MTLPixelFormat: the formats softmetal implements (Apple's values).
 enum class pixel_format : ns_uinteger {
     invalid = 0,
     r8_unorm = 10, r8_unorm_srgb = 11, r8_snorm = 12, r8_uint = 13, r8_sint = 14,
@@ -82,7 +87,7 @@ enum class pixel_format : ns_uinteger {
     rgba32_uint = 123, rgba32_sint = 124, rgba32_float = 125,
 };
 
-// Bytes per pixel of the formats above; 0 for any other.
+/// Bytes per pixel of the formats above; 0 for any other.
 constexpr ns_uinteger pixel_format_size(pixel_format f) noexcept {
     switch (f) {
     case pixel_format::r8_unorm: case pixel_format::r8_unorm_srgb: case pixel_format::r8_snorm:
@@ -111,8 +116,8 @@ constexpr ns_uinteger pixel_format_size(pixel_format f) noexcept {
     }
 }
 
-// Whether texels of `f` are integers (the Uint and Sint formats): Metal cannot filter them, so
-// generateMipmapsForTexture: refuses them.
+/// Whether texels of `f` are integers (the Uint and Sint formats): Metal cannot filter them, so
+/// generateMipmapsForTexture: refuses them.
 constexpr bool pixel_format_is_integer(pixel_format f) noexcept {
     switch (f) {
     case pixel_format::r8_uint: case pixel_format::r8_sint: case pixel_format::r16_uint: case pixel_format::r16_sint:
@@ -126,9 +131,11 @@ constexpr bool pixel_format_is_integer(pixel_format f) noexcept {
     }
 }
 
-// MTLSamplerMinMagFilter, MTLSamplerMipFilter, MTLSamplerAddressMode, MTLSamplerBorderColor.
+/// MTLSamplerMinMagFilter, MTLSamplerMipFilter, MTLSamplerAddressMode, MTLSamplerBorderColor.
 enum class sampler_filter : ns_uinteger { nearest = 0, linear = 1 };
+/// MTLSamplerMipFilter.
 enum class sampler_mip_filter : ns_uinteger { not_mipmapped = 0, nearest = 1, linear = 2 };
+/// MTLSamplerAddressMode.
 enum class sampler_address_mode : ns_uinteger {
     clamp_to_edge = 0,
     mirror_clamp_to_edge = 1,
@@ -137,27 +144,28 @@ enum class sampler_address_mode : ns_uinteger {
     clamp_to_zero = 4,
     clamp_to_border_color = 5,
 };
+/// MTLSamplerBorderColor.
 enum class sampler_border_color : ns_uinteger { transparent_black = 0, opaque_black = 1, opaque_white = 2 };
 
-// MTLResourceOptions bits (NSUInteger).
+/// MTLResourceOptions bits (NSUInteger).
 namespace resource_options {
-inline constexpr ns_uinteger cpu_cache_mode_default = 0;
-inline constexpr ns_uinteger cpu_cache_mode_write_combined = 1;
-inline constexpr ns_uinteger storage_mode_shared = 0 << 4;
-inline constexpr ns_uinteger storage_mode_managed = 1 << 4;
-inline constexpr ns_uinteger storage_mode_private = 2 << 4;
-inline constexpr ns_uinteger storage_mode_memoryless = 3 << 4;
-inline constexpr ns_uinteger hazard_tracking_mode_default = 0 << 8;
-inline constexpr ns_uinteger hazard_tracking_mode_untracked = 1 << 8;
-inline constexpr ns_uinteger hazard_tracking_mode_tracked = 2 << 8;
-inline constexpr ns_uinteger storage_mode_shift = 4;
-inline constexpr ns_uinteger storage_mode_mask = 0xF << 4;
+inline constexpr ns_uinteger cpu_cache_mode_default = 0;  ///< MTLResourceCPUCacheModeDefaultCache
+inline constexpr ns_uinteger cpu_cache_mode_write_combined = 1;  ///< MTLResourceCPUCacheModeWriteCombined
+inline constexpr ns_uinteger storage_mode_shared = 0 << 4;  ///< MTLResourceStorageModeShared
+inline constexpr ns_uinteger storage_mode_managed = 1 << 4;  ///< MTLResourceStorageModeManaged
+inline constexpr ns_uinteger storage_mode_private = 2 << 4;  ///< MTLResourceStorageModePrivate
+inline constexpr ns_uinteger storage_mode_memoryless = 3 << 4;  ///< MTLResourceStorageModeMemoryless
+inline constexpr ns_uinteger hazard_tracking_mode_default = 0 << 8;  ///< MTLResourceHazardTrackingModeDefault
+inline constexpr ns_uinteger hazard_tracking_mode_untracked = 1 << 8;  ///< MTLResourceHazardTrackingModeUntracked
+inline constexpr ns_uinteger hazard_tracking_mode_tracked = 2 << 8;  ///< MTLResourceHazardTrackingModeTracked
+inline constexpr ns_uinteger storage_mode_shift = 4;  ///< MTLResourceStorageModeShift
+inline constexpr ns_uinteger storage_mode_mask = 0xF << 4;  ///< MTLResourceStorageModeMask
 }  // namespace resource_options
 
-// MTLStorageMode (what -storageMode returns).
+/// MTLStorageMode (what -storageMode returns).
 enum class storage_mode : ns_uinteger { shared = 0, managed = 1, private_ = 2, memoryless = 3 };
 
-// MTLCommandBufferStatus.
+/// MTLCommandBufferStatus.
 enum class command_buffer_status : ns_uinteger {
     not_enqueued = 0,
     enqueued = 1,
@@ -167,7 +175,7 @@ enum class command_buffer_status : ns_uinteger {
     error = 5,
 };
 
-// MTLCommandBufferError: codes in MTLCommandBufferErrorDomain.
+/// MTLCommandBufferError: codes in MTLCommandBufferErrorDomain.
 enum class command_buffer_error : ns_uinteger {
     none = 0,
     internal = 1,
@@ -182,7 +190,7 @@ enum class command_buffer_error : ns_uinteger {
     stack_overflow = 12,
 };
 
-// MTLLibraryError: codes in MTLLibraryErrorDomain.
+/// MTLLibraryError: codes in MTLLibraryErrorDomain.
 enum class library_error : ns_uinteger {
     unsupported = 1,
     internal = 2,
@@ -192,19 +200,19 @@ enum class library_error : ns_uinteger {
     file_not_found = 6,
 };
 
-// MTLFunctionType.
+/// MTLFunctionType.
 enum class function_type : ns_uinteger { vertex = 1, fragment = 2, kernel = 3 };
 
-// MTLDispatchType.
+/// MTLDispatchType.
 enum class dispatch_type : ns_uinteger { serial = 0, concurrent = 1 };
 
-// MTLBarrierScope bits.
+/// MTLBarrierScope bits.
 namespace barrier_scope {
-inline constexpr ns_uinteger buffers = 1;
-inline constexpr ns_uinteger textures = 2;
+inline constexpr ns_uinteger buffers = 1;  ///< MTLBarrierScopeBuffers
+inline constexpr ns_uinteger textures = 2;  ///< MTLBarrierScopeTextures
 }  // namespace barrier_scope
 
-// MTLDataType: the subset function constants use.
+/// MTLDataType: the subset function constants use.
 enum class data_type : ns_uinteger {
     none = 0,
     float_ = 3, float2 = 4, float3 = 5, float4 = 6,
@@ -221,13 +229,14 @@ enum class data_type : ns_uinteger {
     bfloat = 121,
 };
 
-// MTLLanguageVersion: (major << 16) | minor.
+/// MTLLanguageVersion: (major << 16) | minor.
 constexpr ns_uinteger language_version(unsigned major, unsigned minor) {
     return (static_cast<ns_uinteger>(major) << 16) | minor;
 }
 
-// Apple's error domains.
+/// Apple's error domains.
 inline constexpr const char* library_error_domain = "MTLLibraryErrorDomain";
+/// MTLCommandBufferErrorDomain, the domain of a failed command buffer's NSError.
 inline constexpr const char* command_buffer_error_domain = "MTLCommandBufferErrorDomain";
 
 }  // namespace pymetal

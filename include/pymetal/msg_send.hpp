@@ -1,20 +1,21 @@
-// msg_send: a typed Objective-C message send through a function pointer of the exact type.
-//
-//   msg_send<ns_uinteger>(array, "count")                                  types deduced from the arguments
-//   msg_send<void(id, ns_uinteger, ns_uinteger)>(enc, "setBuffer:offset:atIndex:", buf, 0, 1)
-//                                                                          the method's declared signature:
-//                                                                          each argument is converted to it
-// Use the signature form whenever an argument's C++ type could differ from the declared one: a literal
-// `0` deduced as `int` would leave the upper half of a 64-bit NSUInteger register undefined.
-//
-// A message to nil returns a zero R (a zeroed struct included) without touching the runtime.
+/// \file
+/// msg_send: a typed Objective-C message send through a function pointer of the exact type.
+///
+/// \code
+///   msg_send<ns_uinteger>(array, "count")                                  types deduced from the arguments
+///   msg_send<void(id, ns_uinteger, ns_uinteger)>(enc, "setBuffer:offset:atIndex:", buf, 0, 1)
+///                                                                          the method's declared signature:
+///                                                                          each argument is converted to it
+/// \endcode
+/// Use the signature form whenever an argument's C++ type could differ from the declared one: a literal
+/// `0` deduced as `int` would leave the upper half of a 64-bit NSUInteger register undefined.
+///
+/// A message to nil returns a zero R (a zeroed struct included) without touching the runtime.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <mutex>
-#include <set>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -24,12 +25,12 @@
 
 namespace pymetal {
 
-// Which runtime entry point Apple's ABI uses for a return type.
+/// Which runtime entry point Apple's ABI uses for a return type.
 enum class send_variant { plain, stret, fpret };
 
-// x86_64: structs over 16 bytes come back through memory (objc_msgSend_stret); long double comes
-// back on the x87 stack (objc_msgSend_fpret, which also zeroes it for nil). arm64 always uses
-// objc_msgSend: its indirect-result register x8 is handled by the exact function type.
+/// x86_64: structs over 16 bytes come back through memory (objc_msgSend_stret); long double comes
+/// back on the x87 stack (objc_msgSend_fpret, which also zeroes it for nil). arm64 always uses
+/// objc_msgSend: its indirect-result register x8 is handled by the exact function type.
 template <class R>
 constexpr send_variant send_variant_for(objc_abi abi) {
     if (abi == objc_abi::apple_x86_64) {
@@ -44,41 +45,61 @@ constexpr send_variant send_variant_for(objc_abi abi) {
 namespace detail {
 
 #if PYMETAL_CHECK_ENCODINGS
-// Compares the C++ signature with the receiver's method once per (class, selector, signature).
-// Methods served by forwarding have no Method and are not checked.
-template <class R, class... Args>
-void check_encoding(id receiver, SEL sel) {
+/// Compares the encoding `expected_encoding` makes (the C++ signature's) with the receiver's method,
+/// once per (class, selector, signature). Methods served by forwarding have no Method and are not
+/// checked. One function for every signature: each signature instantiates only its encoding.
+inline void check_method_encoding(id receiver, SEL sel, std::string (*expected_encoding)()) {
     const objc_runtime& rt = runtime();
     Class cls = rt.object_get_class(receiver);
-    // Never destroyed: messages are still sent from static destructors after this function's statics
-    // would be gone (a static pymetal handle releasing its object at exit).
+    // The (class, selector, signature) triples checked and found right, in a fixed open-addressing
+    // table rather than a std::set, whose instantiation every includer would compile. A triple that
+    // finds no free slot is simply checked again next time. Never destroyed: messages are still sent
+    // from static destructors after this function's statics would be gone.
+    struct key {
+        std::uintptr_t cls, sel, signature;
+    };
+    constexpr std::size_t slots = 2048, probes = 32;
     static std::mutex& mutex = *new std::mutex;
-    static std::set<std::pair<Class, SEL>>& checked = *new std::set<std::pair<Class, SEL>>;
+    static key* const checked = new key[slots]();
+    const key wanted{reinterpret_cast<std::uintptr_t>(cls), reinterpret_cast<std::uintptr_t>(sel),
+                     reinterpret_cast<std::uintptr_t>(expected_encoding)};
+    const std::size_t home = static_cast<std::size_t>((wanted.cls ^ (wanted.sel * 31) ^ (wanted.signature * 131)) >> 4);
+    auto find_slot = [&](bool for_insert) -> key* {
+        for (std::size_t probe = 0; probe < probes; ++probe) {
+            key& k = checked[(home + probe) % slots];
+            if (k.cls == wanted.cls && k.sel == wanted.sel && k.signature == wanted.signature) return &k;
+            if (k.cls == 0) return for_insert ? &k : nullptr;
+        }
+        return nullptr;
+    };
     {
         std::lock_guard<std::mutex> lock(mutex);
-        if (!checked.insert({cls, sel}).second) return;
+        if (find_slot(false)) return;
     }
     Method method = rt.class_instance_method(cls, sel);
     if (!method) return;
     const char* actual = rt.method_type_encoding(method);
     if (!actual) return;
-    const std::string expected = method_encoding<R, Args...>();
-    if (!same_method_encoding(expected, actual)) {
-        {
-            std::lock_guard<std::mutex> lock(mutex);
-            checked.erase({cls, sel});  // keep reporting it
-        }
-        throw encoding_error(selector_name(sel), expected, actual);
-    }
+    const std::string expected = expected_encoding();
+    // A mismatch is not recorded, so it is reported at every send.
+    if (!same_method_encoding(expected, actual)) throw encoding_error(selector_name(sel), expected, actual);
+    std::lock_guard<std::mutex> lock(mutex);
+    if (key* slot = find_slot(true)) *slot = wanted;
+}
+
+/// The check for one C++ signature.
+template <class R, class... Args>
+PYMETAL_ALWAYS_INLINE void check_encoding(id receiver, SEL sel) {
+    check_method_encoding(receiver, sel, &method_encoding<R, Args...>);
 }
 #endif
 
 #if !PYMETAL_APPLE_ABI && PYMETAL_CACHE_IMPS
-// Opt-in (PYMETAL_CACHE_IMPS=1) IMP cache for the GNU runtime, whose objc_msg_lookup is an out-of-line
-// call costing about as much as a trivial method. Per thread, per signature: a small direct-mapped
-// table of (class, selector) -> IMP. Entries are stamped with a generation that class_builder bumps when
-// it adds methods; methods replaced by any other means after a first send are not seen until
-// flush_method_caches() is called. That trade-off is why it is off by default.
+/// Opt-in (PYMETAL_CACHE_IMPS=1) IMP cache for the GNU runtime, whose objc_msg_lookup is an out-of-line
+/// call costing about as much as a trivial method. Per thread, per signature: a small direct-mapped
+/// table of (class, selector) -> IMP. Entries are stamped with a generation that class_builder bumps when
+/// it adds methods; methods replaced by any other means after a first send are not seen until
+/// flush_method_caches() is called. That trade-off is why it is off by default.
 inline std::atomic<unsigned>& method_cache_generation() {
     static std::atomic<unsigned> generation{1};
     return generation;
@@ -145,7 +166,7 @@ struct declared_signature;
 template <class R, class... Params>
 struct declared_signature<R(Params...)> {
     template <class... Ts>
-    static R send(id receiver, SEL sel, Ts&&... args) {
+    PYMETAL_ALWAYS_INLINE static R send(id receiver, SEL sel, Ts&&... args) {
         static_assert(sizeof...(Params) == sizeof...(Ts), "argument count differs from the declared signature");
         static_assert((std::is_convertible_v<Ts&&, Params> && ...),
                       "an argument does not convert to the declared parameter type");
@@ -153,26 +174,26 @@ struct declared_signature<R(Params...)> {
     }
 };
 
-// A deduced argument's parameter type: decayed, with a bare nullptr passed as a nil object.
+/// A deduced argument's parameter type: decayed, with a bare nullptr passed as a nil object.
 template <class T>
 using deduced_parameter_t =
     std::conditional_t<std::is_same_v<std::decay_t<T>, std::nullptr_t>, id, std::decay_t<T>>;
 
-// Anything that converts to id: raw ids, Class, and handles with a .get().
+/// Anything that converts to id: raw ids, Class, and handles with a .get().
 inline id as_receiver(id receiver) { return receiver; }
 inline id as_receiver(Class cls) { return reinterpret_cast<id>(cls); }
 inline id as_receiver(std::nullptr_t) { return nullptr; }
 template <class Handle, class = decltype(std::declval<const Handle&>().get())>
-id as_receiver(const Handle& handle) {
+PYMETAL_ALWAYS_INLINE id as_receiver(const Handle& handle) {
     return handle.get();
 }
 
 }  // namespace detail
 
-// Sends `sel` to `receiver`. R is either the return type (argument types deduced) or the method's
-// declared signature R(Params...). The receiver may be an id, a Class or a pymetal::object.
+/// Sends `sel` to `receiver`. R is either the return type (argument types deduced) or the method's
+/// declared signature R(Params...). The receiver may be an id, a Class or a pymetal::object.
 template <class R, class Receiver, class Sel, class... Args>
-decltype(auto) msg_send(const Receiver& receiver, Sel&& sel, Args&&... args) {
+PYMETAL_ALWAYS_INLINE decltype(auto) msg_send(const Receiver& receiver, Sel&& sel, Args&&... args) {
     const SEL resolved = detail::resolve_selector(std::forward<Sel>(sel));
     const id target = detail::as_receiver(receiver);
     if constexpr (std::is_function_v<R>) {
@@ -182,15 +203,15 @@ decltype(auto) msg_send(const Receiver& receiver, Sel&& sel, Args&&... args) {
     }
 }
 
-// Forgets every cached IMP (only meaningful with PYMETAL_CACHE_IMPS on the GNU runtime): call it after
-// replacing methods with runtime functions other than pymetal's class_builder.
+/// Forgets every cached IMP (only meaningful with PYMETAL_CACHE_IMPS on the GNU runtime): call it after
+/// replacing methods with runtime functions other than pymetal's class_builder.
 inline void flush_method_caches() {
 #if !PYMETAL_APPLE_ABI && PYMETAL_CACHE_IMPS
     detail::method_cache_generation().fetch_add(1, std::memory_order_acq_rel);
 #endif
 }
 
-// Sends `sel` to the superclass implementation of `receiver`'s method (for overrides such as dealloc).
+/// Sends `sel` to the superclass implementation of `receiver`'s method (for overrides such as dealloc).
 template <class R, class... Args>
 R msg_send_super(id receiver, Class superclass, SEL sel, Args... args) {
     if (!receiver) return detail::zero_result<R>();

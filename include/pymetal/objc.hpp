@@ -1,4 +1,5 @@
-// The Objective-C bridge: runtime loading, msg_send, ownership, pools, Foundation values, class builder.
+/// \file
+/// The Objective-C bridge: runtime loading, msg_send, ownership, pools, Foundation values, class builder.
 #pragma once
 
 #include "autorelease_pool.hpp"

@@ -1,8 +1,11 @@
-// Selectors: registered once per call site and cached, with no registration step for the user.
-//
-//   msg_send<R>(obj, "count")          a string literal: cached by the literal's address
-//   msg_send<R>(obj, "count"_sel)      a selector literal: cached in a static of its own type
-//   msg_send<R>(obj, selector(name))   any run-time name: registered at the call
+/// \file
+/// Selectors: registered once per call site and cached, with no registration step for the user.
+///
+/// \code
+///   msg_send<R>(obj, "count")          a string literal: cached by the literal's address
+///   msg_send<R>(obj, "count"_sel)      a selector literal: cached in a static of its own type
+///   msg_send<R>(obj, selector(name))   any run-time name: registered at the call
+/// \endcode
 #pragma once
 
 #include <atomic>
@@ -16,18 +19,20 @@
 
 namespace pymetal {
 
-// Registers (or finds) the selector with this name.
+/// Registers (or finds) the selector with this name.
 inline SEL selector(const char* name) { return detail::runtime().register_selector(name); }
+/// The selector named `name`, registered if new.
 inline SEL selector(const std::string& name) { return selector(name.c_str()); }
 
+/// A selector's name.
 inline std::string selector_name(SEL sel) {
     const char* name = sel ? detail::runtime().selector_name(sel) : nullptr;
     return name ? name : "";
 }
 
-// Cocoa's method families that return an owned (+1) object: alloc, new, copy, mutableCopy and init
-// (which returns its +1 receiver). A family word must be followed by a non-lowercase character or the
-// end, after any leading underscores: "newCommandQueue" is in "new", "newton" is not.
+/// Cocoa's method families that return an owned (+1) object: alloc, new, copy, mutableCopy and init
+/// (which returns its +1 receiver). A family word must be followed by a non-lowercase character or the
+/// end, after any leading underscores: "newCommandQueue" is in "new", "newton" is not.
 constexpr bool returns_retained(std::string_view sel) {
     while (!sel.empty() && sel.front() == '_') sel.remove_prefix(1);
     for (std::string_view family : {std::string_view("alloc"), std::string_view("new"), std::string_view("copy"),
@@ -41,11 +46,14 @@ constexpr bool returns_retained(std::string_view sel) {
     return false;
 }
 
-// A selector spelled in the source, one type per spelling, so its SEL lives in that type's static.
+/// A selector spelled in the source, one type per spelling, so its SEL lives in that type's static.
 template <char... Chars>
 struct selector_literal {
+    /// The selector's name, NUL-terminated.
     static constexpr char name[] = {Chars..., '\0'};
+    /// Whether the selector's method family returns +1 (alloc, new, copy, mutableCopy, init).
     static constexpr bool retained = returns_retained(std::string_view(name, sizeof...(Chars)));
+    /// The selector, looked up once per name.
     static SEL get() {
         static const SEL sel = selector(name);
         return sel;
@@ -62,6 +70,7 @@ namespace literals {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpedantic"
 #endif
+/// "name:"_sel: a selector looked up once and kept in a static of its own.
 template <class CharT, CharT... Chars>
 constexpr selector_literal<Chars...> operator""_sel() {
     return {};
@@ -75,9 +84,9 @@ constexpr selector_literal<Chars...> operator""_sel() {
 
 namespace detail {
 
-// Selectors of string literals, keyed by the literal's address: a literal's storage never changes,
-// so one registration per call site is enough. A lock-free open-addressing table; when it is full,
-// or a slot is being written, lookups fall back to registering the name (always correct, just slower).
+/// Selectors of string literals, keyed by the literal's address: a literal's storage never changes,
+/// so one registration per call site is enough. A lock-free open-addressing table; when it is full,
+/// or a slot is being written, lookups fall back to registering the name (always correct, just slower).
 class literal_selector_cache {
 public:
     static SEL lookup(const char* literal) {
@@ -86,7 +95,7 @@ public:
     }
 
 private:
-    static constexpr std::size_t slot_count = 4096;  // a program uses a few hundred selectors
+    static constexpr std::size_t slot_count = 4096;  ///< a program uses a few hundred selectors
     static constexpr std::size_t max_probes = 16;
 
     struct slot {
@@ -124,11 +133,11 @@ struct is_selector_literal : std::false_type {};
 template <char... Chars>
 struct is_selector_literal<selector_literal<Chars...>> : std::true_type {};
 
-// How each spelling of a selector becomes a SEL. A const char array is taken to be a string literal
-// (static storage that never changes) and cached by address; a mutable char array is registered at each
-// call. Pass a std::string, a const char* or selector(...) for names built at run time.
+/// How each spelling of a selector becomes a SEL. A const char array is taken to be a string literal
+/// (static storage that never changes) and cached by address; a mutable char array is registered at each
+/// call. Pass a std::string, a const char* or selector(...) for names built at run time.
 template <class S>
-SEL resolve_selector(S&& spelling) {
+PYMETAL_ALWAYS_INLINE SEL resolve_selector(S&& spelling) {
     using T = std::remove_cv_t<std::remove_reference_t<S>>;
     if constexpr (std::is_same_v<T, SEL>) {
         return spelling;

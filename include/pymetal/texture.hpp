@@ -1,17 +1,20 @@
-// pymetal::texture and pymetal::sampler: one MTLTexture and one MTLSamplerState.
-//
-//   auto image = device.new_texture(pymetal::pixel_format::rgba8_unorm, width, height);   // read + write
-//   image.upload(pixels);                         // a whole level 0 from a vector of uint8_t / uint32_t / ...
-//   auto blurred = device.new_texture({pymetal::pixel_format::rgba8_unorm, width, height});
-//   auto linear = device.new_sampler({pymetal::sampler_filter::linear});
-//   k.dispatch_threads({image, blurred, linear, pymetal::value(radius)}, {width, height});
-//   std::vector<std::uint8_t> out = blurred.download<std::uint8_t>();
-//
-// As dispatch arguments, textures and samplers have index spaces of their own ([[texture(n)]],
-// [[sampler(n)]]), each counted from 0 in argument order, with .at(i) as for buffers.
-//
-// Thread safety as for buffers: handles may be copied and destroyed anywhere; the caller orders
-// uploads and downloads against the dispatches that use the texture.
+/// \file
+/// pymetal::texture and pymetal::sampler: one MTLTexture and one MTLSamplerState.
+///
+/// \code
+///   auto image = device.new_texture(pymetal::pixel_format::rgba8_unorm, width, height);   // read + write
+///   image.upload(pixels);                         // a whole level 0 from a vector of uint8_t / uint32_t / ...
+///   auto blurred = device.new_texture({pymetal::pixel_format::rgba8_unorm, width, height});
+///   auto linear = device.new_sampler({pymetal::sampler_filter::linear});
+///   k.dispatch_threads({image, blurred, linear, pymetal::value(radius)}, {width, height});
+///   std::vector<std::uint8_t> out = blurred.download<std::uint8_t>();
+/// \endcode
+///
+/// As dispatch arguments, textures and samplers have index spaces of their own ([[texture(n)]],
+/// [[sampler(n)]]), each counted from 0 in argument order, with .at(i) as for buffers.
+///
+/// Thread safety as for buffers: handles may be copied and destroyed anywhere; the caller orders
+/// uploads and downloads against the dispatches that use the texture.
 #pragma once
 
 #include <cstddef>
@@ -31,64 +34,82 @@ namespace pymetal {
 
 class argument;
 
-// A texture that cannot be made, or an upload/download that does not fit it.
+/// A texture that cannot be made, or an upload/download that does not fit it.
 class texture_error : public error {
 public:
     using error::error;
 };
 
-// What a texture is made of (MTLTextureDescriptor's fields). Usage defaults to read and write.
+/// What a texture is made of (MTLTextureDescriptor's fields). Usage defaults to read and write.
 struct texture_descriptor {
-    pixel_format format = pixel_format::rgba8_unorm;
+    pixel_format format = pixel_format::rgba8_unorm;  ///< the pixel format
+    ///@{
+    /// Size of level 0 in texels (height and depth 1 where the type has fewer dimensions).
     std::size_t width = 1, height = 1, depth = 1;
-    texture_type type = texture_type::type_2d;
-    std::size_t mipmap_levels = 1;
-    std::size_t array_length = 1;
-    ns_uinteger usage = texture_usage::shader_read | texture_usage::shader_write;
-    storage_mode storage = storage_mode::shared;
+    ///@}
+    texture_type type = texture_type::type_2d;  ///< 1-D, 2-D, 3-D, array or texture buffer
+    std::size_t mipmap_levels = 1;  ///< mipmap level count (1: none)
+    std::size_t array_length = 1;  ///< slices of an array texture
+    ns_uinteger usage = texture_usage::shader_read | texture_usage::shader_write;  ///< texture_usage bits
+    storage_mode storage = storage_mode::shared;  ///< where its memory lives
 };
 
-// A box of texels: origin and size (MTLRegion).
+/// A box of texels: origin and size (MTLRegion).
 struct texture_region {
-    size3 origin{0, 0, 0};
-    size3 size{1, 1, 1};
+    size3 origin{0, 0, 0};  ///< the first texel
+    size3 size{1, 1, 1};  ///< how many texels along each axis
 };
 
+/// One MTLTexture: a reference-counted handle, with checked uploads and downloads (texture_error for a region
+/// or level outside it). Made by device::new_texture.
 class texture {
 public:
     texture() noexcept = default;
 
+    /// Wraps an MTLTexture we do not own yet: retains it.
     static texture retain(id mtl_texture) { return texture(object::retain(mtl_texture)); }
+    /// Takes over a +1 MTLTexture (from a new… selector).
     static texture adopt(id mtl_texture) { return texture(object::adopt(mtl_texture)); }
 
+    /// The MTLTexture (not retained), nullptr when empty.
     id native() const noexcept { return object_.get(); }
+    /// Whether this handle holds a texture.
     explicit operator bool() const noexcept { return static_cast<bool>(object_); }
 
+    /// Width of level 0 in texels.
     std::size_t width() const noexcept { return width_; }
+    /// Height of level 0 in texels.
     std::size_t height() const noexcept { return height_; }
+    /// Depth of level 0 in texels.
     std::size_t depth() const noexcept { return depth_; }
+    /// Mipmap level count.
     std::size_t mipmap_levels() const noexcept { return levels_; }
+    /// Slices of an array texture (1 otherwise).
     std::size_t array_length() const noexcept { return array_length_; }
+    /// Its pixel format.
     pixel_format format() const noexcept { return format_; }
+    /// Its texture type.
     texture_type type() const noexcept { return type_; }
+    /// Its texture_usage bits.
     ns_uinteger usage() const { return msg_send<ns_uinteger()>(object_, "usage"); }
-    // Bytes per texel of the format (0 for a format pymetal does not know).
+    /// Bytes per texel of the format (0 for a format pymetal does not know).
     std::size_t pixel_size() const noexcept { return pixel_format_size(format_); }
-    // The buffer a buffer-backed texture views (empty otherwise).
+    /// The buffer a buffer-backed texture views (empty otherwise).
     buffer backing_buffer() const {
         id b = msg_send<id()>(object_, "buffer");
         return b ? buffer::retain(b) : buffer();
     }
 
-    // Level `level`'s size in texels.
+    /// Level `level`'s size in texels.
     size3 level_size(std::size_t level) const noexcept {
         auto at = [&](std::size_t s) { return (s >> level) ? (s >> level) : std::size_t{1}; };
         return size3(at(width_), at(height_), at(depth_));
     }
+    /// The region covering the whole of mipmap level `level`.
     texture_region whole_level(std::size_t level = 0) const noexcept { return {size3(0, 0, 0), level_size(level)}; }
 
-    // replaceRegion: `bytes` hold the region's rows, `bytes_per_row` apart (0: tightly packed) and images
-    // `bytes_per_image` apart (0: tightly packed). The region must lie inside the level.
+    /// replaceRegion: `bytes` hold the region's rows, `bytes_per_row` apart (0: tightly packed) and images
+    /// `bytes_per_image` apart (0: tightly packed). The region must lie inside the level.
     void replace(const texture_region& r, const void* bytes, std::size_t bytes_per_row = 0, std::size_t level = 0,
                  std::size_t slice = 0, std::size_t bytes_per_image = 0) {
         check_region(r, level, slice, "replace");
@@ -99,7 +120,7 @@ public:
             object_, "replaceRegion:mipmapLevel:slice:withBytes:bytesPerRow:bytesPerImage:", region_of(r), level, slice, bytes,
             bytes_per_row, bytes_per_image);
     }
-    // getBytes: the region's rows into `bytes` (see replace for the pitches).
+    /// getBytes: the region's rows into `bytes` (see replace for the pitches).
     void get(const texture_region& r, void* bytes, std::size_t bytes_per_row = 0, std::size_t level = 0, std::size_t slice = 0,
              std::size_t bytes_per_image = 0) const {
         check_region(r, level, slice, "get");
@@ -111,18 +132,20 @@ public:
             region_of(r), level, slice);
     }
 
-    // A whole level (slice 0) from tightly packed T: the element type must fit the format (float
-    // elements for 32-bit float formats, a whole number of T per texel) and the count must match.
+    /// A whole level (slice 0) from tightly packed T: the element type must fit the format (float
+    /// elements for 32-bit float formats, a whole number of T per texel) and the count must match.
     template <class T>
     void upload(span<const T> values, std::size_t level = 0, std::size_t slice = 0) {
         check_elements<T>(values.size(), level, "upload");
         replace(whole_level(level), values.data(), 0, level, slice);
     }
+    /// Uploads a whole level (and slice) from a contiguous container; throws texture_error when the sizes
+    /// disagree.
     template <class Container, class T = std::remove_const_t<std::remove_pointer_t<decltype(std::data(std::declval<const Container&>()))>>>
     void upload(const Container& values, std::size_t level = 0, std::size_t slice = 0) {
         upload(span<const T>(std::data(values), std::size(values)), level, slice);
     }
-    // A whole level (slice 0) as tightly packed T.
+    /// A whole level (slice 0) as tightly packed T.
     template <class T>
     std::vector<T> download(std::size_t level = 0, std::size_t slice = 0) const {
         const size3 s = level_size(level);
@@ -133,7 +156,7 @@ public:
         return values;
     }
 
-    // The same texels read as another format of the same size (newTextureViewWithPixelFormat:).
+    /// The same texels read as another format of the same size (newTextureViewWithPixelFormat:).
     texture view_as(pixel_format f) const {
         id view = msg_send<id(ns_uinteger)>(object_, "newTextureViewWithPixelFormat:", static_cast<ns_uinteger>(f));
         if (!view)
@@ -142,14 +165,18 @@ public:
         return adopt(view);
     }
 
-    // This texture as a kernel argument at [[texture(index)]].
+    /// This texture as a kernel argument at [[texture(index)]].
     template <class Argument = argument>
     Argument at(std::size_t index) const {
         return Argument(*this).at(index);
     }
 
-    // Throws texture_error (naming `operation`) unless region `r` of mipmap level `level`, slice `slice`
-    // lies inside the texture.
+    /// The MTLRegion of a texture_region.
+    static mtl_region region_of(const texture_region& r) {
+        return mtl_region{mtl_origin{r.origin.width, r.origin.height, r.origin.depth}, mtl_size(r.size)};
+    }
+    /// Throws texture_error (naming `operation`) unless region `r` of mipmap level `level`, slice `slice`
+    /// lies inside the texture.
     void check_region(const texture_region& r, std::size_t level, std::size_t slice, const char* operation) const {
         if (!object_) throw texture_error(std::string("pymetal: texture::") + operation + " on an empty handle");
         if (level >= levels_)
@@ -165,12 +192,10 @@ public:
             throw texture_error(std::string("pymetal: texture::") + operation + ": region at " + r.origin.str() + " of " +
                                 r.size.str() + " is outside level " + std::to_string(level) + " (" + s.str() + ")");
     }
-    // The MTLRegion of a texture_region.
-    static mtl_region region_of(const texture_region& r) {
-        return mtl_region{mtl_origin{r.origin.width, r.origin.height, r.origin.depth}, mtl_size(r.size)};
-    }
 
+    /// Whether both handles hold the same MTLTexture.
     friend bool operator==(const texture& a, const texture& b) noexcept { return a.object_ == b.object_; }
+    /// Whether the handles hold different MTLTextures.
     friend bool operator!=(const texture& a, const texture& b) noexcept { return a.object_ != b.object_; }
 
 private:
@@ -209,26 +234,32 @@ private:
     texture_type type_ = texture_type::type_2d;
 };
 
-// MTLSamplerDescriptor's fields.
+/// MTLSamplerDescriptor's fields.
 struct sampler_options {
-    sampler_filter filter = sampler_filter::nearest;  // min and mag
-    sampler_address_mode address = sampler_address_mode::clamp_to_edge;  // s, t and r
-    bool normalized_coordinates = true;
-    sampler_mip_filter mip_filter = sampler_mip_filter::not_mipmapped;
+    sampler_filter filter = sampler_filter::nearest;  ///< min and mag
+    sampler_address_mode address = sampler_address_mode::clamp_to_edge;  ///< s, t and r
+    bool normalized_coordinates = true;  ///< coordinates in [0, 1] (true) or in texels
+    sampler_mip_filter mip_filter = sampler_mip_filter::not_mipmapped;  ///< how levels are chosen
+    /// The colour outside the texture with clamp_to_border_color.
     sampler_border_color border_color = sampler_border_color::transparent_black;
-    float lod_min_clamp = 0.0f;
-    float lod_max_clamp = 3.402823466e+38f;
+    float lod_min_clamp = 0.0f;  ///< the lowest level used
+    float lod_max_clamp = 3.402823466e+38f;  ///< the highest level used
 };
 
+/// One MTLSamplerState: a reference-counted handle. Made by device::new_sampler.
 class sampler {
 public:
     sampler() noexcept = default;
+    /// Takes over a +1 MTLSamplerState (from newSamplerStateWithDescriptor:).
     static sampler adopt(id state) { return sampler(object::adopt(state)); }
+    /// Wraps an MTLSamplerState we do not own yet: retains it.
     static sampler retain(id state) { return sampler(object::retain(state)); }
+    /// The MTLSamplerState (not retained), nullptr when empty.
     id native() const noexcept { return object_.get(); }
+    /// Whether this handle holds a sampler.
     explicit operator bool() const noexcept { return static_cast<bool>(object_); }
 
-    // This sampler as a kernel argument at [[sampler(index)]].
+    /// This sampler as a kernel argument at [[sampler(index)]].
     template <class Argument = argument>
     Argument at(std::size_t index) const {
         return Argument(*this).at(index);

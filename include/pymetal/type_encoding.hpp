@@ -1,4 +1,5 @@
-// Objective-C type encodings computed from C++ types, and the relaxed comparison msg_send's check uses.
+/// \file
+/// Objective-C type encodings computed from C++ types, and the relaxed comparison msg_send's check uses.
 #pragma once
 
 #include <cstddef>
@@ -10,11 +11,15 @@
 
 namespace pymetal {
 
-// The encoding of T ("i", "Q", "@", "^v", "{?=QQQ}"). Specialise for your own structs:
-//   template <> struct type_encoding<my_pair> { static std::string get() { return "{my_pair=ii}"; } };
-// An unspecialised struct encodes as "{?}": compared as "some struct", its fields unchecked.
+/// The encoding of T ("i", "Q", "@", "^v", "{?=QQQ}"). Specialise for your own structs:
+/// \code
+///   template <> struct type_encoding<my_pair> { static std::string get() { return "{my_pair=ii}"; } };
+/// \endcode
+/// An unspecialised struct encodes as "{?}": compared as "some struct", its fields unchecked.
 template <class T, class Enable = void>
 struct type_encoding {
+    /// The encoding string; a struct, union or enum without a specialisation encodes as "{?}" (its underlying
+    /// type for an enum).
     static std::string get() {
         static_assert(std::is_class_v<T> || std::is_union_v<T> || std::is_enum_v<T>,
                       "no Objective-C type encoding for this type");
@@ -37,58 +42,84 @@ std::string integer_encoding() {
 }
 }  // namespace detail
 
+/// Integers: c/C, s/S, i/I, q/Q by size and signedness.
 template <class T>
 struct type_encoding<T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>>> {
+    /// The encoding string.
     static std::string get() { return detail::integer_encoding<T>(); }
 };
+/// bool: "B".
 template <>
 struct type_encoding<bool> {
+    /// The encoding string.
     static std::string get() { return "B"; }
 };
+/// void: "v".
 template <>
 struct type_encoding<void> {
+    /// The encoding string.
     static std::string get() { return "v"; }
 };
+/// float: "f".
 template <>
 struct type_encoding<float> {
+    /// The encoding string.
     static std::string get() { return "f"; }
 };
+/// double: "d".
 template <>
 struct type_encoding<double> {
+    /// The encoding string.
     static std::string get() { return "d"; }
 };
+/// long double: "D".
 template <>
 struct type_encoding<long double> {
+    /// The encoding string.
     static std::string get() { return "D"; }
 };
+/// An object: "@".
 template <>
 struct type_encoding<id> {
+    /// The encoding string.
     static std::string get() { return "@"; }
 };
+/// A class: "#".
 template <>
 struct type_encoding<Class> {
+    /// The encoding string.
     static std::string get() { return "#"; }
 };
+/// A selector: ":".
 template <>
 struct type_encoding<SEL> {
+    /// The encoding string.
     static std::string get() { return ":"; }
 };
+/// A C string: "*".
 template <>
 struct type_encoding<char*> {
+    /// The encoding string.
     static std::string get() { return "*"; }
 };
+/// A const C string: "r*".
 template <>
 struct type_encoding<const char*> {
+    /// The encoding string.
     static std::string get() { return "r*"; }
 };
+/// NSRange: "{_NSRange=QQ}".
 template <>
 struct type_encoding<ns_range> {
+    /// The encoding string.
     static std::string get() { return "{_NSRange=QQ}"; }
 };
+/// Other pointers: "^" and the pointee's encoding ("^v" for void*, "r^" for const).
 template <class T>
 struct type_encoding<T*, std::enable_if_t<!std::is_same_v<std::remove_cv_t<T>, char> &&
                                            !std::is_same_v<T*, id> && !std::is_same_v<T*, Class> &&
                                            !std::is_same_v<T*, SEL>>> {
+    /// The encoding string.
     static std::string get() {
         if constexpr (std::is_function_v<T>) {
             return "^?";
@@ -102,16 +133,17 @@ struct type_encoding<T*, std::enable_if_t<!std::is_same_v<std::remove_cv_t<T>, c
         }
     }
 };
-// Pointers to opaque runtime structs (id*, e.g. NSError**) encode as ^@.
+/// Pointers to opaque runtime structs (id*, e.g. NSError**) encode as ^@.
 template <>
 struct type_encoding<objc_object> {
+    /// The encoding string.
     static std::string get() { return "@"; }
 };
 
 namespace detail {
 
-// A method's encoding reduced to comparable tokens: offsets (digits) and the qualifiers r n N o O R V
-// are dropped, one token per type.
+/// A method's encoding reduced to comparable tokens: offsets (digits) and the qualifiers r n N o O R V
+/// are dropped, one token per type.
 inline void skip_qualifiers(std::string_view& s) {
     while (!s.empty() && std::string_view("rnNoORV").find(s.front()) != std::string_view::npos) s.remove_prefix(1);
 }
@@ -119,7 +151,7 @@ inline void skip_digits(std::string_view& s) {
     while (!s.empty() && (s.front() >= '0' && s.front() <= '9')) s.remove_prefix(1);
 }
 
-// Splits one type off the front of `s` (without qualifiers or offsets).
+/// Splits one type off the front of `s` (without qualifiers or offsets).
 inline std::string_view next_type(std::string_view& s) {
     skip_qualifiers(s);
     if (s.empty()) return {};
@@ -146,7 +178,7 @@ inline std::string_view next_type(std::string_view& s) {
     return type;
 }
 
-// The width of an integer code in this runtime, or 0 for a non-integer.
+/// The width of an integer code in this runtime, or 0 for a non-integer.
 inline int integer_width(char code) {
     switch (code) {
         case 'c': case 'C': case 'B': return 1;
@@ -159,9 +191,9 @@ inline int integer_width(char code) {
     }
 }
 
-// Relaxed equality, as Rust's objc2 does it: equal-width integers of either sign (BOOL's per-platform
-// spelling included), anonymous or differently named structs with the same fields, @ and # alike,
-// void* against any pointer, and a "{?}" (a struct pymetal has no encoding for) against any struct.
+/// Relaxed equality, as Rust's objc2 does it: equal-width integers of either sign (BOOL's per-platform
+/// spelling included), anonymous or differently named structs with the same fields, @ and # alike,
+/// void* against any pointer, and a "{?}" (a struct pymetal has no encoding for) against any struct.
 inline bool same_type(std::string_view a, std::string_view b) {
     if (a == b) return true;
     if (a.empty() || b.empty()) return false;
@@ -195,7 +227,7 @@ inline bool same_type(std::string_view a, std::string_view b) {
     return false;
 }
 
-// True when two whole method encodings (return, self, _cmd, arguments) agree under same_type.
+/// True when two whole method encodings (return, self, _cmd, arguments) agree under same_type.
 inline bool same_method_encoding(std::string_view expected, std::string_view actual) {
     while (true) {
         std::string_view a = next_type(expected), b = next_type(actual);
@@ -205,27 +237,38 @@ inline bool same_method_encoding(std::string_view expected, std::string_view act
 }
 
 template <class T>
-std::size_t encoded_size() {
+constexpr std::size_t encoded_size() {
     if constexpr (std::is_void_v<T>) return 0;
     else return (sizeof(T) + sizeof(void*) - 1) / sizeof(void*) * sizeof(void*);
 }
 
+/// One argument of a method encoding: how to spell its type, and its size on the stack.
+struct encoded_argument {
+    std::string (*encoding)();
+    std::size_t size;
+};
+
+/// The method encoding of a return type and arguments, spelt out once for every signature (each
+/// signature contributes only a table, which keeps the code every includer compiles small).
+inline std::string method_encoding_of(std::string (*result)(), const encoded_argument* arguments, std::size_t count) {
+    std::string args = "@0:" + std::to_string(sizeof(id));
+    std::size_t offset = sizeof(id) + sizeof(SEL);
+    for (std::size_t i = 0; i < count; ++i) {
+        args += arguments[i].encoding() + std::to_string(offset);
+        offset += arguments[i].size;
+    }
+    return result() + std::to_string(offset) + args;
+}
+
 }  // namespace detail
 
-// The full method encoding of R(id, SEL, Args...) in Apple's shape, with stack offsets:
-// "v24@0:8Q16" is `void m(id self, SEL _cmd, NSUInteger)`.
+/// The full method encoding of R(id, SEL, Args...) in Apple's shape, with stack offsets:
+/// "v24@0:8Q16" is `void m(id self, SEL _cmd, NSUInteger)`.
 template <class R, class... Args>
 std::string method_encoding() {
-    std::string args;
-    std::size_t offset = 0;
-    auto append = [&](std::string code, std::size_t size) {
-        args += code + std::to_string(offset);
-        offset += size;
-    };
-    append("@", sizeof(id));
-    append(":", sizeof(SEL));
-    (append(type_encoding<Args>::get(), detail::encoded_size<Args>()), ...);
-    return type_encoding<R>::get() + std::to_string(offset) + args;
+    static constexpr detail::encoded_argument arguments[] = {{&type_encoding<Args>::get, detail::encoded_size<Args>()}...,
+                                                             {nullptr, 0}};
+    return detail::method_encoding_of(&type_encoding<R>::get, arguments, sizeof...(Args));
 }
 
 }  // namespace pymetal

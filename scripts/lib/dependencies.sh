@@ -15,13 +15,14 @@ pymetal_debian_packages=(
 )
 # Only scripts/test needs these: Catch2 for the C++ tests, pytest and NumPy for the Python ones, PoCL and
 # OpenCL for the benchmarks that compare softmetal with them; libpng lets the image examples (Mandelbrot
-# as PNG, the texture image filter) build and run as tests.
+# as PNG, the texture image filter) build and run as tests; Doxygen builds and checks the API reference.
 pymetal_debian_test_packages=(
   catch2                    # the tests (Catch2 2.13 on bookworm)
   python3-pytest python3-numpy
   pocl-opencl-icd ocl-icd-opencl-dev opencl-headers
   libpng-dev
   libopenblas-dev            # bench_kernels: OpenBLAS is the SGEMM reference (benchmark only)
+  doxygen                    # the API reference (pymetal_docs) and its check that every public type is documented
 )
 
 # pymetal_missing_debian_packages PACKAGE...: those not installed.

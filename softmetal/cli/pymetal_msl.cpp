@@ -6,6 +6,7 @@
 //
 // Options: -D NAME[=VALUE], -std=metal3.1 (or macos-metal2.4, ios-metal3.0), -ffast-math / -fno-fast-math,
 // --cpu=NAME (build: clang's -march, default `native`; x86-64-v3 for a library that runs on most CPUs).
+// A library with function constants also carries its source: specialising one compiles it at run time.
 // Exit status: 0 success (warnings are printed), 1 the source or library has errors, 2 wrong usage or I/O.
 #include <cstdio>
 #include <cstring>
@@ -131,13 +132,8 @@ int build(const arguments &a, const std::string &source) {
     softmetal::object_result r = softmetal::compile_object(source, a.options, a.cpu);
     std::cerr << name_the_file(r.log, a.input);
     if (r.object.empty()) return failed;
-    if (!r.constants.empty()) {
-        std::cerr << a.input << ": error: function constants (" << r.constants.front().name
-                  << ", ...) need the source to specialise; pymetal-msl cannot put such a library in a file yet\n";
-        return failed;
-    }
     std::string error;
-    auto module = softmetal::load_object(r.object, &inert_runtime, error);
+    auto module = softmetal::load_object(r.object, &inert_runtime, error, r.constants);
     if (!module) {
         std::cerr << "pymetal-msl: error: the compiled object does not load: " << error << "\n";
         return failed;
@@ -149,6 +145,20 @@ int build(const arguments &a, const std::string &source) {
     file.features = r.target_features;
     file.fast_math = a.options.fast_math;
     file.kernels = softmetal::describe_kernels(*module);
+    // Function constants are specialised by compiling the source again with their values (library_file.hpp),
+    // so a library that declares any carries its source and what it was built with.
+    if (!r.constants.empty()) {
+        for (const auto &c : r.constants)
+            if (c.name.find_first_of(" \t\n") != std::string::npos) {
+                std::cerr << a.input << ": error: function constant name '" << c.name << "' cannot be stored in a library file\n";
+                return failed;
+            }
+        file.constants = r.constants;
+        for (auto &c : file.constants) c.has_value = false;
+        file.source = source;
+        file.macros = a.options.macros;
+        file.language_version = a.options.language_version;
+    }
     for (const auto &k : file.kernels)
         if (k.name.find_first_of(" \t\n") != std::string::npos) {
             std::cerr << a.input << ": error: function name '" << k.name << "' cannot be stored in a library file\n";
@@ -188,6 +198,11 @@ int info(const arguments &a, const std::string &bytes) {
     for (const auto &k : file.kernels)
         std::cout << (k.function_type == SM_FUNCTION_TYPE_KERNEL ? "kernel " : k.function_type == SM_FUNCTION_TYPE_VERTEX ? "vertex " : "fragment ")
                   << k.name << "\n";
+    for (const auto &c : file.constants)
+        std::cout << "function constant " << c.name << (c.index >= 0 ? " [[function_constant(" + std::to_string(c.index) + ")]]" : std::string())
+                  << "\n";
+    if (!file.source.empty())
+        std::cout << "source: " << file.source.size() << " bytes (specialising a function constant compiles it: needs clang++-19)\n";
     const std::string here = softmetal::check_runs_here(file);
     std::cout << (here.empty() ? "runs on this machine\n" : "does not run here: " + here + "\n");
     return here.empty() ? ok : failed;

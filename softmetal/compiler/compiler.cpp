@@ -617,7 +617,8 @@ object_result compile_object(const std::string &msl_source, const compile_option
     }
 }
 
-std::shared_ptr<const kernel_module> load_object(const std::string &object, const sm_runtime_api *runtime, std::string &error) {
+std::shared_ptr<const kernel_module> load_object(const std::string &object, const sm_runtime_api *runtime, std::string &error,
+                                                 const std::vector<function_constant_info> &constants) {
     // The object goes to a private directory: the kernel cache's when there is one (a /tmp mounted
     // noexec would refuse the mapping), else $TMPDIR. A unique path per load, so glibc never mistakes
     // it for an object it has already loaded under the same name.
@@ -627,7 +628,7 @@ std::shared_ptr<const kernel_module> load_object(const std::string &object, cons
     if (dir.empty()) return nullptr;
     std::shared_ptr<const kernel_module> module;
     const std::string path = dir + "/kernels.so";
-    if (write_file(path, object, error)) module = module_loader::load(path, runtime, {}, error);
+    if (write_file(path, object, error)) module = module_loader::load(path, runtime, constants, error);
     remove_tree(dir);
     return module;
 }

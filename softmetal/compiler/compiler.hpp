@@ -102,6 +102,8 @@ object_result compile_object(const std::string &msl_source, const compile_option
 
 // Loads a shared object that compile_object produced (from a verified library file): written to a
 // private temporary file, dlopened, and the file removed. No compiler is involved. Null + `error`.
-std::shared_ptr<const kernel_module> load_object(const std::string &object, const sm_runtime_api *runtime, std::string &error);
+// `constants`: the function constants the library declares (from the file's metadata).
+std::shared_ptr<const kernel_module> load_object(const std::string &object, const sm_runtime_api *runtime, std::string &error,
+                                                 const std::vector<function_constant_info> &constants = {});
 
 } // namespace softmetal

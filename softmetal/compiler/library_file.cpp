@@ -14,10 +14,11 @@ namespace softmetal {
 namespace {
 
 constexpr unsigned char magic[8] = {0x89, 'S', 'M', 'L', 'I', 'B', '\r', '\n'};
-constexpr std::size_t fixed_header = 32;
+constexpr std::size_t fixed_header = 40;
 constexpr std::size_t checksum_length = 64;
 constexpr uint64_t max_metadata = uint64_t{1} << 20;
 constexpr uint64_t max_object = uint64_t{1} << 30;
+constexpr uint64_t max_source = uint64_t{1} << 24;
 
 void put_u32(std::string &out, uint32_t v) {
     for (int i = 0; i < 4; ++i) out.push_back(char((v >> (8 * i)) & 0xff));
@@ -41,6 +42,33 @@ std::string join(const std::vector<std::string> &items) {
     std::string out;
     for (const auto &item : items) out += (out.empty() ? "" : ",") + item;
     return out;
+}
+
+// Macro names and values may hold any byte (a value may have spaces): stored as hex, "-" when empty.
+std::string hex_text(const std::string &text) {
+    static const char digits[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : text) {
+        out.push_back(digits[c >> 4]);
+        out.push_back(digits[c & 15]);
+    }
+    return out.empty() ? "-" : out;
+}
+bool from_hex_text(const std::string &hex_digits, std::string &out) {
+    out.clear();
+    if (hex_digits == "-") return true;
+    if (hex_digits.empty() || hex_digits.size() % 2) return false;
+    for (std::size_t i = 0; i < hex_digits.size(); i += 2) {
+        int v = 0;
+        for (std::size_t j = i; j < i + 2; ++j) {
+            const char c = hex_digits[j];
+            const int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+            if (d < 0) return false;
+            v = v * 16 + d;
+        }
+        out.push_back(char(v));
+    }
+    return true;
 }
 
 // A name in the metadata: printable, no spaces, so a line splits unambiguously.
@@ -128,6 +156,26 @@ bool decode_kernel(const std::vector<std::string> &words, library_file_kernel &k
     return true;
 }
 
+std::string encode_constant(const function_constant_info &c) {
+    return "constant " + c.name + " index=" + std::to_string(c.index) + " type=" + std::to_string(c.type);
+}
+
+bool decode_constant(const std::vector<std::string> &words, function_constant_info &c, std::string &error) {
+    uint64_t index = 0, type = 0;
+    const bool no_index = words.size() == 4 && words[2] == "index=-1";
+    if (words.size() != 4 || !plain_word(words[1]) || words[2].compare(0, 6, "index=") != 0 || words[3].compare(0, 5, "type=") != 0 ||
+        (!no_index && (!parse_unsigned(words[2].substr(6), 10, index) || index > 65535)) ||
+        !parse_unsigned(words[3].substr(5), 10, type) || type > 1024) {
+        error = "malformed function constant entry";
+        return false;
+    }
+    c = function_constant_info{};
+    c.name = words[1];
+    c.index = no_index ? -1 : int(index);
+    c.type = type;
+    return true;
+}
+
 bool same_kernel(const library_file_kernel &a, const library_file_kernel &b) {
     if (a.name != b.name || a.function_type != b.function_type || a.runs_as_group != b.runs_as_group || a.uses_barriers != b.uses_barriers ||
         a.buffer_bindings_used != b.buffer_bindings_used || a.threadgroup_bindings_used != b.threadgroup_bindings_used ||
@@ -198,14 +246,19 @@ std::string encode_library_file(const library_file &file) {
                            "triple " + file.triple + "\n" + "cpu " + file.cpu + "\n" + "features " +
                            (file.features.empty() ? std::string("-") : join(file.features)) + "\n" + "fast-math " +
                            (file.fast_math ? "1" : "0") + "\n";
+    if (file.language_version) metadata += "language-version " + std::to_string(file.language_version) + "\n";
+    for (const auto &m : file.macros) metadata += "define " + hex_text(m.first) + " " + hex_text(m.second) + "\n";
+    for (const auto &c : file.constants) metadata += encode_constant(c) + "\n";
     for (const auto &k : file.kernels) metadata += encode_kernel(k) + "\n";
     std::string out(reinterpret_cast<const char *>(magic), sizeof magic);
     put_u32(out, library_file_format_version);
     put_u32(out, 0);
     put_u64(out, metadata.size());
     put_u64(out, file.object.size());
+    put_u64(out, file.source.size());
     out += metadata;
     out += file.object;
+    out += file.source;
     out += detail::sha256_hex(out);
     return out;
 }
@@ -223,9 +276,9 @@ bool decode_library_file(const unsigned char *data, std::size_t size, library_fi
                 " (it reads version " + std::to_string(library_file_format_version) + "); rebuild it with this pymetal-msl";
         return false;
     }
-    const uint64_t metadata_length = get_le(data + 16, 8), object_length = get_le(data + 24, 8);
-    if (get_le(data + 12, 4) != 0 || metadata_length > max_metadata || object_length > max_object ||
-        fixed_header + metadata_length + object_length + checksum_length != size) {
+    const uint64_t metadata_length = get_le(data + 16, 8), object_length = get_le(data + 24, 8), source_length = get_le(data + 32, 8);
+    if (get_le(data + 12, 4) != 0 || metadata_length > max_metadata || object_length > max_object || source_length > max_source ||
+        fixed_header + metadata_length + object_length + source_length + checksum_length != size) {
         error = "the library file is truncated or its lengths are damaged (" + std::to_string(size) + " bytes)";
         return false;
     }
@@ -239,6 +292,8 @@ bool decode_library_file(const unsigned char *data, std::size_t size, library_fi
     const std::string metadata(reinterpret_cast<const char *>(data + fixed_header), metadata_length);
     out = library_file{};
     out.object.assign(reinterpret_cast<const char *>(data + fixed_header + metadata_length), object_length);
+    out.source.assign(reinterpret_cast<const char *>(data + fixed_header + metadata_length + object_length), source_length);
+    bool seen_language = false;
     const char *expected[] = {"softmetal-abi", "softmetal-version", "triple", "cpu", "features", "fast-math"};
     std::size_t line_number = 0;
     for (const std::string &line : split(metadata, '\n')) {
@@ -272,6 +327,33 @@ bool decode_library_file(const unsigned char *data, std::size_t size, library_fi
                 out.fast_math = words[1] == "1";
                 break;
             }
+        } else if (key == "language-version" && !seen_language && out.kernels.empty() && out.constants.empty() && out.macros.empty()) {
+            uint64_t n = 0;
+            if (words.size() != 2 || !parse_unsigned(words[1], 10, n) || n > (uint64_t{9} << 16 | 9)) {
+                error = "malformed metadata: language-version";
+                return false;
+            }
+            out.language_version = n;
+            seen_language = true;
+        } else if (key == "define" && out.kernels.empty() && out.constants.empty()) {
+            std::pair<std::string, std::string> macro;
+            if (words.size() != 3 || !from_hex_text(words[1], macro.first) || macro.first.empty() || !from_hex_text(words[2], macro.second)) {
+                error = "malformed metadata: define";
+                return false;
+            }
+            out.macros.push_back(std::move(macro));
+        } else if (key == "constant" && out.kernels.empty()) {
+            function_constant_info c;
+            if (!decode_constant(words, c, error)) {
+                error = "malformed metadata: " + error;
+                return false;
+            }
+            for (const auto &other : out.constants)
+                if (other.name == c.name) {
+                    error = "malformed metadata: function constant " + c.name + " listed twice";
+                    return false;
+                }
+            out.constants.push_back(std::move(c));
         } else {
             library_file_kernel k;
             if (key != "kernel" || !decode_kernel(words, k, error)) {
@@ -294,6 +376,13 @@ bool decode_library_file(const unsigned char *data, std::size_t size, library_fi
     }
     if (out.object.size() < 4 || out.object.compare(0, 4, "\x7f" "ELF") != 0) {
         error = "the library file's object is not an ELF shared object";
+        return false;
+    }
+    // The source is what specialisation compiles: a library with function constants has one, and a
+    // library without has no use for one.
+    if (out.constants.empty() != out.source.empty()) {
+        error = out.constants.empty() ? "the library file carries a source but declares no function constants"
+                                      : "the library file declares function constants but carries no source to specialise them";
         return false;
     }
     return true;
@@ -330,11 +419,23 @@ std::string check_module_matches(const library_file &file, const kernel_module &
             }
         if (!found) return "the library's object has no function " + k.name;
     }
+    // Each constant a kernel of the object uses is one the metadata declares (reflection and
+    // specialisation go by the metadata's list).
+    for (const std::string &name : module.function_names()) {
+        const sm_kernel_info *info = module.find(name);
+        if (!info || !info->function_constants) continue;
+        for (const std::string &used : split(info->function_constants, '\n')) {
+            if (used.empty()) continue;
+            bool declared = false;
+            for (const auto &c : file.constants) declared = declared || c.name == used;
+            if (!declared) return "the library's function " + name + " uses function constant " + used + ", which its metadata does not declare";
+        }
+    }
     return "";
 }
 
 std::shared_ptr<const kernel_module> load_library_file(const unsigned char *data, std::size_t size, const sm_runtime_api *runtime,
-                                                       std::string &error, library_file_refusal &refusal) {
+                                                       std::string &error, library_file_refusal &refusal, library_file *described) {
     library_file file;
     refusal = library_file_refusal::damaged;
     if (!decode_library_file(data, size, file, error)) {
@@ -347,13 +448,17 @@ std::shared_ptr<const kernel_module> load_library_file(const unsigned char *data
         refusal = library_file_refusal::foreign;
         return nullptr;
     }
-    std::shared_ptr<const kernel_module> module = load_object(file.object, runtime, error);
+    std::shared_ptr<const kernel_module> module = load_object(file.object, runtime, error, file.constants);
     if (!module) {
         error = "the library's object cannot be loaded: " + error;
         return nullptr;
     }
     error = check_module_matches(file, *module);
     if (!error.empty()) return nullptr;
+    if (described) {
+        file.object.clear();
+        *described = std::move(file);
+    }
     return module;
 }
 

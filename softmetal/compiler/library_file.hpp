@@ -7,19 +7,33 @@
 //   reserved         u32      0
 //   metadata length  u64      M (at most 1 MiB)
 //   object length    u64      N (at most 1 GiB)
+//   source length    u64      S (at most 16 MiB; 0 unless the library declares function constants)
 //   metadata         M bytes  UTF-8 text, one "key value" line per fact (below)
 //   object           N bytes  the ELF shared object clang built (kernel_abi.h's contract)
+//   source           S bytes  the MSL source the object was built from
 //   checksum         64 bytes SHA-256 of every byte before it, lowercase hex
-// The file is exactly 32 + M + N + 64 bytes long.
+// The file is exactly 40 + M + N + S + 64 bytes long.
 //
-// Metadata lines, in this order, each exactly once except `kernel`:
+// Metadata lines, in this order, the first six exactly once:
 //   softmetal-abi 3                 SM_ABI_VERSION the object was built for
 //   softmetal-version 0.1.0         who wrote it (for messages)
 //   triple x86_64-pc-linux-gnu      clang's target triple
 //   cpu znver5                      clang's -target-cpu
 //   features avx,avx2,...           the CPU features the object may use
 //   fast-math 1
+//   language-version <n>            (major << 16) | minor, 0 for the newest (at most once)
+//   define <hex name> <hex value>   a -D macro the source was built with ("-" for an empty value)
+//   constant <name> index=<i> type=<MTLDataType>   a [[function_constant(i)]] the library declares
 //   kernel <name> type=3 groups=1 barriers=0 buffers=<hex> threadgroups=<hex> static-tg=<n> min=<i>:<n>,...
+//
+// Function constants: the object is the library without constant values (each reads as zero), which
+// is what reflection and Metal's non-specialised MTLFunction need. A specialised function has to be
+// compiled with the values (constants may size arrays and pick templates), so such a library carries
+// its source, the macros and the language version, and newFunctionWithName:constantValues:error:
+// compiles that source again with clang++-19 on the machine that specialises it, as it does for a
+// library compiled from source. Without the compiler it fails with an NSError saying so; functions
+// without constants never need it. (Apple's .metallib carries AIR that the driver specialises; the
+// source is softmetal's only form that can be specialised without a compiler of its own in the file.)
 //
 // Reading trusts nothing: every length is checked against the data, the checksum before anything is
 // parsed, each line's syntax strictly, then the ABI version, the architecture and the CPU features
@@ -37,7 +51,7 @@
 
 namespace softmetal {
 
-inline constexpr uint32_t library_file_format_version = 1;
+inline constexpr uint32_t library_file_format_version = 2;
 inline constexpr const char library_file_extension[] = ".smlib";
 
 struct library_file_kernel {
@@ -57,8 +71,12 @@ struct library_file {
     std::string triple, cpu;
     std::vector<std::string> features;
     bool fast_math = true;
+    uint64_t language_version = 0;                            // compile_options::language_version
+    std::vector<std::pair<std::string, std::string>> macros;  // compile_options::macros
+    std::vector<function_constant_info> constants;            // declared by the library (has_value false)
     std::vector<library_file_kernel> kernels;
     std::string object;
+    std::string source;  // empty unless `constants` is not
 };
 
 // The kernels of a loaded module, as the metadata describes them.
@@ -80,9 +98,11 @@ std::string check_module_matches(const library_file &file, const kernel_module &
 enum class library_file_refusal { damaged, foreign };
 
 // decode + check_runs_here + load_object + check_module_matches: the whole of loading a library file.
-// Null with `error` (a sentence for an NSError) and `refusal` on any failure.
+// Null with `error` (a sentence for an NSError) and `refusal` on any failure. With `described`, the
+// file's facts (its object cleared) for specialising its functions: source, macros, language version.
 std::shared_ptr<const kernel_module> load_library_file(const unsigned char *data, std::size_t size, const sm_runtime_api *runtime,
-                                                       std::string &error, library_file_refusal &refusal);
+                                                       std::string &error, library_file_refusal &refusal,
+                                                       library_file *described = nullptr);
 
 // This softmetal's version ("0.1.0").
 const char *softmetal_version();

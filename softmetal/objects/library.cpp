@@ -67,9 +67,9 @@ id new_specialised_function(id self, id name, id constant_values, id* error) {
                      "Function " + function_name + " was not found in the library");
         return nullptr;
     }
-    // A library file holds no function constants (pymetal-msl refuses them): the values are unused, as
-    // Metal ignores values for constants a function does not declare.
-    if (library.precompiled) return new_function_with_name(self, name);
+    // A library file without function constants carries no source: the values are unused, as Metal
+    // ignores values for constants a function does not declare.
+    if (library.precompiled && library.source.empty()) return new_function_with_name(self, name);
     std::vector<declared_constant> constants = declared_constants(*library.module, *declared_in, library.source);
     std::string rule_broken;
     auto values = resolve_constant_values(constants, constant_values_of(constant_values), rule_broken);
@@ -81,7 +81,13 @@ id new_specialised_function(id self, id name, id constant_values, id* error) {
     softmetal::compile_result compiled = softmetal::compile_library(
         library.source, library.options, softmetal::executor::shared().runtime_api(), *values);
     if (!compiled.module) {
-        report_error(error, library_error_domain(), compile_failure, failure_description(compiled.log));
+        // From a library file, the compile is the one step that needs a compiler on this machine: say so.
+        const std::string why = library.precompiled
+                                    ? "Function " + function_name + " of a precompiled library could not be specialised: " +
+                                          "specialising function constants compiles the library's source with clang++-19 at run time" +
+                                          " (install the Debian package clang-19 or set SOFTMETAL_CXX)\n\n" + compiled.log
+                                    : failure_description(compiled.log);
+        report_error(error, library_error_domain(), compile_failure, why);
         return nullptr;
     }
     const sm_kernel_info* kernel = compiled.module->find(function_name);

@@ -12,7 +12,7 @@ namespace softmetal::objects {
 
 struct library_state {
     pymetal::object device;
-    bool precompiled = false;  // loaded from a library file: no source, nothing to specialise
+    bool precompiled = false;  // loaded from a library file (its source is there only with function constants)
     std::string source;
     softmetal::compile_options options;
     std::shared_ptr<const softmetal::kernel_module> module;

@@ -1,5 +1,6 @@
 // Libraries from files that `pymetal-msl build` wrote (.smlib): Metal's newLibraryWithURL:error:,
-// newLibraryWithFile:error:, newLibraryWithData:error: and newDefaultLibrary. No compiler is involved;
+// newLibraryWithFile:error:, newLibraryWithData:error: and newDefaultLibrary. No compiler is involved
+// (until a function constant is specialised: that compiles the source the file carries, library.cpp);
 // the compiler stage's library_file checks everything in the data before and after loading it.
 #include <fcntl.h>
 #include <limits.h>
@@ -28,8 +29,9 @@ constexpr off_t max_file_size = (off_t{1} << 30) + (off_t{1} << 20) + 4096;
 id library_from_bytes(id device, const unsigned char* data, std::size_t size, const std::string& where, id* error) {
     std::string why;
     softmetal::library_file_refusal refusal{};
+    softmetal::library_file described;
     std::shared_ptr<const kernel_module> module =
-        softmetal::load_library_file(data, size, softmetal::executor::shared().runtime_api(), why, refusal);
+        softmetal::load_library_file(data, size, softmetal::executor::shared().runtime_api(), why, refusal, &described);
     if (!module) {
         // Another softmetal's or CPU's library is sound but unusable here (Unsupported); anything else
         // is a damaged file (Internal).
@@ -41,6 +43,11 @@ id library_from_bytes(id device, const unsigned char* data, std::size_t size, co
     library->device = pymetal::object::retain(device);
     library->precompiled = true;
     library->module = std::move(module);
+    // What specialising its function constants compiles (empty for a library without any).
+    library->source = std::move(described.source);
+    library->options.fast_math = described.fast_math;
+    library->options.language_version = described.language_version;
+    library->options.macros = std::move(described.macros);
     return new_instance(classes().library, std::move(library));
 }
 

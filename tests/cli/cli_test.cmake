@@ -15,7 +15,7 @@ function(expect want pattern)
   endif()
 endfunction()
 
-expect(0 "pymetal-msl [0-9]+\\.[0-9]+\\.[0-9]+ \\(library file format 1, kernel ABI [0-9]+\\)" --version)
+expect(0 "pymetal-msl [0-9]+\\.[0-9]+\\.[0-9]+ \\(library file format 2, kernel ABI [0-9]+\\)" --version)
 # check: a clean source passes silently, an error is reported at the user's file, line and column.
 expect(0 "^$" check ${SOURCE_DIR}/precompiled.metal)
 expect(1 "broken.metal:5:14: error: use of undeclared identifier 'undefined_thing'" check ${SOURCE_DIR}/broken.metal)
@@ -28,11 +28,14 @@ expect(2 "needs -o" build ${SOURCE_DIR}/precompiled.metal)
 expect(2 "cannot read" check ${WORK_DIR}/missing.metal)
 # build writes a library file; info describes it; a broken source writes nothing.
 expect(0 "^$" build ${SOURCE_DIR}/precompiled.metal -o ${WORK_DIR}/k.smlib --cpu=x86-64-v2)
-expect(0 "format 1.*cpu x86-64-v2.*kernel scale_add.*kernel group_sum.*runs on this machine" info ${WORK_DIR}/k.smlib)
+expect(0 "format 2.*cpu x86-64-v2.*kernel scale_add.*kernel group_sum.*runs on this machine" info ${WORK_DIR}/k.smlib)
 expect(1 "broken.metal:5:14: error" build ${SOURCE_DIR}/broken.metal -o ${WORK_DIR}/broken.smlib)
 if(EXISTS ${WORK_DIR}/broken.smlib)
   message(FATAL_ERROR "a failed build left a library file")
 endif()
+# Function constants: the library carries its source (specialising compiles it), and info says so.
+expect(0 "^$" build ${SOURCE_DIR}/function_constants.metal -o ${WORK_DIR}/fc.smlib -DBIAS=5)
+expect(0 "kernel affine.*function constant factor \\[\\[function_constant\\(0\\)\\]\\].*function constant negate.*source: [0-9]+ bytes.*clang\\+\\+-19.*runs on this machine" info ${WORK_DIR}/fc.smlib)
 # Not a library file.
 file(WRITE ${WORK_DIR}/garbage.smlib "this is not a library")
 expect(1 "not a softmetal library file" info ${WORK_DIR}/garbage.smlib)

@@ -162,8 +162,9 @@ TEST_CASE("a file that is not a library, or whose line endings were converted, i
 
 TEST_CASE("a library file of another format version is Unsupported", "[library_file]") {
     std::vector<unsigned char> other = file_bytes(PRECOMPILED_LIBRARY);
-    other[8] = 2;
-    require_refused(other, pymetal::library_error::unsupported, "format version 2");
+    other[8] = static_cast<unsigned char>(softmetal::library_file_format_version + 1);
+    require_refused(other, pymetal::library_error::unsupported,
+                    "format version " + std::to_string(softmetal::library_file_format_version + 1));
 }
 
 TEST_CASE("a library file for another kernel ABI is Unsupported and says to rebuild", "[library_file]") {
@@ -259,4 +260,109 @@ TEST_CASE("metadata garbled byte by byte, checksum made to match, never crashes 
         }
     }
     CHECK(accepted < 3000);
+}
+
+// ---- Function constants in a library file (function_constants.metal, built with -DBIAS=5) ----
+
+namespace {
+
+std::vector<int> affine_input() {
+    std::vector<int> in(257);
+    for (std::size_t i = 0; i < in.size(); ++i) in[i] = static_cast<int>(i) * 3 - 200;
+    return in;
+}
+
+// Runs `kernel` over affine_input() and returns what it wrote.
+std::vector<int> run_over_input(const pymetal::kernel& kernel) {
+    const std::vector<int> in = affine_input();
+    auto input = device().new_buffer(in);
+    auto output = device().new_buffer<int>(in.size());
+    kernel.dispatch_threads({input, output}, in.size());
+    return output.copy_out<int>();
+}
+
+// The kernel's arithmetic on the host: (negate ? -(x * factor) : x * factor) + BIAS, BIAS being 5.
+void require_affine(const std::vector<int>& out, int factor, bool negate) {
+    const std::vector<int> in = affine_input();
+    REQUIRE(out.size() == in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const int v = in[i] * factor;
+        REQUIRE(out[i] == (negate ? -v : v) + 5);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("a library file with function constants loads without a compiler and runs its other kernels", "[library_file]") {
+    const pymetal::library library = device().load_library(FUNCTION_CONSTANT_LIBRARY);
+    std::vector<std::string> names = library.function_names();
+    std::sort(names.begin(), names.end());
+    REQUIRE(names == std::vector<std::string>{"affine", "twice"});
+    const std::vector<int> in = affine_input();
+    const std::vector<int> out = run_over_input(library.kernel("twice"));
+    for (std::size_t i = 0; i < in.size(); ++i) REQUIRE(out[i] == in[i] * 2);
+}
+
+TEST_CASE("a library file's function constants are reflected from the file: a missing one is named", "[library_file]") {
+    const pymetal::library library = device().load_library(FUNCTION_CONSTANT_LIBRARY);
+    try {
+        (void)library.kernel("affine", pymetal::function_constants().set(0, 3));
+        FAIL("a kernel was made without its required constant 'negate'");
+    } catch (const pymetal::function_constant_error& e) {
+        INFO(e.what());
+        CHECK(contains(e.what(), "negate"));
+    }
+}
+
+TEST_CASE("specialising a library file's function without a compiler is an error naming the compiler", "[library_file]") {
+    const pymetal::library library = device().load_library(FUNCTION_CONSTANT_LIBRARY);
+    try {
+        (void)library.kernel("affine", pymetal::function_constants().set(0, 3).set(1, false));
+        FAIL("a function was specialised with no compiler on the machine");
+    } catch (const pymetal::objc_error& e) {
+        INFO(e.what());
+        CHECK(e.domain() == "MTLLibraryErrorDomain");
+        CHECK(e.code() == static_cast<long>(pymetal::library_error::compile_failure));
+        CHECK(contains(e.what(), "precompiled library could not be specialised"));
+        CHECK(contains(e.what(), "clang++-19"));
+        CHECK(contains(e.what(), "SOFTMETAL_CXX"));
+    }
+}
+
+TEST_CASE("a library file without function constants carries no source, and one with them does", "[library_file]") {
+    softmetal::library_file plain, with_constants;
+    std::string error;
+    const std::vector<unsigned char> a = file_bytes(PRECOMPILED_LIBRARY), b = file_bytes(FUNCTION_CONSTANT_LIBRARY);
+    REQUIRE(softmetal::decode_library_file(a.data(), a.size(), plain, error));
+    REQUIRE(softmetal::decode_library_file(b.data(), b.size(), with_constants, error));
+    CHECK(plain.source.empty());
+    CHECK(plain.constants.empty());
+    CHECK(contains(with_constants.source, "[[function_constant(0)]]"));
+    REQUIRE(with_constants.constants.size() == 2);
+    CHECK(with_constants.macros == std::vector<std::pair<std::string, std::string>>{{"BIAS", "5"}});
+}
+
+TEST_CASE("a library file whose metadata and source disagree about function constants is refused", "[library_file]") {
+    auto reencoded = [](void (*change)(softmetal::library_file&)) {
+        std::vector<unsigned char> bytes = file_bytes(FUNCTION_CONSTANT_LIBRARY);
+        softmetal::library_file file;
+        std::string error;
+        REQUIRE(softmetal::decode_library_file(bytes.data(), bytes.size(), file, error));
+        change(file);
+        const std::string encoded = softmetal::encode_library_file(file);
+        return std::vector<unsigned char>(encoded.begin(), encoded.end());
+    };
+    require_refused(reencoded([](softmetal::library_file& f) { f.source.clear(); }), pymetal::library_error::internal,
+                    "carries no source");
+    // The object's kernel uses a constant the metadata no longer declares.
+    require_refused(reencoded([](softmetal::library_file& f) { f.constants.pop_back(); }), pymetal::library_error::internal,
+                    "does not declare");
+}
+
+// Hidden: run by the CTest test pymetal_library_file_specialisation_tests, which has clang++-19.
+TEST_CASE("a library file's function is specialised two ways, by index and by name, where a compiler exists", "[.][specialise]") {
+    const pymetal::library library = device().load_library(FUNCTION_CONSTANT_LIBRARY);
+    require_affine(run_over_input(library.kernel("affine", pymetal::function_constants().set(0, 3).set(1, false))), 3, false);
+    require_affine(run_over_input(library.kernel("affine", pymetal::function_constants().set("factor", -7).set("negate", true))), -7,
+                   true);
 }

@@ -2,7 +2,6 @@
 // refused is refused here, before the first message to the encoder.
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -260,15 +259,18 @@ inline void validate(const pipeline_info& k, argument_list args, const size3& th
 // A threadgroup for a grid when the caller gave none: as wide as the SIMD width allows in x and as
 // many rows as the kernel's limit allows, never larger than the grid (Apple's recommended shape).
 inline size3 choose_threadgroup(const pipeline_info& k, const size3& grid) {
-    const ns_uinteger max_total = std::max<ns_uinteger>(k.max_total_threads, 1);
-    auto clamp = [](ns_uinteger value, ns_uinteger limit) { return limit ? std::min(value, limit) : value; };
+    // Not std::min/std::max: <algorithm> would cost every includer compile time for two comparisons.
+    auto at_least = [](ns_uinteger value, ns_uinteger floor) { return value < floor ? floor : value; };
+    auto at_most = [](ns_uinteger value, ns_uinteger ceiling) { return value > ceiling ? ceiling : value; };
+    const ns_uinteger max_total = at_least(k.max_total_threads, 1);
+    auto clamp = [&](ns_uinteger value, ns_uinteger limit) { return limit ? at_most(value, limit) : value; };
     size3 threads;
     if (grid.height <= 1 && grid.depth <= 1) {
-        threads = size3(clamp(std::min(max_total, std::max<ns_uinteger>(grid.width, 1)), k.device_max_threads.width));
+        threads = size3(clamp(at_most(max_total, at_least(grid.width, 1)), k.device_max_threads.width));
     } else {
-        const ns_uinteger width = std::max<ns_uinteger>(std::min(std::max<ns_uinteger>(k.execution_width, 1), grid.width), 1);
-        const ns_uinteger height = std::max<ns_uinteger>(std::min(max_total / width, grid.height), 1);
-        const ns_uinteger depth = std::max<ns_uinteger>(std::min(max_total / (width * height), grid.depth), 1);
+        const ns_uinteger width = at_least(at_most(at_least(k.execution_width, 1), grid.width), 1);
+        const ns_uinteger height = at_least(at_most(max_total / width, grid.height), 1);
+        const ns_uinteger depth = at_least(at_most(max_total / (width * height), grid.depth), 1);
         threads = size3(clamp(width, k.device_max_threads.width), clamp(height, k.device_max_threads.height),
                         clamp(depth, k.device_max_threads.depth));
     }

@@ -41,15 +41,20 @@ inline void* open_library(const library_spec& spec) {
 }
 
 // Looks a symbol up in `handle`; throws load_error if it is absent.
-template <class Fn>
-Fn required_symbol(void* handle, const char* symbol, const char* library) {
+inline void* required_address(void* handle, const char* symbol, const char* library) {
     dlerror();
     void* address = dlsym(handle, symbol);
     if (!address) {
         throw load_error(library, {symbol}, "the library is too old or not the expected one",
                          std::string("missing symbol ") + symbol);
     }
-    return reinterpret_cast<Fn>(address);
+    return address;
+}
+
+// required_address as a function of type Fn (one small cast per type; the look-up is shared).
+template <class Fn>
+Fn required_symbol(void* handle, const char* symbol, const char* library) {
+    return reinterpret_cast<Fn>(required_address(handle, symbol, library));
 }
 
 template <class Fn>

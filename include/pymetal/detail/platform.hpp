@@ -50,3 +50,12 @@ inline constexpr objc_abi native_abi = objc_abi::gnu;
 #endif
 
 }  // namespace pymetal
+
+// The thin layers between msg_send and the runtime call (selector resolution, the declared-signature
+// conversion, the encoding check's entry) are instantiated per call site's types; inlined into their
+// caller even at -O0, they cost every includer a function each less to compile.
+#if defined(__GNUC__)
+#define PYMETAL_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define PYMETAL_ALWAYS_INLINE inline
+#endif

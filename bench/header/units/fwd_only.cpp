@@ -1,0 +1,4 @@
+// The declarations-only header.
+#include <pymetal/fwd.hpp>
+
+int main() { return 0; }
