@@ -282,11 +282,15 @@ template <class T, class U, class I = unsigned long>
 SM_INLINE void simdgroup_load(simdgroup_matrix<T, 8, 8> &d, const U *src, I elements_per_row = 8,
                               vec<unsigned long, 2> origin = 0, bool transpose = false) {
     const unsigned long pitch = (unsigned long)elements_per_row;
-    for (int r = 0; r < 8; ++r)
-        for (int c = 0; c < 8; ++c) {
-            const unsigned long row = origin.y + (transpose ? c : r), col = origin.x + (transpose ? r : c);
-            d.e[r][c] = T(src[row * pitch + col]);
-        }
+    const U *p = src + origin.y * pitch + origin.x;
+    // Two loops, not one with the choice inside: a row of the untransposed load is 8 contiguous elements.
+    if (!transpose) {
+        for (int r = 0; r < 8; ++r)
+            for (int c = 0; c < 8; ++c) d.e[r][c] = T(p[(unsigned long)r * pitch + (unsigned long)c]);
+    } else {
+        for (int r = 0; r < 8; ++r)
+            for (int c = 0; c < 8; ++c) d.e[r][c] = T(p[(unsigned long)c * pitch + (unsigned long)r]);
+    }
 }
 template <class T, class U, class I = unsigned long>
 SM_INLINE void simdgroup_store(simdgroup_matrix<T, 8, 8> a, U *dst, I elements_per_row = 8, vec<unsigned long, 2> origin = 0,
@@ -302,14 +306,17 @@ SM_INLINE void simdgroup_store(simdgroup_matrix<T, 8, 8> a, U *dst, I elements_p
 template <class T, class A, class B, class C>
 SM_INLINE void simdgroup_multiply_accumulate(simdgroup_matrix<T, 8, 8> &d, simdgroup_matrix<A, 8, 8> a, simdgroup_matrix<B, 8, 8> b,
                                              simdgroup_matrix<C, 8, 8> c) {
-    simdgroup_matrix<T, 8, 8> r;
-    for (int i = 0; i < 8; ++i)
-        for (int j = 0; j < 8; ++j) {
-            float s = float(c.e[i][j]);
-            for (int k = 0; k < 8; ++k) s += float(a.e[i][k]) * float(b.e[k][j]);
-            r.e[i][j] = T(s);
+    // Row i of the result is c's row plus a[i][k] times b's row k, k in order: each element sums in
+    // the same order as a dot product would, and the inner loop is one 8-wide vector operation.
+    for (int i = 0; i < 8; ++i) {
+        float s[8];
+        for (int j = 0; j < 8; ++j) s[j] = float(c.e[i][j]);
+        for (int k = 0; k < 8; ++k) {
+            const float x = float(a.e[i][k]);
+            for (int j = 0; j < 8; ++j) s[j] += x * float(b.e[k][j]);
         }
-    d = r;
+        for (int j = 0; j < 8; ++j) d.e[i][j] = T(s[j]);
+    }
 }
 template <class T, class A, class B>
 SM_INLINE void simdgroup_multiply(simdgroup_matrix<T, 8, 8> &d, simdgroup_matrix<A, 8, 8> a, simdgroup_matrix<B, 8, 8> b) {
