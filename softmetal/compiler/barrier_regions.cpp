@@ -282,10 +282,6 @@ private:
             matrix_declaration(s);
             return true;
         }
-        if (mentions_matrix(a, b)) {
-            why = "a simdgroup_matrix variable is used outside simdgroup_matrix statements (thread_elements()?)";
-            return false;
-        }
         bool barrier_inside = contains(a, b, &splitter::is_split_point);
         if ((is(a, "for") || is(a, "while")) && is(a + 1, "(")) {
             size_t h = match_[a + 1];
@@ -294,11 +290,14 @@ private:
                     why = "barrier loops nested more than three deep";
                     return false;
                 }
+                if (mentions_matrix(a, h + 1)) return matrix_refused(why);
                 s.kind = stmt_kind::loop;
                 s.head_end = h;
                 return parse_list(h + 2, b - 1, depth + 1, s.body, why);
             }
         }
+        // A matrix is the SIMD group's (one copy per group): a lane's own statement cannot use it.
+        if (mentions_matrix(a, b)) return matrix_refused(why);
         if (barrier_inside && simd_statement(s, why)) {
             parse_declaration(s);
             return true;
@@ -437,6 +436,10 @@ private:
         s.matrix_suffix_end = i;
         s.matrix_init = is(i, "=");
         if (!(is(i, ";") || (is(i, "=") && i + 1 < s.b && !contains_top_comma(i + 1, s.b - 1)))) s.matrix_name = npos;
+    }
+    bool matrix_refused(std::string &why) const {
+        why = "a simdgroup_matrix variable is used outside simdgroup_matrix statements (thread_elements()?)";
+        return false;
     }
     bool contains_top_comma(size_t a, size_t b) const {
         for (size_t i = a; i < b; i = skip_brackets(i, b))
