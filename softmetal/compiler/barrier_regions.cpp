@@ -59,7 +59,8 @@ private:
 };
 
 // matrix: a simdgroup_matrix statement (or a loop of them), run once per SIMD group.
-enum class stmt_kind { plain, barrier, loop, hoisted, simd, matrix };
+// subset: `if (lane == 0) ...` and the like: run only by the threads whose position the condition names.
+enum class stmt_kind { plain, barrier, loop, hoisted, simd, matrix, subset };
 
 // SIMD-group functions a region split can take (simdgroup_regions.h computes them): the compute
 // functor, the argument count, and the argument type when it is fixed (else the argument's own).
@@ -113,6 +114,9 @@ struct stmt {
     size_t call = npos, call_name = npos, call_close = npos, arg0_end = npos;
     int pre_region = -1;
     int simd_index = -1;
+    // subset: the position attribute of `if (position == constant)`, and the constant's token.
+    std::string subset_attr;
+    size_t subset_value = npos;
     // matrix: a declaration `T name[...] [= init];` of one matrix (or array of them) at this level.
     size_t matrix_name = npos, matrix_suffix_end = npos;
     bool matrix_init = false;
@@ -324,8 +328,31 @@ private:
             why = "break/continue outside a loop of its own statement";
             return false;
         }
-        parse_declaration(s);
+        if (!s.has_return) subset_statement(s);
+        if (s.kind == stmt_kind::plain) parse_declaration(s);
         return true;
+    }
+
+    // `if (p == C) statement` (no else) where `p` is the thread's index in the threadgroup, its (scalar,
+    // so x) position in it, or its lane, and C a number: the one-thread (or one-lane-per-SIMD-group)
+    // step of reductions. Looping over every thread to test the condition costs more than
+    // the step (and, vectorized, a masked scatter per 8 threads); the threads it names are known.
+    void subset_statement(stmt &s) const {
+        const size_t a = s.a, b = s.b;
+        if (!is(a, "if") || !is(a + 1, "(")) return;
+        const size_t h = match_[a + 1];
+        if (h != a + 6 || stmt_end(h + 1, b) != b) return;
+        size_t name = npos, value = npos;
+        if (is_ident(a + 2) && is(a + 3, "=") && is(a + 4, "=") && toks_[a + 5].kind == token_kind::number) name = a + 2, value = a + 5;
+        if (toks_[a + 2].kind == token_kind::number && is(a + 3, "=") && is(a + 4, "=") && is_ident(a + 5)) name = a + 5, value = a + 2;
+        if (name == npos) return;
+        for (const auto &p : k_.positions)
+            if (p.first == text(name) &&
+                (p.second == "thread_index_in_threadgroup" || p.second == "thread_position_in_threadgroup" || p.second == "thread_index_in_simdgroup")) {
+                s.kind = stmt_kind::subset;
+                s.subset_attr = p.second;
+                s.subset_value = value;
+            }
     }
 
     // ---- simdgroup_matrix statements ----
@@ -561,14 +588,17 @@ private:
     // Regions are numbered in program order; a loop's header gets a number of its own (it runs for the
     // group, between the regions around it).
     // Consecutive matrix statements make one region of their own (a loop over SIMD groups).
+    // A subset statement is a region of its own.
     void assign_regions(std::vector<stmt> &list, int &next) {
         int cur = next++;
-        bool matrix = false;
+        bool matrix = false, subset = false;
         for (stmt &s : list) {
-            if (matrix != (s.kind == stmt_kind::matrix) && (s.kind == stmt_kind::matrix || s.kind == stmt_kind::plain || s.kind == stmt_kind::simd))
+            if ((matrix != (s.kind == stmt_kind::matrix) || subset || s.kind == stmt_kind::subset) &&
+                (s.kind == stmt_kind::matrix || s.kind == stmt_kind::plain || s.kind == stmt_kind::simd || s.kind == stmt_kind::subset))
                 cur = next++;
             matrix = s.kind == stmt_kind::matrix;
-            if (s.kind == stmt_kind::plain || s.kind == stmt_kind::matrix) s.region = cur;
+            subset = s.kind == stmt_kind::subset;
+            if (s.kind == stmt_kind::plain || s.kind == stmt_kind::matrix || s.kind == stmt_kind::subset) s.region = cur;
             else if (s.kind == stmt_kind::barrier) cur = next++;
             else if (s.kind == stmt_kind::simd) { // arguments stored before the split, the statement after it
                 s.pre_region = cur;
@@ -588,7 +618,7 @@ private:
     }
     void collect_uses(const std::vector<stmt> &list) {
         for (const stmt &s : list) {
-            if (s.kind == stmt_kind::plain || s.kind == stmt_kind::matrix) note_uses(s.a, s.b, s.region);
+            if (s.kind == stmt_kind::plain || s.kind == stmt_kind::matrix || s.kind == stmt_kind::subset) note_uses(s.a, s.b, s.region);
             else if (s.kind == stmt_kind::simd) {
                 note_uses(s.call_name + 2, s.call_close, s.pre_region);
                 note_uses(s.a, s.b, s.region);
@@ -906,6 +936,23 @@ private:
         out += "}\n}\n";
     }
 
+    // A subset statement: a loop over just the threads its condition can be true for (the condition
+    // stays, so a constant out of range selects none).
+    void emit_subset(const stmt &s, std::string &out) {
+        const std::string c = "(unsigned)(" + text(s.subset_value) + ")";
+        out += "\n{\n";
+        if (s.subset_attr == "thread_index_in_threadgroup")
+            out += "for (unsigned sm_t = " + c + "; sm_t < sm_count; sm_t = sm_count) {\n";
+        else if (s.subset_attr == "thread_index_in_simdgroup")
+            out += "for (unsigned sm_t = " + c + "; sm_t < sm_count; sm_t += 32u) {\n";
+        else // the x position (the condition compares a scalar): one thread in each row of the threadgroup
+            out += "for (unsigned sm_i = 0; sm_i < sm_size.y * sm_size.z && " + c + " < sm_size.x; ++sm_i) {\n"
+                   "const unsigned sm_t = sm_i * sm_size.x + " + c + ";\n";
+        if (any_return_) out += "if (!sm_alive[sm_t]) continue;\n";
+        out += bindings(s.region, "::sm::entry::thread_at(sm_group_ptr, sm_t)", "sm_t", true, true);
+        out += "{" + copy(toks_[s.a].offset, end_of(s.b - 1)) + "}\n" + write_back(s.region, "sm_t") + "}\n}\n";
+    }
+
     void emit_list(const std::vector<stmt> &list, std::string &out) {
         std::vector<piece> region;
         std::vector<const stmt *> matrix;
@@ -918,7 +965,11 @@ private:
             }
             emit_matrix_region(matrix, out);
             matrix.clear();
-            if (s.kind == stmt_kind::plain) {
+            if (s.kind == stmt_kind::subset) {
+                emit_region(region, out);
+                region.clear();
+                emit_subset(s, out);
+            } else if (s.kind == stmt_kind::plain) {
                 region.push_back({&s, false});
             } else if (s.kind == stmt_kind::simd) {
                 region.push_back({&s, true});

@@ -601,3 +601,69 @@ kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1
         CHECK(out[i] == (in[i] + 1.0f) + (1.0f + total) * 1000.0f);
     }
 }
+
+TEST_CASE("split kernels: `if (lane == 0)`, `if (0 == index)` and `if (x == 0)` steps run only for the threads they name",
+          "[compiler][regions]") {
+    // 100 threads in groups of 64 (the second partial: SIMD groups of 32 and 4); threads whose input
+    // is negative return at once. A lane-40 step never runs.
+    const std::string lanes = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void lanes(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                  uint gid [[thread_position_in_grid]], uint t [[thread_position_in_threadgroup]],
+                  uint idx [[thread_index_in_threadgroup]], ushort lane [[thread_index_in_simdgroup]],
+                  uint sg [[simdgroup_index_in_threadgroup]]) {
+    threadgroup float lane0[2];
+    threadgroup float first[1];
+    if (in[gid] < 0.0f) return;
+    float v = in[gid];
+    if (lane == 0) lane0[sg] = v;
+    if (0 == idx) first[0] = v * 2.0f;
+    if (t == 0u) first[0] += 1.0f;
+    if (lane == 40) v = -100.0f;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[gid] = v + lane0[sg] * 10.0f + first[0] * 1000.0f;
+}
+)";
+    // A 2-D threadgroup of 8 x 4: `x == 0` is the first thread of each of its rows; 6 rows of threads
+    // make the second row of threadgroups partial (2 rows).
+    const std::string rows = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void rows(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                 uint2 gid [[thread_position_in_grid]], uint x [[thread_position_in_threadgroup]],
+                 uint idx [[thread_index_in_threadgroup]], uint2 grid [[threads_per_grid]]) {
+    threadgroup float row_start[4];
+    const uint me = gid.y * grid.x + gid.x;
+    if (x == 0) row_start[idx / 8] = in[me];
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[me] = row_start[idx / 8] * 100.0f + in[me];
+}
+)";
+    const uint32_t count = 100;
+    std::vector<float> in(count);
+    for (uint32_t i = 0; i < count; ++i) in[i] = (i % 7 == 3) ? -1.0f : float(i % 11); // threads 0, 32, 64, 96 stay
+    std::vector<float> want(count, -5.0f);
+    for (uint32_t i = 0; i < count; ++i)
+        if (in[i] >= 0.0f) want[i] = in[i] + in[i / 32 * 32] * 10.0f + (in[i / 64 * 64] * 2.0f + 1.0f) * 1000.0f;
+    const uint32_t width = 24, height = 6;
+    std::vector<float> grid_in(width * height), grid_want(width * height);
+    for (uint32_t i = 0; i < grid_in.size(); ++i) grid_in[i] = float(i % 13);
+    for (uint32_t y = 0; y < height; ++y)
+        for (uint32_t x = 0; x < width; ++x) grid_want[y * width + x] = grid_in[y * width + x / 8 * 8] * 100.0f + grid_in[y * width + x];
+    for (const char *mode : {(const char *)nullptr, "fibers"}) {
+        barrier_mode m(mode);
+        INFO((mode ? mode : "regions"));
+        std::shared_ptr<const softmetal::kernel_module> keep, keep_rows;
+        const sm_kernel_info *k = compile_kernel(lanes, "lanes", keep);
+        CHECK((mode ? fibers(k) : split(k)));
+        std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(count, -5.0f))};
+        run(k, b, {count, 1, 1}, {64, 1, 1});
+        CHECK(values<float>(b[1]) == want);
+        const sm_kernel_info *r = compile_kernel(rows, "rows", keep_rows);
+        CHECK((mode ? fibers(r) : split(r)));
+        std::vector<std::vector<unsigned char>> g = {bytes(grid_in), bytes(std::vector<float>(width * height, -5.0f))};
+        run(r, g, {width, height, 1}, {8, 4, 1});
+        CHECK(values<float>(g[1]) == grid_want);
+    }
+}

@@ -224,9 +224,10 @@ SM_INLINE bool quad_is_first() {
     return (m.who.lane & 3u) == unsigned(__builtin_ctz(quad));
 }
 
-// simdgroup_matrix<T, 8, 8>: a matrix the SIMD group holds together. Here every lane holds all of
-// it: loads, stores and products give each lane the same whole matrix, which is what every lane's
-// share of it would be on a GPU. thread_elements() gives the lane its two elements in Apple's
+// simdgroup_matrix<T, 8, 8>: a matrix the SIMD group holds together. In a kernel split into regions
+// (barrier_regions.hpp) its statements run once per SIMD group on one copy; on fibers every lane
+// holds all of it: loads, stores and products give each lane the same whole matrix, which is what
+// every lane's share of it would be on a GPU. thread_elements() gives the lane its two elements in Apple's
 // layout (lane l: row (l / 16) * 4 + ((l / 2) % 4)... see `element_of`).
 template <class T, int Rows, int Cols> struct simdgroup_matrix {
     static_assert(Rows == 8 && Cols == 8, "softmetal: simdgroup_matrix is 8x8");

@@ -45,12 +45,19 @@ SM_INLINE void compute(const unsigned char *args, const unsigned *second, unsign
         g.mask = g.n == simd::width ? 0xffffffffu : (1u << g.n) - 1u;
     }
     if (!g.mask) return;
-    // Lanes that returned never stored theirs: those bytes are copied but never read (live()).
-    __builtin_memcpy(g.v, args + sizeof(T) * base, sizeof(T) * g.n);
-    if (second) __builtin_memcpy(g.arg, second + base, sizeof(unsigned) * g.n);
+    // Lanes that returned never stored theirs: those bytes are copied but never read (live()). A whole
+    // SIMD group (the common case) is copied with a constant size: inline vector moves, not a call.
+    const bool whole = g.n == simd::width;
+    if (whole) __builtin_memcpy(g.v, args + sizeof(T) * base, sizeof(T) * simd::width);
+    else __builtin_memcpy(g.v, args + sizeof(T) * base, sizeof(T) * g.n);
+    if (second) {
+        if (whole) __builtin_memcpy(g.arg, second + base, sizeof(unsigned) * simd::width);
+        else __builtin_memcpy(g.arg, second + base, sizeof(unsigned) * g.n);
+    }
     R out[simd::width];
     f(g, out);
-    __builtin_memcpy(results + sizeof(R) * base, out, sizeof(R) * g.n);
+    if (whole) __builtin_memcpy(results + sizeof(R) * base, out, sizeof(R) * simd::width);
+    else __builtin_memcpy(results + sizeof(R) * base, out, sizeof(R) * g.n);
 }
 // Thread t's result.
 template <class R> SM_INLINE R result(const unsigned char *results, unsigned t) {
