@@ -392,6 +392,21 @@ private:
         }
         return false;
     }
+    // A loop header that runs once for the group (a loop around barriers) or once per SIMD group (a
+    // matrix loop) may change only the variables it declares: a per-thread variable changed there
+    // would change for the first live thread alone.
+    bool header_changes_only_its_own(size_t loop, size_t close) const {
+        if (is(loop, "while")) return !assigns_anything(loop + 2, close);
+        size_t init_end = loop + 2;
+        while (init_end < close && !is(init_end, ";")) init_end = skip_brackets(init_end, close);
+        std::set<std::string> own;
+        for (size_t i = loop + 3; i < init_end; ++i) // `T name = v, other = w`: a name after a type token
+            if (is_ident(i) && is(i + 1, "=") && !is(i + 2, "=") && (is_ident(i - 1) || is(i - 1, ">") || is(i - 1, ",")))
+                own.insert(text(i));
+        for (size_t i = loop + 2; i < close; ++i)
+            if (is_ident(i) && !own.count(text(i)) && assigns(text(i), i, i + 1)) return false;
+        return !(is_ident(loop + 2) && is(loop + 3, "=") && !own.count(text(loop + 2)));
+    }
     bool mentions_matrix(size_t a, size_t b) const {
         for (size_t i = a; i < b; ++i)
             if (is_ident(i) && matrix_names_.count(text(i)) && !(i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) return true;
@@ -419,7 +434,7 @@ private:
         if ((is(a, "for") || is(a, "while")) && is(a + 1, "(")) {
             const size_t h = match_[a + 1];
             std::set<std::string> inner = names;
-            return !mentions_matrix(a, h + 1) && h + 1 < b && matrix_statement(h + 1, b, inner);
+            return !mentions_matrix(a, h + 1) && header_changes_only_its_own(a, h) && h + 1 < b && matrix_statement(h + 1, b, inner);
         }
         if (!is(b - 1, ";")) return false;
         const size_t t = matrix_type_end(a, b);
@@ -729,6 +744,12 @@ private:
                     if (is_ident(i) && text(i) == r.name && mentions_per_thread_position(r.decl->a, r.decl->b)) per_thread = true;
             if (per_thread) {
                 why = "the header of a loop around a barrier depends on the thread's position";
+                return false;
+            }
+            // The header runs for the first live thread only: `for (i = 0; ...)` on a per-thread `i`
+            // declared before the loop would leave every other thread's `i` behind.
+            if (!header_changes_only_its_own(s.a, s.head_end)) {
+                why = "the header of a loop around a barrier changes a variable declared outside it";
                 return false;
             }
             // Variables the header declares exist once for the group: every thread changing them in

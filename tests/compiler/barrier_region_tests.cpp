@@ -667,3 +667,51 @@ kernel void rows(device const float* in [[buffer(0)]], device float* out [[buffe
         CHECK(values<float>(g[1]) == grid_want);
     }
 }
+
+TEST_CASE("a loop header that changes a per-thread variable declared before it keeps the kernel correct", "[compiler][regions]") {
+    // Split, a loop header runs once for the group (around barriers) or once per SIMD group (around
+    // simdgroup_matrix statements): changing a per-thread `i` there would change one thread's copy.
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void barrier_loop(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]],
+                         uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup float buf[64];
+    uint i = 0;
+    for (i = 0; i < 4; ++i) {
+        buf[lid] = float(i);
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+    out[gid] = float(i) * 10.0f + buf[lid];
+}
+kernel void matrix_loop(device const float* a [[buffer(0)]], device float* out [[buffer(1)]],
+                        uint lid [[thread_position_in_threadgroup]]) {
+    uint k = 0;
+    simdgroup_float8x8 acc = make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
+    simdgroup_float8x8 m;
+    for (k = 0; k < 16; k += 8) {
+        simdgroup_load(m, a + k * 8, 8);
+        simdgroup_multiply_accumulate(acc, m, m, acc);
+    }
+    simdgroup_store(acc, out, 8);
+    out[64 + lid] = float(k);
+}
+)", "barrier_loop", keep);
+    std::vector<std::vector<unsigned char>> b = {bytes(std::vector<float>(64, -1.0f))};
+    run(k, b, {64, 1, 1}, {64, 1, 1});
+    CHECK(values<float>(b[0]) == std::vector<float>(64, 43.0f));
+    const sm_kernel_info *m = keep->find("matrix_loop");
+    REQUIRE(m);
+    std::vector<float> a(128);
+    for (size_t i = 0; i < a.size(); ++i) a[i] = float(int(i % 5) - 2);
+    std::vector<float> want(96, 16.0f);
+    for (int i = 0; i < 64; ++i) want[i] = 0.0f;
+    for (int t = 0; t < 2; ++t)
+        for (int i = 0; i < 8; ++i)
+            for (int j = 0; j < 8; ++j)
+                for (int q = 0; q < 8; ++q) want[i * 8 + j] += a[t * 64 + i * 8 + q] * a[t * 64 + q * 8 + j];
+    std::vector<std::vector<unsigned char>> c = {bytes(a), bytes(std::vector<float>(96, -1.0f))};
+    run(m, c, {32, 1, 1}, {32, 1, 1});
+    CHECK(values<float>(c[1]) == want);
+}
