@@ -113,7 +113,6 @@ struct stmt {
     // arg0_end (',' or ')'); its arguments are stored in `pre_region`, the statement runs in `region`.
     size_t call = npos, call_name = npos, call_close = npos, arg0_end = npos;
     int pre_region = -1;
-    int simd_index = -1;
     // subset: the position attribute of `if (position == constant)`, and the constant's token.
     std::string subset_attr;
     size_t subset_value = npos;
@@ -543,7 +542,7 @@ private:
         s.call = call >= a + 2 && is(call - 1, "::") && is(call - 2, "metal") ? call - 2 : call;
         s.call_close = close;
         s.arg0_end = comma == npos ? close : comma;
-        s.simd_index = simd_count_++;
+        ++simd_count_;
         return true;
     }
 
@@ -849,12 +848,13 @@ private:
         const stmt *s;
         bool pre;
     };
-    std::string simd_buffers(const stmt &s) const {
-        const std::string n = std::to_string(s.simd_index);
-        std::string out = "unsigned char *sm_simd_arg" + n + " = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n" +
-                          "unsigned char *sm_simd_res" + n + " = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n";
-        if (s.arg0_end != s.call_close) out += "unsigned *sm_simd_lane" + n + " = (unsigned *)__builtin_alloca(4u * sm_count);\n";
-        return out;
+    // The buffers every SIMD-group statement shares: a statement's arguments are stored in the region
+    // before it and consumed by its meeting right after that region, and its results are read in the
+    // region that follows, before any other statement's meeting writes them.
+    std::string simd_buffers() const {
+        return "unsigned char *sm_simd_arg = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n"
+               "unsigned char *sm_simd_res = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n"
+               "unsigned *sm_simd_lane = (unsigned *)__builtin_alloca(4u * sm_count);\n";
     }
     std::string argument_type(const stmt &s) const {
         const simd_function &f = simd_functions().at(text(s.call_name));
@@ -863,11 +863,10 @@ private:
     }
     // This thread's arguments into the statement's buffers.
     std::string store_arguments(const stmt &s) const {
-        const std::string n = std::to_string(s.simd_index);
         std::string out = "{ " + argument_type(s) + " sm_v = (" + copy(toks_[s.call_name + 2].offset, end_of(s.arg0_end - 1)) + ");\n" +
-                          "__builtin_memcpy(sm_simd_arg" + n + " + sizeof(sm_v) * sm_t, &sm_v, sizeof(sm_v));\n";
+                          "__builtin_memcpy(sm_simd_arg + sizeof(sm_v) * sm_t, &sm_v, sizeof(sm_v));\n";
         if (s.arg0_end != s.call_close)
-            out += "sm_simd_lane" + n + "[sm_t] = (unsigned)(" + copy(toks_[s.arg0_end + 1].offset, end_of(s.call_close - 1)) + ");\n";
+            out += "sm_simd_lane[sm_t] = (unsigned)(" + copy(toks_[s.arg0_end + 1].offset, end_of(s.call_close - 1)) + ");\n";
         return out + "}\n";
     }
     std::string result_type(const stmt &s) const {
@@ -878,16 +877,15 @@ private:
     // loop binds the names the argument's type is spelled with (their values are not used).
     std::string simd_compute(const stmt &s) {
         const simd_function &f = simd_functions().at(text(s.call_name));
-        const std::string n = std::to_string(s.simd_index);
         return "\nfor (unsigned sm_t = 0; sm_t < sm_count; sm_t += 32u) {\n" +
                bindings(s.region, "::sm::entry::thread_at(sm_group_ptr, sm_t)", "sm_t", false) + "::sm::regions::compute<" +
-               argument_type(s) + ", " + result_type(s) + ">(sm_simd_arg" + n + ", " +
-               (s.arg0_end != s.call_close ? "sm_simd_lane" + n : std::string("nullptr")) + ", sm_simd_res" + n +
+               argument_type(s) + ", " + result_type(s) + ">(sm_simd_arg, " +
+               (s.arg0_end != s.call_close ? "sm_simd_lane" : "nullptr") + std::string(", sm_simd_res") +
                ", sm_t, sm_count, " + (any_return_ ? "sm_alive" : "nullptr") + ", " + f.compute + "{});\n}\n";
     }
     // What replaces the call in the statement: this thread's result.
     std::string simd_result(const stmt &s) const {
-        return "::sm::regions::result<" + result_type(s) + ">(sm_simd_res" + std::to_string(s.simd_index) + ", sm_t)";
+        return "::sm::regions::result<" + result_type(s) + ">(sm_simd_res, sm_t)";
     }
 
     void emit_region(const std::vector<piece> &region, std::string &out) {
@@ -1018,12 +1016,6 @@ private:
         emit_region(region, out);
         emit_matrix_region(matrix, out);
     }
-    void simd_statements(const std::vector<stmt> &list, std::string &out) const {
-        for (const stmt &s : list) {
-            if (s.kind == stmt_kind::simd) out += simd_buffers(s);
-            if (s.kind == stmt_kind::loop) simd_statements(s.body, out);
-        }
-    }
     void hoisted(const std::vector<stmt> &list, std::string &out) const {
         for (const stmt &s : list) {
             if (s.kind == stmt_kind::hoisted) out += copy(toks_[s.a].offset, end_of(s.b - 1));
@@ -1061,7 +1053,7 @@ private:
             out += "using sm_gt" + n + " = " + group_copies_[i].type + ";\n" + "sm_gt" + n + " *sm_gc" + n +
                    " = (sm_gt" + n + " *)__builtin_alloca_with_align(sizeof(sm_gt" + n + ") * ((sm_count + 31u) / 32u), 8 * alignof(sm_gt" + n + "));\n";
         }
-        simd_statements(top, out);
+        if (simd_count_) out += simd_buffers();
         hoisted(top, out);
         emit_list(top, out);
         out += "}\n#pragma clang diagnostic pop\n";
