@@ -345,6 +345,10 @@ private:
         if (is_ident(a + 2) && is(a + 3, "=") && is(a + 4, "=") && toks_[a + 5].kind == token_kind::number) name = a + 2, value = a + 5;
         if (toks_[a + 2].kind == token_kind::number && is(a + 3, "=") && is(a + 4, "=") && is_ident(a + 5)) name = a + 5, value = a + 2;
         if (name == npos) return;
+        // A local of the same name (`uint lane = ...;` in a loop body) is not the position: any
+        // occurrence after a type-like token keeps the statement ordinary.
+        for (size_t i = 1; i < toks_.size(); ++i)
+            if (is_ident(i) && text(i) == text(name) && (is_ident(i - 1) || is(i - 1, ">") || is(i - 1, "*") || is(i - 1, "&"))) return;
         for (const auto &p : k_.positions)
             if (p.first == text(name) &&
                 (p.second == "thread_index_in_threadgroup" || p.second == "thread_position_in_threadgroup" || p.second == "thread_index_in_simdgroup")) {
@@ -416,7 +420,7 @@ private:
         if (a >= b) return false;
         for (size_t i = a; i < b; ++i) {
             if (is_barrier_name(i) || is(i, "return") || is(i, "goto") || is(i, "break") || is(i, "continue") ||
-                is(i, "thread_elements") || is(i, "static") || is(i, "threadgroup"))
+                is(i, "thread_elements") || is(i, "static"))
                 return false;
             if (is_simd_call(i) && !is_matrix_operation(i)) return false;
         }

@@ -715,3 +715,27 @@ kernel void matrix_loop(device const float* a [[buffer(0)]], device float* out [
     run(m, c, {32, 1, 1}, {32, 1, 1});
     CHECK(values<float>(c[1]) == want);
 }
+
+TEST_CASE("an `if (lane == 0)` on a local that shadows the lane position runs for every thread", "[compiler][regions]") {
+    // (A kernel that also used the parameter would stay on fibers: its name would be bound twice.)
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void shadow(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]], ushort lane [[thread_index_in_simdgroup]]) {
+    threadgroup float seen[64];
+    seen[gid % 64] = 0.0f;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    for (uint r = 0; r < 2; ++r) {
+        uint lane = (gid + r) % 2;
+        if (lane == 0) seen[gid % 64] += 1.0f;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+    out[gid] = seen[gid % 64];
+}
+)", "shadow", keep);
+    CHECK(split(k));
+    std::vector<std::vector<unsigned char>> b = {bytes(std::vector<float>(64, -1.0f))};
+    run(k, b, {64, 1, 1}, {64, 1, 1});
+    CHECK(values<float>(b[0]) == std::vector<float>(64, 1.0f));
+}
