@@ -58,7 +58,9 @@ private:
     std::vector<std::string> names_;
 };
 
-enum class stmt_kind { plain, barrier, loop, hoisted, simd };
+// matrix: a simdgroup_matrix statement (or a loop of them), run once per SIMD group.
+// subset: `if (lane == 0) ...` and the like: run only by the threads whose position the condition names.
+enum class stmt_kind { plain, barrier, loop, hoisted, simd, matrix, subset };
 
 // SIMD-group functions a region split can take (simdgroup_regions.h computes them): the compute
 // functor, the argument count, and the argument type when it is fixed (else the argument's own).
@@ -111,7 +113,19 @@ struct stmt {
     // arg0_end (',' or ')'); its arguments are stored in `pre_region`, the statement runs in `region`.
     size_t call = npos, call_name = npos, call_close = npos, arg0_end = npos;
     int pre_region = -1;
-    int simd_index = -1;
+    // subset: the position attribute of `if (position == constant)`, and the constant's token.
+    std::string subset_attr;
+    size_t subset_value = npos;
+    // matrix: a declaration `T name[...] [= init];` of one matrix (or array of them) at this level.
+    size_t matrix_name = npos, matrix_suffix_end = npos;
+    bool matrix_init = false;
+    std::vector<std::string> matrix_declared; // every matrix the statement declares at this level
+};
+
+// A simdgroup_matrix variable used by more than one region: one copy per SIMD group.
+struct group_copy {
+    std::string name, type; // type: as declared plus its array suffix
+    int region;
 };
 
 struct replicated {
@@ -257,6 +271,20 @@ private:
             s.kind = stmt_kind::barrier;
             return true;
         }
+        std::set<std::string> names = matrix_names_;
+        matrix_redeclarations_ = 0;
+        if (matrix_statement(a, b, names)) {
+            if (matrix_redeclarations_ && matrix_type_end(a, b) != npos) {
+                why = "a simdgroup_matrix variable declared twice in the kernel body";
+                return false;
+            }
+            s.kind = stmt_kind::matrix;
+            for (const std::string &n : names)
+                if (!matrix_names_.count(n)) s.matrix_declared.push_back(n);
+            matrix_names_ = names;
+            matrix_declaration(s);
+            return true;
+        }
         bool barrier_inside = contains(a, b, &splitter::is_split_point);
         if ((is(a, "for") || is(a, "while")) && is(a + 1, "(")) {
             size_t h = match_[a + 1];
@@ -265,11 +293,14 @@ private:
                     why = "barrier loops nested more than three deep";
                     return false;
                 }
+                if (mentions_matrix(a, h + 1)) return matrix_refused(why);
                 s.kind = stmt_kind::loop;
                 s.head_end = h;
                 return parse_list(h + 2, b - 1, depth + 1, s.body, why);
             }
         }
+        // A matrix is the SIMD group's (one copy per group): a lane's own statement cannot use it.
+        if (mentions_matrix(a, b)) return matrix_refused(why);
         if (barrier_inside && simd_statement(s, why)) {
             parse_declaration(s);
             return true;
@@ -296,8 +327,183 @@ private:
             why = "break/continue outside a loop of its own statement";
             return false;
         }
-        parse_declaration(s);
+        if (!s.has_return) subset_statement(s);
+        if (s.kind == stmt_kind::plain) parse_declaration(s);
         return true;
+    }
+
+    // `if (p == C) statement` (no else) where `p` is the thread's index in the threadgroup, its (scalar,
+    // so x) position in it, or its lane, and C a number: the one-thread (or one-lane-per-SIMD-group)
+    // step of reductions. Looping over every thread to test the condition costs more than
+    // the step (and, vectorized, a masked scatter per 8 threads); the threads it names are known.
+    void subset_statement(stmt &s) const {
+        const size_t a = s.a, b = s.b;
+        if (!is(a, "if") || !is(a + 1, "(")) return;
+        const size_t h = match_[a + 1];
+        if (h != a + 6 || stmt_end(h + 1, b) != b) return;
+        size_t name = npos, value = npos;
+        if (is_ident(a + 2) && is(a + 3, "=") && is(a + 4, "=") && toks_[a + 5].kind == token_kind::number) name = a + 2, value = a + 5;
+        if (toks_[a + 2].kind == token_kind::number && is(a + 3, "=") && is(a + 4, "=") && is_ident(a + 5)) name = a + 5, value = a + 2;
+        if (name == npos) return;
+        // A local of the same name (`uint lane = ...;` in a loop body) is not the position: any
+        // occurrence after a type-like token keeps the statement ordinary.
+        for (size_t i = 1; i < toks_.size(); ++i)
+            if (is_ident(i) && text(i) == text(name) && (is_ident(i - 1) || is(i - 1, ">") || is(i - 1, "*") || is(i - 1, "&"))) return;
+        for (const auto &p : k_.positions)
+            if (p.first == text(name) &&
+                (p.second == "thread_index_in_threadgroup" || p.second == "thread_position_in_threadgroup" || p.second == "thread_index_in_simdgroup")) {
+                s.kind = stmt_kind::subset;
+                s.subset_attr = p.second;
+                s.subset_value = value;
+            }
+    }
+
+    // ---- simdgroup_matrix statements ----
+    // A simdgroup_matrix is the SIMD group's, not a lane's: the group's lanes call every operation on
+    // it together, with the same arguments (MSL requires it). So a statement that only declares,
+    // loads, stores, multiplies or assigns matrices, or a loop of such statements, runs once per SIMD
+    // group (as the first live lane sees its variables) on one copy of each matrix per SIMD group,
+    // instead of 32 times on 32 copies.
+    bool is_matrix_operation(size_t i) const {
+        static const std::set<std::string> ops = {"simdgroup_load", "simdgroup_store", "simdgroup_multiply",
+                                                  "simdgroup_multiply_accumulate"};
+        return is_ident(i) && ops.count(text(i)) && is(i + 1, "(") && !k_.user_functions.count(text(i)) &&
+               !(i > 0 && (is(i - 1, ".") || is(i - 1, "->") || (is(i - 1, "::") && !(i >= 2 && is(i - 2, "metal")))));
+    }
+    // The token after a matrix type at `i` (`[const] [metal::] simdgroup_float8x8`, `simdgroup_matrix<...>`), or npos.
+    size_t matrix_type_end(size_t i, size_t b) const {
+        if (is(i, "const")) ++i;
+        if (is(i, "metal") && is(i + 1, "::")) i += 2;
+        if (is(i, "simdgroup_float8x8") || is(i, "simdgroup_half8x8") || is(i, "simdgroup_bfloat8x8")) return i + 1;
+        if (is(i, "simdgroup_matrix") && is(i + 1, "<")) {
+            for (size_t k = i + 2, d = 1; k < b; ++k) {
+                if (is(k, "(")) k = match_[k];
+                else if (is(k, "<")) ++d;
+                else if (is(k, ">") && --d == 0) return k + 1;
+            }
+        }
+        return npos;
+    }
+    // An assignment, increment or decrement among tokens [a, b) (tokens are single characters).
+    bool assigns_anything(size_t a, size_t b) const {
+        for (size_t i = a; i < b; ++i) {
+            if ((is(i, "+") && is(i + 1, "+")) || (is(i, "-") && is(i + 1, "-"))) return true;
+            if (!is(i, "=") || is(i + 1, "=")) continue;
+            if (i > a && (is(i - 1, "=") || is(i - 1, "!"))) continue;
+            if (i > a && (is(i - 1, "<") || is(i - 1, ">")) && !(i > a + 1 && is(i - 2, text(i - 1).c_str()))) continue;
+            return true;
+        }
+        return false;
+    }
+    // A loop header that runs once for the group (a loop around barriers) or once per SIMD group (a
+    // matrix loop) may change only the variables it declares: a per-thread variable changed there
+    // would change for the first live thread alone.
+    bool header_changes_only_its_own(size_t loop, size_t close) const {
+        if (is(loop, "while")) return !assigns_anything(loop + 2, close);
+        size_t init_end = loop + 2;
+        while (init_end < close && !is(init_end, ";")) init_end = skip_brackets(init_end, close);
+        std::set<std::string> own;
+        for (size_t i = loop + 3; i < init_end; ++i) // `T name = v, other = w`: a name after a type token
+            if (is_ident(i) && is(i + 1, "=") && !is(i + 2, "=") && (is_ident(i - 1) || is(i - 1, ">") || is(i - 1, ",")))
+                own.insert(text(i));
+        for (size_t i = loop + 2; i < close; ++i)
+            if (is_ident(i) && !own.count(text(i)) && assigns(text(i), i, i + 1)) return false;
+        return !(is_ident(loop + 2) && is(loop + 3, "=") && !own.count(text(loop + 2)));
+    }
+    bool mentions_matrix(size_t a, size_t b) const {
+        for (size_t i = a; i < b; ++i)
+            if (is_ident(i) && matrix_names_.count(text(i)) && !(i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) return true;
+        return false;
+    }
+    // Whether [a, b) is a matrix statement; declared matrices are added to `names`.
+    bool matrix_statement(size_t a, size_t b, std::set<std::string> &names) const {
+        if (a >= b) return false;
+        for (size_t i = a; i < b; ++i) {
+            if (is_barrier_name(i) || is(i, "return") || is(i, "goto") || is(i, "break") || is(i, "continue") ||
+                is(i, "thread_elements") || is(i, "static"))
+                return false;
+            if (is_simd_call(i) && !is_matrix_operation(i)) return false;
+        }
+        if (is(a, "{")) {
+            if (match_[a] + 1 != b) return false;
+            std::set<std::string> inner = names;
+            for (size_t i = a + 1; i < b - 1;) {
+                const size_t e = stmt_end(i, b - 1);
+                if (e == npos || e > b - 1 || !matrix_statement(i, e, inner)) return false;
+                i = e;
+            }
+            return b - 1 > a + 1;
+        }
+        if ((is(a, "for") || is(a, "while")) && is(a + 1, "(")) {
+            const size_t h = match_[a + 1];
+            std::set<std::string> inner = names;
+            return !mentions_matrix(a, h + 1) && header_changes_only_its_own(a, h) && h + 1 < b && matrix_statement(h + 1, b, inner);
+        }
+        if (!is(b - 1, ";")) return false;
+        const size_t t = matrix_type_end(a, b);
+        if (t != npos) { // declarators: name [\[N\]...] [= init | (args) | {args}], ...
+            for (size_t i = t; i < b;) {
+                if (!is_ident(i)) return false;
+                if (!names.insert(text(i)).second) ++matrix_redeclarations_;
+                ++i;
+                while (is(i, "[")) i = match_[i] + 1;
+                if (is(i, "(") || is(i, "{")) i = match_[i] + 1;
+                else if (is(i, "=")) {
+                    size_t e = i + 1;
+                    while (e < b && !is(e, ",") && !is(e, ";")) e = skip_brackets(e, b);
+                    if (assigns_anything(i + 1, e)) return false;
+                    i = e;
+                }
+                if (is(i, ";") && i + 1 == b) return true;
+                if (!is(i, ",")) return false;
+                ++i;
+            }
+            return false;
+        }
+        const size_t n = is(a, "metal") && is(a + 1, "::") ? a + 2 : a;
+        if (is_matrix_operation(n)) return match_[n + 1] + 2 == b && !assigns_anything(n + 2, b - 2);
+        // `m = ...;`, `m[i] = ...;` on a matrix
+        if (is_ident(a) && names.count(text(a))) {
+            size_t i = a + 1;
+            while (is(i, "[")) i = match_[i] + 1;
+            return is(i, "=") && !is(i + 1, "=") && !assigns_anything(i + 1, b);
+        }
+        return false;
+    }
+    // A matrix declaration at the statement's level: where its one declarator is (several cannot get
+    // copies per SIMD group: the split refuses those if they are needed across regions).
+    void matrix_declaration(stmt &s) {
+        const size_t t = matrix_type_end(s.a, s.b);
+        if (t == npos || !is_ident(t)) return;
+        size_t i = t + 1;
+        while (is(i, "[")) i = match_[i] + 1;
+        s.matrix_name = t;
+        s.matrix_suffix_end = i;
+        s.matrix_init = is(i, "=");
+        if (!(is(i, ";") || (is(i, "=") && i + 1 < s.b && !contains_top_comma(i + 1, s.b - 1)))) s.matrix_name = npos;
+    }
+    bool matrix_refused(std::string &why) const {
+        why = "a simdgroup_matrix variable is used outside simdgroup_matrix statements (thread_elements()?)";
+        return false;
+    }
+    bool contains_top_comma(size_t a, size_t b) const {
+        for (size_t i = a; i < b; i = skip_brackets(i, b))
+            if (is(i, ",")) return true;
+        return false;
+    }
+    // The token after the one at `i`, or after its brackets: (), [], {}, and the template arguments
+    // after a name (`make_filled_simdgroup_matrix<float, 8, 8>`: a comparison has no place there).
+    size_t skip_brackets(size_t i, size_t b) const {
+        if (is(i, "(") || is(i, "[") || is(i, "{")) return match_[i] + 1;
+        if (is_ident(i) && is(i + 1, "<")) {
+            int d = 0;
+            for (size_t k = i + 1; k < b; ++k) {
+                if (is(k, "(") || is(k, "[") || is(k, "{")) k = match_[k];
+                else if (is(k, "<")) ++d;
+                else if (is(k, ">") && --d == 0) return k + 1;
+            }
+        }
+        return i + 1;
     }
 
     // A statement (not control flow) holding exactly one call of a SIMD-group function the split
@@ -340,7 +546,7 @@ private:
         s.call = call >= a + 2 && is(call - 1, "::") && is(call - 2, "metal") ? call - 2 : call;
         s.call_close = close;
         s.arg0_end = comma == npos ? close : comma;
-        s.simd_index = simd_count_++;
+        ++simd_count_;
         return true;
     }
 
@@ -399,10 +605,18 @@ private:
     // ---- regions and what crosses them ----
     // Regions are numbered in program order; a loop's header gets a number of its own (it runs for the
     // group, between the regions around it).
+    // Consecutive matrix statements make one region of their own (a loop over SIMD groups).
+    // A subset statement is a region of its own.
     void assign_regions(std::vector<stmt> &list, int &next) {
         int cur = next++;
+        bool matrix = false, subset = false;
         for (stmt &s : list) {
-            if (s.kind == stmt_kind::plain) s.region = cur;
+            if ((matrix != (s.kind == stmt_kind::matrix) || subset || s.kind == stmt_kind::subset) &&
+                (s.kind == stmt_kind::matrix || s.kind == stmt_kind::plain || s.kind == stmt_kind::simd || s.kind == stmt_kind::subset))
+                cur = next++;
+            matrix = s.kind == stmt_kind::matrix;
+            subset = s.kind == stmt_kind::subset;
+            if (s.kind == stmt_kind::plain || s.kind == stmt_kind::matrix || s.kind == stmt_kind::subset) s.region = cur;
             else if (s.kind == stmt_kind::barrier) cur = next++;
             else if (s.kind == stmt_kind::simd) { // arguments stored before the split, the statement after it
                 s.pre_region = cur;
@@ -422,7 +636,7 @@ private:
     }
     void collect_uses(const std::vector<stmt> &list) {
         for (const stmt &s : list) {
-            if (s.kind == stmt_kind::plain) note_uses(s.a, s.b, s.region);
+            if (s.kind == stmt_kind::plain || s.kind == stmt_kind::matrix || s.kind == stmt_kind::subset) note_uses(s.a, s.b, s.region);
             else if (s.kind == stmt_kind::simd) {
                 note_uses(s.call_name + 2, s.call_close, s.pre_region);
                 note_uses(s.a, s.b, s.region);
@@ -463,6 +677,32 @@ private:
             rep_index_[d] = reps_.size();
             reps_.push_back({name, d->type, d->region, d});
         }
+        return choose_group_copies(top, why);
+    }
+    void all_matrix_decls(const std::vector<stmt> &list, std::vector<const stmt *> &out) const {
+        for (const stmt &s : list) {
+            if (s.kind == stmt_kind::matrix && !s.matrix_declared.empty()) out.push_back(&s);
+            if (s.kind == stmt_kind::loop) all_matrix_decls(s.body, out);
+        }
+    }
+    bool choose_group_copies(const std::vector<stmt> &top, std::string &why) {
+        std::vector<const stmt *> decls;
+        all_matrix_decls(top, decls);
+        for (const stmt *d : decls)
+            for (const std::string &name : d->matrix_declared) {
+                const std::set<int> &u = uses_[name];
+                if (!std::any_of(u.begin(), u.end(), [&](int r) { return r != d->region; })) continue;
+                if (d->matrix_name == npos || (d->matrix_init && is(d->matrix_suffix_end - 1, "]"))) {
+                    why = "simdgroup_matrix variable '" + name + "' lives across regions but its declaration is not 'T name[...] [= value];'";
+                    return false;
+                }
+                std::string type;
+                for (size_t k = d->a; k < d->matrix_name; ++k)
+                    if (!is(k, "const")) type += text(k) + " ";
+                type += s_.substr(end_of(d->matrix_name), toks_[d->matrix_suffix_end].offset - end_of(d->matrix_name));
+                group_copy_index_[d] = group_copies_.size();
+                group_copies_.push_back({name, type, d->region});
+            }
         return true;
     }
     // Position attributes that differ between the threads of a group.
@@ -507,6 +747,12 @@ private:
                     if (is_ident(i) && text(i) == r.name && mentions_per_thread_position(r.decl->a, r.decl->b)) per_thread = true;
             if (per_thread) {
                 why = "the header of a loop around a barrier depends on the thread's position";
+                return false;
+            }
+            // The header runs for the first live thread only: `for (i = 0; ...)` on a per-thread `i`
+            // declared before the loop would leave every other thread's `i` behind.
+            if (!header_changes_only_its_own(s.a, s.head_end)) {
+                why = "the header of a loop around a barrier changes a variable declared outside it";
                 return false;
             }
             // Variables the header declares exist once for the group: every thread changing them in
@@ -554,13 +800,17 @@ private:
         return r;
     }
 
-    bool used_in(const std::string &name, int region) {
+    bool used_in(const std::string &name, int region) const {
         auto it = uses_.find(name);
         return it != uses_.end() && it->second.count(region);
     }
     // Binds thread `t`'s position attributes and per-thread copies that `region` uses. `ctx` builds
     // the thread_ctx; `declared_here` adds the copies that the region itself declares.
-    std::string bindings(int region, const std::string &ctx, const std::string &t, bool declared_here) {
+    // `local`: in a loop over the group's threads, each copy is read into a local variable, and written
+    // back at the end (write_back): a reference into the copies would keep every access in memory,
+    // and LLVM does not vectorize the thread loop around a loop that updates one (`s += x[k]`).
+    // Variables whose address is taken stay references (the address must outlive the region).
+    std::string bindings(int region, const std::string &ctx, const std::string &t, bool declared_here, bool local = false) {
         std::string out;
         bool any_position = false;
         for (const auto &p : k_.positions)
@@ -575,9 +825,26 @@ private:
         for (size_t i = 0; i < reps_.size(); ++i) {
             const replicated &r = reps_[i];
             if ((r.region < region || (declared_here && r.region == region)) && (used_in(r.name, region)))
-                out += r.type + " &" + r.name + " = sm_rep" + std::to_string(i) + "[" + t + "];\n";
+                out += r.type + (local && !address_taken(r.name) ? " " : " &") + r.name + " = sm_rep" + std::to_string(i) + "[" + t + "];\n";
         }
         return out;
+    }
+    std::string write_back(int region, const std::string &t) const {
+        std::string out;
+        for (size_t i = 0; i < reps_.size(); ++i) {
+            const replicated &r = reps_[i];
+            if (r.region <= region && used_in(r.name, region) && !address_taken(r.name))
+                out += "sm_rep" + std::to_string(i) + "[" + t + "] = " + r.name + ";\n";
+        }
+        return out;
+    }
+    // `&name` as an operand (not `a & name`, not `a && name`).
+    bool address_taken(const std::string &name) const {
+        for (size_t i = 0; i + 1 < toks_.size(); ++i)
+            if (is(i, "&") && is_ident(i + 1) && text(i + 1) == name &&
+                !(i > 0 && (is_ident(i - 1) || toks_[i - 1].kind == token_kind::number || is(i - 1, ")") || is(i - 1, "]") || is(i - 1, "&"))))
+                return true;
+        return false;
     }
 
     // A region's statements; `pre`: only the SIMD-group call's arguments of that statement, stored.
@@ -585,12 +852,13 @@ private:
         const stmt *s;
         bool pre;
     };
-    std::string simd_buffers(const stmt &s) const {
-        const std::string n = std::to_string(s.simd_index);
-        std::string out = "unsigned char *sm_simd_arg" + n + " = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n" +
-                          "unsigned char *sm_simd_res" + n + " = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n";
-        if (s.arg0_end != s.call_close) out += "unsigned *sm_simd_lane" + n + " = (unsigned *)__builtin_alloca(4u * sm_count);\n";
-        return out;
+    // The buffers every SIMD-group statement shares: a statement's arguments are stored in the region
+    // before it and consumed by its meeting right after that region, and its results are read in the
+    // region that follows, before any other statement's meeting writes them.
+    std::string simd_buffers() const {
+        return "unsigned char *sm_simd_arg = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n"
+               "unsigned char *sm_simd_res = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n"
+               "unsigned *sm_simd_lane = (unsigned *)__builtin_alloca(4u * sm_count);\n";
     }
     std::string argument_type(const stmt &s) const {
         const simd_function &f = simd_functions().at(text(s.call_name));
@@ -599,21 +867,29 @@ private:
     }
     // This thread's arguments into the statement's buffers.
     std::string store_arguments(const stmt &s) const {
-        const std::string n = std::to_string(s.simd_index);
         std::string out = "{ " + argument_type(s) + " sm_v = (" + copy(toks_[s.call_name + 2].offset, end_of(s.arg0_end - 1)) + ");\n" +
-                          "__builtin_memcpy(sm_simd_arg" + n + " + 32u * sm_t, &sm_v, sizeof(sm_v));\n";
+                          "__builtin_memcpy(sm_simd_arg + sizeof(sm_v) * sm_t, &sm_v, sizeof(sm_v));\n";
         if (s.arg0_end != s.call_close)
-            out += "sm_simd_lane" + n + "[sm_t] = (unsigned)(" + copy(toks_[s.arg0_end + 1].offset, end_of(s.call_close - 1)) + ");\n";
+            out += "sm_simd_lane[sm_t] = (unsigned)(" + copy(toks_[s.arg0_end + 1].offset, end_of(s.call_close - 1)) + ");\n";
         return out + "}\n";
     }
-    // What replaces the call in the statement: this thread's result, the group's computed once.
-    std::string simd_result(const stmt &s) const {
+    std::string result_type(const stmt &s) const {
         const simd_function &f = simd_functions().at(text(s.call_name));
-        const std::string n = std::to_string(s.simd_index), t = argument_type(s);
-        const std::string r = *f.result_type ? std::string(f.result_type) : t;
-        return "::sm::regions::meet<" + t + ", " + r + ">(sm_simd_arg" + n + ", " +
-               (s.arg0_end != s.call_close ? "sm_simd_lane" + n : std::string("nullptr")) + ", sm_simd_res" + n +
-               ", sm_t, sm_count, " + (any_return_ ? "sm_alive" : "nullptr") + ", " + f.compute + "{})";
+        return *f.result_type ? std::string(f.result_type) : argument_type(s);
+    }
+    // The meeting, before the region that reads its results: each SIMD group's computed once. The
+    // loop binds the names the argument's type is spelled with (their values are not used).
+    std::string simd_compute(const stmt &s) {
+        const simd_function &f = simd_functions().at(text(s.call_name));
+        return "\nfor (unsigned sm_t = 0; sm_t < sm_count; sm_t += 32u) {\n" +
+               bindings(s.region, "::sm::entry::thread_at(sm_group_ptr, sm_t)", "sm_t", false) + "::sm::regions::compute<" +
+               argument_type(s) + ", " + result_type(s) + ">(sm_simd_arg, " +
+               (s.arg0_end != s.call_close ? "sm_simd_lane" : "nullptr") + std::string(", sm_simd_res") +
+               ", sm_t, sm_count, " + (any_return_ ? "sm_alive" : "nullptr") + ", " + f.compute + "{});\n}\n";
+    }
+    // What replaces the call in the statement: this thread's result.
+    std::string simd_result(const stmt &s) const {
+        return "::sm::regions::result<" + result_type(s) + ">(sm_simd_res, sm_t)";
     }
 
     void emit_region(const std::vector<piece> &region, std::string &out) {
@@ -621,12 +897,13 @@ private:
         int r = region.front().pre ? region.front().s->pre_region : region.front().s->region;
         bool returns = std::any_of(region.begin(), region.end(), [](const piece &p) { return p.s->has_return; });
         std::string label = "sm_next" + std::to_string(labels_++);
+        if (!region.front().pre && region.front().s->kind == stmt_kind::simd) out += simd_compute(*region.front().s);
         out += "\nfor (unsigned sm_z = 0, sm_t = 0; sm_z < sm_size.z; ++sm_z)\n"
                "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n"
                "SM_THREAD_LOOP\n"
                "for (unsigned sm_x = 0; sm_x < sm_size.x; ++sm_x, ++sm_t) {\n";
         if (any_return_) out += "if (!sm_alive[sm_t]) continue;\n";
-        out += bindings(r, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", true);
+        out += bindings(r, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", true, true);
         out += "{";
         for (const piece &p : region) {
             const stmt *s = p.s;
@@ -648,15 +925,74 @@ private:
             std::sort(reps.begin(), reps.end(), [](const replacement &x, const replacement &y) { return x.offset < y.offset; });
             out += copy(toks_[s->a].offset, end_of(s->b - 1), reps);
         }
-        out += "}\n";
+        out += "}\n" + write_back(r, "sm_t");
         if (returns) out += label + ":;\n";
         out += "}\n";
     }
 
+    // Matrix statements: once per SIMD group with at least one live lane, as its first live lane sees
+    // the per-thread variables; matrices needed by other regions are the SIMD group's copies.
+    void emit_matrix_region(const std::vector<const stmt *> &region, std::string &out) {
+        if (region.empty()) return;
+        const int r = region.front()->region;
+        out += "\nfor (unsigned sm_g = 0; sm_g < sm_count; sm_g += 32u) {\n";
+        if (any_return_)
+            out += "unsigned sm_t = sm_g;\nconst unsigned sm_e = sm_count - sm_g < 32u ? sm_count : sm_g + 32u;\n"
+                   "while (sm_t < sm_e && !sm_alive[sm_t]) ++sm_t;\nif (sm_t == sm_e) continue;\n";
+        else
+            out += "const unsigned sm_t = sm_g;\n";
+        out += bindings(r, "::sm::entry::thread_at(sm_group_ptr, sm_t)", "sm_t", true);
+        for (size_t i = 0; i < group_copies_.size(); ++i)
+            if (used_in(group_copies_[i].name, r))
+                out += "sm_gt" + std::to_string(i) + " &" + group_copies_[i].name + " = sm_gc" + std::to_string(i) + "[sm_g / 32u];\n";
+        out += "{";
+        for (const stmt *s : region) {
+            std::vector<replacement> reps;
+            auto it = group_copy_index_.find(s);
+            if (it != group_copy_index_.end()) { // `T m = v;` -> `m = v;`, `T m[4];` -> `;` on the group's copy
+                const size_t from = toks_[s->a].offset;
+                const size_t to = s->matrix_init ? toks_[s->matrix_name].offset : toks_[s->b - 1].offset;
+                reps.push_back({from, to - from, blank(from, to)});
+            }
+            out += copy(toks_[s->a].offset, end_of(s->b - 1), reps);
+        }
+        out += "}\n}\n";
+    }
+
+    // A subset statement: a loop over just the threads its condition can be true for (the condition
+    // stays, so a constant out of range selects none).
+    void emit_subset(const stmt &s, std::string &out) {
+        const std::string c = "(unsigned)(" + text(s.subset_value) + ")";
+        out += "\n{\n";
+        if (s.subset_attr == "thread_index_in_threadgroup")
+            out += "for (unsigned sm_t = " + c + "; sm_t < sm_count; sm_t = sm_count) {\n";
+        else if (s.subset_attr == "thread_index_in_simdgroup")
+            out += "for (unsigned sm_t = " + c + "; sm_t < sm_count; sm_t += 32u) {\n";
+        else // the x position (the condition compares a scalar): one thread in each row of the threadgroup
+            out += "for (unsigned sm_i = 0; sm_i < sm_size.y * sm_size.z && " + c + " < sm_size.x; ++sm_i) {\n"
+                   "const unsigned sm_t = sm_i * sm_size.x + " + c + ";\n";
+        if (any_return_) out += "if (!sm_alive[sm_t]) continue;\n";
+        out += bindings(s.region, "::sm::entry::thread_at(sm_group_ptr, sm_t)", "sm_t", true, true);
+        out += "{" + copy(toks_[s.a].offset, end_of(s.b - 1)) + "}\n" + write_back(s.region, "sm_t") + "}\n}\n";
+    }
+
     void emit_list(const std::vector<stmt> &list, std::string &out) {
         std::vector<piece> region;
+        std::vector<const stmt *> matrix;
         for (const stmt &s : list) {
-            if (s.kind == stmt_kind::plain) {
+            if (s.kind == stmt_kind::matrix) {
+                emit_region(region, out);
+                region.clear();
+                matrix.push_back(&s);
+                continue;
+            }
+            emit_matrix_region(matrix, out);
+            matrix.clear();
+            if (s.kind == stmt_kind::subset) {
+                emit_region(region, out);
+                region.clear();
+                emit_subset(s, out);
+            } else if (s.kind == stmt_kind::plain) {
                 region.push_back({&s, false});
             } else if (s.kind == stmt_kind::simd) {
                 region.push_back({&s, true});
@@ -682,12 +1018,7 @@ private:
             }
         }
         emit_region(region, out);
-    }
-    void simd_statements(const std::vector<stmt> &list, std::string &out) const {
-        for (const stmt &s : list) {
-            if (s.kind == stmt_kind::simd) out += simd_buffers(s);
-            if (s.kind == stmt_kind::loop) simd_statements(s.body, out);
-        }
+        emit_matrix_region(matrix, out);
     }
     void hoisted(const std::vector<stmt> &list, std::string &out) const {
         for (const stmt &s : list) {
@@ -720,7 +1051,13 @@ private:
             out += t + " *sm_rep" + std::to_string(i) + " = (" + t + " *)__builtin_alloca_with_align(sizeof(" + t +
                    ") * sm_count, 8 * alignof(" + t + "));\n";
         }
-        simd_statements(top, out);
+        // One copy per SIMD group of the matrices that live across regions.
+        for (size_t i = 0; i < group_copies_.size(); ++i) {
+            const std::string n = std::to_string(i);
+            out += "using sm_gt" + n + " = " + group_copies_[i].type + ";\n" + "sm_gt" + n + " *sm_gc" + n +
+                   " = (sm_gt" + n + " *)__builtin_alloca_with_align(sizeof(sm_gt" + n + ") * ((sm_count + 31u) / 32u), 8 * alignof(sm_gt" + n + "));\n";
+        }
+        if (simd_count_) out += simd_buffers();
         hoisted(top, out);
         emit_list(top, out);
         out += "}\n#pragma clang diagnostic pop\n";
@@ -734,6 +1071,10 @@ private:
     std::map<std::string, std::set<int>> uses_;
     std::map<const stmt *, size_t> rep_index_;
     std::vector<replicated> reps_;
+    std::set<std::string> matrix_names_; // matrices declared at the levels parsed so far
+    mutable int matrix_redeclarations_ = 0;
+    std::vector<group_copy> group_copies_;
+    std::map<const stmt *, size_t> group_copy_index_;
     bool any_return_ = false;
     int labels_ = 0;
     int simd_count_ = 0;

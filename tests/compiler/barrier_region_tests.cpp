@@ -4,6 +4,7 @@
 #include "catch.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
@@ -435,4 +436,306 @@ kernel void helper(device float* out [[buffer(0)]], uint gid [[thread_position_i
     const sm_kernel_info* h = keep->find("helper");
     REQUIRE(h);
     CHECK(fibers(h));
+}
+
+// One 8x8 tile of C = A B per SIMD group, two SIMD groups per threadgroup, A staged through
+// threadgroup memory by the group's threads between barriers, B read transposed from device memory:
+// simdgroup_matrix statements inside a loop around barriers, a matrix living across regions, and
+// per-thread variables read by the matrix statements.
+const char *const matrix_tiles_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void tiles(device const float* a [[buffer(0)]], device const float* bt [[buffer(1)]], device float* c [[buffer(2)]],
+                  constant uint& depth [[buffer(3)]], constant uint& tile_count [[buffer(4)]],
+                  uint t [[thread_index_in_threadgroup]], uint sg [[simdgroup_index_in_threadgroup]],
+                  uint group [[threadgroup_position_in_grid]]) {
+    threadgroup float stage[2][64];
+    const uint tile = group * 2 + sg;
+    if (tile >= tile_count) return;
+    simdgroup_float8x8 acc = make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
+    for (uint k = 0; k < depth; k += 8) {
+        const uint lane = t % 32;
+        for (uint e = lane * 2; e < lane * 2 + 2; ++e) stage[sg][e] = a[(tile * 8 + e / 8) * depth + k + e % 8];
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        simdgroup_float8x8 ma, mb;
+        simdgroup_load(ma, &stage[sg][0], 8);
+        simdgroup_load(mb, bt, depth, ulong2(k, 0), true);
+        simdgroup_multiply_accumulate(acc, ma, mb, acc);
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+    simdgroup_store(acc, c + tile * 64, 8);
+}
+)";
+
+TEST_CASE("simdgroup_matrix statements in a loop around barriers run once per SIMD group, with partial groups and early returns",
+          "[compiler][regions][simdgroup]") {
+    const uint32_t depth = 24, tiles = 3;
+    std::vector<float> a(tiles * 8 * depth), bt(8 * depth); // bt: B (depth x 8) transposed
+    for (size_t i = 0; i < a.size(); ++i) a[i] = float(int(i * 5 % 11) - 5);
+    for (size_t i = 0; i < bt.size(); ++i) bt[i] = float(int(i * 3 % 7) - 3) * 0.5f;
+    std::vector<float> want(tiles * 64);
+    for (uint32_t tile = 0; tile < tiles; ++tile)
+        for (uint32_t i = 0; i < 8; ++i)
+            for (uint32_t j = 0; j < 8; ++j) {
+                float s = 0.0f;
+                for (uint32_t k = 0; k < depth; ++k) s += a[(tile * 8 + i) * depth + k] * bt[j * depth + k];
+                want[tile * 64 + i * 8 + j] = s;
+            }
+    for (const char *mode : {(const char *)nullptr, "fibers"}) {
+        barrier_mode m(mode);
+        std::shared_ptr<const softmetal::kernel_module> keep;
+        const sm_kernel_info *k = compile_kernel(matrix_tiles_source, "tiles", keep);
+        CHECK((mode ? fibers(k) : split(k)));
+        // 96 threads in groups of 64: the second threadgroup is partial (one SIMD group). 128 threads:
+        // the fourth SIMD group returns at once (tile 3 of 3), the whole group before any barrier.
+        for (uint32_t grid : {96u, 128u}) {
+            INFO((mode ? mode : "regions") << ", " << grid << " threads");
+            std::vector<std::vector<unsigned char>> b = {bytes(a), bytes(bt), bytes(std::vector<float>(tiles * 64, -1.0f)),
+                                                         bytes(std::vector<uint32_t>{depth}), bytes(std::vector<uint32_t>{tiles})};
+            run(k, b, {grid, 1, 1}, {64, 1, 1});
+            CHECK(values<float>(b[2]) == want);
+        }
+    }
+}
+
+TEST_CASE("a simdgroup_matrix declared and multiplied in one region and used by the next region", "[compiler][regions][simdgroup]") {
+    // Half matrices, an array of matrices, an assignment of a product, a store after a barrier.
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void k(device const half* a [[buffer(0)]], device float* c [[buffer(1)]], uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup float scratch[64];
+    simdgroup_half8x8 m[2];
+    simdgroup_load(m[0], a, 8);
+    simdgroup_load(m[1], a + 64, 8);
+    simdgroup_half8x8 p;
+    p = m[0] * m[1];
+    scratch[lid] = 0.0f;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    simdgroup_store(p, scratch, 8);
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    c[lid] = scratch[lid];
+    c[lid + 32] = scratch[lid + 32];
+}
+)", "k", keep);
+    CHECK(split(k));
+    std::vector<uint16_t> a(128);
+    std::vector<float> av(128);
+    for (size_t i = 0; i < 128; ++i) {
+        av[i] = float(int(i % 5) - 2);
+        // Small integers are exact in half: sign, exponent, mantissa by hand.
+        const float f = std::fabs(av[i]);
+        a[i] = f == 0.0f ? 0 : uint16_t((av[i] < 0 ? 0x8000 : 0) | (f == 1.0f ? 0x3c00 : 0x4000));
+    }
+    std::vector<float> want(64);
+    for (int i = 0; i < 8; ++i)
+        for (int j = 0; j < 8; ++j)
+            for (int q = 0; q < 8; ++q) want[i * 8 + j] += av[i * 8 + q] * av[64 + q * 8 + j];
+    std::vector<std::vector<unsigned char>> b = {bytes(a), bytes(std::vector<float>(64, -1.0f))};
+    run(k, b, {32, 1, 1}, {32, 1, 1});
+    CHECK(values<float>(b[1]) == want);
+}
+
+TEST_CASE("a simdgroup_matrix read through thread_elements() or under divergent control keeps the kernel on fibers",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void elements(device const float* a [[buffer(0)]], device float2* c [[buffer(1)]], uint lid [[thread_position_in_threadgroup]]) {
+    simdgroup_float8x8 m;
+    simdgroup_load(m, a, 8);
+    c[lid] = float2(m.thread_elements()[0], m.thread_elements()[1]);
+}
+kernel void divergent(device const float* a [[buffer(0)]], device float* c [[buffer(1)]], uint lid [[thread_position_in_threadgroup]]) {
+    simdgroup_float8x8 m;
+    simdgroup_load(m, a, 8);
+    if (lid < 16) simdgroup_store(m, c, 8);
+}
+)", "elements", keep);
+    CHECK(fibers(k));
+    const sm_kernel_info *d = keep->find("divergent");
+    REQUIRE(d);
+    CHECK(fibers(d));
+}
+
+TEST_CASE("per-thread variables across regions: members changed, addresses taken, the argument of a SIMD-group call",
+          "[compiler][regions][simdgroup]") {
+    // `w` is read only by the call; `v` changes through a member after the split; `p` points at `v`
+    // across a barrier (its copy must stay where the pointer points).
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1)]], constant uint& n [[buffer(2)]],
+              uint gid [[thread_position_in_grid]]) {
+    if (gid >= n) return;
+    float2 v = float2(in[gid], 1.0f);
+    float2 *p = &v;
+    float w = in[gid] * 0.25f;
+    float total = simd_sum(w);
+    v.y += total;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    p->x += 1.0f;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[gid] = v.x + v.y * 1000.0f;
+}
+)", "k", keep);
+    CHECK(split(k));
+    const uint32_t grid = 100, n = 90;
+    std::vector<float> in(grid);
+    for (uint32_t i = 0; i < grid; ++i) in[i] = float(i % 9);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(grid, -1.0f)), bytes(std::vector<uint32_t>{n})};
+    run(k, b, {grid, 1, 1}, {64, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t i = 0; i < grid; ++i) {
+        INFO("thread " << i);
+        if (i >= n) {
+            CHECK(out[i] == -1.0f);
+            continue;
+        }
+        const uint32_t base = i / 32 * 32, end = std::min(std::min(base + 32, (i / 64) * 64 + 64), n);
+        float total = 0.0f;
+        for (uint32_t t = base; t < end; ++t) total += in[t] * 0.25f;
+        CHECK(out[i] == (in[i] + 1.0f) + (1.0f + total) * 1000.0f);
+    }
+}
+
+TEST_CASE("split kernels: `if (lane == 0)`, `if (0 == index)` and `if (x == 0)` steps run only for the threads they name",
+          "[compiler][regions]") {
+    // 100 threads in groups of 64 (the second partial: SIMD groups of 32 and 4); threads whose input
+    // is negative return at once. A lane-40 step never runs.
+    const std::string lanes = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void lanes(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                  uint gid [[thread_position_in_grid]], uint t [[thread_position_in_threadgroup]],
+                  uint idx [[thread_index_in_threadgroup]], ushort lane [[thread_index_in_simdgroup]],
+                  uint sg [[simdgroup_index_in_threadgroup]]) {
+    threadgroup float lane0[2];
+    threadgroup float first[1];
+    if (in[gid] < 0.0f) return;
+    float v = in[gid];
+    if (lane == 0) lane0[sg] = v;
+    if (0 == idx) first[0] = v * 2.0f;
+    if (t == 0u) first[0] += 1.0f;
+    if (lane == 40) v = -100.0f;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[gid] = v + lane0[sg] * 10.0f + first[0] * 1000.0f;
+}
+)";
+    // A 2-D threadgroup of 8 x 4: `x == 0` is the first thread of each of its rows; 6 rows of threads
+    // make the second row of threadgroups partial (2 rows).
+    const std::string rows = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void rows(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                 uint2 gid [[thread_position_in_grid]], uint x [[thread_position_in_threadgroup]],
+                 uint idx [[thread_index_in_threadgroup]], uint2 grid [[threads_per_grid]]) {
+    threadgroup float row_start[4];
+    const uint me = gid.y * grid.x + gid.x;
+    if (x == 0) row_start[idx / 8] = in[me];
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[me] = row_start[idx / 8] * 100.0f + in[me];
+}
+)";
+    const uint32_t count = 100;
+    std::vector<float> in(count);
+    for (uint32_t i = 0; i < count; ++i) in[i] = (i % 7 == 3) ? -1.0f : float(i % 11); // threads 0, 32, 64, 96 stay
+    std::vector<float> want(count, -5.0f);
+    for (uint32_t i = 0; i < count; ++i)
+        if (in[i] >= 0.0f) want[i] = in[i] + in[i / 32 * 32] * 10.0f + (in[i / 64 * 64] * 2.0f + 1.0f) * 1000.0f;
+    const uint32_t width = 24, height = 6;
+    std::vector<float> grid_in(width * height), grid_want(width * height);
+    for (uint32_t i = 0; i < grid_in.size(); ++i) grid_in[i] = float(i % 13);
+    for (uint32_t y = 0; y < height; ++y)
+        for (uint32_t x = 0; x < width; ++x) grid_want[y * width + x] = grid_in[y * width + x / 8 * 8] * 100.0f + grid_in[y * width + x];
+    for (const char *mode : {(const char *)nullptr, "fibers"}) {
+        barrier_mode m(mode);
+        INFO((mode ? mode : "regions"));
+        std::shared_ptr<const softmetal::kernel_module> keep, keep_rows;
+        const sm_kernel_info *k = compile_kernel(lanes, "lanes", keep);
+        CHECK((mode ? fibers(k) : split(k)));
+        std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(count, -5.0f))};
+        run(k, b, {count, 1, 1}, {64, 1, 1});
+        CHECK(values<float>(b[1]) == want);
+        const sm_kernel_info *r = compile_kernel(rows, "rows", keep_rows);
+        CHECK((mode ? fibers(r) : split(r)));
+        std::vector<std::vector<unsigned char>> g = {bytes(grid_in), bytes(std::vector<float>(width * height, -5.0f))};
+        run(r, g, {width, height, 1}, {8, 4, 1});
+        CHECK(values<float>(g[1]) == grid_want);
+    }
+}
+
+TEST_CASE("a loop header that changes a per-thread variable declared before it keeps the kernel correct", "[compiler][regions]") {
+    // Split, a loop header runs once for the group (around barriers) or once per SIMD group (around
+    // simdgroup_matrix statements): changing a per-thread `i` there would change one thread's copy.
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void barrier_loop(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]],
+                         uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup float buf[64];
+    uint i = 0;
+    for (i = 0; i < 4; ++i) {
+        buf[lid] = float(i);
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+    out[gid] = float(i) * 10.0f + buf[lid];
+}
+kernel void matrix_loop(device const float* a [[buffer(0)]], device float* out [[buffer(1)]],
+                        uint lid [[thread_position_in_threadgroup]]) {
+    uint k = 0;
+    simdgroup_float8x8 acc = make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
+    simdgroup_float8x8 m;
+    for (k = 0; k < 16; k += 8) {
+        simdgroup_load(m, a + k * 8, 8);
+        simdgroup_multiply_accumulate(acc, m, m, acc);
+    }
+    simdgroup_store(acc, out, 8);
+    out[64 + lid] = float(k);
+}
+)", "barrier_loop", keep);
+    std::vector<std::vector<unsigned char>> b = {bytes(std::vector<float>(64, -1.0f))};
+    run(k, b, {64, 1, 1}, {64, 1, 1});
+    CHECK(values<float>(b[0]) == std::vector<float>(64, 43.0f));
+    const sm_kernel_info *m = keep->find("matrix_loop");
+    REQUIRE(m);
+    std::vector<float> a(128);
+    for (size_t i = 0; i < a.size(); ++i) a[i] = float(int(i % 5) - 2);
+    std::vector<float> want(96, 16.0f);
+    for (int i = 0; i < 64; ++i) want[i] = 0.0f;
+    for (int t = 0; t < 2; ++t)
+        for (int i = 0; i < 8; ++i)
+            for (int j = 0; j < 8; ++j)
+                for (int q = 0; q < 8; ++q) want[i * 8 + j] += a[t * 64 + i * 8 + q] * a[t * 64 + q * 8 + j];
+    std::vector<std::vector<unsigned char>> c = {bytes(a), bytes(std::vector<float>(96, -1.0f))};
+    run(m, c, {32, 1, 1}, {32, 1, 1});
+    CHECK(values<float>(c[1]) == want);
+}
+
+TEST_CASE("an `if (lane == 0)` on a local that shadows the lane position runs for every thread", "[compiler][regions]") {
+    // (A kernel that also used the parameter would stay on fibers: its name would be bound twice.)
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void shadow(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]], ushort lane [[thread_index_in_simdgroup]]) {
+    threadgroup float seen[64];
+    seen[gid % 64] = 0.0f;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    for (uint r = 0; r < 2; ++r) {
+        uint lane = (gid + r) % 2;
+        if (lane == 0) seen[gid % 64] += 1.0f;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+    out[gid] = seen[gid % 64];
+}
+)", "shadow", keep);
+    CHECK(split(k));
+    std::vector<std::vector<unsigned char>> b = {bytes(std::vector<float>(64, -1.0f))};
+    run(k, b, {64, 1, 1}, {64, 1, 1});
+    CHECK(values<float>(b[0]) == std::vector<float>(64, 1.0f));
 }

@@ -1,9 +1,10 @@
 // softmetal prelude: SIMD-group functions in kernels split into regions (barrier_regions.hpp).
 //
 // There the group's threads run one after another in each region, so a SIMD-group call is a split
-// point like a barrier: the region before stores each live thread's argument (32 bytes a lane), and in
-// the region after, the first live lane of each SIMD group computes every lane's result at once; each
-// lane then reads its own. No fibers, no switches. The results are those of metal_simdgroup.h's
+// point like a barrier: the region before stores each live thread's argument (contiguous, so a SIMD
+// group's 32 values are one vector), between the two regions each SIMD group's results are computed
+// once (`compute`), and in the region after each lane reads its own (`result`, a load the thread
+// loop can vectorize). No fibers, no switches. The results are those of metal_simdgroup.h's
 // meetings: the same lanes take part (the live ones), with the same rules for inactive source lanes.
 #ifndef SOFTMETAL_PRELUDE_SIMDGROUP_REGIONS_H
 #define SOFTMETAL_PRELUDE_SIMDGROUP_REGIONS_H
@@ -23,43 +24,63 @@ template <class T> struct lanes_of {
     unsigned arg[simd::width]; // the second argument (a lane or a distance), for shuffles
     unsigned mask = 0, n = 0;
     SM_INLINE bool live(unsigned l) const { return l < n && ((mask >> l) & 1u); }
+    SM_INLINE bool full() const { return mask == 0xffffffffu; }
     SM_INLINE unsigned first() const { return unsigned(__builtin_ctz(mask)); }
 };
 
-// The result of thread `t`, computing its SIMD group's results first if `t` is the group's first live
-// lane (threads run in order within a region, so that lane comes first). `alive`: null when no
-// thread of the kernel returns early.
+// The meeting itself, between the region that stored the arguments (thread t's at args + sizeof(T) * t,
+// so a SIMD group's are contiguous) and the region that reads the results: the results of the SIMD
+// group whose first thread is `base`, computed once for the group. `alive`: null when no thread of
+// the kernel returns early. A group with no live lane is skipped (none of its threads reads).
 template <class T, class R, class F>
-SM_INLINE R meet(const unsigned char *args, const unsigned *second, unsigned char *results, unsigned t, unsigned count,
-                 const unsigned char *alive, F compute) {
+SM_INLINE void compute(const unsigned char *args, const unsigned *second, unsigned char *results, unsigned base, unsigned count,
+                       const unsigned char *alive, F f) {
     static_assert(sizeof(T) <= slot && sizeof(R) <= slot, "softmetal: SIMD-group value wider than 32 bytes");
-    const unsigned base = t & ~(simd::width - 1u), end = base + simd::width < count ? base + simd::width : count;
-    unsigned first = base;
-    while (first < end && alive && !alive[first]) ++first;
-    if (t == first) {
-        lanes_of<T> g;
-        g.n = end - base;
-        for (unsigned l = 0; l < g.n; ++l) {
-            if (alive && !alive[base + l]) continue;
-            g.mask |= 1u << l;
-            __builtin_memcpy(&g.v[l], args + slot * (base + l), sizeof(T));
-            g.arg[l] = second ? second[base + l] : 0u;
-        }
-        R out[simd::width];
-        compute(g, out);
+    lanes_of<T> g;
+    g.n = count - base < simd::width ? count - base : simd::width;
+    if (alive) {
         for (unsigned l = 0; l < g.n; ++l)
-            if (g.live(l)) __builtin_memcpy(results + slot * (base + l), &out[l], sizeof(R));
+            if (alive[base + l]) g.mask |= 1u << l;
+    } else {
+        g.mask = g.n == simd::width ? 0xffffffffu : (1u << g.n) - 1u;
     }
+    if (!g.mask) return;
+    // Lanes that returned never stored theirs: those bytes are copied but never read (live()). A whole
+    // SIMD group (the common case) is copied with a constant size: inline vector moves, not a call.
+    const bool whole = g.n == simd::width;
+    if (whole) __builtin_memcpy(g.v, args + sizeof(T) * base, sizeof(T) * simd::width);
+    else __builtin_memcpy(g.v, args + sizeof(T) * base, sizeof(T) * g.n);
+    if (second) {
+        if (whole) __builtin_memcpy(g.arg, second + base, sizeof(unsigned) * simd::width);
+        else __builtin_memcpy(g.arg, second + base, sizeof(unsigned) * g.n);
+    }
+    R out[simd::width];
+    f(g, out);
+    if (whole) __builtin_memcpy(results + sizeof(R) * base, out, sizeof(R) * simd::width);
+    else __builtin_memcpy(results + sizeof(R) * base, out, sizeof(R) * g.n);
+}
+// Thread t's result.
+template <class R> SM_INLINE R result(const unsigned char *results, unsigned t) {
     R r;
-    __builtin_memcpy(&r, results + slot * t, sizeof(R));
+    __builtin_memcpy(&r, results + sizeof(R) * t, sizeof(R));
     return r;
 }
 
 template <class Op> struct reduce {
     template <class T> SM_INLINE void operator()(const lanes_of<T> &g, typename lanes_of<T>::value_type *out) const {
-        T r = g.v[g.first()];
-        for (unsigned l = g.first() + 1; l < g.n; ++l)
-            if (g.live(l)) r = Op{}(r, g.v[l]);
+        T r;
+        if (g.full()) {
+            // All 32 lanes: a pairwise tree, each step one operation on a vector of lanes.
+            T v[simd::width];
+            for (unsigned l = 0; l < simd::width; ++l) v[l] = g.v[l];
+            for (unsigned w = simd::width / 2; w > 0; w /= 2)
+                for (unsigned l = 0; l < w; ++l) v[l] = Op{}(v[l], v[l + w]);
+            r = v[0];
+        } else {
+            r = g.v[g.first()];
+            for (unsigned l = g.first() + 1; l < g.n; ++l)
+                if (g.live(l)) r = Op{}(r, g.v[l]);
+        }
         for (unsigned l = 0; l < g.n; ++l) out[l] = r;
     }
 };
