@@ -121,7 +121,11 @@ std::string filter_clang_output(const std::string &text, bool failed, int exit_c
         }
     }
     std::string out;
-    bool any_error = false;
+    // Errors in generated code that no user line leads to: when the user's own source has errors too,
+    // they are that source's consequences (a kernel table naming a template argument the source failed
+    // to declare) and only bury the cause, so they are shown only when there is nothing else.
+    std::string unplaced;
+    bool any_error = false, any_user_error = false;
     for (size_t i = 0; i < diags.size(); ++i) {
         const diagnostic &d = diags[i];
         if (is_user(d)) {
@@ -141,6 +145,7 @@ std::string filter_clang_output(const std::string &text, bool failed, int exit_c
                 break;
             }
             any_error = any_error || d.severity == "error";
+            any_user_error = any_user_error || d.severity == "error";
             continue;
         }
         if (d.severity != "error") continue; // prelude warnings and notes are not the user's business
@@ -153,12 +158,14 @@ std::string filter_clang_output(const std::string &text, bool failed, int exit_c
             }
         if (user_note) {
             out += "program_source:" + user_note->line + ":" + user_note->column + ": error: " + d.message + "\n";
+            any_user_error = true;
         } else {
-            out += "softmetal: error: " + d.message +
-                   (d.located ? " (in softmetal's generated code, " + d.file + ":" + d.line + ")" : "") + "\n";
+            unplaced += "softmetal: error: " + d.message +
+                        (d.located ? " (in softmetal's generated code, " + d.file + ":" + d.line + ")" : "") + "\n";
         }
         any_error = true;
     }
+    if (!any_user_error) out += unplaced;
     if (failed) {
         for (const auto &l : other) {
             if (l.find("error") != std::string::npos || l.find("undefined") != std::string::npos) {

@@ -290,3 +290,19 @@ kernel void k(device float* out [[buffer(0)]], uint i [[thread_position_in_grid]
     CHECK(has_line_starting(r.log, "program_source:3:"));
     CHECK(r.log.find("texturecube<float") != std::string::npos);
 }
+
+TEST_CASE("an error in the source is not buried under what it breaks in the generated kernel table", "[compiler][diagnostics]") {
+    // The default template argument names something the source never declares (MLX's REDUCE_N_READS
+    // from a header of another version): the kernel table's instantiation fails too, but only the
+    // source's own error is reported, at its line.
+    auto r = compile(R"(#include <metal_stdlib>
+using namespace metal;
+template <typename T, int N = UNDECLARED_READS>
+kernel void k(device T* out [[buffer(0)]], uint i [[thread_position_in_grid]]) { out[i] = T(N); }
+template [[host_name("k_float")]] kernel void k<float>(device float*, uint);
+)");
+    CHECK_FALSE(r.module);
+    INFO(r.log);
+    CHECK(has_line_starting(r.log, "program_source:3:31: error: use of undeclared identifier 'UNDECLARED_READS'"));
+    CHECK(r.log.find("generated code") == std::string::npos);
+}
