@@ -166,6 +166,26 @@ kernel void gemm8_elements(device const float *a [[buffer(0)]], device const flo
     c[(tile.y * 8 + row) * 16 + tile.x * 8 + col] = pair.x;
     c[(tile.y * 8 + row) * 16 + tile.x * 8 + col + 1] = pair.y;
 }
+
+// An epilogue the way MLX's and candle's GEMMs write one: each lane changes its own two elements in
+// place through `thread auto&`, reads them back through `thread const auto&`, and stores them.
+kernel void gemm8_epilogue(device const float *a [[buffer(0)]], device const float *b [[buffer(1)]], device float *c [[buffer(2)]],
+                           uint2 tile [[threadgroup_position_in_grid]], ushort lane [[thread_index_in_simdgroup]]) {
+    simdgroup_float8x8 acc = make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
+    for (uint k = 0; k < 16; k += 8) {
+        simdgroup_float8x8 ma, mb;
+        simdgroup_load(ma, a, 16, ulong2(k, tile.y * 8));
+        simdgroup_load(mb, b, 16, ulong2(tile.x * 8, k));
+        simdgroup_multiply_accumulate(acc, ma, mb, acc);
+    }
+    thread auto& accum = acc.thread_elements();
+    accum[0] = accum[0] * 2.0f + 1.0f;
+    accum *= 0.5f;
+    thread const auto& done = acc.thread_elements();
+    const uint q = lane / 4, row = (q & 4) + (lane / 2) % 4, col = (q & 2) * 2 + (lane % 2) * 2;
+    c[(tile.y * 8 + row) * 16 + tile.x * 8 + col] = done[0];
+    c[(tile.y * 8 + row) * 16 + tile.x * 8 + col + 1] = done[1];
+}
 )";
 
 const pymetal::library& library() {
@@ -362,15 +382,18 @@ TEST_CASE("stream compaction with simd_ballot keeps each SIMD group's values in 
 TEST_CASE("an 8x8 simdgroup_matrix GEMM", "[metal][simdgroup]") {
     std::vector<float> a(256), b(256);
     for (std::size_t k = 0; k < 256; ++k) a[k] = float(int(k % 9) - 4), b[k] = float(int(k % 5) - 2) * 0.5f;
-    for (const char* name : {"gemm8", "gemm8_elements"}) {
+    for (const char* name : {"gemm8", "gemm8_elements", "gemm8_epilogue"}) {
         INFO(name);
         auto c = device().new_buffer(std::vector<float>(256, -1.0f));
         library().kernel(name).run({device().new_buffer(a), device().new_buffer(b), c}, {2, 2, 1}, {32, 1, 1});
         const auto got = c.copy_out<float>();
+        const bool epilogue = std::string(name) == "gemm8_epilogue";
         for (std::uint32_t i = 0; i < 16; ++i)
             for (std::uint32_t j = 0; j < 16; ++j) {
                 float want = 0;
                 for (std::uint32_t k = 0; k < 16; ++k) want += a[i * 16 + k] * b[k * 16 + j];
+                // The epilogue: the first of each lane's pair (even columns) 2x + 1, then both halved.
+                if (epilogue) want = (j % 2 == 0 ? want * 2.0f + 1.0f : want) * 0.5f;
                 REQUIRE(got[i * 16 + j] == want);
             }
     }

@@ -231,7 +231,7 @@ SM_INLINE bool quad_is_first() {
 // layout (lane l: row (l / 16) * 4 + ((l / 2) % 4)... see `element_of`).
 template <class T, int Rows, int Cols> struct simdgroup_matrix {
     static_assert(Rows == 8 && Cols == 8, "softmetal: simdgroup_matrix is 8x8");
-    T e[Rows][Cols];
+    alignas(2 * sizeof(T)) T e[Rows][Cols]; // (so that each lane's pair of neighbours is an aligned vec<T, 2>)
     simdgroup_matrix() = default;
     SM_INLINE explicit simdgroup_matrix(T diagonal) {
         for (int r = 0; r < Rows; ++r)
@@ -243,27 +243,21 @@ template <class T, int Rows, int Cols> struct simdgroup_matrix {
         row = int((q & 4u) + (lane / 2) % 4);
         col = int((q & 2u) * 2 + (lane % 2) * 2);
     }
-    struct elements {
-        simdgroup_matrix *m;
-        int row, col;
-        SM_INLINE T &operator[](int i) { return m->e[row][col + i]; }
-        SM_INLINE T operator[](int i) const { return m->e[row][col + i]; }
-    };
-    SM_INLINE elements thread_elements() {
-        sm::simd::meeting<bool> who(true);
-        elements r{this, 0, 0};
-        element_of(who.who.lane, r.row, r.col);
-        return r;
-    }
-    // On a const (or `constant`) matrix: the lane's two elements, as values.
-    SM_INLINE vec<T, 2> thread_elements() const {
+    // The lane's two elements, by reference, as Apple's `thread vec<T, 2>&`: code writes
+    // `thread auto& acc = m.thread_elements(); acc[0] *= alpha;` (MLX's and candle's GEMM epilogues).
+    // A lane's pair is two neighbours of one row (its column is even), so it is a vec<T, 2> in place.
+    SM_INLINE __private vec<T, 2> &thread_elements() {
         sm::simd::meeting<bool> who(true);
         int row = 0, col = 0;
         element_of(who.who.lane, row, col);
-        vec<T, 2> r;
-        r.x = e[row][col];
-        r.y = e[row][col + 1];
-        return r;
+        return *(__private vec<T, 2> *)(void *)&e[row][col];
+    }
+    // On a const (or `constant`) matrix: the same pair, read-only.
+    SM_INLINE __private const vec<T, 2> &thread_elements() const {
+        sm::simd::meeting<bool> who(true);
+        int row = 0, col = 0;
+        element_of(who.who.lane, row, col);
+        return *(__private const vec<T, 2> *)(const void *)&e[row][col];
     }
 };
 typedef simdgroup_matrix<float, 8, 8> simdgroup_float8x8;
