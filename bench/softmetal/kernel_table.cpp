@@ -27,6 +27,7 @@
 
 #include <pymetal/objc.hpp>
 
+#include "dispatch_arguments.hpp"
 #include "table_kernels.hpp"
 #include "table_native.hpp"
 
@@ -43,14 +44,9 @@ double median(std::vector<double> v) {
     return v[v.size() / 2];
 }
 
-// A kernel argument: a buffer (by the backend's handle) or a `uint` scalar.
-struct arg {
-    bool is_buffer;
-    std::size_t buffer;
-    std::uint32_t value;
-};
-arg buf(std::size_t b) { return {true, b, 0}; }
-arg val(std::uint32_t v) { return {false, 0, v}; }
+using bench::arg;
+using bench::buf;
+using bench::val;
 
 struct dims {
     std::size_t x, y, z;
@@ -147,18 +143,7 @@ private:
         return pipelines_.emplace(kernel, std::move(pipeline)).first->second.get();
     }
     void encode(id command_buffer, id pipeline, const std::vector<arg>& args, mtl_size groups, mtl_size group) {
-        id encoder = pymetal::msg_send<id()>(command_buffer, "computeCommandEncoder");
-        pymetal::msg_send<void(id)>(encoder, "setComputePipelineState:", pipeline);
-        for (std::size_t i = 0; i < args.size(); ++i) {
-            if (args[i].is_buffer)
-                pymetal::msg_send<void(id, ns_uinteger, ns_uinteger)>(encoder, "setBuffer:offset:atIndex:",
-                                                                       buffers_[args[i].buffer].get(), 0, i);
-            else
-                pymetal::msg_send<void(const void*, ns_uinteger, ns_uinteger)>(encoder, "setBytes:length:atIndex:",
-                                                                                 &args[i].value, 4, i);
-        }
-        pymetal::msg_send<void(mtl_size, mtl_size)>(encoder, "dispatchThreadgroups:threadsPerThreadgroup:", groups, group);
-        pymetal::msg_send<void()>(encoder, "endEncoding");
+        bench::encode_dispatch(command_buffer, pipeline, buffers_, args, groups, group);
     }
 
     object device_, queue_, library_;

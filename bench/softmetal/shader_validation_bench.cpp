@@ -20,6 +20,7 @@
 #include <pymetal/objc.hpp>
 
 #include "bench_kernels.hpp"
+#include "dispatch_arguments.hpp"
 #include "table_kernels.hpp"
 
 namespace {
@@ -30,14 +31,9 @@ using pymetal::ns_uinteger;
 using pymetal::object;
 using clock_type = std::chrono::steady_clock;
 
-// One binding of a dispatch: a buffer (by index into the bench's buffers) or a 4-byte value (setBytes).
-struct arg {
-    bool is_buffer;
-    std::size_t buffer;
-    std::uint32_t value;
-};
-arg buf(std::size_t b) { return {true, b, 0}; }
-arg u32(std::uint32_t v) { return {false, 0, v}; }
+using bench::arg;
+using bench::buf;
+using bench::val;
 
 class softmetal_session {
 public:
@@ -80,18 +76,7 @@ public:
         pymetal::autorelease_pool pool;
         const auto start = clock_type::now();
         id command_buffer = pymetal::msg_send<id()>(queue_, "commandBuffer");
-        id encoder = pymetal::msg_send<id()>(command_buffer, "computeCommandEncoder");
-        pymetal::msg_send<void(id)>(encoder, "setComputePipelineState:", pipeline);
-        for (std::size_t i = 0; i < args.size(); ++i) {
-            if (args[i].is_buffer)
-                pymetal::msg_send<void(id, ns_uinteger, ns_uinteger)>(encoder, "setBuffer:offset:atIndex:",
-                                                                       buffers_[args[i].buffer].get(), 0, i);
-            else
-                pymetal::msg_send<void(const void*, ns_uinteger, ns_uinteger)>(encoder, "setBytes:length:atIndex:",
-                                                                                 &args[i].value, 4, i);
-        }
-        pymetal::msg_send<void(mtl_size, mtl_size)>(encoder, "dispatchThreadgroups:threadsPerThreadgroup:", groups, group);
-        pymetal::msg_send<void()>(encoder, "endEncoding");
+        bench::encode_dispatch(command_buffer, pipeline, buffers_, args, groups, group);
         pymetal::msg_send<void()>(command_buffer, "commit");
         pymetal::msg_send<void()>(command_buffer, "waitUntilCompleted");
         const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
@@ -167,9 +152,9 @@ int main(int argc, char** argv) {
             {"reduce256 (" + std::to_string(reduce_n) + ")", bench::msl_source, "reduce256", {buf(red_in), buf(red_out)},
              {reduce_n / 256, 1, 1}, {256, 1, 1}, red_out, reduce_n / 256},
             {"sgemm_tiled (" + std::to_string(gemm_n) + "^2)", bench::table_msl_source, "sgemm_tiled",
-             {buf(a), buf(b), buf(c), u32(gemm_n)}, {gemm_n / 16, gemm_n / 16, 1}, {16, 16, 1}, c, std::size_t(gemm_n) * gemm_n},
+             {buf(a), buf(b), buf(c), val(gemm_n)}, {gemm_n / 16, gemm_n / 16, 1}, {16, 16, 1}, c, std::size_t(gemm_n) * gemm_n},
             {"stencil (" + std::to_string(side) + "^2)", bench::table_msl_source, "stencil",
-             {buf(st_in), buf(st_out), u32(side), u32(side)}, {side / 16, side / 16, 1}, {16, 16, 1}, st_out,
+             {buf(st_in), buf(st_out), val(side), val(side)}, {side / 16, side / 16, 1}, {16, 16, 1}, st_out,
              std::size_t(side) * side},
         };
 

@@ -1,0 +1,44 @@
+// The benchmarks' kernel arguments (a buffer by the bench's own handle, or a `uint` value) and the one
+// way they are bound to a compute encoder through Metal's Objective-C API, shared by the table of
+// kernels and the shader-validation benchmark.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include <pymetal/objc.hpp>
+
+namespace bench {
+
+// A kernel argument: a buffer (an index into the bench's buffers) or a `uint` scalar.
+struct arg {
+    bool is_buffer;
+    std::size_t buffer;
+    std::uint32_t value;
+};
+inline arg buf(std::size_t b) { return {true, b, 0}; }
+inline arg val(std::uint32_t v) { return {false, 0, v}; }
+
+// A compute encoder on `command_buffer` with `pipeline`, argument i at index i (buffers with
+// setBuffer:offset:atIndex:, values with setBytes:length:atIndex:), one dispatchThreadgroups, ended.
+inline void encode_dispatch(pymetal::id command_buffer, pymetal::id pipeline, const std::vector<pymetal::object>& buffers,
+                            const std::vector<arg>& args, pymetal::mtl_size groups, pymetal::mtl_size group) {
+    using pymetal::id;
+    using pymetal::ns_uinteger;
+    id encoder = pymetal::msg_send<id()>(command_buffer, "computeCommandEncoder");
+    pymetal::msg_send<void(id)>(encoder, "setComputePipelineState:", pipeline);
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if (args[i].is_buffer)
+            pymetal::msg_send<void(id, ns_uinteger, ns_uinteger)>(encoder, "setBuffer:offset:atIndex:",
+                                                                   buffers[args[i].buffer].get(), 0, i);
+        else
+            pymetal::msg_send<void(const void*, ns_uinteger, ns_uinteger)>(encoder, "setBytes:length:atIndex:", &args[i].value, 4,
+                                                                             i);
+    }
+    pymetal::msg_send<void(pymetal::mtl_size, pymetal::mtl_size)>(encoder, "dispatchThreadgroups:threadsPerThreadgroup:", groups,
+                                                                  group);
+    pymetal::msg_send<void()>(encoder, "endEncoding");
+}
+
+}  // namespace bench
