@@ -335,13 +335,18 @@ private:
         }
         return false;
     }
-    // The string of `host_name("x")` inside the attribute list at j, or "".
+    // The string of `host_name("x")` inside the attribute list at j, or "". Adjacent literals are one
+    // string, as in C++: macros build names that way (`"gemm_" #tname "_" #iname`, candle's GEMM).
     std::string host_name_in(size_t j) const {
         size_t e = attribute_end(j);
         for (size_t k = j + 2; e != npos && k + 2 < e; ++k)
             if (is(k, "host_name") && is(k + 1, "(") && tk(k + 2).kind == token_kind::string) {
-                std::string v = text(k + 2);
-                return v.size() >= 2 ? v.substr(1, v.size() - 2) : v;
+                std::string name;
+                for (size_t s = k + 2; s < e && tk(s).kind == token_kind::string; ++s) {
+                    const std::string v = text(s);
+                    name += v.size() >= 2 ? v.substr(1, v.size() - 2) : v;
+                }
+                return name;
             }
         return "";
     }

@@ -130,6 +130,11 @@ template <typename T, int Scale>
     template [[host_name(name)]] [[kernel]] decltype(func<__VA_ARGS__>) func<__VA_ARGS__>;
 instantiate_kernel("scale_float_3", scale, float, 3)
 instantiate_kernel("scale_float_5", scale, float, 5)
+// Names made of adjacent literals, some stringified (candle's GEMM instantiations).
+#define instantiate_scale(tname, type, s) \
+    template [[host_name("scale_" #tname "_x" #s)]] [[kernel]] decltype(scale<type, s>) scale<type, s>;
+instantiate_scale(f32, float, 7)
+instantiate_scale(f32, float, 9)
 
 // A plain function template, made a kernel only by its instantiation (as MLX does).
 template <typename T>
@@ -149,6 +154,14 @@ kernel void chosen(device const float *in [[buffer(0)]], device float *out [[buf
 #endif
 )",
                                    "scale_float_5", {buffer_of(0, in)}, n, 1, [=](size_t i) { return 5 * in[i]; });
+        cases.push_back(c);
+        c.name = "instantiation_named_by_adjacent_literals";
+        c.function = "scale_f32_x9";
+        c.check = [n, in](const results &r) {
+            std::vector<float> want(n);
+            for (size_t i = 0; i < n; ++i) want[i] = 9 * in[i];
+            return expect_floats(r.get<float>(1), want);
+        };
         cases.push_back(c);
         c.name = "macro_defined_kernel_runs";
         c.function = "twice";
