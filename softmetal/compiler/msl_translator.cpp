@@ -177,6 +177,18 @@ std::string c_string_body(const std::string &s) {
     return r;
 }
 
+std::vector<std::string> split_lines(const std::string &text) {
+    std::vector<std::string> lines;
+    size_t pos = 0;
+    while (pos <= text.size()) {
+        size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos) nl = text.size();
+        lines.push_back(text.substr(pos, nl - pos));
+        pos = nl + 1;
+    }
+    return lines;
+}
+
 std::string newlines_of(const std::string &s) { return std::string(std::count(s.begin(), s.end(), '\n'), '\n'); }
 
 // Where the rewrite pass put a kernel's threadgroup variables and whether it split it at barriers,
@@ -1425,6 +1437,26 @@ private:
     }
 
 public:
+    // Analysis: the user lines holding a macro use that defines a kernel with threadgroup variables:
+    // in the user's text the kernel's name is not where a definition spells it, after `void` (a
+    // macro made the definition; the name may still be written there, as the macro's argument).
+    std::set<int> macro_kernel_lines(const std::string &user) const {
+        std::set<int> lines;
+        std::vector<size_t> line_starts = {0};
+        for (size_t i = 0; i < user.size(); ++i)
+            if (user[i] == '\n') line_starts.push_back(i + 1);
+        for (const kernel_def &k : kernels_) {
+            if (!k.has_threadgroup_vars || k.line < 1 || size_t(k.line) > line_starts.size() || k.column < 1) continue;
+            size_t at = line_starts[size_t(k.line) - 1] + size_t(k.column) - 1;
+            bool written = at <= user.size() && user.compare(at, k.name.size(), k.name) == 0;
+            size_t before = std::min(at, user.size());
+            while (before > 0 && std::isspace((unsigned char)user[before - 1])) --before;
+            written = written && before >= 4 && user.compare(before - 4, 4, "void") == 0 &&
+                      (before == 4 || !(std::isalnum((unsigned char)user[before - 5]) || user[before - 5] == '_'));
+            if (!written) lines.insert(k.line);
+        }
+        return lines;
+    }
     // Analysis: the user lines the preprocessor kept (those of its tokens). Rewrite: set before rewrite().
     std::set<int> active_lines() const {
         std::set<int> lines;
@@ -1769,6 +1801,73 @@ private:
 
 } // namespace
 
+namespace {
+
+// The last line of a macro use that starts on line `first` (index into `lines`): where its
+// parentheses balance. Quotes and // comments are skipped; at most 256 lines.
+size_t end_of_macro_use(const std::vector<std::string> &lines, size_t first) {
+    int depth = 0;
+    bool opened = false;
+    for (size_t i = first; i < lines.size() && i < first + 256; ++i) {
+        const std::string &l = lines[i];
+        for (size_t c = 0; c < l.size(); ++c) {
+            const char ch = l[c];
+            if (ch == '"' || ch == '\'') {
+                for (++c; c < l.size() && l[c] != ch; ++c)
+                    if (l[c] == '\\') ++c;
+            } else if (ch == '/' && c + 1 < l.size() && l[c + 1] == '/') {
+                break;
+            } else if (ch == '(') {
+                ++depth;
+                opened = true;
+            } else if (ch == ')') {
+                --depth;
+            }
+        }
+        if (!opened || depth <= 0) return i;
+    }
+    return first;
+}
+
+} // namespace
+
+// The user's source with the macro uses on `lines` replaced by clang's expansion of them, so that the
+// rewrite pass, which reads the user's own text, sees the kernels those macros define (and can give
+// their threadgroup variables storage). The expansion stays on the use's first line and the use's
+// other lines are left empty, so every other line keeps its number; errors inside such a kernel are
+// reported at the macro use's line.
+std::string expand_macro_uses(const std::string &prepared, const std::string &preprocessed, const std::set<int> &lines) {
+    // What the preprocessor produced for each user line, from its line markers (`# 12 "program_source"`).
+    std::map<int, std::string> produced;
+    bool user_file = false;
+    int line = 0;
+    for (const std::string &l : split_lines(preprocessed)) {
+        if (l.size() > 2 && l[0] == '#' && l[1] == ' ' && l[2] >= '0' && l[2] <= '9') {
+            line = std::atoi(l.c_str() + 2);
+            const size_t q = l.find('"');
+            user_file = q != std::string::npos && l.compare(q, 16, "\"program_source\"") == 0;
+            continue;
+        }
+        if (user_file && !l.empty()) produced[line] += (produced[line].empty() ? "" : " ") + l;
+        ++line;
+    }
+    std::vector<std::string> out = split_lines(prepared);
+    for (int first : lines) {
+        if (first < 1 || size_t(first) > out.size()) continue;
+        const size_t last = end_of_macro_use(out, size_t(first) - 1);
+        std::string expansion;
+        for (size_t i = size_t(first) - 1; i <= last; ++i) {
+            auto it = produced.find(int(i) + 1);
+            if (it != produced.end()) expansion += (expansion.empty() ? "" : " ") + it->second;
+            out[i].clear();
+        }
+        out[size_t(first) - 1] = expansion;
+    }
+    std::string text;
+    for (size_t i = 0; i < out.size(); ++i) text += out[i] + (i + 1 < out.size() ? "\n" : "");
+    return text;
+}
+
 translation translate_msl(const preprocessed_msl &source, const compile_options &options,
                           const std::vector<function_constant_value> &constants, const std::vector<operand_repair> &repairs) {
     translation out;
@@ -1779,7 +1878,10 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
         out.log = analysis.errors();
         return out;
     }
-    translator rewrite(source.prepared, options, constants, pass::rewrite, source.prepared);
+    // Kernels that macros define with threadgroup variables need the rewrite to see them expanded.
+    const std::set<int> macro_lines = analysis.macro_kernel_lines(source.prepared);
+    const std::string user_text = macro_lines.empty() ? source.prepared : expand_macro_uses(source.prepared, source.text, macro_lines);
+    translator rewrite(user_text, options, constants, pass::rewrite, user_text);
     const std::set<int> active = analysis.active_lines();
     rewrite.set_active_lines(active);
     rewrite.set_repairs(repairs);
@@ -1798,7 +1900,7 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
         // The same library with every barrier kernel on fibers: what the compiler falls back to if
         // the split version does not build (and what reports the user's own errors once).
         for (auto &k : rewritten) k.second.regions = false;
-        translator plain(source.prepared, options, constants, pass::rewrite, source.prepared);
+        translator plain(user_text, options, constants, pass::rewrite, user_text);
         plain.set_active_lines(active);
         plain.set_repairs(repairs);
         std::map<std::string, rewritten_kernel> unused;

@@ -364,6 +364,51 @@ kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1
                                    return hx + ux + cx * 1000.0f + (i % 2 ? hy : 0.25f) + 7.0f + 70.0f;
                                }));
 
+    // A kernel defined by a macro with a threadgroup array in its body (candle's RMSNORM/LAYERNORM shape),
+    // one use on one line and one spanning two: each gets its own threadgroup memory. (The barriers are in
+    // a helper, so these run on fibers.)
+    {
+        std::vector<float> blocks_in(256);
+        for (size_t i = 0; i < blocks_in.size(); ++i) blocks_in[i] = float(i % 13) - 4.0f;
+        kernel_case c = floats_out("macro_defined_kernels_with_threadgroup_arrays", R"(
+#include <metal_stdlib>
+using namespace metal;
+#define THREADGROUP_SIZE 64
+template <typename T>
+METAL_FUNC void block_sum(device const T *src, device T *dst, uint tid, uint block, threadgroup float *shared) {
+    shared[tid] = float(src[block * THREADGROUP_SIZE + tid]);
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    for (uint s = THREADGROUP_SIZE / 2; s > 0; s /= 2) {
+        if (tid < s) shared[tid] += shared[tid + s];
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+    if (tid == 0) dst[block] = T(shared[0]);
+}
+#define BLOCK_SUM(NAME, T) \
+kernel void NAME(device const T *src [[buffer(0)]], device T *dst [[buffer(1)]], \
+                 uint tid [[thread_index_in_threadgroup]], uint block [[threadgroup_position_in_grid]]) { \
+    threadgroup float shared_memory[THREADGROUP_SIZE]; \
+    shared_memory[tid] = 0; \
+    block_sum<T>(src, dst, tid, block, shared_memory); \
+}
+BLOCK_SUM(block_sum_f32, float)
+BLOCK_SUM(block_sum_twice,
+          float)
+)",
+                                   "block_sum_twice", {buffer_of(0, blocks_in)}, 256, 1, [=](size_t i) {
+                                       float sum = 0;
+                                       if (i < 4)
+                                           for (size_t k = 0; k < 64; ++k) sum += blocks_in[i * 64 + k];
+                                       return sum;
+                                   });
+        c.threadgroup = s3(64);
+        c.expects_barriers = true;
+        cases.push_back(c);
+        c.name = "macro_defined_kernel_with_threadgroup_array_on_one_line";
+        c.function = "block_sum_f32";
+        cases.push_back(c);
+    }
+
     // MSL's vec template as a conversion (MLX's sparse kernels: `vec<T, 4>(float4_sum)`, T = half).
     cases.push_back(floats_out("vec_template_conversions", R"(
 #include <metal_stdlib>
