@@ -547,8 +547,10 @@ TEST_CASE("ten thousand libraries loaded and released keep the mapping count bou
     }
     const size_t after = mapping_count();
     INFO("mappings after 100 libraries " << before << ", highest later " << highest << ", after " << libraries << " " << after);
-    CHECK(highest <= before + 10);
-    CHECK(after <= before + 10);
+    // A library kept loaded costs about five mappings, so a leak of even one library in a hundred would
+    // add 500; the slack is for the allocator's own regions (AddressSanitizer's grow as it goes: +18 seen).
+    CHECK(highest <= before + 64);
+    CHECK(after <= before + 64);
 }
 
 TEST_CASE("a const declaration without its semicolon in a kernel body is an error, not a hang", "[compiler][bounds]") {
