@@ -1496,11 +1496,17 @@ private:
     // ---- barrier analysis ----
     // Calls after which a kernel's threads must be able to wait for each other (fibers, or a split at
     // barriers): barriers, and the SIMD-group functions, which are meetings of 32 lanes.
+    // A function of the user's own of such a name is not one, unless it calls the name itself: then it
+    // is an overload for a type of its own that wraps Metal's (candle's `simd_shuffle_down(indexed<T>,
+    // ushort)` shuffling each member), and reaches the meeting.
     bool is_barrier_seed(const std::string &id) {
-        return id == "threadgroup_barrier" || id == "simdgroup_barrier" ||
-               ((id.compare(0, 5, "simd_") == 0 || id.compare(0, 5, "quad_") == 0 || id.compare(0, 10, "simdgroup_") == 0 ||
-                 id == "thread_elements") &&
-                !user_functions().count(id) && !items_.count(id));
+        if (id == "threadgroup_barrier" || id == "simdgroup_barrier") return true;
+        if (!(id.compare(0, 5, "simd_") == 0 || id.compare(0, 5, "quad_") == 0 || id.compare(0, 10, "simdgroup_") == 0 ||
+              id == "thread_elements"))
+            return false;
+        if (!user_functions().count(id) && !items_.count(id)) return true;
+        auto it = items_.find(id);
+        return it != items_.end() && it->second.count(id);
     }
     // Everything `refs` names, directly or through the functions, types and kernels it uses.
     std::set<std::string> reachable(const std::set<std::string> &refs) {

@@ -167,6 +167,22 @@ kernel void gemm8_elements(device const float *a [[buffer(0)]], device const flo
     c[(tile.y * 8 + row) * 16 + tile.x * 8 + col + 1] = pair.y;
 }
 
+// An arg-max with a shuffle overload of the library's own for its own type (candle's reductions):
+// that overload is chosen, and it shuffles the members with Metal's.
+struct indexed_f { uint i; float val; };
+METAL_FUNC indexed_f simd_shuffle_down(indexed_f iv, ushort delta) {
+    return indexed_f{simd_shuffle_down(iv.i, delta), simd_shuffle_down(iv.val, delta)};
+}
+kernel void arg_max(device const float *in [[buffer(0)]], device uint *out [[buffer(1)]],
+                    uint lane [[thread_index_in_simdgroup]], uint group [[threadgroup_position_in_grid]]) {
+    indexed_f best{lane, in[group * 32 + lane]};
+    for (uint offset = 16; offset > 0; offset /= 2) {
+        indexed_f other = simd_shuffle_down(best, offset);
+        if (other.val > best.val) best = other;
+    }
+    if (lane == 0) out[group] = best.i;
+}
+
 // An epilogue the way MLX's and candle's GEMMs write one: each lane changes its own two elements in
 // place through `thread auto&`, reads them back through `thread const auto&`, and stores them.
 kernel void gemm8_epilogue(device const float *a [[buffer(0)]], device const float *b [[buffer(1)]], device float *c [[buffer(2)]],
@@ -396,5 +412,19 @@ TEST_CASE("an 8x8 simdgroup_matrix GEMM", "[metal][simdgroup]") {
                 if (epilogue) want = (j % 2 == 0 ? want * 2.0f + 1.0f : want) * 0.5f;
                 REQUIRE(got[i * 16 + j] == want);
             }
+    }
+}
+
+TEST_CASE("a library's own shuffle overload for its own type is the one chosen", "[metal][simdgroup]") {
+    std::vector<float> in(128);
+    for (std::size_t k = 0; k < in.size(); ++k) in[k] = float((k * 7919) % 1000);
+    auto out = device().new_buffer<std::uint32_t>(4);
+    library().kernel("arg_max").run({device().new_buffer(in), out}, {4, 1, 1}, {32, 1, 1});
+    const auto got = out.copy_out<std::uint32_t>();
+    for (std::size_t g = 0; g < 4; ++g) {
+        std::size_t best = 0;
+        for (std::size_t l = 1; l < 32; ++l)
+            if (in[g * 32 + l] > in[g * 32 + best]) best = l;
+        CHECK(got[g] == best);
     }
 }

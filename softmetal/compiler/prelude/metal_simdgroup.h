@@ -100,9 +100,12 @@ struct simd_vote {
 };
 typedef simd_vote quad_vote;
 
+// Each function takes Metal's scalar and vector types only (Apple declares an overload per type), so
+// that a library's own overload for a type of its own (candle's `simd_shuffle_down(indexed<T>, ushort)`)
+// is the one chosen, not a template of ours that cannot work on it.
 #define SM_SIMD_REDUCTION(name, op)                                                                               \
-    template <class T> SM_INLINE T simd_##name(T v) { return sm::simd::reduce(v, sm::simd::op{}); }                 \
-    template <class T> SM_INLINE T quad_##name(T v) { return sm::simd::quad_reduce(v, sm::simd::op{}); }
+    template <class T, sm::enable_if_t<sm::is_arith<T>> = 0> SM_INLINE T simd_##name(T v) { return sm::simd::reduce(v, sm::simd::op{}); } \
+    template <class T, sm::enable_if_t<sm::is_arith<T>> = 0> SM_INLINE T quad_##name(T v) { return sm::simd::quad_reduce(v, sm::simd::op{}); }
 SM_SIMD_REDUCTION(sum, add)
 SM_SIMD_REDUCTION(product, mul)
 SM_SIMD_REDUCTION(min, lesser)
@@ -113,8 +116,8 @@ SM_SIMD_REDUCTION(xor, bit_xor)
 #undef SM_SIMD_REDUCTION
 
 #define SM_SIMD_PREFIX(name, op, identity, inclusive)                                                             \
-    template <class T> SM_INLINE T simd_prefix_##name(T v) { return sm::simd::prefix(v, T(identity), inclusive, sm::simd::op{}); } \
-    template <class T> SM_INLINE T quad_prefix_##name(T v) { return sm::simd::quad_prefix(v, T(identity), inclusive, sm::simd::op{}); }
+    template <class T, sm::enable_if_t<sm::is_arith<T>> = 0> SM_INLINE T simd_prefix_##name(T v) { return sm::simd::prefix(v, T(identity), inclusive, sm::simd::op{}); } \
+    template <class T, sm::enable_if_t<sm::is_arith<T>> = 0> SM_INLINE T quad_prefix_##name(T v) { return sm::simd::quad_prefix(v, T(identity), inclusive, sm::simd::op{}); }
 SM_SIMD_PREFIX(inclusive_sum, add, 0, true)
 SM_SIMD_PREFIX(exclusive_sum, add, 0, false)
 SM_SIMD_PREFIX(inclusive_product, mul, 1, true)
@@ -137,7 +140,7 @@ SM_INLINE unsigned quad_rotate_down(unsigned lane, unsigned d) { return (lane & 
 } // namespace sm_detail
 
 #define SM_SIMD_SHUFFLE(name, source)                                                                             \
-    template <class T, class I> SM_INLINE T name(T v, I arg) { return sm::simd::shuffle_from(v, &sm_detail::source, (unsigned)arg); }
+    template <class T, class I, sm::enable_if_t<sm::is_arith<T>> = 0> SM_INLINE T name(T v, I arg) { return sm::simd::shuffle_from(v, &sm_detail::source, (unsigned)arg); }
 SM_SIMD_SHUFFLE(simd_shuffle, lane_absolute)
 SM_SIMD_SHUFFLE(simd_broadcast, lane_absolute)
 SM_SIMD_SHUFFLE(simd_shuffle_up, lane_up)
