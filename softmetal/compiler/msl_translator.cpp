@@ -828,8 +828,9 @@ private:
                         for (auto &u : local_constant_uses_[c.first]) grew = needed.insert(u).second || grew;
             }
             std::string constants;
+            std::set<std::string> emitted; // a name once, even if the body declares it in several scopes
             for (auto &c : local_constants)
-                if (needed.count(c.first)) constants += c.second;
+                if (needed.count(c.first) && emitted.insert(c.first).second) constants += c.second;
             s += "struct " + tg_name + " {\n" + constants;
             for (size_t i = 0; i < decls.size(); ++i) {
                 s += "struct {\n#line " + std::to_string(decls[i].line) + " \"program_source\"\n" +

@@ -409,6 +409,21 @@ BLOCK_SUM(block_sum_twice,
         cases.push_back(c);
     }
 
+    // Threadgroup arrays declared in several scopes with the same local alias for their type (candle's
+    // arg-reduce switch, one `using I = indexed<T>; threadgroup I shared[N];` per case).
+    cases.push_back(floats_out("threadgroup_arrays_in_several_scopes_with_one_alias_name", R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], constant uint &which [[buffer(2)]],
+              uint tid [[thread_index_in_threadgroup]], uint i [[thread_position_in_grid]]) {
+    switch (which) {
+    case 1: { using V = float2; threadgroup V shared[32]; shared[tid] = V(in[i], 1.0f); out[i] = shared[tid].x + shared[tid].y; break; }
+    case 2: { using V = float2; threadgroup V shared[64]; shared[tid] = V(in[i], 2.0f); out[i] = shared[tid].x * shared[tid].y; break; }
+    }
+}
+)",
+                               "k", {buffer_of(0, in), bytes_of(2, 2u)}, n, 1, [=](size_t i) { return in[i] * 2.0f; }));
+
     // MSL's vec template as a conversion (MLX's sparse kernels: `vec<T, 4>(float4_sum)`, T = half).
     cases.push_back(floats_out("vec_template_conversions", R"(
 #include <metal_stdlib>
