@@ -1212,6 +1212,29 @@ private:
     // `template <..., void (*f)(args)>`: clang's C++ for OpenCL cannot match a function pointer as a
     // template argument; a reference to the function is passed the same way (`k<..., dequantize>`)
     // and called the same way, so the parameter becomes `void (&f)(args)`.
+    // `S() thread {}`: a constructor qualified `thread` (MLX's MMATile). In MSL it also constructs the
+    // object as a member of one whose own constructor is unqualified; in C++ for OpenCL that member is
+    // in the generic address space, which a `__private` constructor cannot construct. The qualifier
+    // is dropped (its columns kept): a constructor overloaded on its object's address space alone is
+    // not something Metal code does.
+    void constructor_address_space_qualifiers() {
+        for (size_t j = 1; j + 1 < code_.size(); ++j) {
+            if (!is(j, "thread") || !is(j - 1, ")") || !(is(j + 1, "{") || is(j + 1, ":"))) continue;
+            size_t open = j - 1, depth = 0;
+            for (;; --open) { // the '(' of the parameter list
+                if (is(open, ")")) ++depth;
+                else if (is(open, "(") && --depth == 0) break;
+                if (open == 0) break;
+            }
+            if (depth != 0 || open < 2 || !is_ident(open - 1)) continue;
+            const size_t before = open - 2;
+            const bool constructor = is(before, ";") || is(before, "{") || is(before, "}") || is(before, ":") ||
+                                     is(before, "METAL_FUNC") || is(before, "inline") ||
+                                     is(before, "constexpr") || is(before, "explicit");
+            if (constructor) add_edit(tk(j).offset, tk(j).length, std::string(tk(j).length, ' '));
+        }
+    }
+
     void function_pointer_template_parameters() {
         for (size_t j = 0; j + 1 < code_.size(); ++j) {
             if (!is(j, "template") || !is(j + 1, "<")) continue;
@@ -1271,6 +1294,7 @@ private:
     }
 
     void rewrite_remaining_tokens() {
+        constructor_address_space_qualifiers();
         function_pointer_template_parameters();
         vector_brace_initializers();
         for (text_replacement &r : vector_conversion_edits(src_, toks_, code_)) add_edit(r.offset, r.length, std::move(r.text));

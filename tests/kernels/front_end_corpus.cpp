@@ -424,6 +424,30 @@ kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1
 )",
                                "k", {buffer_of(0, in), bytes_of(2, 2u)}, n, 1, [=](size_t i) { return in[i] * 2.0f; }));
 
+    // A `thread`-qualified constructor of a member (MLX's MMATile inside BlockMMA, whose own
+    // constructor is unqualified).
+    cases.push_back(floats_out("thread_qualified_constructor_of_a_member", R"(
+#include <metal_stdlib>
+using namespace metal;
+struct tile {
+    float values[4] = {0.0f};
+    METAL_FUNC tile() thread {}
+    METAL_FUNC float sum() const { return values[0] + values[1] + values[2] + values[3]; }
+};
+struct block {
+    tile a;
+    float scale;
+    METAL_FUNC block(float s) : scale(s) { a.values[1] = s; }
+};
+kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    block b(in[i]);
+    thread tile t;
+    t.values[3] = 1.0f;
+    out[i] = b.a.sum() * 2.0f + t.sum();
+}
+)",
+                               "k", {buffer_of(0, in)}, n, 1, [=](size_t i) { return in[i] * 2.0f + 1.0f; }));
+
     // MSL's vec template as a conversion (MLX's sparse kernels: `vec<T, 4>(float4_sum)`, T = half).
     cases.push_back(floats_out("vec_template_conversions", R"(
 #include <metal_stdlib>
