@@ -1215,11 +1215,15 @@ private:
     // `S() thread {}`: a constructor qualified `thread` (MLX's MMATile). In MSL it also constructs the
     // object as a member of one whose own constructor is unqualified; in C++ for OpenCL that member is
     // in the generic address space, which a `__private` constructor cannot construct. The qualifier
-    // is dropped (its columns kept): a constructor overloaded on its object's address space alone is
-    // not something Metal code does.
+    // is dropped (its columns kept), unless the type also has a `constant` constructor: `constant` is
+    // spelled generic here, and the two would then be one (MLX's complex64_t has both).
     void constructor_address_space_qualifiers() {
+        // Constructors with an address-space qualifier: the qualifier's index, the type's name.
+        std::vector<std::pair<size_t, std::string>> qualified;
         for (size_t j = 1; j + 1 < code_.size(); ++j) {
-            if (!is(j, "thread") || !is(j - 1, ")") || !(is(j + 1, "{") || is(j + 1, ":"))) continue;
+            if (!(is(j, "thread") || is(j, "constant") || is(j, "device") || is(j, "threadgroup")) || !is(j - 1, ")") ||
+                !(is(j + 1, "{") || is(j + 1, ":")))
+                continue;
             size_t open = j - 1, depth = 0;
             for (;; --open) { // the '(' of the parameter list
                 if (is(open, ")")) ++depth;
@@ -1228,11 +1232,16 @@ private:
             }
             if (depth != 0 || open < 2 || !is_ident(open - 1)) continue;
             const size_t before = open - 2;
-            const bool constructor = is(before, ";") || is(before, "{") || is(before, "}") || is(before, ":") ||
-                                     is(before, "METAL_FUNC") || is(before, "inline") ||
-                                     is(before, "constexpr") || is(before, "explicit");
-            if (constructor) add_edit(tk(j).offset, tk(j).length, std::string(tk(j).length, ' '));
+            if (is(before, ";") || is(before, "{") || is(before, "}") || is(before, ":") || is(before, "METAL_FUNC") ||
+                is(before, "inline") || is(before, "constexpr") || is(before, "explicit"))
+                qualified.push_back({j, text(open - 1)});
         }
+        std::set<std::string> with_constant;
+        for (const auto &q : qualified)
+            if (is(q.first, "constant")) with_constant.insert(q.second);
+        for (const auto &q : qualified)
+            if (is(q.first, "thread") && !with_constant.count(q.second))
+                add_edit(tk(q.first).offset, tk(q.first).length, std::string(tk(q.first).length, ' '));
     }
 
     void function_pointer_template_parameters() {

@@ -439,10 +439,18 @@ struct block {
     float scale;
     METAL_FUNC block(float s) : scale(s) { a.values[1] = s; }
 };
+// Constructors overloaded on the object's address space (MLX's complex64_t) stay distinct.
+struct pair_value {
+    float re, im;
+    constexpr pair_value(float x) thread : re(x), im(0) {}
+    constexpr pair_value(float x) constant : re(x), im(0) {}
+};
+constant pair_value unit = pair_value(1.0f);
 kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
     block b(in[i]);
+    pair_value p(unit.re);
     thread tile t;
-    t.values[3] = 1.0f;
+    t.values[3] = p.re;
     out[i] = b.a.sum() * 2.0f + t.sum();
 }
 )",
