@@ -1,15 +1,30 @@
-// The benchmarks' kernel arguments (a buffer by the bench's own handle, or a `uint` value) and the one
-// way they are bound to a compute encoder through Metal's Objective-C API, shared by the table of
-// kernels and the shader-validation benchmark.
+// What the softmetal benchmarks share when they talk to Metal's Objective-C API directly: softmetal's
+// device, the kernel arguments (a buffer by the bench's own handle, or a `uint` value) and the one way
+// they are bound to a compute encoder. Used by the table of kernels and the shader-validation benchmark.
 #pragma once
+
+#include <dlfcn.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <pymetal/objc.hpp>
 
 namespace bench {
+
+// softmetal's MTLCreateSystemDefaultDevice(), from the library this build made (PYMETAL_SOFTMETAL_PATH),
+// with the Objective-C runtime loaded first.
+inline pymetal::object softmetal_device() {
+    pymetal::load_runtime();
+    void* metal = dlopen(PYMETAL_SOFTMETAL_PATH, RTLD_NOW | RTLD_GLOBAL);
+    if (!metal) throw std::runtime_error(std::string("cannot load softmetal: ") + dlerror());
+    auto create = reinterpret_cast<pymetal::id (*)()>(dlsym(metal, "MTLCreateSystemDefaultDevice"));
+    if (!create) throw std::runtime_error("softmetal exports no MTLCreateSystemDefaultDevice");
+    return pymetal::object::adopt(create());
+}
 
 // A kernel argument: a buffer (an index into the bench's buffers) or a `uint` scalar.
 struct arg {

@@ -75,11 +75,7 @@ using pymetal::object;
 class softmetal_backend final : public backend {
 public:
     softmetal_backend() {
-        pymetal::load_runtime();
-        void* metal = dlopen(PYMETAL_SOFTMETAL_PATH, RTLD_NOW | RTLD_GLOBAL);
-        if (!metal) throw std::runtime_error(std::string("cannot load softmetal: ") + dlerror());
-        auto create = reinterpret_cast<id (*)()>(dlsym(metal, "MTLCreateSystemDefaultDevice"));
-        device_ = object::adopt(create());
+        device_ = bench::softmetal_device();
         queue_ = pymetal::send_object(device_, "newCommandQueue");
         pymetal::autorelease_pool pool;
         id error = nullptr;

@@ -38,11 +38,7 @@ using bench::val;
 class softmetal_session {
 public:
     softmetal_session() {
-        pymetal::load_runtime();
-        void* metal = dlopen(PYMETAL_SOFTMETAL_PATH, RTLD_NOW | RTLD_GLOBAL);
-        if (!metal) throw std::runtime_error(std::string("cannot load softmetal: ") + dlerror());
-        auto create = reinterpret_cast<id (*)()>(dlsym(metal, "MTLCreateSystemDefaultDevice"));
-        device_ = object::adopt(create());
+        device_ = bench::softmetal_device();
         queue_ = pymetal::send_object(device_, "newCommandQueue");
     }
 

@@ -1,4 +1,5 @@
 #include "compiler/diagnostics.hpp"
+#include "compiler/msl_tokenizer.hpp"
 
 #include <cstring>
 
@@ -50,18 +51,6 @@ bool parse_header(const std::string &line, diagnostic &d) {
 }
 
 bool is_user(const diagnostic &d) { return d.located && d.file == "program_source"; }
-
-std::vector<std::string> split_lines(const std::string &text) {
-    std::vector<std::string> lines;
-    size_t pos = 0;
-    while (pos <= text.size()) {
-        size_t nl = text.find('\n', pos);
-        if (nl == std::string::npos) nl = text.size();
-        lines.push_back(text.substr(pos, nl - pos));
-        pos = nl + 1;
-    }
-    return lines;
-}
 
 // "   12 | translated text" -> "   12 | the user's line 12"; other lines unchanged.
 std::string excerpt_line(const std::string &line, const std::vector<std::string> &user_lines) {

@@ -150,5 +150,17 @@ user_positions map_to_user_positions(const std::string &preprocessed, std::vecto
     return out;
 }
 
+std::vector<std::string> split_lines(const std::string &text) {
+    std::vector<std::string> lines;
+    size_t pos = 0;
+    while (pos <= text.size()) {
+        size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos) nl = text.size();
+        lines.push_back(text.substr(pos, nl - pos));
+        pos = nl + 1;
+    }
+    return lines;
+}
+
 } // namespace detail
 } // namespace softmetal

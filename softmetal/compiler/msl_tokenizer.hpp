@@ -38,5 +38,8 @@ struct user_positions {
 };
 user_positions map_to_user_positions(const std::string &preprocessed, std::vector<token> &toks, const std::string &user_source);
 
+// The lines of `text`, without their '\n' (a text ending in '\n' ends with an empty line).
+std::vector<std::string> split_lines(const std::string &text);
+
 } // namespace detail
 } // namespace softmetal

@@ -177,18 +177,6 @@ std::string c_string_body(const std::string &s) {
     return r;
 }
 
-std::vector<std::string> split_lines(const std::string &text) {
-    std::vector<std::string> lines;
-    size_t pos = 0;
-    while (pos <= text.size()) {
-        size_t nl = text.find('\n', pos);
-        if (nl == std::string::npos) nl = text.size();
-        lines.push_back(text.substr(pos, nl - pos));
-        pos = nl + 1;
-    }
-    return lines;
-}
-
 std::string newlines_of(const std::string &s) { return std::string(std::count(s.begin(), s.end(), '\n'), '\n'); }
 
 // Where the rewrite pass put a kernel's threadgroup variables and whether it split it at barriers,
