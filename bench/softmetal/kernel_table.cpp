@@ -28,6 +28,7 @@
 #include <pymetal/objc.hpp>
 
 #include "dispatch_arguments.hpp"
+#include "opencl_device.hpp"
 #include "table_kernels.hpp"
 #include "table_native.hpp"
 
@@ -156,20 +157,9 @@ void check(cl_int status, const char* what) {
 class opencl_backend final : public backend {
 public:
     opencl_backend() {
-        cl_uint platform_count = 0;
-        check(clGetPlatformIDs(0, nullptr, &platform_count), "clGetPlatformIDs");
-        if (platform_count == 0) throw std::runtime_error("OpenCL: no platform (install pocl-opencl-icd)");
-        std::vector<cl_platform_id> platforms(platform_count);
-        check(clGetPlatformIDs(platform_count, platforms.data(), nullptr), "clGetPlatformIDs");
-        for (cl_platform_id platform : platforms) {
-            if (clGetDeviceIDs(platform, CL_DEVICE_TYPE_CPU, 1, &device_, nullptr) == CL_SUCCESS) {
-                char name[256] = {};
-                clGetPlatformInfo(platform, CL_PLATFORM_NAME, sizeof name, name, nullptr);
-                name_ = std::string(name) == "Portable Computing Language" ? "PoCL" : name;
-                break;
-            }
-        }
-        if (!device_) throw std::runtime_error("OpenCL: no CPU device");
+        const bench::opencl_cpu_device cpu = bench::first_opencl_cpu_device();
+        device_ = cpu.id;
+        name_ = cpu.platform_name == "Portable Computing Language" ? "PoCL" : cpu.platform_name;
         cl_int status = CL_SUCCESS;
         context_ = clCreateContext(nullptr, 1, &device_, nullptr, nullptr, &status);
         check(status, "clCreateContext");
