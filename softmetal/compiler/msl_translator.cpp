@@ -1252,7 +1252,7 @@ private:
             std::string type = text(j);
             if (type.size() < 2 || !scalars.count(type.substr(0, type.size() - 1)) || type.back() < '2' || type.back() > '4') continue;
             if (!(is(j - 1, ";") || is(j - 1, "{") || is(j - 1, "}") || is(j - 1, "const") || is(j - 1, "::") ||
-                  is(j - 1, "thread") || is(j - 1, "(")))
+                  is(j - 1, "thread") || is(j - 1, "constant") || is(j - 1, "constexpr") || is(j - 1, "(")))
                 continue;
             const std::string qualified = is(j - 1, "::") && j >= 2 ? text(j - 2) + "::" + type : type;
             // Every declarator of the statement: `float4 a = {0.f}, b = {1.f};`.

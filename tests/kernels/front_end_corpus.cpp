@@ -552,6 +552,41 @@ kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1
                                    return (hit ? 0.0f : now) + x + 1000.0f + (hit ? 1.0e6f : 0.0f) + (hit ? 3.0f : now) * 1.0e4f;
                                },
                                1e-6f));
+    // Program-scope constants of every constructor form: MSL requires a constant expression there, and
+    // softmetal's object check refuses code run at load, so each must be evaluated by the compiler.
+    cases.push_back(floats_out("program_scope_constants_evaluated_by_the_compiler", R"(
+#include <metal_stdlib>
+using namespace metal;
+constant float3 c_f3 = float3(0.5, 0.25, 0.125);
+constant float4 c_f4 = float4(c_f3, 1.0);
+constant float4 c_f4b = float4(float2(1, 2), 3, 4);
+constant half4 c_h4 = half4(1.0h, 2.0h, 3.0h, 4.0h);
+constant int2 c_i2 = int2(3);
+constant uint4 c_u4 = uint4(1, 2, 3, 4);
+constant float3x3 c_diagonal = float3x3(2.0);
+constant float2x2 c_scalars = float2x2(1, 2, 3, 4);
+constant float3x3 c_columns = float3x3(float3(1, 0, 0), float3(0, 5, 0), float3(0, 0, 1));
+constant float4 c_table[2] = {float4(1, 2, 3, 4), float4(5, 6, 7, 8)};
+constant float4 c_braces = {1, 2, 3};
+constant bool2 c_b2 = bool2(true, false);
+struct params { float2 scale; int n; };
+constant params c_params = {float2(2, 3), 4};
+constant float c_bits = as_type<float>(0x3f800000u);
+constant float4 c_converted = float4(int4(1, 2, 3, 4));
+constant bfloat4 c_bf = bfloat4(1.0, 2.0, 3.0, 4.0);
+constant float4 c_sum = c_f4 * 2.0f + c_f4b;
+kernel void constants(device float* o [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    float values[20] = {c_f3.y, c_f4.z, c_f4b.y, float(c_h4.w), float(c_i2.y), float(c_u4.z), c_diagonal[1][1], c_diagonal[0][1],
+                        c_scalars[1][0], c_columns[1][1], c_table[1].y, c_braces.z + c_braces.w, float(c_b2.x != 0) - float(c_b2.y != 0),
+                        c_params.scale.y, float(c_params.n), c_bits, c_converted.w, float(c_bf.z), c_sum.x, c_sum.w};
+    if (i < 20) o[i] = values[i];
+}
+)",
+                               "constants", {}, 20, 0, [](size_t i) {
+                                   const float want[20] = {0.25f, 0.125f, 2, 4, 3, 3, 2, 0, 3, 5, 6, 3, 1, 3, 4, 1, 4, 3, 2, 6};
+                                   return want[i];
+                               }));
+
     return cases;
 }
 
