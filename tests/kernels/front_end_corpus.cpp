@@ -587,6 +587,52 @@ kernel void constants(device float* o [[buffer(0)]], uint i [[thread_position_in
                                    return want[i];
                                }));
 
+    // Member functions without an address space act on a `thread` object, as in MSL: a member reached
+    // through `this` binds a `thread T&` parameter (MLX's BlockMMA and tile_matmad), an overload on
+    // `constant` is a different function, and it holds across a barrier (split into regions).
+    for (const char *barrier : {"", "threadgroup_barrier(mem_flags::mem_threadgroup);"}) {
+        kernel_case c = floats_out(std::string("member_functions_act_on_thread_objects") + (*barrier ? "_across_a_barrier" : ""), R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename T, int N> struct tile {
+    T v[N];
+    T sum() const { T s = 0; for (int i = 0; i < N; ++i) s += v[i]; return s; }
+    void fill(T x) { for (int i = 0; i < N; ++i) v[i] = x; }
+    T at(int i) const;
+    T &operator[](int i) { return v[i]; }
+    float get() const { return 1; }
+    float get() const constant { return 2; }
+};
+template <typename T, int N> T tile<T, N>::at(int i) const { return v[i]; }
+template <typename T, int N> void add_into(thread tile<T, N> &d, thread tile<T, N> &a) {
+    for (int i = 0; i < N; ++i) d.v[i] += a.v[i];
+}
+template <typename T> struct block {
+    tile<T, 4> acc;
+    tile<T, 4> step;
+    void run(T x) {
+        step.fill(x);
+        add_into(acc, step);
+        add_into(acc, step);
+    }
+    T total() const { return acc.sum() + acc.at(0); }
+};
+constant tile<float, 1> k_one = {{5}};
+kernel void members(device float* o [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    block<float> b;
+    b.acc.fill(0);
+    b.run(float(i));
+    BARRIER
+    tile<float, 1> t = {{3}};
+    o[i] = b.total() + t.get() + k_one.get() + t[0];
+}
+)",
+                                   "members", {}, n, 0, [](size_t i) { return 10.0f * float(i) + 6.0f; });
+        const size_t at = c.source.find("BARRIER");
+        c.source.replace(at, 7, barrier);
+        cases.push_back(std::move(c));
+    }
+
     return cases;
 }
 
