@@ -208,6 +208,7 @@ public:
         errors_ += check_confinement(src_, toks_, code_, pragmas_);
         parse_top_level();
         check_instantiations();
+        member_function_object_address_space(); // records the members it would qualify (macro_member_lines)
         return errors_.empty();
     }
     const std::string &errors() const { return errors_; }
@@ -1298,10 +1299,13 @@ private:
         auto member_declarator = [&](size_t start, size_t name_end, const std::string &class_name) {
             // name_end: the last token of the declarator's name (an identifier or an operator's).
             bool has_type = false, conversion = false;
+            size_t after_templates = start; // `=` in a template parameter list is a default argument
+            for (size_t k = start; k < name_end; ++k)
+                if (is(k, ">")) after_templates = k + 1;
             for (size_t k = start; k <= name_end; ++k) {
                 const std::string t = text(k);
-                if (t == "static" || t == "friend" || t == "typedef" || t == "using" || t == "virtual" || t == "=" || t == "return" ||
-                    t == "~" || t == "static_assert")
+                if (t == "static" || t == "friend" || t == "typedef" || t == "using" || t == "virtual" || t == "return" ||
+                    t == "~" || t == "static_assert" || (t == "=" && k >= after_templates))
                     return false;
                 if (t == "operator") conversion = true;
             }
@@ -1371,8 +1375,10 @@ private:
                 }
                 const size_t start = declaration_start(name_end, body.first + 1);
                 const size_t close = match(k);
-                if (start != npos && member_declarator(start, name_end, body.second) && qualify(k))
+                if (start != npos && member_declarator(start, name_end, body.second) && qualify(k)) {
                     qualified_members.insert({body.second, text(name_end)});
+                    qualified_member_names_.push_back({tk(name_end).line, tk(name_end).column, text(name_end)});
+                }
                 if (close == npos) break;
                 k = close;
             }
@@ -1635,9 +1641,7 @@ public:
     // macro made the definition; the name may still be written there, as the macro's argument).
     std::set<int> macro_kernel_lines(const std::string &user) const {
         std::set<int> lines;
-        std::vector<size_t> line_starts = {0};
-        for (size_t i = 0; i < user.size(); ++i)
-            if (user[i] == '\n') line_starts.push_back(i + 1);
+        const std::vector<size_t> line_starts = user_line_starts(user);
         for (const kernel_def &k : kernels_) {
             if (!k.has_threadgroup_vars || k.line < 1 || size_t(k.line) > line_starts.size() || k.column < 1) continue;
             size_t at = line_starts[size_t(k.line) - 1] + size_t(k.column) - 1;
@@ -1650,6 +1654,19 @@ public:
         }
         return lines;
     }
+    // Lines where a macro declares member functions that get `thread` (MLX's DEFINE_SIMD_SCAN() in a
+    // struct): the rewrite must see them expanded, or they would keep a generic object while the
+    // members they call have a thread one.
+    std::set<int> macro_member_lines(const std::string &user) const {
+        std::set<int> lines;
+        const std::vector<size_t> line_starts = user_line_starts(user);
+        for (const member_name &m : qualified_member_names_) {
+            if (m.line < 1 || size_t(m.line) > line_starts.size() || m.column < 1) continue;
+            const size_t at = line_starts[size_t(m.line) - 1] + size_t(m.column) - 1;
+            if (!(at <= user.size() && user.compare(at, m.name.size(), m.name) == 0)) lines.insert(m.line);
+        }
+        return lines;
+    }
     // Analysis: the user lines the preprocessor kept (those of its tokens). Rewrite: set before rewrite().
     std::set<int> active_lines() const {
         std::set<int> lines;
@@ -1657,6 +1674,12 @@ public:
         return lines;
     }
     void set_active_lines(std::set<int> lines) { active_lines_ = std::move(lines); }
+    static std::vector<size_t> user_line_starts(const std::string &user) {
+        std::vector<size_t> starts = {0};
+        for (size_t i = 0; i < user.size(); ++i)
+            if (user[i] == '\n') starts.push_back(i + 1);
+        return starts;
+    }
     void set_repairs(std::vector<operand_repair> repairs) { repairs_ = std::move(repairs); }
 
 private:
@@ -1975,6 +1998,11 @@ private:
     std::vector<token> toks_;
     std::vector<bool> consumed_;
     std::vector<size_t> code_;
+    struct member_name {
+        int line, column;
+        std::string name;
+    };
+    std::vector<member_name> qualified_member_names_; // member functions given `thread`, where the analysis saw them
     std::vector<edit> edits_;
     std::string errors_;
     std::vector<kernel_def> kernels_;
@@ -2077,8 +2105,10 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
         out.log = analysis.errors();
         return out;
     }
-    // Kernels that macros define with threadgroup variables need the rewrite to see them expanded.
-    const std::set<int> macro_lines = analysis.macro_kernel_lines(source.prepared);
+    // Kernels that macros define with threadgroup variables, and member functions macros declare, need
+    // the rewrite to see them expanded.
+    std::set<int> macro_lines = analysis.macro_kernel_lines(source.prepared);
+    for (int line : analysis.macro_member_lines(source.prepared)) macro_lines.insert(line);
     const std::string user_text = macro_lines.empty() ? source.prepared : expand_macro_uses(source.prepared, source.text, macro_lines);
     translator rewrite(user_text, options, constants, pass::rewrite, user_text);
     const std::set<int> active = analysis.active_lines();
