@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <utility>
+#include <sched.h>
 
 namespace softmetal {
 
@@ -23,7 +24,9 @@ void serial_lane::submit(std::function<void()> task) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         tasks_.push_back(std::move(task));
+        // One wake-up per sleep: tasks submitted before the woken lane gets the mutex need none of their own.
         wake = sleeping_;
+        sleeping_ = false;
     }
     submitted_.fetch_add(1, std::memory_order_release);
     // A lane that is running or spinning finds the task itself: no futex call on the way in.
@@ -68,7 +71,7 @@ void serial_lane::drain() {
             lock.unlock();
             const auto deadline = std::chrono::steady_clock::now() + spin_time();
             for (unsigned i = 0; submitted_.load(std::memory_order_acquire) == seen; ++i) {
-                cpu_relax();
+                if (std::getenv("SM_YIELD")) sched_yield(); else cpu_relax();
                 if ((i & 63) == 63 && std::chrono::steady_clock::now() >= deadline) break;
             }
             lock.lock();

@@ -110,6 +110,7 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
     id self = nullptr;
     softmetal::serial_lane* handler_lane = nullptr;
     std::string misuse;
+    bool wake_waiters = false;
     {
         std::unique_lock<std::mutex> lock(core.mutex);
         core.changed.wait(lock, [&] { return core.committed || core.abandoned; });
@@ -120,8 +121,9 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
         core.status = status_scheduled;
         core.kernel_end_time = monotonic_seconds();
         scheduled_handlers.swap(core.scheduled_handlers);
+        wake_waiters = core.scheduled_waiters > 0;
     }
-    core.changed.notify_all();
+    if (wake_waiters) core.changed.notify_all();
     const bool had_scheduled_handlers = !scheduled_handlers.empty();
     if (had_scheduled_handlers) {
         handler_lane->submit([self, handlers = std::move(scheduled_handlers)]() mutable {
@@ -163,8 +165,9 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
         core.gpu_end_time = gpu_end;
         core.error = std::move(error);
         core.status = failure ? status_error : status_completed;
+        wake_waiters = core.completed_waiters > 0 || core.scheduled_waiters > 0;
     }
-    core.changed.notify_all();  // wakes waiters inside handlers, who need no more than the status
+    if (wake_waiters) core.changed.notify_all();  // waiters inside handlers need no more than the status
 
     // The end of a command buffer: its completed handlers, then its resources and the commit's reference.
     // On the handler lane when there are handlers (they may wait for this queue's later command buffers,
@@ -181,12 +184,14 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
         run_handlers(handlers, self, "completed");
         // Resources go before waitUntilCompleted returns, so a buffer the caller then releases is freed at once.
         core.drop_references();
+        bool waiting = false;
         {
             std::lock_guard<std::mutex> lock(core.mutex);
             core.finished = true;
             core.self = nullptr;
+            waiting = core.scheduled_waiters + core.completed_waiters + core.finished_waiters > 0;
         }
-        core.changed.notify_all();
+        if (waiting) core.changed.notify_all();
         core.give_back_slot();
         release(self);  // the commit's reference; may deallocate the command buffer (and its queue) here
     };
