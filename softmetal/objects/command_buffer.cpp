@@ -7,6 +7,7 @@
 #include "objects/command_queue.hpp"
 #include "objects/compute_command_encoder.hpp"
 #include "objects/event.hpp"
+#include "executor/spin_wait.hpp"
 
 #include <cstdio>
 
@@ -77,8 +78,6 @@ void commit(id self) {
 
 void wait_until(id self, bool completed) {
     command_buffer_core& core = *state(self).core;
-    std::unique_lock<std::mutex> lock(core.mutex);
-    if (!core.committed) return;  // nothing will ever happen: waiting would hang forever
     // From a handler, completion is enough: the handlers (this one among them) run on the handler lane,
     // so waiting for them to finish would wait for ourselves.
     const bool in_handler = on_handler_lane();
@@ -86,6 +85,16 @@ void wait_until(id self, bool completed) {
         return core.finished || (in_handler && core.status >= status_completed) ||
                (!completed && core.status >= status_scheduled);
     };
+    std::unique_lock<std::mutex> lock(core.mutex);
+    if (!core.committed) return;  // nothing will ever happen: waiting would hang forever
+    if (done()) return;
+    // A command buffer of a few microseconds is over before a sleep and a wake-up would be: poll first.
+    // The acquire pairs with the lane's release, made after everything the stage vouches for.
+    lock.unlock();
+    const unsigned enough = !completed ? progress_scheduled : in_handler ? progress_completed : progress_finished;
+    constexpr std::chrono::microseconds poll_for{20};
+    if (softmetal::spin_until([&] { return core.progress.load(std::memory_order_acquire) >= enough; }, poll_for)) return;
+    lock.lock();
     if (done()) return;
     // Counted while waiting, so that the lane wakes us only once our wait is over (command_buffer.hpp).
     unsigned& waiters = !completed ? core.scheduled_waiters : in_handler ? core.completed_waiters : core.finished_waiters;

@@ -13,6 +13,7 @@
 #include "objects/dispatch_validation.hpp"
 #include "objects/recorded_dispatch.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -41,8 +42,14 @@ struct recorded_command {
 
 struct command_queue_slots;
 
+inline constexpr unsigned progress_scheduled = 1;  // status Scheduled
+inline constexpr unsigned progress_completed = 2;  // status Completed or Error
+inline constexpr unsigned progress_finished = 3;   // handlers run and resources released (finished)
+
 struct command_buffer_core {
-    std::mutex mutex;
+    // On a cache line of its own: make_shared puts the reference counts just before it, and the encoding
+    // thread's releases of those would otherwise steal the line from the lane taking the mutex.
+    alignas(64) std::mutex mutex;
     std::condition_variable changed;
     ns_uinteger status = status_not_enqueued;
     bool committed = false;
@@ -58,6 +65,10 @@ struct command_buffer_core {
     unsigned scheduled_waiters = 0;  // waitUntilScheduled: Scheduled is enough
     unsigned completed_waiters = 0;  // waitUntilCompleted from a handler: Completed (or Error) is enough
     unsigned finished_waiters = 0;   // waitUntilCompleted elsewhere: the handlers must have run
+    // How far the lane has got (progress_* below), written under `mutex` with the fields it vouches for
+    // and readable without it: a waiter polls it for a few microseconds before it counts itself and
+    // sleeps, so that a small command buffer's waitUntilCompleted costs no futex call on either side.
+    std::atomic<unsigned> progress{0};
 
     softmetal::serial_lane* handler_lane = nullptr;  // the queue's; set at enqueue (the queue outlives `self`)
 

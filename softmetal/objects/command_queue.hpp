@@ -18,14 +18,22 @@ namespace softmetal::objects {
 // maxCommandBufferCount: commandBuffer blocks while this many command buffers of the queue are
 // outstanding (made and not yet completed or released), as Metal's does. Shared with the command
 // buffers, which give their slot back from the lane.
+//
+// A producer that runs ahead of its queue waits here once per command buffer: it polls for a few
+// microseconds before it sleeps, and give_back wakes only a sleeper, so that a queue kept full by a
+// loop of small command buffers costs no futex call per command buffer on either side.
 struct command_queue_slots {
     std::mutex mutex;
     std::condition_variable freed;
-    ns_uinteger outstanding = 0;
-    ns_uinteger limit = 64;
+    std::atomic<ns_uinteger> outstanding{0};
+    std::atomic<unsigned> sleepers{0};  // threads (about to be) asleep on `freed`
+    ns_uinteger limit = 64;             // set before the queue is shared
 
     void take();
     void give_back();
+
+private:
+    bool try_take();
 };
 
 struct command_queue_state {

@@ -1,5 +1,6 @@
 #include "objects/dispatch_validation.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -36,6 +37,13 @@ bool grid_dimension(const recorded_dispatch& d, ns_uinteger grid, ns_uinteger gr
     threads = static_cast<std::uint32_t>(total_threads);
     groups = static_cast<std::uint32_t>(total_groups);
     return true;
+}
+
+// How far a check of one argument table must look: past both its bound prefix and the kernel's last
+// used index, every entry is unbound and unused, and the launch's entries are already null.
+unsigned table_end(std::size_t bound_prefix, std::uint32_t used) {
+    const unsigned used_end = used ? 32u - static_cast<unsigned>(__builtin_clz(used)) : 0u;
+    return std::max(static_cast<unsigned>(bound_prefix), used_end);
 }
 
 }  // namespace
@@ -81,7 +89,8 @@ std::optional<validation_failure> prepare_dispatch(const recorded_dispatch& d, s
     launch.threads_per_threadgroup = {static_cast<std::uint32_t>(group.width), static_cast<std::uint32_t>(group.height),
                                       static_cast<std::uint32_t>(group.depth)};
 
-    for (unsigned n = 0; n < SM_MAX_BUFFER_BINDINGS; ++n) {
+    const unsigned buffers_end = std::min(SM_MAX_BUFFER_BINDINGS, table_end(d.buffers.prefix(), kernel->buffer_bindings_used));
+    for (unsigned n = 0; n < buffers_end; ++n) {
         const recorded_binding& b = d.buffers[n];
         const bool used = (kernel->buffer_bindings_used >> n) & 1u;
         auto index = [n] { return std::to_string(n); };
@@ -119,7 +128,8 @@ std::optional<validation_failure> prepare_dispatch(const recorded_dispatch& d, s
                                              "texture_buffer"};
     static const char* const access_names[] = {"sample", "read", "write", "read_write"};
     auto type_name = [&](std::uint32_t type) { return type < 10 ? std::string(type_names[type]) : std::to_string(type); };
-    for (unsigned n = 0; n < SM_MAX_TEXTURE_BINDINGS; ++n) {
+    const unsigned textures_end = std::min(SM_MAX_TEXTURE_BINDINGS, table_end(d.textures.prefix(), kernel->texture_bindings_used));
+    for (unsigned n = 0; n < textures_end; ++n) {
         const recorded_texture& t = d.textures[n];
         if (!((kernel->texture_bindings_used >> n) & 1u)) {
             launch.textures[n] = t.layout.get();
@@ -140,7 +150,8 @@ std::optional<validation_failure> prepare_dispatch(const recorded_dispatch& d, s
         }
         launch.textures[n] = t.layout.get();
     }
-    for (unsigned n = 0; n < SM_MAX_SAMPLER_BINDINGS; ++n) {
+    const unsigned samplers_end = std::min(SM_MAX_SAMPLER_BINDINGS, table_end(d.samplers.prefix(), kernel->sampler_bindings_used));
+    for (unsigned n = 0; n < samplers_end; ++n) {
         const recorded_sampler& s = d.samplers[n];
         if ((kernel->sampler_bindings_used >> n) & 1u && !s.sampler) {
             return fail(invalid_resource, kernel_text() + " samples with sampler(" + std::to_string(n) +

@@ -82,6 +82,8 @@ public:
         return entries_[index];
     }
     static constexpr std::size_t size() { return N; }
+    // Entries below this may be bound; all from it on are T{}.
+    std::size_t prefix() const { return entries_.size(); }
 
 private:
     std::vector<T> entries_;
