@@ -36,17 +36,18 @@ void serial_lane::submit(std::function<void()> task) {
 
 namespace {
 
-// How long an idle lane polls for the next task before it sleeps (SOFTMETAL_LANE_SPIN_US; default 10,
-// 0: sleep at once). A loop of small command buffers commits the next one a microsecond or two after the
-// previous one ends: a lane that sleeps at once costs the committing thread a futex wake-up (and both a
-// context switch) per command buffer. Measured on our 2-core VMs, 200,000 one-dispatch command buffers
-// took 1.7 us of CPU each with 10 us of polling against 3.1 us without, and about 20 voluntary context
-// switches in all instead of 60,000. Polling here yields the core after about a microsecond (spin_wait.hpp): an earlier version
-// that only paused made things worse on a loaded machine (the lane kept the core the committing thread
-// needed). Idle, the lane polls at most 10 us after its last task, then sleeps.
+// How long an idle lane polls for the next task before it sleeps (SOFTMETAL_LANE_SPIN_US; default 0,
+// sleep at once). Polling spares a command buffer committed right after the previous one the lane's
+// wake-up, and where cores are idle it pays: 10 us of it halved the CPU time of 200,000 one-dispatch
+// command buffers (3.1 -> 1.7 us each) and removed nearly all context switches. But our 2-core machines
+// are shared by several processes, and there it measured worse, not better: a polling lane is a CPU hog
+// to the scheduler, which then favours other processes over it, and 10 us of polling (pausing, then
+// yielding: spin_wait.hpp) made the same loop 2-4x slower in wall time at a load average of 10 (an
+// earlier version that only paused doubled one dispatch + wait). Sleeping threads get the scheduler's
+// wake-up preference instead. (0 used to poll 64 pauses anyway, about 5 us on Zen 5: now it means 0.)
 std::chrono::nanoseconds spin_time() {
     static const std::chrono::nanoseconds t = [] {
-        long us = 10;
+        long us = 0;
         if (const char* text = std::getenv("SOFTMETAL_LANE_SPIN_US")) {
             char* end = nullptr;
             const long v = std::strtol(text, &end, 10);

@@ -47,9 +47,7 @@ inline constexpr unsigned progress_completed = 2;  // status Completed or Error
 inline constexpr unsigned progress_finished = 3;   // handlers run and resources released (finished)
 
 struct command_buffer_core {
-    // On a cache line of its own: make_shared puts the reference counts just before it, and the encoding
-    // thread's releases of those would otherwise steal the line from the lane taking the mutex.
-    alignas(64) std::mutex mutex;
+    std::mutex mutex;
     std::condition_variable changed;
     ns_uinteger status = status_not_enqueued;
     bool committed = false;

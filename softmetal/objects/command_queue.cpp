@@ -3,7 +3,6 @@
 #include "objects/class_registry.hpp"
 #include "objects/command_buffer.hpp"
 #include "objects/gnustep_thread.hpp"
-#include "executor/spin_wait.hpp"
 
 namespace softmetal::objects {
 
@@ -22,9 +21,7 @@ bool command_queue_slots::try_take() {
 }
 
 void command_queue_slots::take() {
-    // About one command buffer's run on the lane, with room to spare; beyond that, sleep.
-    constexpr std::chrono::microseconds poll_for{20};
-    if (spin_until([&] { return try_take(); }, poll_for)) return;
+    if (try_take()) return;
     std::unique_lock<std::mutex> lock(mutex);
     // Counted before the last look at `outstanding` (both sequentially consistent): a give_back either
     // frees a slot this look sees, or sees this sleeper and wakes it.
