@@ -3,6 +3,7 @@
 // waits under the watchdog), then report: status, error, times. Handlers
 // run on the queue's handler lane (and the command buffer's resources are released there after them),
 // so that a handler may wait for command buffers of its own queue.
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -49,16 +50,21 @@ void run_handlers(std::vector<void*>& handlers, id command_buffer, const char* k
 // Runs the commands until one fails (validation, a fault, the watchdog); returns the failure, if any.
 // The watchdog watches each stretch of commands between event waits: time spent waiting for another
 // queue is not the command buffer running.
-std::optional<validation_failure> run_commands(const std::vector<recorded_command>& commands) {
+// `started`: when the first stretch starts (the clock read the caller made anyway).
+std::optional<validation_failure> run_commands(const std::vector<recorded_command>& commands,
+                                               std::chrono::steady_clock::time_point started) {
     std::size_t next = 0;
+    bool first = true;
     while (next < commands.size()) {
         if (commands[next].waits_for_event) {
             softmetal::run_control unwatched;
             if (auto failure = commands[next++].run(unwatched)) return failure;
+            first = false;
             continue;
         }
         softmetal::run_control control;
-        softmetal::watchdog_watch watch(control);
+        softmetal::watchdog_watch watch(control, first ? started : std::chrono::steady_clock::now());
+        first = false;
         for (; next < commands.size() && !commands[next].waits_for_event; ++next)
             if (auto failure = commands[next].run(control)) return failure;
     }
@@ -112,6 +118,9 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
     softmetal::serial_lane* handler_lane = nullptr;
     std::string misuse;
     bool wake_waiters = false;
+    // One clock read for the scheduled time, the GPU start time and the watchdog: steady_clock is
+    // CLOCK_MONOTONIC, the clock of monotonic_seconds() (foundation_values.cpp).
+    std::chrono::steady_clock::time_point started;
     double scheduled_at = 0;
     {
         std::unique_lock<std::mutex> lock(core.mutex);
@@ -121,9 +130,10 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
         handler_lane = core.handler_lane;
         misuse = core.misuse;
         core.status = status_scheduled;
-        // One clock read for both: the lane starts the work as soon as it is scheduled (a read costs ~90 ns
-        // on our VMs, a tenth of a small command buffer's time on the lane).
-        scheduled_at = monotonic_seconds();
+        // The lane starts the work as soon as it is scheduled (a clock read costs ~90 ns on our VMs, a
+        // tenth of a small command buffer's time on the lane).
+        started = std::chrono::steady_clock::now();
+        scheduled_at = std::chrono::duration<double>(started.time_since_epoch()).count();
         core.kernel_end_time = scheduled_at;
         core.progress.store(progress_scheduled, std::memory_order_release);
         scheduled_handlers.swap(core.scheduled_handlers);
@@ -143,7 +153,7 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
         failure = validation_failure{static_cast<ns_integer>(pymetal::command_buffer_error::not_permitted), "softmetal: " + misuse};
     } else {
         try {
-            failure = run_commands(core.commands);  // no encoder appends after commit: read without the lock
+            failure = run_commands(core.commands, started);  // no encoder appends after commit: read without the lock
         } catch (const std::exception& e) {
             failure = validation_failure{static_cast<ns_integer>(pymetal::command_buffer_error::internal),
                                          std::string("softmetal: ") + e.what()};
