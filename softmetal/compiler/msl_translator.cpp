@@ -216,7 +216,7 @@ public:
     // ---- rewrite: the text clang compiles ----
     std::string rewrite(std::map<std::string, rewritten_kernel> &kernels) {
         parse_top_level();
-        if (shader_validation_enabled()) checked_helper_parameters();
+        if (shader_validation_enabled()) checked_helper_parameters(), checked_declarations_and_casts();
         rewrite_remaining_tokens();
         std::string body = apply_edits();
         std::string regions = region_functions(body);
@@ -226,7 +226,7 @@ public:
     static std::string rewritten_key(const kernel_def &k) { return k.scope + k.name + "#" + std::to_string(k.overload); }
     std::string rewrite_without_regions(std::map<std::string, rewritten_kernel> &kernels) {
         parse_top_level();
-        if (shader_validation_enabled()) checked_helper_parameters();
+        if (shader_validation_enabled()) checked_helper_parameters(), checked_declarations_and_casts();
         rewrite_remaining_tokens();
         std::string body = apply_edits();
         for (const auto &k : kernels_) kernels[rewritten_key(k)] = {k.has_threadgroup_vars, false};
@@ -946,9 +946,10 @@ private:
     }
 
     // Shader validation: the pointer parameters of helper functions (`void store(device float* p, ...)`)
-    // become checked pointers too, so an argument's range follows it into the helper (a plain pointer
-    // passed there has none). Function templates are left alone: their parameters' types are deduced,
-    // and a checked pointer would not match `device T*`. So are constructors with initializer lists.
+    // and function templates (`template <class T> void put(device T* p, ...)`) become checked pointers
+    // too, so an argument's range follows it into the helper (a plain pointer passed there takes the
+    // range it points into). A template's `checked<device T>` deduces T from a checked argument as
+    // `device T*` did from a plain one. Constructors with initializer lists are left alone.
     void checked_helper_parameters() {
         static const std::set<std::string> not_functions = {"if", "while", "for", "switch", "return", "sizeof", "alignof",
                                                             "decltype", "static_assert", "catch", "alignas", "noexcept",
@@ -977,16 +978,132 @@ private:
             // declare another overload.
             const size_t close = definition(j, true);
             if (close == npos || definitions[text(j)] != 1) continue;
-            bool is_template = false;
-            for (size_t q = j; q-- > 0;) {
-                if (is(q, ";") || is(q, "{") || is(q, "}")) break;
-                if (is(q, "template")) {
-                    is_template = true;
-                    break;
-                }
-            }
-            if (is_template) continue;
             for (auto &part : split_commas(j + 2, close)) check_pointer_parameter(part.first, part.second, true);
+        }
+    }
+
+    // Shader validation: the other places a program spells a pointer type in device, constant or
+    // threadgroup memory become checked pointers too, so that the range follows the pointer wherever it
+    // goes: declarations in function and struct bodies (`device float* row = out + id;`, a member
+    // `device float* data;`, `device float* both[2]`), C-style casts (`(device float4*)in`, whose
+    // `::sm::checked<device float4>` is constructed from `in` with its range), and
+    // `reinterpret_cast`/`static_cast` to such a type (`::sm::pointer_cast`). Namespace-scope
+    // declarations stay plain (a program-scope `constant` pointer would otherwise need a dynamic
+    // initializer), as do declarations of several pointers in one statement.
+    bool address_space(size_t j) const { return is(j, "device") || is(j, "constant") || is(j, "threadgroup"); }
+    // Tokens [b, e) are a pointer type `[const] space T [const] * [const]` with one top-level `*`:
+    // the position of that `*`, else npos.
+    size_t pointer_type_star(size_t b, size_t e) const {
+        const size_t first = is(b, "const") ? b + 1 : b;
+        if (first >= e || !address_space(first)) return npos;
+        size_t star = npos;
+        int depth = 0;
+        for (size_t q = first + 1; q < e; ++q) {
+            if (is(q, "<") || is(q, "(") || is(q, "[")) ++depth;
+            else if (is(q, ">") || is(q, ")") || is(q, "]")) --depth;
+            else if (is(q, ">>")) depth -= 2;
+            else if (depth == 0 && is(q, "*")) {
+                if (star != npos) return npos;
+                star = q;
+            } else if (depth == 0 && !is_ident(q) && !is(q, "::")) return npos;
+        }
+        if (star == npos || star == first + 1) return npos;
+        for (size_t q = star + 1; q < e; ++q)
+            if (!is(q, "const")) return npos;
+        return star;
+    }
+    bool untouched(size_t a, size_t b) const {
+        for (size_t q = a; q <= b; ++q)
+            if (consumed_[code_[q]] || tk(q).in_directive) return false;
+        return true;
+    }
+    void checked_declarations_and_casts() {
+        // Which braces are namespaces' (declarations there stay plain).
+        std::vector<bool> namespace_braces;
+        size_t other_braces = 0;
+        for (size_t j = 0; j < code_.size(); ++j) {
+            if (is(j, "{")) {
+                size_t q = j;
+                while (q > 0 && (is_ident(q - 1) || is(q - 1, "::")) && !is(q - 1, "namespace")) --q;
+                const bool ns = (q > 0 && is(q - 1, "namespace")) || (j > 1 && is(j - 2, "extern"));
+                namespace_braces.push_back(ns);
+                if (!ns) ++other_braces;
+                continue;
+            }
+            if (is(j, "}")) {
+                if (!namespace_braces.empty()) {
+                    if (!namespace_braces.back()) --other_braces;
+                    namespace_braces.pop_back();
+                }
+                continue;
+            }
+            // `reinterpret_cast<device uchar*>(p)`, `static_cast<device float*>(v)`.
+            if ((is(j, "reinterpret_cast") || is(j, "static_cast")) && is(j + 1, "<")) {
+                size_t close = j + 2;
+                for (int depth = 1; close < code_.size(); ++close) {
+                    if (is(close, "<")) ++depth;
+                    else if (is(close, ">") && --depth == 0) break;
+                    else if (is(close, ">>") || is(close, ";") || is(close, "{")) break;
+                }
+                if (close < code_.size() && is(close, ">") && is(close + 1, "(") && pointer_type_star(j + 2, close) != npos &&
+                    untouched(j, close)) {
+                    add_edit(tk(j).offset, tk(j).length, "::sm::pointer_cast");
+                    consume(j, j);
+                }
+                continue;
+            }
+            // `(device float4*)in`: a parenthesised pointer type followed by an operand.
+            if (is(j, "(") && address_space(is(j + 1, "const") ? j + 2 : j + 1)) {
+                const size_t close = match(j);
+                if (close == npos) continue;
+                const bool operand = is_ident(close + 1) || is(close + 1, "(") || is(close + 1, "&") || is(close + 1, "*") ||
+                                     is(close + 1, "::") || (close + 1 < code_.size() && tk(close + 1).kind == token_kind::number);
+                const bool after_call = j > 0 && ((is_ident(j - 1) && !is(j - 1, "return")) || is(j - 1, ")") || is(j - 1, "]") ||
+                                                  is(j - 1, ">"));
+                const size_t star = pointer_type_star(j + 1, close);
+                if (operand && !after_call && star != npos && untouched(j, close)) {
+                    add_edit(tk(j + 1).offset, 0, "::sm::checked<");
+                    add_edit(tk(star).offset, 1, ">");
+                    consume(j + 1, star);
+                }
+                continue;
+            }
+            // A declaration at the start of a statement in a function or struct body (or a for's header).
+            if (other_braces == 0 || j == 0) continue;
+            const bool statement_start = is(j - 1, "{") || is(j - 1, ";") || is(j - 1, "}") || (is(j - 1, "(") && j > 1 && is(j - 2, "for"));
+            if (!statement_start || !address_space(is(j, "const") ? j + 1 : j)) continue;
+            size_t name = j, depth = 0;
+            for (; name < code_.size(); ++name) {
+                if (is(name, "<") || is(name, "(") || is(name, "[")) ++depth;
+                else if ((is(name, ">") || is(name, ")") || is(name, "]")) && depth > 0) --depth;
+                else if (is(name, ";") || is(name, "{") || is(name, "=")) break;
+                else if (depth == 0 && is_ident(name) && !is(name, "const") && name > j && is(name - 1, "*")) break;
+                else if (depth == 0 && is_ident(name) && !is(name, "const") && name > j + 1 && is(name - 1, "const") &&
+                         [&] {
+                             size_t q = name - 1;
+                             while (q > j && is(q, "const")) --q;
+                             return is(q, "*");
+                         }())
+                    break;
+            }
+            if (name >= code_.size() || !is_ident(name)) continue;
+            const size_t star = pointer_type_star(j, name);
+            if (star == npos) continue;
+            const bool declarator_end = is(name + 1, "=") || is(name + 1, ";") || is(name + 1, ",") || is(name + 1, "[") ||
+                                        is(name + 1, "{") || is(name + 1, ")");
+            if (!declarator_end || !untouched(j, star)) continue;
+            // `device float *a = x, *b = y;`: the second pointer would be a pointer to a checked one.
+            bool several = false;
+            int d = 0;
+            for (size_t q = name + 1; q < code_.size() && !is(q, ";") && !(d == 0 && is(q, ")")); ++q) {
+                if (is(q, "(") || is(q, "[") || is(q, "{") || is(q, "<")) ++d;
+                else if (is(q, ")") || is(q, "]") || is(q, "}") || is(q, ">")) --d;
+                else if (d == 0 && is(q, ",") && is(q + 1, "*")) several = true;
+            }
+            if (several) continue;
+            add_edit(tk(j).offset, 0, "::sm::checked<");
+            add_edit(tk(star).offset, 1, ">");
+            consume(j, star);
         }
     }
 
