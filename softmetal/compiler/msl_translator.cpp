@@ -917,7 +917,7 @@ private:
     // becomes `::sm::checked<device float> out` (shader_validation.h), which checks every access against
     // the range bound to it. Only a type with one top-level `*`, followed by nothing but `const`: other
     // shapes (`device float**`, `restrict`) stay plain pointers, unchecked.
-    void check_pointer_parameter(size_t b, size_t e, bool address_space_required = false) {
+    bool check_pointer_parameter(size_t b, size_t e, bool address_space_required = false) {
         size_t name = npos, star = npos, end = e;
         int stars = 0, depth = 0;
         for (size_t q = b; q < e; ++q) {
@@ -929,20 +929,21 @@ private:
             else if (is(q, ">") || is(q, ")")) --depth;
             else if (is(q, ">>")) depth -= 2;
             else if (depth == 0 && is(q, "*")) ++stars, star = q;
-            else if (depth == 0 && (is(q, "&") || is(q, "&&"))) return;
+            else if (depth == 0 && (is(q, "&") || is(q, "&&"))) return false;
             else if (depth == 0 && is_ident(q)) name = q;
         }
-        if (stars != 1 || star == b) return;
+        if (stars != 1 || star == b) return false;
         if (name == npos || name < star) name = end; // unnamed (a declaration's `device float*`)
         if (address_space_required) {
             const size_t first = is(b, "const") ? b + 1 : b;
-            if (!is(first, "device") && !is(first, "constant") && !is(first, "threadgroup")) return;
+            if (!is(first, "device") && !is(first, "constant") && !is(first, "threadgroup")) return false;
         }
         for (size_t q = star + 1; q < name; ++q)
-            if (!is(q, "const")) return;
-        if (tk(b).in_directive || tk(star).in_directive) return;
+            if (!is(q, "const")) return false;
+        if (tk(b).in_directive || tk(star).in_directive) return false;
         add_edit(tk(b).offset, 0, "::sm::checked<");
         add_edit(tk(star).offset, 1, ">");
+        return true;
     }
 
     // Shader validation: the pointer parameters of helper functions (`void store(device float* p, ...)`)
@@ -973,12 +974,63 @@ private:
         std::map<std::string, int> definitions;
         for (size_t j = 1; j + 1 < code_.size(); ++j)
             if (definition(j) != npos) ++definitions[text(j)];
+        std::map<std::string, std::vector<bool>> template_pointer_parameters; // which parameters became checked
+        std::set<size_t> parameter_lists;                                     // their declarations' `(`
         for (size_t j = 1; j + 1 < code_.size(); ++j) {
             // Its declarations too (`void store(device float*, uint);` before the body), or they would
             // declare another overload.
             const size_t close = definition(j, true);
             if (close == npos || definitions[text(j)] != 1) continue;
-            for (auto &part : split_commas(j + 2, close)) check_pointer_parameter(part.first, part.second, true);
+            bool is_template = false;
+            for (size_t q = j; q-- > 0;) {
+                if (is(q, ";") || is(q, "{") || is(q, "}")) break;
+                if (is(q, "template")) {
+                    is_template = true;
+                    break;
+                }
+            }
+            std::vector<bool> rewritten;
+            for (auto &part : split_commas(j + 2, close)) rewritten.push_back(check_pointer_parameter(part.first, part.second, true));
+            if (is_template && std::find(rewritten.begin(), rewritten.end(), true) != rewritten.end()) {
+                template_pointer_parameters[text(j)] = rewritten;
+                parameter_lists.insert(j + 1);
+            }
+        }
+        checked_template_arguments(template_pointer_parameters, parameter_lists);
+    }
+
+    // A plain pointer (a threadgroup array, `&in[k]`) does not deduce `checked<device T>`: at each call
+    // of a function template whose pointer parameters became checked, the arguments in those positions
+    // are wrapped in `::sm::checked_of(...)`, which is a checked argument itself and makes a plain one
+    // into a checked one with the range it points into.
+    void checked_template_arguments(const std::map<std::string, std::vector<bool>> &templates, const std::set<size_t> &parameter_lists) {
+        for (size_t j = 0; j + 1 < code_.size(); ++j) {
+            if (!is_ident(j) || tk(j).in_directive) continue;
+            const auto found = templates.find(text(j));
+            if (found == templates.end()) continue;
+            size_t open = j + 1;
+            if (is(open, "<")) { // explicit template arguments: `put<float>(...)`
+                int depth = 0;
+                for (; open < code_.size(); ++open) {
+                    if (is(open, "<")) ++depth;
+                    else if (is(open, ">") && --depth == 0) break;
+                    else if (is(open, ">>") && (depth -= 2) <= 0) break;
+                    else if (is(open, ";") || is(open, "{")) break;
+                }
+                if (open >= code_.size() || !(is(open, ">") || is(open, ">>"))) continue;
+                ++open;
+            }
+            if (!is(open, "(") || parameter_lists.count(open)) continue;
+            const size_t close = match(open);
+            if (close == npos || close == open + 1) continue;
+            const auto args = split_commas(open + 1, close);
+            for (size_t a = 0; a < args.size() && a < found->second.size(); ++a) {
+                if (!found->second[a] || args[a].first >= args[a].second) continue;
+                const size_t first = args[a].first, last = args[a].second - 1;
+                if (tk(first).in_directive || tk(last).in_directive) continue;
+                add_edit(tk(first).offset, 0, "::sm::checked_of(");
+                add_edit(end_of(last), 0, ")");
+            }
         }
     }
 

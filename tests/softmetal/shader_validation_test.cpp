@@ -412,6 +412,13 @@ kernel void byte_offsets(device const uchar* bytes [[buffer(0)]], device float* 
     device const float* f = (device const float*)(bytes + id * 4);
     out[id] = f[1];
 }
+template <class T> void clear(threadgroup T* p, uint i) { p[i] = T(0); }
+kernel void template_from_array(device float* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup float tile[64];
+    clear(tile, lid + 1);
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[lid] = tile[lid];
+}
 kernel void null_pointer(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
     device float* p = id > 1000u ? out : nullptr;
     p[id] = 1.0f;
@@ -630,7 +637,7 @@ TEST_CASE("shader validation: a byte pointer cast to a float pointer keeps the a
     object out = new_buffer(64 * sizeof(float));
     const outcome o = run_path_kernel(queue.get(), "byte_offsets", {{bytes.get(), 0}, {out.get(), 0}}, 64, 64);
     check_reported(o, "byte_offsets' accessed argument 'bytes' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 "
-                      "of the 256 bytes bound", "1];\n}\nkernel void null_pointer", "thread_position_in_grid (63, 0, 0)");
+                      "of the 256 bytes bound", "1];\n}\ntemplate <class T> void clear", "thread_position_in_grid (63, 0, 0)");
     check_fill_computes(queue.get(), 64);
 }
 
@@ -641,5 +648,22 @@ TEST_CASE("shader validation: an access through a null device pointer is reporte
     const outcome o = run_path_kernel(queue.get(), "null_pointer", {{out.get(), 0}}, 4, 4);
     check_reported(o, "null_pointer' accessed device memory outside every range bound to the dispatch: 4 bytes at address 0x0",
                    "id] = 1.0f;\n}\n", "thread_position_in_grid (0, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a threadgroup array passed to a function template is bounded by the kernel's threadgroup memory") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    // In range (63 threads clear elements 1..63) it computes; with 64, thread 63 clears element 64.
+    const outcome in_range = run_path_kernel(queue.get(), "template_from_array", {{out.get(), 0}}, 63, 63);
+    INFO(in_range.text);
+    REQUIRE(in_range.status == status_completed);
+    const float* result = contents<float>(out.get());
+    CHECK(std::all_of(result + 1, result + 63, [](float v) { return v == 0.0f; }));
+    const outcome o = run_path_kernel(queue.get(), "template_from_array", {{out.get(), 0}}, 64, 64);
+    check_reported(o, "template_from_array' accessed the threadgroup variables declared in the kernel (threadgroup memory) out of "
+                      "bounds: 4 bytes at offset 256 of the 256 bytes bound", "i] = T(0); }",
+                   "thread_position_in_threadgroup (63, 0, 0)");
     check_fill_computes(queue.get(), 64);
 }

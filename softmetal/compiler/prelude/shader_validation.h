@@ -209,6 +209,12 @@ template <class I, class T> SM_INLINE checked<T> operator+(I i, const checked<T>
 // range it points into).
 template <class P, class A> SM_INLINE checked<__remove_pointer(P)> pointer_cast(const A &a) { return checked<__remove_pointer(P)>(a); }
 
+// An argument of a function template's checked pointer parameter (the translator wraps it): a checked
+// pointer as it is, a plain one (a threadgroup array, `&in[k]`) with the range it points into, so that
+// `checked<device T>` deduces T from either.
+template <class T> SM_INLINE const checked<T> &checked_of(const checked<T> &c) { return c; }
+template <class U> SM_INLINE checked<U> checked_of(U *raw) { return checked<U>(raw); }
+
 template <class T> struct is_checked { static constexpr bool value = false; };
 template <class T> struct is_checked<checked<T>> { static constexpr bool value = true; };
 
