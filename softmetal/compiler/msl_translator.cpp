@@ -1153,7 +1153,16 @@ private:
                 else if (d == 0 && is(q, ",") && is(q + 1, "*")) several = true;
             }
             if (several) continue;
-            add_edit(tk(j).offset, 0, "::sm::checked<");
+            // A const pointee is spelled `checked_const<device float>`: the barrier split drops every
+            // `const` of a type without a top-level `*` for its per-thread copies, and a
+            // `checked<device float>` copy would not take a `checked<const device float>`.
+            bool pointee_const = false;
+            for (size_t q = j; q < star; ++q)
+                if (is(q, "const")) {
+                    pointee_const = true;
+                    add_edit(tk(q).offset, tk(q).length, std::string(tk(q).length, ' '));
+                }
+            add_edit(tk(j).offset, 0, pointee_const ? "::sm::checked_const<" : "::sm::checked<");
             add_edit(tk(star).offset, 1, ">");
             consume(j, star);
         }

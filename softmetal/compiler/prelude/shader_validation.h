@@ -123,6 +123,8 @@ template <class T> struct checked {
     // (a helper's parameter, a local, a member, a cast's result): from a checked pointer it keeps that
     // range; from a plain one (`&out[i]`, a threadgroup array) it takes the range that pointer is in.
     SM_INLINE checked(T *p_, T *base_, unsigned long length_, unsigned binding_) : p(p_), base(base_), length(length_), binding(binding_) {}
+    // Not yet set (`device float* both[2];`, a member of a struct declared without initializer): an
+    // access before it is set is reported, as one through a null pointer.
     SM_INLINE checked() : p(nullptr), base(nullptr), length(0), binding((unsigned)SM_BINDING_NONE) {}
     template <class U, class = typename validation::when<validation::converts<T, U>::value>::type>
     SM_INLINE checked(U *raw) : p(raw) {
@@ -203,6 +205,8 @@ template <class T> struct checked {
     SM_INLINE bool operator!=(decltype(nullptr)) const { return p != nullptr; }
 };
 template <class I, class T> SM_INLINE checked<T> operator+(I i, const checked<T> &c) { return c + i; }
+// `const device float* in = ...;` in a body (the translator's spelling: no `const` token in the type).
+template <class T> using checked_const = checked<const T>;
 
 // `reinterpret_cast<device uchar*>(p)` and `static_cast<device float*>(v)` in validation mode (the
 // translator names this instead): the result is checked, with p's range (or, from a plain pointer, the
