@@ -969,18 +969,26 @@ private:
                 ++after;
             return is(after, "{") || (or_declaration && is(after, ";")) ? close : npos;
         };
-        // Overloads (`pick(device float*)`, `pick(constant float*)`) stay plain: checked parameters would
-        // make every call to them ambiguous (each is a user-defined conversion).
+        // Overloads (`pick(device float*)`, `pick(constant float*)`) and templates: their calls' arguments
+        // in positions that are a checked pointer in every definition of the name are wrapped (below), so
+        // that a plain argument deduces (templates) and each argument is an exact match for one overload
+        // (checked parameters alone would make a plain argument a user-defined conversion to each).
         std::map<std::string, int> definitions;
         for (size_t j = 1; j + 1 < code_.size(); ++j)
             if (definition(j) != npos) ++definitions[text(j)];
-        std::map<std::string, std::vector<bool>> template_pointer_parameters; // which parameters became checked
-        std::set<size_t> parameter_lists;                                     // their declarations' `(`
+        std::map<std::string, std::vector<std::vector<bool>>> pointer_parameters; // per name, per declaration: which became checked
+        std::set<std::string> wrapped_names;                                     // templates and overloads
+        std::set<size_t> parameter_lists;                                        // their declarations' `(`
         for (size_t j = 1; j + 1 < code_.size(); ++j) {
             // Its declarations too (`void store(device float*, uint);` before the body), or they would
             // declare another overload.
             const size_t close = definition(j, true);
-            if (close == npos || definitions[text(j)] != 1) continue;
+            if (close == npos) continue;
+            // `clear(tile, i);` is a call, not a declaration: nothing names a type before it.
+            if (definition(j) == npos && !(is(j - 1, "*") || is(j - 1, "&") || is(j - 1, ">") ||
+                                           (is_ident(j - 1) && !is(j - 1, "return") && !is(j - 1, "else") && !is(j - 1, "do") &&
+                                            !is(j - 1, "case") && !is(j - 1, "goto"))))
+                continue;
             bool is_template = false;
             for (size_t q = j; q-- > 0;) {
                 if (is(q, ";") || is(q, "{") || is(q, "}")) break;
@@ -991,18 +999,28 @@ private:
             }
             std::vector<bool> rewritten;
             for (auto &part : split_commas(j + 2, close)) rewritten.push_back(check_pointer_parameter(part.first, part.second, true));
-            if (is_template && std::find(rewritten.begin(), rewritten.end(), true) != rewritten.end()) {
-                template_pointer_parameters[text(j)] = rewritten;
-                parameter_lists.insert(j + 1);
-            }
+            pointer_parameters[text(j)].push_back(rewritten);
+            parameter_lists.insert(j + 1);
+            if (is_template || definitions[text(j)] > 1) wrapped_names.insert(text(j));
         }
-        checked_template_arguments(template_pointer_parameters, parameter_lists);
+        std::map<std::string, std::vector<bool>> wrap;
+        for (const std::string &name : wrapped_names) {
+            const auto &all = pointer_parameters[name];
+            size_t most = 0;
+            for (const auto &v : all) most = std::max(most, v.size());
+            std::vector<bool> positions(most, true);
+            for (size_t k = 0; k < most; ++k)
+                for (const auto &v : all) positions[k] = positions[k] && (k >= v.size() || v[k]);
+            if (std::find(positions.begin(), positions.end(), true) != positions.end()) wrap[name] = positions;
+        }
+        checked_template_arguments(wrap, parameter_lists);
     }
 
     // A plain pointer (a threadgroup array, `&in[k]`) does not deduce `checked<device T>`: at each call
-    // of a function template whose pointer parameters became checked, the arguments in those positions
-    // are wrapped in `::sm::checked_of(...)`, which is a checked argument itself and makes a plain one
-    // into a checked one with the range it points into.
+    // of a function template (or overload) whose pointer parameters became checked, the arguments in
+    // those positions are wrapped in `::sm::checked_of(...)`, which is a checked argument itself, makes a
+    // plain pointer into a checked one with the range it points into, and passes anything else on as it
+    // is (a call of another function of the same name, `metal::max(a, b)`).
     void checked_template_arguments(const std::map<std::string, std::vector<bool>> &templates, const std::set<size_t> &parameter_lists) {
         for (size_t j = 0; j + 1 < code_.size(); ++j) {
             if (!is_ident(j) || tk(j).in_directive) continue;
@@ -1069,7 +1087,50 @@ private:
             if (consumed_[code_[q]] || tk(q).in_directive) return false;
         return true;
     }
+    // `#define AS_FLOAT4(p) ((device float4*)(p))`: the casts of macro bodies too (the rewrite edits the
+    // user's text, where the macro is not yet expanded). Only the cast shape; edits stay on the line.
+    void checked_casts_in_macros() {
+        auto tok = [&](size_t k) { return src_.substr(toks_[k].offset, toks_[k].length); };
+        auto same_directive = [&](size_t k) { return k < toks_.size() && toks_[k].in_directive && !toks_[k].directive_start; };
+        for (size_t i = 0; i + 1 < toks_.size(); ++i) {
+            if (!same_directive(i) || tok(i) != "(" || consumed_[i]) continue;
+            size_t q = i + 1;
+            if (same_directive(q) && tok(q) == "const") ++q;
+            if (!same_directive(q) || (tok(q) != "device" && tok(q) != "constant" && tok(q) != "threadgroup")) continue;
+            size_t star = SIZE_MAX, close = SIZE_MAX;
+            bool ok = true;
+            for (size_t k = q + 1; same_directive(k); ++k) {
+                const std::string t = tok(k);
+                if (t == ")") {
+                    close = k;
+                    break;
+                }
+                if (t == "*") {
+                    if (star != SIZE_MAX) ok = false;
+                    star = k;
+                } else if (t == "const" || toks_[k].kind == token_kind::identifier || t == "::") {
+                    if (star != SIZE_MAX && t != "const") ok = false;
+                } else {
+                    ok = false;
+                }
+            }
+            if (!ok || star == SIZE_MAX || close == SIZE_MAX || star == q + 1 || !same_directive(close + 1)) continue;
+            const std::string next = tok(close + 1);
+            const bool operand = toks_[close + 1].kind == token_kind::identifier || toks_[close + 1].kind == token_kind::number ||
+                                 next == "(" || next == "&" || next == "*" || next == "::";
+            const std::string before = tok(i - 1);
+            const bool after_call = toks_[i - 1].kind == token_kind::identifier || before == ")" || before == "]" || before == ">";
+            if (!operand || (after_call && before != "return" && !toks_[i - 1].directive_start && i >= 2 &&
+                             tok(i - 2) != "define"))
+                continue;
+            add_edit(toks_[i + 1].offset, 0, "::sm::checked<", true);
+            add_edit(toks_[star].offset, 1, ">", true);
+            for (size_t k = i + 1; k <= star; ++k) consumed_[k] = true;
+        }
+    }
+
     void checked_declarations_and_casts() {
+        checked_casts_in_macros();
         // Which braces are namespaces' (declarations there stay plain).
         std::vector<bool> namespace_braces;
         size_t other_braces = 0;
@@ -1120,10 +1181,16 @@ private:
                 }
                 continue;
             }
-            // A declaration at the start of a statement in a function or struct body (or a for's header).
-            if (other_braces == 0 || j == 0) continue;
-            const bool statement_start = is(j - 1, "{") || is(j - 1, ";") || is(j - 1, "}") || (is(j - 1, "(") && j > 1 && is(j - 2, "for"));
-            if (!statement_start || !address_space(is(j, "const") ? j + 1 : j)) continue;
+            // A declaration at the start of a statement in a function or struct body (or a for's header),
+            // or a function's return type at any scope (`device float* row_of(...)`, after `inline`,
+            // `static` or a template header): its every declaration has the same shape.
+            if (!address_space(is(j, "const") ? j + 1 : j)) continue;
+            size_t before = j;
+            while (before > 0 && (is(before - 1, "inline") || is(before - 1, "static") || is(before - 1, "constexpr"))) --before;
+            const bool statement_start = before == 0 || is(before - 1, "{") || is(before - 1, ";") || is(before - 1, "}") ||
+                                         (is(before - 1, "(") && before > 1 && is(before - 2, "for"));
+            const bool after_template_header = before > 0 && is(before - 1, ">");
+            if (!statement_start && !after_template_header) continue;
             size_t name = j, depth = 0;
             for (; name < code_.size(); ++name) {
                 if (is(name, "<") || is(name, "(") || is(name, "[")) ++depth;
@@ -1141,9 +1208,23 @@ private:
             if (name >= code_.size() || !is_ident(name)) continue;
             const size_t star = pointer_type_star(j, name);
             if (star == npos) continue;
+            bool function = is(name + 1, "(") && !is(name, "operator");
+            if (function && other_braces > 0) {
+                // A member function only with its body here: one declared here and defined outside the
+                // struct (`S::get`) would have two return types.
+                size_t after = match(name + 1);
+                if (after == npos) continue;
+                ++after;
+                while (after < code_.size() && (is(after, "const") || is(after, "thread") || is(after, "device") ||
+                                                is(after, "threadgroup") || is(after, "constant") || is(after, "noexcept")))
+                    ++after;
+                if (!is(after, "{")) continue;
+            }
             const bool declarator_end = is(name + 1, "=") || is(name + 1, ";") || is(name + 1, ",") || is(name + 1, "[") ||
                                         is(name + 1, "{") || is(name + 1, ")");
-            if (!declarator_end || !untouched(j, star)) continue;
+            if (function ? !(statement_start || after_template_header) : (!declarator_end || other_braces == 0 || !statement_start))
+                continue;
+            if (!untouched(j, star)) continue;
             // `device float *a = x, *b = y;`: the second pointer would be a pointer to a checked one.
             bool several = false;
             int d = 0;

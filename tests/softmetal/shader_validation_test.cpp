@@ -419,6 +419,14 @@ kernel void template_from_array(device float* out [[buffer(0)]], uint lid [[thre
     threadgroup_barrier(mem_flags::mem_threadgroup);
     out[lid] = tile[lid];
 }
+device float* row_of(device float* m, uint r) { return m + r * 8; }
+kernel void returned_pointer(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    row_of(out, 7)[id + 0] = 2.0f;
+}
+#define AS_FLOAT4(p) ((device float4*)(p))
+kernel void macro_cast(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    AS_FLOAT4(out)[id] = float4(2.0f);
+}
 kernel void null_pointer(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
     device float* p = id > 1000u ? out : nullptr;
     p[id] = 1.0f;
@@ -665,5 +673,28 @@ TEST_CASE("shader validation: a threadgroup array passed to a function template 
     check_reported(o, "template_from_array' accessed the threadgroup variables declared in the kernel (threadgroup memory) out of "
                       "bounds: 4 bytes at offset 256 of the 256 bytes bound", "i] = T(0); }",
                    "thread_position_in_threadgroup (63, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a pointer returned by a helper keeps its argument's bounds") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    // Row 7 starts at byte 224: thread 8 writes at 256.
+    const outcome o = run_path_kernel(queue.get(), "returned_pointer", {{out.get(), 0}}, 9, 16);
+    check_reported(o, "returned_pointer' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 "
+                      "of the 256 bytes bound", "id + 0] = 2.0f", "thread_position_in_grid (8, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a cast spelled in a macro keeps the argument's bounds") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "macro_cast", {{out.get(), 0}}, 17, 32);
+    check_page_fault(o);
+    CHECK(contains(o.text, "kernel 'macro_cast' accessed argument 'out' (buffer(0), device memory) out of bounds: 16 bytes at "
+                           "offset 256 of the 256 bytes bound"));
+    CHECK(contains(o.text, "thread_position_in_grid (16, 0, 0)"));
     check_fill_computes(queue.get(), 64);
 }

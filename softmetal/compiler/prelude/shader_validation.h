@@ -213,14 +213,23 @@ template <class T> using checked_const = checked<const T>;
 // range it points into).
 template <class P, class A> SM_INLINE checked<__remove_pointer(P)> pointer_cast(const A &a) { return checked<__remove_pointer(P)>(a); }
 
+template <class T> struct is_checked { static constexpr bool value = false; };
+template <class T> struct is_checked<checked<T>> { static constexpr bool value = true; };
+
 // An argument of a function template's checked pointer parameter (the translator wraps it): a checked
 // pointer as it is, a plain one (a threadgroup array, `&in[k]`) with the range it points into, so that
 // `checked<device T>` deduces T from either.
 template <class T> SM_INLINE const checked<T> &checked_of(const checked<T> &c) { return c; }
 template <class U> SM_INLINE checked<U> checked_of(U *raw) { return checked<U>(raw); }
+template <class A> struct plain_argument {
+    using D = __remove_cvref(A);
+    static constexpr bool value = !__is_pointer(D) && !__is_array(D) && !is_checked<D>::value &&
+                                  !__is_same(D, decltype(nullptr));
+};
+template <class A, class = typename validation::when<plain_argument<A>::value>::type> SM_INLINE A &&checked_of(A &&a) {
+    return static_cast<A &&>(a);
+}
 
-template <class T> struct is_checked { static constexpr bool value = false; };
-template <class T> struct is_checked<checked<T>> { static constexpr bool value = true; };
 
 } // namespace sm
 
