@@ -427,6 +427,17 @@ kernel void returned_pointer(device float* out [[buffer(0)]], uint id [[thread_p
 kernel void macro_cast(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
     AS_FLOAT4(out)[id] = float4(2.0f);
 }
+void put2(device float* p, uint i, float v) { p[i] = v; }
+void put2(device int* p, uint i, int v) { p[i] = v + 1; }
+kernel void through_overload(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    put2(out, id + 3, 1.0f);
+}
+float first(device const float* p) { return p[0]; }
+float first(constant float* p) { return p[1]; }
+kernel void overload_by_space(device const float* in [[buffer(0)]], constant float* c [[buffer(1)]],
+                              device float* out [[buffer(2)]], uint id [[thread_position_in_grid]]) {
+    out[id] = first(in + id) + first(c + id);
+}
 kernel void null_pointer(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
     device float* p = id > 1000u ? out : nullptr;
     p[id] = 1.0f;
@@ -696,5 +707,39 @@ TEST_CASE("shader validation: a cast spelled in a macro keeps the argument's bou
     CHECK(contains(o.text, "kernel 'macro_cast' accessed argument 'out' (buffer(0), device memory) out of bounds: 16 bytes at "
                            "offset 256 of the 256 bytes bound"));
     CHECK(contains(o.text, "thread_position_in_grid (16, 0, 0)"));
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a pointer passed to an overloaded helper keeps its bounds there") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "through_overload", {{out.get(), 0}}, 64, 64);
+    check_reported(o, "through_overload' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 "
+                      "of the 256 bytes bound", "i] = v; }\nvoid put2(device int*", "thread_position_in_grid (61, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: overloads on the address space pick the same overload, and each keeps its argument's bounds") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object in = new_buffer(8 * sizeof(float));
+    object c = new_buffer(8 * sizeof(float));
+    object out = new_buffer(8 * sizeof(float));
+    float* in_values = contents<float>(in.get());
+    float* c_values = contents<float>(c.get());
+    for (int i = 0; i < 8; ++i) in_values[i] = float(i), c_values[i] = float(100 * i);
+    // 7 threads: the constant overload reads c[id + 1], in range; out[id] = in[id] + c[id + 1].
+    const outcome in_range = run_path_kernel(queue.get(), "overload_by_space", {{in.get(), 0}, {c.get(), 0}, {out.get(), 0}}, 7, 8);
+    INFO(in_range.text);
+    REQUIRE(in_range.status == status_completed);
+    const float* result = contents<float>(out.get());
+    bool right = true;
+    for (int i = 0; i < 7; ++i) right = right && result[i] == float(i) + float(100 * (i + 1));
+    CHECK(right);
+    // 8 threads: thread 7's constant overload reads c[8].
+    const outcome o = run_path_kernel(queue.get(), "overload_by_space", {{in.get(), 0}, {c.get(), 0}, {out.get(), 0}}, 8, 8);
+    check_reported(o, "overload_by_space' accessed argument 'c' (buffer(1), constant memory) out of bounds: 4 bytes at offset 32 "
+                      "of the 32 bytes bound", "1]; }\nkernel void overload_by_space", "thread_position_in_grid (7, 0, 0)");
     check_fill_computes(queue.get(), 64);
 }
