@@ -917,7 +917,7 @@ private:
     // becomes `::sm::checked<device float> out` (shader_validation.h), which checks every access against
     // the range bound to it. Only a type with one top-level `*`, followed by nothing but `const`: other
     // shapes (`device float**`, `restrict`) stay plain pointers, unchecked.
-    bool check_pointer_parameter(size_t b, size_t e, bool address_space_required = false) {
+    bool check_pointer_parameter(size_t b, size_t e, bool address_space_required = false, bool apply = true) {
         size_t name = npos, star = npos, end = e;
         int stars = 0, depth = 0;
         for (size_t q = b; q < e; ++q) {
@@ -941,6 +941,7 @@ private:
         for (size_t q = star + 1; q < name; ++q)
             if (!is(q, "const")) return false;
         if (tk(b).in_directive || tk(star).in_directive) return false;
+        if (!apply) return true;
         add_edit(tk(b).offset, 0, "::sm::checked<");
         add_edit(tk(star).offset, 1, ">");
         return true;
@@ -976,9 +977,14 @@ private:
         std::map<std::string, int> definitions;
         for (size_t j = 1; j + 1 < code_.size(); ++j)
             if (definition(j) != npos) ++definitions[text(j)];
-        std::map<std::string, std::vector<std::vector<bool>>> pointer_parameters; // per name, per declaration: which became checked
-        std::set<std::string> wrapped_names;                                     // templates and overloads
-        std::set<size_t> parameter_lists;                                        // their declarations' `(`
+        // Each declaration of a function (its `(`), with each parameter's range.
+        struct declaration {
+            std::string name;
+            size_t open;
+            bool is_template;
+            std::vector<std::pair<size_t, size_t>> parameters;
+        };
+        std::vector<declaration> declarations;
         for (size_t j = 1; j + 1 < code_.size(); ++j) {
             // Its declarations too (`void store(device float*, uint);` before the body), or they would
             // declare another overload.
@@ -997,13 +1003,38 @@ private:
                     break;
                 }
             }
-            std::vector<bool> rewritten;
-            for (auto &part : split_commas(j + 2, close)) rewritten.push_back(check_pointer_parameter(part.first, part.second, true));
-            pointer_parameters[text(j)].push_back(rewritten);
-            parameter_lists.insert(j + 1);
-            if (is_template || definitions[text(j)] > 1) wrapped_names.insert(text(j));
+            declarations.push_back({text(j), j + 1, is_template, split_commas(j + 2, close)});
         }
-        std::map<std::string, std::vector<bool>> wrap;
+        // Overloads that differ in a pointer's address space (`pick(device const float*)`,
+        // `pick(threadgroup const float*)`) stay plain: a checked argument would convert to each of
+        // their checked parameters alike (user-defined conversions rank equal), so the call would be
+        // ambiguous. Their arguments are passed as plain pointers instead (`::sm::plain_of`), resolving
+        // as without validation, unchecked inside the overload.
+        std::map<std::string, std::map<size_t, std::set<std::string>>> spaces; // name -> position -> address spaces
+        std::map<std::string, std::vector<std::vector<bool>>> pointer_parameters; // name -> per declaration: which are checked
+        for (const declaration &d : declarations) {
+            std::vector<bool> pointers;
+            for (size_t k = 0; k < d.parameters.size(); ++k) {
+                const auto &part = d.parameters[k];
+                const bool pointer = check_pointer_parameter(part.first, part.second, true, false);
+                pointers.push_back(pointer);
+                if (pointer) spaces[d.name][k].insert(text(is(part.first, "const") ? part.first + 1 : part.first));
+            }
+            pointer_parameters[d.name].push_back(pointers);
+        }
+        std::set<std::string> plain_names;
+        for (const auto &entry : spaces)
+            for (const auto &position : entry.second)
+                if (position.second.size() > 1) plain_names.insert(entry.first);
+        std::set<std::string> wrapped_names;  // templates and overloads
+        std::set<size_t> parameter_lists;     // their declarations' `(`
+        for (const declaration &d : declarations) {
+            parameter_lists.insert(d.open);
+            if (d.is_template || definitions[d.name] > 1) wrapped_names.insert(d.name);
+            if (plain_names.count(d.name)) continue;
+            for (const auto &part : d.parameters) check_pointer_parameter(part.first, part.second, true);
+        }
+        std::map<std::string, std::pair<std::vector<bool>, bool>> wrap; // name -> (positions, as plain pointers)
         for (const std::string &name : wrapped_names) {
             const auto &all = pointer_parameters[name];
             size_t most = 0;
@@ -1011,7 +1042,8 @@ private:
             std::vector<bool> positions(most, true);
             for (size_t k = 0; k < most; ++k)
                 for (const auto &v : all) positions[k] = positions[k] && (k >= v.size() || v[k]);
-            if (std::find(positions.begin(), positions.end(), true) != positions.end()) wrap[name] = positions;
+            if (std::find(positions.begin(), positions.end(), true) != positions.end())
+                wrap[name] = {positions, plain_names.count(name) != 0};
         }
         checked_template_arguments(wrap, parameter_lists);
     }
@@ -1021,7 +1053,8 @@ private:
     // those positions are wrapped in `::sm::checked_of(...)`, which is a checked argument itself, makes a
     // plain pointer into a checked one with the range it points into, and passes anything else on as it
     // is (a call of another function of the same name, `metal::max(a, b)`).
-    void checked_template_arguments(const std::map<std::string, std::vector<bool>> &templates, const std::set<size_t> &parameter_lists) {
+    void checked_template_arguments(const std::map<std::string, std::pair<std::vector<bool>, bool>> &templates,
+                                    const std::set<size_t> &parameter_lists) {
         for (size_t j = 0; j + 1 < code_.size(); ++j) {
             if (!is_ident(j) || tk(j).in_directive) continue;
             const auto found = templates.find(text(j));
@@ -1042,11 +1075,12 @@ private:
             const size_t close = match(open);
             if (close == npos || close == open + 1) continue;
             const auto args = split_commas(open + 1, close);
-            for (size_t a = 0; a < args.size() && a < found->second.size(); ++a) {
-                if (!found->second[a] || args[a].first >= args[a].second) continue;
+            const std::vector<bool> &positions = found->second.first;
+            for (size_t a = 0; a < args.size() && a < positions.size(); ++a) {
+                if (!positions[a] || args[a].first >= args[a].second) continue;
                 const size_t first = args[a].first, last = args[a].second - 1;
                 if (tk(first).in_directive || tk(last).in_directive) continue;
-                add_edit(tk(first).offset, 0, "::sm::checked_of(");
+                add_edit(tk(first).offset, 0, found->second.second ? "::sm::plain_of(" : "::sm::checked_of(");
                 add_edit(end_of(last), 0, ")");
             }
         }

@@ -229,6 +229,12 @@ template <class A> struct plain_argument {
 template <class A, class = typename validation::when<plain_argument<A>::value>::type> SM_INLINE A &&checked_of(A &&a) {
     return static_cast<A &&>(a);
 }
+// An argument of overloads that differ in a pointer's address space (their parameters stay plain): a
+// checked pointer as its plain pointer, anything else as it is.
+template <class T> SM_INLINE T *plain_of(const checked<T> &c) { return c.p; }
+template <class A, class = typename validation::when<!is_checked<__remove_cvref(A)>::value>::type> SM_INLINE A &&plain_of(A &&a) {
+    return static_cast<A &&>(a);
+}
 
 
 } // namespace sm
