@@ -438,6 +438,11 @@ kernel void overload_by_space(device const float* in [[buffer(0)]], constant flo
                               device float* out [[buffer(2)]], uint id [[thread_position_in_grid]]) {
     out[id] = first(in + id) + first(c + id);
 }
+kernel void from_integer(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    const ulong address = (ulong)out;
+    device float* again = (device float*)address;
+    again[id + 1] = 3.0f;
+}
 kernel void null_pointer(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
     device float* p = id > 1000u ? out : nullptr;
     p[id] = 1.0f;
@@ -739,4 +744,14 @@ TEST_CASE("shader validation: overloads that differ in a pointer's address space
     bool right = true;
     for (int i = 0; i < 7; ++i) right = right && result[i] == float(i) + float(100 * (i + 1));
     CHECK(right);
+}
+
+TEST_CASE("shader validation: a pointer made from an integer address takes the range that address is in") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "from_integer", {{out.get(), 0}}, 64, 64);
+    check_reported(o, "from_integer' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 of "
+                      "the 256 bytes bound", "id + 1] = 3.0f", "thread_position_in_grid (63, 0, 0)");
+    check_fill_computes(queue.get(), 64);
 }

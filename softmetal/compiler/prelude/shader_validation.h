@@ -142,6 +142,12 @@ template <class T> struct checked {
         from_plain();
     }
 
+    // `(device float*)address` from an integer: the range that address is in, as for a plain pointer.
+    template <class I, class = typename validation::when<__is_integral(I)>::type, class = void, class = void>
+    explicit SM_INLINE checked(I address) : p((T *)(__SIZE_TYPE__)address) {
+        from_plain();
+    }
+
     SM_INLINE void from_plain() {
         const validation::range r = validation::range_of((__SIZE_TYPE__)p, space);
         base = (T *)r.base;
@@ -185,6 +191,9 @@ template <class T> struct checked {
     template <class U, class = typename validation::when<!validation::converts<U, T>::value>::type, class = void>
     explicit SM_INLINE operator U *() const { return (U *)p; }
     explicit SM_INLINE operator bool() const { return p != nullptr; }
+    // `(ulong)out`: the address, as for a plain pointer.
+    template <class I, class = typename validation::when<__is_integral(I) && !__is_same(I, bool)>::type>
+    explicit SM_INLINE operator I() const { return (I)(__SIZE_TYPE__)p; }
 
     template <class I> SM_INLINE checked operator+(I i) const { return checked{p + i, base, length, binding}; }
     template <class I> SM_INLINE checked operator-(I i) const { return checked{p - i, base, length, binding}; }
