@@ -110,7 +110,8 @@ template <class T> constexpr unsigned pointee_data_type() {
 // dispatch has already checked that the buffer holds at least sizeof(T) bytes (buffer_min_length).
 template <class T> struct constant_reference { static constexpr unsigned copy_size = 0; };
 template <class X> struct constant_reference<__generic const X &> {
-    static constexpr unsigned copy_size = __is_trivially_copyable(X) && sizeof(X) <= 256 ? (unsigned)sizeof(X) : 0u;
+    static constexpr unsigned copy_size =
+        __is_trivially_copyable(X) && sizeof(X) <= 256 && alignof(X) <= 16 ? (unsigned)sizeof(X) : 0u; // copies are 16-aligned
 };
 
 // [[buffer(N)]]: pointers are cast, references bound to the buffer's first bytes, values copied.
