@@ -107,10 +107,11 @@ SM_INLINE float fmax(float a, float b) { return __builtin_fmaxf(a, b); }
 // with fast math; metal::precise:: and libraries without fast math keep libm, see math_functions.inc).
 // Written out instead of called: LLVM vectorizes them at any width (16 lanes with AVX-512), where
 // glibc's vector math reaches LLVM 19 only up to 8 lanes, and a loop that stays scalar pays no call.
-// Accuracy against double precision, every 7th float: exp/exp2 within 1.02 ulp, underflowing gradually
-// to 0 and overflowing to +inf; sin/cos within 2^-23 absolute for |x| < 2^15 (argument reduction by
-// pi/2 in three parts), worse beyond, where Metal's own fast-math bound (2^-13 absolute, given for
-// [-pi, pi] only) says nothing. NaN is not propagated: fast math promises there is none.
+// Accuracy against double precision (every 7th or 13th float): exp/exp2 within 1.02 ulp, underflowing
+// gradually to 0 and overflowing to +inf; sin/cos within 2^-23 absolute for |x| < 2.6e7 (argument
+// reduction by pi/2 in three parts), in [-1, 1] but no better than that beyond, where Metal's own
+// fast-math bound (2^-13 absolute, given for [-pi, pi] only) says nothing. NaN is not propagated:
+// fast math promises there is none.
 // `precise` inside: -ffast-math would otherwise let clang reassociate the reduction's split constants
 // back into one product and lose the low bits.
 #pragma float_control(precise, on, push)
@@ -140,14 +141,24 @@ SM_INLINE float fast_exp2(float x) {
     const float n = __builtin_rintf(x);
     return exp_scaled((x - n) * 0.693147180559945309f, n); // x - n is exact
 }
-// sin(x + quarter * pi/2): quarter 0 gives sin x, 1 gives cos x.
-SM_INLINE float sin_quadrant(float x, unsigned quarter) {
-    const float q = __builtin_rintf(x * 0.636619772367581343f); // x / (pi/2), to the nearest integer
-    // pi/2 = 1.5703125 + 4.837512969970703125e-4 + 7.54978995489188216e-8: the first two have few
-    // significant bits, so q times them is exact for |q| < 2^15.
+// x - q * pi/2, pi/2 in three parts (1.5703125 + 4.837512969970703125e-4 + 7.54978995489188216e-8,
+// the first with few significant bits), each product exact inside its fma.
+SM_INLINE float minus_quarter_turns(float x, float q) {
     float r = __builtin_fmaf(-q, 1.5703125f, x);
     r = __builtin_fmaf(-q, 4.837512969970703125e-4f, r);
-    r = __builtin_fmaf(-q, 7.54978995489188216e-8f, r);
+    return __builtin_fmaf(-q, 7.54978995489188216e-8f, r);
+}
+// sin(x + quarter * pi/2): quarter 0 gives sin x, 1 gives cos x.
+SM_INLINE float sin_quadrant(float x, unsigned quarter) {
+    float q = __builtin_rintf(x * 0.636619772367581343f); // x / (pi/2), to the nearest integer
+    float r = minus_quarter_turns(x, q);
+    // Where x * 2/pi was rounded to a wrong integer (|x| beyond 2^23 or so), once more; past 2.6e7 the
+    // reduction has lost x's low bits anyway, and the clamp only keeps the result within [-1, 1].
+    const float q2 = __builtin_rintf(r * 0.636619772367581343f);
+    r = __builtin_fminf(__builtin_fmaxf(minus_quarter_turns(r, q2), -0.79f), 0.79f);
+    q += q2;
+    // q mod 4, exactly, without converting a q beyond the range of int (any q past 2^26 is a multiple of 4).
+    q -= 4.0f * __builtin_floorf(q * 0.25f);
     const float z = r * r;
     float s = __builtin_fmaf(-1.9515295891e-4f, z, 8.3321608736e-3f);
     s = __builtin_fmaf(s, z, -1.6666654611e-1f);
