@@ -79,6 +79,8 @@ const std::vector<kernel_case> &all_cases();
 std::vector<kernel_case> front_end_cases();
 // Kernels that exercise the vectorized thread loops (vectorization_corpus.cpp).
 std::vector<kernel_case> vectorization_cases();
+// Kernels for the thread loops' code generation: constant arguments, 32-bit index wrap, fast math (codegen_corpus.cpp).
+std::vector<kernel_case> codegen_cases();
 
 // Drives one case through some implementation. Returns "" on success, else an error message
 // (compile log, missing function, or the check's complaint).

@@ -101,6 +101,19 @@ template <class T> constexpr unsigned pointee_data_type() {
     else return data_type<E>();
 }
 
+// A `constant T &` argument (MSL's `constant` is `__generic const` here, see msl_keywords.h) refers to
+// memory that no one may change while the dispatch runs. run_group reads it into a private copy once
+// per group and binds the reference to the copy: a copy whose address only the kernel sees cannot be
+// written through the kernel's device pointers, so LLVM hoists its loads out of the thread loop and
+// may load it even where the kernel's control flow does not (`if (x == 0 || y == h - 1)` reads `h`
+// for every lane instead of as a masked gather). Bounded so that a big table stays where it is; the
+// dispatch has already checked that the buffer holds at least sizeof(T) bytes (buffer_min_length).
+template <class T> struct constant_reference { static constexpr unsigned copy_size = 0; };
+template <class X> struct constant_reference<__generic const X &> {
+    static constexpr unsigned copy_size =
+        __is_trivially_copyable(X) && sizeof(X) <= 256 && alignof(X) <= 16 ? (unsigned)sizeof(X) : 0u; // copies are 16-aligned
+};
+
 // [[buffer(N)]]: pointers are cast, references bound to the buffer's first bytes, values copied.
 template <unsigned N> struct sm_buffer {
     template <class T> static SM_INLINE T get(const thread_ctx &c) {
@@ -132,6 +145,24 @@ template <unsigned N> struct sm_buffer {
     }
     static constexpr int index = (int)N;
 };
+
+// Which arguments run_group copies (constant_reference): `constant T &` buffer arguments only.
+template <class B, class T> struct constant_copy { static constexpr unsigned size = 0, padded = 0, index = 0; };
+template <unsigned N, class T> struct constant_copy<sm_buffer<N>, T> {
+    static constexpr unsigned size = constant_reference<T>::copy_size, padded = (size + 15u) & ~15u, index = N;
+};
+// Room for a group's copies; never zero bytes (an empty array is not C++).
+template <unsigned Bytes> struct constant_copies {
+    alignas(16) unsigned char bytes[Bytes ? Bytes : 1];
+};
+template <class B, class T> SM_INLINE void copy_constant(sm_launch &l, unsigned char *store, unsigned &offset) {
+    using C = constant_copy<B, T>;
+    if constexpr (C::size != 0) {
+        __builtin_memcpy(store + offset, l.buffers[C::index], C::size);
+        l.buffers[C::index] = store + offset;
+        offset += C::padded;
+    }
+}
 
 // [[threadgroup(N)]]: the executor's per-group block for slot N.
 template <unsigned N> struct sm_threadgroup {
@@ -300,6 +331,12 @@ template <class... Args> struct fn_signature<void(Args...)> {
         F(B::template get<Args>(c)...);
 #endif
     }
+    // run_group: the bytes of the group's private copies of `constant T &` arguments, and the copying.
+    template <class... B> static constexpr unsigned constant_bytes(bindings<B...>) { return (0u + ... + constant_copy<B, Args>::padded); }
+    template <class... B> static SM_INLINE void copy_constants(bindings<B...>, sm_launch &l, unsigned char *store) {
+        unsigned offset = 0;
+        (copy_constant<B, Args>(l, store, offset), ...);
+    }
     template <class... B> static constexpr sm_kernel_info info(bindings<B...>) {
         sm_kernel_info k{};
         k.buffer_bindings_used = (0u | ... | B::buffer_bit);
@@ -363,6 +400,8 @@ template <class B, auto F> void run_group(const sm_group *shared) {
     // Private copies: stores through the kernel's device pointers could otherwise alias the launch
     // record, forcing every buffer pointer to be reloaded per thread (and no vectorisation).
     sm_launch launch = *shared->launch;
+    constant_copies<signature<decltype(F)>::constant_bytes(B{})> constants;
+    signature<decltype(F)>::copy_constants(B{}, launch, constants.bytes);
     sm_group group = *shared;
     group.launch = &launch;
     const sm_group *g = &group;
@@ -395,6 +434,8 @@ SM_INLINE sm_kernel_info kernel_info(__constant const char *name, unsigned long 
 // position attributes itself (thread_at). No fibers: the kernel reports no barriers to the executor.
 template <class BR, auto R> void run_group_regions(const sm_group *shared) {
     sm_launch launch = *shared->launch; // private copies, as in run_group
+    constant_copies<signature<decltype(R)>::constant_bytes(BR{})> constants;
+    signature<decltype(R)>::copy_constants(BR{}, launch, constants.bytes);
     sm_group group = *shared;
     group.launch = &launch;
     const sm_size3 o = group_origin(&group);

@@ -58,9 +58,11 @@ namespace fast {
 #include "math_functions.inc"
 }
 namespace precise {
+#define SM_PRECISE_MATH 1
 #pragma float_control(precise, on, push)
 #include "math_functions.inc"
 #pragma float_control(pop)
+#undef SM_PRECISE_MATH
 }
 
 template <class T, sm::enable_if_t<sm::is_float_elem<T>> = 0> SM_INLINE auto isnan(T v) { return sm::test<sm::fp_class::nan>(v); }

@@ -25,11 +25,15 @@
 // the loop an explicitly vectorized *outer* loop when the kernel has loops of its own: one vector lane
 // per thread, as on a GPU. LLVM's legality checks refuse what that path cannot do (divergent branches,
 // inner loops whose trip count differs per thread), and such loops stay scalar or are vectorized inside.
-// The width: 8 floats wherever AVX is there. AVX-512 registers hold 16, but LLVM 19 maps glibc's
-// vector math (-fveclib=libmvec) only up to 8 lanes (_ZGVdN8v_expf): a forced width of 16 turned
-// every exp/sin into 16 scalar calls (0.4 GB/s instead of 11.8 on the exp*sin kernel). Loops without
-// the hint (the kernel's own) still get 16 lanes from the cost model.
-#if defined(__AVX__)
+// The width. With AVX-512, the cost model's: 16 lanes for arithmetic and the prelude's own fast-math
+// exp/sin/cos (target_cpu.h), 8 where a loop calls glibc's vector math, which LLVM 19 maps only up to
+// 8 lanes (_ZGVdN8v_logf; a forced 16 made 16 scalar calls of each: 0.4 GB/s instead of 11.8 on the
+// exp*sin kernel when exp and sin were libm's); an outer loop gets 16 (LLVM's VPlan-native width).
+// Interleaving stays the cost model's too (as with the width of 8 before; an interleave count above 1
+// would make LLVM refuse the outer loop). With AVX2, 8 floats, given.
+#if defined(__AVX512F__)
+#define SM_THREAD_LOOP_WIDTH _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__AVX__)
 #define SM_THREAD_LOOP_WIDTH _Pragma("clang loop vectorize(assume_safety) vectorize_width(8)")
 #else
 #define SM_THREAD_LOOP_WIDTH _Pragma("clang loop vectorize(assume_safety) vectorize_width(4)")
@@ -98,6 +102,78 @@ SM_INLINE float modf(float x, float *i) { return __builtin_modff(x, i); }
 SM_INLINE int ilogb(float x) { return __builtin_ilogbf(x); }
 SM_INLINE float nextafter(float x, float y) { return __builtin_nextafterf(x, y); }
 SM_INLINE float fmax(float a, float b) { return __builtin_fmaxf(a, b); }
+
+// exp, exp2, sin and cos for Metal's fast math (metal:: and metal::fast:: when the library is compiled
+// with fast math; metal::precise:: and libraries without fast math keep libm, see math_functions.inc).
+// Written out instead of called: LLVM vectorizes them at any width (16 lanes with AVX-512), where
+// glibc's vector math reaches LLVM 19 only up to 8 lanes, and a loop that stays scalar pays no call.
+// Accuracy against double precision (every 7th or 13th float): exp/exp2 within 1.02 ulp, underflowing
+// gradually to 0 and overflowing to +inf; sin/cos within 2^-23 absolute for |x| < 2.6e7 (argument
+// reduction by pi/2 in three parts), in [-1, 1] but no better than that beyond, where Metal's own
+// fast-math bound (2^-13 absolute, given for [-pi, pi] only) says nothing. NaN is not propagated:
+// fast math promises there is none.
+// `precise` inside: -ffast-math would otherwise let clang reassociate the reduction's split constants
+// back into one product and lose the low bits.
+#pragma float_control(precise, on, push)
+// e^r on |r| <= ln2/2, times 2^n in two steps (each factor a normal float for n in [-252, 254]).
+SM_INLINE float exp_scaled(float r, float n) {
+    float p = __builtin_fmaf(1.9875691500e-4f, r, 1.3981999507e-3f);
+    p = __builtin_fmaf(p, r, 8.3334519073e-3f);
+    p = __builtin_fmaf(p, r, 4.1665795894e-2f);
+    p = __builtin_fmaf(p, r, 1.6666665459e-1f);
+    p = __builtin_fmaf(p, r, 5.0000001201e-1f);
+    p = __builtin_fmaf(p, r * r, r) + 1.0f;
+    const int k = (int)n, k1 = k >> 1, k2 = k - k1;
+    const float s1 = __builtin_bit_cast(float, (unsigned)(k1 + 127) << 23);
+    const float s2 = __builtin_bit_cast(float, (unsigned)(k2 + 127) << 23);
+    return p * s1 * s2;
+}
+SM_INLINE float fast_exp(float x) {
+    // Past these bounds the result is +inf or 0 anyway; the clamp keeps n inside exp_scaled's range.
+    x = __builtin_fminf(__builtin_fmaxf(x, -104.0f), 89.0f);
+    const float n = __builtin_rintf(x * 1.44269504088896341f);
+    float r = __builtin_fmaf(-n, 0.693359375f, x); // ln 2 = 0.693359375 - 2.12194440e-4 (+ 1e-12)
+    r = __builtin_fmaf(n, 2.12194440e-4f, r);
+    return exp_scaled(r, n);
+}
+SM_INLINE float fast_exp2(float x) {
+    x = __builtin_fminf(__builtin_fmaxf(x, -150.0f), 129.0f);
+    const float n = __builtin_rintf(x);
+    return exp_scaled((x - n) * 0.693147180559945309f, n); // x - n is exact
+}
+// x - q * pi/2, pi/2 in three parts (1.5703125 + 4.837512969970703125e-4 + 7.54978995489188216e-8,
+// the first with few significant bits), each product exact inside its fma.
+SM_INLINE float minus_quarter_turns(float x, float q) {
+    float r = __builtin_fmaf(-q, 1.5703125f, x);
+    r = __builtin_fmaf(-q, 4.837512969970703125e-4f, r);
+    return __builtin_fmaf(-q, 7.54978995489188216e-8f, r);
+}
+// sin(x + quarter * pi/2): quarter 0 gives sin x, 1 gives cos x.
+SM_INLINE float sin_quadrant(float x, unsigned quarter) {
+    float q = __builtin_rintf(x * 0.636619772367581343f); // x / (pi/2), to the nearest integer
+    float r = minus_quarter_turns(x, q);
+    // Where x * 2/pi was rounded to a wrong integer (|x| beyond 2^23 or so), once more; past 2.6e7 the
+    // reduction has lost x's low bits anyway, and the clamp only keeps the result within [-1, 1].
+    const float q2 = __builtin_rintf(r * 0.636619772367581343f);
+    r = __builtin_fminf(__builtin_fmaxf(minus_quarter_turns(r, q2), -0.79f), 0.79f);
+    q += q2;
+    // q mod 4, exactly, without converting a q beyond the range of int (any q past 2^26 is a multiple of 4).
+    q -= 4.0f * __builtin_floorf(q * 0.25f);
+    const float z = r * r;
+    float s = __builtin_fmaf(-1.9515295891e-4f, z, 8.3321608736e-3f);
+    s = __builtin_fmaf(s, z, -1.6666654611e-1f);
+    s = __builtin_fmaf(s * z, r, r); // sin r
+    float c = __builtin_fmaf(2.443315711809948e-5f, z, -1.388731625493765e-3f);
+    c = __builtin_fmaf(c, z, 4.166664568298827e-2f);
+    c = __builtin_fmaf(c * z, z, __builtin_fmaf(-0.5f, z, 1.0f)); // cos r
+    // x = r + j * pi/2 with j = q + quarter: sin r, cos r, -sin r, -cos r for j mod 4 = 0, 1, 2, 3.
+    const unsigned j = (unsigned)(int)q + quarter;
+    const float v = (j & 1u) ? c : s;
+    return __builtin_bit_cast(float, __builtin_bit_cast(unsigned, v) ^ ((j & 2u) << 30));
+}
+SM_INLINE float fast_sin(float x) { return sin_quadrant(x, 0u); }
+SM_INLINE float fast_cos(float x) { return sin_quadrant(x, 1u); }
+#pragma float_control(pop)
 
 template <class T> SM_INLINE int popcount(T x) {
     return sizeof(T) > 4 ? __builtin_popcountll((unsigned long long)x)
