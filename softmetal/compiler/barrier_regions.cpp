@@ -63,40 +63,64 @@ private:
 enum class stmt_kind { plain, barrier, loop, hoisted, simd, matrix, subset };
 
 // SIMD-group functions a region split can take (simdgroup_regions.h computes them): the compute
-// functor, the argument count, and the argument type when it is fixed (else the argument's own).
+// functor, the arguments it takes, and the argument type when it is fixed (else the argument's own).
+enum class simd_shape {
+    value,      // f(x): x stored per lane
+    value_lane, // f(x, lane or distance): x stored, the second argument as an unsigned per lane
+    none,       // f(): only which lanes are live matters
+    fill,       // f(data, fill, delta [, modulo]): data and fill stored as a pair, delta | modulo << 16 per lane
+};
 struct simd_function {
-    const char *compute;
-    int arguments;
+    std::string compute;
+    simd_shape shape;
     const char *argument_type; // "" : the argument's type
     const char *result_type;   // "" : the argument type
+    unsigned default_modulo = 0; // fill: the modulo when the call gives none
 };
 const std::map<std::string, simd_function> &simd_functions() {
-    static const std::map<std::string, simd_function> m = {
-        {"simd_sum", {"::sm::regions::reduce<::sm::simd::add>", 1, "", ""}},
-        {"simd_product", {"::sm::regions::reduce<::sm::simd::mul>", 1, "", ""}},
-        {"simd_min", {"::sm::regions::reduce<::sm::simd::lesser>", 1, "", ""}},
-        {"simd_max", {"::sm::regions::reduce<::sm::simd::greater>", 1, "", ""}},
-        {"simd_and", {"::sm::regions::reduce<::sm::simd::bit_and>", 1, "", ""}},
-        {"simd_or", {"::sm::regions::reduce<::sm::simd::bit_or>", 1, "", ""}},
-        {"simd_xor", {"::sm::regions::reduce<::sm::simd::bit_xor>", 1, "", ""}},
-        {"simd_all", {"::sm::regions::reduce<::sm::simd::bit_and>", 1, "bool", "bool"}},
-        {"simd_any", {"::sm::regions::reduce<::sm::simd::bit_or>", 1, "bool", "bool"}},
-        {"simd_prefix_inclusive_sum", {"::sm::regions::prefix<::sm::simd::add, 0, true>", 1, "", ""}},
-        {"simd_prefix_exclusive_sum", {"::sm::regions::prefix<::sm::simd::add, 0, false>", 1, "", ""}},
-        {"simd_prefix_inclusive_product", {"::sm::regions::prefix<::sm::simd::mul, 1, true>", 1, "", ""}},
-        {"simd_prefix_exclusive_product", {"::sm::regions::prefix<::sm::simd::mul, 1, false>", 1, "", ""}},
-        {"simd_broadcast_first", {"::sm::regions::broadcast_first", 1, "", ""}},
-        {"simd_ballot", {"::sm::regions::ballot", 1, "bool", "::metal::simd_vote"}},
-        {"simd_shuffle", {"::sm::regions::shuffle<::sm::regions::source::absolute>", 2, "", ""}},
-        {"simd_broadcast", {"::sm::regions::shuffle<::sm::regions::source::absolute>", 2, "", ""}},
-        {"simd_shuffle_up", {"::sm::regions::shuffle<::sm::regions::source::up>", 2, "", ""}},
-        {"simd_shuffle_down", {"::sm::regions::shuffle<::sm::regions::source::down>", 2, "", ""}},
-        {"simd_shuffle_xor", {"::sm::regions::shuffle<::sm::regions::source::exclusive_or>", 2, "", ""}},
-        {"simd_shuffle_rotate_up", {"::sm::regions::shuffle<::sm::regions::source::rotate_up>", 2, "", ""}},
-        {"simd_shuffle_rotate_down", {"::sm::regions::shuffle<::sm::regions::source::rotate_down>", 2, "", ""}},
-    };
+    using sh = simd_shape;
+    static const std::map<std::string, simd_function> m = [] {
+        std::map<std::string, simd_function> t;
+        // Reductions and scans, for the SIMD group and (over each lane's quad) for the quad group.
+        for (const char *group : {"simd", "quad"}) {
+            const std::string g = group, ns = "::sm::regions::" + std::string(g == "quad" ? "quad_" : "");
+            auto add = [&](const std::string &name, const std::string &compute, sh shape, const char *arg = "", const char *res = "",
+                           unsigned modulo = 0) { t[g + "_" + name] = {compute, shape, arg, res, modulo}; };
+            for (const auto &r : std::vector<std::pair<const char *, const char *>>{
+                     {"sum", "add"}, {"product", "mul"}, {"min", "lesser"}, {"max", "greater"}, {"and", "bit_and"}, {"or", "bit_or"}, {"xor", "bit_xor"}})
+                add(r.first, ns + "reduce<::sm::simd::" + r.second + ">", sh::value);
+            add("all", ns + "reduce<::sm::simd::bit_and>", sh::value, "bool", "bool");
+            add("any", ns + "reduce<::sm::simd::bit_or>", sh::value, "bool", "bool");
+            add("prefix_inclusive_sum", ns + "prefix<::sm::simd::add, 0, true>", sh::value);
+            add("prefix_exclusive_sum", ns + "prefix<::sm::simd::add, 0, false>", sh::value);
+            add("prefix_inclusive_product", ns + "prefix<::sm::simd::mul, 1, true>", sh::value);
+            add("prefix_exclusive_product", ns + "prefix<::sm::simd::mul, 1, false>", sh::value);
+            add("broadcast_first", ns + "broadcast_first", sh::value);
+            add("ballot", ns + "ballot", sh::value, "bool", "::metal::simd_vote");
+            add("is_first", ns + "is_first", sh::none, "bool", "bool");
+            add("active_threads_mask", ns + "active_threads_mask", sh::none, "bool", "::metal::simd_vote");
+            const std::string src = "::sm::regions::shuffle<::sm::regions::source::" + std::string(g == "quad" ? "quad_" : "");
+            add("shuffle", src + "absolute>", sh::value_lane);
+            add("broadcast", src + "absolute>", sh::value_lane);
+            add("shuffle_up", src + "up>", sh::value_lane);
+            add("shuffle_down", src + "down>", sh::value_lane);
+            add("shuffle_xor", src + "exclusive_or>", sh::value_lane);
+            add("shuffle_rotate_up", src + "rotate_up>", sh::value_lane);
+            add("shuffle_rotate_down", src + "rotate_down>", sh::value_lane);
+            add("shuffle_and_fill_up", "::sm::regions::shuffle_and_fill<true>", sh::fill, "", "", g == "quad" ? 4 : 32);
+            add("shuffle_and_fill_down", "::sm::regions::shuffle_and_fill<false>", sh::fill, "", "", g == "quad" ? 4 : 32);
+        }
+        return t;
+    }();
     return m;
 }
+
+// A SIMD-group call: tokens [call, close] (`call` at `metal::` when so spelled), the function's
+// name at `name`, its first argument ending at arg0_end (',' or ')'), its top-level commas.
+struct simd_call {
+    size_t call = 0, name = 0, close = 0, arg0_end = 0;
+    std::vector<size_t> commas;
+};
 
 struct stmt {
     stmt_kind kind = stmt_kind::plain;
@@ -109,9 +133,9 @@ struct stmt {
     size_t name_tok = npos;
     bool simple_decl = false; // one declarator, `= init` or no initialiser, not an array, not static/constexpr
     std::string type;         // its type as declared, without top-level const (for the per-thread copies)
-    // simd: the statement holds one SIMD-group call, tokens [call, call_close]; its arguments end at
-    // arg0_end (',' or ')'); its arguments are stored in `pre_region`, the statement runs in `region`.
-    size_t call = npos, call_name = npos, call_close = npos, arg0_end = npos;
+    // simd: the statement's SIMD-group calls (none inside another's arguments); their arguments are
+    // stored in `pre_region`, the statement runs in `region`.
+    std::vector<simd_call> calls;
     int pre_region = -1;
     // subset: the position attribute of `if (position == constant)`, and the constant's token.
     std::string subset_attr;
@@ -205,9 +229,7 @@ private:
     bool is_simd_call(size_t i) const {
         if (!is_ident(i) || !is(i + 1, "(") || (i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) return false;
         const std::string t = text(i);
-        static const std::set<std::string> others = {"simd_is_first", "simd_active_threads_mask", "simd_shuffle_and_fill_up",
-                                                     "simd_shuffle_and_fill_down"};
-        const bool metal_name = simd_functions().count(t) || others.count(t) || t.compare(0, 5, "quad_") == 0 ||
+        const bool metal_name = simd_functions().count(t) || t.compare(0, 5, "quad_") == 0 ||
                                 t.compare(0, 10, "simdgroup_") == 0 || t == "make_filled_simdgroup_matrix";
         return metal_name && !is_barrier_name(i) && !k_.user_functions.count(t);
     }
@@ -299,9 +321,26 @@ private:
                 return parse_list(h + 2, b - 1, depth + 1, s.body, why);
             }
         }
-        // A matrix is the SIMD group's (one copy per group): a lane's own statement cannot use it.
-        if (mentions_matrix(a, b)) return matrix_refused(why);
+        // A matrix is the SIMD group's (one copy per group): a lane's own statement can only reach its
+        // own elements of it, through thread_elements().
+        if (mentions_matrix(a, b) && !(!barrier_inside && elements_only(a, b))) return matrix_refused(why);
         if (barrier_inside && simd_statement(s, why)) {
+            // `if (simd_is_first()) ...`: a call in the condition of an `if` whose arms meet nobody.
+            if (is(a, "if")) {
+                if (contains(a, b, &splitter::is_jump)) {
+                    why = "break/continue outside a loop of its own statement";
+                    return false;
+                }
+                for (size_t i = a; i < b; ++i)
+                    if (is(i, "return")) {
+                        if (!is(i + 1, ";")) {
+                            why = "'return' with a value (a lambda?) in the kernel body";
+                            return false;
+                        }
+                        s.has_return = true;
+                    }
+                return true;
+            }
             parse_declaration(s);
             return true;
         }
@@ -327,7 +366,7 @@ private:
             why = "break/continue outside a loop of its own statement";
             return false;
         }
-        if (!s.has_return) subset_statement(s);
+        if (!s.has_return && !mentions_matrix(a, b)) subset_statement(s);
         if (s.kind == stmt_kind::plain) parse_declaration(s);
         return true;
     }
@@ -410,6 +449,17 @@ private:
             if (is_ident(i) && !own.count(text(i)) && assigns(text(i), i, i + 1)) return false;
         return !(is_ident(loop + 2) && is(loop + 3, "=") && !own.count(text(loop + 2)));
     }
+    // Whether every use of a matrix in [a, b) is `m.thread_elements()` or `m[i]...thread_elements()`:
+    // the lane's own pair of elements of its SIMD group's copy.
+    bool elements_only(size_t a, size_t b) const {
+        for (size_t i = a; i < b; ++i) {
+            if (!is_ident(i) || !matrix_names_.count(text(i)) || (i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) continue;
+            size_t j = i + 1;
+            while (is(j, "[")) j = match_[j] + 1;
+            if (!(is(j, ".") && is(j + 1, "thread_elements") && is(j + 2, "(") && is(j + 3, ")"))) return false;
+        }
+        return true;
+    }
     bool mentions_matrix(size_t a, size_t b) const {
         for (size_t i = a; i < b; ++i)
             if (is_ident(i) && matrix_names_.count(text(i)) && !(i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) return true;
@@ -483,7 +533,7 @@ private:
         if (!(is(i, ";") || (is(i, "=") && i + 1 < s.b && !contains_top_comma(i + 1, s.b - 1)))) s.matrix_name = npos;
     }
     bool matrix_refused(std::string &why) const {
-        why = "a simdgroup_matrix variable is used outside simdgroup_matrix statements (thread_elements()?)";
+        why = "a simdgroup_matrix variable is used other than by simdgroup_matrix statements and `m.thread_elements()`";
         return false;
     }
     bool contains_top_comma(size_t a, size_t b) const {
@@ -509,44 +559,56 @@ private:
     // A statement (not control flow) holding exactly one call of a SIMD-group function the split
     // supports, with no other split point in its arguments: `s = simd_sum(s);`, `float m = simd_max(v) * k;`.
     bool simd_statement(stmt &s, std::string &why) {
-        const size_t a = s.a, b = s.b;
-        if (statement_keywords().count(text(a)) || is(a, "{")) return false;
-        size_t call = npos;
+        size_t a = s.a, b = s.b;
+        if (is(a, "if") && is(a + 1, "(")) { // the call in the condition, which every lane evaluates
+            const size_t close = match_[a + 1];
+            if (contains(close, b, &splitter::is_split_point)) {
+                why = "a SIMD-group call or barrier under divergent control flow";
+                return false;
+            }
+            a += 2;
+            b = close;
+        } else if (statement_keywords().count(text(a)) || is(a, "{")) {
+            return false;
+        }
+        std::vector<simd_call> calls;
         for (size_t i = a; i < b; ++i) {
             if (is_barrier_name(i)) return false;
             if (!is_simd_call(i)) continue;
-            if (call != npos) {
-                why = "two SIMD-group calls in one statement";
+            if (!calls.empty() && i < calls.back().close) {
+                why = "a SIMD-group call in the arguments of another";
                 return false;
             }
-            call = i;
-        }
-        if (call == npos) return false;
-        auto f = simd_functions().find(text(call));
-        if (f == simd_functions().end()) {
-            why = "the SIMD-group function '" + text(call) + "' is not split into regions";
-            return false;
-        }
-        const size_t open = call + 1, close = match_[open];
-        size_t comma = npos;
-        int args = close > open + 1 ? 1 : 0;
-        for (size_t i = open + 1; i < close; ++i) {
-            if (is(i, "(") || is(i, "[") || is(i, "{")) i = match_[i];
-            else if (is(i, ",")) {
-                ++args;
-                if (comma == npos) comma = i;
+            auto f = simd_functions().find(text(i));
+            if (f == simd_functions().end()) {
+                why = "the SIMD-group function '" + text(i) + "' is not split into regions";
+                return false;
             }
+            simd_call c;
+            c.name = i;
+            c.call = i >= a + 2 && is(i - 1, "::") && is(i - 2, "metal") ? i - 2 : i;
+            c.close = match_[i + 1];
+            for (size_t k = i + 2; k < c.close; ++k) {
+                if (is(k, "(") || is(k, "[") || is(k, "{")) k = match_[k];
+                else if (is(k, ",")) c.commas.push_back(k);
+            }
+            c.arg0_end = c.commas.empty() ? c.close : c.commas.front();
+            const size_t args = c.close > i + 2 ? c.commas.size() + 1 : 0;
+            const simd_shape shape = f->second.shape;
+            const bool fits = shape == simd_shape::none         ? args == 0
+                              : shape == simd_shape::value      ? args == 1
+                              : shape == simd_shape::value_lane ? args == 2
+                                                                : args == 3 || args == 4;
+            if (!fits) {
+                why = "'" + text(i) + "' with " + std::to_string(args) + " arguments";
+                return false;
+            }
+            calls.push_back(c);
         }
-        if (args != f->second.arguments) {
-            why = "'" + text(call) + "' with " + std::to_string(args) + " arguments";
-            return false;
-        }
+        if (calls.empty()) return false;
         s.kind = stmt_kind::simd;
-        s.call_name = call;
-        s.call = call >= a + 2 && is(call - 1, "::") && is(call - 2, "metal") ? call - 2 : call;
-        s.call_close = close;
-        s.arg0_end = comma == npos ? close : comma;
-        ++simd_count_;
+        s.calls = calls;
+        max_calls_ = std::max(max_calls_, calls.size());
         return true;
     }
 
@@ -638,7 +700,7 @@ private:
         for (const stmt &s : list) {
             if (s.kind == stmt_kind::plain || s.kind == stmt_kind::matrix || s.kind == stmt_kind::subset) note_uses(s.a, s.b, s.region);
             else if (s.kind == stmt_kind::simd) {
-                note_uses(s.call_name + 2, s.call_close, s.pre_region);
+                for (const simd_call &c : s.calls) note_uses(c.name + 2, c.close, s.pre_region);
                 note_uses(s.a, s.b, s.region);
             } else if (s.kind == stmt_kind::loop) {
                 note_uses(s.a, s.head_end + 1, s.region);
@@ -855,41 +917,72 @@ private:
     // The buffers every SIMD-group statement shares: a statement's arguments are stored in the region
     // before it and consumed by its meeting right after that region, and its results are read in the
     // region that follows, before any other statement's meeting writes them.
+    // Call `j` of a statement uses buffers `j`.
     std::string simd_buffers() const {
-        return "unsigned char *sm_simd_arg = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n"
-               "unsigned char *sm_simd_res = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n"
-               "unsigned *sm_simd_lane = (unsigned *)__builtin_alloca(4u * sm_count);\n";
+        std::string out;
+        for (size_t j = 0; j < max_calls_; ++j) {
+            const std::string n = std::to_string(j);
+            out += "unsigned char *sm_simd_arg" + n + " = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n"
+                   "unsigned char *sm_simd_res" + n + " = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n"
+                   "unsigned *sm_simd_lane" + n + " = (unsigned *)__builtin_alloca(4u * sm_count);\n";
+        }
+        return out;
     }
-    std::string argument_type(const stmt &s) const {
-        const simd_function &f = simd_functions().at(text(s.call_name));
+    // The call's argument `n` (0-based) as translated text under #line.
+    std::string argument(const simd_call &c, size_t n) const {
+        const size_t from = n == 0 ? c.name + 2 : c.commas[n - 1] + 1;
+        const size_t to = n < c.commas.size() ? c.commas[n] : c.close;
+        return copy(toks_[from].offset, end_of(to - 1));
+    }
+    std::string first_argument_text(const simd_call &c) const {
+        return s_.substr(toks_[c.name + 2].offset, toks_[c.arg0_end].offset - toks_[c.name + 2].offset);
+    }
+    std::string argument_type(const simd_call &c) const {
+        const simd_function &f = simd_functions().at(text(c.name));
         if (*f.argument_type) return f.argument_type;
-        return "decltype(::sm::regions::value_of(" + s_.substr(toks_[s.call_name + 2].offset, toks_[s.arg0_end].offset - toks_[s.call_name + 2].offset) + "))";
+        const std::string value = "decltype(::sm::regions::value_of(" + first_argument_text(c) + "))";
+        return f.shape == simd_shape::fill ? "::sm::regions::fill_pair<" + value + ">" : value;
     }
-    // This thread's arguments into the statement's buffers.
-    std::string store_arguments(const stmt &s) const {
-        std::string out = "{ " + argument_type(s) + " sm_v = (" + copy(toks_[s.call_name + 2].offset, end_of(s.arg0_end - 1)) + ");\n" +
-                          "__builtin_memcpy(sm_simd_arg + sizeof(sm_v) * sm_t, &sm_v, sizeof(sm_v));\n";
-        if (s.arg0_end != s.call_close)
-            out += "sm_simd_lane[sm_t] = (unsigned)(" + copy(toks_[s.arg0_end + 1].offset, end_of(s.call_close - 1)) + ");\n";
+    // This thread's arguments into the call's buffers (nothing for a function without any).
+    std::string store_arguments(const simd_call &c, size_t j) const {
+        const simd_function &f = simd_functions().at(text(c.name));
+        if (f.shape == simd_shape::none) return "";
+        const std::string n = std::to_string(j);
+        std::string out = "{ " + argument_type(c) + " sm_v";
+        if (f.shape == simd_shape::fill) // (delta and modulo are ushort in Metal's declarations)
+            out += ";\nsm_v.data = (" + argument(c, 0) + ");\nsm_v.fill = (" + argument(c, 1) + ");\n" +
+                   "sm_simd_lane" + n + "[sm_t] = (unsigned)(unsigned short)(" + argument(c, 2) + ") | (unsigned)(unsigned short)(" +
+                   (c.commas.size() == 3 ? argument(c, 3) : std::to_string(f.default_modulo)) + ") << 16;\n";
+        else
+            out += " = (" + argument(c, 0) + ");\n";
+        out += "__builtin_memcpy(sm_simd_arg" + n + " + sizeof(sm_v) * sm_t, &sm_v, sizeof(sm_v));\n";
+        if (f.shape == simd_shape::value_lane) out += "sm_simd_lane" + n + "[sm_t] = (unsigned)(" + argument(c, 1) + ");\n";
         return out + "}\n";
     }
-    std::string result_type(const stmt &s) const {
-        const simd_function &f = simd_functions().at(text(s.call_name));
-        return *f.result_type ? std::string(f.result_type) : argument_type(s);
+    std::string result_type(const simd_call &c) const {
+        const simd_function &f = simd_functions().at(text(c.name));
+        if (f.shape == simd_shape::fill) return "decltype(::sm::regions::value_of(" + first_argument_text(c) + "))";
+        return *f.result_type ? std::string(f.result_type) : argument_type(c);
     }
-    // The meeting, before the region that reads its results: each SIMD group's computed once. The
-    // loop binds the names the argument's type is spelled with (their values are not used).
+    // The meetings, before the region that reads their results: each SIMD group's computed once. The
+    // loop binds the names the arguments' types are spelled with (their values are not used).
     std::string simd_compute(const stmt &s) {
-        const simd_function &f = simd_functions().at(text(s.call_name));
-        return "\nfor (unsigned sm_t = 0; sm_t < sm_count; sm_t += 32u) {\n" +
-               bindings(s.region, "::sm::entry::thread_at(sm_group_ptr, sm_t)", "sm_t", false) + "::sm::regions::compute<" +
-               argument_type(s) + ", " + result_type(s) + ">(sm_simd_arg, " +
-               (s.arg0_end != s.call_close ? "sm_simd_lane" : "nullptr") + std::string(", sm_simd_res") +
-               ", sm_t, sm_count, " + (any_return_ ? "sm_alive" : "nullptr") + ", " + f.compute + "{});\n}\n";
+        std::string out = "\nfor (unsigned sm_t = 0; sm_t < sm_count; sm_t += 32u) {\n" +
+                          bindings(s.region, "::sm::entry::thread_at(sm_group_ptr, sm_t)", "sm_t", false);
+        for (size_t j = 0; j < s.calls.size(); ++j) {
+            const simd_call &c = s.calls[j];
+            const simd_function &f = simd_functions().at(text(c.name));
+            const std::string n = std::to_string(j);
+            out += "::sm::regions::compute<" + argument_type(c) + ", " + result_type(c) + ">(" +
+                   (f.shape == simd_shape::none ? "nullptr" : "sm_simd_arg" + n) + ", " +
+                   (f.shape == simd_shape::value_lane || f.shape == simd_shape::fill ? "sm_simd_lane" + n : std::string("nullptr")) +
+                   ", sm_simd_res" + n + ", sm_t, sm_count, " + (any_return_ ? "sm_alive" : "nullptr") + ", " + f.compute + "{});\n";
+        }
+        return out + "}\n";
     }
-    // What replaces the call in the statement: this thread's result.
-    std::string simd_result(const stmt &s) const {
-        return "::sm::regions::result<" + result_type(s) + ">(sm_simd_res, sm_t)";
+    // What replaces call `j` in the statement: this thread's result.
+    std::string simd_result(const simd_call &c, size_t j) const {
+        return "::sm::regions::result<" + result_type(c) + ">(sm_simd_res" + std::to_string(j) + ", sm_t)";
     }
 
     void emit_region(const std::vector<piece> &region, std::string &out) {
@@ -904,20 +997,34 @@ private:
                "for (unsigned sm_x = 0; sm_x < sm_size.x; ++sm_x, ++sm_t) {\n";
         if (any_return_) out += "if (!sm_alive[sm_t]) continue;\n";
         out += bindings(r, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", true, true);
+        // Matrices reached through thread_elements(): the thread's SIMD group's copy.
+        for (size_t i = 0; i < group_copies_.size(); ++i)
+            if (used_in(group_copies_[i].name, r))
+                out += "sm_gt" + std::to_string(i) + " &" + group_copies_[i].name + " = sm_gc" + std::to_string(i) + "[sm_t / 32u];\n";
         out += "{";
         for (const piece &p : region) {
             const stmt *s = p.s;
             if (p.pre) {
-                out += store_arguments(*s);
+                for (size_t j = 0; j < s->calls.size(); ++j) out += store_arguments(s->calls[j], j);
                 continue;
             }
             std::vector<replacement> reps;
-            if (s->kind == stmt_kind::simd)
-                reps.push_back({toks_[s->call].offset, end_of(s->call_close) - toks_[s->call].offset, simd_result(*s)});
+            for (size_t j = 0; j < s->calls.size(); ++j) {
+                const simd_call &c = s->calls[j];
+                reps.push_back({toks_[c.call].offset, end_of(c.close) - toks_[c.call].offset, simd_result(c, j)});
+            }
             auto it = rep_index_.find(s);
             if (it != rep_index_.end()) // `T name = v;` -> `name = v;` on the thread's copy (same columns)
                 reps.push_back({toks_[s->a].offset, toks_[s->name_tok].offset - toks_[s->a].offset,
                                 blank(toks_[s->a].offset, toks_[s->name_tok].offset)});
+            // `m.thread_elements()`: the pair of this thread's lane.
+            for (size_t i = s->a; i < s->b; ++i) {
+                if (!is_ident(i) || !matrix_names_.count(text(i)) || (i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) continue;
+                size_t j = i + 1;
+                while (is(j, "[")) j = match_[j] + 1;
+                if (is(j, ".") && is(j + 1, "thread_elements"))
+                    reps.push_back({toks_[j + 1].offset, end_of(j + 3) - toks_[j + 1].offset, "sm_lane_elements(sm_t % 32u)"});
+            }
             for (size_t i = s->a; i < s->b; ++i)
                 if (is(i, "return"))
                     reps.push_back({toks_[i].offset, end_of(i + 1) - toks_[i].offset,
@@ -1057,7 +1164,7 @@ private:
             out += "using sm_gt" + n + " = " + group_copies_[i].type + ";\n" + "sm_gt" + n + " *sm_gc" + n +
                    " = (sm_gt" + n + " *)__builtin_alloca_with_align(sizeof(sm_gt" + n + ") * ((sm_count + 31u) / 32u), 8 * alignof(sm_gt" + n + "));\n";
         }
-        if (simd_count_) out += simd_buffers();
+        out += simd_buffers();
         hoisted(top, out);
         emit_list(top, out);
         out += "}\n#pragma clang diagnostic pop\n";
@@ -1077,7 +1184,7 @@ private:
     std::map<const stmt *, size_t> group_copy_index_;
     bool any_return_ = false;
     int labels_ = 0;
-    int simd_count_ = 0;
+    size_t max_calls_ = 0; // the most SIMD-group calls in one statement
 };
 
 } // namespace

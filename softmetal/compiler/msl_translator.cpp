@@ -1576,9 +1576,20 @@ private:
                 if (is_barrier_seed(r)) direct = true;
                 else others.insert(r);
             }
-            if (!direct || reaches_barrier(others)) continue;
+            // SOFTMETAL_REMARKS: why a kernel that meets other threads stays on fibers.
+            auto on_fibers = [&](const std::string &why) {
+                if (remarks_enabled()) std::fprintf(stderr, "softmetal: kernel '%s' runs on fibers: %s\n", k.name.c_str(), why.c_str());
+            };
+            if (!direct && !reaches_barrier(others)) continue;
+            if (reaches_barrier(others)) {
+                on_fibers("a barrier or SIMD-group function reached through a helper function");
+                continue;
+            }
             bool plain_scope = k.scope.find("::::") == std::string::npos;
-            if (!plain_scope) continue;
+            if (!plain_scope) {
+                on_fibers("the kernel is in an anonymous namespace");
+                continue;
+            }
             region_kernel rk;
             rk.name = k.name;
             if (k.is_template) rk.template_header = "template <" + k.template_params + ">";
@@ -1589,7 +1600,10 @@ private:
             rk.positions = k.positions;
             rk.user_functions = user_functions();
             std::string code, why;
-            if (!build_region_function(translated, rk, code, why)) continue;
+            if (!build_region_function(translated, rk, code, why)) {
+                on_fibers(why);
+                continue;
+            }
             // The function sits at the kernel's namespace scope.
             std::string open, close;
             for (size_t p = 2; p < k.scope.size();) {

@@ -255,6 +255,18 @@ template <class T, int Rows, int Cols> struct simdgroup_matrix {
         element_of(who.who.lane, row, col);
         return *(__private vec<T, 2> *)(void *)&e[row][col];
     }
+    // The pair of lane `lane`: thread_elements() in a kernel split into regions (barrier_regions.hpp),
+    // where the SIMD group's lanes share one copy of the matrix and each reaches its own elements.
+    SM_INLINE __private vec<T, 2> &sm_lane_elements(unsigned lane) {
+        int row = 0, col = 0;
+        element_of(lane, row, col);
+        return *(__private vec<T, 2> *)(void *)&e[row][col];
+    }
+    SM_INLINE __private const vec<T, 2> &sm_lane_elements(unsigned lane) const {
+        int row = 0, col = 0;
+        element_of(lane, row, col);
+        return *(__private const vec<T, 2> *)(const void *)&e[row][col];
+    }
     // On a const (or `constant`) matrix: the same pair, read-only.
     SM_INLINE __private const vec<T, 2> &thread_elements() const {
         sm::simd::meeting<bool> who(true);
