@@ -126,6 +126,7 @@ struct stmt {
     stmt_kind kind = stmt_kind::plain;
     size_t a = 0, b = 0;      // tokens [a, b)
     size_t head_end = 0;      // loop: the ')' closing its header
+    bool block = false;       // loop: a braced block without a header (runs once)
     std::vector<stmt> body;   // loop: the statements of its braced body
     int region = -1;          // plain: the region it runs in; loop: the "region" of its header
     bool has_return = false;
@@ -163,6 +164,362 @@ const std::set<std::string> &statement_keywords() {
                                             "using", "if", "for", "while", "do", "switch", "break", "continue", "sizeof"};
     return s;
 }
+
+// ---- helper functions that meet other threads, inlined into the split kernel ----
+//
+// `float s = block_sum(v, shared);` where block_sum calls simd_sum or threadgroup_barrier: the split
+// version of the kernel gets the helper's body in place of the call, as a braced block the splitter
+// can split (one level of scope, like a loop that runs once), so its meetings become split points.
+// The helper's parameters become per-thread variables `sm_i<N>_<name>` initialised from the
+// arguments (a non-const reference parameter bound to a plain variable is that variable), its final
+// `return e;` an assignment to `sm_ret<N>`, which replaces the call. Helpers that are templates,
+// overloaded, return early or by reference are not inlined: the kernel stays on fibers.
+class helper_inliner {
+public:
+    helper_inliner(const std::string &text, const region_kernel &k) : s_(text), k_(k), lines_(text) {}
+
+    // The kernel body with helper calls inlined, as a braced block under #line directives; false when
+    // nothing was inlined (or something could not be).
+    bool run(std::string &body) {
+        tokenize();
+        size_t open = npos;
+        for (size_t i = 0; i < toks_.size(); ++i)
+            if (toks_[i].offset == k_.body_open) open = i;
+        if (open == npos || match_[open] == npos) return false;
+        std::map<std::string, std::string> rename;
+        std::string out;
+        if (!expand_list(open + 1, match_[open], rename, 0, out) || inlined_ == 0) return false;
+        body = "{" + out + lines_.sync(toks_[match_[open]].offset) + "}";
+        return true;
+    }
+
+private:
+    void tokenize() {
+        for (const token &t : tokenize_msl(s_))
+            if (!t.in_directive) toks_.push_back(t);
+        match_.assign(toks_.size(), npos);
+        std::vector<size_t> stack;
+        for (size_t i = 0; i < toks_.size(); ++i) {
+            if (is(i, "(") || is(i, "[") || is(i, "{")) stack.push_back(i);
+            else if ((is(i, ")") || is(i, "]") || is(i, "}")) && !stack.empty()) {
+                match_[stack.back()] = i;
+                match_[i] = stack.back();
+                stack.pop_back();
+            }
+        }
+    }
+    std::string text(size_t i) const { return i < toks_.size() ? s_.substr(toks_[i].offset, toks_[i].length) : std::string(); }
+    bool is(size_t i, const char *t) const { return i < toks_.size() && s_.compare(toks_[i].offset, toks_[i].length, t) == 0; }
+    bool is_ident(size_t i) const { return i < toks_.size() && toks_[i].kind == token_kind::identifier; }
+    size_t end_of(size_t i) const { return toks_[i].offset + toks_[i].length; }
+    bool member(size_t i) const { return i > 0 && (is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")); }
+    bool is_helper_call(size_t i) const {
+        return is_ident(i) && k_.meeting_functions.count(text(i)) && (is(i + 1, "(") || is(i + 1, "<")) && !member(i);
+    }
+    bool contains_helper_call(size_t a, size_t b) const {
+        for (size_t i = a; i < b; ++i)
+            if (is_helper_call(i)) return true;
+        return false;
+    }
+    size_t stmt_end(size_t i, size_t b) const {
+        if (i >= b || match_[i] == npos && (is(i, "(") || is(i, "{"))) return npos;
+        if (is(i, "{")) return match_[i] + 1;
+        if (is(i, "for") || is(i, "while") || is(i, "switch")) return is(i + 1, "(") && match_[i + 1] != npos ? stmt_end(match_[i + 1] + 1, b) : npos;
+        if (is(i, "if")) {
+            if (!is(i + 1, "(") || match_[i + 1] == npos) return npos;
+            size_t p = stmt_end(match_[i + 1] + 1, b);
+            if (p != npos && p < b && is(p, "else")) return stmt_end(p + 1, b);
+            return p;
+        }
+        if (is(i, "do")) {
+            size_t p = stmt_end(i + 1, b);
+            if (p == npos || !is(p, "while") || !is(p + 1, "(")) return npos;
+            size_t q = match_[p + 1] + 1;
+            return is(q, ";") ? q + 1 : npos;
+        }
+        for (size_t k = i; k < b; ++k) {
+            if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) k = match_[k];
+            else if (is(k, ";")) return k + 1;
+        }
+        return npos;
+    }
+
+    // Tokens [a, b) under #line, identifiers renamed (not members), `reps` (by token) replaced.
+    std::string copy(size_t a, size_t b, const std::map<std::string, std::string> &rename,
+                     const std::map<size_t, std::pair<size_t, std::string>> &reps = {}) const {
+        if (a >= b) return "";
+        std::string out = lines_.sync(toks_[a].offset);
+        size_t pos = toks_[a].offset;
+        for (size_t i = a; i < b; ++i) {
+            auto r = reps.find(i);
+            std::string with;
+            size_t last = i;
+            if (r != reps.end()) {
+                with = r->second.second;
+                last = r->second.first;
+            } else if (is_ident(i) && !member(i) && rename.count(text(i))) {
+                with = rename.at(text(i));
+            } else {
+                continue;
+            }
+            out.append(s_, pos, toks_[i].offset - pos);
+            out += with;
+            pos = end_of(last);
+            out += lines_.sync(pos);
+            i = last;
+        }
+        out.append(s_, pos, end_of(b - 1) - pos);
+        return out + "\n";
+    }
+
+    bool expand_list(size_t a, size_t b, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
+        for (size_t i = a; i < b;) {
+            const size_t e = stmt_end(i, b);
+            if (e == npos || e > b) return false;
+            if (!contains_helper_call(i, e)) {
+                out += copy(i, e, rename);
+            } else if ((is(i, "for") || is(i, "while")) && is(match_[i + 1] + 1, "{") && match_[match_[i + 1] + 1] + 1 == e &&
+                       !contains_helper_call(i, match_[i + 1] + 1)) {
+                const size_t body = match_[i + 1] + 1;
+                out += copy(i, body + 1, rename);
+                if (!expand_list(body + 1, e - 1, rename, depth, out)) return false;
+                out += copy(e - 1, e, rename);
+            } else if (is(i, "{")) {
+                out += copy(i, i + 1, rename);
+                if (!expand_list(i + 1, e - 1, rename, depth, out)) return false;
+                out += copy(e - 1, e, rename);
+            } else if (statement_keywords().count(text(i))) {
+                out += copy(i, e, rename); // a call under control flow: the splitter refuses it
+            } else {
+                // Each helper call of the statement (none inside another's arguments) before it, its
+                // result in its place.
+                std::map<size_t, std::pair<size_t, std::string>> reps;
+                size_t last_close = 0;
+                for (size_t k = i; k < e; ++k) {
+                    if (!is_helper_call(k)) continue;
+                    if (k < last_close) return false;
+                    std::string ret;
+                    if (!inline_call(k, rename, depth, out, ret)) return false;
+                    last_close = match_[k + 1];
+                    if (ret.empty()) { // a void helper: the statement must be the call alone
+                        if (!(k == i && is(last_close + 1, ";") && last_close + 2 == e)) return false;
+                        reps[k] = {last_close + 1, ";"};
+                    } else {
+                        reps[k] = {last_close, ret};
+                    }
+                }
+                out += copy(i, e, rename, reps);
+            }
+            i = e;
+        }
+        return true;
+    }
+
+    // Where `name` is defined: the one definition `RT name(params) {...}` that is no template.
+    struct definition {
+        size_t name = npos, type_start = npos;
+    };
+    bool find_definition(const std::string &name, definition &d) const {
+        int found = 0;
+        for (size_t i = 0; i + 1 < toks_.size(); ++i) {
+            if (!is_ident(i) || text(i) != name || !is(i + 1, "(") || match_[i + 1] == npos || member(i)) continue;
+            size_t k = match_[i + 1] + 1;
+            while (is(k, "const") || is(k, "thread") || is(k, "device") || is(k, "threadgroup") || is(k, "constant") || is(k, "noexcept")) ++k;
+            if (!is(k, "{")) continue;
+            if (++found > 1) return false;
+            d.name = i;
+        }
+        if (found != 1) return false;
+        // The return type: back over identifiers, `::`, `*` and template arguments.
+        size_t t = d.name;
+        while (t > 0) {
+            const size_t p = t - 1;
+            if (is(p, ">")) {
+                int depth = 0;
+                size_t q = p;
+                for (;; --q) {
+                    if (is(q, ">")) ++depth;
+                    else if (is(q, "<") && --depth == 0) break;
+                    if (q == 0) return false;
+                }
+                t = q;
+                continue;
+            }
+            if (is_ident(p) || is(p, "::") || is(p, "*") || toks_[p].kind == token_kind::number) {
+                t = p;
+                continue;
+            }
+            break;
+        }
+        d.type_start = t;
+        for (size_t i = t; i < d.name; ++i)
+            if (is(i, "template") || is(i, "auto") || is(i, "operator")) return false;
+        return true;
+    }
+    std::string return_type(const definition &d) const {
+        std::string type;
+        for (size_t i = d.type_start; i < d.name; ++i) {
+            if (is(i, "static") || is(i, "inline") || is(i, "METAL_FUNC") || is(i, "constexpr") || is(i, "extern")) continue;
+            type += text(i) + (is(i, "::") || (i + 1 < d.name && is(i + 1, "::")) ? "" : " ");
+        }
+        return type;
+    }
+    // [a, b) split at its top-level commas.
+    std::vector<std::pair<size_t, size_t>> split_commas(size_t a, size_t b) const {
+        std::vector<std::pair<size_t, size_t>> parts;
+        if (a >= b) return parts;
+        size_t from = a;
+        for (size_t i = a; i < b; ++i) {
+            if ((is(i, "(") || is(i, "[") || is(i, "{")) && match_[i] != npos) i = match_[i];
+            else if (is(i, ",")) {
+                parts.push_back({from, i});
+                from = i + 1;
+            }
+        }
+        parts.push_back({from, b});
+        return parts;
+    }
+
+    // The names declared by statements in (open, close): `[const] T [<...>] [*&] name =|;|[|,|{`, also in a
+    // for loop's header, and every further declarator of such a statement.
+    std::set<std::string> local_names(size_t open, size_t close) const {
+        std::set<std::string> names;
+        for (size_t i = open + 1; i < close; ++i) {
+            const bool start = is(i - 1, "{") || is(i - 1, ";") || is(i - 1, "}") || (is(i - 1, "(") && is(i - 2, "for"));
+            if (!start || !is_ident(i) || statement_keywords().count(text(i))) continue;
+            size_t k = i;
+            while (is(k, "const") || is(k, "static") || is(k, "constexpr") || is(k, "thread") || is(k, "threadgroup") ||
+                   is(k, "device") || is(k, "constant"))
+                ++k;
+            int type_idents = 0;
+            while (is_ident(k) || is(k, "::")) {
+                if (is_ident(k)) ++type_idents;
+                ++k;
+                if (is(k, "<")) { // template arguments of the type
+                    int d = 0;
+                    for (; k < close; ++k) {
+                        if (is(k, "<")) ++d;
+                        else if (is(k, ">") && --d == 0) break;
+                        else if (is(k, ";") || is(k, "{")) break;
+                    }
+                    if (!is(k, ">")) break;
+                    ++k;
+                }
+                if (is_ident(k) && is_ident(k - 1)) { // `T name`: stop before the name
+                    if (is(k + 1, "=") || is(k + 1, ";") || is(k + 1, "[") || is(k + 1, ",") || is(k + 1, "{")) break;
+                }
+            }
+            while (is(k, "*") || is(k, "&") || is(k, "const")) ++k;
+            if (type_idents < 1 || !is_ident(k) || k == i) continue;
+            if (!(is(k + 1, "=") || is(k + 1, ";") || is(k + 1, "[") || is(k + 1, ",") || is(k + 1, "{"))) continue;
+            names.insert(text(k));
+            // further declarators: `, name` at this statement's top level
+            for (size_t q = k + 1; q < close && !is(q, ";"); ++q) {
+                if ((is(q, "(") || is(q, "[") || is(q, "{")) && match_[q] != npos) q = match_[q];
+                else if (is(q, ",") && is_ident(q + 1) && (is(q + 2, "=") || is(q + 2, ";") || is(q + 2, ",") || is(q + 2, "[")))
+                    names.insert(text(q + 1));
+            }
+        }
+        return names;
+    }
+
+    bool inline_call(size_t call, const std::map<std::string, std::string> &outer, int depth, std::string &out, std::string &ret) {
+        const std::string name = text(call);
+        if (!is(call + 1, "(")) return false; // explicit template arguments: a template (not inlined)
+        definition d;
+        if (depth >= 4 || !find_definition(name, d)) return false;
+        const std::string type = return_type(d);
+        if (type.empty() || type.find('&') != std::string::npos) return false;
+        const bool is_void = type == "void ";
+        const size_t params_open = d.name + 1, params_close = match_[params_open];
+        size_t body = params_close + 1;
+        while (!is(body, "{")) ++body;
+        const size_t body_close = match_[body];
+        std::vector<std::pair<size_t, size_t>> params = split_commas(params_open + 1, params_close);
+        if (params.size() == 1 && params[0].second == params[0].first + 1 && is(params[0].first, "void")) params.clear();
+        const std::vector<std::pair<size_t, size_t>> args = split_commas(call + 2, match_[call + 1]);
+        if (params.size() != args.size()) return false;
+        // The body: statements, the last `return e;` when the helper returns a value, no other return.
+        size_t last = body + 1, final_return = npos;
+        for (size_t i = body + 1; i < body_close;) {
+            const size_t e = stmt_end(i, body_close);
+            if (e == npos) return false;
+            last = i;
+            i = e;
+        }
+        for (size_t i = body + 1; i < body_close; ++i)
+            if (is(i, "return")) {
+                if (i != last || final_return != npos) return false;
+                final_return = i;
+            }
+        if (!is_void && final_return == npos) return false;
+        if (is_void && final_return != npos && !is(final_return + 1, ";")) return false;
+
+        const int n = inlined_++;
+        const std::string tag = std::to_string(n);
+        const std::string at = lines_.sync(toks_[call].offset);
+        if (!is_void) {
+            ret = "sm_ret" + tag;
+            out += at + type + ret + ";\n";
+        }
+        out += at + "{\n";
+        std::map<std::string, std::string> rename;
+        for (size_t p = 0; p < params.size(); ++p) {
+            size_t a = params[p].first, b = params[p].second;
+            for (size_t i = a; i < b; ++i)
+                if (is(i, "=")) b = i; // a default argument (the call gives every argument)
+            size_t nm = b;
+            while (nm > a && is(nm - 1, "]")) nm = match_[nm - 1];
+            if (nm == a || !is_ident(nm - 1)) return false;
+            --nm;
+            const bool array = nm + 1 < b;
+            if (array && match_[nm + 1] + 1 != b) return false; // one dimension: a pointer
+            bool reference = false, is_const = false;
+            for (size_t i = a; i < nm; ++i) {
+                if (is(i, "&")) reference = true;
+                if (is(i, "const")) is_const = true;
+            }
+            const std::string arg = copy(args[p].first, args[p].second, outer);
+            const std::string pname = text(nm);
+            if (reference && args[p].second == args[p].first + 1 && is_ident(args[p].first)) {
+                rename[pname] = outer.count(text(args[p].first)) ? outer.at(text(args[p].first)) : text(args[p].first);
+                continue;
+            }
+            if (reference && !is_const) return false;
+            // A value: its type without the reference and, for a reference, the address space.
+            static const std::set<std::string> spaces = {"device", "constant", "threadgroup", "thread", "__global", "__local",
+                                                         "__private", "__constant", "__generic"};
+            std::string ptype;
+            for (size_t i = a; i < nm; ++i) {
+                if (is(i, "&") || (reference && spaces.count(text(i)))) continue;
+                ptype += text(i) + (is(i, "::") || is(i + 1, "::") ? "" : " ");
+            }
+            if (array) ptype += "*";
+            rename[pname] = "sm_i" + tag + "_" + pname;
+            out += at + ptype + " " + rename[pname] + " = (" + arg + ");\n";
+        }
+        // The helper's locals get names of this inlining of their own: the same helper inlined twice, or
+        // a local named like one of the kernel's, would otherwise declare a name twice.
+        for (const std::string &local : local_names(body, body_close))
+            if (!rename.count(local)) rename[local] = "sm_i" + tag + "_" + local;
+        const size_t end = final_return != npos ? final_return : body_close;
+        if (!expand_list(body + 1, end, rename, depth + 1, out)) return false;
+        if (!is_void) {
+            const size_t semi = stmt_end(final_return, body_close) - 1;
+            out += copy(final_return, final_return + 1, rename, {{final_return, {final_return, ret + " = ("}}}) +
+                   copy(final_return + 1, semi, rename) + ");\n";
+        }
+        out += at + "}\n";
+        return true;
+    }
+
+    const std::string &s_;
+    const region_kernel &k_;
+    line_map lines_;
+    std::vector<token> toks_;
+    std::vector<size_t> match_;
+    int inlined_ = 0;
+};
 
 class splitter {
 public:
@@ -233,7 +590,12 @@ private:
                                 t.compare(0, 10, "simdgroup_") == 0 || t == "make_filled_simdgroup_matrix";
         return metal_name && !is_barrier_name(i) && !k_.user_functions.count(t);
     }
-    bool is_split_point(size_t i) const { return is_barrier_name(i) || is_simd_call(i); }
+    // A call of a helper that meets other threads, left where the inliner could not take it.
+    bool is_meeting_helper(size_t i) const {
+        return is_ident(i) && k_.meeting_functions.count(text(i)) && (is(i + 1, "(") || is(i + 1, "<")) &&
+               !(i > 0 && (is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")));
+    }
+    bool is_split_point(size_t i) const { return is_barrier_name(i) || is_simd_call(i) || is_meeting_helper(i); }
     bool contains(size_t a, size_t b, bool (splitter::*pred)(size_t) const) const {
         for (size_t i = a; i < b; ++i)
             if ((this->*pred)(i)) return true;
@@ -324,6 +686,17 @@ private:
         // A matrix is the SIMD group's (one copy per group): a lane's own statement can only reach its
         // own elements of it, through thread_elements().
         if (mentions_matrix(a, b) && !(!barrier_inside && elements_only(a, b))) return matrix_refused(why);
+        // A braced block (an inlined helper's body): its statements split like a loop's that runs once.
+        if (barrier_inside && is(a, "{")) {
+            if (depth >= 3) {
+                why = "barrier loops nested more than three deep";
+                return false;
+            }
+            s.kind = stmt_kind::loop;
+            s.block = true;
+            s.head_end = a;
+            return parse_list(a + 1, b - 1, depth + 1, s.body, why);
+        }
         if (barrier_inside && simd_statement(s, why)) {
             // `if (simd_is_first()) ...`: a call in the condition of an `if` whose arms meet nobody.
             if (is(a, "if")) {
@@ -574,6 +947,10 @@ private:
         std::vector<simd_call> calls;
         for (size_t i = a; i < b; ++i) {
             if (is_barrier_name(i)) return false;
+            if (is_meeting_helper(i)) {
+                why = "the helper function '" + text(i) + "', which meets other threads, is called where it cannot be inlined";
+                return false;
+            }
             if (!is_simd_call(i)) continue;
             if (!calls.empty() && i < calls.back().close) {
                 why = "a SIMD-group call in the arguments of another";
@@ -703,7 +1080,7 @@ private:
                 for (const simd_call &c : s.calls) note_uses(c.name + 2, c.close, s.pre_region);
                 note_uses(s.a, s.b, s.region);
             } else if (s.kind == stmt_kind::loop) {
-                note_uses(s.a, s.head_end + 1, s.region);
+                if (!s.block) note_uses(s.a, s.head_end + 1, s.region);
                 collect_uses(s.body);
             }
         }
@@ -803,6 +1180,10 @@ private:
         for (const stmt &s : list) {
             if (s.has_return) any_return_ = true;
             if (s.kind != stmt_kind::loop) continue;
+            if (s.block) {
+                if (!check_regions(s.body, why)) return false;
+                continue;
+            }
             bool per_thread = mentions_per_thread_position(s.a, s.head_end + 1);
             for (size_t i = s.a; i <= s.head_end && !per_thread; ++i)
                 for (const replicated &r : reps_)
@@ -1109,6 +1490,12 @@ private:
             } else if (s.kind == stmt_kind::barrier) {
                 emit_region(region, out);
                 region.clear();
+            } else if (s.kind == stmt_kind::loop && s.block) {
+                emit_region(region, out);
+                region.clear();
+                out += "\n{\n";
+                emit_list(s.body, out);
+                out += "}\n";
             } else if (s.kind == stmt_kind::loop) {
                 emit_region(region, out);
                 region.clear();
@@ -1190,6 +1577,23 @@ private:
 } // namespace
 
 bool build_region_function(const std::string &translated, const region_kernel &k, std::string &code, std::string &why) {
+    if (!k.meeting_functions.empty()) {
+        // Helpers inlined: the splitter reads the new body, appended to the text (it copies pieces of
+        // it, under their #line directives, and never compiles the appended body itself).
+        helper_inliner inliner(translated, k);
+        std::string body;
+        if (inliner.run(body)) {
+            const std::string text = translated + "\n" + body;
+            region_kernel inlined = k;
+            inlined.body_open = translated.size() + 1;
+            inlined.body_close = text.size() - 1;
+            splitter s(text, inlined);
+            std::string out;
+            if (!s.run(out, why)) return false;
+            code = std::move(out);
+            return true;
+        }
+    }
     splitter s(translated, k);
     std::string out;
     if (!s.run(out, why)) return false;

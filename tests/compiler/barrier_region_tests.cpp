@@ -90,8 +90,8 @@ TEST_CASE("corpus barrier kernels give the same results split into regions and o
                     ++barrier_cases;
                     CHECK((split(runner.kernel) || fibers(runner.kernel)));
                     if (split(runner.kernel)) ++split_count;
-                    // A barrier hidden in a helper function cannot be split at the source level.
-                    if (c.name == "barrier_inside_helper_function" || c.name == "macro_defined_kernels_with_threadgroup_arrays" ||
+                    // A barrier in a template helper is not inlined (a plain helper's is: barrier_inside_helper_function).
+                    if (c.name == "macro_defined_kernels_with_threadgroup_arrays" ||
                         c.name == "macro_defined_kernel_with_threadgroup_array_on_one_line")
                         CHECK(fibers(runner.kernel));
                     else CHECK(split(runner.kernel));
@@ -421,23 +421,101 @@ kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1
     }
 }
 
-TEST_CASE("SIMD-group calls under divergent control flow or in helpers keep the kernel on fibers", "[compiler][regions][simdgroup]") {
+TEST_CASE("SIMD-group calls under divergent control flow, or in a helper called there, keep the kernel on fibers",
+          "[compiler][regions][simdgroup]") {
     std::shared_ptr<const softmetal::kernel_module> keep;
     const sm_kernel_info* k = compile_kernel(R"(
 #include <metal_stdlib>
 using namespace metal;
 float reduce(float v) { return simd_sum(v); }
+template <class T> T reduce_t(T v) { return simd_sum(v); }
 kernel void divergent(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {
     float v = float(gid);
     if (gid % 2 == 0) v = simd_sum(v);
     out[gid] = v;
 }
-kernel void helper(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) { out[gid] = reduce(float(gid)); }
+kernel void divergent_helper(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {
+    float v = float(gid);
+    if (gid % 2 == 0) v = reduce(v);
+    out[gid] = v;
+}
+kernel void template_helper(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) { out[gid] = reduce_t(float(gid)); }
 )", "divergent", keep);
     CHECK(fibers(k));
-    const sm_kernel_info* h = keep->find("helper");
-    REQUIRE(h);
-    CHECK(fibers(h));
+    for (const char *name : {"divergent_helper", "template_helper"}) {
+        INFO(name);
+        const sm_kernel_info* h = keep->find(name);
+        REQUIRE(h);
+        CHECK(fibers(h));
+    }
+}
+
+TEST_CASE("helper functions that call SIMD-group functions and barriers are inlined into the split kernel",
+          "[compiler][regions][simdgroup]") {
+    // block_reduce (llama.cpp's and MLX's shape): simd_sum, a lane-0 step, a barrier, a loop over the
+    // SIMD groups' partial sums, called twice with locals of the same names as the kernel's;
+    // `scale` changes its caller's variable through a reference; `twice` is one return statement,
+    // called from a statement with another SIMD-group call and through `mean`, a helper of a helper.
+    const std::string src = R"(
+#include <metal_stdlib>
+using namespace metal;
+float block_reduce(float v, threadgroup float* partial, uint lane, uint sg, uint groups) {
+    float total = simd_sum(v);
+    if (lane == 0) partial[sg] = total;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    total = 0.0f;
+    for (uint g = 0; g < groups; ++g) total += partial[g];
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    return total;
+}
+static inline void scale(thread float& x, const device float& by) { x = x * by + simd_min(x) * 0.0f; }
+METAL_FUNC float twice(float v) { return simd_sum(v) * 2.0f; }
+METAL_FUNC float mean(float v) {
+    const float s = twice(v);
+    return s * 0.5f / 32.0f;
+}
+kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1)]], constant uint& n [[buffer(2)]],
+              uint gid [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]],
+              uint sg [[simdgroup_index_in_threadgroup]], uint groups [[simdgroups_per_threadgroup]]) {
+    threadgroup float partial[4];
+    float v = gid < n ? in[gid] : 0.0f;
+    const float total = block_reduce(v, partial, lane, sg, groups);
+    float again = block_reduce(v * 2.0f, partial, lane, sg, groups);
+    scale(v, in[3 + gid % 5 * 5]);
+    device float* o = out + gid * 5;
+    o[0] = total;
+    o[1] = again;
+    o[2] = v;
+    o[3] = twice(v) + simd_max(v);
+    o[4] = mean(v);
+}
+)";
+    // 128 threads in groups of 128 (4 SIMD groups) and 96 (3); threads from n on read 0.
+    const uint32_t grid = 224, n = 200;
+    std::vector<float> in(grid);
+    for (uint32_t i = 0; i < grid; ++i) in[i] = float(i % 5);
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(src, "k", keep);
+    CHECK(split(k));
+    for (uint32_t group : {128u, 96u}) {
+        INFO("threadgroups of " << group);
+        std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(grid * 5, -1.0f)), bytes(std::vector<uint32_t>{n})};
+        run(k, b, {grid, 1, 1}, {group, 1, 1});
+        const std::vector<float> out = values<float>(b[1]);
+        for (uint32_t t = 0; t < grid; ++t) {
+            INFO("thread " << t);
+            const uint32_t g0 = t / group * group, g1 = std::min(g0 + group, grid), s0 = t / 32 * 32, s1 = std::min(s0 + 32, g1);
+            auto v = [&](uint32_t i) { return i < n ? in[i] : 0.0f; };
+            float total = 0.0f, simd = 0.0f, biggest = 0.0f;
+            for (uint32_t i = g0; i < g1; ++i) total += v(i);
+            for (uint32_t i = s0; i < s1; ++i) simd += v(i) * 3.0f, biggest = std::max(biggest, v(i) * 3.0f);
+            CHECK(out[t * 5] == total);
+            CHECK(out[t * 5 + 1] == total * 2.0f);
+            CHECK(out[t * 5 + 2] == v(t) * 3.0f);
+            CHECK(out[t * 5 + 3] == simd * 2.0f + biggest);
+            CHECK(out[t * 5 + 4] == simd * 2.0f * 0.5f / 32.0f);
+        }
+    }
 }
 
 // One 8x8 tile of C = A B per SIMD group, two SIMD groups per threadgroup, A staged through
