@@ -590,12 +590,19 @@ private:
                                 t.compare(0, 10, "simdgroup_") == 0 || t == "make_filled_simdgroup_matrix";
         return metal_name && !is_barrier_name(i) && !k_.user_functions.count(t);
     }
+    // A call of a name that is both Metal's SIMD-group function and one of the source's own (candle's
+    // `simd_shuffle_down(indexed<T>, ushort)`): which one a call means depends on its argument's type,
+    // which the split cannot see, so it splits neither.
+    bool is_ambiguous_simd_call(size_t i) const {
+        return is_ident(i) && is(i + 1, "(") && !(i > 0 && (is(i - 1, ".") || is(i - 1, "->"))) && simd_functions().count(text(i)) &&
+               k_.user_functions.count(text(i));
+    }
     // A call of a helper that meets other threads, left where the inliner could not take it.
     bool is_meeting_helper(size_t i) const {
         return is_ident(i) && k_.meeting_functions.count(text(i)) && (is(i + 1, "(") || is(i + 1, "<")) &&
                !(i > 0 && (is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")));
     }
-    bool is_split_point(size_t i) const { return is_barrier_name(i) || is_simd_call(i) || is_meeting_helper(i); }
+    bool is_split_point(size_t i) const { return is_barrier_name(i) || is_simd_call(i) || is_meeting_helper(i) || is_ambiguous_simd_call(i); }
     bool contains(size_t a, size_t b, bool (splitter::*pred)(size_t) const) const {
         for (size_t i = a; i < b; ++i)
             if ((this->*pred)(i)) return true;
@@ -949,6 +956,10 @@ private:
             if (is_barrier_name(i)) return false;
             if (is_meeting_helper(i)) {
                 why = "the helper function '" + text(i) + "', which meets other threads, is called where it cannot be inlined";
+                return false;
+            }
+            if (is_ambiguous_simd_call(i)) {
+                why = "'" + text(i) + "' is both Metal's SIMD-group function and one of the source's own";
                 return false;
             }
             if (!is_simd_call(i)) continue;

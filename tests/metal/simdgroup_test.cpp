@@ -167,22 +167,6 @@ kernel void gemm8_elements(device const float *a [[buffer(0)]], device const flo
     c[(tile.y * 8 + row) * 16 + tile.x * 8 + col + 1] = pair.y;
 }
 
-// An arg-max with a shuffle overload of the library's own for its own type (candle's reductions):
-// that overload is chosen, and it shuffles the members with Metal's.
-struct indexed_f { uint i; float val; };
-METAL_FUNC indexed_f simd_shuffle_down(indexed_f iv, ushort delta) {
-    return indexed_f{simd_shuffle_down(iv.i, delta), simd_shuffle_down(iv.val, delta)};
-}
-kernel void arg_max(device const float *in [[buffer(0)]], device uint *out [[buffer(1)]],
-                    uint lane [[thread_index_in_simdgroup]], uint group [[threadgroup_position_in_grid]]) {
-    indexed_f best{lane, in[group * 32 + lane]};
-    for (uint offset = 16; offset > 0; offset /= 2) {
-        indexed_f other = simd_shuffle_down(best, offset);
-        if (other.val > best.val) best = other;
-    }
-    if (lane == 0) out[group] = best.i;
-}
-
 // An epilogue the way MLX's and candle's GEMMs write one: each lane changes its own two elements in
 // place through `thread auto&`, reads them back through `thread const auto&`, and stores them.
 kernel void gemm8_epilogue(device const float *a [[buffer(0)]], device const float *b [[buffer(1)]], device float *c [[buffer(2)]],
@@ -204,8 +188,35 @@ kernel void gemm8_epilogue(device const float *a [[buffer(0)]], device const flo
 }
 )";
 
+// (A library of its own: a library that declares its own `simd_shuffle_down` keeps every kernel that
+// calls that name on fibers, since which of the two a call means depends on types.)
+const char* const overload_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+
+// An arg-max with a shuffle overload of the library's own for its own type (candle's reductions):
+// that overload is chosen, and it shuffles the members with Metal's.
+struct indexed_f { uint i; float val; };
+METAL_FUNC indexed_f simd_shuffle_down(indexed_f iv, ushort delta) {
+    return indexed_f{simd_shuffle_down(iv.i, delta), simd_shuffle_down(iv.val, delta)};
+}
+kernel void arg_max(device const float *in [[buffer(0)]], device uint *out [[buffer(1)]],
+                    uint lane [[thread_index_in_simdgroup]], uint group [[threadgroup_position_in_grid]]) {
+    indexed_f best{lane, in[group * 32 + lane]};
+    for (uint offset = 16; offset > 0; offset /= 2) {
+        indexed_f other = simd_shuffle_down(best, offset);
+        if (other.val > best.val) best = other;
+    }
+    if (lane == 0) out[group] = best.i;
+}
+)";
+
 const pymetal::library& library() {
     static const pymetal::library lib = device().compile(simd_source);
+    return lib;
+}
+const pymetal::library& overload_library() {
+    static const pymetal::library lib = device().compile(overload_source);
     return lib;
 }
 
@@ -419,7 +430,7 @@ TEST_CASE("a library's own shuffle overload for its own type is the one chosen",
     std::vector<float> in(128);
     for (std::size_t k = 0; k < in.size(); ++k) in[k] = float((k * 7919) % 1000);
     auto out = device().new_buffer<std::uint32_t>(4);
-    library().kernel("arg_max").run({device().new_buffer(in), out}, {4, 1, 1}, {32, 1, 1});
+    overload_library().kernel("arg_max").run({device().new_buffer(in), out}, {4, 1, 1}, {32, 1, 1});
     const auto got = out.copy_out<std::uint32_t>();
     for (std::size_t g = 0; g < 4; ++g) {
         std::size_t best = 0;
