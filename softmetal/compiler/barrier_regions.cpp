@@ -765,11 +765,32 @@ private:
         if (toks_[a + 2].kind == token_kind::number && is(a + 3, "=") && is(a + 4, "=") && is_ident(a + 5)) name = a + 5, value = a + 2;
         if (name == npos) return;
         // A local of the same name (`uint lane = ...;` in a loop body) is not the position: any
-        // occurrence after a type-like token keeps the statement ordinary.
+        // occurrence after a type-like token keeps the statement ordinary. Unless it is the one
+        // declaration of a copy of a position that nothing changes (an inlined helper's parameter
+        // `const uint sm_i0_lane = (lane);`): an integer copy of a lane or index equals N when it does.
+        std::string position = text(name);
+        size_t declared = npos;
+        int declarations = 0;
         for (size_t i = 1; i < toks_.size(); ++i)
-            if (is_ident(i) && text(i) == text(name) && (is_ident(i - 1) || is(i - 1, ">") || is(i - 1, "*") || is(i - 1, "&"))) return;
+            if (is_ident(i) && text(i) == text(name) && (is_ident(i - 1) || is(i - 1, ">") || is(i - 1, "*") || is(i - 1, "&"))) {
+                ++declarations;
+                declared = i;
+            }
+        if (declarations > 1) return;
+        if (declarations == 1) {
+            static const std::set<std::string> integers = {"uint", "int", "ushort", "short", "unsigned", "uint32_t", "int32_t", "uint16_t"};
+            const size_t d = declared;
+            size_t p = d + 2;
+            const bool parenthesised = is(p, "(");
+            if (parenthesised) ++p;
+            if (!is(d + 1, "=") || !integers.count(text(d - 1)) || !is_ident(p) || !is(p + (parenthesised ? 2 : 1), ";") ||
+                (parenthesised && !is(p + 1, ")")) || assigns(text(name), 0, d) || assigns(text(name), d + 1, toks_.size()) ||
+                address_taken(text(name)))
+                return;
+            position = text(p);
+        }
         for (const auto &p : k_.positions)
-            if (p.first == text(name) &&
+            if (p.first == position &&
                 (p.second == "thread_index_in_threadgroup" || p.second == "thread_position_in_threadgroup" || p.second == "thread_index_in_simdgroup")) {
                 s.kind = stmt_kind::subset;
                 s.subset_attr = p.second;
