@@ -1474,6 +1474,12 @@ private:
                 const size_t to = s->matrix_init ? toks_[s->matrix_name].offset : toks_[s->b - 1].offset;
                 reps.push_back({from, to - from, blank(from, to)});
             }
+            // The group's one copy is whole: the operations that would first gather each lane's pair
+            // (metal_simdgroup.h, for fibers) are called without that step.
+            for (size_t i = s->a; i < s->b; ++i)
+                if (is_matrix_operation(i) && !is(i, "simdgroup_load"))
+                    reps.push_back({toks_[i].offset, toks_[i].length, "sm_group_" + text(i).substr(10)});
+            std::sort(reps.begin(), reps.end(), [](const replacement &x, const replacement &y) { return x.offset < y.offset; });
             out += copy(toks_[s->a].offset, end_of(s->b - 1), reps);
         }
         out += "}\n}\n";

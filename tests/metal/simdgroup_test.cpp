@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <numeric>
+#include <string>
 #include <vector>
 
 using metal_test::device;
@@ -437,5 +439,68 @@ TEST_CASE("a library's own shuffle overload for its own type is the one chosen",
         for (std::size_t l = 1; l < 32; ++l)
             if (in[g * 32 + l] > in[g * 32 + best]) best = l;
         CHECK(got[g] == best);
+    }
+}
+
+namespace {
+
+// SOFTMETAL_BARRIER_MODE for one scope (part of the compile cache key, read per compile).
+struct barrier_mode {
+    explicit barrier_mode(const char* mode) {
+        if (const char* old = std::getenv("SOFTMETAL_BARRIER_MODE")) had_ = true, old_ = old;
+        if (mode) setenv("SOFTMETAL_BARRIER_MODE", mode, 1);
+        else unsetenv("SOFTMETAL_BARRIER_MODE");
+    }
+    ~barrier_mode() {
+        if (had_) setenv("SOFTMETAL_BARRIER_MODE", old_.c_str(), 1);
+        else unsetenv("SOFTMETAL_BARRIER_MODE");
+    }
+    bool had_ = false;
+    std::string old_;
+};
+
+// Each lane fills its own two elements of A and B through thread_elements() (MLX's steel fragments),
+// the SIMD group multiplies, each lane reads its two of C back.
+const char* const fragments_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void gemm8_fragments(device const float *a [[buffer(0)]], device const float *b [[buffer(1)]], device float *c [[buffer(2)]],
+                            uint2 tile [[threadgroup_position_in_grid]], ushort lane [[thread_index_in_simdgroup]]) {
+    const uint q = lane / 4;
+    const uint row = (q & 4) + (lane / 2) % 4;
+    const uint col = (q & 2) * 2 + (lane % 2) * 2;
+    simdgroup_float8x8 acc = make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
+    simdgroup_float8x8 ma;
+    simdgroup_float8x8 mb;
+    for (uint k = 0; k < 16; k += 8) {
+        ma.thread_elements() = float2(a[(tile.y * 8 + row) * 16 + k + col], a[(tile.y * 8 + row) * 16 + k + col + 1]);
+        mb.thread_elements() = float2(b[(k + row) * 16 + tile.x * 8 + col], b[(k + row) * 16 + tile.x * 8 + col + 1]);
+        simdgroup_multiply_accumulate(acc, ma, mb, acc);
+    }
+    acc.thread_elements() *= 2.0f;
+    simdgroup_store(acc, c, 16, ulong2(tile.x * 8, tile.y * 8));
+}
+)";
+
+}  // namespace
+
+TEST_CASE("fragments written through thread_elements() are what a product and a store see, split and on fibers",
+          "[metal][simdgroup]") {
+    std::vector<float> a(256), b(256);
+    for (std::size_t k = 0; k < 256; ++k) a[k] = float(int(k % 9) - 4), b[k] = float(int(k % 5) - 2) * 0.5f;
+    for (const char* mode : {(const char*)nullptr, "fibers"}) {
+        INFO((mode ? mode : "regions"));
+        barrier_mode scope(mode);
+        const pymetal::library lib = device().compile(fragments_source);
+        auto c = device().new_buffer(std::vector<float>(256, -1.0f));
+        lib.kernel("gemm8_fragments").run({device().new_buffer(a), device().new_buffer(b), c}, {2, 2, 1}, {32, 1, 1});
+        const auto got = c.copy_out<float>();
+        for (std::uint32_t i = 0; i < 16; ++i)
+            for (std::uint32_t j = 0; j < 16; ++j) {
+                float want = 0;
+                for (std::uint32_t k = 0; k < 16; ++k) want += a[i * 16 + k] * b[k * 16 + j];
+                INFO(i << ", " << j);
+                REQUIRE(got[i * 16 + j] == want * 2.0f);
+            }
     }
 }
