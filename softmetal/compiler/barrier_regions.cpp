@@ -597,10 +597,10 @@ private:
         return is_ident(i) && is(i + 1, "(") && !(i > 0 && (is(i - 1, ".") || is(i - 1, "->"))) && simd_functions().count(text(i)) &&
                k_.user_functions.count(text(i));
     }
-    // A call of a helper that meets other threads, left where the inliner could not take it.
+    // A call of a helper that meets other threads, left where the inliner could not take it (also
+    // `ns::helper(...)` and `x.helper(...)`, which the inliner does not take: never an ordinary call).
     bool is_meeting_helper(size_t i) const {
-        return is_ident(i) && k_.meeting_functions.count(text(i)) && (is(i + 1, "(") || is(i + 1, "<")) &&
-               !(i > 0 && (is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")));
+        return is_ident(i) && k_.meeting_functions.count(text(i)) && (is(i + 1, "(") || is(i + 1, "<"));
     }
     bool is_split_point(size_t i) const { return is_barrier_name(i) || is_simd_call(i) || is_meeting_helper(i) || is_ambiguous_simd_call(i); }
     bool contains(size_t a, size_t b, bool (splitter::*pred)(size_t) const) const {

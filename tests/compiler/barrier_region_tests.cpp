@@ -1040,3 +1040,16 @@ kernel void elements(device const float* a [[buffer(0)]], device const float* b 
         CHECK(pairs[t * 2 + 1] == prod[tile * 64 + row * 8 + col + 1]);
     }
 }
+
+TEST_CASE("a helper that meets other threads called by a qualified name keeps the kernel on fibers", "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+namespace util {
+float reduce(float v) { return simd_sum(v); }
+}
+kernel void qualified(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) { out[gid] = util::reduce(float(gid)); }
+)", "qualified", keep);
+    CHECK(fibers(k));
+}
