@@ -31,6 +31,26 @@ kernel void row_sum_simd(device const float *x [[buffer(0)]], device float *sums
     }
 }
 
+// The same with the reduction in a helper (llama.cpp's and MLX's shape), which the split inlines.
+void block_sum(float s, threadgroup float *partial, device float *out, uint t, uint sg, uint lane) {
+    s = simd_sum(s);
+    if (lane == 0) partial[sg] = s;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    if (t == 0) {
+        float total = 0.0f;
+        for (uint g = 0; g < 8; ++g) total += partial[g];
+        *out = total;
+    }
+}
+kernel void row_sum_helper(device const float *x [[buffer(0)]], device float *sums [[buffer(1)]], constant uint &n [[buffer(2)]],
+                           uint row [[threadgroup_position_in_grid]], uint t [[thread_position_in_threadgroup]],
+                           uint sg [[simdgroup_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]]) {
+    threadgroup float partial[8];
+    float s = 0.0f;
+    for (uint k = t; k < n; k += 256) s += x[row * n + k];
+    block_sum(s, partial, sums + row, t, sg, lane);
+}
+
 kernel void row_sum_tree(device const float *x [[buffer(0)]], device float *sums [[buffer(1)]], constant uint &n [[buffer(2)]],
                          uint row [[threadgroup_position_in_grid]], uint t [[thread_position_in_threadgroup]]) {
     threadgroup float scratch[256];
@@ -56,6 +76,25 @@ kernel void gemm_simdgroup(device const float *a [[buffer(0)]], device const flo
         simdgroup_multiply_accumulate(acc, ma, mb, acc);
     }
     simdgroup_store(acc, c, n, ulong2(tile.x * 8, tile.y * 8));
+}
+
+// The same, each lane filling its two elements of A and B through thread_elements() and reading its
+// two of C back (MLX's steel fragments), in Apple's lane layout.
+kernel void gemm_elements(device const float *a [[buffer(0)]], device const float *b [[buffer(1)]], device float *c [[buffer(2)]],
+                          constant uint &n [[buffer(3)]], uint2 tile [[threadgroup_position_in_grid]],
+                          ushort lane [[thread_index_in_simdgroup]]) {
+    const uint q = lane / 4;
+    const uint row = tile.y * 8 + (q & 4) + (lane / 2) % 4;
+    const uint col = (q & 2) * 2 + (lane % 2) * 2;
+    simdgroup_float8x8 acc = make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
+    simdgroup_float8x8 ma;
+    simdgroup_float8x8 mb;
+    for (uint k = 0; k < n; k += 8) {
+        ma.thread_elements() = *(device const float2 *)(a + row * n + k + col);
+        mb.thread_elements() = *(device const float2 *)(b + (k + row % 8) * n + tile.x * 8 + col);
+        simdgroup_multiply_accumulate(acc, ma, mb, acc);
+    }
+    *(device float2 *)(c + row * n + tile.x * 8 + col) = acc.thread_elements();
 }
 
 kernel void gemm_tiled(device const float *a [[buffer(0)]], device const float *b [[buffer(1)]], device float *c [[buffer(2)]],
@@ -108,11 +147,16 @@ int main() {
     auto sums = device.new_buffer<float>(rows);
     auto sums_tree = device.new_buffer<float>(rows);
     double seconds[2];
-    auto simd = lib.kernel("row_sum_simd"), tree = lib.kernel("row_sum_tree");
+    auto sums_helper = device.new_buffer<float>(rows);
+    double helper_seconds[2];
+    auto simd = lib.kernel("row_sum_simd"), tree = lib.kernel("row_sum_tree"), helper = lib.kernel("row_sum_helper");
     best_seconds(
         20, [&] { simd.run({xb, sums, pymetal::value(n)}, {rows, 1, 1}, {256, 1, 1}); },
         [&] { tree.run({xb, sums_tree, pymetal::value(n)}, {rows, 1, 1}, {256, 1, 1}); }, seconds[0], seconds[1]);
-    for (auto* out : {&sums, &sums_tree}) {
+    best_seconds(
+        20, [&] { helper.run({xb, sums_helper, pymetal::value(n)}, {rows, 1, 1}, {256, 1, 1}); },
+        [&] { simd.run({xb, sums, pymetal::value(n)}, {rows, 1, 1}, {256, 1, 1}); }, helper_seconds[0], helper_seconds[1]);
+    for (auto* out : {&sums, &sums_tree, &sums_helper}) {
         const auto got = out->copy_out<float>();
         for (std::uint32_t r = 0; r < rows; ++r) {
             float want = 0;
@@ -125,6 +169,8 @@ int main() {
     std::printf("  simd_sum + threadgroup step   %8.2f GB/s\n", bytes / seconds[0] / 1e9);
     std::printf("  threadgroup tree (barriers)   %8.2f GB/s\n", bytes / seconds[1] / 1e9);
     std::printf("  simd vs tree: %.2fx\n", seconds[1] / seconds[0]);
+    std::printf("  simd_sum in a helper          %8.2f GB/s  (helper vs in the kernel: %.2fx)\n", bytes / helper_seconds[0] / 1e9,
+                helper_seconds[1] / helper_seconds[0]);
 
     // GEMM, 256 x 256.
     const std::uint32_t m = 256;
@@ -146,13 +192,22 @@ int main() {
                 if (got[i * m + j] != want) ok = false;
             }
     };
+    auto cb_elements = device.new_buffer<float>(m * m);
+    double elements[2];
+    auto gemm_elements = lib.kernel("gemm_elements");
+    best_seconds(
+        10, [&] { gemm_elements.run({ab, bb, cb_elements, pymetal::value(m)}, {m / 8, m / 8, 1}, {32, 1, 1}); },
+        [&] { gemm_simdgroup.run({ab, bb, cb, pymetal::value(m)}, {m / 8, m / 8, 1}, {32, 1, 1}); }, elements[0], elements[1]);
     check_gemm(cb);
     check_gemm(cb_tiled);
+    check_gemm(cb_elements);
     const double flops = 2.0 * m * m * m;
     std::printf("GEMM %u x %u\n", m, m);
     std::printf("  simdgroup_matrix 8x8 tiles    %8.2f GFLOP/s\n", flops / gemm[0] / 1e9);
     std::printf("  16x16 threadgroup tiles       %8.2f GFLOP/s\n", flops / gemm[1] / 1e9);
     std::printf("  simdgroup_matrix vs tiles: %.2fx\n", gemm[1] / gemm[0]);
+    std::printf("  thread_elements() fragments   %8.2f GFLOP/s  (fragments vs simdgroup_load: %.2fx)\n", flops / elements[0] / 1e9,
+                elements[1] / elements[0]);
     // No PoCL sub_group_reduce_add version beside these: Debian 12's PoCL (3.1, OpenCL C 1.2) lists no
     // cl_khr_subgroups for the CPU device, CL_DEVICE_MAX_NUM_SUB_GROUPS is 0, and a kernel calling
     // sub_group_reduce_add fails to build ("use of undeclared identifier") with -cl-std=CL2.0 or CL3.0 too.

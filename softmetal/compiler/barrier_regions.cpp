@@ -63,45 +63,70 @@ private:
 enum class stmt_kind { plain, barrier, loop, hoisted, simd, matrix, subset };
 
 // SIMD-group functions a region split can take (simdgroup_regions.h computes them): the compute
-// functor, the argument count, and the argument type when it is fixed (else the argument's own).
+// functor, the arguments it takes, and the argument type when it is fixed (else the argument's own).
+enum class simd_shape {
+    value,      // f(x): x stored per lane
+    value_lane, // f(x, lane or distance): x stored, the second argument as an unsigned per lane
+    none,       // f(): only which lanes are live matters
+    fill,       // f(data, fill, delta [, modulo]): data and fill stored as a pair, delta | modulo << 16 per lane
+};
 struct simd_function {
-    const char *compute;
-    int arguments;
+    std::string compute;
+    simd_shape shape;
     const char *argument_type; // "" : the argument's type
     const char *result_type;   // "" : the argument type
+    unsigned default_modulo = 0; // fill: the modulo when the call gives none
 };
 const std::map<std::string, simd_function> &simd_functions() {
-    static const std::map<std::string, simd_function> m = {
-        {"simd_sum", {"::sm::regions::reduce<::sm::simd::add>", 1, "", ""}},
-        {"simd_product", {"::sm::regions::reduce<::sm::simd::mul>", 1, "", ""}},
-        {"simd_min", {"::sm::regions::reduce<::sm::simd::lesser>", 1, "", ""}},
-        {"simd_max", {"::sm::regions::reduce<::sm::simd::greater>", 1, "", ""}},
-        {"simd_and", {"::sm::regions::reduce<::sm::simd::bit_and>", 1, "", ""}},
-        {"simd_or", {"::sm::regions::reduce<::sm::simd::bit_or>", 1, "", ""}},
-        {"simd_xor", {"::sm::regions::reduce<::sm::simd::bit_xor>", 1, "", ""}},
-        {"simd_all", {"::sm::regions::reduce<::sm::simd::bit_and>", 1, "bool", "bool"}},
-        {"simd_any", {"::sm::regions::reduce<::sm::simd::bit_or>", 1, "bool", "bool"}},
-        {"simd_prefix_inclusive_sum", {"::sm::regions::prefix<::sm::simd::add, 0, true>", 1, "", ""}},
-        {"simd_prefix_exclusive_sum", {"::sm::regions::prefix<::sm::simd::add, 0, false>", 1, "", ""}},
-        {"simd_prefix_inclusive_product", {"::sm::regions::prefix<::sm::simd::mul, 1, true>", 1, "", ""}},
-        {"simd_prefix_exclusive_product", {"::sm::regions::prefix<::sm::simd::mul, 1, false>", 1, "", ""}},
-        {"simd_broadcast_first", {"::sm::regions::broadcast_first", 1, "", ""}},
-        {"simd_ballot", {"::sm::regions::ballot", 1, "bool", "::metal::simd_vote"}},
-        {"simd_shuffle", {"::sm::regions::shuffle<::sm::regions::source::absolute>", 2, "", ""}},
-        {"simd_broadcast", {"::sm::regions::shuffle<::sm::regions::source::absolute>", 2, "", ""}},
-        {"simd_shuffle_up", {"::sm::regions::shuffle<::sm::regions::source::up>", 2, "", ""}},
-        {"simd_shuffle_down", {"::sm::regions::shuffle<::sm::regions::source::down>", 2, "", ""}},
-        {"simd_shuffle_xor", {"::sm::regions::shuffle<::sm::regions::source::exclusive_or>", 2, "", ""}},
-        {"simd_shuffle_rotate_up", {"::sm::regions::shuffle<::sm::regions::source::rotate_up>", 2, "", ""}},
-        {"simd_shuffle_rotate_down", {"::sm::regions::shuffle<::sm::regions::source::rotate_down>", 2, "", ""}},
-    };
+    using sh = simd_shape;
+    static const std::map<std::string, simd_function> m = [] {
+        std::map<std::string, simd_function> t;
+        // Reductions and scans, for the SIMD group and (over each lane's quad) for the quad group.
+        for (const char *group : {"simd", "quad"}) {
+            const std::string g = group, ns = "::sm::regions::" + std::string(g == "quad" ? "quad_" : "");
+            auto add = [&](const std::string &name, const std::string &compute, sh shape, const char *arg = "", const char *res = "",
+                           unsigned modulo = 0) { t[g + "_" + name] = {compute, shape, arg, res, modulo}; };
+            for (const auto &r : std::vector<std::pair<const char *, const char *>>{
+                     {"sum", "add"}, {"product", "mul"}, {"min", "lesser"}, {"max", "greater"}, {"and", "bit_and"}, {"or", "bit_or"}, {"xor", "bit_xor"}})
+                add(r.first, ns + "reduce<::sm::simd::" + r.second + ">", sh::value);
+            add("all", ns + "reduce<::sm::simd::bit_and>", sh::value, "bool", "bool");
+            add("any", ns + "reduce<::sm::simd::bit_or>", sh::value, "bool", "bool");
+            add("prefix_inclusive_sum", ns + "prefix<::sm::simd::add, 0, true>", sh::value);
+            add("prefix_exclusive_sum", ns + "prefix<::sm::simd::add, 0, false>", sh::value);
+            add("prefix_inclusive_product", ns + "prefix<::sm::simd::mul, 1, true>", sh::value);
+            add("prefix_exclusive_product", ns + "prefix<::sm::simd::mul, 1, false>", sh::value);
+            add("broadcast_first", ns + "broadcast_first", sh::value);
+            add("ballot", ns + "ballot", sh::value, "bool", "::metal::simd_vote");
+            add("is_first", ns + "is_first", sh::none, "bool", "bool");
+            add("active_threads_mask", ns + "active_threads_mask", sh::none, "bool", "::metal::simd_vote");
+            const std::string src = "::sm::regions::shuffle<::sm::regions::source::" + std::string(g == "quad" ? "quad_" : "");
+            add("shuffle", src + "absolute>", sh::value_lane);
+            add("broadcast", src + "absolute>", sh::value_lane);
+            add("shuffle_up", src + "up>", sh::value_lane);
+            add("shuffle_down", src + "down>", sh::value_lane);
+            add("shuffle_xor", src + "exclusive_or>", sh::value_lane);
+            add("shuffle_rotate_up", src + "rotate_up>", sh::value_lane);
+            add("shuffle_rotate_down", src + "rotate_down>", sh::value_lane);
+            add("shuffle_and_fill_up", "::sm::regions::shuffle_and_fill<true>", sh::fill, "", "", g == "quad" ? 4 : 32);
+            add("shuffle_and_fill_down", "::sm::regions::shuffle_and_fill<false>", sh::fill, "", "", g == "quad" ? 4 : 32);
+        }
+        return t;
+    }();
     return m;
 }
+
+// A SIMD-group call: tokens [call, close] (`call` at `metal::` when so spelled), the function's
+// name at `name`, its first argument ending at arg0_end (',' or ')'), its top-level commas.
+struct simd_call {
+    size_t call = 0, name = 0, close = 0, arg0_end = 0;
+    std::vector<size_t> commas;
+};
 
 struct stmt {
     stmt_kind kind = stmt_kind::plain;
     size_t a = 0, b = 0;      // tokens [a, b)
     size_t head_end = 0;      // loop: the ')' closing its header
+    bool block = false;       // loop: a braced block without a header (runs once)
     std::vector<stmt> body;   // loop: the statements of its braced body
     int region = -1;          // plain: the region it runs in; loop: the "region" of its header
     bool has_return = false;
@@ -109,9 +134,9 @@ struct stmt {
     size_t name_tok = npos;
     bool simple_decl = false; // one declarator, `= init` or no initialiser, not an array, not static/constexpr
     std::string type;         // its type as declared, without top-level const (for the per-thread copies)
-    // simd: the statement holds one SIMD-group call, tokens [call, call_close]; its arguments end at
-    // arg0_end (',' or ')'); its arguments are stored in `pre_region`, the statement runs in `region`.
-    size_t call = npos, call_name = npos, call_close = npos, arg0_end = npos;
+    // simd: the statement's SIMD-group calls (none inside another's arguments); their arguments are
+    // stored in `pre_region`, the statement runs in `region`.
+    std::vector<simd_call> calls;
     int pre_region = -1;
     // subset: the position attribute of `if (position == constant)`, and the constant's token.
     std::string subset_attr;
@@ -139,6 +164,362 @@ const std::set<std::string> &statement_keywords() {
                                             "using", "if", "for", "while", "do", "switch", "break", "continue", "sizeof"};
     return s;
 }
+
+// ---- helper functions that meet other threads, inlined into the split kernel ----
+//
+// `float s = block_sum(v, shared);` where block_sum calls simd_sum or threadgroup_barrier: the split
+// version of the kernel gets the helper's body in place of the call, as a braced block the splitter
+// can split (one level of scope, like a loop that runs once), so its meetings become split points.
+// The helper's parameters become per-thread variables `sm_i<N>_<name>` initialised from the
+// arguments (a non-const reference parameter bound to a plain variable is that variable), its final
+// `return e;` an assignment to `sm_ret<N>`, which replaces the call. Helpers that are templates,
+// overloaded, return early or by reference are not inlined: the kernel stays on fibers.
+class helper_inliner {
+public:
+    helper_inliner(const std::string &text, const region_kernel &k) : s_(text), k_(k), lines_(text) {}
+
+    // The kernel body with helper calls inlined, as a braced block under #line directives; false when
+    // nothing was inlined (or something could not be).
+    bool run(std::string &body) {
+        tokenize();
+        size_t open = npos;
+        for (size_t i = 0; i < toks_.size(); ++i)
+            if (toks_[i].offset == k_.body_open) open = i;
+        if (open == npos || match_[open] == npos) return false;
+        std::map<std::string, std::string> rename;
+        std::string out;
+        if (!expand_list(open + 1, match_[open], rename, 0, out) || inlined_ == 0) return false;
+        body = "{" + out + lines_.sync(toks_[match_[open]].offset) + "}";
+        return true;
+    }
+
+private:
+    void tokenize() {
+        for (const token &t : tokenize_msl(s_))
+            if (!t.in_directive) toks_.push_back(t);
+        match_.assign(toks_.size(), npos);
+        std::vector<size_t> stack;
+        for (size_t i = 0; i < toks_.size(); ++i) {
+            if (is(i, "(") || is(i, "[") || is(i, "{")) stack.push_back(i);
+            else if ((is(i, ")") || is(i, "]") || is(i, "}")) && !stack.empty()) {
+                match_[stack.back()] = i;
+                match_[i] = stack.back();
+                stack.pop_back();
+            }
+        }
+    }
+    std::string text(size_t i) const { return i < toks_.size() ? s_.substr(toks_[i].offset, toks_[i].length) : std::string(); }
+    bool is(size_t i, const char *t) const { return i < toks_.size() && s_.compare(toks_[i].offset, toks_[i].length, t) == 0; }
+    bool is_ident(size_t i) const { return i < toks_.size() && toks_[i].kind == token_kind::identifier; }
+    size_t end_of(size_t i) const { return toks_[i].offset + toks_[i].length; }
+    bool member(size_t i) const { return i > 0 && (is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")); }
+    bool is_helper_call(size_t i) const {
+        return is_ident(i) && k_.meeting_functions.count(text(i)) && (is(i + 1, "(") || is(i + 1, "<")) && !member(i);
+    }
+    bool contains_helper_call(size_t a, size_t b) const {
+        for (size_t i = a; i < b; ++i)
+            if (is_helper_call(i)) return true;
+        return false;
+    }
+    size_t stmt_end(size_t i, size_t b) const {
+        if (i >= b || match_[i] == npos && (is(i, "(") || is(i, "{"))) return npos;
+        if (is(i, "{")) return match_[i] + 1;
+        if (is(i, "for") || is(i, "while") || is(i, "switch")) return is(i + 1, "(") && match_[i + 1] != npos ? stmt_end(match_[i + 1] + 1, b) : npos;
+        if (is(i, "if")) {
+            if (!is(i + 1, "(") || match_[i + 1] == npos) return npos;
+            size_t p = stmt_end(match_[i + 1] + 1, b);
+            if (p != npos && p < b && is(p, "else")) return stmt_end(p + 1, b);
+            return p;
+        }
+        if (is(i, "do")) {
+            size_t p = stmt_end(i + 1, b);
+            if (p == npos || !is(p, "while") || !is(p + 1, "(")) return npos;
+            size_t q = match_[p + 1] + 1;
+            return is(q, ";") ? q + 1 : npos;
+        }
+        for (size_t k = i; k < b; ++k) {
+            if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) k = match_[k];
+            else if (is(k, ";")) return k + 1;
+        }
+        return npos;
+    }
+
+    // Tokens [a, b) under #line, identifiers renamed (not members), `reps` (by token) replaced.
+    std::string copy(size_t a, size_t b, const std::map<std::string, std::string> &rename,
+                     const std::map<size_t, std::pair<size_t, std::string>> &reps = {}) const {
+        if (a >= b) return "";
+        std::string out = lines_.sync(toks_[a].offset);
+        size_t pos = toks_[a].offset;
+        for (size_t i = a; i < b; ++i) {
+            auto r = reps.find(i);
+            std::string with;
+            size_t last = i;
+            if (r != reps.end()) {
+                with = r->second.second;
+                last = r->second.first;
+            } else if (is_ident(i) && !member(i) && rename.count(text(i))) {
+                with = rename.at(text(i));
+            } else {
+                continue;
+            }
+            out.append(s_, pos, toks_[i].offset - pos);
+            out += with;
+            pos = end_of(last);
+            out += lines_.sync(pos);
+            i = last;
+        }
+        out.append(s_, pos, end_of(b - 1) - pos);
+        return out + "\n";
+    }
+
+    bool expand_list(size_t a, size_t b, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
+        for (size_t i = a; i < b;) {
+            const size_t e = stmt_end(i, b);
+            if (e == npos || e > b) return false;
+            if (!contains_helper_call(i, e)) {
+                out += copy(i, e, rename);
+            } else if ((is(i, "for") || is(i, "while")) && is(match_[i + 1] + 1, "{") && match_[match_[i + 1] + 1] + 1 == e &&
+                       !contains_helper_call(i, match_[i + 1] + 1)) {
+                const size_t body = match_[i + 1] + 1;
+                out += copy(i, body + 1, rename);
+                if (!expand_list(body + 1, e - 1, rename, depth, out)) return false;
+                out += copy(e - 1, e, rename);
+            } else if (is(i, "{")) {
+                out += copy(i, i + 1, rename);
+                if (!expand_list(i + 1, e - 1, rename, depth, out)) return false;
+                out += copy(e - 1, e, rename);
+            } else if (statement_keywords().count(text(i))) {
+                out += copy(i, e, rename); // a call under control flow: the splitter refuses it
+            } else {
+                // Each helper call of the statement (none inside another's arguments) before it, its
+                // result in its place.
+                std::map<size_t, std::pair<size_t, std::string>> reps;
+                size_t last_close = 0;
+                for (size_t k = i; k < e; ++k) {
+                    if (!is_helper_call(k)) continue;
+                    if (k < last_close) return false;
+                    std::string ret;
+                    if (!inline_call(k, rename, depth, out, ret)) return false;
+                    last_close = match_[k + 1];
+                    if (ret.empty()) { // a void helper: the statement must be the call alone
+                        if (!(k == i && is(last_close + 1, ";") && last_close + 2 == e)) return false;
+                        reps[k] = {last_close + 1, ";"};
+                    } else {
+                        reps[k] = {last_close, ret};
+                    }
+                }
+                out += copy(i, e, rename, reps);
+            }
+            i = e;
+        }
+        return true;
+    }
+
+    // Where `name` is defined: the one definition `RT name(params) {...}` that is no template.
+    struct definition {
+        size_t name = npos, type_start = npos;
+    };
+    bool find_definition(const std::string &name, definition &d) const {
+        int found = 0;
+        for (size_t i = 0; i + 1 < toks_.size(); ++i) {
+            if (!is_ident(i) || text(i) != name || !is(i + 1, "(") || match_[i + 1] == npos || member(i)) continue;
+            size_t k = match_[i + 1] + 1;
+            while (is(k, "const") || is(k, "thread") || is(k, "device") || is(k, "threadgroup") || is(k, "constant") || is(k, "noexcept")) ++k;
+            if (!is(k, "{")) continue;
+            if (++found > 1) return false;
+            d.name = i;
+        }
+        if (found != 1) return false;
+        // The return type: back over identifiers, `::`, `*` and template arguments.
+        size_t t = d.name;
+        while (t > 0) {
+            const size_t p = t - 1;
+            if (is(p, ">")) {
+                int depth = 0;
+                size_t q = p;
+                for (;; --q) {
+                    if (is(q, ">")) ++depth;
+                    else if (is(q, "<") && --depth == 0) break;
+                    if (q == 0) return false;
+                }
+                t = q;
+                continue;
+            }
+            if (is_ident(p) || is(p, "::") || is(p, "*") || toks_[p].kind == token_kind::number) {
+                t = p;
+                continue;
+            }
+            break;
+        }
+        d.type_start = t;
+        for (size_t i = t; i < d.name; ++i)
+            if (is(i, "template") || is(i, "auto") || is(i, "operator")) return false;
+        return true;
+    }
+    std::string return_type(const definition &d) const {
+        std::string type;
+        for (size_t i = d.type_start; i < d.name; ++i) {
+            if (is(i, "static") || is(i, "inline") || is(i, "METAL_FUNC") || is(i, "constexpr") || is(i, "extern")) continue;
+            type += text(i) + (is(i, "::") || (i + 1 < d.name && is(i + 1, "::")) ? "" : " ");
+        }
+        return type;
+    }
+    // [a, b) split at its top-level commas.
+    std::vector<std::pair<size_t, size_t>> split_commas(size_t a, size_t b) const {
+        std::vector<std::pair<size_t, size_t>> parts;
+        if (a >= b) return parts;
+        size_t from = a;
+        for (size_t i = a; i < b; ++i) {
+            if ((is(i, "(") || is(i, "[") || is(i, "{")) && match_[i] != npos) i = match_[i];
+            else if (is(i, ",")) {
+                parts.push_back({from, i});
+                from = i + 1;
+            }
+        }
+        parts.push_back({from, b});
+        return parts;
+    }
+
+    // The names declared by statements in (open, close): `[const] T [<...>] [*&] name =|;|[|,|{`, also in a
+    // for loop's header, and every further declarator of such a statement.
+    std::set<std::string> local_names(size_t open, size_t close) const {
+        std::set<std::string> names;
+        for (size_t i = open + 1; i < close; ++i) {
+            const bool start = is(i - 1, "{") || is(i - 1, ";") || is(i - 1, "}") || (is(i - 1, "(") && is(i - 2, "for"));
+            if (!start || !is_ident(i) || statement_keywords().count(text(i))) continue;
+            size_t k = i;
+            while (is(k, "const") || is(k, "static") || is(k, "constexpr") || is(k, "thread") || is(k, "threadgroup") ||
+                   is(k, "device") || is(k, "constant"))
+                ++k;
+            int type_idents = 0;
+            while (is_ident(k) || is(k, "::")) {
+                if (is_ident(k)) ++type_idents;
+                ++k;
+                if (is(k, "<")) { // template arguments of the type
+                    int d = 0;
+                    for (; k < close; ++k) {
+                        if (is(k, "<")) ++d;
+                        else if (is(k, ">") && --d == 0) break;
+                        else if (is(k, ";") || is(k, "{")) break;
+                    }
+                    if (!is(k, ">")) break;
+                    ++k;
+                }
+                if (is_ident(k) && is_ident(k - 1)) { // `T name`: stop before the name
+                    if (is(k + 1, "=") || is(k + 1, ";") || is(k + 1, "[") || is(k + 1, ",") || is(k + 1, "{")) break;
+                }
+            }
+            while (is(k, "*") || is(k, "&") || is(k, "const")) ++k;
+            if (type_idents < 1 || !is_ident(k) || k == i) continue;
+            if (!(is(k + 1, "=") || is(k + 1, ";") || is(k + 1, "[") || is(k + 1, ",") || is(k + 1, "{"))) continue;
+            names.insert(text(k));
+            // further declarators: `, name` at this statement's top level
+            for (size_t q = k + 1; q < close && !is(q, ";"); ++q) {
+                if ((is(q, "(") || is(q, "[") || is(q, "{")) && match_[q] != npos) q = match_[q];
+                else if (is(q, ",") && is_ident(q + 1) && (is(q + 2, "=") || is(q + 2, ";") || is(q + 2, ",") || is(q + 2, "[")))
+                    names.insert(text(q + 1));
+            }
+        }
+        return names;
+    }
+
+    bool inline_call(size_t call, const std::map<std::string, std::string> &outer, int depth, std::string &out, std::string &ret) {
+        const std::string name = text(call);
+        if (!is(call + 1, "(")) return false; // explicit template arguments: a template (not inlined)
+        definition d;
+        if (depth >= 4 || !find_definition(name, d)) return false;
+        const std::string type = return_type(d);
+        if (type.empty() || type.find('&') != std::string::npos) return false;
+        const bool is_void = type == "void ";
+        const size_t params_open = d.name + 1, params_close = match_[params_open];
+        size_t body = params_close + 1;
+        while (!is(body, "{")) ++body;
+        const size_t body_close = match_[body];
+        std::vector<std::pair<size_t, size_t>> params = split_commas(params_open + 1, params_close);
+        if (params.size() == 1 && params[0].second == params[0].first + 1 && is(params[0].first, "void")) params.clear();
+        const std::vector<std::pair<size_t, size_t>> args = split_commas(call + 2, match_[call + 1]);
+        if (params.size() != args.size()) return false;
+        // The body: statements, the last `return e;` when the helper returns a value, no other return.
+        size_t last = body + 1, final_return = npos;
+        for (size_t i = body + 1; i < body_close;) {
+            const size_t e = stmt_end(i, body_close);
+            if (e == npos) return false;
+            last = i;
+            i = e;
+        }
+        for (size_t i = body + 1; i < body_close; ++i)
+            if (is(i, "return")) {
+                if (i != last || final_return != npos) return false;
+                final_return = i;
+            }
+        if (!is_void && final_return == npos) return false;
+        if (is_void && final_return != npos && !is(final_return + 1, ";")) return false;
+
+        const int n = inlined_++;
+        const std::string tag = std::to_string(n);
+        const std::string at = lines_.sync(toks_[call].offset);
+        if (!is_void) {
+            ret = "sm_ret" + tag;
+            out += at + type + ret + ";\n";
+        }
+        out += at + "{\n";
+        std::map<std::string, std::string> rename;
+        for (size_t p = 0; p < params.size(); ++p) {
+            size_t a = params[p].first, b = params[p].second;
+            for (size_t i = a; i < b; ++i)
+                if (is(i, "=")) b = i; // a default argument (the call gives every argument)
+            size_t nm = b;
+            while (nm > a && is(nm - 1, "]")) nm = match_[nm - 1];
+            if (nm == a || !is_ident(nm - 1)) return false;
+            --nm;
+            const bool array = nm + 1 < b;
+            if (array && match_[nm + 1] + 1 != b) return false; // one dimension: a pointer
+            bool reference = false, is_const = false;
+            for (size_t i = a; i < nm; ++i) {
+                if (is(i, "&")) reference = true;
+                if (is(i, "const")) is_const = true;
+            }
+            const std::string arg = copy(args[p].first, args[p].second, outer);
+            const std::string pname = text(nm);
+            if (reference && args[p].second == args[p].first + 1 && is_ident(args[p].first)) {
+                rename[pname] = outer.count(text(args[p].first)) ? outer.at(text(args[p].first)) : text(args[p].first);
+                continue;
+            }
+            if (reference && !is_const) return false;
+            // A value: its type without the reference and, for a reference, the address space.
+            static const std::set<std::string> spaces = {"device", "constant", "threadgroup", "thread", "__global", "__local",
+                                                         "__private", "__constant", "__generic"};
+            std::string ptype;
+            for (size_t i = a; i < nm; ++i) {
+                if (is(i, "&") || (reference && spaces.count(text(i)))) continue;
+                ptype += text(i) + (is(i, "::") || is(i + 1, "::") ? "" : " ");
+            }
+            if (array) ptype += "*";
+            rename[pname] = "sm_i" + tag + "_" + pname;
+            out += at + ptype + " " + rename[pname] + " = (" + arg + ");\n";
+        }
+        // The helper's locals get names of this inlining of their own: the same helper inlined twice, or
+        // a local named like one of the kernel's, would otherwise declare a name twice.
+        for (const std::string &local : local_names(body, body_close))
+            if (!rename.count(local)) rename[local] = "sm_i" + tag + "_" + local;
+        const size_t end = final_return != npos ? final_return : body_close;
+        if (!expand_list(body + 1, end, rename, depth + 1, out)) return false;
+        if (!is_void) {
+            const size_t semi = stmt_end(final_return, body_close) - 1;
+            out += copy(final_return, final_return + 1, rename, {{final_return, {final_return, ret + " = ("}}}) +
+                   copy(final_return + 1, semi, rename) + ");\n";
+        }
+        out += at + "}\n";
+        return true;
+    }
+
+    const std::string &s_;
+    const region_kernel &k_;
+    line_map lines_;
+    std::vector<token> toks_;
+    std::vector<size_t> match_;
+    int inlined_ = 0;
+};
 
 class splitter {
 public:
@@ -205,13 +586,23 @@ private:
     bool is_simd_call(size_t i) const {
         if (!is_ident(i) || !is(i + 1, "(") || (i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) return false;
         const std::string t = text(i);
-        static const std::set<std::string> others = {"simd_is_first", "simd_active_threads_mask", "simd_shuffle_and_fill_up",
-                                                     "simd_shuffle_and_fill_down"};
-        const bool metal_name = simd_functions().count(t) || others.count(t) || t.compare(0, 5, "quad_") == 0 ||
+        const bool metal_name = simd_functions().count(t) || t.compare(0, 5, "quad_") == 0 ||
                                 t.compare(0, 10, "simdgroup_") == 0 || t == "make_filled_simdgroup_matrix";
         return metal_name && !is_barrier_name(i) && !k_.user_functions.count(t);
     }
-    bool is_split_point(size_t i) const { return is_barrier_name(i) || is_simd_call(i); }
+    // A call of a name that is both Metal's SIMD-group function and one of the source's own (candle's
+    // `simd_shuffle_down(indexed<T>, ushort)`): which one a call means depends on its argument's type,
+    // which the split cannot see, so it splits neither.
+    bool is_ambiguous_simd_call(size_t i) const {
+        return is_ident(i) && is(i + 1, "(") && !(i > 0 && (is(i - 1, ".") || is(i - 1, "->"))) && simd_functions().count(text(i)) &&
+               k_.user_functions.count(text(i));
+    }
+    // A call of a helper that meets other threads, left where the inliner could not take it (also
+    // `ns::helper(...)` and `x.helper(...)`, which the inliner does not take: never an ordinary call).
+    bool is_meeting_helper(size_t i) const {
+        return is_ident(i) && k_.meeting_functions.count(text(i)) && (is(i + 1, "(") || is(i + 1, "<"));
+    }
+    bool is_split_point(size_t i) const { return is_barrier_name(i) || is_simd_call(i) || is_meeting_helper(i) || is_ambiguous_simd_call(i); }
     bool contains(size_t a, size_t b, bool (splitter::*pred)(size_t) const) const {
         for (size_t i = a; i < b; ++i)
             if ((this->*pred)(i)) return true;
@@ -299,9 +690,37 @@ private:
                 return parse_list(h + 2, b - 1, depth + 1, s.body, why);
             }
         }
-        // A matrix is the SIMD group's (one copy per group): a lane's own statement cannot use it.
-        if (mentions_matrix(a, b)) return matrix_refused(why);
+        // A matrix is the SIMD group's (one copy per group): a lane's own statement can only reach its
+        // own elements of it, through thread_elements().
+        if (mentions_matrix(a, b) && !(!barrier_inside && elements_only(a, b))) return matrix_refused(why);
+        // A braced block (an inlined helper's body): its statements split like a loop's that runs once.
+        if (barrier_inside && is(a, "{")) {
+            if (depth >= 3) {
+                why = "barrier loops nested more than three deep";
+                return false;
+            }
+            s.kind = stmt_kind::loop;
+            s.block = true;
+            s.head_end = a;
+            return parse_list(a + 1, b - 1, depth + 1, s.body, why);
+        }
         if (barrier_inside && simd_statement(s, why)) {
+            // `if (simd_is_first()) ...`: a call in the condition of an `if` whose arms meet nobody.
+            if (is(a, "if")) {
+                if (contains(a, b, &splitter::is_jump)) {
+                    why = "break/continue outside a loop of its own statement";
+                    return false;
+                }
+                for (size_t i = a; i < b; ++i)
+                    if (is(i, "return")) {
+                        if (!is(i + 1, ";")) {
+                            why = "'return' with a value (a lambda?) in the kernel body";
+                            return false;
+                        }
+                        s.has_return = true;
+                    }
+                return true;
+            }
             parse_declaration(s);
             return true;
         }
@@ -327,7 +746,7 @@ private:
             why = "break/continue outside a loop of its own statement";
             return false;
         }
-        if (!s.has_return) subset_statement(s);
+        if (!s.has_return && !mentions_matrix(a, b)) subset_statement(s);
         if (s.kind == stmt_kind::plain) parse_declaration(s);
         return true;
     }
@@ -346,11 +765,32 @@ private:
         if (toks_[a + 2].kind == token_kind::number && is(a + 3, "=") && is(a + 4, "=") && is_ident(a + 5)) name = a + 5, value = a + 2;
         if (name == npos) return;
         // A local of the same name (`uint lane = ...;` in a loop body) is not the position: any
-        // occurrence after a type-like token keeps the statement ordinary.
+        // occurrence after a type-like token keeps the statement ordinary. Unless it is the one
+        // declaration of a copy of a position that nothing changes (an inlined helper's parameter
+        // `const uint sm_i0_lane = (lane);`): an integer copy of a lane or index equals N when it does.
+        std::string position = text(name);
+        size_t declared = npos;
+        int declarations = 0;
         for (size_t i = 1; i < toks_.size(); ++i)
-            if (is_ident(i) && text(i) == text(name) && (is_ident(i - 1) || is(i - 1, ">") || is(i - 1, "*") || is(i - 1, "&"))) return;
+            if (is_ident(i) && text(i) == text(name) && (is_ident(i - 1) || is(i - 1, ">") || is(i - 1, "*") || is(i - 1, "&"))) {
+                ++declarations;
+                declared = i;
+            }
+        if (declarations > 1) return;
+        if (declarations == 1) {
+            static const std::set<std::string> integers = {"uint", "int", "ushort", "short", "unsigned", "uint32_t", "int32_t", "uint16_t"};
+            const size_t d = declared;
+            size_t p = d + 2;
+            const bool parenthesised = is(p, "(");
+            if (parenthesised) ++p;
+            if (!is(d + 1, "=") || !integers.count(text(d - 1)) || !is_ident(p) || !is(p + (parenthesised ? 2 : 1), ";") ||
+                (parenthesised && !is(p + 1, ")")) || assigns(text(name), 0, d) || assigns(text(name), d + 1, toks_.size()) ||
+                address_taken(text(name)))
+                return;
+            position = text(p);
+        }
         for (const auto &p : k_.positions)
-            if (p.first == text(name) &&
+            if (p.first == position &&
                 (p.second == "thread_index_in_threadgroup" || p.second == "thread_position_in_threadgroup" || p.second == "thread_index_in_simdgroup")) {
                 s.kind = stmt_kind::subset;
                 s.subset_attr = p.second;
@@ -409,6 +849,17 @@ private:
         for (size_t i = loop + 2; i < close; ++i)
             if (is_ident(i) && !own.count(text(i)) && assigns(text(i), i, i + 1)) return false;
         return !(is_ident(loop + 2) && is(loop + 3, "=") && !own.count(text(loop + 2)));
+    }
+    // Whether every use of a matrix in [a, b) is `m.thread_elements()` or `m[i]...thread_elements()`:
+    // the lane's own pair of elements of its SIMD group's copy.
+    bool elements_only(size_t a, size_t b) const {
+        for (size_t i = a; i < b; ++i) {
+            if (!is_ident(i) || !matrix_names_.count(text(i)) || (i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) continue;
+            size_t j = i + 1;
+            while (is(j, "[")) j = match_[j] + 1;
+            if (!(is(j, ".") && is(j + 1, "thread_elements") && is(j + 2, "(") && is(j + 3, ")"))) return false;
+        }
+        return true;
     }
     bool mentions_matrix(size_t a, size_t b) const {
         for (size_t i = a; i < b; ++i)
@@ -483,7 +934,7 @@ private:
         if (!(is(i, ";") || (is(i, "=") && i + 1 < s.b && !contains_top_comma(i + 1, s.b - 1)))) s.matrix_name = npos;
     }
     bool matrix_refused(std::string &why) const {
-        why = "a simdgroup_matrix variable is used outside simdgroup_matrix statements (thread_elements()?)";
+        why = "a simdgroup_matrix variable is used other than by simdgroup_matrix statements and `m.thread_elements()`";
         return false;
     }
     bool contains_top_comma(size_t a, size_t b) const {
@@ -509,44 +960,64 @@ private:
     // A statement (not control flow) holding exactly one call of a SIMD-group function the split
     // supports, with no other split point in its arguments: `s = simd_sum(s);`, `float m = simd_max(v) * k;`.
     bool simd_statement(stmt &s, std::string &why) {
-        const size_t a = s.a, b = s.b;
-        if (statement_keywords().count(text(a)) || is(a, "{")) return false;
-        size_t call = npos;
-        for (size_t i = a; i < b; ++i) {
-            if (is_barrier_name(i)) return false;
-            if (!is_simd_call(i)) continue;
-            if (call != npos) {
-                why = "two SIMD-group calls in one statement";
+        size_t a = s.a, b = s.b;
+        if (is(a, "if") && is(a + 1, "(")) { // the call in the condition, which every lane evaluates
+            const size_t close = match_[a + 1];
+            if (contains(close, b, &splitter::is_split_point)) {
+                why = "a SIMD-group call or barrier under divergent control flow";
                 return false;
             }
-            call = i;
-        }
-        if (call == npos) return false;
-        auto f = simd_functions().find(text(call));
-        if (f == simd_functions().end()) {
-            why = "the SIMD-group function '" + text(call) + "' is not split into regions";
+            a += 2;
+            b = close;
+        } else if (statement_keywords().count(text(a)) || is(a, "{")) {
             return false;
         }
-        const size_t open = call + 1, close = match_[open];
-        size_t comma = npos;
-        int args = close > open + 1 ? 1 : 0;
-        for (size_t i = open + 1; i < close; ++i) {
-            if (is(i, "(") || is(i, "[") || is(i, "{")) i = match_[i];
-            else if (is(i, ",")) {
-                ++args;
-                if (comma == npos) comma = i;
+        std::vector<simd_call> calls;
+        for (size_t i = a; i < b; ++i) {
+            if (is_barrier_name(i)) return false;
+            if (is_meeting_helper(i)) {
+                why = "the helper function '" + text(i) + "', which meets other threads, is called where it cannot be inlined";
+                return false;
             }
+            if (is_ambiguous_simd_call(i)) {
+                why = "'" + text(i) + "' is both Metal's SIMD-group function and one of the source's own";
+                return false;
+            }
+            if (!is_simd_call(i)) continue;
+            if (!calls.empty() && i < calls.back().close) {
+                why = "a SIMD-group call in the arguments of another";
+                return false;
+            }
+            auto f = simd_functions().find(text(i));
+            if (f == simd_functions().end()) {
+                why = "the SIMD-group function '" + text(i) + "' is not split into regions";
+                return false;
+            }
+            simd_call c;
+            c.name = i;
+            c.call = i >= a + 2 && is(i - 1, "::") && is(i - 2, "metal") ? i - 2 : i;
+            c.close = match_[i + 1];
+            for (size_t k = i + 2; k < c.close; ++k) {
+                if (is(k, "(") || is(k, "[") || is(k, "{")) k = match_[k];
+                else if (is(k, ",")) c.commas.push_back(k);
+            }
+            c.arg0_end = c.commas.empty() ? c.close : c.commas.front();
+            const size_t args = c.close > i + 2 ? c.commas.size() + 1 : 0;
+            const simd_shape shape = f->second.shape;
+            const bool fits = shape == simd_shape::none         ? args == 0
+                              : shape == simd_shape::value      ? args == 1
+                              : shape == simd_shape::value_lane ? args == 2
+                                                                : args == 3 || args == 4;
+            if (!fits) {
+                why = "'" + text(i) + "' with " + std::to_string(args) + " arguments";
+                return false;
+            }
+            calls.push_back(c);
         }
-        if (args != f->second.arguments) {
-            why = "'" + text(call) + "' with " + std::to_string(args) + " arguments";
-            return false;
-        }
+        if (calls.empty()) return false;
         s.kind = stmt_kind::simd;
-        s.call_name = call;
-        s.call = call >= a + 2 && is(call - 1, "::") && is(call - 2, "metal") ? call - 2 : call;
-        s.call_close = close;
-        s.arg0_end = comma == npos ? close : comma;
-        ++simd_count_;
+        s.calls = calls;
+        max_calls_ = std::max(max_calls_, calls.size());
         return true;
     }
 
@@ -638,10 +1109,10 @@ private:
         for (const stmt &s : list) {
             if (s.kind == stmt_kind::plain || s.kind == stmt_kind::matrix || s.kind == stmt_kind::subset) note_uses(s.a, s.b, s.region);
             else if (s.kind == stmt_kind::simd) {
-                note_uses(s.call_name + 2, s.call_close, s.pre_region);
+                for (const simd_call &c : s.calls) note_uses(c.name + 2, c.close, s.pre_region);
                 note_uses(s.a, s.b, s.region);
             } else if (s.kind == stmt_kind::loop) {
-                note_uses(s.a, s.head_end + 1, s.region);
+                if (!s.block) note_uses(s.a, s.head_end + 1, s.region);
                 collect_uses(s.body);
             }
         }
@@ -741,6 +1212,10 @@ private:
         for (const stmt &s : list) {
             if (s.has_return) any_return_ = true;
             if (s.kind != stmt_kind::loop) continue;
+            if (s.block) {
+                if (!check_regions(s.body, why)) return false;
+                continue;
+            }
             bool per_thread = mentions_per_thread_position(s.a, s.head_end + 1);
             for (size_t i = s.a; i <= s.head_end && !per_thread; ++i)
                 for (const replicated &r : reps_)
@@ -855,41 +1330,72 @@ private:
     // The buffers every SIMD-group statement shares: a statement's arguments are stored in the region
     // before it and consumed by its meeting right after that region, and its results are read in the
     // region that follows, before any other statement's meeting writes them.
+    // Call `j` of a statement uses buffers `j`.
     std::string simd_buffers() const {
-        return "unsigned char *sm_simd_arg = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n"
-               "unsigned char *sm_simd_res = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n"
-               "unsigned *sm_simd_lane = (unsigned *)__builtin_alloca(4u * sm_count);\n";
+        std::string out;
+        for (size_t j = 0; j < max_calls_; ++j) {
+            const std::string n = std::to_string(j);
+            out += "unsigned char *sm_simd_arg" + n + " = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n"
+                   "unsigned char *sm_simd_res" + n + " = (unsigned char *)__builtin_alloca_with_align(32u * sm_count, 256);\n"
+                   "unsigned *sm_simd_lane" + n + " = (unsigned *)__builtin_alloca(4u * sm_count);\n";
+        }
+        return out;
     }
-    std::string argument_type(const stmt &s) const {
-        const simd_function &f = simd_functions().at(text(s.call_name));
+    // The call's argument `n` (0-based) as translated text under #line.
+    std::string argument(const simd_call &c, size_t n) const {
+        const size_t from = n == 0 ? c.name + 2 : c.commas[n - 1] + 1;
+        const size_t to = n < c.commas.size() ? c.commas[n] : c.close;
+        return copy(toks_[from].offset, end_of(to - 1));
+    }
+    std::string first_argument_text(const simd_call &c) const {
+        return s_.substr(toks_[c.name + 2].offset, toks_[c.arg0_end].offset - toks_[c.name + 2].offset);
+    }
+    std::string argument_type(const simd_call &c) const {
+        const simd_function &f = simd_functions().at(text(c.name));
         if (*f.argument_type) return f.argument_type;
-        return "decltype(::sm::regions::value_of(" + s_.substr(toks_[s.call_name + 2].offset, toks_[s.arg0_end].offset - toks_[s.call_name + 2].offset) + "))";
+        const std::string value = "decltype(::sm::regions::value_of(" + first_argument_text(c) + "))";
+        return f.shape == simd_shape::fill ? "::sm::regions::fill_pair<" + value + ">" : value;
     }
-    // This thread's arguments into the statement's buffers.
-    std::string store_arguments(const stmt &s) const {
-        std::string out = "{ " + argument_type(s) + " sm_v = (" + copy(toks_[s.call_name + 2].offset, end_of(s.arg0_end - 1)) + ");\n" +
-                          "__builtin_memcpy(sm_simd_arg + sizeof(sm_v) * sm_t, &sm_v, sizeof(sm_v));\n";
-        if (s.arg0_end != s.call_close)
-            out += "sm_simd_lane[sm_t] = (unsigned)(" + copy(toks_[s.arg0_end + 1].offset, end_of(s.call_close - 1)) + ");\n";
+    // This thread's arguments into the call's buffers (nothing for a function without any).
+    std::string store_arguments(const simd_call &c, size_t j) const {
+        const simd_function &f = simd_functions().at(text(c.name));
+        if (f.shape == simd_shape::none) return "";
+        const std::string n = std::to_string(j);
+        std::string out = "{ " + argument_type(c) + " sm_v";
+        if (f.shape == simd_shape::fill) // (delta and modulo are ushort in Metal's declarations)
+            out += ";\nsm_v.data = (" + argument(c, 0) + ");\nsm_v.fill = (" + argument(c, 1) + ");\n" +
+                   "sm_simd_lane" + n + "[sm_t] = (unsigned)(unsigned short)(" + argument(c, 2) + ") | (unsigned)(unsigned short)(" +
+                   (c.commas.size() == 3 ? argument(c, 3) : std::to_string(f.default_modulo)) + ") << 16;\n";
+        else
+            out += " = (" + argument(c, 0) + ");\n";
+        out += "__builtin_memcpy(sm_simd_arg" + n + " + sizeof(sm_v) * sm_t, &sm_v, sizeof(sm_v));\n";
+        if (f.shape == simd_shape::value_lane) out += "sm_simd_lane" + n + "[sm_t] = (unsigned)(" + argument(c, 1) + ");\n";
         return out + "}\n";
     }
-    std::string result_type(const stmt &s) const {
-        const simd_function &f = simd_functions().at(text(s.call_name));
-        return *f.result_type ? std::string(f.result_type) : argument_type(s);
+    std::string result_type(const simd_call &c) const {
+        const simd_function &f = simd_functions().at(text(c.name));
+        if (f.shape == simd_shape::fill) return "decltype(::sm::regions::value_of(" + first_argument_text(c) + "))";
+        return *f.result_type ? std::string(f.result_type) : argument_type(c);
     }
-    // The meeting, before the region that reads its results: each SIMD group's computed once. The
-    // loop binds the names the argument's type is spelled with (their values are not used).
+    // The meetings, before the region that reads their results: each SIMD group's computed once. The
+    // loop binds the names the arguments' types are spelled with (their values are not used).
     std::string simd_compute(const stmt &s) {
-        const simd_function &f = simd_functions().at(text(s.call_name));
-        return "\nfor (unsigned sm_t = 0; sm_t < sm_count; sm_t += 32u) {\n" +
-               bindings(s.region, "::sm::entry::thread_at(sm_group_ptr, sm_t)", "sm_t", false) + "::sm::regions::compute<" +
-               argument_type(s) + ", " + result_type(s) + ">(sm_simd_arg, " +
-               (s.arg0_end != s.call_close ? "sm_simd_lane" : "nullptr") + std::string(", sm_simd_res") +
-               ", sm_t, sm_count, " + (any_return_ ? "sm_alive" : "nullptr") + ", " + f.compute + "{});\n}\n";
+        std::string out = "\nfor (unsigned sm_t = 0; sm_t < sm_count; sm_t += 32u) {\n" +
+                          bindings(s.region, "::sm::entry::thread_at(sm_group_ptr, sm_t)", "sm_t", false);
+        for (size_t j = 0; j < s.calls.size(); ++j) {
+            const simd_call &c = s.calls[j];
+            const simd_function &f = simd_functions().at(text(c.name));
+            const std::string n = std::to_string(j);
+            out += "::sm::regions::compute<" + argument_type(c) + ", " + result_type(c) + ">(" +
+                   (f.shape == simd_shape::none ? "nullptr" : "sm_simd_arg" + n) + ", " +
+                   (f.shape == simd_shape::value_lane || f.shape == simd_shape::fill ? "sm_simd_lane" + n : std::string("nullptr")) +
+                   ", sm_simd_res" + n + ", sm_t, sm_count, " + (any_return_ ? "sm_alive" : "nullptr") + ", " + f.compute + "{});\n";
+        }
+        return out + "}\n";
     }
-    // What replaces the call in the statement: this thread's result.
-    std::string simd_result(const stmt &s) const {
-        return "::sm::regions::result<" + result_type(s) + ">(sm_simd_res, sm_t)";
+    // What replaces call `j` in the statement: this thread's result.
+    std::string simd_result(const simd_call &c, size_t j) const {
+        return "::sm::regions::result<" + result_type(c) + ">(sm_simd_res" + std::to_string(j) + ", sm_t)";
     }
 
     void emit_region(const std::vector<piece> &region, std::string &out) {
@@ -904,20 +1410,34 @@ private:
                "for (unsigned sm_x = 0; sm_x < sm_size.x; ++sm_x, ++sm_t) {\n";
         if (any_return_) out += "if (!sm_alive[sm_t]) continue;\n";
         out += bindings(r, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", true, true);
+        // Matrices reached through thread_elements(): the thread's SIMD group's copy.
+        for (size_t i = 0; i < group_copies_.size(); ++i)
+            if (used_in(group_copies_[i].name, r))
+                out += "sm_gt" + std::to_string(i) + " &" + group_copies_[i].name + " = sm_gc" + std::to_string(i) + "[sm_t / 32u];\n";
         out += "{";
         for (const piece &p : region) {
             const stmt *s = p.s;
             if (p.pre) {
-                out += store_arguments(*s);
+                for (size_t j = 0; j < s->calls.size(); ++j) out += store_arguments(s->calls[j], j);
                 continue;
             }
             std::vector<replacement> reps;
-            if (s->kind == stmt_kind::simd)
-                reps.push_back({toks_[s->call].offset, end_of(s->call_close) - toks_[s->call].offset, simd_result(*s)});
+            for (size_t j = 0; j < s->calls.size(); ++j) {
+                const simd_call &c = s->calls[j];
+                reps.push_back({toks_[c.call].offset, end_of(c.close) - toks_[c.call].offset, simd_result(c, j)});
+            }
             auto it = rep_index_.find(s);
             if (it != rep_index_.end()) // `T name = v;` -> `name = v;` on the thread's copy (same columns)
                 reps.push_back({toks_[s->a].offset, toks_[s->name_tok].offset - toks_[s->a].offset,
                                 blank(toks_[s->a].offset, toks_[s->name_tok].offset)});
+            // `m.thread_elements()`: the pair of this thread's lane.
+            for (size_t i = s->a; i < s->b; ++i) {
+                if (!is_ident(i) || !matrix_names_.count(text(i)) || (i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) continue;
+                size_t j = i + 1;
+                while (is(j, "[")) j = match_[j] + 1;
+                if (is(j, ".") && is(j + 1, "thread_elements"))
+                    reps.push_back({toks_[j + 1].offset, end_of(j + 3) - toks_[j + 1].offset, "sm_lane_elements(sm_t % 32u)"});
+            }
             for (size_t i = s->a; i < s->b; ++i)
                 if (is(i, "return"))
                     reps.push_back({toks_[i].offset, end_of(i + 1) - toks_[i].offset,
@@ -954,6 +1474,12 @@ private:
                 const size_t to = s->matrix_init ? toks_[s->matrix_name].offset : toks_[s->b - 1].offset;
                 reps.push_back({from, to - from, blank(from, to)});
             }
+            // The group's one copy is whole: the operations that would first gather each lane's pair
+            // (metal_simdgroup.h, for fibers) are called without that step.
+            for (size_t i = s->a; i < s->b; ++i)
+                if (is_matrix_operation(i) && !is(i, "simdgroup_load"))
+                    reps.push_back({toks_[i].offset, toks_[i].length, "sm_group_" + text(i).substr(10)});
+            std::sort(reps.begin(), reps.end(), [](const replacement &x, const replacement &y) { return x.offset < y.offset; });
             out += copy(toks_[s->a].offset, end_of(s->b - 1), reps);
         }
         out += "}\n}\n";
@@ -1002,6 +1528,12 @@ private:
             } else if (s.kind == stmt_kind::barrier) {
                 emit_region(region, out);
                 region.clear();
+            } else if (s.kind == stmt_kind::loop && s.block) {
+                emit_region(region, out);
+                region.clear();
+                out += "\n{\n";
+                emit_list(s.body, out);
+                out += "}\n";
             } else if (s.kind == stmt_kind::loop) {
                 emit_region(region, out);
                 region.clear();
@@ -1057,7 +1589,7 @@ private:
             out += "using sm_gt" + n + " = " + group_copies_[i].type + ";\n" + "sm_gt" + n + " *sm_gc" + n +
                    " = (sm_gt" + n + " *)__builtin_alloca_with_align(sizeof(sm_gt" + n + ") * ((sm_count + 31u) / 32u), 8 * alignof(sm_gt" + n + "));\n";
         }
-        if (simd_count_) out += simd_buffers();
+        out += simd_buffers();
         hoisted(top, out);
         emit_list(top, out);
         out += "}\n#pragma clang diagnostic pop\n";
@@ -1077,12 +1609,29 @@ private:
     std::map<const stmt *, size_t> group_copy_index_;
     bool any_return_ = false;
     int labels_ = 0;
-    int simd_count_ = 0;
+    size_t max_calls_ = 0; // the most SIMD-group calls in one statement
 };
 
 } // namespace
 
 bool build_region_function(const std::string &translated, const region_kernel &k, std::string &code, std::string &why) {
+    if (!k.meeting_functions.empty()) {
+        // Helpers inlined: the splitter reads the new body, appended to the text (it copies pieces of
+        // it, under their #line directives, and never compiles the appended body itself).
+        helper_inliner inliner(translated, k);
+        std::string body;
+        if (inliner.run(body)) {
+            const std::string text = translated + "\n" + body;
+            region_kernel inlined = k;
+            inlined.body_open = translated.size() + 1;
+            inlined.body_close = text.size() - 1;
+            splitter s(text, inlined);
+            std::string out;
+            if (!s.run(out, why)) return false;
+            code = std::move(out);
+            return true;
+        }
+    }
     splitter s(translated, k);
     std::string out;
     if (!s.run(out, why)) return false;

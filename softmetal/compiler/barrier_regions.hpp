@@ -30,6 +30,7 @@ struct region_kernel {
     size_t body_close = 0;            //   '}' of the body
     std::vector<std::pair<std::string, std::string>> positions; // parameter name -> kernel_entry.h attr:: name
     std::set<std::string> user_functions; // the source's own functions (a user's `simd_scale` is no SIMD-group call)
+    std::set<std::string> meeting_functions; // the source's own functions that reach a barrier or SIMD-group call (inlined)
 };
 
 // Builds `sm_regions_<name>` for `k` from `translated` (the whole translated source, with its #line

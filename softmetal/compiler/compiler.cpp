@@ -515,6 +515,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
         if (!r.module && !t.cpp_fibers.empty()) {
             // The kernels split at barriers did not build (the user's own error, or a shape barrier_regions
             // misjudged): build the fiber-only version, whose diagnostics are the user's, each once.
+            if (remarks_enabled()) std::fprintf(stderr, "softmetal: the kernels split into regions did not build: every kernel of this library runs on fibers\n");
             t.cpp = t.cpp_fibers;
             clang_output.clear();
             r = loc.enabled ? compile_cached(src, t, cc, flags, runtime, loc.directory, log, clang_output, &entry_key)

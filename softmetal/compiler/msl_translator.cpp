@@ -632,6 +632,14 @@ private:
     // The name a `{` body belongs to (function or struct), or "" for initialisers and the like.
     std::string item_name(size_t a, size_t brace) const {
         for (size_t k = a; k < brace; ++k) {
+            if (is(k, "template") && is(k + 1, "<")) { // `template <class T>`: no class of that name
+                int depth = 0;
+                for (++k; k < brace; ++k) {
+                    if (is(k, "<")) ++depth;
+                    else if (is(k, ">") && --depth == 0) break;
+                }
+                continue;
+            }
             if (is(k, "=")) return "";
             if ((is(k, "struct") || is(k, "class") || is(k, "union") || is(k, "enum"))) {
                 size_t n = k + 1;
@@ -2045,7 +2053,28 @@ private:
             if (is_barrier_seed(id)) return true;
         return false;
     }
-    bool reaches_barrier(const std::set<std::string> &refs) { return reaches_seed(reachable(refs)); }
+    bool reaches_barrier(const std::set<std::string> &refs) {
+        if (refs.size() == 1) { // (asked once per name and kernel: remembered)
+            auto it = reaches_cache_.find(*refs.begin());
+            if (it != reaches_cache_.end()) return it->second;
+            return reaches_cache_[*refs.begin()] = reaches_seed(reachable(refs));
+        }
+        return reaches_seed(reachable(refs));
+    }
+    // Adds `f` and the helpers it meets other threads through to `out`; false when one of them is no
+    // plain function of the user's own (a type, a member, a library's own overload of a Metal name).
+    bool collect_meeting_helpers(const std::string &f, std::set<std::string> &out) {
+        if (out.count(f)) return true;
+        if (!user_functions().count(f) || is_barrier_seed(f) || f.compare(0, 5, "simd_") == 0 || f.compare(0, 5, "quad_") == 0 ||
+            f.compare(0, 10, "simdgroup_") == 0)
+            return false;
+        out.insert(f);
+        auto it = items_.find(f);
+        if (it == items_.end()) return false;
+        for (const auto &id : it->second)
+            if (id != f && !is_barrier_seed(id) && reaches_barrier({id}) && !collect_meeting_helpers(id, out)) return false;
+        return true;
+    }
 
     // Barrier kernels whose barriers sit in structured, uniform control flow also get a version split
     // into work-item loops (barrier_regions.hpp); SOFTMETAL_BARRIER_MODE=fibers turns that off.
@@ -2063,9 +2092,26 @@ private:
                 if (is_barrier_seed(r)) direct = true;
                 else others.insert(r);
             }
-            if (!direct || reaches_barrier(others)) continue;
+            // SOFTMETAL_REMARKS: why a kernel that meets other threads stays on fibers.
+            auto on_fibers = [&](const std::string &why) {
+                if (remarks_enabled()) std::fprintf(stderr, "softmetal: kernel '%s' runs on fibers: %s\n", k.name.c_str(), why.c_str());
+            };
+            // Helpers through which the kernel meets other threads are inlined by the split, if they are
+            // plain functions of the user's own whose meetings are direct or through such helpers.
+            std::set<std::string> meeting;
+            bool inlinable = true;
+            for (const auto &r : others)
+                if (reaches_barrier({r}) && !collect_meeting_helpers(r, meeting)) inlinable = false;
+            if (!direct && meeting.empty() && inlinable) continue;
+            if (!inlinable) {
+                on_fibers("a barrier or SIMD-group function reached through a type or a function that cannot be inlined");
+                continue;
+            }
             bool plain_scope = k.scope.find("::::") == std::string::npos;
-            if (!plain_scope) continue;
+            if (!plain_scope) {
+                on_fibers("the kernel is in an anonymous namespace");
+                continue;
+            }
             region_kernel rk;
             rk.name = k.name;
             if (k.is_template) rk.template_header = "template <" + k.template_params + ">";
@@ -2075,8 +2121,12 @@ private:
             rk.body_close = k.body_close;
             rk.positions = k.positions;
             rk.user_functions = user_functions();
+            rk.meeting_functions = meeting;
             std::string code, why;
-            if (!build_region_function(translated, rk, code, why)) continue;
+            if (!build_region_function(translated, rk, code, why)) {
+                on_fibers(why);
+                continue;
+            }
             // The function sits at the kernel's namespace scope.
             std::string open, close;
             for (size_t p = 2; p < k.scope.size();) {
@@ -2305,6 +2355,7 @@ private:
     std::vector<function_constant_info> constants_;
     std::map<std::string, std::set<std::string>> items_; // function/struct/macro name -> identifiers it uses
     std::set<std::string> user_functions_;
+    std::map<std::string, bool> reaches_cache_; // name -> whether it reaches a barrier or SIMD-group call
     std::set<std::string> constant_aliases_; // object-like macros that are just `constant`
     std::set<std::string> instantiated_;
     bool instantiated_computed_ = false;

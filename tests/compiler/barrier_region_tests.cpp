@@ -90,8 +90,8 @@ TEST_CASE("corpus barrier kernels give the same results split into regions and o
                     ++barrier_cases;
                     CHECK((split(runner.kernel) || fibers(runner.kernel)));
                     if (split(runner.kernel)) ++split_count;
-                    // A barrier hidden in a helper function cannot be split at the source level.
-                    if (c.name == "barrier_inside_helper_function" || c.name == "macro_defined_kernels_with_threadgroup_arrays" ||
+                    // A barrier in a template helper is not inlined (a plain helper's is: barrier_inside_helper_function).
+                    if (c.name == "macro_defined_kernels_with_threadgroup_arrays" ||
                         c.name == "macro_defined_kernel_with_threadgroup_array_on_one_line")
                         CHECK(fibers(runner.kernel));
                     else CHECK(split(runner.kernel));
@@ -421,23 +421,101 @@ kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1
     }
 }
 
-TEST_CASE("SIMD-group calls under divergent control flow or in helpers keep the kernel on fibers", "[compiler][regions][simdgroup]") {
+TEST_CASE("SIMD-group calls under divergent control flow, or in a helper called there, keep the kernel on fibers",
+          "[compiler][regions][simdgroup]") {
     std::shared_ptr<const softmetal::kernel_module> keep;
     const sm_kernel_info* k = compile_kernel(R"(
 #include <metal_stdlib>
 using namespace metal;
 float reduce(float v) { return simd_sum(v); }
+template <class T> T reduce_t(T v) { return simd_sum(v); }
 kernel void divergent(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {
     float v = float(gid);
     if (gid % 2 == 0) v = simd_sum(v);
     out[gid] = v;
 }
-kernel void helper(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) { out[gid] = reduce(float(gid)); }
+kernel void divergent_helper(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {
+    float v = float(gid);
+    if (gid % 2 == 0) v = reduce(v);
+    out[gid] = v;
+}
+kernel void template_helper(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) { out[gid] = reduce_t(float(gid)); }
 )", "divergent", keep);
     CHECK(fibers(k));
-    const sm_kernel_info* h = keep->find("helper");
-    REQUIRE(h);
-    CHECK(fibers(h));
+    for (const char *name : {"divergent_helper", "template_helper"}) {
+        INFO(name);
+        const sm_kernel_info* h = keep->find(name);
+        REQUIRE(h);
+        CHECK(fibers(h));
+    }
+}
+
+TEST_CASE("helper functions that call SIMD-group functions and barriers are inlined into the split kernel",
+          "[compiler][regions][simdgroup]") {
+    // block_reduce (llama.cpp's and MLX's shape): simd_sum, a lane-0 step, a barrier, a loop over the
+    // SIMD groups' partial sums, called twice with locals of the same names as the kernel's;
+    // `scale` changes its caller's variable through a reference; `twice` is one return statement,
+    // called from a statement with another SIMD-group call and through `mean`, a helper of a helper.
+    const std::string src = R"(
+#include <metal_stdlib>
+using namespace metal;
+float block_reduce(float v, threadgroup float* partial, uint lane, uint sg, uint groups) {
+    float total = simd_sum(v);
+    if (lane == 0) partial[sg] = total;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    total = 0.0f;
+    for (uint g = 0; g < groups; ++g) total += partial[g];
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    return total;
+}
+static inline void scale(thread float& x, const device float& by) { x = x * by + simd_min(x) * 0.0f; }
+METAL_FUNC float twice(float v) { return simd_sum(v) * 2.0f; }
+METAL_FUNC float mean(float v) {
+    const float s = twice(v);
+    return s * 0.5f / 32.0f;
+}
+kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1)]], constant uint& n [[buffer(2)]],
+              uint gid [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]],
+              uint sg [[simdgroup_index_in_threadgroup]], uint groups [[simdgroups_per_threadgroup]]) {
+    threadgroup float partial[4];
+    float v = gid < n ? in[gid] : 0.0f;
+    const float total = block_reduce(v, partial, lane, sg, groups);
+    float again = block_reduce(v * 2.0f, partial, lane, sg, groups);
+    scale(v, in[3 + gid % 5 * 5]);
+    device float* o = out + gid * 5;
+    o[0] = total;
+    o[1] = again;
+    o[2] = v;
+    o[3] = twice(v) + simd_max(v);
+    o[4] = mean(v);
+}
+)";
+    // 128 threads in groups of 128 (4 SIMD groups) and 96 (3); threads from n on read 0.
+    const uint32_t grid = 224, n = 200;
+    std::vector<float> in(grid);
+    for (uint32_t i = 0; i < grid; ++i) in[i] = float(i % 5);
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(src, "k", keep);
+    CHECK(split(k));
+    for (uint32_t group : {128u, 96u}) {
+        INFO("threadgroups of " << group);
+        std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(grid * 5, -1.0f)), bytes(std::vector<uint32_t>{n})};
+        run(k, b, {grid, 1, 1}, {group, 1, 1});
+        const std::vector<float> out = values<float>(b[1]);
+        for (uint32_t t = 0; t < grid; ++t) {
+            INFO("thread " << t);
+            const uint32_t g0 = t / group * group, g1 = std::min(g0 + group, grid), s0 = t / 32 * 32, s1 = std::min(s0 + 32, g1);
+            auto v = [&](uint32_t i) { return i < n ? in[i] : 0.0f; };
+            float total = 0.0f, simd = 0.0f, biggest = 0.0f;
+            for (uint32_t i = g0; i < g1; ++i) total += v(i);
+            for (uint32_t i = s0; i < s1; ++i) simd += v(i) * 3.0f, biggest = std::max(biggest, v(i) * 3.0f);
+            CHECK(out[t * 5] == total);
+            CHECK(out[t * 5 + 1] == total * 2.0f);
+            CHECK(out[t * 5 + 2] == v(t) * 3.0f);
+            CHECK(out[t * 5 + 3] == simd * 2.0f + biggest);
+            CHECK(out[t * 5 + 4] == simd * 2.0f * 0.5f / 32.0f);
+        }
+    }
 }
 
 // One 8x8 tile of C = A B per SIMD group, two SIMD groups per threadgroup, A staged through
@@ -539,27 +617,28 @@ kernel void k(device const half* a [[buffer(0)]], device float* c [[buffer(1)]],
     CHECK(values<float>(b[1]) == want);
 }
 
-TEST_CASE("a simdgroup_matrix read through thread_elements() or under divergent control keeps the kernel on fibers",
+TEST_CASE("a simdgroup_matrix used under divergent control or through a reference keeps the kernel on fibers",
           "[compiler][regions][simdgroup]") {
     std::shared_ptr<const softmetal::kernel_module> keep;
     const sm_kernel_info *k = compile_kernel(R"(
 #include <metal_stdlib>
 using namespace metal;
-kernel void elements(device const float* a [[buffer(0)]], device float2* c [[buffer(1)]], uint lid [[thread_position_in_threadgroup]]) {
-    simdgroup_float8x8 m;
-    simdgroup_load(m, a, 8);
-    c[lid] = float2(m.thread_elements()[0], m.thread_elements()[1]);
-}
 kernel void divergent(device const float* a [[buffer(0)]], device float* c [[buffer(1)]], uint lid [[thread_position_in_threadgroup]]) {
     simdgroup_float8x8 m;
     simdgroup_load(m, a, 8);
     if (lid < 16) simdgroup_store(m, c, 8);
 }
-)", "elements", keep);
+kernel void alias(device const float* a [[buffer(0)]], device float2* c [[buffer(1)]], uint lid [[thread_position_in_threadgroup]]) {
+    simdgroup_float8x8 m;
+    simdgroup_load(m, a, 8);
+    const thread simdgroup_float8x8 &r = m;
+    c[lid] = r.thread_elements();
+}
+)", "divergent", keep);
     CHECK(fibers(k));
-    const sm_kernel_info *d = keep->find("divergent");
-    REQUIRE(d);
-    CHECK(fibers(d));
+    const sm_kernel_info *r = keep->find("alias");
+    REQUIRE(r);
+    CHECK(fibers(r));
 }
 
 TEST_CASE("per-thread variables across regions: members changed, addresses taken, the argument of a SIMD-group call",
@@ -780,4 +859,237 @@ kernel void row_sums(const device float* x [[buffer(0)]], device float* y [[buff
         for (uint32_t j = i / 16 * 16; j < i / 16 * 16 + 16; ++j) sum += in[j];
         CHECK(out[i] == sum + in[i]);
     }
+}
+
+namespace {
+
+// The live lanes of the SIMD groups of a 1-D dispatch, as Metal defines them: SIMD groups are 32
+// consecutive threads of a threadgroup; a lane is live when its thread exists and has not returned.
+struct simd_lanes {
+    uint32_t grid, group;
+    std::vector<bool> alive; // by thread
+    uint32_t first_of(uint32_t t) const { return t / group * group + (t % group) / 32 * 32; }
+    uint32_t end_of(uint32_t t) const { return std::min(std::min(first_of(t) + 32, t / group * group + group), grid); }
+    bool live(uint32_t t, uint32_t lane) const { return first_of(t) + lane < end_of(t) && alive[first_of(t) + lane]; }
+};
+
+} // namespace
+
+TEST_CASE("quad-group functions at uniform points are split into regions, with early returns and partial groups",
+          "[compiler][regions][simdgroup]") {
+    const std::string src = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void quads(device const int* in [[buffer(0)]], device int* out [[buffer(1)]], constant uint& n [[buffer(2)]],
+                  uint gid [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]]) {
+    if (gid >= n || lane % 7 == 5) return;
+    int v = in[gid];
+    device int* o = out + gid * 12;
+    o[0] = quad_sum(v);
+    o[1] = quad_min(v);
+    o[2] = quad_prefix_exclusive_sum(v);
+    o[3] = metal::quad_prefix_inclusive_product(v);
+    o[4] = quad_shuffle_xor(v, 1u);
+    o[5] = quad_broadcast(v, 2u);
+    o[6] = quad_shuffle_down(v, 1u);
+    o[7] = quad_shuffle_rotate_up(v, ushort(1));
+    o[8] = int(uint64_t(quad_ballot(v > 2)));
+    o[9] = int(quad_all(v > 0)) + 2 * int(quad_any(v > 4));
+    o[10] = quad_broadcast_first(v);
+    o[11] = int(uint64_t(quad_active_threads_mask())) + (quad_is_first() ? 100 : 0);
+}
+)";
+    // 100 threads in groups of 64: the second group has SIMD groups of 32 and 4 threads; threads from
+    // 98 on and lanes 5, 12, 19, 26 return at once, so quads have holes.
+    const uint32_t grid = 100, n = 98;
+    std::vector<int> in(grid);
+    for (uint32_t i = 0; i < grid; ++i) in[i] = int(i * 5 % 7) - 1;
+    simd_lanes g{grid, 64, std::vector<bool>(grid)};
+    for (uint32_t i = 0; i < grid; ++i) g.alive[i] = i < n && (i % 32) % 7 != 5;
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(src, "quads", keep);
+    CHECK(split(k));
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<int>(grid * 12, -7)), bytes(std::vector<uint32_t>{n})};
+    run(k, b, {grid, 1, 1}, {64, 1, 1});
+    const std::vector<int> out = values<int>(b[1]);
+    for (uint32_t t = 0; t < grid; ++t) {
+        INFO("thread " << t);
+        const int *o = &out[t * 12];
+        if (!g.alive[t]) {
+            CHECK(std::all_of(o, o + 12, [](int x) { return x == -7; }));
+            continue;
+        }
+        const uint32_t first = g.first_of(t), lane = t - first, quad = lane & ~3u;
+        auto value = [&](uint32_t l) { return in[first + l]; };
+        auto from = [&](uint32_t l) { return g.live(t, l) ? value(l) : value(lane); };
+        int sum = 0, lo = 1 << 30, before = 0, product = 1, all = 1, any = 0, ballot = 0, mask = 0, first_live = -1;
+        for (uint32_t l = quad; l < quad + 4; ++l) {
+            if (!g.live(t, l)) continue;
+            if (first_live < 0) first_live = int(l);
+            sum += value(l);
+            lo = std::min(lo, value(l));
+            if (l < lane) before += value(l);
+            if (l <= lane) product *= value(l);
+            all &= value(l) > 0;
+            any |= value(l) > 4;
+            ballot |= (value(l) > 2 ? 1 : 0) << (l - quad);
+            mask |= 1 << (l - quad);
+        }
+        CHECK(o[0] == sum);
+        CHECK(o[1] == lo);
+        CHECK(o[2] == before);
+        CHECK(o[3] == product);
+        CHECK(o[4] == from(quad | ((lane ^ 1u) & 3u)));
+        CHECK(o[5] == from(quad | 2u));
+        CHECK(o[6] == from((lane & 3u) + 1 < 4 ? lane + 1 : lane));
+        CHECK(o[7] == from(quad | ((lane + 3u) & 3u)));
+        CHECK(o[8] == ballot);
+        CHECK(o[9] == all + 2 * any);
+        CHECK(o[10] == value(uint32_t(first_live)));
+        CHECK(o[11] == mask + (int(lane) == first_live ? 100 : 0));
+    }
+}
+
+TEST_CASE("simd_is_first, simd_active_threads_mask and simd_shuffle_and_fill_up/down are split into regions",
+          "[compiler][regions][simdgroup]") {
+    // `if (simd_is_first())`: a call in the condition of an `if` whose arms meet nobody.
+    const std::string src = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void fills(device const int* in [[buffer(0)]], device int* out [[buffer(1)]], constant uint& n [[buffer(2)]],
+                  uint gid [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]]) {
+    if (gid >= n || lane % 3 == 0) return;
+    int v = in[gid];
+    device int* o = out + gid * 6;
+    o[0] = 0;
+    if (simd_is_first()) o[0] = 1;
+    o[1] = int(uint(uint64_t(simd_active_threads_mask())));
+    o[2] = simd_shuffle_and_fill_up(v, v * 100, ushort(3));
+    o[3] = simd_shuffle_and_fill_down(v, -v, ushort(2), ushort(8));
+    o[4] = quad_shuffle_and_fill_up(v, v + 1000, ushort(1));
+    const bool first = simd_is_first();
+    o[5] = first ? 5 : 6;
+}
+)";
+    const uint32_t grid = 80, n = 75; // groups of 48: SIMD groups of 32, 16, 32, 16 (the last partial: 0 .. 74)
+    std::vector<int> in(grid);
+    for (uint32_t i = 0; i < grid; ++i) in[i] = int(i * 7 % 13) + 1;
+    simd_lanes g{grid, 48, std::vector<bool>(grid)};
+    for (uint32_t i = 0; i < grid; ++i) g.alive[i] = i < n && ((i % 48) % 32) % 3 != 0;
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(src, "fills", keep);
+    CHECK(split(k));
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<int>(grid * 6, -7)), bytes(std::vector<uint32_t>{n})};
+    run(k, b, {grid, 1, 1}, {48, 1, 1});
+    const std::vector<int> out = values<int>(b[1]);
+    for (uint32_t t = 0; t < grid; ++t) {
+        INFO("thread " << t);
+        const int *o = &out[t * 6];
+        if (!g.alive[t]) {
+            CHECK(std::all_of(o, o + 6, [](int x) { return x == -7; }));
+            continue;
+        }
+        const uint32_t first = g.first_of(t), lane = t - first;
+        uint32_t mask = 0;
+        for (uint32_t l = 0; l < 32; ++l)
+            if (g.live(t, l)) mask |= 1u << l;
+        const bool is_first = lane == uint32_t(__builtin_ctz(mask));
+        // data from lane - delta inside the window of `modulo` lanes, else the fill value from the
+        // lane as far past the window's start (an inactive source lane gives the caller's own).
+        auto fill_up = [&](int fill_scale, int fill_add, uint32_t delta, uint32_t w) {
+            const uint32_t base = lane - lane % w, pos = lane % w;
+            const bool data = pos >= delta;
+            const uint32_t src = data ? base + pos - delta : base + w - delta + pos, l = g.live(t, src) ? src : lane;
+            const int x = in[first + l];
+            return data ? x : x * fill_scale + fill_add;
+        };
+        auto fill_down = [&](uint32_t delta, uint32_t w) {
+            const uint32_t base = lane - lane % w, pos = lane % w;
+            const bool data = pos + delta < w;
+            const uint32_t src = data ? base + pos + delta : base + pos + delta - w, l = g.live(t, src) ? src : lane;
+            return data ? in[first + l] : -in[first + l];
+        };
+        CHECK(o[0] == (is_first ? 1 : 0));
+        CHECK(uint32_t(o[1]) == mask);
+        CHECK(o[2] == fill_up(100, 0, 3, 32));
+        CHECK(o[3] == fill_down(2, 8));
+        CHECK(o[4] == fill_up(1, 1000, 1, 4));
+        CHECK(o[5] == (is_first ? 5 : 6));
+    }
+}
+
+TEST_CASE("thread_elements() of a simdgroup_matrix reaches each lane's pair of its SIMD group's matrix, split into regions",
+          "[compiler][regions][simdgroup]") {
+    // Each lane writes its two elements of A, the SIMD group multiplies, each lane reads its two
+    // elements of the product and doubles them in place before the group stores it: MLX's fragments.
+    const std::string src = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void elements(device const float* a [[buffer(0)]], device const float* b [[buffer(1)]], device float* c [[buffer(2)]],
+                     device float2* pairs [[buffer(3)]], constant uint& tiles [[buffer(4)]],
+                     uint lid [[thread_index_in_threadgroup]], uint sg [[simdgroup_index_in_threadgroup]],
+                     uint group [[threadgroup_position_in_grid]], uint gid [[thread_position_in_grid]]) {
+    const uint tile = group * 2 + sg;
+    if (tile >= tiles) return;
+    const uint lane = lid % 32;
+    const uint q = lane / 4;
+    const uint row = (q & 4) + (lane / 2) % 4;
+    const uint col = (q & 2) * 2 + (lane % 2) * 2;
+    simdgroup_float8x8 ma;
+    simdgroup_float8x8 mb;
+    simdgroup_float8x8 mc;
+    ma.thread_elements()[0] = a[tile * 64 + row * 8 + col];
+    ma.thread_elements()[1] = a[tile * 64 + row * 8 + col + 1];
+    simdgroup_load(mb, b, 8);
+    simdgroup_multiply(mc, ma, mb);
+    pairs[gid] = float2(mc.thread_elements()[0], mc.thread_elements()[1]);
+    thread auto& mine = mc.thread_elements();
+    mine *= 2.0f;
+    simdgroup_store(mc, c + tile * 64, 8);
+}
+)";
+    const uint32_t tiles = 3;
+    std::vector<float> a(tiles * 64), bm(64);
+    for (size_t i = 0; i < a.size(); ++i) a[i] = float(int(i * 5 % 11) - 5);
+    for (size_t i = 0; i < bm.size(); ++i) bm[i] = float(int(i * 3 % 7) - 3) * 0.5f;
+    std::vector<float> prod(tiles * 64, 0.0f);
+    for (uint32_t tile = 0; tile < tiles; ++tile)
+        for (int i = 0; i < 8; ++i)
+            for (int j = 0; j < 8; ++j)
+                for (int q = 0; q < 8; ++q) prod[tile * 64 + i * 8 + j] += a[tile * 64 + i * 8 + q] * bm[q * 8 + j];
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(src, "elements", keep);
+    CHECK(split(k));
+    // 128 threads in groups of 64: the fourth SIMD group has no tile and returns at once.
+    const uint32_t grid = 128;
+    std::vector<std::vector<unsigned char>> b = {bytes(a), bytes(bm), bytes(std::vector<float>(tiles * 64, -1.0f)),
+                                                 bytes(std::vector<float>(grid * 2, -1.0f)), bytes(std::vector<uint32_t>{tiles})};
+    run(k, b, {grid, 1, 1}, {64, 1, 1});
+    const std::vector<float> c = values<float>(b[2]), pairs = values<float>(b[3]);
+    std::vector<float> doubled(prod);
+    for (float &x : doubled) x *= 2.0f;
+    CHECK(c == doubled);
+    for (uint32_t t = 0; t < grid; ++t) {
+        INFO("thread " << t);
+        const uint32_t tile = t / 32, lane = t % 32, q = lane / 4, row = (q & 4) + (lane / 2) % 4, col = (q & 2) * 2 + (lane % 2) * 2;
+        if (tile >= tiles) {
+            CHECK(pairs[t * 2] == -1.0f);
+            continue;
+        }
+        CHECK(pairs[t * 2] == prod[tile * 64 + row * 8 + col]);
+        CHECK(pairs[t * 2 + 1] == prod[tile * 64 + row * 8 + col + 1]);
+    }
+}
+
+TEST_CASE("a helper that meets other threads called by a qualified name keeps the kernel on fibers", "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+namespace util {
+float reduce(float v) { return simd_sum(v); }
+}
+kernel void qualified(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) { out[gid] = util::reduce(float(gid)); }
+)", "qualified", keep);
+    CHECK(fibers(k));
 }

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <numeric>
+#include <string>
 #include <vector>
 
 using metal_test::device;
@@ -167,22 +169,6 @@ kernel void gemm8_elements(device const float *a [[buffer(0)]], device const flo
     c[(tile.y * 8 + row) * 16 + tile.x * 8 + col + 1] = pair.y;
 }
 
-// An arg-max with a shuffle overload of the library's own for its own type (candle's reductions):
-// that overload is chosen, and it shuffles the members with Metal's.
-struct indexed_f { uint i; float val; };
-METAL_FUNC indexed_f simd_shuffle_down(indexed_f iv, ushort delta) {
-    return indexed_f{simd_shuffle_down(iv.i, delta), simd_shuffle_down(iv.val, delta)};
-}
-kernel void arg_max(device const float *in [[buffer(0)]], device uint *out [[buffer(1)]],
-                    uint lane [[thread_index_in_simdgroup]], uint group [[threadgroup_position_in_grid]]) {
-    indexed_f best{lane, in[group * 32 + lane]};
-    for (uint offset = 16; offset > 0; offset /= 2) {
-        indexed_f other = simd_shuffle_down(best, offset);
-        if (other.val > best.val) best = other;
-    }
-    if (lane == 0) out[group] = best.i;
-}
-
 // An epilogue the way MLX's and candle's GEMMs write one: each lane changes its own two elements in
 // place through `thread auto&`, reads them back through `thread const auto&`, and stores them.
 kernel void gemm8_epilogue(device const float *a [[buffer(0)]], device const float *b [[buffer(1)]], device float *c [[buffer(2)]],
@@ -204,8 +190,35 @@ kernel void gemm8_epilogue(device const float *a [[buffer(0)]], device const flo
 }
 )";
 
+// (A library of its own: a library that declares its own `simd_shuffle_down` keeps every kernel that
+// calls that name on fibers, since which of the two a call means depends on types.)
+const char* const overload_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+
+// An arg-max with a shuffle overload of the library's own for its own type (candle's reductions):
+// that overload is chosen, and it shuffles the members with Metal's.
+struct indexed_f { uint i; float val; };
+METAL_FUNC indexed_f simd_shuffle_down(indexed_f iv, ushort delta) {
+    return indexed_f{simd_shuffle_down(iv.i, delta), simd_shuffle_down(iv.val, delta)};
+}
+kernel void arg_max(device const float *in [[buffer(0)]], device uint *out [[buffer(1)]],
+                    uint lane [[thread_index_in_simdgroup]], uint group [[threadgroup_position_in_grid]]) {
+    indexed_f best{lane, in[group * 32 + lane]};
+    for (uint offset = 16; offset > 0; offset /= 2) {
+        indexed_f other = simd_shuffle_down(best, offset);
+        if (other.val > best.val) best = other;
+    }
+    if (lane == 0) out[group] = best.i;
+}
+)";
+
 const pymetal::library& library() {
     static const pymetal::library lib = device().compile(simd_source);
+    return lib;
+}
+const pymetal::library& overload_library() {
+    static const pymetal::library lib = device().compile(overload_source);
     return lib;
 }
 
@@ -419,12 +432,75 @@ TEST_CASE("a library's own shuffle overload for its own type is the one chosen",
     std::vector<float> in(128);
     for (std::size_t k = 0; k < in.size(); ++k) in[k] = float((k * 7919) % 1000);
     auto out = device().new_buffer<std::uint32_t>(4);
-    library().kernel("arg_max").run({device().new_buffer(in), out}, {4, 1, 1}, {32, 1, 1});
+    overload_library().kernel("arg_max").run({device().new_buffer(in), out}, {4, 1, 1}, {32, 1, 1});
     const auto got = out.copy_out<std::uint32_t>();
     for (std::size_t g = 0; g < 4; ++g) {
         std::size_t best = 0;
         for (std::size_t l = 1; l < 32; ++l)
             if (in[g * 32 + l] > in[g * 32 + best]) best = l;
         CHECK(got[g] == best);
+    }
+}
+
+namespace {
+
+// SOFTMETAL_BARRIER_MODE for one scope (part of the compile cache key, read per compile).
+struct barrier_mode {
+    explicit barrier_mode(const char* mode) {
+        if (const char* old = std::getenv("SOFTMETAL_BARRIER_MODE")) had_ = true, old_ = old;
+        if (mode) setenv("SOFTMETAL_BARRIER_MODE", mode, 1);
+        else unsetenv("SOFTMETAL_BARRIER_MODE");
+    }
+    ~barrier_mode() {
+        if (had_) setenv("SOFTMETAL_BARRIER_MODE", old_.c_str(), 1);
+        else unsetenv("SOFTMETAL_BARRIER_MODE");
+    }
+    bool had_ = false;
+    std::string old_;
+};
+
+// Each lane fills its own two elements of A and B through thread_elements() (MLX's steel fragments),
+// the SIMD group multiplies, each lane reads its two of C back.
+const char* const fragments_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void gemm8_fragments(device const float *a [[buffer(0)]], device const float *b [[buffer(1)]], device float *c [[buffer(2)]],
+                            uint2 tile [[threadgroup_position_in_grid]], ushort lane [[thread_index_in_simdgroup]]) {
+    const uint q = lane / 4;
+    const uint row = (q & 4) + (lane / 2) % 4;
+    const uint col = (q & 2) * 2 + (lane % 2) * 2;
+    simdgroup_float8x8 acc = make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
+    simdgroup_float8x8 ma;
+    simdgroup_float8x8 mb;
+    for (uint k = 0; k < 16; k += 8) {
+        ma.thread_elements() = float2(a[(tile.y * 8 + row) * 16 + k + col], a[(tile.y * 8 + row) * 16 + k + col + 1]);
+        mb.thread_elements() = float2(b[(k + row) * 16 + tile.x * 8 + col], b[(k + row) * 16 + tile.x * 8 + col + 1]);
+        simdgroup_multiply_accumulate(acc, ma, mb, acc);
+    }
+    acc.thread_elements() *= 2.0f;
+    simdgroup_store(acc, c, 16, ulong2(tile.x * 8, tile.y * 8));
+}
+)";
+
+}  // namespace
+
+TEST_CASE("fragments written through thread_elements() are what a product and a store see, split and on fibers",
+          "[metal][simdgroup]") {
+    std::vector<float> a(256), b(256);
+    for (std::size_t k = 0; k < 256; ++k) a[k] = float(int(k % 9) - 4), b[k] = float(int(k % 5) - 2) * 0.5f;
+    for (const char* mode : {(const char*)nullptr, "fibers"}) {
+        INFO((mode ? mode : "regions"));
+        barrier_mode scope(mode);
+        const pymetal::library lib = device().compile(fragments_source);
+        auto c = device().new_buffer(std::vector<float>(256, -1.0f));
+        lib.kernel("gemm8_fragments").run({device().new_buffer(a), device().new_buffer(b), c}, {2, 2, 1}, {32, 1, 1});
+        const auto got = c.copy_out<float>();
+        for (std::uint32_t i = 0; i < 16; ++i)
+            for (std::uint32_t j = 0; j < 16; ++j) {
+                float want = 0;
+                for (std::uint32_t k = 0; k < 16; ++k) want += a[i * 16 + k] * b[k * 16 + j];
+                INFO(i << ", " << j);
+                REQUIRE(got[i * 16 + j] == want * 2.0f);
+            }
     }
 }

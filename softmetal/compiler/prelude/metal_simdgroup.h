@@ -256,6 +256,18 @@ template <class T, int Rows, int Cols> struct simdgroup_matrix {
         element_of(who.who.lane, row, col);
         return *(__private vec<T, 2> *)(void *)&e[row][col];
     }
+    // The pair of lane `lane`: thread_elements() in a kernel split into regions (barrier_regions.hpp),
+    // where the SIMD group's lanes share one copy of the matrix and each reaches its own elements.
+    SM_INLINE __private vec<T, 2> &sm_lane_elements(unsigned lane) {
+        int row = 0, col = 0;
+        element_of(lane, row, col);
+        return *(__private vec<T, 2> *)(void *)&e[row][col];
+    }
+    SM_INLINE __private const vec<T, 2> &sm_lane_elements(unsigned lane) const {
+        int row = 0, col = 0;
+        element_of(lane, row, col);
+        return *(__private const vec<T, 2> *)(const void *)&e[row][col];
+    }
     // On a const (or `constant`) matrix: the same pair, read-only.
     SM_INLINE __private const vec<T, 2> &thread_elements() const {
         sm::simd::meeting<bool> who(true);
@@ -296,9 +308,35 @@ SM_INLINE void simdgroup_load(simdgroup_matrix<T, 8, 8> &d, const U *src, I elem
             for (int c = 0; c < 8; ++c) d.e[r][c] = T(p[(unsigned long)c * pitch + (unsigned long)r]);
     }
 }
+// On fibers every lane holds a whole copy of each matrix, and a lane's copy is right about its own
+// pair of elements (what thread_elements() wrote there) and about the others only until their lanes
+// write theirs. So an operation that mixes elements of different lanes (a product, a store) first
+// takes every live lane's pair from that lane (two meetings: the lane, then the pairs). In a kernel
+// split into regions the SIMD group's lanes share one copy and the split calls the sm_group_
+// versions below; a meeting there is the caller alone (lane 0 gets its own pair back: no change).
+namespace sm_detail {
+template <class A, class B, class C> struct three_pairs {
+    vec<A, 2> a;
+    vec<B, 2> b;
+    vec<C, 2> c;
+};
+template <class A, class B, class C>
+SM_INLINE void gather_pairs(simdgroup_matrix<A, 8, 8> &a, simdgroup_matrix<B, 8, 8> &b, simdgroup_matrix<C, 8, 8> &c) {
+    const sm::simd::meeting<bool> who(true);
+    const unsigned lane = who.who.lane;
+    const sm::simd::meeting<three_pairs<A, B, C>> m(three_pairs<A, B, C>{a.sm_lane_elements(lane), b.sm_lane_elements(lane),
+                                                                         c.sm_lane_elements(lane)});
+    for (unsigned l = 0; l < 32; ++l)
+        if (m.active(l)) {
+            a.sm_lane_elements(l) = m.all[l].a;
+            b.sm_lane_elements(l) = m.all[l].b;
+            c.sm_lane_elements(l) = m.all[l].c;
+        }
+}
+} // namespace sm_detail
 template <class T, class U, class I = unsigned long>
-SM_INLINE void simdgroup_store(simdgroup_matrix<T, 8, 8> a, U *dst, I elements_per_row = 8, vec<unsigned long, 2> origin = 0,
-                               bool transpose = false) {
+SM_INLINE void sm_group_store(simdgroup_matrix<T, 8, 8> a, U *dst, I elements_per_row = 8, vec<unsigned long, 2> origin = 0,
+                              bool transpose = false) {
     const unsigned long pitch = (unsigned long)elements_per_row;
     // Every lane holds the whole matrix, so every lane writes the same values.
     for (int r = 0; r < 8; ++r)
@@ -352,9 +390,15 @@ template <class T> SM_INLINE row8 row_of(const T (&r)[8]) {
     return v;
 }
 } // namespace sm_detail
+template <class T, class U, class I = unsigned long>
+SM_INLINE void simdgroup_store(simdgroup_matrix<T, 8, 8> a, U *dst, I elements_per_row = 8, vec<unsigned long, 2> origin = 0,
+                               bool transpose = false) {
+    sm_detail::gather_pairs(a, a, a);
+    sm_group_store(a, dst, elements_per_row, origin, transpose);
+}
 template <class T, class A, class B, class C>
-SM_INLINE void simdgroup_multiply_accumulate(simdgroup_matrix<T, 8, 8> &d, simdgroup_matrix<A, 8, 8> a, simdgroup_matrix<B, 8, 8> b,
-                                             simdgroup_matrix<C, 8, 8> c) {
+SM_INLINE void sm_group_multiply_accumulate(simdgroup_matrix<T, 8, 8> &d, simdgroup_matrix<A, 8, 8> a, simdgroup_matrix<B, 8, 8> b,
+                                            simdgroup_matrix<C, 8, 8> c) {
     // Rows as 8-wide float vectors: row i of the result is c's row plus a[i][k] times b's row k, k in
     // order (each element sums in the order of a dot product; half and bfloat accumulate in float).
     // Spelled with vectors and k outermost, LLVM keeps the eight result rows in registers and makes
@@ -369,9 +413,20 @@ SM_INLINE void simdgroup_multiply_accumulate(simdgroup_matrix<T, 8, 8> &d, simdg
     for (int i = 0; i < 8; ++i)
         for (int j = 0; j < 8; ++j) d.e[i][j] = T(s[i][j]);
 }
+template <class T, class A, class B, class C>
+SM_INLINE void simdgroup_multiply_accumulate(simdgroup_matrix<T, 8, 8> &d, simdgroup_matrix<A, 8, 8> a, simdgroup_matrix<B, 8, 8> b,
+                                             simdgroup_matrix<C, 8, 8> c) {
+    sm_detail::gather_pairs(a, b, c);
+    sm_group_multiply_accumulate(d, a, b, c);
+}
+template <class T, class A, class B>
+SM_INLINE void sm_group_multiply(simdgroup_matrix<T, 8, 8> &d, simdgroup_matrix<A, 8, 8> a, simdgroup_matrix<B, 8, 8> b) {
+    sm_group_multiply_accumulate(d, a, b, simdgroup_matrix<T, 8, 8>(T(0)));
+}
 template <class T, class A, class B>
 SM_INLINE void simdgroup_multiply(simdgroup_matrix<T, 8, 8> &d, simdgroup_matrix<A, 8, 8> a, simdgroup_matrix<B, 8, 8> b) {
-    simdgroup_multiply_accumulate(d, a, b, simdgroup_matrix<T, 8, 8>(T(0)));
+    sm_detail::gather_pairs(a, b, b);
+    sm_group_multiply(d, a, b);
 }
 
 // Arithmetic on whole matrices: products, sums, differences, scaling.

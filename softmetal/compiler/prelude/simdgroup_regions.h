@@ -47,9 +47,12 @@ SM_INLINE void compute(const unsigned char *args, const unsigned *second, unsign
     if (!g.mask) return;
     // Lanes that returned never stored theirs: those bytes are copied but never read (live()). A whole
     // SIMD group (the common case) is copied with a constant size: inline vector moves, not a call.
+    // `args` is null for functions without arguments (simd_is_first, simd_active_threads_mask).
     const bool whole = g.n == simd::width;
-    if (whole) __builtin_memcpy(g.v, args + sizeof(T) * base, sizeof(T) * simd::width);
-    else __builtin_memcpy(g.v, args + sizeof(T) * base, sizeof(T) * g.n);
+    if (args) {
+        if (whole) __builtin_memcpy(g.v, args + sizeof(T) * base, sizeof(T) * simd::width);
+        else __builtin_memcpy(g.v, args + sizeof(T) * base, sizeof(T) * g.n);
+    }
     if (second) {
         if (whole) __builtin_memcpy(g.arg, second + base, sizeof(unsigned) * simd::width);
         else __builtin_memcpy(g.arg, second + base, sizeof(unsigned) * g.n);
@@ -95,8 +98,36 @@ template <class Op, int Identity, bool Inclusive> struct prefix {
         }
     }
 };
+// Quad-group reductions and scans: over the live lanes of each lane's quad (lanes 4q .. 4q+3).
+template <class Op> struct quad_reduce {
+    template <class T> SM_INLINE void operator()(const lanes_of<T> &g, typename lanes_of<T>::value_type *out) const {
+        for (unsigned q = 0; q < g.n; q += 4) {
+            const unsigned end = q + 4 < g.n ? q + 4 : g.n;
+            unsigned l = q;
+            while (l < end && !g.live(l)) ++l;
+            if (l == end) continue;
+            T r = g.v[l];
+            for (++l; l < end; ++l)
+                if (g.live(l)) r = Op{}(r, g.v[l]);
+            for (l = q; l < end; ++l) out[l] = r;
+        }
+    }
+};
+template <class Op, int Identity, bool Inclusive> struct quad_prefix {
+    template <class T> SM_INLINE void operator()(const lanes_of<T> &g, typename lanes_of<T>::value_type *out) const {
+        T acc = T(Identity);
+        for (unsigned l = 0; l < g.n; ++l) {
+            if ((l & 3u) == 0) acc = T(Identity);
+            if (!g.live(l)) continue;
+            if (Inclusive) acc = Op{}(acc, g.v[l]);
+            out[l] = acc;
+            if (!Inclusive) acc = Op{}(acc, g.v[l]);
+        }
+    }
+};
 // Which lane a shuffle reads (C++ for OpenCL takes no function pointer as a template argument).
-enum class source { absolute, up, down, exclusive_or, rotate_up, rotate_down };
+enum class source { absolute, up, down, exclusive_or, rotate_up, rotate_down,
+                    quad_absolute, quad_up, quad_down, quad_exclusive_or, quad_rotate_up, quad_rotate_down };
 template <source S> SM_INLINE unsigned source_lane(unsigned lane, unsigned arg) {
     switch (S) {
     case source::absolute: return metal::sm_detail::lane_absolute(lane, arg);
@@ -105,6 +136,12 @@ template <source S> SM_INLINE unsigned source_lane(unsigned lane, unsigned arg) 
     case source::exclusive_or: return metal::sm_detail::lane_xor(lane, arg);
     case source::rotate_up: return metal::sm_detail::lane_rotate_up(lane, arg);
     case source::rotate_down: return metal::sm_detail::lane_rotate_down(lane, arg);
+    case source::quad_absolute: return metal::sm_detail::quad_absolute(lane, arg);
+    case source::quad_up: return metal::sm_detail::quad_up(lane, arg);
+    case source::quad_down: return metal::sm_detail::quad_down(lane, arg);
+    case source::quad_exclusive_or: return metal::sm_detail::quad_xor(lane, arg);
+    case source::quad_rotate_up: return metal::sm_detail::quad_rotate_up(lane, arg);
+    case source::quad_rotate_down: return metal::sm_detail::quad_rotate_down(lane, arg);
     }
     return lane;
 }
@@ -120,6 +157,78 @@ template <source S> struct shuffle {
 struct broadcast_first {
     template <class T> SM_INLINE void operator()(const lanes_of<T> &g, typename lanes_of<T>::value_type *out) const {
         for (unsigned l = 0; l < g.n; ++l) out[l] = g.v[g.first()];
+    }
+};
+// simd_shuffle_and_fill_up/down: each lane stores its data and fill values as one pair, and its
+// delta and modulo as one word (delta | modulo << 16); the same lanes as metal_simdgroup.h's meeting.
+template <class T> struct fill_pair {
+    using value_type = T;
+    T data, fill;
+};
+template <bool Up> struct shuffle_and_fill {
+    template <class P> SM_INLINE void operator()(const lanes_of<P> &g, typename P::value_type *out) const {
+        for (unsigned l = 0; l < g.n; ++l) {
+            if (!g.live(l)) continue;
+            const unsigned delta = g.arg[l] & 0xffffu, modulo = g.arg[l] >> 16, w = modulo ? modulo : simd::width;
+            const unsigned base = l - l % w, in = l % w;
+            unsigned from;
+            bool data;
+            if (Up) {
+                data = in >= delta;
+                from = data ? base + in - delta : base + w - delta + in;
+            } else {
+                data = in + delta < w;
+                from = data ? base + in + delta : base + in + delta - w;
+            }
+            const P &p = g.live(from) ? g.v[from] : g.v[l];
+            out[l] = data ? p.data : p.fill;
+        }
+    }
+};
+struct quad_broadcast_first {
+    template <class T> SM_INLINE void operator()(const lanes_of<T> &g, typename lanes_of<T>::value_type *out) const {
+        for (unsigned q = 0; q < g.n; q += 4) {
+            const unsigned end = q + 4 < g.n ? q + 4 : g.n;
+            unsigned first = q;
+            while (first < end && !g.live(first)) ++first;
+            if (first == end) continue;
+            for (unsigned l = q; l < end; ++l) out[l] = g.v[first];
+        }
+    }
+};
+// Functions without arguments: who is live is all they need.
+struct is_first {
+    template <class T> SM_INLINE void operator()(const lanes_of<T> &g, bool *out) const {
+        for (unsigned l = 0; l < g.n; ++l) out[l] = l == g.first();
+    }
+};
+struct quad_is_first {
+    template <class T> SM_INLINE void operator()(const lanes_of<T> &g, bool *out) const {
+        for (unsigned l = 0; l < g.n; ++l) {
+            const unsigned quad = (g.mask >> (l & ~3u)) & 15u;
+            out[l] = quad && (l & 3u) == unsigned(__builtin_ctz(quad));
+        }
+    }
+};
+struct active_threads_mask {
+    template <class T> SM_INLINE void operator()(const lanes_of<T> &g, metal::simd_vote *out) const {
+        for (unsigned l = 0; l < g.n; ++l) out[l] = metal::simd_vote(g.mask);
+    }
+};
+struct quad_active_threads_mask {
+    template <class T> SM_INLINE void operator()(const lanes_of<T> &g, metal::simd_vote *out) const {
+        for (unsigned l = 0; l < g.n; ++l) out[l] = metal::simd_vote((g.mask >> (l & ~3u)) & 15u);
+    }
+};
+struct quad_ballot {
+    SM_INLINE void operator()(const lanes_of<bool> &g, metal::simd_vote *out) const {
+        for (unsigned q = 0; q < g.n; q += 4) {
+            const unsigned end = q + 4 < g.n ? q + 4 : g.n;
+            unsigned long bits = 0;
+            for (unsigned l = q; l < end; ++l)
+                if (g.live(l) && g.v[l]) bits |= 1ul << (l - q);
+            for (unsigned l = q; l < end; ++l) out[l] = metal::simd_vote(bits);
+        }
     }
 };
 struct ballot {
