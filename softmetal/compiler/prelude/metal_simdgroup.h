@@ -293,21 +293,6 @@ template <class T, int Cols = 8, int Rows = 8, class V> SM_INLINE simdgroup_matr
 SM_INLINE unsigned long simdgroup_element_offset(int r, int c, unsigned long pitch, vec<unsigned long, 2> origin, bool transpose) {
     return (origin.y + (unsigned long)(transpose ? c : r)) * pitch + origin.x + (unsigned long)(transpose ? r : c);
 }
-#ifndef SM_SHADER_VALIDATION
-template <class T, class U, class I = unsigned long>
-SM_INLINE void simdgroup_load(simdgroup_matrix<T, 8, 8> &d, const U *src, I elements_per_row = 8,
-                              vec<unsigned long, 2> origin = 0, bool transpose = false) {
-    const unsigned long pitch = (unsigned long)elements_per_row;
-    const U *p = src + origin.y * pitch + origin.x;
-    // Two loops, not one with the choice inside: a row of the untransposed load is 8 contiguous elements.
-    if (!transpose) {
-        for (int r = 0; r < 8; ++r)
-            for (int c = 0; c < 8; ++c) d.e[r][c] = T(p[(unsigned long)r * pitch + (unsigned long)c]);
-    } else {
-        for (int r = 0; r < 8; ++r)
-            for (int c = 0; c < 8; ++c) d.e[r][c] = T(p[(unsigned long)c * pitch + (unsigned long)r]);
-    }
-}
 // On fibers every lane holds a whole copy of each matrix, and a lane's copy is right about its own
 // pair of elements (what thread_elements() wrote there) and about the others only until their lanes
 // write theirs. So an operation that mixes elements of different lanes (a product, a store) first
@@ -334,6 +319,21 @@ SM_INLINE void gather_pairs(simdgroup_matrix<A, 8, 8> &a, simdgroup_matrix<B, 8,
         }
 }
 } // namespace sm_detail
+#ifndef SM_SHADER_VALIDATION
+template <class T, class U, class I = unsigned long>
+SM_INLINE void simdgroup_load(simdgroup_matrix<T, 8, 8> &d, const U *src, I elements_per_row = 8,
+                              vec<unsigned long, 2> origin = 0, bool transpose = false) {
+    const unsigned long pitch = (unsigned long)elements_per_row;
+    const U *p = src + origin.y * pitch + origin.x;
+    // Two loops, not one with the choice inside: a row of the untransposed load is 8 contiguous elements.
+    if (!transpose) {
+        for (int r = 0; r < 8; ++r)
+            for (int c = 0; c < 8; ++c) d.e[r][c] = T(p[(unsigned long)r * pitch + (unsigned long)c]);
+    } else {
+        for (int r = 0; r < 8; ++r)
+            for (int c = 0; c < 8; ++c) d.e[r][c] = T(p[(unsigned long)c * pitch + (unsigned long)r]);
+    }
+}
 template <class T, class U, class I = unsigned long>
 SM_INLINE void sm_group_store(simdgroup_matrix<T, 8, 8> a, U *dst, I elements_per_row = 8, vec<unsigned long, 2> origin = 0,
                               bool transpose = false) {
@@ -341,6 +341,12 @@ SM_INLINE void sm_group_store(simdgroup_matrix<T, 8, 8> a, U *dst, I elements_pe
     // Every lane holds the whole matrix, so every lane writes the same values.
     for (int r = 0; r < 8; ++r)
         for (int c = 0; c < 8; ++c) dst[simdgroup_element_offset(r, c, pitch, origin, transpose)] = (sm::remove_cvref_t<U>)a.e[r][c];
+}
+template <class T, class U, class I = unsigned long>
+SM_INLINE void simdgroup_store(simdgroup_matrix<T, 8, 8> a, U *dst, I elements_per_row = 8, vec<unsigned long, 2> origin = 0,
+                               bool transpose = false) {
+    sm_detail::gather_pairs(a, a, a);
+    sm_group_store(a, dst, elements_per_row, origin, transpose);
 }
 #else
 // Shader validation: every element moved is checked against the source's range, in row order, at the
@@ -365,9 +371,9 @@ SM_INLINE void simdgroup_load(simdgroup_matrix<T, 8, 8> &d, const U *src, I elem
     simdgroup_load(d, sm::checked<const U>(src), elements_per_row, origin, transpose, line, column);
 }
 template <class T, class U, class I = unsigned long>
-SM_INLINE void simdgroup_store(simdgroup_matrix<T, 8, 8> a, const sm::checked<U> &dst, I elements_per_row = 8,
-                               vec<unsigned long, 2> origin = 0, bool transpose = false, unsigned line = __builtin_LINE(),
-                               unsigned column = __builtin_COLUMN()) {
+SM_INLINE void sm_group_store(simdgroup_matrix<T, 8, 8> a, const sm::checked<U> &dst, I elements_per_row = 8,
+                              vec<unsigned long, 2> origin = 0, bool transpose = false, unsigned line = __builtin_LINE(),
+                              unsigned column = __builtin_COLUMN()) {
     const unsigned long pitch = (unsigned long)elements_per_row;
     for (int r = 0; r < 8; ++r)
         for (int c = 0; c < 8; ++c) {
@@ -375,6 +381,19 @@ SM_INLINE void simdgroup_store(simdgroup_matrix<T, 8, 8> a, const sm::checked<U>
             dst.check((long)at, line, column);
             dst.p[at] = (sm::remove_cvref_t<U>)a.e[r][c];
         }
+}
+template <class T, class U, class I = unsigned long>
+SM_INLINE void sm_group_store(simdgroup_matrix<T, 8, 8> a, U *dst, I elements_per_row = 8, vec<unsigned long, 2> origin = 0,
+                              bool transpose = false, unsigned line = __builtin_LINE(), unsigned column = __builtin_COLUMN()) {
+    sm_group_store(a, sm::checked<U>(dst), elements_per_row, origin, transpose, line, column);
+}
+// On fibers, each lane's pair of elements is taken from its lane first (above).
+template <class T, class U, class I = unsigned long>
+SM_INLINE void simdgroup_store(simdgroup_matrix<T, 8, 8> a, const sm::checked<U> &dst, I elements_per_row = 8,
+                               vec<unsigned long, 2> origin = 0, bool transpose = false, unsigned line = __builtin_LINE(),
+                               unsigned column = __builtin_COLUMN()) {
+    sm_detail::gather_pairs(a, a, a);
+    sm_group_store(a, dst, elements_per_row, origin, transpose, line, column);
 }
 template <class T, class U, class I = unsigned long>
 SM_INLINE void simdgroup_store(simdgroup_matrix<T, 8, 8> a, U *dst, I elements_per_row = 8, vec<unsigned long, 2> origin = 0,
@@ -390,12 +409,6 @@ template <class T> SM_INLINE row8 row_of(const T (&r)[8]) {
     return v;
 }
 } // namespace sm_detail
-template <class T, class U, class I = unsigned long>
-SM_INLINE void simdgroup_store(simdgroup_matrix<T, 8, 8> a, U *dst, I elements_per_row = 8, vec<unsigned long, 2> origin = 0,
-                               bool transpose = false) {
-    sm_detail::gather_pairs(a, a, a);
-    sm_group_store(a, dst, elements_per_row, origin, transpose);
-}
 template <class T, class A, class B, class C>
 SM_INLINE void sm_group_multiply_accumulate(simdgroup_matrix<T, 8, 8> &d, simdgroup_matrix<A, 8, 8> a, simdgroup_matrix<B, 8, 8> b,
                                             simdgroup_matrix<C, 8, 8> c) {
