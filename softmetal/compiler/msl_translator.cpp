@@ -10,6 +10,7 @@
 
 #include "compiler/barrier_regions.hpp"
 #include "compiler/clang_driver.hpp"
+#include "compiler/lane_loops.hpp"
 #include "compiler/msl_conversions.hpp"
 #include "compiler/msl_confinement.hpp"
 #include "compiler/msl_tokenizer.hpp"
@@ -211,6 +212,8 @@ public:
         return errors_.empty();
     }
     const std::string &errors() const { return errors_; }
+    // SOFTMETAL_REMARKS: which kernels run their threads as SIMD lanes (lane_loops.hpp), and why not.
+    const std::string &lane_remarks() const { return lane_remarks_; }
     const std::vector<function_constant_info> &constants() const { return constants_; }
 
     // ---- rewrite: the text clang compiles ----
@@ -1576,9 +1579,10 @@ private:
                 if (is_barrier_seed(r)) direct = true;
                 else others.insert(r);
             }
-            if (!direct || reaches_barrier(others)) continue;
+            if (!direct && reaches_barrier(others)) continue;
             bool plain_scope = k.scope.find("::::") == std::string::npos;
             if (!plain_scope) continue;
+            if (!direct && !lane_loops_enabled()) continue;
             region_kernel rk;
             rk.name = k.name;
             if (k.is_template) rk.template_header = "template <" + k.template_params + ">";
@@ -1589,7 +1593,17 @@ private:
             rk.positions = k.positions;
             rk.user_functions = user_functions();
             std::string code, why;
-            if (!build_region_function(translated, rk, code, why)) continue;
+            if (!direct) { // no barriers: loops whose trip count differs per thread may run as SIMD lanes
+                std::string lines;
+                const bool lanes = build_lane_function(translated, rk, code, why, lines);
+                if (remarks_enabled())
+                    lane_remarks_ += "program_source:" + std::to_string(k.line) + ": remark: kernel '" + k.name + "': " +
+                                     (lanes ? "threads run as SIMD lanes through the loop at line " + lines
+                                            : "threads not run as SIMD lanes: " + why) + "\n";
+                if (!lanes) continue;
+            } else if (!build_region_function(translated, rk, code, why)) {
+                continue;
+            }
             // The function sits at the kernel's namespace scope.
             std::string open, close;
             for (size_t p = 2; p < k.scope.size();) {
@@ -1806,6 +1820,7 @@ private:
     std::vector<size_t> code_;
     std::vector<edit> edits_;
     std::string errors_;
+    std::string lane_remarks_;
     std::vector<kernel_def> kernels_;
     std::map<std::string, size_t> kernel_index_; // name -> its first definition
     std::map<std::string, int> kernel_overloads_; // name -> definitions seen
@@ -1922,6 +1937,7 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
     const std::string head = analysis.preamble() + "#line 1 \"program_source\"\n";
     const std::string table_start = "\n#line 1 \"softmetal_generated\"\n";
     out.cpp = head + body + table_start + analysis.kernel_table(out.kernel_names, rewritten);
+    out.log += rewrite.lane_remarks();
     bool any_regions = false;
     for (auto &k : rewritten) any_regions = any_regions || k.second.regions;
     if (any_regions) {

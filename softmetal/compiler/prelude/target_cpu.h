@@ -42,6 +42,37 @@
 #define SM_THREAD_LOOP SM_THREAD_LOOP_WIDTH
 #endif
 
+// Kernels whose loops run a different number of times per thread (compiler/lane_loops.hpp) take a
+// group's threads in chunks of this many SIMD lanes: a whole vector register of floats, so each lane's
+// variables stay in one register across the loop. NARROW for kernels calling vector math, which
+// libmvec has in 8 lanes at most (see SM_THREAD_LOOP_WIDTH). The lane loop's trip count is the width:
+// `unroll(disable)` keeps LLVM from unrolling it before the vectorizer sees it (it does for 8 lanes).
+#if defined(__AVX512F__)
+#define SM_LANES_WIDE 16u
+#elif defined(__AVX__)
+#define SM_LANES_WIDE 8u
+#else
+#define SM_LANES_WIDE 4u
+#endif
+#if defined(__AVX__)
+#define SM_LANES_NARROW 8u
+#else
+#define SM_LANES_NARROW 4u
+#endif
+#if !defined(SM_VECTORIZE) || SM_VECTORIZE == 0
+#define SM_LANE_LOOP_WIDE
+#define SM_LANE_LOOP_NARROW
+#elif defined(__AVX512F__)
+#define SM_LANE_LOOP_WIDE _Pragma("clang loop vectorize(assume_safety) vectorize_width(16) unroll(disable)")
+#define SM_LANE_LOOP_NARROW _Pragma("clang loop vectorize(assume_safety) vectorize_width(8) unroll(disable)")
+#elif defined(__AVX__)
+#define SM_LANE_LOOP_WIDE _Pragma("clang loop vectorize(assume_safety) vectorize_width(8) unroll(disable)")
+#define SM_LANE_LOOP_NARROW SM_LANE_LOOP_WIDE
+#else
+#define SM_LANE_LOOP_WIDE _Pragma("clang loop vectorize(assume_safety) vectorize_width(4) unroll(disable)")
+#define SM_LANE_LOOP_NARROW SM_LANE_LOOP_WIDE
+#endif
+
 namespace sm {
 namespace target {
 
