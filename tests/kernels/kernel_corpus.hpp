@@ -79,6 +79,8 @@ const std::vector<kernel_case> &all_cases();
 std::vector<kernel_case> front_end_cases();
 // Kernels that exercise the vectorized thread loops (vectorization_corpus.cpp).
 std::vector<kernel_case> vectorization_cases();
+// Kernels whose loops run a different number of times per thread, run as SIMD lanes (lane_loop_corpus.cpp).
+std::vector<kernel_case> lane_loop_cases();
 
 // Drives one case through some implementation. Returns "" on success, else an error message
 // (compile log, missing function, or the check's complaint).
