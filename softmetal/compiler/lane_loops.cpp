@@ -590,7 +590,7 @@ private:
         }
         return out;
     }
-    std::string loop_pragma() const { return narrow_ ? "SM_LANE_LOOP_NARROW\n" : "SM_LANE_LOOP_WIDE\n"; }
+    std::string loop_pragma() const { return "SM_LANE_LOOP_" + chunk_ + "\n"; }
     std::string lane_loop() const { return loop_pragma() + "for (unsigned sm_l = 0; sm_l < sm_lanes; ++sm_l) {\n"; }
 
     // Statements outside lane loops: once per live lane (masked), `return` ends the lane.
@@ -666,11 +666,24 @@ private:
         out += "(" + (none ? std::string() : params + ", ") + "const sm_group *sm_group_ptr) {\n#line 1 \"softmetal_generated\"\n";
         for (const auto &p : k_.positions) out += "using sm_ty_" + p.first + " = decltype(" + p.first + ");\n";
         out += "const sm_size3 sm_size = sm_group_ptr->size;\n";
-        out += std::string("constexpr unsigned sm_lanes = ") + (narrow_ ? "SM_LANES_NARROW" : "SM_LANES_WIDE") + ";\n";
         for (const part &p : parts_)
             if (p.kind == part::hoisted) out += copy(toks_[p.a].offset, end_of(p.b - 1));
-        // Chunks of lanes along x: consecutive threads, so `buffer[thread_position_in_grid]` stays contiguous.
-        out += "for (unsigned sm_z = 0; sm_z < sm_size.z; ++sm_z)\n"
+        // Groups at least as wide as the small chunk get the big one (two registers per variable).
+        const std::string kind = narrow_ ? "NARROW" : "WIDE";
+        out += "if (sm_size.x > SM_LANES_" + kind + "_SMALL) {\n";
+        chunk_ = kind;
+        emit_chunks(out);
+        out += "} else {\n";
+        chunk_ = kind + "_SMALL";
+        emit_chunks(out);
+        out += "}\n}\n#pragma clang diagnostic pop\n";
+    }
+
+    // The group in chunks of sm_lanes threads along x (consecutive threads, so
+    // `buffer[thread_position_in_grid]` stays contiguous).
+    void emit_chunks(std::string &out) {
+        out += "constexpr unsigned sm_lanes = SM_LANES_" + chunk_ + ";\n"
+               "for (unsigned sm_z = 0; sm_z < sm_size.z; ++sm_z)\n"
                "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n"
                "for (unsigned sm_x0 = 0; sm_x0 < sm_size.x; sm_x0 += sm_lanes) {\n"
                "unsigned sm_on[sm_lanes]; // a thread of the group that has not returned\n"
@@ -690,7 +703,7 @@ private:
             emit_lanes(p, out);
         }
         emit_plain(plain, out);
-        out += "}\n}\n#pragma clang diagnostic pop\n";
+        out += "}\n";
     }
 
     const std::string &s_;
@@ -706,6 +719,7 @@ private:
     int regions_ = 0;
     int labels_ = 0;
     bool narrow_ = false;
+    std::string chunk_; // which SM_LANES_* the chunk being written uses
 };
 
 } // namespace

@@ -82,7 +82,11 @@ TEST_CASE("kernels with loops of per-thread length run their threads as SIMD lan
     softmetal_test::use_default_test_cache();
     for (const auto &c : corpus::lane_loop_cases()) {
         DYNAMIC_SECTION(c.name) {
-            CHECK(remarks_of(c.source).find(lanes_remark(c.function)) != std::string::npos);
+            const std::string log = remarks_of(c.source);
+            CHECK(log.find(lanes_remark(c.function)) != std::string::npos);
+            // The lane form compiled (no fall-back to the plain source, whose thread loop runs these
+            // one at a time) and its lane loops were vectorized.
+            CHECK(log.find("remark: kernel '" + c.function + "': threads: vectorized loop") != std::string::npos);
             softmetal_test::direct_runner runner;
             CHECK(runner.run(c) == "");
             REQUIRE(runner.kernel);
