@@ -15,48 +15,6 @@ namespace {
 
 constexpr size_t npos = static_cast<size_t>(-1);
 
-// Where an offset of the translated text is for clang (following its #line directives), so that
-// copied statements keep the user's line:column in diagnostics and optimization remarks.
-class line_positions {
-public:
-    // The translated body follows `#line 1 "program_source"` (msl_translator's head).
-    explicit line_positions(const std::string &s) {
-        std::string file = "program_source";
-        int line = 1;
-        for (size_t p = 0; p <= s.size();) {
-            size_t e = s.find('\n', p);
-            if (e == std::string::npos) e = s.size();
-            starts_.push_back(p);
-            lines_.push_back(line);
-            files_.push_back(file);
-            ++line;
-            if (s.compare(p, 6, "#line ") == 0) {
-                size_t q = p + 6;
-                int n = 0;
-                while (q < e && s[q] >= '0' && s[q] <= '9') n = n * 10 + (s[q++] - '0');
-                const size_t a = s.find('"', q), b = a == std::string::npos ? a : s.find('"', a + 1);
-                if (a < e && b < e) file = s.substr(a + 1, b - a - 1);
-                line = n;
-            }
-            p = e + 1;
-        }
-    }
-    // "#line L "file"\n" + padding: what follows appears at `off`'s line:column.
-    std::string sync(size_t off) const {
-        const size_t i = size_t(std::upper_bound(starts_.begin(), starts_.end(), off) - starts_.begin()) - 1;
-        return "\n#line " + std::to_string(lines_[i]) + " \"" + files_[i] + "\"\n" + std::string(off - starts_[i], ' ');
-    }
-    int line_of(size_t off) const {
-        const size_t i = size_t(std::upper_bound(starts_.begin(), starts_.end(), off) - starts_.begin()) - 1;
-        return lines_[i];
-    }
-
-private:
-    std::vector<size_t> starts_;
-    std::vector<int> lines_;
-    std::vector<std::string> files_;
-};
-
 // A statement at the top level of the kernel body.
 struct part {
     enum kind_t { plain, hoisted, lanes } kind = plain;
@@ -102,7 +60,7 @@ const std::set<std::string> &vector_math_functions() {
 
 class lane_builder {
 public:
-    lane_builder(const std::string &text, const region_kernel &k) : s_(text), k_(k), lines_(text) {}
+    lane_builder(const std::string &text, const translated_lines &lines, const region_kernel &k) : s_(text), k_(k), lines_(lines) {}
 
     bool run(std::string &code, std::string &why, std::string &loop_lines) {
         if (!tokenize(why)) return false;
@@ -708,7 +666,7 @@ private:
 
     const std::string &s_;
     const region_kernel &k_;
-    line_positions lines_;
+    const translated_lines &lines_;
     std::vector<token> toks_;
     std::vector<size_t> match_;
     std::vector<part> parts_;
@@ -729,9 +687,47 @@ bool lane_loops_enabled() {
     return !(v && std::string(v) == "0");
 }
 
-bool build_lane_function(const std::string &translated, const region_kernel &k, std::string &code, std::string &why,
-                         std::string &lines) {
-    lane_builder b(translated, k);
+translated_lines::translated_lines(const std::string &s) {
+    std::string file = "program_source";
+    int line = 1;
+    for (size_t p = 0; p <= s.size();) {
+        size_t e = s.find('\n', p);
+        if (e == std::string::npos) e = s.size();
+        starts_.push_back(p);
+        lines_.push_back(line);
+        files_.push_back(intern(file));
+        ++line;
+        if (s.compare(p, 6, "#line ") == 0) {
+            size_t q = p + 6;
+            int n = 0;
+            while (q < e && s[q] >= '0' && s[q] <= '9') n = n * 10 + (s[q++] - '0');
+            const size_t a = s.find('"', q), b = a == std::string::npos ? a : s.find('"', a + 1);
+            if (a < e && b < e) file = s.substr(a + 1, b - a - 1);
+            line = n;
+        }
+        p = e + 1;
+    }
+}
+
+size_t translated_lines::intern(const std::string &f) {
+    for (size_t i = 0; i < names_.size(); ++i)
+        if (names_[i] == f) return i;
+    names_.push_back(f);
+    return names_.size() - 1;
+}
+
+std::string translated_lines::sync(size_t off) const {
+    const size_t i = size_t(std::upper_bound(starts_.begin(), starts_.end(), off) - starts_.begin()) - 1;
+    return "\n#line " + std::to_string(lines_[i]) + " \"" + names_[files_[i]] + "\"\n" + std::string(off - starts_[i], ' ');
+}
+
+int translated_lines::line_of(size_t off) const {
+    return lines_[size_t(std::upper_bound(starts_.begin(), starts_.end(), off) - starts_.begin()) - 1];
+}
+
+bool build_lane_function(const std::string &translated, const translated_lines &where, const region_kernel &k, std::string &code,
+                         std::string &why, std::string &lines) {
+    lane_builder b(translated, where, k);
     std::string out;
     if (!b.run(out, why, lines)) return false;
     code = std::move(out);

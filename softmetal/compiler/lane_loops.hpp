@@ -27,16 +27,35 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "compiler/barrier_regions.hpp"
 
 namespace softmetal {
 namespace detail {
 
+// Where each offset of the translated text is for clang (its #line directives), so that copied
+// statements keep the user's line:column in diagnostics and remarks. Built once per translation: a
+// library of thousands of kernels would otherwise scan its whole text once per kernel.
+class translated_lines {
+public:
+    explicit translated_lines(const std::string &translated); // follows `#line 1 "program_source"`
+    // "#line L "file"\n" + padding: what follows appears at `offset`'s line:column.
+    std::string sync(size_t offset) const;
+    int line_of(size_t offset) const;
+
+private:
+    size_t intern(const std::string &file);
+    std::vector<size_t> starts_;
+    std::vector<int> lines_;
+    std::vector<size_t> files_;
+    std::vector<std::string> names_;
+};
+
 // Builds `sm_regions_<name>` for a kernel `k` without barriers. Returns false, with `why` set, when the
-// kernel does not qualify; `lines` then or otherwise names the user lines of the loops that run as lanes.
-bool build_lane_function(const std::string &translated, const region_kernel &k, std::string &code, std::string &why,
-                         std::string &lines);
+// kernel does not qualify; `lines` names the user lines of the loops that run as lanes.
+bool build_lane_function(const std::string &translated, const translated_lines &where, const region_kernel &k, std::string &code,
+                         std::string &why, std::string &lines);
 
 // Whether SOFTMETAL_LANES allows the lane form (anything but "0").
 bool lane_loops_enabled();

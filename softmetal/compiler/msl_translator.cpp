@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <limits>
 #include <map>
+#include <memory>
 #include <set>
 #include <string_view>
 
@@ -1568,6 +1569,7 @@ private:
     std::string region_functions(const std::string &translated) {
         const char *mode = std::getenv("SOFTMETAL_BARRIER_MODE");
         if (mode && std::string(mode) == "fibers") return "";
+        translated_lines_.reset(); // this text's, made on first use
         std::string out;
         for (auto &k : kernels_) {
             if (k.body_open == npos || k.body_close == npos || k.params_open == npos || k.params_close == npos) continue;
@@ -1591,11 +1593,12 @@ private:
             rk.body_open = k.body_open;
             rk.body_close = k.body_close;
             rk.positions = k.positions;
-            rk.user_functions = user_functions();
+            if (direct) rk.user_functions = user_functions(); // (a copy per kernel: only the split needs it)
             std::string code, why;
             if (!direct) { // no barriers: loops whose trip count differs per thread may run as SIMD lanes
                 std::string lines;
-                const bool lanes = build_lane_function(translated, rk, code, why, lines);
+                if (!translated_lines_) translated_lines_.reset(new translated_lines(translated));
+                const bool lanes = build_lane_function(translated, *translated_lines_, rk, code, why, lines);
                 if (remarks_enabled())
                     lane_remarks_ += "program_source:" + std::to_string(k.line) + ": remark: kernel '" + k.name + "': " +
                                      (lanes ? "threads run as SIMD lanes through the loop at line " + lines
@@ -1821,6 +1824,7 @@ private:
     std::vector<edit> edits_;
     std::string errors_;
     std::string lane_remarks_;
+    std::unique_ptr<translated_lines> translated_lines_; // for lane_loops, made on first use
     std::vector<kernel_def> kernels_;
     std::map<std::string, size_t> kernel_index_; // name -> its first definition
     std::map<std::string, int> kernel_overloads_; // name -> definitions seen
