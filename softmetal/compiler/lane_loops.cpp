@@ -414,6 +414,10 @@ private:
                 why = "the loop at line " + std::to_string(line) + " has a '" + text(k) + "' in its body";
                 return false;
             }
+        if (p.cond_a >= p.cond_b && p.loop != part::for_loop) {
+            why = "the loop at line " + std::to_string(line) + " has no condition";
+            return false;
+        }
         if (p.loop == part::for_loop && p.init_a < p.init_b && p.init_name != npos && p.init_type.empty()) {
             why = "the loop at line " + std::to_string(line) + " declares its variable in a form with no per-lane copy";
             return false;

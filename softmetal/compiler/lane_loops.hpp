@@ -5,13 +5,16 @@
 // LLVM vectorizes the loop over a group's threads (kernel_entry.h's run_group) only when every thread
 // runs the kernel's own loops the same number of times: a loop whose exit differs per thread (the
 // escape loop of a Mandelbrot kernel, a search, a `break` on data) keeps every thread scalar. Here such
-// a loop is turned inside out, in source: the group's threads are taken in chunks of SM_LANES_WIDE (16
-// floats with AVX-512, 8 with AVX) or SM_LANES_NARROW lanes, and the loop becomes "while any lane of
-// the chunk is still in the loop: for each lane, one iteration, masked by the lane's own flag". That
-// loop over lanes has no loop inside and a constant trip count, so LLVM's ordinary vectorizer
-// if-converts it: divergent branches, `break`, `continue` and `return` become masks. Each lane's
-// variables live in fixed-size arrays loaded and stored whole on every iteration, which LLVM keeps in
-// vector registers. Statements outside such loops run once per lane, in masked lane loops too.
+// a loop is turned inside out, in source: the group's threads are taken in chunks of lanes along x
+// (prelude/target_cpu.h's SM_LANES_*: 32 with AVX-512, two registers of 16 floats run interleaved; 16
+// for groups narrower than that; 8-lane registers for kernels calling vector math), and the loop
+// becomes "while any lane of the chunk is still in the loop: for each lane, one iteration, masked by
+// the lane's own flag". That loop over lanes has no loop inside and a constant trip count, so LLVM's
+// ordinary vectorizer if-converts it: divergent branches, `break`, `continue` and `return` become
+// masks. Each lane's variables live in fixed-size arrays loaded and stored whole on every iteration,
+// which LLVM keeps in vector registers. Statements outside such loops run once per lane, in masked
+// lane loops too. Threads interleave differently than on the plain path, which Metal allows: threads
+// share nothing without a barrier or an atomic.
 //
 // Which kernels: no barriers or SIMD-group calls (those are barrier_regions' business), at least one
 // statement at the top level of the body that is a `while`, `do` or `for` loop whose trip count may
