@@ -323,6 +323,10 @@ std::vector<std::string> compile_flags(bool fast_math, const std::string &target
                           // hits the guard page (a contained stack overflow) instead of jumping over it into
                           // another fiber's stack.
                           "-fstack-clash-protection",
+                          // MSL: a program-scope variable's initializer is a core constant expression. One
+                          // clang cannot evaluate would run when the library loads (.init_array, which
+                          // object_check.hpp refuses): refused here instead, at its MSL line.
+                          "-Werror=global-constructors",
                           // Line tables only (no types or variables: cheap to build): with the translator's
                           // #line directives they map a fault back to the MSL line.
                           "-gline-tables-only",

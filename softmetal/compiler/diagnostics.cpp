@@ -75,6 +75,9 @@ std::string in_msl_terms(std::string message) {
         {"__generic ", ""},                {"__constant ", "constant "}, {"sm_constant_object ", ""},   {"sm_msl_", ""},
         {"sm_atomic_", "atomic_"},         {"sm_make_", ""},             {"'__global'", "'device'"},  {"'__local'", "'threadgroup'"},
         {"'__private'", "'thread'"},       {"'__generic'", "'thread or constant'"},
+        {"declaration requires a global constructor [-Werror,-Wglobal-constructors]",
+         "the initializer of a program-scope variable must be a constant expression (softmetal evaluates vector and matrix "
+         "constructors, conversions, as_type and arithmetic there, not a vector's components or swizzles)"},
     };
     for (const auto &w : words) {
         const size_t n = std::strlen(w.first);

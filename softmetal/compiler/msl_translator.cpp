@@ -1236,6 +1236,176 @@ private:
                 add_edit(tk(q.first).offset, tk(q.first).length, std::string(tk(q.first).length, ' '));
     }
 
+    // `float get() const {` in a struct: MSL's implicit object of a member function without an
+    // address-space qualifier is in the thread address space; C++ for OpenCL's is generic. The
+    // difference shows when a member reached through `this` binds a `thread T&` parameter
+    // (MLX's BlockMMA passes its tiles to `tile_matmad(thread MMATile&...)`), and when overloads
+    // differ only by unqualified vs `constant` (both generic here). Such member functions get an
+    // explicit `thread`, in the class and on definitions outside it (`T S<N>::get() const {`).
+    // Constructors, destructors, static and friend functions, and defaulted or deleted ones keep
+    // their form.
+    void member_function_object_address_space() {
+        static const std::set<std::string> address_spaces = {"thread", "device", "constant", "threadgroup",
+                                                              "threadgroup_imageblock", "ray_data", "object_data"};
+        static const std::set<std::string> not_a_name = {"decltype", "alignas", "sizeof", "alignof", "__attribute__",
+                                                          "static_assert", "noexcept", "requires", "__declspec"};
+        std::set<std::pair<std::string, std::string>> qualified_members; // (class, member) given `thread` in the class
+        // Adds `thread` after the cv-qualifiers of the declarator whose parameter list opens at `open`,
+        // when nothing there names an address space and a body, `;` or trailing return follows.
+        auto qualify = [&](size_t open) {
+            const size_t close = match(open);
+            if (close == npos) return false;
+            size_t k = close + 1, after_cv = close;
+            while (is(k, "const") || is(k, "volatile")) after_cv = k++;
+            for (size_t q = close + 1; q < code_.size(); ++q) {
+                if (address_spaces.count(text(q))) return false;
+                if (is(q, "{") || is(q, ";") || is(q, "=") || is(q, "->") || is(q, ":")) {
+                    if (is(q, "=") || is(q, ":")) return false; // defaulted, deleted, pure; a constructor's initializers
+                    add_edit(end_of(after_cv), 0, " thread");
+                    return true;
+                }
+                if (is(q, "(") || is(q, "[")) {
+                    q = match(q);
+                    if (q == npos) return false;
+                    continue;
+                }
+                if (!(is(q, "const") || is(q, "volatile") || is(q, "&") || is(q, "&&") || is(q, "noexcept") || is(q, "override") ||
+                      is(q, "final") || is(q, "__attribute__")))
+                    return false;
+            }
+            return false;
+        };
+        // The declaration's first token: after the previous `;`, `{`, `}` or access label at this level.
+        auto declaration_start = [&](size_t name, size_t floor) {
+            size_t k = name;
+            while (k > floor) {
+                const size_t p = k - 1;
+                if (is(p, ";") || is(p, "{") || is(p, "}") || (is(p, ":") && p > 0 && (is(p - 1, "public") || is(p - 1, "private") || is(p - 1, "protected"))))
+                    break;
+                if (is(p, ")") || is(p, "]") || is(p, ">")) { // skip back over a bracketed group
+                    const char *opening = is(p, ")") ? "(" : is(p, "]") ? "[" : "<";
+                    const char *closing = is(p, ")") ? ")" : is(p, "]") ? "]" : ">";
+                    int depth = 0;
+                    size_t q = p;
+                    for (;; --q) {
+                        if (is(q, closing)) ++depth;
+                        else if (is(q, opening) && --depth == 0) break;
+                        if (q == floor) return npos;
+                    }
+                    k = q;
+                    continue;
+                }
+                --k;
+            }
+            return k;
+        };
+        auto member_declarator = [&](size_t start, size_t name_end, const std::string &class_name) {
+            // name_end: the last token of the declarator's name (an identifier or an operator's).
+            bool has_type = false, conversion = false;
+            for (size_t k = start; k <= name_end; ++k) {
+                const std::string t = text(k);
+                if (t == "static" || t == "friend" || t == "typedef" || t == "using" || t == "virtual" || t == "=" || t == "return" ||
+                    t == "~" || t == "static_assert")
+                    return false;
+                if (t == "operator") conversion = true;
+            }
+            for (size_t k = start; k < name_end; ++k)
+                if (is_ident(k) && !is(k, "template") && !is(k, "inline") && !is(k, "constexpr") && !is(k, "explicit") &&
+                    !is(k, "METAL_FUNC") && !is(k, "typename"))
+                    has_type = true;
+            if (is_ident(name_end) && text(name_end) == class_name && !(name_end > start && is(name_end - 1, "operator"))) return false;
+            return has_type || conversion;
+        };
+
+        // Class bodies at any nesting: the `{` of `struct|class|union Name ... {`.
+        std::vector<std::pair<size_t, std::string>> bodies; // (index of `{`, class name)
+        for (size_t j = 0; j + 1 < code_.size(); ++j) {
+            if (!(is(j, "struct") || is(j, "class") || is(j, "union")) || !in_user_file(code_[j])) continue;
+            if (j > 0 && (is(j - 1, "enum") || is(j - 1, "<") || is(j - 1, ",") || is(j - 1, "friend"))) continue;
+            size_t k = j + 1;
+            while (is(k, "alignas") || is(k, "__attribute__") || is(k, "[")) k = match(k + (is(k, "[") ? 0 : 1)) + 1;
+            if (!is_ident(k)) continue;
+            const std::string name = text(k);
+            for (++k; k < code_.size(); ++k) {
+                if (is(k, "<")) {
+                    const size_t c = match_angle(k);
+                    if (c == npos) break;
+                    k = c;
+                } else if (is(k, "{")) {
+                    bodies.push_back({k, name});
+                    break;
+                } else if (is(k, ";") || is(k, "(") || is(k, "=") || is(k, ")")) {
+                    break;
+                }
+            }
+        }
+        for (const auto &body : bodies) {
+            const size_t end = match(body.first);
+            if (end == npos) continue;
+            for (size_t k = body.first + 1; k < end; ++k) {
+                if (is(k, "{")) { // a member function's body or a nested class: handled on its own
+                    k = match(k);
+                    if (k == npos) break;
+                    continue;
+                }
+                if (is(k, ":") && !(is(k - 1, "public") || is(k - 1, "private") || is(k - 1, "protected"))) {
+                    // A constructor's member initializers (up to its body) or a bit-field's width.
+                    while (k + 1 < end && !is(k + 1, "{") && !is(k + 1, ";")) {
+                        ++k;
+                        if (is(k, "(") || is(k, "[")) k = match(k);
+                        if (k == npos) break;
+                    }
+                    if (k == npos) break;
+                    continue;
+                }
+                if (!is(k, "(") || k == 0 || is(k - 1, "operator")) continue; // `operator()`: its name, not parameters
+                size_t name_end = k - 1;
+                if (is(name_end, ")") && name_end > 0 && is(name_end - 1, "(") && name_end > 1 && is(name_end - 2, "operator")) {
+                    // operator(): the name is `operator ( )`
+                } else if (!is_ident(name_end) && !(name_end > 0 && is(name_end - 1, "operator")) &&
+                           !(name_end > 1 && is(name_end - 2, "operator"))) {
+                    const size_t c = match(k); // an expression or attribute: skip it whole
+                    if (c != npos) k = c;
+                    continue;
+                }
+                if (is_ident(name_end) && not_a_name.count(text(name_end))) {
+                    const size_t c = match(k);
+                    if (c != npos) k = c;
+                    continue;
+                }
+                const size_t start = declaration_start(name_end, body.first + 1);
+                const size_t close = match(k);
+                if (start != npos && member_declarator(start, name_end, body.second) && qualify(k))
+                    qualified_members.insert({body.second, text(name_end)});
+                if (close == npos) break;
+                k = close;
+            }
+        }
+        // Definitions outside the class: `R S<T>::name(params) const {` at namespace scope.
+        for (size_t j = 2; j + 1 < code_.size(); ++j) {
+            if (!is(j, "(") || !is_ident(j - 1) || !is(j - 2, "::") || !in_user_file(code_[j])) continue;
+            size_t owner = j - 3;
+            if (is(owner, ">")) { // S<T>::name
+                int depth = 0;
+                for (;; --owner) {
+                    if (is(owner, ">")) ++depth;
+                    else if (is(owner, "<") && --depth == 0) break;
+                    if (owner == 0) break;
+                }
+                if (depth != 0 || owner == 0) continue;
+                --owner;
+            }
+            if (!is_ident(owner) || !qualified_members.count({text(owner), text(j - 1)})) continue;
+            const size_t start = declaration_start(owner, 0);
+            if (start == npos || start == owner || !member_declarator(start, j - 1, text(owner))) continue;
+            bool inside_body = false; // a call `S::f(x)` in a function body is no definition
+            for (const auto &body : bodies)
+                if (body.first < j && match(body.first) != npos && match(body.first) > j) inside_body = true;
+            const size_t close = match(j);
+            if (!inside_body && close != npos && (is(close + 1, "{") || is(close + 1, "const") || is(close + 1, "->"))) qualify(j);
+        }
+    }
+
     void function_pointer_template_parameters() {
         for (size_t j = 0; j + 1 < code_.size(); ++j) {
             if (!is(j, "template") || !is(j + 1, "<")) continue;
@@ -1256,7 +1426,7 @@ private:
             std::string type = text(j);
             if (type.size() < 2 || !scalars.count(type.substr(0, type.size() - 1)) || type.back() < '2' || type.back() > '4') continue;
             if (!(is(j - 1, ";") || is(j - 1, "{") || is(j - 1, "}") || is(j - 1, "const") || is(j - 1, "::") ||
-                  is(j - 1, "thread") || is(j - 1, "(")))
+                  is(j - 1, "thread") || is(j - 1, "constant") || is(j - 1, "constexpr") || is(j - 1, "(")))
                 continue;
             const std::string qualified = is(j - 1, "::") && j >= 2 ? text(j - 2) + "::" + type : type;
             // Every declarator of the statement: `float4 a = {0.f}, b = {1.f};`.
@@ -1296,6 +1466,7 @@ private:
 
     void rewrite_remaining_tokens() {
         constructor_address_space_qualifiers();
+        member_function_object_address_space();
         function_pointer_template_parameters();
         vector_brace_initializers();
         for (text_replacement &r : vector_conversion_edits(src_, toks_, code_)) add_edit(r.offset, r.length, std::move(r.text));

@@ -54,46 +54,6 @@ bool all_lower_or_digit(const std::string &s, size_t from, size_t to) {
     return true;
 }
 
-// .init_array: clang puts the dynamic initialisation of program-scope `constant` objects there (an
-// initializer that is not a constant expression to clang, such as `float3(0.5, 0.25, 0.125)`).
-// That code is compiled from the kernel source and confined like the kernels (the symbol check), so
-// it may run; anything else may not: every entry must be clang's own _GLOBAL__sub_I_ function,
-// never a function the source named (a constructor attribute).
-void check_initializers(const bytes &b, const std::vector<Elf64_Shdr> &sections, const Elf64_Shdr &init, object_findings &f) {
-    if (init.sh_size == 0) return;
-    std::set<uint64_t> clang_initializers;
-    bool have_symtab = false;
-    for (const Elf64_Shdr &s : sections) {
-        if (s.sh_type != SHT_SYMTAB || s.sh_link >= sections.size() || s.sh_entsize != sizeof(Elf64_Sym) || !b.fits(s.sh_offset, s.sh_size))
-            continue;
-        have_symtab = true;
-        const Elf64_Shdr &strtab = sections[s.sh_link];
-        for (uint64_t off = 0; off + sizeof(Elf64_Sym) <= s.sh_size; off += sizeof(Elf64_Sym)) {
-            Elf64_Sym sym;
-            b.read(s.sh_offset + off, sym);
-            std::string name;
-            if (ELF64_ST_TYPE(sym.st_info) == STT_FUNC && b.string_at(strtab.sh_offset, strtab.sh_size, sym.st_name, name) &&
-                name.compare(0, 15, "_GLOBAL__sub_I_") == 0)
-                clang_initializers.insert(sym.st_value);
-        }
-    }
-    // The entries are filled by relocations (position-independent object): their addends are the targets.
-    size_t entries = 0, known = 0;
-    for (const Elf64_Shdr &s : sections) {
-        if (s.sh_type != SHT_RELA || s.sh_entsize != sizeof(Elf64_Rela) || !b.fits(s.sh_offset, s.sh_size)) continue;
-        for (uint64_t off = 0; off + sizeof(Elf64_Rela) <= s.sh_size; off += sizeof(Elf64_Rela)) {
-            Elf64_Rela r;
-            b.read(s.sh_offset + off, r);
-            if (r.r_offset < init.sh_addr || r.r_offset >= init.sh_addr + init.sh_size) continue;
-            ++entries;
-            if (ELF64_R_TYPE(r.r_info) == R_X86_64_RELATIVE && clang_initializers.count(uint64_t(r.r_addend))) ++known;
-        }
-    }
-    if (!have_symtab || entries != init.sh_size / 8 || known != entries)
-        f.problems.push_back("it has code that runs when it is loaded (section .init_array), other than the initialisation of "
-                             "program-scope constants");
-}
-
 } // namespace
 
 bool math_function_name(const std::string &name) { return math_names().count(name) > 0; }
@@ -166,11 +126,9 @@ object_findings inspect_kernel_object(const std::string &elf) {
     for (const Elf64_Shdr &s : sections) {
         std::string name;
         if (shstr) b.string_at(shstr->sh_offset, shstr->sh_size, s.sh_name, name);
-        if (s.sh_type == SHT_INIT_ARRAY && name == ".init_array") {
-            check_initializers(b, sections, s, f);
-            continue;
-        }
-        const bool runs_code = s.sh_type == SHT_FINI_ARRAY || s.sh_type == SHT_PREINIT_ARRAY ||
+        // No exception for clang's own initialisers of program-scope constants: the compile refuses a
+        // non-constant initializer first, at its MSL line (clang's -Werror=global-constructors).
+        const bool runs_code = s.sh_type == SHT_INIT_ARRAY || s.sh_type == SHT_FINI_ARRAY || s.sh_type == SHT_PREINIT_ARRAY ||
                                name.compare(0, 11, ".init_array") == 0 || name.compare(0, 11, ".fini_array") == 0 ||
                                name.compare(0, 14, ".preinit_array") == 0 || name.compare(0, 6, ".ctors") == 0 ||
                                name.compare(0, 6, ".dtors") == 0 || name == ".init" || name == ".fini";

@@ -4,9 +4,9 @@
 // offset checked against the file) and refused before dlopen when it
 //   - references a symbol outside the allow-list (the math functions of libm/libmvec, compiler-rt's
 //     arithmetic helpers, memcpy/memset/memmove),
-//   - has anything that runs at load or unload (.fini_array/.preinit_array/.ctors/.dtors, DT_INIT/DT_FINI,
-//     GNU indirect functions, IRELATIVE relocations; .init_array only with clang's own initialisers of
-//     program-scope constants, code as confined as the kernels),
+//   - has anything that runs at load or unload (.init_array/.fini_array/.preinit_array/.ctors/.dtors,
+//     DT_INIT/DT_FINI, GNU indirect functions, IRELATIVE relocations): program-scope constants are
+//     initialised by the compiler, as MSL requires (a core constant expression),
 //   - has thread-local storage, an interpreter, or needs a library other than libm/libmvec/libgcc_s/libc.
 #pragma once
 

@@ -238,11 +238,23 @@ TEST_CASE("the object reader refuses damaged and foreign objects without reading
     CHECK(f.problems[0].find("outside the file") != std::string::npos);
 }
 
-TEST_CASE("program-scope constants with computed initializers still compile", "[compiler][confinement]") {
+TEST_CASE("program-scope constants with computed initializers compile to data, with no code run at load", "[compiler][confinement]") {
+    // The object check refuses any .init_array: a module at all means the compiler evaluated them.
     auto r = compile(fresh("constant float3 offset = float3(0.5, 0.25, 0.125);\n"
-                           "kernel void k(device float* o [[buffer(0)]], uint i [[thread_position_in_grid]]) { o[i] = offset.y * 32.0; }\n"));
+                           "constant float4x4 basis = float4x4(1.0);\n"
+                           "kernel void k(device float* o [[buffer(0)]], uint i [[thread_position_in_grid]]) { o[i] = offset.y * basis[1][1]; }\n"));
     INFO(r.log);
     REQUIRE(r.module);
+}
+
+TEST_CASE("a program-scope initializer that is not a constant expression is refused at its line", "[compiler][confinement]") {
+    struct opaque_helper_case { const char *source, *where; };
+    for (auto c : {opaque_helper_case{"float twice(float x) { return 2 * x; }\nconstant float two = twice(1.0);\n", "5:16"},
+                   opaque_helper_case{"constant float3 offset = float3(1, 2, 3);\nconstant float y = offset.y;\n", "5:16"}}) {
+        INFO(c.source);
+        require_refused(fresh(std::string(c.source) + "kernel void k(device float* o [[buffer(0)]]) { o[0] = 1; }\n"), c.where,
+                        "the initializer of a program-scope variable must be a constant expression");
+    }
 }
 
 // ---- bounded compiles ----

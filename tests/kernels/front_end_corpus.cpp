@@ -552,6 +552,87 @@ kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1
                                    return (hit ? 0.0f : now) + x + 1000.0f + (hit ? 1.0e6f : 0.0f) + (hit ? 3.0f : now) * 1.0e4f;
                                },
                                1e-6f));
+    // Program-scope constants of every constructor form: MSL requires a constant expression there, and
+    // softmetal's object check refuses code run at load, so each must be evaluated by the compiler.
+    cases.push_back(floats_out("program_scope_constants_evaluated_by_the_compiler", R"(
+#include <metal_stdlib>
+using namespace metal;
+constant float3 c_f3 = float3(0.5, 0.25, 0.125);
+constant float4 c_f4 = float4(c_f3, 1.0);
+constant float4 c_f4b = float4(float2(1, 2), 3, 4);
+constant half4 c_h4 = half4(1.0h, 2.0h, 3.0h, 4.0h);
+constant int2 c_i2 = int2(3);
+constant uint4 c_u4 = uint4(1, 2, 3, 4);
+constant float3x3 c_diagonal = float3x3(2.0);
+constant float2x2 c_scalars = float2x2(1, 2, 3, 4);
+constant float3x3 c_columns = float3x3(float3(1, 0, 0), float3(0, 5, 0), float3(0, 0, 1));
+constant float4 c_table[2] = {float4(1, 2, 3, 4), float4(5, 6, 7, 8)};
+constant float4 c_braces = {1, 2, 3};
+constant bool2 c_b2 = bool2(true, false);
+struct params { float2 scale; int n; };
+constant params c_params = {float2(2, 3), 4};
+constant float c_bits = as_type<float>(0x3f800000u);
+constant float4 c_converted = float4(int4(1, 2, 3, 4));
+constant bfloat4 c_bf = bfloat4(1.0, 2.0, 3.0, 4.0);
+constant float4 c_sum = c_f4 * 2.0f + c_f4b;
+kernel void constants(device float* o [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    float values[20] = {c_f3.y, c_f4.z, c_f4b.y, float(c_h4.w), float(c_i2.y), float(c_u4.z), c_diagonal[1][1], c_diagonal[0][1],
+                        c_scalars[1][0], c_columns[1][1], c_table[1].y, c_braces.z + c_braces.w, float(c_b2.x != 0) - float(c_b2.y != 0),
+                        c_params.scale.y, float(c_params.n), c_bits, c_converted.w, float(c_bf.z), c_sum.x, c_sum.w};
+    if (i < 20) o[i] = values[i];
+}
+)",
+                               "constants", {}, 20, 0, [](size_t i) {
+                                   const float want[20] = {0.25f, 0.125f, 2, 4, 3, 3, 2, 0, 3, 5, 6, 3, 1, 3, 4, 1, 4, 3, 2, 6};
+                                   return want[i];
+                               }));
+
+    // Member functions without an address space act on a `thread` object, as in MSL: a member reached
+    // through `this` binds a `thread T&` parameter (MLX's BlockMMA and tile_matmad), an overload on
+    // `constant` is a different function, and it holds across a barrier (split into regions).
+    for (const char *barrier : {"", "threadgroup_barrier(mem_flags::mem_threadgroup);"}) {
+        kernel_case c = floats_out(std::string("member_functions_act_on_thread_objects") + (*barrier ? "_across_a_barrier" : ""), R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename T, int N> struct tile {
+    T v[N];
+    T sum() const { T s = 0; for (int i = 0; i < N; ++i) s += v[i]; return s; }
+    void fill(T x) { for (int i = 0; i < N; ++i) v[i] = x; }
+    T at(int i) const;
+    T &operator[](int i) { return v[i]; }
+    float get() const { return 1; }
+    float get() const constant { return 2; }
+};
+template <typename T, int N> T tile<T, N>::at(int i) const { return v[i]; }
+template <typename T, int N> void add_into(thread tile<T, N> &d, thread tile<T, N> &a) {
+    for (int i = 0; i < N; ++i) d.v[i] += a.v[i];
+}
+template <typename T> struct block {
+    tile<T, 4> acc;
+    tile<T, 4> step;
+    void run(T x) {
+        step.fill(x);
+        add_into(acc, step);
+        add_into(acc, step);
+    }
+    T total() const { return acc.sum() + acc.at(0); }
+};
+constant tile<float, 1> k_one = {{5}};
+kernel void members(device float* o [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    block<float> b;
+    b.acc.fill(0);
+    b.run(float(i));
+    BARRIER
+    tile<float, 1> t = {{3}};
+    o[i] = b.total() + t.get() + k_one.get() + t[0];
+}
+)",
+                                   "members", {}, n, 0, [](size_t i) { return 10.0f * float(i) + 6.0f; });
+        const size_t at = c.source.find("BARRIER");
+        c.source.replace(at, 7, barrier);
+        cases.push_back(std::move(c));
+    }
+
     return cases;
 }
 

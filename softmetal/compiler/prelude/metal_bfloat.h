@@ -23,9 +23,9 @@ template <class... A> SM_INLINE constexpr bfloat sm_make_bfloat(A ...a) {
 typedef __bf16 bfloat2 __attribute__((ext_vector_type(2)));
 typedef __bf16 bfloat3 __attribute__((ext_vector_type(3)));
 typedef __bf16 bfloat4 __attribute__((ext_vector_type(4)));
-template <class... A> SM_INLINE bfloat2 sm_make_bfloat2(A ...a) { return sm::make_vec<bfloat2>(a...); }
-template <class... A> SM_INLINE bfloat3 sm_make_bfloat3(A ...a) { return sm::make_vec<bfloat3>(a...); }
-template <class... A> SM_INLINE bfloat4 sm_make_bfloat4(A ...a) { return sm::make_vec<bfloat4>(a...); }
+template <class... A> SM_INLINE constexpr bfloat2 sm_make_bfloat2(A ...a) { return sm::make_vec<bfloat2>(a...); }
+template <class... A> SM_INLINE constexpr bfloat3 sm_make_bfloat3(A ...a) { return sm::make_vec<bfloat3>(a...); }
+template <class... A> SM_INLINE constexpr bfloat4 sm_make_bfloat4(A ...a) { return sm::make_vec<bfloat4>(a...); }
 typedef packed_vec<bfloat, 2> packed_bfloat2;
 typedef packed_vec<bfloat, 3> packed_bfloat3;
 typedef packed_vec<bfloat, 4> packed_bfloat4;

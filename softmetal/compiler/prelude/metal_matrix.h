@@ -12,11 +12,11 @@ template <class T, int C, int R> struct matrix {
     matrix() = default;
     // Value conversion from a matrix of another element type, as Metal's `(float4x4)h` and `float4x4(h)`
     // convert a half4x4 (or a user's bfloat matrix) element by element.
-    template <class U> SM_INLINE explicit matrix(matrix<U, C, R> m) {
+    template <class U> SM_INLINE constexpr explicit matrix(matrix<U, C, R> m) : columns{} {
         for (int i = 0; i < C; ++i) columns[i] = sm::make_vec<vec<T, R>>(m.columns[i]);
     }
-    SM_INLINE vec<T, R> &operator[](int i) { return columns[i]; }
-    SM_INLINE vec<T, R> operator[](int i) const { return columns[i]; }
+    SM_INLINE constexpr vec<T, R> &operator[](int i) { return columns[i]; }
+    SM_INLINE constexpr vec<T, R> operator[](int i) const { return columns[i]; }
 };
 
 } // namespace metal
@@ -31,28 +31,33 @@ template <class T, int C, int R> struct matrix_traits<metal::matrix<T, C, R>> {
 namespace metal {
 
 // floatCxR(): zero; floatCxR(s): s on the diagonal; floatCxR(col0, ..., colC-1); or C*R scalars,
-// column by column.
-template <class M, class... A> SM_INLINE M make_matrix(A ...a) {
+// column by column. A constant expression (program-scope constants), so columns are made whole from
+// arrays of lanes (metal_types.h: clang cannot store one lane of a vector in a constant expression).
+template <class M, class... A> SM_INLINE constexpr M make_matrix(A ...a) {
     using T = typename sm::matrix_traits<M>::elem;
     constexpr int C = sm::matrix_traits<M>::cols, R = sm::matrix_traits<M>::rows;
-    M m;
+    M m{};
     if constexpr (sizeof...(A) == 1 && (sm::matrix_traits<sm::remove_cvref_t<A>>::is_matrix && ...)) {
         return M(a...);
     } else if constexpr (sizeof...(A) == 0) {
         for (int i = 0; i < C; ++i) m[i] = vec<T, R>(0);
     } else if constexpr (sizeof...(A) == 1 && ((sm::lanes<A> == 0) && ...)) {
         for (int i = 0; i < C; ++i) {
-            m[i] = vec<T, R>(0);
-            if (i < R) m[i][i] = (T)(a, ...);
+            sm::lane_array<T, R> column{};
+            if (i < R) column.v[i] = (T)(a, ...);
+            m[i] = sm::from_lanes<vec<T, R>>(column);
         }
     } else if constexpr (sizeof...(A) == C && ((sm::lanes<A> == R) && ...)) {
         int i = 0;
         ((m[i++] = __builtin_convertvector(a, vec<T, R>)), ...);
     } else {
         static_assert(sizeof...(A) == C * R, "matrix constructor: give C column vectors or C*R scalars");
-        T v[C * R] = {(T)a...};
-        for (int i = 0; i < C; ++i)
-            for (int j = 0; j < R; ++j) m[i][j] = v[i * R + j];
+        const T v[C * R] = {(T)a...};
+        for (int i = 0; i < C; ++i) {
+            sm::lane_array<T, R> column{};
+            for (int j = 0; j < R; ++j) column.v[j] = v[i * R + j];
+            m[i] = sm::from_lanes<vec<T, R>>(column);
+        }
     }
     return m;
 }
@@ -131,15 +136,15 @@ template <class T> SM_INLINE T determinant(matrix<T, 4, 4> m) {
     typedef matrix<E, 4, 2> T##4x2;                                                                                 \
     typedef matrix<E, 4, 3> T##4x3;                                                                                 \
     typedef matrix<E, 4, 4> T##4x4;                                                                                 \
-    template <class... A> SM_INLINE T##2x2 sm_make_##T##2x2(A ...a) { return make_matrix<T##2x2>(a...); }   \
-    template <class... A> SM_INLINE T##2x3 sm_make_##T##2x3(A ...a) { return make_matrix<T##2x3>(a...); }   \
-    template <class... A> SM_INLINE T##2x4 sm_make_##T##2x4(A ...a) { return make_matrix<T##2x4>(a...); }   \
-    template <class... A> SM_INLINE T##3x2 sm_make_##T##3x2(A ...a) { return make_matrix<T##3x2>(a...); }   \
-    template <class... A> SM_INLINE T##3x3 sm_make_##T##3x3(A ...a) { return make_matrix<T##3x3>(a...); }   \
-    template <class... A> SM_INLINE T##3x4 sm_make_##T##3x4(A ...a) { return make_matrix<T##3x4>(a...); }   \
-    template <class... A> SM_INLINE T##4x2 sm_make_##T##4x2(A ...a) { return make_matrix<T##4x2>(a...); }   \
-    template <class... A> SM_INLINE T##4x3 sm_make_##T##4x3(A ...a) { return make_matrix<T##4x3>(a...); }   \
-    template <class... A> SM_INLINE T##4x4 sm_make_##T##4x4(A ...a) { return make_matrix<T##4x4>(a...); }
+    template <class... A> SM_INLINE constexpr T##2x2 sm_make_##T##2x2(A ...a) { return make_matrix<T##2x2>(a...); }   \
+    template <class... A> SM_INLINE constexpr T##2x3 sm_make_##T##2x3(A ...a) { return make_matrix<T##2x3>(a...); }   \
+    template <class... A> SM_INLINE constexpr T##2x4 sm_make_##T##2x4(A ...a) { return make_matrix<T##2x4>(a...); }   \
+    template <class... A> SM_INLINE constexpr T##3x2 sm_make_##T##3x2(A ...a) { return make_matrix<T##3x2>(a...); }   \
+    template <class... A> SM_INLINE constexpr T##3x3 sm_make_##T##3x3(A ...a) { return make_matrix<T##3x3>(a...); }   \
+    template <class... A> SM_INLINE constexpr T##3x4 sm_make_##T##3x4(A ...a) { return make_matrix<T##3x4>(a...); }   \
+    template <class... A> SM_INLINE constexpr T##4x2 sm_make_##T##4x2(A ...a) { return make_matrix<T##4x2>(a...); }   \
+    template <class... A> SM_INLINE constexpr T##4x3 sm_make_##T##4x3(A ...a) { return make_matrix<T##4x3>(a...); }   \
+    template <class... A> SM_INLINE constexpr T##4x4 sm_make_##T##4x4(A ...a) { return make_matrix<T##4x4>(a...); }
 SM_MATRIX_TYPES(float, float)
 SM_MATRIX_TYPES(half, half)
 #undef SM_MATRIX_TYPES

@@ -117,25 +117,52 @@ template <class R, class F, class... A> SM_INLINE R zip(F f, A ...a) {
 template <class T> struct packed_lanes { static constexpr int n = 0; };
 template <class A> constexpr int arg_lanes = lanes<A> > 0 ? lanes<A> : packed_lanes<remove_cvref_t<A>>::n;
 
+// Vectors built in constant expressions too: a program-scope `constant float3 c = float3(...);` must be
+// initialised by the compiler, never by code run when the library loads (object_check.hpp refuses
+// that). clang 19 evaluates vector braces, splats, shuffles and conversions as constants, but neither
+// a lane read (v[i], .x) nor a lane store; a bit cast to an array is a constant expression, so lanes
+// are read through one (a 3-vector's padding lane is indeterminate: it is widened to 4 first) and
+// vectors are made by braces from an array of lanes.
+template <class E, int N> struct lane_array { E v[N]; };
+template <class T, T... I> struct integer_seq {};
+template <class X> SM_INLINE constexpr lane_array<elem_t<X>, lanes<X>> lanes_of(X x) {
+    using E = elem_t<X>;
+    if constexpr (lanes<X> == 3) {
+        const auto a = __builtin_bit_cast(lane_array<E, 4>, __builtin_shufflevector(x, x, 0, 1, 2, 2));
+        return {{a.v[0], a.v[1], a.v[2]}};
+    } else {
+        return __builtin_bit_cast(lane_array<E, lanes<X>>, x);
+    }
+}
+template <class V, int... I> SM_INLINE constexpr V from_lanes(const lane_array<elem_t<V>, lanes<V>> &l, integer_seq<int, I...>) {
+    return V{l.v[I]...};
+}
+template <class V> SM_INLINE constexpr V from_lanes(const lane_array<elem_t<V>, lanes<V>> &l) {
+    return from_lanes<V>(l, __make_integer_seq<integer_seq, int, lanes<V>>{});
+}
+
 // `float4 v = {a, b};` in MSL: the given elements in order, the rest zero (aggregate rules).
-template <class V, class... A> SM_INLINE V brace_vector(A... a) {
+template <class V, class... A> SM_INLINE constexpr V brace_vector(A... a) {
     static_assert(sizeof...(A) <= lanes<V>, "too many elements in vector initialization");
-    V r = V(0);
+    lane_array<elem_t<V>, lanes<V>> l{};
     int i = 0;
-    ((r[i++] = (elem_t<V>)a), ...);
-    return r;
+    ((l.v[i++] = (elem_t<V>)a), ...);
+    return from_lanes<V>(l);
 }
 
 // Vector constructor: scalars splat, a same-length vector converts, otherwise the lanes of all
 // arguments are concatenated in order (float4(f2, z, w), float4(f3, w), ...).
-template <class V, class A> SM_INLINE void append(elem_t<V> *out, int &k, A a) {
+template <class V, class A> SM_INLINE constexpr void append(lane_array<elem_t<V>, lanes<V>> &out, int &k, A a) {
     if constexpr (arg_lanes<A> == 0) {
-        out[k++] = cvt<elem_t<V>>(a);
+        out.v[k++] = cvt<elem_t<V>>(a);
+    } else if constexpr (lanes<A> > 0) {
+        const auto l = lanes_of(a);
+        for (int i = 0; i < lanes<A>; ++i) out.v[k++] = cvt<elem_t<V>>(l.v[i]);
     } else {
-        for (int i = 0; i < arg_lanes<A>; ++i) out[k++] = cvt<elem_t<V>>(a[i]);
+        for (int i = 0; i < arg_lanes<A>; ++i) out.v[k++] = cvt<elem_t<V>>(a[i]); // a packed vector
     }
 }
-template <class V, class... A> SM_INLINE V make_vec(A ...a) {
+template <class V, class... A> SM_INLINE constexpr V make_vec(A ...a) {
     constexpr int n = lanes<V>;
     if constexpr (sizeof...(A) == 0) {
         return V(0);
@@ -144,12 +171,10 @@ template <class V, class... A> SM_INLINE V make_vec(A ...a) {
     } else {
         static_assert(((arg_lanes<A> == 0 ? 1 : arg_lanes<A>) + ...) == n,
                       "vector constructor: the arguments' lanes must add up to the vector's length");
-        elem_t<V> tmp[n];
+        lane_array<elem_t<V>, n> l{};
         int k = 0;
-        (append<V>(tmp, k, a), ...);
-        V r;
-        for (int i = 0; i < n; ++i) r[i] = tmp[i];
-        return r;
+        (append<V>(l, k, a), ...);
+        return from_lanes<V>(l);
     }
 }
 
@@ -254,9 +279,9 @@ template <class T, int N> using vec = T __attribute__((ext_vector_type(N)));
     typedef E T##2 __attribute__((ext_vector_type(2)));                                                             \
     typedef E T##3 __attribute__((ext_vector_type(3)));                                                             \
     typedef E T##4 __attribute__((ext_vector_type(4)));                                                             \
-    template <class... A> SM_INLINE T##2 sm_make_##T##2(A ...a) { return sm::make_vec<T##2>(a...); }         \
-    template <class... A> SM_INLINE T##3 sm_make_##T##3(A ...a) { return sm::make_vec<T##3>(a...); }         \
-    template <class... A> SM_INLINE T##4 sm_make_##T##4(A ...a) { return sm::make_vec<T##4>(a...); }
+    template <class... A> SM_INLINE constexpr T##2 sm_make_##T##2(A ...a) { return sm::make_vec<T##2>(a...); } \
+    template <class... A> SM_INLINE constexpr T##3 sm_make_##T##3(A ...a) { return sm::make_vec<T##3>(a...); } \
+    template <class... A> SM_INLINE constexpr T##4 sm_make_##T##4(A ...a) { return sm::make_vec<T##4>(a...); }
 SM_DECLARE_VECTORS(float, float)
 SM_DECLARE_VECTORS(half, half)
 SM_DECLARE_VECTORS(int, int)
@@ -272,13 +297,12 @@ SM_DECLARE_VECTORS(ulong, unsigned long)
 typedef int2 bool2;
 typedef int3 bool3;
 typedef int4 bool4;
-template <class V, class... A> SM_INLINE V sm_make_bool_vec(A ...a) {
-    V v = sm::make_vec<V>(a...);
-    return v != 0;
+template <class V, class... A> SM_INLINE constexpr V sm_make_bool_vec(A ...a) {
+    return sm::make_vec<V>(a...) != 0;
 }
-template <class... A> SM_INLINE bool2 sm_make_bool2(A ...a) { return sm_make_bool_vec<bool2>(a...); }
-template <class... A> SM_INLINE bool3 sm_make_bool3(A ...a) { return sm_make_bool_vec<bool3>(a...); }
-template <class... A> SM_INLINE bool4 sm_make_bool4(A ...a) { return sm_make_bool_vec<bool4>(a...); }
+template <class... A> SM_INLINE constexpr bool2 sm_make_bool2(A ...a) { return sm_make_bool_vec<bool2>(a...); }
+template <class... A> SM_INLINE constexpr bool3 sm_make_bool3(A ...a) { return sm_make_bool_vec<bool3>(a...); }
+template <class... A> SM_INLINE constexpr bool4 sm_make_bool4(A ...a) { return sm_make_bool_vec<bool4>(a...); }
 
 } // namespace metal
 namespace sm {
@@ -401,7 +425,7 @@ SM_PACKED(uchar, unsigned char)
 template <class T> using uniform = T;
 template <class T> SM_INLINE T make_uniform(T v) { return v; }
 
-template <class T, class U> SM_INLINE T as_type(U u) {
+template <class T, class U> SM_INLINE constexpr T as_type(U u) {
     static_assert(sizeof(T) == sizeof(U), "as_type: source and destination must have the same size");
     return __builtin_bit_cast(T, u);
 }
