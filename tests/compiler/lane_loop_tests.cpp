@@ -183,3 +183,45 @@ kernel void k(device uint* out [[buffer(0)]], uint i [[thread_position_in_grid]]
     softmetal_test::direct_runner runner;
     CHECK(runner.run(c) == "");
 }
+
+TEST_CASE("a template kernel with a threadgroup array and no barrier runs as lanes and matches the host", "[compiler][lanes]") {
+    softmetal_test::use_default_test_cache();
+    const uint32_t n = 150;
+    const int32_t scale = 3;
+    corpus::kernel_case c;
+    c.name = "template_threadgroup_lanes";
+    c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename T>
+kernel void scaled_steps(device T* out [[buffer(0)]], constant T& scale [[buffer(1)]], uint i [[thread_position_in_grid]],
+                         uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup uint scratch[64];
+    scratch[lid] = i;
+    uint x = scratch[lid] + 1u;
+    T acc = T(0);
+    while (x != 1u) { x = (x & 1u) ? 3u * x + 1u : x / 2u; acc += scale; }
+    out[i] = acc;
+}
+template [[host_name("scaled_steps_int")]] kernel void scaled_steps<int>(device int*, constant int&, uint, uint);
+)";
+    c.function = "scaled_steps_int";
+    c.bindings = {corpus::zeros<int32_t>(0, n), corpus::bytes_of(1, scale)};
+    c.grid = corpus::size3{n, 1, 1};
+    c.threadgroup = corpus::size3{64, 1, 1};
+    c.check = [=](const corpus::results &r) {
+        const std::vector<int32_t> got = r.get<int32_t>(0);
+        for (uint32_t i = 0; i < n; ++i) {
+            uint32_t x = i + 1, s = 0;
+            while (x != 1) x = (x & 1) ? 3 * x + 1 : x / 2, ++s;
+            if (got[i] != int32_t(s) * scale)
+                return "element " + std::to_string(i) + ": got " + std::to_string(got[i]) + ", want " + std::to_string(int32_t(s) * scale);
+        }
+        return std::string();
+    };
+    const std::string log = remarks_of(c.source);
+    CHECK(log.find(lanes_remark("scaled_steps")) != std::string::npos);
+    CHECK(log.find("remark: kernel 'scaled_steps': threads: vectorized loop") != std::string::npos);
+    softmetal_test::direct_runner runner;
+    CHECK(runner.run(c) == "");
+}
