@@ -63,6 +63,15 @@ public:
     lane_builder(const std::string &text, const translated_lines &lines, const region_kernel &k) : s_(text), k_(k), lines_(lines) {}
 
     bool run(std::string &code, std::string &why, std::string &loop_lines) {
+        // Most kernels have no loop at all: a look at the text spares tokenizing them (large libraries).
+        const std::string::const_iterator from = s_.begin() + std::ptrdiff_t(k_.body_open), to = s_.begin() + std::ptrdiff_t(k_.body_close);
+        bool loop_word = false;
+        for (const char *w : {"for", "while", "do"})
+            loop_word = loop_word || std::search(from, to, w, w + std::char_traits<char>::length(w)) != to;
+        if (!loop_word) {
+            why = "no loop at the top level of the kernel body whose trip count may differ between threads";
+            return false;
+        }
         if (!tokenize(why)) return false;
         for (size_t i = 0; i < toks_.size(); ++i)
             if (is_lambda(i)) {
