@@ -103,7 +103,6 @@ public:
                                     : not_lanes;
             return false;
         }
-        regions_ = region + 1;
         collect_uses();
         if (!choose_variables(why)) return false;
         emit(code);
@@ -453,7 +452,6 @@ private:
                     why = "the address of the loop variable '" + text(p.init_name) + "' is taken";
                     return false;
                 }
-                loop_var_[&p] = vars_.size();
                 vars_.push_back({text(p.init_name), p.init_type, p.init_const, p.region, true});
                 continue;
             }
@@ -686,8 +684,7 @@ private:
     std::set<std::string> varying_;
     std::map<std::string, std::set<int>> uses_;
     std::vector<variable> vars_;
-    std::map<const part *, size_t> decl_var_, loop_var_;
-    int regions_ = 0;
+    std::map<const part *, size_t> decl_var_;
     int labels_ = 0;
     bool narrow_ = false;
     std::string chunk_; // which SM_LANES_* the chunk being written uses
