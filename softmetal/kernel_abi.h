@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes; the loader refuses modules built for another version. */
-#define SM_ABI_VERSION 7u
+#define SM_ABI_VERSION 8u
 /* Metal's argument table sizes for compute: 31 buffers, 31 threadgroup memory slots. */
 #define SM_MAX_BUFFER_BINDINGS 31u
 #define SM_MAX_THREADGROUP_BINDINGS 31u
@@ -80,6 +80,8 @@ typedef struct sm_group {
     void *threadgroup_memory[SM_MAX_THREADGROUP_BINDINGS]; /* [[threadgroup(n)]] arguments; contents undefined at group start, as in Metal */
     void *static_threadgroup_memory;  /* arena of kernel_info.static_threadgroup_memory_length bytes for
                                          threadgroup variables declared in the kernel body */
+    uint64_t static_threadgroup_memory_length; /* that length (ABI 8): shader validation bounds a pointer
+                                                  into the arena by it */
 } sm_group;
 
 /* Runs every thread of `group`, barriers included (kernels without barriers, or split at them). */
@@ -110,10 +112,15 @@ typedef sm_simd_meeting (*sm_simd_meet_fn)(const void *value, void *gathered, ui
 #define SM_SPACE_CONSTANT 1u
 #define SM_SPACE_THREADGROUP 2u
 #define SM_SPACE_THREAD 3u
+#define SM_BINDING_ARENA (-2)
+#define SM_BINDING_NONE (-3)
 typedef struct sm_bounds_violation {
     uint32_t line, column;     /* the MSL source position of the access; 0 when not known */
     int32_t binding;           /* n of the argument's [[buffer(n)]] or [[threadgroup(n)]] (`space` says which);
-                                  -1 for a fixed-size array (`array_type` says which) */
+                                  -1 for a fixed-size array (`array_type` says which); SM_BINDING_ARENA for
+                                  the threadgroup variables declared in the kernel (offset from the arena's
+                                  start); SM_BINDING_NONE for a pointer into no bound range (offset: the
+                                  address) */
     uint32_t space;            /* SM_SPACE_*: the memory accessed */
     int64_t offset;            /* bytes from the start of the bound range (arrays: the element index) */
     uint64_t access_size;      /* bytes accessed (arrays: 0) */

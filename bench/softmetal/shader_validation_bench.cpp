@@ -2,7 +2,7 @@
 // bounds checks, run side by side in one process on the same buffers; prints the best time of each and
 // the ratio. Both builds must give the same results (checked), and the checked build must not fail.
 //
-//   shader_validation_bench            add, reduction, tiled SGEMM, stencil at full size
+//   shader_validation_bench            add, reduction, tiled SGEMM, stencil, softmax at full size
 //   shader_validation_bench --quick    smaller sizes (a smoke run)
 //   shader_validation_bench --reps N   best of N runs (default 7)
 #include <dlfcn.h>
@@ -132,6 +132,9 @@ int main(int argc, char** argv) {
         const std::size_t a = s.buffer(std::size_t(gemm_n) * gemm_n * sizeof(float)), b = s.buffer(std::size_t(gemm_n) * gemm_n * sizeof(float));
         const std::size_t c = s.buffer(std::size_t(gemm_n) * gemm_n * sizeof(float));
         const std::size_t st_in = s.buffer(std::size_t(side) * side * sizeof(float)), st_out = s.buffer(std::size_t(side) * side * sizeof(float));
+        // softmax: one group of 256 per row, through local pointers to the row (checked locals).
+        const std::uint32_t rows = quick ? 256 : 2048, cols = 1024;
+        const std::size_t sm_in = s.buffer(std::size_t(rows) * cols * sizeof(float)), sm_out = s.buffer(std::size_t(rows) * cols * sizeof(float));
         auto fill = [&](std::size_t buffer, std::size_t count, int modulus) {
             float* p = s.contents(buffer);
             for (std::size_t i = 0; i < count; ++i) p[i] = float(i % modulus) * 0.25f;
@@ -141,6 +144,7 @@ int main(int argc, char** argv) {
         fill(a, std::size_t(gemm_n) * gemm_n, 13);
         fill(b, std::size_t(gemm_n) * gemm_n, 11);
         fill(st_in, std::size_t(side) * side, 101);
+        fill(sm_in, std::size_t(rows) * cols, 37);
 
         const std::vector<workload> workloads = {
             {"add (" + std::to_string(add_n) + " float2)", bench::msl_source, "add", {buf(add_in), buf(add_out)},
@@ -152,6 +156,8 @@ int main(int argc, char** argv) {
             {"stencil (" + std::to_string(side) + "^2)", bench::table_msl_source, "stencil",
              {buf(st_in), buf(st_out), val(side), val(side)}, {side / 16, side / 16, 1}, {16, 16, 1}, st_out,
              std::size_t(side) * side},
+            {"softmax (" + std::to_string(rows) + "x" + std::to_string(cols) + ")", bench::table_msl_source, "softmax",
+             {buf(sm_in), buf(sm_out), val(cols)}, {rows, 1, 1}, {256, 1, 1}, sm_out, std::size_t(rows) * cols},
         };
 
         std::printf("shader validation cost: best of %d dispatches each, same process, same buffers\n", reps);

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -25,18 +26,26 @@ inline constexpr const char* state_ivar_name = "pymetal_state";
 
 namespace detail {
 inline std::ptrdiff_t state_offset(id self) {
-    // One-entry cache per thread: the state is read on hot paths, mostly of one class at a time.
-    thread_local Class cached_class = nullptr;
-    thread_local std::ptrdiff_t cached_offset = -1;
+    // A small cache per thread, by class: the state is read on hot paths where a few classes alternate
+    // (a loop of command buffers goes queue, command buffer, encoder, pipeline, buffer, ...: a one-entry
+    // cache missed on nearly every call, and each miss looks the variable up by name, a strcmp per ivar).
+    // A class's ivar layout never changes once registered, and classes are never disposed of here.
+    struct entry {
+        Class cls = nullptr;
+        std::ptrdiff_t offset = -1;
+    };
+    thread_local entry cache[8];
     const objc_runtime& rt = runtime();
     Class cls = rt.object_get_class(self);
-    if (cls != cached_class) {
+    const auto bits = reinterpret_cast<std::uintptr_t>(cls);
+    entry& e = cache[((bits >> 4) ^ (bits >> 10)) & 7];
+    if (e.cls != cls) {
         Ivar ivar = rt.class_instance_variable(cls, state_ivar_name);
         if (!ivar) throw error(std::string("pymetal: class ") + rt.class_name(cls) + " has no C++ state");
-        cached_offset = rt.ivar_offset(ivar);
-        cached_class = cls;
+        e.offset = rt.ivar_offset(ivar);
+        e.cls = cls;
     }
-    return cached_offset;
+    return e.offset;
 }
 inline void*& state_slot(id self) {
     return *reinterpret_cast<void**>(reinterpret_cast<char*>(self) + state_offset(self));

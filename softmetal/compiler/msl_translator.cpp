@@ -210,6 +210,7 @@ public:
         errors_ += check_confinement(src_, toks_, code_, pragmas_);
         parse_top_level();
         check_instantiations();
+        member_function_object_address_space(); // records the members it would qualify (macro_member_lines)
         return errors_.empty();
     }
     const std::string &errors() const { return errors_; }
@@ -220,7 +221,7 @@ public:
     // ---- rewrite: the text clang compiles ----
     std::string rewrite(std::map<std::string, rewritten_kernel> &kernels) {
         parse_top_level();
-        if (shader_validation_enabled()) checked_helper_parameters();
+        if (shader_validation_enabled()) checked_helper_parameters(), checked_declarations_and_casts();
         rewrite_remaining_tokens();
         std::string body = apply_edits();
         std::string regions = region_functions(body);
@@ -230,7 +231,7 @@ public:
     static std::string rewritten_key(const kernel_def &k) { return k.scope + k.name + "#" + std::to_string(k.overload); }
     std::string rewrite_without_regions(std::map<std::string, rewritten_kernel> &kernels) {
         parse_top_level();
-        if (shader_validation_enabled()) checked_helper_parameters();
+        if (shader_validation_enabled()) checked_helper_parameters(), checked_declarations_and_casts();
         rewrite_remaining_tokens();
         std::string body = apply_edits();
         for (const auto &k : kernels_) kernels[rewritten_key(k)] = {k.has_threadgroup_vars, false};
@@ -921,7 +922,7 @@ private:
     // becomes `::sm::checked<device float> out` (shader_validation.h), which checks every access against
     // the range bound to it. Only a type with one top-level `*`, followed by nothing but `const`: other
     // shapes (`device float**`, `restrict`) stay plain pointers, unchecked.
-    void check_pointer_parameter(size_t b, size_t e, bool address_space_required = false) {
+    bool check_pointer_parameter(size_t b, size_t e, bool address_space_required = false, bool apply = true) {
         size_t name = npos, star = npos, end = e;
         int stars = 0, depth = 0;
         for (size_t q = b; q < e; ++q) {
@@ -933,26 +934,29 @@ private:
             else if (is(q, ">") || is(q, ")")) --depth;
             else if (is(q, ">>")) depth -= 2;
             else if (depth == 0 && is(q, "*")) ++stars, star = q;
-            else if (depth == 0 && (is(q, "&") || is(q, "&&"))) return;
+            else if (depth == 0 && (is(q, "&") || is(q, "&&"))) return false;
             else if (depth == 0 && is_ident(q)) name = q;
         }
-        if (stars != 1 || star == b) return;
+        if (stars != 1 || star == b) return false;
         if (name == npos || name < star) name = end; // unnamed (a declaration's `device float*`)
         if (address_space_required) {
             const size_t first = is(b, "const") ? b + 1 : b;
-            if (!is(first, "device") && !is(first, "constant") && !is(first, "threadgroup")) return;
+            if (!is(first, "device") && !is(first, "constant") && !is(first, "threadgroup")) return false;
         }
         for (size_t q = star + 1; q < name; ++q)
-            if (!is(q, "const")) return;
-        if (tk(b).in_directive || tk(star).in_directive) return;
+            if (!is(q, "const")) return false;
+        if (tk(b).in_directive || tk(star).in_directive) return false;
+        if (!apply) return true;
         add_edit(tk(b).offset, 0, "::sm::checked<");
         add_edit(tk(star).offset, 1, ">");
+        return true;
     }
 
     // Shader validation: the pointer parameters of helper functions (`void store(device float* p, ...)`)
-    // become checked pointers too, so an argument's range follows it into the helper (a plain pointer
-    // passed there has none). Function templates are left alone: their parameters' types are deduced,
-    // and a checked pointer would not match `device T*`. So are constructors with initializer lists.
+    // and function templates (`template <class T> void put(device T* p, ...)`) become checked pointers
+    // too, so an argument's range follows it into the helper (a plain pointer passed there takes the
+    // range it points into). A template's `checked<device T>` deduces T from a checked argument as
+    // `device T*` did from a plain one. Constructors with initializer lists are left alone.
     void checked_helper_parameters() {
         static const std::set<std::string> not_functions = {"if", "while", "for", "switch", "return", "sizeof", "alignof",
                                                             "decltype", "static_assert", "catch", "alignas", "noexcept",
@@ -971,16 +975,31 @@ private:
                 ++after;
             return is(after, "{") || (or_declaration && is(after, ";")) ? close : npos;
         };
-        // Overloads (`pick(device float*)`, `pick(constant float*)`) stay plain: checked parameters would
-        // make every call to them ambiguous (each is a user-defined conversion).
+        // Overloads (`pick(device float*)`, `pick(constant float*)`) and templates: their calls' arguments
+        // in positions that are a checked pointer in every definition of the name are wrapped (below), so
+        // that a plain argument deduces (templates) and each argument is an exact match for one overload
+        // (checked parameters alone would make a plain argument a user-defined conversion to each).
         std::map<std::string, int> definitions;
         for (size_t j = 1; j + 1 < code_.size(); ++j)
             if (definition(j) != npos) ++definitions[text(j)];
+        // Each declaration of a function (its `(`), with each parameter's range.
+        struct declaration {
+            std::string name;
+            size_t open;
+            bool is_template;
+            std::vector<std::pair<size_t, size_t>> parameters;
+        };
+        std::vector<declaration> declarations;
         for (size_t j = 1; j + 1 < code_.size(); ++j) {
             // Its declarations too (`void store(device float*, uint);` before the body), or they would
             // declare another overload.
             const size_t close = definition(j, true);
-            if (close == npos || definitions[text(j)] != 1) continue;
+            if (close == npos) continue;
+            // `clear(tile, i);` is a call, not a declaration: nothing names a type before it.
+            if (definition(j) == npos && !(is(j - 1, "*") || is(j - 1, "&") || is(j - 1, ">") ||
+                                           (is_ident(j - 1) && !is(j - 1, "return") && !is(j - 1, "else") && !is(j - 1, "do") &&
+                                            !is(j - 1, "case") && !is(j - 1, "goto"))))
+                continue;
             bool is_template = false;
             for (size_t q = j; q-- > 0;) {
                 if (is(q, ";") || is(q, "{") || is(q, "}")) break;
@@ -989,8 +1008,283 @@ private:
                     break;
                 }
             }
-            if (is_template) continue;
-            for (auto &part : split_commas(j + 2, close)) check_pointer_parameter(part.first, part.second, true);
+            declarations.push_back({text(j), j + 1, is_template, split_commas(j + 2, close)});
+        }
+        // Overloads that differ in a pointer's address space (`pick(device const float*)`,
+        // `pick(threadgroup const float*)`) stay plain: a checked argument would convert to each of
+        // their checked parameters alike (user-defined conversions rank equal), so the call would be
+        // ambiguous. Their arguments are passed as plain pointers instead (`::sm::plain_of`), resolving
+        // as without validation, unchecked inside the overload.
+        std::map<std::string, std::map<size_t, std::set<std::string>>> spaces; // name -> position -> address spaces
+        std::map<std::string, std::vector<std::vector<bool>>> pointer_parameters; // name -> per declaration: which are checked
+        for (const declaration &d : declarations) {
+            std::vector<bool> pointers;
+            for (size_t k = 0; k < d.parameters.size(); ++k) {
+                const auto &part = d.parameters[k];
+                const bool pointer = check_pointer_parameter(part.first, part.second, true, false);
+                pointers.push_back(pointer);
+                if (pointer) spaces[d.name][k].insert(text(is(part.first, "const") ? part.first + 1 : part.first));
+            }
+            pointer_parameters[d.name].push_back(pointers);
+        }
+        std::set<std::string> plain_names;
+        for (const auto &entry : spaces)
+            for (const auto &position : entry.second)
+                if (position.second.size() > 1) plain_names.insert(entry.first);
+        std::set<std::string> wrapped_names;  // templates and overloads
+        std::set<size_t> parameter_lists;     // their declarations' `(`
+        for (const declaration &d : declarations) {
+            parameter_lists.insert(d.open);
+            if (d.is_template || definitions[d.name] > 1) wrapped_names.insert(d.name);
+            if (plain_names.count(d.name)) continue;
+            for (const auto &part : d.parameters) check_pointer_parameter(part.first, part.second, true);
+        }
+        std::map<std::string, std::pair<std::vector<bool>, bool>> wrap; // name -> (positions, as plain pointers)
+        for (const std::string &name : wrapped_names) {
+            const auto &all = pointer_parameters[name];
+            size_t most = 0;
+            for (const auto &v : all) most = std::max(most, v.size());
+            std::vector<bool> positions(most, true);
+            for (size_t k = 0; k < most; ++k)
+                for (const auto &v : all) positions[k] = positions[k] && (k >= v.size() || v[k]);
+            if (std::find(positions.begin(), positions.end(), true) != positions.end())
+                wrap[name] = {positions, plain_names.count(name) != 0};
+        }
+        checked_template_arguments(wrap, parameter_lists);
+    }
+
+    // A plain pointer (a threadgroup array, `&in[k]`) does not deduce `checked<device T>`: at each call
+    // of a function template (or overload) whose pointer parameters became checked, the arguments in
+    // those positions are wrapped in `::sm::checked_of(...)`, which is a checked argument itself, makes a
+    // plain pointer into a checked one with the range it points into, and passes anything else on as it
+    // is (a call of another function of the same name, `metal::max(a, b)`).
+    void checked_template_arguments(const std::map<std::string, std::pair<std::vector<bool>, bool>> &templates,
+                                    const std::set<size_t> &parameter_lists) {
+        for (size_t j = 0; j + 1 < code_.size(); ++j) {
+            if (!is_ident(j) || tk(j).in_directive) continue;
+            const auto found = templates.find(text(j));
+            if (found == templates.end()) continue;
+            size_t open = j + 1;
+            if (is(open, "<")) { // explicit template arguments: `put<float>(...)`
+                int depth = 0;
+                for (; open < code_.size(); ++open) {
+                    if (is(open, "<")) ++depth;
+                    else if (is(open, ">") && --depth == 0) break;
+                    else if (is(open, ">>") && (depth -= 2) <= 0) break;
+                    else if (is(open, ";") || is(open, "{")) break;
+                }
+                if (open >= code_.size() || !(is(open, ">") || is(open, ">>"))) continue;
+                ++open;
+            }
+            if (!is(open, "(") || parameter_lists.count(open)) continue;
+            const size_t close = match(open);
+            if (close == npos || close == open + 1) continue;
+            const auto args = split_commas(open + 1, close);
+            const std::vector<bool> &positions = found->second.first;
+            for (size_t a = 0; a < args.size() && a < positions.size(); ++a) {
+                if (!positions[a] || args[a].first >= args[a].second) continue;
+                const size_t first = args[a].first, last = args[a].second - 1;
+                if (tk(first).in_directive || tk(last).in_directive) continue;
+                add_edit(tk(first).offset, 0, found->second.second ? "::sm::plain_of(" : "::sm::checked_of(");
+                add_edit(end_of(last), 0, ")");
+            }
+        }
+    }
+
+    // Shader validation: the other places a program spells a pointer type in device, constant or
+    // threadgroup memory become checked pointers too, so that the range follows the pointer wherever it
+    // goes: declarations in function and struct bodies (`device float* row = out + id;`, a member
+    // `device float* data;`, `device float* both[2]`), C-style casts (`(device float4*)in`, whose
+    // `::sm::checked<device float4>` is constructed from `in` with its range), and
+    // `reinterpret_cast`/`static_cast` to such a type (`::sm::pointer_cast`). Namespace-scope
+    // declarations stay plain (a program-scope `constant` pointer would otherwise need a dynamic
+    // initializer), as do declarations of several pointers in one statement.
+    bool address_space(size_t j) const { return is(j, "device") || is(j, "constant") || is(j, "threadgroup"); }
+    // Tokens [b, e) are a pointer type `[const] space T [const] * [const]` with one top-level `*`:
+    // the position of that `*`, else npos.
+    size_t pointer_type_star(size_t b, size_t e) const {
+        const size_t first = is(b, "const") ? b + 1 : b;
+        if (first >= e || !address_space(first)) return npos;
+        size_t star = npos;
+        int depth = 0;
+        for (size_t q = first + 1; q < e; ++q) {
+            if (is(q, "<") || is(q, "(") || is(q, "[")) ++depth;
+            else if (is(q, ">") || is(q, ")") || is(q, "]")) --depth;
+            else if (is(q, ">>")) depth -= 2;
+            else if (depth == 0 && is(q, "*")) {
+                if (star != npos) return npos;
+                star = q;
+            } else if (depth == 0 && !is_ident(q) && !is(q, "::")) return npos;
+        }
+        if (star == npos || star == first + 1) return npos;
+        for (size_t q = star + 1; q < e; ++q)
+            if (!is(q, "const")) return npos;
+        return star;
+    }
+    bool untouched(size_t a, size_t b) const {
+        for (size_t q = a; q <= b; ++q)
+            if (consumed_[code_[q]] || tk(q).in_directive) return false;
+        return true;
+    }
+    // `#define AS_FLOAT4(p) ((device float4*)(p))`: the casts of macro bodies too (the rewrite edits the
+    // user's text, where the macro is not yet expanded). Only the cast shape; edits stay on the line.
+    void checked_casts_in_macros() {
+        auto tok = [&](size_t k) { return src_.substr(toks_[k].offset, toks_[k].length); };
+        auto same_directive = [&](size_t k) { return k < toks_.size() && toks_[k].in_directive && !toks_[k].directive_start; };
+        for (size_t i = 0; i + 1 < toks_.size(); ++i) {
+            if (!same_directive(i) || tok(i) != "(" || consumed_[i]) continue;
+            size_t q = i + 1;
+            if (same_directive(q) && tok(q) == "const") ++q;
+            if (!same_directive(q) || (tok(q) != "device" && tok(q) != "constant" && tok(q) != "threadgroup")) continue;
+            size_t star = SIZE_MAX, close = SIZE_MAX;
+            bool ok = true;
+            for (size_t k = q + 1; same_directive(k); ++k) {
+                const std::string t = tok(k);
+                if (t == ")") {
+                    close = k;
+                    break;
+                }
+                if (t == "*") {
+                    if (star != SIZE_MAX) ok = false;
+                    star = k;
+                } else if (t == "const" || toks_[k].kind == token_kind::identifier || t == "::") {
+                    if (star != SIZE_MAX && t != "const") ok = false;
+                } else {
+                    ok = false;
+                }
+            }
+            if (!ok || star == SIZE_MAX || close == SIZE_MAX || star == q + 1 || !same_directive(close + 1)) continue;
+            const std::string next = tok(close + 1);
+            const bool operand = toks_[close + 1].kind == token_kind::identifier || toks_[close + 1].kind == token_kind::number ||
+                                 next == "(" || next == "&" || next == "*" || next == "::";
+            const std::string before = tok(i - 1);
+            const bool after_call = toks_[i - 1].kind == token_kind::identifier || before == ")" || before == "]" || before == ">";
+            if (!operand || (after_call && before != "return" && !toks_[i - 1].directive_start && i >= 2 &&
+                             tok(i - 2) != "define"))
+                continue;
+            add_edit(toks_[i + 1].offset, 0, "::sm::checked<", true);
+            add_edit(toks_[star].offset, 1, ">", true);
+            for (size_t k = i + 1; k <= star; ++k) consumed_[k] = true;
+        }
+    }
+
+    void checked_declarations_and_casts() {
+        checked_casts_in_macros();
+        // Which braces are namespaces' (declarations there stay plain).
+        std::vector<bool> namespace_braces;
+        size_t other_braces = 0;
+        for (size_t j = 0; j < code_.size(); ++j) {
+            if (is(j, "{")) {
+                size_t q = j;
+                while (q > 0 && (is_ident(q - 1) || is(q - 1, "::")) && !is(q - 1, "namespace")) --q;
+                const bool ns = (q > 0 && is(q - 1, "namespace")) || (j > 1 && is(j - 2, "extern"));
+                namespace_braces.push_back(ns);
+                if (!ns) ++other_braces;
+                continue;
+            }
+            if (is(j, "}")) {
+                if (!namespace_braces.empty()) {
+                    if (!namespace_braces.back()) --other_braces;
+                    namespace_braces.pop_back();
+                }
+                continue;
+            }
+            // `reinterpret_cast<device uchar*>(p)`, `static_cast<device float*>(v)`.
+            if ((is(j, "reinterpret_cast") || is(j, "static_cast")) && is(j + 1, "<")) {
+                size_t close = j + 2;
+                for (int depth = 1; close < code_.size(); ++close) {
+                    if (is(close, "<")) ++depth;
+                    else if (is(close, ">") && --depth == 0) break;
+                    else if (is(close, ">>") || is(close, ";") || is(close, "{")) break;
+                }
+                if (close < code_.size() && is(close, ">") && is(close + 1, "(") && pointer_type_star(j + 2, close) != npos &&
+                    untouched(j, close)) {
+                    add_edit(tk(j).offset, tk(j).length, "::sm::pointer_cast");
+                    consume(j, j);
+                }
+                continue;
+            }
+            // `(device float4*)in`: a parenthesised pointer type followed by an operand.
+            if (is(j, "(") && address_space(is(j + 1, "const") ? j + 2 : j + 1)) {
+                const size_t close = match(j);
+                if (close == npos) continue;
+                const bool operand = is_ident(close + 1) || is(close + 1, "(") || is(close + 1, "&") || is(close + 1, "*") ||
+                                     is(close + 1, "::") || (close + 1 < code_.size() && tk(close + 1).kind == token_kind::number);
+                const bool after_call = j > 0 && ((is_ident(j - 1) && !is(j - 1, "return")) || is(j - 1, ")") || is(j - 1, "]") ||
+                                                  is(j - 1, ">"));
+                const size_t star = pointer_type_star(j + 1, close);
+                if (operand && !after_call && star != npos && untouched(j, close)) {
+                    add_edit(tk(j + 1).offset, 0, "::sm::checked<");
+                    add_edit(tk(star).offset, 1, ">");
+                    consume(j + 1, star);
+                }
+                continue;
+            }
+            // A declaration at the start of a statement in a function or struct body (or a for's header),
+            // or a function's return type at any scope (`device float* row_of(...)`, after `inline`,
+            // `static` or a template header): its every declaration has the same shape.
+            if (!address_space(is(j, "const") ? j + 1 : j)) continue;
+            size_t before = j;
+            while (before > 0 && (is(before - 1, "inline") || is(before - 1, "static") || is(before - 1, "constexpr"))) --before;
+            const bool statement_start = before == 0 || is(before - 1, "{") || is(before - 1, ";") || is(before - 1, "}") ||
+                                         (is(before - 1, "(") && before > 1 && is(before - 2, "for"));
+            const bool after_template_header = before > 0 && is(before - 1, ">");
+            if (!statement_start && !after_template_header) continue;
+            size_t name = j, depth = 0;
+            for (; name < code_.size(); ++name) {
+                if (is(name, "<") || is(name, "(") || is(name, "[")) ++depth;
+                else if ((is(name, ">") || is(name, ")") || is(name, "]")) && depth > 0) --depth;
+                else if (is(name, ";") || is(name, "{") || is(name, "=")) break;
+                else if (depth == 0 && is_ident(name) && !is(name, "const") && name > j && is(name - 1, "*")) break;
+                else if (depth == 0 && is_ident(name) && !is(name, "const") && name > j + 1 && is(name - 1, "const") &&
+                         [&] {
+                             size_t q = name - 1;
+                             while (q > j && is(q, "const")) --q;
+                             return is(q, "*");
+                         }())
+                    break;
+            }
+            if (name >= code_.size() || !is_ident(name)) continue;
+            const size_t star = pointer_type_star(j, name);
+            if (star == npos) continue;
+            bool function = is(name + 1, "(") && !is(name, "operator");
+            if (function && other_braces > 0) {
+                // A member function only with its body here: one declared here and defined outside the
+                // struct (`S::get`) would have two return types.
+                size_t after = match(name + 1);
+                if (after == npos) continue;
+                ++after;
+                while (after < code_.size() && (is(after, "const") || is(after, "thread") || is(after, "device") ||
+                                                is(after, "threadgroup") || is(after, "constant") || is(after, "noexcept")))
+                    ++after;
+                if (!is(after, "{")) continue;
+            }
+            const bool declarator_end = is(name + 1, "=") || is(name + 1, ";") || is(name + 1, ",") || is(name + 1, "[") ||
+                                        is(name + 1, "{") || is(name + 1, ")");
+            if (function ? !(statement_start || after_template_header) : (!declarator_end || other_braces == 0 || !statement_start))
+                continue;
+            if (!untouched(j, star)) continue;
+            // `device float *a = x, *b = y;`: the second pointer would be a pointer to a checked one.
+            bool several = false;
+            int d = 0;
+            for (size_t q = name + 1; q < code_.size() && !is(q, ";") && !(d == 0 && is(q, ")")); ++q) {
+                if (is(q, "(") || is(q, "[") || is(q, "{") || is(q, "<")) ++d;
+                else if (is(q, ")") || is(q, "]") || is(q, "}") || is(q, ">")) --d;
+                else if (d == 0 && is(q, ",") && is(q + 1, "*")) several = true;
+            }
+            if (several) continue;
+            // A const pointee is spelled `checked_const<device float>`: the barrier split drops every
+            // `const` of a type without a top-level `*` for its per-thread copies, and a
+            // `checked<device float>` copy would not take a `checked<const device float>`.
+            bool pointee_const = false;
+            for (size_t q = j; q < star; ++q)
+                if (is(q, "const")) {
+                    pointee_const = true;
+                    add_edit(tk(q).offset, tk(q).length, std::string(tk(q).length, ' '));
+                }
+            add_edit(tk(j).offset, 0, pointee_const ? "::sm::checked_const<" : "::sm::checked<");
+            add_edit(tk(star).offset, 1, ">");
+            consume(j, star);
         }
     }
 
@@ -1302,10 +1596,13 @@ private:
         auto member_declarator = [&](size_t start, size_t name_end, const std::string &class_name) {
             // name_end: the last token of the declarator's name (an identifier or an operator's).
             bool has_type = false, conversion = false;
+            size_t after_templates = start; // `=` in a template parameter list is a default argument
+            for (size_t k = start; k < name_end; ++k)
+                if (is(k, ">")) after_templates = k + 1;
             for (size_t k = start; k <= name_end; ++k) {
                 const std::string t = text(k);
-                if (t == "static" || t == "friend" || t == "typedef" || t == "using" || t == "virtual" || t == "=" || t == "return" ||
-                    t == "~" || t == "static_assert")
+                if (t == "static" || t == "friend" || t == "typedef" || t == "using" || t == "virtual" || t == "return" ||
+                    t == "~" || t == "static_assert" || (t == "=" && k >= after_templates))
                     return false;
                 if (t == "operator") conversion = true;
             }
@@ -1375,8 +1672,10 @@ private:
                 }
                 const size_t start = declaration_start(name_end, body.first + 1);
                 const size_t close = match(k);
-                if (start != npos && member_declarator(start, name_end, body.second) && qualify(k))
+                if (start != npos && member_declarator(start, name_end, body.second) && qualify(k)) {
                     qualified_members.insert({body.second, text(name_end)});
+                    qualified_member_names_.push_back({tk(name_end).line, tk(name_end).column, text(name_end)});
+                }
                 if (close == npos) break;
                 k = close;
             }
@@ -1639,9 +1938,7 @@ public:
     // macro made the definition; the name may still be written there, as the macro's argument).
     std::set<int> macro_kernel_lines(const std::string &user) const {
         std::set<int> lines;
-        std::vector<size_t> line_starts = {0};
-        for (size_t i = 0; i < user.size(); ++i)
-            if (user[i] == '\n') line_starts.push_back(i + 1);
+        const std::vector<size_t> line_starts = user_line_starts(user);
         for (const kernel_def &k : kernels_) {
             if (!k.has_threadgroup_vars || k.line < 1 || size_t(k.line) > line_starts.size() || k.column < 1) continue;
             size_t at = line_starts[size_t(k.line) - 1] + size_t(k.column) - 1;
@@ -1654,6 +1951,19 @@ public:
         }
         return lines;
     }
+    // Lines where a macro declares member functions that get `thread` (MLX's DEFINE_SIMD_SCAN() in a
+    // struct): the rewrite must see them expanded, or they would keep a generic object while the
+    // members they call have a thread one.
+    std::set<int> macro_member_lines(const std::string &user) const {
+        std::set<int> lines;
+        const std::vector<size_t> line_starts = user_line_starts(user);
+        for (const member_name &m : qualified_member_names_) {
+            if (m.line < 1 || size_t(m.line) > line_starts.size() || m.column < 1) continue;
+            const size_t at = line_starts[size_t(m.line) - 1] + size_t(m.column) - 1;
+            if (!(at <= user.size() && user.compare(at, m.name.size(), m.name) == 0)) lines.insert(m.line);
+        }
+        return lines;
+    }
     // Analysis: the user lines the preprocessor kept (those of its tokens). Rewrite: set before rewrite().
     std::set<int> active_lines() const {
         std::set<int> lines;
@@ -1661,6 +1971,12 @@ public:
         return lines;
     }
     void set_active_lines(std::set<int> lines) { active_lines_ = std::move(lines); }
+    static std::vector<size_t> user_line_starts(const std::string &user) {
+        std::vector<size_t> starts = {0};
+        for (size_t i = 0; i < user.size(); ++i)
+            if (user[i] == '\n') starts.push_back(i + 1);
+        return starts;
+    }
     void set_repairs(std::vector<operand_repair> repairs) { repairs_ = std::move(repairs); }
 
 private:
@@ -1992,6 +2308,11 @@ private:
     std::vector<token> toks_;
     std::vector<bool> consumed_;
     std::vector<size_t> code_;
+    struct member_name {
+        int line, column;
+        std::string name;
+    };
+    std::vector<member_name> qualified_member_names_; // member functions given `thread`, where the analysis saw them
     std::vector<edit> edits_;
     std::string errors_;
     std::string lane_remarks_;
@@ -2096,8 +2417,10 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
         out.log = analysis.errors();
         return out;
     }
-    // Kernels that macros define with threadgroup variables need the rewrite to see them expanded.
-    const std::set<int> macro_lines = analysis.macro_kernel_lines(source.prepared);
+    // Kernels that macros define with threadgroup variables, and member functions macros declare, need
+    // the rewrite to see them expanded.
+    std::set<int> macro_lines = analysis.macro_kernel_lines(source.prepared);
+    for (int line : analysis.macro_member_lines(source.prepared)) macro_lines.insert(line);
     const std::string user_text = macro_lines.empty() ? source.prepared : expand_macro_uses(source.prepared, source.text, macro_lines);
     translator rewrite(user_text, options, constants, pass::rewrite, user_text);
     const std::set<int> active = analysis.active_lines();

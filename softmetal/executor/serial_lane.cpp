@@ -1,5 +1,7 @@
 #include "executor/serial_lane.hpp"
 
+#include "executor/spin_wait.hpp"
+
 #include <chrono>
 #include <cstdlib>
 #include <utility>
@@ -23,7 +25,9 @@ void serial_lane::submit(std::function<void()> task) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         tasks_.push_back(std::move(task));
+        // One wake-up per sleep: tasks submitted before the woken lane gets the mutex need none of their own.
         wake = sleeping_;
+        sleeping_ = false;
     }
     submitted_.fetch_add(1, std::memory_order_release);
     // A lane that is running or spinning finds the task itself: no futex call on the way in.
@@ -33,10 +37,14 @@ void serial_lane::submit(std::function<void()> task) {
 namespace {
 
 // How long an idle lane polls for the next task before it sleeps (SOFTMETAL_LANE_SPIN_US; default 0,
-// sleep at once). Spinning spares a command buffer committed right after the previous one the lane's
-// wake-up, but on our 2-core machines shared by several processes it measured worse, not better: 20 us
-// of spin doubled one dispatch + wait (8.6 -> 16 us: the spinning lane holds the core the waiting thread
-// needs) and 50 us made 10,000 small command buffers 6x slower. Where cores are idle it may pay.
+// sleep at once). Polling spares a command buffer committed right after the previous one the lane's
+// wake-up, and where cores are idle it pays: 10 us of it halved the CPU time of 200,000 one-dispatch
+// command buffers (3.1 -> 1.7 us each) and removed nearly all context switches. But our 2-core machines
+// are shared by several processes, and there it measured worse, not better: a polling lane is a CPU hog
+// to the scheduler, which then favours other processes over it, and 10 us of polling (pausing, then
+// yielding: spin_wait.hpp) made the same loop 2-4x slower in wall time at a load average of 10 (an
+// earlier version that only paused doubled one dispatch + wait). Sleeping threads get the scheduler's
+// wake-up preference instead. (0 used to poll 64 pauses anyway, about 5 us on Zen 5: now it means 0.)
 std::chrono::nanoseconds spin_time() {
     static const std::chrono::nanoseconds t = [] {
         long us = 0;
@@ -50,14 +58,6 @@ std::chrono::nanoseconds spin_time() {
     return t;
 }
 
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
-}
-
 }  // namespace
 
 void serial_lane::drain() {
@@ -65,13 +65,12 @@ void serial_lane::drain() {
     for (;;) {
         if (tasks_.empty() && !stopping_) {
             const std::uint64_t seen = submitted_.load(std::memory_order_acquire);
-            lock.unlock();
-            const auto deadline = std::chrono::steady_clock::now() + spin_time();
-            for (unsigned i = 0; submitted_.load(std::memory_order_acquire) == seen; ++i) {
-                cpu_relax();
-                if ((i & 63) == 63 && std::chrono::steady_clock::now() >= deadline) break;
+            const std::chrono::nanoseconds spin = spin_time();
+            if (spin.count() > 0) {
+                lock.unlock();
+                spin_until([&] { return submitted_.load(std::memory_order_acquire) != seen; }, spin);
+                lock.lock();
             }
-            lock.lock();
             sleeping_ = true;
             wake_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
             sleeping_ = false;

@@ -14,6 +14,7 @@ threadgroup_arenas::~threadgroup_arenas() {
 void threadgroup_arenas::bind(sm_group& group, std::uint64_t static_length,
                               const std::uint64_t (&slot_lengths)[SM_MAX_THREADGROUP_BINDINGS]) {
     group.static_threadgroup_memory = reserve(static_arena_, static_length);
+    group.static_threadgroup_memory_length = static_length;
     for (unsigned n = 0; n < SM_MAX_THREADGROUP_BINDINGS; ++n) group.threadgroup_memory[n] = reserve(slots_[n], slot_lengths[n]);
 }
 

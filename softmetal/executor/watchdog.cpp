@@ -121,6 +121,13 @@ watchdog_watch::watchdog_watch(run_control& control, std::chrono::milliseconds l
     control_ = &control;
 }
 
+watchdog_watch::watchdog_watch(run_control& control, clock::time_point started, std::chrono::milliseconds limit) {
+    if (limit.count() <= 0) return;
+    detail::install_fault_handlers();
+    watchdog::shared().watch(control, started + limit);
+    control_ = &control;
+}
+
 watchdog_watch::~watchdog_watch() {
     if (control_) watchdog::shared().unwatch(*control_);
 }

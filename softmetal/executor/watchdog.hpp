@@ -27,6 +27,10 @@ std::chrono::milliseconds watchdog_limit();
 class watchdog_watch {
 public:
     explicit watchdog_watch(run_control& control, std::chrono::milliseconds limit = watchdog_limit());
+    // The same, counting from `started` (a steady_clock reading the caller already has: one clock read
+    // less per command buffer).
+    watchdog_watch(run_control& control, std::chrono::steady_clock::time_point started,
+                   std::chrono::milliseconds limit = watchdog_limit());
     ~watchdog_watch();
     watchdog_watch(const watchdog_watch&) = delete;
     watchdog_watch& operator=(const watchdog_watch&) = delete;

@@ -7,6 +7,7 @@
 #include "objects/command_queue.hpp"
 #include "objects/compute_command_encoder.hpp"
 #include "objects/event.hpp"
+#include "executor/spin_wait.hpp"
 
 #include <cstdio>
 
@@ -77,15 +78,29 @@ void commit(id self) {
 
 void wait_until(id self, bool completed) {
     command_buffer_core& core = *state(self).core;
-    std::unique_lock<std::mutex> lock(core.mutex);
-    if (!core.committed) return;  // nothing will ever happen: waiting would hang forever
     // From a handler, completion is enough: the handlers (this one among them) run on the handler lane,
     // so waiting for them to finish would wait for ourselves.
     const bool in_handler = on_handler_lane();
-    core.changed.wait(lock, [&] {
+    auto done = [&] {
         return core.finished || (in_handler && core.status >= status_completed) ||
                (!completed && core.status >= status_scheduled);
-    });
+    };
+    std::unique_lock<std::mutex> lock(core.mutex);
+    if (!core.committed) return;  // nothing will ever happen: waiting would hang forever
+    if (done()) return;
+    // A command buffer of a few microseconds is over before a sleep and a wake-up would be: poll first.
+    // The acquire pairs with the lane's release, made after everything the stage vouches for.
+    lock.unlock();
+    const unsigned enough = !completed ? progress_scheduled : in_handler ? progress_completed : progress_finished;
+    constexpr std::chrono::microseconds poll_for{20};
+    if (softmetal::spin_until([&] { return core.progress.load(std::memory_order_acquire) >= enough; }, poll_for)) return;
+    lock.lock();
+    if (done()) return;
+    // Counted while waiting, so that the lane wakes us only once our wait is over (command_buffer.hpp).
+    unsigned& waiters = !completed ? core.scheduled_waiters : in_handler ? core.completed_waiters : core.finished_waiters;
+    ++waiters;
+    core.changed.wait(lock, done);
+    --waiters;
 }
 
 void add_handler(id self, block_ptr handler, bool completed) {
@@ -167,7 +182,17 @@ void command_buffer_core::give_back_slot() {
 
 void command_buffer_core::retain_resource(id resource) {
     if (!retains_references || !resource) return;
-    if (retained_resources.insert(resource).second) retain(resource);
+    if (retained_index.empty()) {
+        for (id held : retained_resources)
+            if (held == resource) return;
+        if (retained_resources.size() >= resource_scan_limit) retained_index.insert(retained_resources.begin(), retained_resources.end());
+    } else if (retained_index.count(resource)) {
+        return;
+    }
+    if (retained_resources.empty()) retained_resources.reserve(4);
+    retained_resources.push_back(resource);
+    retain(resource);  // one retain per entry of the vector, whatever the index holds
+    if (!retained_index.empty()) retained_index.insert(resource);
 }
 
 void command_buffer_core::record_misuse_locked(const std::string& what) {
@@ -180,12 +205,14 @@ void command_buffer_core::record_misuse(const std::string& what) {
 }
 
 void command_buffer_core::drop_references() {
-    std::unordered_set<id> resources;
+    std::vector<id> resources;
+    std::unordered_set<id> index;
     std::vector<void*> handlers;
     std::vector<recorded_command> dropped_commands;
     {
         std::lock_guard<std::mutex> lock(mutex);
         resources.swap(retained_resources);
+        index.swap(retained_index);
         handlers.swap(scheduled_handlers);
         handlers.insert(handlers.end(), completed_handlers.begin(), completed_handlers.end());
         completed_handlers.clear();

@@ -13,6 +13,7 @@
 #include "objects/dispatch_validation.hpp"
 #include "objects/recorded_dispatch.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -41,6 +42,10 @@ struct recorded_command {
 
 struct command_queue_slots;
 
+inline constexpr unsigned progress_scheduled = 1;  // status Scheduled
+inline constexpr unsigned progress_completed = 2;  // status Completed or Error
+inline constexpr unsigned progress_finished = 3;   // handlers run and resources released (finished)
+
 struct command_buffer_core {
     std::mutex mutex;
     std::condition_variable changed;
@@ -51,6 +56,18 @@ struct command_buffer_core {
     bool retains_references = true;
     id self = nullptr;       // the command buffer object, retained from commit until finished
 
+    // Threads blocked in waitUntilScheduled / waitUntilCompleted, by what ends their wait. The lane
+    // notifies `changed` only when a transition ends somebody's wait: waking a waitUntilCompleted at
+    // Scheduled (and again at Completed, before the handlers have run) would cost it two futile context
+    // switches on every command buffer.
+    unsigned scheduled_waiters = 0;  // waitUntilScheduled: Scheduled is enough
+    unsigned completed_waiters = 0;  // waitUntilCompleted from a handler: Completed (or Error) is enough
+    unsigned finished_waiters = 0;   // waitUntilCompleted elsewhere: the handlers must have run
+    // How far the lane has got (progress_* below), written under `mutex` with the fields it vouches for
+    // and readable without it: a waiter polls it for a few microseconds before it counts itself and
+    // sleeps, so that a small command buffer's waitUntilCompleted costs no futex call on either side.
+    std::atomic<unsigned> progress{0};
+
     softmetal::serial_lane* handler_lane = nullptr;  // the queue's; set at enqueue (the queue outlives `self`)
 
     std::size_t encoders_created = 0;
@@ -59,7 +76,12 @@ struct command_buffer_core {
     // binding index past 30, ...): the command buffer runs nothing and ends with NotPermitted and this text.
     std::string misuse;
     std::vector<recorded_command> commands;     // dispatches, blits, event signals and waits
-    std::unordered_set<id> retained_resources;  // pipelines and buffers, released once finished
+    // Pipelines, buffers, textures, ..., each retained once and released once finished. A few resources
+    // are found by a scan of the vector (no allocation per resource, as a hash set's nodes would be);
+    // past `resource_scan_limit` of them, `retained_index` is built and used instead.
+    std::vector<id> retained_resources;
+    std::unordered_set<id> retained_index;
+    static constexpr std::size_t resource_scan_limit = 32;
     std::vector<void*> scheduled_handlers;      // heap block copies
     std::vector<void*> completed_handlers;
 

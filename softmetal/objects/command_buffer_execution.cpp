@@ -3,6 +3,7 @@
 // waits under the watchdog), then report: status, error, times. Handlers
 // run on the queue's handler lane (and the command buffer's resources are released there after them),
 // so that a handler may wait for command buffers of its own queue.
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include "executor/executor.hpp"
 #include "executor/watchdog.hpp"
 #include "objects/command_buffer.hpp"
+#include "objects/command_queue.hpp"
 #include "objects/dispatch_validation.hpp"
 #include "objects/kernel_fault_text.hpp"
 
@@ -48,16 +50,21 @@ void run_handlers(std::vector<void*>& handlers, id command_buffer, const char* k
 // Runs the commands until one fails (validation, a fault, the watchdog); returns the failure, if any.
 // The watchdog watches each stretch of commands between event waits: time spent waiting for another
 // queue is not the command buffer running.
-std::optional<validation_failure> run_commands(const std::vector<recorded_command>& commands) {
+// `started`: when the first stretch starts (the clock read the caller made anyway).
+std::optional<validation_failure> run_commands(const std::vector<recorded_command>& commands,
+                                               std::chrono::steady_clock::time_point started) {
     std::size_t next = 0;
+    bool first = true;
     while (next < commands.size()) {
         if (commands[next].waits_for_event) {
             softmetal::run_control unwatched;
             if (auto failure = commands[next++].run(unwatched)) return failure;
+            first = false;
             continue;
         }
         softmetal::run_control control;
-        softmetal::watchdog_watch watch(control);
+        softmetal::watchdog_watch watch(control, first ? started : std::chrono::steady_clock::now());
+        first = false;
         for (; next < commands.size() && !commands[next].waits_for_event; ++next)
             if (auto failure = commands[next].run(control)) return failure;
     }
@@ -110,6 +117,11 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
     id self = nullptr;
     softmetal::serial_lane* handler_lane = nullptr;
     std::string misuse;
+    bool wake_waiters = false;
+    // One clock read for the scheduled time, the GPU start time and the watchdog: steady_clock is
+    // CLOCK_MONOTONIC, the clock of monotonic_seconds() (foundation_values.cpp).
+    std::chrono::steady_clock::time_point started;
+    double scheduled_at = 0;
     {
         std::unique_lock<std::mutex> lock(core.mutex);
         core.changed.wait(lock, [&] { return core.committed || core.abandoned; });
@@ -118,10 +130,16 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
         handler_lane = core.handler_lane;
         misuse = core.misuse;
         core.status = status_scheduled;
-        core.kernel_end_time = monotonic_seconds();
+        // The lane starts the work as soon as it is scheduled (a clock read costs ~90 ns on our VMs, a
+        // tenth of a small command buffer's time on the lane).
+        started = std::chrono::steady_clock::now();
+        scheduled_at = std::chrono::duration<double>(started.time_since_epoch()).count();
+        core.kernel_end_time = scheduled_at;
+        core.progress.store(progress_scheduled, std::memory_order_release);
         scheduled_handlers.swap(core.scheduled_handlers);
+        wake_waiters = core.scheduled_waiters > 0;
     }
-    core.changed.notify_all();
+    if (wake_waiters) core.changed.notify_all();
     const bool had_scheduled_handlers = !scheduled_handlers.empty();
     if (had_scheduled_handlers) {
         handler_lane->submit([self, handlers = std::move(scheduled_handlers)]() mutable {
@@ -130,12 +148,12 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
     }
 
     std::optional<validation_failure> failure;
-    const double gpu_start = monotonic_seconds();
+    const double gpu_start = scheduled_at;
     if (!misuse.empty()) {
         failure = validation_failure{static_cast<ns_integer>(pymetal::command_buffer_error::not_permitted), "softmetal: " + misuse};
     } else {
         try {
-            failure = run_commands(core.commands);  // no encoder appends after commit: read without the lock
+            failure = run_commands(core.commands, started);  // no encoder appends after commit: read without the lock
         } catch (const std::exception& e) {
             failure = validation_failure{static_cast<ns_integer>(pymetal::command_buffer_error::internal),
                                          std::string("softmetal: ") + e.what()};
@@ -143,36 +161,43 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
     }
     const double gpu_end = monotonic_seconds();
 
-    pymetal::object error;
+    // The end of the work, in one locked section when it succeeded (this runs for every command buffer).
+    bool has_handlers = had_scheduled_handlers;
+    auto record_end_locked = [&](pymetal::object error) {
+        core.gpu_start_time = gpu_start;
+        core.gpu_end_time = gpu_end;
+        core.error = std::move(error);
+        core.status = failure ? status_error : status_completed;
+        core.progress.store(progress_completed, std::memory_order_release);
+        wake_waiters = core.completed_waiters > 0 || core.scheduled_waiters > 0;
+        has_handlers = has_handlers || !core.completed_handlers.empty();  // none can be added after commit
+    };
     {
         std::lock_guard<std::mutex> lock(core.mutex);
         // A second commit while the work ran is reported as the command buffer's error.
         if (!failure && !core.misuse.empty())
             failure = validation_failure{static_cast<ns_integer>(pymetal::command_buffer_error::not_permitted), "softmetal: " + core.misuse};
+        if (!failure) record_end_locked(pymetal::object());
     }
     if (failure) {
+        pymetal::object error;
         try {
             error = pymetal::object::retain(autoreleased_error(command_buffer_error_domain(), failure->code, failure->message));
         } catch (...) {
             // Without an NSError the status still says Error.
         }
+        std::lock_guard<std::mutex> lock(core.mutex);  // the NSError is made outside the lock
+        record_end_locked(std::move(error));
     }
-    {
-        std::lock_guard<std::mutex> lock(core.mutex);
-        core.gpu_start_time = gpu_start;
-        core.gpu_end_time = gpu_end;
-        core.error = std::move(error);
-        core.status = failure ? status_error : status_completed;
-    }
-    core.changed.notify_all();  // wakes waiters inside handlers, who need no more than the status
+    if (wake_waiters) core.changed.notify_all();  // waiters inside handlers need no more than the status
 
     // The end of a command buffer: its completed handlers, then its resources and the commit's reference.
     // On the handler lane when there are handlers (they may wait for this queue's later command buffers,
     // and a scheduled handler may still be running there), else here: a hop to another thread would
     // cost a wake-up on every command buffer.
+    // (Run here, it is inside this function's autorelease pool; on the handler lane, inside one of its own.)
     auto finish = [shared, self] {
         command_buffer_core& core = *shared;
-        pymetal::autorelease_pool pool;
         std::vector<void*> handlers;
         {
             std::lock_guard<std::mutex> lock(core.mutex);
@@ -181,22 +206,25 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
         run_handlers(handlers, self, "completed");
         // Resources go before waitUntilCompleted returns, so a buffer the caller then releases is freed at once.
         core.drop_references();
+        bool waiting = false;
+        std::shared_ptr<command_queue_slots> slots;
         {
             std::lock_guard<std::mutex> lock(core.mutex);
             core.finished = true;
             core.self = nullptr;
+            core.progress.store(progress_finished, std::memory_order_release);
+            waiting = core.scheduled_waiters + core.completed_waiters + core.finished_waiters > 0;
+            slots.swap(core.slots);  // given back once (give_back_slot)
         }
-        core.changed.notify_all();
-        core.give_back_slot();
+        if (waiting) core.changed.notify_all();
+        if (slots) slots->give_back();
         release(self);  // the commit's reference; may deallocate the command buffer (and its queue) here
     };
-    bool has_handlers = had_scheduled_handlers;
-    {
-        std::lock_guard<std::mutex> lock(core.mutex);
-        has_handlers = has_handlers || !core.completed_handlers.empty();  // none can be added after commit
-    }
     if (has_handlers) {
-        handler_lane->submit(std::move(finish));
+        handler_lane->submit([finish = std::move(finish)] {
+            pymetal::autorelease_pool pool;
+            finish();
+        });
     } else {
         finish();
     }

@@ -13,17 +13,29 @@ thread_local bool is_handler_lane = false;
 
 bool on_handler_lane() { return is_handler_lane; }
 
+bool command_queue_slots::try_take() {
+    ns_uinteger seen = outstanding.load(std::memory_order_seq_cst);  // see take()
+    while (seen < limit)
+        if (outstanding.compare_exchange_weak(seen, seen + 1, std::memory_order_acq_rel)) return true;
+    return false;
+}
+
 void command_queue_slots::take() {
+    if (try_take()) return;
     std::unique_lock<std::mutex> lock(mutex);
-    freed.wait(lock, [&] { return outstanding < limit; });
-    ++outstanding;
+    // Counted before the last look at `outstanding` (both sequentially consistent): a give_back either
+    // frees a slot this look sees, or sees this sleeper and wakes it.
+    sleepers.fetch_add(1, std::memory_order_seq_cst);
+    freed.wait(lock, [&] { return try_take(); });
+    sleepers.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void command_queue_slots::give_back() {
-    {
-        std::lock_guard<std::mutex> lock(mutex);
-        --outstanding;
-    }
+    outstanding.fetch_sub(1, std::memory_order_seq_cst);
+    if (sleepers.load(std::memory_order_seq_cst) == 0) return;
+    // Through the mutex: a sleeper that has counted itself but not yet gone to sleep holds it, so the
+    // notification cannot fall between its look and its sleep.
+    { std::lock_guard<std::mutex> lock(mutex); }
     freed.notify_one();
 }
 

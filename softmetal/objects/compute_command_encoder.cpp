@@ -64,7 +64,7 @@ void set_pipeline(id self, id pipeline) {
 
 void set_buffer(compute_command_encoder_state& encoder, id buffer, ns_uinteger offset, ns_uinteger index) {
     if (!index_in_range(encoder, "setBuffer:offset:atIndex:", index, SM_MAX_BUFFER_BINDINGS)) return;
-    recorded_binding& binding = encoder.bindings.buffers[index];
+    recorded_binding& binding = encoder.bindings.buffers.set(index);
     const auto* b = state_if_instance<buffer_state>(buffer, classes().buffer);
     if (!b) {
         binding = recorded_binding{};  // nil (or a foreign object) unbinds
@@ -76,7 +76,7 @@ void set_buffer(compute_command_encoder_state& encoder, id buffer, ns_uinteger o
 
 void set_texture(compute_command_encoder_state& encoder, const char* call, id texture, ns_uinteger index) {
     if (!index_in_range(encoder, call, index, SM_MAX_TEXTURE_BINDINGS)) return;
-    recorded_texture& binding = encoder.bindings.textures[index];
+    recorded_texture& binding = encoder.bindings.textures.set(index);
     const auto* t = state_if_instance<texture_state>(texture, classes().texture);
     if (!t) {
         binding = recorded_texture{};  // nil (or a foreign object) unbinds
@@ -88,7 +88,7 @@ void set_texture(compute_command_encoder_state& encoder, const char* call, id te
 
 void set_sampler(compute_command_encoder_state& encoder, const char* call, id sampler, ns_uinteger index) {
     if (!index_in_range(encoder, call, index, SM_MAX_SAMPLER_BINDINGS)) return;
-    recorded_sampler& binding = encoder.bindings.samplers[index];
+    recorded_sampler& binding = encoder.bindings.samplers.set(index);
     const auto* s = state_if_instance<sampler_state_state>(sampler, classes().sampler_state);
     if (!s) {
         binding = recorded_sampler{};
@@ -103,7 +103,7 @@ void set_sampler_clamped(compute_command_encoder_state& encoder, id sampler, flo
     const char* call = "setSamplerState:lodMinClamp:lodMaxClamp:atIndex:";
     set_sampler(encoder, call, sampler, index);
     if (index >= SM_MAX_SAMPLER_BINDINGS) return;
-    recorded_sampler& binding = encoder.bindings.samplers[index];
+    recorded_sampler& binding = encoder.bindings.samplers.set(index);
     if (!binding.sampler) return;
     try {
         auto clamped = std::make_shared<sm_sampler>(*binding.sampler);
@@ -131,17 +131,17 @@ void set_bytes(id self, const void* bytes, ns_uinteger length, ns_uinteger index
     if (length > max_set_bytes_length || (!bytes && length)) {
         encoder.core->record_misuse("setBytes:length:atIndex: length " + std::to_string(length) +
                                     (bytes ? " is over Metal's limit of 4096 bytes (use a buffer)" : " with a null pointer"));
-        encoder.bindings.buffers[index] = recorded_binding{};
+        encoder.bindings.buffers.set(index) = recorded_binding{};
         return;
     }
     try {
         auto copy = std::make_shared<const bytes_copy>(bytes, length);
-        encoder.bindings.buffers[index] = recorded_binding{true, copy->data(), copy->length(), 0, copy};
+        encoder.bindings.buffers.set(index) = recorded_binding{true, copy->data(), copy->length(), 0, copy};
     } catch (const std::invalid_argument& e) {
-        encoder.bindings.buffers[index] = recorded_binding{};
+        encoder.bindings.buffers.set(index) = recorded_binding{};
         encoder.core->record_misuse(e.what());
     } catch (...) {
-        encoder.bindings.buffers[index] = recorded_binding{};  // then validation reports the binding missing
+        encoder.bindings.buffers.set(index) = recorded_binding{};  // then validation reports the binding missing
     }
 }
 
@@ -227,7 +227,7 @@ Class register_compute_command_encoder_class() {
         if (!accepting(encoder, "setBufferOffset:atIndex:") ||
             !index_in_range(encoder, "setBufferOffset:atIndex:", index, SM_MAX_BUFFER_BINDINGS))
             return;
-        recorded_binding& binding = encoder.bindings.buffers[index];
+        recorded_binding& binding = encoder.bindings.buffers.set(index);
         if (binding.bound && !binding.bytes) binding.offset = offset;
     });
     builder.method("setBuffers:offsets:withRange:",
@@ -285,7 +285,7 @@ Class register_compute_command_encoder_class() {
                                         std::to_string(index) + " is not a multiple of 16 bytes");
             return;
         }
-        encoder.bindings.threadgroup_lengths[index] = length;
+        encoder.bindings.threadgroup_lengths.set(index) = length;
     });
     builder.method("dispatchThreadgroups:threadsPerThreadgroup:",
                    [](id self, SEL, pymetal::mtl_size groups, pymetal::mtl_size threads) { dispatch(self, groups, threads, false); });

@@ -92,8 +92,16 @@ const char* space_name(std::uint32_t space) {
     }
 }
 
+std::string hex_address(std::int64_t address) {
+    char text[32];
+    std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(address));
+    return text;
+}
+
 // "argument 'out' (buffer(1), device memory)", or for a fixed-size array "threadgroup array of type 'float[64]'".
 std::string accessed(const recorded_dispatch& d, const softmetal::bounds_detail& b) {
+    if (b.binding == SM_BINDING_ARENA) return "the threadgroup variables declared in the kernel (threadgroup memory)";
+    if (b.binding == SM_BINDING_NONE) return std::string(space_name(b.space)) + " memory";
     if (b.binding < 0) {
         std::string type = b.array_type;
         // clang spells the address space as OpenCL's: say MSL's, and drop its quotes (ours go around).
@@ -114,7 +122,13 @@ std::string accessed(const recorded_dispatch& d, const softmetal::bounds_detail&
 
 // The access and how far out it was: "4 bytes at offset 400 of the 400 bytes bound".
 std::string out_of_bounds_text(const recorded_dispatch& d, const softmetal::bounds_detail& b) {
-    if (b.binding < 0) return "indexed " + accessed(d, b) + " out of bounds: index " + std::to_string(b.offset);
+    // A pointer that points into no range bound to the dispatch (null, or made from something that is
+    // not a binding): the offset is its address.
+    if (b.binding == SM_BINDING_NONE)
+        return "accessed " + accessed(d, b) + " outside every range bound to the dispatch: " + std::to_string(b.access_size) +
+               " bytes at address " + hex_address(b.offset);
+    if (b.binding < 0 && b.binding != SM_BINDING_ARENA)
+        return "indexed " + accessed(d, b) + " out of bounds: index " + std::to_string(b.offset);
     return "accessed " + accessed(d, b) + " out of bounds: " + std::to_string(b.access_size) + " bytes at offset " +
            std::to_string(b.offset) + " of the " + std::to_string(b.length) + " bytes bound";
 }

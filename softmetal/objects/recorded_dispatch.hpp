@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace softmetal::objects {
 
@@ -62,14 +63,40 @@ struct indirect_grid {
     std::uint64_t offset = 0;
 };
 
+// One argument table (buffers, textures, ...) of N entries, holding only the prefix up to the highest
+// index ever set: every dispatch copies the tables, and a kernel with one buffer then copies one entry,
+// not 31 of every kind (the full tables were 2.7 KB, a large-chunk malloc and free per dispatch, taken
+// under the allocator's arena lock by both the encoding thread and the queue's thread). Entries past
+// the prefix read as T{} (unbound).
+template <class T, std::size_t N>
+class binding_table {
+public:
+    // For reading: any index below N.
+    const T& operator[](std::size_t index) const {
+        static const T unbound{};
+        return index < entries_.size() ? entries_[index] : unbound;
+    }
+    // For writing (the encoder): grows the prefix to cover `index` (below N).
+    T& set(std::size_t index) {
+        if (index >= entries_.size()) entries_.resize(index + 1);
+        return entries_[index];
+    }
+    static constexpr std::size_t size() { return N; }
+    // Entries below this may be bound; all from it on are T{}.
+    std::size_t prefix() const { return entries_.size(); }
+
+private:
+    std::vector<T> entries_;
+};
+
 struct recorded_dispatch {
     std::size_t encoder_index = 0;
     std::size_t dispatch_index = 0;  // within its encoder
     recorded_pipeline pipeline;
-    std::array<recorded_binding, SM_MAX_BUFFER_BINDINGS> buffers{};
-    std::array<std::uint64_t, SM_MAX_THREADGROUP_BINDINGS> threadgroup_lengths{};
-    std::array<recorded_texture, SM_MAX_TEXTURE_BINDINGS> textures{};
-    std::array<recorded_sampler, SM_MAX_SAMPLER_BINDINGS> samplers{};
+    binding_table<recorded_binding, SM_MAX_BUFFER_BINDINGS> buffers;
+    binding_table<std::uint64_t, SM_MAX_THREADGROUP_BINDINGS> threadgroup_lengths;
+    binding_table<recorded_texture, SM_MAX_TEXTURE_BINDINGS> textures;
+    binding_table<recorded_sampler, SM_MAX_SAMPLER_BINDINGS> samplers;
     bool exact_grid = false;    // dispatchThreads (grid counts threads) or dispatchThreadgroups (counts groups)
     pymetal::mtl_size grid{};
     pymetal::mtl_size threads_per_threadgroup{};

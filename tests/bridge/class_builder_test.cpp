@@ -2,6 +2,7 @@
 // class methods, and the owned C++ state.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "bridge_test_support.hpp"
 #include "catch.hpp"
@@ -252,6 +253,26 @@ TEST_CASE("a class with its own dealloc deletes its state with destroy_state", "
     }
     CHECK(own_deallocs.load() == 1);
     CHECK(counted_state::destroyed.load() == before + 1);
+}
+
+TEST_CASE("state_of finds each object's own state while instances of many classes alternate",
+          "[bridge][class_builder][state]") {
+    // More classes than the per-thread cache has entries, the state at different offsets (0 to 11
+    // words of other instance variables before it): every read must come from the object's own class.
+    constexpr int classes = 12;
+    std::vector<object> objects;
+    for (int c = 0; c < classes; ++c) {
+        class_builder builder(unique_class_name("ManyStates"));
+        for (int w = 0; w < c; ++w) builder.ivar<std::uint64_t>(("pad" + std::to_string(w)).c_str());
+        const Class cls = builder.state<counted_state>().register_class();
+        objects.push_back(object::adopt(msg_send<id>(cls, "new")));
+        set_state(objects.back().get(), new counted_state{});
+        state_of<counted_state>(objects.back().get())->value = 100 + c;
+    }
+    for (int round = 0; round < 3; ++round) {
+        for (int c = 0; c < classes; ++c) CHECK(state_of<counted_state>(objects[c].get())->value == 100 + c);
+        for (int c = classes - 1; c >= 0; c -= 3) CHECK(state_of<counted_state>(objects[c].get())->value == 100 + c);
+    }
 }
 
 TEST_CASE("class_builder refuses a class name that already exists", "[bridge][class_builder]") {

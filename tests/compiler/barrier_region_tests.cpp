@@ -741,3 +741,43 @@ kernel void shadow(device float* out [[buffer(0)]], uint gid [[thread_position_i
     run(k, b, {64, 1, 1}, {64, 1, 1});
     CHECK(values<float>(b[0]) == std::vector<float>(64, 1.0f));
 }
+
+TEST_CASE("with shader validation, a kernel whose local pointers live across barriers is still split", "[compiler][regions]") {
+    // The validated build declares them `::sm::checked_const<device float>` (no `const` token in the
+    // type, which the split drops for its per-thread copies): a split that did not build would send
+    // the whole library to fibers.
+    struct validation_on {
+        validation_on() { setenv("SOFTMETAL_SHADER_VALIDATION", "1", 1); }
+        ~validation_on() { unsetenv("SOFTMETAL_SHADER_VALIDATION"); }
+    };
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = [&] {
+        validation_on on;
+        return compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void row_sums(const device float* x [[buffer(0)]], device float* y [[buffer(1)]],
+                     uint row [[threadgroup_position_in_grid]], uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup float scratch[16];
+    const device float* in = x + row * 16;
+    device float* out = y + row * 16;
+    scratch[lid] = in[lid];
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    float sum = 0.0f;
+    for (uint i = 0; i < 16; ++i) sum += scratch[i];
+    out[lid] = sum + in[lid];
+}
+)", "row_sums", keep);
+    }();
+    CHECK(split(k));
+    std::vector<float> in(32);
+    std::iota(in.begin(), in.end(), 0.0f);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(32))};
+    run(k, b, {32, 1, 1}, {16, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t i = 0; i < 32; ++i) {
+        float sum = 0.0f;
+        for (uint32_t j = i / 16 * 16; j < i / 16 * 16 + 16; ++j) sum += in[j];
+        CHECK(out[i] == sum + in[i]);
+    }
+}

@@ -96,6 +96,7 @@ void dispatch(const sm_kernel_info &k, sm_launch &l, const uint64_t *tg_lengths)
                 }
                 aligned_block arena(k.static_threadgroup_memory_length);
                 g.static_threadgroup_memory = arena.p;
+                g.static_threadgroup_memory_length = k.static_threadgroup_memory_length;
                 current_group = &g;
                 if (k.run_group) {
                     k.run_group(&g);

@@ -589,7 +589,8 @@ kernel void constants(device float* o [[buffer(0)]], uint i [[thread_position_in
 
     // Member functions without an address space act on a `thread` object, as in MSL: a member reached
     // through `this` binds a `thread T&` parameter (MLX's BlockMMA and tile_matmad), an overload on
-    // `constant` is a different function, and it holds across a barrier (split into regions).
+    // `constant` is a different function, members a macro declares are treated alike, and it holds
+    // across a barrier (split into regions).
     for (const char *barrier : {"", "threadgroup_barrier(mem_flags::mem_threadgroup);"}) {
         kernel_case c = floats_out(std::string("member_functions_act_on_thread_objects") + (*barrier ? "_across_a_barrier" : ""), R"(
 #include <metal_stdlib>
@@ -607,15 +608,20 @@ template <typename T, int N> T tile<T, N>::at(int i) const { return v[i]; }
 template <typename T, int N> void add_into(thread tile<T, N> &d, thread tile<T, N> &a) {
     for (int i = 0; i < N; ++i) d.v[i] += a.v[i];
 }
+// Members a macro declares (MLX's DEFINE_SIMD_SCAN()), chosen by a defaulted template argument.
+#define DEFINE_TOTAL()                                                          \
+    template <typename V, metal::enable_if_t<sizeof(V) < 8, bool> = true>      \
+    V total_as() const { return V(acc.sum() + acc.at(0)); }
 template <typename T> struct block {
     tile<T, 4> acc;
     tile<T, 4> step;
+    DEFINE_TOTAL()
     void run(T x) {
         step.fill(x);
         add_into(acc, step);
         add_into(acc, step);
     }
-    T total() const { return acc.sum() + acc.at(0); }
+    T total() const { return total_as<T>(); }
 };
 constant tile<float, 1> k_one = {{5}};
 kernel void members(device float* o [[buffer(0)]], uint i [[thread_position_in_grid]]) {

@@ -353,3 +353,87 @@ TEST_CASE("commandBuffer blocks while maxCommandBufferCount command buffers are 
     object fourth = object::retain(msg_send<id()>(queue.get(), "commandBuffer"));
     CHECK(fourth);
 }
+
+TEST_CASE("waitUntilScheduled and waitUntilCompleted from other threads each return at their own stage") {
+    // The command buffer is held at an event wait far longer than a waiter polls before it sleeps, so
+    // both waiters sleep; the lane must wake the first at Scheduled and the second only at the end.
+    autorelease_pool pool;
+    object queue = new_queue();
+    object event = object::adopt(msg_send<id()>(device(), "newSharedEvent"));
+    object held = object::retain(msg_send<id()>(queue.get(), "commandBuffer"));
+    msg_send<void(id, std::uint64_t)>(held.get(), "encodeWaitForEvent:value:", event.get(), 1);
+    msg_send<void()>(held.get(), "commit");
+    std::atomic<ns_uinteger> seen_scheduled{99}, seen_completed{99};
+    std::thread scheduled_waiter([&] {
+        autorelease_pool thread_pool;
+        msg_send<void()>(held.get(), "waitUntilScheduled");
+        seen_scheduled.store(status_of(held.get()));
+    });
+    std::thread completed_waiter([&] {
+        autorelease_pool thread_pool;
+        msg_send<void()>(held.get(), "waitUntilCompleted");
+        seen_completed.store(status_of(held.get()));
+    });
+    scheduled_waiter.join();  // scheduled while the event wait still holds it
+    CHECK(seen_scheduled.load() == status_scheduled);
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    CHECK(seen_completed.load() == 99);  // still waiting
+    msg_send<void(std::uint64_t)>(event.get(), "setSignaledValue:", 1);
+    completed_waiter.join();
+    CHECK(seen_completed.load() == status_completed);
+}
+
+TEST_CASE("a loop of one-dispatch command buffers against a small maxCommandBufferCount runs every one in order") {
+    // The producer runs ahead of the queue and waits for a slot on nearly every commandBuffer.
+    autorelease_pool pool;
+    object queue = object::adopt(msg_send<id(ns_uinteger)>(device(), "newCommandQueueWithMaxCommandBufferCount:", 3));
+    object append = pipeline_for(append_kernel_source, "append");
+    constexpr std::uint32_t count = 2000;
+    object log = new_buffer((count + 1) * sizeof(std::uint32_t));
+    object last;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        autorelease_pool iteration;
+        id cb = msg_send<id()>(queue.get(), "commandBuffer");
+        REQUIRE(cb);
+        id encoder = msg_send<id()>(cb, "computeCommandEncoder");
+        set_pipeline(encoder, append.get());
+        set_buffer(encoder, log.get(), 0, 0);
+        msg_send<void(const void*, ns_uinteger, ns_uinteger)>(encoder, "setBytes:length:atIndex:", &i, 4, 1);
+        dispatch_threads(encoder, {1, 1, 1}, {1, 1, 1});
+        msg_send<void()>(encoder, "endEncoding");
+        msg_send<void()>(cb, "commit");
+        if (i + 1 == count) last = object::retain(cb);
+    }
+    msg_send<void()>(last.get(), "waitUntilCompleted");
+    REQUIRE(status_of(last.get()) == status_completed);
+    const std::uint32_t* out = contents<std::uint32_t>(log.get());
+    REQUIRE(out[0] == count);
+    for (std::uint32_t i = 0; i < count; ++i) CHECK(out[1 + i] == i);
+}
+
+TEST_CASE("a buffer bound at index 30 alone reaches the kernel; a used index past every binding is reported") {
+    autorelease_pool pool;
+    object pipeline = pipeline_for(R"(#include <metal_stdlib>
+using namespace metal;
+kernel void far(device uint* out [[buffer(30)]], uint id [[thread_position_in_grid]]) { out[id] = id * 7 + 1; }
+)", "far");
+    object out = new_buffer(16 * sizeof(std::uint32_t));
+    object queue = new_queue();
+    object done = run_encoded(queue.get(), [&](id encoder) {
+        set_pipeline(encoder, pipeline.get());
+        set_buffer(encoder, out.get(), 0, 30);
+        dispatch_threads(encoder, {16, 1, 1}, {16, 1, 1});
+    });
+    REQUIRE(status_of(done.get()) == status_completed);
+    const std::uint32_t* values = contents<std::uint32_t>(out.get());
+    for (std::uint32_t i = 0; i < 16; ++i) CHECK(values[i] == i * 7 + 1);
+
+    object unbound = run_encoded(queue.get(), [&](id encoder) {
+        set_pipeline(encoder, pipeline.get());
+        set_buffer(encoder, out.get(), 0, 2);  // bound below the used index, not at it
+        dispatch_threads(encoder, {16, 1, 1}, {16, 1, 1});
+    });
+    REQUIRE(status_of(unbound.get()) == status_error);
+    CHECK(error_description(msg_send<id()>(unbound.get(), "error")).find("reads buffer(30) but nothing is bound at index 30") !=
+          std::string::npos);
+}

@@ -328,3 +328,430 @@ TEST_CASE("shader validation is off by default and a separate compiled object") 
     check_page_fault(run(checked.get()));
     check_fill_computes(queue.get(), 64);
 }
+
+// ---- Every way a pointer reaches memory: the checked pointer follows templates, casts, locals, members,
+// arrays of pointers and pointers made from threadgroup arrays; simdgroup_load/store and atomics are
+// checked; a pointer into no bound range is reported with its address. ----
+namespace {
+
+constexpr const char* path_kernels = R"(#include <metal_stdlib>
+using namespace metal;
+template <class T> void put(device T* p, uint i, T v) { p[i] = v; }
+kernel void through_template(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    put(out, id + 3, 1.0f);
+}
+kernel void cast_c(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    ((device float4*)out)[id] = float4(1.0f);
+}
+kernel void cast_reinterpret(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                             uint id [[thread_position_in_grid]]) {
+    out[id] = reinterpret_cast<device const float4*>(in)[id].x;
+}
+kernel void vector_load(device const float* in [[buffer(0)]], device float4* out [[buffer(1)]],
+                        uint id [[thread_position_in_grid]]) {
+    out[id] = *(device const float4*)(in + id * 4 + 4);
+}
+kernel void local_pointer(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    device float* row = out + id;
+    row[3] = 1.0f;
+}
+kernel void address_of(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    device float* at = &out[id];
+    at[3] = 1.0f;
+}
+struct view { device float* data; uint skip; };
+kernel void struct_member(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    view v = {out, 3};
+    v.data[id + v.skip] = 1.0f;
+}
+kernel void pointer_array(device float* a [[buffer(0)]], device float* b [[buffer(1)]], uint id [[thread_position_in_grid]]) {
+    device float* both[2] = {a, b};
+    both[1][id + 3] = 1.0f;
+}
+kernel void threadgroup_from_array(device float* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup float tile[64];
+    threadgroup float* t = tile;
+    t[lid] = float(lid);
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[lid] = t[lid + 1];
+}
+kernel void simd_load(device const float* in [[buffer(0)]], device float* out [[buffer(1)]]) {
+    simdgroup_float8x8 m;
+    simdgroup_load(m, in, 8, ulong2(0, 4));
+    simdgroup_store(m, out, 8);
+}
+kernel void simd_store(device const float* in [[buffer(0)]], device float* out [[buffer(1)]]) {
+    simdgroup_float8x8 m;
+    simdgroup_load(m, in, 8);
+    simdgroup_store(m, out, 8, ulong2(1, 0));
+}
+kernel void simd_threadgroup(device float* out [[buffer(0)]], uint lane [[thread_index_in_simdgroup]]) {
+    threadgroup float tile[64];
+    for (uint i = lane; i < 64; i += 32) tile[i] = float(i);
+    simdgroup_barrier(mem_flags::mem_threadgroup);
+    simdgroup_float8x8 m;
+    simdgroup_load(m, tile, 8, ulong2(0, 1));
+    simdgroup_store(m, out, 8);
+}
+kernel void atomic_device(device atomic_uint* counts [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    device atomic_uint* c = counts + id + 1;
+    atomic_fetch_add_explicit(c, 1u, memory_order_relaxed);
+}
+kernel void atomic_threadgroup(device uint* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup atomic_uint counts[32];
+    threadgroup atomic_uint* c = counts;
+    atomic_store_explicit(c + lid, 7u, memory_order_relaxed);
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[lid] = atomic_load_explicit(c + lid, memory_order_relaxed);
+}
+kernel void packed3(device packed_float3* p [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    p[id] = packed_float3(1.0f, 2.0f, 3.0f);
+}
+kernel void byte_offsets(device const uchar* bytes [[buffer(0)]], device float* out [[buffer(1)]],
+                         uint id [[thread_position_in_grid]]) {
+    device const float* f = (device const float*)(bytes + id * 4);
+    out[id] = f[1];
+}
+template <class T> void clear(threadgroup T* p, uint i) { p[i] = T(0); }
+kernel void template_from_array(device float* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup float tile[64];
+    clear(tile, lid + 1);
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[lid] = tile[lid];
+}
+device float* row_of(device float* m, uint r) { return m + r * 8; }
+kernel void returned_pointer(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    row_of(out, 7)[id + 0] = 2.0f;
+}
+#define AS_FLOAT4(p) ((device float4*)(p))
+kernel void macro_cast(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    AS_FLOAT4(out)[id] = float4(2.0f);
+}
+void put2(device float* p, uint i, float v) { p[i] = v; }
+void put2(device int* p, uint i, int v) { p[i] = v + 1; }
+kernel void through_overload(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    put2(out, id + 3, 1.0f);
+}
+float first(device const float* p) { return p[0]; }
+float first(constant float* p) { return p[1]; }
+kernel void overload_by_space(device const float* in [[buffer(0)]], constant float* c [[buffer(1)]],
+                              device float* out [[buffer(2)]], uint id [[thread_position_in_grid]]) {
+    out[id] = first(in + id) + first(c + id);
+}
+kernel void from_integer(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    const ulong address = (ulong)out;
+    device float* again = (device float*)address;
+    again[id + 1] = 3.0f;
+}
+kernel void null_pointer(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    device float* p = id > 1000u ? out : nullptr;
+    p[id] = 1.0f;
+}
+)";
+
+struct binding {
+    id buffer;
+    std::size_t offset;
+};
+
+// One dispatch of `kernel` of path_kernels over `threads` threads in groups of `group`.
+outcome run_path_kernel(id queue, const char* kernel, const std::vector<binding>& buffers, std::size_t threads,
+                        std::size_t group) {
+    object pipeline = validated_pipeline(path_kernels, kernel);
+    object command_buffer = run_encoded(queue, [&](id encoder) {
+        set_pipeline(encoder, pipeline.get());
+        for (std::size_t i = 0; i < buffers.size(); ++i) set_buffer(encoder, buffers[i].buffer, buffers[i].offset, i);
+        dispatch_threads(encoder, {threads, 1, 1}, {group, 1, 1});
+    });
+    return outcome_of(command_buffer.get());
+}
+
+// The violation's report: page fault, the kernel, what was accessed and where, the MSL position.
+void check_reported(const outcome& o, const std::string& kernel_and_access, const std::string& marker,
+                    const std::string& thread, bool with_column = true) {
+    check_page_fault(o);
+    CHECK(contains(o.text, "kernel '" + kernel_and_access));
+    std::string position = position_of(path_kernels, marker);
+    if (!with_column) position = position.substr(0, position.rfind(':'));
+    CHECK(contains(o.text, "at " + position));
+    CHECK(contains(o.text, thread));
+}
+
+}  // namespace
+
+TEST_CASE("shader validation: a pointer passed to a function template keeps its bounds there") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "through_template", {{out.get(), 0}}, 64, 64);
+    check_reported(o, "through_template' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 "
+                      "of the 256 bytes bound", "i] = v; }", "thread_position_in_grid (61, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a C-style cast to a vector pointer keeps the argument's bounds") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "cast_c", {{out.get(), 0}}, 17, 32);
+    check_reported(o, "cast_c' accessed argument 'out' (buffer(0), device memory) out of bounds: 16 bytes at offset 256 of the "
+                      "256 bytes bound", "id] = float4(1.0f)", "thread_position_in_grid (16, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a reinterpret_cast keeps the argument's bounds") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object in = new_buffer(64 * sizeof(float));
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "cast_reinterpret", {{in.get(), 0}, {out.get(), 0}}, 64, 64);
+    check_reported(o, "cast_reinterpret' accessed argument 'in' (buffer(0), device memory) out of bounds: 16 bytes at offset 256 "
+                      "of the 256 bytes bound", "id].x;", "thread_position_in_grid (16, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a vector load through a cast pointer past the end is caught") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object in = new_buffer(64 * sizeof(float));
+    object out = new_buffer(16 * 4 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "vector_load", {{in.get(), 0}, {out.get(), 0}}, 16, 16);
+    // Thread 15 loads floats 64..67: 16 bytes at 256. `*p` carries no column: the line comes from the
+    // line table.
+    check_reported(o, "vector_load' accessed argument 'in' (buffer(0), device memory) out of bounds: 16 bytes at offset 256 of "
+                      "the 256 bytes bound", "*(device const float4*)", "thread_position_in_grid (15, 0, 0)", false);
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a local pointer made by pointer arithmetic keeps the argument's bounds") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "local_pointer", {{out.get(), 0}}, 64, 64);
+    check_reported(o, "local_pointer' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 of "
+                      "the 256 bytes bound", "3] = 1.0f;\n}\nkernel void address_of", "thread_position_in_grid (61, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a pointer taken from an element's address takes the bounds of the buffer it points into") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    // Bound at offset 16: 60 floats; thread 57 writes element 60.
+    const outcome o = run_path_kernel(queue.get(), "address_of", {{out.get(), 16}}, 64, 64);
+    check_reported(o, "address_of' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at offset 240 of "
+                      "the 240 bytes bound", "3] = 1.0f;\n}\nstruct view", "thread_position_in_grid (57, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a pointer stored in a struct keeps the argument's bounds") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "struct_member", {{out.get(), 0}}, 64, 64);
+    check_reported(o, "struct_member' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 of "
+                      "the 256 bytes bound", "id + v.skip]", "thread_position_in_grid (61, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a pointer stored in an array of pointers keeps its argument's bounds") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object a = new_buffer(64 * sizeof(float));
+    object b = new_buffer(64 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "pointer_array", {{a.get(), 0}, {b.get(), 0}}, 64, 64);
+    check_reported(o, "pointer_array' accessed argument 'b' (buffer(1), device memory) out of bounds: 4 bytes at offset 256 of "
+                      "the 256 bytes bound", "id + 3] = 1.0f;\n}\nkernel void threadgroup_from_array",
+                   "thread_position_in_grid (61, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a threadgroup pointer made from a threadgroup array is bounded by the kernel's threadgroup memory") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "threadgroup_from_array", {{out.get(), 0}}, 64, 64);
+    check_reported(o, "threadgroup_from_array' accessed the threadgroup variables declared in the kernel (threadgroup memory) out "
+                      "of bounds: 4 bytes at offset 256 of the 256 bytes bound", "lid + 1];",
+                   "thread_position_in_threadgroup (63, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: simdgroup_load past the end of a device buffer is caught at the call") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object in = new_buffer(64 * sizeof(float));
+    object out = new_buffer(64 * sizeof(float));
+    // Rows 4..11 of an 8-wide matrix: row 8 starts at byte 256.
+    const outcome o = run_path_kernel(queue.get(), "simd_load", {{in.get(), 0}, {out.get(), 0}}, 32, 32);
+    check_reported(o, "simd_load' accessed argument 'in' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 of the "
+                      "256 bytes bound", "simdgroup_load(m, in, 8, ulong2(0, 4))", "thread_position_in_grid (");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: simdgroup_store past the end of a device buffer is caught at the call") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object in = new_buffer(64 * sizeof(float));
+    object out = new_buffer(64 * sizeof(float));
+    // Origin column 1: the last element of row 7 is element 64, at byte 256.
+    const outcome o = run_path_kernel(queue.get(), "simd_store", {{in.get(), 0}, {out.get(), 0}}, 32, 32);
+    check_reported(o, "simd_store' accessed argument 'out' (buffer(1), device memory) out of bounds: 4 bytes at offset 256 of "
+                      "the 256 bytes bound", "simdgroup_store(m, out, 8, ulong2(1, 0))", "thread_position_in_grid (");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: simdgroup_load from a threadgroup array past its end is caught") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "simd_threadgroup", {{out.get(), 0}}, 32, 32);
+    check_reported(o, "simd_threadgroup' accessed the threadgroup variables declared in the kernel (threadgroup memory) out of "
+                      "bounds: 4 bytes at offset 256 of the 256 bytes bound", "simdgroup_load(m, tile, 8, ulong2(0, 1))",
+                   "thread_position_in_grid (");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: an atomic past the end of a device buffer is caught") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object counts = new_buffer(64 * sizeof(std::uint32_t));
+    const outcome o = run_path_kernel(queue.get(), "atomic_device", {{counts.get(), 0}}, 64, 64);
+    check_page_fault(o);
+    CHECK(contains(o.text, "kernel 'atomic_device' accessed argument 'counts' (buffer(0), device memory) out of bounds: 4 bytes "
+                           "at offset 256 of the 256 bytes bound"));
+    CHECK(contains(o.text, "thread_position_in_grid (63, 0, 0)"));
+    // The atomic's position is the line of the call (no column: the runtime symbolizes the check).
+    const std::string line = position_of(path_kernels, "atomic_fetch_add_explicit(c,");
+    CHECK(contains(o.text, "at " + line.substr(0, line.rfind(':'))));
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: in-range atomics on a threadgroup pointer compute as without validation") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(32 * sizeof(std::uint32_t));
+    const outcome in_range = run_path_kernel(queue.get(), "atomic_threadgroup", {{out.get(), 0}}, 32, 32);
+    INFO(in_range.text);
+    REQUIRE(in_range.status == status_completed);
+    const auto* result = contents<std::uint32_t>(out.get());
+    CHECK(std::all_of(result, result + 32, [](std::uint32_t v) { return v == 7; }));
+    // 33 threads: thread 32's atomic is past the 32 atomics, in the kernel's threadgroup memory.
+    const outcome past = run_path_kernel(queue.get(), "atomic_threadgroup", {{out.get(), 0}}, 33, 33);
+    check_page_fault(past);
+    CHECK(contains(past.text, "kernel 'atomic_threadgroup' accessed the threadgroup variables declared in the kernel "
+                              "(threadgroup memory) out of bounds: 4 bytes at offset 128 of the 128 bytes bound"));
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: packed_float3 elements are checked with their 12-byte size") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object p = new_buffer(20 * 12);
+    const outcome o = run_path_kernel(queue.get(), "packed3", {{p.get(), 0}}, 21, 32);
+    check_reported(o, "packed3' accessed argument 'p' (buffer(0), device memory) out of bounds: 12 bytes at offset 240 of the "
+                      "240 bytes bound", "id] = packed_float3", "thread_position_in_grid (20, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a byte pointer cast to a float pointer keeps the argument's bounds") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object bytes = new_buffer(64 * sizeof(float));
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "byte_offsets", {{bytes.get(), 0}, {out.get(), 0}}, 64, 64);
+    check_reported(o, "byte_offsets' accessed argument 'bytes' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 "
+                      "of the 256 bytes bound", "1];\n}\ntemplate <class T> void clear", "thread_position_in_grid (63, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: an access through a null device pointer is reported with its address") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "null_pointer", {{out.get(), 0}}, 4, 4);
+    check_reported(o, "null_pointer' accessed device memory outside every range bound to the dispatch: 4 bytes at address 0x0",
+                   "id] = 1.0f;\n}\n", "thread_position_in_grid (0, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a threadgroup array passed to a function template is bounded by the kernel's threadgroup memory") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    // In range (63 threads clear elements 1..63) it computes; with 64, thread 63 clears element 64.
+    const outcome in_range = run_path_kernel(queue.get(), "template_from_array", {{out.get(), 0}}, 63, 63);
+    INFO(in_range.text);
+    REQUIRE(in_range.status == status_completed);
+    const float* result = contents<float>(out.get());
+    CHECK(std::all_of(result + 1, result + 63, [](float v) { return v == 0.0f; }));
+    const outcome o = run_path_kernel(queue.get(), "template_from_array", {{out.get(), 0}}, 64, 64);
+    check_reported(o, "template_from_array' accessed the threadgroup variables declared in the kernel (threadgroup memory) out of "
+                      "bounds: 4 bytes at offset 256 of the 256 bytes bound", "i] = T(0); }",
+                   "thread_position_in_threadgroup (63, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a pointer returned by a helper keeps its argument's bounds") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    // Row 7 starts at byte 224: thread 8 writes at 256.
+    const outcome o = run_path_kernel(queue.get(), "returned_pointer", {{out.get(), 0}}, 9, 16);
+    check_reported(o, "returned_pointer' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 "
+                      "of the 256 bytes bound", "id + 0] = 2.0f", "thread_position_in_grid (8, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a cast spelled in a macro keeps the argument's bounds") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "macro_cast", {{out.get(), 0}}, 17, 32);
+    check_page_fault(o);
+    CHECK(contains(o.text, "kernel 'macro_cast' accessed argument 'out' (buffer(0), device memory) out of bounds: 16 bytes at "
+                           "offset 256 of the 256 bytes bound"));
+    CHECK(contains(o.text, "thread_position_in_grid (16, 0, 0)"));
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a pointer passed to an overloaded helper keeps its bounds there") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "through_overload", {{out.get(), 0}}, 64, 64);
+    check_reported(o, "through_overload' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 "
+                      "of the 256 bytes bound", "i] = v; }\nvoid put2(device int*", "thread_position_in_grid (61, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: overloads that differ in a pointer's address space resolve as without validation") {
+    // Their parameters stay plain (checked ones would make the call ambiguous): the call compiles and
+    // picks the same overload for checked arguments; accesses inside them are not checked.
+    autorelease_pool pool;
+    object queue = new_queue();
+    object in = new_buffer(8 * sizeof(float));
+    object c = new_buffer(8 * sizeof(float));
+    object out = new_buffer(8 * sizeof(float));
+    float* in_values = contents<float>(in.get());
+    float* c_values = contents<float>(c.get());
+    for (int i = 0; i < 8; ++i) in_values[i] = float(i), c_values[i] = float(100 * i);
+    // The constant overload reads c[id + 1]: out[id] = in[id] + c[id + 1].
+    const outcome in_range = run_path_kernel(queue.get(), "overload_by_space", {{in.get(), 0}, {c.get(), 0}, {out.get(), 0}}, 7, 8);
+    INFO(in_range.text);
+    REQUIRE(in_range.status == status_completed);
+    const float* result = contents<float>(out.get());
+    bool right = true;
+    for (int i = 0; i < 7; ++i) right = right && result[i] == float(i) + float(100 * (i + 1));
+    CHECK(right);
+}
+
+TEST_CASE("shader validation: a pointer made from an integer address takes the range that address is in") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "from_integer", {{out.get(), 0}}, 64, 64);
+    check_reported(o, "from_integer' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 of "
+                      "the 256 bytes bound", "id + 1] = 3.0f", "thread_position_in_grid (63, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}

@@ -11,6 +11,7 @@
 
 #include "metal_math.h"
 #include "metal_sync.h"
+#include "shader_validation.h"
 
 namespace sm {
 namespace simd {
@@ -276,6 +277,11 @@ template <class T, int Cols = 8, int Rows = 8, class V> SM_INLINE simdgroup_matr
 
 // Loads and stores: `elements_per_row` is the source's row pitch, `origin` (column, row) the first
 // element, `transpose` swaps rows and columns. U may differ from T (a half matrix from float memory).
+// Element (r, c) of the matrix is at this offset from the source, in elements.
+SM_INLINE unsigned long simdgroup_element_offset(int r, int c, unsigned long pitch, vec<unsigned long, 2> origin, bool transpose) {
+    return (origin.y + (unsigned long)(transpose ? c : r)) * pitch + origin.x + (unsigned long)(transpose ? r : c);
+}
+#ifndef SM_SHADER_VALIDATION
 template <class T, class U, class I = unsigned long>
 SM_INLINE void simdgroup_load(simdgroup_matrix<T, 8, 8> &d, const U *src, I elements_per_row = 8,
                               vec<unsigned long, 2> origin = 0, bool transpose = false) {
@@ -296,11 +302,48 @@ SM_INLINE void simdgroup_store(simdgroup_matrix<T, 8, 8> a, U *dst, I elements_p
     const unsigned long pitch = (unsigned long)elements_per_row;
     // Every lane holds the whole matrix, so every lane writes the same values.
     for (int r = 0; r < 8; ++r)
+        for (int c = 0; c < 8; ++c) dst[simdgroup_element_offset(r, c, pitch, origin, transpose)] = (sm::remove_cvref_t<U>)a.e[r][c];
+}
+#else
+// Shader validation: every element moved is checked against the source's range, in row order, at the
+// call's line and column (default arguments, evaluated at the call). A plain pointer (a threadgroup
+// array, `&in[k]`) takes the range it points into.
+template <class T, class U, class I = unsigned long>
+SM_INLINE void simdgroup_load(simdgroup_matrix<T, 8, 8> &d, const sm::checked<U> &src, I elements_per_row = 8,
+                              vec<unsigned long, 2> origin = 0, bool transpose = false, unsigned line = __builtin_LINE(),
+                              unsigned column = __builtin_COLUMN()) {
+    const unsigned long pitch = (unsigned long)elements_per_row;
+    for (int r = 0; r < 8; ++r)
         for (int c = 0; c < 8; ++c) {
-            const unsigned long row = origin.y + (transpose ? c : r), col = origin.x + (transpose ? r : c);
-            dst[row * pitch + col] = (sm::remove_cvref_t<U>)a.e[r][c];
+            const unsigned long at = simdgroup_element_offset(r, c, pitch, origin, transpose);
+            src.check((long)at, line, column);
+            d.e[r][c] = T(src.p[at]);
         }
 }
+template <class T, class U, class I = unsigned long>
+SM_INLINE void simdgroup_load(simdgroup_matrix<T, 8, 8> &d, const U *src, I elements_per_row = 8,
+                              vec<unsigned long, 2> origin = 0, bool transpose = false, unsigned line = __builtin_LINE(),
+                              unsigned column = __builtin_COLUMN()) {
+    simdgroup_load(d, sm::checked<const U>(src), elements_per_row, origin, transpose, line, column);
+}
+template <class T, class U, class I = unsigned long>
+SM_INLINE void simdgroup_store(simdgroup_matrix<T, 8, 8> a, const sm::checked<U> &dst, I elements_per_row = 8,
+                               vec<unsigned long, 2> origin = 0, bool transpose = false, unsigned line = __builtin_LINE(),
+                               unsigned column = __builtin_COLUMN()) {
+    const unsigned long pitch = (unsigned long)elements_per_row;
+    for (int r = 0; r < 8; ++r)
+        for (int c = 0; c < 8; ++c) {
+            const unsigned long at = simdgroup_element_offset(r, c, pitch, origin, transpose);
+            dst.check((long)at, line, column);
+            dst.p[at] = (sm::remove_cvref_t<U>)a.e[r][c];
+        }
+}
+template <class T, class U, class I = unsigned long>
+SM_INLINE void simdgroup_store(simdgroup_matrix<T, 8, 8> a, U *dst, I elements_per_row = 8, vec<unsigned long, 2> origin = 0,
+                               bool transpose = false, unsigned line = __builtin_LINE(), unsigned column = __builtin_COLUMN()) {
+    simdgroup_store(a, sm::checked<U>(dst), elements_per_row, origin, transpose, line, column);
+}
+#endif
 namespace sm_detail {
 typedef float row8 __attribute__((ext_vector_type(8)));
 template <class T> SM_INLINE row8 row_of(const T (&r)[8]) {

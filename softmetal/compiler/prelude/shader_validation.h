@@ -1,13 +1,19 @@
 // softmetal prelude: shader validation (SOFTMETAL_SHADER_VALIDATION=1, as Metal's MTL_SHADER_VALIDATION).
 //
 // Only compiled when SM_SHADER_VALIDATION is defined (the compile flags say so, and so the cache key).
-// Then the translator writes each pointer kernel parameter bound to [[buffer(n)]] or [[threadgroup(n)]]
-// (`device float* out`) as `::sm::checked<device float> out`: a pointer that also carries the range
-// bound to its argument and checks every access through it (`out[i]`, `*out`, `out->x`) against that
-// range. Pointer arithmetic (`out + i`, `++out`) keeps the range; converting it to a plain pointer
-// (passing it to a helper that takes `device float*`, `&out[i]`, a cast) gives a plain, unchecked
-// pointer. Fixed-size arrays (threadgroup arrays declared in a kernel, and thread-local ones) are
-// checked by clang's -fsanitize=array-bounds, whose report function is defined below.
+// Then the translator writes each pointer type in device, constant or threadgroup memory that user code
+// spells (`device float* out`) as `::sm::checked<device float>`: a kernel's parameters, the parameters
+// of helper functions and function templates, local variables, struct members, arrays of pointers, and
+// the targets of casts (`(device float4*)in`, `reinterpret_cast<device uchar*>(p)`). A checked pointer
+// carries the range bound to its argument and checks every access through it (`out[i]`, `*out`,
+// `out->x`) against that range; arithmetic (`out + i`, `++out`) and casts keep the range, so the checked
+// type follows the pointer through every conversion the program spells. A plain pointer that becomes a
+// checked one (`&out[i]`, a threadgroup array, `tile + 4`) gets the range it points into, found among
+// the dispatch's bindings (range_of): the check is by construction, not by recognising expressions.
+// Plain pointers the program keeps as such (a helper overloaded on pointer types, arguments of a
+// function-pointer call) are not checked. Fixed-size arrays (threadgroup arrays declared in a kernel,
+// and thread-local ones) are checked by clang's -fsanitize=array-bounds, whose report function is
+// defined below. simdgroup_load/simdgroup_store check the 8x8 elements they move.
 //
 // The first access outside its range calls the runtime's bounds_violation (kernel_abi.h), which ends
 // the dispatch and its command buffer the way a contained fault does; it never returns.
@@ -47,6 +53,38 @@ constexpr unsigned space_of(const volatile void *) { return SM_SPACE_CONSTANT; }
     __builtin_unreachable();
 }
 
+// The range a plain pointer into `space` points into: a [[buffer(n)]] or [[threadgroup(n)]] binding of
+// the running dispatch, or the arena of the threadgroup variables declared in the kernel. A pointer one
+// past the end belongs to its range (`&a[n]` as the end of a loop). None found: a device or threadgroup
+// pointer into no bound memory gets an empty range (every access through it is reported, with its
+// address); a constant one may point to a program-scope `constant` table, which no binding describes:
+// it stays unchecked.
+struct range {
+    __SIZE_TYPE__ base;
+    unsigned long length;
+    unsigned binding;
+};
+[[gnu::noinline]] inline range range_of(__SIZE_TYPE__ address, unsigned space) {
+    const sm_group *g = target::runtime->current_group();
+    if (!g) return range{0, ~0ul, ~0u}; // no dispatch (a library's checks at build time): nothing to check against
+    const auto within = [address](__SIZE_TYPE__ base, unsigned long length) {
+        return base != 0 && address >= base && address - base <= length;
+    };
+    if (space == SM_SPACE_THREADGROUP) {
+        for (unsigned n = 0; n < SM_MAX_THREADGROUP_BINDINGS; ++n)
+            if (within((__SIZE_TYPE__)g->threadgroup_memory[n], g->launch->threadgroup_memory_lengths[n]))
+                return range{(__SIZE_TYPE__)g->threadgroup_memory[n], g->launch->threadgroup_memory_lengths[n], n};
+        if (within((__SIZE_TYPE__)g->static_threadgroup_memory, g->static_threadgroup_memory_length))
+            return range{(__SIZE_TYPE__)g->static_threadgroup_memory, g->static_threadgroup_memory_length, (unsigned)SM_BINDING_ARENA};
+        return range{0, 0, (unsigned)SM_BINDING_NONE};
+    }
+    for (unsigned n = 0; n < SM_MAX_BUFFER_BINDINGS; ++n)
+        if (within((__SIZE_TYPE__)g->launch->buffers[n], g->launch->buffer_lengths[n]))
+            return range{(__SIZE_TYPE__)g->launch->buffers[n], g->launch->buffer_lengths[n], n};
+    if (space == SM_SPACE_CONSTANT) return range{0, ~0ul, ~0u};
+    return range{0, 0, (unsigned)SM_BINDING_NONE};
+}
+
 template <class T> struct element_ref { using type = T &; };
 template <> struct element_ref<void> { using type = void; };
 template <> struct element_ref<const void> { using type = void; };
@@ -81,22 +119,53 @@ template <class T> struct checked {
 
     static constexpr unsigned space = validation::space_of((T *)nullptr);
 
-    // A kernel argument (the bindings fill the fields), or a helper's parameter (`device float* p` in a
-    // helper becomes a checked<device float> too): from a checked pointer it keeps that range, from a
-    // plain one (`&tile[0]`, a local pointer) it has none: no bounds, nothing checked.
+    // A kernel argument (the bindings fill the fields), or any other checked pointer the program spells
+    // (a helper's parameter, a local, a member, a cast's result): from a checked pointer it keeps that
+    // range; from a plain one (`&out[i]`, a threadgroup array) it takes the range that pointer is in.
     SM_INLINE checked(T *p_, T *base_, unsigned long length_, unsigned binding_) : p(p_), base(base_), length(length_), binding(binding_) {}
+    // Not yet set (`device float* both[2];`, a member of a struct declared without initializer): an
+    // access before it is set is reported, as one through a null pointer.
+    SM_INLINE checked() : p(nullptr), base(nullptr), length(0), binding((unsigned)SM_BINDING_NONE) {}
     template <class U, class = typename validation::when<validation::converts<T, U>::value>::type>
-    SM_INLINE checked(U *raw) : p(raw), base(nullptr), length(~0ul), binding(~0u) {}
-    SM_INLINE checked(decltype(nullptr)) : p(nullptr), base(nullptr), length(~0ul), binding(~0u) {}
+    SM_INLINE checked(U *raw) : p(raw) {
+        from_plain();
+    }
+    SM_INLINE checked(decltype(nullptr)) : p(nullptr), base(nullptr), length(0), binding((unsigned)SM_BINDING_NONE) {}
     template <class U, class = typename validation::when<validation::converts<T, U>::value>::type>
     SM_INLINE checked(const checked<U> &o) : p(o.p), base(o.base), length(o.length), binding(o.binding) {}
+    // A cast to another pointee type (`(device float4*)in`, `reinterpret_cast<device uchar*>(p)`): the
+    // same bytes, so the same range (checks count bytes).
+    template <class U, class = typename validation::when<!validation::converts<T, U>::value>::type, class = void>
+    explicit SM_INLINE checked(const checked<U> &o) : p((T *)o.p), base((T *)o.base), length(o.length), binding(o.binding) {}
+    template <class U, class = typename validation::when<!validation::converts<T, U>::value>::type, class = void>
+    explicit SM_INLINE checked(U *raw) : p((T *)raw) {
+        from_plain();
+    }
 
+    // `(device float*)address` from an integer: the range that address is in, as for a plain pointer.
+    template <class I, class = typename validation::when<__is_integral(I)>::type, class = void, class = void>
+    explicit SM_INLINE checked(I address) : p((T *)(__SIZE_TYPE__)address) {
+        from_plain();
+    }
+
+    SM_INLINE void from_plain() {
+        const validation::range r = validation::range_of((__SIZE_TYPE__)p, space);
+        base = (T *)r.base;
+        length = r.length;
+        binding = r.binding;
+    }
+
+    // `void` pointee (`device void*`, never indexed): one byte.
+    static constexpr unsigned long access_size() {
+        if constexpr (__is_void(T)) return 1;
+        else return sizeof(T);
+    }
     SM_INLINE void check(long index, unsigned line, unsigned column) const {
         long offset;
         const long here = (long)((__SIZE_TYPE__)p - (__SIZE_TYPE__)base);
-        const bool wrapped = __builtin_mul_overflow(index, (long)sizeof(T), &offset) | __builtin_add_overflow(offset, here, &offset);
-        if (__builtin_expect(wrapped || offset < 0 || (unsigned long)offset > length || length - (unsigned long)offset < sizeof(T), 0))
-            validation::report(binding, space, offset, sizeof(T), length, line, column);
+        const bool wrapped = __builtin_mul_overflow(index, (long)access_size(), &offset) | __builtin_add_overflow(offset, here, &offset);
+        if (__builtin_expect(wrapped || offset < 0 || (unsigned long)offset > length || length - (unsigned long)offset < access_size(), 0))
+            validation::report(binding, space, offset, access_size(), length, line, column);
     }
 
     template <class E = T> SM_INLINE typename validation::element_ref<E>::type operator[](located_index i) const {
@@ -122,6 +191,9 @@ template <class T> struct checked {
     template <class U, class = typename validation::when<!validation::converts<U, T>::value>::type, class = void>
     explicit SM_INLINE operator U *() const { return (U *)p; }
     explicit SM_INLINE operator bool() const { return p != nullptr; }
+    // `(ulong)out`: the address, as for a plain pointer.
+    template <class I, class = typename validation::when<__is_integral(I) && !__is_same(I, bool)>::type>
+    explicit SM_INLINE operator I() const { return (I)(__SIZE_TYPE__)p; }
 
     template <class I> SM_INLINE checked operator+(I i) const { return checked{p + i, base, length, binding}; }
     template <class I> SM_INLINE checked operator-(I i) const { return checked{p - i, base, length, binding}; }
@@ -142,9 +214,37 @@ template <class T> struct checked {
     SM_INLINE bool operator!=(decltype(nullptr)) const { return p != nullptr; }
 };
 template <class I, class T> SM_INLINE checked<T> operator+(I i, const checked<T> &c) { return c + i; }
+// `const device float* in = ...;` in a body (the translator's spelling: no `const` token in the type).
+template <class T> using checked_const = checked<const T>;
+
+// `reinterpret_cast<device uchar*>(p)` and `static_cast<device float*>(v)` in validation mode (the
+// translator names this instead): the result is checked, with p's range (or, from a plain pointer, the
+// range it points into).
+template <class P, class A> SM_INLINE checked<__remove_pointer(P)> pointer_cast(const A &a) { return checked<__remove_pointer(P)>(a); }
 
 template <class T> struct is_checked { static constexpr bool value = false; };
 template <class T> struct is_checked<checked<T>> { static constexpr bool value = true; };
+
+// An argument of a function template's checked pointer parameter (the translator wraps it): a checked
+// pointer as it is, a plain one (a threadgroup array, `&in[k]`) with the range it points into, so that
+// `checked<device T>` deduces T from either.
+template <class T> SM_INLINE const checked<T> &checked_of(const checked<T> &c) { return c; }
+template <class U> SM_INLINE checked<U> checked_of(U *raw) { return checked<U>(raw); }
+template <class A> struct plain_argument {
+    using D = __remove_cvref(A);
+    static constexpr bool value = !__is_pointer(D) && !__is_array(D) && !is_checked<D>::value &&
+                                  !__is_same(D, decltype(nullptr));
+};
+template <class A, class = typename validation::when<plain_argument<A>::value>::type> SM_INLINE A &&checked_of(A &&a) {
+    return static_cast<A &&>(a);
+}
+// An argument of overloads that differ in a pointer's address space (their parameters stay plain): a
+// checked pointer as its plain pointer, anything else as it is.
+template <class T> SM_INLINE T *plain_of(const checked<T> &c) { return c.p; }
+template <class A, class = typename validation::when<!is_checked<__remove_cvref(A)>::value>::type> SM_INLINE A &&plain_of(A &&a) {
+    return static_cast<A &&>(a);
+}
+
 
 } // namespace sm
 
