@@ -108,7 +108,7 @@ std::string in_process_key(const std::string &src, const compile_options &o, con
     h.field(std::to_string(reinterpret_cast<uintptr_t>(runtime)));
     // The environment can redirect compiler and cache: part of the key too.
     for (const char *var : {"SOFTMETAL_CXX", "SOFTMETAL_CACHE", "SOFTMETAL_CACHE_DIR", "SOFTMETAL_BARRIER_MODE",
-                            "SOFTMETAL_VECTORIZE", "SOFTMETAL_REMARKS", "SOFTMETAL_SHADER_VALIDATION"}) {
+                            "SOFTMETAL_LANES", "SOFTMETAL_VECTORIZE", "SOFTMETAL_REMARKS", "SOFTMETAL_SHADER_VALIDATION"}) {
         const char *v = std::getenv(var);
         h.field(v ? v : "<unset>");
     }
@@ -384,6 +384,8 @@ std::string source_key(const std::string &src, const compile_options &o, const s
     hash_request(h, src, o, constants);
     const char *mode = std::getenv("SOFTMETAL_BARRIER_MODE");
     h.field(mode ? mode : "<unset>");
+    const char *lanes = std::getenv("SOFTMETAL_LANES");
+    h.field(lanes ? lanes : "<unset>");
     return h.hex_digest();
 }
 

@@ -5,11 +5,13 @@
 #include <cstdlib>
 #include <limits>
 #include <map>
+#include <memory>
 #include <set>
 #include <string_view>
 
 #include "compiler/barrier_regions.hpp"
 #include "compiler/clang_driver.hpp"
+#include "compiler/lane_loops.hpp"
 #include "compiler/msl_conversions.hpp"
 #include "compiler/msl_confinement.hpp"
 #include "compiler/msl_tokenizer.hpp"
@@ -212,6 +214,8 @@ public:
         return errors_.empty();
     }
     const std::string &errors() const { return errors_; }
+    // SOFTMETAL_REMARKS: which kernels run their threads as SIMD lanes (lane_loops.hpp), and why not.
+    const std::string &lane_remarks() const { return lane_remarks_; }
     const std::vector<function_constant_info> &constants() const { return constants_; }
 
     // ---- rewrite: the text clang compiles ----
@@ -2081,6 +2085,7 @@ private:
     std::string region_functions(const std::string &translated) {
         const char *mode = std::getenv("SOFTMETAL_BARRIER_MODE");
         if (mode && std::string(mode) == "fibers") return "";
+        translated_lines_.reset(); // this text's, made on first use
         std::string out;
         for (auto &k : kernels_) {
             if (k.body_open == npos || k.body_close == npos || k.params_open == npos || k.params_close == npos) continue;
@@ -2102,16 +2107,18 @@ private:
             bool inlinable = true;
             for (const auto &r : others)
                 if (reaches_barrier({r}) && !collect_meeting_helpers(r, meeting)) inlinable = false;
-            if (!direct && meeting.empty() && inlinable) continue;
+            // A kernel that never meets other threads may run its threads as SIMD lanes instead.
+            const bool meets = direct || !meeting.empty() || !inlinable;
             if (!inlinable) {
                 on_fibers("a barrier or SIMD-group function reached through a type or a function that cannot be inlined");
                 continue;
             }
             bool plain_scope = k.scope.find("::::") == std::string::npos;
             if (!plain_scope) {
-                on_fibers("the kernel is in an anonymous namespace");
+                if (meets) on_fibers("the kernel is in an anonymous namespace");
                 continue;
             }
+            if (!meets && !lane_loops_enabled()) continue;
             region_kernel rk;
             rk.name = k.name;
             if (k.is_template) rk.template_header = "template <" + k.template_params + ">";
@@ -2120,10 +2127,21 @@ private:
             rk.body_open = k.body_open;
             rk.body_close = k.body_close;
             rk.positions = k.positions;
-            rk.user_functions = user_functions();
-            rk.meeting_functions = meeting;
+            if (meets) { // (copies per kernel: only the split needs them)
+                rk.user_functions = user_functions();
+                rk.meeting_functions = meeting;
+            }
             std::string code, why;
-            if (!build_region_function(translated, rk, code, why)) {
+            if (!meets) { // no barriers: loops whose trip count differs per thread may run as SIMD lanes
+                std::string lines;
+                if (!translated_lines_) translated_lines_.reset(new translated_lines(translated));
+                const bool lanes = build_lane_function(translated, *translated_lines_, rk, code, why, lines);
+                if (remarks_enabled())
+                    lane_remarks_ += "program_source:" + std::to_string(k.line) + ": remark: kernel '" + k.name + "': " +
+                                     (lanes ? "threads run as SIMD lanes through the loop at line " + lines
+                                            : "threads not run as SIMD lanes: " + why) + "\n";
+                if (!lanes) continue;
+            } else if (!build_region_function(translated, rk, code, why)) {
                 on_fibers(why);
                 continue;
             }
@@ -2348,6 +2366,8 @@ private:
     std::vector<member_name> qualified_member_names_; // member functions given `thread`, where the analysis saw them
     std::vector<edit> edits_;
     std::string errors_;
+    std::string lane_remarks_;
+    std::unique_ptr<translated_lines> translated_lines_; // for lane_loops, made on first use
     std::vector<kernel_def> kernels_;
     std::map<std::string, size_t> kernel_index_; // name -> its first definition
     std::map<std::string, int> kernel_overloads_; // name -> definitions seen
@@ -2467,6 +2487,7 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
     const std::string head = analysis.preamble() + "#line 1 \"program_source\"\n";
     const std::string table_start = "\n#line 1 \"softmetal_generated\"\n";
     out.cpp = head + body + table_start + analysis.kernel_table(out.kernel_names, rewritten);
+    out.log += rewrite.lane_remarks();
     bool any_regions = false;
     for (auto &k : rewritten) any_regions = any_regions || k.second.regions;
     if (any_regions) {

@@ -83,20 +83,22 @@ std::string length_prefixed(const std::string &s, size_t at) {
 // run_thread<...> mangle the kernel as "XadL_Z<length><name>"; a split kernel's group function is
 // "sm_regions_<name>" (static: "_ZL<length>sm_regions_<name>..."); the kernel itself "_Z<length><name>".
 // `group`: the function that runs a whole threadgroup (the one whose thread loop matters).
+// A group function inlined into run_group_regions names it as its (static) template argument,
+// "XadL_ZL<length>sm_regions_<name>", so "sm_regions_" is looked for first.
 std::string kernel_of(const std::string &function, bool &group) {
     group = false;
-    size_t p = function.find("XadL_Z");
-    if (p != std::string::npos) {
-        group = function.find("run_group") != std::string::npos;
-        return length_prefixed(function, p + 6);
-    }
-    p = function.find("sm_regions_");
+    size_t p = function.find("sm_regions_");
     if (p != std::string::npos) {
         size_t d = p;
         while (d > 0 && function[d - 1] >= '0' && function[d - 1] <= '9') --d;
         const std::string name = length_prefixed(function, d);
         group = true;
         return name.size() > 11 ? name.substr(11) : std::string();
+    }
+    p = function.find("XadL_Z");
+    if (p != std::string::npos) {
+        group = function.find("run_group") != std::string::npos;
+        return length_prefixed(function, p + 6);
     }
     if (function.rfind("_Z", 0) == 0) return length_prefixed(function, 2);
     return "";

@@ -1673,6 +1673,7 @@ const std::vector<kernel_case> &all_cases() {
         for (auto &c : front_end_cases()) all.push_back(std::move(c));
         for (auto &c : vectorization_cases()) all.push_back(std::move(c));
         for (auto &c : codegen_cases()) all.push_back(std::move(c));
+        for (auto &c : lane_loop_cases()) all.push_back(std::move(c));
         return all;
     }();
     return cases;

@@ -81,6 +81,8 @@ std::vector<kernel_case> front_end_cases();
 std::vector<kernel_case> vectorization_cases();
 // Kernels for the thread loops' code generation: constant arguments, 32-bit index wrap, fast math (codegen_corpus.cpp).
 std::vector<kernel_case> codegen_cases();
+// Kernels whose loops run a different number of times per thread, run as SIMD lanes (lane_loop_corpus.cpp).
+std::vector<kernel_case> lane_loop_cases();
 
 // Drives one case through some implementation. Returns "" on success, else an error message
 // (compile log, missing function, or the check's complaint).
