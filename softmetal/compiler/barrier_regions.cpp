@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "compiler/kernel_body_tokens.hpp"
 #include "compiler/msl_tokenizer.hpp"
 
 namespace softmetal {
@@ -521,12 +522,12 @@ private:
     int inlined_ = 0;
 };
 
-class splitter {
+class splitter : kernel_body_tokens {
 public:
-    splitter(const std::string &text, const region_kernel &k) : s_(text), k_(k), lines_(text) {}
+    splitter(const std::string &text, const region_kernel &k) : kernel_body_tokens(text), k_(k), lines_(text) {}
 
     bool run(std::string &code, std::string &why) {
-        if (!tokenize(why)) return false;
+        if (!read_body(k_.body_open, k_.body_close, why)) return false;
         std::vector<stmt> top;
         if (!parse_list(0, toks_.size(), 0, top, why)) return false;
         int next = 0;
@@ -539,48 +540,7 @@ public:
     }
 
 private:
-    // ---- tokens of the body (directives other than the translator's own #line refuse) ----
-    bool tokenize(std::string &why) {
-        size_t base = k_.body_open + 1;
-        std::string body = s_.substr(base, k_.body_close - base);
-        std::vector<token> all = tokenize_msl(body);
-        for (size_t i = 0; i < all.size(); ++i) {
-            token t = all[i];
-            t.offset += base;
-            if (t.in_directive) {
-                if (t.directive_start && !(i + 1 < all.size() && body.compare(all[i + 1].offset, all[i + 1].length, "line") == 0)) {
-                    why = "preprocessor directive inside the kernel body";
-                    return false;
-                }
-                continue;
-            }
-            toks_.push_back(t);
-        }
-        match_.assign(toks_.size(), npos);
-        std::vector<size_t> stack;
-        for (size_t i = 0; i < toks_.size(); ++i) {
-            std::string t = text(i);
-            if (t == "(" || t == "[" || t == "{") stack.push_back(i);
-            else if (t == ")" || t == "]" || t == "}") {
-                if (stack.empty()) {
-                    why = "unbalanced brackets";
-                    return false;
-                }
-                match_[stack.back()] = i;
-                match_[i] = stack.back();
-                stack.pop_back();
-            }
-        }
-        if (!stack.empty()) {
-            why = "unbalanced brackets";
-            return false;
-        }
-        return true;
-    }
-    std::string text(size_t i) const { return i < toks_.size() ? s_.substr(toks_[i].offset, toks_[i].length) : std::string(); }
-    bool is(size_t i, const char *t) const { return i < toks_.size() && s_.compare(toks_[i].offset, toks_[i].length, t) == 0; }
-    bool is_ident(size_t i) const { return i < toks_.size() && toks_[i].kind == token_kind::identifier; }
-    size_t end_of(size_t i) const { return toks_[i].offset + toks_[i].length; }
+    // ---- tokens of the body (kernel_body_tokens) ----
     bool is_barrier_name(size_t i) const { return is(i, "threadgroup_barrier") || is(i, "simdgroup_barrier"); }
     // A call of a SIMD-group (or quad-group) function other than simdgroup_barrier, split or not.
     bool is_simd_call(size_t i) const {
@@ -1595,11 +1555,8 @@ private:
         out += "}\n#pragma clang diagnostic pop\n";
     }
 
-    const std::string &s_;
     const region_kernel &k_;
     line_map lines_;
-    std::vector<token> toks_;
-    std::vector<size_t> match_;
     std::map<std::string, std::set<int>> uses_;
     std::map<const stmt *, size_t> rep_index_;
     std::vector<replicated> reps_;

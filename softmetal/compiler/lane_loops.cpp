@@ -6,6 +6,7 @@
 #include <set>
 #include <vector>
 
+#include "compiler/kernel_body_tokens.hpp"
 #include "compiler/msl_tokenizer.hpp"
 
 namespace softmetal {
@@ -58,9 +59,10 @@ const std::set<std::string> &vector_math_functions() {
     return s;
 }
 
-class lane_builder {
+class lane_builder : kernel_body_tokens {
 public:
-    lane_builder(const std::string &text, const translated_lines &lines, const region_kernel &k) : s_(text), k_(k), lines_(lines) {}
+    lane_builder(const std::string &text, const translated_lines &lines, const region_kernel &k)
+        : kernel_body_tokens(text), k_(k), lines_(lines) {}
 
     bool run(std::string &code, std::string &why, std::string &loop_lines) {
         // Most kernels have no loop at all: a look at the text spares tokenizing them (large libraries).
@@ -72,7 +74,7 @@ public:
             why = "no loop at the top level of the kernel body whose trip count may differ between threads";
             return false;
         }
-        if (!tokenize(why)) return false;
+        if (!read_body(k_.body_open, k_.body_close, why)) return false;
         for (size_t i = 0; i < toks_.size(); ++i)
             if (is_lambda(i)) {
                 why = "a lambda in the kernel body";
@@ -111,46 +113,6 @@ public:
 
 private:
     // ---- tokens ----
-    bool tokenize(std::string &why) {
-        const size_t base = k_.body_open + 1;
-        const std::string body = s_.substr(base, k_.body_close - base);
-        const std::vector<token> all = tokenize_msl(body);
-        for (size_t i = 0; i < all.size(); ++i) {
-            token t = all[i];
-            t.offset += base;
-            if (t.in_directive) {
-                if (t.directive_start && !(i + 1 < all.size() && body.compare(all[i + 1].offset, all[i + 1].length, "line") == 0)) {
-                    why = "a preprocessor directive inside the kernel body";
-                    return false;
-                }
-                continue;
-            }
-            toks_.push_back(t);
-        }
-        match_.assign(toks_.size(), npos);
-        std::vector<size_t> stack;
-        for (size_t i = 0; i < toks_.size(); ++i) {
-            if (is(i, "(") || is(i, "[") || is(i, "{")) stack.push_back(i);
-            else if (is(i, ")") || is(i, "]") || is(i, "}")) {
-                if (stack.empty()) {
-                    why = "unbalanced brackets";
-                    return false;
-                }
-                match_[stack.back()] = i;
-                match_[i] = stack.back();
-                stack.pop_back();
-            }
-        }
-        if (!stack.empty()) {
-            why = "unbalanced brackets";
-            return false;
-        }
-        return true;
-    }
-    std::string text(size_t i) const { return i < toks_.size() ? s_.substr(toks_[i].offset, toks_[i].length) : std::string(); }
-    bool is(size_t i, const char *t) const { return i < toks_.size() && s_.compare(toks_[i].offset, toks_[i].length, t) == 0; }
-    bool is_ident(size_t i) const { return i < toks_.size() && toks_[i].kind == token_kind::identifier; }
-    size_t end_of(size_t i) const { return toks_[i].offset + toks_[i].length; }
     bool member(size_t i) const { return i > 0 && (is(i - 1, ".") || (is(i - 1, ">") && i > 1 && is(i - 2, "-"))); }
     // `[...](` or `[...]{` where `[` cannot be a subscript: a lambda, whose `return` is not the kernel's.
     bool is_lambda(size_t i) const {
@@ -675,11 +637,8 @@ private:
         out += "}\n";
     }
 
-    const std::string &s_;
     const region_kernel &k_;
     const translated_lines &lines_;
-    std::vector<token> toks_;
-    std::vector<size_t> match_;
     std::vector<part> parts_;
     std::set<std::string> varying_;
     std::map<std::string, std::set<int>> uses_;
