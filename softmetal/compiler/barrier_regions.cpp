@@ -175,9 +175,9 @@ const std::set<std::string> &statement_keywords() {
 // arguments (a non-const reference parameter bound to a plain variable is that variable), its final
 // `return e;` an assignment to `sm_ret<N>`, which replaces the call. Helpers that are templates,
 // overloaded, return early or by reference are not inlined: the kernel stays on fibers.
-class helper_inliner {
+class helper_inliner : kernel_body_tokens {
 public:
-    helper_inliner(const std::string &text, const region_kernel &k) : s_(text), k_(k), lines_(text) {}
+    helper_inliner(const std::string &text, const region_kernel &k) : kernel_body_tokens(text), k_(k), lines_(text) {}
 
     // The kernel body with helper calls inlined, as a braced block under #line directives; false when
     // nothing was inlined (or something could not be).
@@ -209,10 +209,6 @@ private:
             }
         }
     }
-    std::string text(size_t i) const { return i < toks_.size() ? s_.substr(toks_[i].offset, toks_[i].length) : std::string(); }
-    bool is(size_t i, const char *t) const { return i < toks_.size() && s_.compare(toks_[i].offset, toks_[i].length, t) == 0; }
-    bool is_ident(size_t i) const { return i < toks_.size() && toks_[i].kind == token_kind::identifier; }
-    size_t end_of(size_t i) const { return toks_[i].offset + toks_[i].length; }
     bool member(size_t i) const { return i > 0 && (is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")); }
     bool is_helper_call(size_t i) const {
         return is_ident(i) && k_.meeting_functions.count(text(i)) && (is(i + 1, "(") || is(i + 1, "<")) && !member(i);
@@ -221,28 +217,6 @@ private:
         for (size_t i = a; i < b; ++i)
             if (is_helper_call(i)) return true;
         return false;
-    }
-    size_t stmt_end(size_t i, size_t b) const {
-        if (i >= b || match_[i] == npos && (is(i, "(") || is(i, "{"))) return npos;
-        if (is(i, "{")) return match_[i] + 1;
-        if (is(i, "for") || is(i, "while") || is(i, "switch")) return is(i + 1, "(") && match_[i + 1] != npos ? stmt_end(match_[i + 1] + 1, b) : npos;
-        if (is(i, "if")) {
-            if (!is(i + 1, "(") || match_[i + 1] == npos) return npos;
-            size_t p = stmt_end(match_[i + 1] + 1, b);
-            if (p != npos && p < b && is(p, "else")) return stmt_end(p + 1, b);
-            return p;
-        }
-        if (is(i, "do")) {
-            size_t p = stmt_end(i + 1, b);
-            if (p == npos || !is(p, "while") || !is(p + 1, "(")) return npos;
-            size_t q = match_[p + 1] + 1;
-            return is(q, ";") ? q + 1 : npos;
-        }
-        for (size_t k = i; k < b; ++k) {
-            if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) k = match_[k];
-            else if (is(k, ";")) return k + 1;
-        }
-        return npos;
     }
 
     // Tokens [a, b) under #line, identifiers renamed (not members), `reps` (by token) replaced.
@@ -514,11 +488,8 @@ private:
         return true;
     }
 
-    const std::string &s_;
     const region_kernel &k_;
     line_map lines_;
-    std::vector<token> toks_;
-    std::vector<size_t> match_;
     int inlined_ = 0;
 };
 
@@ -571,33 +542,8 @@ private:
     bool is_return(size_t i) const { return is(i, "return"); }
     bool is_jump(size_t i) const { return is(i, "break") || is(i, "continue"); }
 
-    // ---- statements ----
-    size_t stmt_end(size_t i, size_t b) const {
-        if (i >= b) return npos;
-        if (is(i, "{")) return match_[i] + 1;
-        if (is(i, "for") || is(i, "while") || is(i, "switch")) {
-            if (!is(i + 1, "(")) return npos;
-            return stmt_end(match_[i + 1] + 1, b);
-        }
-        if (is(i, "if")) {
-            if (!is(i + 1, "(")) return npos;
-            size_t p = stmt_end(match_[i + 1] + 1, b);
-            if (p != npos && p < b && is(p, "else")) return stmt_end(p + 1, b);
-            return p;
-        }
-        if (is(i, "do")) {
-            size_t p = stmt_end(i + 1, b);
-            if (p == npos || !is(p, "while") || !is(p + 1, "(")) return npos;
-            size_t q = match_[p + 1] + 1;
-            return is(q, ";") ? q + 1 : npos;
-        }
-        for (size_t k = i; k < b; ++k) {
-            if (is(k, "(") || is(k, "[") || is(k, "{")) k = match_[k];
-            else if (is(k, ";")) return k + 1;
-        }
-        return npos;
-    }
 
+    // ---- statements (stmt_end: kernel_body_tokens) ----
     bool parse_list(size_t a, size_t b, int depth, std::vector<stmt> &out, std::string &why) {
         for (size_t i = a; i < b;) {
             size_t e = stmt_end(i, b);
@@ -1228,12 +1174,6 @@ private:
         out.append(s_, pos, to - pos);
         return out + "\n";
     }
-    std::string blank(size_t from, size_t to) const {
-        std::string r = s_.substr(from, to - from);
-        for (char &c : r)
-            if (c != '\n') c = ' ';
-        return r;
-    }
 
     bool used_in(const std::string &name, int region) const {
         auto it = uses_.find(name);
@@ -1272,14 +1212,6 @@ private:
                 out += "sm_rep" + std::to_string(i) + "[" + t + "] = " + r.name + ";\n";
         }
         return out;
-    }
-    // `&name` as an operand (not `a & name`, not `a && name`).
-    bool address_taken(const std::string &name) const {
-        for (size_t i = 0; i + 1 < toks_.size(); ++i)
-            if (is(i, "&") && is_ident(i + 1) && text(i + 1) == name &&
-                !(i > 0 && (is_ident(i - 1) || toks_[i - 1].kind == token_kind::number || is(i - 1, ")") || is(i - 1, "]") || is(i - 1, "&"))))
-                return true;
-        return false;
     }
 
     // A region's statements; `pre`: only the SIMD-group call's arguments of that statement, stored.

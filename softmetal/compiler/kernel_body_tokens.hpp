@@ -1,7 +1,8 @@
-// The tokens of one kernel body in the translated text, with the partner of every bracket: what the
-// barrier splitter (barrier_regions.cpp) and the lane builder (lane_loops.cpp) read to rebuild a
-// kernel. A preprocessor directive in the body other than the translator's own `#line` refuses it:
-// its meaning is not in the tokens.
+// The tokens of one kernel body in the translated text, with the partner of every bracket, and the
+// statement-level questions asked of them: what the barrier splitter and the helper inliner
+// (barrier_regions.cpp) and the lane builder (lane_loops.cpp) read to rebuild a kernel. A
+// preprocessor directive in the body other than the translator's own `#line` refuses it: its meaning
+// is not in the tokens.
 #pragma once
 
 #include <string>
@@ -62,6 +63,47 @@ protected:
     bool is(size_t i, const char *t) const { return i < toks_.size() && s_.compare(toks_[i].offset, toks_[i].length, t) == 0; }
     bool is_ident(size_t i) const { return i < toks_.size() && toks_[i].kind == token_kind::identifier; }
     size_t end_of(size_t i) const { return toks_[i].offset + toks_[i].length; }
+
+    // One past the last token of the statement starting at token i (before b); none when it does not
+    // end there or a bracket is unmatched.
+    size_t stmt_end(size_t i, size_t b) const {
+        if (i >= b || (match_[i] == none && (is(i, "(") || is(i, "{")))) return none;
+        if (is(i, "{")) return match_[i] + 1;
+        if (is(i, "for") || is(i, "while") || is(i, "switch"))
+            return is(i + 1, "(") && match_[i + 1] != none ? stmt_end(match_[i + 1] + 1, b) : none;
+        if (is(i, "if")) {
+            if (!is(i + 1, "(") || match_[i + 1] == none) return none;
+            const size_t p = stmt_end(match_[i + 1] + 1, b);
+            if (p != none && p < b && is(p, "else")) return stmt_end(p + 1, b);
+            return p;
+        }
+        if (is(i, "do")) {
+            const size_t p = stmt_end(i + 1, b);
+            if (p == none || !is(p, "while") || !is(p + 1, "(") || match_[p + 1] == none) return none;
+            const size_t q = match_[p + 1] + 1;
+            return is(q, ";") ? q + 1 : none;
+        }
+        for (size_t k = i; k < b; ++k) {
+            if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != none) k = match_[k];
+            else if (is(k, ";")) return k + 1;
+        }
+        return none;
+    }
+    // `&name` as an operand (not `a & name`, not `a && name`).
+    bool address_taken(const std::string &name) const {
+        for (size_t i = 0; i + 1 < toks_.size(); ++i)
+            if (is(i, "&") && is_ident(i + 1) && text(i + 1) == name &&
+                !(i > 0 && (is_ident(i - 1) || toks_[i - 1].kind == token_kind::number || is(i - 1, ")") || is(i - 1, "]") || is(i - 1, "&"))))
+                return true;
+        return false;
+    }
+    // The text [from, to) with everything but its newlines blanked (lines stay where they were).
+    std::string blank(size_t from, size_t to) const {
+        std::string r = s_.substr(from, to - from);
+        for (char &c : r)
+            if (c != '\n') c = ' ';
+        return r;
+    }
 
     const std::string &s_;
     std::vector<token> toks_;

@@ -127,33 +127,8 @@ private:
         return false;
     }
 
-    // ---- statements ----
-    size_t stmt_end(size_t i, size_t b) const {
-        if (i >= b) return npos;
-        if (is(i, "{")) return match_[i] + 1;
-        if (is(i, "for") || is(i, "while") || is(i, "switch")) {
-            if (!is(i + 1, "(")) return npos;
-            return stmt_end(match_[i + 1] + 1, b);
-        }
-        if (is(i, "if")) {
-            if (!is(i + 1, "(")) return npos;
-            const size_t p = stmt_end(match_[i + 1] + 1, b);
-            if (p != npos && p < b && is(p, "else")) return stmt_end(p + 1, b);
-            return p;
-        }
-        if (is(i, "do")) {
-            const size_t p = stmt_end(i + 1, b);
-            if (p == npos || !is(p, "while") || !is(p + 1, "(")) return npos;
-            const size_t q = match_[p + 1] + 1;
-            return is(q, ";") ? q + 1 : npos;
-        }
-        for (size_t k = i; k < b; ++k) {
-            if (is(k, "(") || is(k, "[") || is(k, "{")) k = match_[k];
-            else if (is(k, ";")) return k + 1;
-        }
-        return npos;
-    }
 
+    // ---- statements (stmt_end: kernel_body_tokens) ----
     bool parse(std::string &why) {
         for (size_t i = 0; i < toks_.size();) {
             const size_t e = stmt_end(i, toks_.size());
@@ -445,14 +420,6 @@ private:
         }
         return true;
     }
-    // `&name` as an operand (not `a & name`, not `a && name`).
-    bool address_taken(const std::string &name) const {
-        for (size_t i = 0; i + 1 < toks_.size(); ++i)
-            if (is(i, "&") && is_ident(i + 1) && text(i + 1) == name &&
-                !(i > 0 && (is_ident(i - 1) || toks_[i - 1].kind == token_kind::number || is(i - 1, ")") || is(i - 1, "]") || is(i - 1, "&"))))
-                return true;
-        return false;
-    }
     // The per-lane variables a region sees, by name (a loop's own variable hides an outer one).
     std::vector<size_t> visible(int region) const {
         std::map<std::string, size_t> by_name;
@@ -479,11 +446,6 @@ private:
         }
         out.append(s_, pos, to - pos);
         return out + "\n#line 1 \"softmetal_generated\"\n";
-    }
-    std::string blank(size_t from, size_t to) const {
-        std::string out;
-        for (size_t i = from; i < to; ++i) out += s_[i] == '\n' ? '\n' : ' ';
-        return out;
     }
     // `keyword ;` -> `text` (both tokens, so `if (c) break; else ...` stays one statement).
     void jumps(size_t a, size_t b, const char *keyword, const std::string &with, std::vector<replacement> &reps) const {
