@@ -825,6 +825,11 @@ kernel void two_tiles(device float* out [[buffer(0)]], uint lid [[thread_positio
     threadgroup_barrier(mem_flags::mem_threadgroup);
     out[lid] = a[lid % 32] + b[lid % 32];
 }
+constant float weights[4] = {0.5f, 1.0f, 1.5f, 2.0f};
+float weight_at(constant float* table, uint i) { return table[i]; }
+kernel void table_read(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    out[id] = weight_at(weights, id);
+}
 kernel void texture_read(texture2d<float, access::read> src [[texture(0)]], device float* out [[buffer(0)]],
                          uint id [[thread_position_in_grid]]) {
     out[id] = src.read(uint2(id, 1)).x;
@@ -1009,6 +1014,21 @@ TEST_CASE("shader validation: a threadgroup pointer made from a threadgroup arra
     const outcome o = run_shape_kernel(queue.get(), "two_tiles", {{out.get(), 0}}, 33, 33);
     check_shape_reported(o, "two_tiles' accessed a threadgroup array (threadgroup memory) out of bounds: 4 bytes at offset 128 of "
                             "the 128 bytes bound", "lid] = float(lid)", "thread_position_in_threadgroup (32, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a program-scope constant table passed as a pointer is bounded by the table") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(8 * sizeof(float));
+    const outcome in_range = run_shape_kernel(queue.get(), "table_read", {{out.get(), 0}}, 4, 4);
+    INFO(in_range.text);
+    REQUIRE(in_range.status == status_completed);
+    const float* result = contents<float>(out.get());
+    CHECK((result[0] == 0.5f && result[1] == 1.0f && result[2] == 1.5f && result[3] == 2.0f));
+    const outcome o = run_shape_kernel(queue.get(), "table_read", {{out.get(), 0}}, 5, 8);
+    check_shape_reported(o, "table_read' accessed a constant array (constant memory) out of bounds: 4 bytes at offset 16 of the 16 "
+                            "bytes bound", "i]; }\nkernel void table_read", "thread_position_in_grid (4, 0, 0)");
     check_fill_computes(queue.get(), 64);
 }
 
