@@ -10,9 +10,11 @@
 // type follows the pointer through every conversion the program spells. A plain pointer that becomes a
 // checked one (`&out[i]`, a threadgroup array, `tile + 4`) gets the range it points into, found among
 // the dispatch's bindings (range_of): the check is by construction, not by recognising expressions.
-// Plain pointers the program keeps as such (a helper overloaded on pointer types, arguments of a
-// function-pointer call) are not checked. Fixed-size arrays (threadgroup arrays declared in a kernel,
-// and thread-local ones) are checked by clang's -fsanitize=array-bounds, whose report function is
+// A checked pointer made from an array (a threadgroup array, a thread array, a program-scope `constant`
+// table) is bounded by that array alone. Overloads on address spaces keep plain parameters (the
+// translator gives their bodies checked copies of them). `thread` pointers not made from an array carry
+// no range and are not checked. Fixed-size arrays indexed directly (threadgroup arrays declared in a
+// kernel, thread-local ones) are checked by clang's -fsanitize=array-bounds, whose report function is
 // defined below. simdgroup_load/simdgroup_store check the 8x8 elements they move.
 //
 // The first access outside its range calls the runtime's bounds_violation (kernel_abi.h), which ends
