@@ -1082,3 +1082,26 @@ kernel void mixed(device float* out [[buffer(0)]], uint id [[thread_position_in_
     CHECK(contains(text, "program_source:4:"));
     CHECK(contains(text, "shader validation: declare each pointer of this declaration on its own"));
 }
+
+TEST_CASE("shader validation: a program-scope pointer variable is a compile error, never an unchecked pointer") {
+    // MSL keeps program-scope variables in the constant address space; softmetal does not compile a
+    // pointer variable there in any mode, so none can escape the checks.
+    autorelease_pool pool;
+    const char* source = R"(#include <metal_stdlib>
+using namespace metal;
+constant float table[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+constant float* constant entry = table;
+kernel void through_global(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    out[id] = entry[id];
+}
+)";
+    shader_validation_on on;
+    id error = nullptr;
+    object library = new_library(source, nullptr, &error);
+    CHECK_FALSE(library);
+    REQUIRE(error);
+    const std::string text = error_description(error);
+    INFO(text);
+    CHECK(contains(text, "program_source:4:"));
+    CHECK(contains(text, "program scope variable"));
+}
