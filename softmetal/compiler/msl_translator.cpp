@@ -1250,7 +1250,7 @@ private:
         }
         return false;
     }
-    // A declaration shadow validation cannot check, refused where it is: a static_assert before its
+    // A declaration shader validation cannot check, refused where it is: a static_assert before its
     // statement (before a `for` whose header it is in), so the error names the line and says why.
     void refuse_before_statement(size_t start, const std::string &why) {
         size_t at = start;
