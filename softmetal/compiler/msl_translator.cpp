@@ -949,7 +949,7 @@ private:
         if (name == npos || name < star) name = end; // unnamed (a declaration's `device float*`)
         if (address_space_required) {
             const size_t first = is(b, "const") ? b + 1 : b;
-            if (!is(first, "device") && !is(first, "constant") && !is(first, "threadgroup")) return false;
+            if (!is(first, "device") && !is(first, "constant") && !is(first, "threadgroup") && !is(first, "thread")) return false;
         }
         for (size_t q = star + 1; q < name; ++q)
             if (!is(q, "const")) return false;
@@ -1019,10 +1019,11 @@ private:
             declarations.push_back({text(j), j + 1, is_template, split_commas(j + 2, close)});
         }
         // Overloads that differ in a pointer's address space (`pick(device const float*)`,
-        // `pick(threadgroup const float*)`) stay plain: a checked argument would convert to each of
+        // `pick(constant float*)`) keep plain parameters: a checked argument would convert to each of
         // their checked parameters alike (user-defined conversions rank equal), so the call would be
-        // ambiguous. Their arguments are passed as plain pointers instead (`::sm::plain_of`), resolving
-        // as without validation, unchecked inside the overload.
+        // ambiguous. Their arguments are passed as plain pointers (`::sm::plain_of`), resolving as
+        // without validation, and each definition's body sees a checked pointer of the parameter's
+        // name made from it (the parameter itself is renamed), with the range it points into.
         std::map<std::string, std::map<size_t, std::set<std::string>>> spaces; // name -> position -> address spaces
         std::map<std::string, std::vector<std::vector<bool>>> pointer_parameters; // name -> per declaration: which are checked
         for (const declaration &d : declarations) {
@@ -1044,7 +1045,10 @@ private:
         for (const declaration &d : declarations) {
             parameter_lists.insert(d.open);
             if (d.is_template || definitions[d.name] > 1) wrapped_names.insert(d.name);
-            if (plain_names.count(d.name)) continue;
+            if (plain_names.count(d.name)) {
+                checked_inside_plain_overload(d.open, d.parameters);
+                continue;
+            }
             for (const auto &part : d.parameters) check_pointer_parameter(part.first, part.second, true);
         }
         std::map<std::string, std::pair<std::vector<bool>, bool>> wrap; // name -> (positions, as plain pointers)
@@ -1059,6 +1063,51 @@ private:
                 wrap[name] = {positions, plain_names.count(name) != 0};
         }
         checked_template_arguments(wrap, parameter_lists);
+        checked_function_pointer_parameters();
+    }
+
+    // A definition whose pointer parameters stay plain (an overload on address spaces): each named one
+    // becomes `sm_plain_<name>`, and the body starts with `::sm::checked<T> name = ::sm::checked_of(sm_plain_<name>);`.
+    void checked_inside_plain_overload(size_t open, const std::vector<std::pair<size_t, size_t>> &parameters) {
+        const size_t close = match(open);
+        if (close == npos) return;
+        size_t body = close + 1;
+        while (body < code_.size() && (is(body, "const") || is(body, "thread") || is(body, "device") || is(body, "threadgroup") ||
+                                       is(body, "constant") || is(body, "noexcept")))
+            ++body;
+        if (!is(body, "{")) return; // a declaration: nothing to check
+        std::string locals;
+        for (const auto &part : parameters) {
+            if (!check_pointer_parameter(part.first, part.second, true, false)) continue;
+            size_t star = npos, name = npos;
+            for (size_t q = part.first; q < part.second; ++q) {
+                if (is(q, "[") && is(q + 1, "[")) break;
+                if (is(q, "*")) star = q;
+                else if (star != npos && is_ident(q) && !is(q, "const")) name = q;
+            }
+            if (star == npos || name == npos || tk(name).in_directive || !untouched(name, name)) continue;
+            add_edit(tk(name).offset, tk(name).length, "sm_plain_" + text(name));
+            consume(name, name);
+            locals += " ::sm::checked<" + span(part.first, star - 1) + "> " + text(name) + " = ::sm::checked_of(sm_plain_" +
+                      text(name) + ");";
+        }
+        if (!locals.empty()) add_edit(end_of(body), 0, locals);
+    }
+
+    // Function pointers (`void (*op)(device float*, uint) = store;`, a `typedef` or `using` of one):
+    // their pointer parameters are checked ones too, as those of the functions they point to, which
+    // they must match; a call through one passes a checked argument as it is and makes a plain one
+    // checked with the range it points into.
+    void checked_function_pointer_parameters() {
+        for (size_t j = 0; j + 3 < code_.size(); ++j) {
+            if (!is(j, "(") || !is(j + 1, "*")) continue;
+            size_t close = j + 2;
+            if (is_ident(close)) ++close;
+            if (!is(close, ")") || !is(close + 1, "(")) continue;
+            const size_t end = match(close + 1);
+            if (end == npos || end == close + 2) continue;
+            for (const auto &part : split_commas(close + 2, end)) check_pointer_parameter(part.first, part.second, true);
+        }
     }
 
     // A plain pointer (a threadgroup array, `&in[k]`) does not deduce `checked<device T>`: at each call
@@ -1104,10 +1153,17 @@ private:
     // goes: declarations in function and struct bodies (`device float* row = out + id;`, a member
     // `device float* data;`, `device float* both[2]`), C-style casts (`(device float4*)in`, whose
     // `::sm::checked<device float4>` is constructed from `in` with its range), and
-    // `reinterpret_cast`/`static_cast` to such a type (`::sm::pointer_cast`). Namespace-scope
-    // declarations stay plain (a program-scope `constant` pointer would otherwise need a dynamic
-    // initializer), as do declarations of several pointers in one statement.
-    bool address_space(size_t j) const { return is(j, "device") || is(j, "constant") || is(j, "threadgroup"); }
+    // `reinterpret_cast`/`static_cast` to such a type (`::sm::pointer_cast`). `thread` pointers too: one
+    // made from a thread array is bounded by it, others (`&x`) carry no range and are not checked.
+    // Declarations of several pointers (`device float *a = x, *b = y;`) become one checked type with
+    // the other stars dropped; direct initialisation (`device float* p(buf + 4);`) is a declaration
+    // like `=`; `auto` variables get their initializer through `::sm::checked_of`, so that a plain
+    // pointer they would deduce (`auto p = &buf[i];`) is a checked one. Namespace-scope pointer
+    // variables do not occur: softmetal refuses them in every mode (clang: a program-scope variable
+    // must be in the constant address space).
+    bool address_space(size_t j) const {
+        return is(j, "device") || is(j, "constant") || is(j, "threadgroup") || is(j, "thread");
+    }
     // Tokens [b, e) are a pointer type `[const] space T [const] * [const]` with one top-level `*`:
     // the position of that `*`, else npos.
     size_t pointer_type_star(size_t b, size_t e) const {
@@ -1176,25 +1232,130 @@ private:
         }
     }
 
+    // `(uint i)`, `(device float*, uint)`, `()`: a function's parameter declarations, not an
+    // initializer (`(buf + 4)`, `(other)`). A lone name is taken as an expression unless it is a
+    // built-in type.
+    bool parameter_declarations(size_t open) const {
+        static const std::set<std::string> type_words = {
+            "void", "bool", "char", "uchar", "short", "ushort", "int", "uint", "long", "ulong", "float", "half", "bfloat",
+            "double", "size_t", "ptrdiff_t", "unsigned", "signed", "volatile", "const", "device", "constant", "threadgroup",
+            "thread", "int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t", "int64_t", "uint64_t", "typename"};
+        const size_t close = match(open);
+        if (close == npos || close == open + 1) return true;
+        for (const auto &part : split_commas(open + 1, close)) {
+            if (part.first >= part.second) continue;
+            if (type_words.count(text(part.first))) return true;
+            for (size_t q = part.first; q + 1 < part.second; ++q)
+                if (is_ident(q) && is_ident(q + 1)) return true;
+        }
+        return false;
+    }
+    // A declaration shader validation cannot check, refused where it is: a static_assert before its
+    // statement (before a `for` whose header it is in), so the error names the line and says why.
+    void refuse_before_statement(size_t start, const std::string &why) {
+        size_t at = start;
+        if (at > 1 && is(at - 1, "(") && is(at - 2, "for")) at -= 2;
+        add_edit(tk(at).offset, 0, "static_assert(false, \"" + why + "\"); ");
+    }
+    // `auto p = &buf[i];`, `auto* p = buf + 4;`, `auto p(x);`, `auto p{x};` in a function body: each
+    // initializer through `::sm::checked_of`, which makes a plain pointer in device, constant,
+    // threadgroup or thread memory a checked one (with the range it points into, or its array's) and
+    // passes anything else on as it is. `auto*` becomes `auto` (a checked pointer is a class), and
+    // `const auto*` too (its `const` would be the pointer's own). References, structured bindings
+    // and a range-for's variable are left alone.
+    void checked_auto_declaration(size_t j) {
+        size_t start = j;
+        if (start > 0 && is(start - 1, "const")) --start;
+        const bool statement_start = start == 0 || is(start - 1, "{") || is(start - 1, ";") || is(start - 1, "}") ||
+                                     (is(start - 1, "(") && start > 1 && is(start - 2, "for"));
+        if (!statement_start || !untouched(start, j)) return;
+        size_t q = j + 1;
+        while (is(q, "const")) ++q;
+        std::vector<size_t> blanks;
+        if (is(q, "*")) {
+            blanks.push_back(q++);
+            if (start < j) blanks.push_back(start);
+            while (is(q, "const")) ++q;
+        }
+        struct init {
+            size_t first, last;
+        };
+        std::vector<init> inits;
+        while (true) {
+            if (!is_ident(q)) return;
+            const size_t n = q + 1;
+            if (is(n, "=")) {
+                size_t e = n + 1;
+                int d = 0;
+                for (; e < code_.size(); ++e) {
+                    if (is(e, "(") || is(e, "[") || is(e, "{")) ++d;
+                    else if (is(e, ")") || is(e, "]") || is(e, "}")) {
+                        if (d == 0) break;
+                        --d;
+                    } else if (d == 0 && (is(e, ";") || is(e, ","))) break;
+                }
+                if (e >= code_.size() || e == n + 1) return;
+                inits.push_back({n + 1, e - 1});
+                q = e;
+            } else if (is(n, "(") || is(n, "{")) {
+                const size_t close = match(n);
+                if (close == npos || close == n + 1) return;
+                inits.push_back({n + 1, close - 1});
+                q = close + 1;
+            } else {
+                return; // `auto x;`, `auto x : range`, a function
+            }
+            if (!is(q, ",")) break;
+            ++q;
+        }
+        if (!is(q, ";") || inits.empty()) return;
+        for (const init &i : inits)
+            if (!untouched(i.first, i.first) || tk(i.last).in_directive) return;
+        for (size_t b : blanks) {
+            add_edit(tk(b).offset, tk(b).length, std::string(tk(b).length, ' '));
+            consume(b, b);
+        }
+        for (const init &i : inits) {
+            add_edit(tk(i.first).offset, 0, "::sm::checked_of(");
+            add_edit(end_of(i.last), 0, ")");
+        }
+    }
+
     void checked_declarations_and_casts() {
         checked_casts_in_macros();
-        // Which braces are namespaces' (declarations there stay plain).
-        std::vector<bool> namespace_braces;
-        size_t other_braces = 0;
+        // Which braces are namespaces' (declarations there stay plain), and which are a function's
+        // body or inside one (where `T* p(x);` declares a variable, not a function).
+        enum brace_kind { namespace_brace, other_brace, function_brace };
+        std::vector<brace_kind> braces;
+        size_t other_braces = 0, function_braces = 0;
         for (size_t j = 0; j < code_.size(); ++j) {
             if (is(j, "{")) {
                 size_t q = j;
                 while (q > 0 && (is_ident(q - 1) || is(q - 1, "::")) && !is(q - 1, "namespace")) --q;
                 const bool ns = (q > 0 && is(q - 1, "namespace")) || (j > 1 && is(j - 2, "extern"));
-                namespace_braces.push_back(ns);
-                if (!ns) ++other_braces;
+                size_t before = j;
+                while (before > 0 && (is(before - 1, "const") || is(before - 1, "noexcept") || is(before - 1, "thread") ||
+                                      is(before - 1, "device") || is(before - 1, "threadgroup") || is(before - 1, "constant") ||
+                                      is(before - 1, "override") || is(before - 1, "final") || is(before - 1, "mutable")))
+                    --before;
+                const bool body = function_braces > 0 || (before > 0 && (is(before - 1, ")") || is(before - 1, "else") ||
+                                                                         is(before - 1, "do")));
+                const brace_kind kind = ns ? namespace_brace : body ? function_brace : other_brace;
+                braces.push_back(kind);
+                if (kind != namespace_brace) ++other_braces;
+                if (kind == function_brace) ++function_braces;
                 continue;
             }
             if (is(j, "}")) {
-                if (!namespace_braces.empty()) {
-                    if (!namespace_braces.back()) --other_braces;
-                    namespace_braces.pop_back();
+                if (!braces.empty()) {
+                    if (braces.back() != namespace_brace) --other_braces;
+                    if (braces.back() == function_brace) --function_braces;
+                    braces.pop_back();
                 }
+                continue;
+            }
+            if (function_braces > 0 && is(j, "auto")) {
+                checked_auto_declaration(j);
                 continue;
             }
             // `reinterpret_cast<device uchar*>(p)`, `static_cast<device float*>(v)`.
@@ -1255,32 +1416,67 @@ private:
             if (name >= code_.size() || !is_ident(name)) continue;
             const size_t star = pointer_type_star(j, name);
             if (star == npos) continue;
-            bool function = is(name + 1, "(") && !is(name, "operator");
-            if (function && other_braces > 0) {
-                // A member function only with its body here: one declared here and defined outside the
-                // struct (`S::get`) would have two return types.
-                size_t after = match(name + 1);
-                if (after == npos) continue;
-                ++after;
-                while (after < code_.size() && (is(after, "const") || is(after, "thread") || is(after, "device") ||
-                                                is(after, "threadgroup") || is(after, "constant") || is(after, "noexcept")))
-                    ++after;
-                if (!is(after, "{")) continue;
+            // A member function defined outside its class (`device float* S::get(uint i) {`,
+            // `device T* S<T>::get()`): the name is the last of the qualified name.
+            const size_t first_name = name;
+            while (true) {
+                size_t next = name + 1;
+                if (is(next, "<")) {
+                    const size_t close = match_angle(next, nullptr);
+                    if (close == npos) break;
+                    next = close + 1;
+                }
+                if (!is(next, "::") || !is_ident(next + 1)) break;
+                name = next + 1;
             }
+            bool function = is(name + 1, "(") && !is(name, "operator");
+            // In a function body, `device float* p(buf + 4);` is a variable with a direct initializer
+            // (a function declared there would have parameter declarations, or none).
+            if (function && function_braces > 0 && name == first_name && !parameter_declarations(name + 1)) function = false;
             const bool declarator_end = is(name + 1, "=") || is(name + 1, ";") || is(name + 1, ",") || is(name + 1, "[") ||
-                                        is(name + 1, "{") || is(name + 1, ")");
+                                        is(name + 1, "{") || is(name + 1, ")") || (!function && is(name + 1, "("));
             if (function ? !(statement_start || after_template_header) : (!declarator_end || other_braces == 0 || !statement_start))
                 continue;
             if (!untouched(j, star)) continue;
-            // `device float *a = x, *b = y;`: the second pointer would be a pointer to a checked one.
-            bool several = false;
-            int d = 0;
-            for (size_t q = name + 1; q < code_.size() && !is(q, ";") && !(d == 0 && is(q, ")")); ++q) {
-                if (is(q, "(") || is(q, "[") || is(q, "{") || is(q, "<")) ++d;
-                else if (is(q, ")") || is(q, "]") || is(q, "}") || is(q, ">")) --d;
-                else if (d == 0 && is(q, ",") && is(q + 1, "*")) several = true;
+            // `device float *a = x, *b = y;`: one checked type for every declarator, whose own stars
+            // are dropped (a declaration in device, constant, threadgroup or thread memory declares
+            // pointers or references only). A declarator of another shape (`**b`, `&r`) is refused:
+            // it would stay unchecked.
+            std::vector<size_t> other_stars;
+            bool other_shape = false;
+            if (!function) {
+                int d = 0;
+                for (size_t q = name + 1; q < code_.size() && !is(q, ";") && !(d == 0 && is(q, ")")); ++q) {
+                    if (is(q, "(") || is(q, "[") || is(q, "{") || is(q, "<")) ++d;
+                    else if (is(q, ")") || is(q, "]") || is(q, "}") || is(q, ">")) --d;
+                    else if (is(q, ">>")) d -= 2;
+                    else if (d == 0 && is(q, ",")) {
+                        size_t r = q + 1;
+                        if (!is(r, "*")) {
+                            other_shape = true;
+                            continue;
+                        }
+                        const size_t other = r;
+                        ++r;
+                        while (is(r, "const")) ++r;
+                        if (!is_ident(r) || is(r + 1, "::") || !(is(r + 1, "=") || is(r + 1, ",") || is(r + 1, ";") || is(r + 1, "[") ||
+                                                                 is(r + 1, "(") || is(r + 1, "{") || is(r + 1, ")")))
+                            other_shape = true;
+                        else
+                            other_stars.push_back(other);
+                    }
+                }
             }
-            if (several) continue;
+            if (other_shape) {
+                refuse_before_statement(before, "shader validation: declare each pointer of this declaration on its own "
+                                                "(a declarator other than '*name' would not be bounds-checked)");
+                continue;
+            }
+            for (size_t q : other_stars) {
+                if (!untouched(q, q)) continue;
+                add_edit(tk(q).offset, 1, " ");
+                consume(q, q);
+            }
             // A const pointee is spelled `checked_const<device float>`: the barrier split drops every
             // `const` of a type without a top-level `*` for its per-thread copies, and a
             // `checked<device float>` copy would not take a `checked<const device float>`.
