@@ -573,11 +573,17 @@ private:
                     continue;
                 }
             }
-            if (t == "constant") {
-                size_t end = parse_function_constant(j);
+            // A function constant is recognised by its attribute, not by a leading `constant`: the
+            // declaration's specifiers may come from a macro the rewrite sees unexpanded (MLX's
+            // `STEEL_CONST bool inv_ [[function_constant(0)]];`, STEEL_CONST being
+            // `static constant constexpr const`).
+            if (t == "[" && is(j + 1, "[") && is(j + 2, "function_constant") && stmt_start < j &&
+                template_start == npos) {
+                size_t end = parse_function_constant(stmt_start, j);
                 if (end != npos) {
                     j = end;
                     stmt_start = j + 1;
+                    attributes_start = npos;
                     continue;
                 }
             }
@@ -1458,22 +1464,22 @@ private:
         return end;
     }
 
-    // `constant T name [[function_constant(i)]];` at namespace scope; returns its ';' or npos.
-    size_t parse_function_constant(size_t j) {
-        size_t end = find_semicolon(j);
-        if (end == npos) return npos;
-        size_t attr = npos;
-        for (size_t q = j + 1; q < end; ++q)
-            if (is(q, "[") && is(q + 1, "[") && is(q + 2, "function_constant")) {
-                attr = q;
-                break;
-            }
-        if (attr == npos || !is_ident(attr - 1) || attr - 1 <= j + 1) return npos;
+    // `constant T name [[function_constant(i)]];` at namespace scope, from its first token `first`
+    // to the attribute's '[' at `attr`; returns its ';' or npos. The declaration specifiers
+    // (`static`, `constant`, `constexpr`, `const`) are not part of the constant's type.
+    size_t parse_function_constant(size_t first, size_t attr) {
+        size_t end = find_semicolon(attr);
+        if (end == npos || !is_ident(attr - 1) || attr - 1 <= first) return npos;
         size_t ae = attribute_end(attr);
-        if (ae == npos) return npos;
+        if (ae == npos || ae >= end) return npos;
+        for (size_t q = first; q < attr; ++q)
+            if (is(q, "(") || is(q, "{") || is(q, "=")) return npos; // a function or an initialized variable
         function_constant_info info;
         info.name = text(attr - 1);
-        std::string type = span(j + 1, attr - 2);
+        static const std::set<std::string> specifiers = {"static", "constant", "constexpr", "const", "volatile", "inline"};
+        std::string type;
+        for (size_t q = first; q + 1 < attr; ++q)
+            if (!specifiers.count(text(q))) type += (type.empty() ? "" : " ") + text(q);
         std::string idx = is(attr + 3, "(") ? text(attr + 4) : "";
         if (!idx.empty() && idx.size() <= 5 && std::all_of(idx.begin(), idx.end(), [](char c) { return c >= '0' && c <= '9'; }))
             info.index = std::atoi(idx.c_str());
@@ -1491,9 +1497,11 @@ private:
             std::vector<unsigned char> bytes = value->bytes;
             if (info.type == 53 && !bytes.empty()) bytes = {static_cast<unsigned char>(bytes[0] != 0)};
             if (bytes.empty()) bytes.push_back(0);
-            init = " = ::sm::entry::fc_value<" + type + ">(::sm::entry::fc_bytes<" + std::to_string(bytes.size()) + ">{{";
+            // The bytes convert to the declared type by themselves (fc_bytes' conversion): the type as
+            // the rewrite sees it may be spelled through a macro that also holds the specifiers.
+            init = " = ::sm::entry::fc_bytes<" + std::to_string(bytes.size()) + ">{{";
             for (size_t b = 0; b < bytes.size(); ++b) init += (b ? "," : "") + std::to_string(bytes[b]);
-            init += "}})";
+            init += "}}";
         }
         size_t off = tk(attr).offset, len = end_of(ae) - off;
         add_edit(off, len, init);
@@ -1713,13 +1721,37 @@ private:
         }
     }
 
+    // A parameter may also be spelled with an alias of a function-pointer type (`typedef void
+    // (*F)(args);` or `using F = void (*)(args);`): its type becomes ::sm::function_reference<F>.
     void function_pointer_template_parameters() {
+        std::set<std::string> aliases;
+        for (size_t j = 0; j + 4 < code_.size(); ++j) {
+            if (is(j, "typedef")) {
+                size_t end = find_semicolon(j);
+                for (size_t q = j + 1; end != npos && q + 4 < end; ++q)
+                    if (is(q, "(") && is(q + 1, "*") && is_ident(q + 2) && is(q + 3, ")") && is(q + 4, "(")) {
+                        aliases.insert(text(q + 2));
+                        break;
+                    }
+            } else if (is(j, "using") && is_ident(j + 1) && is(j + 2, "=")) {
+                size_t end = find_semicolon(j);
+                for (size_t q = j + 3; end != npos && q + 3 < end; ++q)
+                    if (is(q, "(") && is(q + 1, "*") && is(q + 2, ")") && is(q + 3, "(")) {
+                        aliases.insert(text(j + 1));
+                        break;
+                    }
+            }
+        }
         for (size_t j = 0; j + 1 < code_.size(); ++j) {
             if (!is(j, "template") || !is(j + 1, "<")) continue;
             size_t close = match_angle(j + 1);
             if (close == npos) continue;
             for (size_t q = j + 2; q + 4 < close; ++q)
                 if (is(q, "(") && is(q + 1, "*") && is_ident(q + 2) && is(q + 3, ")") && is(q + 4, "(")) add_edit(tk(q + 1).offset, 1, "&");
+            for (size_t q = j + 2; q + 1 < close; ++q)
+                if ((is(q - 1, "<") || is(q - 1, ",")) && is_ident(q) && aliases.count(text(q)) && is_ident(q + 1) &&
+                    (is(q + 2, ",") || is(q + 2, ">") || is(q + 2, "=")))
+                    add_edit(tk(q).offset, tk(q).length, "::sm::function_reference<" + text(q) + ">");
         }
     }
 
