@@ -1911,8 +1911,15 @@ private:
         auto tok = [&](size_t k) { return src_.substr(toks_[k].offset, toks_[k].length); };
         if (i > 0 && same_context(i - 1)) {
             std::string p = tok(i - 1);
-            bool starts = p == ";" || p == "{" || p == "}" || p == "static" || p == "constexpr" || p == "inline" || p == "const" ||
-                          p == ":" || (p == ")" && toks_[i].in_directive);
+            auto starts_declaration = [&](const std::string &q) {
+                return q == ";" || q == "{" || q == "}" || q == "static" || q == "constexpr" || q == "inline" || q == "const" || q == ":";
+            };
+            bool starts = starts_declaration(p) || (p == ")" && toks_[i].in_directive);
+            // `static constexpr int constant n = 4;` (MLX's WorkPerThread): the address space after a
+            // one-word type.
+            if (!starts && toks_[i - 1].kind == token_kind::identifier && i > 1 && same_context(i - 2) &&
+                starts_declaration(tok(i - 2)) && !(tok(i - 2) == "const" && i > 2 && same_context(i - 3) && tok(i - 3) == ")"))
+                starts = true;
             if (!starts) return false;
             // `float get() const constant {`: a member function's qualifiers, not an object.
             if (p == "const" && i > 1 && same_context(i - 2) && tok(i - 2) == ")") return false;
@@ -1955,12 +1962,19 @@ private:
     }
 
     // Whether `static` appears in the declaration before toks_[i] (the object needs no other).
+    // A one-word type may stand between them (`static constexpr int constant n`).
     bool declared_static(size_t i) const {
+        bool type_seen = false;
         for (size_t k = i; k-- > 0;) {
             if (toks_[k].in_directive != toks_[i].in_directive || toks_[k].directive_start) return false;
             std::string t = src_.substr(toks_[k].offset, toks_[k].length);
             if (t == "static") return true;
-            if (t != "const" && t != "constexpr" && t != "inline") return false;
+            if (t == "const" || t == "constexpr" || t == "inline") continue;
+            if (k + 1 == i && !type_seen && toks_[k].kind == token_kind::identifier) {
+                type_seen = true;
+                continue;
+            }
+            return false;
         }
         return false;
     }
@@ -2283,6 +2297,7 @@ public:
             for (const auto &name : reachable(k.param_refs)) names.insert(name);
             return walked.emplace(&k, std::make_pair(barriers, constants_used(names))).first->second;
         };
+        std::string where; // resync() to the instantiation being emitted, "" for a kernel defined as such
         // One table entry: `fn` names the kernel function; `regions_fn`, when not empty, its split form.
         auto entry = [&](const kernel_def &k, const std::string &exported, const std::string &fn, const std::string &tg_size,
                          const std::string &regions_fn) {
@@ -2290,8 +2305,11 @@ public:
                 if (b == "-") return; // refused above
             std::string b = "sm_bindings_" + std::to_string(n), list;
             for (size_t i = 0; i < k.bindings.size(); ++i) list += (i ? ", " : "") + k.bindings[i];
-            decls += "using " + b + " = ::sm::entry::bindings<" + list + ">;\n";
-            entries += "    table[" + std::to_string(n) + "] = ";
+            // An explicit instantiation's entry is where the user's instantiation happens: an error in
+            // its template arguments (a type the source does not declare) is at the user's line.
+            const std::string back = where.empty() ? "" : "\n#line 1 \"softmetal_generated\"\n";
+            decls += where + "using " + b + " = ::sm::entry::bindings<" + list + ">;\n" + back;
+            entries += where + "    table[" + std::to_string(n) + "] = ";
             if (!regions_fn.empty()) {
                 decls += "using " + b + "_group = ::sm::entry::bindings<" + list + (list.empty() ? "" : ", ") + "::sm::entry::sm_group_binding>;\n";
                 entries += "::sm::entry::kernel_info_regions<" + b + ", " + b + "_group, " + fn + ", " + regions_fn + ">(\"" + exported +
@@ -2300,6 +2318,7 @@ public:
                 entries += "::sm::entry::kernel_info<" + b + ", " + fn + ">(\"" + exported + "\", " + tg_size + ", " +
                            (reach(k).first ? "true" : "false") + ");\n";
             }
+            entries += back;
             std::string names_list;
             uint64_t read_only = 0;
             for (size_t p = 0; p < k.parameter_names.size(); ++p) {
@@ -2339,6 +2358,7 @@ public:
         for (const auto &inst : instantiations_) {
             auto it = kernel_index_.find(inst.kernel);
             if (it == kernel_index_.end()) continue;
+            where = inst.line > 0 ? resync(inst.line, inst.column) : std::string();
             // Overloads of one name: the instantiation's parameter count tells them apart.
             std::vector<const kernel_def *> candidates;
             for (const auto &k : kernels_)
@@ -2363,10 +2383,12 @@ public:
             // A declaration with the instantiation's own parameters picks the specialisation (deduced
             // arguments, or one overload among several).
             const std::string sig = "sm_signature_" + std::to_string(n);
-            decls += "void " + sig + "(" + (shader_validation_enabled() ? checked_signature(inst.signature) : inst.signature) + ");\n";
+            decls += where + "void " + sig + "(" + (shader_validation_enabled() ? checked_signature(inst.signature) : inst.signature) +
+                     ");\n" + (where.empty() ? "" : "\n#line 1 \"softmetal_generated\"\n");
             const std::string targs = inst.args.empty() ? "" : "<" + inst.args + ">";
             emit_as(*chosen, inst.host_name, "static_cast<decltype(&" + sig + ")>(&" + chosen->scope + chosen->name + targs + ")");
         }
+        where.clear();
         for (const auto &g : graphics_functions_) {
             entries += "    table[" + std::to_string(n) + "] = ::sm::entry::graphics_function_info(\"" + g.first + "\", " +
                        std::to_string(g.second) + ");\n";
