@@ -327,6 +327,22 @@ kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1
                                    return 3.0f * (in[i] + 1.0f) + (in[i] - 1.0f) + 3.0f * 2.0f + in[i] + float(int(i) / 4);
                                }));
 
+    // A static data member in constant memory with the address space after its type (MLX's
+    // utils.h: `template <typename U> struct WorkPerThread { static constexpr int constant n = 8 / sizeof(U); };`).
+    cases.push_back(floats_out("static_member_with_address_space_after_type", R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename U> struct work_per_thread {
+    static_assert(sizeof(U) <= 8, "too large");
+    static constexpr int constant n = 8 / sizeof(U);
+};
+struct scales { static constexpr float constant half_step = 0.5f; };
+kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    out[i] = in[i] * float(work_per_thread<short>::n) + float(work_per_thread<float>::n) + scales::half_step;
+}
+)",
+                               "k", {buffer_of(0, in)}, n, 1, [=](size_t i) { return in[i] * 4.0f + 2.0f + 0.5f; }));
+
     // ggml's partial vector initializers: the missing elements are zero.
     cases.push_back(floats_out("partial_vector_brace_initializers", R"(
 #include <metal_stdlib>
