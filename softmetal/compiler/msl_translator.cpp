@@ -2309,7 +2309,8 @@ public:
             // its template arguments (a type the source does not declare) is at the user's line.
             const std::string back = where.empty() ? "" : "\n#line 1 \"softmetal_generated\"\n";
             decls += where + "using " + b + " = ::sm::entry::bindings<" + list + ">;\n" + back;
-            entries += where + "    table[" + std::to_string(n) + "] = ";
+            const std::string slot = "table[SM_SLOT(" + std::to_string(n) + ")]";
+            entries += "#if SM_WANT(" + std::to_string(n) + ")\n" + where + "    " + slot + " = ";
             if (!regions_fn.empty()) {
                 decls += "using " + b + "_group = ::sm::entry::bindings<" + list + (list.empty() ? "" : ", ") + "::sm::entry::sm_group_binding>;\n";
                 entries += "::sm::entry::kernel_info_regions<" + b + ", " + b + "_group, " + fn + ", " + regions_fn + ">(\"" + exported +
@@ -2325,12 +2326,11 @@ public:
                 names_list += (p ? "\n" : "") + k.parameter_names[p];
                 if (p < 64 && k.read_only[p]) read_only |= uint64_t(1) << p;
             }
-            entries += "    table[" + std::to_string(n) + "].parameter_names = (const char *)(__SIZE_TYPE__)\"" + c_string_body(names_list) +
-                       "\";\n    table[" + std::to_string(n) + "].read_only_parameters = " + std::to_string(read_only) + "ul;\n";
+            entries += "    " + slot + ".parameter_names = (const char *)(__SIZE_TYPE__)\"" + c_string_body(names_list) + "\";\n    " + slot +
+                       ".read_only_parameters = " + std::to_string(read_only) + "ul;\n";
             const std::string &used = reach(k).second;
-            if (!used.empty())
-                entries += "    table[" + std::to_string(n) + "].function_constants = (const char *)(__SIZE_TYPE__)\"" +
-                           c_string_body(used) + "\";\n";
+            if (!used.empty()) entries += "    " + slot + ".function_constants = (const char *)(__SIZE_TYPE__)\"" + c_string_body(used) + "\";\n";
+            entries += "#endif\n";
             names.push_back(exported);
             ++n;
         };
@@ -2390,18 +2390,27 @@ public:
         }
         where.clear();
         for (const auto &g : graphics_functions_) {
-            entries += "    table[" + std::to_string(n) + "] = ::sm::entry::graphics_function_info(\"" + g.first + "\", " +
-                       std::to_string(g.second) + ");\n";
+            entries += "#if SM_WANT(" + std::to_string(n) + ")\n    table[SM_SLOT(" + std::to_string(n) +
+                       ")] = ::sm::entry::graphics_function_info(\"" + g.first + "\", " + std::to_string(g.second) + ");\n#endif\n";
             names.push_back(g.first);
             ++n;
         }
         // Filled when the loader asks, not by a static initializer: the module runs no code at load.
+        // Compiled with SM_CHUNK=c and SM_CHUNK_SIZE=s (compiler.cpp, a large library's code made on
+        // demand), the table holds only entries [c*s, c*s+s), at slots from 0: only their kernels
+        // are instantiated, and msl_keywords.h makes `kernel` functions inline, so the others are
+        // not compiled either.
+        const std::string count = std::to_string(n);
         std::string out = decls;
+        out += "#ifdef SM_CHUNK\n#define SM_WANT(n) ((n) / (SM_CHUNK_SIZE) == (SM_CHUNK))\n#define SM_SLOT(n) ((n) - (SM_CHUNK) * (SM_CHUNK_SIZE))\n"
+               "#define SM_TABLE_COUNT (" + count + " - (SM_CHUNK) * (SM_CHUNK_SIZE) < (SM_CHUNK_SIZE) ? " + count +
+               " - (SM_CHUNK) * (SM_CHUNK_SIZE) : (SM_CHUNK_SIZE))\n"
+               "#else\n#define SM_WANT(n) 1\n#define SM_SLOT(n) (n)\n#define SM_TABLE_COUNT " + count + "\n#endif\n";
         out += "SM_EXPORT const sm_kernel_info *softmetal_module_kernels(const sm_runtime_api *runtime, uint32_t *count) {\n"
                "    if (!runtime || runtime->abi_version != SM_ABI_VERSION || !count) return nullptr;\n"
                "    ::sm::target::runtime = runtime;\n";
-        out += "    static sm_kernel_info table[" + std::to_string(n > 0 ? n : 1) + "];\n" + entries;
-        out += "    *count = " + std::to_string(n) + ";\n    return table;\n}\n";
+        out += "    static sm_kernel_info table[SM_TABLE_COUNT > 0 ? SM_TABLE_COUNT : 1];\n" + entries;
+        out += "    *count = SM_TABLE_COUNT > 0 ? SM_TABLE_COUNT : 0;\n    return table;\n}\n";
         return out;
     }
 
