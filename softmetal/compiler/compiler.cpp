@@ -540,14 +540,15 @@ bool build_with_repairs(const preprocessed_msl &pre, const compile_options &opti
 }
 
 // Libraries of at least this many kernels (functions in the table) get their code on demand:
-// $SOFTMETAL_CODEGEN_ON_DEMAND, default 512; 0 turns it off. Measured on MLX's binary.metal (1,890
-// kernels): clang's check of the whole source is 2% of its -O2 compile, code generation the rest.
+// $SOFTMETAL_CODEGEN_ON_DEMAND, default 256; 0 turns it off. Measured on MLX's binary.metal (1,890
+// kernels): clang's check of the whole source is 2% of its -O2 compile, code generation the rest;
+// MLX's gemv_masked.metal (432 kernels) went past the 300 s limit on a loaded machine.
 size_t on_demand_threshold() {
     const char *v = std::getenv("SOFTMETAL_CODEGEN_ON_DEMAND");
-    if (!v || !*v) return 512;
+    if (!v || !*v) return 256;
     char *end = nullptr;
     unsigned long n = std::strtoul(v, &end, 10);
-    return end && *end == '\0' ? size_t(n) : 512;
+    return end && *end == '\0' ? size_t(n) : 256;
 }
 // Kernels per chunk: each chunk's compile parses the whole source again (about 1.5 s of CPU for
 // binary.metal) and makes code for its kernels (about 0.04 s each there).

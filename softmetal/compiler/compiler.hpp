@@ -70,7 +70,7 @@ public:
     const sm_kernel_info *find(std::string_view name) const;
     const std::vector<function_constant_info> &function_constants() const { return constants_; }
     bool has_function_constants() const { return !constants_.empty(); }
-    // A large library (at least $SOFTMETAL_CODEGEN_ON_DEMAND kernels, default 512): compile_library
+    // A large library (at least $SOFTMETAL_CODEGEN_ON_DEMAND kernels, default 256): compile_library
     // checked the whole source (every error is reported there, as Metal does), and each kernel's
     // native code is made when find() first asks for it, with the kernels around it.
     bool compiles_on_demand() const { return on_demand_ != nullptr; }
