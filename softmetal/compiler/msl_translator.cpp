@@ -573,11 +573,17 @@ private:
                     continue;
                 }
             }
-            if (t == "constant") {
-                size_t end = parse_function_constant(j);
+            // A function constant is recognised by its attribute, not by a leading `constant`: the
+            // declaration's specifiers may come from a macro the rewrite sees unexpanded (MLX's
+            // `STEEL_CONST bool inv_ [[function_constant(0)]];`, STEEL_CONST being
+            // `static constant constexpr const`).
+            if (t == "[" && is(j + 1, "[") && is(j + 2, "function_constant") && stmt_start < j &&
+                template_start == npos) {
+                size_t end = parse_function_constant(stmt_start, j);
                 if (end != npos) {
                     j = end;
                     stmt_start = j + 1;
+                    attributes_start = npos;
                     continue;
                 }
             }
@@ -1654,22 +1660,22 @@ private:
         return end;
     }
 
-    // `constant T name [[function_constant(i)]];` at namespace scope; returns its ';' or npos.
-    size_t parse_function_constant(size_t j) {
-        size_t end = find_semicolon(j);
-        if (end == npos) return npos;
-        size_t attr = npos;
-        for (size_t q = j + 1; q < end; ++q)
-            if (is(q, "[") && is(q + 1, "[") && is(q + 2, "function_constant")) {
-                attr = q;
-                break;
-            }
-        if (attr == npos || !is_ident(attr - 1) || attr - 1 <= j + 1) return npos;
+    // `constant T name [[function_constant(i)]];` at namespace scope, from its first token `first`
+    // to the attribute's '[' at `attr`; returns its ';' or npos. The declaration specifiers
+    // (`static`, `constant`, `constexpr`, `const`) are not part of the constant's type.
+    size_t parse_function_constant(size_t first, size_t attr) {
+        size_t end = find_semicolon(attr);
+        if (end == npos || !is_ident(attr - 1) || attr - 1 <= first) return npos;
         size_t ae = attribute_end(attr);
-        if (ae == npos) return npos;
+        if (ae == npos || ae >= end) return npos;
+        for (size_t q = first; q < attr; ++q)
+            if (is(q, "(") || is(q, "{") || is(q, "=")) return npos; // a function or an initialized variable
         function_constant_info info;
         info.name = text(attr - 1);
-        std::string type = span(j + 1, attr - 2);
+        static const std::set<std::string> specifiers = {"static", "constant", "constexpr", "const", "volatile", "inline"};
+        std::string type;
+        for (size_t q = first; q + 1 < attr; ++q)
+            if (!specifiers.count(text(q))) type += (type.empty() ? "" : " ") + text(q);
         std::string idx = is(attr + 3, "(") ? text(attr + 4) : "";
         if (!idx.empty() && idx.size() <= 5 && std::all_of(idx.begin(), idx.end(), [](char c) { return c >= '0' && c <= '9'; }))
             info.index = std::atoi(idx.c_str());
@@ -1687,9 +1693,11 @@ private:
             std::vector<unsigned char> bytes = value->bytes;
             if (info.type == 53 && !bytes.empty()) bytes = {static_cast<unsigned char>(bytes[0] != 0)};
             if (bytes.empty()) bytes.push_back(0);
-            init = " = ::sm::entry::fc_value<" + type + ">(::sm::entry::fc_bytes<" + std::to_string(bytes.size()) + ">{{";
+            // The bytes convert to the declared type by themselves (fc_bytes' conversion): the type as
+            // the rewrite sees it may be spelled through a macro that also holds the specifiers.
+            init = " = ::sm::entry::fc_bytes<" + std::to_string(bytes.size()) + ">{{";
             for (size_t b = 0; b < bytes.size(); ++b) init += (b ? "," : "") + std::to_string(bytes[b]);
-            init += "}})";
+            init += "}}";
         }
         size_t off = tk(attr).offset, len = end_of(ae) - off;
         add_edit(off, len, init);
@@ -1909,13 +1917,37 @@ private:
         }
     }
 
+    // A parameter may also be spelled with an alias of a function-pointer type (`typedef void
+    // (*F)(args);` or `using F = void (*)(args);`): its type becomes ::sm::function_reference<F>.
     void function_pointer_template_parameters() {
+        std::set<std::string> aliases;
+        for (size_t j = 0; j + 4 < code_.size(); ++j) {
+            if (is(j, "typedef")) {
+                size_t end = find_semicolon(j);
+                for (size_t q = j + 1; end != npos && q + 4 < end; ++q)
+                    if (is(q, "(") && is(q + 1, "*") && is_ident(q + 2) && is(q + 3, ")") && is(q + 4, "(")) {
+                        aliases.insert(text(q + 2));
+                        break;
+                    }
+            } else if (is(j, "using") && is_ident(j + 1) && is(j + 2, "=")) {
+                size_t end = find_semicolon(j);
+                for (size_t q = j + 3; end != npos && q + 3 < end; ++q)
+                    if (is(q, "(") && is(q + 1, "*") && is(q + 2, ")") && is(q + 3, "(")) {
+                        aliases.insert(text(j + 1));
+                        break;
+                    }
+            }
+        }
         for (size_t j = 0; j + 1 < code_.size(); ++j) {
             if (!is(j, "template") || !is(j + 1, "<")) continue;
             size_t close = match_angle(j + 1);
             if (close == npos) continue;
             for (size_t q = j + 2; q + 4 < close; ++q)
                 if (is(q, "(") && is(q + 1, "*") && is_ident(q + 2) && is(q + 3, ")") && is(q + 4, "(")) add_edit(tk(q + 1).offset, 1, "&");
+            for (size_t q = j + 2; q + 1 < close; ++q)
+                if ((is(q - 1, "<") || is(q - 1, ",")) && is_ident(q) && aliases.count(text(q)) && is_ident(q + 1) &&
+                    (is(q + 2, ",") || is(q + 2, ">") || is(q + 2, "=")))
+                    add_edit(tk(q).offset, tk(q).length, "::sm::function_reference<" + text(q) + ">");
         }
     }
 
@@ -2075,8 +2107,15 @@ private:
         auto tok = [&](size_t k) { return src_.substr(toks_[k].offset, toks_[k].length); };
         if (i > 0 && same_context(i - 1)) {
             std::string p = tok(i - 1);
-            bool starts = p == ";" || p == "{" || p == "}" || p == "static" || p == "constexpr" || p == "inline" || p == "const" ||
-                          p == ":" || (p == ")" && toks_[i].in_directive);
+            auto starts_declaration = [&](const std::string &q) {
+                return q == ";" || q == "{" || q == "}" || q == "static" || q == "constexpr" || q == "inline" || q == "const" || q == ":";
+            };
+            bool starts = starts_declaration(p) || (p == ")" && toks_[i].in_directive);
+            // `static constexpr int constant n = 4;` (MLX's WorkPerThread): the address space after a
+            // one-word type.
+            if (!starts && toks_[i - 1].kind == token_kind::identifier && i > 1 && same_context(i - 2) &&
+                starts_declaration(tok(i - 2)) && !(tok(i - 2) == "const" && i > 2 && same_context(i - 3) && tok(i - 3) == ")"))
+                starts = true;
             if (!starts) return false;
             // `float get() const constant {`: a member function's qualifiers, not an object.
             if (p == "const" && i > 1 && same_context(i - 2) && tok(i - 2) == ")") return false;
@@ -2119,12 +2158,19 @@ private:
     }
 
     // Whether `static` appears in the declaration before toks_[i] (the object needs no other).
+    // A one-word type may stand between them (`static constexpr int constant n`).
     bool declared_static(size_t i) const {
+        bool type_seen = false;
         for (size_t k = i; k-- > 0;) {
             if (toks_[k].in_directive != toks_[i].in_directive || toks_[k].directive_start) return false;
             std::string t = src_.substr(toks_[k].offset, toks_[k].length);
             if (t == "static") return true;
-            if (t != "const" && t != "constexpr" && t != "inline") return false;
+            if (t == "const" || t == "constexpr" || t == "inline") continue;
+            if (k + 1 == i && !type_seen && toks_[k].kind == token_kind::identifier) {
+                type_seen = true;
+                continue;
+            }
+            return false;
         }
         return false;
     }
@@ -2447,6 +2493,7 @@ public:
             for (const auto &name : reachable(k.param_refs)) names.insert(name);
             return walked.emplace(&k, std::make_pair(barriers, constants_used(names))).first->second;
         };
+        std::string where; // resync() to the instantiation being emitted, "" for a kernel defined as such
         // One table entry: `fn` names the kernel function; `regions_fn`, when not empty, its split form.
         auto entry = [&](const kernel_def &k, const std::string &exported, const std::string &fn, const std::string &tg_size,
                          const std::string &regions_fn) {
@@ -2454,8 +2501,12 @@ public:
                 if (b == "-") return; // refused above
             std::string b = "sm_bindings_" + std::to_string(n), list;
             for (size_t i = 0; i < k.bindings.size(); ++i) list += (i ? ", " : "") + k.bindings[i];
-            decls += "using " + b + " = ::sm::entry::bindings<" + list + ">;\n";
-            entries += "    table[" + std::to_string(n) + "] = ";
+            // An explicit instantiation's entry is where the user's instantiation happens: an error in
+            // its template arguments (a type the source does not declare) is at the user's line.
+            const std::string back = where.empty() ? "" : "\n#line 1 \"softmetal_generated\"\n";
+            decls += where + "using " + b + " = ::sm::entry::bindings<" + list + ">;\n" + back;
+            const std::string slot = "table[SM_SLOT(" + std::to_string(n) + ")]";
+            entries += "#if SM_WANT(" + std::to_string(n) + ")\n" + where + "    " + slot + " = ";
             if (!regions_fn.empty()) {
                 decls += "using " + b + "_group = ::sm::entry::bindings<" + list + (list.empty() ? "" : ", ") + "::sm::entry::sm_group_binding>;\n";
                 entries += "::sm::entry::kernel_info_regions<" + b + ", " + b + "_group, " + fn + ", " + regions_fn + ">(\"" + exported +
@@ -2464,18 +2515,18 @@ public:
                 entries += "::sm::entry::kernel_info<" + b + ", " + fn + ">(\"" + exported + "\", " + tg_size + ", " +
                            (reach(k).first ? "true" : "false") + ");\n";
             }
+            entries += back;
             std::string names_list;
             uint64_t read_only = 0;
             for (size_t p = 0; p < k.parameter_names.size(); ++p) {
                 names_list += (p ? "\n" : "") + k.parameter_names[p];
                 if (p < 64 && k.read_only[p]) read_only |= uint64_t(1) << p;
             }
-            entries += "    table[" + std::to_string(n) + "].parameter_names = (const char *)(__SIZE_TYPE__)\"" + c_string_body(names_list) +
-                       "\";\n    table[" + std::to_string(n) + "].read_only_parameters = " + std::to_string(read_only) + "ul;\n";
+            entries += "    " + slot + ".parameter_names = (const char *)(__SIZE_TYPE__)\"" + c_string_body(names_list) + "\";\n    " + slot +
+                       ".read_only_parameters = " + std::to_string(read_only) + "ul;\n";
             const std::string &used = reach(k).second;
-            if (!used.empty())
-                entries += "    table[" + std::to_string(n) + "].function_constants = (const char *)(__SIZE_TYPE__)\"" +
-                           c_string_body(used) + "\";\n";
+            if (!used.empty()) entries += "    " + slot + ".function_constants = (const char *)(__SIZE_TYPE__)\"" + c_string_body(used) + "\";\n";
+            entries += "#endif\n";
             names.push_back(exported);
             ++n;
         };
@@ -2503,6 +2554,7 @@ public:
         for (const auto &inst : instantiations_) {
             auto it = kernel_index_.find(inst.kernel);
             if (it == kernel_index_.end()) continue;
+            where = inst.line > 0 ? resync(inst.line, inst.column) : std::string();
             // Overloads of one name: the instantiation's parameter count tells them apart.
             std::vector<const kernel_def *> candidates;
             for (const auto &k : kernels_)
@@ -2527,23 +2579,34 @@ public:
             // A declaration with the instantiation's own parameters picks the specialisation (deduced
             // arguments, or one overload among several).
             const std::string sig = "sm_signature_" + std::to_string(n);
-            decls += "void " + sig + "(" + (shader_validation_enabled() ? checked_signature(inst.signature) : inst.signature) + ");\n";
+            decls += where + "void " + sig + "(" + (shader_validation_enabled() ? checked_signature(inst.signature) : inst.signature) +
+                     ");\n" + (where.empty() ? "" : "\n#line 1 \"softmetal_generated\"\n");
             const std::string targs = inst.args.empty() ? "" : "<" + inst.args + ">";
             emit_as(*chosen, inst.host_name, "static_cast<decltype(&" + sig + ")>(&" + chosen->scope + chosen->name + targs + ")");
         }
+        where.clear();
         for (const auto &g : graphics_functions_) {
-            entries += "    table[" + std::to_string(n) + "] = ::sm::entry::graphics_function_info(\"" + g.first + "\", " +
-                       std::to_string(g.second) + ");\n";
+            entries += "#if SM_WANT(" + std::to_string(n) + ")\n    table[SM_SLOT(" + std::to_string(n) +
+                       ")] = ::sm::entry::graphics_function_info(\"" + g.first + "\", " + std::to_string(g.second) + ");\n#endif\n";
             names.push_back(g.first);
             ++n;
         }
         // Filled when the loader asks, not by a static initializer: the module runs no code at load.
+        // Compiled with SM_CHUNK=c and SM_CHUNK_SIZE=s (compiler.cpp, a large library's code made on
+        // demand), the table holds only entries [c*s, c*s+s), at slots from 0: only their kernels
+        // are instantiated, and msl_keywords.h makes `kernel` functions inline, so the others are
+        // not compiled either.
+        const std::string count = std::to_string(n);
         std::string out = decls;
+        out += "#ifdef SM_CHUNK\n#define SM_WANT(n) ((n) / (SM_CHUNK_SIZE) == (SM_CHUNK))\n#define SM_SLOT(n) ((n) - (SM_CHUNK) * (SM_CHUNK_SIZE))\n"
+               "#define SM_TABLE_COUNT (" + count + " - (SM_CHUNK) * (SM_CHUNK_SIZE) < (SM_CHUNK_SIZE) ? " + count +
+               " - (SM_CHUNK) * (SM_CHUNK_SIZE) : (SM_CHUNK_SIZE))\n"
+               "#else\n#define SM_WANT(n) 1\n#define SM_SLOT(n) (n)\n#define SM_TABLE_COUNT " + count + "\n#endif\n";
         out += "SM_EXPORT const sm_kernel_info *softmetal_module_kernels(const sm_runtime_api *runtime, uint32_t *count) {\n"
                "    if (!runtime || runtime->abi_version != SM_ABI_VERSION || !count) return nullptr;\n"
                "    ::sm::target::runtime = runtime;\n";
-        out += "    static sm_kernel_info table[" + std::to_string(n > 0 ? n : 1) + "];\n" + entries;
-        out += "    *count = " + std::to_string(n) + ";\n    return table;\n}\n";
+        out += "    static sm_kernel_info table[SM_TABLE_COUNT > 0 ? SM_TABLE_COUNT : 1];\n" + entries;
+        out += "    *count = SM_TABLE_COUNT > 0 ? SM_TABLE_COUNT : 0;\n    return table;\n}\n";
         return out;
     }
 
