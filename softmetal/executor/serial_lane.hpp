@@ -5,10 +5,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace softmetal {
 
@@ -29,7 +29,9 @@ private:
 
     std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<std::function<void()>> tasks_;
+    // Submitted and not yet taken. The lane takes them all at once (one locked section per batch, not
+    // per task) by swapping with a vector of its own, so both keep their capacity: no allocation per task.
+    std::vector<std::function<void()>> tasks_;
     bool stopping_ = false;
     bool sleeping_ = false;                  // the lane waits on wake_: submit must notify (under mutex_)
     std::atomic<std::uint64_t> submitted_{0};  // what the lane polls while it spins, without the mutex

@@ -20,7 +20,9 @@ command_buffer_state& state(id self) { return *pymetal::state_of<command_buffer_
 // The command buffer's task on its queue's lane: its place in the queue's order is taken here.
 void submit_to_lane(id self) {
     command_queue_state* queue = pymetal::state_of<command_queue_state>(state(self).queue.get());
-    queue->lane->submit([shared = state(self).core] {
+    queue->lane->submit([core = state(self).core.get()] {
+        // Set before the submit (mark_enqueued_locked), and read by this task alone.
+        const std::shared_ptr<command_buffer_core> shared = std::move(core->lane_reference);
         try {
             execute_command_buffer(shared);
         } catch (...) {
@@ -34,6 +36,7 @@ void submit_to_lane(id self) {
 void mark_enqueued_locked(id self, command_buffer_core& core) {
     core.status = status_enqueued;
     core.handler_lane = pymetal::state_of<command_queue_state>(state(self).queue.get())->handler_lane.get();
+    core.lane_reference = state(self).core;
 }
 
 void enqueue(id self) {

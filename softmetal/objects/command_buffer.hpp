@@ -35,8 +35,11 @@ inline constexpr ns_uinteger status_error = 5;
 // One recorded command, run on the lane in encoding order; a failure stops the command buffer. Commands
 // run under the watchdog, except event waits: a GPU waiting for an event is not running the command
 // buffer, and its watchdog does not count that time either.
+// A compute dispatch is held here as its snapshot, not inside `run`: a std::function would put the
+// snapshot in a heap block of its own, allocated by the encoding thread and freed by the queue's.
 struct recorded_command {
     bool waits_for_event = false;
+    std::optional<recorded_dispatch> dispatch;  // when set, the command runs it (and `run` is empty)
     std::function<std::optional<validation_failure>(softmetal::run_control&)> run;
 };
 
@@ -69,6 +72,9 @@ struct command_buffer_core {
     std::atomic<unsigned> progress{0};
 
     softmetal::serial_lane* handler_lane = nullptr;  // the queue's; set at enqueue (the queue outlives `self`)
+    // The lane task's reference to this core, set at enqueue and taken by the task: the task itself then
+    // captures only a pointer, which std::function holds without a heap block of its own.
+    std::shared_ptr<command_buffer_core> lane_reference;
 
     std::size_t encoders_created = 0;
     bool encoder_open = false;  // an encoder of this command buffer has not ended yet

@@ -47,6 +47,11 @@ void run_handlers(std::vector<void*>& handlers, id command_buffer, const char* k
     handlers.clear();
 }
 
+std::optional<validation_failure> run_command(const recorded_command& command, softmetal::run_control& control) {
+    if (command.dispatch) return run_dispatch(*command.dispatch, control);
+    return command.run(control);
+}
+
 // Runs the commands until one fails (validation, a fault, the watchdog); returns the failure, if any.
 // The watchdog watches each stretch of commands between event waits: time spent waiting for another
 // queue is not the command buffer running.
@@ -58,7 +63,7 @@ std::optional<validation_failure> run_commands(const std::vector<recorded_comman
     while (next < commands.size()) {
         if (commands[next].waits_for_event) {
             softmetal::run_control unwatched;
-            if (auto failure = commands[next++].run(unwatched)) return failure;
+            if (auto failure = run_command(commands[next++], unwatched)) return failure;
             first = false;
             continue;
         }
@@ -66,7 +71,7 @@ std::optional<validation_failure> run_commands(const std::vector<recorded_comman
         softmetal::watchdog_watch watch(control, first ? started : std::chrono::steady_clock::now());
         first = false;
         for (; next < commands.size() && !commands[next].waits_for_event; ++next)
-            if (auto failure = commands[next].run(control)) return failure;
+            if (auto failure = run_command(commands[next], control)) return failure;
     }
     return std::nullopt;
 }

@@ -148,7 +148,7 @@ void set_bytes(id self, const void* bytes, ns_uinteger length, ns_uinteger index
 void record(compute_command_encoder_state& encoder, recorded_dispatch snapshot) {
     // The command runs the snapshot later, on the lane; it owns it (module, byte copies) until then.
     recorded_command command;
-    command.run = [snapshot = std::move(snapshot)](softmetal::run_control& control) { return run_dispatch(snapshot, control); };
+    command.dispatch.emplace(std::move(snapshot));
     if (record_command(*encoder.core, std::move(command))) encoder.bindings.dispatch_index++;
 }
 
