@@ -2,6 +2,8 @@
 
 #include "executor/spin_wait.hpp"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -9,7 +11,7 @@
 
 namespace softmetal {
 
-serial_lane::serial_lane() : thread_([this] { drain(); }) {}
+serial_lane::serial_lane(policy scheduling) : thread_([this, scheduling] { drain(scheduling); }) {}
 
 serial_lane::~serial_lane() {
     {
@@ -69,7 +71,19 @@ constexpr unsigned most_skipped_polls = 64;
 
 }  // namespace
 
-void serial_lane::drain() {
+void serial_lane::drain(policy scheduling) {
+    // A batch lane is a batch thread to the scheduler: woken on the core of the thread that submitted to
+    // it (where Linux's wake-affine placement usually puts it), it waits until that thread blocks or its
+    // slice ends instead of preempting it at once. A committing thread then fills the queue, the lane
+    // runs the queued command buffers in one go, and a loop of 10,000 commits costs about 160 context
+    // switches instead of a thousand or more (one per preemption: about 1.9 us per command buffer instead
+    // of 1.4 on our 2-core machines). A lane on an idle core starts at once either way. The policy keeps
+    // the thread's nice value and needs no privilege; if it is refused the lane just runs as before.
+    if (scheduling == policy::batch) {
+        sched_param param{};
+        param.sched_priority = 0;
+        (void)sched_setscheduler(0, SCHED_BATCH, &param);
+    }
     std::vector<std::function<void()>> batch;
     unsigned polls_to_skip = 0, next_skip = 1;  // the poll's back-off (poll_time)
     std::unique_lock<std::mutex> lock(mutex_);

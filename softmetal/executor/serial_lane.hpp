@@ -14,7 +14,13 @@ namespace softmetal {
 
 class serial_lane {
 public:
-    serial_lane();
+    // How the scheduler treats the lane's thread. `batch` (SCHED_BATCH) suits a lane that runs work
+    // submitted in bursts by one other thread (a queue's command buffers): woken, it does not preempt
+    // the submitting thread, so the work queues up and runs in batches (serial_lane.cpp says why).
+    // Threads the lane's tasks create inherit the policy.
+    enum class policy { ordinary, batch };
+
+    explicit serial_lane(policy scheduling = policy::ordinary);
     // Runs every task already submitted, then joins the lane's thread. Must not be called from a task.
     ~serial_lane();
     serial_lane(const serial_lane&) = delete;
@@ -25,7 +31,7 @@ public:
     void submit(std::function<void()> task);
 
 private:
-    void drain();
+    void drain(policy scheduling);
 
     std::mutex mutex_;
     std::condition_variable wake_;

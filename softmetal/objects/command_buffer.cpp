@@ -9,6 +9,8 @@
 #include "objects/event.hpp"
 #include "executor/spin_wait.hpp"
 
+#include <sched.h>
+
 #include <cstdio>
 
 namespace softmetal::objects {
@@ -96,6 +98,10 @@ void wait_until(id self, bool completed) {
     lock.unlock();
     const unsigned enough = !completed ? progress_scheduled : in_handler ? progress_completed : progress_finished;
     constexpr std::chrono::microseconds poll_for{20};
+    // The queue's lane does not preempt the thread that woke it (serial_lane.hpp, policy::batch): when
+    // both share a core, the lane runs the command buffer only once this thread gives the core up, so
+    // give it up first, before the pauses (on an otherwise idle core this returns at once).
+    if (core.progress.load(std::memory_order_acquire) < enough) sched_yield();
     if (softmetal::spin_until([&] { return core.progress.load(std::memory_order_acquire) >= enough; }, poll_for)) return;
     lock.lock();
     if (done()) return;
