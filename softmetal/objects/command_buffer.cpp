@@ -213,23 +213,31 @@ void command_buffer_core::record_misuse(const std::string& what) {
     record_misuse_locked(what);
 }
 
+void command_buffer_core::take_references_locked(held_references& out) {
+    out.resources.swap(retained_resources);
+    out.index.swap(retained_index);
+    out.handlers.swap(scheduled_handlers);
+    out.handlers.insert(out.handlers.end(), completed_handlers.begin(), completed_handlers.end());
+    completed_handlers.clear();
+    out.commands.swap(commands);
+}
+
+void held_references::release() {
+    commands.clear();  // their captures (modules, byte copies, events) go outside the lock
+    for (void* handler : handlers) pymetal::block_abi::release(handler);
+    handlers.clear();
+    for (id resource : resources) objects::release(resource);
+    resources.clear();
+    index.clear();
+}
+
 void command_buffer_core::drop_references() {
-    std::vector<id> resources;
-    std::unordered_set<id> index;
-    std::vector<void*> handlers;
-    std::vector<recorded_command> dropped_commands;
+    held_references held;
     {
         std::lock_guard<std::mutex> lock(mutex);
-        resources.swap(retained_resources);
-        index.swap(retained_index);
-        handlers.swap(scheduled_handlers);
-        handlers.insert(handlers.end(), completed_handlers.begin(), completed_handlers.end());
-        completed_handlers.clear();
-        commands.swap(dropped_commands);
+        take_references_locked(held);
     }
-    dropped_commands.clear();  // their captures (modules, byte copies, events) go outside the lock
-    for (void* handler : handlers) pymetal::block_abi::release(handler);
-    for (id resource : resources) release(resource);
+    held.release();
 }
 
 command_buffer_state::~command_buffer_state() {
@@ -257,7 +265,7 @@ id new_command_buffer(id queue, bool retains_references) {
         buffer->core->slots = slots;
         slot_attached = true;
         buffer->queue = pymetal::object::retain(queue);
-        buffer->device = pymetal::object::retain(pymetal::state_of<command_queue_state>(queue)->device.get());
+        buffer->device = pymetal::state_of<command_queue_state>(queue)->device.get();
         buffer->core->retains_references = retains_references;
         return new_instance(classes().command_buffer, std::move(buffer));
     } catch (...) {
@@ -302,7 +310,7 @@ Class register_command_buffer_class() {
     builder.method("addScheduledHandler:", [](id self, SEL, block_ptr handler) { add_handler(self, handler, false); });
     builder.method("retainedReferences",
                    [](id self, SEL) -> objc_bool { return state(self).core->retains_references ? yes : no; });
-    builder.method("device", [](id self, SEL) -> id { return state(self).device.get(); });
+    builder.method("device", [](id self, SEL) -> id { return state(self).device; });
     builder.method("commandQueue", [](id self, SEL) -> id { return state(self).queue.get(); });
     add_label_methods<command_buffer_state>(builder);
     return builder.register_class();

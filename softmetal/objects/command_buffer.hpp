@@ -45,6 +45,18 @@ struct recorded_command {
 
 struct command_queue_slots;
 
+// What a command buffer holds until it finishes, taken out of it in one locked section and let go
+// outside the lock.
+struct held_references {
+    std::vector<id> resources;
+    std::unordered_set<id> index;
+    std::vector<void*> handlers;
+    std::vector<recorded_command> commands;
+    // Destroys the commands (their captures: modules, byte copies, events), then releases the handler
+    // blocks and the resources.
+    void release();
+};
+
 inline constexpr unsigned progress_scheduled = 1;  // status Scheduled
 inline constexpr unsigned progress_completed = 2;  // status Completed or Error
 inline constexpr unsigned progress_finished = 3;   // handlers run and resources released (finished)
@@ -97,6 +109,9 @@ struct command_buffer_core {
     // Keeps `resource` alive until the command buffer finishes (unless it is the unretained kind).
     // Call with `mutex` held.
     void retain_resource(id resource);
+    // Moves the retained resources, the handler blocks (not run) and the commands into `out`. Call with
+    // `mutex` held, then out.release() without it.
+    void take_references_locked(held_references& out);
     // Releases retained resources and handler blocks without running them. Call without `mutex` held.
     void drop_references();
     // Keeps the first misuse. Call with `mutex` held.
@@ -112,7 +127,7 @@ struct command_buffer_state {
     ~command_buffer_state();
 
     pymetal::object queue;
-    pymetal::object device;
+    id device = nullptr;  // the queue's, not retained again: `queue` (held above) holds it
     std::shared_ptr<command_buffer_core> core = std::make_shared<command_buffer_core>();
     label_holder label;
 };

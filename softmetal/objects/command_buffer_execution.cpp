@@ -204,13 +204,15 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
     auto finish = [shared, self] {
         command_buffer_core& core = *shared;
         std::vector<void*> handlers;
+        held_references held;
         {
             std::lock_guard<std::mutex> lock(core.mutex);
             handlers.swap(core.completed_handlers);
+            core.take_references_locked(held);  // kept until the handlers have run
         }
         run_handlers(handlers, self, "completed");
         // Resources go before waitUntilCompleted returns, so a buffer the caller then releases is freed at once.
-        core.drop_references();
+        held.release();
         bool waiting = false;
         std::shared_ptr<command_queue_slots> slots;
         {

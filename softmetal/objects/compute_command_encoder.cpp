@@ -337,7 +337,7 @@ Class register_compute_command_encoder_class() {
         encoder.ended = true;
     });
     builder.method("dispatchType", [](id self, SEL) -> ns_uinteger { return state(self).dispatch_type; });
-    builder.method("device", [](id self, SEL) -> id { return state(self).device.get(); });
+    builder.method("device", [](id self, SEL) -> id { return state(self).device; });
     add_label_methods<compute_command_encoder_state>(builder);
     return builder.register_class();
 }
