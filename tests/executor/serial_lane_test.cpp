@@ -2,11 +2,15 @@
 #include "catch.hpp"
 #include "hand_written_kernels.hpp"
 
+#include <sched.h>
+
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <future>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace executor_test;
@@ -103,4 +107,71 @@ TEST_CASE("lanes submitting dispatches complete in commit order", "[executor][la
         CHECK(counters[q].load() == 25 * 1000 + 25 * 1);
     }
     (void)sink;
+}
+
+TEST_CASE("a lane runs a task submitted while it polls and one submitted after it has gone to sleep", "[executor][lane]") {
+    // The lane polls a few microseconds for the next task before it sleeps: tasks submitted back to back
+    // are found by the poll, tasks submitted after a pause must wake it.
+    softmetal::serial_lane lane;
+    std::atomic<int> ran{0};
+    for (int i = 0; i < 200; ++i) {
+        lane.submit([&] { ran.fetch_add(1); });
+        if (i % 20 == 19) {
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+            while (ran.load() != i + 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+            REQUIRE(ran.load() == i + 1);
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));  // far past the poll: the lane sleeps
+        }
+    }
+}
+
+TEST_CASE("a batch lane's thread is a SCHED_BATCH thread and an ordinary lane's is not", "[executor][lane]") {
+    std::promise<int> batch_policy, ordinary_policy;
+    std::future<int> batch_result = batch_policy.get_future(), ordinary_result = ordinary_policy.get_future();
+    {
+        softmetal::serial_lane batch(softmetal::serial_lane::policy::batch), ordinary;
+        batch.submit([&] { batch_policy.set_value(sched_getscheduler(0)); });
+        ordinary.submit([&] { ordinary_policy.set_value(sched_getscheduler(0)); });
+    }
+    CHECK(batch_result.get() == SCHED_BATCH);
+    CHECK(ordinary_result.get() == SCHED_OTHER);
+}
+
+namespace {
+
+// What the threads that ran groups of policy_kernel saw: each thread's scheduling policy.
+std::mutex policy_mutex;
+std::vector<std::pair<std::thread::id, int>> policies_seen;
+
+}  // namespace
+
+TEST_CASE("an executor started on a batch lane has ordinary worker threads", "[executor][lane]") {
+    // Threads inherit the policy of the thread that starts them, and the shared executor is usually
+    // started by a queue's first dispatch, on the queue's batch lane: its workers must not be batch threads.
+    const sm_kernel_info kernel = plain_kernel("policy", [](const sm_group*) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // long enough for the worker to join
+        std::lock_guard<std::mutex> lock(policy_mutex);
+        policies_seen.emplace_back(std::this_thread::get_id(), sched_getscheduler(0));
+    }, nullptr);
+    policies_seen.clear();
+    std::thread::id lane_thread;
+    {
+        softmetal::serial_lane lane(softmetal::serial_lane::policy::batch);
+        lane.submit([&] {
+            lane_thread = std::this_thread::get_id();
+            softmetal::executor pool(2);  // the caller and one worker, started here
+            pool.run(dispatch_groups(kernel, sm_size3{64, 1, 1}, sm_size3{1, 1, 1}));
+        });
+    }
+    REQUIRE(policies_seen.size() == 64);
+    std::size_t by_worker = 0;
+    for (const auto& [thread, policy] : policies_seen) {
+        if (thread == lane_thread) {
+            CHECK(policy == SCHED_BATCH);
+        } else {
+            CHECK(policy == SCHED_OTHER);
+            ++by_worker;
+        }
+    }
+    CHECK(by_worker > 0);
 }

@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "softmetal_test_support.hpp"
 
@@ -352,6 +353,31 @@ TEST_CASE("commandBuffer blocks while maxCommandBufferCount command buffers are 
     second = object();  // released without a commit: its slot comes back too
     object fourth = object::retain(msg_send<id()>(queue.get(), "commandBuffer"));
     CHECK(fourth);
+}
+
+TEST_CASE("a thread blocked for a slot gets one freed short of the batch that wakes blocked threads") {
+    // A blocked thread is woken once a batch of slots is free (a quarter of the limit: two of eight
+    // here). Here only one ever comes free, the rest held by uncommitted command buffers: the blocked
+    // thread must still get it, by looking again by itself.
+    autorelease_pool pool;
+    object queue = object::adopt(msg_send<id(ns_uinteger)>(device(), "newCommandQueueWithMaxCommandBufferCount:", 8));
+    std::vector<object> held;
+    for (int i = 0; i < 8; ++i) held.push_back(object::retain(msg_send<id()>(queue.get(), "commandBuffer")));
+    std::atomic<bool> got_ninth{false};
+    std::thread ninth([&] {
+        autorelease_pool thread_pool;
+        id cb = msg_send<id()>(queue.get(), "commandBuffer");
+        got_ninth.store(cb != nullptr);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // long enough to be asleep, rechecking slowly
+    CHECK_FALSE(got_ninth.load());
+    msg_send<void()>(held[0].get(), "commit");  // completing gives one slot back; seven stay taken
+    msg_send<void()>(held[0].get(), "waitUntilCompleted");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!got_ninth.load() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    CHECK(got_ninth.load());
+    held.clear();  // released without a commit: their slots come back (and would end a wait that hung)
+    ninth.join();
 }
 
 TEST_CASE("waitUntilScheduled and waitUntilCompleted from other threads each return at their own stage") {
