@@ -69,6 +69,15 @@ std::chrono::nanoseconds poll_time() {
 
 constexpr unsigned most_skipped_polls = 64;
 
+// SOFTMETAL_LANE_BATCH=0 keeps batch lanes ordinary threads (for measuring what the policy does).
+bool batch_policy_allowed() {
+    static const bool allowed = [] {
+        const char* text = std::getenv("SOFTMETAL_LANE_BATCH");
+        return !(text && text[0] == '0' && text[1] == 0);
+    }();
+    return allowed;
+}
+
 }  // namespace
 
 void serial_lane::drain(policy scheduling) {
@@ -79,7 +88,7 @@ void serial_lane::drain(policy scheduling) {
     // switches instead of a thousand or more (one per preemption: about 1.9 us per command buffer instead
     // of 1.4 on our 2-core machines). A lane on an idle core starts at once either way. The policy keeps
     // the thread's nice value and needs no privilege; if it is refused the lane just runs as before.
-    if (scheduling == policy::batch) {
+    if (scheduling == policy::batch && batch_policy_allowed()) {
         sched_param param{};
         param.sched_priority = 0;
         (void)sched_setscheduler(0, SCHED_BATCH, &param);
