@@ -11,7 +11,8 @@
 
 namespace softmetal {
 
-serial_lane::serial_lane(policy scheduling) : thread_([this, scheduling] { drain(scheduling); }) {}
+serial_lane::serial_lane(policy scheduling, void (*after_batch)())
+    : thread_([this, scheduling, after_batch] { drain(scheduling, after_batch); }) {}
 
 serial_lane::~serial_lane() {
     {
@@ -80,7 +81,7 @@ bool batch_policy_allowed() {
 
 }  // namespace
 
-void serial_lane::drain(policy scheduling) {
+void serial_lane::drain(policy scheduling, void (*after_batch)()) {
     // A batch lane is a batch thread to the scheduler: woken on the core of the thread that submitted to
     // it (where Linux's wake-affine placement usually puts it), it waits until that thread blocks or its
     // slice ends instead of preempting it at once. A committing thread then fills the queue, the lane
@@ -127,6 +128,7 @@ void serial_lane::drain(policy scheduling) {
             task = nullptr;  // destroy captures before the next task runs (and outside the lock)
         }
         batch.clear();
+        if (after_batch) after_batch();
         lock.lock();
     }
 }

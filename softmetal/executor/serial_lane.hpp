@@ -20,7 +20,10 @@ public:
     // Threads the lane's tasks create inherit the policy.
     enum class policy { ordinary, batch };
 
-    explicit serial_lane(policy scheduling = policy::ordinary);
+    // `after_batch`, when given, runs on the lane's thread after each batch of tasks it took at once
+    // (the tasks submitted while it ran the previous batch): a command queue drains the autorelease pool
+    // its command buffers share there, instead of making and draining one per command buffer.
+    explicit serial_lane(policy scheduling = policy::ordinary, void (*after_batch)() = nullptr);
     // Runs every task already submitted, then joins the lane's thread. Must not be called from a task.
     ~serial_lane();
     serial_lane(const serial_lane&) = delete;
@@ -31,7 +34,7 @@ public:
     void submit(std::function<void()> task);
 
 private:
-    void drain(policy scheduling);
+    void drain(policy scheduling, void (*after_batch)());
 
     std::mutex mutex_;
     std::condition_variable wake_;

@@ -15,6 +15,7 @@
 #include "objects/command_buffer.hpp"
 #include "objects/command_queue.hpp"
 #include "objects/dispatch_validation.hpp"
+#include "objects/gnustep_thread.hpp"
 #include "objects/kernel_fault_text.hpp"
 
 namespace softmetal::objects {
@@ -117,7 +118,7 @@ std::optional<validation_failure> run_dispatch(const recorded_dispatch& recorded
 
 void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) {
     command_buffer_core& core = *shared;
-    pymetal::autorelease_pool pool;
+    open_lane_autorelease_pool();  // drained after this batch of the lane's tasks (gnustep_thread.hpp)
     std::vector<void*> scheduled_handlers;
     id self = nullptr;
     softmetal::serial_lane* handler_lane = nullptr;
@@ -200,7 +201,7 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
     // On the handler lane when there are handlers (they may wait for this queue's later command buffers,
     // and a scheduled handler may still be running there), else here: a hop to another thread would
     // cost a wake-up on every command buffer.
-    // (Run here, it is inside this function's autorelease pool; on the handler lane, inside one of its own.)
+    // (Run here, it is inside the lane's autorelease pool; on the handler lane, inside one of its own.)
     auto finish = [shared, self] {
         command_buffer_core& core = *shared;
         std::vector<void*> handlers;

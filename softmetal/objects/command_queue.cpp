@@ -45,7 +45,7 @@ void command_queue_slots::give_back() {
 }
 
 command_queue_state::command_queue_state()
-    : lane(std::make_unique<softmetal::serial_lane>(softmetal::serial_lane::policy::batch)),
+    : lane(std::make_unique<softmetal::serial_lane>(softmetal::serial_lane::policy::batch, &drain_lane_autorelease_pool)),
       handler_lane(std::make_unique<softmetal::serial_lane>()) {
     // Each lane's first task introduces its thread to Foundation: command buffers' work and handlers
     // create autoreleased objects there.
@@ -62,7 +62,10 @@ command_queue_state::command_queue_state()
 
 command_queue_state::~command_queue_state() {
     // Last tasks: leave Foundation before the threads exit, so their NSThread objects are freed.
-    lane->submit([] { unregister_current_thread_from_foundation(); });
+    lane->submit([] {
+        drain_lane_autorelease_pool();  // its command buffers' pool, if this batch opened one
+        unregister_current_thread_from_foundation();
+    });
     handler_lane->submit([] { unregister_current_thread_from_foundation(); });
     const std::thread::id me = std::this_thread::get_id();
     if (me != threads->execution.load() && me != threads->handlers.load()) {
