@@ -11,8 +11,13 @@
 
 namespace softmetal {
 
+namespace {
+bool batch_policy_allowed();
+}  // namespace
+
 serial_lane::serial_lane(policy scheduling, void (*after_batch)())
-    : thread_([this, scheduling, after_batch] { drain(scheduling, after_batch); }) {}
+    : follows_submitter_(scheduling == policy::batch && batch_policy_allowed()),
+      thread_([this, after_batch] { drain(after_batch); }) {}
 
 serial_lane::~serial_lane() {
     {
@@ -33,6 +38,7 @@ void serial_lane::submit(std::function<void()> task) {
         wake = sleeping_;
         sleeping_ = false;
     }
+    if (follows_submitter_) submitter_cpu_.store(sched_getcpu(), std::memory_order_relaxed);  // rseq: no system call
     submitted_.fetch_add(1, std::memory_order_release);
     // A lane that is running or spinning finds the task itself: no futex call on the way in.
     if (wake) wake_.notify_one();
@@ -70,6 +76,17 @@ std::chrono::nanoseconds poll_time() {
 
 constexpr unsigned most_skipped_polls = 64;
 
+// A batch lane changes its policy after this many wake-ups in a row on the other side (its submitter's
+// core, or another one): often enough to follow the scheduler's placement, rarely enough that a
+// placement that changes back and forth costs few system calls.
+constexpr int policy_streak = 4;
+
+void set_policy(int policy) {
+    sched_param param{};
+    param.sched_priority = 0;
+    (void)sched_setscheduler(0, policy, &param);  // refused: the lane runs under the policy it has
+}
+
 // SOFTMETAL_LANE_BATCH=0 keeps batch lanes ordinary threads (for measuring what the policy does).
 bool batch_policy_allowed() {
     static const bool allowed = [] {
@@ -81,19 +98,32 @@ bool batch_policy_allowed() {
 
 }  // namespace
 
-void serial_lane::drain(policy scheduling, void (*after_batch)()) {
-    // A batch lane is a batch thread to the scheduler: woken on the core of the thread that submitted to
-    // it (where Linux's wake-affine placement usually puts it), it waits until that thread blocks or its
-    // slice ends instead of preempting it at once. A committing thread then fills the queue, the lane
-    // runs the queued command buffers in one go, and a loop of 10,000 commits costs about 160 context
-    // switches instead of a thousand or more (one per preemption: about 1.9 us per command buffer instead
-    // of 1.4 on our 2-core machines). A lane on an idle core starts at once either way. The policy keeps
-    // the thread's nice value and needs no privilege; if it is refused the lane just runs as before.
-    if (scheduling == policy::batch && batch_policy_allowed()) {
-        sched_param param{};
-        param.sched_priority = 0;
-        (void)sched_setscheduler(0, SCHED_BATCH, &param);
+void serial_lane::drain(void (*after_batch)()) {
+    // A batch lane woken on the core of the thread that submitted to it (where Linux's wake-affine
+    // placement usually puts it) is a batch thread to the scheduler: it waits until that thread blocks
+    // or its slice ends instead of preempting it at once. A committing thread then fills the queue, the
+    // lane runs the queued command buffers in one go, and a loop of 10,000 commits costs about 160
+    // context switches instead of a thousand or more (one per preemption: about 1.9 us per command
+    // buffer instead of 1.4 on our 2-core machines). Woken on another core, a batch thread would not
+    // preempt another process running there either, and each wake-up would wait for that process's time
+    // slice (on our loaded machines a loop of command buffers ran twice as long so): there the lane is an
+    // ordinary thread. The policies keep the thread's nice value and need no privilege.
+    bool batch_now = false;
+    int streak = 0;  // wake-ups in a row on the side that calls for the other policy
+    if (follows_submitter_) {
+        set_policy(SCHED_BATCH);
+        batch_now = true;
     }
+    auto woke_up = [&] {
+        const int here = sched_getcpu(), there = submitter_cpu_.load(std::memory_order_relaxed);
+        if (here < 0 || there < 0) return;
+        const bool wants_batch = here == there;
+        streak = wants_batch == batch_now ? 0 : streak + 1;
+        if (streak < policy_streak) return;
+        set_policy(wants_batch ? SCHED_BATCH : SCHED_OTHER);
+        batch_now = wants_batch;
+        streak = 0;
+    };
     std::vector<std::function<void()>> batch;
     unsigned polls_to_skip = 0, next_skip = 1;  // the poll's back-off (poll_time)
     std::unique_lock<std::mutex> lock(mutex_);
@@ -118,6 +148,7 @@ void serial_lane::drain(policy scheduling, void (*after_batch)()) {
                 sleeping_ = true;
                 wake_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
                 sleeping_ = false;
+                if (follows_submitter_) woke_up();
             }
         }
         if (tasks_.empty()) return;  // stopping, and everything submitted has run

@@ -14,10 +14,12 @@ namespace softmetal {
 
 class serial_lane {
 public:
-    // How the scheduler treats the lane's thread. `batch` (SCHED_BATCH) suits a lane that runs work
-    // submitted in bursts by one other thread (a queue's command buffers): woken, it does not preempt
-    // the submitting thread, so the work queues up and runs in batches (serial_lane.cpp says why).
-    // Threads the lane's tasks create inherit the policy.
+    // How the scheduler treats the lane's thread. `batch` suits a lane that runs work submitted in bursts
+    // by one other thread (a queue's command buffers): while the lane wakes up on the core the submitting
+    // thread was on, it is a SCHED_BATCH thread, which does not preempt that thread, so the work queues
+    // up and runs in batches; while it wakes up on another core it is an ordinary thread again, so that
+    // it starts at once there even when another process runs on that core (serial_lane.cpp says why).
+    // Threads the lane's tasks create inherit its policy of the moment.
     enum class policy { ordinary, batch };
 
     // `after_batch`, when given, runs on the lane's thread after each batch of tasks it took at once
@@ -34,7 +36,7 @@ public:
     void submit(std::function<void()> task);
 
 private:
-    void drain(policy scheduling, void (*after_batch)());
+    void drain(void (*after_batch)());
 
     std::mutex mutex_;
     std::condition_variable wake_;
@@ -44,6 +46,8 @@ private:
     bool stopping_ = false;
     bool sleeping_ = false;                  // the lane waits on wake_: submit must notify (under mutex_)
     std::atomic<std::uint64_t> submitted_{0};  // what the lane polls while it spins, without the mutex
+    bool follows_submitter_ = false;           // policy::batch: submit records its core in submitter_cpu_
+    std::atomic<int> submitter_cpu_{-1};
     std::thread thread_;  // last: starts once the members it uses exist
 };
 

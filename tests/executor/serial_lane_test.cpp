@@ -125,7 +125,7 @@ TEST_CASE("a lane runs a task submitted while it polls and one submitted after i
     }
 }
 
-TEST_CASE("a batch lane's thread is a SCHED_BATCH thread and an ordinary lane's is not", "[executor][lane]") {
+TEST_CASE("a batch lane's thread starts as a SCHED_BATCH thread and an ordinary lane's is not", "[executor][lane]") {
     std::promise<int> batch_policy, ordinary_policy;
     std::future<int> batch_result = batch_policy.get_future(), ordinary_result = ordinary_policy.get_future();
     {
@@ -174,4 +174,62 @@ TEST_CASE("an executor started on a batch lane has ordinary worker threads", "[e
         }
     }
     CHECK(by_worker > 0);
+}
+
+namespace {
+
+// The CPUs this process may run on.
+std::vector<int> allowed_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    std::vector<int> cpus;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+        if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+    return cpus;
+}
+
+bool pin_this_thread(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
+// Submits `rounds` tasks, each after the lane has surely gone to sleep, and returns the lane's policy
+// as the last one saw it.
+int policy_after_wake_ups(softmetal::serial_lane& lane, int rounds) {
+    int policy = -1;
+    for (int i = 0; i < rounds; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // far past the lane's poll
+        std::promise<int> seen;
+        std::future<int> result = seen.get_future();
+        lane.submit([&] { seen.set_value(sched_getscheduler(0)); });
+        policy = result.get();
+    }
+    return policy;
+}
+
+}  // namespace
+
+TEST_CASE("a batch lane woken on another core than its submitter's is an ordinary thread, on the same core a batch one", "[executor][lane]") {
+    const std::vector<int> cpus = allowed_cpus();
+    REQUIRE(cpus.size() >= 2);  // the placement this test makes needs two cores
+    // This thread submits from cpus[0]; its own affinity comes back at the end.
+    cpu_set_t original;
+    REQUIRE(sched_getaffinity(0, sizeof original, &original) == 0);
+    struct restore_affinity {
+        cpu_set_t set;
+        ~restore_affinity() { sched_setaffinity(0, sizeof set, &set); }
+    } restore{original};
+    REQUIRE(pin_this_thread(cpus[0]));
+    softmetal::serial_lane lane(softmetal::serial_lane::policy::batch);
+    std::promise<bool> pinned;
+    lane.submit([&] { pinned.set_value(pin_this_thread(cpus[1])); });
+    REQUIRE(pinned.get_future().get());
+    CHECK(policy_after_wake_ups(lane, 8) == SCHED_OTHER);
+    std::promise<bool> moved;
+    lane.submit([&] { moved.set_value(pin_this_thread(cpus[0])); });
+    REQUIRE(moved.get_future().get());
+    CHECK(policy_after_wake_ups(lane, 8) == SCHED_BATCH);
 }
