@@ -72,6 +72,7 @@ void commit(id self) {
             submit = true;
         }
         core.committed = true;
+        command_buffers_in_flight().fetch_add(1, std::memory_order_relaxed);  // until finished (the lane)
         core.status = status_committed;
         core.kernel_start_time = monotonic_seconds();
         core.self = retain(self);  // Metal keeps a committed command buffer alive until it completes
@@ -172,6 +173,15 @@ void encode_event(id self, id event, std::uint64_t value, bool signal) {
 }
 
 }  // namespace
+
+std::atomic<unsigned>& command_buffers_in_flight() {
+    static std::atomic<unsigned> count{0};
+    return count;
+}
+
+void yield_to_busy_queues() {
+    if (command_buffers_in_flight().load(std::memory_order_relaxed) > 0) sched_yield();
+}
 
 bool record_command(command_buffer_core& core, recorded_command command) {
     std::lock_guard<std::mutex> lock(core.mutex);
@@ -294,8 +304,14 @@ Class register_command_buffer_class() {
     builder.method("waitUntilCompleted", [](id self, SEL) { wait_until(self, true); });
     builder.method("status", [](id self, SEL) -> ns_uinteger {
         command_buffer_core& core = *state(self).core;
-        std::lock_guard<std::mutex> lock(core.mutex);
-        return core.status;
+        ns_uinteger status;
+        {
+            std::lock_guard<std::mutex> lock(core.mutex);
+            status = core.status;
+        }
+        // Committed and not yet completed: the caller may be polling for completion (yield_to_busy_queues).
+        if (status == status_committed || status == status_scheduled) sched_yield();
+        return status;
     });
     builder.method("error", [](id self, SEL) -> id {
         command_buffer_core& core = *state(self).core;

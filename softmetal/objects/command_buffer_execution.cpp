@@ -219,6 +219,7 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
         {
             std::lock_guard<std::mutex> lock(core.mutex);
             core.finished = true;
+            command_buffers_in_flight().fetch_sub(1, std::memory_order_relaxed);
             core.self = nullptr;
             core.progress.store(progress_finished, std::memory_order_release);
             waiting = core.scheduled_waiters + core.completed_waiters + core.finished_waiters > 0;

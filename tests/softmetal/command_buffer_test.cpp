@@ -1,4 +1,7 @@
 // Command queues, command buffers and compute command encoders running real kernels.
+#include <sched.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -378,6 +381,54 @@ TEST_CASE("a thread blocked for a slot gets one freed short of the batch that wa
     CHECK(got_ninth.load());
     held.clear();  // released without a commit: their slots come back (and would end a wait that hung)
     ninth.join();
+}
+
+TEST_CASE("a command buffer read back by polling status completes without waiting for a time slice") {
+    // The queue's threads inherit this thread's affinity: all on one core, where the queue's lane is a
+    // batch thread that does not preempt this one. status must give the core up while the command
+    // buffer is in flight, or each poll loop waits for the end of this thread's time slice (8 ms here).
+    cpu_set_t original;
+    REQUIRE(sched_getaffinity(0, sizeof original, &original) == 0);
+    int first_cpu = 0;
+    while (first_cpu < CPU_SETSIZE && !CPU_ISSET(first_cpu, &original)) ++first_cpu;
+    REQUIRE(first_cpu < CPU_SETSIZE);
+    struct restore_affinity {
+        cpu_set_t set;
+        ~restore_affinity() { sched_setaffinity(0, sizeof set, &set); }
+    } restore{original};
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first_cpu, &one);
+    REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+
+    autorelease_pool pool;
+    object queue = new_queue();  // its lanes start here, on this core
+    object append = pipeline_for(append_kernel_source, "append");
+    constexpr std::uint32_t count = 21;
+    object log = new_buffer((count + 1) * sizeof(std::uint32_t));
+    std::vector<double> seconds;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        autorelease_pool iteration;
+        const auto start = std::chrono::steady_clock::now();
+        id cb = msg_send<id()>(queue.get(), "commandBuffer");
+        id encoder = msg_send<id()>(cb, "computeCommandEncoder");
+        set_pipeline(encoder, append.get());
+        set_buffer(encoder, log.get(), 0, 0);
+        msg_send<void(const void*, ns_uinteger, ns_uinteger)>(encoder, "setBytes:length:atIndex:", &i, 4, 1);
+        dispatch_threads(encoder, {1, 1, 1}, {1, 1, 1});
+        msg_send<void()>(encoder, "endEncoding");
+        msg_send<void()>(cb, "commit");
+        while (status_of(cb) < status_completed) {
+        }
+        seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        REQUIRE(status_of(cb) == status_completed);
+        msg_send<void()>(cb, "waitUntilCompleted");
+    }
+    const std::uint32_t* out = contents<std::uint32_t>(log.get());
+    REQUIRE(out[0] == count);
+    for (std::uint32_t i = 0; i < count; ++i) CHECK(out[1 + i] == i);
+    std::sort(seconds.begin(), seconds.end());
+    CHECK(seconds[count / 2] < 0.002);  // a time slice is 4 ms or more; a round trip takes microseconds
 }
 
 TEST_CASE("waitUntilScheduled and waitUntilCompleted from other threads each return at their own stage") {
