@@ -942,6 +942,12 @@ private:
         s.kind = stmt_kind::scope;
         return true;
     }
+    // Whether a type as spelled names a variable the body declares (which no copy's type can name).
+    bool names_variable(const std::string &type) const {
+        for (const token &t : tokenize_msl(type))
+            if (t.kind == token_kind::identifier && declared_.count(type.substr(t.offset, t.length))) return true;
+        return false;
+    }
     // Whether a type as spelled names a scope declaration (then it cannot be spelled at the top of
     // the split function).
     bool names_scope_declaration(const std::string &type) const {
@@ -1357,6 +1363,10 @@ private:
             replicated r{name, d->type + (d->array_suffix.empty() ? "" : " " + d->array_suffix), d->region, d};
             r.array = !d->array_suffix.empty();
             r.deferred = names_scope_declaration(r.type);
+            if (names_variable(r.type)) { // `float state[head_size]` on a `const uint head_size = 64;`
+                why = "variable '" + name + "' lives across a barrier and its type names a variable of the kernel";
+                return false;
+            }
             if (r.deferred && d->in_loop) {
                 why = "variable '" + name + "' lives across a barrier, is declared in a loop around one, and its type is declared in the kernel";
                 return false;

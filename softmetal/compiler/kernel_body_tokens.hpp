@@ -91,6 +91,12 @@ protected:
             const size_t q = match_[p + 1] + 1;
             return is(q, ";") ? q + 1 : none;
         }
+        // `NAME (...) { ... }`: no expression statement has this shape, a loop macro does (ggml's
+        // `FOR_UNROLL (short i = 0; i < n; ++i) { ... }`, a `for` after preprocessing): it ends
+        // with its block.
+        if (toks_[i].kind == token_kind::identifier && is(i + 1, "(") && match_[i + 1] != none && is(match_[i + 1] + 1, "{") &&
+            match_[match_[i + 1] + 1] != none)
+            return match_[match_[i + 1] + 1] + 1 <= b ? match_[match_[i + 1] + 1] + 1 : none;
         for (size_t k = i; k < b; ++k) {
             if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != none) k = match_[k];
             else if (is(k, ";")) return k + 1;

@@ -1167,7 +1167,7 @@ template [[host_name("mv_deduced_f16")]] kernel void mv_deduced<half>(constant m
 kernel void means(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
     const float v = in[gid];
     const float m = lane_mean(v);
-    out[gid] = m + lane_mean<float>(v * 2.0f);
+    out[gid] = m + lane_mean<float>(v * 2.0f) + lane_mean(v * 0.5f);
 }
 )";
 
@@ -1234,6 +1234,102 @@ TEST_CASE("function templates that meet other threads are inlined into the split
         INFO("thread " << t);
         float s = 0.0f;
         for (uint32_t i = t / 32 * 32; i < std::min(t / 32 * 32 + 32, n); ++i) s += in[i];
-        CHECK(out[t] == s / 32.0f + s * 2.0f / 32.0f);
+        CHECK(out[t] == s / 32.0f + s * 2.0f / 32.0f + s * 0.5f / 32.0f);
+    }
+}
+
+// ggml's kernels keep `constexpr short NW = 32;` and per-thread arrays (`float sumf[NR0]`) across
+// their SIMD-group calls and barriers, and unroll loops with `#pragma clang loop unroll(full)` (their
+// FOR_UNROLL macro): split, not fibers.
+TEST_CASE("constexpr constants, per-thread arrays and loop pragmas across regions split the kernel", "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"msl(
+#include <metal_stdlib>
+using namespace metal;
+#define FOR_UNROLL(x) _Pragma("clang loop unroll(full)") for (x)
+kernel void rows(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]],
+                 ushort lane [[thread_index_in_simdgroup]]) {
+    constexpr short NR = 3;
+    float part[NR] = {0.f};
+    float scale[2];
+    scale[0] = 1.0f;
+    scale[1] = float(lane);
+    FOR_UNROLL (short r = 0; r < NR; ++r) {
+        part[r] = in[gid * NR + r];
+    }
+    for (short r = 0; r < NR; ++r) {
+#pragma unroll
+        for (short q = 0; q < 1; ++q) {
+            part[r] = simd_sum(part[r]) * scale[0];
+        }
+    }
+    threadgroup_barrier(mem_flags::mem_none);
+    for (short r = 0; r < NR; ++r) out[gid * NR + r] = part[r] + scale[1];
+}
+)msl", "rows", keep);
+    CHECK(split(k));
+    const uint32_t n = 72; // two full SIMD groups and a partial one
+    std::vector<float> in(n * 3);
+    for (uint32_t i = 0; i < n * 3; ++i) in[i] = float(i % 13);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(n * 3, -1.0f))};
+    run(k, b, {n, 1, 1}, {n, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t t = 0; t < n; ++t)
+        for (uint32_t r = 0; r < 3; ++r) {
+            INFO("thread " << t << " row " << r);
+            float s = 0.0f;
+            for (uint32_t i = t / 32 * 32; i < std::min(t / 32 * 32 + 32, n); ++i) s += in[i * 3 + r];
+            CHECK(out[t * 3 + r] == s + float(t % 32));
+        }
+}
+
+TEST_CASE("a function template whose template arguments the inliner cannot find keeps the kernel on fibers",
+          "[compiler][regions][simdgroup]") {
+    // N is deduced from an array reference's bound: not a form the inliner deduces.
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+template <int N> float sum_all(thread float (&v)[N]) {
+    float s = 0.0f;
+    for (int i = 0; i < N; ++i) s += v[i];
+    return simd_sum(s);
+}
+kernel void extent(device float *out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {
+    float v[2] = {float(gid), 1.0f};
+    out[gid] = sum_all(v);
+}
+)", "extent", keep);
+    CHECK(fibers(k));
+}
+
+TEST_CASE("a kernel template with a function-pointer template parameter is split into regions", "[compiler][regions][simdgroup]") {
+    // ggml's kernel_cpy_f32_q<QK, block_q, quantize_func> shape: the parameter is rewritten to a function
+    // reference for the kernel, and the split function's own template header must say the same.
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+void twice(device const float *in, thread float &out) { out = in[0] * 2.0f; }
+template <short N, void (*load)(device const float *, thread float &)>
+kernel void scaled_sum(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    float v;
+    load(in + gid, v);
+    out[gid] = simd_sum(v) * float(N);
+}
+template [[host_name("scaled_sum_3")]] kernel void scaled_sum<3, twice>(device const float *, device float *, uint);
+)", "scaled_sum_3", keep);
+    CHECK(split(k));
+    const uint32_t n = 40;
+    std::vector<float> in(n);
+    for (uint32_t i = 0; i < n; ++i) in[i] = float(i);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(n, -1.0f))};
+    run(k, b, {n, 1, 1}, {n, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t t = 0; t < n; ++t) {
+        INFO("thread " << t);
+        float s = 0.0f;
+        for (uint32_t i = t / 32 * 32; i < std::min(t / 32 * 32 + 32, n); ++i) s += in[i] * 2.0f;
+        CHECK(out[t] == s * 3.0f);
     }
 }
