@@ -1272,7 +1272,7 @@ private:
             while (is(j, "[") && match_[j] != npos) j = match_[j] + 1;
             if (is(j, "=") || (is(j, ";") && j + 1 == b)) {
                 s.simple_decl = true;
-                s.array_suffix = s_.substr(toks_[i + 1].offset, end_of(j - 1) - toks_[i + 1].offset);
+                for (size_t k = i + 1; k < j; ++k) s.array_suffix += text(k) + " "; // (tokens: the text may hold #line lines)
                 s.init_eq = is(j, "=") ? j : npos;
             }
         }
@@ -1396,7 +1396,7 @@ private:
                 std::string type;
                 for (size_t k = d->a; k < d->matrix_name; ++k)
                     if (!is(k, "const")) type += text(k) + " ";
-                type += s_.substr(end_of(d->matrix_name), toks_[d->matrix_suffix_end].offset - end_of(d->matrix_name));
+                for (size_t k = d->matrix_name + 1; k < d->matrix_suffix_end; ++k) type += text(k) + " "; // (tokens, as above)
                 group_copy c{name, type, d->region};
                 c.deferred = names_scope_declaration(type);
                 if (c.deferred && d->in_loop) {

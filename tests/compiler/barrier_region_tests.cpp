@@ -1138,6 +1138,11 @@ void mv_impl(args_t args, device const T *a, device const float *x, device float
     if constexpr (NR0 > 2) {
         for (short row = 2; row < NR0; ++row) sums[row] *= 1.0f;
     }
+    float biggest[NR0]; // an array of the template's size across a SIMD-group call
+    for (short row = 0; row < NR0; ++row) {
+        biggest[row] = simd_max(sums[row]);
+    }
+    for (short row = 0; row < NR0; ++row) sums[row] += biggest[row] * 0.0f;
     reduce_rows<NR0>(dst, sums, r0, args.rows, tiisg, sgitg, nsg, shmem);
 }
 
