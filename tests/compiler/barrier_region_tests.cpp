@@ -1338,3 +1338,41 @@ template [[host_name("scaled_sum_3")]] kernel void scaled_sum<3, twice>(device c
         CHECK(out[t] == s * 3.0f);
     }
 }
+
+TEST_CASE("SIMD-group calls nested in other calls' arguments split the kernel, a SIMD-group call inside another's stays on fibers",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+float twice(float v) { return v * 2.0f; }
+float add_sum(float v, float w) { return v + simd_sum(w); } // a helper that meets, with a SIMD-group call as argument
+kernel void nested(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    const float v = in[gid];
+    out[gid * 3] = max(simd_max(v), 3.0f);
+    out[gid * 3 + 1] = twice(simd_sum(v));
+    out[gid * 3 + 2] = add_sum(simd_min(v), v);
+}
+kernel void inside_another(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    out[gid] = simd_sum(simd_max(in[gid]));
+}
+)", "nested", keep);
+    CHECK(split(k));
+    const sm_kernel_info *other = keep->find("inside_another");
+    REQUIRE(other);
+    CHECK(fibers(other));
+    const uint32_t n = 50;
+    std::vector<float> in(n);
+    for (uint32_t i = 0; i < n; ++i) in[i] = float((i * 7) % 10);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(n * 3, -1.0f))};
+    run(k, b, {n, 1, 1}, {n, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t t = 0; t < n; ++t) {
+        INFO("thread " << t);
+        float s = 0.0f, hi = -1e30f, lo = 1e30f;
+        for (uint32_t i = t / 32 * 32; i < std::min(t / 32 * 32 + 32, n); ++i) s += in[i], hi = std::max(hi, in[i]), lo = std::min(lo, in[i]);
+        CHECK(out[t * 3] == std::max(hi, 3.0f));
+        CHECK(out[t * 3 + 1] == s * 2.0f);
+        CHECK(out[t * 3 + 2] == lo + s);
+    }
+}
