@@ -1,6 +1,7 @@
 #include "compiler/msl_translator.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -2322,6 +2323,29 @@ private:
         return true;
     }
 
+    // A kernel's template parameter list as the rewrite leaves it: `void (*f)(args)` is `void (&f)(args)`
+    // there (see the token-level rewrites), so the split function's own list, written from the
+    // original text, says the same (else its address is no match for the kernel table's).
+    static std::string function_references(std::string params) {
+        for (size_t p = params.find('('); p != std::string::npos; p = params.find('(', p + 1)) {
+            size_t q = p + 1;
+            while (q < params.size() && std::isspace((unsigned char)params[q])) ++q;
+            if (q >= params.size() || params[q] != '*') continue;
+            size_t r = q + 1;
+            while (r < params.size() && std::isspace((unsigned char)params[r])) ++r;
+            const size_t name = r;
+            while (r < params.size() && (std::isalnum((unsigned char)params[r]) || params[r] == '_')) ++r;
+            if (r == name) continue;
+            while (r < params.size() && std::isspace((unsigned char)params[r])) ++r;
+            if (r < params.size() && params[r] == ')') {
+                size_t t = r + 1;
+                while (t < params.size() && std::isspace((unsigned char)params[t])) ++t;
+                if (t < params.size() && params[t] == '(') params[q] = '&';
+            }
+        }
+        return params;
+    }
+
     // Barrier kernels whose barriers sit in structured, uniform control flow also get a version split
     // into work-item loops (barrier_regions.hpp); SOFTMETAL_BARRIER_MODE=fibers turns that off.
     std::string region_functions(const std::string &translated) {
@@ -2363,7 +2387,7 @@ private:
             if (!meets && !lane_loops_enabled()) continue;
             region_kernel rk;
             rk.name = k.name;
-            if (k.is_template) rk.template_header = "template <" + k.template_params + ">";
+            if (k.is_template) rk.template_header = "template <" + function_references(k.template_params) + ">";
             rk.params_open = k.params_open;
             rk.params_close = k.params_close;
             rk.body_open = k.body_open;
