@@ -411,6 +411,25 @@ kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1
                                },
                                1e-6f));
 
+    // The infinities of each float type as reductions start from them (candle's `-HUGE_VALBF` max and
+    // `HUGE_VALH` min identities), as `bfloat` / `half` values.
+    cases.push_back(floats_out("half_and_bfloat_infinities", R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    bfloat hi = HUGE_VALBF, lo = -HUGE_VALBF;
+    half hh = HUGE_VALH;
+    float flags = (isinf(float(hi)) && float(hi) > 0 ? 1.0f : 0.0f) + (isinf(float(lo)) && float(lo) < 0 ? 10.0f : 0.0f) +
+                  (isinf(float(hh)) ? 100.0f : 0.0f);
+    bfloat m = max(lo, bfloat(2.0f));
+    bfloat n = min(hi, bfloat(float(i % 64)));
+    half h = min(hh, half(3.0f));
+    out[i] = flags + float(m) * 1000.0f + float(n) * 10000.0f + float(h) * 1000000.0f + in[i] * 0.0f;
+}
+)",
+                               "k", {buffer_of(0, in)}, n, 1,
+                               [=](size_t i) { return 111.0f + 2000.0f + float(i % 64) * 10000.0f + 3000000.0f; }));
+
     // A scalar meeting a vector of narrower elements: MSL converts the scalar to the element type
     // (`half4 * float`, `ushort4 * 2`, `uchar4 & 0xF`, `cond ? half4 : 0.25f`).
     cases.push_back(floats_out("scalar_operands_meeting_narrower_vectors", R"(

@@ -31,4 +31,8 @@ typedef packed_vec<bfloat, 3> packed_bfloat3;
 typedef packed_vec<bfloat, 4> packed_bfloat4;
 } // namespace metal
 
+// bfloat's infinity, as HUGE_VALF and HUGE_VALH are float's and half's (candle starts its bfloat max and
+// min reductions from it).
+#define HUGE_VALBF ((metal::bfloat)__builtin_huge_valf())
+
 #endif
