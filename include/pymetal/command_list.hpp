@@ -225,7 +225,7 @@ public:
         return done;
     }
     /// Submits without waiting, as a std::future<command_buffer>: get() returns the command buffer once it
-    /// completed, or throws its command_error. Needs #include <pymetal/future.hpp>.
+    /// completed, or throws its command_error. Needs `#include <pymetal/future.hpp>`.
     template <class Tag = detail::future_tag>
     auto commit_future() {
         return detail::future_support<Tag>::commit(*this);

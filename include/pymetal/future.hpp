@@ -1,6 +1,6 @@
 /// \file
 /// The std::future forms of pymetal's dispatches: kernel::dispatch_threads_future and
-/// command_list::commit_future. They live in a header of their own because <future> costs every
+/// command_list::commit_future. They live in a header of their own because `<future>` costs every
 /// translation unit that includes it about 0.1 s of compile time; metal.hpp leaves it out.
 ///
 /// \code

@@ -106,7 +106,7 @@ public:
         return submit_on(queue, args, detail::grid_kind::threads, grid, threadgroup_for(grid), std::move(on_completed));
     }
     /// dispatch_threads without waiting, as a std::future<command_buffer>: get() returns the command
-    /// buffer once it has completed, or throws its command_error. Needs #include <pymetal/future.hpp>.
+    /// buffer once it has completed, or throws its command_error. Needs `#include <pymetal/future.hpp>`.
     template <class Tag = detail::future_tag>
     auto dispatch_threads_future(argument_list args, const size3& grid) const {
         return detail::future_support<Tag>::dispatch_threads(*this, std::move(args), grid);
