@@ -1,10 +1,12 @@
 #include "compiler/barrier_regions.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
 #include "compiler/kernel_body_tokens.hpp"
+#include "compiler/lane_loops.hpp"
 #include "compiler/msl_tokenizer.hpp"
 
 namespace softmetal {
@@ -61,7 +63,9 @@ private:
 
 // matrix: a simdgroup_matrix statement (or a loop of them), run once per SIMD group.
 // subset: `if (lane == 0) ...` and the like: run only by the threads whose position the condition names.
-enum class stmt_kind { plain, barrier, loop, hoisted, simd, matrix, subset };
+// lanes: a `for` loop whose trip count may differ between threads (lane_loops.hpp does the same for
+// kernels without barriers): its iterations run in step, each one a loop over the group's threads.
+enum class stmt_kind { plain, barrier, loop, hoisted, simd, matrix, subset, lanes };
 
 // SIMD-group functions a region split can take (simdgroup_regions.h computes them): the compute
 // functor, the arguments it takes, and the argument type when it is fixed (else the argument's own).
@@ -146,6 +150,10 @@ struct stmt {
     size_t matrix_name = npos, matrix_suffix_end = npos;
     bool matrix_init = false;
     std::vector<std::string> matrix_declared; // every matrix the statement declares at this level
+    // lanes: `for (T v = start; cond; v += step) body` (step "1" for ++v / v++).
+    std::string lane_type, lane_wide; // T, and the unsigned type v's value is computed in
+    size_t lane_var = npos, start_a = npos, start_b = npos, cond_a = npos, cond_b = npos, step_a = npos, step_b = npos;
+    size_t body_a = npos;
 };
 
 // A simdgroup_matrix variable used by more than one region: one copy per SIMD group.
@@ -158,6 +166,7 @@ struct replicated {
     std::string name, type;
     int region;
     const stmt *decl;
+    bool uniform = false; // the same value in every thread of the group: one copy (`sm_u<N>`), not one per thread
 };
 
 const std::set<std::string> &statement_keywords() {
@@ -495,7 +504,8 @@ private:
 
 class splitter : kernel_body_tokens {
 public:
-    splitter(const std::string &text, const region_kernel &k) : kernel_body_tokens(text), k_(k), lines_(text) {}
+    splitter(const std::string &text, const region_kernel &k, bool lanes)
+        : kernel_body_tokens(text), k_(k), lines_(text), lanes_(lanes) {}
 
     bool run(std::string &code, std::string &why) {
         if (!read_body(k_.body_open, k_.body_close, why)) return false;
@@ -509,6 +519,8 @@ public:
         emit_function(top, code);
         return true;
     }
+    // The user lines of the loops run as lanes ("" when none).
+    const std::string &lane_lines() const { return lane_lines_; }
 
 private:
     // ---- tokens of the body (kernel_body_tokens) ----
@@ -652,9 +664,107 @@ private:
             why = "break/continue outside a loop of its own statement";
             return false;
         }
-        if (!s.has_return && !mentions_matrix(a, b)) subset_statement(s);
+        if (lanes_ && !mentions_matrix(a, b)) lane_statement(s);
+        if (s.kind == stmt_kind::plain && !s.has_return && !mentions_matrix(a, b)) subset_statement(s);
         if (s.kind == stmt_kind::plain) parse_declaration(s);
         return true;
+    }
+
+    // ---- loops whose trip count differs between threads, run in step (stmt_kind::lanes) ----
+    // Inside a region, `for (uint c = lid; c < n; c += 256) sum += exp(x[c]);` keeps the loop over the
+    // group's threads scalar: LLVM's outer-loop vectorizer refuses an inner loop whose trip count
+    // differs per thread. Run as lanes, iteration j of every thread still in the loop runs in one loop
+    // over the group's threads (which vectorizes: no loop inside, branches become masks), with the
+    // loop variable recomputed as `start + j * step` (so `x[c]` stays contiguous across threads), until
+    // no thread is left. Taken: `for (T v = start; cond; v += step | ++v | v++)` with T an integer
+    // type, start and step without calls or assignments and made of names the loop does not change,
+    // v not changed or addressed in the body, and a body without loops, `switch` or `goto` (so each
+    // `break`/`continue` is the loop's own).
+    static const char *lane_wide_type(const std::string &t) {
+        static const std::map<std::string, const char *> m = {
+            {"uint", "unsigned"},       {"unsigned", "unsigned"},   {"unsigned int", "unsigned"}, {"int", "unsigned"},
+            {"uint32_t", "unsigned"},   {"int32_t", "unsigned"},    {"ushort", "unsigned"},       {"short", "unsigned"},
+            {"uint16_t", "unsigned"},   {"int16_t", "unsigned"},    {"ulong", "unsigned long"},   {"long", "unsigned long"},
+            {"size_t", "unsigned long"}, {"uint64_t", "unsigned long"}, {"int64_t", "unsigned long"}, {"ptrdiff_t", "unsigned long"}};
+        auto it = m.find(t);
+        return it == m.end() ? nullptr : it->second;
+    }
+    // Tokens [a, b) may be evaluated again each iteration with the same value: no call, no assignment,
+    // no name that [from, to) (the loop) may change.
+    bool recomputable(size_t a, size_t b, size_t from, size_t to) const {
+        if (a >= b) return false;
+        for (size_t i = a; i < b; ++i) {
+            if (is(i, "=") || (is(i, "+") && is(i + 1, "+")) || (is(i, "-") && is(i + 1, "-"))) return false;
+            if (is_ident(i) && is(i + 1, "(") && !lane_wide_type(text(i))) return false; // a call (an integer cast is fine)
+            if (is_ident(i) && !(i > 0 && (is(i - 1, ".") || is(i - 1, "->"))) && (assigns(text(i), from, to) || address_taken(text(i))))
+                return false;
+        }
+        return true;
+    }
+    void lane_statement(stmt &s) {
+        const size_t a = s.a, b = s.b;
+        if (!is(a, "for") || !is(a + 1, "(")) return;
+        const size_t close = match_[a + 1];
+        size_t s1 = npos, s2 = npos;
+        for (size_t k = a + 2; k < close; ++k) {
+            if (is(k, "(") || is(k, "[") || is(k, "{")) k = match_[k];
+            else if (is(k, ";")) (s1 == npos ? s1 : s2) = k;
+        }
+        if (s1 == npos || s2 == npos || s2 == s1 + 1) return;
+        // init: `T v = start`
+        size_t eq = npos;
+        for (size_t k = a + 2; k < s1; ++k)
+            if (is(k, "=")) {
+                eq = k;
+                break;
+            }
+        if (eq == npos || eq < a + 4 || !is_ident(eq - 1)) return;
+        const size_t v = eq - 1;
+        std::string type;
+        for (size_t k = a + 2; k < v; ++k) {
+            if (is(k, "const")) return; // a const loop variable cannot have a step
+            if (!is_ident(k)) return;
+            type += (type.empty() ? "" : " ") + text(k);
+        }
+        const char *wide = lane_wide_type(type);
+        if (!wide) return;
+        const std::string name = text(v);
+        // step: `v += E`, `++v`, `v++`
+        size_t step_a = npos, step_b = npos;
+        const size_t n = close - (s2 + 1);
+        if (n == 3 && is(s2 + 1, "+") && is(s2 + 2, "+") && text(s2 + 3) == name) step_a = step_b = npos;
+        else if (n == 3 && text(s2 + 1) == name && is(s2 + 2, "+") && is(s2 + 3, "+")) step_a = step_b = npos;
+        else if (n >= 4 && text(s2 + 1) == name && is(s2 + 2, "+") && is(s2 + 3, "=")) step_a = s2 + 4, step_b = close;
+        else return;
+        const size_t body_a = close + 1;
+        for (size_t k = body_a; k < b; ++k)
+            if (is(k, "for") || is(k, "while") || is(k, "do") || is(k, "switch") || is(k, "goto")) return;
+        // Whether the loop runs alike in every thread does not matter: the lane form is as good then.
+        if (assigns(name, s1 + 1, s2) || assigns(name, body_a, b) || address_taken(name)) return;
+        if (!recomputable(eq + 1, s1, s1 + 1, b)) return;
+        if (step_a != npos && !recomputable(step_a, step_b, s1 + 1, b)) return;
+        for (size_t k = eq + 1; k < s1; ++k)
+            if (is_ident(k) && text(k) == name) return;
+        // A loop whose start and condition are made of the kernel's parameters and the group's
+        // positions runs alike in every thread: the outer-loop vectorizer takes it as it is.
+        const std::set<std::string> params = parameter_names();
+        bool varies = false;
+        for (size_t k = eq + 1; k < s2 && !varies; ++k) {
+            if (!is_ident(k) || k == eq - 1 || (is(k - 1, ".") || is(k - 1, "->")) || is(k + 1, "(") || text(k) == name) continue;
+            bool position = false;
+            for (const auto &p : k_.positions)
+                if (p.first == text(k)) position = true, varies = !group_position(p.second);
+            if (!position && !params.count(text(k))) varies = true;
+        }
+        if (!varies) return;
+        s.kind = stmt_kind::lanes;
+        s.lane_type = type;
+        s.lane_wide = wide;
+        s.lane_var = v;
+        s.start_a = eq + 1, s.start_b = s1;
+        s.cond_a = s1 + 1, s.cond_b = s2;
+        s.step_a = step_a, s.step_b = step_b;
+        s.body_a = body_a;
     }
 
     // `if (p == C) statement` (no else) where `p` is the thread's index in the threadgroup, its (scalar,
@@ -988,12 +1098,13 @@ private:
         int cur = next++;
         bool matrix = false, subset = false;
         for (stmt &s : list) {
-            if ((matrix != (s.kind == stmt_kind::matrix) || subset || s.kind == stmt_kind::subset) &&
-                (s.kind == stmt_kind::matrix || s.kind == stmt_kind::plain || s.kind == stmt_kind::simd || s.kind == stmt_kind::subset))
+            const bool own = s.kind == stmt_kind::subset || s.kind == stmt_kind::lanes; // a region of its own
+            if ((matrix != (s.kind == stmt_kind::matrix) || subset || own) &&
+                (s.kind == stmt_kind::matrix || s.kind == stmt_kind::plain || s.kind == stmt_kind::simd || own))
                 cur = next++;
             matrix = s.kind == stmt_kind::matrix;
-            subset = s.kind == stmt_kind::subset;
-            if (s.kind == stmt_kind::plain || s.kind == stmt_kind::matrix || s.kind == stmt_kind::subset) s.region = cur;
+            subset = own;
+            if (s.kind == stmt_kind::plain || s.kind == stmt_kind::matrix || own) s.region = cur;
             else if (s.kind == stmt_kind::barrier) cur = next++;
             else if (s.kind == stmt_kind::simd) { // arguments stored before the split, the statement after it
                 s.pre_region = cur;
@@ -1013,7 +1124,8 @@ private:
     }
     void collect_uses(const std::vector<stmt> &list) {
         for (const stmt &s : list) {
-            if (s.kind == stmt_kind::plain || s.kind == stmt_kind::matrix || s.kind == stmt_kind::subset) note_uses(s.a, s.b, s.region);
+            if (s.kind == stmt_kind::plain || s.kind == stmt_kind::matrix || s.kind == stmt_kind::subset || s.kind == stmt_kind::lanes)
+                note_uses(s.a, s.b, s.region);
             else if (s.kind == stmt_kind::simd) {
                 for (const simd_call &c : s.calls) note_uses(c.name + 2, c.close, s.pre_region);
                 note_uses(s.a, s.b, s.region);
@@ -1052,7 +1164,7 @@ private:
                 return false;
             }
             rep_index_[d] = reps_.size();
-            reps_.push_back({name, d->type, d->region, d});
+            reps_.push_back({name, d->type, d->region, d, group_uniform(*d)});
         }
         return choose_group_copies(top, why);
     }
@@ -1082,6 +1194,64 @@ private:
             }
         return true;
     }
+    // ---- variables with one value for the whole group ----
+    // `const device float* in = x + row * cols;` lives across barriers with the same value in every
+    // thread: made of the kernel's parameters (never assigned in the body) and position attributes
+    // that are the group's (threadgroup_position_in_grid...), never assigned after its declaration,
+    // its address never taken. One copy computed before the regions (the function's parameters are
+    // the group's first thread's) serves every thread, so a loop over the threads sees a value that
+    // does not change: `in[c]` is a vector load, not a gather of per-thread pointers.
+    static bool group_position(const std::string &attr) {
+        return attr == "threadgroup_position_in_grid" || attr == "threads_per_threadgroup" || attr == "threadgroups_per_grid" ||
+               attr == "threads_per_grid" || attr == "threads_per_simdgroup" || attr == "simdgroups_per_threadgroup" ||
+               attr == "quadgroups_per_threadgroup" || attr == "grid_origin";
+    }
+    // The kernel's parameter names (the last identifier of each top-level piece of the list).
+    std::set<std::string> parameter_names() const {
+        std::set<std::string> out;
+        std::string last;
+        int depth = 0;
+        const auto ident = [](char c) { return std::isalnum((unsigned char)c) || c == '_'; };
+        for (size_t i = k_.params_open + 1; i <= k_.params_close; ++i) {
+            const char c = s_[i];
+            if (c == '(' || c == '[' || c == '<' || c == '{') ++depth;
+            else if ((c == ')' || c == ']' || c == '>' || c == '}') && i < k_.params_close) --depth;
+            if ((c == ',' && depth == 0) || i == k_.params_close) {
+                if (!last.empty() && !std::isdigit((unsigned char)last[0])) out.insert(last);
+                last.clear();
+            } else if (ident(c) && depth == 0) {
+                if (i == 0 || !ident(s_[i - 1])) last.clear();
+                last += c;
+            }
+        }
+        return out;
+    }
+    bool group_uniform(const stmt &d) const {
+        if (!lanes_ || !is(d.name_tok + 1, "=")) return false;
+        const std::string name = text(d.name_tok);
+        if (address_taken(name)) return false;
+        for (size_t i = 0; i < toks_.size(); ++i)
+            if (i != d.name_tok && assigns(name, i, i + 1)) return false;
+        static const std::set<std::string> casts = {"float", "half", "int", "uint", "short", "ushort", "long", "ulong", "char", "uchar", "bool"};
+        const std::set<std::string> params = parameter_names();
+        for (size_t i = d.name_tok + 2; i + 1 < d.b; ++i) {
+            if (!is_ident(i) || (i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) {
+                if (is(i, "=") || (is(i, "+") && is(i + 1, "+")) || (is(i, "-") && is(i + 1, "-"))) return false;
+                continue;
+            }
+            const std::string t = text(i);
+            if (is(i + 1, "(")) {
+                if (!casts.count(t)) return false; // a call
+                continue;
+            }
+            bool position = false, group = false;
+            for (const auto &p : k_.positions)
+                if (p.first == t) position = true, group = group_position(p.second);
+            if (position ? !group : (!params.count(t) || assigns(t, 0, toks_.size()) || address_taken(t))) return false;
+        }
+        return true;
+    }
+
     // Position attributes that differ between the threads of a group.
     bool varies_per_thread(const std::string &name) const {
         for (const auto &p : k_.positions)
@@ -1199,8 +1369,9 @@ private:
         }
         for (size_t i = 0; i < reps_.size(); ++i) {
             const replicated &r = reps_[i];
-            if ((r.region < region || (declared_here && r.region == region)) && (used_in(r.name, region)))
-                out += r.type + (local && !address_taken(r.name) ? " " : " &") + r.name + " = sm_rep" + std::to_string(i) + "[" + t + "];\n";
+            if (!((r.region < region || (declared_here && r.region == region)) && (used_in(r.name, region)))) continue;
+            if (r.uniform) out += r.type + " " + r.name + " = sm_u" + std::to_string(i) + ";\n";
+            else out += r.type + (local && !address_taken(r.name) ? " " : " &") + r.name + " = sm_rep" + std::to_string(i) + "[" + t + "];\n";
         }
         return out;
     }
@@ -1208,7 +1379,7 @@ private:
         std::string out;
         for (size_t i = 0; i < reps_.size(); ++i) {
             const replicated &r = reps_[i];
-            if (r.region <= region && used_in(r.name, region) && !address_taken(r.name))
+            if (r.region <= region && used_in(r.name, region) && !address_taken(r.name) && !r.uniform)
                 out += "sm_rep" + std::to_string(i) + "[" + t + "] = " + r.name + ";\n";
         }
         return out;
@@ -1394,6 +1565,42 @@ private:
         out += "{" + copy(toks_[s.a].offset, end_of(s.b - 1)) + "}\n" + write_back(s.region, "sm_t") + "}\n}\n";
     }
 
+    // A lanes statement: the threads enter together; then, while any is still in the loop, iteration
+    // `sm_j` of each (masked by its own flag) in one loop over the group's threads.
+    std::string thread_loop() const {
+        return "for (unsigned sm_z = 0, sm_t = 0; sm_z < sm_size.z; ++sm_z)\n"
+               "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n"
+               "SM_THREAD_LOOP\n"
+               "for (unsigned sm_x = 0; sm_x < sm_size.x; ++sm_x, ++sm_t) {\n";
+    }
+    void emit_lanes(const stmt &s, std::string &out) {
+        const int r = s.region;
+        const std::string end = "sm_next" + std::to_string(labels_++);
+        out += "\n{\n" + thread_loop() + "sm_in[sm_t] = " + (any_return_ ? "sm_alive[sm_t]" : "(unsigned char)1") + ";\n}\n";
+        out += "for (unsigned sm_j = 0;; ++sm_j) {\nunsigned sm_any = 0u;\n" + thread_loop() + "if (!sm_in[sm_t]) continue;\n";
+        out += bindings(r, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", true, true);
+        out += "unsigned sm_go = 1u;\n{\n";
+        const std::string w = "(" + s.lane_wide + ")";
+        const std::string step = s.step_a == npos ? std::string("1") : copy(toks_[s.step_a].offset, end_of(s.step_b - 1));
+        out += s.lane_type + " " + text(s.lane_var) + " = (" + s.lane_type + ")(" + w + "(" +
+               copy(toks_[s.start_a].offset, end_of(s.start_b - 1)) + ") + " + w + "sm_j * " + w + "(" + step + "));\n";
+        std::vector<replacement> reps;
+        for (size_t i = s.body_a; i < s.b; ++i) {
+            if (is(i, "break") && is(i + 1, ";"))
+                reps.push_back({toks_[i].offset, end_of(i + 1) - toks_[i].offset, "{ sm_go = 0u; goto " + end + "; }"});
+            else if (is(i, "continue") && is(i + 1, ";"))
+                reps.push_back({toks_[i].offset, end_of(i + 1) - toks_[i].offset, "goto " + end + ";"});
+            else if (is(i, "return"))
+                reps.push_back({toks_[i].offset, end_of(i + 1) - toks_[i].offset,
+                                "{ sm_alive[sm_t] = 0; sm_go = 0u; goto " + end + "; }"});
+        }
+        out += "if (!(" + copy(toks_[s.cond_a].offset, end_of(s.cond_b - 1)) + ")) sm_go = 0u;\nelse {\n" +
+               copy(toks_[s.body_a].offset, end_of(s.b - 1), reps) + "}\n}\n" + end + ":;\n" + write_back(r, "sm_t") +
+               "sm_in[sm_t] = (unsigned char)sm_go;\nsm_any |= sm_go;\n}\nif (!sm_any) break;\n}\n}\n";
+        const std::string line = lines_.sync(toks_[s.a].offset);
+        lane_lines_ += (lane_lines_.empty() ? "" : ", ") + line.substr(7, line.find(' ', 7) - 7);
+    }
+
     void emit_list(const std::vector<stmt> &list, std::string &out) {
         std::vector<piece> region;
         std::vector<const stmt *> matrix;
@@ -1410,6 +1617,10 @@ private:
                 emit_region(region, out);
                 region.clear();
                 emit_subset(s, out);
+            } else if (s.kind == stmt_kind::lanes) {
+                emit_region(region, out);
+                region.clear();
+                emit_lanes(s, out);
             } else if (s.kind == stmt_kind::plain) {
                 region.push_back({&s, false});
             } else if (s.kind == stmt_kind::simd) {
@@ -1444,6 +1655,11 @@ private:
         emit_region(region, out);
         emit_matrix_region(matrix, out);
     }
+    bool any_lanes(const std::vector<stmt> &list) const {
+        for (const stmt &s : list)
+            if (s.kind == stmt_kind::lanes || (s.kind == stmt_kind::loop && any_lanes(s.body))) return true;
+        return false;
+    }
     void hoisted(const std::vector<stmt> &list, std::string &out) const {
         for (const stmt &s : list) {
             if (s.kind == stmt_kind::hoisted) out += copy(toks_[s.a].offset, end_of(s.b - 1));
@@ -1469,9 +1685,16 @@ private:
         if (any_return_)
             out += "unsigned char *sm_alive = (unsigned char *)__builtin_alloca(sm_count);\n"
                    "for (unsigned sm_i = 0; sm_i < sm_count; ++sm_i) sm_alive[sm_i] = 1;\n";
+        if (any_lanes(top)) out += "unsigned char *sm_in = (unsigned char *)__builtin_alloca(sm_count); // in the lanes loop being run\n";
         // One copy per thread on this stack (C++ for OpenCL has no variable-length arrays).
         for (size_t i = 0; i < reps_.size(); ++i) {
             const std::string &t = reps_[i].type;
+            if (reps_[i].uniform) { // its declaration's value, as the group's first thread computes it
+                const stmt &d = *reps_[i].decl;
+                out += t + " sm_u" + std::to_string(i) + " = " + copy(toks_[d.name_tok + 2].offset, end_of(d.b - 2)) +
+                       ";\n#line 1 \"softmetal_generated\"\n"; // (the confinement allows the split's builtins there only)
+                continue;
+            }
             out += t + " *sm_rep" + std::to_string(i) + " = (" + t + " *)__builtin_alloca_with_align(sizeof(" + t +
                    ") * sm_count, 8 * alignof(" + t + "));\n";
         }
@@ -1497,13 +1720,35 @@ private:
     std::vector<group_copy> group_copies_;
     std::map<const stmt *, size_t> group_copy_index_;
     bool any_return_ = false;
+    bool lanes_ = false;        // lanes statements allowed (SOFTMETAL_LANES)
+    std::string lane_lines_;    // the user lines of the loops run as lanes
     int labels_ = 0;
     size_t max_calls_ = 0; // the most SIMD-group calls in one statement
 };
 
 } // namespace
 
-bool build_region_function(const std::string &translated, const region_kernel &k, std::string &code, std::string &why) {
+namespace {
+// With lanes first; a kernel whose split fails only because of them (a variable that now lives across
+// the loop's own region, declared in a form with no per-thread copy) is split without.
+bool split(const std::string &text, const region_kernel &k, std::string &code, std::string &why, std::string *lane_lines) {
+    for (const bool lanes : {lane_loops_enabled(), false}) {
+        splitter s(text, k, lanes);
+        std::string out;
+        if (!s.run(out, why)) {
+            if (lanes) continue;
+            return false;
+        }
+        code = std::move(out);
+        if (lane_lines) *lane_lines = s.lane_lines();
+        return true;
+    }
+    return false;
+}
+} // namespace
+
+bool build_region_function(const std::string &translated, const region_kernel &k, std::string &code, std::string &why,
+                           std::string *lane_lines) {
     if (!k.meeting_functions.empty()) {
         // Helpers inlined: the splitter reads the new body, appended to the text (it copies pieces of
         // it, under their #line directives, and never compiles the appended body itself).
@@ -1514,18 +1759,10 @@ bool build_region_function(const std::string &translated, const region_kernel &k
             region_kernel inlined = k;
             inlined.body_open = translated.size() + 1;
             inlined.body_close = text.size() - 1;
-            splitter s(text, inlined);
-            std::string out;
-            if (!s.run(out, why)) return false;
-            code = std::move(out);
-            return true;
+            return split(text, inlined, code, why, lane_lines);
         }
     }
-    splitter s(translated, k);
-    std::string out;
-    if (!s.run(out, why)) return false;
-    code = std::move(out);
-    return true;
+    return split(translated, k, code, why, lane_lines);
 }
 
 } // namespace detail
