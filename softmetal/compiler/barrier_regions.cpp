@@ -150,7 +150,7 @@ struct stmt {
     size_t matrix_name = npos, matrix_suffix_end = npos;
     bool matrix_init = false;
     std::vector<std::string> matrix_declared; // every matrix the statement declares at this level
-    // lanes: `for (T v = start; cond; v += step) body` (step "1" for ++v / v++).
+    // lanes: `for (T v = start; cond; v += step) body`.
     std::string lane_type, lane_wide; // T, and the unsigned type v's value is computed in
     size_t lane_var = npos, start_a = npos, start_b = npos, cond_a = npos, cond_b = npos, step_a = npos, step_b = npos;
     size_t body_a = npos;
@@ -676,10 +676,10 @@ private:
     // differs per thread. Run as lanes, iteration j of every thread still in the loop runs in one loop
     // over the group's threads (which vectorizes: no loop inside, branches become masks), with the
     // loop variable recomputed as `start + j * step` (so `x[c]` stays contiguous across threads), until
-    // no thread is left. Taken: `for (T v = start; cond; v += step | ++v | v++)` with T an integer
+    // no thread is left. Taken: `for (T v = start; cond; v += step)` with T an integer
     // type, start and step without calls or assignments and made of names the loop does not change,
     // v not changed or addressed in the body, and a body without loops, `switch` or `goto` (so each
-    // `break`/`continue` is the loop's own).
+    // `break`/`continue` is the loop's own), and a step other than 1.
     static const char *lane_wide_type(const std::string &t) {
         static const std::map<std::string, const char *> m = {
             {"uint", "unsigned"},       {"unsigned", "unsigned"},   {"unsigned int", "unsigned"}, {"int", "unsigned"},
@@ -730,11 +730,12 @@ private:
         if (!wide) return;
         const std::string name = text(v);
         // step: `v += E`, `++v`, `v++`
+        // A step of 1 (`++c`, `c += 1`) walks each thread's own contiguous range: the thread's loop
+        // vectorizes along it as it is, which beats lanes gathering from ranges far apart.
         size_t step_a = npos, step_b = npos;
         const size_t n = close - (s2 + 1);
-        if (n == 3 && is(s2 + 1, "+") && is(s2 + 2, "+") && text(s2 + 3) == name) step_a = step_b = npos;
-        else if (n == 3 && text(s2 + 1) == name && is(s2 + 2, "+") && is(s2 + 3, "+")) step_a = step_b = npos;
-        else if (n >= 4 && text(s2 + 1) == name && is(s2 + 2, "+") && is(s2 + 3, "=")) step_a = s2 + 4, step_b = close;
+        if (n >= 4 && text(s2 + 1) == name && is(s2 + 2, "+") && is(s2 + 3, "=") && !(n == 4 && (is(s2 + 4, "1") || is(s2 + 4, "1u") || is(s2 + 4, "1U"))))
+            step_a = s2 + 4, step_b = close;
         else return;
         const size_t body_a = close + 1;
         for (size_t k = body_a; k < b; ++k)
@@ -1206,10 +1207,11 @@ private:
                attr == "threads_per_grid" || attr == "threads_per_simdgroup" || attr == "simdgroups_per_threadgroup" ||
                attr == "quadgroups_per_threadgroup" || attr == "grid_origin";
     }
-    // The kernel's parameter names (the last identifier of each top-level piece of the list).
+    // The kernel's parameter names (the last identifier of each top-level piece of the list), but for
+    // references other than `constant` ones: reading those reads memory that may change.
     std::set<std::string> parameter_names() const {
         std::set<std::string> out;
-        std::string last;
+        std::string last, piece;
         int depth = 0;
         const auto ident = [](char c) { return std::isalnum((unsigned char)c) || c == '_'; };
         for (size_t i = k_.params_open + 1; i <= k_.params_close; ++i) {
@@ -1217,9 +1219,14 @@ private:
             if (c == '(' || c == '[' || c == '<' || c == '{') ++depth;
             else if ((c == ')' || c == ']' || c == '>' || c == '}') && i < k_.params_close) --depth;
             if ((c == ',' && depth == 0) || i == k_.params_close) {
-                if (!last.empty() && !std::isdigit((unsigned char)last[0])) out.insert(last);
+                const bool reference = piece.find('&') != std::string::npos && piece.find("constant") == std::string::npos;
+                if (!last.empty() && !std::isdigit((unsigned char)last[0]) && !reference) out.insert(last);
                 last.clear();
-            } else if (ident(c) && depth == 0) {
+                piece.clear();
+                continue;
+            }
+            piece += c;
+            if (ident(c) && depth == 0) {
                 if (i == 0 || !ident(s_[i - 1])) last.clear();
                 last += c;
             }
@@ -1235,6 +1242,12 @@ private:
         static const std::set<std::string> casts = {"float", "half", "int", "uint", "short", "ushort", "long", "ulong", "char", "uchar", "bool"};
         const std::set<std::string> params = parameter_names();
         for (size_t i = d.name_tok + 2; i + 1 < d.b; ++i) {
+            // Computed before any region runs: no read of memory (which the kernel may write first).
+            if (is(i, "[") || (is(i, "-") && is(i + 1, ">"))) return false;
+            if (is(i, "*") && !(is_ident(i - 1) || is(i - 1, ")") || toks_[i - 1].kind == token_kind::number)) return false;
+            if (is(i, ".") && !(is_ident(i - 1) && std::any_of(k_.positions.begin(), k_.positions.end(),
+                                                               [&](const std::pair<std::string, std::string> &p) { return p.first == text(i - 1); })))
+                return false;
             if (!is_ident(i) || (i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) {
                 if (is(i, "=") || (is(i, "+") && is(i + 1, "+")) || (is(i, "-") && is(i + 1, "-"))) return false;
                 continue;
@@ -1581,7 +1594,7 @@ private:
         out += bindings(r, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", true, true);
         out += "unsigned sm_go = 1u;\n{\n";
         const std::string w = "(" + s.lane_wide + ")";
-        const std::string step = s.step_a == npos ? std::string("1") : copy(toks_[s.step_a].offset, end_of(s.step_b - 1));
+        const std::string step = copy(toks_[s.step_a].offset, end_of(s.step_b - 1));
         out += s.lane_type + " " + text(s.lane_var) + " = (" + s.lane_type + ")(" + w + "(" +
                copy(toks_[s.start_a].offset, end_of(s.start_b - 1)) + ") + " + w + "sm_j * " + w + "(" + step + "));\n";
         std::vector<replacement> reps;

@@ -3,7 +3,7 @@
 // lanes (softmetal/compiler/barrier_regions.cpp, stmt_kind::lanes). Each has something the masks must
 // keep right: trip counts that differ between threads (sizes that are not multiples of the group),
 // `break` and `continue`, `return` in the loop and before it, device atomics in the loop, a loop
-// variable of another type with a start below zero, `++c` steps, 2-D groups and partial edge groups.
+// variable of another type with a start below zero, 2-D groups and partial edge groups.
 // Integer kernels check exactly; the soft-max within a few ulp.
 #include "kernel_corpus.hpp"
 
@@ -101,7 +101,8 @@ using namespace metal;
 kernel void stop_early(const device uint* in [[buffer(0)]], device uint* out [[buffer(1)]], constant uint& n [[buffer(2)]],
                        uint g [[threadgroup_position_in_grid]], uint lid [[thread_position_in_threadgroup]]) {
     threadgroup uint part[32];
-    uint acc = 0, seen = 0;
+    uint acc = 0;
+    uint seen = 0;
     for (uint c = lid + g; c < n; c += 32u) {
         ++seen;
         if (in[c] % 7u == 0u) continue;
@@ -206,7 +207,8 @@ kernel void visit(const device uint* in [[buffer(0)]], device uint* out [[buffer
         cases.push_back(c);
     }
     // An `int` loop variable starting below zero (skipped by a test in the body), a `++c` loop over a
-    // per-thread window, a 2-D group of 8x4 threads with partial groups at the grid's edges.
+    // per-thread window in the same region (which keeps the plain form: a step of 1), a 2-D group of
+    // 8x4 threads with partial groups at the grid's edges.
     {
         const uint32_t w = 29, h = 10;
         const std::vector<uint32_t> in = pattern(w * h, 5);
@@ -221,7 +223,7 @@ kernel void windows(const device uint* in [[buffer(0)]], device uint* out [[buff
     const bool inside = gid.x < w && gid.y < h;
     tile[lid.y][lid.x] = inside ? in[gid.y * w + gid.x] : 0u;
     threadgroup_barrier(mem_flags::mem_threadgroup);
-    uint acc = tile[lid.y][(lid.x + 1u) % 8u];
+    uint acc = lid.x + 1u < 8u && gid.x + 1u < w ? tile[lid.y][lid.x + 1u] : 0u;
     for (int c = int(gid.x) - 3; c < int(w); c += 4) {
         if (c < 0) continue;
         acc += in[min(gid.y, h - 1u) * w + uint(c)];
@@ -239,14 +241,68 @@ kernel void windows(const device uint* in [[buffer(0)]], device uint* out [[buff
             std::vector<uint32_t> want(w * h);
             for (uint32_t y = 0; y < h; ++y)
                 for (uint32_t x = 0; x < w; ++x) {
-                    // The group's tile: the neighbour to the right within the 8-wide group (0 past the grid).
-                    const uint32_t gx0 = x / 8 * 8, nx = gx0 + (x % 8 + 1) % 8;
-                    uint32_t acc = nx < w ? in[y * w + nx] : 0u;
+                    // The group's tile: the neighbour to the right within the 8-wide group and the grid.
+                    uint32_t acc = x % 8 + 1 < 8 && x + 1 < w ? in[y * w + x + 1] : 0u;
                     for (int k = int(x) - 3; k < int(w); k += 4)
                         if (k >= 0) acc += in[y * w + uint32_t(k)];
                     for (uint32_t k = x * 2; k < x * 2 + 3 && k < w; ++k) acc ^= in[k] << 1;
                     want[y * w + x] = acc;
                 }
+            return compare_exact(r.get<uint32_t>(1), want);
+        };
+        cases.push_back(c);
+    }
+    // Variables that live across barriers with one value for the whole group (a row pointer made of
+    // parameters and the group's position) have one copy; those that read memory the kernel writes
+    // first (`first`, `flag`), or that threads change (`mine`), keep one per thread.
+    {
+        const uint32_t n = 40, groups = 3, tg = 32;
+        const std::vector<uint32_t> data = pattern(n * groups, 9);
+        kernel_case c;
+        c.name = "region_lanes_group_values_and_memory_reads";
+        c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void rows(device uint* data [[buffer(0)]], device uint* out [[buffer(1)]], constant uint& n [[buffer(2)]],
+                 device uint& flag_in [[buffer(3)]], uint g [[threadgroup_position_in_grid]],
+                 uint lid [[thread_position_in_threadgroup]], uint size [[threads_per_threadgroup]]) {
+    threadgroup uint t[32];
+    if (lid == 0) data[g * n] = data[g * n] * 2u + 1u;
+    if (lid == 1) flag_in = 77u;
+    device uint* row = data + g * n;
+    const uint base = g * size + 7u;
+    uint mine = g * 3u;
+    threadgroup_barrier(mem_flags::mem_device);
+    const uint first = row[0];
+    const uint flag = flag_in + 1u;
+    mine += lid;
+    t[lid] = first + base + mine;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    uint acc = 0;
+    for (uint c = lid; c < n; c += size) acc += row[c] ^ base;
+    out[g * size + lid] = t[(lid + 1u) % size] + acc + first + mine + flag;
+}
+)";
+        c.function = "rows";
+        c.bindings = {buffer_of(0, data), zeros<uint32_t>(1, tg * groups), bytes_of(2, n), zeros<uint32_t>(3, 1)};
+        c.dispatch = dispatch_kind::threadgroups;
+        c.grid = s3(groups);
+        c.threadgroup = s3(tg);
+        c.expects_barriers = true;
+        c.check = [=](const results &r) {
+            std::vector<uint32_t> d = data, want(tg * groups);
+            for (uint32_t g = 0; g < groups; ++g) d[g * n] = d[g * n] * 2u + 1u;
+            for (uint32_t g = 0; g < groups; ++g)
+                for (uint32_t lid = 0; lid < tg; ++lid) {
+                    const uint32_t base = g * tg + 7u, first = d[g * n], next = (lid + 1) % tg;
+                    uint32_t acc = 0;
+                    for (uint32_t k = lid; k < n; k += tg) acc += d[g * n + k] ^ base;
+                    want[g * tg + lid] = (first + base + g * 3u + next) + acc + first + g * 3u + lid + 78u;
+                }
+            std::string e = compare_exact(r.get<uint32_t>(0), d);
+            if (!e.empty()) return "data: " + e;
+            e = compare_exact(r.get<uint32_t>(3), std::vector<uint32_t>{77u});
+            if (!e.empty()) return "flag: " + e;
             return compare_exact(r.get<uint32_t>(1), want);
         };
         cases.push_back(c);
