@@ -1233,6 +1233,21 @@ private:
         }
         return out;
     }
+    // Whether the body may declare `name` (shadowing a parameter), judged by the tokens around it:
+    // after a type name, or after `*`/`&` that follow a name other than a parameter's (or a `>`) and
+    // before `=`, `;`, `,`, `[` or `)`. A product that looks like that (`local * name;`) counts too:
+    // the answer only has to be yes when it is a declaration.
+    bool declared_in_body(const std::string &name, const std::set<std::string> &params) const {
+        for (size_t i = 1; i < toks_.size(); ++i) {
+            if (!is_ident(i) || text(i) != name) continue;
+            if (is_ident(i - 1) && !statement_keywords().count(text(i - 1))) return true;
+            const bool after_type = i >= 2 && ((is_ident(i - 2) && !params.count(text(i - 2))) || is(i - 2, ">"));
+            if ((is(i - 1, "*") || is(i - 1, "&")) && after_type &&
+                (is(i + 1, "=") || is(i + 1, ";") || is(i + 1, ",") || is(i + 1, "[") || is(i + 1, ")")))
+                return true;
+        }
+        return false;
+    }
     bool group_uniform(const stmt &d) const {
         if (!lanes_ || !is(d.name_tok + 1, "=")) return false;
         const std::string name = text(d.name_tok);
@@ -1261,6 +1276,9 @@ private:
             for (const auto &p : k_.positions)
                 if (p.first == t) position = true, group = group_position(p.second);
             if (position ? !group : (!params.count(t) || assigns(t, 0, toks_.size()) || address_taken(t))) return false;
+            std::set<std::string> known = params; // parameters and positions: `row * cols;` is a product
+            for (const auto &p : k_.positions) known.insert(p.first);
+            if (declared_in_body(t, known)) return false;
         }
         return true;
     }

@@ -307,6 +307,51 @@ kernel void rows(device uint* data [[buffer(0)]], device uint* out [[buffer(1)]]
         };
         cases.push_back(c);
     }
+    // A local that shadows a parameter (`uint n(...)` inside the loop around barriers: no `=` to
+    // see) makes a declaration made of it per-thread, though `n` is also a parameter's name (whose
+    // value, 1000, the kernel never uses: the split tells variables apart by name).
+    {
+        const uint32_t n = 1000, groups = 2, tg = 32;
+        kernel_case c;
+        c.name = "region_lanes_shadowed_parameter";
+        c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void shadow(device uint* out [[buffer(0)]], constant uint& n [[buffer(1)]], uint g [[threadgroup_position_in_grid]],
+                   uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup uint t[32];
+    uint acc = 0;
+    for (uint it = 0; it < 2u; ++it) {
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        uint n(lid * 3u + it);
+        const uint q = n + g;
+        t[lid] = q;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        acc += t[(lid + 1u) % 32u] + q;
+    }
+    for (uint c = lid; c < 40u; c += 32u) acc += c * 5u;
+    out[g * 32u + lid] = acc;
+}
+)";
+        c.function = "shadow";
+        c.bindings = {zeros<uint32_t>(0, tg * groups), bytes_of(1, n)};
+        c.dispatch = dispatch_kind::threadgroups;
+        c.grid = s3(groups);
+        c.threadgroup = s3(tg);
+        c.expects_barriers = true;
+        c.check = [=](const results &r) {
+            std::vector<uint32_t> want(tg * groups);
+            for (uint32_t g = 0; g < groups; ++g)
+                for (uint32_t lid = 0; lid < tg; ++lid) {
+                    uint32_t acc = 0;
+                    for (uint32_t it = 0; it < 2; ++it) acc += ((lid + 1) % 32 * 3 + it + g) + (lid * 3 + it + g);
+                    for (uint32_t k = lid; k < 40; k += 32) acc += k * 5u;
+                    want[g * tg + lid] = acc;
+                }
+            return compare_exact(r.get<uint32_t>(0), want);
+        };
+        cases.push_back(c);
+    }
     // The benchmark's row soft-max (block-stride max, exp-sum and normalisation loops around tree
     // reductions) on rows of 777 columns over 128 threads.
     {
