@@ -729,8 +729,7 @@ private:
         const char *wide = lane_wide_type(type);
         if (!wide) return;
         const std::string name = text(v);
-        // step: `v += E`, `++v`, `v++`
-        // A step of 1 (`++c`, `c += 1`) walks each thread's own contiguous range: the thread's loop
+        // step: `v += E`. A step of 1 (`++c`, `c += 1`) walks each thread's own contiguous range: the thread's loop
         // vectorizes along it as it is, which beats lanes gathering from ranges far apart.
         size_t step_a = npos, step_b = npos;
         const size_t n = close - (s2 + 1);
@@ -740,10 +739,9 @@ private:
         const size_t body_a = close + 1;
         for (size_t k = body_a; k < b; ++k)
             if (is(k, "for") || is(k, "while") || is(k, "do") || is(k, "switch") || is(k, "goto")) return;
-        // Whether the loop runs alike in every thread does not matter: the lane form is as good then.
         if (assigns(name, s1 + 1, s2) || assigns(name, body_a, b) || address_taken(name)) return;
         if (!recomputable(eq + 1, s1, s1 + 1, b)) return;
-        if (step_a != npos && !recomputable(step_a, step_b, s1 + 1, b)) return;
+        if (!recomputable(step_a, step_b, s1 + 1, b)) return;
         for (size_t k = eq + 1; k < s1; ++k)
             if (is_ident(k) && text(k) == name) return;
         // A loop whose start and condition are made of the kernel's parameters and the group's
@@ -751,7 +749,7 @@ private:
         const std::set<std::string> params = parameter_names();
         bool varies = false;
         for (size_t k = eq + 1; k < s2 && !varies; ++k) {
-            if (!is_ident(k) || k == eq - 1 || (is(k - 1, ".") || is(k - 1, "->")) || is(k + 1, "(") || text(k) == name) continue;
+            if (!is_ident(k) || is(k - 1, ".") || is(k - 1, "->") || is(k + 1, "(") || text(k) == name) continue;
             bool position = false;
             for (const auto &p : k_.positions)
                 if (p.first == text(k)) position = true, varies = !group_position(p.second);
