@@ -112,15 +112,19 @@ typedef sm_simd_meeting (*sm_simd_meet_fn)(const void *value, void *gathered, ui
 #define SM_SPACE_CONSTANT 1u
 #define SM_SPACE_THREADGROUP 2u
 #define SM_SPACE_THREAD 3u
+#define SM_SPACE_TEXTURE_READ 4u  /* a texture read outside the texture: binding is n of [[texture(n)]], */
+#define SM_SPACE_TEXTURE_WRITE 5u /* offset y << 32 | x, access_size slice << 32 | z, length the mip level */
 #define SM_BINDING_ARENA (-2)
 #define SM_BINDING_NONE (-3)
+#define SM_BINDING_ARRAY (-4)
 typedef struct sm_bounds_violation {
     uint32_t line, column;     /* the MSL source position of the access; 0 when not known */
     int32_t binding;           /* n of the argument's [[buffer(n)]] or [[threadgroup(n)]] (`space` says which);
                                   -1 for a fixed-size array (`array_type` says which); SM_BINDING_ARENA for
                                   the threadgroup variables declared in the kernel (offset from the arena's
                                   start); SM_BINDING_NONE for a pointer into no bound range (offset: the
-                                  address) */
+                                  address); SM_BINDING_ARRAY for a pointer made from an array, bounded
+                                  by that array (offset from its start) */
     uint32_t space;            /* SM_SPACE_*: the memory accessed */
     int64_t offset;            /* bytes from the start of the bound range (arrays: the element index) */
     uint64_t access_size;      /* bytes accessed (arrays: 0) */

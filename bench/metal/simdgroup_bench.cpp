@@ -51,6 +51,27 @@ kernel void row_sum_helper(device const float *x [[buffer(0)]], device float *su
     block_sum(s, partial, sums + row, t, sg, lane);
 }
 
+// The same with the reduction in a function template (ggml's `helper<NR0>(...)` shape): inlined too,
+// its template arguments one explicit and one deduced.
+template <uint NG, typename T> void block_sum_t(T s, threadgroup T *partial, device T *out, uint t, uint sg, uint lane) {
+    s = simd_sum(s);
+    if (lane == 0) partial[sg] = s;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    if (t == 0) {
+        T total = 0;
+        for (uint g = 0; g < NG; ++g) total += partial[g];
+        *out = total;
+    }
+}
+kernel void row_sum_template(device const float *x [[buffer(0)]], device float *sums [[buffer(1)]], constant uint &n [[buffer(2)]],
+                             uint row [[threadgroup_position_in_grid]], uint t [[thread_position_in_threadgroup]],
+                             uint sg [[simdgroup_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]]) {
+    threadgroup float partial[8];
+    float s = 0.0f;
+    for (uint k = t; k < n; k += 256) s += x[row * n + k];
+    block_sum_t<8>(s, partial, sums + row, t, sg, lane);
+}
+
 kernel void row_sum_tree(device const float *x [[buffer(0)]], device float *sums [[buffer(1)]], constant uint &n [[buffer(2)]],
                          uint row [[threadgroup_position_in_grid]], uint t [[thread_position_in_threadgroup]]) {
     threadgroup float scratch[256];
@@ -150,13 +171,19 @@ int main() {
     auto sums_helper = device.new_buffer<float>(rows);
     double helper_seconds[2];
     auto simd = lib.kernel("row_sum_simd"), tree = lib.kernel("row_sum_tree"), helper = lib.kernel("row_sum_helper");
+    auto sums_template = device.new_buffer<float>(rows);
+    double template_seconds[2];
+    auto templated = lib.kernel("row_sum_template");
     best_seconds(
         20, [&] { simd.run({xb, sums, pymetal::value(n)}, {rows, 1, 1}, {256, 1, 1}); },
         [&] { tree.run({xb, sums_tree, pymetal::value(n)}, {rows, 1, 1}, {256, 1, 1}); }, seconds[0], seconds[1]);
     best_seconds(
         20, [&] { helper.run({xb, sums_helper, pymetal::value(n)}, {rows, 1, 1}, {256, 1, 1}); },
         [&] { simd.run({xb, sums, pymetal::value(n)}, {rows, 1, 1}, {256, 1, 1}); }, helper_seconds[0], helper_seconds[1]);
-    for (auto* out : {&sums, &sums_tree, &sums_helper}) {
+    best_seconds(
+        20, [&] { templated.run({xb, sums_template, pymetal::value(n)}, {rows, 1, 1}, {256, 1, 1}); },
+        [&] { simd.run({xb, sums, pymetal::value(n)}, {rows, 1, 1}, {256, 1, 1}); }, template_seconds[0], template_seconds[1]);
+    for (auto* out : {&sums, &sums_tree, &sums_helper, &sums_template}) {
         const auto got = out->copy_out<float>();
         for (std::uint32_t r = 0; r < rows; ++r) {
             float want = 0;
@@ -171,6 +198,8 @@ int main() {
     std::printf("  simd vs tree: %.2fx\n", seconds[1] / seconds[0]);
     std::printf("  simd_sum in a helper          %8.2f GB/s  (helper vs in the kernel: %.2fx)\n", bytes / helper_seconds[0] / 1e9,
                 helper_seconds[1] / helper_seconds[0]);
+    std::printf("  simd_sum in a template helper %8.2f GB/s  (template vs in the kernel: %.2fx)\n", bytes / template_seconds[0] / 1e9,
+                template_seconds[1] / template_seconds[0]);
 
     // GEMM, 256 x 256.
     const std::uint32_t m = 256;

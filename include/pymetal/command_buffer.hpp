@@ -15,7 +15,6 @@
 #include <chrono>
 #include <exception>
 #include <functional>
-#include <future>
 #include <memory>
 #include <string>
 #include <utility>
@@ -130,13 +129,15 @@ inline void add_completed_handler(id mtl_command_buffer, completion_handler hand
     msg_send<void(id)>(mtl_command_buffer, "addCompletedHandler:", on_completed.get());
 }
 
-/// A completion handler that fulfils `promise`: with the command buffer, or with its command_error.
-inline completion_handler fulfil(std::shared_ptr<std::promise<command_buffer>> promise) {
-    return [promise = std::move(promise)](const command_buffer& done) {
-        if (done.failed()) promise->set_exception(std::make_exception_ptr(done.failure()));
-        else promise->set_value(done);
-    };
-}
+/// The std::future forms (kernel::dispatch_threads_future, command_list::commit_future) are member
+/// templates that reach std::future only through future_support<future_tag>, which <pymetal/future.hpp>
+/// defines: <future> costs every translation unit that includes it about 0.1 s of compile time, so only
+/// the ones that use it pay for it.
+struct future_tag {};
+template <class Tag>
+struct future_support {
+    static_assert(sizeof(Tag) == 0, "pymetal: the std::future forms need #include <pymetal/future.hpp>");
+};
 
 }  // namespace detail
 }  // namespace pymetal

@@ -20,7 +20,6 @@
 #pragma once
 
 #include <cstdint>
-#include <future>
 #include <memory>
 #include <string>
 #include <utility>
@@ -225,14 +224,11 @@ public:
         done.wait();
         return done;
     }
-    /// Submits without waiting, as a std::future: get() returns the command buffer once it completed,
-    /// or throws its command_error.
-    std::future<command_buffer> commit_future() {
-        auto promise = std::make_shared<std::promise<command_buffer>>();
-        std::future<command_buffer> result = promise->get_future();
-        session_.add_completed_handler(detail::fulfil(std::move(promise)));
-        session_.commit();
-        return result;
+    /// Submits without waiting, as a std::future<command_buffer>: get() returns the command buffer once it
+    /// completed, or throws its command_error. Needs #include <pymetal/future.hpp>.
+    template <class Tag = detail::future_tag>
+    auto commit_future() {
+        return detail::future_support<Tag>::commit(*this);
     }
 
 private:

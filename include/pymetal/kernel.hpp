@@ -16,7 +16,6 @@
 /// its own command buffer. Compile once, share everywhere.
 #pragma once
 
-#include <future>
 #include <memory>
 #include <string>
 #include <utility>
@@ -74,7 +73,7 @@ public:
     /// dispatchThreadgroups: `threadgroups` groups of `threads_per_threadgroup` threads; waits, and
     /// throws command_error if the command buffer failed. Returns it (for its GPU times).
     command_buffer run(argument_list args, const size3& threadgroups, const size3& threads_per_threadgroup) const {
-        return waited(submit(args, detail::grid_kind::threadgroups, threadgroups, threads_per_threadgroup, {}));
+        return waited(submit(args, detail::grid_kind::threadgroups, threadgroups, threads_per_threadgroup));
     }
     /// The same without waiting; `on_completed` (optional) runs on Metal's completion thread.
     command_buffer run_async(argument_list args, const size3& threadgroups, const size3& threads_per_threadgroup,
@@ -90,29 +89,27 @@ public:
     }
     /// Runs `grid` threads in threadgroups of `threads_per_threadgroup` on the default queue and waits.
     command_buffer dispatch_threads(argument_list args, const size3& grid, const size3& threads_per_threadgroup) const {
-        return waited(submit(args, detail::grid_kind::threads, grid, threads_per_threadgroup, {}));
+        return waited(submit(args, detail::grid_kind::threads, grid, threads_per_threadgroup));
     }
     /// The one-call forms on a queue of the caller's choice (the others use the device's default queue).
     command_buffer run(const command_queue& queue, argument_list args, const size3& threadgroups,
                        const size3& threads_per_threadgroup) const {
-        return waited(submit_on(queue, args, detail::grid_kind::threadgroups, threadgroups, threads_per_threadgroup, {}));
+        return waited(submit_on(queue, args, detail::grid_kind::threadgroups, threadgroups, threads_per_threadgroup));
     }
     /// Runs `grid` threads on `queue` and waits.
     command_buffer dispatch_threads(const command_queue& queue, argument_list args, const size3& grid) const {
-        return waited(submit_on(queue, args, detail::grid_kind::threads, grid, threadgroup_for(grid), {}));
+        return waited(submit_on(queue, args, detail::grid_kind::threads, grid, threadgroup_for(grid)));
     }
     /// Commits `grid` threads on `queue` without waiting; `on_completed` runs on Metal's completion thread.
     command_buffer dispatch_threads_async(const command_queue& queue, argument_list args, const size3& grid,
                                           completion_handler on_completed = {}) const {
         return submit_on(queue, args, detail::grid_kind::threads, grid, threadgroup_for(grid), std::move(on_completed));
     }
-    /// dispatch_threads without waiting, as a std::future: get() returns the command buffer once it has
-    /// completed, or throws its command_error.
-    std::future<command_buffer> dispatch_threads_future(argument_list args, const size3& grid) const {
-        auto promise = std::make_shared<std::promise<command_buffer>>();
-        std::future<command_buffer> result = promise->get_future();
-        submit(args, detail::grid_kind::threads, grid, threadgroup_for(grid), detail::fulfil(std::move(promise)));
-        return result;
+    /// dispatch_threads without waiting, as a std::future<command_buffer>: get() returns the command
+    /// buffer once it has completed, or throws its command_error. Needs #include <pymetal/future.hpp>.
+    template <class Tag = detail::future_tag>
+    auto dispatch_threads_future(argument_list args, const size3& grid) const {
+        return detail::future_support<Tag>::dispatch_threads(*this, std::move(args), grid);
     }
 
     /// Commits `grid` threads on the default queue without waiting.
@@ -156,15 +153,31 @@ private:
         if (!pipeline_) throw error("pymetal: dispatch of an empty kernel handle");
         return submit_on(device_->default_queue(), args, kind, grid, threads, std::move(on_completed));
     }
+    command_buffer submit(argument_list args, detail::grid_kind kind, const size3& grid, const size3& threads) const {
+        if (!pipeline_) throw error("pymetal: dispatch of an empty kernel handle");
+        return submit_on(device_->default_queue(), args, kind, grid, threads);
+    }
     command_buffer submit_on(const command_queue& queue, argument_list args, detail::grid_kind kind, const size3& grid,
                              const size3& threads, completion_handler on_completed) const {
+        if (!on_completed) return submit_on(queue, args, kind, grid, threads);
+        detail::encoding_session session = encoded(queue, args, kind, grid, threads);
+        session.add_completed_handler(std::move(on_completed));
+        return session.commit();
+    }
+    // The waiting forms take this overload, which never names the handler machinery (std::function,
+    // blocks), so a program that never passes a handler does not compile it.
+    command_buffer submit_on(const command_queue& queue, argument_list args, detail::grid_kind kind, const size3& grid,
+                             const size3& threads) const {
+        return encoded(queue, args, kind, grid, threads).commit();
+    }
+    detail::encoding_session encoded(const command_queue& queue, argument_list args, detail::grid_kind kind,
+                                     const size3& grid, const size3& threads) const {
         if (!pipeline_) throw error("pymetal: dispatch of an empty kernel handle");
         if (!queue) throw error("pymetal: dispatch on an empty command_queue handle");
         detail::validate(info_, args, threads);
         detail::encoding_session session(queue.native());
         session.encode(info_, args, kind, grid, threads);
-        if (on_completed) session.add_completed_handler(std::move(on_completed));
-        return session.commit();
+        return session;
     }
 
     const detail::pipeline_info& info() const noexcept { return info_; }

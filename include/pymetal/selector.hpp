@@ -98,25 +98,28 @@ private:
     static constexpr std::size_t slot_count = 4096;  ///< a program uses a few hundred selectors
     static constexpr std::size_t max_probes = 16;
 
+    // Plain words read and written with the compiler's __atomic builtins (GCC and Clang), not std::atomic:
+    // a static table of 4,096 std::atomic pairs is constant-initialized by evaluating 8,192 constructors,
+    // which cost every includer's compile tens of milliseconds. Zero-initialized static storage needs none.
     struct slot {
-        std::atomic<const char*> key{nullptr};
-        std::atomic<SEL> sel{nullptr};
+        const char* key;
+        SEL sel;
     };
 
     SEL find_or_insert(const char* literal) {
         std::size_t index = (reinterpret_cast<std::uintptr_t>(literal) >> 3) * 0x9E3779B97F4A7C15ull >> 52;
         for (std::size_t probe = 0; probe < max_probes; ++probe, index = (index + 1) % slot_count) {
             slot& s = slots_[index];
-            const char* key = s.key.load(std::memory_order_acquire);
+            const char* key = __atomic_load_n(&s.key, __ATOMIC_ACQUIRE);
             if (key == literal) {
-                if (SEL sel = s.sel.load(std::memory_order_acquire)) return sel;
+                if (SEL sel = __atomic_load_n(&s.sel, __ATOMIC_ACQUIRE)) return sel;
                 return selector(literal);  // another thread is filling this slot
             }
             if (key == nullptr) {
                 const char* expected = nullptr;
-                if (s.key.compare_exchange_strong(expected, literal, std::memory_order_acq_rel)) {
+                if (__atomic_compare_exchange_n(&s.key, &expected, literal, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
                     SEL sel = selector(literal);
-                    s.sel.store(sel, std::memory_order_release);
+                    __atomic_store_n(&s.sel, sel, __ATOMIC_RELEASE);
                     return sel;
                 }
                 if (expected == literal) return selector(literal);

@@ -63,9 +63,12 @@ private:
 
 // matrix: a simdgroup_matrix statement (or a loop of them), run once per SIMD group.
 // subset: `if (lane == 0) ...` and the like: run only by the threads whose position the condition names.
+// scope: a declaration every thread makes alike (`using T = ...;`, `typedef`, `constexpr` of constants,
+// `static_assert`), kept at the scope level of the split function, outside its thread loops, so that
+// every region after it sees it (an inlined template's parameters are such declarations).
 // lanes: a `for` loop whose trip count may differ between threads (lane_loops.hpp does the same for
 // kernels without barriers): its iterations run in step, each one a loop over the group's threads.
-enum class stmt_kind { plain, barrier, loop, hoisted, simd, matrix, subset, lanes };
+enum class stmt_kind { plain, barrier, loop, hoisted, simd, matrix, subset, scope, lanes };
 
 // SIMD-group functions a region split can take (simdgroup_regions.h computes them): the compute
 // functor, the arguments it takes, and the argument type when it is fixed (else the argument's own).
@@ -137,8 +140,12 @@ struct stmt {
     bool has_return = false;
     // A declaration `T name = ...;` at this level (name_tok != npos).
     size_t name_tok = npos;
-    bool simple_decl = false; // one declarator, `= init` or no initialiser, not an array, not static/constexpr
+    bool simple_decl = false; // one declarator, `= init` or no initialiser, not static/constexpr
     std::string type;         // its type as declared, without top-level const (for the per-thread copies)
+    std::string array_suffix; // `[N]...` of an array declaration, else empty
+    size_t init_eq = npos;    // its `=`, if it has an initialiser
+    bool in_loop = false;     // inside a loop around split points (not a block)
+    std::vector<std::string> scope_declared; // scope: the names it declares
     // simd: the statement's SIMD-group calls (none inside another's arguments); their arguments are
     // stored in `pre_region`, the statement runs in `region`.
     std::vector<simd_call> calls;
@@ -160,13 +167,16 @@ struct stmt {
 struct group_copy {
     std::string name, type; // type: as declared plus its array suffix
     int region;
+    bool deferred = false; // its type names a scope declaration: allocated where its region starts
 };
 
 struct replicated {
-    std::string name, type;
+    std::string name, type; // type: with an array's suffix
     int region;
     const stmt *decl;
-    bool uniform = false; // the same value in every thread of the group: one copy (`sm_u<N>`), not one per thread
+    bool array = false;    // bound by reference in every region, never copied into a local
+    bool deferred = false; // its type names a scope declaration: allocated where its region starts
+    bool uniform = false;  // the same value in every thread of the group: one copy (`sm_u<N>`), not one per thread
 };
 
 const std::set<std::string> &statement_keywords() {
@@ -182,8 +192,13 @@ const std::set<std::string> &statement_keywords() {
 // can split (one level of scope, like a loop that runs once), so its meetings become split points.
 // The helper's parameters become per-thread variables `sm_i<N>_<name>` initialised from the
 // arguments (a non-const reference parameter bound to a plain variable is that variable), its final
-// `return e;` an assignment to `sm_ret<N>`, which replaces the call. Helpers that are templates,
-// overloaded, return early or by reference are not inlined: the kernel stays on fibers.
+// `return e;` an assignment to `sm_ret<N>`, which replaces the call. A function template's
+// parameters become names of this inlining declared before the block (`using sm_i<N>_T = float;`,
+// `constexpr short sm_i<N>_NR0 = (4);`) from the call's explicit arguments, the template's defaults,
+// or deduced from an argument whose parameter is spelled `T` or `T *` (with qualifiers, address
+// space, reference); the splitter keeps such declarations at the scope level, outside its thread
+// loops. Helpers that are overloaded, return early or by reference, or whose template arguments
+// cannot be found that way are not inlined: the kernel stays on fibers.
 class helper_inliner : kernel_body_tokens {
 public:
     helper_inliner(const std::string &text, const region_kernel &k) : kernel_body_tokens(text), k_(k), lines_(text) {}
@@ -284,7 +299,7 @@ private:
                     if (k < last_close) return false;
                     std::string ret;
                     if (!inline_call(k, rename, depth, out, ret)) return false;
-                    last_close = match_[k + 1];
+                    last_close = match_[call_paren(k)];
                     if (ret.empty()) { // a void helper: the statement must be the call alone
                         if (!(k == i && is(last_close + 1, ";") && last_close + 2 == e)) return false;
                         reps[k] = {last_close + 1, ";"};
@@ -302,6 +317,7 @@ private:
     // Where `name` is defined: the one definition `RT name(params) {...}` that is no template.
     struct definition {
         size_t name = npos, type_start = npos;
+        size_t template_open = npos, template_close = npos; // `template <...>` before it
     };
     bool find_definition(const std::string &name, definition &d) const {
         int found = 0;
@@ -335,18 +351,16 @@ private:
             }
             break;
         }
+        if (is(t, "template") && is(t + 1, "<")) {
+            d.template_open = t + 1;
+            d.template_close = angle_close(t + 1);
+            if (d.template_close == npos || d.template_close >= d.name) return false;
+            t = d.template_close + 1;
+        }
         d.type_start = t;
         for (size_t i = t; i < d.name; ++i)
             if (is(i, "template") || is(i, "auto") || is(i, "operator")) return false;
         return true;
-    }
-    std::string return_type(const definition &d) const {
-        std::string type;
-        for (size_t i = d.type_start; i < d.name; ++i) {
-            if (is(i, "static") || is(i, "inline") || is(i, "METAL_FUNC") || is(i, "constexpr") || is(i, "extern")) continue;
-            type += text(i) + (is(i, "::") || (i + 1 < d.name && is(i + 1, "::")) ? "" : " ");
-        }
-        return type;
     }
     // [a, b) split at its top-level commas.
     std::vector<std::pair<size_t, size_t>> split_commas(size_t a, size_t b) const {
@@ -407,21 +421,153 @@ private:
         return names;
     }
 
+    // The '(' of the helper call at `i`: right after the name, or after its template arguments.
+    size_t call_paren(size_t i) const {
+        if (is(i + 1, "(")) return i + 1;
+        const size_t close = is(i + 1, "<") ? angle_close(i + 1) : npos;
+        return close != npos && is(close + 1, "(") && match_[close + 1] != npos ? close + 1 : npos;
+    }
+    // The '>' that closes the template argument or parameter list opened at `open` (brackets skipped).
+    size_t angle_close(size_t open) const {
+        int d = 0;
+        for (size_t k = open; k < toks_.size(); ++k) {
+            if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) k = match_[k];
+            else if (is(k, ";") || is(k, "{") || is(k, "}") || is(k, ")")) return npos;
+            else if (is(k, "<")) ++d;
+            else if (is(k, ">") && --d == 0) return k;
+        }
+        return npos;
+    }
+    // [a, b) split at its top-level commas, template brackets counted too.
+    std::vector<std::pair<size_t, size_t>> split_template_commas(size_t a, size_t b) const {
+        std::vector<std::pair<size_t, size_t>> parts;
+        if (a >= b) return parts;
+        size_t from = a;
+        int d = 0;
+        for (size_t i = a; i < b; ++i) {
+            if ((is(i, "(") || is(i, "[") || is(i, "{")) && match_[i] != npos) i = match_[i];
+            else if (is(i, "<")) ++d;
+            else if (is(i, ">")) --d;
+            else if (is(i, ",") && d == 0) {
+                parts.push_back({from, i});
+                from = i + 1;
+            }
+        }
+        parts.push_back({from, b});
+        return parts;
+    }
+    // Text of tokens [a, b) with `rename` applied, one line (for declarations the inliner writes).
+    std::string spelled(size_t a, size_t b, const std::map<std::string, std::string> &rename) const {
+        std::string r;
+        for (size_t i = a; i < b; ++i) {
+            const std::string t = is_ident(i) && !member(i) && rename.count(text(i)) ? rename.at(text(i)) : text(i);
+            if (!r.empty() && (is_ident(i) || toks_[i].kind == token_kind::number) &&
+                (is_ident(i - 1) || toks_[i - 1].kind == token_kind::number))
+                r += " ";
+            r += t;
+            if (is(i, ",") || is(i, "*") || is(i, "&")) r += " ";
+        }
+        return r;
+    }
+    // Whether the helper body [a, b) may change the variable `name`: an assignment, increment or
+    // decrement of it or of a member or element of it, or its address taken.
+    bool modifies(const std::string &name, size_t a, size_t b) const {
+        for (size_t i = a; i < b; ++i) {
+            if (!is_ident(i) || text(i) != name || member(i)) continue;
+            if (i > 0 && is(i - 1, "&") && !(is_ident(i - 2) || toks_[i - 2].kind == token_kind::number || is(i - 2, ")") || is(i - 2, "]")))
+                return true;
+            if (i >= 2 && ((is(i - 1, "+") && is(i - 2, "+")) || (is(i - 1, "-") && is(i - 2, "-")))) return true;
+            size_t j = i + 1;
+            for (;;) {
+                if ((is(j, ".") || is(j, "->")) && is_ident(j + 1)) j += 2;
+                else if (is(j, "[") && match_[j] != npos) j = match_[j] + 1;
+                else break;
+            }
+            if ((is(j, "+") && is(j + 1, "+")) || (is(j, "-") && is(j + 1, "-"))) return true;
+            if (is(j, "=") && !is(j + 1, "=")) return true;
+            for (const char *op : {"+", "-", "*", "/", "%", "&", "|", "^"})
+                if (is(j, op) && is(j + 1, "=")) return true;
+            if ((is(j, "<") && is(j + 1, "<") && is(j + 2, "=")) || (is(j, ">") && is(j + 1, ">") && is(j + 2, "="))) return true;
+        }
+        return false;
+    }
+
+    // The argument [a, b) as an expression that means the same type at any scope of the split
+    // function (a template argument deduced from it is declared outside the thread loops, where the
+    // body's variables are not): each variable declared in the body so far (in `written`, the
+    // inlined body up to the call) becomes `::sm::regions::declval_of<its declared type>()`; the
+    // kernel's parameters, constants and functions stay. False when a variable's declaration is not
+    // one this can read (`auto`, several declarators).
+    bool unevaluated(size_t a, size_t b, const std::map<std::string, std::string> &rename, const std::string &written,
+                     std::string &expression) const {
+        std::vector<token> wt;
+        for (const token &t : tokenize_msl(written))
+            if (!t.in_directive) wt.push_back(t);
+        auto wtext = [&](size_t i) { return i < wt.size() ? written.substr(wt[i].offset, wt[i].length) : std::string(); };
+        auto wident = [&](size_t i) { return i < wt.size() && wt[i].kind == token_kind::identifier; };
+        expression.clear();
+        for (size_t i = a; i < b; ++i) {
+            std::string t = text(i);
+            if (!is_ident(i) || member(i) || is(i + 1, "(") || is(i + 1, "::") || is(i + 1, "<")) {
+                expression += t + " ";
+                continue;
+            }
+            if (rename.count(t)) t = rename.at(t);
+            // The last declaration `type name =|;|[|{` of it in what was written.
+            size_t at = npos;
+            for (size_t j = wt.size(); j-- > 1;)
+                if (wident(j) && wtext(j) == t && (wtext(j + 1) == "=" || wtext(j + 1) == ";" || wtext(j + 1) == "[" || wtext(j + 1) == "{") &&
+                    (wident(j - 1) || wtext(j - 1) == "*" || wtext(j - 1) == "&" || wtext(j - 1) == ">") && wtext(j - 1) != "return" &&
+                    wtext(j - 1) != "case" && wtext(j - 1) != "else") {
+                    at = j;
+                    break;
+                }
+            if (at == npos) {
+                expression += t + " ";
+                continue;
+            }
+            size_t start = at;
+            while (start > 0 && !(wtext(start - 1) == ";" || wtext(start - 1) == "{" || wtext(start - 1) == "}" || wtext(start - 1) == "(" ||
+                                  wtext(start - 1) == ","))
+                --start;
+            if (start > 0 && wtext(start - 1) == ",") return false; // a further declarator
+            std::string type;
+            for (size_t j = start; j < at; ++j) {
+                const std::string w = wtext(j);
+                if (w == "auto") return false;
+                if (w == "static" || w == "constexpr" || w == "thread") continue;
+                type += w + " ";
+            }
+            if (type.empty()) return false;
+            size_t e = at + 1;
+            while (wtext(e) == "[") { // an array's bounds
+                size_t close = e;
+                for (int d = 0; close < wt.size(); ++close) {
+                    if (wtext(close) == "[") ++d;
+                    else if (wtext(close) == "]" && --d == 0) break;
+                }
+                if (close >= wt.size()) return false;
+                type += written.substr(wt[e].offset, wt[close].offset + 1 - wt[e].offset);
+                e = close + 1;
+            }
+            expression += "::sm::regions::declval_of<" + type + ">() ";
+        }
+        return true;
+    }
+
     bool inline_call(size_t call, const std::map<std::string, std::string> &outer, int depth, std::string &out, std::string &ret) {
         const std::string name = text(call);
-        if (!is(call + 1, "(")) return false; // explicit template arguments: a template (not inlined)
+        const size_t paren = call_paren(call);
+        if (paren == npos) return false;
         definition d;
         if (depth >= 4 || !find_definition(name, d)) return false;
-        const std::string type = return_type(d);
-        if (type.empty() || type.find('&') != std::string::npos) return false;
-        const bool is_void = type == "void ";
         const size_t params_open = d.name + 1, params_close = match_[params_open];
         size_t body = params_close + 1;
         while (!is(body, "{")) ++body;
         const size_t body_close = match_[body];
         std::vector<std::pair<size_t, size_t>> params = split_commas(params_open + 1, params_close);
         if (params.size() == 1 && params[0].second == params[0].first + 1 && is(params[0].first, "void")) params.clear();
-        const std::vector<std::pair<size_t, size_t>> args = split_commas(call + 2, match_[call + 1]);
+        const std::vector<std::pair<size_t, size_t>> args = split_commas(paren + 1, match_[paren]);
         if (params.size() != args.size()) return false;
         // The body: statements, the last `return e;` when the helper returns a value, no other return.
         size_t last = body + 1, final_return = npos;
@@ -436,20 +582,19 @@ private:
                 if (i != last || final_return != npos) return false;
                 final_return = i;
             }
-        if (!is_void && final_return == npos) return false;
-        if (is_void && final_return != npos && !is(final_return + 1, ";")) return false;
 
-        const int n = inlined_++;
+        const int n = inlined_;
         const std::string tag = std::to_string(n);
         const std::string at = lines_.sync(toks_[call].offset);
-        if (!is_void) {
-            ret = "sm_ret" + tag;
-            out += at + type + ret + ";\n";
-        }
-        out += at + "{\n";
         std::map<std::string, std::string> rename;
-        for (size_t p = 0; p < params.size(); ++p) {
-            size_t a = params[p].first, b = params[p].second;
+        // Each parameter's name, and where its type is: [first, name) of the parameter.
+        struct parameter {
+            size_t a, b, nm;
+            bool array;
+        };
+        std::vector<parameter> ps;
+        for (const auto &p : params) {
+            size_t a = p.first, b = p.second;
             for (size_t i = a; i < b; ++i)
                 if (is(i, "=")) b = i; // a default argument (the call gives every argument)
             size_t nm = b;
@@ -458,14 +603,101 @@ private:
             --nm;
             const bool array = nm + 1 < b;
             if (array && match_[nm + 1] + 1 != b) return false; // one dimension: a pointer
+            ps.push_back({a, b, nm, array});
+        }
+        // Template parameters: the call's explicit arguments, then the template's defaults, then
+        // deduced from the arguments, declared before the block under names of this inlining.
+        std::string declarations;
+        std::set<std::string> type_parameters;
+        if (d.template_open != npos) {
+            const std::vector<std::pair<size_t, size_t>> tparams = split_template_commas(d.template_open + 1, d.template_close);
+            std::vector<std::pair<size_t, size_t>> explicit_args;
+            if (paren != call + 1) explicit_args = split_template_commas(call + 2, paren - 1);
+            if (explicit_args.size() > tparams.size()) return false;
+            for (const auto &tp : tparams) // every name first: a default or a type may mention a later one
+                for (size_t i = tp.first; i < tp.second && !is(i, "="); ++i)
+                    if (is_ident(i) && (i + 1 == tp.second || is(i + 1, "=") || is(i + 1, ","))) rename[text(i)] = "sm_i" + tag + "_" + text(i);
+            for (size_t t = 0; t < tparams.size(); ++t) {
+                const size_t a = tparams[t].first, b = tparams[t].second;
+                size_t eq = a;
+                while (eq < b && !is(eq, "=")) ++eq;
+                if (eq == a || !is_ident(eq - 1)) return false;
+                for (size_t i = a; i < eq; ++i)
+                    if (is(i, "...") || is(i, ".") || is(i, "template")) return false; // packs, template template parameters
+                const size_t nm = eq - 1;
+                const bool is_type = is(a, "typename") || is(a, "class");
+                const std::string pname = rename.at(text(nm));
+                std::string value;
+                if (t < explicit_args.size()) {
+                    value = spelled(explicit_args[t].first, explicit_args[t].second, outer);
+                } else if (eq < b) {
+                    value = spelled(eq + 1, b, rename);
+                } else if (is_type) {
+                    // `T x`, `const T& x`, `device const T* x` (qualifiers and address spaces around):
+                    // the argument's type as a value, or what it points to.
+                    for (size_t p = 0; p < ps.size() && value.empty(); ++p) {
+                        std::vector<size_t> core;
+                        for (size_t i = ps[p].a; i < ps[p].nm; ++i)
+                            if (!(is(i, "const") || is(i, "volatile") || is(i, "&") || is(i, "device") || is(i, "constant") ||
+                                  is(i, "threadgroup") || is(i, "thread") || is(i, "__global") || is(i, "__local") ||
+                                  is(i, "__private") || is(i, "__constant") || is(i, "__generic")))
+                                core.push_back(i);
+                        if (core.empty() || text(core[0]) != text(nm)) continue;
+                        std::string expression;
+                        if (!unevaluated(args[p].first, args[p].second, outer, out, expression)) return false;
+                        const std::string arg = "decltype((" + expression + "))";
+                        if (core.size() == 1 && !ps[p].array) value = "::sm::regions::deduced_value_t<" + arg + ">";
+                        else if ((core.size() == 2 && is(core[1], "*")) || (core.size() == 1 && ps[p].array))
+                            value = "::sm::regions::deduced_pointee_t<" + arg + ">";
+                    }
+                }
+                if (value.empty()) return false;
+                if (is_type) {
+                    declarations += at + "using " + pname + " = " + value + ";\n";
+                    type_parameters.insert(text(nm));
+                } else {
+                    declarations += at + "constexpr " + spelled(a, nm, rename) + " " + pname + " = (" + value + ");\n";
+                }
+            }
+        }
+        std::string type;
+        for (size_t i = d.type_start; i < d.name; ++i) {
+            if (is(i, "static") || is(i, "inline") || is(i, "METAL_FUNC") || is(i, "constexpr") || is(i, "extern")) continue;
+            type += spelled(i, i + 1, rename) + (is(i, "::") || (i + 1 < d.name && is(i + 1, "::")) ? "" : " ");
+        }
+        if (type.empty() || type.find('&') != std::string::npos) return false;
+        const bool is_void = type == "void ";
+        if (!is_void && final_return == npos) return false;
+        if (is_void && final_return != npos && !is(final_return + 1, ";")) return false;
+
+        ++inlined_;
+        out += declarations;
+        if (!is_void) {
+            ret = "sm_ret" + tag;
+            out += at + type + ret + ";\n";
+        }
+        out += at + "{\n";
+        for (size_t p = 0; p < ps.size(); ++p) {
+            const size_t a = ps[p].a, nm = ps[p].nm;
             bool reference = false, is_const = false;
+            std::vector<size_t> core;
             for (size_t i = a; i < nm; ++i) {
                 if (is(i, "&")) reference = true;
-                if (is(i, "const")) is_const = true;
+                else if (is(i, "const")) is_const = true;
+                else if (!(is(i, "volatile") || is(i, "device") || is(i, "constant") || is(i, "threadgroup") || is(i, "thread")))
+                    core.push_back(i);
             }
             const std::string arg = copy(args[p].first, args[p].second, outer);
             const std::string pname = text(nm);
-            if (reference && args[p].second == args[p].first + 1 && is_ident(args[p].first)) {
+            const bool plain_variable = args[p].second == args[p].first + 1 && is_ident(args[p].first);
+            if (reference && plain_variable) {
+                rename[pname] = outer.count(text(args[p].first)) ? outer.at(text(args[p].first)) : text(args[p].first);
+                continue;
+            }
+            // A parameter of a template parameter's type (`args_t args`, which may be a reference
+            // type) bound to a plain variable the helper never changes: that variable.
+            if (!reference && !ps[p].array && core.size() == 1 && type_parameters.count(text(core[0])) && plain_variable &&
+                !modifies(pname, body + 1, body_close)) {
                 rename[pname] = outer.count(text(args[p].first)) ? outer.at(text(args[p].first)) : text(args[p].first);
                 continue;
             }
@@ -476,9 +708,9 @@ private:
             std::string ptype;
             for (size_t i = a; i < nm; ++i) {
                 if (is(i, "&") || (reference && spaces.count(text(i)))) continue;
-                ptype += text(i) + (is(i, "::") || is(i + 1, "::") ? "" : " ");
+                ptype += spelled(i, i + 1, rename) + (is(i, "::") || is(i + 1, "::") ? "" : " ");
             }
-            if (array) ptype += "*";
+            if (ps[p].array) ptype += "*";
             rename[pname] = "sm_i" + tag + "_" + pname;
             out += at + ptype + " " + rename[pname] + " = (" + arg + ");\n";
         }
@@ -508,7 +740,7 @@ public:
         : kernel_body_tokens(text), k_(k), lines_(text), lanes_(lanes) {}
 
     bool run(std::string &code, std::string &why) {
-        if (!read_body(k_.body_open, k_.body_close, why)) return false;
+        if (!read_body(k_.body_open, k_.body_close, why, true)) return false;
         std::vector<stmt> top;
         if (!parse_list(0, toks_.size(), 0, top, why)) return false;
         int next = 0;
@@ -580,6 +812,7 @@ private:
             s.kind = stmt_kind::barrier;
             return true;
         }
+        if (scope_statement(s)) return true;
         std::set<std::string> names = matrix_names_;
         matrix_redeclarations_ = 0;
         if (matrix_statement(a, b, names)) {
@@ -588,6 +821,7 @@ private:
                 return false;
             }
             s.kind = stmt_kind::matrix;
+            s.in_loop = loop_nesting_ > 0;
             for (const std::string &n : names)
                 if (!matrix_names_.count(n)) s.matrix_declared.push_back(n);
             matrix_names_ = names;
@@ -605,7 +839,10 @@ private:
                 if (mentions_matrix(a, h + 1)) return matrix_refused(why);
                 s.kind = stmt_kind::loop;
                 s.head_end = h;
-                return parse_list(h + 2, b - 1, depth + 1, s.body, why);
+                ++loop_nesting_;
+                const bool parsed = parse_list(h + 2, b - 1, depth + 1, s.body, why);
+                --loop_nesting_;
+                return parsed;
             }
         }
         // A matrix is the SIMD group's (one copy per group): a lane's own statement can only reach its
@@ -640,6 +877,7 @@ private:
                 return true;
             }
             parse_declaration(s);
+            note_declared(s);
             return true;
         }
         if (barrier_inside) {
@@ -667,7 +905,68 @@ private:
         if (lanes_ && !mentions_matrix(a, b)) lane_statement(s);
         if (s.kind == stmt_kind::plain && !s.has_return && !mentions_matrix(a, b)) subset_statement(s);
         if (s.kind == stmt_kind::plain) parse_declaration(s);
+        note_declared(s);
         return true;
+    }
+    void note_declared(stmt &s) {
+        s.in_loop = loop_nesting_ > 0;
+        if (s.name_tok != npos) declared_.insert(text(s.name_tok));
+    }
+
+    // `using N = ...;`, `typedef ...;`, `static_assert(...);`, or a `constexpr` declaration whose
+    // initialiser names none of the body's variables declared so far (a `const int` with a constant
+    // initialiser could be one): the same for every thread, so declared once at its scope.
+    bool scope_statement(stmt &s) {
+        const size_t a = s.a, b = s.b;
+        if (!is(b - 1, ";") || contains(a, b, &splitter::is_split_point) || contains(a, b, &splitter::is_return)) return false;
+        if (is(a, "static_assert") && is(a + 1, "(") && match_[a + 1] + 2 == b) {
+            s.kind = stmt_kind::scope;
+            return true;
+        }
+        if (!scope_declaration(s)) return false;
+        scope_names_.insert(s.scope_declared.begin(), s.scope_declared.end());
+        return true;
+    }
+    bool scope_declaration(stmt &s) {
+        const size_t a = s.a, b = s.b;
+        if (is(a, "using") && is_ident(a + 1) && is(a + 2, "=")) {
+            s.scope_declared.push_back(text(a + 1));
+            s.kind = stmt_kind::scope;
+            return true;
+        }
+        if (is(a, "typedef") && is_ident(b - 2)) {
+            s.scope_declared.push_back(text(b - 2));
+            s.kind = stmt_kind::scope;
+            return true;
+        }
+        bool is_constexpr = false;
+        for (size_t i = a; i < b && !is(i, "="); ++i)
+            if (is(i, "constexpr")) is_constexpr = true;
+        if (!is_constexpr) return false;
+        stmt d = s;
+        parse_declaration(d);
+        if (d.name_tok == npos) return false;
+        for (size_t i = d.name_tok + 1; i < b; ++i)
+            if (is_ident(i) && !(is(i - 1, ".") || is(i - 1, "->")) && declared_.count(text(i))) return false;
+        for (size_t i = d.name_tok + 1; i < b; ++i) // further declarators
+            if ((is(i, "(") || is(i, "[") || is(i, "{")) && match_[i] != npos) i = match_[i];
+            else if (is(i, ",") && is_ident(i + 1)) s.scope_declared.push_back(text(i + 1));
+        s.scope_declared.push_back(text(d.name_tok));
+        s.kind = stmt_kind::scope;
+        return true;
+    }
+    // Whether a type as spelled names a variable the body declares (which no copy's type can name).
+    bool names_variable(const std::string &type) const {
+        for (const token &t : tokenize_msl(type))
+            if (t.kind == token_kind::identifier && declared_.count(type.substr(t.offset, t.length))) return true;
+        return false;
+    }
+    // Whether a type as spelled names a scope declaration (then it cannot be spelled at the top of
+    // the split function).
+    bool names_scope_declaration(const std::string &type) const {
+        for (const token &t : tokenize_msl(type))
+            if (t.kind == token_kind::identifier && scope_names_.count(type.substr(t.offset, t.length))) return true;
+        return false;
     }
 
     // ---- loops whose trip count differs between threads, run in step (stmt_kind::lanes) ----
@@ -1076,6 +1375,16 @@ private:
             if (is(k, "*")) has_ptr = true;
         }
         s.simple_decl = !is_static && !has_ref && one_declarator && (is(i + 1, "=") || is(i + 1, ";"));
+        if (s.simple_decl) s.init_eq = is(i + 1, "=") ? i + 1 : npos;
+        if (!is_static && !has_ref && one_declarator && is(i + 1, "[")) { // `T name[N]... [= {...}];`
+            size_t j = i + 1;
+            while (is(j, "[") && match_[j] != npos) j = match_[j] + 1;
+            if (is(j, "=") || (is(j, ";") && j + 1 == b)) {
+                s.simple_decl = true;
+                for (size_t k = i + 1; k < j; ++k) s.array_suffix += text(k) + " "; // (tokens: the text may hold #line lines)
+                s.init_eq = is(j, "=") ? j : npos;
+            }
+        }
         // The copies' type: drop top-level const (a copy is assigned later). Behind a pointer, only a
         // const after the last '*' is top-level.
         size_t last_star = a;
@@ -1162,8 +1471,20 @@ private:
                 why = "variable '" + name + "' lives across a barrier and is declared more than once";
                 return false;
             }
+            replicated r{name, d->type + (d->array_suffix.empty() ? "" : " " + d->array_suffix), d->region, d};
+            r.array = !d->array_suffix.empty();
+            r.deferred = names_scope_declaration(r.type);
+            if (names_variable(r.type)) { // `float state[head_size]` on a `const uint head_size = 64;`
+                why = "variable '" + name + "' lives across a barrier and its type names a variable of the kernel";
+                return false;
+            }
+            if (r.deferred && d->in_loop) {
+                why = "variable '" + name + "' lives across a barrier, is declared in a loop around one, and its type is declared in the kernel";
+                return false;
+            }
             rep_index_[d] = reps_.size();
-            reps_.push_back({name, d->type, d->region, d, group_uniform(*d)});
+            r.uniform = !r.array && !r.deferred && group_uniform(*d);
+            reps_.push_back(r);
         }
         return choose_group_copies(top, why);
     }
@@ -1187,9 +1508,15 @@ private:
                 std::string type;
                 for (size_t k = d->a; k < d->matrix_name; ++k)
                     if (!is(k, "const")) type += text(k) + " ";
-                type += s_.substr(end_of(d->matrix_name), toks_[d->matrix_suffix_end].offset - end_of(d->matrix_name));
+                for (size_t k = d->matrix_name + 1; k < d->matrix_suffix_end; ++k) type += text(k) + " "; // (tokens, as above)
+                group_copy c{name, type, d->region};
+                c.deferred = names_scope_declaration(type);
+                if (c.deferred && d->in_loop) {
+                    why = "simdgroup_matrix variable '" + name + "' lives across regions, is declared in a loop around them, and its type is declared in the kernel";
+                    return false;
+                }
                 group_copy_index_[d] = group_copies_.size();
-                group_copies_.push_back({name, type, d->region});
+                group_copies_.push_back(c);
             }
         return true;
     }
@@ -1399,8 +1726,9 @@ private:
         for (size_t i = 0; i < reps_.size(); ++i) {
             const replicated &r = reps_[i];
             if (!((r.region < region || (declared_here && r.region == region)) && (used_in(r.name, region)))) continue;
-            if (r.uniform) out += r.type + " " + r.name + " = sm_u" + std::to_string(i) + ";\n";
-            else out += r.type + (local && !address_taken(r.name) ? " " : " &") + r.name + " = sm_rep" + std::to_string(i) + "[" + t + "];\n";
+            if (r.uniform) out += "sm_rt" + std::to_string(i) + " " + r.name + " = sm_u" + std::to_string(i) + ";\n";
+            else out += "sm_rt" + std::to_string(i) + (local && !r.array && !address_taken(r.name) ? " " : " &") + r.name + " = sm_rep" +
+                        std::to_string(i) + "[" + t + "];\n";
         }
         return out;
     }
@@ -1408,10 +1736,41 @@ private:
         std::string out;
         for (size_t i = 0; i < reps_.size(); ++i) {
             const replicated &r = reps_[i];
-            if (r.region <= region && used_in(r.name, region) && !address_taken(r.name) && !r.uniform)
+            if (r.region <= region && used_in(r.name, region) && !r.array && !address_taken(r.name) && !r.uniform)
                 out += "sm_rep" + std::to_string(i) + "[" + t + "] = " + r.name + ";\n";
         }
         return out;
+    }
+
+    std::string rep_allocation(size_t i) const {
+        const std::string n = std::to_string(i), t = "sm_rt" + n;
+        return "using " + t + " = " + reps_[i].type + ";\n" + t + " *sm_rep" + n + " = (" + t + " *)__builtin_alloca_with_align(sizeof(" + t +
+               ") * sm_count, 8 * alignof(" + t + "));\n";
+    }
+    // A group-wide variable's one copy: its declaration's value, as the group's first thread computes
+    // it (group_uniform), then back under softmetal_generated's #line (see deferred_allocations).
+    std::string uniform_value(size_t i) const {
+        const std::string n = std::to_string(i);
+        const stmt &d = *reps_[i].decl;
+        return "using sm_rt" + n + " = " + reps_[i].type + ";\nsm_rt" + n + " sm_u" + n + " = " +
+               copy(toks_[d.name_tok + 2].offset, end_of(d.b - 2)) + ";\n#line 1 \"softmetal_generated\"\n";
+    }
+    std::string group_copy_allocation(size_t i) const {
+        const std::string n = std::to_string(i);
+        return "using sm_gt" + n + " = " + group_copies_[i].type + ";\n" + "sm_gt" + n + " *sm_gc" + n + " = (sm_gt" + n +
+               " *)__builtin_alloca_with_align(sizeof(sm_gt" + n + ") * ((sm_count + 31u) / 32u), 8 * alignof(sm_gt" + n + "));\n";
+    }
+    // The copies whose type names a scope declaration, allocated where the region declaring them
+    // starts (at the scope level of their declaration, which no loop around split points encloses).
+    // (Under softmetal_generated's #line: the confinement check lets the split's own code, not the
+    // user's, call __builtin_alloca_with_align.)
+    std::string deferred_allocations(int region) const {
+        std::string out;
+        for (size_t i = 0; i < reps_.size(); ++i)
+            if (reps_[i].deferred && reps_[i].region == region) out += rep_allocation(i);
+        for (size_t i = 0; i < group_copies_.size(); ++i)
+            if (group_copies_[i].deferred && group_copies_[i].region == region) out += group_copy_allocation(i);
+        return out.empty() ? out : "\n#line 1 \"softmetal_generated\"\n" + out;
     }
 
     // A region's statements; `pre`: only the SIMD-group call's arguments of that statement, stored.
@@ -1495,6 +1854,7 @@ private:
         int r = region.front().pre ? region.front().s->pre_region : region.front().s->region;
         bool returns = std::any_of(region.begin(), region.end(), [](const piece &p) { return p.s->has_return; });
         std::string label = "sm_next" + std::to_string(labels_++);
+        out += deferred_allocations(r);
         if (!region.front().pre && region.front().s->kind == stmt_kind::simd) out += simd_compute(*region.front().s);
         out += "\nfor (unsigned sm_z = 0, sm_t = 0; sm_z < sm_size.z; ++sm_z)\n"
                "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n"
@@ -1519,7 +1879,18 @@ private:
                 reps.push_back({toks_[c.call].offset, end_of(c.close) - toks_[c.call].offset, simd_result(c, j)});
             }
             auto it = rep_index_.find(s);
-            if (it != rep_index_.end()) // `T name = v;` -> `name = v;` on the thread's copy (same columns)
+            if (it != rep_index_.end() && reps_[it->second].array) {
+                // `T a[N];` -> `;`, `T a[N] = {...};` -> `{ T sm_init[N] = {...}; copied into the thread's a }`
+                const std::string t = "sm_rt" + std::to_string(it->second);
+                if (s->init_eq == npos)
+                    reps.push_back({toks_[s->a].offset, toks_[s->b - 1].offset - toks_[s->a].offset,
+                                    blank(toks_[s->a].offset, toks_[s->b - 1].offset)});
+                else {
+                    reps.push_back({toks_[s->a].offset, end_of(s->init_eq) - toks_[s->a].offset, "{ " + t + " sm_init ="});
+                    reps.push_back({toks_[s->b - 1].offset, 1,
+                                    "; __builtin_memcpy(&" + text(s->name_tok) + ", &sm_init, sizeof(sm_init)); }"});
+                }
+            } else if (it != rep_index_.end()) // `T name = v;` -> `name = v;` on the thread's copy (same columns)
                 reps.push_back({toks_[s->a].offset, toks_[s->name_tok].offset - toks_[s->a].offset,
                                 blank(toks_[s->a].offset, toks_[s->name_tok].offset)});
             // `m.thread_elements()`: the pair of this thread's lane.
@@ -1547,6 +1918,7 @@ private:
     void emit_matrix_region(const std::vector<const stmt *> &region, std::string &out) {
         if (region.empty()) return;
         const int r = region.front()->region;
+        out += deferred_allocations(r);
         out += "\nfor (unsigned sm_g = 0; sm_g < sm_count; sm_g += 32u) {\n";
         if (any_return_)
             out += "unsigned sm_t = sm_g;\nconst unsigned sm_e = sm_count - sm_g < 32u ? sm_count : sm_g + 32u;\n"
@@ -1634,6 +2006,26 @@ private:
         std::vector<piece> region;
         std::vector<const stmt *> matrix;
         for (const stmt &s : list) {
+            if (s.kind == stmt_kind::scope) {
+                // Declared before the thread loop of the statements pending before it, unless one of
+                // them names what it declares (an outer declaration it would then hide).
+                const std::set<std::string> declares(s.scope_declared.begin(), s.scope_declared.end());
+                bool named = false;
+                for (const piece &p : region)
+                    for (size_t i = p.s->a; i < p.s->b && !named; ++i)
+                        if (is_ident(i) && declares.count(text(i))) named = true;
+                for (const stmt *m : matrix)
+                    for (size_t i = m->a; i < m->b && !named; ++i)
+                        if (is_ident(i) && declares.count(text(i))) named = true;
+                if (named) {
+                    emit_region(region, out);
+                    region.clear();
+                    emit_matrix_region(matrix, out);
+                    matrix.clear();
+                }
+                out += copy(toks_[s.a].offset, end_of(s.b - 1));
+                continue;
+            }
             if (s.kind == stmt_kind::matrix) {
                 emit_region(region, out);
                 region.clear();
@@ -1716,23 +2108,12 @@ private:
                    "for (unsigned sm_i = 0; sm_i < sm_count; ++sm_i) sm_alive[sm_i] = 1;\n";
         if (any_lanes(top)) out += "unsigned char *sm_in = (unsigned char *)__builtin_alloca(sm_count); // in the lanes loop being run\n";
         // One copy per thread on this stack (C++ for OpenCL has no variable-length arrays).
-        for (size_t i = 0; i < reps_.size(); ++i) {
-            const std::string &t = reps_[i].type;
-            if (reps_[i].uniform) { // its declaration's value, as the group's first thread computes it
-                const stmt &d = *reps_[i].decl;
-                out += t + " sm_u" + std::to_string(i) + " = " + copy(toks_[d.name_tok + 2].offset, end_of(d.b - 2)) +
-                       ";\n#line 1 \"softmetal_generated\"\n"; // (the confinement allows the split's builtins there only)
-                continue;
-            }
-            out += t + " *sm_rep" + std::to_string(i) + " = (" + t + " *)__builtin_alloca_with_align(sizeof(" + t +
-                   ") * sm_count, 8 * alignof(" + t + "));\n";
-        }
+        for (size_t i = 0; i < reps_.size(); ++i)
+            if (reps_[i].uniform) out += uniform_value(i);
+            else if (!reps_[i].deferred) out += rep_allocation(i);
         // One copy per SIMD group of the matrices that live across regions.
-        for (size_t i = 0; i < group_copies_.size(); ++i) {
-            const std::string n = std::to_string(i);
-            out += "using sm_gt" + n + " = " + group_copies_[i].type + ";\n" + "sm_gt" + n + " *sm_gc" + n +
-                   " = (sm_gt" + n + " *)__builtin_alloca_with_align(sizeof(sm_gt" + n + ") * ((sm_count + 31u) / 32u), 8 * alignof(sm_gt" + n + "));\n";
-        }
+        for (size_t i = 0; i < group_copies_.size(); ++i)
+            if (!group_copies_[i].deferred) out += group_copy_allocation(i);
         out += simd_buffers();
         hoisted(top, out);
         emit_list(top, out);
@@ -1752,6 +2133,9 @@ private:
     bool lanes_ = false;        // lanes statements allowed (SOFTMETAL_LANES)
     std::string lane_lines_;    // the user lines of the loops run as lanes
     int labels_ = 0;
+    int loop_nesting_ = 0;            // loops around split points being parsed
+    std::set<std::string> declared_;  // variables the body declares (in the statements parsed so far)
+    std::set<std::string> scope_names_; // names scope statements declare
     size_t max_calls_ = 0; // the most SIMD-group calls in one statement
 };
 

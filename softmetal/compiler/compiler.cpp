@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <dlfcn.h>
+#include <functional>
 #include <fstream>
 #include <fcntl.h>
 #include <iterator>
@@ -32,23 +33,79 @@
 namespace softmetal {
 
 // Bumped when the translator's output changes meaning for the same input.
-static const char translator_version[] = "softmetal-msl-translator-3";
+static const char translator_version[] = "softmetal-msl-translator-4";
+
+// A library whose native code is made per chunk of kernels, when one of them is first asked for.
+struct kernel_module::on_demand_state {
+    std::vector<std::string> names;                  // the table's order: kernel i is in chunk i / chunk_size
+    std::map<std::string, size_t, std::less<>> index; // name -> position in `names`
+    size_t chunk_size = 64;
+    // Builds chunk c (its module, or null with the log): set by compile_library.
+    std::function<compile_result(size_t)> build_chunk;
+    std::mutex mutex;
+    std::vector<std::shared_ptr<const kernel_module>> chunks;
+    std::map<size_t, std::string> failures; // chunk -> its log
+};
 
 kernel_module::~kernel_module() {
     if (handle_) dlclose(handle_);
 }
 
 std::vector<std::string> kernel_module::function_names() const {
+    if (on_demand_) return on_demand_->names;
     std::vector<std::string> names;
     for (uint32_t i = 0; i < count_; ++i) names.push_back(kernels_[i].name);
     return names;
 }
 
 const sm_kernel_info *kernel_module::find(std::string_view name) const {
+    if (on_demand_) {
+        on_demand_state &d = *on_demand_;
+        auto it = d.index.find(name);
+        if (it == d.index.end()) return nullptr;
+        const size_t chunk = it->second / d.chunk_size;
+        // One lock for all chunks: a chunk is built once, and a kernel's pointer stays valid while
+        // this module lives (it holds the chunk).
+        std::lock_guard<std::mutex> lock(d.mutex);
+        if (!d.chunks[chunk] && !d.failures.count(chunk)) {
+            compile_result r = d.build_chunk(chunk);
+            if (r.module) d.chunks[chunk] = r.module;
+            else d.failures[chunk] = r.log.empty() ? std::string("softmetal: error: the kernels' code could not be made\n") : r.log;
+        }
+        return d.chunks[chunk] ? d.chunks[chunk]->find(name) : nullptr;
+    }
     for (uint32_t i = 0; i < count_; ++i)
         if (name == kernels_[i].name) return &kernels_[i];
     return nullptr;
 }
+
+std::string kernel_module::on_demand_log(std::string_view name) const {
+    if (!on_demand_) return "";
+    on_demand_state &d = *on_demand_;
+    auto it = d.index.find(name);
+    if (it == d.index.end()) return "";
+    std::lock_guard<std::mutex> lock(d.mutex);
+    auto f = d.failures.find(it->second / d.chunk_size);
+    return f == d.failures.end() ? "" : f->second;
+}
+
+// Makes the module of a library compiled on demand (compile_library_impl).
+struct on_demand_builder {
+    static std::shared_ptr<const kernel_module> make(std::vector<std::string> names, size_t chunk_size,
+                                                     std::function<compile_result(size_t)> build_chunk,
+                                                     const std::vector<function_constant_info> &constants) {
+        std::shared_ptr<kernel_module> m(new kernel_module());
+        m->constants_ = constants;
+        auto d = std::make_shared<kernel_module::on_demand_state>();
+        d->chunk_size = chunk_size > 0 ? chunk_size : 1;
+        for (size_t i = 0; i < names.size(); ++i) d->index.emplace(names[i], i);
+        d->names = std::move(names);
+        d->chunks.resize((d->names.size() + d->chunk_size - 1) / d->chunk_size);
+        d->build_chunk = std::move(build_chunk);
+        m->on_demand_ = std::move(d);
+        return m;
+    }
+};
 
 struct module_loader {
     // dlopens `path`, asks for the kernel table. On failure returns null and sets `error`.
@@ -108,7 +165,8 @@ std::string in_process_key(const std::string &src, const compile_options &o, con
     h.field(std::to_string(reinterpret_cast<uintptr_t>(runtime)));
     // The environment can redirect compiler and cache: part of the key too.
     for (const char *var : {"SOFTMETAL_CXX", "SOFTMETAL_CACHE", "SOFTMETAL_CACHE_DIR", "SOFTMETAL_BARRIER_MODE",
-                            "SOFTMETAL_LANES", "SOFTMETAL_VECTORIZE", "SOFTMETAL_REMARKS", "SOFTMETAL_SHADER_VALIDATION"}) {
+                            "SOFTMETAL_LANES", "SOFTMETAL_VECTORIZE", "SOFTMETAL_REMARKS", "SOFTMETAL_SHADER_VALIDATION",
+                            "SOFTMETAL_CODEGEN_ON_DEMAND"}) {
         const char *v = std::getenv(var);
         h.field(v ? v : "<unset>");
     }
@@ -191,9 +249,11 @@ std::string refuse_object(const std::string &so, const std::string &user_source)
 
 // Builds in `build_dir` (already private); returns the path of the .so or "" with the log filled.
 // `clang_output` gets clang's own output, range-annotated (what operand_repairs reads).
+// With `syntax_only`, clang checks the program (every template instantiated, every error reported)
+// without making code; the result is then the source's path.
 std::string build(const compiler_identity &cc, const std::vector<std::string> &flags, const std::string &include_dir,
                   const std::string &build_dir, const translation &tr, const std::string &user_source, std::string &log,
-                  std::string &clang_output) {
+                  std::string &clang_output, bool syntax_only = false) {
     std::string err;
     std::string source = build_dir + "/program_source.cpp";
     if (!write_file(source, tr.cpp, err)) {
@@ -203,7 +263,8 @@ std::string build(const compiler_identity &cc, const std::vector<std::string> &f
     std::string so = build_dir + "/kernels.so";
     const std::string record = build_dir + "/vectorize-remarks.yaml";
     std::vector<std::string> build_flags = flags;
-    if (remarks_enabled()) build_flags.push_back("-foptimization-record-file=" + record);
+    if (remarks_enabled() && !syntax_only) build_flags.push_back("-foptimization-record-file=" + record);
+    if (syntax_only) build_flags.push_back("-fsyntax-only");
     process_bounds bounds;
     bounds.limits = compile_limits_from_environment();
     bounds.tmpdir = build_dir;
@@ -259,6 +320,7 @@ std::string build(const compiler_identity &cc, const std::vector<std::string> &f
     clang_output = p.output;
     log += filter_clang_output(strip_source_ranges(p.output), failed, p.exit_code, user_source);
     if (failed) return "";
+    if (syntax_only) return source;
     std::string refusal = refuse_object(so, user_source);
     if (!refusal.empty()) {
         log += refusal;
@@ -477,6 +539,58 @@ bool build_with_repairs(const preprocessed_msl &pre, const compile_options &opti
     return false;
 }
 
+// Libraries of at least this many kernels (functions in the table) get their code on demand:
+// $SOFTMETAL_CODEGEN_ON_DEMAND, default 256; 0 turns it off. Measured on MLX's binary.metal (1,890
+// kernels): clang's check of the whole source is 2% of its -O2 compile, code generation the rest;
+// MLX's gemv_masked.metal (432 kernels) went past the 300 s limit on a loaded machine.
+size_t on_demand_threshold() {
+    const char *v = std::getenv("SOFTMETAL_CODEGEN_ON_DEMAND");
+    if (!v || !*v) return 256;
+    char *end = nullptr;
+    unsigned long n = std::strtoul(v, &end, 10);
+    return end && *end == '\0' ? size_t(n) : 256;
+}
+// Kernels per chunk: each chunk's compile parses the whole source again (about 1.5 s of CPU for
+// binary.metal) and makes code for its kernels (about 0.04 s each there).
+constexpr size_t on_demand_chunk_size = 64;
+
+// A large library: the whole program checked by clang (-fsyntax-only, after the confinement check
+// of what it preprocesses to), then a module that compiles chunks of its kernels when asked.
+compile_result check_library(const std::string &src, const translation &tr, const compiler_identity &cc,
+                             const std::vector<std::string> &flags, const sm_runtime_api *runtime, const cache_location &loc,
+                             std::string log, std::string &clang_output) {
+    compile_result r;
+    std::string err;
+    const char *tmp = std::getenv("TMPDIR");
+    std::string include, dir;
+    if (loc.enabled) {
+        include = ensure_prelude(loc.directory, true, err);
+        if (!include.empty()) dir = make_private_directory(loc.directory, "build-", err);
+    } else {
+        dir = make_private_directory(tmp && *tmp == '/' ? tmp : "/tmp", "softmetal-", err);
+        if (!dir.empty()) include = ensure_prelude(dir, false, err);
+    }
+    if (dir.empty() || include.empty()) {
+        if (!dir.empty()) remove_tree(dir);
+        r.log = log + "softmetal: error: " + err + "\n";
+        return r;
+    }
+    const bool checked = !build(cc, flags, include, dir, tr, src, log, clang_output, true).empty();
+    remove_tree(dir);
+    r.log = log;
+    if (!checked) return r;
+    auto build_chunk = [src, tr, cc, flags, runtime, loc](size_t chunk) {
+        std::vector<std::string> chunk_flags = flags;
+        chunk_flags.push_back("-DSM_CHUNK=" + std::to_string(chunk));
+        chunk_flags.push_back("-DSM_CHUNK_SIZE=" + std::to_string(on_demand_chunk_size));
+        std::string output;
+        return loc.enabled ? compile_cached(src, tr, cc, chunk_flags, runtime, loc.directory, "", output)
+                           : compile_uncached(src, tr, cc, chunk_flags, runtime, "", output);
+    };
+    r.module = on_demand_builder::make(tr.kernel_names, on_demand_chunk_size, build_chunk, tr.constants);
+    return r;
+}
+
 compile_result compile_library_impl(const std::string &src, const compile_options &options, const sm_runtime_api *runtime,
                                     const std::vector<function_constant_value> &constants) {
     std::string ikey = in_process_key(src, options, runtime, constants);
@@ -512,6 +626,16 @@ compile_result compile_library_impl(const std::string &src, const compile_option
         std::string log = t.log;
         if (!loc.refusal.empty())
             log += "softmetal: note: not using the kernel cache (" + loc.refusal + "); building in a private temporary directory\n";
+        const size_t threshold = on_demand_threshold();
+        if (threshold > 0 && t.kernel_names.size() >= threshold) {
+            r = check_library(src, t, cc, flags, runtime, loc, log, clang_output);
+            if (!r.module && !t.cpp_fibers.empty()) {
+                t.cpp = t.cpp_fibers;
+                clang_output.clear();
+                r = check_library(src, t, cc, flags, runtime, loc, log, clang_output);
+            }
+            return bool(r.module);
+        }
         r = loc.enabled ? compile_cached(src, t, cc, flags, runtime, loc.directory, log, clang_output, &entry_key)
                         : compile_uncached(src, t, cc, flags, runtime, log, clang_output);
         if (!r.module && !t.cpp_fibers.empty()) {
@@ -526,7 +650,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
         return bool(r.module);
     });
     if (!tr.ok) return {nullptr, tr.log};
-    if (r.module && loc.enabled) write_small_file_atomically(loc.directory, "src-" + skey + ".txt", encode_index(skey, entry_key, tr.constants));
+    if (r.module && loc.enabled && !entry_key.empty()) write_small_file_atomically(loc.directory, "src-" + skey + ".txt", encode_index(skey, entry_key, tr.constants));
     print_remarks(r);
     if (r.module) {
         std::lock_guard<std::mutex> lock(cache.mutex);

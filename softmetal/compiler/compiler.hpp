@@ -65,17 +65,28 @@ public:
     kernel_module &operator=(const kernel_module &) = delete;
 
     std::vector<std::string> function_names() const;
-    const sm_kernel_info *find(std::string_view name) const; // nullptr if there is no such kernel
+    // nullptr if there is no such kernel. A module that compiles on demand compiles the chunk of
+    // kernels holding `name` on its first request (its diagnostics: on_demand_log()).
+    const sm_kernel_info *find(std::string_view name) const;
     const std::vector<function_constant_info> &function_constants() const { return constants_; }
     bool has_function_constants() const { return !constants_.empty(); }
+    // A large library (at least $SOFTMETAL_CODEGEN_ON_DEMAND kernels, default 256): compile_library
+    // checked the whole source (every error is reported there, as Metal does), and each kernel's
+    // native code is made when find() first asks for it, with the kernels around it.
+    bool compiles_on_demand() const { return on_demand_ != nullptr; }
+    std::string on_demand_log(std::string_view name) const; // why find(name) failed, "" if it did not
+
+    struct on_demand_state; // compiler.cpp
 
 private:
     friend struct module_loader;
+    friend struct on_demand_builder;
     kernel_module() = default;
     void *handle_ = nullptr;
     const sm_kernel_info *kernels_ = nullptr;
     uint32_t count_ = 0;
     std::vector<function_constant_info> constants_;
+    std::shared_ptr<on_demand_state> on_demand_;
 };
 
 struct compile_result {

@@ -20,16 +20,23 @@ protected:
     explicit kernel_body_tokens(const std::string &text) : s_(text) {}
 
     // Reads the tokens between the body's braces (offsets into the text); false, with why, when a
-    // directive or unbalanced brackets stand in the way.
-    bool read_body(size_t body_open, size_t body_close, std::string &why) {
+    // directive or unbalanced brackets stand in the way. `loop_pragmas`: a loop hint (`#pragma unroll`,
+    // `#pragma clang loop ...`, `#pragma GCC unroll`: what ggml's FOR_UNROLL becomes) is no obstacle
+    // to a reader that copies whole statements: inside a statement it is copied with it, before a
+    // statement it is dropped, which changes only how the loop is unrolled.
+    bool read_body(size_t body_open, size_t body_close, std::string &why, bool loop_pragmas = false) {
         const size_t base = body_open + 1;
         const std::string body = s_.substr(base, body_close - base);
         const std::vector<token> all = tokenize_msl(body);
+        auto word = [&](size_t j, const char *w) { return j < all.size() && body.compare(all[j].offset, all[j].length, w) == 0; };
         for (size_t i = 0; i < all.size(); ++i) {
             token t = all[i];
             t.offset += base;
             if (t.in_directive) {
-                if (t.directive_start && !(i + 1 < all.size() && body.compare(all[i + 1].offset, all[i + 1].length, "line") == 0)) {
+                const bool hint = loop_pragmas && word(i + 1, "pragma") &&
+                                  (word(i + 2, "unroll") || word(i + 2, "nounroll") || (word(i + 2, "clang") && word(i + 3, "loop")) ||
+                                   (word(i + 2, "GCC") && word(i + 3, "unroll")));
+                if (t.directive_start && !hint && !word(i + 1, "line")) {
                     why = "a preprocessor directive inside the kernel body";
                     return false;
                 }
@@ -72,8 +79,9 @@ protected:
         if (is(i, "for") || is(i, "while") || is(i, "switch"))
             return is(i + 1, "(") && match_[i + 1] != none ? stmt_end(match_[i + 1] + 1, b) : none;
         if (is(i, "if")) {
-            if (!is(i + 1, "(") || match_[i + 1] == none) return none;
-            const size_t p = stmt_end(match_[i + 1] + 1, b);
+            const size_t c = is(i + 1, "constexpr") ? i + 2 : i + 1; // `if constexpr (...)`
+            if (!is(c, "(") || match_[c] == none) return none;
+            const size_t p = stmt_end(match_[c] + 1, b);
             if (p != none && p < b && is(p, "else")) return stmt_end(p + 1, b);
             return p;
         }
@@ -83,6 +91,12 @@ protected:
             const size_t q = match_[p + 1] + 1;
             return is(q, ";") ? q + 1 : none;
         }
+        // `NAME (...) { ... }`: no expression statement has this shape, a loop macro does (ggml's
+        // `FOR_UNROLL (short i = 0; i < n; ++i) { ... }`, a `for` after preprocessing): it ends
+        // with its block.
+        if (toks_[i].kind == token_kind::identifier && is(i + 1, "(") && match_[i + 1] != none && is(match_[i + 1] + 1, "{") &&
+            match_[match_[i + 1] + 1] != none)
+            return match_[match_[i + 1] + 1] + 1 <= b ? match_[match_[i + 1] + 1] + 1 : none;
         for (size_t k = i; k < b; ++k) {
             if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != none) k = match_[k];
             else if (is(k, ";")) return k + 1;

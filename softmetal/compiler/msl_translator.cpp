@@ -1,6 +1,7 @@
 #include "compiler/msl_translator.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -573,11 +574,17 @@ private:
                     continue;
                 }
             }
-            if (t == "constant") {
-                size_t end = parse_function_constant(j);
+            // A function constant is recognised by its attribute, not by a leading `constant`: the
+            // declaration's specifiers may come from a macro the rewrite sees unexpanded (MLX's
+            // `STEEL_CONST bool inv_ [[function_constant(0)]];`, STEEL_CONST being
+            // `static constant constexpr const`).
+            if (t == "[" && is(j + 1, "[") && is(j + 2, "function_constant") && stmt_start < j &&
+                template_start == npos) {
+                size_t end = parse_function_constant(stmt_start, j);
                 if (end != npos) {
                     j = end;
                     stmt_start = j + 1;
+                    attributes_start = npos;
                     continue;
                 }
             }
@@ -949,7 +956,7 @@ private:
         if (name == npos || name < star) name = end; // unnamed (a declaration's `device float*`)
         if (address_space_required) {
             const size_t first = is(b, "const") ? b + 1 : b;
-            if (!is(first, "device") && !is(first, "constant") && !is(first, "threadgroup")) return false;
+            if (!is(first, "device") && !is(first, "constant") && !is(first, "threadgroup") && !is(first, "thread")) return false;
         }
         for (size_t q = star + 1; q < name; ++q)
             if (!is(q, "const")) return false;
@@ -1019,10 +1026,11 @@ private:
             declarations.push_back({text(j), j + 1, is_template, split_commas(j + 2, close)});
         }
         // Overloads that differ in a pointer's address space (`pick(device const float*)`,
-        // `pick(threadgroup const float*)`) stay plain: a checked argument would convert to each of
+        // `pick(constant float*)`) keep plain parameters: a checked argument would convert to each of
         // their checked parameters alike (user-defined conversions rank equal), so the call would be
-        // ambiguous. Their arguments are passed as plain pointers instead (`::sm::plain_of`), resolving
-        // as without validation, unchecked inside the overload.
+        // ambiguous. Their arguments are passed as plain pointers (`::sm::plain_of`), resolving as
+        // without validation, and each definition's body sees a checked pointer of the parameter's
+        // name made from it (the parameter itself is renamed), with the range it points into.
         std::map<std::string, std::map<size_t, std::set<std::string>>> spaces; // name -> position -> address spaces
         std::map<std::string, std::vector<std::vector<bool>>> pointer_parameters; // name -> per declaration: which are checked
         for (const declaration &d : declarations) {
@@ -1044,7 +1052,10 @@ private:
         for (const declaration &d : declarations) {
             parameter_lists.insert(d.open);
             if (d.is_template || definitions[d.name] > 1) wrapped_names.insert(d.name);
-            if (plain_names.count(d.name)) continue;
+            if (plain_names.count(d.name)) {
+                checked_inside_plain_overload(d.open, d.parameters);
+                continue;
+            }
             for (const auto &part : d.parameters) check_pointer_parameter(part.first, part.second, true);
         }
         std::map<std::string, std::pair<std::vector<bool>, bool>> wrap; // name -> (positions, as plain pointers)
@@ -1059,6 +1070,51 @@ private:
                 wrap[name] = {positions, plain_names.count(name) != 0};
         }
         checked_template_arguments(wrap, parameter_lists);
+        checked_function_pointer_parameters();
+    }
+
+    // A definition whose pointer parameters stay plain (an overload on address spaces): each named one
+    // becomes `sm_plain_<name>`, and the body starts with `::sm::checked<T> name = ::sm::checked_of(sm_plain_<name>);`.
+    void checked_inside_plain_overload(size_t open, const std::vector<std::pair<size_t, size_t>> &parameters) {
+        const size_t close = match(open);
+        if (close == npos) return;
+        size_t body = close + 1;
+        while (body < code_.size() && (is(body, "const") || is(body, "thread") || is(body, "device") || is(body, "threadgroup") ||
+                                       is(body, "constant") || is(body, "noexcept")))
+            ++body;
+        if (!is(body, "{")) return; // a declaration: nothing to check
+        std::string locals;
+        for (const auto &part : parameters) {
+            if (!check_pointer_parameter(part.first, part.second, true, false)) continue;
+            size_t star = npos, name = npos;
+            for (size_t q = part.first; q < part.second; ++q) {
+                if (is(q, "[") && is(q + 1, "[")) break;
+                if (is(q, "*")) star = q;
+                else if (star != npos && is_ident(q) && !is(q, "const")) name = q;
+            }
+            if (star == npos || name == npos || tk(name).in_directive || !untouched(name, name)) continue;
+            add_edit(tk(name).offset, tk(name).length, "sm_plain_" + text(name));
+            consume(name, name);
+            locals += " ::sm::checked<" + span(part.first, star - 1) + "> " + text(name) + " = ::sm::checked_of(sm_plain_" +
+                      text(name) + ");";
+        }
+        if (!locals.empty()) add_edit(end_of(body), 0, locals);
+    }
+
+    // Function pointers (`void (*op)(device float*, uint) = store;`, a `typedef` or `using` of one):
+    // their pointer parameters are checked ones too, as those of the functions they point to, which
+    // they must match; a call through one passes a checked argument as it is and makes a plain one
+    // checked with the range it points into.
+    void checked_function_pointer_parameters() {
+        for (size_t j = 0; j + 3 < code_.size(); ++j) {
+            if (!is(j, "(") || !is(j + 1, "*")) continue;
+            size_t close = j + 2;
+            if (is_ident(close)) ++close;
+            if (!is(close, ")") || !is(close + 1, "(")) continue;
+            const size_t end = match(close + 1);
+            if (end == npos || end == close + 2) continue;
+            for (const auto &part : split_commas(close + 2, end)) check_pointer_parameter(part.first, part.second, true);
+        }
     }
 
     // A plain pointer (a threadgroup array, `&in[k]`) does not deduce `checked<device T>`: at each call
@@ -1104,10 +1160,17 @@ private:
     // goes: declarations in function and struct bodies (`device float* row = out + id;`, a member
     // `device float* data;`, `device float* both[2]`), C-style casts (`(device float4*)in`, whose
     // `::sm::checked<device float4>` is constructed from `in` with its range), and
-    // `reinterpret_cast`/`static_cast` to such a type (`::sm::pointer_cast`). Namespace-scope
-    // declarations stay plain (a program-scope `constant` pointer would otherwise need a dynamic
-    // initializer), as do declarations of several pointers in one statement.
-    bool address_space(size_t j) const { return is(j, "device") || is(j, "constant") || is(j, "threadgroup"); }
+    // `reinterpret_cast`/`static_cast` to such a type (`::sm::pointer_cast`). `thread` pointers too: one
+    // made from a thread array is bounded by it, others (`&x`) carry no range and are not checked.
+    // Declarations of several pointers (`device float *a = x, *b = y;`) become one checked type with
+    // the other stars dropped; direct initialisation (`device float* p(buf + 4);`) is a declaration
+    // like `=`; `auto` variables get their initializer through `::sm::checked_of`, so that a plain
+    // pointer they would deduce (`auto p = &buf[i];`) is a checked one. Namespace-scope pointer
+    // variables do not occur: softmetal refuses them in every mode (clang: a program-scope variable
+    // must be in the constant address space).
+    bool address_space(size_t j) const {
+        return is(j, "device") || is(j, "constant") || is(j, "threadgroup") || is(j, "thread");
+    }
     // Tokens [b, e) are a pointer type `[const] space T [const] * [const]` with one top-level `*`:
     // the position of that `*`, else npos.
     size_t pointer_type_star(size_t b, size_t e) const {
@@ -1176,25 +1239,130 @@ private:
         }
     }
 
+    // `(uint i)`, `(device float*, uint)`, `()`: a function's parameter declarations, not an
+    // initializer (`(buf + 4)`, `(other)`). A lone name is taken as an expression unless it is a
+    // built-in type.
+    bool parameter_declarations(size_t open) const {
+        static const std::set<std::string> type_words = {
+            "void", "bool", "char", "uchar", "short", "ushort", "int", "uint", "long", "ulong", "float", "half", "bfloat",
+            "double", "size_t", "ptrdiff_t", "unsigned", "signed", "volatile", "const", "device", "constant", "threadgroup",
+            "thread", "int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t", "int64_t", "uint64_t", "typename"};
+        const size_t close = match(open);
+        if (close == npos || close == open + 1) return true;
+        for (const auto &part : split_commas(open + 1, close)) {
+            if (part.first >= part.second) continue;
+            if (type_words.count(text(part.first))) return true;
+            for (size_t q = part.first; q + 1 < part.second; ++q)
+                if (is_ident(q) && is_ident(q + 1)) return true;
+        }
+        return false;
+    }
+    // A declaration shader validation cannot check, refused where it is: a static_assert before its
+    // statement (before a `for` whose header it is in), so the error names the line and says why.
+    void refuse_before_statement(size_t start, const std::string &why) {
+        size_t at = start;
+        if (at > 1 && is(at - 1, "(") && is(at - 2, "for")) at -= 2;
+        add_edit(tk(at).offset, 0, "static_assert(false, \"" + why + "\"); ");
+    }
+    // `auto p = &buf[i];`, `auto* p = buf + 4;`, `auto p(x);`, `auto p{x};` in a function body: each
+    // initializer through `::sm::checked_of`, which makes a plain pointer in device, constant,
+    // threadgroup or thread memory a checked one (with the range it points into, or its array's) and
+    // passes anything else on as it is. `auto*` becomes `auto` (a checked pointer is a class), and
+    // `const auto*` too (its `const` would be the pointer's own). References, structured bindings
+    // and a range-for's variable are left alone.
+    void checked_auto_declaration(size_t j) {
+        size_t start = j;
+        if (start > 0 && is(start - 1, "const")) --start;
+        const bool statement_start = start == 0 || is(start - 1, "{") || is(start - 1, ";") || is(start - 1, "}") ||
+                                     (is(start - 1, "(") && start > 1 && is(start - 2, "for"));
+        if (!statement_start || !untouched(start, j)) return;
+        size_t q = j + 1;
+        while (is(q, "const")) ++q;
+        std::vector<size_t> blanks;
+        if (is(q, "*")) {
+            blanks.push_back(q++);
+            if (start < j) blanks.push_back(start);
+            while (is(q, "const")) ++q;
+        }
+        struct init {
+            size_t first, last;
+        };
+        std::vector<init> inits;
+        while (true) {
+            if (!is_ident(q)) return;
+            const size_t n = q + 1;
+            if (is(n, "=")) {
+                size_t e = n + 1;
+                int d = 0;
+                for (; e < code_.size(); ++e) {
+                    if (is(e, "(") || is(e, "[") || is(e, "{")) ++d;
+                    else if (is(e, ")") || is(e, "]") || is(e, "}")) {
+                        if (d == 0) break;
+                        --d;
+                    } else if (d == 0 && (is(e, ";") || is(e, ","))) break;
+                }
+                if (e >= code_.size() || e == n + 1) return;
+                inits.push_back({n + 1, e - 1});
+                q = e;
+            } else if (is(n, "(") || is(n, "{")) {
+                const size_t close = match(n);
+                if (close == npos || close == n + 1) return;
+                inits.push_back({n + 1, close - 1});
+                q = close + 1;
+            } else {
+                return; // `auto x;`, `auto x : range`, a function
+            }
+            if (!is(q, ",")) break;
+            ++q;
+        }
+        if (!is(q, ";") || inits.empty()) return;
+        for (const init &i : inits)
+            if (!untouched(i.first, i.first) || tk(i.last).in_directive) return;
+        for (size_t b : blanks) {
+            add_edit(tk(b).offset, tk(b).length, std::string(tk(b).length, ' '));
+            consume(b, b);
+        }
+        for (const init &i : inits) {
+            add_edit(tk(i.first).offset, 0, "::sm::checked_of(");
+            add_edit(end_of(i.last), 0, ")");
+        }
+    }
+
     void checked_declarations_and_casts() {
         checked_casts_in_macros();
-        // Which braces are namespaces' (declarations there stay plain).
-        std::vector<bool> namespace_braces;
-        size_t other_braces = 0;
+        // Which braces are namespaces' (declarations there stay plain), and which are a function's
+        // body or inside one (where `T* p(x);` declares a variable, not a function).
+        enum brace_kind { namespace_brace, other_brace, function_brace };
+        std::vector<brace_kind> braces;
+        size_t other_braces = 0, function_braces = 0;
         for (size_t j = 0; j < code_.size(); ++j) {
             if (is(j, "{")) {
                 size_t q = j;
                 while (q > 0 && (is_ident(q - 1) || is(q - 1, "::")) && !is(q - 1, "namespace")) --q;
                 const bool ns = (q > 0 && is(q - 1, "namespace")) || (j > 1 && is(j - 2, "extern"));
-                namespace_braces.push_back(ns);
-                if (!ns) ++other_braces;
+                size_t before = j;
+                while (before > 0 && (is(before - 1, "const") || is(before - 1, "noexcept") || is(before - 1, "thread") ||
+                                      is(before - 1, "device") || is(before - 1, "threadgroup") || is(before - 1, "constant") ||
+                                      is(before - 1, "override") || is(before - 1, "final") || is(before - 1, "mutable")))
+                    --before;
+                const bool body = function_braces > 0 || (before > 0 && (is(before - 1, ")") || is(before - 1, "else") ||
+                                                                         is(before - 1, "do")));
+                const brace_kind kind = ns ? namespace_brace : body ? function_brace : other_brace;
+                braces.push_back(kind);
+                if (kind != namespace_brace) ++other_braces;
+                if (kind == function_brace) ++function_braces;
                 continue;
             }
             if (is(j, "}")) {
-                if (!namespace_braces.empty()) {
-                    if (!namespace_braces.back()) --other_braces;
-                    namespace_braces.pop_back();
+                if (!braces.empty()) {
+                    if (braces.back() != namespace_brace) --other_braces;
+                    if (braces.back() == function_brace) --function_braces;
+                    braces.pop_back();
                 }
+                continue;
+            }
+            if (function_braces > 0 && is(j, "auto")) {
+                checked_auto_declaration(j);
                 continue;
             }
             // `reinterpret_cast<device uchar*>(p)`, `static_cast<device float*>(v)`.
@@ -1255,32 +1423,67 @@ private:
             if (name >= code_.size() || !is_ident(name)) continue;
             const size_t star = pointer_type_star(j, name);
             if (star == npos) continue;
-            bool function = is(name + 1, "(") && !is(name, "operator");
-            if (function && other_braces > 0) {
-                // A member function only with its body here: one declared here and defined outside the
-                // struct (`S::get`) would have two return types.
-                size_t after = match(name + 1);
-                if (after == npos) continue;
-                ++after;
-                while (after < code_.size() && (is(after, "const") || is(after, "thread") || is(after, "device") ||
-                                                is(after, "threadgroup") || is(after, "constant") || is(after, "noexcept")))
-                    ++after;
-                if (!is(after, "{")) continue;
+            // A member function defined outside its class (`device float* S::get(uint i) {`,
+            // `device T* S<T>::get()`): the name is the last of the qualified name.
+            const size_t first_name = name;
+            while (true) {
+                size_t next = name + 1;
+                if (is(next, "<")) {
+                    const size_t close = match_angle(next, nullptr);
+                    if (close == npos) break;
+                    next = close + 1;
+                }
+                if (!is(next, "::") || !is_ident(next + 1)) break;
+                name = next + 1;
             }
+            bool function = is(name + 1, "(") && !is(name, "operator");
+            // In a function body, `device float* p(buf + 4);` is a variable with a direct initializer
+            // (a function declared there would have parameter declarations, or none).
+            if (function && function_braces > 0 && name == first_name && !parameter_declarations(name + 1)) function = false;
             const bool declarator_end = is(name + 1, "=") || is(name + 1, ";") || is(name + 1, ",") || is(name + 1, "[") ||
-                                        is(name + 1, "{") || is(name + 1, ")");
+                                        is(name + 1, "{") || is(name + 1, ")") || (!function && is(name + 1, "("));
             if (function ? !(statement_start || after_template_header) : (!declarator_end || other_braces == 0 || !statement_start))
                 continue;
             if (!untouched(j, star)) continue;
-            // `device float *a = x, *b = y;`: the second pointer would be a pointer to a checked one.
-            bool several = false;
-            int d = 0;
-            for (size_t q = name + 1; q < code_.size() && !is(q, ";") && !(d == 0 && is(q, ")")); ++q) {
-                if (is(q, "(") || is(q, "[") || is(q, "{") || is(q, "<")) ++d;
-                else if (is(q, ")") || is(q, "]") || is(q, "}") || is(q, ">")) --d;
-                else if (d == 0 && is(q, ",") && is(q + 1, "*")) several = true;
+            // `device float *a = x, *b = y;`: one checked type for every declarator, whose own stars
+            // are dropped (a declaration in device, constant, threadgroup or thread memory declares
+            // pointers or references only). A declarator of another shape (`**b`, `&r`) is refused:
+            // it would stay unchecked.
+            std::vector<size_t> other_stars;
+            bool other_shape = false;
+            if (!function) {
+                int d = 0;
+                for (size_t q = name + 1; q < code_.size() && !is(q, ";") && !(d == 0 && is(q, ")")); ++q) {
+                    if (is(q, "(") || is(q, "[") || is(q, "{") || is(q, "<")) ++d;
+                    else if (is(q, ")") || is(q, "]") || is(q, "}") || is(q, ">")) --d;
+                    else if (is(q, ">>")) d -= 2;
+                    else if (d == 0 && is(q, ",")) {
+                        size_t r = q + 1;
+                        if (!is(r, "*")) {
+                            other_shape = true;
+                            continue;
+                        }
+                        const size_t other = r;
+                        ++r;
+                        while (is(r, "const")) ++r;
+                        if (!is_ident(r) || is(r + 1, "::") || !(is(r + 1, "=") || is(r + 1, ",") || is(r + 1, ";") || is(r + 1, "[") ||
+                                                                 is(r + 1, "(") || is(r + 1, "{") || is(r + 1, ")")))
+                            other_shape = true;
+                        else
+                            other_stars.push_back(other);
+                    }
+                }
             }
-            if (several) continue;
+            if (other_shape) {
+                refuse_before_statement(before, "shader validation: declare each pointer of this declaration on its own "
+                                                "(a declarator other than '*name' would not be bounds-checked)");
+                continue;
+            }
+            for (size_t q : other_stars) {
+                if (!untouched(q, q)) continue;
+                add_edit(tk(q).offset, 1, " ");
+                consume(q, q);
+            }
             // A const pointee is spelled `checked_const<device float>`: the barrier split drops every
             // `const` of a type without a top-level `*` for its per-thread copies, and a
             // `checked<device float>` copy would not take a `checked<const device float>`.
@@ -1458,22 +1661,22 @@ private:
         return end;
     }
 
-    // `constant T name [[function_constant(i)]];` at namespace scope; returns its ';' or npos.
-    size_t parse_function_constant(size_t j) {
-        size_t end = find_semicolon(j);
-        if (end == npos) return npos;
-        size_t attr = npos;
-        for (size_t q = j + 1; q < end; ++q)
-            if (is(q, "[") && is(q + 1, "[") && is(q + 2, "function_constant")) {
-                attr = q;
-                break;
-            }
-        if (attr == npos || !is_ident(attr - 1) || attr - 1 <= j + 1) return npos;
+    // `constant T name [[function_constant(i)]];` at namespace scope, from its first token `first`
+    // to the attribute's '[' at `attr`; returns its ';' or npos. The declaration specifiers
+    // (`static`, `constant`, `constexpr`, `const`) are not part of the constant's type.
+    size_t parse_function_constant(size_t first, size_t attr) {
+        size_t end = find_semicolon(attr);
+        if (end == npos || !is_ident(attr - 1) || attr - 1 <= first) return npos;
         size_t ae = attribute_end(attr);
-        if (ae == npos) return npos;
+        if (ae == npos || ae >= end) return npos;
+        for (size_t q = first; q < attr; ++q)
+            if (is(q, "(") || is(q, "{") || is(q, "=")) return npos; // a function or an initialized variable
         function_constant_info info;
         info.name = text(attr - 1);
-        std::string type = span(j + 1, attr - 2);
+        static const std::set<std::string> specifiers = {"static", "constant", "constexpr", "const", "volatile", "inline"};
+        std::string type;
+        for (size_t q = first; q + 1 < attr; ++q)
+            if (!specifiers.count(text(q))) type += (type.empty() ? "" : " ") + text(q);
         std::string idx = is(attr + 3, "(") ? text(attr + 4) : "";
         if (!idx.empty() && idx.size() <= 5 && std::all_of(idx.begin(), idx.end(), [](char c) { return c >= '0' && c <= '9'; }))
             info.index = std::atoi(idx.c_str());
@@ -1491,9 +1694,11 @@ private:
             std::vector<unsigned char> bytes = value->bytes;
             if (info.type == 53 && !bytes.empty()) bytes = {static_cast<unsigned char>(bytes[0] != 0)};
             if (bytes.empty()) bytes.push_back(0);
-            init = " = ::sm::entry::fc_value<" + type + ">(::sm::entry::fc_bytes<" + std::to_string(bytes.size()) + ">{{";
+            // The bytes convert to the declared type by themselves (fc_bytes' conversion): the type as
+            // the rewrite sees it may be spelled through a macro that also holds the specifiers.
+            init = " = ::sm::entry::fc_bytes<" + std::to_string(bytes.size()) + ">{{";
             for (size_t b = 0; b < bytes.size(); ++b) init += (b ? "," : "") + std::to_string(bytes[b]);
-            init += "}})";
+            init += "}}";
         }
         size_t off = tk(attr).offset, len = end_of(ae) - off;
         add_edit(off, len, init);
@@ -1713,13 +1918,37 @@ private:
         }
     }
 
+    // A parameter may also be spelled with an alias of a function-pointer type (`typedef void
+    // (*F)(args);` or `using F = void (*)(args);`): its type becomes ::sm::function_reference<F>.
     void function_pointer_template_parameters() {
+        std::set<std::string> aliases;
+        for (size_t j = 0; j + 4 < code_.size(); ++j) {
+            if (is(j, "typedef")) {
+                size_t end = find_semicolon(j);
+                for (size_t q = j + 1; end != npos && q + 4 < end; ++q)
+                    if (is(q, "(") && is(q + 1, "*") && is_ident(q + 2) && is(q + 3, ")") && is(q + 4, "(")) {
+                        aliases.insert(text(q + 2));
+                        break;
+                    }
+            } else if (is(j, "using") && is_ident(j + 1) && is(j + 2, "=")) {
+                size_t end = find_semicolon(j);
+                for (size_t q = j + 3; end != npos && q + 3 < end; ++q)
+                    if (is(q, "(") && is(q + 1, "*") && is(q + 2, ")") && is(q + 3, "(")) {
+                        aliases.insert(text(j + 1));
+                        break;
+                    }
+            }
+        }
         for (size_t j = 0; j + 1 < code_.size(); ++j) {
             if (!is(j, "template") || !is(j + 1, "<")) continue;
             size_t close = match_angle(j + 1);
             if (close == npos) continue;
             for (size_t q = j + 2; q + 4 < close; ++q)
                 if (is(q, "(") && is(q + 1, "*") && is_ident(q + 2) && is(q + 3, ")") && is(q + 4, "(")) add_edit(tk(q + 1).offset, 1, "&");
+            for (size_t q = j + 2; q + 1 < close; ++q)
+                if ((is(q - 1, "<") || is(q - 1, ",")) && is_ident(q) && aliases.count(text(q)) && is_ident(q + 1) &&
+                    (is(q + 2, ",") || is(q + 2, ">") || is(q + 2, "=")))
+                    add_edit(tk(q).offset, tk(q).length, "::sm::function_reference<" + text(q) + ">");
         }
     }
 
@@ -1879,8 +2108,15 @@ private:
         auto tok = [&](size_t k) { return src_.substr(toks_[k].offset, toks_[k].length); };
         if (i > 0 && same_context(i - 1)) {
             std::string p = tok(i - 1);
-            bool starts = p == ";" || p == "{" || p == "}" || p == "static" || p == "constexpr" || p == "inline" || p == "const" ||
-                          p == ":" || (p == ")" && toks_[i].in_directive);
+            auto starts_declaration = [&](const std::string &q) {
+                return q == ";" || q == "{" || q == "}" || q == "static" || q == "constexpr" || q == "inline" || q == "const" || q == ":";
+            };
+            bool starts = starts_declaration(p) || (p == ")" && toks_[i].in_directive);
+            // `static constexpr int constant n = 4;` (MLX's WorkPerThread): the address space after a
+            // one-word type.
+            if (!starts && toks_[i - 1].kind == token_kind::identifier && i > 1 && same_context(i - 2) &&
+                starts_declaration(tok(i - 2)) && !(tok(i - 2) == "const" && i > 2 && same_context(i - 3) && tok(i - 3) == ")"))
+                starts = true;
             if (!starts) return false;
             // `float get() const constant {`: a member function's qualifiers, not an object.
             if (p == "const" && i > 1 && same_context(i - 2) && tok(i - 2) == ")") return false;
@@ -1923,12 +2159,19 @@ private:
     }
 
     // Whether `static` appears in the declaration before toks_[i] (the object needs no other).
+    // A one-word type may stand between them (`static constexpr int constant n`).
     bool declared_static(size_t i) const {
+        bool type_seen = false;
         for (size_t k = i; k-- > 0;) {
             if (toks_[k].in_directive != toks_[i].in_directive || toks_[k].directive_start) return false;
             std::string t = src_.substr(toks_[k].offset, toks_[k].length);
             if (t == "static") return true;
-            if (t != "const" && t != "constexpr" && t != "inline") return false;
+            if (t == "const" || t == "constexpr" || t == "inline") continue;
+            if (k + 1 == i && !type_seen && toks_[k].kind == token_kind::identifier) {
+                type_seen = true;
+                continue;
+            }
+            return false;
         }
         return false;
     }
@@ -2080,6 +2323,29 @@ private:
         return true;
     }
 
+    // A kernel's template parameter list as the rewrite leaves it: `void (*f)(args)` is `void (&f)(args)`
+    // there (see the token-level rewrites), so the split function's own list, written from the
+    // original text, says the same (else its address is no match for the kernel table's).
+    static std::string function_references(std::string params) {
+        for (size_t p = params.find('('); p != std::string::npos; p = params.find('(', p + 1)) {
+            size_t q = p + 1;
+            while (q < params.size() && std::isspace((unsigned char)params[q])) ++q;
+            if (q >= params.size() || params[q] != '*') continue;
+            size_t r = q + 1;
+            while (r < params.size() && std::isspace((unsigned char)params[r])) ++r;
+            const size_t name = r;
+            while (r < params.size() && (std::isalnum((unsigned char)params[r]) || params[r] == '_')) ++r;
+            if (r == name) continue;
+            while (r < params.size() && std::isspace((unsigned char)params[r])) ++r;
+            if (r < params.size() && params[r] == ')') {
+                size_t t = r + 1;
+                while (t < params.size() && std::isspace((unsigned char)params[t])) ++t;
+                if (t < params.size() && params[t] == '(') params[q] = '&';
+            }
+        }
+        return params;
+    }
+
     // Barrier kernels whose barriers sit in structured, uniform control flow also get a version split
     // into work-item loops (barrier_regions.hpp); SOFTMETAL_BARRIER_MODE=fibers turns that off.
     std::string region_functions(const std::string &translated) {
@@ -2121,7 +2387,7 @@ private:
             if (!meets && !lane_loops_enabled()) continue;
             region_kernel rk;
             rk.name = k.name;
-            if (k.is_template) rk.template_header = "template <" + k.template_params + ">";
+            if (k.is_template) rk.template_header = "template <" + function_references(k.template_params) + ">";
             rk.params_open = k.params_open;
             rk.params_close = k.params_close;
             rk.body_open = k.body_open;
@@ -2257,6 +2523,7 @@ public:
             for (const auto &name : reachable(k.param_refs)) names.insert(name);
             return walked.emplace(&k, std::make_pair(barriers, constants_used(names))).first->second;
         };
+        std::string where; // resync() to the instantiation being emitted, "" for a kernel defined as such
         // One table entry: `fn` names the kernel function; `regions_fn`, when not empty, its split form.
         auto entry = [&](const kernel_def &k, const std::string &exported, const std::string &fn, const std::string &tg_size,
                          const std::string &regions_fn) {
@@ -2264,8 +2531,12 @@ public:
                 if (b == "-") return; // refused above
             std::string b = "sm_bindings_" + std::to_string(n), list;
             for (size_t i = 0; i < k.bindings.size(); ++i) list += (i ? ", " : "") + k.bindings[i];
-            decls += "using " + b + " = ::sm::entry::bindings<" + list + ">;\n";
-            entries += "    table[" + std::to_string(n) + "] = ";
+            // An explicit instantiation's entry is where the user's instantiation happens: an error in
+            // its template arguments (a type the source does not declare) is at the user's line.
+            const std::string back = where.empty() ? "" : "\n#line 1 \"softmetal_generated\"\n";
+            decls += where + "using " + b + " = ::sm::entry::bindings<" + list + ">;\n" + back;
+            const std::string slot = "table[SM_SLOT(" + std::to_string(n) + ")]";
+            entries += "#if SM_WANT(" + std::to_string(n) + ")\n" + where + "    " + slot + " = ";
             if (!regions_fn.empty()) {
                 decls += "using " + b + "_group = ::sm::entry::bindings<" + list + (list.empty() ? "" : ", ") + "::sm::entry::sm_group_binding>;\n";
                 entries += "::sm::entry::kernel_info_regions<" + b + ", " + b + "_group, " + fn + ", " + regions_fn + ">(\"" + exported +
@@ -2274,18 +2545,18 @@ public:
                 entries += "::sm::entry::kernel_info<" + b + ", " + fn + ">(\"" + exported + "\", " + tg_size + ", " +
                            (reach(k).first ? "true" : "false") + ");\n";
             }
+            entries += back;
             std::string names_list;
             uint64_t read_only = 0;
             for (size_t p = 0; p < k.parameter_names.size(); ++p) {
                 names_list += (p ? "\n" : "") + k.parameter_names[p];
                 if (p < 64 && k.read_only[p]) read_only |= uint64_t(1) << p;
             }
-            entries += "    table[" + std::to_string(n) + "].parameter_names = (const char *)(__SIZE_TYPE__)\"" + c_string_body(names_list) +
-                       "\";\n    table[" + std::to_string(n) + "].read_only_parameters = " + std::to_string(read_only) + "ul;\n";
+            entries += "    " + slot + ".parameter_names = (const char *)(__SIZE_TYPE__)\"" + c_string_body(names_list) + "\";\n    " + slot +
+                       ".read_only_parameters = " + std::to_string(read_only) + "ul;\n";
             const std::string &used = reach(k).second;
-            if (!used.empty())
-                entries += "    table[" + std::to_string(n) + "].function_constants = (const char *)(__SIZE_TYPE__)\"" +
-                           c_string_body(used) + "\";\n";
+            if (!used.empty()) entries += "    " + slot + ".function_constants = (const char *)(__SIZE_TYPE__)\"" + c_string_body(used) + "\";\n";
+            entries += "#endif\n";
             names.push_back(exported);
             ++n;
         };
@@ -2313,6 +2584,7 @@ public:
         for (const auto &inst : instantiations_) {
             auto it = kernel_index_.find(inst.kernel);
             if (it == kernel_index_.end()) continue;
+            where = inst.line > 0 ? resync(inst.line, inst.column) : std::string();
             // Overloads of one name: the instantiation's parameter count tells them apart.
             std::vector<const kernel_def *> candidates;
             for (const auto &k : kernels_)
@@ -2337,23 +2609,34 @@ public:
             // A declaration with the instantiation's own parameters picks the specialisation (deduced
             // arguments, or one overload among several).
             const std::string sig = "sm_signature_" + std::to_string(n);
-            decls += "void " + sig + "(" + (shader_validation_enabled() ? checked_signature(inst.signature) : inst.signature) + ");\n";
+            decls += where + "void " + sig + "(" + (shader_validation_enabled() ? checked_signature(inst.signature) : inst.signature) +
+                     ");\n" + (where.empty() ? "" : "\n#line 1 \"softmetal_generated\"\n");
             const std::string targs = inst.args.empty() ? "" : "<" + inst.args + ">";
             emit_as(*chosen, inst.host_name, "static_cast<decltype(&" + sig + ")>(&" + chosen->scope + chosen->name + targs + ")");
         }
+        where.clear();
         for (const auto &g : graphics_functions_) {
-            entries += "    table[" + std::to_string(n) + "] = ::sm::entry::graphics_function_info(\"" + g.first + "\", " +
-                       std::to_string(g.second) + ");\n";
+            entries += "#if SM_WANT(" + std::to_string(n) + ")\n    table[SM_SLOT(" + std::to_string(n) +
+                       ")] = ::sm::entry::graphics_function_info(\"" + g.first + "\", " + std::to_string(g.second) + ");\n#endif\n";
             names.push_back(g.first);
             ++n;
         }
         // Filled when the loader asks, not by a static initializer: the module runs no code at load.
+        // Compiled with SM_CHUNK=c and SM_CHUNK_SIZE=s (compiler.cpp, a large library's code made on
+        // demand), the table holds only entries [c*s, c*s+s), at slots from 0: only their kernels
+        // are instantiated, and msl_keywords.h makes `kernel` functions inline, so the others are
+        // not compiled either.
+        const std::string count = std::to_string(n);
         std::string out = decls;
+        out += "#ifdef SM_CHUNK\n#define SM_WANT(n) ((n) / (SM_CHUNK_SIZE) == (SM_CHUNK))\n#define SM_SLOT(n) ((n) - (SM_CHUNK) * (SM_CHUNK_SIZE))\n"
+               "#define SM_TABLE_COUNT (" + count + " - (SM_CHUNK) * (SM_CHUNK_SIZE) < (SM_CHUNK_SIZE) ? " + count +
+               " - (SM_CHUNK) * (SM_CHUNK_SIZE) : (SM_CHUNK_SIZE))\n"
+               "#else\n#define SM_WANT(n) 1\n#define SM_SLOT(n) (n)\n#define SM_TABLE_COUNT " + count + "\n#endif\n";
         out += "SM_EXPORT const sm_kernel_info *softmetal_module_kernels(const sm_runtime_api *runtime, uint32_t *count) {\n"
                "    if (!runtime || runtime->abi_version != SM_ABI_VERSION || !count) return nullptr;\n"
                "    ::sm::target::runtime = runtime;\n";
-        out += "    static sm_kernel_info table[" + std::to_string(n > 0 ? n : 1) + "];\n" + entries;
-        out += "    *count = " + std::to_string(n) + ";\n    return table;\n}\n";
+        out += "    static sm_kernel_info table[SM_TABLE_COUNT > 0 ? SM_TABLE_COUNT : 1];\n" + entries;
+        out += "    *count = SM_TABLE_COUNT > 0 ? SM_TABLE_COUNT : 0;\n    return table;\n}\n";
         return out;
     }
 

@@ -41,4 +41,20 @@ bool spin_until(Ready&& ready, std::chrono::nanoseconds limit) {
     }
 }
 
+// Polls `ready` with pauses only, never yielding, for up to `limit`; true once it returned true. For a
+// thread whose poll either succeeds within a few microseconds or is not tried again soon (the caller
+// backs off): a sched_yield on a loaded core gives the core away for a whole time slice (milliseconds),
+// far longer than the sleep and wake-up it was meant to spare.
+template <class Ready>
+bool poll_until(Ready&& ready, std::chrono::nanoseconds limit) {
+    if (ready()) return true;
+    if (limit.count() <= 0) return false;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    for (unsigned i = 1;; ++i) {
+        cpu_relax();
+        if (ready()) return true;
+        if ((i & 15) == 0 && std::chrono::steady_clock::now() >= deadline) return false;
+    }
+}
+
 }  // namespace softmetal

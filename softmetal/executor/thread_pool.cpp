@@ -1,5 +1,7 @@
 #include "executor/thread_pool.hpp"
 
+#include <sched.h>
+
 #include <algorithm>
 
 namespace softmetal::detail {
@@ -48,6 +50,14 @@ void thread_pool::forget(job& j) {
 }
 
 void thread_pool::worker_loop() {
+    // Workers are ordinary threads whichever thread started the pool: the shared executor is usually
+    // created by a command queue's first dispatch, on the queue's lane, whose batch policy
+    // (serial_lane.hpp) suits the lane but not helpers that must start as soon as a dispatch wakes them.
+    if (sched_getscheduler(0) == SCHED_BATCH) {
+        sched_param param{};
+        param.sched_priority = 0;
+        (void)sched_setscheduler(0, SCHED_OTHER, &param);
+    }
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
         work_available_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });

@@ -15,7 +15,9 @@ void threadgroup_arenas::bind(sm_group& group, std::uint64_t static_length,
                               const std::uint64_t (&slot_lengths)[SM_MAX_THREADGROUP_BINDINGS]) {
     group.static_threadgroup_memory = reserve(static_arena_, static_length);
     group.static_threadgroup_memory_length = static_length;
-    for (unsigned n = 0; n < SM_MAX_THREADGROUP_BINDINGS; ++n) group.threadgroup_memory[n] = reserve(slots_[n], slot_lengths[n]);
+    // Most kernels have no threadgroup arguments: a zero length is settled here, without a call.
+    for (unsigned n = 0; n < SM_MAX_THREADGROUP_BINDINGS; ++n)
+        group.threadgroup_memory[n] = slot_lengths[n] == 0 ? nullptr : reserve(slots_[n], slot_lengths[n]);
 }
 
 void* threadgroup_arenas::reserve(arena& arena, std::uint64_t length) {

@@ -42,14 +42,15 @@ public:
         return *instance;
     }
 
-    void watch(run_control& control, clock::time_point deadline) {
+    // `now`: a recent clock reading of the caller's (the watch's start), so that watching costs no clock read here.
+    void watch(run_control& control, clock::time_point deadline, clock::time_point now) {
         std::lock_guard<std::mutex> lock(mutex_);
         if (!started_) {
             std::thread([this] { loop(); }).detach();
             started_ = true;
         }
         entries_.push_back(entry{&control, deadline, false});
-        last_watch_ = clock::now();
+        last_watch_ = std::max(last_watch_, now);
         // Waking the thread for every command buffer would cost a context switch each: it is woken only
         // when it sleeps past the new deadline (parked after a quiet spell, or a shorter limit than its
         // tick), else it sees the entry at its next tick.
@@ -117,14 +118,15 @@ std::chrono::milliseconds watchdog_limit() {
 watchdog_watch::watchdog_watch(run_control& control, std::chrono::milliseconds limit) {
     if (limit.count() <= 0) return;
     detail::install_fault_handlers();
-    watchdog::shared().watch(control, clock::now() + limit);
+    const clock::time_point now = clock::now();
+    watchdog::shared().watch(control, now + limit, now);
     control_ = &control;
 }
 
 watchdog_watch::watchdog_watch(run_control& control, clock::time_point started, std::chrono::milliseconds limit) {
     if (limit.count() <= 0) return;
     detail::install_fault_handlers();
-    watchdog::shared().watch(control, started + limit);
+    watchdog::shared().watch(control, started + limit, started);
     control_ = &control;
 }
 

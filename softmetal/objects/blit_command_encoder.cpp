@@ -15,7 +15,7 @@ namespace {
 
 struct blit_command_encoder_state {
     pymetal::object command_buffer;
-    pymetal::object device;
+    id device = nullptr;  // the command buffer's; not retained again (compute_command_encoder.hpp says why)
     std::shared_ptr<command_buffer_core> core;
     std::size_t encoder_index = 0;
     std::size_t command_index = 0;
@@ -255,7 +255,7 @@ Class register_blit_command_encoder_class() {
         if (!encoder.ended) encoder.core->encoder_open = false;
         encoder.ended = true;
     });
-    builder.method("device", [](id self, SEL) -> id { return state(self).device.get(); });
+    builder.method("device", [](id self, SEL) -> id { return state(self).device; });
     add_label_methods<blit_command_encoder_state>(builder);
     return builder.register_class();
 }

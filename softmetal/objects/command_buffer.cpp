@@ -9,6 +9,8 @@
 #include "objects/event.hpp"
 #include "executor/spin_wait.hpp"
 
+#include <sched.h>
+
 #include <cstdio>
 
 namespace softmetal::objects {
@@ -20,7 +22,9 @@ command_buffer_state& state(id self) { return *pymetal::state_of<command_buffer_
 // The command buffer's task on its queue's lane: its place in the queue's order is taken here.
 void submit_to_lane(id self) {
     command_queue_state* queue = pymetal::state_of<command_queue_state>(state(self).queue.get());
-    queue->lane->submit([shared = state(self).core] {
+    queue->lane->submit([core = state(self).core.get()] {
+        // Set before the submit (mark_enqueued_locked), and read by this task alone.
+        const std::shared_ptr<command_buffer_core> shared = std::move(core->lane_reference);
         try {
             execute_command_buffer(shared);
         } catch (...) {
@@ -34,6 +38,7 @@ void submit_to_lane(id self) {
 void mark_enqueued_locked(id self, command_buffer_core& core) {
     core.status = status_enqueued;
     core.handler_lane = pymetal::state_of<command_queue_state>(state(self).queue.get())->handler_lane.get();
+    core.lane_reference = state(self).core;
 }
 
 void enqueue(id self) {
@@ -67,6 +72,7 @@ void commit(id self) {
             submit = true;
         }
         core.committed = true;
+        command_buffers_in_flight().fetch_add(1, std::memory_order_relaxed);  // until finished (the lane)
         core.status = status_committed;
         core.kernel_start_time = monotonic_seconds();
         core.self = retain(self);  // Metal keeps a committed command buffer alive until it completes
@@ -93,6 +99,10 @@ void wait_until(id self, bool completed) {
     lock.unlock();
     const unsigned enough = !completed ? progress_scheduled : in_handler ? progress_completed : progress_finished;
     constexpr std::chrono::microseconds poll_for{20};
+    // The queue's lane does not preempt the thread that woke it (serial_lane.hpp, policy::batch): when
+    // both share a core, the lane runs the command buffer only once this thread gives the core up, so
+    // give it up first, before the pauses (on an otherwise idle core this returns at once).
+    if (core.progress.load(std::memory_order_acquire) < enough) sched_yield();
     if (softmetal::spin_until([&] { return core.progress.load(std::memory_order_acquire) >= enough; }, poll_for)) return;
     lock.lock();
     if (done()) return;
@@ -164,6 +174,15 @@ void encode_event(id self, id event, std::uint64_t value, bool signal) {
 
 }  // namespace
 
+std::atomic<unsigned>& command_buffers_in_flight() {
+    static std::atomic<unsigned> count{0};
+    return count;
+}
+
+void yield_to_busy_queues() {
+    if (command_buffers_in_flight().load(std::memory_order_relaxed) > 0) sched_yield();
+}
+
 bool record_command(command_buffer_core& core, recorded_command command) {
     std::lock_guard<std::mutex> lock(core.mutex);
     if (core.committed) return false;
@@ -204,23 +223,31 @@ void command_buffer_core::record_misuse(const std::string& what) {
     record_misuse_locked(what);
 }
 
+void command_buffer_core::take_references_locked(held_references& out) {
+    out.resources.swap(retained_resources);
+    out.index.swap(retained_index);
+    out.handlers.swap(scheduled_handlers);
+    out.handlers.insert(out.handlers.end(), completed_handlers.begin(), completed_handlers.end());
+    completed_handlers.clear();
+    out.commands.swap(commands);
+}
+
+void held_references::release() {
+    commands.clear();  // their captures (modules, byte copies, events) go outside the lock
+    for (void* handler : handlers) pymetal::block_abi::release(handler);
+    handlers.clear();
+    for (id resource : resources) objects::release(resource);
+    resources.clear();
+    index.clear();
+}
+
 void command_buffer_core::drop_references() {
-    std::vector<id> resources;
-    std::unordered_set<id> index;
-    std::vector<void*> handlers;
-    std::vector<recorded_command> dropped_commands;
+    held_references held;
     {
         std::lock_guard<std::mutex> lock(mutex);
-        resources.swap(retained_resources);
-        index.swap(retained_index);
-        handlers.swap(scheduled_handlers);
-        handlers.insert(handlers.end(), completed_handlers.begin(), completed_handlers.end());
-        completed_handlers.clear();
-        commands.swap(dropped_commands);
+        take_references_locked(held);
     }
-    dropped_commands.clear();  // their captures (modules, byte copies, events) go outside the lock
-    for (void* handler : handlers) pymetal::block_abi::release(handler);
-    for (id resource : resources) release(resource);
+    held.release();
 }
 
 command_buffer_state::~command_buffer_state() {
@@ -248,7 +275,7 @@ id new_command_buffer(id queue, bool retains_references) {
         buffer->core->slots = slots;
         slot_attached = true;
         buffer->queue = pymetal::object::retain(queue);
-        buffer->device = pymetal::object::retain(pymetal::state_of<command_queue_state>(queue)->device.get());
+        buffer->device = pymetal::state_of<command_queue_state>(queue)->device.get();
         buffer->core->retains_references = retains_references;
         return new_instance(classes().command_buffer, std::move(buffer));
     } catch (...) {
@@ -277,8 +304,14 @@ Class register_command_buffer_class() {
     builder.method("waitUntilCompleted", [](id self, SEL) { wait_until(self, true); });
     builder.method("status", [](id self, SEL) -> ns_uinteger {
         command_buffer_core& core = *state(self).core;
-        std::lock_guard<std::mutex> lock(core.mutex);
-        return core.status;
+        ns_uinteger status;
+        {
+            std::lock_guard<std::mutex> lock(core.mutex);
+            status = core.status;
+        }
+        // Committed and not yet completed: the caller may be polling for completion (yield_to_busy_queues).
+        if (status == status_committed || status == status_scheduled) sched_yield();
+        return status;
     });
     builder.method("error", [](id self, SEL) -> id {
         command_buffer_core& core = *state(self).core;
@@ -293,7 +326,7 @@ Class register_command_buffer_class() {
     builder.method("addScheduledHandler:", [](id self, SEL, block_ptr handler) { add_handler(self, handler, false); });
     builder.method("retainedReferences",
                    [](id self, SEL) -> objc_bool { return state(self).core->retains_references ? yes : no; });
-    builder.method("device", [](id self, SEL) -> id { return state(self).device.get(); });
+    builder.method("device", [](id self, SEL) -> id { return state(self).device; });
     builder.method("commandQueue", [](id self, SEL) -> id { return state(self).queue.get(); });
     add_label_methods<command_buffer_state>(builder);
     return builder.register_class();

@@ -15,6 +15,7 @@
 #include "objects/command_buffer.hpp"
 #include "objects/command_queue.hpp"
 #include "objects/dispatch_validation.hpp"
+#include "objects/gnustep_thread.hpp"
 #include "objects/kernel_fault_text.hpp"
 
 namespace softmetal::objects {
@@ -47,6 +48,11 @@ void run_handlers(std::vector<void*>& handlers, id command_buffer, const char* k
     handlers.clear();
 }
 
+std::optional<validation_failure> run_command(const recorded_command& command, softmetal::run_control& control) {
+    if (command.dispatch) return run_dispatch(*command.dispatch, control);
+    return command.run(control);
+}
+
 // Runs the commands until one fails (validation, a fault, the watchdog); returns the failure, if any.
 // The watchdog watches each stretch of commands between event waits: time spent waiting for another
 // queue is not the command buffer running.
@@ -58,7 +64,7 @@ std::optional<validation_failure> run_commands(const std::vector<recorded_comman
     while (next < commands.size()) {
         if (commands[next].waits_for_event) {
             softmetal::run_control unwatched;
-            if (auto failure = commands[next++].run(unwatched)) return failure;
+            if (auto failure = run_command(commands[next++], unwatched)) return failure;
             first = false;
             continue;
         }
@@ -66,7 +72,7 @@ std::optional<validation_failure> run_commands(const std::vector<recorded_comman
         softmetal::watchdog_watch watch(control, first ? started : std::chrono::steady_clock::now());
         first = false;
         for (; next < commands.size() && !commands[next].waits_for_event; ++next)
-            if (auto failure = commands[next].run(control)) return failure;
+            if (auto failure = run_command(commands[next], control)) return failure;
     }
     return std::nullopt;
 }
@@ -112,7 +118,7 @@ std::optional<validation_failure> run_dispatch(const recorded_dispatch& recorded
 
 void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) {
     command_buffer_core& core = *shared;
-    pymetal::autorelease_pool pool;
+    open_lane_autorelease_pool();  // drained after this batch of the lane's tasks (gnustep_thread.hpp)
     std::vector<void*> scheduled_handlers;
     id self = nullptr;
     softmetal::serial_lane* handler_lane = nullptr;
@@ -195,22 +201,25 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
     // On the handler lane when there are handlers (they may wait for this queue's later command buffers,
     // and a scheduled handler may still be running there), else here: a hop to another thread would
     // cost a wake-up on every command buffer.
-    // (Run here, it is inside this function's autorelease pool; on the handler lane, inside one of its own.)
+    // (Run here, it is inside the lane's autorelease pool; on the handler lane, inside one of its own.)
     auto finish = [shared, self] {
         command_buffer_core& core = *shared;
         std::vector<void*> handlers;
+        held_references held;
         {
             std::lock_guard<std::mutex> lock(core.mutex);
             handlers.swap(core.completed_handlers);
+            core.take_references_locked(held);  // kept until the handlers have run
         }
         run_handlers(handlers, self, "completed");
         // Resources go before waitUntilCompleted returns, so a buffer the caller then releases is freed at once.
-        core.drop_references();
+        held.release();
         bool waiting = false;
         std::shared_ptr<command_queue_slots> slots;
         {
             std::lock_guard<std::mutex> lock(core.mutex);
             core.finished = true;
+            command_buffers_in_flight().fetch_sub(1, std::memory_order_relaxed);
             core.self = nullptr;
             core.progress.store(progress_finished, std::memory_order_release);
             waiting = core.scheduled_waiters + core.completed_waiters + core.finished_waiters > 0;

@@ -26,13 +26,18 @@ void command_queue_slots::take() {
     // Counted before the last look at `outstanding` (both sequentially consistent): a give_back either
     // frees a slot this look sees, or sees this sleeper and wakes it.
     sleepers.fetch_add(1, std::memory_order_seq_cst);
-    freed.wait(lock, [&] { return try_take(); });
+    for (std::chrono::microseconds recheck = first_recheck; !try_take(); recheck = std::min(recheck * 2, longest_recheck))
+        freed.wait_for(lock, recheck);
     sleepers.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void command_queue_slots::give_back() {
-    outstanding.fetch_sub(1, std::memory_order_seq_cst);
+    const ns_uinteger before = outstanding.fetch_sub(1, std::memory_order_seq_cst);
     if (sleepers.load(std::memory_order_seq_cst) == 0) return;
+    // Wake when this give_back completes a batch of free slots (exactly once per batch: `before` is
+    // this call's own count), or frees the only slot of a limit of one.
+    const ns_uinteger free_after = limit - (before - 1);
+    if (free_after != refill()) return;
     // Through the mutex: a sleeper that has counted itself but not yet gone to sleep holds it, so the
     // notification cannot fall between its look and its sleep.
     { std::lock_guard<std::mutex> lock(mutex); }
@@ -40,7 +45,8 @@ void command_queue_slots::give_back() {
 }
 
 command_queue_state::command_queue_state()
-    : lane(std::make_unique<softmetal::serial_lane>()), handler_lane(std::make_unique<softmetal::serial_lane>()) {
+    : lane(std::make_unique<softmetal::serial_lane>(softmetal::serial_lane::policy::batch, &drain_lane_autorelease_pool)),
+      handler_lane(std::make_unique<softmetal::serial_lane>()) {
     // Each lane's first task introduces its thread to Foundation: command buffers' work and handlers
     // create autoreleased objects there.
     lane->submit([ids = threads] {
@@ -56,7 +62,10 @@ command_queue_state::command_queue_state()
 
 command_queue_state::~command_queue_state() {
     // Last tasks: leave Foundation before the threads exit, so their NSThread objects are freed.
-    lane->submit([] { unregister_current_thread_from_foundation(); });
+    lane->submit([] {
+        drain_lane_autorelease_pool();  // its command buffers' pool, if this batch opened one
+        unregister_current_thread_from_foundation();
+    });
     handler_lane->submit([] { unregister_current_thread_from_foundation(); });
     const std::thread::id me = std::this_thread::get_id();
     if (me != threads->execution.load() && me != threads->handlers.load()) {

@@ -7,7 +7,9 @@
 #include "executor/serial_lane.hpp"
 #include "objects/foundation_values.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <memory>
@@ -21,12 +23,27 @@ namespace softmetal::objects {
 // The count is an atomic, so that taking and giving back a slot costs no lock, and give_back wakes
 // only a sleeper. (Polling for a slot before sleeping measured no better on our loaded 2-core machines:
 // more CPU per command buffer, and no steadier.)
+//
+// A sleeper is woken once a batch of slots is free (`refill`), not at every one: a thread that commits
+// faster than the queue's lane runs would otherwise be woken for each completed command buffer, make one
+// more and sleep again, a wake-up per command buffer on each side; with the two threads on two cores,
+// each one an inter-processor interrupt (on our VMs, a VM exit). That was most of the CPU time per
+// command buffer when the lane's core was busy. The slots given back before the batch is complete may
+// be the last for a long time (the rest held by uncommitted command buffers, or by ones waiting for an
+// event that the sleeper will signal), so a sleeper also looks again by itself: after 200 us, then
+// after twice as long each time up to 10 ms (a producer held up by long command buffers wakes 100 times
+// a second, not thousands). A free slot is taken late only while fewer than a batch are free and
+// nothing else completes, and never missed.
 struct command_queue_slots {
     std::mutex mutex;
     std::condition_variable freed;
     std::atomic<ns_uinteger> outstanding{0};
     std::atomic<unsigned> sleepers{0};  // threads (about to be) asleep on `freed`
     ns_uinteger limit = 64;             // set before the queue is shared
+    static constexpr std::chrono::microseconds first_recheck{200}, longest_recheck{10000};
+
+    // Free slots that wake a sleeper: a quarter of the limit, 1 to 16.
+    ns_uinteger refill() const { return std::min<ns_uinteger>(16, std::max<ns_uinteger>(1, limit / 4)); }
 
     void take();
     void give_back();

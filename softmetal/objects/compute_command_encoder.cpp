@@ -22,14 +22,19 @@ constexpr ns_uinteger max_set_bytes_length = 4096;
 // Bindings change only while the encoder is open and its command buffer is not committed. Using an
 // ended encoder is what Metal's validation layer asserts on: here it fails the command buffer, naming
 // the call.
-bool accepting(compute_command_encoder_state& encoder, const char* call) {
-    std::lock_guard<std::mutex> lock(encoder.core->mutex);
+// With the command buffer's mutex held.
+bool accepting_locked(compute_command_encoder_state& encoder, const char* call) {
     if (encoder.core->committed) return false;
     if (encoder.ended) {
         encoder.core->record_misuse_locked(std::string(call) + " called on a compute command encoder after endEncoding");
         return false;
     }
     return true;
+}
+
+bool accepting(compute_command_encoder_state& encoder, const char* call) {
+    std::lock_guard<std::mutex> lock(encoder.core->mutex);
+    return accepting_locked(encoder, call);
 }
 
 // A binding index past Metal's argument table (31 entries) fails the command buffer.
@@ -40,21 +45,31 @@ bool index_in_range(compute_command_encoder_state& encoder, const char* call, ns
     return false;
 }
 
+// With the command buffer's mutex held.
+bool index_in_range_locked(compute_command_encoder_state& encoder, const char* call, ns_uinteger index, ns_uinteger limit) {
+    if (index < limit) return true;
+    encoder.core->record_misuse_locked(std::string(call) + " index " + std::to_string(index) + " is out of range (0 to " +
+                                       std::to_string(limit - 1) + ")");
+    return false;
+}
+
 void retain_for_command_buffer(compute_command_encoder_state& encoder, id resource) {
     std::lock_guard<std::mutex> lock(encoder.core->mutex);
     encoder.core->retain_resource(resource);
 }
 
+// One locked section per call: the check, the retain and the binding (every command buffer makes these calls).
 void set_pipeline(id self, id pipeline) {
     compute_command_encoder_state& encoder = state(self);
-    if (!accepting(encoder, "setComputePipelineState:")) return;
     const auto* p = state_if_instance<compute_pipeline_state_state>(pipeline, classes().compute_pipeline_state);
+    std::lock_guard<std::mutex> lock(encoder.core->mutex);
+    if (!accepting_locked(encoder, "setComputePipelineState:")) return;
     recorded_pipeline& current = encoder.bindings.pipeline;
     if (!p) {
         current = recorded_pipeline{};
         return;
     }
-    retain_for_command_buffer(encoder, pipeline);
+    encoder.core->retain_resource(pipeline);
     current.module = p->module;
     current.kernel = p->kernel;
     current.name = p->name;
@@ -62,15 +77,16 @@ void set_pipeline(id self, id pipeline) {
     current.code = p->code;
 }
 
-void set_buffer(compute_command_encoder_state& encoder, id buffer, ns_uinteger offset, ns_uinteger index) {
-    if (!index_in_range(encoder, "setBuffer:offset:atIndex:", index, SM_MAX_BUFFER_BINDINGS)) return;
+// With the command buffer's mutex held, after accepting_locked.
+void set_buffer_locked(compute_command_encoder_state& encoder, id buffer, ns_uinteger offset, ns_uinteger index) {
+    if (!index_in_range_locked(encoder, "setBuffer:offset:atIndex:", index, SM_MAX_BUFFER_BINDINGS)) return;
     recorded_binding& binding = encoder.bindings.buffers.set(index);
     const auto* b = state_if_instance<buffer_state>(buffer, classes().buffer);
     if (!b) {
         binding = recorded_binding{};  // nil (or a foreign object) unbinds
         return;
     }
-    retain_for_command_buffer(encoder, buffer);
+    encoder.core->retain_resource(buffer);
     binding = recorded_binding{true, b->data, b->length, offset, nullptr};
 }
 
@@ -145,23 +161,33 @@ void set_bytes(id self, const void* bytes, ns_uinteger length, ns_uinteger index
     }
 }
 
-void record(compute_command_encoder_state& encoder, recorded_dispatch snapshot) {
-    // The command runs the snapshot later, on the lane; it owns it (module, byte copies) until then.
-    recorded_command command;
-    command.run = [snapshot = std::move(snapshot)](softmetal::run_control& control) { return run_dispatch(snapshot, control); };
-    if (record_command(*encoder.core, std::move(command))) encoder.bindings.dispatch_index++;
+// Appends a snapshot of the encoder's bindings to the command buffer's commands, made in place (the
+// command runs it later, on the lane, and owns it (module, byte copies) until then), and returns it for
+// the caller to fill in the grid. With the command buffer's mutex held, after accepting_locked. Throws
+// (out of memory) with nothing appended.
+recorded_dispatch& record_locked(compute_command_encoder_state& encoder) {
+    std::vector<recorded_command>& commands = encoder.core->commands;
+    commands.emplace_back();
+    try {
+        commands.back().dispatch.emplace(encoder.bindings);
+    } catch (...) {
+        commands.pop_back();
+        throw;
+    }
+    encoder.bindings.dispatch_index++;
+    return *commands.back().dispatch;
 }
 
 void dispatch(id self, const pymetal::mtl_size& grid, const pymetal::mtl_size& group, bool exact_grid) {
     compute_command_encoder_state& encoder = state(self);
-    if (!accepting(encoder, exact_grid ? "dispatchThreads:threadsPerThreadgroup:" : "dispatchThreadgroups:threadsPerThreadgroup:"))
+    std::lock_guard<std::mutex> lock(encoder.core->mutex);
+    if (!accepting_locked(encoder, exact_grid ? "dispatchThreads:threadsPerThreadgroup:" : "dispatchThreadgroups:threadsPerThreadgroup:"))
         return;
     try {
-        recorded_dispatch snapshot = encoder.bindings;
+        recorded_dispatch& snapshot = record_locked(encoder);
         snapshot.exact_grid = exact_grid;
         snapshot.grid = grid;
         snapshot.threads_per_threadgroup = group;
-        record(encoder, std::move(snapshot));
     } catch (...) {
         // Out of memory while recording: the dispatch is lost, the host keeps running.
     }
@@ -172,19 +198,19 @@ void dispatch(id self, const pymetal::mtl_size& grid, const pymetal::mtl_size& g
 void dispatch_indirect(id self, id buffer, ns_uinteger offset, const pymetal::mtl_size& group) {
     compute_command_encoder_state& encoder = state(self);
     const char* call = "dispatchThreadgroupsWithIndirectBuffer:indirectBufferOffset:threadsPerThreadgroup:";
-    if (!accepting(encoder, call)) return;
     const auto* b = state_if_instance<buffer_state>(buffer, classes().buffer);
+    std::lock_guard<std::mutex> lock(encoder.core->mutex);
+    if (!accepting_locked(encoder, call)) return;
     if (!b) {
-        encoder.core->record_misuse(std::string(call) + " without an indirect buffer");
+        encoder.core->record_misuse_locked(std::string(call) + " without an indirect buffer");
         return;
     }
     try {
-        retain_for_command_buffer(encoder, buffer);
-        recorded_dispatch snapshot = encoder.bindings;
+        encoder.core->retain_resource(buffer);
+        recorded_dispatch& snapshot = record_locked(encoder);
         snapshot.exact_grid = false;
         snapshot.threads_per_threadgroup = group;
         snapshot.indirect = indirect_grid{b->data, b->length, offset};
-        record(encoder, std::move(snapshot));
     } catch (...) {
     }
 }
@@ -220,7 +246,8 @@ Class register_compute_command_encoder_class() {
     builder.method("setComputePipelineState:", [](id self, SEL, id pipeline) { set_pipeline(self, pipeline); });
     builder.method("setBuffer:offset:atIndex:", [](id self, SEL, id buffer, ns_uinteger offset, ns_uinteger index) {
         compute_command_encoder_state& encoder = state(self);
-        if (accepting(encoder, "setBuffer:offset:atIndex:")) set_buffer(encoder, buffer, offset, index);
+        std::lock_guard<std::mutex> lock(encoder.core->mutex);
+        if (accepting_locked(encoder, "setBuffer:offset:atIndex:")) set_buffer_locked(encoder, buffer, offset, index);
     });
     builder.method("setBufferOffset:atIndex:", [](id self, SEL, ns_uinteger offset, ns_uinteger index) {
         compute_command_encoder_state& encoder = state(self);
@@ -233,15 +260,16 @@ Class register_compute_command_encoder_class() {
     builder.method("setBuffers:offsets:withRange:",
                    [](id self, SEL, const id* buffers, const ns_uinteger* offsets, pymetal::ns_range range) {
                        compute_command_encoder_state& encoder = state(self);
-                       if (!accepting(encoder, "setBuffers:offsets:withRange:") || !buffers || !offsets) return;
+                       std::lock_guard<std::mutex> lock(encoder.core->mutex);
+                       if (!accepting_locked(encoder, "setBuffers:offsets:withRange:") || !buffers || !offsets) return;
                        // Checked as a whole, without overflow: location + length must not pass index 31.
                        if (range.location > SM_MAX_BUFFER_BINDINGS || range.length > SM_MAX_BUFFER_BINDINGS - range.location) {
-                           encoder.core->record_misuse("setBuffers:offsets:withRange: range (" + std::to_string(range.location) +
-                                                       ", " + std::to_string(range.length) + ") goes past index 30");
+                           encoder.core->record_misuse_locked("setBuffers:offsets:withRange: range (" + std::to_string(range.location) +
+                                                              ", " + std::to_string(range.length) + ") goes past index 30");
                            return;
                        }
                        for (ns_uinteger i = 0; i < range.length; ++i)
-                           set_buffer(encoder, buffers[i], offsets[i], range.location + i);
+                           set_buffer_locked(encoder, buffers[i], offsets[i], range.location + i);
                    });
     builder.method("setTexture:atIndex:", [](id self, SEL, id texture, ns_uinteger index) {
         compute_command_encoder_state& encoder = state(self);
@@ -309,7 +337,7 @@ Class register_compute_command_encoder_class() {
         encoder.ended = true;
     });
     builder.method("dispatchType", [](id self, SEL) -> ns_uinteger { return state(self).dispatch_type; });
-    builder.method("device", [](id self, SEL) -> id { return state(self).device.get(); });
+    builder.method("device", [](id self, SEL) -> id { return state(self).device; });
     add_label_methods<compute_command_encoder_state>(builder);
     return builder.register_class();
 }

@@ -12,7 +12,10 @@ namespace softmetal::objects {
 
 struct compute_command_encoder_state {
     pymetal::object command_buffer;
-    pymetal::object device;
+    // The command buffer's device, not retained again: the command buffer (held above) holds its queue,
+    // which holds the device. (A retain and a release per encoder on one shared object, whose count
+    // every queue's threads touch, for nothing.)
+    id device = nullptr;
     std::shared_ptr<command_buffer_core> core;
     ns_uinteger dispatch_type = 0;
     bool ended = false;

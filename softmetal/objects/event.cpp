@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "objects/class_registry.hpp"
+#include "objects/command_buffer.hpp"
 
 namespace softmetal::objects {
 
@@ -118,7 +119,10 @@ Class register_shared_event_class() {
     pymetal::class_builder builder("SoftMetalSharedEvent");
     builder.state<event_state>();
     builder.method("device", [](id self, SEL) -> id { return state(self).device.get(); });
-    builder.method("signaledValue", [](id self, SEL) -> std::uint64_t { return state(self).core->value(); });
+    builder.method("signaledValue", [](id self, SEL) -> std::uint64_t {
+        yield_to_busy_queues();  // the value may be waited for by polling (command_buffer.hpp)
+        return state(self).core->value();
+    });
     builder.method("setSignaledValue:", [](id self, SEL, std::uint64_t value) { state(self).core->signal(value); });
     builder.method("notifyListener:atValue:block:", [](id self, SEL, id listener, std::uint64_t value, block_ptr block) {
         try {

@@ -102,6 +102,7 @@ std::string hex_address(std::int64_t address) {
 std::string accessed(const recorded_dispatch& d, const softmetal::bounds_detail& b) {
     if (b.binding == SM_BINDING_ARENA) return "the threadgroup variables declared in the kernel (threadgroup memory)";
     if (b.binding == SM_BINDING_NONE) return std::string(space_name(b.space)) + " memory";
+    if (b.binding == SM_BINDING_ARRAY) return std::string("a ") + space_name(b.space) + " array (" + space_name(b.space) + " memory)";
     if (b.binding < 0) {
         std::string type = b.array_type;
         // clang spells the address space as OpenCL's: say MSL's, and drop its quotes (ours go around).
@@ -120,14 +121,43 @@ std::string accessed(const recorded_dispatch& d, const softmetal::bounds_detail&
            space_name(b.space) + " memory)";
 }
 
+// A texture read or write outside the texture: "read texture argument 'src' (texture(0)) outside the
+// texture: coordinate (16, 3, 0), slice 0, mip level 0 of a 16x16x1 texture with 1 slice and 1 mip level".
+std::string texture_out_of_bounds_text(const recorded_dispatch& d, const softmetal::bounds_detail& b) {
+    const bool writing = b.space == SM_SPACE_TEXTURE_WRITE;
+    const auto x = static_cast<std::uint32_t>(static_cast<std::uint64_t>(b.offset));
+    const auto y = static_cast<std::uint32_t>(static_cast<std::uint64_t>(b.offset) >> 32);
+    const auto z = static_cast<std::uint32_t>(b.access_size);
+    const auto slice = static_cast<std::uint32_t>(b.access_size >> 32);
+    std::string what = "a texture";
+    const sm_texture* t = nullptr;
+    if (b.binding >= 0 && static_cast<unsigned>(b.binding) < SM_MAX_TEXTURE_BINDINGS) {
+        const unsigned n = static_cast<unsigned>(b.binding);
+        std::string name = "texture" + std::to_string(n);
+        if (d.pipeline.kernel && d.pipeline.kernel->texture_parameter[n])
+            name = parameter_name(*d.pipeline.kernel, d.pipeline.kernel->texture_parameter[n] - 1);
+        what = "texture argument '" + name + "' (texture(" + std::to_string(n) + "))";
+        t = d.textures[n].layout.get();
+    }
+    std::string text = std::string(writing ? "wrote " : "read ") + what + " outside the texture: coordinate (" +
+                       std::to_string(x) + ", " + std::to_string(y) + ", " + std::to_string(z) + "), slice " +
+                       std::to_string(slice) + ", mip level " + std::to_string(b.length);
+    if (t)
+        text += " of a " + std::to_string(t->width) + "x" + std::to_string(t->height) + "x" + std::to_string(t->depth) +
+                " texture with " + std::to_string(t->array_length) + (t->array_length == 1 ? " slice" : " slices") + " and " +
+                std::to_string(t->mip_levels) + (t->mip_levels == 1 ? " mip level" : " mip levels");
+    return text;
+}
+
 // The access and how far out it was: "4 bytes at offset 400 of the 400 bytes bound".
 std::string out_of_bounds_text(const recorded_dispatch& d, const softmetal::bounds_detail& b) {
+    if (b.space == SM_SPACE_TEXTURE_READ || b.space == SM_SPACE_TEXTURE_WRITE) return texture_out_of_bounds_text(d, b);
     // A pointer that points into no range bound to the dispatch (null, or made from something that is
     // not a binding): the offset is its address.
     if (b.binding == SM_BINDING_NONE)
         return "accessed " + accessed(d, b) + " outside every range bound to the dispatch: " + std::to_string(b.access_size) +
                " bytes at address " + hex_address(b.offset);
-    if (b.binding < 0 && b.binding != SM_BINDING_ARENA)
+    if (b.binding < 0 && b.binding != SM_BINDING_ARENA && b.binding != SM_BINDING_ARRAY)
         return "indexed " + accessed(d, b) + " out of bounds: index " + std::to_string(b.offset);
     return "accessed " + accessed(d, b) + " out of bounds: " + std::to_string(b.access_size) + " bytes at offset " +
            std::to_string(b.offset) + " of the " + std::to_string(b.length) + " bytes bound";

@@ -28,24 +28,44 @@ bool is_string(id name) { return name && is_kind_of(name, "NSString"); }
 
 // Metal's argument tables have 31 entries; [[buffer(31)]] or [[threadgroup(31)]] would index past
 // softmetal's (the translator accepts them). Metal refuses them when compiling.
+std::string out_of_range_binding(const std::string& name, const sm_kernel_info& kernel) {
+    const char* kind = (kernel.buffer_bindings_used >> 31) ? "buffer" : (kernel.threadgroup_bindings_used >> 31) ? "threadgroup" : nullptr;
+    if (!kind) return "";
+    return "program_source: error: '" + std::string(kind) + "' attribute parameter is out of bounds: must be between 0 and 30 (kernel '" +
+           name + "')\n";
+}
+// A library whose code is made on demand (compiler.hpp) is checked kernel by kernel, when each is
+// first found: looking at every kernel here would make all their code.
 std::string out_of_range_binding(const softmetal::kernel_module& module) {
+    if (module.compiles_on_demand()) return "";
     for (const std::string& name : module.function_names()) {
         const sm_kernel_info* kernel = module.find(name);
         if (!kernel) continue;
-        const char* kind = (kernel->buffer_bindings_used >> 31) ? "buffer" : (kernel->threadgroup_bindings_used >> 31) ? "threadgroup" : nullptr;
-        if (kind) {
-            return "program_source: error: '" + std::string(kind) + "' attribute parameter is out of bounds: must be between 0 and 30 (kernel '" +
-                   name + "')\n";
-        }
+        std::string refused = out_of_range_binding(name, *kernel);
+        if (!refused.empty()) return refused;
     }
     return "";
+}
+// The kernel `name` of `module`, or null; for a library compiled on demand, null also when its
+// code could not be made or a binding is out of range (`why` says which).
+const sm_kernel_info* find_kernel(const softmetal::kernel_module& module, const std::string& name, std::string* why = nullptr) {
+    const sm_kernel_info* kernel = module.find(name);
+    if (!module.compiles_on_demand()) return kernel;
+    if (!kernel) {
+        if (why) *why = module.on_demand_log(name);
+        return nullptr;
+    }
+    std::string refused = out_of_range_binding(name, *kernel);
+    if (refused.empty()) return kernel;
+    if (why) *why = refused;
+    return nullptr;
 }
 
 id new_function_with_name(id self, id name) {
     library_state& library = state(self);
     if (!is_string(name)) return nullptr;
     const std::string function_name = string_text(name);
-    const sm_kernel_info* kernel = library.module->find(function_name);
+    const sm_kernel_info* kernel = find_kernel(*library.module, function_name);
     if (!kernel) return nullptr;
     // With function constants declared, this is Metal's non-specialised function: it reflects its
     // constants, but a pipeline is refused until it is made with constant values.
@@ -61,8 +81,13 @@ id new_specialised_function(id self, id name, id constant_values, id* error) {
         return nullptr;
     }
     const std::string function_name = string_text(name);
-    const sm_kernel_info* declared_in = library.module->find(function_name);
+    std::string why;
+    const sm_kernel_info* declared_in = find_kernel(*library.module, function_name, &why);
     if (!declared_in) {
+        if (!why.empty()) {
+            report_error(error, library_error_domain(), compile_failure, failure_description(why));
+            return nullptr;
+        }
         report_error(error, library_error_domain(), function_not_found,
                      "Function " + function_name + " was not found in the library");
         return nullptr;
@@ -90,7 +115,11 @@ id new_specialised_function(id self, id name, id constant_values, id* error) {
         report_error(error, library_error_domain(), compile_failure, why);
         return nullptr;
     }
-    const sm_kernel_info* kernel = compiled.module->find(function_name);
+    const sm_kernel_info* kernel = find_kernel(*compiled.module, function_name, &why);
+    if (!kernel && !why.empty()) {
+        report_error(error, library_error_domain(), compile_failure, failure_description(why));
+        return nullptr;
+    }
     if (!kernel) {
         report_error(error, library_error_domain(), function_not_found,
                      "Function " + function_name + " was not found in the specialised library");

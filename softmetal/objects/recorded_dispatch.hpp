@@ -68,25 +68,37 @@ struct indirect_grid {
 // not 31 of every kind (the full tables were 2.7 KB, a large-chunk malloc and free per dispatch, taken
 // under the allocator's arena lock by both the encoding thread and the queue's thread). Entries past
 // the prefix read as T{} (unbound).
+// The first few entries live in the table itself, so that the usual dispatch (a handful of bindings)
+// copies its tables without any allocation: the copy is freed on the queue's thread, and every block the
+// encoding thread allocates and another thread frees sends the encoding thread's next malloc past its
+// per-thread cache to the shared arena.
 template <class T, std::size_t N>
 class binding_table {
 public:
+    static constexpr std::size_t inline_entries = N < 4 ? N : 4;
+
     // For reading: any index below N.
     const T& operator[](std::size_t index) const {
         static const T unbound{};
-        return index < entries_.size() ? entries_[index] : unbound;
+        if (index >= prefix_) return unbound;
+        return index < inline_entries ? near_[index] : far_[index - inline_entries];
     }
     // For writing (the encoder): grows the prefix to cover `index` (below N).
     T& set(std::size_t index) {
-        if (index >= entries_.size()) entries_.resize(index + 1);
-        return entries_[index];
+        if (index >= prefix_) {
+            if (index >= inline_entries) far_.resize(index + 1 - inline_entries);
+            prefix_ = index + 1;
+        }
+        return index < inline_entries ? near_[index] : far_[index - inline_entries];
     }
     static constexpr std::size_t size() { return N; }
     // Entries below this may be bound; all from it on are T{}.
-    std::size_t prefix() const { return entries_.size(); }
+    std::size_t prefix() const { return prefix_; }
 
 private:
-    std::vector<T> entries_;
+    std::array<T, inline_entries> near_{};
+    std::vector<T> far_;  // entries inline_entries .. prefix_ - 1
+    std::size_t prefix_ = 0;
 };
 
 struct recorded_dispatch {

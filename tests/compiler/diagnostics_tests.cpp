@@ -306,3 +306,23 @@ template [[host_name("k_float")]] kernel void k<float>(device float*, uint);
     CHECK(has_line_starting(r.log, "program_source:3:31: error: use of undeclared identifier 'UNDECLARED_READS'"));
     CHECK(r.log.find("generated code") == std::string::npos);
 }
+
+TEST_CASE("an explicit instantiation naming an undeclared type is an error at the instantiation's line", "[compiler][diagnostics]") {
+    // MLX's ternary.metal instantiates `select` with an op type from a header of another version: the
+    // kernel table makes the instantiation, but the error is the user's, where the user wrote it
+    // (inside the macro's use), not in softmetal's generated code.
+    auto r = compile(R"(#include <metal_stdlib>
+using namespace metal;
+struct Add { float operator()(float a, float b) { return a + b; } };
+template <typename Op>
+kernel void apply(device float* out [[buffer(0)]], uint i [[thread_position_in_grid]]) { out[i] = Op()(out[i], 1.0f); }
+#define instantiate_apply(name, op) template [[host_name(name)]] [[kernel]] decltype(apply<op>) apply<op>;
+instantiate_apply("apply_add", Add)
+instantiate_apply("apply_select", Select)
+)");
+    CHECK_FALSE(r.module);
+    INFO(r.log);
+    CHECK(has_line_starting(r.log, "program_source:8:"));
+    CHECK(r.log.find("'Select'") != std::string::npos);
+    CHECK(r.log.find("generated code") == std::string::npos);
+}

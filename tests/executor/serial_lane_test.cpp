@@ -2,11 +2,15 @@
 #include "catch.hpp"
 #include "hand_written_kernels.hpp"
 
+#include <sched.h>
+
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <future>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace executor_test;
@@ -103,4 +107,129 @@ TEST_CASE("lanes submitting dispatches complete in commit order", "[executor][la
         CHECK(counters[q].load() == 25 * 1000 + 25 * 1);
     }
     (void)sink;
+}
+
+TEST_CASE("a lane runs a task submitted while it polls and one submitted after it has gone to sleep", "[executor][lane]") {
+    // The lane polls a few microseconds for the next task before it sleeps: tasks submitted back to back
+    // are found by the poll, tasks submitted after a pause must wake it.
+    softmetal::serial_lane lane;
+    std::atomic<int> ran{0};
+    for (int i = 0; i < 200; ++i) {
+        lane.submit([&] { ran.fetch_add(1); });
+        if (i % 20 == 19) {
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+            while (ran.load() != i + 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+            REQUIRE(ran.load() == i + 1);
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));  // far past the poll: the lane sleeps
+        }
+    }
+}
+
+TEST_CASE("a batch lane's thread starts as a SCHED_BATCH thread and an ordinary lane's is not", "[executor][lane]") {
+    std::promise<int> batch_policy, ordinary_policy;
+    std::future<int> batch_result = batch_policy.get_future(), ordinary_result = ordinary_policy.get_future();
+    {
+        softmetal::serial_lane batch(softmetal::serial_lane::policy::batch), ordinary;
+        batch.submit([&] { batch_policy.set_value(sched_getscheduler(0)); });
+        ordinary.submit([&] { ordinary_policy.set_value(sched_getscheduler(0)); });
+    }
+    CHECK(batch_result.get() == SCHED_BATCH);
+    CHECK(ordinary_result.get() == SCHED_OTHER);
+}
+
+namespace {
+
+// What the threads that ran groups of policy_kernel saw: each thread's scheduling policy.
+std::mutex policy_mutex;
+std::vector<std::pair<std::thread::id, int>> policies_seen;
+
+}  // namespace
+
+TEST_CASE("an executor started on a batch lane has ordinary worker threads", "[executor][lane]") {
+    // Threads inherit the policy of the thread that starts them, and the shared executor is usually
+    // started by a queue's first dispatch, on the queue's batch lane: its workers must not be batch threads.
+    const sm_kernel_info kernel = plain_kernel("policy", [](const sm_group*) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // long enough for the worker to join
+        std::lock_guard<std::mutex> lock(policy_mutex);
+        policies_seen.emplace_back(std::this_thread::get_id(), sched_getscheduler(0));
+    }, nullptr);
+    policies_seen.clear();
+    std::thread::id lane_thread;
+    {
+        softmetal::serial_lane lane(softmetal::serial_lane::policy::batch);
+        lane.submit([&] {
+            lane_thread = std::this_thread::get_id();
+            softmetal::executor pool(2);  // the caller and one worker, started here
+            pool.run(dispatch_groups(kernel, sm_size3{64, 1, 1}, sm_size3{1, 1, 1}));
+        });
+    }
+    REQUIRE(policies_seen.size() == 64);
+    std::size_t by_worker = 0;
+    for (const auto& [thread, policy] : policies_seen) {
+        if (thread == lane_thread) {
+            CHECK(policy == SCHED_BATCH);
+        } else {
+            CHECK(policy == SCHED_OTHER);
+            ++by_worker;
+        }
+    }
+    CHECK(by_worker > 0);
+}
+
+namespace {
+
+// The CPUs this process may run on.
+std::vector<int> allowed_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    std::vector<int> cpus;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+        if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+    return cpus;
+}
+
+bool pin_this_thread(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
+// Submits `rounds` tasks, each after the lane has surely gone to sleep, and returns the lane's policy
+// as the last one saw it.
+int policy_after_wake_ups(softmetal::serial_lane& lane, int rounds) {
+    int policy = -1;
+    for (int i = 0; i < rounds; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // far past the lane's poll
+        std::promise<int> seen;
+        std::future<int> result = seen.get_future();
+        lane.submit([&] { seen.set_value(sched_getscheduler(0)); });
+        policy = result.get();
+    }
+    return policy;
+}
+
+}  // namespace
+
+TEST_CASE("a batch lane woken on another core than its submitter's is an ordinary thread, on the same core a batch one", "[executor][lane]") {
+    const std::vector<int> cpus = allowed_cpus();
+    REQUIRE(cpus.size() >= 2);  // the placement this test makes needs two cores
+    // This thread submits from cpus[0]; its own affinity comes back at the end.
+    cpu_set_t original;
+    REQUIRE(sched_getaffinity(0, sizeof original, &original) == 0);
+    struct restore_affinity {
+        cpu_set_t set;
+        ~restore_affinity() { sched_setaffinity(0, sizeof set, &set); }
+    } restore{original};
+    REQUIRE(pin_this_thread(cpus[0]));
+    softmetal::serial_lane lane(softmetal::serial_lane::policy::batch);
+    std::promise<bool> pinned;
+    lane.submit([&] { pinned.set_value(pin_this_thread(cpus[1])); });
+    REQUIRE(pinned.get_future().get());
+    CHECK(policy_after_wake_ups(lane, 8) == SCHED_OTHER);
+    std::promise<bool> moved;
+    lane.submit([&] { moved.set_value(pin_this_thread(cpus[0])); });
+    REQUIRE(moved.get_future().get());
+    CHECK(policy_after_wake_ups(lane, 8) == SCHED_BATCH);
 }

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace corpus {
 
@@ -269,6 +270,78 @@ kernel void computeBNConvμFloat(device const float *in [[buffer(0)]], device fl
         c.expects_barriers = true;
         cases.push_back(c);
     }
+
+    // Function constants whose specifiers come from a macro (MLX's fft.h: `STEEL_CONST bool inv_
+    // [[function_constant(0)]];` with STEEL_CONST `static constant constexpr const`), read in a
+    // template argument and in a constexpr-looking condition, specialised with a bool and an int.
+    {
+        kernel_case c = floats_out("function_constants_with_macro_specifiers", R"(
+#include <metal_stdlib>
+using namespace metal;
+#define FC_CONST static constant constexpr const
+FC_CONST bool negate_ [[function_constant(0)]];
+FC_CONST int steps_ [[function_constant(1)]];
+static constant constexpr const float scale_ [[function_constant(2)]];
+template <int N> float repeat_add(float x) { for (int s = 0; s < N; ++s) x += 1.0f; return x; }
+kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    float v = in[i];
+    for (int s = 0; s < steps_; ++s) v *= 2.0f;
+    v = repeat_add<2>(v) * scale_;
+    out[i] = negate_ ? -v : v;
+}
+)",
+                                   "k", {buffer_of(0, in)}, n, 1, [=](size_t i) { return -((in[i] * 8.0f + 2.0f) * 0.5f); });
+        const float half_scale = 0.5f;
+        std::vector<unsigned char> scale_bytes(sizeof half_scale);
+        std::memcpy(scale_bytes.data(), &half_scale, sizeof half_scale);
+        c.constants = {constant_value{0, 53, {1}}, constant_value{1, 29, {3, 0, 0, 0}}, constant_value{2, 3, scale_bytes}};
+        cases.push_back(c);
+    }
+
+    // Functions as template arguments through an alias of a function-pointer type (MLX's fft.h:
+    // `typedef void (*RadixFunc)(thread float2*, thread float2*); template <int radix, RadixFunc f>`),
+    // a `using` alias too, and a make_uniform in a constexpr (MLX's gemv_masked.h).
+    cases.push_back(floats_out("function_pointer_alias_template_arguments", R"(
+#include <metal_stdlib>
+using namespace metal;
+typedef void (*pair_op)(thread float2 *, thread float2 *);
+using scale_op = float (*)(float);
+METAL_FUNC void butterfly(thread float2 *x, thread float2 *y) { y[0] = x[0] + x[1]; y[1] = x[0] - x[1]; }
+METAL_FUNC void swap_pair(thread float2 *x, thread float2 *y) { y[0] = x[1]; y[1] = x[0]; }
+METAL_FUNC float triple(float v) { return 3.0f * v; }
+template <int steps, pair_op op, scale_op scale = triple>
+METAL_FUNC float run_steps(float a, float b) {
+    float2 x[2] = {float2(a, 0.0f), float2(b, 0.0f)}, y[2];
+    for (int s = 0; s < steps; ++s) { op(x, y); x[0] = y[0]; x[1] = y[1]; }
+    return scale(x[0].x) + x[1].x;
+}
+template <int N> METAL_FUNC int blocks(int size) {
+    constexpr const uniform<int> stride = make_uniform(N);
+    return size / stride;
+}
+kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    out[i] = run_steps<1, butterfly>(in[i], 1.0f) + run_steps<1, swap_pair>(in[i], 2.0f) + float(blocks<4>(int(i)));
+}
+)",
+                               "k", {buffer_of(0, in)}, n, 1, [=](size_t i) {
+                                   return 3.0f * (in[i] + 1.0f) + (in[i] - 1.0f) + 3.0f * 2.0f + in[i] + float(int(i) / 4);
+                               }));
+
+    // A static data member in constant memory with the address space after its type (MLX's
+    // utils.h: `template <typename U> struct WorkPerThread { static constexpr int constant n = 8 / sizeof(U); };`).
+    cases.push_back(floats_out("static_member_with_address_space_after_type", R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename U> struct work_per_thread {
+    static_assert(sizeof(U) <= 8, "too large");
+    static constexpr int constant n = 8 / sizeof(U);
+};
+struct scales { static constexpr float constant half_step = 0.5f; };
+kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    out[i] = in[i] * float(work_per_thread<short>::n) + float(work_per_thread<float>::n) + scales::half_step;
+}
+)",
+                               "k", {buffer_of(0, in)}, n, 1, [=](size_t i) { return in[i] * 4.0f + 2.0f + 0.5f; }));
 
     // ggml's partial vector initializers: the missing elements are zero.
     cases.push_back(floats_out("partial_vector_brace_initializers", R"(

@@ -3,6 +3,8 @@
 // a chosen queue).
 #include "metal_test_support.hpp"
 
+#include <pymetal/future.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>

@@ -1,4 +1,5 @@
 // Compile-only: the Metal layer as C++20, where pymetal::span is std::span and views are std::span.
+#include <pymetal/future.hpp>
 #include <pymetal/metal.hpp>
 
 #include <span>
@@ -14,4 +15,5 @@ static_assert(std::is_same_v<pymetal::span<float>, std::span<float>>, "C++20 vie
     b.copy_out(v);
     auto copy = d.new_buffer(std::span<const float>(values));
     k.dispatch_threads({copy, pymetal::value(2.0f), pymetal::elements<float>(b, 2)}, {2, 1});
+    std::future<pymetal::command_buffer> done = k.dispatch_threads_future({copy}, {2, 1});
 }

@@ -213,6 +213,51 @@ kernel void arg_max(device const float *in [[buffer(0)]], device uint *out [[buf
 }
 )";
 
+// ggml's shape: kernel templates that call a function template `mv_impl<T, NR0>(...)`, which sums NR0
+// rows per SIMD group in a per-thread array and calls `reduce_rows<NR0>(...)` (simd_sum, threadgroup
+// step, barrier); softmetal inlines both into the kernel split at its meetings.
+const char* const template_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+template <short NR0>
+void reduce_rows(device float *y, float sums[NR0], uint r0, uint rows, ushort lane, ushort sg, ushort nsg, threadgroup float *stage) {
+    for (short r = 0; r < NR0; ++r) {
+        sums[r] = simd_sum(sums[r]);
+        if (lane == 0) stage[r * 8 + sg] = sums[r];
+    }
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    for (short r = 0; r < NR0; ++r) {
+        if (sg == 0 && lane == 0 && r0 + r < rows) {
+            float total = 0.0f;
+            for (ushort g = 0; g < nsg; ++g) total += stage[r * 8 + g];
+            y[r0 + r] = total;
+        }
+    }
+}
+template <typename T, short NR0>
+void mv_impl(device const T *a, device const float *x, device float *y, uint cols, uint rows, threadgroup float *stage,
+             uint group, ushort lane, ushort sg, ushort nsg) {
+    const uint r0 = group * NR0;
+    float sums[NR0] = {0.f};
+    for (uint c = sg * 32 + lane; c < cols; c += nsg * 32)
+        for (short r = 0; r < NR0; ++r)
+            if (r0 + r < rows) sums[r] += float(a[(r0 + r) * cols + c]) * x[c];
+    reduce_rows<NR0>(y, sums, r0, rows, lane, sg, nsg, stage);
+}
+template <typename T>
+kernel void mv_rows(device const T *a [[buffer(0)]], device const float *x [[buffer(1)]], device float *y [[buffer(2)]],
+                    constant uint &cols [[buffer(3)]], constant uint &rows [[buffer(4)]], uint group [[threadgroup_position_in_grid]],
+                    ushort lane [[thread_index_in_simdgroup]], ushort sg [[simdgroup_index_in_threadgroup]],
+                    ushort nsg [[simdgroups_per_threadgroup]]) {
+    threadgroup float stage[4 * 8];
+    mv_impl<T, 4>(a, x, y, cols, rows, stage, group, lane, sg, nsg);
+}
+template [[host_name("mv_rows_f32")]] kernel void mv_rows<float>(device const float *, device const float *, device float *,
+    constant uint &, constant uint &, uint, ushort, ushort, ushort);
+template [[host_name("mv_rows_f16")]] kernel void mv_rows<half>(device const half *, device const float *, device float *,
+    constant uint &, constant uint &, uint, ushort, ushort, ushort);
+)";
+
 const pymetal::library& library() {
     static const pymetal::library lib = device().compile(simd_source);
     return lib;
@@ -360,6 +405,41 @@ TEST_CASE("a matrix-vector product with simd_sum per row", "[metal][simdgroup]")
         float want = 0;
         for (std::uint32_t k = 0; k < cols; ++k) want += a[r * cols + k] * x[k];
         CHECK(got[r] == Approx(want));
+    }
+}
+
+TEST_CASE("a matrix-vector product through function templates that call simd_sum and barriers (ggml's shape)", "[metal][simdgroup]") {
+    static const pymetal::library lib = device().compile(template_source);
+    const std::uint32_t rows = 10, cols = 150; // the last group has 2 of its 4 rows
+    std::vector<float> a(rows * cols), x(cols);
+    for (std::size_t k = 0; k < a.size(); ++k) a[k] = float(int(k % 7) - 3);
+    for (std::size_t k = 0; k < x.size(); ++k) x[k] = float(k % 5) * 0.25f;
+    std::vector<std::uint16_t> a16(a.size()); // small integers, exact in half
+    for (std::size_t k = 0; k < a.size(); ++k) {
+        const int v = int(a[k]);
+        const unsigned m = unsigned(v < 0 ? -v : v);
+        std::uint16_t h = 0;
+        if (m) {
+            int e = 0;
+            while ((1u << (e + 1)) <= m) ++e;
+            h = std::uint16_t(((e + 15) << 10) | (((m << 10) >> e) & 0x3ff));
+        }
+        a16[k] = std::uint16_t((v < 0 ? 0x8000 : 0) | h);
+    }
+    for (const char* name : {"mv_rows_f32", "mv_rows_f16"}) {
+        for (std::uint32_t threads : {64u, 96u}) {
+            INFO(name << ", threadgroups of " << threads);
+            auto y = device().new_buffer<float>(rows);
+            auto ab = std::string(name) == "mv_rows_f16" ? device().new_buffer(a16) : device().new_buffer(a);
+            lib.kernel(name).run({ab, device().new_buffer(x), y, pymetal::value(cols), pymetal::value(rows)}, {(rows + 3) / 4, 1, 1},
+                                 {threads, 1, 1});
+            const auto got = y.copy_out<float>();
+            for (std::uint32_t r = 0; r < rows; ++r) {
+                float want = 0;
+                for (std::uint32_t k = 0; k < cols; ++k) want += a[r * cols + k] * x[k];
+                CHECK(got[r] == Approx(want));
+            }
+        }
     }
 }
 

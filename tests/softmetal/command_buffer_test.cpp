@@ -1,9 +1,13 @@
 // Command queues, command buffers and compute command encoders running real kernels.
+#include <sched.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "softmetal_test_support.hpp"
 
@@ -352,6 +356,79 @@ TEST_CASE("commandBuffer blocks while maxCommandBufferCount command buffers are 
     second = object();  // released without a commit: its slot comes back too
     object fourth = object::retain(msg_send<id()>(queue.get(), "commandBuffer"));
     CHECK(fourth);
+}
+
+TEST_CASE("a thread blocked for a slot gets one freed short of the batch that wakes blocked threads") {
+    // A blocked thread is woken once a batch of slots is free (a quarter of the limit: two of eight
+    // here). Here only one ever comes free, the rest held by uncommitted command buffers: the blocked
+    // thread must still get it, by looking again by itself.
+    autorelease_pool pool;
+    object queue = object::adopt(msg_send<id(ns_uinteger)>(device(), "newCommandQueueWithMaxCommandBufferCount:", 8));
+    std::vector<object> held;
+    for (int i = 0; i < 8; ++i) held.push_back(object::retain(msg_send<id()>(queue.get(), "commandBuffer")));
+    std::atomic<bool> got_ninth{false};
+    std::thread ninth([&] {
+        autorelease_pool thread_pool;
+        id cb = msg_send<id()>(queue.get(), "commandBuffer");
+        got_ninth.store(cb != nullptr);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // long enough to be asleep, rechecking slowly
+    CHECK_FALSE(got_ninth.load());
+    msg_send<void()>(held[0].get(), "commit");  // completing gives one slot back; seven stay taken
+    msg_send<void()>(held[0].get(), "waitUntilCompleted");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!got_ninth.load() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    CHECK(got_ninth.load());
+    held.clear();  // released without a commit: their slots come back (and would end a wait that hung)
+    ninth.join();
+}
+
+TEST_CASE("a command buffer read back by polling status completes without waiting for a time slice") {
+    // The queue's threads inherit this thread's affinity: all on one core, where the queue's lane is a
+    // batch thread that does not preempt this one. status must give the core up while the command
+    // buffer is in flight, or each poll loop waits for the end of this thread's time slice (8 ms here).
+    cpu_set_t original;
+    REQUIRE(sched_getaffinity(0, sizeof original, &original) == 0);
+    int first_cpu = 0;
+    while (first_cpu < CPU_SETSIZE && !CPU_ISSET(first_cpu, &original)) ++first_cpu;
+    REQUIRE(first_cpu < CPU_SETSIZE);
+    struct restore_affinity {
+        cpu_set_t set;
+        ~restore_affinity() { sched_setaffinity(0, sizeof set, &set); }
+    } restore{original};
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first_cpu, &one);
+    REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+
+    autorelease_pool pool;
+    object queue = new_queue();  // its lanes start here, on this core
+    object append = pipeline_for(append_kernel_source, "append");
+    constexpr std::uint32_t count = 21;
+    object log = new_buffer((count + 1) * sizeof(std::uint32_t));
+    std::vector<double> seconds;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        autorelease_pool iteration;
+        const auto start = std::chrono::steady_clock::now();
+        id cb = msg_send<id()>(queue.get(), "commandBuffer");
+        id encoder = msg_send<id()>(cb, "computeCommandEncoder");
+        set_pipeline(encoder, append.get());
+        set_buffer(encoder, log.get(), 0, 0);
+        msg_send<void(const void*, ns_uinteger, ns_uinteger)>(encoder, "setBytes:length:atIndex:", &i, 4, 1);
+        dispatch_threads(encoder, {1, 1, 1}, {1, 1, 1});
+        msg_send<void()>(encoder, "endEncoding");
+        msg_send<void()>(cb, "commit");
+        while (status_of(cb) < status_completed) {
+        }
+        seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        REQUIRE(status_of(cb) == status_completed);
+        msg_send<void()>(cb, "waitUntilCompleted");
+    }
+    const std::uint32_t* out = contents<std::uint32_t>(log.get());
+    REQUIRE(out[0] == count);
+    for (std::uint32_t i = 0; i < count; ++i) CHECK(out[1 + i] == i);
+    std::sort(seconds.begin(), seconds.end());
+    CHECK(seconds[count / 2] < 0.002);  // a time slice is 4 ms or more; a round trip takes microseconds
 }
 
 TEST_CASE("waitUntilScheduled and waitUntilCompleted from other threads each return at their own stage") {

@@ -3,12 +3,16 @@
 // its own queue.
 #include "softmetal_test_support.hpp"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 using namespace softmetal_test;
 
@@ -131,4 +135,42 @@ TEST_CASE("a listener is notified on its own thread once the event reaches its v
     CHECK(notifier != caller);
     lock.unlock();
     msg_send<void()>(cb, "waitUntilCompleted");
+}
+
+TEST_CASE("a shared event signaled by a command buffer is seen by polling signaledValue without waiting for a time slice") {
+    // As for status (command_buffer_test.cpp): the queue's threads share this thread's one core, where
+    // the lane does not preempt this thread; signaledValue gives the core up while work is in flight.
+    cpu_set_t original;
+    REQUIRE(sched_getaffinity(0, sizeof original, &original) == 0);
+    int first_cpu = 0;
+    while (first_cpu < CPU_SETSIZE && !CPU_ISSET(first_cpu, &original)) ++first_cpu;
+    REQUIRE(first_cpu < CPU_SETSIZE);
+    struct restore_affinity {
+        cpu_set_t set;
+        ~restore_affinity() { sched_setaffinity(0, sizeof set, &set); }
+    } restore{original};
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first_cpu, &one);
+    REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+
+    autorelease_pool pool;
+    object queue = new_queue();  // its lanes start here, on this core
+    object event = object::adopt(msg_send<id()>(device(), "newSharedEvent"));
+    constexpr std::uint64_t count = 21;
+    std::vector<double> seconds;
+    for (std::uint64_t value = 1; value <= count; ++value) {
+        autorelease_pool iteration;
+        const auto start = std::chrono::steady_clock::now();
+        id cb = msg_send<id()>(queue.get(), "commandBuffer");
+        msg_send<void(id, std::uint64_t)>(cb, "encodeSignalEvent:value:", event.get(), value);
+        msg_send<void()>(cb, "commit");
+        while (msg_send<std::uint64_t()>(event.get(), "signaledValue") < value) {
+        }
+        seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        msg_send<void()>(cb, "waitUntilCompleted");
+    }
+    CHECK(msg_send<std::uint64_t()>(event.get(), "signaledValue") == count);
+    std::sort(seconds.begin(), seconds.end());
+    CHECK(seconds[count / 2] < 0.002);  // a time slice is 4 ms or more; a round trip takes microseconds
 }

@@ -189,6 +189,22 @@ kernel void k(device float* out [[buffer(base + 1)]], uint id [[thread_position_
     }
 }
 
+TEST_CASE("[[buffer(31)]] given as a constant expression is refused when a library compiled on demand is compiled") {
+    // The prelude's check is a compile-time one: the check of the whole source makes it, before any
+    // kernel's code is made (SOFTMETAL_CODEGEN_ON_DEMAND=1: every library takes that path).
+    autorelease_pool pool;
+    setenv("SOFTMETAL_CODEGEN_ON_DEMAND", "1", 1);
+    id error = nullptr;
+    object library = new_library(R"(constant constexpr int base = 30;
+kernel void k(device float* out [[buffer(base + 1)]], uint id [[thread_position_in_grid]]) { out[id] = 1.0f; })",
+                                 nullptr, &error);
+    unsetenv("SOFTMETAL_CODEGEN_ON_DEMAND");
+    CHECK_FALSE(library);
+    REQUIRE(error);
+    INFO(error_description(error));
+    CHECK(contains(error_description(error), "'buffer' attribute parameter is out of bounds: must be between 0 and 30"));
+}
+
 TEST_CASE("threadgroup memory lengths that sum past 2^64 or round to nothing are refused") {
     autorelease_pool pool;
     object queue = new_queue();

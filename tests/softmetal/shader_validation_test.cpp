@@ -566,12 +566,12 @@ TEST_CASE("shader validation: a pointer stored in an array of pointers keeps its
     check_fill_computes(queue.get(), 64);
 }
 
-TEST_CASE("shader validation: a threadgroup pointer made from a threadgroup array is bounded by the kernel's threadgroup memory") {
+TEST_CASE("shader validation: a threadgroup pointer made from a threadgroup array is bounded by that array") {
     autorelease_pool pool;
     object queue = new_queue();
     object out = new_buffer(64 * sizeof(float));
     const outcome o = run_path_kernel(queue.get(), "threadgroup_from_array", {{out.get(), 0}}, 64, 64);
-    check_reported(o, "threadgroup_from_array' accessed the threadgroup variables declared in the kernel (threadgroup memory) out "
+    check_reported(o, "threadgroup_from_array' accessed a threadgroup array (threadgroup memory) out "
                       "of bounds: 4 bytes at offset 256 of the 256 bytes bound", "lid + 1];",
                    "thread_position_in_threadgroup (63, 0, 0)");
     check_fill_computes(queue.get(), 64);
@@ -636,10 +636,10 @@ TEST_CASE("shader validation: in-range atomics on a threadgroup pointer compute 
     REQUIRE(in_range.status == status_completed);
     const auto* result = contents<std::uint32_t>(out.get());
     CHECK(std::all_of(result, result + 32, [](std::uint32_t v) { return v == 7; }));
-    // 33 threads: thread 32's atomic is past the 32 atomics, in the kernel's threadgroup memory.
+    // 33 threads: thread 32's atomic is past the 32 atomics of the array the pointer was made from.
     const outcome past = run_path_kernel(queue.get(), "atomic_threadgroup", {{out.get(), 0}}, 33, 33);
     check_page_fault(past);
-    CHECK(contains(past.text, "kernel 'atomic_threadgroup' accessed the threadgroup variables declared in the kernel "
+    CHECK(contains(past.text, "kernel 'atomic_threadgroup' accessed a threadgroup array "
                               "(threadgroup memory) out of bounds: 4 bytes at offset 128 of the 128 bytes bound"));
     check_fill_computes(queue.get(), 64);
 }
@@ -675,7 +675,7 @@ TEST_CASE("shader validation: an access through a null device pointer is reporte
     check_fill_computes(queue.get(), 64);
 }
 
-TEST_CASE("shader validation: a threadgroup array passed to a function template is bounded by the kernel's threadgroup memory") {
+TEST_CASE("shader validation: a threadgroup array passed to a function template is bounded by that array") {
     autorelease_pool pool;
     object queue = new_queue();
     object out = new_buffer(64 * sizeof(float));
@@ -686,7 +686,7 @@ TEST_CASE("shader validation: a threadgroup array passed to a function template 
     const float* result = contents<float>(out.get());
     CHECK(std::all_of(result + 1, result + 63, [](float v) { return v == 0.0f; }));
     const outcome o = run_path_kernel(queue.get(), "template_from_array", {{out.get(), 0}}, 64, 64);
-    check_reported(o, "template_from_array' accessed the threadgroup variables declared in the kernel (threadgroup memory) out of "
+    check_reported(o, "template_from_array' accessed a threadgroup array (threadgroup memory) out of "
                       "bounds: 4 bytes at offset 256 of the 256 bytes bound", "i] = T(0); }",
                    "thread_position_in_threadgroup (63, 0, 0)");
     check_fill_computes(queue.get(), 64);
@@ -727,7 +727,7 @@ TEST_CASE("shader validation: a pointer passed to an overloaded helper keeps its
 
 TEST_CASE("shader validation: overloads that differ in a pointer's address space resolve as without validation") {
     // Their parameters stay plain (checked ones would make the call ambiguous): the call compiles and
-    // picks the same overload for checked arguments; accesses inside them are not checked.
+    // picks the same overload for checked arguments (accesses inside them are checked: shape_kernels).
     autorelease_pool pool;
     object queue = new_queue();
     object in = new_buffer(8 * sizeof(float));
@@ -754,4 +754,354 @@ TEST_CASE("shader validation: a pointer made from an integer address takes the r
     check_reported(o, "from_integer' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 of "
                       "the 256 bytes bound", "id + 1] = 3.0f", "thread_position_in_grid (63, 0, 0)");
     check_fill_computes(queue.get(), 64);
+}
+
+// ---- The shapes the checked pointer did not reach before: overloads on address spaces, several
+// declarators, direct initialisation and `auto`, member functions defined outside their class,
+// function pointers, thread arrays, threadgroup arrays bounded by themselves, and textures. ----
+namespace {
+
+constexpr const char* shape_kernels = R"(#include <metal_stdlib>
+using namespace metal;
+float first(device const float* p) { return p[0]; }
+float first(constant float* p) { return p[1]; }
+kernel void overload_by_space(device const float* in [[buffer(0)]], constant float* c [[buffer(1)]],
+                              device float* out [[buffer(2)]], uint id [[thread_position_in_grid]]) {
+    out[id] = first(in + id) + first(c + id);
+}
+void put(device float* p, uint i) { p[i] = 1.0f; }
+void put(threadgroup float* p, uint i) { p[i] = 2.0f; }
+kernel void overload_threadgroup(device float* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup float tile[32];
+    put(tile, lid);
+    put(out, lid);
+}
+kernel void several(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    device float *a = out, *b = out + 1;
+    a[id] = 0.0f;
+    b[id + 2] = 1.0f;
+}
+kernel void direct_init(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    device float* p(out + 4);
+    p[id] = 1.0f;
+}
+kernel void brace_init(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    device float* q{out + 2};
+    q[id] = 1.0f;
+}
+kernel void auto_address(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    auto s = &out[id];
+    s[3] = 1.0f;
+}
+kernel void auto_star(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    auto* s = &out[id] + 1;
+    *s = 1.0f;
+}
+struct rows {
+    device float* m;
+    device float* row(uint r) const;
+};
+device float* rows::row(uint r) const { return m + r * 8; }
+kernel void member_outside(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    rows r{out};
+    r.row(7)[id + 0] = 2.0f;
+}
+void store_one(device float* p, uint i) { p[i] = 1.0f; }
+kernel void through_function_pointer(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    void (*op)(device float*, uint) = store_one;
+    op(out, id + 3);
+}
+kernel void thread_array(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    thread float local[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+    thread float* lp = local;
+    out[id] = lp[id];
+}
+kernel void two_tiles(device float* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup float a[32];
+    threadgroup float b[32];
+    threadgroup float* t = a;
+    b[lid % 32] = 0.0f;
+    t[lid] = float(lid);
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[lid] = a[lid % 32] + b[lid % 32];
+}
+constant float weights[4] = {0.5f, 1.0f, 1.5f, 2.0f};
+float weight_at(constant float* table, uint i) { return table[i]; }
+kernel void table_read(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    out[id] = weight_at(weights, id);
+}
+kernel void texture_read(texture2d<float, access::read> src [[texture(0)]], device float* out [[buffer(0)]],
+                         uint id [[thread_position_in_grid]]) {
+    out[id] = src.read(uint2(id, 1)).x;
+}
+kernel void texture_write(texture2d<float, access::write> dst [[texture(0)]], uint id [[thread_position_in_grid]]) {
+    dst.write(float4(1.0f), uint2(2, id));
+}
+)";
+
+// One dispatch of `kernel` of shape_kernels over `threads` threads in groups of `group`.
+outcome run_shape_kernel(id queue, const char* kernel, const std::vector<binding>& buffers, std::size_t threads,
+                         std::size_t group, id texture = nullptr) {
+    object pipeline = validated_pipeline(shape_kernels, kernel);
+    object command_buffer = run_encoded(queue, [&](id encoder) {
+        set_pipeline(encoder, pipeline.get());
+        for (std::size_t i = 0; i < buffers.size(); ++i) set_buffer(encoder, buffers[i].buffer, buffers[i].offset, i);
+        if (texture) msg_send<void(id, ns_uinteger)>(encoder, "setTexture:atIndex:", texture, 0);
+        dispatch_threads(encoder, {threads, 1, 1}, {group, 1, 1});
+    });
+    return outcome_of(command_buffer.get());
+}
+
+void check_shape_reported(const outcome& o, const std::string& kernel_and_access, const std::string& marker,
+                          const std::string& thread, bool with_column = true) {
+    check_page_fault(o);
+    CHECK(contains(o.text, "kernel '" + kernel_and_access));
+    std::string position = position_of(shape_kernels, marker);
+    if (!with_column) position = position.substr(0, position.rfind(':'));
+    CHECK(contains(o.text, "at " + position));
+    CHECK(contains(o.text, thread));
+}
+
+// A 16x4 R32Float texture (MTLPixelFormatR32Float = 55) that kernels may read and write.
+object texture_16x4() {
+    id descriptor = msg_send<id(ns_uinteger, ns_uinteger, ns_uinteger, objc_bool)>(
+        pymetal::class_named("MTLTextureDescriptor"), "texture2DDescriptorWithPixelFormat:width:height:mipmapped:", 55, 16, 4,
+        objc_bool(0));
+    msg_send<void(ns_uinteger)>(descriptor, "setUsage:", 3);
+    return object::adopt(msg_send<id(id)>(device(), "newTextureWithDescriptor:", descriptor));
+}
+
+}  // namespace
+
+TEST_CASE("shader validation: accesses inside overloads that differ in a pointer's address space are checked") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object in = new_buffer(8 * sizeof(float));
+    object c = new_buffer(8 * sizeof(float));
+    object out = new_buffer(8 * sizeof(float));
+    float* in_values = contents<float>(in.get());
+    float* c_values = contents<float>(c.get());
+    for (int i = 0; i < 8; ++i) in_values[i] = float(i), c_values[i] = float(100 * i);
+    // In range (7 threads) the overloads resolve as without validation: out[id] = in[id] + c[id + 1].
+    const outcome in_range = run_shape_kernel(queue.get(), "overload_by_space", {{in.get(), 0}, {c.get(), 0}, {out.get(), 0}}, 7, 8);
+    INFO(in_range.text);
+    REQUIRE(in_range.status == status_completed);
+    const float* result = contents<float>(out.get());
+    bool right = true;
+    for (int i = 0; i < 7; ++i) right = right && result[i] == float(i) + float(100 * (i + 1));
+    CHECK(right);
+    // Thread 7's constant overload reads c[8], past the 8 floats bound.
+    const outcome o = run_shape_kernel(queue.get(), "overload_by_space", {{in.get(), 0}, {c.get(), 0}, {out.get(), 0}}, 8, 8);
+    check_shape_reported(o, "overload_by_space' accessed argument 'c' (buffer(1), constant memory) out of bounds: 4 bytes at "
+                            "offset 32 of the 32 bytes bound", "1]; }\nkernel void overload_by_space",
+                         "thread_position_in_grid (7, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a threadgroup array passed to an overload on address spaces keeps its bounds there") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    // 32 threads: in range, the device overload writes 1 to out[0..31].
+    const outcome in_range = run_shape_kernel(queue.get(), "overload_threadgroup", {{out.get(), 0}}, 32, 32);
+    INFO(in_range.text);
+    REQUIRE(in_range.status == status_completed);
+    const float* result = contents<float>(out.get());
+    CHECK(std::all_of(result, result + 32, [](float v) { return v == 1.0f; }));
+    // 33 threads: thread 32 writes tile[32], past the 32 floats of the threadgroup array.
+    const outcome o = run_shape_kernel(queue.get(), "overload_threadgroup", {{out.get(), 0}}, 33, 33);
+    check_shape_reported(o, "overload_threadgroup' accessed the threadgroup variables declared in the kernel (threadgroup memory) "
+                            "out of bounds: 4 bytes at offset 128 of the 128 bytes bound", "i] = 2.0f; }",
+                         "thread_position_in_threadgroup (32, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: every pointer of a declaration of several pointers is checked") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    // b = out + 1; thread 61 writes b[63] = out[64].
+    const outcome o = run_shape_kernel(queue.get(), "several", {{out.get(), 0}}, 64, 64);
+    check_shape_reported(o, "several' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 of "
+                            "the 256 bytes bound", "id + 2] = 1.0f", "thread_position_in_grid (61, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a pointer declared with a direct initializer is checked") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_shape_kernel(queue.get(), "direct_init", {{out.get(), 0}}, 64, 64);
+    check_shape_reported(o, "direct_init' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 "
+                            "of the 256 bytes bound", "id] = 1.0f;\n}\nkernel void brace_init", "thread_position_in_grid (60, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a pointer declared with a brace initializer is checked") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_shape_kernel(queue.get(), "brace_init", {{out.get(), 0}}, 64, 64);
+    check_shape_reported(o, "brace_init' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 "
+                            "of the 256 bytes bound", "id] = 1.0f;\n}\nkernel void auto_address", "thread_position_in_grid (62, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: an auto variable made from an element's address takes the buffer's bounds") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_shape_kernel(queue.get(), "auto_address", {{out.get(), 0}}, 64, 64);
+    check_shape_reported(o, "auto_address' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 "
+                            "of the 256 bytes bound", "3] = 1.0f;\n}\nkernel void auto_star", "thread_position_in_grid (61, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: an auto* variable is checked through a dereference") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    // Thread 63 writes out[64]; `*s` carries no column: the line comes from the line table.
+    const outcome o = run_shape_kernel(queue.get(), "auto_star", {{out.get(), 0}}, 64, 64);
+    check_shape_reported(o, "auto_star' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at offset 256 "
+                            "of the 256 bytes bound", "*s = 1.0f", "thread_position_in_grid (63, 0, 0)", false);
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a pointer returned by a member function defined outside its class keeps its bounds") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    // Row 7 starts at byte 224: thread 8 writes at 256.
+    const outcome o = run_shape_kernel(queue.get(), "member_outside", {{out.get(), 0}}, 9, 16);
+    check_shape_reported(o, "member_outside' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at offset "
+                            "256 of the 256 bytes bound", "id + 0] = 2.0f", "thread_position_in_grid (8, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a pointer passed through a function pointer keeps its bounds") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_shape_kernel(queue.get(), "through_function_pointer", {{out.get(), 0}}, 64, 64);
+    check_shape_reported(o, "through_function_pointer' accessed argument 'out' (buffer(0), device memory) out of bounds: 4 bytes at "
+                            "offset 256 of the 256 bytes bound", "i] = 1.0f; }\nkernel void through_function_pointer",
+                         "thread_position_in_grid (61, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a thread pointer made from a thread array is bounded by that array") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(8 * sizeof(float));
+    const outcome in_range = run_shape_kernel(queue.get(), "thread_array", {{out.get(), 0}}, 4, 4);
+    INFO(in_range.text);
+    REQUIRE(in_range.status == status_completed);
+    const float* result = contents<float>(out.get());
+    CHECK((result[0] == 1.0f && result[1] == 2.0f && result[2] == 3.0f && result[3] == 4.0f));
+    const outcome o = run_shape_kernel(queue.get(), "thread_array", {{out.get(), 0}}, 5, 8);
+    check_shape_reported(o, "thread_array' accessed a thread array (thread memory) out of bounds: 4 bytes at offset 16 of the 16 "
+                            "bytes bound", "id];\n}\nkernel void two_tiles", "thread_position_in_grid (4, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a threadgroup pointer made from a threadgroup array is bounded by that array alone") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    // 33 threads: thread 32 writes a[32], which is inside the kernel's threadgroup memory (b follows a)
+    // but past a's 32 floats.
+    const outcome o = run_shape_kernel(queue.get(), "two_tiles", {{out.get(), 0}}, 33, 33);
+    check_shape_reported(o, "two_tiles' accessed a threadgroup array (threadgroup memory) out of bounds: 4 bytes at offset 128 of "
+                            "the 128 bytes bound", "lid] = float(lid)", "thread_position_in_threadgroup (32, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a program-scope constant table passed as a pointer is bounded by the table") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(8 * sizeof(float));
+    const outcome in_range = run_shape_kernel(queue.get(), "table_read", {{out.get(), 0}}, 4, 4);
+    INFO(in_range.text);
+    REQUIRE(in_range.status == status_completed);
+    const float* result = contents<float>(out.get());
+    CHECK((result[0] == 0.5f && result[1] == 1.0f && result[2] == 1.5f && result[3] == 2.0f));
+    const outcome o = run_shape_kernel(queue.get(), "table_read", {{out.get(), 0}}, 5, 8);
+    check_shape_reported(o, "table_read' accessed a constant array (constant memory) out of bounds: 4 bytes at offset 16 of the 16 "
+                            "bytes bound", "i]; }\nkernel void table_read", "thread_position_in_grid (4, 0, 0)");
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a texture read outside the texture is reported with its coordinate") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object texture = texture_16x4();
+    REQUIRE(texture);
+    object out = new_buffer(32 * sizeof(float));
+    const outcome in_range = run_shape_kernel(queue.get(), "texture_read", {{out.get(), 0}}, 16, 16, texture.get());
+    INFO(in_range.text);
+    REQUIRE(in_range.status == status_completed);
+    const outcome o = run_shape_kernel(queue.get(), "texture_read", {{out.get(), 0}}, 17, 32, texture.get());
+    check_shape_reported(o, "texture_read' read texture argument 'src' (texture(0)) outside the texture: coordinate (16, 1, 0), "
+                            "slice 0, mip level 0 of a 16x4x1 texture with 1 slice and 1 mip level",
+                         "src.read(uint2(id, 1))", "thread_position_in_grid (16, 0, 0)", false);
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a texture write outside the texture is reported instead of dropped") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object texture = texture_16x4();
+    REQUIRE(texture);
+    const outcome in_range = run_shape_kernel(queue.get(), "texture_write", {}, 4, 4, texture.get());
+    INFO(in_range.text);
+    REQUIRE(in_range.status == status_completed);
+    const outcome o = run_shape_kernel(queue.get(), "texture_write", {}, 5, 8, texture.get());
+    check_shape_reported(o, "texture_write' wrote texture argument 'dst' (texture(0)) outside the texture: coordinate (2, 4, 0), "
+                            "slice 0, mip level 0 of a 16x4x1 texture with 1 slice and 1 mip level",
+                         "dst.write(float4(1.0f), uint2(2, id))", "thread_position_in_grid (4, 0, 0)", false);
+    check_fill_computes(queue.get(), 64);
+}
+
+TEST_CASE("shader validation: a declaration of pointers of different shapes is refused at compile time, saying why") {
+    autorelease_pool pool;
+    const char* source = R"(#include <metal_stdlib>
+using namespace metal;
+kernel void mixed(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    device float *a = out, **pa = &a;
+    (*pa)[id] = 1.0f;
+}
+)";
+    shader_validation_on on;
+    id error = nullptr;
+    object library = new_library(source, nullptr, &error);
+    CHECK_FALSE(library);
+    REQUIRE(error);
+    const std::string text = error_description(error);
+    INFO(text);
+    CHECK(contains(text, "program_source:4:"));
+    CHECK(contains(text, "shader validation: declare each pointer of this declaration on its own"));
+}
+
+TEST_CASE("shader validation: a program-scope pointer variable is a compile error, never an unchecked pointer") {
+    // MSL keeps program-scope variables in the constant address space; softmetal does not compile a
+    // pointer variable there in any mode, so none can escape the checks.
+    autorelease_pool pool;
+    const char* source = R"(#include <metal_stdlib>
+using namespace metal;
+constant float table[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+constant float* constant entry = table;
+kernel void through_global(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    out[id] = entry[id];
+}
+)";
+    shader_validation_on on;
+    id error = nullptr;
+    object library = new_library(source, nullptr, &error);
+    CHECK_FALSE(library);
+    REQUIRE(error);
+    const std::string text = error_description(error);
+    INFO(text);
+    CHECK(contains(text, "program_source:4:"));
+    CHECK(contains(text, "program scope variable"));
 }

@@ -471,13 +471,17 @@ template <class S> SM_INLINE __local S &threadgroup_vars(const sm_group *g) {
 }
 
 // Function constant values arrive as raw bytes (what setConstantValue:type: copied).
+// `T name = fc_bytes<N>{{...}};` converts them to the declared type, which the translator need not
+// spell (a declaration may take its type and specifiers from a macro, MLX's STEEL_CONST). A bool is
+// the truth of its byte, whatever byte was set.
 template <unsigned N> struct fc_bytes {
     unsigned char b[N];
+    template <class T> constexpr operator T() const {
+        static_assert(sizeof(T) == N, "softmetal: function constant value has a different size than its declaration");
+        if constexpr (__is_same(T, bool)) return b[0] != 0;
+        else return __builtin_bit_cast(T, *this);
+    }
 };
-template <class T, unsigned N> constexpr T fc_value(fc_bytes<N> v) {
-    static_assert(sizeof(T) == N, "softmetal: function constant value has a different size than its declaration");
-    return __builtin_bit_cast(T, v);
-}
 
 } // namespace entry
 } // namespace sm

@@ -350,8 +350,38 @@ SM_INLINE unsigned char *texel(const sm_texture *t, unsigned x, unsigned y, unsi
            (unsigned long)x * pixel_bytes(t->pixel_format);
 }
 
+#ifdef SM_SHADER_VALIDATION
+// Shader validation: a read or write outside the texture (a coordinate past its level's size, a slice
+// or mip level it does not have) is reported as an out-of-bounds access, which ends the command
+// buffer, instead of reading zero or being dropped. The runtime names the texture argument from its
+// binding and reads its size from the texture bound there; the coordinate travels in the violation's
+// offset (y << 32 | x), access_size (slice << 32 | z) and length (the mip level) fields (kernel_abi.h).
+[[noreturn, gnu::noinline, gnu::cold]] inline void outside(const sm_texture *t, unsigned x, unsigned y, unsigned z, unsigned s,
+                                                          unsigned l, bool writing) {
+    sm_bounds_violation v{};
+    v.binding = SM_BINDING_NONE;
+    if (const sm_group *g = target::current_group())
+        for (unsigned n = 0; n < SM_MAX_TEXTURE_BINDINGS; ++n)
+            if (g->launch->textures[n] == t) {
+                v.binding = (int)n;
+                break;
+            }
+    v.space = writing ? SM_SPACE_TEXTURE_WRITE : SM_SPACE_TEXTURE_READ;
+    v.offset = (long)(((unsigned long)y << 32) | x);
+    v.access_size = ((unsigned long)s << 32) | z;
+    v.length = l;
+    v.array_type = nullptr;
+    v.return_address = __builtin_return_address(0);
+    target::runtime->bounds_violation(&v);
+    __builtin_unreachable();
+}
+#endif
+
 template <class T> SM_INLINE metal::vec<T, 4> read(const sm_texture *t, unsigned x, unsigned y, unsigned z, unsigned s, unsigned l) {
     const unsigned char *p = texel(t, x, y, z, s, l);
+#ifdef SM_SHADER_VALIDATION
+    if (__builtin_expect(!p && t, 0)) outside(t, x, y, z, s, l, false);
+#endif
     if (!p) return metal::vec<T, 4>(T(0));
     if constexpr (__is_same(T, float) || __is_same(T, half)) return __builtin_convertvector(load_float(t->pixel_format, p), metal::vec<T, 4>);
     else if constexpr (T(-1) < T(0)) return __builtin_convertvector(load_int(t->pixel_format, p), metal::vec<T, 4>);
@@ -360,6 +390,9 @@ template <class T> SM_INLINE metal::vec<T, 4> read(const sm_texture *t, unsigned
 template <class T, class V>
 SM_INLINE void write(const sm_texture *t, V value, unsigned x, unsigned y, unsigned z, unsigned s, unsigned l) {
     unsigned char *p = texel(t, x, y, z, s, l);
+#ifdef SM_SHADER_VALIDATION
+    if (__builtin_expect(!p && t, 0)) outside(t, x, y, z, s, l, true);
+#endif
     if (!p) return;
     // A 4-vector of another element type (float4 written to a half texture) converts per lane.
     metal::vec<T, 4> v;

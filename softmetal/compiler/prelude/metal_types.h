@@ -235,6 +235,12 @@ SM_LOOSE_ASSIGNMENT(&=) SM_LOOSE_ASSIGNMENT(|=) SM_LOOSE_ASSIGNMENT(^=) SM_LOOSE
 #undef SM_LOOSE_OPERATOR
 #undef SM_LOOSE_ASSIGNMENT
 
+// A template parameter whose type is a function-pointer alias (MLX's fft.h:
+// `typedef void (*RadixFunc)(thread float2*, thread float2*); template <int r, RadixFunc f>`):
+// C++ for OpenCL matches no function as such an argument, so the translator makes the parameter a
+// reference to the function, passed and called the same way.
+template <class P> using function_reference = __remove_pointer(P) &;
+
 // An argument converted to bind a `thread const T&` parameter (`int` passed as `thread const short&`):
 // MSL makes the temporary in thread memory; clang makes it outside __private and refuses. When clang
 // reports one, the compiler wraps the argument in thread_temporary() (operand_repair.hpp): the
@@ -423,7 +429,8 @@ SM_PACKED(uchar, unsigned char)
 
 // uniform<T>: a value the same for every thread (a hint to a GPU's compiler); here it is the value.
 template <class T> using uniform = T;
-template <class T> SM_INLINE T make_uniform(T v) { return v; }
+// constexpr: MLX spells `constexpr const uniform<int> n = make_uniform(N);` with a template argument N.
+template <class T> SM_INLINE constexpr T make_uniform(T v) { return v; }
 
 template <class T, class U> SM_INLINE constexpr T as_type(U u) {
     static_assert(sizeof(T) == sizeof(U), "as_type: source and destination must have the same size");

@@ -30,7 +30,13 @@
 
 // Function kinds: the translator finds kernels from the preprocessed source; to clang they are
 // plain functions (OpenCL's own `kernel` has other rules: no templates, no overloading).
+#ifdef SM_CHUNK
+// One chunk of a large library compiled on demand (compiler.cpp): a kernel function is emitted only
+// if this chunk's table names it, as an inline function is only where it is used.
+#define kernel inline
+#else
 #define kernel
+#endif
 #define vertex
 #define fragment
 #define visible

@@ -10,9 +10,11 @@
 // type follows the pointer through every conversion the program spells. A plain pointer that becomes a
 // checked one (`&out[i]`, a threadgroup array, `tile + 4`) gets the range it points into, found among
 // the dispatch's bindings (range_of): the check is by construction, not by recognising expressions.
-// Plain pointers the program keeps as such (a helper overloaded on pointer types, arguments of a
-// function-pointer call) are not checked. Fixed-size arrays (threadgroup arrays declared in a kernel,
-// and thread-local ones) are checked by clang's -fsanitize=array-bounds, whose report function is
+// A checked pointer made from an array (a threadgroup array, a thread array, a program-scope `constant`
+// table) is bounded by that array alone. Overloads on address spaces keep plain parameters (the
+// translator gives their bodies checked copies of them). `thread` pointers not made from an array carry
+// no range and are not checked. Fixed-size arrays indexed directly (threadgroup arrays declared in a
+// kernel, thread-local ones) are checked by clang's -fsanitize=array-bounds, whose report function is
 // defined below. simdgroup_load/simdgroup_store check the 8x8 elements they move.
 //
 // The first access outside its range calls the runtime's bounds_violation (kernel_abi.h), which ends
@@ -33,6 +35,7 @@ namespace validation {
 // threadgroup __local, constant a generic const).
 constexpr unsigned space_of(__global const volatile void *) { return SM_SPACE_DEVICE; }
 constexpr unsigned space_of(__local const volatile void *) { return SM_SPACE_THREADGROUP; }
+constexpr unsigned space_of(__private const volatile void *) { return SM_SPACE_THREAD; }
 constexpr unsigned space_of(const volatile void *) { return SM_SPACE_CONSTANT; }
 
 // Out of line and cold, so that a check costs a compare and a branch where it is inlined; the return
@@ -95,6 +98,12 @@ template <class U, class T, class = void> struct converts { static constexpr boo
 template <class U, class T> struct converts<U, T, decltype(takes_pointer<U>((T *)nullptr))> { static constexpr bool value = true; };
 template <bool B> struct when {};
 template <> struct when<true> { using type = void; };
+// A pointer argument (`P` deduced by a forwarding reference, so that an array argument is not decayed
+// to one and goes to the array overloads instead) and its pointee.
+template <class P> struct pointer_argument {
+    static constexpr bool value = __is_pointer(__remove_cvref(P));
+};
+template <class P> using pointee_of = __remove_pointer(__remove_cvref(P));
 
 } // namespace validation
 
@@ -126,10 +135,16 @@ template <class T> struct checked {
     // Not yet set (`device float* both[2];`, a member of a struct declared without initializer): an
     // access before it is set is reported, as one through a null pointer.
     SM_INLINE checked() : p(nullptr), base(nullptr), length(0), binding((unsigned)SM_BINDING_NONE) {}
-    template <class U, class = typename validation::when<validation::converts<T, U>::value>::type>
-    SM_INLINE checked(U *raw) : p(raw) {
+    template <class P, class = typename validation::when<validation::pointer_argument<P>::value &&
+                                                         validation::converts<T, validation::pointee_of<P>>::value>::type>
+    SM_INLINE checked(P &&raw) : p(raw) {
         from_plain();
     }
+    // An array (a threadgroup array declared in the kernel, a thread array, a program-scope `constant`
+    // table): exactly its own bytes, which its type says (a pointer made from it only knows the whole
+    // range it points into).
+    template <class U, __SIZE_TYPE__ N, class = typename validation::when<validation::converts<T, U>::value>::type>
+    SM_INLINE checked(U (&a)[N]) : p(a), base(a), length(N * sizeof(U)), binding((unsigned)SM_BINDING_ARRAY) {}
     SM_INLINE checked(decltype(nullptr)) : p(nullptr), base(nullptr), length(0), binding((unsigned)SM_BINDING_NONE) {}
     template <class U, class = typename validation::when<validation::converts<T, U>::value>::type>
     SM_INLINE checked(const checked<U> &o) : p(o.p), base(o.base), length(o.length), binding(o.binding) {}
@@ -149,6 +164,14 @@ template <class T> struct checked {
     }
 
     SM_INLINE void from_plain() {
+        if constexpr (space == SM_SPACE_THREAD) {
+            // A thread pointer not made from an array (`&x`, a pointer into a struct): no range is
+            // known for it (only arrays carry their size), so it is not checked.
+            base = nullptr;
+            length = ~0ul;
+            binding = ~0u;
+            return;
+        }
         const validation::range r = validation::range_of((__SIZE_TYPE__)p, space);
         base = (T *)r.base;
         length = r.length;
@@ -229,7 +252,11 @@ template <class T> struct is_checked<checked<T>> { static constexpr bool value =
 // pointer as it is, a plain one (a threadgroup array, `&in[k]`) with the range it points into, so that
 // `checked<device T>` deduces T from either.
 template <class T> SM_INLINE const checked<T> &checked_of(const checked<T> &c) { return c; }
-template <class U> SM_INLINE checked<U> checked_of(U *raw) { return checked<U>(raw); }
+template <class P, class = typename validation::when<validation::pointer_argument<P>::value>::type>
+SM_INLINE checked<validation::pointee_of<P>> checked_of(P &&raw) {
+    return checked<validation::pointee_of<P>>(raw);
+}
+template <class U, __SIZE_TYPE__ N> SM_INLINE checked<U> checked_of(U (&a)[N]) { return checked<U>(a); }
 template <class A> struct plain_argument {
     using D = __remove_cvref(A);
     static constexpr bool value = !__is_pointer(D) && !__is_array(D) && !is_checked<D>::value &&

@@ -13,6 +13,19 @@
 
 namespace sm {
 namespace regions {
+// A function template inlined into a split kernel (barrier_regions.cpp) gets the template arguments
+// the call deduces as these: for a parameter `T x` / `const thread T& x`, the argument's type without
+// reference, cv or address space; for `device const T* p` (or `T p[]`), what the argument points to
+// (an array's element), likewise bare.
+template <class T> using deduced_value_t = ::metal::remove_cv_t<::metal::remove_address_space_t<::metal::remove_cvref_t<T>>>;
+template <class T>
+using deduced_pointee_t = ::metal::remove_cv_t<
+    ::metal::remove_address_space_t<::metal::remove_cv_t<::metal::remove_pointer_t<::metal::decay_t<::metal::remove_cvref_t<T>>>>>>;
+
+// A variable of type T in the argument of such a call, where the variable itself is out of scope
+// (only ever inside decltype).
+template <class T> T &declval_of();
+
 constexpr unsigned slot = 32; // bytes per lane for an argument or a result
 // The type of an argument as a value (no reference, address space or const): decltype(value_of(x)).
 template <class T> T value_of(T v);
