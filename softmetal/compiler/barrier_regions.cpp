@@ -1,10 +1,12 @@
 #include "compiler/barrier_regions.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
 #include "compiler/kernel_body_tokens.hpp"
+#include "compiler/lane_loops.hpp"
 #include "compiler/msl_tokenizer.hpp"
 
 namespace softmetal {
@@ -64,7 +66,9 @@ private:
 // scope: a declaration every thread makes alike (`using T = ...;`, `typedef`, `constexpr` of constants,
 // `static_assert`), kept at the scope level of the split function, outside its thread loops, so that
 // every region after it sees it (an inlined template's parameters are such declarations).
-enum class stmt_kind { plain, barrier, loop, hoisted, simd, matrix, subset, scope };
+// lanes: a `for` loop whose trip count may differ between threads (lane_loops.hpp does the same for
+// kernels without barriers): its iterations run in step, each one a loop over the group's threads.
+enum class stmt_kind { plain, barrier, loop, hoisted, simd, matrix, subset, scope, lanes };
 
 // SIMD-group functions a region split can take (simdgroup_regions.h computes them): the compute
 // functor, the arguments it takes, and the argument type when it is fixed (else the argument's own).
@@ -153,6 +157,10 @@ struct stmt {
     size_t matrix_name = npos, matrix_suffix_end = npos;
     bool matrix_init = false;
     std::vector<std::string> matrix_declared; // every matrix the statement declares at this level
+    // lanes: `for (T v = start; cond; v += step) body`.
+    std::string lane_type, lane_wide; // T, and the unsigned type v's value is computed in
+    size_t lane_var = npos, start_a = npos, start_b = npos, cond_a = npos, cond_b = npos, step_a = npos, step_b = npos;
+    size_t body_a = npos;
 };
 
 // A simdgroup_matrix variable used by more than one region: one copy per SIMD group.
@@ -168,6 +176,7 @@ struct replicated {
     const stmt *decl;
     bool array = false;    // bound by reference in every region, never copied into a local
     bool deferred = false; // its type names a scope declaration: allocated where its region starts
+    bool uniform = false;  // the same value in every thread of the group: one copy (`sm_u<N>`), not one per thread
 };
 
 const std::set<std::string> &statement_keywords() {
@@ -727,7 +736,8 @@ private:
 
 class splitter : kernel_body_tokens {
 public:
-    splitter(const std::string &text, const region_kernel &k) : kernel_body_tokens(text), k_(k), lines_(text) {}
+    splitter(const std::string &text, const region_kernel &k, bool lanes)
+        : kernel_body_tokens(text), k_(k), lines_(text), lanes_(lanes) {}
 
     bool run(std::string &code, std::string &why) {
         if (!read_body(k_.body_open, k_.body_close, why, true)) return false;
@@ -741,6 +751,8 @@ public:
         emit_function(top, code);
         return true;
     }
+    // The user lines of the loops run as lanes ("" when none).
+    const std::string &lane_lines() const { return lane_lines_; }
 
 private:
     // ---- tokens of the body (kernel_body_tokens) ----
@@ -890,7 +902,8 @@ private:
             why = "break/continue outside a loop of its own statement";
             return false;
         }
-        if (!s.has_return && !mentions_matrix(a, b)) subset_statement(s);
+        if (lanes_ && !mentions_matrix(a, b)) lane_statement(s);
+        if (s.kind == stmt_kind::plain && !s.has_return && !mentions_matrix(a, b)) subset_statement(s);
         if (s.kind == stmt_kind::plain) parse_declaration(s);
         note_declared(s);
         return true;
@@ -954,6 +967,102 @@ private:
         for (const token &t : tokenize_msl(type))
             if (t.kind == token_kind::identifier && scope_names_.count(type.substr(t.offset, t.length))) return true;
         return false;
+    }
+
+    // ---- loops whose trip count differs between threads, run in step (stmt_kind::lanes) ----
+    // Inside a region, `for (uint c = lid; c < n; c += 256) sum += exp(x[c]);` keeps the loop over the
+    // group's threads scalar: LLVM's outer-loop vectorizer refuses an inner loop whose trip count
+    // differs per thread. Run as lanes, iteration j of every thread still in the loop runs in one loop
+    // over the group's threads (which vectorizes: no loop inside, branches become masks), with the
+    // loop variable recomputed as `start + j * step` (so `x[c]` stays contiguous across threads), until
+    // no thread is left. Taken: `for (T v = start; cond; v += step)` with T an integer
+    // type, start and step without calls or assignments and made of names the loop does not change,
+    // v not changed or addressed in the body, and a body without loops, `switch` or `goto` (so each
+    // `break`/`continue` is the loop's own), and a step other than 1.
+    static const char *lane_wide_type(const std::string &t) {
+        static const std::map<std::string, const char *> m = {
+            {"uint", "unsigned"},       {"unsigned", "unsigned"},   {"unsigned int", "unsigned"}, {"int", "unsigned"},
+            {"uint32_t", "unsigned"},   {"int32_t", "unsigned"},    {"ushort", "unsigned"},       {"short", "unsigned"},
+            {"uint16_t", "unsigned"},   {"int16_t", "unsigned"},    {"ulong", "unsigned long"},   {"long", "unsigned long"},
+            {"size_t", "unsigned long"}, {"uint64_t", "unsigned long"}, {"int64_t", "unsigned long"}, {"ptrdiff_t", "unsigned long"}};
+        auto it = m.find(t);
+        return it == m.end() ? nullptr : it->second;
+    }
+    // Tokens [a, b) may be evaluated again each iteration with the same value: no call, no assignment,
+    // no name that [from, to) (the loop) may change.
+    bool recomputable(size_t a, size_t b, size_t from, size_t to) const {
+        if (a >= b) return false;
+        for (size_t i = a; i < b; ++i) {
+            if (is(i, "=") || (is(i, "+") && is(i + 1, "+")) || (is(i, "-") && is(i + 1, "-"))) return false;
+            if (is_ident(i) && is(i + 1, "(") && !lane_wide_type(text(i))) return false; // a call (an integer cast is fine)
+            if (is_ident(i) && !(i > 0 && (is(i - 1, ".") || is(i - 1, "->"))) && (assigns(text(i), from, to) || address_taken(text(i))))
+                return false;
+        }
+        return true;
+    }
+    void lane_statement(stmt &s) {
+        const size_t a = s.a, b = s.b;
+        if (!is(a, "for") || !is(a + 1, "(")) return;
+        const size_t close = match_[a + 1];
+        size_t s1 = npos, s2 = npos;
+        for (size_t k = a + 2; k < close; ++k) {
+            if (is(k, "(") || is(k, "[") || is(k, "{")) k = match_[k];
+            else if (is(k, ";")) (s1 == npos ? s1 : s2) = k;
+        }
+        if (s1 == npos || s2 == npos || s2 == s1 + 1) return;
+        // init: `T v = start`
+        size_t eq = npos;
+        for (size_t k = a + 2; k < s1; ++k)
+            if (is(k, "=")) {
+                eq = k;
+                break;
+            }
+        if (eq == npos || eq < a + 4 || !is_ident(eq - 1)) return;
+        const size_t v = eq - 1;
+        std::string type;
+        for (size_t k = a + 2; k < v; ++k) {
+            if (is(k, "const")) return; // a const loop variable cannot have a step
+            if (!is_ident(k)) return;
+            type += (type.empty() ? "" : " ") + text(k);
+        }
+        const char *wide = lane_wide_type(type);
+        if (!wide) return;
+        const std::string name = text(v);
+        // step: `v += E`. A step of 1 (`++c`, `c += 1`) walks each thread's own contiguous range: the thread's loop
+        // vectorizes along it as it is, which beats lanes gathering from ranges far apart.
+        size_t step_a = npos, step_b = npos;
+        const size_t n = close - (s2 + 1);
+        if (n >= 4 && text(s2 + 1) == name && is(s2 + 2, "+") && is(s2 + 3, "=") && !(n == 4 && (is(s2 + 4, "1") || is(s2 + 4, "1u") || is(s2 + 4, "1U"))))
+            step_a = s2 + 4, step_b = close;
+        else return;
+        const size_t body_a = close + 1;
+        for (size_t k = body_a; k < b; ++k)
+            if (is(k, "for") || is(k, "while") || is(k, "do") || is(k, "switch") || is(k, "goto")) return;
+        if (assigns(name, s1 + 1, s2) || assigns(name, body_a, b) || address_taken(name)) return;
+        if (!recomputable(eq + 1, s1, s1 + 1, b)) return;
+        if (!recomputable(step_a, step_b, s1 + 1, b)) return;
+        for (size_t k = eq + 1; k < s1; ++k)
+            if (is_ident(k) && text(k) == name) return;
+        // A loop whose start and condition are made of the kernel's parameters and the group's
+        // positions runs alike in every thread: the outer-loop vectorizer takes it as it is.
+        const std::set<std::string> params = parameter_names();
+        bool varies = false;
+        for (size_t k = eq + 1; k < s2 && !varies; ++k) {
+            if (!is_ident(k) || is(k - 1, ".") || is(k - 1, "->") || is(k + 1, "(") || text(k) == name) continue;
+            bool position = false;
+            for (const auto &p : k_.positions)
+                if (p.first == text(k)) position = true, varies = !group_position(p.second);
+            if (!position && !params.count(text(k))) varies = true;
+        }
+        if (!varies) return;
+        s.kind = stmt_kind::lanes;
+        s.lane_type = type;
+        s.lane_wide = wide;
+        s.lane_var = v;
+        s.start_a = eq + 1, s.start_b = s1;
+        s.cond_a = s1 + 1, s.cond_b = s2;
+        s.step_a = step_a, s.step_b = step_b;
+        s.body_a = body_a;
     }
 
     // `if (p == C) statement` (no else) where `p` is the thread's index in the threadgroup, its (scalar,
@@ -1297,12 +1406,13 @@ private:
         int cur = next++;
         bool matrix = false, subset = false;
         for (stmt &s : list) {
-            if ((matrix != (s.kind == stmt_kind::matrix) || subset || s.kind == stmt_kind::subset) &&
-                (s.kind == stmt_kind::matrix || s.kind == stmt_kind::plain || s.kind == stmt_kind::simd || s.kind == stmt_kind::subset))
+            const bool own = s.kind == stmt_kind::subset || s.kind == stmt_kind::lanes; // a region of its own
+            if ((matrix != (s.kind == stmt_kind::matrix) || subset || own) &&
+                (s.kind == stmt_kind::matrix || s.kind == stmt_kind::plain || s.kind == stmt_kind::simd || own))
                 cur = next++;
             matrix = s.kind == stmt_kind::matrix;
-            subset = s.kind == stmt_kind::subset;
-            if (s.kind == stmt_kind::plain || s.kind == stmt_kind::matrix || s.kind == stmt_kind::subset) s.region = cur;
+            subset = own;
+            if (s.kind == stmt_kind::plain || s.kind == stmt_kind::matrix || own) s.region = cur;
             else if (s.kind == stmt_kind::barrier) cur = next++;
             else if (s.kind == stmt_kind::simd) { // arguments stored before the split, the statement after it
                 s.pre_region = cur;
@@ -1322,7 +1432,8 @@ private:
     }
     void collect_uses(const std::vector<stmt> &list) {
         for (const stmt &s : list) {
-            if (s.kind == stmt_kind::plain || s.kind == stmt_kind::matrix || s.kind == stmt_kind::subset) note_uses(s.a, s.b, s.region);
+            if (s.kind == stmt_kind::plain || s.kind == stmt_kind::matrix || s.kind == stmt_kind::subset || s.kind == stmt_kind::lanes)
+                note_uses(s.a, s.b, s.region);
             else if (s.kind == stmt_kind::simd) {
                 for (const simd_call &c : s.calls) note_uses(c.name + 2, c.close, s.pre_region);
                 note_uses(s.a, s.b, s.region);
@@ -1372,6 +1483,7 @@ private:
                 return false;
             }
             rep_index_[d] = reps_.size();
+            r.uniform = !r.array && !r.deferred && group_uniform(*d);
             reps_.push_back(r);
         }
         return choose_group_copies(top, why);
@@ -1408,6 +1520,94 @@ private:
             }
         return true;
     }
+    // ---- variables with one value for the whole group ----
+    // `const device float* in = x + row * cols;` lives across barriers with the same value in every
+    // thread: made of the kernel's parameters (never assigned in the body) and position attributes
+    // that are the group's (threadgroup_position_in_grid...), never assigned after its declaration,
+    // its address never taken. One copy computed before the regions (the function's parameters are
+    // the group's first thread's) serves every thread, so a loop over the threads sees a value that
+    // does not change: `in[c]` is a vector load, not a gather of per-thread pointers.
+    static bool group_position(const std::string &attr) {
+        return attr == "threadgroup_position_in_grid" || attr == "threads_per_threadgroup" || attr == "threadgroups_per_grid" ||
+               attr == "threads_per_grid" || attr == "threads_per_simdgroup" || attr == "simdgroups_per_threadgroup" ||
+               attr == "quadgroups_per_threadgroup" || attr == "grid_origin";
+    }
+    // The kernel's parameter names (the last identifier of each top-level piece of the list), but for
+    // references other than `constant` ones: reading those reads memory that may change.
+    std::set<std::string> parameter_names() const {
+        std::set<std::string> out;
+        std::string last, piece;
+        int depth = 0;
+        const auto ident = [](char c) { return std::isalnum((unsigned char)c) || c == '_'; };
+        for (size_t i = k_.params_open + 1; i <= k_.params_close; ++i) {
+            const char c = s_[i];
+            if (c == '(' || c == '[' || c == '<' || c == '{') ++depth;
+            else if ((c == ')' || c == ']' || c == '>' || c == '}') && i < k_.params_close) --depth;
+            if ((c == ',' && depth == 0) || i == k_.params_close) {
+                const bool reference = piece.find('&') != std::string::npos && piece.find("constant") == std::string::npos;
+                if (!last.empty() && !std::isdigit((unsigned char)last[0]) && !reference) out.insert(last);
+                last.clear();
+                piece.clear();
+                continue;
+            }
+            piece += c;
+            if (ident(c) && depth == 0) {
+                if (i == 0 || !ident(s_[i - 1])) last.clear();
+                last += c;
+            }
+        }
+        return out;
+    }
+    // Whether the body may declare `name` (shadowing a parameter), judged by the tokens around it:
+    // after a type name, or after `*`/`&` that follow a name other than a parameter's (or a `>`) and
+    // before `=`, `;`, `,`, `[` or `)`. A product that looks like that (`local * name;`) counts too:
+    // the answer only has to be yes when it is a declaration.
+    bool declared_in_body(const std::string &name, const std::set<std::string> &params) const {
+        for (size_t i = 1; i < toks_.size(); ++i) {
+            if (!is_ident(i) || text(i) != name) continue;
+            if (is_ident(i - 1) && !statement_keywords().count(text(i - 1))) return true;
+            const bool after_type = i >= 2 && ((is_ident(i - 2) && !params.count(text(i - 2))) || is(i - 2, ">"));
+            if ((is(i - 1, "*") || is(i - 1, "&")) && after_type &&
+                (is(i + 1, "=") || is(i + 1, ";") || is(i + 1, ",") || is(i + 1, "[") || is(i + 1, ")")))
+                return true;
+        }
+        return false;
+    }
+    bool group_uniform(const stmt &d) const {
+        if (!lanes_ || !is(d.name_tok + 1, "=")) return false;
+        const std::string name = text(d.name_tok);
+        if (address_taken(name)) return false;
+        for (size_t i = 0; i < toks_.size(); ++i)
+            if (i != d.name_tok && assigns(name, i, i + 1)) return false;
+        static const std::set<std::string> casts = {"float", "half", "int", "uint", "short", "ushort", "long", "ulong", "char", "uchar", "bool"};
+        const std::set<std::string> params = parameter_names();
+        for (size_t i = d.name_tok + 2; i + 1 < d.b; ++i) {
+            // Computed before any region runs: no read of memory (which the kernel may write first).
+            if (is(i, "[") || (is(i, "-") && is(i + 1, ">"))) return false;
+            if (is(i, "*") && !(is_ident(i - 1) || is(i - 1, ")") || toks_[i - 1].kind == token_kind::number)) return false;
+            if (is(i, ".") && !(is_ident(i - 1) && std::any_of(k_.positions.begin(), k_.positions.end(),
+                                                               [&](const std::pair<std::string, std::string> &p) { return p.first == text(i - 1); })))
+                return false;
+            if (!is_ident(i) || (i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) {
+                if (is(i, "=") || (is(i, "+") && is(i + 1, "+")) || (is(i, "-") && is(i + 1, "-"))) return false;
+                continue;
+            }
+            const std::string t = text(i);
+            if (is(i + 1, "(")) {
+                if (!casts.count(t)) return false; // a call
+                continue;
+            }
+            bool position = false, group = false;
+            for (const auto &p : k_.positions)
+                if (p.first == t) position = true, group = group_position(p.second);
+            if (position ? !group : (!params.count(t) || assigns(t, 0, toks_.size()) || address_taken(t))) return false;
+            std::set<std::string> known = params; // parameters and positions: `row * cols;` is a product
+            for (const auto &p : k_.positions) known.insert(p.first);
+            if (declared_in_body(t, known)) return false;
+        }
+        return true;
+    }
+
     // Position attributes that differ between the threads of a group.
     bool varies_per_thread(const std::string &name) const {
         for (const auto &p : k_.positions)
@@ -1525,9 +1725,10 @@ private:
         }
         for (size_t i = 0; i < reps_.size(); ++i) {
             const replicated &r = reps_[i];
-            if ((r.region < region || (declared_here && r.region == region)) && (used_in(r.name, region)))
-                out += "sm_rt" + std::to_string(i) + (local && !r.array && !address_taken(r.name) ? " " : " &") + r.name + " = sm_rep" +
-                       std::to_string(i) + "[" + t + "];\n";
+            if (!((r.region < region || (declared_here && r.region == region)) && (used_in(r.name, region)))) continue;
+            if (r.uniform) out += "sm_rt" + std::to_string(i) + " " + r.name + " = sm_u" + std::to_string(i) + ";\n";
+            else out += "sm_rt" + std::to_string(i) + (local && !r.array && !address_taken(r.name) ? " " : " &") + r.name + " = sm_rep" +
+                        std::to_string(i) + "[" + t + "];\n";
         }
         return out;
     }
@@ -1535,7 +1736,7 @@ private:
         std::string out;
         for (size_t i = 0; i < reps_.size(); ++i) {
             const replicated &r = reps_[i];
-            if (r.region <= region && used_in(r.name, region) && !r.array && !address_taken(r.name))
+            if (r.region <= region && used_in(r.name, region) && !r.array && !address_taken(r.name) && !r.uniform)
                 out += "sm_rep" + std::to_string(i) + "[" + t + "] = " + r.name + ";\n";
         }
         return out;
@@ -1545,6 +1746,14 @@ private:
         const std::string n = std::to_string(i), t = "sm_rt" + n;
         return "using " + t + " = " + reps_[i].type + ";\n" + t + " *sm_rep" + n + " = (" + t + " *)__builtin_alloca_with_align(sizeof(" + t +
                ") * sm_count, 8 * alignof(" + t + "));\n";
+    }
+    // A group-wide variable's one copy: its declaration's value, as the group's first thread computes
+    // it (group_uniform), then back under softmetal_generated's #line (see deferred_allocations).
+    std::string uniform_value(size_t i) const {
+        const std::string n = std::to_string(i);
+        const stmt &d = *reps_[i].decl;
+        return "using sm_rt" + n + " = " + reps_[i].type + ";\nsm_rt" + n + " sm_u" + n + " = " +
+               copy(toks_[d.name_tok + 2].offset, end_of(d.b - 2)) + ";\n#line 1 \"softmetal_generated\"\n";
     }
     std::string group_copy_allocation(size_t i) const {
         const std::string n = std::to_string(i);
@@ -1757,6 +1966,42 @@ private:
         out += "{" + copy(toks_[s.a].offset, end_of(s.b - 1)) + "}\n" + write_back(s.region, "sm_t") + "}\n}\n";
     }
 
+    // A lanes statement: the threads enter together; then, while any is still in the loop, iteration
+    // `sm_j` of each (masked by its own flag) in one loop over the group's threads.
+    std::string thread_loop() const {
+        return "for (unsigned sm_z = 0, sm_t = 0; sm_z < sm_size.z; ++sm_z)\n"
+               "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n"
+               "SM_THREAD_LOOP\n"
+               "for (unsigned sm_x = 0; sm_x < sm_size.x; ++sm_x, ++sm_t) {\n";
+    }
+    void emit_lanes(const stmt &s, std::string &out) {
+        const int r = s.region;
+        const std::string end = "sm_next" + std::to_string(labels_++);
+        out += "\n{\n" + thread_loop() + "sm_in[sm_t] = " + (any_return_ ? "sm_alive[sm_t]" : "(unsigned char)1") + ";\n}\n";
+        out += "for (unsigned sm_j = 0;; ++sm_j) {\nunsigned sm_any = 0u;\n" + thread_loop() + "if (!sm_in[sm_t]) continue;\n";
+        out += bindings(r, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", true, true);
+        out += "unsigned sm_go = 1u;\n{\n";
+        const std::string w = "(" + s.lane_wide + ")";
+        const std::string step = copy(toks_[s.step_a].offset, end_of(s.step_b - 1));
+        out += s.lane_type + " " + text(s.lane_var) + " = (" + s.lane_type + ")(" + w + "(" +
+               copy(toks_[s.start_a].offset, end_of(s.start_b - 1)) + ") + " + w + "sm_j * " + w + "(" + step + "));\n";
+        std::vector<replacement> reps;
+        for (size_t i = s.body_a; i < s.b; ++i) {
+            if (is(i, "break") && is(i + 1, ";"))
+                reps.push_back({toks_[i].offset, end_of(i + 1) - toks_[i].offset, "{ sm_go = 0u; goto " + end + "; }"});
+            else if (is(i, "continue") && is(i + 1, ";"))
+                reps.push_back({toks_[i].offset, end_of(i + 1) - toks_[i].offset, "goto " + end + ";"});
+            else if (is(i, "return"))
+                reps.push_back({toks_[i].offset, end_of(i + 1) - toks_[i].offset,
+                                "{ sm_alive[sm_t] = 0; sm_go = 0u; goto " + end + "; }"});
+        }
+        out += "if (!(" + copy(toks_[s.cond_a].offset, end_of(s.cond_b - 1)) + ")) sm_go = 0u;\nelse {\n" +
+               copy(toks_[s.body_a].offset, end_of(s.b - 1), reps) + "}\n}\n" + end + ":;\n" + write_back(r, "sm_t") +
+               "sm_in[sm_t] = (unsigned char)sm_go;\nsm_any |= sm_go;\n}\nif (!sm_any) break;\n}\n}\n";
+        const std::string line = lines_.sync(toks_[s.a].offset);
+        lane_lines_ += (lane_lines_.empty() ? "" : ", ") + line.substr(7, line.find(' ', 7) - 7);
+    }
+
     void emit_list(const std::vector<stmt> &list, std::string &out) {
         std::vector<piece> region;
         std::vector<const stmt *> matrix;
@@ -1793,6 +2038,10 @@ private:
                 emit_region(region, out);
                 region.clear();
                 emit_subset(s, out);
+            } else if (s.kind == stmt_kind::lanes) {
+                emit_region(region, out);
+                region.clear();
+                emit_lanes(s, out);
             } else if (s.kind == stmt_kind::plain) {
                 region.push_back({&s, false});
             } else if (s.kind == stmt_kind::simd) {
@@ -1827,6 +2076,11 @@ private:
         emit_region(region, out);
         emit_matrix_region(matrix, out);
     }
+    bool any_lanes(const std::vector<stmt> &list) const {
+        for (const stmt &s : list)
+            if (s.kind == stmt_kind::lanes || (s.kind == stmt_kind::loop && any_lanes(s.body))) return true;
+        return false;
+    }
     void hoisted(const std::vector<stmt> &list, std::string &out) const {
         for (const stmt &s : list) {
             if (s.kind == stmt_kind::hoisted) out += copy(toks_[s.a].offset, end_of(s.b - 1));
@@ -1852,9 +2106,11 @@ private:
         if (any_return_)
             out += "unsigned char *sm_alive = (unsigned char *)__builtin_alloca(sm_count);\n"
                    "for (unsigned sm_i = 0; sm_i < sm_count; ++sm_i) sm_alive[sm_i] = 1;\n";
+        if (any_lanes(top)) out += "unsigned char *sm_in = (unsigned char *)__builtin_alloca(sm_count); // in the lanes loop being run\n";
         // One copy per thread on this stack (C++ for OpenCL has no variable-length arrays).
         for (size_t i = 0; i < reps_.size(); ++i)
-            if (!reps_[i].deferred) out += rep_allocation(i);
+            if (reps_[i].uniform) out += uniform_value(i);
+            else if (!reps_[i].deferred) out += rep_allocation(i);
         // One copy per SIMD group of the matrices that live across regions.
         for (size_t i = 0; i < group_copies_.size(); ++i)
             if (!group_copies_[i].deferred) out += group_copy_allocation(i);
@@ -1874,6 +2130,8 @@ private:
     std::vector<group_copy> group_copies_;
     std::map<const stmt *, size_t> group_copy_index_;
     bool any_return_ = false;
+    bool lanes_ = false;        // lanes statements allowed (SOFTMETAL_LANES)
+    std::string lane_lines_;    // the user lines of the loops run as lanes
     int labels_ = 0;
     int loop_nesting_ = 0;            // loops around split points being parsed
     std::set<std::string> declared_;  // variables the body declares (in the statements parsed so far)
@@ -1883,7 +2141,27 @@ private:
 
 } // namespace
 
-bool build_region_function(const std::string &translated, const region_kernel &k, std::string &code, std::string &why) {
+namespace {
+// With lanes first; a kernel whose split fails only because of them (a variable that now lives across
+// the loop's own region, declared in a form with no per-thread copy) is split without.
+bool split(const std::string &text, const region_kernel &k, std::string &code, std::string &why, std::string *lane_lines) {
+    for (const bool lanes : {lane_loops_enabled(), false}) {
+        splitter s(text, k, lanes);
+        std::string out;
+        if (!s.run(out, why)) {
+            if (lanes) continue;
+            return false;
+        }
+        code = std::move(out);
+        if (lane_lines) *lane_lines = s.lane_lines();
+        return true;
+    }
+    return false;
+}
+} // namespace
+
+bool build_region_function(const std::string &translated, const region_kernel &k, std::string &code, std::string &why,
+                           std::string *lane_lines) {
     if (!k.meeting_functions.empty()) {
         // Helpers inlined: the splitter reads the new body, appended to the text (it copies pieces of
         // it, under their #line directives, and never compiles the appended body itself).
@@ -1894,18 +2172,10 @@ bool build_region_function(const std::string &translated, const region_kernel &k
             region_kernel inlined = k;
             inlined.body_open = translated.size() + 1;
             inlined.body_close = text.size() - 1;
-            splitter s(text, inlined);
-            std::string out;
-            if (!s.run(out, why)) return false;
-            code = std::move(out);
-            return true;
+            return split(text, inlined, code, why, lane_lines);
         }
     }
-    splitter s(translated, k);
-    std::string out;
-    if (!s.run(out, why)) return false;
-    code = std::move(out);
-    return true;
+    return split(translated, k, code, why, lane_lines);
 }
 
 } // namespace detail

@@ -35,7 +35,10 @@ struct region_kernel {
 
 // Builds `sm_regions_<name>` for `k` from `translated` (the whole translated source, with its #line
 // directives). Returns false, with `why` set, when the kernel does not qualify.
-bool build_region_function(const std::string &translated, const region_kernel &k, std::string &code, std::string &why);
+// `lane_lines` (when given) gets the user lines of the loops inside regions that run as lanes
+// (stmt_kind::lanes in barrier_regions.cpp; SOFTMETAL_LANES=0 turns them off).
+bool build_region_function(const std::string &translated, const region_kernel &k, std::string &code, std::string &why,
+                           std::string *lane_lines = nullptr);
 
 } // namespace detail
 } // namespace softmetal

@@ -2407,9 +2407,15 @@ private:
                                      (lanes ? "threads run as SIMD lanes through the loop at line " + lines
                                             : "threads not run as SIMD lanes: " + why) + "\n";
                 if (!lanes) continue;
-            } else if (!build_region_function(translated, rk, code, why)) {
-                on_fibers(why);
-                continue;
+            } else {
+                std::string lines;
+                if (!build_region_function(translated, rk, code, why, &lines)) {
+                    on_fibers(why);
+                    continue;
+                }
+                if (remarks_enabled() && !lines.empty())
+                    lane_remarks_ += "program_source:" + std::to_string(k.line) + ": remark: kernel '" + k.name +
+                                     "': threads of a barrier region run as SIMD lanes through the loop at line " + lines + "\n";
             }
             // The function sits at the kernel's namespace scope.
             std::string open, close;

@@ -83,6 +83,8 @@ std::vector<kernel_case> vectorization_cases();
 std::vector<kernel_case> codegen_cases();
 // Kernels whose loops run a different number of times per thread, run as SIMD lanes (lane_loop_corpus.cpp).
 std::vector<kernel_case> lane_loop_cases();
+// Barrier kernels whose regions hold loops of per-thread length, run in step as SIMD lanes (region_lane_corpus.cpp).
+std::vector<kernel_case> region_lane_cases();
 
 // Drives one case through some implementation. Returns "" on success, else an error message
 // (compile log, missing function, or the check's complaint).
