@@ -20,6 +20,7 @@
 #include "compiler/clang_driver.hpp"
 #include "compiler/vectorize_remarks.hpp"
 #include "compiler/diagnostics.hpp"
+#include "compiler/split_failure_remark.hpp"
 #include "compiler/kernel_cache.hpp"
 #include "compiler/msl_confinement.hpp"
 #include "compiler/msl_preprocessor.hpp"
@@ -517,6 +518,15 @@ void print_remarks(const compile_result &r) {
         if (line.find(": remark: kernel '") != std::string::npos) std::fprintf(stderr, "softmetal: %s\n", line.c_str());
 }
 
+// SOFTMETAL_REMARKS: the split source (`split_cpp`) did not build, and the fiber-only one is built
+// instead: clang's first errors, on stderr and in the library's log (empty without remarks).
+std::string split_source_failed(const std::string &clang_output, const std::string &split_cpp) {
+    if (!remarks_enabled()) return std::string();
+    std::string remark = split_failure_remark(clang_output, split_cpp);
+    std::fputs(remark.c_str(), stderr);
+    return remark;
+}
+
 // Translates `pre` and tries `attempt(translation, clang_output)` (true: built), with rounds of
 // operand repair between attempts (operand_repair.hpp). A few rounds at most: each
 // round's errors name every scalar operand clang met (the error limit is high), so another round is
@@ -630,6 +640,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
         if (threshold > 0 && t.kernel_names.size() >= threshold) {
             r = check_library(src, t, cc, flags, runtime, loc, log, clang_output);
             if (!r.module && !t.cpp_fibers.empty()) {
+                log += split_source_failed(clang_output, t.cpp);
                 t.cpp = t.cpp_fibers;
                 clang_output.clear();
                 r = check_library(src, t, cc, flags, runtime, loc, log, clang_output);
@@ -641,7 +652,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
         if (!r.module && !t.cpp_fibers.empty()) {
             // The kernels split at barriers did not build (the user's own error, or a shape barrier_regions
             // misjudged): build the fiber-only version, whose diagnostics are the user's, each once.
-            if (remarks_enabled()) std::fprintf(stderr, "softmetal: the kernels split into regions did not build: every kernel of this library runs on fibers\n");
+            log += split_source_failed(clang_output, t.cpp);
             t.cpp = t.cpp_fibers;
             clang_output.clear();
             r = loc.enabled ? compile_cached(src, t, cc, flags, runtime, loc.directory, log, clang_output, &entry_key)
@@ -706,7 +717,7 @@ object_result compile_object_impl(const std::string &src, const compile_options 
         unlink((dir + "/program_source.cpp").c_str());
         so = build(cc, flags, include, dir, t, src, log, clang_output);
         if (so.empty() && !t.cpp_fibers.empty()) {
-            log = t.log;
+            log = t.log + split_source_failed(clang_output, t.cpp);
             t.cpp = t.cpp_fibers;
             unlink((dir + "/program_source.cpp").c_str());
             clang_output.clear();

@@ -1,0 +1,22 @@
+// SOFTMETAL_REMARKS=1: why the source with kernels split into barrier regions or SIMD lanes
+// (barrier_regions.hpp, lane_loops.hpp) did not build, from clang's own output. The compiler then
+// quietly builds the fiber-only source, whose diagnostics are the user's; without this remark the
+// split's errors, which are softmetal's (a shape the split misjudged), are never seen.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace softmetal {
+namespace detail {
+
+// Lines "softmetal: remark: ..." (each ending in '\n'): the kernels concerned (those clang's output
+// names through their `sm_regions_<kernel>` function, or whose lines in program_source hold an
+// error; every split kernel when neither says), then clang's first `max_errors` error lines
+// (file:line:col: error: message, each cut at 400 characters) and how many more there were.
+// `clang_output` is clang's output for `split_cpp`, the split source.
+std::string split_failure_remark(const std::string &clang_output, const std::string &split_cpp,
+                                 std::size_t max_errors = 20);
+
+} // namespace detail
+} // namespace softmetal
