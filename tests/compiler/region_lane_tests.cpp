@@ -13,28 +13,7 @@
 
 namespace {
 
-// Sets an environment variable for one scope (SOFTMETAL_LANES, SOFTMETAL_REMARKS and
-// SOFTMETAL_BARRIER_MODE are part of the compile cache key).
-class scoped_environment {
-public:
-    scoped_environment(const char *name, const char *value) : name_(name) {
-        const char *old = std::getenv(name);
-        had_ = old != nullptr;
-        if (old) old_ = old;
-        if (value) setenv(name, value, 1);
-        else unsetenv(name);
-    }
-    ~scoped_environment() {
-        if (had_) setenv(name_.c_str(), old_.c_str(), 1);
-        else unsetenv(name_.c_str());
-    }
-    scoped_environment(const scoped_environment &) = delete;
-    scoped_environment &operator=(const scoped_environment &) = delete;
-
-private:
-    std::string name_, old_;
-    bool had_ = false;
-};
+using softmetal_test::scoped_environment;
 
 std::string remarks_of(const std::string &source) {
     scoped_environment remarks("SOFTMETAL_REMARKS", "1");

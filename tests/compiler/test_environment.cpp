@@ -26,6 +26,19 @@ void use_default_test_cache() {
     unsetenv("SOFTMETAL_CXX");
 }
 
+scoped_environment::scoped_environment(const char *name, const char *value) : name_(name) {
+    const char *old = std::getenv(name);
+    had_ = old != nullptr;
+    if (old) old_ = old;
+    if (value) setenv(name, value, 1);
+    else unsetenv(name);
+}
+
+scoped_environment::~scoped_environment() {
+    if (had_) setenv(name_.c_str(), old_.c_str(), 1);
+    else unsetenv(name_.c_str());
+}
+
 // Before any test runs: nothing may touch $HOME.
 static const bool configured = (use_default_test_cache(), true);
 
