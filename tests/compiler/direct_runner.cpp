@@ -1,5 +1,8 @@
 #include "direct_runner.hpp"
 
+#include "catch.hpp"
+#include "test_environment.hpp"
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
@@ -162,6 +165,14 @@ std::string direct_runner::run(const corpus::kernel_case &c) {
     }
     dispatch(*kernel, launch, tg_lengths);
     return c.check(results);
+}
+
+std::string remarks_of(const std::string &source) {
+    scoped_environment remarks("SOFTMETAL_REMARKS", "1");
+    softmetal::compile_result r = softmetal::compile_library(source, {}, test_runtime());
+    INFO(r.log);
+    REQUIRE(r.module);
+    return r.log;
 }
 
 } // namespace softmetal_test

@@ -23,6 +23,10 @@ public:
     const sm_kernel_info *kernel = nullptr;
 };
 
+// The compile log of `source` with SOFTMETAL_REMARKS=1 (the remarks go to stderr too); REQUIREs
+// that the library compiled.
+std::string remarks_of(const std::string &source);
+
 // Runs `kernel` over a whole dispatch with the given buffers (by argument-table index).
 void dispatch(const sm_kernel_info &kernel, sm_launch &launch, const uint64_t *threadgroup_lengths);
 

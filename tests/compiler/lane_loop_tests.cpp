@@ -16,14 +16,7 @@ namespace {
 
 using softmetal_test::scoped_environment;
 
-// The compile log with SOFTMETAL_REMARKS=1 (the remarks go to stderr too).
-std::string remarks_of(const std::string &source) {
-    scoped_environment remarks("SOFTMETAL_REMARKS", "1");
-    softmetal::compile_result r = softmetal::compile_library(source, {}, softmetal_test::test_runtime());
-    INFO(r.log);
-    REQUIRE(r.module);
-    return r.log;
-}
+using softmetal_test::remarks_of;
 
 std::string lanes_remark(const std::string &kernel) { return "remark: kernel '" + kernel + "': threads run as SIMD lanes"; }
 std::string not_lanes_remark(const std::string &kernel) { return "remark: kernel '" + kernel + "': threads not run as SIMD lanes: "; }

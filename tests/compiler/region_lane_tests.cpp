@@ -15,13 +15,7 @@ namespace {
 
 using softmetal_test::scoped_environment;
 
-std::string remarks_of(const std::string &source) {
-    scoped_environment remarks("SOFTMETAL_REMARKS", "1");
-    softmetal::compile_result r = softmetal::compile_library(source, {}, softmetal_test::test_runtime());
-    INFO(r.log);
-    REQUIRE(r.module);
-    return r.log;
-}
+using softmetal_test::remarks_of;
 
 std::string region_lanes_remark(const std::string &kernel) {
     return "remark: kernel '" + kernel + "': threads of a barrier region run as SIMD lanes through the loop at line ";
