@@ -1339,30 +1339,10 @@ private:
     void parse_declaration(stmt &s) {
         size_t a = s.a, b = s.b;
         if (statement_keywords().count(text(a))) return;
-        bool is_static = false;
-        size_t i = a, type_idents = 0;
-        for (; i < b; ++i) {
-            std::string t = text(i);
-            if (t == "static" || t == "constexpr") {
-                is_static = true;
-                continue;
-            }
-            if (t == "const" || t == "volatile" || t == "*" || t == "&" || t == "::") continue;
-            if (t == "<") { // template arguments of the type
-                int d = 0;
-                for (; i < b; ++i) {
-                    if (is(i, "(")) i = match_[i];
-                    else if (is(i, "<")) ++d;
-                    else if (is(i, ">") && --d == 0) break;
-                }
-                continue;
-            }
-            if (!is_ident(i)) return;
-            bool ends = is(i + 1, "=") || is(i + 1, ";") || is(i + 1, ",") || is(i + 1, "[") || is(i + 1, "(") || is(i + 1, "{");
-            if (ends && type_idents > 0 && !is(i - 1, "::")) break;
-            ++type_idents;
-        }
-        if (i >= b) return;
+        const declaration_head head = head_of_declaration(a, b);
+        const size_t i = head.name;
+        if (i == none) return;
+        const bool is_static = head.has_static || head.has_constexpr;
         s.name_tok = i;
         bool one_declarator = true;
         for (size_t k = i + 1; k < b; ++k) {

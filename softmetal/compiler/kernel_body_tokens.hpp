@@ -103,6 +103,41 @@ protected:
         }
         return none;
     }
+    // The head of a declaration by shape, `[static] [constexpr] [const] T [<...>] [*&...] name`, in
+    // tokens [a, b): where the first declared name is (none when [a, b) is not a declaration of that
+    // shape) and which of the specifiers it carries.
+    struct declaration_head {
+        size_t name = none;
+        bool has_static = false, has_constexpr = false, has_auto = false;
+    };
+    declaration_head head_of_declaration(size_t a, size_t b) const {
+        declaration_head h;
+        size_t i = a, type_idents = 0;
+        for (; i < b; ++i) {
+            const std::string t = text(i);
+            if (t == "static" || t == "constexpr") {
+                (t == "static" ? h.has_static : h.has_constexpr) = true;
+                continue;
+            }
+            if (t == "auto") h.has_auto = true;
+            if (t == "const" || t == "volatile" || t == "*" || t == "&" || t == "::") continue;
+            if (t == "<") { // template arguments of the type
+                int d = 0;
+                for (; i < b; ++i) {
+                    if (is(i, "(")) i = match_[i];
+                    else if (is(i, "<")) ++d;
+                    else if (is(i, ">") && --d == 0) break;
+                }
+                continue;
+            }
+            if (!is_ident(i)) return h;
+            const bool ends = is(i + 1, "=") || is(i + 1, ";") || is(i + 1, ",") || is(i + 1, "[") || is(i + 1, "(") || is(i + 1, "{");
+            if (ends && type_idents > 0 && !is(i - 1, "::")) break;
+            ++type_idents;
+        }
+        if (i < b) h.name = i;
+        return h;
+    }
     // `&name` as an operand (not `a & name`, not `a && name`).
     bool address_taken(const std::string &name) const {
         for (size_t i = 0; i + 1 < toks_.size(); ++i)

@@ -214,32 +214,11 @@ private:
                                                        "sizeof", "static_assert"};
         const size_t a = p.a, b = p.b;
         if (keywords.count(text(a))) return;
-        bool is_static = false, is_auto = false;
-        size_t i = a, type_idents = 0;
-        for (; i < b; ++i) {
-            const std::string t = text(i);
-            if (t == "static" || t == "constexpr") {
-                is_static = is_static || t == "static";
-                if (t == "constexpr") p.is_const = true;
-                continue;
-            }
-            if (t == "auto") is_auto = true;
-            if (t == "const" || t == "volatile" || t == "*" || t == "&" || t == "::") continue;
-            if (t == "<") { // template arguments of the type
-                int d = 0;
-                for (; i < b; ++i) {
-                    if (is(i, "(")) i = match_[i];
-                    else if (is(i, "<")) ++d;
-                    else if (is(i, ">") && --d == 0) break;
-                }
-                continue;
-            }
-            if (!is_ident(i)) return;
-            const bool ends = is(i + 1, "=") || is(i + 1, ";") || is(i + 1, ",") || is(i + 1, "[") || is(i + 1, "(") || is(i + 1, "{");
-            if (ends && type_idents > 0 && !is(i - 1, "::")) break;
-            ++type_idents;
-        }
-        if (i >= b || (is(i + 1, "=") && is(i + 2, "="))) return;
+        const declaration_head head = head_of_declaration(a, b);
+        const size_t i = head.name;
+        if (i == none || (is(i + 1, "=") && is(i + 2, "="))) return;
+        const bool is_static = head.has_static, is_auto = head.has_auto;
+        if (head.has_constexpr) p.is_const = true;
         p.name_tok = i;
         // The declarators: `name [= init]`, separated by top-level commas.
         bool plain_declarators = true;
