@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstring>
 #include <initializer_list>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -91,7 +92,7 @@ private:
     void store(const void* data, std::size_t length) {
         length_ = length;
         if (length <= sizeof(inline_)) std::memcpy(inline_, data, length);
-        else heap_.assign(static_cast<const unsigned char*>(data), static_cast<const unsigned char*>(data) + length);
+        else heap_.assign(static_cast<const char*>(data), length);
     }
 
     kind kind_ = kind::bytes;
@@ -104,7 +105,9 @@ private:
     std::size_t length_ = 0;
     /// Most values are a scalar or a small struct: keep them without an allocation.
     alignas(16) unsigned char inline_[64] = {};
-    std::vector<unsigned char> heap_;
+    // Larger values: a std::string used as a byte array (operator new's 16-byte alignment, like a vector),
+    // because std::string's members are compiled once in libstdc++ and a vector's in every program.
+    std::string heap_;
 };
 
 namespace detail {

@@ -67,14 +67,18 @@ public:
             msg_send<void(objc_bool)>(options, "setFastMathEnabled:", static_cast<objc_bool>(fast_math_ == setting::on));
         if (has_language_version_) msg_send<void(ns_uinteger)>(options, "setLanguageVersion:", language_version_);
         if (!macros_.empty()) {
-            std::vector<std::pair<object, object>> entries;
-            for (const macro& m : macros_) {
-                object key = make_string(m.name);
-                object text = m.is_number ? make_number(m.number) : make_string(m.text);
-                entries.emplace_back(std::move(key), std::move(text));
+            // Keys in the first half, values in the second: one vector of ids, the type the rest of the
+            // header already uses, instead of a vector of object pairs compiled into every program.
+            const std::size_t count = macros_.size();
+            std::vector<id> keys_then_values(2 * count);
+            autorelease_pool pool;  // holds the strings and numbers until the dictionary retains them
+            for (std::size_t i = 0; i < count; ++i) {
+                const macro& m = macros_[i];
+                keys_then_values[i] = detail::autoreleased(make_string(m.name));
+                keys_then_values[count + i] = detail::autoreleased(m.is_number ? make_number(m.number) : make_string(m.text));
             }
-            object dictionary = make_dictionary(entries);  // copied by the setter
-            msg_send<void(id)>(options, "setPreprocessorMacros:", dictionary.get());
+            object dictionary = detail::dictionary_of(keys_then_values.data() + count, keys_then_values.data(), count);
+            msg_send<void(id)>(options, "setPreprocessorMacros:", dictionary.get());  // copied by the setter
         }
         return options;
     }

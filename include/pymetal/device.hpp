@@ -9,7 +9,7 @@
 /// \endcode
 ///
 /// Thread safety: a device handle may be copied and used from any number of threads at once (MTLDevice
-/// is thread-safe; the default command queue is created once, under a std::call_once). Copies share
+/// is thread-safe; the default command queue is created once, under a mutex). Copies share
 /// the MTLDevice and its default queue.
 #pragma once
 
@@ -331,7 +331,9 @@ public:
     friend bool operator!=(const device& a, const device& b) noexcept { return !(a == b); }
 
 private:
-    explicit device(object mtl_device) : state_(std::make_shared<detail::device_state>(std::move(mtl_device))) {}
+    // shared_ptr(new ...) rather than make_shared: one more allocation per device, and some thirty
+    // fewer functions (make_shared's allocator machinery) compiled into every program.
+    explicit device(object mtl_device) : state_(new detail::device_state(std::move(mtl_device))) {}
 
     detail::device_state& state() const {
         if (!state_) throw error("pymetal: use of an empty device handle");

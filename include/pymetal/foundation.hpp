@@ -86,17 +86,29 @@ inline object make_number(long long value) {
     autorelease_pool pool;
     return object::retain(msg_send<id(long long)>(number_class, "numberWithLongLong:", value));
 }
-/// A +1 NSDictionary of the given key/value pairs (the dictionary retains them).
-inline object make_dictionary(const std::vector<std::pair<object, object>>& entries) {
+namespace detail {
+/// A +1 NSDictionary of `count` values and keys (the dictionary retains them).
+inline object dictionary_of(const id* values, const id* keys, ns_uinteger count) {
     static const Class dictionary_class = class_named("NSDictionary");
-    std::vector<id> keys, values;
-    for (const auto& [key, value] : entries) {
-        keys.push_back(key.get());
-        values.push_back(value.get());
-    }
     autorelease_pool pool;
     return object::retain(msg_send<id(const id*, const id*, ns_uinteger)>(
-        dictionary_class, "dictionaryWithObjects:forKeys:count:", values.data(), keys.data(), keys.size()));
+        dictionary_class, "dictionaryWithObjects:forKeys:count:", values, keys, count));
+}
+/// Hands a +1 object to the current autorelease pool and returns it (+0, alive until the pool drains).
+inline id autoreleased(object owned) {
+    id handed = owned.release();
+    return msg_send<id()>(handed, "autorelease");
+}
+}  // namespace detail
+
+/// A +1 NSDictionary of the given key/value pairs (the dictionary retains them).
+inline object make_dictionary(const std::vector<std::pair<object, object>>& entries) {
+    std::vector<id> keys_then_values(2 * entries.size());
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        keys_then_values[i] = entries[i].first.get();
+        keys_then_values[entries.size() + i] = entries[i].second.get();
+    }
+    return detail::dictionary_of(keys_then_values.data() + entries.size(), keys_then_values.data(), entries.size());
 }
 
 namespace detail {

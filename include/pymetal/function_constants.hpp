@@ -63,15 +63,14 @@ struct declared_constant {
 
 /// The constants `function` (an MTLFunction) declares. Call inside an autorelease pool.
 inline std::vector<declared_constant> declared_constants(id function) {
-    std::vector<declared_constant> declared;
     id dictionary = msg_send<id()>(function, "functionConstantsDictionary");
-    if (!dictionary) return declared;
-    id constants = msg_send<id()>(dictionary, "allValues");
-    const ns_uinteger count = array_count(constants);
-    for (ns_uinteger i = 0; i < count; ++i) {
+    id constants = dictionary ? msg_send<id()>(dictionary, "allValues") : nullptr;
+    // Sized once and filled in place: no push_back, whose growth path every program would compile.
+    std::vector<declared_constant> declared(constants ? array_count(constants) : 0);
+    for (std::size_t i = 0; i < declared.size(); ++i) {
         id c = array_at(constants, i);
-        declared.push_back({to_string(msg_send<id()>(c, "name")), static_cast<data_type>(msg_send<ns_uinteger()>(c, "type")),
-                            msg_send<ns_uinteger()>(c, "index"), msg_send<objc_bool()>(c, "required") != 0});
+        declared[i] = {to_string(msg_send<id()>(c, "name")), static_cast<data_type>(msg_send<ns_uinteger()>(c, "type")),
+                       msg_send<ns_uinteger()>(c, "index"), msg_send<objc_bool()>(c, "required") != 0};
     }
     return declared;
 }
@@ -161,11 +160,10 @@ private:
         std::string name;  ///< empty: by index
         std::size_t index;
         data_type type;
-        std::vector<unsigned char> value;
+        std::string value;  ///< the value's bytes (a string: a type the header compiles anyway)
     };
-    static std::vector<unsigned char> bytes_of(const void* value, std::size_t size) {
-        const auto* first = static_cast<const unsigned char*>(value);
-        return std::vector<unsigned char>(first, first + size);
+    static std::string bytes_of(const void* value, std::size_t size) {
+        return std::string(static_cast<const char*>(value), size);
     }
 
     std::vector<entry> entries_;

@@ -19,11 +19,15 @@ struct device_state {
 
     // The queue the one-call dispatch forms use. Thread-safe: created once, then only read.
     const command_queue& default_queue() {
-        std::call_once(queue_once, [this] {
+        // A mutex rather than std::call_once: the header already uses std::mutex, and call_once's
+        // machinery costs every program that dispatches compile time. After creation the queue is
+        // only read, but each call still takes the lock: a few nanoseconds beside a dispatch.
+        std::lock_guard<std::mutex> lock(queue_mutex_);
+        if (!queue_) {
             id queue = msg_send<id()>(device, "newCommandQueue");
             if (!queue) throw error("pymetal: the device returned no command queue (newCommandQueue)");
             queue_ = command_queue::adopt(queue);
-        });
+        }
         return queue_;
     }
 
@@ -32,7 +36,7 @@ struct device_state {
     ns_uinteger max_threadgroup_memory_length = 0;
 
 private:
-    std::once_flag queue_once;
+    std::mutex queue_mutex_;
     command_queue queue_;
 };
 

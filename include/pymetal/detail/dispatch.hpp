@@ -53,16 +53,23 @@ struct pipeline_info {
 
 // The active arguments of an MTLComputePipelineReflection (its `arguments` array of MTLArgument).
 inline std::vector<reflected_argument> read_reflection(id reflection) {
-    std::vector<reflected_argument> arguments;
-    if (!reflection) return arguments;
-    id array = msg_send<id()>(reflection, "arguments");
+    id array = reflection ? msg_send<id()>(reflection, "arguments") : nullptr;
     const ns_uinteger count = array ? msg_send<ns_uinteger()>(array, "count") : 0;
-    for (ns_uinteger i = 0; i < count; ++i) {
+    // What pymetal binds: active buffers, threadgroup memory, textures and samplers (MTLArgumentType
+    // 0-3), not imageblocks or visible function tables.
+    const auto bound = [](id a) {
+        return msg_send<objc_bool()>(a, "isActive") && msg_send<ns_uinteger()>(a, "type") <= 3;
+    };
+    // Counted first, then filled in place: no push_back, whose growth path every program would compile.
+    std::size_t kept = 0;
+    for (ns_uinteger i = 0; i < count; ++i) kept += bound(msg_send<id(ns_uinteger)>(array, "objectAtIndex:", i)) ? 1 : 0;
+    std::vector<reflected_argument> arguments(kept);
+    std::size_t next = 0;
+    for (ns_uinteger i = 0; i < count && next < kept; ++i) {
         id a = msg_send<id(ns_uinteger)>(array, "objectAtIndex:", i);
-        if (!msg_send<objc_bool()>(a, "isActive")) continue;
+        if (!bound(a)) continue;
         const ns_uinteger type = msg_send<ns_uinteger()>(a, "type");  // MTLArgumentType
-        if (type > 3) continue;  // imageblocks, visible function tables...: nothing pymetal binds
-        reflected_argument r;
+        reflected_argument& r = arguments[next++];
         r.type = static_cast<argument_type>(type);
         r.threadgroup = r.type == argument_type::threadgroup_memory;
         r.index = msg_send<ns_uinteger()>(a, "index");
@@ -87,7 +94,6 @@ inline std::vector<reflected_argument> read_reflection(id reflection) {
         id name = msg_send<id()>(a, "name");
         static const char* const attributes[] = {"buffer(", "threadgroup(", "texture(", "sampler("};
         r.name = name ? pymetal::to_string(name) : "[[" + std::string(attributes[type]) + std::to_string(r.index) + ")]]";
-        arguments.push_back(std::move(r));
     }
     return arguments;
 }

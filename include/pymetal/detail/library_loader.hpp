@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../error.hpp"
+#include "platform.hpp"
 
 namespace pymetal::detail {
 
@@ -23,21 +24,22 @@ struct library_spec {
 inline void* open_library(const library_spec& spec) {
     std::vector<std::string> tried;
     std::string last_reason;
-    std::vector<std::string> paths;
-    if (const char* override_path = std::getenv(spec.env_override); override_path && *override_path) {
-        paths.emplace_back(override_path);
-    } else {
-        paths = spec.candidates;
-    }
-    for (const auto& path : paths) {
+    const auto try_path = [&](const std::string& path) -> void* {
         tried.push_back(path);
         // RTLD_GLOBAL: Foundation and Metal resolve runtime symbols against the same libobjc instance.
         if (void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL)) return handle;
         if (const char* reason = dlerror()) last_reason = reason;
+        return nullptr;
+    };
+    if (const char* override_path = std::getenv(spec.env_override); override_path && *override_path) {
+        if (void* handle = try_path(override_path)) return handle;
+    } else {
+        for (const std::string& path : spec.candidates)
+            if (void* handle = try_path(path)) return handle;
     }
     std::string hint = spec.install_hint;
     hint += " (or set " + std::string(spec.env_override) + " to its path)";
-    throw load_error(spec.name, tried, hint, last_reason);
+    throw load_error(spec.name, std::move(tried), std::move(hint), std::move(last_reason));
 }
 
 // Looks a symbol up in `handle`; throws load_error if it is absent.
@@ -45,20 +47,23 @@ inline void* required_address(void* handle, const char* symbol, const char* libr
     dlerror();
     void* address = dlsym(handle, symbol);
     if (!address) {
-        throw load_error(library, {symbol}, "the library is too old or not the expected one",
+        std::vector<std::string> looked_for;
+        looked_for.push_back(symbol);
+        throw load_error(library, std::move(looked_for), "the library is too old or not the expected one",
                          std::string("missing symbol ") + symbol);
     }
     return address;
 }
 
-// required_address as a function of type Fn (one small cast per type; the look-up is shared).
+// required_address as a function of type Fn (one small cast per type; the look-up is shared). Forced
+// inline: a runtime table names some twenty function types, each otherwise a function to compile.
 template <class Fn>
-Fn required_symbol(void* handle, const char* symbol, const char* library) {
+PYMETAL_ALWAYS_INLINE Fn required_symbol(void* handle, const char* symbol, const char* library) {
     return reinterpret_cast<Fn>(required_address(handle, symbol, library));
 }
 
 template <class Fn>
-Fn optional_symbol(void* handle, const char* symbol) {
+PYMETAL_ALWAYS_INLINE Fn optional_symbol(void* handle, const char* symbol) {
     return reinterpret_cast<Fn>(dlsym(handle, symbol));
 }
 
