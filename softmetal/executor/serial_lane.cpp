@@ -34,6 +34,7 @@ void serial_lane::submit(std::function<void()> task) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         tasks_.push_back(std::move(task));
+        outstanding_.fetch_add(1, std::memory_order_relaxed);  // under mutex_: before the lane can take the task
         // One wake-up per sleep: tasks submitted before the woken lane gets the mutex need none of their own.
         wake = sleeping_;
         sleeping_ = false;
@@ -154,9 +155,14 @@ void serial_lane::drain(void (*after_batch)()) {
         if (tasks_.empty()) return;  // stopping, and everything submitted has run
         batch.swap(tasks_);
         lock.unlock();
-        for (std::function<void()>& task : batch) {
-            task();
-            task = nullptr;  // destroy captures before the next task runs (and outside the lock)
+        {
+            // Not while a run_here_if_idle of the calling thread runs: that work comes first in the lane's order.
+            std::lock_guard<std::mutex> order(order_mutex_);
+            for (std::function<void()>& task : batch) {
+                task();
+                task = nullptr;  // destroy captures before the next task runs (and outside the lock)
+                outstanding_.fetch_sub(1, std::memory_order_release);
+            }
         }
         batch.clear();
         if (after_batch) after_batch();

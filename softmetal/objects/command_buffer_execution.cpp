@@ -116,9 +116,9 @@ std::optional<validation_failure> run_dispatch(const recorded_dispatch& recorded
     return std::nullopt;
 }
 
-void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) {
+void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared, bool on_lane) {
     command_buffer_core& core = *shared;
-    open_lane_autorelease_pool();  // drained after this batch of the lane's tasks (gnustep_thread.hpp)
+    if (on_lane) open_lane_autorelease_pool();  // drained after this batch of the lane's tasks (gnustep_thread.hpp)
     std::vector<void*> scheduled_handlers;
     id self = nullptr;
     softmetal::serial_lane* handler_lane = nullptr;
@@ -188,6 +188,9 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
     if (failure) {
         pymetal::object error;
         try {
+            // Off the lane (run by commit), the caller's thread need not have a pool of its own.
+            std::optional<pymetal::autorelease_pool> pool;
+            if (!on_lane) pool.emplace();
             error = pymetal::object::retain(autoreleased_error(command_buffer_error_domain(), failure->code, failure->message));
         } catch (...) {
             // Without an NSError the status still says Error.
@@ -201,7 +204,8 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
     // On the handler lane when there are handlers (they may wait for this queue's later command buffers,
     // and a scheduled handler may still be running there), else here: a hop to another thread would
     // cost a wake-up on every command buffer.
-    // (Run here, it is inside the lane's autorelease pool; on the handler lane, inside one of its own.)
+    // (Run here, it is inside the lane's autorelease pool, or the committing thread's when commit ran the
+    // command buffer itself; on the handler lane, inside one of its own.)
     auto finish = [shared, self] {
         command_buffer_core& core = *shared;
         std::vector<void*> handlers;
