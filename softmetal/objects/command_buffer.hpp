@@ -14,6 +14,7 @@
 #include "objects/recorded_dispatch.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -142,9 +143,11 @@ std::optional<validation_failure> run_dispatch(const recorded_dispatch& dispatch
 // Appends `command` unless the command buffer is committed; false when it was refused.
 bool record_command(command_buffer_core& core, recorded_command command);
 
-// Runs a committed command buffer (command_buffer_execution.cpp): on its queue's lane (`on_lane`), or
-// on the committing thread when commit found the queue idle (then in the caller's autorelease pool).
-void execute_command_buffer(const std::shared_ptr<command_buffer_core>& core, bool on_lane);
+// Runs a committed command buffer (command_buffer_execution.cpp): on its queue's lane (`committed_at`
+// null), or on the committing thread when commit found the queue idle (then in the caller's autorelease
+// pool, and scheduled at commit's clock reading `*committed_at`).
+void execute_command_buffer(const std::shared_ptr<command_buffer_core>& core,
+                            const std::chrono::steady_clock::time_point* committed_at);
 
 // Command buffers of every queue that are committed and not yet finished.
 std::atomic<unsigned>& command_buffers_in_flight();

@@ -116,8 +116,10 @@ std::optional<validation_failure> run_dispatch(const recorded_dispatch& recorded
     return std::nullopt;
 }
 
-void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared, bool on_lane) {
+void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared,
+                            const std::chrono::steady_clock::time_point* committed_at) {
     command_buffer_core& core = *shared;
+    const bool on_lane = committed_at == nullptr;
     if (on_lane) open_lane_autorelease_pool();  // drained after this batch of the lane's tasks (gnustep_thread.hpp)
     std::vector<void*> scheduled_handlers;
     id self = nullptr;
@@ -138,7 +140,8 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared, 
         core.status = status_scheduled;
         // The lane starts the work as soon as it is scheduled (a clock read costs ~90 ns on our VMs, a
         // tenth of a small command buffer's time on the lane).
-        started = std::chrono::steady_clock::now();
+        // Run by commit, the command buffer is scheduled as it is committed: commit's reading serves.
+        started = on_lane ? std::chrono::steady_clock::now() : *committed_at;
         scheduled_at = std::chrono::duration<double>(started.time_since_epoch()).count();
         core.kernel_end_time = scheduled_at;
         core.progress.store(progress_scheduled, std::memory_order_release);
