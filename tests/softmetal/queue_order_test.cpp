@@ -16,12 +16,19 @@ using namespace softmetal_test;
 
 namespace {
 
-// Each command buffer takes the next ticket (1, 2, ...) and writes it into its own slot.
+// Each command buffer takes the next ticket (1, 2, ...) and writes it into its own slot. Not atomically,
+// and with a few microseconds of volatile stores between the read and the write: two command buffers of
+// one queue that ran at once would take the same ticket, and lose some of each other's stores.
+constexpr std::uint32_t ticket_spin = 50000;
 constexpr const char* ticket_kernel_source = R"(#include <metal_stdlib>
 using namespace metal;
-kernel void take_ticket(device atomic_uint* counter [[buffer(0)]], device uint* tickets [[buffer(1)]],
+kernel void take_ticket(device uint* counter [[buffer(0)]], device uint* tickets [[buffer(1)]],
                         constant uint& slot [[buffer(2)]], uint id [[thread_position_in_grid]]) {
-    tickets[slot] = atomic_fetch_add_explicit(counter, 1u, memory_order_relaxed) + 1u;
+    const uint ticket = counter[0] + 1u;
+    volatile device uint* busy = counter + 1;
+    for (uint i = 0; i < 50000u; ++i) *busy = *busy + 1u;
+    tickets[slot] = ticket;
+    counter[0] = ticket;
 }
 )";
 
@@ -63,15 +70,15 @@ TEST_CASE("a small command buffer committed behind one that waits for an event r
     CHECK(out[2] == 2);
 }
 
-TEST_CASE("two threads committing to one queue: each one's command buffers run once, in its commit order") {
+TEST_CASE("two threads committing to one queue: each one's command buffers run once and in its commit order") {
     autorelease_pool pool;
     object queue = new_queue();
     object pipeline = pipeline_for(ticket_kernel_source, "take_ticket");
     constexpr std::uint32_t per_thread = 400;
-    object counter = new_buffer(sizeof(std::uint32_t));
+    object counter = new_buffer(2 * sizeof(std::uint32_t));
     object tickets = new_buffer(2 * per_thread * sizeof(std::uint32_t));
     std::memset(contents<std::uint32_t>(tickets.get()), 0, 2 * per_thread * sizeof(std::uint32_t));
-    contents<std::uint32_t>(counter.get())[0] = 0;
+    contents<std::uint32_t>(counter.get())[0] = contents<std::uint32_t>(counter.get())[1] = 0;
     auto drive = [&](std::uint32_t first_slot) {
         autorelease_pool thread_pool;
         object last;
@@ -96,6 +103,7 @@ TEST_CASE("two threads committing to one queue: each one's command buffers run o
     other.join();
     const std::uint32_t* t = contents<std::uint32_t>(tickets.get());
     CHECK(contents<std::uint32_t>(counter.get())[0] == 2 * per_thread);
+    CHECK(contents<std::uint32_t>(counter.get())[1] == 2 * per_thread * ticket_spin);
     std::set<std::uint32_t> seen(t, t + 2 * per_thread);
     CHECK(seen.size() == 2 * per_thread);  // every ticket once: no command buffer ran twice or not at all
     CHECK(seen.count(0) == 0);
