@@ -156,14 +156,16 @@ void serial_lane::drain(void (*after_batch)()) {
         batch.swap(tasks_);
         lock.unlock();
         {
-            // Not while a run_here_if_idle of the calling thread runs: that work comes first in the lane's order.
+            // Not while a run_here_if_idle runs: its work came first in the lane's order.
             std::lock_guard<std::mutex> order(order_mutex_);
             for (std::function<void()>& task : batch) {
                 task();
                 task = nullptr;  // destroy captures before the next task runs (and outside the lock)
-                outstanding_.fetch_sub(1, std::memory_order_release);
             }
         }
+        // Counted off only once order_mutex_ is let go: a run_here_if_idle that finds the lane idle then
+        // never waits for the mutex, which a lane preempted on a busy core could hold for a time slice.
+        outstanding_.fetch_sub(batch.size(), std::memory_order_release);
         batch.clear();
         if (after_batch) after_batch();
         lock.lock();

@@ -71,7 +71,8 @@ private:
     bool follows_submitter_ = false;           // policy::batch: submit records its core in submitter_cpu_
     std::atomic<int> submitter_cpu_{-1};
     // Tasks submitted and not yet finished, plus a run_here_if_idle in progress: 0 means idle. The lane
-    // runs its tasks holding order_mutex_, which a run_here_if_idle holds while its work runs.
+    // runs its tasks holding order_mutex_, which a run_here_if_idle holds while its work runs; it counts
+    // a batch's tasks off after letting the mutex go.
     std::atomic<std::uint64_t> outstanding_{0};
     std::mutex order_mutex_;
     std::thread thread_;  // last: starts once the members it uses exist
