@@ -38,11 +38,17 @@ void submit_to_lane(id self) {
 }
 
 // SOFTMETAL_INLINE_COMMIT: the most threads (all dispatches together) of a command buffer that commit
-// may run on the committing thread when its queue is idle; 0: never. Default 1024 (one threadgroup of
-// Metal's largest size).
+// may run on the committing thread when its queue is idle; 0 (the default): never.
+//
+// Off by default because it is not Metal's contract: commit returns at once on a GPU, and a program may
+// rely on it (a small kernel that spins until the host writes memory, or a long one the program means
+// to overlap with its own work: pymetal's dispatch_async(...).wait(timeout) test waits for a TimeoutError
+// from a one-thread kernel of 400 million iterations, and commit ran it to the end first). Nothing
+// tells a short kernel from a long one before it runs. 1024 suits programs that commit many small
+// command buffers and never count on commit returning first.
 std::uint64_t inline_commit_thread_limit() {
     static const std::uint64_t limit = [] {
-        std::uint64_t value = 1024;
+        std::uint64_t value = 0;
         if (const char* text = std::getenv("SOFTMETAL_INLINE_COMMIT")) {
             char* end = nullptr;
             errno = 0;

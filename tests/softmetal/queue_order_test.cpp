@@ -1,6 +1,7 @@
 // A queue's order when commit runs a small command buffer itself (its queue idle) and when it hands it
 // to the queue's lane: whichever runs it, a command buffer never starts before an earlier one of its
-// queue has finished, each runs once, and its handlers run off the committing thread.
+// queue has finished, each runs once, and its handlers run off the committing thread. (CTest runs this
+// suite with SOFTMETAL_INLINE_COMMIT=1024: commit runs a small command buffer itself when it may.)
 #include <atomic>
 #include <chrono>
 #include <cstdint>
