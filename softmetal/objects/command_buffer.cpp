@@ -259,6 +259,8 @@ void encode_event(id self, id event, std::uint64_t value, bool signal) {
 
 }  // namespace
 
+bool commit_may_run_command_buffers() { return inline_commit_thread_limit() > 0; }
+
 std::atomic<unsigned>& command_buffers_in_flight() {
     static std::atomic<unsigned> count{0};
     return count;

@@ -45,7 +45,8 @@ void command_queue_slots::give_back() {
 }
 
 command_queue_state::command_queue_state()
-    : lane(std::make_unique<softmetal::serial_lane>(softmetal::serial_lane::policy::batch, &drain_lane_autorelease_pool)),
+    : lane(std::make_unique<softmetal::serial_lane>(softmetal::serial_lane::policy::batch, &drain_lane_autorelease_pool,
+                                                    commit_may_run_command_buffers())),
       handler_lane(std::make_unique<softmetal::serial_lane>()) {
     // Each lane's first task introduces its thread to Foundation: command buffers' work and handlers
     // create autoreleased objects there.

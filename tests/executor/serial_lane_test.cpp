@@ -235,7 +235,7 @@ TEST_CASE("a batch lane woken on another core than its submitter's is an ordinar
 }
 
 TEST_CASE("run_here_if_idle runs on the calling thread when the lane has nothing queued or running", "[executor][lane]") {
-    softmetal::serial_lane lane;
+    softmetal::serial_lane lane(softmetal::serial_lane::policy::ordinary, nullptr, true);
     std::promise<void> first_ran;
     lane.submit([&] { first_ran.set_value(); });
     first_ran.get_future().get();
@@ -252,7 +252,7 @@ TEST_CASE("run_here_if_idle runs on the calling thread when the lane has nothing
 }
 
 TEST_CASE("run_here_if_idle refuses while a submitted task waits or runs", "[executor][lane]") {
-    softmetal::serial_lane lane;
+    softmetal::serial_lane lane(softmetal::serial_lane::policy::ordinary, nullptr, true);
     std::promise<void> release;
     std::shared_future<void> released = release.get_future().share();
     std::promise<void> started;
@@ -269,7 +269,7 @@ TEST_CASE("run_here_if_idle refuses while a submitted task waits or runs", "[exe
 }
 
 TEST_CASE("a task submitted while run_here_if_idle's work runs starts after that work has returned", "[executor][lane]") {
-    softmetal::serial_lane lane;
+    softmetal::serial_lane lane(softmetal::serial_lane::policy::ordinary, nullptr, true);
     std::promise<void> warm;
     lane.submit([&] { warm.set_value(); });
     warm.get_future().get();
@@ -293,4 +293,11 @@ TEST_CASE("a task submitted while run_here_if_idle's work runs starts after that
     REQUIRE(ran);
     REQUIRE(task_ran_future.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
     CHECK(task_saw_work_done.load());
+}
+
+TEST_CASE("run_here_if_idle refuses on a lane not made for it", "[executor][lane]") {
+    softmetal::serial_lane lane;
+    bool ran = false;
+    CHECK_FALSE(lane.run_here_if_idle([&] { ran = true; }));
+    CHECK_FALSE(ran);
 }
