@@ -360,6 +360,11 @@ id new_command_buffer(id queue, bool retains_references) {
     try {
         auto buffer = std::make_unique<command_buffer_state>();
         buffer->core->slots = slots;
+        if (slots->spares) {
+            command_storage storage = slots->spares->take();  // an earlier command buffer's capacity
+            buffer->core->commands.swap(storage.commands);
+            buffer->core->retained_resources.swap(storage.resources);
+        }
         slot_attached = true;
         buffer->queue = pymetal::object::retain(queue);
         buffer->device = pymetal::state_of<command_queue_state>(queue)->device.get();

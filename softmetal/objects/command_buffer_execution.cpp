@@ -233,6 +233,10 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared,
             slots.swap(core.slots);  // given back once (give_back_slot)
         }
         if (waiting) core.changed.notify_all();
+        if (slots && slots->spares) {
+            // Emptied by release() above; their storage serves the queue's next command buffers.
+            slots->spares->give_back(command_storage{std::move(held.commands), std::move(held.resources)});
+        }
         if (slots) slots->give_back();
         release(self);  // the commit's reference; may deallocate the command buffer (and its queue) here
     };

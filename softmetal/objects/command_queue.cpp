@@ -88,6 +88,7 @@ id new_command_queue(id device, ns_uinteger max_command_buffer_count) {
         queue->device = pymetal::object::retain(device);
         // Metal treats 0 as its default; a queue that could never make a command buffer helps nobody.
         queue->slots->limit = max_command_buffer_count ? max_command_buffer_count : 64;
+        queue->slots->spares = std::make_unique<command_storage_spares>(std::min<ns_uinteger>(queue->slots->limit, 64));
         return new_instance(classes().command_queue, std::move(queue));
     } catch (...) {
         return nullptr;
