@@ -9,8 +9,6 @@
 #include "objects/command_buffer.hpp"
 #include "objects/foundation_values.hpp"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -79,16 +77,10 @@ public:
     }
 
 private:
-    // Held for a few moves; a holder preempted on the spinner's own core is let run by a yield.
-    void lock() {
-        for (unsigned spins = 0; busy_.test_and_set(std::memory_order_acquire); ++spins) {
-            if (spins < 64) softmetal::cpu_relax();
-            else sched_yield();
-        }
-    }
-    void unlock() { busy_.clear(std::memory_order_release); }
+    void lock() { busy_.lock(); }
+    void unlock() { busy_.unlock(); }
 
-    std::atomic_flag busy_ = ATOMIC_FLAG_INIT;
+    softmetal::spin_lock busy_;
     const std::size_t most_;
     std::vector<command_storage> spares_;
 };
