@@ -12,6 +12,7 @@
 /// \endcode
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -26,26 +27,28 @@ inline constexpr const char* state_ivar_name = "pymetal_state";
 
 namespace detail {
 inline std::ptrdiff_t state_offset(id self) {
-    // A small cache per thread, by class: the state is read on hot paths where a few classes alternate
-    // (a loop of command buffers goes queue, command buffer, encoder, pipeline, buffer, ...: a one-entry
-    // cache missed on nearly every call, and each miss looks the variable up by name, a strcmp per ivar).
-    // A class's ivar layout never changes once registered, and classes are never disposed of here.
-    struct entry {
-        Class cls = nullptr;
-        std::ptrdiff_t offset = -1;
-    };
-    thread_local entry cache[8];
+    // A cache by class, shared by every thread: the state is read on hot paths where a few classes
+    // alternate (a loop of command buffers goes queue, command buffer, encoder, pipeline, buffer, ...),
+    // and a miss looks the variable up by name, a strcmp per ivar. A class's ivar layout never changes
+    // once registered, and classes are never disposed of here. Each entry is one word, the class
+    // pointer and the offset packed together (class << 16 | offset), so that a reader never sees one
+    // class's pointer with another's offset and needs no lock; two classes that hash alike take turns.
+    // (It was a small cache per thread: a thread_local in a shared library costs a __tls_get_addr call
+    // on every read, and its 8 entries, indexed by address bits, missed for classes made one after another.)
+    constexpr std::size_t entries = 64;
+    static std::atomic<std::uint64_t> cache[entries];
     const objc_runtime& rt = runtime();
     Class cls = rt.object_get_class(self);
-    const auto bits = reinterpret_cast<std::uintptr_t>(cls);
-    entry& e = cache[((bits >> 4) ^ (bits >> 10)) & 7];
-    if (e.cls != cls) {
-        Ivar ivar = rt.class_instance_variable(cls, state_ivar_name);
-        if (!ivar) throw error(std::string("pymetal: class ") + rt.class_name(cls) + " has no C++ state");
-        e.offset = rt.ivar_offset(ivar);
-        e.cls = cls;
-    }
-    return e.offset;
+    const auto bits = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(cls));
+    std::atomic<std::uint64_t>& e = cache[(bits * 0x9E3779B97F4A7C15ull) >> 58];
+    const std::uint64_t seen = e.load(std::memory_order_relaxed);
+    if (seen != 0 && (seen >> 16) == bits) return static_cast<std::ptrdiff_t>(seen & 0xffff);
+    Ivar ivar = rt.class_instance_variable(cls, state_ivar_name);
+    if (!ivar) throw error(std::string("pymetal: class ") + rt.class_name(cls) + " has no C++ state");
+    const std::ptrdiff_t offset = rt.ivar_offset(ivar);
+    // Cached only when both fit their fields (user-space pointers take 48 bits or fewer).
+    if ((bits >> 48) == 0 && offset >= 0 && offset <= 0xffff) e.store(bits << 16 | static_cast<std::uint64_t>(offset), std::memory_order_relaxed);
+    return offset;
 }
 inline void*& state_slot(id self) {
     return *reinterpret_cast<void**>(reinterpret_cast<char*>(self) + state_offset(self));

@@ -15,8 +15,9 @@ namespace {
 bool batch_policy_allowed();
 }  // namespace
 
-serial_lane::serial_lane(policy scheduling, void (*after_batch)())
+serial_lane::serial_lane(policy scheduling, void (*after_batch)(), bool run_here)
     : follows_submitter_(scheduling == policy::batch && batch_policy_allowed()),
+      run_here_(run_here),
       thread_([this, after_batch] { drain(after_batch); }) {}
 
 serial_lane::~serial_lane() {
@@ -34,6 +35,7 @@ void serial_lane::submit(std::function<void()> task) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         tasks_.push_back(std::move(task));
+        if (run_here_) outstanding_.fetch_add(1, std::memory_order_relaxed);  // under mutex_: before the lane takes it
         // One wake-up per sleep: tasks submitted before the woken lane gets the mutex need none of their own.
         wake = sleeping_;
         sleeping_ = false;
@@ -154,10 +156,18 @@ void serial_lane::drain(void (*after_batch)()) {
         if (tasks_.empty()) return;  // stopping, and everything submitted has run
         batch.swap(tasks_);
         lock.unlock();
-        for (std::function<void()>& task : batch) {
-            task();
-            task = nullptr;  // destroy captures before the next task runs (and outside the lock)
+        {
+            // Not while a run_here_if_idle runs: its work came first in the lane's order.
+            std::unique_lock<std::mutex> order(order_mutex_, std::defer_lock);
+            if (run_here_) order.lock();
+            for (std::function<void()>& task : batch) {
+                task();
+                task = nullptr;  // destroy captures before the next task runs (and outside the lock)
+            }
         }
+        // Counted off only once order_mutex_ is let go: a run_here_if_idle that finds the lane idle then
+        // never waits for the mutex, which a lane preempted on a busy core could hold for a time slice.
+        if (run_here_) outstanding_.fetch_sub(batch.size(), std::memory_order_release);
         batch.clear();
         if (after_batch) after_batch();
         lock.lock();

@@ -10,6 +10,7 @@
 
 #include <sched.h>
 
+#include <atomic>
 #include <chrono>
 
 namespace softmetal {
@@ -56,5 +57,22 @@ bool poll_until(Ready&& ready, std::chrono::nanoseconds limit) {
         if ((i & 15) == 0 && std::chrono::steady_clock::now() >= deadline) return false;
     }
 }
+
+// A lock for sections of a few moves, taken by threads on different cores (a lane and a committing
+// thread): a std::mutex whose holder is found busy puts the other thread to sleep on a futex at once.
+// After a short spin it yields, so that a holder preempted on the spinner's own core gets to finish.
+class spin_lock {
+public:
+    void lock() noexcept {
+        for (unsigned spins = 0; busy_.test_and_set(std::memory_order_acquire); ++spins) {
+            if (spins < 64) cpu_relax();
+            else sched_yield();
+        }
+    }
+    void unlock() noexcept { busy_.clear(std::memory_order_release); }
+
+private:
+    std::atomic_flag busy_ = ATOMIC_FLAG_INIT;
+};
 
 }  // namespace softmetal

@@ -11,7 +11,11 @@
 
 #include <sched.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 
 namespace softmetal::objects {
 
@@ -26,9 +30,83 @@ void submit_to_lane(id self) {
         // Set before the submit (mark_enqueued_locked), and read by this task alone.
         const std::shared_ptr<command_buffer_core> shared = std::move(core->lane_reference);
         try {
-            execute_command_buffer(shared);
+            execute_command_buffer(shared, nullptr);
         } catch (...) {
             // execute_command_buffer reports failures through the command buffer; nothing may escape a lane task.
+        }
+    });
+}
+
+// SOFTMETAL_INLINE_COMMIT: the most threads (all dispatches together) of a command buffer that commit
+// may run on the committing thread when its queue is idle; 0 (the default): never.
+//
+// Off by default because it is not Metal's contract: commit returns at once on a GPU, and a program may
+// rely on it (a small kernel that spins until the host writes memory, or a long one the program means
+// to overlap with its own work: pymetal's dispatch_async(...).wait(timeout) test waits for a TimeoutError
+// from a one-thread kernel of 400 million iterations, and commit ran it to the end first). Nothing
+// tells a short kernel from a long one before it runs. 1024 suits programs that commit many small
+// command buffers and never count on commit returning first.
+std::uint64_t inline_commit_thread_limit() {
+    static const std::uint64_t limit = [] {
+        std::uint64_t value = 0;
+        if (const char* text = std::getenv("SOFTMETAL_INLINE_COMMIT")) {
+            char* end = nullptr;
+            errno = 0;
+            const unsigned long long v = std::strtoull(text, &end, 10);
+            if (errno == 0 && end != text && *end == 0) value = v;
+        }
+        return value;
+    }();
+    return limit;
+}
+
+// The threads a direct dispatch runs, saturated at UINT64_MAX (its checks come later, when it runs).
+std::uint64_t dispatch_threads(const recorded_dispatch& d) {
+    std::uint64_t total = 1;
+    const ns_uinteger dims[3][2] = {{d.grid.width, d.threads_per_threadgroup.width},
+                                    {d.grid.height, d.threads_per_threadgroup.height},
+                                    {d.grid.depth, d.threads_per_threadgroup.depth}};
+    for (const auto& dim : dims) {
+        std::uint64_t threads = dim[0];
+        if (!d.exact_grid && __builtin_mul_overflow(threads, std::uint64_t(dim[1]), &threads)) return UINT64_MAX;
+        if (__builtin_mul_overflow(total, threads, &total)) return UINT64_MAX;
+    }
+    return total;
+}
+
+// Whether a committed command buffer is one that commit may run itself (run_inline): only direct compute
+// dispatches, of at most inline_commit_thread_limit() threads in all. Everything whose length cannot be
+// told from its size (an indirect grid, a blit) or that waits for something else (an event) goes to the
+// queue's lane, so that commit never blocks on it. Read after the commit: no command is added any more.
+bool is_small(const command_buffer_core& core) {
+    const std::uint64_t limit = inline_commit_thread_limit();
+    if (limit == 0) return false;
+    std::uint64_t threads = 0;
+    for (const recorded_command& command : core.commands) {
+        if (!command.dispatch || command.dispatch->indirect.base) return false;
+        const std::uint64_t n = dispatch_threads(*command.dispatch);
+        if (n > limit - threads) return false;
+        threads += n;
+    }
+    return true;
+}
+
+// A small command buffer committed to an idle queue runs here, on the committing thread, in the queue's
+// order (serial_lane::run_here_if_idle says why): it is Completed (or Error) when commit returns, as
+// it may be on a GPU that finishes it at once. Handlers still run on the queue's handler lane, waits
+// from other threads, the watchdog and fault containment work as on the lane. False: not run (the
+// queue is busy, or the command buffer is not small); then the caller hands it to the lane.
+// `committed_at`: commit's clock reading, which is also when the command buffer is scheduled.
+bool run_inline(id self, const std::chrono::steady_clock::time_point& committed_at) {
+    command_buffer_core& core = *state(self).core;
+    if (!is_small(core)) return false;
+    command_queue_state* queue = pymetal::state_of<command_queue_state>(state(self).queue.get());
+    return queue->lane->run_here_if_idle([&core, &committed_at] {
+        const std::shared_ptr<command_buffer_core> shared = std::move(core.lane_reference);
+        try {
+            execute_command_buffer(shared, &committed_at);
+        } catch (...) {
+            // As on the lane: failures are reported through the command buffer.
         }
     });
 }
@@ -54,6 +132,9 @@ void enqueue(id self) {
 void commit(id self) {
     command_buffer_core& core = *state(self).core;
     bool submit = false;
+    // Read before the lock (a clock read costs ~90 ns on our VMs): kernelStartTime, and when commit runs
+    // the command buffer itself, its scheduled time too.
+    const std::chrono::steady_clock::time_point committed_at = std::chrono::steady_clock::now();
     {
         std::lock_guard<std::mutex> lock(core.mutex);
         if (core.committed) {
@@ -74,12 +155,16 @@ void commit(id self) {
         core.committed = true;
         command_buffers_in_flight().fetch_add(1, std::memory_order_relaxed);  // until finished (the lane)
         core.status = status_committed;
-        core.kernel_start_time = monotonic_seconds();
+        // steady_clock is CLOCK_MONOTONIC, the clock of monotonic_seconds() (foundation_values.cpp).
+        core.kernel_start_time = std::chrono::duration<double>(committed_at.time_since_epoch()).count();
         core.self = retain(self);  // Metal keeps a committed command buffer alive until it completes
     }
     // Committed before it is submitted: the lane's task finds it ready and never waits for the commit.
-    if (submit) submit_to_lane(self);
-    else core.changed.notify_all();  // enqueued earlier: its task may be waiting for this commit
+    if (submit) {
+        if (!run_inline(self, committed_at)) submit_to_lane(self);
+    } else {
+        core.changed.notify_all();
+    }  // enqueued earlier: its task may be waiting for this commit
 }
 
 void wait_until(id self, bool completed) {
@@ -173,6 +258,8 @@ void encode_event(id self, id event, std::uint64_t value, bool signal) {
 }
 
 }  // namespace
+
+bool commit_may_run_command_buffers() { return inline_commit_thread_limit() > 0; }
 
 std::atomic<unsigned>& command_buffers_in_flight() {
     static std::atomic<unsigned> count{0};
@@ -273,6 +360,11 @@ id new_command_buffer(id queue, bool retains_references) {
     try {
         auto buffer = std::make_unique<command_buffer_state>();
         buffer->core->slots = slots;
+        if (slots->spares) {
+            command_storage storage = slots->spares->take();  // an earlier command buffer's capacity
+            buffer->core->commands.swap(storage.commands);
+            buffer->core->retained_resources.swap(storage.resources);
+        }
         slot_attached = true;
         buffer->queue = pymetal::object::retain(queue);
         buffer->device = pymetal::state_of<command_queue_state>(queue)->device.get();

@@ -9,14 +9,18 @@
 
 #include "executor/run_control.hpp"
 #include "executor/serial_lane.hpp"
+#include "executor/spin_wait.hpp"
 #include "objects/foundation_values.hpp"
 #include "objects/dispatch_validation.hpp"
 #include "objects/recorded_dispatch.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <cstdint>
 #include <memory>
+#include <new>
 #include <optional>
 #include <mutex>
 #include <string>
@@ -123,12 +127,74 @@ struct command_buffer_core {
     void give_back_slot();
 };
 
+// Blocks of one size kept for reuse instead of freed (at most 256), for every queue of the process. A
+// command buffer's core is allocated by the thread that makes it and, most often, let go by its queue's
+// lane: glibc frees another thread's block under that thread's arena lock, where the two threads met
+// for most command buffers when they ran on two cores (command_storage_spares, command_queue.hpp).
+class block_spares {
+public:
+    explicit block_spares(std::size_t size) : size_(size) { blocks_.reserve(most); }
+    void* take(std::size_t bytes) {
+        if (bytes == size_) {
+            void* block = nullptr;
+            lock_.lock();
+            if (!blocks_.empty()) {
+                block = blocks_.back();
+                blocks_.pop_back();
+            }
+            lock_.unlock();
+            if (block) return block;
+        }
+        return ::operator new(bytes);
+    }
+    void give_back(void* block, std::size_t bytes) noexcept {
+        if (bytes == size_) {
+            lock_.lock();
+            const bool kept = blocks_.size() < most;
+            if (kept) blocks_.push_back(block);  // never grows: reserved
+            lock_.unlock();
+            if (kept) return;
+        }
+        ::operator delete(block);
+    }
+
+private:
+    static constexpr std::size_t most = 256;
+    const std::size_t size_;
+    softmetal::spin_lock lock_;
+    std::vector<void*> blocks_;
+};
+
+// std::allocate_shared's allocator for command buffer cores: one block_spares per allocated type (the
+// control block with the core in it), never destroyed (a queue's lane may let a core go at exit).
+template <class T>
+struct recycled_allocator {
+    using value_type = T;
+    static_assert(alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__, "operator new's alignment must do");
+    recycled_allocator() noexcept = default;
+    template <class U>
+    recycled_allocator(const recycled_allocator<U>&) noexcept {}
+    static block_spares& spares() {
+        static block_spares* const kept = new block_spares(sizeof(T));
+        return *kept;
+    }
+    T* allocate(std::size_t n) {
+        if (n > SIZE_MAX / sizeof(T)) throw std::bad_alloc();
+        return static_cast<T*>(spares().take(n * sizeof(T)));
+    }
+    void deallocate(T* p, std::size_t n) noexcept { spares().give_back(p, n * sizeof(T)); }
+    template <class U>
+    bool operator==(const recycled_allocator<U>&) const noexcept { return true; }
+    template <class U>
+    bool operator!=(const recycled_allocator<U>&) const noexcept { return false; }
+};
+
 struct command_buffer_state {
     ~command_buffer_state();
 
     pymetal::object queue;
     id device = nullptr;  // the queue's, not retained again: `queue` (held above) holds it
-    std::shared_ptr<command_buffer_core> core = std::make_shared<command_buffer_core>();
+    std::shared_ptr<command_buffer_core> core = std::allocate_shared<command_buffer_core>(recycled_allocator<command_buffer_core>());
     label_holder label;
 };
 
@@ -142,8 +208,15 @@ std::optional<validation_failure> run_dispatch(const recorded_dispatch& dispatch
 // Appends `command` unless the command buffer is committed; false when it was refused.
 bool record_command(command_buffer_core& core, recorded_command command);
 
-// Runs a committed command buffer on its queue's lane (command_buffer_execution.cpp).
-void execute_command_buffer(const std::shared_ptr<command_buffer_core>& core);
+// Runs a committed command buffer (command_buffer_execution.cpp): on its queue's lane (`committed_at`
+// null), or on the committing thread when commit found the queue idle (then in the caller's autorelease
+// pool, and scheduled at commit's clock reading `*committed_at`).
+void execute_command_buffer(const std::shared_ptr<command_buffer_core>& core,
+                            const std::chrono::steady_clock::time_point* committed_at);
+
+// Whether commit may run a small command buffer itself (SOFTMETAL_INLINE_COMMIT, off by default): a
+// queue's lane is then made to allow it (serial_lane's run_here).
+bool commit_may_run_command_buffers();
 
 // Command buffers of every queue that are committed and not yet finished.
 std::atomic<unsigned>& command_buffers_in_flight();

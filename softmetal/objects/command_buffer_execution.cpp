@@ -116,9 +116,11 @@ std::optional<validation_failure> run_dispatch(const recorded_dispatch& recorded
     return std::nullopt;
 }
 
-void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) {
+void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared,
+                            const std::chrono::steady_clock::time_point* committed_at) {
     command_buffer_core& core = *shared;
-    open_lane_autorelease_pool();  // drained after this batch of the lane's tasks (gnustep_thread.hpp)
+    const bool on_lane = committed_at == nullptr;
+    if (on_lane) open_lane_autorelease_pool();  // drained after this batch of the lane's tasks (gnustep_thread.hpp)
     std::vector<void*> scheduled_handlers;
     id self = nullptr;
     softmetal::serial_lane* handler_lane = nullptr;
@@ -138,7 +140,8 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
         core.status = status_scheduled;
         // The lane starts the work as soon as it is scheduled (a clock read costs ~90 ns on our VMs, a
         // tenth of a small command buffer's time on the lane).
-        started = std::chrono::steady_clock::now();
+        // Run by commit, the command buffer is scheduled as it is committed: commit's reading serves.
+        started = on_lane ? std::chrono::steady_clock::now() : *committed_at;
         scheduled_at = std::chrono::duration<double>(started.time_since_epoch()).count();
         core.kernel_end_time = scheduled_at;
         core.progress.store(progress_scheduled, std::memory_order_release);
@@ -188,6 +191,9 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
     if (failure) {
         pymetal::object error;
         try {
+            // Off the lane (run by commit), the caller's thread need not have a pool of its own.
+            std::optional<pymetal::autorelease_pool> pool;
+            if (!on_lane) pool.emplace();
             error = pymetal::object::retain(autoreleased_error(command_buffer_error_domain(), failure->code, failure->message));
         } catch (...) {
             // Without an NSError the status still says Error.
@@ -201,7 +207,8 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
     // On the handler lane when there are handlers (they may wait for this queue's later command buffers,
     // and a scheduled handler may still be running there), else here: a hop to another thread would
     // cost a wake-up on every command buffer.
-    // (Run here, it is inside the lane's autorelease pool; on the handler lane, inside one of its own.)
+    // (Run here, it is inside the lane's autorelease pool, or the committing thread's when commit ran the
+    // command buffer itself; on the handler lane, inside one of its own.)
     auto finish = [shared, self] {
         command_buffer_core& core = *shared;
         std::vector<void*> handlers;
@@ -226,6 +233,10 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared) 
             slots.swap(core.slots);  // given back once (give_back_slot)
         }
         if (waiting) core.changed.notify_all();
+        if (slots && slots->spares) {
+            // Emptied by release() above; their storage serves the queue's next command buffers.
+            slots->spares->give_back(command_storage{std::move(held.commands), std::move(held.resources)});
+        }
         if (slots) slots->give_back();
         release(self);  // the commit's reference; may deallocate the command buffer (and its queue) here
     };

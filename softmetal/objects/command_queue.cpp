@@ -45,7 +45,8 @@ void command_queue_slots::give_back() {
 }
 
 command_queue_state::command_queue_state()
-    : lane(std::make_unique<softmetal::serial_lane>(softmetal::serial_lane::policy::batch, &drain_lane_autorelease_pool)),
+    : lane(std::make_unique<softmetal::serial_lane>(softmetal::serial_lane::policy::batch, &drain_lane_autorelease_pool,
+                                                    commit_may_run_command_buffers())),
       handler_lane(std::make_unique<softmetal::serial_lane>()) {
     // Each lane's first task introduces its thread to Foundation: command buffers' work and handlers
     // create autoreleased objects there.
@@ -87,6 +88,7 @@ id new_command_queue(id device, ns_uinteger max_command_buffer_count) {
         queue->device = pymetal::object::retain(device);
         // Metal treats 0 as its default; a queue that could never make a command buffer helps nobody.
         queue->slots->limit = max_command_buffer_count ? max_command_buffer_count : 64;
+        queue->slots->spares = std::make_unique<command_storage_spares>(std::min<ns_uinteger>(queue->slots->limit, 64));
         return new_instance(classes().command_queue, std::move(queue));
     } catch (...) {
         return nullptr;

@@ -233,3 +233,71 @@ TEST_CASE("a batch lane woken on another core than its submitter's is an ordinar
     REQUIRE(moved.get_future().get());
     CHECK(policy_after_wake_ups(lane, 8) == SCHED_BATCH);
 }
+
+TEST_CASE("run_here_if_idle runs on the calling thread when the lane has nothing queued or running", "[executor][lane]") {
+    softmetal::serial_lane lane(softmetal::serial_lane::policy::ordinary, nullptr, true);
+    std::promise<void> first_ran;
+    lane.submit([&] { first_ran.set_value(); });
+    first_ran.get_future().get();
+    // The lane counts its tasks off just after running them: it is idle within moments.
+    bool ran = false;
+    std::thread::id ran_on;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!ran && std::chrono::steady_clock::now() < deadline) {
+        if (!lane.run_here_if_idle([&] { ran_on = std::this_thread::get_id(); })) std::this_thread::yield();
+        else ran = true;
+    }
+    REQUIRE(ran);
+    CHECK(ran_on == std::this_thread::get_id());
+}
+
+TEST_CASE("run_here_if_idle refuses while a submitted task waits or runs", "[executor][lane]") {
+    softmetal::serial_lane lane(softmetal::serial_lane::policy::ordinary, nullptr, true);
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::promise<void> started;
+    lane.submit([&, released] {
+        started.set_value();
+        released.wait();
+    });
+    lane.submit([] {});  // queued behind the running one
+    started.get_future().get();
+    bool ran = false;
+    CHECK_FALSE(lane.run_here_if_idle([&] { ran = true; }));
+    CHECK_FALSE(ran);
+    release.set_value();
+}
+
+TEST_CASE("a task submitted while run_here_if_idle's work runs starts after that work has returned", "[executor][lane]") {
+    softmetal::serial_lane lane(softmetal::serial_lane::policy::ordinary, nullptr, true);
+    std::promise<void> warm;
+    lane.submit([&] { warm.set_value(); });
+    warm.get_future().get();
+    std::atomic<bool> work_done{false}, task_saw_work_done{false};
+    std::promise<void> task_ran;
+    std::future<void> task_ran_future = task_ran.get_future();
+    bool ran = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!ran && std::chrono::steady_clock::now() < deadline) {
+        ran = lane.run_here_if_idle([&] {
+            // Submitted from inside the work (as another thread's commit could be): it must wait for it.
+            lane.submit([&] {
+                task_saw_work_done = work_done.load();
+                task_ran.set_value();
+            });
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the lane would have started it by now
+            work_done = true;
+        });
+        if (!ran) std::this_thread::yield();
+    }
+    REQUIRE(ran);
+    REQUIRE(task_ran_future.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    CHECK(task_saw_work_done.load());
+}
+
+TEST_CASE("run_here_if_idle refuses on a lane not made for it", "[executor][lane]") {
+    softmetal::serial_lane lane;
+    bool ran = false;
+    CHECK_FALSE(lane.run_here_if_idle([&] { ran = true; }));
+    CHECK_FALSE(ran);
+}
