@@ -136,6 +136,11 @@ struct stmt {
     size_t head_end = 0;      // loop: the ')' closing its header
     bool block = false;       // loop: a braced block without a header (runs once)
     std::vector<stmt> body;   // loop: the statements of its braced body
+    // loop: `if (c) A [else B]` whose condition is the same for the whole group (branch = true); the
+    // header is `if (c)`, `body` holds A, `else_body` B (else_at: the `else` token, npos without).
+    bool branch = false;
+    size_t else_at = npos;
+    std::vector<stmt> else_body;
     int region = -1;          // plain: the region it runs in; loop: the "region" of its header
     bool has_return = false;
     // A declaration `T name = ...;` at this level (name_tok != npos).
@@ -845,6 +850,11 @@ private:
                 return parsed;
             }
         }
+        // `if (c) {...} else {...}` with split points in its arms and a condition the same for every
+        // thread of the group: the condition is evaluated once for the group, as a loop header is, and
+        // each arm splits like a block.
+        if (barrier_inside && is(a, "if") && is(a + 1, "(") && !contains(a, match_[a + 1] + 1, &splitter::is_split_point))
+            return branch_statement(s, depth, why);
         // A matrix is the SIMD group's (one copy per group): a lane's own statement can only reach its
         // own elements of it, through thread_elements().
         if (mentions_matrix(a, b) && !(!barrier_inside && elements_only(a, b))) return matrix_refused(why);
@@ -907,6 +917,106 @@ private:
         if (s.kind == stmt_kind::plain) parse_declaration(s);
         note_declared(s);
         return true;
+    }
+    // An `if` with split points in its arms (see classify). Metal lets SIMD-group functions run in
+    // divergent control flow (only the lanes that take the arm meet), so the condition must be the
+    // group's own: made only of the kernel's parameters that no statement changes and the group's
+    // positions (uniform_condition). Each arm is parsed as a block; `else if` is an arm holding an `if`.
+    bool branch_statement(stmt &s, int depth, std::string &why) {
+        const size_t a = s.a, b = s.b, h = match_[a + 1];
+        if (!uniform_condition(a + 2, h)) {
+            why = "a SIMD-group call or barrier under an 'if' whose condition may differ between the group's threads";
+            return false;
+        }
+        if (depth >= 3) {
+            why = "barrier loops nested more than three deep";
+            return false;
+        }
+        if (mentions_matrix(a, h + 1)) return matrix_refused(why);
+        const size_t then_end = stmt_end(h + 1, b);
+        if (then_end == npos || then_end > b || (then_end < b && !is(then_end, "else"))) {
+            why = "cannot parse the 'if' at token '" + text(a) + "'";
+            return false;
+        }
+        s.kind = stmt_kind::loop;
+        s.branch = true;
+        s.head_end = h;
+        auto arm = [&](size_t from, size_t to, std::vector<stmt> &out) {
+            if (is(from, "{") && match_[from] + 1 == to) return parse_list(from + 1, to - 1, depth + 1, out, why);
+            return parse_list(from, to, depth + 1, out, why);
+        };
+        if (!arm(h + 1, then_end, s.body)) return false;
+        if (then_end < b) {
+            s.else_at = then_end;
+            if (!arm(then_end + 1, b, s.else_body)) return false;
+        }
+        return true;
+    }
+    // Tokens [a, b) (a condition) have one value for the whole group: numbers, operators, the kernel's
+    // parameters that are values or `constant` references (parameter_names) and never assigned nor
+    // declared again in the body, their members (`args.n`, `tptg.x`), the group's positions
+    // (threads_per_threadgroup, ...), scope constants, and casts. No call, subscript, dereference or
+    // assignment: nothing that reads memory the kernel may write or differs per thread.
+    bool uniform_condition(size_t a, size_t b) const {
+        if (a >= b) return false;
+        static const std::set<std::string> casts = {"float", "half", "int", "uint", "short", "ushort", "long", "ulong", "char", "uchar", "bool"};
+        const std::set<std::string> params = parameter_names();
+        std::set<std::string> known = params;
+        for (const auto &p : k_.positions) known.insert(p.first);
+        for (size_t i = a; i < b; ++i) {
+            if (is(i, "[") || is(i, "{") || (is(i, "-") && is(i + 1, ">")) || (is(i, "+") && is(i + 1, "+")) || (is(i, "-") && is(i + 1, "-")))
+                return false;
+            if (is(i, "=") && !(is(i + 1, "=") || is(i - 1, "=") || is(i - 1, "!") || is(i - 1, "<") || is(i - 1, ">"))) return false;
+            if (is(i, "*") && !(is_ident(i - 1) || is(i - 1, ")") || toks_[i - 1].kind == token_kind::number)) return false;
+            if (!is_ident(i)) continue;
+            if (is(i - 1, ".")) continue; // a member of what came before (checked there)
+            const std::string t = text(i);
+            if (t == "true" || t == "false") continue;
+            if (is(i + 1, "(")) {
+                if (!casts.count(t)) return false;
+                continue;
+            }
+            if (scope_names_.count(t) || constant_macro(t, 0)) continue;
+            bool position = false, group = false;
+            for (const auto &p : k_.positions)
+                if (p.first == t) position = true, group = group_position(p.second);
+            if (position ? !group : (!params.count(t) || assigns(t, 0, toks_.size()) || address_taken(t))) return false;
+            if (declared_in_body(t, known)) return false;
+            if (is(i + 1, ".") && !(is_ident(i + 2) && !is(i + 3, "(") && !is(i + 3, "."))) return false; // one plain member
+        }
+        return true;
+    }
+    // Whether `name` is an object-like macro of the source (`#define N_SIMDWIDTH 32`) whose every
+    // definition is a constant expression: numbers, operators, parentheses, other such macros. The
+    // text clang compiles keeps the user's macros, so a condition may name them.
+    bool constant_macro(const std::string &name, int depth) const {
+        if (depth > 4) return false;
+        int definitions = 0;
+        for (size_t p = s_.find("#define"); p != std::string::npos; p = s_.find("#define", p + 7)) {
+            size_t q = p + 7;
+            if (q >= s_.size() || (s_[q] != ' ' && s_[q] != '\t')) continue;
+            while (q < s_.size() && (s_[q] == ' ' || s_[q] == '\t')) ++q;
+            if (s_.compare(q, name.size(), name) != 0) continue;
+            q += name.size();
+            if (q < s_.size() && (std::isalnum((unsigned char)s_[q]) || s_[q] == '_')) continue; // a longer name
+            if (q < s_.size() && s_[q] != ' ' && s_[q] != '\t') return false;                      // function-like, or empty
+            const size_t e = s_.find('\n', q);
+            std::string body = s_.substr(q, (e == std::string::npos ? s_.size() : e) - q);
+            if (!body.empty() && body.back() == '\\') return false; // continued on the next line
+            const std::vector<token> ts = tokenize_msl(body);
+            if (ts.empty()) return false;
+            for (const token &t : ts) {
+                const std::string w = body.substr(t.offset, t.length);
+                if (t.kind == token_kind::number) continue;
+                if (t.kind == token_kind::identifier) {
+                    if (!constant_macro(w, depth + 1)) return false;
+                    continue;
+                }
+                if (w.size() != 1 || std::string("()+-*/%<>&|^~!").find(w[0]) == std::string::npos) return false;
+            }
+            ++definitions;
+        }
+        return definitions > 0 && s_.find("#undef " + name) == std::string::npos;
     }
     void note_declared(stmt &s) {
         s.in_loop = loop_nesting_ > 0;
@@ -1402,6 +1512,7 @@ private:
             else if (s.kind == stmt_kind::loop) {
                 s.region = next++;
                 assign_regions(s.body, next);
+                assign_regions(s.else_body, next);
                 cur = next++;
             }
         }
@@ -1420,13 +1531,17 @@ private:
             } else if (s.kind == stmt_kind::loop) {
                 if (!s.block) note_uses(s.a, s.head_end + 1, s.region);
                 collect_uses(s.body);
+                collect_uses(s.else_body);
             }
         }
     }
     void all_decls(const std::vector<stmt> &list, std::vector<const stmt *> &out) const {
         for (const stmt &s : list) {
             if ((s.kind == stmt_kind::plain || s.kind == stmt_kind::simd) && s.name_tok != npos) out.push_back(&s);
-            if (s.kind == stmt_kind::loop) all_decls(s.body, out);
+            if (s.kind == stmt_kind::loop) {
+                all_decls(s.body, out);
+                all_decls(s.else_body, out);
+            }
         }
     }
     bool choose_replicated(const std::vector<stmt> &top, std::string &why) {
@@ -1471,7 +1586,10 @@ private:
     void all_matrix_decls(const std::vector<stmt> &list, std::vector<const stmt *> &out) const {
         for (const stmt &s : list) {
             if (s.kind == stmt_kind::matrix && !s.matrix_declared.empty()) out.push_back(&s);
-            if (s.kind == stmt_kind::loop) all_matrix_decls(s.body, out);
+            if (s.kind == stmt_kind::loop) {
+                all_matrix_decls(s.body, out);
+                all_matrix_decls(s.else_body, out);
+            }
         }
     }
     bool choose_group_copies(const std::vector<stmt> &top, std::string &why) {
@@ -1624,8 +1742,8 @@ private:
         for (const stmt &s : list) {
             if (s.has_return) any_return_ = true;
             if (s.kind != stmt_kind::loop) continue;
-            if (s.block) {
-                if (!check_regions(s.body, why)) return false;
+            if (s.block || s.branch) { // (a branch's condition is the group's: uniform_condition)
+                if (!check_regions(s.body, why) || !check_regions(s.else_body, why)) return false;
                 continue;
             }
             bool per_thread = mentions_per_thread_position(s.a, s.head_end + 1);
@@ -2050,7 +2168,13 @@ private:
                 out += copy(toks_[s.a].offset, end_of(s.head_end));
                 out += "{\n";
                 emit_list(s.body, out);
-                out += "}\n}\n}\n";
+                out += "}\n";
+                if (s.else_at != npos) {
+                    out += "else {\n";
+                    emit_list(s.else_body, out);
+                    out += "}\n";
+                }
+                out += "}\n}\n";
             }
         }
         emit_region(region, out);
@@ -2058,13 +2182,16 @@ private:
     }
     bool any_lanes(const std::vector<stmt> &list) const {
         for (const stmt &s : list)
-            if (s.kind == stmt_kind::lanes || (s.kind == stmt_kind::loop && any_lanes(s.body))) return true;
+            if (s.kind == stmt_kind::lanes || (s.kind == stmt_kind::loop && (any_lanes(s.body) || any_lanes(s.else_body)))) return true;
         return false;
     }
     void hoisted(const std::vector<stmt> &list, std::string &out) const {
         for (const stmt &s : list) {
             if (s.kind == stmt_kind::hoisted) out += copy(toks_[s.a].offset, end_of(s.b - 1));
-            if (s.kind == stmt_kind::loop) hoisted(s.body, out);
+            if (s.kind == stmt_kind::loop) {
+                hoisted(s.body, out);
+                hoisted(s.else_body, out);
+            }
         }
     }
 

@@ -1376,3 +1376,131 @@ kernel void inside_another(device const float *in [[buffer(0)]], device float *o
         CHECK(out[t * 3 + 2] == lo + s);
     }
 }
+
+// ggml's soft-max and norm shape: each SIMD group reduces with simd_max/simd_sum, and only when the
+// group has more than one SIMD group (`if (tptg.x > N_SIMDWIDTH)`, a condition on threads_per_threadgroup
+// and a constant macro: the same for the whole group) the SIMD groups' results meet in threadgroup
+// memory between barriers; one arm returns early, the other calls a SIMD-group function of its own.
+const char *const uniform_branch_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+#define N_SIMDWIDTH 32
+#define WIDE (N_SIMDWIDTH * 1)
+kernel void row_max_sum(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                        device float* maxima [[buffer(2)]], constant uint& n [[buffer(3)]],
+                        uint3 tgpig [[threadgroup_position_in_grid]], uint3 tpitg [[thread_position_in_threadgroup]],
+                        uint sgitg [[simdgroup_index_in_threadgroup]], uint tiisg [[thread_index_in_simdgroup]],
+                        uint3 tptg [[threads_per_threadgroup]]) {
+    threadgroup float buf[32];
+    device const float* row = in + tgpig.x * n;
+    float lmax = -INFINITY;
+    for (uint i = tpitg.x; i < n; i += tptg.x) lmax = max(lmax, row[i]);
+    float m = simd_max(lmax);
+    if (tptg.x > WIDE) {
+        if (sgitg == 0) buf[tiisg] = -INFINITY;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        if (tiisg == 0) buf[sgitg] = m;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        m = buf[tiisg];
+        m = simd_max(m);
+    } else {
+        float first = simd_broadcast_first(m);
+        m = first;
+    }
+    maxima[tgpig.x * tptg.x + tpitg.x] = m;
+    float lsum = 0.0f;
+    for (uint i = tpitg.x; i < n; i += tptg.x) lsum += row[i] - m;
+    float s = simd_sum(lsum);
+    if (tptg.x > N_SIMDWIDTH) {
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        if (sgitg == 0) buf[tiisg] = 0.0f;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        if (tiisg == 0) buf[sgitg] = s;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        s = simd_sum(buf[tiisg]);
+        if (tpitg.x == 0) out[tgpig.x] = s;
+        return;
+    }
+    if (tpitg.x == 0) out[tgpig.x] = s + 0.5f;
+}
+)";
+
+TEST_CASE("an if whose condition is the group's own (threads_per_threadgroup, constant macros) splits around its SIMD-group calls and barriers",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(uniform_branch_source, "row_max_sum", keep);
+    CHECK(split(k));
+    const uint32_t rows = 3, n = 203;
+    std::vector<float> in(rows * n);
+    for (uint32_t i = 0; i < in.size(); ++i) in[i] = float((i * 37) % 101) * 0.25f - 7.0f;
+    // 32 threads: one SIMD group, the else arm and the final statement; 80 threads: SIMD groups of
+    // 32, 32 and 16 lanes, the arms with barriers and the early return.
+    for (const uint32_t tg : {32u, 80u}) {
+        INFO("threads per group " << tg);
+        std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(rows, -1.0f)),
+                                                     bytes(std::vector<float>(rows * tg, -1.0f)), bytes(std::vector<uint32_t>{n})};
+        run(k, b, {rows * tg, 1, 1}, {tg, 1, 1});
+        const std::vector<float> out = values<float>(b[1]), maxima = values<float>(b[2]);
+        for (uint32_t r = 0; r < rows; ++r) {
+            INFO("row " << r);
+            float m = -INFINITY;
+            for (uint32_t i = 0; i < n; ++i) m = std::max(m, in[r * n + i]);
+            // Each thread's partial sum, then the SIMD groups' and the group's, in the kernel's order.
+            std::vector<float> lsum(tg, 0.0f);
+            for (uint32_t t = 0; t < tg; ++t)
+                for (uint32_t i = t; i < n; i += tg) lsum[t] += in[r * n + i] - m;
+            std::vector<float> simd(32, 0.0f);
+            for (uint32_t t = 0; t < tg; ++t) simd[t / 32] += lsum[t];
+            float total = 0.0f;
+            for (uint32_t g = 0; g < (tg + 31) / 32; ++g) total += simd[g];
+            CHECK(out[r] == Approx(tg > 32 ? total : total + 0.5f).margin(1e-3));
+            for (uint32_t t = 0; t < tg; ++t) {
+                INFO("thread " << t);
+                CHECK(maxima[r * tg + t] == m);
+            }
+        }
+    }
+}
+
+TEST_CASE("SIMD-group calls under an if whose condition may differ between threads keep the kernel on fibers, with a remark",
+          "[compiler][regions][simdgroup]") {
+    const std::string src = R"(
+#include <metal_stdlib>
+using namespace metal;
+#define LANE tid
+kernel void by_position(device float* out [[buffer(0)]], uint tid [[thread_index_in_threadgroup]]) {
+    float v = float(tid);
+    if (tid < 32) { v = simd_sum(v); }
+    out[tid] = v;
+}
+kernel void by_macro(device float* out [[buffer(0)]], uint tid [[thread_index_in_threadgroup]]) {
+    float v = float(tid);
+    if (LANE > 3) { v = simd_sum(v); }
+    out[tid] = v;
+}
+kernel void by_memory(device float* out [[buffer(0)]], uint tid [[thread_index_in_threadgroup]]) {
+    float v = float(tid);
+    if (out[0] > 1.0f) { v = simd_sum(v); }
+    out[tid] = v;
+}
+kernel void by_changed_parameter(device float* out [[buffer(0)]], constant uint& n [[buffer(1)]], uint tid [[thread_index_in_threadgroup]]) {
+    float v = float(tid);
+    uint limit = n;
+    limit += tid;
+    if (limit > 3) { v = simd_sum(v); }
+    out[tid] = v;
+}
+)";
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    compile_kernel(src, "by_position", keep);
+    const std::string remarks = softmetal_test::remarks_of(src);
+    for (const char *name : {"by_position", "by_macro", "by_memory", "by_changed_parameter"}) {
+        INFO(name);
+        const sm_kernel_info *k = keep->find(name);
+        REQUIRE(k);
+        CHECK(fibers(k));
+        CHECK(remarks.find("kernel '" + std::string(name) +
+                           "' runs on fibers: a SIMD-group call or barrier under an 'if' whose condition may differ between the group's threads") !=
+              std::string::npos);
+    }
+}
