@@ -140,6 +140,11 @@ struct stmt {
     // header is `if (c)`, `body` holds A, `else_body` B (else_at: the `else` token, npos without).
     bool branch = false;
     size_t else_at = npos;
+    // branch: a condition that may differ between threads. Each thread evaluates it; the arms run with
+    // only the threads that take them live (sm_alive), as Metal runs divergent SIMD-group calls with
+    // only the active lanes; mask: its number (the flags of sm_mask<N>).
+    bool masked = false;
+    int mask = -1;
     std::vector<stmt> else_body;
     int region = -1;          // plain: the region it runs in; loop: the "region" of its header
     bool has_return = false;
@@ -821,6 +826,10 @@ private:
         std::set<std::string> names = matrix_names_;
         matrix_redeclarations_ = 0;
         if (matrix_statement(a, b, names)) {
+            if (masked_nesting_ > 0) { // run once per SIMD group: only where every lane of it is
+                why = "a simdgroup_matrix statement under an 'if' whose condition may differ between the group's threads";
+                return false;
+            }
             if (matrix_redeclarations_ && matrix_type_end(a, b) != npos) {
                 why = "a simdgroup_matrix variable declared twice in the kernel body";
                 return false;
@@ -924,9 +933,14 @@ private:
     // positions (uniform_condition). Each arm is parsed as a block; `else if` is an arm holding an `if`.
     bool branch_statement(stmt &s, int depth, std::string &why) {
         const size_t a = s.a, b = s.b, h = match_[a + 1];
-        if (!uniform_condition(a + 2, h)) {
-            why = "a SIMD-group call or barrier under an 'if' whose condition may differ between the group's threads";
-            return false;
+        s.masked = !uniform_condition(a + 2, h);
+        if (s.masked) {
+            for (size_t i = a + 2; i < h; ++i)
+                if (is(i, "return") || is(i, "break") || is(i, "continue") || is(i, "goto")) {
+                    why = "a jump in the condition of an 'if' around a SIMD-group call or barrier";
+                    return false;
+                }
+            s.mask = masks_++;
         }
         if (depth >= 3) {
             why = "barrier loops nested more than three deep";
@@ -945,12 +959,14 @@ private:
             if (is(from, "{") && match_[from] + 1 == to) return parse_list(from + 1, to - 1, depth + 1, out, why);
             return parse_list(from, to, depth + 1, out, why);
         };
-        if (!arm(h + 1, then_end, s.body)) return false;
-        if (then_end < b) {
+        if (s.masked) ++masked_nesting_;
+        bool parsed = arm(h + 1, then_end, s.body);
+        if (parsed && then_end < b) {
             s.else_at = then_end;
-            if (!arm(then_end + 1, b, s.else_body)) return false;
+            parsed = arm(then_end + 1, b, s.else_body);
         }
-        return true;
+        if (s.masked) --masked_nesting_;
+        return parsed;
     }
     // Tokens [a, b) (a condition) have one value for the whole group: numbers, operators, the kernel's
     // parameters that are values or `constant` references (parameter_names) and never assigned nor
@@ -1519,7 +1535,53 @@ private:
     }
     void note_uses(size_t a, size_t b, int region) {
         for (size_t i = a; i < b; ++i)
-            if (is_ident(i) && !(i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) uses_[text(i)].insert(region);
+            if (is_ident(i) && !(i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) {
+                uses_[text(i)].insert(region);
+                // The text clang compiles keeps the user's macros: `#define LANE lane` makes a use of
+                // LANE one of lane (a position to bind, a variable that crosses a split).
+                for (const std::string &n : macro_identifiers(text(i))) uses_[n].insert(region);
+            }
+    }
+    // The identifiers of the source's definitions of the macro `name`, and of the macros they name in
+    // turn (a function-like macro's own parameters left out); empty for a name no #define defines.
+    const std::set<std::string> &macro_identifiers(const std::string &name) {
+        if (!macros_read_) {
+            macros_read_ = true;
+            for (size_t p = s_.find("#define"); p != std::string::npos; p = s_.find("#define", p + 7)) {
+                const size_t e = std::min(s_.find('\n', p), s_.size());
+                const std::string line = s_.substr(p + 7, e - p - 7);
+                const std::vector<token> ts = tokenize_msl(line);
+                if (ts.empty() || ts[0].kind != token_kind::identifier) continue;
+                const std::string macro = line.substr(ts[0].offset, ts[0].length);
+                size_t k = 1;
+                std::set<std::string> parameters;
+                if (ts.size() > 1 && line[ts[1].offset] == '(' && ts[1].offset == ts[0].offset + ts[0].length) { // function-like
+                    for (k = 2; k < ts.size() && line[ts[k].offset] != ')'; ++k)
+                        if (ts[k].kind == token_kind::identifier) parameters.insert(line.substr(ts[k].offset, ts[k].length));
+                    ++k;
+                }
+                std::set<std::string> &ids = macro_direct_[macro];
+                for (; k < ts.size(); ++k)
+                    if (ts[k].kind == token_kind::identifier && !parameters.count(line.substr(ts[k].offset, ts[k].length)))
+                        ids.insert(line.substr(ts[k].offset, ts[k].length));
+            }
+        }
+        auto it = macro_closure_.find(name);
+        if (it != macro_closure_.end()) return it->second;
+        std::set<std::string> &all = macro_closure_[name];
+        std::vector<std::string> todo = {name};
+        std::set<std::string> seen = {name};
+        while (!todo.empty()) {
+            const std::string m = todo.back();
+            todo.pop_back();
+            auto d = macro_direct_.find(m);
+            if (d == macro_direct_.end()) continue;
+            for (const std::string &id : d->second) {
+                all.insert(id);
+                if (seen.insert(id).second) todo.push_back(id);
+            }
+        }
+        return all;
     }
     void collect_uses(const std::vector<stmt> &list) {
         for (const stmt &s : list) {
@@ -1742,7 +1804,8 @@ private:
         for (const stmt &s : list) {
             if (s.has_return) any_return_ = true;
             if (s.kind != stmt_kind::loop) continue;
-            if (s.block || s.branch) { // (a branch's condition is the group's: uniform_condition)
+            if (s.masked) any_return_ = true; // (the arms' threads are the live ones)
+            if (s.block || s.branch) { // (a uniform branch's condition is the group's: uniform_condition)
                 if (!check_regions(s.body, why) || !check_regions(s.else_body, why)) return false;
                 continue;
             }
@@ -2156,6 +2219,10 @@ private:
                 out += "\n{\n";
                 emit_list(s.body, out);
                 out += "}\n";
+            } else if (s.kind == stmt_kind::loop && s.masked) {
+                emit_region(region, out);
+                region.clear();
+                emit_masked_branch(s, out);
             } else if (s.kind == stmt_kind::loop) {
                 emit_region(region, out);
                 region.clear();
@@ -2179,6 +2246,31 @@ private:
         }
         emit_region(region, out);
         emit_matrix_region(matrix, out);
+    }
+    // `if (c) A else B` with a per-thread c: sm_mask<N> holds, per thread, whether it was live
+    // before, whether it takes A, and whether it is live after A. Each live thread evaluates c (in its
+    // own region, as an ordinary statement would); A runs with the threads that take it live, B with
+    // the others that were; afterwards each thread is live as its own arm left it (a `return` in an
+    // arm ends only that thread).
+    void emit_masked_branch(const stmt &s, std::string &out) {
+        const std::string m = "sm_mask" + std::to_string(s.mask);
+        const std::string before = m + "[sm_t]", taken = m + "[sm_count + sm_t]", after = m + "[2u * sm_count + sm_t]";
+        const std::string each = "for (unsigned sm_t = 0; sm_t < sm_count; ++sm_t) ";
+        out += "\n{\n" + thread_loop();
+        out += before + " = sm_alive[sm_t];\n" + taken + " = 0;\nif (!sm_alive[sm_t]) continue;\n";
+        out += bindings(s.region, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", false, true);
+        out += "{ " + taken + " = (" + copy(toks_[s.a + 1].offset, end_of(s.head_end)) + ") ? 1 : 0; }\n" + write_back(s.region, "sm_t") + "}\n";
+        out += each + "sm_alive[sm_t] = " + taken + ";\n{\n";
+        emit_list(s.body, out);
+        out += "}\n";
+        if (s.else_at != npos) {
+            out += each + "{ " + after + " = sm_alive[sm_t]; sm_alive[sm_t] = " + before + " && !" + taken + "; }\n{\n";
+            emit_list(s.else_body, out);
+            out += "}\n" + each + "if (" + taken + ") sm_alive[sm_t] = " + after + ";\n";
+        } else {
+            out += each + "if (!" + taken + ") sm_alive[sm_t] = " + before + ";\n";
+        }
+        out += "}\n";
     }
     bool any_lanes(const std::vector<stmt> &list) const {
         for (const stmt &s : list)
@@ -2213,6 +2305,8 @@ private:
         if (any_return_)
             out += "unsigned char *sm_alive = (unsigned char *)__builtin_alloca(sm_count);\n"
                    "for (unsigned sm_i = 0; sm_i < sm_count; ++sm_i) sm_alive[sm_i] = 1;\n";
+        for (int i = 0; i < masks_; ++i) // (at the top: a branch in a loop must not allocate on each trip)
+            out += "unsigned char *sm_mask" + std::to_string(i) + " = (unsigned char *)__builtin_alloca(3u * sm_count);\n";
         if (any_lanes(top)) out += "unsigned char *sm_in = (unsigned char *)__builtin_alloca(sm_count); // in the lanes loop being run\n";
         // One copy per thread on this stack (C++ for OpenCL has no variable-length arrays).
         for (size_t i = 0; i < reps_.size(); ++i)
@@ -2244,6 +2338,10 @@ private:
     std::set<std::string> declared_;  // variables the body declares (in the statements parsed so far)
     std::set<std::string> scope_names_; // names scope statements declare
     size_t max_calls_ = 0; // the most SIMD-group calls in one statement
+    int masks_ = 0;          // branches with a per-thread condition (sm_mask<N>)
+    bool macros_read_ = false;
+    std::map<std::string, std::set<std::string>> macro_direct_, macro_closure_; // (macro_identifiers)
+    int masked_nesting_ = 0; // such branches around the statements being parsed
 };
 
 } // namespace

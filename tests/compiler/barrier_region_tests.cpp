@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <numeric>
 #include <vector>
 
@@ -419,31 +420,20 @@ kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1
     }
 }
 
-TEST_CASE("SIMD-group calls under divergent control flow, or in a helper called there, keep the kernel on fibers",
+TEST_CASE("a helper that calls SIMD-group functions, called under divergent control flow, keeps the kernel on fibers",
           "[compiler][regions][simdgroup]") {
     std::shared_ptr<const softmetal::kernel_module> keep;
     const sm_kernel_info* k = compile_kernel(R"(
 #include <metal_stdlib>
 using namespace metal;
 float reduce(float v) { return simd_sum(v); }
-kernel void divergent(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {
-    float v = float(gid);
-    if (gid % 2 == 0) v = simd_sum(v);
-    out[gid] = v;
-}
 kernel void divergent_helper(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {
     float v = float(gid);
     if (gid % 2 == 0) v = reduce(v);
     out[gid] = v;
 }
-)", "divergent", keep);
+)", "divergent_helper", keep);
     CHECK(fibers(k));
-    for (const char *name : {"divergent_helper"}) {
-        INFO(name);
-        const sm_kernel_info* h = keep->find(name);
-        REQUIRE(h);
-        CHECK(fibers(h));
-    }
 }
 
 TEST_CASE("helper functions that call SIMD-group functions and barriers are inlined into the split kernel",
@@ -1462,45 +1452,115 @@ TEST_CASE("an if whose condition is the group's own (threads_per_threadgroup, co
     }
 }
 
-TEST_CASE("SIMD-group calls under an if whose condition may differ between threads keep the kernel on fibers, with a remark",
-          "[compiler][regions][simdgroup]") {
-    const std::string src = R"(
+// Metal runs a SIMD-group function in divergent control flow with the lanes that reach it: an if
+// whose condition differs between threads is split with each arm run by the threads that take it
+// (a return in an arm ends only that thread), and the calls of the two arms are different meetings.
+const char *const divergent_branch_source = R"(
 #include <metal_stdlib>
 using namespace metal;
-#define LANE tid
-kernel void by_position(device float* out [[buffer(0)]], uint tid [[thread_index_in_threadgroup]]) {
-    float v = float(tid);
-    if (tid < 32) { v = simd_sum(v); }
-    out[tid] = v;
+#define LANE lane
+kernel void divergent_arms(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                           uint gid [[thread_position_in_grid]]) {
+    float v = in[gid];
+    if (v > 5.0f) {
+        float s = simd_sum(v);
+        if (gid % 3 == 0) return;
+        v = s;
+    } else {
+        v = simd_prefix_exclusive_sum(v) + 100.0f;
+    }
+    out[gid] = v + 1000.0f * simd_sum(1.0f);
 }
-kernel void by_macro(device float* out [[buffer(0)]], uint tid [[thread_index_in_threadgroup]]) {
-    float v = float(tid);
-    if (LANE > 3) { v = simd_sum(v); }
-    out[tid] = v;
+kernel void first_lanes(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                        uint tid [[thread_index_in_threadgroup]], uint gid [[thread_position_in_grid]]) {
+    float v = in[gid];
+    if (tid < 40) v = simd_sum(v);
+    out[gid] = v;
 }
-kernel void by_memory(device float* out [[buffer(0)]], uint tid [[thread_index_in_threadgroup]]) {
-    float v = float(tid);
-    if (out[0] > 1.0f) { v = simd_sum(v); }
-    out[tid] = v;
-}
-kernel void by_changed_parameter(device float* out [[buffer(0)]], constant uint& n [[buffer(1)]], uint tid [[thread_index_in_threadgroup]]) {
-    float v = float(tid);
-    uint limit = n;
-    limit += tid;
-    if (limit > 3) { v = simd_sum(v); }
-    out[tid] = v;
+kernel void macro_and_memory(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                             uint gid [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]]) {
+    float v = in[gid];
+    if (LANE % 2 == 0) v = simd_max(v);
+    if (in[gid] > 3.0f) { v += simd_sum(1.0f); }
+    out[gid] = v + 100.0f * float(LANE);
 }
 )";
+
+TEST_CASE("an if whose condition differs between threads splits, each arm run by the threads that take it",
+          "[compiler][regions][simdgroup]") {
     std::shared_ptr<const softmetal::kernel_module> keep;
-    compile_kernel(src, "by_position", keep);
-    const std::string remarks = softmetal_test::remarks_of(src);
-    for (const char *name : {"by_position", "by_macro", "by_memory", "by_changed_parameter"}) {
-        INFO(name);
-        const sm_kernel_info *k = keep->find(name);
+    compile_kernel(divergent_branch_source, "divergent_arms", keep);
+    // 100 threads in groups of 64: SIMD groups [0, 32), [32, 64), [64, 96) and a partial one [96, 100).
+    const uint32_t grid = 100, tg = 64;
+    std::vector<float> in(grid);
+    for (uint32_t i = 0; i < grid; ++i) in[i] = float((i * 7) % 11);
+    std::vector<std::pair<uint32_t, uint32_t>> simd_groups;
+    for (uint32_t g = 0; g < grid; g += tg)
+        for (uint32_t s = g; s < std::min(g + tg, grid); s += 32) simd_groups.push_back({s, std::min({s + 32, g + tg, grid})});
+    std::map<std::string, std::vector<float>> want;
+    {
+        std::vector<float> w(grid, -1.0f);
+        for (const auto &sg : simd_groups) {
+            float taken_sum = 0.0f, before = 0.0f;
+            for (uint32_t t = sg.first; t < sg.second; ++t)
+                if (in[t] > 5.0f) taken_sum += in[t];
+            std::vector<float> v(grid);
+            std::vector<bool> live(grid, false);
+            for (uint32_t t = sg.first; t < sg.second; ++t) {
+                if (in[t] > 5.0f) {
+                    live[t] = t % 3 != 0;
+                    v[t] = taken_sum;
+                } else {
+                    live[t] = true;
+                    v[t] = before + 100.0f;
+                    before += in[t];
+                }
+            }
+            float count = 0.0f;
+            for (uint32_t t = sg.first; t < sg.second; ++t) count += live[t] ? 1.0f : 0.0f;
+            for (uint32_t t = sg.first; t < sg.second; ++t)
+                if (live[t]) w[t] = v[t] + 1000.0f * count;
+        }
+        want["divergent_arms"] = w;
+    }
+    {
+        std::vector<float> w(in);
+        for (const auto &sg : simd_groups) {
+            float sum = 0.0f;
+            for (uint32_t t = sg.first; t < sg.second; ++t)
+                if (t % tg < 40) sum += in[t];
+            for (uint32_t t = sg.first; t < sg.second; ++t)
+                if (t % tg < 40) w[t] = sum;
+        }
+        want["first_lanes"] = w;
+    }
+    {
+        std::vector<float> w(in);
+        for (const auto &sg : simd_groups) {
+            float maximum = -INFINITY, count = 0.0f;
+            for (uint32_t t = sg.first; t < sg.second; ++t) {
+                if ((t - sg.first) % 2 == 0) maximum = std::max(maximum, in[t]);
+                if (in[t] > 3.0f) count += 1.0f;
+            }
+            for (uint32_t t = sg.first; t < sg.second; ++t) {
+                if ((t - sg.first) % 2 == 0) w[t] = maximum;
+                if (in[t] > 3.0f) w[t] += count;
+                w[t] += 100.0f * float(t - sg.first); // the lane, named through a macro
+            }
+        }
+        want["macro_and_memory"] = w;
+    }
+    for (const auto &w : want) {
+        INFO(w.first);
+        const sm_kernel_info *k = keep->find(w.first.c_str());
         REQUIRE(k);
-        CHECK(fibers(k));
-        CHECK(remarks.find("kernel '" + std::string(name) +
-                           "' runs on fibers: a SIMD-group call or barrier under an 'if' whose condition may differ between the group's threads") !=
-              std::string::npos);
+        CHECK(split(k));
+        std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(grid, -1.0f))};
+        run(k, b, {grid, 1, 1}, {tg, 1, 1});
+        const std::vector<float> out = values<float>(b[1]);
+        for (uint32_t i = 0; i < grid; ++i) {
+            INFO("thread " << i);
+            CHECK(out[i] == w.second[i]);
+        }
     }
 }
