@@ -1068,7 +1068,7 @@ private:
         bool is_constexpr = false;
         for (size_t i = a; i < b && !is(i, "="); ++i)
             if (is(i, "constexpr")) is_constexpr = true;
-        if (!is_constexpr) return false;
+        if (!is_constexpr && !constant_integer(a, b)) return false;
         stmt d = s;
         parse_declaration(d);
         if (d.name_tok == npos) return false;
@@ -1080,6 +1080,30 @@ private:
         s.scope_declared.push_back(text(d.name_tok));
         s.kind = stmt_kind::scope;
         return true;
+    }
+    // `const uint head_size = 64;` (ggml's rwkv kernels, whose per-thread `float state[head_size]`
+    // lives across barriers): a const integer initialised by a constant expression (numbers,
+    // operators, constant macros, scope constants) is usable in constant expressions as a constexpr
+    // one is, and the same for every thread: a scope declaration.
+    bool constant_integer(size_t a, size_t b) const {
+        static const std::set<std::string> integers = {"int", "uint", "short", "ushort", "long", "ulong", "char", "uchar", "unsigned",
+                                                       "size_t", "int32_t", "uint32_t", "int64_t", "uint64_t", "int16_t", "uint16_t", "bool"};
+        size_t i = a;
+        if (!is(i, "const")) return false;
+        ++i;
+        if (!integers.count(text(i))) return false;
+        while (integers.count(text(i))) ++i;
+        if (!is_ident(i) || !is(i + 1, "=") || !is(b - 1, ";")) return false;
+        for (size_t k = i + 2; k + 1 < b; ++k) {
+            if (toks_[k].kind == token_kind::number) continue;
+            if (is_ident(k)) {
+                if (scope_names_.count(text(k)) || constant_macro(text(k), 0)) continue;
+                return false;
+            }
+            const std::string w = text(k);
+            if (w.size() != 1 || std::string("()+-*/%<>&|^~!").find(w[0]) == std::string::npos) return false;
+        }
+        return i + 3 < b;
     }
     // Whether a type as spelled names a variable the body declares (which no copy's type can name).
     bool names_variable(const std::string &type) const {

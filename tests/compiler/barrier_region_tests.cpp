@@ -1564,3 +1564,60 @@ TEST_CASE("an if whose condition differs between threads splits, each arm run by
         }
     }
 }
+
+// ggml's rwkv shape: `const uint head_size = 64;` sizes a per-thread array that lives across barriers.
+// A const integer initialised by a constant expression (here through a macro) is declared once at
+// its scope, as a constexpr one is, so the array's type can be spelled where the copies are made.
+TEST_CASE("a per-thread array sized by a const integer with a constant initialiser lives across barriers, split",
+          "[compiler][regions]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+#define HEAD 8
+kernel void state_rows(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                       uint tid [[thread_index_in_threadgroup]], uint group [[threadgroup_position_in_grid]]) {
+    const uint head_size = HEAD * 2;
+    threadgroup float shared[64];
+    float state[head_size];
+    for (uint i = 0; i < head_size; i++) state[i] = in[(group * 64 + tid) * head_size + i];
+    for (uint t = 0; t < 3; ++t) {
+        shared[tid] = state[t];
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        float neighbour = shared[(tid + 1) % 64];
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        state[t + 1] += neighbour;
+    }
+    float s = 0.0f;
+    for (uint i = 0; i < head_size; i++) s += state[i] * float(i + 1);
+    out[group * 64 + tid] = s;
+}
+)", "state_rows", keep);
+    CHECK(split(k));
+    const uint32_t groups = 2, tg = 64, head = 16;
+    std::vector<float> in(groups * tg * head);
+    for (uint32_t i = 0; i < in.size(); ++i) in[i] = float((i * 13) % 17) - 8.0f;
+    std::vector<float> want(groups * tg);
+    for (uint32_t g = 0; g < groups; ++g) {
+        std::vector<std::vector<float>> state(tg, std::vector<float>(head));
+        for (uint32_t t = 0; t < tg; ++t)
+            for (uint32_t i = 0; i < head; ++i) state[t][i] = in[(g * tg + t) * head + i];
+        for (uint32_t step = 0; step < 3; ++step) {
+            std::vector<float> shared(tg);
+            for (uint32_t t = 0; t < tg; ++t) shared[t] = state[t][step];
+            for (uint32_t t = 0; t < tg; ++t) state[t][step + 1] += shared[(t + 1) % tg];
+        }
+        for (uint32_t t = 0; t < tg; ++t) {
+            float s = 0.0f;
+            for (uint32_t i = 0; i < head; ++i) s += state[t][i] * float(i + 1);
+            want[g * tg + t] = s;
+        }
+    }
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(groups * tg, -1.0f))};
+    run(k, b, {groups * tg, 1, 1}, {tg, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t i = 0; i < groups * tg; ++i) {
+        INFO("thread " << i);
+        CHECK(out[i] == want[i]);
+    }
+}
