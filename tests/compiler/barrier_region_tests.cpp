@@ -1621,3 +1621,49 @@ kernel void state_rows(device const float* in [[buffer(0)]], device float* out [
         CHECK(out[i] == want[i]);
     }
 }
+
+// An if whose condition differs between threads inside a loop around barriers: each trip, the
+// threads below `active` exchange with simd_shuffle_xor; then every thread meets at the barriers.
+TEST_CASE("an if whose condition differs between threads, inside a loop around barriers, splits", "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void shrinking(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                      uint tid [[thread_index_in_threadgroup]], uint gid [[thread_position_in_grid]]) {
+    threadgroup float shared[128];
+    float v = in[gid];
+    for (uint active = 128; active > 16; active /= 2) {
+        if (tid < active) {
+            v = v * 2.0f + simd_shuffle_xor(v, 1);
+        }
+        shared[tid] = v;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        v = shared[(tid + 3) % 128];
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+    out[gid] = v;
+}
+)", "shrinking", keep);
+    CHECK(split(k));
+    const uint32_t groups = 2, tg = 128;
+    std::vector<float> in(groups * tg);
+    for (uint32_t i = 0; i < in.size(); ++i) in[i] = float((i * 5) % 9) - 4.0f;
+    std::vector<float> want(in.size());
+    for (uint32_t g = 0; g < groups; ++g) {
+        std::vector<float> v(in.begin() + g * tg, in.begin() + (g + 1) * tg);
+        for (uint32_t active = 128; active > 16; active /= 2) {
+            std::vector<float> next(v);
+            for (uint32_t t = 0; t < active; ++t) next[t] = v[t] * 2.0f + v[t ^ 1u];
+            for (uint32_t t = 0; t < tg; ++t) v[t] = next[(t + 3) % tg];
+        }
+        std::copy(v.begin(), v.end(), want.begin() + g * tg);
+    }
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(in.size(), -1.0f))};
+    run(k, b, {groups * tg, 1, 1}, {tg, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t i = 0; i < in.size(); ++i) {
+        INFO("thread " << i);
+        CHECK(out[i] == want[i]);
+    }
+}
