@@ -285,7 +285,7 @@ private:
         for (size_t i = a; i < b;) {
             const size_t e = stmt_end(i, b);
             if (e == npos || e > b) return false;
-            if (!contains_helper_call(i, e)) {
+            if (!contains_helper_call(i, e) && !(is(i, "switch") && meets(i, e))) {
                 out += copy(i, e, rename);
             } else if ((is(i, "for") || is(i, "while")) && is(match_[i + 1] + 1, "{") && match_[match_[i + 1] + 1] + 1 == e &&
                        !contains_helper_call(i, match_[i + 1] + 1)) {
@@ -297,6 +297,20 @@ private:
                 out += copy(i, i + 1, rename);
                 if (!expand_list(i + 1, e - 1, rename, depth, out)) return false;
                 out += copy(e - 1, e, rename);
+            } else if (is(i, "switch") && meets(i, e) && switch_as_ifs(i, e, rename, depth, out)) {
+                // (an if-chain the splitter can split; a switch of another shape is copied below)
+            } else if (is(i, "if") && is(i + 1, "(") && !contains_helper_call(i, match_[i + 1] + 1)) {
+                // Helper calls in the arms: each arm expanded as a block (the splitter decides whether the
+                // condition lets it split them).
+                const size_t h = match_[i + 1];
+                const size_t then_end = stmt_end(h + 1, e);
+                if (then_end == npos || (then_end < e && !is(then_end, "else"))) return false;
+                out += copy(i, h + 1, rename);
+                if (!expand_arm(h + 1, then_end, rename, depth, out)) return false;
+                if (then_end < e) {
+                    out += copy(then_end, then_end + 1, rename);
+                    if (!expand_arm(then_end + 1, e, rename, depth, out)) return false;
+                }
             } else if (statement_keywords().count(text(i))) {
                 out += copy(i, e, rename); // a call under control flow: the splitter refuses it
             } else {
@@ -324,6 +338,154 @@ private:
         return true;
     }
 
+    // An arm [a, b) of an if, as a braced block with its helper calls expanded (an `else if` stays a
+    // statement of its own, so a chain does not nest deeper at each link).
+    bool expand_arm(size_t a, size_t b, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
+        if (is(a, "{") && match_[a] + 1 == b) {
+            out += copy(a, a + 1, rename);
+            if (!expand_list(a + 1, b - 1, rename, depth, out)) return false;
+            out += copy(b - 1, b, rename);
+            return true;
+        }
+        if (is(a, "if")) return expand_list(a, b, rename, depth, out);
+        out += "{\n";
+        if (!expand_list(a, b, rename, depth, out)) return false;
+        out += "}\n";
+        return true;
+    }
+    // Whether tokens [a, b) meet other threads: a helper that does, a barrier, a SIMD-group function.
+    bool meets(size_t a, size_t b) const {
+        for (size_t i = a; i < b; ++i) {
+            if (is_helper_call(i)) return true;
+            if (!is_ident(i) || !is(i + 1, "(")) continue;
+            const std::string t = text(i);
+            if (t == "threadgroup_barrier" || t == "simdgroup_barrier" || t.compare(0, 5, "simd_") == 0 || t.compare(0, 5, "quad_") == 0 ||
+                t.compare(0, 10, "simdgroup_") == 0)
+                return true;
+        }
+        return false;
+    }
+    // `switch (E) { case A: ... break; case B: case C: ... break; default: ... }` around meetings, as
+    // `if ((E) == (A)) {...} else if ((E) == (B) || (E) == (C)) {...} else {...}`, which the splitter
+    // takes (once for the group when E is the group's, with the threads of each arm otherwise). Only
+    // when that means the same: E has no call, assignment or increment (it is evaluated once per
+    // label); each label's statements end with `break;` or `return ...;` (the last may end the
+    // switch), with no other `break` of the switch's own inside them, no label nested in them.
+    bool switch_as_ifs(size_t i, size_t e, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
+        if (!is(i + 1, "(") || match_[i + 1] == npos) return false;
+        const size_t h = match_[i + 1];
+        if (!is(h + 1, "{") || match_[h + 1] + 1 != e) return false;
+        for (size_t k = i + 2; k < h; ++k) {
+            if (is(k, "=") && !is(k + 1, "=") && !is(k - 1, "=") && !is(k - 1, "!") && !is(k - 1, "<") && !is(k - 1, ">")) return false;
+            if ((is(k, "+") && is(k + 1, "+")) || (is(k, "-") && is(k + 1, "-"))) return false;
+            if (is_ident(k) && (is(k + 1, "(") || is(k + 1, "<"))) return false;
+        }
+        struct group {
+            std::vector<std::pair<size_t, size_t>> values; // empty: default
+            bool is_default = false;
+            size_t a = 0, b = 0;   // its statements, without the final break
+            size_t block = npos;   // `case 1: { ...; break; }`: the last statement's '{' (its break at b)
+        };
+        std::vector<group> groups;
+        const size_t close = e - 1;
+        size_t p = h + 2;
+        while (p < close) {
+            group g;
+            while (is(p, "case") || is(p, "default")) {
+                if (is(p, "default")) {
+                    if (!is(p + 1, ":")) return false;
+                    g.is_default = true;
+                    p += 2;
+                    continue;
+                }
+                size_t c = p + 1;
+                while (c < close && !is(c, ":")) {
+                    if (is(c, "?") || is(c, "(") || is(c, "{") || is(c, ";")) return false;
+                    ++c;
+                }
+                if (c >= close || c == p + 1) return false;
+                g.values.push_back({p + 1, c});
+                p = c + 1;
+            }
+            if (g.values.empty() && !g.is_default) return false; // a statement before the first label
+            g.a = p;
+            size_t last = npos;
+            while (p < close && !is(p, "case") && !is(p, "default")) {
+                const size_t q = stmt_end(p, close);
+                if (q == npos || q > close) return false;
+                last = p;
+                p = q;
+            }
+            g.b = p;
+            const bool ends_switch = p >= close;
+            if (last != npos && is(last, "break") && is(last + 1, ";")) {
+                g.b = last;
+            } else if (last != npos && is(last, "{") && match_[last] + 1 == p && match_[last] >= last + 3 && is(match_[last] - 2, "break") &&
+                       is(match_[last] - 1, ";")) {
+                g.block = last; // the block's own statements end with the switch's break
+                g.b = match_[last] - 2;
+            } else if (!(ends_switch || (last != npos && is(last, "return")))) {
+                return false; // falls through
+            }
+            // No break of the switch's own, and no label, inside the statements.
+            std::vector<size_t> loops;
+            for (size_t k = g.a; k < g.b; ++k) {
+                if (is(k, "case") || is(k, "default")) return false;
+                if ((is(k, "for") || is(k, "while") || is(k, "switch")) && is(k + 1, "(") && match_[k + 1] != npos) {
+                    const size_t end = stmt_end(k, g.b);
+                    if (end == npos) return false;
+                    k = end - 1; // its own breaks
+                    continue;
+                }
+                if (is(k, "do")) {
+                    const size_t end = stmt_end(k, g.b);
+                    if (end == npos) return false;
+                    k = end - 1;
+                    continue;
+                }
+                if (is(k, "break")) return false;
+            }
+            if (g.is_default && !g.values.empty()) g.values.clear(); // `case 1: default:` is the default
+            groups.push_back(g);
+        }
+        if (groups.empty()) return false;
+        const std::string value = copy(i + 2, h, rename);
+        out += copy(i, i + 1, rename, {{i, {i, "{"}}}); // the switch's place, for the #line
+        bool first = true;
+        const group *fallback = nullptr;
+        for (const group &g : groups) {
+            if (g.is_default) {
+                if (fallback) return false;
+                fallback = &g;
+                continue;
+            }
+            out += first ? "if (" : "else if (";
+            first = false;
+            for (size_t v = 0; v < g.values.size(); ++v)
+                out += std::string(v ? " || " : "") + "(" + value + ") == (" + copy(g.values[v].first, g.values[v].second, rename) + ")";
+            out += ") {\n";
+            if (!expand_group(g.a, g.b, g.block, rename, depth, out)) return false;
+            out += "}\n";
+        }
+        if (fallback) {
+            out += first ? "{\n" : "else {\n";
+            if (!expand_group(fallback->a, fallback->b, fallback->block, rename, depth, out)) return false;
+            out += "}\n";
+        }
+        out += "}\n";
+        ++inlined_; // a body the splitter reads instead of the kernel's
+        return true;
+    }
+
+    // A label's statements [a, b); with `block`, the last is the block opened there, cut at b (its break).
+    bool expand_group(size_t a, size_t b, size_t block, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
+        if (block == npos) return expand_list(a, b, rename, depth, out);
+        if (!expand_list(a, block, rename, depth, out)) return false;
+        out += copy(block, block + 1, rename);
+        if (!expand_list(block + 1, b, rename, depth, out)) return false;
+        out += "}\n";
+        return true;
+    }
     // Where `name` is defined: the one definition `RT name(params) {...}` that is no template.
     struct definition {
         size_t name = npos, type_start = npos;
@@ -868,15 +1030,13 @@ private:
         // own elements of it, through thread_elements().
         if (mentions_matrix(a, b) && !(!barrier_inside && elements_only(a, b))) return matrix_refused(why);
         // A braced block (an inlined helper's body): its statements split like a loop's that runs once.
+        // (Only loops and branches count toward the nesting limit: a block has no header, and the
+        // inliner nests one per helper, at most four deep.)
         if (barrier_inside && is(a, "{")) {
-            if (depth >= 3) {
-                why = "barrier loops nested more than three deep";
-                return false;
-            }
             s.kind = stmt_kind::loop;
             s.block = true;
             s.head_end = a;
-            return parse_list(a + 1, b - 1, depth + 1, s.body, why);
+            return parse_list(a + 1, b - 1, depth, s.body, why);
         }
         if (barrier_inside && simd_statement(s, why)) {
             // `if (simd_is_first()) ...`: a call in the condition of an `if` whose arms meet nobody.
@@ -898,6 +1058,11 @@ private:
             parse_declaration(s);
             note_declared(s);
             return true;
+        }
+        if (barrier_inside && is(a, "switch") && why.empty()) {
+            why = "a SIMD-group call or barrier in a switch that is no if-chain (a label that falls through into the next, a break "
+                  "inside its statements, or a value with a call or an assignment)";
+            return false;
         }
         if (barrier_inside) {
             if (why.empty()) why = "a barrier inside control flow other than a braced for/while loop at the kernel's top level";
@@ -957,6 +1122,7 @@ private:
         s.head_end = h;
         auto arm = [&](size_t from, size_t to, std::vector<stmt> &out) {
             if (is(from, "{") && match_[from] + 1 == to) return parse_list(from + 1, to - 1, depth + 1, out, why);
+            if (is(from, "if")) return parse_list(from, to, depth, out, why); // `else if`: a link of the chain, no deeper
             return parse_list(from, to, depth + 1, out, why);
         };
         if (s.masked) ++masked_nesting_;
@@ -2391,7 +2557,11 @@ bool split(const std::string &text, const region_kernel &k, std::string &code, s
 
 bool build_region_function(const std::string &translated, const region_kernel &k, std::string &code, std::string &why,
                            std::string *lane_lines) {
-    if (!k.meeting_functions.empty()) {
+    // (A switch around meetings is rewritten as an if-chain by the inliner: helper_inliner::switch_as_ifs.)
+    bool has_switch = false;
+    for (const token &t : tokenize_msl(translated.substr(k.body_open, k.body_close - k.body_open)))
+        if (t.kind == token_kind::identifier && t.length == 6 && translated.compare(k.body_open + t.offset, 6, "switch") == 0) has_switch = true;
+    if (!k.meeting_functions.empty() || has_switch) {
         // Helpers inlined: the splitter reads the new body, appended to the text (it copies pieces of
         // it, under their #line directives, and never compiles the appended body itself).
         helper_inliner inliner(translated, k);

@@ -420,7 +420,7 @@ kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1
     }
 }
 
-TEST_CASE("a helper that calls SIMD-group functions, called under divergent control flow, keeps the kernel on fibers",
+TEST_CASE("a helper that calls SIMD-group functions, called in the arm of a divergent if, is inlined there and splits",
           "[compiler][regions][simdgroup]") {
     std::shared_ptr<const softmetal::kernel_module> keep;
     const sm_kernel_info* k = compile_kernel(R"(
@@ -430,10 +430,22 @@ float reduce(float v) { return simd_sum(v); }
 kernel void divergent_helper(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {
     float v = float(gid);
     if (gid % 2 == 0) v = reduce(v);
+    else v = -reduce(v * 2.0f);
     out[gid] = v;
 }
 )", "divergent_helper", keep);
-    CHECK(fibers(k));
+    CHECK(split(k));
+    const uint32_t grid = 80; // SIMD groups of 32, 32 and 16 lanes in one group
+    std::vector<std::vector<unsigned char>> b = {bytes(std::vector<float>(grid, -1.0f))};
+    run(k, b, {grid, 1, 1}, {grid, 1, 1});
+    const std::vector<float> out = values<float>(b[0]);
+    for (uint32_t i = 0; i < grid; ++i) {
+        const uint32_t first = i / 32 * 32, last = std::min(first + 32, grid);
+        float even = 0.0f, odd = 0.0f;
+        for (uint32_t t = first; t < last; ++t) (t % 2 == 0 ? even : odd) += float(t);
+        INFO("thread " << i);
+        CHECK(out[i] == (i % 2 == 0 ? even : -2.0f * odd));
+    }
 }
 
 TEST_CASE("helper functions that call SIMD-group functions and barriers are inlined into the split kernel",
@@ -1666,4 +1678,103 @@ kernel void shrinking(device const float* in [[buffer(0)]], device float* out [[
         INFO("thread " << i);
         CHECK(out[i] == want[i]);
     }
+}
+
+// A switch around barriers and SIMD-group calls is an if-chain for the split: on a value the same
+// for the whole group (ggml's `switch (args.nr0) { case 2: impl<..., 2, ...>(...); break; }` in a
+// helper), once for the group; on a per-thread value, each label's statements run with the threads
+// that take it (different meetings). A switch that falls through keeps the kernel on fibers.
+const char *const switch_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+struct mv_args { int rows; int mode; };
+template <short NR>
+void rows_sum(constant mv_args &args, device const float *in, device float *out, threadgroup float *partial, uint tid, uint lane, uint sg) {
+    float s = 0.0f;
+    for (short r = 0; r < NR; ++r) s += in[tid * NR + r];
+    s = simd_sum(s);
+    if (lane == 0) partial[sg] = s;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[tid] = partial[0] + partial[1] + float(NR) * 1000.0f;
+}
+template <typename args_t>
+void dispatch_rows(args_t args, device const float *in, device float *out, threadgroup float *partial, uint tid, uint lane, uint sg) {
+    switch (args.mode) {
+        case 1: rows_sum<1>(args, in, out, partial, tid, lane, sg); break;
+        case 2:
+        case 3: rows_sum<2>(args, in, out, partial, tid, lane, sg); break;
+        default: rows_sum<4>(args, in, out, partial, tid, lane, sg);
+    }
+}
+kernel void by_mode(constant mv_args &args [[buffer(0)]], device const float *in [[buffer(1)]], device float *out [[buffer(2)]],
+                    uint tid [[thread_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]],
+                    uint sg [[simdgroup_index_in_threadgroup]]) {
+    threadgroup float partial[4];
+    dispatch_rows<constant mv_args &>(args, in, out, partial, tid, lane, sg);
+}
+kernel void by_lane(device const float *in [[buffer(1)]], device float *out [[buffer(2)]],
+                    uint tid [[thread_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]]) {
+    float v = in[tid];
+    switch (lane % 3) {
+        case 0: v = simd_sum(v); break;
+        case 1: { v = simd_max(v) + 100.0f; break; }
+        default: v = -v;
+    }
+    out[tid] = v;
+}
+kernel void falls_through(device const float *in [[buffer(1)]], device float *out [[buffer(2)]],
+                          uint tid [[thread_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]]) {
+    float v = in[tid];
+    switch (lane % 2) {
+        case 0: v = simd_sum(v);
+        case 1: v = simd_max(v); break;
+    }
+    out[tid] = v;
+}
+)";
+
+TEST_CASE("a switch around SIMD-group calls and barriers splits as an if-chain; one that falls through stays on fibers",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    compile_kernel(switch_source, "by_mode", keep);
+    const uint32_t tg = 64;
+    std::vector<float> in(tg * 4);
+    for (uint32_t i = 0; i < in.size(); ++i) in[i] = float((i * 3) % 7) - 3.0f;
+    const sm_kernel_info *by_mode = keep->find("by_mode");
+    REQUIRE(by_mode);
+    CHECK(split(by_mode));
+    for (const int mode : {1, 2, 3, 7}) {
+        INFO("mode " << mode);
+        const int nr = mode == 1 ? 1 : mode <= 3 ? 2 : 4;
+        std::vector<std::vector<unsigned char>> b = {bytes(std::vector<int>{tg, mode}), bytes(in), bytes(std::vector<float>(tg, -1.0f))};
+        run(by_mode, b, {tg, 1, 1}, {tg, 1, 1});
+        const std::vector<float> out = values<float>(b[2]);
+        float total = 0.0f;
+        for (uint32_t t = 0; t < tg; ++t)
+            for (int r = 0; r < nr; ++r) total += in[t * nr + r];
+        for (uint32_t t = 0; t < tg; ++t) {
+            INFO("thread " << t);
+            CHECK(out[t] == Approx(total + float(nr) * 1000.0f).margin(1e-3));
+        }
+    }
+    const sm_kernel_info *by_lane = keep->find("by_lane");
+    REQUIRE(by_lane);
+    CHECK(split(by_lane));
+    std::vector<std::vector<unsigned char>> b = {bytes(std::vector<float>{}), bytes(in), bytes(std::vector<float>(tg, -1.0f))};
+    run(by_lane, b, {tg, 1, 1}, {tg, 1, 1});
+    const std::vector<float> out = values<float>(b[2]);
+    for (uint32_t t = 0; t < tg; ++t) {
+        const uint32_t first = t / 32 * 32;
+        float sum = 0.0f, maximum = -INFINITY;
+        for (uint32_t l = first; l < first + 32; ++l)
+            if ((l % 32) % 3 == 0) sum += in[l];
+            else if ((l % 32) % 3 == 1) maximum = std::max(maximum, in[l]);
+        INFO("thread " << t);
+        CHECK(out[t] == ((t % 32) % 3 == 0 ? sum : (t % 32) % 3 == 1 ? maximum + 100.0f : -in[t]));
+    }
+    const sm_kernel_info *falls = keep->find("falls_through");
+    REQUIRE(falls);
+    CHECK(fibers(falls));
+    CHECK(softmetal_test::remarks_of(switch_source).find("kernel 'falls_through' runs on fibers: a SIMD-group call or barrier in a switch "
+                                                         "that is no if-chain") != std::string::npos);
 }
