@@ -2078,8 +2078,8 @@ private:
             const replicated &r = reps_[i];
             if (!((r.region < region || (declared_here && r.region == region)) && (used_in(r.name, region)))) continue;
             if (r.uniform) out += "sm_rt" + std::to_string(i) + " " + r.name + " = sm_u" + std::to_string(i) + ";\n";
-            else out += "sm_rt" + std::to_string(i) + (local && !r.array && !address_taken(r.name) ? " " : " &") + r.name + " = sm_rep" +
-                        std::to_string(i) + "[" + t + "];\n";
+            else out += "sm_rt" + std::to_string(i) + (local && !r.array && !address_taken(r.name) ? " " : " __private &") + r.name +
+                        " = sm_rep" + std::to_string(i) + "[" + t + "];\n";
         }
         return out;
     }
@@ -2095,8 +2095,11 @@ private:
 
     std::string rep_allocation(size_t i) const {
         const std::string n = std::to_string(i), t = "sm_rt" + n;
-        return "using " + t + " = " + reps_[i].type + ";\n" + t + " *sm_rep" + n + " = (" + t + " *)__builtin_alloca_with_align(sizeof(" + t +
-               ") * sm_count, 8 * alignof(" + t + "));\n";
+        // In the thread address space, as the kernel's own variables are: `float yl[16]` passed to a
+        // helper's `thread float *` must still match it (a generic pointer does not convert).
+        // (alloca's pointer is a generic one: C++ for OpenCL's addrspace_cast names the space.)
+        return "using " + t + " = " + reps_[i].type + ";\n__private " + t + " *sm_rep" + n + " = addrspace_cast<__private " + t + " *>((" + t +
+               " *)__builtin_alloca_with_align(sizeof(" + t + ") * sm_count, 8 * alignof(" + t + ")));\n";
     }
     // A group-wide variable's one copy: its declaration's value, as the group's first thread computes
     // it (group_uniform), then back under softmetal_generated's #line (see deferred_allocations).

@@ -1778,3 +1778,43 @@ TEST_CASE("a switch around SIMD-group calls and barriers splits as an if-chain; 
     CHECK(softmetal_test::remarks_of(switch_source).find("kernel 'falls_through' runs on fibers: a SIMD-group call or barrier in a switch "
                                                          "that is no if-chain") != std::string::npos);
 }
+
+// ggml's q4_0 matrix-vector shape: per-thread arrays (`float yl[16]`, `float sumy[2]`) that live across
+// a SIMD-group call are passed to a helper that takes `thread float *`, as a kernel's own arrays
+// are: their copies in the split are in the thread address space too (else the call finds no match,
+// the split source does not build and the whole library falls back to fibers).
+TEST_CASE("per-thread arrays across a split are passed to helpers taking thread pointers", "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+inline float dot_cache(device const float *x, thread float *yl, thread const float &scale) {
+    float s = 0.0f;
+    for (int i = 0; i < 4; ++i) s += x[i] * yl[i];
+    return s * scale;
+}
+kernel void cached_dot(device const float *x [[buffer(0)]], device float *out [[buffer(1)]],
+                       uint gid [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]]) {
+    float yl[4];
+    float scale = 2.0f;
+    for (int i = 0; i < 4; ++i) yl[i] = float(i + 1);
+    float first = simd_broadcast_first(x[gid]);
+    yl[0] += first;
+    out[gid] = dot_cache(x + gid, yl, scale);
+}
+)", "cached_dot", keep);
+    CHECK(split(k));
+    const uint32_t grid = 64;
+    std::vector<float> x(grid + 4);
+    for (uint32_t i = 0; i < x.size(); ++i) x[i] = float(i % 5) - 1.0f;
+    std::vector<std::vector<unsigned char>> b = {bytes(x), bytes(std::vector<float>(grid, -1.0f))};
+    run(k, b, {grid, 1, 1}, {grid, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t i = 0; i < grid; ++i) {
+        const float yl[4] = {1.0f + x[i / 32 * 32], 2.0f, 3.0f, 4.0f};
+        float s = 0.0f;
+        for (int j = 0; j < 4; ++j) s += x[i + j] * yl[j];
+        INFO("thread " << i);
+        CHECK(out[i] == s * 2.0f);
+    }
+}
