@@ -136,6 +136,16 @@ struct stmt {
     size_t head_end = 0;      // loop: the ')' closing its header
     bool block = false;       // loop: a braced block without a header (runs once)
     std::vector<stmt> body;   // loop: the statements of its braced body
+    // loop: `if (c) A [else B]` whose condition is the same for the whole group (branch = true); the
+    // header is `if (c)`, `body` holds A, `else_body` B (else_at: the `else` token, npos without).
+    bool branch = false;
+    size_t else_at = npos;
+    // branch: a condition that may differ between threads. Each thread evaluates it; the arms run with
+    // only the threads that take them live (sm_alive), as Metal runs divergent SIMD-group calls with
+    // only the active lanes; mask: its number (the flags of sm_mask<N>).
+    bool masked = false;
+    int mask = -1;
+    std::vector<stmt> else_body;
     int region = -1;          // plain: the region it runs in; loop: the "region" of its header
     bool has_return = false;
     // A declaration `T name = ...;` at this level (name_tok != npos).
@@ -275,7 +285,7 @@ private:
         for (size_t i = a; i < b;) {
             const size_t e = stmt_end(i, b);
             if (e == npos || e > b) return false;
-            if (!contains_helper_call(i, e)) {
+            if (!contains_helper_call(i, e) && !(is(i, "switch") && meets(i, e))) {
                 out += copy(i, e, rename);
             } else if ((is(i, "for") || is(i, "while")) && is(match_[i + 1] + 1, "{") && match_[match_[i + 1] + 1] + 1 == e &&
                        !contains_helper_call(i, match_[i + 1] + 1)) {
@@ -287,6 +297,20 @@ private:
                 out += copy(i, i + 1, rename);
                 if (!expand_list(i + 1, e - 1, rename, depth, out)) return false;
                 out += copy(e - 1, e, rename);
+            } else if (is(i, "switch") && meets(i, e) && switch_as_ifs(i, e, rename, depth, out)) {
+                // (an if-chain the splitter can split; a switch of another shape is copied below)
+            } else if (is(i, "if") && is(i + 1, "(") && !contains_helper_call(i, match_[i + 1] + 1)) {
+                // Helper calls in the arms: each arm expanded as a block (the splitter decides whether the
+                // condition lets it split them).
+                const size_t h = match_[i + 1];
+                const size_t then_end = stmt_end(h + 1, e);
+                if (then_end == npos || (then_end < e && !is(then_end, "else"))) return false;
+                out += copy(i, h + 1, rename);
+                if (!expand_arm(h + 1, then_end, rename, depth, out)) return false;
+                if (then_end < e) {
+                    out += copy(then_end, then_end + 1, rename);
+                    if (!expand_arm(then_end + 1, e, rename, depth, out)) return false;
+                }
             } else if (statement_keywords().count(text(i))) {
                 out += copy(i, e, rename); // a call under control flow: the splitter refuses it
             } else {
@@ -314,6 +338,154 @@ private:
         return true;
     }
 
+    // An arm [a, b) of an if, as a braced block with its helper calls expanded (an `else if` stays a
+    // statement of its own, so a chain does not nest deeper at each link).
+    bool expand_arm(size_t a, size_t b, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
+        if (is(a, "{") && match_[a] + 1 == b) {
+            out += copy(a, a + 1, rename);
+            if (!expand_list(a + 1, b - 1, rename, depth, out)) return false;
+            out += copy(b - 1, b, rename);
+            return true;
+        }
+        if (is(a, "if")) return expand_list(a, b, rename, depth, out);
+        out += "{\n";
+        if (!expand_list(a, b, rename, depth, out)) return false;
+        out += "}\n";
+        return true;
+    }
+    // Whether tokens [a, b) meet other threads: a helper that does, a barrier, a SIMD-group function.
+    bool meets(size_t a, size_t b) const {
+        for (size_t i = a; i < b; ++i) {
+            if (is_helper_call(i)) return true;
+            if (!is_ident(i) || !is(i + 1, "(")) continue;
+            const std::string t = text(i);
+            if (t == "threadgroup_barrier" || t == "simdgroup_barrier" || t.compare(0, 5, "simd_") == 0 || t.compare(0, 5, "quad_") == 0 ||
+                t.compare(0, 10, "simdgroup_") == 0)
+                return true;
+        }
+        return false;
+    }
+    // `switch (E) { case A: ... break; case B: case C: ... break; default: ... }` around meetings, as
+    // `if ((E) == (A)) {...} else if ((E) == (B) || (E) == (C)) {...} else {...}`, which the splitter
+    // takes (once for the group when E is the group's, with the threads of each arm otherwise). Only
+    // when that means the same: E has no call, assignment or increment (it is evaluated once per
+    // label); each label's statements end with `break;` or `return ...;` (the last may end the
+    // switch), with no other `break` of the switch's own inside them, no label nested in them.
+    bool switch_as_ifs(size_t i, size_t e, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
+        if (!is(i + 1, "(") || match_[i + 1] == npos) return false;
+        const size_t h = match_[i + 1];
+        if (!is(h + 1, "{") || match_[h + 1] + 1 != e) return false;
+        for (size_t k = i + 2; k < h; ++k) {
+            if (is(k, "=") && !is(k + 1, "=") && !is(k - 1, "=") && !is(k - 1, "!") && !is(k - 1, "<") && !is(k - 1, ">")) return false;
+            if ((is(k, "+") && is(k + 1, "+")) || (is(k, "-") && is(k + 1, "-"))) return false;
+            if (is_ident(k) && (is(k + 1, "(") || is(k + 1, "<"))) return false;
+        }
+        struct group {
+            std::vector<std::pair<size_t, size_t>> values; // empty: default
+            bool is_default = false;
+            size_t a = 0, b = 0;   // its statements, without the final break
+            size_t block = npos;   // `case 1: { ...; break; }`: the last statement's '{' (its break at b)
+        };
+        std::vector<group> groups;
+        const size_t close = e - 1;
+        size_t p = h + 2;
+        while (p < close) {
+            group g;
+            while (is(p, "case") || is(p, "default")) {
+                if (is(p, "default")) {
+                    if (!is(p + 1, ":")) return false;
+                    g.is_default = true;
+                    p += 2;
+                    continue;
+                }
+                size_t c = p + 1;
+                while (c < close && !is(c, ":")) {
+                    if (is(c, "?") || is(c, "(") || is(c, "{") || is(c, ";")) return false;
+                    ++c;
+                }
+                if (c >= close || c == p + 1) return false;
+                g.values.push_back({p + 1, c});
+                p = c + 1;
+            }
+            if (g.values.empty() && !g.is_default) return false; // a statement before the first label
+            g.a = p;
+            size_t last = npos;
+            while (p < close && !is(p, "case") && !is(p, "default")) {
+                const size_t q = stmt_end(p, close);
+                if (q == npos || q > close) return false;
+                last = p;
+                p = q;
+            }
+            g.b = p;
+            const bool ends_switch = p >= close;
+            if (last != npos && is(last, "break") && is(last + 1, ";")) {
+                g.b = last;
+            } else if (last != npos && is(last, "{") && match_[last] + 1 == p && match_[last] >= last + 3 && is(match_[last] - 2, "break") &&
+                       is(match_[last] - 1, ";")) {
+                g.block = last; // the block's own statements end with the switch's break
+                g.b = match_[last] - 2;
+            } else if (!(ends_switch || (last != npos && is(last, "return")))) {
+                return false; // falls through
+            }
+            // No break of the switch's own, and no label, inside the statements.
+            std::vector<size_t> loops;
+            for (size_t k = g.a; k < g.b; ++k) {
+                if (is(k, "case") || is(k, "default")) return false;
+                if ((is(k, "for") || is(k, "while") || is(k, "switch")) && is(k + 1, "(") && match_[k + 1] != npos) {
+                    const size_t end = stmt_end(k, g.b);
+                    if (end == npos) return false;
+                    k = end - 1; // its own breaks
+                    continue;
+                }
+                if (is(k, "do")) {
+                    const size_t end = stmt_end(k, g.b);
+                    if (end == npos) return false;
+                    k = end - 1;
+                    continue;
+                }
+                if (is(k, "break")) return false;
+            }
+            if (g.is_default && !g.values.empty()) g.values.clear(); // `case 1: default:` is the default
+            groups.push_back(g);
+        }
+        if (groups.empty()) return false;
+        const std::string value = copy(i + 2, h, rename);
+        out += copy(i, i + 1, rename, {{i, {i, "{"}}}); // the switch's place, for the #line
+        bool first = true;
+        const group *fallback = nullptr;
+        for (const group &g : groups) {
+            if (g.is_default) {
+                if (fallback) return false;
+                fallback = &g;
+                continue;
+            }
+            out += first ? "if (" : "else if (";
+            first = false;
+            for (size_t v = 0; v < g.values.size(); ++v)
+                out += std::string(v ? " || " : "") + "(" + value + ") == (" + copy(g.values[v].first, g.values[v].second, rename) + ")";
+            out += ") {\n";
+            if (!expand_group(g.a, g.b, g.block, rename, depth, out)) return false;
+            out += "}\n";
+        }
+        if (fallback) {
+            out += first ? "{\n" : "else {\n";
+            if (!expand_group(fallback->a, fallback->b, fallback->block, rename, depth, out)) return false;
+            out += "}\n";
+        }
+        out += "}\n";
+        ++inlined_; // a body the splitter reads instead of the kernel's
+        return true;
+    }
+
+    // A label's statements [a, b); with `block`, the last is the block opened there, cut at b (its break).
+    bool expand_group(size_t a, size_t b, size_t block, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
+        if (block == npos) return expand_list(a, b, rename, depth, out);
+        if (!expand_list(a, block, rename, depth, out)) return false;
+        out += copy(block, block + 1, rename);
+        if (!expand_list(block + 1, b, rename, depth, out)) return false;
+        out += "}\n";
+        return true;
+    }
     // Where `name` is defined: the one definition `RT name(params) {...}` that is no template.
     struct definition {
         size_t name = npos, type_start = npos;
@@ -816,6 +988,10 @@ private:
         std::set<std::string> names = matrix_names_;
         matrix_redeclarations_ = 0;
         if (matrix_statement(a, b, names)) {
+            if (masked_nesting_ > 0) { // run once per SIMD group: only where every lane of it is
+                why = "a simdgroup_matrix statement under an 'if' whose condition may differ between the group's threads";
+                return false;
+            }
             if (matrix_redeclarations_ && matrix_type_end(a, b) != npos) {
                 why = "a simdgroup_matrix variable declared twice in the kernel body";
                 return false;
@@ -845,19 +1021,22 @@ private:
                 return parsed;
             }
         }
+        // `if (c) {...} else {...}` with split points in its arms and a condition the same for every
+        // thread of the group: the condition is evaluated once for the group, as a loop header is, and
+        // each arm splits like a block.
+        if (barrier_inside && is(a, "if") && is(a + 1, "(") && !contains(a, match_[a + 1] + 1, &splitter::is_split_point))
+            return branch_statement(s, depth, why);
         // A matrix is the SIMD group's (one copy per group): a lane's own statement can only reach its
         // own elements of it, through thread_elements().
         if (mentions_matrix(a, b) && !(!barrier_inside && elements_only(a, b))) return matrix_refused(why);
         // A braced block (an inlined helper's body): its statements split like a loop's that runs once.
+        // (Only loops and branches count toward the nesting limit: a block has no header, and the
+        // inliner nests one per helper, at most four deep.)
         if (barrier_inside && is(a, "{")) {
-            if (depth >= 3) {
-                why = "barrier loops nested more than three deep";
-                return false;
-            }
             s.kind = stmt_kind::loop;
             s.block = true;
             s.head_end = a;
-            return parse_list(a + 1, b - 1, depth + 1, s.body, why);
+            return parse_list(a + 1, b - 1, depth, s.body, why);
         }
         if (barrier_inside && simd_statement(s, why)) {
             // `if (simd_is_first()) ...`: a call in the condition of an `if` whose arms meet nobody.
@@ -879,6 +1058,11 @@ private:
             parse_declaration(s);
             note_declared(s);
             return true;
+        }
+        if (barrier_inside && is(a, "switch") && why.empty()) {
+            why = "a SIMD-group call or barrier in a switch that is no if-chain (a label that falls through into the next, a break "
+                  "inside its statements, or a value with a call or an assignment)";
+            return false;
         }
         if (barrier_inside) {
             if (why.empty()) why = "a barrier inside control flow other than a braced for/while loop at the kernel's top level";
@@ -907,6 +1091,114 @@ private:
         if (s.kind == stmt_kind::plain) parse_declaration(s);
         note_declared(s);
         return true;
+    }
+    // An `if` with split points in its arms (see classify). Metal lets SIMD-group functions run in
+    // divergent control flow (only the lanes that take the arm meet), so the condition must be the
+    // group's own: made only of the kernel's parameters that no statement changes and the group's
+    // positions (uniform_condition). Each arm is parsed as a block; `else if` is an arm holding an `if`.
+    bool branch_statement(stmt &s, int depth, std::string &why) {
+        const size_t a = s.a, b = s.b, h = match_[a + 1];
+        s.masked = !uniform_condition(a + 2, h);
+        if (s.masked) {
+            for (size_t i = a + 2; i < h; ++i)
+                if (is(i, "return") || is(i, "break") || is(i, "continue") || is(i, "goto")) {
+                    why = "a jump in the condition of an 'if' around a SIMD-group call or barrier";
+                    return false;
+                }
+            s.mask = masks_++;
+        }
+        if (depth >= 3) {
+            why = "barrier loops nested more than three deep";
+            return false;
+        }
+        if (mentions_matrix(a, h + 1)) return matrix_refused(why);
+        const size_t then_end = stmt_end(h + 1, b);
+        if (then_end == npos || then_end > b || (then_end < b && !is(then_end, "else"))) {
+            why = "cannot parse the 'if' at token '" + text(a) + "'";
+            return false;
+        }
+        s.kind = stmt_kind::loop;
+        s.branch = true;
+        s.head_end = h;
+        auto arm = [&](size_t from, size_t to, std::vector<stmt> &out) {
+            if (is(from, "{") && match_[from] + 1 == to) return parse_list(from + 1, to - 1, depth + 1, out, why);
+            if (is(from, "if")) return parse_list(from, to, depth, out, why); // `else if`: a link of the chain, no deeper
+            return parse_list(from, to, depth + 1, out, why);
+        };
+        if (s.masked) ++masked_nesting_;
+        bool parsed = arm(h + 1, then_end, s.body);
+        if (parsed && then_end < b) {
+            s.else_at = then_end;
+            parsed = arm(then_end + 1, b, s.else_body);
+        }
+        if (s.masked) --masked_nesting_;
+        return parsed;
+    }
+    // Tokens [a, b) (a condition) have one value for the whole group: numbers, operators, the kernel's
+    // parameters that are values or `constant` references (parameter_names) and never assigned nor
+    // declared again in the body, their members (`args.n`, `tptg.x`), the group's positions
+    // (threads_per_threadgroup, ...), scope constants, and casts. No call, subscript, dereference or
+    // assignment: nothing that reads memory the kernel may write or differs per thread.
+    bool uniform_condition(size_t a, size_t b) const {
+        if (a >= b) return false;
+        static const std::set<std::string> casts = {"float", "half", "int", "uint", "short", "ushort", "long", "ulong", "char", "uchar", "bool"};
+        const std::set<std::string> params = parameter_names();
+        std::set<std::string> known = params;
+        for (const auto &p : k_.positions) known.insert(p.first);
+        for (size_t i = a; i < b; ++i) {
+            if (is(i, "[") || is(i, "{") || (is(i, "-") && is(i + 1, ">")) || (is(i, "+") && is(i + 1, "+")) || (is(i, "-") && is(i + 1, "-")))
+                return false;
+            if (is(i, "=") && !(is(i + 1, "=") || is(i - 1, "=") || is(i - 1, "!") || is(i - 1, "<") || is(i - 1, ">"))) return false;
+            if (is(i, "*") && !(is_ident(i - 1) || is(i - 1, ")") || toks_[i - 1].kind == token_kind::number)) return false;
+            if (!is_ident(i)) continue;
+            if (is(i - 1, ".")) continue; // a member of what came before (checked there)
+            const std::string t = text(i);
+            if (t == "true" || t == "false") continue;
+            if (is(i + 1, "(")) {
+                if (!casts.count(t)) return false;
+                continue;
+            }
+            if (scope_names_.count(t) || constant_macro(t, 0)) continue;
+            bool position = false, group = false;
+            for (const auto &p : k_.positions)
+                if (p.first == t) position = true, group = group_position(p.second);
+            if (position ? !group : (!params.count(t) || assigns(t, 0, toks_.size()) || address_taken(t))) return false;
+            if (declared_in_body(t, known)) return false;
+            if (is(i + 1, ".") && !(is_ident(i + 2) && !is(i + 3, "(") && !is(i + 3, "."))) return false; // one plain member
+        }
+        return true;
+    }
+    // Whether `name` is an object-like macro of the source (`#define N_SIMDWIDTH 32`) whose every
+    // definition is a constant expression: numbers, operators, parentheses, other such macros. The
+    // text clang compiles keeps the user's macros, so a condition may name them.
+    bool constant_macro(const std::string &name, int depth) const {
+        if (depth > 4) return false;
+        int definitions = 0;
+        for (size_t p = s_.find("#define"); p != std::string::npos; p = s_.find("#define", p + 7)) {
+            size_t q = p + 7;
+            if (q >= s_.size() || (s_[q] != ' ' && s_[q] != '\t')) continue;
+            while (q < s_.size() && (s_[q] == ' ' || s_[q] == '\t')) ++q;
+            if (s_.compare(q, name.size(), name) != 0) continue;
+            q += name.size();
+            if (q < s_.size() && (std::isalnum((unsigned char)s_[q]) || s_[q] == '_')) continue; // a longer name
+            if (q < s_.size() && s_[q] != ' ' && s_[q] != '\t') return false;                      // function-like, or empty
+            const size_t e = s_.find('\n', q);
+            std::string body = s_.substr(q, (e == std::string::npos ? s_.size() : e) - q);
+            if (!body.empty() && body.back() == '\\') return false; // continued on the next line
+            const std::vector<token> ts = tokenize_msl(body);
+            if (ts.empty()) return false;
+            for (const token &t : ts) {
+                const std::string w = body.substr(t.offset, t.length);
+                if (t.kind == token_kind::number) continue;
+                if (t.kind == token_kind::identifier) {
+                    if (!constant_macro(w, depth + 1)) return false;
+                    continue;
+                }
+                if (w.size() != 1 || std::string("()+-*/%<>&|^~!").find(w[0]) == std::string::npos) return false;
+            }
+            ++definitions;
+        }
+        return definitions > 0 && s_.find("#undef " + name) == std::string::npos;
     }
     void note_declared(stmt &s) {
         s.in_loop = loop_nesting_ > 0;
@@ -942,7 +1234,7 @@ private:
         bool is_constexpr = false;
         for (size_t i = a; i < b && !is(i, "="); ++i)
             if (is(i, "constexpr")) is_constexpr = true;
-        if (!is_constexpr) return false;
+        if (!is_constexpr && !constant_integer(a, b)) return false;
         stmt d = s;
         parse_declaration(d);
         if (d.name_tok == npos) return false;
@@ -954,6 +1246,30 @@ private:
         s.scope_declared.push_back(text(d.name_tok));
         s.kind = stmt_kind::scope;
         return true;
+    }
+    // `const uint head_size = 64;` (ggml's rwkv kernels, whose per-thread `float state[head_size]`
+    // lives across barriers): a const integer initialised by a constant expression (numbers,
+    // operators, constant macros, scope constants) is usable in constant expressions as a constexpr
+    // one is, and the same for every thread: a scope declaration.
+    bool constant_integer(size_t a, size_t b) const {
+        static const std::set<std::string> integers = {"int", "uint", "short", "ushort", "long", "ulong", "char", "uchar", "unsigned",
+                                                       "size_t", "int32_t", "uint32_t", "int64_t", "uint64_t", "int16_t", "uint16_t", "bool"};
+        size_t i = a;
+        if (!is(i, "const")) return false;
+        ++i;
+        if (!integers.count(text(i))) return false;
+        while (integers.count(text(i))) ++i;
+        if (!is_ident(i) || !is(i + 1, "=") || !is(b - 1, ";")) return false;
+        for (size_t k = i + 2; k + 1 < b; ++k) {
+            if (toks_[k].kind == token_kind::number) continue;
+            if (is_ident(k)) {
+                if (scope_names_.count(text(k)) || constant_macro(text(k), 0)) continue;
+                return false;
+            }
+            const std::string w = text(k);
+            if (w.size() != 1 || std::string("()+-*/%<>&|^~!").find(w[0]) == std::string::npos) return false;
+        }
+        return i + 3 < b;
     }
     // Whether a type as spelled names a variable the body declares (which no copy's type can name).
     bool names_variable(const std::string &type) const {
@@ -1402,13 +1718,60 @@ private:
             else if (s.kind == stmt_kind::loop) {
                 s.region = next++;
                 assign_regions(s.body, next);
+                assign_regions(s.else_body, next);
                 cur = next++;
             }
         }
     }
     void note_uses(size_t a, size_t b, int region) {
         for (size_t i = a; i < b; ++i)
-            if (is_ident(i) && !(i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) uses_[text(i)].insert(region);
+            if (is_ident(i) && !(i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) {
+                uses_[text(i)].insert(region);
+                // The text clang compiles keeps the user's macros: `#define LANE lane` makes a use of
+                // LANE one of lane (a position to bind, a variable that crosses a split).
+                for (const std::string &n : macro_identifiers(text(i))) uses_[n].insert(region);
+            }
+    }
+    // The identifiers of the source's definitions of the macro `name`, and of the macros they name in
+    // turn (a function-like macro's own parameters left out); empty for a name no #define defines.
+    const std::set<std::string> &macro_identifiers(const std::string &name) {
+        if (!macros_read_) {
+            macros_read_ = true;
+            for (size_t p = s_.find("#define"); p != std::string::npos; p = s_.find("#define", p + 7)) {
+                const size_t e = std::min(s_.find('\n', p), s_.size());
+                const std::string line = s_.substr(p + 7, e - p - 7);
+                const std::vector<token> ts = tokenize_msl(line);
+                if (ts.empty() || ts[0].kind != token_kind::identifier) continue;
+                const std::string macro = line.substr(ts[0].offset, ts[0].length);
+                size_t k = 1;
+                std::set<std::string> parameters;
+                if (ts.size() > 1 && line[ts[1].offset] == '(' && ts[1].offset == ts[0].offset + ts[0].length) { // function-like
+                    for (k = 2; k < ts.size() && line[ts[k].offset] != ')'; ++k)
+                        if (ts[k].kind == token_kind::identifier) parameters.insert(line.substr(ts[k].offset, ts[k].length));
+                    ++k;
+                }
+                std::set<std::string> &ids = macro_direct_[macro];
+                for (; k < ts.size(); ++k)
+                    if (ts[k].kind == token_kind::identifier && !parameters.count(line.substr(ts[k].offset, ts[k].length)))
+                        ids.insert(line.substr(ts[k].offset, ts[k].length));
+            }
+        }
+        auto it = macro_closure_.find(name);
+        if (it != macro_closure_.end()) return it->second;
+        std::set<std::string> &all = macro_closure_[name];
+        std::vector<std::string> todo = {name};
+        std::set<std::string> seen = {name};
+        while (!todo.empty()) {
+            const std::string m = todo.back();
+            todo.pop_back();
+            auto d = macro_direct_.find(m);
+            if (d == macro_direct_.end()) continue;
+            for (const std::string &id : d->second) {
+                all.insert(id);
+                if (seen.insert(id).second) todo.push_back(id);
+            }
+        }
+        return all;
     }
     void collect_uses(const std::vector<stmt> &list) {
         for (const stmt &s : list) {
@@ -1420,13 +1783,17 @@ private:
             } else if (s.kind == stmt_kind::loop) {
                 if (!s.block) note_uses(s.a, s.head_end + 1, s.region);
                 collect_uses(s.body);
+                collect_uses(s.else_body);
             }
         }
     }
     void all_decls(const std::vector<stmt> &list, std::vector<const stmt *> &out) const {
         for (const stmt &s : list) {
             if ((s.kind == stmt_kind::plain || s.kind == stmt_kind::simd) && s.name_tok != npos) out.push_back(&s);
-            if (s.kind == stmt_kind::loop) all_decls(s.body, out);
+            if (s.kind == stmt_kind::loop) {
+                all_decls(s.body, out);
+                all_decls(s.else_body, out);
+            }
         }
     }
     bool choose_replicated(const std::vector<stmt> &top, std::string &why) {
@@ -1471,7 +1838,10 @@ private:
     void all_matrix_decls(const std::vector<stmt> &list, std::vector<const stmt *> &out) const {
         for (const stmt &s : list) {
             if (s.kind == stmt_kind::matrix && !s.matrix_declared.empty()) out.push_back(&s);
-            if (s.kind == stmt_kind::loop) all_matrix_decls(s.body, out);
+            if (s.kind == stmt_kind::loop) {
+                all_matrix_decls(s.body, out);
+                all_matrix_decls(s.else_body, out);
+            }
         }
     }
     bool choose_group_copies(const std::vector<stmt> &top, std::string &why) {
@@ -1624,8 +1994,9 @@ private:
         for (const stmt &s : list) {
             if (s.has_return) any_return_ = true;
             if (s.kind != stmt_kind::loop) continue;
-            if (s.block) {
-                if (!check_regions(s.body, why)) return false;
+            if (s.masked) any_return_ = true; // (the arms' threads are the live ones)
+            if (s.block || s.branch) { // (a uniform branch's condition is the group's: uniform_condition)
+                if (!check_regions(s.body, why) || !check_regions(s.else_body, why)) return false;
                 continue;
             }
             bool per_thread = mentions_per_thread_position(s.a, s.head_end + 1);
@@ -1707,8 +2078,8 @@ private:
             const replicated &r = reps_[i];
             if (!((r.region < region || (declared_here && r.region == region)) && (used_in(r.name, region)))) continue;
             if (r.uniform) out += "sm_rt" + std::to_string(i) + " " + r.name + " = sm_u" + std::to_string(i) + ";\n";
-            else out += "sm_rt" + std::to_string(i) + (local && !r.array && !address_taken(r.name) ? " " : " &") + r.name + " = sm_rep" +
-                        std::to_string(i) + "[" + t + "];\n";
+            else out += "sm_rt" + std::to_string(i) + (local && !r.array && !address_taken(r.name) ? " " : " __private &") + r.name +
+                        " = sm_rep" + std::to_string(i) + "[" + t + "];\n";
         }
         return out;
     }
@@ -1724,8 +2095,11 @@ private:
 
     std::string rep_allocation(size_t i) const {
         const std::string n = std::to_string(i), t = "sm_rt" + n;
-        return "using " + t + " = " + reps_[i].type + ";\n" + t + " *sm_rep" + n + " = (" + t + " *)__builtin_alloca_with_align(sizeof(" + t +
-               ") * sm_count, 8 * alignof(" + t + "));\n";
+        // In the thread address space, as the kernel's own variables are: `float yl[16]` passed to a
+        // helper's `thread float *` must still match it (a generic pointer does not convert).
+        // (alloca's pointer is a generic one: C++ for OpenCL's addrspace_cast names the space.)
+        return "using " + t + " = " + reps_[i].type + ";\n__private " + t + " *sm_rep" + n + " = addrspace_cast<__private " + t + " *>((" + t +
+               " *)__builtin_alloca_with_align(sizeof(" + t + ") * sm_count, 8 * alignof(" + t + ")));\n";
     }
     // A group-wide variable's one copy: its declaration's value, as the group's first thread computes
     // it (group_uniform), then back under softmetal_generated's #line (see deferred_allocations).
@@ -2038,6 +2412,10 @@ private:
                 out += "\n{\n";
                 emit_list(s.body, out);
                 out += "}\n";
+            } else if (s.kind == stmt_kind::loop && s.masked) {
+                emit_region(region, out);
+                region.clear();
+                emit_masked_branch(s, out);
             } else if (s.kind == stmt_kind::loop) {
                 emit_region(region, out);
                 region.clear();
@@ -2050,21 +2428,55 @@ private:
                 out += copy(toks_[s.a].offset, end_of(s.head_end));
                 out += "{\n";
                 emit_list(s.body, out);
-                out += "}\n}\n}\n";
+                out += "}\n";
+                if (s.else_at != npos) {
+                    out += "else {\n";
+                    emit_list(s.else_body, out);
+                    out += "}\n";
+                }
+                out += "}\n}\n";
             }
         }
         emit_region(region, out);
         emit_matrix_region(matrix, out);
     }
+    // `if (c) A else B` with a per-thread c: sm_mask<N> holds, per thread, whether it was live
+    // before, whether it takes A, and whether it is live after A. Each live thread evaluates c (in its
+    // own region, as an ordinary statement would); A runs with the threads that take it live, B with
+    // the others that were; afterwards each thread is live as its own arm left it (a `return` in an
+    // arm ends only that thread).
+    void emit_masked_branch(const stmt &s, std::string &out) {
+        const std::string m = "sm_mask" + std::to_string(s.mask);
+        const std::string before = m + "[sm_t]", taken = m + "[sm_count + sm_t]", after = m + "[2u * sm_count + sm_t]";
+        const std::string each = "for (unsigned sm_t = 0; sm_t < sm_count; ++sm_t) ";
+        out += "\n{\n" + thread_loop();
+        out += before + " = sm_alive[sm_t];\n" + taken + " = 0;\nif (!sm_alive[sm_t]) continue;\n";
+        out += bindings(s.region, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", false, true);
+        out += "{ " + taken + " = (" + copy(toks_[s.a + 1].offset, end_of(s.head_end)) + ") ? 1 : 0; }\n" + write_back(s.region, "sm_t") + "}\n";
+        out += each + "sm_alive[sm_t] = " + taken + ";\n{\n";
+        emit_list(s.body, out);
+        out += "}\n";
+        if (s.else_at != npos) {
+            out += each + "{ " + after + " = sm_alive[sm_t]; sm_alive[sm_t] = " + before + " && !" + taken + "; }\n{\n";
+            emit_list(s.else_body, out);
+            out += "}\n" + each + "if (" + taken + ") sm_alive[sm_t] = " + after + ";\n";
+        } else {
+            out += each + "if (!" + taken + ") sm_alive[sm_t] = " + before + ";\n";
+        }
+        out += "}\n";
+    }
     bool any_lanes(const std::vector<stmt> &list) const {
         for (const stmt &s : list)
-            if (s.kind == stmt_kind::lanes || (s.kind == stmt_kind::loop && any_lanes(s.body))) return true;
+            if (s.kind == stmt_kind::lanes || (s.kind == stmt_kind::loop && (any_lanes(s.body) || any_lanes(s.else_body)))) return true;
         return false;
     }
     void hoisted(const std::vector<stmt> &list, std::string &out) const {
         for (const stmt &s : list) {
             if (s.kind == stmt_kind::hoisted) out += copy(toks_[s.a].offset, end_of(s.b - 1));
-            if (s.kind == stmt_kind::loop) hoisted(s.body, out);
+            if (s.kind == stmt_kind::loop) {
+                hoisted(s.body, out);
+                hoisted(s.else_body, out);
+            }
         }
     }
 
@@ -2086,6 +2498,8 @@ private:
         if (any_return_)
             out += "unsigned char *sm_alive = (unsigned char *)__builtin_alloca(sm_count);\n"
                    "for (unsigned sm_i = 0; sm_i < sm_count; ++sm_i) sm_alive[sm_i] = 1;\n";
+        for (int i = 0; i < masks_; ++i) // (at the top: a branch in a loop must not allocate on each trip)
+            out += "unsigned char *sm_mask" + std::to_string(i) + " = (unsigned char *)__builtin_alloca(3u * sm_count);\n";
         if (any_lanes(top)) out += "unsigned char *sm_in = (unsigned char *)__builtin_alloca(sm_count); // in the lanes loop being run\n";
         // One copy per thread on this stack (C++ for OpenCL has no variable-length arrays).
         for (size_t i = 0; i < reps_.size(); ++i)
@@ -2117,6 +2531,10 @@ private:
     std::set<std::string> declared_;  // variables the body declares (in the statements parsed so far)
     std::set<std::string> scope_names_; // names scope statements declare
     size_t max_calls_ = 0; // the most SIMD-group calls in one statement
+    int masks_ = 0;          // branches with a per-thread condition (sm_mask<N>)
+    bool macros_read_ = false;
+    std::map<std::string, std::set<std::string>> macro_direct_, macro_closure_; // (macro_identifiers)
+    int masked_nesting_ = 0; // such branches around the statements being parsed
 };
 
 } // namespace
@@ -2142,7 +2560,11 @@ bool split(const std::string &text, const region_kernel &k, std::string &code, s
 
 bool build_region_function(const std::string &translated, const region_kernel &k, std::string &code, std::string &why,
                            std::string *lane_lines) {
-    if (!k.meeting_functions.empty()) {
+    // (A switch around meetings is rewritten as an if-chain by the inliner: helper_inliner::switch_as_ifs.)
+    bool has_switch = false;
+    for (const token &t : tokenize_msl(translated.substr(k.body_open, k.body_close - k.body_open)))
+        if (t.kind == token_kind::identifier && t.length == 6 && translated.compare(k.body_open + t.offset, 6, "switch") == 0) has_switch = true;
+    if (!k.meeting_functions.empty() || has_switch) {
         // Helpers inlined: the splitter reads the new body, appended to the text (it copies pieces of
         // it, under their #line directives, and never compiles the appended body itself).
         helper_inliner inliner(translated, k);

@@ -2310,16 +2310,22 @@ private:
     }
     // Adds `f` and the helpers it meets other threads through to `out`; false when one of them is no
     // plain function of the user's own (a type, a member, a library's own overload of a Metal name).
-    bool collect_meeting_helpers(const std::string &f, std::set<std::string> &out) {
+    // `blocked` gets the first name that is not such a function (for the remark).
+    bool collect_meeting_helpers(const std::string &f, std::set<std::string> &out, std::string &blocked) {
         if (out.count(f)) return true;
         if (!user_functions().count(f) || is_barrier_seed(f) || f.compare(0, 5, "simd_") == 0 || f.compare(0, 5, "quad_") == 0 ||
-            f.compare(0, 10, "simdgroup_") == 0)
+            f.compare(0, 10, "simdgroup_") == 0) {
+            blocked = f;
             return false;
+        }
         out.insert(f);
         auto it = items_.find(f);
-        if (it == items_.end()) return false;
+        if (it == items_.end()) {
+            blocked = f;
+            return false;
+        }
         for (const auto &id : it->second)
-            if (id != f && !is_barrier_seed(id) && reaches_barrier({id}) && !collect_meeting_helpers(id, out)) return false;
+            if (id != f && !is_barrier_seed(id) && reaches_barrier({id}) && !collect_meeting_helpers(id, out, blocked)) return false;
         return true;
     }
 
@@ -2363,20 +2369,24 @@ private:
                 if (is_barrier_seed(r)) direct = true;
                 else others.insert(r);
             }
-            // SOFTMETAL_REMARKS: why a kernel that meets other threads stays on fibers.
+            // SOFTMETAL_REMARKS: why a kernel that meets other threads stays on fibers, in the library's
+            // log with the lanes remarks (the compiler prints those on stderr, also for a library found
+            // in the cache).
             auto on_fibers = [&](const std::string &why) {
-                if (remarks_enabled()) std::fprintf(stderr, "softmetal: kernel '%s' runs on fibers: %s\n", k.name.c_str(), why.c_str());
+                if (!remarks_enabled()) return;
+                lane_remarks_ += "program_source:" + std::to_string(k.line) + ": remark: kernel '" + k.name + "' runs on fibers: " + why + "\n";
             };
             // Helpers through which the kernel meets other threads are inlined by the split, if they are
             // plain functions of the user's own whose meetings are direct or through such helpers.
             std::set<std::string> meeting;
             bool inlinable = true;
+            std::string blocked;
             for (const auto &r : others)
-                if (reaches_barrier({r}) && !collect_meeting_helpers(r, meeting)) inlinable = false;
+                if (inlinable && reaches_barrier({r}) && !collect_meeting_helpers(r, meeting, blocked)) inlinable = false;
             // A kernel that never meets other threads may run its threads as SIMD lanes instead.
             const bool meets = direct || !meeting.empty() || !inlinable;
             if (!inlinable) {
-                on_fibers("a barrier or SIMD-group function reached through a type or a function that cannot be inlined");
+                on_fibers("a barrier or SIMD-group function reached through a type or a function that cannot be inlined ('" + blocked + "')");
                 continue;
             }
             bool plain_scope = k.scope.find("::::") == std::string::npos;

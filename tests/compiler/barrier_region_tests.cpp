@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <numeric>
 #include <vector>
 
@@ -419,30 +420,31 @@ kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1
     }
 }
 
-TEST_CASE("SIMD-group calls under divergent control flow, or in a helper called there, keep the kernel on fibers",
+TEST_CASE("a helper that calls SIMD-group functions, called in the arm of a divergent if, is inlined there and splits",
           "[compiler][regions][simdgroup]") {
     std::shared_ptr<const softmetal::kernel_module> keep;
     const sm_kernel_info* k = compile_kernel(R"(
 #include <metal_stdlib>
 using namespace metal;
 float reduce(float v) { return simd_sum(v); }
-kernel void divergent(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {
-    float v = float(gid);
-    if (gid % 2 == 0) v = simd_sum(v);
-    out[gid] = v;
-}
 kernel void divergent_helper(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {
     float v = float(gid);
     if (gid % 2 == 0) v = reduce(v);
+    else v = -reduce(v * 2.0f);
     out[gid] = v;
 }
-)", "divergent", keep);
-    CHECK(fibers(k));
-    for (const char *name : {"divergent_helper"}) {
-        INFO(name);
-        const sm_kernel_info* h = keep->find(name);
-        REQUIRE(h);
-        CHECK(fibers(h));
+)", "divergent_helper", keep);
+    CHECK(split(k));
+    const uint32_t grid = 80; // SIMD groups of 32, 32 and 16 lanes in one group
+    std::vector<std::vector<unsigned char>> b = {bytes(std::vector<float>(grid, -1.0f))};
+    run(k, b, {grid, 1, 1}, {grid, 1, 1});
+    const std::vector<float> out = values<float>(b[0]);
+    for (uint32_t i = 0; i < grid; ++i) {
+        const uint32_t first = i / 32 * 32, last = std::min(first + 32, grid);
+        float even = 0.0f, odd = 0.0f;
+        for (uint32_t t = first; t < last; ++t) (t % 2 == 0 ? even : odd) += float(t);
+        INFO("thread " << i);
+        CHECK(out[i] == (i % 2 == 0 ? even : -2.0f * odd));
     }
 }
 
@@ -1374,5 +1376,445 @@ kernel void inside_another(device const float *in [[buffer(0)]], device float *o
         CHECK(out[t * 3] == std::max(hi, 3.0f));
         CHECK(out[t * 3 + 1] == s * 2.0f);
         CHECK(out[t * 3 + 2] == lo + s);
+    }
+}
+
+// ggml's soft-max and norm shape: each SIMD group reduces with simd_max/simd_sum, and only when the
+// group has more than one SIMD group (`if (tptg.x > N_SIMDWIDTH)`, a condition on threads_per_threadgroup
+// and a constant macro: the same for the whole group) the SIMD groups' results meet in threadgroup
+// memory between barriers; one arm returns early, the other calls a SIMD-group function of its own.
+const char *const uniform_branch_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+#define N_SIMDWIDTH 32
+#define WIDE (N_SIMDWIDTH * 1)
+kernel void row_max_sum(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                        device float* maxima [[buffer(2)]], constant uint& n [[buffer(3)]],
+                        uint3 tgpig [[threadgroup_position_in_grid]], uint3 tpitg [[thread_position_in_threadgroup]],
+                        uint sgitg [[simdgroup_index_in_threadgroup]], uint tiisg [[thread_index_in_simdgroup]],
+                        uint3 tptg [[threads_per_threadgroup]]) {
+    threadgroup float buf[32];
+    device const float* row = in + tgpig.x * n;
+    float lmax = -INFINITY;
+    for (uint i = tpitg.x; i < n; i += tptg.x) lmax = max(lmax, row[i]);
+    float m = simd_max(lmax);
+    if (tptg.x > WIDE) {
+        if (sgitg == 0) buf[tiisg] = -INFINITY;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        if (tiisg == 0) buf[sgitg] = m;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        m = buf[tiisg];
+        m = simd_max(m);
+    } else {
+        float first = simd_broadcast_first(m);
+        m = first;
+    }
+    maxima[tgpig.x * tptg.x + tpitg.x] = m;
+    float lsum = 0.0f;
+    for (uint i = tpitg.x; i < n; i += tptg.x) lsum += row[i] - m;
+    float s = simd_sum(lsum);
+    if (tptg.x > N_SIMDWIDTH) {
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        if (sgitg == 0) buf[tiisg] = 0.0f;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        if (tiisg == 0) buf[sgitg] = s;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        s = simd_sum(buf[tiisg]);
+        if (tpitg.x == 0) out[tgpig.x] = s;
+        return;
+    }
+    if (tpitg.x == 0) out[tgpig.x] = s + 0.5f;
+}
+)";
+
+TEST_CASE("an if whose condition is the group's own (threads_per_threadgroup, constant macros) splits around its SIMD-group calls and barriers",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(uniform_branch_source, "row_max_sum", keep);
+    CHECK(split(k));
+    const uint32_t rows = 3, n = 203;
+    std::vector<float> in(rows * n);
+    for (uint32_t i = 0; i < in.size(); ++i) in[i] = float((i * 37) % 101) * 0.25f - 7.0f;
+    // 32 threads: one SIMD group, the else arm and the final statement; 80 threads: SIMD groups of
+    // 32, 32 and 16 lanes, the arms with barriers and the early return.
+    for (const uint32_t tg : {32u, 80u}) {
+        INFO("threads per group " << tg);
+        std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(rows, -1.0f)),
+                                                     bytes(std::vector<float>(rows * tg, -1.0f)), bytes(std::vector<uint32_t>{n})};
+        run(k, b, {rows * tg, 1, 1}, {tg, 1, 1});
+        const std::vector<float> out = values<float>(b[1]), maxima = values<float>(b[2]);
+        for (uint32_t r = 0; r < rows; ++r) {
+            INFO("row " << r);
+            float m = -INFINITY;
+            for (uint32_t i = 0; i < n; ++i) m = std::max(m, in[r * n + i]);
+            // Each thread's partial sum, then the SIMD groups' and the group's, in the kernel's order.
+            std::vector<float> lsum(tg, 0.0f);
+            for (uint32_t t = 0; t < tg; ++t)
+                for (uint32_t i = t; i < n; i += tg) lsum[t] += in[r * n + i] - m;
+            std::vector<float> simd(32, 0.0f);
+            for (uint32_t t = 0; t < tg; ++t) simd[t / 32] += lsum[t];
+            float total = 0.0f;
+            for (uint32_t g = 0; g < (tg + 31) / 32; ++g) total += simd[g];
+            CHECK(out[r] == Approx(tg > 32 ? total : total + 0.5f).margin(1e-3));
+            for (uint32_t t = 0; t < tg; ++t) {
+                INFO("thread " << t);
+                CHECK(maxima[r * tg + t] == m);
+            }
+        }
+    }
+}
+
+// Metal runs a SIMD-group function in divergent control flow with the lanes that reach it: an if
+// whose condition differs between threads is split with each arm run by the threads that take it
+// (a return in an arm ends only that thread), and the calls of the two arms are different meetings.
+const char *const divergent_branch_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+#define LANE lane
+kernel void divergent_arms(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                           uint gid [[thread_position_in_grid]]) {
+    float v = in[gid];
+    if (v > 5.0f) {
+        float s = simd_sum(v);
+        if (gid % 3 == 0) return;
+        v = s;
+    } else {
+        v = simd_prefix_exclusive_sum(v) + 100.0f;
+    }
+    out[gid] = v + 1000.0f * simd_sum(1.0f);
+}
+kernel void first_lanes(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                        uint tid [[thread_index_in_threadgroup]], uint gid [[thread_position_in_grid]]) {
+    float v = in[gid];
+    if (tid < 40) v = simd_sum(v);
+    out[gid] = v;
+}
+kernel void macro_and_memory(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                             uint gid [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]]) {
+    float v = in[gid];
+    if (LANE % 2 == 0) v = simd_max(v);
+    if (in[gid] > 3.0f) { v += simd_sum(1.0f); }
+    out[gid] = v + 100.0f * float(LANE);
+}
+)";
+
+TEST_CASE("an if whose condition differs between threads splits, each arm run by the threads that take it",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    compile_kernel(divergent_branch_source, "divergent_arms", keep);
+    // 100 threads in groups of 64: SIMD groups [0, 32), [32, 64), [64, 96) and a partial one [96, 100).
+    const uint32_t grid = 100, tg = 64;
+    std::vector<float> in(grid);
+    for (uint32_t i = 0; i < grid; ++i) in[i] = float((i * 7) % 11);
+    std::vector<std::pair<uint32_t, uint32_t>> simd_groups;
+    for (uint32_t g = 0; g < grid; g += tg)
+        for (uint32_t s = g; s < std::min(g + tg, grid); s += 32) simd_groups.push_back({s, std::min({s + 32, g + tg, grid})});
+    std::map<std::string, std::vector<float>> want;
+    {
+        std::vector<float> w(grid, -1.0f);
+        for (const auto &sg : simd_groups) {
+            float taken_sum = 0.0f, before = 0.0f;
+            for (uint32_t t = sg.first; t < sg.second; ++t)
+                if (in[t] > 5.0f) taken_sum += in[t];
+            std::vector<float> v(grid);
+            std::vector<bool> live(grid, false);
+            for (uint32_t t = sg.first; t < sg.second; ++t) {
+                if (in[t] > 5.0f) {
+                    live[t] = t % 3 != 0;
+                    v[t] = taken_sum;
+                } else {
+                    live[t] = true;
+                    v[t] = before + 100.0f;
+                    before += in[t];
+                }
+            }
+            float count = 0.0f;
+            for (uint32_t t = sg.first; t < sg.second; ++t) count += live[t] ? 1.0f : 0.0f;
+            for (uint32_t t = sg.first; t < sg.second; ++t)
+                if (live[t]) w[t] = v[t] + 1000.0f * count;
+        }
+        want["divergent_arms"] = w;
+    }
+    {
+        std::vector<float> w(in);
+        for (const auto &sg : simd_groups) {
+            float sum = 0.0f;
+            for (uint32_t t = sg.first; t < sg.second; ++t)
+                if (t % tg < 40) sum += in[t];
+            for (uint32_t t = sg.first; t < sg.second; ++t)
+                if (t % tg < 40) w[t] = sum;
+        }
+        want["first_lanes"] = w;
+    }
+    {
+        std::vector<float> w(in);
+        for (const auto &sg : simd_groups) {
+            float maximum = -INFINITY, count = 0.0f;
+            for (uint32_t t = sg.first; t < sg.second; ++t) {
+                if ((t - sg.first) % 2 == 0) maximum = std::max(maximum, in[t]);
+                if (in[t] > 3.0f) count += 1.0f;
+            }
+            for (uint32_t t = sg.first; t < sg.second; ++t) {
+                if ((t - sg.first) % 2 == 0) w[t] = maximum;
+                if (in[t] > 3.0f) w[t] += count;
+                w[t] += 100.0f * float(t - sg.first); // the lane, named through a macro
+            }
+        }
+        want["macro_and_memory"] = w;
+    }
+    for (const auto &w : want) {
+        INFO(w.first);
+        const sm_kernel_info *k = keep->find(w.first.c_str());
+        REQUIRE(k);
+        CHECK(split(k));
+        std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(grid, -1.0f))};
+        run(k, b, {grid, 1, 1}, {tg, 1, 1});
+        const std::vector<float> out = values<float>(b[1]);
+        for (uint32_t i = 0; i < grid; ++i) {
+            INFO("thread " << i);
+            CHECK(out[i] == w.second[i]);
+        }
+    }
+}
+
+// ggml's rwkv shape: `const uint head_size = 64;` sizes a per-thread array that lives across barriers.
+// A const integer initialised by a constant expression (here through a macro) is declared once at
+// its scope, as a constexpr one is, so the array's type can be spelled where the copies are made.
+TEST_CASE("a per-thread array sized by a const integer with a constant initialiser lives across barriers, split",
+          "[compiler][regions]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+#define HEAD 8
+kernel void state_rows(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                       uint tid [[thread_index_in_threadgroup]], uint group [[threadgroup_position_in_grid]]) {
+    const uint head_size = HEAD * 2;
+    threadgroup float shared[64];
+    float state[head_size];
+    for (uint i = 0; i < head_size; i++) state[i] = in[(group * 64 + tid) * head_size + i];
+    for (uint t = 0; t < 3; ++t) {
+        shared[tid] = state[t];
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        float neighbour = shared[(tid + 1) % 64];
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        state[t + 1] += neighbour;
+    }
+    float s = 0.0f;
+    for (uint i = 0; i < head_size; i++) s += state[i] * float(i + 1);
+    out[group * 64 + tid] = s;
+}
+)", "state_rows", keep);
+    CHECK(split(k));
+    const uint32_t groups = 2, tg = 64, head = 16;
+    std::vector<float> in(groups * tg * head);
+    for (uint32_t i = 0; i < in.size(); ++i) in[i] = float((i * 13) % 17) - 8.0f;
+    std::vector<float> want(groups * tg);
+    for (uint32_t g = 0; g < groups; ++g) {
+        std::vector<std::vector<float>> state(tg, std::vector<float>(head));
+        for (uint32_t t = 0; t < tg; ++t)
+            for (uint32_t i = 0; i < head; ++i) state[t][i] = in[(g * tg + t) * head + i];
+        for (uint32_t step = 0; step < 3; ++step) {
+            std::vector<float> shared(tg);
+            for (uint32_t t = 0; t < tg; ++t) shared[t] = state[t][step];
+            for (uint32_t t = 0; t < tg; ++t) state[t][step + 1] += shared[(t + 1) % tg];
+        }
+        for (uint32_t t = 0; t < tg; ++t) {
+            float s = 0.0f;
+            for (uint32_t i = 0; i < head; ++i) s += state[t][i] * float(i + 1);
+            want[g * tg + t] = s;
+        }
+    }
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(groups * tg, -1.0f))};
+    run(k, b, {groups * tg, 1, 1}, {tg, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t i = 0; i < groups * tg; ++i) {
+        INFO("thread " << i);
+        CHECK(out[i] == want[i]);
+    }
+}
+
+// An if whose condition differs between threads inside a loop around barriers: each trip, the
+// threads below `active` exchange with simd_shuffle_xor; then every thread meets at the barriers.
+TEST_CASE("an if whose condition differs between threads, inside a loop around barriers, splits", "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void shrinking(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                      uint tid [[thread_index_in_threadgroup]], uint gid [[thread_position_in_grid]]) {
+    threadgroup float shared[128];
+    float v = in[gid];
+    for (uint active = 128; active > 16; active /= 2) {
+        if (tid < active) {
+            v = v * 2.0f + simd_shuffle_xor(v, 1);
+        }
+        shared[tid] = v;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        v = shared[(tid + 3) % 128];
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+    out[gid] = v;
+}
+)", "shrinking", keep);
+    CHECK(split(k));
+    const uint32_t groups = 2, tg = 128;
+    std::vector<float> in(groups * tg);
+    for (uint32_t i = 0; i < in.size(); ++i) in[i] = float((i * 5) % 9) - 4.0f;
+    std::vector<float> want(in.size());
+    for (uint32_t g = 0; g < groups; ++g) {
+        std::vector<float> v(in.begin() + g * tg, in.begin() + (g + 1) * tg);
+        for (uint32_t active = 128; active > 16; active /= 2) {
+            std::vector<float> next(v);
+            for (uint32_t t = 0; t < active; ++t) next[t] = v[t] * 2.0f + v[t ^ 1u];
+            for (uint32_t t = 0; t < tg; ++t) v[t] = next[(t + 3) % tg];
+        }
+        std::copy(v.begin(), v.end(), want.begin() + g * tg);
+    }
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(in.size(), -1.0f))};
+    run(k, b, {groups * tg, 1, 1}, {tg, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t i = 0; i < in.size(); ++i) {
+        INFO("thread " << i);
+        CHECK(out[i] == want[i]);
+    }
+}
+
+// A switch around barriers and SIMD-group calls is an if-chain for the split: on a value the same
+// for the whole group (ggml's `switch (args.nr0) { case 2: impl<..., 2, ...>(...); break; }` in a
+// helper), once for the group; on a per-thread value, each label's statements run with the threads
+// that take it (different meetings). A switch that falls through keeps the kernel on fibers.
+const char *const switch_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+struct mv_args { int rows; int mode; };
+template <short NR>
+void rows_sum(constant mv_args &args, device const float *in, device float *out, threadgroup float *partial, uint tid, uint lane, uint sg) {
+    float s = 0.0f;
+    for (short r = 0; r < NR; ++r) s += in[tid * NR + r];
+    s = simd_sum(s);
+    if (lane == 0) partial[sg] = s;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[tid] = partial[0] + partial[1] + float(NR) * 1000.0f;
+}
+template <typename args_t>
+void dispatch_rows(args_t args, device const float *in, device float *out, threadgroup float *partial, uint tid, uint lane, uint sg) {
+    switch (args.mode) {
+        case 1: rows_sum<1>(args, in, out, partial, tid, lane, sg); break;
+        case 2:
+        case 3: rows_sum<2>(args, in, out, partial, tid, lane, sg); break;
+        default: rows_sum<4>(args, in, out, partial, tid, lane, sg);
+    }
+}
+kernel void by_mode(constant mv_args &args [[buffer(0)]], device const float *in [[buffer(1)]], device float *out [[buffer(2)]],
+                    uint tid [[thread_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]],
+                    uint sg [[simdgroup_index_in_threadgroup]]) {
+    threadgroup float partial[4];
+    dispatch_rows<constant mv_args &>(args, in, out, partial, tid, lane, sg);
+}
+kernel void by_lane(device const float *in [[buffer(1)]], device float *out [[buffer(2)]],
+                    uint tid [[thread_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]]) {
+    float v = in[tid];
+    switch (lane % 3) {
+        case 0: v = simd_sum(v); break;
+        case 1: { v = simd_max(v) + 100.0f; break; }
+        default: v = -v;
+    }
+    out[tid] = v;
+}
+kernel void falls_through(device const float *in [[buffer(1)]], device float *out [[buffer(2)]],
+                          uint tid [[thread_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]]) {
+    float v = in[tid];
+    switch (lane % 2) {
+        case 0: v = simd_sum(v);
+        case 1: v = simd_max(v); break;
+    }
+    out[tid] = v;
+}
+)";
+
+TEST_CASE("a switch around SIMD-group calls and barriers splits as an if-chain; one that falls through stays on fibers",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    compile_kernel(switch_source, "by_mode", keep);
+    const uint32_t tg = 64;
+    std::vector<float> in(tg * 4);
+    for (uint32_t i = 0; i < in.size(); ++i) in[i] = float((i * 3) % 7) - 3.0f;
+    const sm_kernel_info *by_mode = keep->find("by_mode");
+    REQUIRE(by_mode);
+    CHECK(split(by_mode));
+    for (const int mode : {1, 2, 3, 7}) {
+        INFO("mode " << mode);
+        const int nr = mode == 1 ? 1 : mode <= 3 ? 2 : 4;
+        std::vector<std::vector<unsigned char>> b = {bytes(std::vector<int>{tg, mode}), bytes(in), bytes(std::vector<float>(tg, -1.0f))};
+        run(by_mode, b, {tg, 1, 1}, {tg, 1, 1});
+        const std::vector<float> out = values<float>(b[2]);
+        float total = 0.0f;
+        for (uint32_t t = 0; t < tg; ++t)
+            for (int r = 0; r < nr; ++r) total += in[t * nr + r];
+        for (uint32_t t = 0; t < tg; ++t) {
+            INFO("thread " << t);
+            CHECK(out[t] == Approx(total + float(nr) * 1000.0f).margin(1e-3));
+        }
+    }
+    const sm_kernel_info *by_lane = keep->find("by_lane");
+    REQUIRE(by_lane);
+    CHECK(split(by_lane));
+    std::vector<std::vector<unsigned char>> b = {bytes(std::vector<float>{}), bytes(in), bytes(std::vector<float>(tg, -1.0f))};
+    run(by_lane, b, {tg, 1, 1}, {tg, 1, 1});
+    const std::vector<float> out = values<float>(b[2]);
+    for (uint32_t t = 0; t < tg; ++t) {
+        const uint32_t first = t / 32 * 32;
+        float sum = 0.0f, maximum = -INFINITY;
+        for (uint32_t l = first; l < first + 32; ++l)
+            if ((l % 32) % 3 == 0) sum += in[l];
+            else if ((l % 32) % 3 == 1) maximum = std::max(maximum, in[l]);
+        INFO("thread " << t);
+        CHECK(out[t] == ((t % 32) % 3 == 0 ? sum : (t % 32) % 3 == 1 ? maximum + 100.0f : -in[t]));
+    }
+    const sm_kernel_info *falls = keep->find("falls_through");
+    REQUIRE(falls);
+    CHECK(fibers(falls));
+    CHECK(softmetal_test::remarks_of(switch_source).find("kernel 'falls_through' runs on fibers: a SIMD-group call or barrier in a switch "
+                                                         "that is no if-chain") != std::string::npos);
+}
+
+// ggml's q4_0 matrix-vector shape: per-thread arrays (`float yl[16]`, `float sumy[2]`) that live across
+// a SIMD-group call are passed to a helper that takes `thread float *`, as a kernel's own arrays
+// are: their copies in the split are in the thread address space too (else the call finds no match,
+// the split source does not build and the whole library falls back to fibers).
+TEST_CASE("per-thread arrays across a split are passed to helpers taking thread pointers", "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+inline float dot_cache(device const float *x, thread float *yl, thread const float &scale) {
+    float s = 0.0f;
+    for (int i = 0; i < 4; ++i) s += x[i] * yl[i];
+    return s * scale;
+}
+kernel void cached_dot(device const float *x [[buffer(0)]], device float *out [[buffer(1)]],
+                       uint gid [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]]) {
+    float yl[4];
+    float scale = 2.0f;
+    for (int i = 0; i < 4; ++i) yl[i] = float(i + 1);
+    float first = simd_broadcast_first(x[gid]);
+    yl[0] += first;
+    out[gid] = dot_cache(x + gid, yl, scale);
+}
+)", "cached_dot", keep);
+    CHECK(split(k));
+    const uint32_t grid = 64;
+    std::vector<float> x(grid + 4);
+    for (uint32_t i = 0; i < x.size(); ++i) x[i] = float(i % 5) - 1.0f;
+    std::vector<std::vector<unsigned char>> b = {bytes(x), bytes(std::vector<float>(grid, -1.0f))};
+    run(k, b, {grid, 1, 1}, {grid, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t i = 0; i < grid; ++i) {
+        const float yl[4] = {1.0f + x[i / 32 * 32], 2.0f, 3.0f, 4.0f};
+        float s = 0.0f;
+        for (int j = 0; j < 4; ++j) s += x[i + j] * yl[j];
+        INFO("thread " << i);
+        CHECK(out[i] == s * 2.0f);
     }
 }

@@ -584,3 +584,59 @@ TEST_CASE("fragments written through thread_elements() are what a product and a 
             }
     }
 }
+
+namespace {
+
+// ggml's sum shape: each SIMD group sums with simd_sum, lane 0 of each stages its sum, and after a
+// barrier only the first SIMD group (`if (sgitg == 0)`: a condition that differs between threads)
+// sums the staged values with simd_sum again; `if (np == 0) return;` leaves early for the group.
+const char* const group_sum_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void group_sum(device const float* src [[buffer(0)]], device float* dst [[buffer(1)]], constant uint& np [[buffer(2)]],
+                      uint3 tgpig [[threadgroup_position_in_grid]], ushort3 tpitg [[thread_position_in_threadgroup]],
+                      ushort sgitg [[simdgroup_index_in_threadgroup]], ushort tiisg [[thread_index_in_simdgroup]],
+                      ushort3 ntg [[threads_per_threadgroup]]) {
+    threadgroup float shmem[32];
+    if (np == 0) return;
+    const uint nsg = (ntg.x + 31) / 32;
+    float sumf = 0;
+    for (uint i0 = tpitg.x; i0 < np; i0 += ntg.x) sumf += src[tgpig.x * np + i0];
+    sumf = simd_sum(sumf);
+    if (tiisg == 0) shmem[sgitg] = sumf;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    float total = 0;
+    if (sgitg == 0) {
+        float v = 0;
+        if (tpitg.x < nsg) v = shmem[tpitg.x];
+        total = simd_sum(v);
+        if (tpitg.x == 0) dst[tgpig.x] = total;
+    }
+}
+)";
+
+}  // namespace
+
+TEST_CASE("a sum whose second simd_sum runs in the first SIMD group only, split and on fibers", "[metal][simdgroup]") {
+    const std::uint32_t rows = 3, np = 1000;
+    std::vector<float> src(rows * np);
+    for (std::size_t i = 0; i < src.size(); ++i) src[i] = float(int(i % 13) - 6) * 0.25f;
+    for (const char* mode : {(const char*)nullptr, "fibers"}) {
+        // 96 threads: three full SIMD groups; 50: one of 32 and a partial one of 18.
+        for (const std::uint32_t tg : {96u, 50u}) {
+            INFO((mode ? mode : "regions") << ", " << tg << " threads per group");
+            barrier_mode scope(mode);
+            const pymetal::library lib = device().compile(group_sum_source);
+            auto dst = device().new_buffer(std::vector<float>(rows, -1.0f));
+            lib.kernel("group_sum").run({device().new_buffer(src), dst, device().new_buffer(std::vector<std::uint32_t>{np})}, {rows, 1, 1},
+                                        {tg, 1, 1});
+            const auto got = dst.copy_out<float>();
+            for (std::uint32_t r = 0; r < rows; ++r) {
+                double want = 0;
+                for (std::uint32_t i = 0; i < np; ++i) want += src[r * np + i];
+                INFO("row " << r);
+                CHECK(got[r] == Approx(want).margin(1e-3));
+            }
+        }
+    }
+}
