@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -15,12 +17,24 @@
 
 namespace bench {
 
-// softmetal's MTLCreateSystemDefaultDevice(), from the library this build made (PYMETAL_SOFTMETAL_PATH),
-// with the Objective-C runtime loaded first.
+// The softmetal library the benchmarks run: $PYMETAL_METAL when set (as for pymetal's own loader), else
+// the one this build made (PYMETAL_SOFTMETAL_PATH). With the variable, one benchmark binary compares two
+// builds of softmetal side by side (main's library against a branch's, alternating runs), which matters
+// on a shared machine where runs minutes apart see different loads. Says on stderr which one it loads.
+inline void* open_softmetal() {
+    const char* chosen = std::getenv("PYMETAL_METAL");
+    const char* path = chosen && *chosen ? chosen : PYMETAL_SOFTMETAL_PATH;
+    void* metal = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+    if (!metal) throw std::runtime_error(std::string("cannot load softmetal from ") + path + ": " + dlerror());
+    if (chosen && *chosen) std::fprintf(stderr, "softmetal: %s (PYMETAL_METAL)\n", path);
+    return metal;
+}
+
+// softmetal's MTLCreateSystemDefaultDevice(), from open_softmetal(), with the Objective-C runtime loaded
+// first.
 inline pymetal::object softmetal_device() {
     pymetal::load_runtime();
-    void* metal = dlopen(PYMETAL_SOFTMETAL_PATH, RTLD_NOW | RTLD_GLOBAL);
-    if (!metal) throw std::runtime_error(std::string("cannot load softmetal: ") + dlerror());
+    void* metal = open_softmetal();
     auto create = reinterpret_cast<pymetal::id (*)()>(dlsym(metal, "MTLCreateSystemDefaultDevice"));
     if (!create) throw std::runtime_error("softmetal exports no MTLCreateSystemDefaultDevice");
     return pymetal::object::adopt(create());

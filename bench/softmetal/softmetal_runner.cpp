@@ -2,6 +2,8 @@
 // figures are softmetal's own and not those of pymetal's convenience layer).
 #include "softmetal_runner.hpp"
 
+#include "dispatch_arguments.hpp"
+
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -28,8 +30,7 @@ double seconds_since(clock_type::time_point start) {
 
 softmetal_runner::softmetal_runner() {
     pymetal::load_runtime();
-    void* metal = dlopen(PYMETAL_SOFTMETAL_PATH, RTLD_NOW | RTLD_GLOBAL);
-    if (!metal) throw std::runtime_error(std::string("cannot load softmetal: ") + dlerror());
+    void* metal = open_softmetal();
     auto create = reinterpret_cast<id (*)()>(dlsym(metal, "MTLCreateSystemDefaultDevice"));
     device_ = object::adopt(create());
     queue_ = pymetal::send_object(device_, "newCommandQueue");

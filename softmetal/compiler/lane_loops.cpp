@@ -82,6 +82,7 @@ public:
             }
         if (!parse(why)) return false;
         find_varying();
+        jam_ = interleaves_uniform_loops();
         int lane_loops = 0;
         std::string not_lanes;
         int region = -1;
@@ -94,6 +95,7 @@ public:
                 p.region = ++region;
                 previous_plain = false;
                 loop_lines += (loop_lines.empty() ? "" : ", ") + std::to_string(lines_.line_of(toks_[p.a].offset));
+                if (jam_) loop_lines += " (interleaved, not vectorized: vector-typed values)";
             } else {
                 if (!previous_plain) ++region;
                 p.region = region;
@@ -327,9 +329,42 @@ private:
         }
         return true;
     }
+    // Whether the body names a vector type (float4, half2, packed_float3, vec<T, N>): LLVM's vectorizers
+    // take no vector-typed value across threads (the outer-loop path refuses "instruction return type
+    // cannot be vectorized"), so a counted loop over such values runs one thread at a time.
+    bool names_vector_type() const {
+        static const std::set<std::string> scalars = {"float", "half", "bfloat", "int", "uint", "short", "ushort",
+                                                      "char", "uchar", "bool", "long", "ulong"};
+        for (size_t i = 0; i < toks_.size(); ++i) {
+            if (!is_ident(i) || member(i)) continue;
+            const std::string t = text(i);
+            if (t == "vec" || t.compare(0, 7, "packed_") == 0) return true;
+            if (t.size() < 2 || t.back() < '2' || t.back() > '4') continue;
+            if (scalars.count(t.substr(0, t.size() - 1))) return true;
+        }
+        return false;
+    }
+    // Interleaved lanes (jam_): a kernel whose only loops at the top level are counted loops every thread
+    // runs alike, over vector-typed values. Those stay scalar on the plain thread loop, one thread's
+    // loop after another's: a chain of dependent FMAs per accumulator, and (SGEMM with float4 register
+    // blocks) a column of B walked by each thread alone, at a stride that keeps no line in cache for the
+    // next thread. As lanes, the chunk's threads take each iteration side by side (SM_LANES_JAM, a lane
+    // loop LLVM unrolls whole instead of vectorizing): their loads of one B row are adjacent, their
+    // identical loads of A are one, and their accumulators independent chains (issue #13: 4x4 float4
+    // SGEMM 1024, one core, 10 -> 35 GFLOP/s). Bodies are copied once per lane, so only short ones.
+    bool interleaves_uniform_loops() const {
+        constexpr size_t most_tokens = 400;
+        bool uniform = false;
+        for (const part &p : parts_) {
+            if (p.kind != part::lanes) continue;
+            if (!uniform_counted_loop(p) || p.body_b - p.body_a > most_tokens) return false;
+            uniform = true;
+        }
+        return uniform && names_vector_type();
+    }
     bool lane_candidate(const part &p, std::string &why) {
         const int line = lines_.line_of(toks_[p.a].offset);
-        if (uniform_counted_loop(p)) {
+        if (uniform_counted_loop(p) && !jam_) {
             if (why.empty()) why = "the loop at line " + std::to_string(line) + " runs the same number of times in every thread";
             return false;
         }
@@ -541,7 +576,7 @@ private:
         for (const part &p : parts_)
             if (p.kind == part::hoisted) out += copy(toks_[p.a].offset, end_of(p.b - 1));
         // Groups at least as wide as the small chunk get the big one (two registers per variable).
-        const std::string kind = narrow_ ? "NARROW" : "WIDE";
+        const std::string kind = jam_ ? "JAM" : narrow_ ? "NARROW" : "WIDE";
         out += "if (sm_size.x > SM_LANES_" + kind + "_SMALL) {\n";
         chunk_ = kind;
         emit_chunks(out);
@@ -587,6 +622,7 @@ private:
     std::map<const part *, size_t> decl_var_;
     int labels_ = 0;
     bool narrow_ = false;
+    bool jam_ = false; // counted loops over vector-typed values, as interleaved lanes (interleaves_uniform_loops)
     std::string chunk_; // which SM_LANES_* the chunk being written uses
 };
 

@@ -23,6 +23,11 @@
 // another must be declared one per statement with a spelled-out type (no `auto`, references or
 // arrays). Everything else keeps the plain thread loop; `why` says what stopped it.
 //
+// Interleaved lanes: a kernel whose only top-level loops are counted loops every thread runs alike, over
+// vector-typed values (float4 register blocks: no vectorizer takes those across threads, so each thread
+// ran its loop alone), takes the same form in chunks of SM_LANES_JAM threads whose lane loop is unrolled
+// whole instead of vectorized: the threads' iterations side by side, their accumulators independent.
+//
 // The result has the same shape as a barrier split: a function `sm_regions_<kernel>` with the kernel's
 // parameters plus the group (run by kernel_entry.h's run_group_regions), so the kernel table, the
 // remarks and the fall-back to the plain source (if it does not compile) treat both alike.

@@ -197,3 +197,161 @@ template [[host_name("scaled_steps_int")]] kernel void scaled_steps<int>(device 
     softmetal_test::direct_runner runner;
     CHECK(runner.run(c) == "");
 }
+
+namespace {
+
+std::string interleaved_remark(const std::string &kernel) {
+    return "remark: kernel '" + kernel + "': threads run as SIMD lanes through the loop at line ";
+}
+const char *const interleaved_note = "(interleaved, not vectorized: vector-typed values)";
+
+// Register blocks of a matrix product in float4 (the 4x4 SGEMM of bench_kernels, two rows per thread):
+// a counted loop every thread runs alike, over vector-typed values. Small integer entries keep every
+// sum exact. 13 float4 columns in groups 8 wide (a full chunk of interleaved lanes, then 5 live lanes
+// and 3 past the group's edge) and 26 rows in groups of 4 (a partial group at the bottom).
+corpus::kernel_case float4_blocks_case() {
+    const uint32_t n = 52, n4 = n / 4, rows = n / 2;
+    std::vector<float> a(n * n), b(n * n);
+    for (uint32_t i = 0; i < n * n; ++i) a[i] = float((i * 7u) % 5u), b[i] = float((i * 3u + 1u) % 7u);
+    corpus::kernel_case c;
+    c.name = "interleaved_float4_register_blocks";
+    c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void blocks(const device float4* a [[buffer(0)]], const device float4* b [[buffer(1)]], device float4* c [[buffer(2)]],
+                   constant uint& n [[buffer(3)]], uint2 gid [[thread_position_in_grid]]) {
+    const uint n4 = n / 4, row = gid.y * 2;
+    float4 c0 = float4(0.0f), c1 = float4(0.0f);
+    for (uint k = 0; k < n; k += 4) {
+        const float4 b0 = b[(k + 0) * n4 + gid.x], b1 = b[(k + 1) * n4 + gid.x];
+        const float4 b2 = b[(k + 2) * n4 + gid.x], b3 = b[(k + 3) * n4 + gid.x];
+        const float4 a0 = a[(row + 0) * n4 + k / 4], a1 = a[(row + 1) * n4 + k / 4];
+        c0 += a0.x * b0 + a0.y * b1 + a0.z * b2 + a0.w * b3;
+        c1 += a1.x * b0 + a1.y * b1 + a1.z * b2 + a1.w * b3;
+    }
+    c[(row + 0) * n4 + gid.x] = c0;
+    c[(row + 1) * n4 + gid.x] = c1;
+}
+)";
+    c.function = "blocks";
+    c.bindings = {corpus::buffer_of(0, a), corpus::buffer_of(1, b), corpus::zeros<float>(2, n * n), corpus::bytes_of(3, n)};
+    c.grid = corpus::size3{n4, rows, 1};
+    c.threadgroup = corpus::size3{8, 4, 1};
+    c.check = [=](const corpus::results &r) {
+        const std::vector<float> got = r.get<float>(2);
+        for (uint32_t i = 0; i < n; ++i)
+            for (uint32_t j = 0; j < n; ++j) {
+                float want = 0.0f;
+                for (uint32_t k = 0; k < n; ++k) want += a[i * n + k] * b[k * n + j];
+                if (got[i * n + j] != want)
+                    return "C[" + std::to_string(i) + "][" + std::to_string(j) + "]: got " + std::to_string(got[i * n + j]) +
+                           ", want " + std::to_string(want);
+            }
+        return std::string();
+    };
+    return c;
+}
+
+// The same form with what the lanes' flags must keep right: an early `return` before the loop (every
+// fifth thread), `continue` and a branch on the thread's own data inside it, a device atomic in it,
+// uint4 swizzle assignments, and 45 threads in groups of 12 (chunks of live lanes, lanes past the edge
+// of each group and a partial last group).
+corpus::kernel_case uint4_divergent_case() {
+    const uint32_t threads = 45, n = 9;
+    corpus::kernel_case c;
+    c.name = "interleaved_uint4_return_continue_branch_atomic";
+    c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void mixed(device uint4* out [[buffer(0)]], device atomic_uint* hits [[buffer(1)]], constant uint& n [[buffer(2)]],
+                  uint i [[thread_position_in_grid]]) {
+    if (i % 5u == 3u) {
+        out[i] = uint4(7u);
+        return;
+    }
+    uint4 acc = uint4(i, 1u, 2u, 3u);
+    for (uint k = 0; k < n; ++k) {
+        if (k == i % 3u) continue;
+        if (((i + k) & 1u) != 0u) acc.xy += uint2(k, 2u * k);
+        else acc.zw ^= uint2(k + i, k);
+        atomic_fetch_add_explicit(hits, 1u, memory_order_relaxed);
+    }
+    out[i] = acc;
+}
+)";
+    c.function = "mixed";
+    c.bindings = {corpus::zeros<uint32_t>(0, threads * 4), corpus::zeros<uint32_t>(1, 1), corpus::bytes_of(2, n)};
+    c.grid = corpus::size3{threads, 1, 1};
+    c.threadgroup = corpus::size3{12, 1, 1};
+    c.check = [=](const corpus::results &r) {
+        const std::vector<uint32_t> got = r.get<uint32_t>(0);
+        uint32_t hits = 0;
+        for (uint32_t i = 0; i < threads; ++i) {
+            uint32_t want[4] = {7u, 7u, 7u, 7u};
+            if (i % 5u != 3u) {
+                want[0] = i, want[1] = 1u, want[2] = 2u, want[3] = 3u;
+                for (uint32_t k = 0; k < n; ++k) {
+                    if (k == i % 3u) continue;
+                    if (((i + k) & 1u) != 0u) want[0] += k, want[1] += 2u * k;
+                    else want[2] ^= k + i, want[3] ^= k;
+                    ++hits;
+                }
+            }
+            for (uint32_t e = 0; e < 4; ++e)
+                if (got[i * 4 + e] != want[e])
+                    return "out[" + std::to_string(i) + "]." + "xyzw"[e] + ": got " + std::to_string(got[i * 4 + e]) + ", want " +
+                           std::to_string(want[e]);
+        }
+        const uint32_t counted = r.get<uint32_t>(1)[0];
+        if (counted != hits) return "hits: got " + std::to_string(counted) + ", want " + std::to_string(hits);
+        return std::string();
+    };
+    return c;
+}
+
+} // namespace
+
+TEST_CASE("a counted loop over float4 register blocks runs as interleaved lanes and matches the host", "[compiler][lanes]") {
+    softmetal_test::use_default_test_cache();
+    const corpus::kernel_case c = float4_blocks_case();
+    const std::string log = remarks_of(c.source);
+    CHECK(log.find(interleaved_remark("blocks") + "8 " + interleaved_note) != std::string::npos);
+    softmetal_test::direct_runner runner;
+    CHECK(runner.run(c) == "");
+    REQUIRE(runner.kernel);
+    CHECK(runner.kernel->uses_barriers == 0);
+    CHECK(runner.kernel->run_group != nullptr);
+}
+
+TEST_CASE("interleaved lanes keep an early return, continue, a divergent branch and an atomic right", "[compiler][lanes]") {
+    softmetal_test::use_default_test_cache();
+    const corpus::kernel_case c = uint4_divergent_case();
+    CHECK(remarks_of(c.source).find(interleaved_remark("mixed") + "11 " + interleaved_note) != std::string::npos);
+    softmetal_test::direct_runner runner;
+    CHECK(runner.run(c) == "");
+}
+
+TEST_CASE("the interleaved-lane kernels match the host with SOFTMETAL_LANES=0", "[compiler][lanes]") {
+    softmetal_test::use_default_test_cache();
+    scoped_environment off("SOFTMETAL_LANES", "0");
+    for (const corpus::kernel_case &c : {float4_blocks_case(), uint4_divergent_case()}) {
+        DYNAMIC_SECTION(c.name) {
+            CHECK(remarks_of(c.source).find(interleaved_note) == std::string::npos);
+            softmetal_test::direct_runner runner;
+            CHECK(runner.run(c) == "");
+        }
+    }
+}
+
+TEST_CASE("a counted loop over scalars keeps the plain thread loop even beside vector types elsewhere", "[compiler][lanes]") {
+    softmetal_test::use_default_test_cache();
+    // A divergent loop beside the counted one: the vectorized lanes, not the interleaved ones.
+    const corpus::kernel_case c = uint_case(
+        "mixed_loops", "uint4 v = uint4(i);\nuint x = i, s = 0;\nwhile (x > 1) { x /= 2; ++s; }\nfor (uint j = 0; j < 3u; ++j) s += v.x * 0u + j;\nout[i] = s;",
+        70, [](uint32_t i) { return halvings(i) + 3u; });
+    const std::string log = remarks_of(c.source);
+    CHECK(log.find(lanes_remark("k")) != std::string::npos);
+    CHECK(log.find(interleaved_note) == std::string::npos);
+    softmetal_test::direct_runner runner;
+    CHECK(runner.run(c) == "");
+}
