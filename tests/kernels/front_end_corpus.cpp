@@ -301,6 +301,34 @@ kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1
     // Functions as template arguments through an alias of a function-pointer type (MLX's fft.h:
     // `typedef void (*RadixFunc)(thread float2*, thread float2*); template <int radix, RadixFunc f>`),
     // a `using` alias too, and a make_uniform in a constexpr (MLX's gemv_masked.h).
+    // Program-scope constants computed from function constants (candle's GEMM: `constant ushort
+    // M_modulo = (M % M_simd == 0) ? M_simd : (M % M_simd);`). Metal evaluates them when a function is
+    // specialised; the library made before that (newLibraryWithSource:, no values) must still build,
+    // although `M % M_simd` has no value there (a division by zero with M_simd unset). One constant
+    // is optional (asked with is_function_constant_defined) and left unset: its fallback holds.
+    {
+        kernel_case c = floats_out("program_scope_constants_computed_from_function_constants", R"(
+#include <metal_stdlib>
+using namespace metal;
+constant uint M [[function_constant(0)]];
+constant ushort M_simd [[function_constant(1)]];
+constant ushort M_modulo = (M % M_simd == 0) ? M_simd : (M % M_simd);
+constant ushort M_padded = (M < M_simd) ? (M_modulo + 7) / 8 * 8 : M_simd;
+constant float offsets[2] = {float(M / M_simd), 0.5f};
+constant float bias_value [[function_constant(2)]];
+constant float bias = is_function_constant_defined(bias_value) ? bias_value : 0.25f;
+kernel void fc_derived(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    out[i] = in[i] * float(M_modulo) + float(M_padded) + offsets[0] + offsets[1] + bias;
+}
+kernel void no_constants(device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) { out[i] = 1.0f; }
+)",
+                                   "fc_derived", {buffer_of(0, in)}, n, 1,
+                                   // M = 20, M_simd = 8: M_modulo 4, M_padded 8, M / M_simd 2.
+                                   [=](size_t i) { return in[i] * 4.0f + 8.0f + 2.0f + 0.5f + 0.25f; });
+        c.constants = {constant_value{0, 33, {20, 0, 0, 0}}, constant_value{1, 41, {8, 0}}};
+        cases.push_back(c);
+    }
+
     cases.push_back(floats_out("function_pointer_alias_template_arguments", R"(
 #include <metal_stdlib>
 using namespace metal;
