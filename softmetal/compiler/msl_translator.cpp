@@ -1725,6 +1725,37 @@ private:
         return end;
     }
 
+    // An object at program scope outside the constant address space (`thread float x = 1.0f;`,
+    // `float y = 2.0f;`, `device int n;`): Metal refuses it (one copy would be shared, and written,
+    // by every thread); so does softmetal, at its name. Only plain declarations `T name [= v];` are
+    // read: const and constexpr objects, `constant` ones, pointers and references (program_scope_pointer),
+    // functions, typedefs, templates, using-declarations and the like are left alone.
+    void mutable_program_scope_variable(size_t a, size_t semicolon) {
+        static const std::set<std::string> not_a_variable = {
+            "constant", "const", "constexpr", "typedef", "using", "template", "static_assert", "extern", "struct", "class",
+            "enum", "union", "operator", "namespace", "friend", "asm", "__asm", "__asm__", "__attribute__", "decltype",
+            "sm_constant_object", "sm_constant_member"};
+        size_t end = semicolon;
+        int depth = 0;
+        for (size_t q = a; q < semicolon; ++q) {
+            if (is(q, "<") || is(q, "(") || is(q, "[") || is(q, "{")) ++depth;
+            else if (is(q, ">") || is(q, ")") || is(q, "]") || is(q, "}")) --depth;
+            else if (depth == 0 && is(q, "=")) {
+                end = q;
+                break;
+            }
+        }
+        if (end < a + 2 || !is_ident(end - 1)) return; // `T name`: at least two tokens, a name last
+        for (size_t q = a; q < end; ++q) {
+            const std::string t = text(q);
+            if (not_a_variable.count(t) || constant_aliases_.count(t) || t == "*" || t == "&" || t == "&&" || t == "(" || t == "[" ||
+                t == "," || t == "::" || t == "<" || t == "...")
+                return;
+            if (tk(q).kind != token_kind::identifier) return;
+        }
+        analysis_error(tk(end - 1), "program scope variable '" + text(end - 1) + "' must reside in constant address space");
+    }
+
     // A pointer variable at program scope (the top-level declaration [a, semicolon)): MSL allows
     // program-scope variables only in the constant address space, pointers included, so the pointer
     // itself must be `constant` (`constant float* constant p = table;`, `device float* constant q =
@@ -1736,6 +1767,7 @@ private:
     // these). A pointer declared without `constant` after its `*` (`constant float* p = table;`: p
     // itself would be in the thread space) is refused at its name, as Metal refuses it.
     void program_scope_pointer(size_t a, size_t semicolon) {
+        mutable_program_scope_variable(a, semicolon);
         size_t first = a;
         while (first < semicolon && (is(first, "static") || is(first, "constexpr") || is(first, "inline") || is(first, "const"))) ++first;
         if (first >= semicolon || !address_space(first) || is(first, "typedef") || is(first, "using")) return;
@@ -1841,16 +1873,21 @@ private:
     // literal gets its `f` here, in the user's code outside preprocessor lines; the columns after it
     // are resynchronised like any edit's. Runs after the other rewrites, so a literal inside text they
     // replaced (consumed) is left to them.
+    // The bodies of `#define` lines too (the rewrite reads the user's own text, macros unexpanded).
     void single_precision_literals() {
-        for (size_t j = 0; j < code_.size(); ++j) {
-            const token &t = tk(j);
-            if (t.kind != token_kind::number || consumed_[code_[j]]) continue;
-            const std::string s = text(j);
+        bool in_define = false;
+        for (size_t i = 0; i < toks_.size(); ++i) {
+            const token &t = toks_[i];
+            if (t.directive_start)
+                in_define = i + 1 < toks_.size() && toks_[i + 1].in_directive && !toks_[i + 1].directive_start &&
+                            src_.compare(toks_[i + 1].offset, toks_[i + 1].length, "define") == 0;
+            if (t.kind != token_kind::number || consumed_[i] || !in_user_file(i) || (t.in_directive && !in_define)) continue;
+            const std::string s = src_.substr(t.offset, t.length);
             const bool hex = s.size() > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
             const bool floating = hex ? s.find_first_of("pP") != std::string::npos : s.find_first_of(".eE") != std::string::npos;
             const char last = s.back();
             if (!floating || !((last >= '0' && last <= '9') || last == '.')) continue;
-            add_edit(t.offset, t.length, s + "f");
+            add_edit(t.offset, t.length, s + "f", t.in_directive);
         }
     }
 
