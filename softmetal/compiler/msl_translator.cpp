@@ -1184,8 +1184,7 @@ private:
     // the other stars dropped; direct initialisation (`device float* p(buf + 4);`) is a declaration
     // like `=`; `auto` variables get their initializer through `::sm::checked_of`, so that a plain
     // pointer they would deduce (`auto p = &buf[i];`) is a checked one. Namespace-scope pointer
-    // variables do not occur: softmetal refuses them in every mode (clang: a program-scope variable
-    // must be in the constant address space).
+    // variables (`constant float* constant p = table;`) are program_scope_pointer's.
     bool address_space(size_t j) const {
         return is(j, "device") || is(j, "constant") || is(j, "threadgroup") || is(j, "thread");
     }
