@@ -2693,7 +2693,11 @@ private:
 public:
     // The module's kernel table: every kernel and instantiation the analysis found; what the rewrite
     // did to each (threadgroup variables, a split at barriers) comes from `rewritten`.
-    std::string kernel_table(std::vector<std::string> &names, const std::map<std::string, rewritten_kernel> &rewritten) {
+    // `meets`: per entry, whether its kernel meets the other threads of its group (barriers, SIMD-group
+    // functions: what GEMM-like kernels do), the kind whose code costs most to make (compiler.cpp's
+    // on-demand cost estimate).
+    std::string kernel_table(std::vector<std::string> &names, std::vector<bool> &meets,
+                             const std::map<std::string, rewritten_kernel> &rewritten) {
         std::string decls, entries;
         int n = 0;
         // What a kernel's body reaches, and what it reaches with its parameters' attributes (function
@@ -2728,8 +2732,8 @@ public:
                 entries += "::sm::entry::kernel_info_regions<" + b + ", " + b + "_group, " + fn + ", " + regions_fn + ">(\"" + exported +
                            "\", " + tg_size + ");\n";
             } else {
-                entries += "::sm::entry::kernel_info<" + b + ", " + fn + ">(\"" + exported + "\", " + tg_size + ", " +
-                           (reach(k).first ? "true" : "false") + ");\n";
+                entries += "::sm::entry::kernel_info<" + b + ", " + fn + ", " + (reach(k).first ? "true" : "false") + ">(\"" +
+                           exported + "\", " + tg_size + ");\n";
             }
             entries += back;
             std::string names_list;
@@ -2744,6 +2748,7 @@ public:
             if (!used.empty()) entries += "    " + slot + ".function_constants = (const char *)(__SIZE_TYPE__)\"" + c_string_body(used) + "\";\n";
             entries += "#endif\n";
             names.push_back(exported);
+            meets.push_back(reach(k).first || !regions_fn.empty());
             ++n;
         };
         // A kernel named by its template arguments (or none): its arena struct and split form can be named too.
@@ -2805,6 +2810,7 @@ public:
             entries += "#if SM_WANT(" + std::to_string(n) + ")\n    table[SM_SLOT(" + std::to_string(n) +
                        ")] = ::sm::entry::graphics_function_info(\"" + g.first + "\", " + std::to_string(g.second) + ");\n#endif\n";
             names.push_back(g.first);
+            meets.push_back(false);
             ++n;
         }
         // Filled when the loader asks, not by a static initializer: the module runs no code at load.
@@ -2967,7 +2973,7 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
     }
     const std::string head = analysis.preamble() + "#line 1 \"program_source\"\n";
     const std::string table_start = "\n#line 1 \"softmetal_generated\"\n";
-    out.cpp = head + body + table_start + analysis.kernel_table(out.kernel_names, rewritten);
+    out.cpp = head + body + table_start + analysis.kernel_table(out.kernel_names, out.meets_threads, rewritten);
     out.log += rewrite.lane_remarks();
     bool any_regions = false;
     for (auto &k : rewritten) any_regions = any_regions || k.second.regions;
@@ -2981,7 +2987,8 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
         std::map<std::string, rewritten_kernel> unused;
         std::string plain_body = plain.rewrite_without_regions(unused);
         std::vector<std::string> names;
-        out.cpp_fibers = head + plain_body + table_start + analysis.kernel_table(names, rewritten);
+        std::vector<bool> meets;
+        out.cpp_fibers = head + plain_body + table_start + analysis.kernel_table(names, meets, rewritten);
     }
     out.ok = true;
     return out;
