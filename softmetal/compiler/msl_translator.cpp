@@ -1834,9 +1834,13 @@ private:
     // that function constant too, so it is specialised (with the value) before it runs. Constants the
     // source asks about keep their initializers, which decide what their absence means.
     void unspecialised_constant_initializers() {
+        // Asked anywhere, `#define` bodies included (the rewrite reads the user's text, macros
+        // unexpanded), as the runtime decides which constants are required (function_constant.cpp).
         std::set<std::string> asked, absent;
-        for (size_t j = 0; j + 3 < code_.size(); ++j)
-            if (is(j, "is_function_constant_defined") && is(j + 1, "(") && is_ident(j + 2)) asked.insert(text(j + 2));
+        auto tok_is = [&](size_t i, const char *w) { return src_.compare(toks_[i].offset, toks_[i].length, w) == 0; };
+        for (size_t i = 0; i + 2 < toks_.size(); ++i)
+            if (tok_is(i, "is_function_constant_defined") && tok_is(i + 1, "(") && toks_[i + 2].kind == token_kind::identifier)
+                asked.insert(src_.substr(toks_[i + 2].offset, toks_[i + 2].length));
         for (const auto &c : constants_)
             if (!c.has_value && !asked.count(c.name)) absent.insert(c.name);
         if (absent.empty()) return;

@@ -305,7 +305,7 @@ kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1
     // M_modulo = (M % M_simd == 0) ? M_simd : (M % M_simd);`). Metal evaluates them when a function is
     // specialised; the library made before that (newLibraryWithSource:, no values) must still build,
     // although `M % M_simd` has no value there (a division by zero with M_simd unset). One constant
-    // is optional (asked with is_function_constant_defined) and left unset: its fallback holds.
+    // is optional (asked with is_function_constant_defined, in a macro) and left unset: its fallback holds.
     {
         kernel_case c = floats_out("program_scope_constants_computed_from_function_constants", R"(
 #include <metal_stdlib>
@@ -316,7 +316,8 @@ constant ushort M_modulo = (M % M_simd == 0) ? M_simd : (M % M_simd);
 constant ushort M_padded = (M < M_simd) ? (M_modulo + 7) / 8 * 8 : M_simd;
 constant float offsets[2] = {float(M / M_simd), 0.5f};
 constant float bias_value [[function_constant(2)]];
-constant float bias = is_function_constant_defined(bias_value) ? bias_value : 0.25f;
+#define BIAS_OR(fallback) (is_function_constant_defined(bias_value) ? bias_value : fallback)
+constant float bias = BIAS_OR(0.25f);
 kernel void fc_derived(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
     out[i] = in[i] * float(M_modulo) + float(M_padded) + offsets[0] + offsets[1] + bias;
 }
