@@ -549,10 +549,13 @@ bool build_with_repairs(const preprocessed_msl &pre, const compile_options &opti
     return false;
 }
 
-// Libraries of at least this many kernels (functions in the table) get their code on demand:
-// $SOFTMETAL_CODEGEN_ON_DEMAND, default 256; 0 turns it off. Measured on MLX's binary.metal (1,890
-// kernels): clang's check of the whole source is 2% of its -O2 compile, code generation the rest;
-// MLX's gemv_masked.metal (432 kernels) went past the 300 s limit on a loaded machine.
+// Libraries whose code costs at least this much to make get it on demand: $SOFTMETAL_CODEGEN_ON_DEMAND,
+// default 256; 0 turns it off. The cost counts each kernel 1, and one that meets the other threads of
+// its group (barriers, SIMD-group functions: GEMM-like kernels) kernel_cost_meeting_threads. Measured
+// on MLX's binary.metal (1,890 kernels, none meeting): clang's check of the whole source is 2% of its
+// -O2 compile, code generation the rest; MLX's gemv_masked.metal (432 kernels) went past the 300 s
+// limit on a loaded machine, and kq_quantized.metal (540 kernels, 528 of them meeting) took about
+// 5 s of CPU per matrix kernel (its loops unroll fully): a chunk of 64 of those passed the limit.
 size_t on_demand_threshold() {
     const char *v = std::getenv("SOFTMETAL_CODEGEN_ON_DEMAND");
     if (!v || !*v) return 256;
@@ -560,9 +563,25 @@ size_t on_demand_threshold() {
     unsigned long n = std::strtoul(v, &end, 10);
     return end && *end == '\0' ? size_t(n) : 256;
 }
-// Kernels per chunk: each chunk's compile parses the whole source again (about 1.5 s of CPU for
-// binary.metal) and makes code for its kernels (about 0.04 s each there).
-constexpr size_t on_demand_chunk_size = 64;
+// A kernel that meets other threads, counted in kernels of the plain kind. Code generation per
+// kernel: binary.metal's 0.04 s of CPU; kq_quantized's matrix kernels 0.2 s (vectors) to 5 s (tiles).
+constexpr size_t kernel_cost_meeting_threads = 8;
+size_t library_cost(const translation &tr) {
+    size_t cost = 0;
+    for (size_t i = 0; i < tr.kernel_names.size(); ++i)
+        cost += i < tr.meets_threads.size() && tr.meets_threads[i] ? kernel_cost_meeting_threads : 1;
+    return cost;
+}
+// The cost of one chunk: each chunk's compile parses the whole source again (about 1.5 s of CPU for
+// binary.metal) and makes code for its kernels (about 0.04 s each there): 64 plain kernels, 8 meeting
+// ones (about 40 s of CPU for kq_quantized's). The chunk size is the library's: the cost per chunk
+// divided by its mean cost per kernel.
+constexpr size_t on_demand_chunk_cost = 64;
+size_t on_demand_chunk_size(const translation &tr) {
+    const size_t cost = library_cost(tr), n = tr.kernel_names.size();
+    if (cost == 0 || n == 0) return on_demand_chunk_cost;
+    return std::max<size_t>(1, on_demand_chunk_cost * n / cost);
+}
 
 // A large library: the whole program checked by clang (-fsyntax-only, after the confinement check
 // of what it preprocesses to), then a module that compiles chunks of its kernels when asked.
@@ -589,15 +608,16 @@ compile_result check_library(const std::string &src, const translation &tr, cons
     remove_tree(dir);
     r.log = log;
     if (!checked) return r;
-    auto build_chunk = [src, tr, cc, flags, runtime, loc](size_t chunk) {
+    const size_t chunk_size = on_demand_chunk_size(tr);
+    auto build_chunk = [src, tr, cc, flags, runtime, loc, chunk_size](size_t chunk) {
         std::vector<std::string> chunk_flags = flags;
         chunk_flags.push_back("-DSM_CHUNK=" + std::to_string(chunk));
-        chunk_flags.push_back("-DSM_CHUNK_SIZE=" + std::to_string(on_demand_chunk_size));
+        chunk_flags.push_back("-DSM_CHUNK_SIZE=" + std::to_string(chunk_size));
         std::string output;
         return loc.enabled ? compile_cached(src, tr, cc, chunk_flags, runtime, loc.directory, "", output)
                            : compile_uncached(src, tr, cc, chunk_flags, runtime, "", output);
     };
-    r.module = on_demand_builder::make(tr.kernel_names, on_demand_chunk_size, build_chunk, tr.constants);
+    r.module = on_demand_builder::make(tr.kernel_names, chunk_size, build_chunk, tr.constants);
     return r;
 }
 
@@ -637,7 +657,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
         if (!loc.refusal.empty())
             log += "softmetal: note: not using the kernel cache (" + loc.refusal + "); building in a private temporary directory\n";
         const size_t threshold = on_demand_threshold();
-        if (threshold > 0 && t.kernel_names.size() >= threshold) {
+        if (threshold > 0 && library_cost(t) >= threshold) {
             r = check_library(src, t, cc, flags, runtime, loc, log, clang_output);
             if (!r.module && !t.cpp_fibers.empty()) {
                 log += split_source_failed(clang_output, t.cpp);

@@ -60,6 +60,9 @@ std::string msl_predefined_macros(const compile_options &options) {
     p += "#define __METAL_VERSION__ " + std::to_string(version) + "\n";
     p += "#define __METAL__ 1\n";
     if (version >= 310) p += "#define __HAVE_BFLOAT__ 1\n";
+    // simdgroup_matrix (MSL 2.3) is in the prelude (metal_simdgroup.h): Metal says so by this macro,
+    // which libraries test before declaring their own types on it (candle's simdgroup_matrix_storage).
+    if (version >= 230) p += "#define __HAVE_SIMDGROUP_MATRIX__ 1\n";
     for (const auto &m : options.macros) {
         if (!valid_macro_name(m.first)) continue; // reported by preprocess_msl
         std::string value = m.second;

@@ -222,8 +222,10 @@ public:
     // ---- rewrite: the text clang compiles ----
     std::string rewrite(std::map<std::string, rewritten_kernel> &kernels) {
         parse_top_level();
+        unspecialised_constant_initializers();
         if (shader_validation_enabled()) checked_helper_parameters(), checked_declarations_and_casts();
         rewrite_remaining_tokens();
+        single_precision_literals();
         std::string body = apply_edits();
         std::string regions = region_functions(body);
         for (const auto &k : kernels_) kernels[rewritten_key(k)] = {k.has_threadgroup_vars, k.regions};
@@ -232,8 +234,10 @@ public:
     static std::string rewritten_key(const kernel_def &k) { return k.scope + k.name + "#" + std::to_string(k.overload); }
     std::string rewrite_without_regions(std::map<std::string, rewritten_kernel> &kernels) {
         parse_top_level();
+        unspecialised_constant_initializers();
         if (shader_validation_enabled()) checked_helper_parameters(), checked_declarations_and_casts();
         rewrite_remaining_tokens();
+        single_precision_literals();
         std::string body = apply_edits();
         for (const auto &k : kernels_) kernels[rewritten_key(k)] = {k.has_threadgroup_vars, false};
         return body;
@@ -588,6 +592,14 @@ private:
                     continue;
                 }
             }
+            if (t == "{" && j > stmt_start && is(j - 1, "=")) {
+                // A braced initializer (`constant float t[2] = {a, b};`): part of the declaration,
+                // which ends at its `;` (note_declaration_uses reads the identifiers inside).
+                size_t close = match(j);
+                if (close == npos) return;
+                j = close;
+                continue;
+            }
             if (t == "{") {
                 size_t close = match(j);
                 if (close == npos) return;
@@ -609,6 +621,7 @@ private:
     // or, for a typedef, every other one.
     void note_declaration_uses(size_t a, size_t semicolon) {
         if (a >= semicolon) return;
+        program_scope_pointer(a, semicolon);
         if (is(a, "typedef")) {
             if (!is_ident(semicolon - 1)) return;
             std::set<std::string> &uses = items_[text(semicolon - 1)];
@@ -635,6 +648,11 @@ private:
                 std::set<std::string> &uses = items_[text(n - 1)];
                 for (size_t q = k + 1; q < semicolon; ++q)
                     if (is_ident(q)) uses.insert(text(q));
+                for (size_t q = a; q + 1 < n; ++q)
+                    if (is(q, "constant") || constant_aliases_.count(text(q))) {
+                        constant_initializers_.push_back({n - 1, k, semicolon});
+                        break;
+                    }
                 return;
             }
         }
@@ -1166,8 +1184,7 @@ private:
     // the other stars dropped; direct initialisation (`device float* p(buf + 4);`) is a declaration
     // like `=`; `auto` variables get their initializer through `::sm::checked_of`, so that a plain
     // pointer they would deduce (`auto p = &buf[i];`) is a checked one. Namespace-scope pointer
-    // variables do not occur: softmetal refuses them in every mode (clang: a program-scope variable
-    // must be in the constant address space).
+    // variables (`constant float* constant p = table;`) are program_scope_pointer's.
     bool address_space(size_t j) const {
         return is(j, "device") || is(j, "constant") || is(j, "threadgroup") || is(j, "thread");
     }
@@ -1707,6 +1724,176 @@ private:
         return end;
     }
 
+    // An object at program scope outside the constant address space (`thread float x = 1.0f;`,
+    // `float y = 2.0f;`, `device int n;`): Metal refuses it (one copy would be shared, and written,
+    // by every thread); so does softmetal, at its name. Only plain declarations `T name [= v];` are
+    // read: const and constexpr objects, `constant` ones, pointers and references (program_scope_pointer),
+    // functions, typedefs, templates, using-declarations and the like are left alone.
+    void mutable_program_scope_variable(size_t a, size_t semicolon) {
+        static const std::set<std::string> not_a_variable = {
+            "constant", "const", "constexpr", "typedef", "using", "template", "static_assert", "extern", "struct", "class",
+            "enum", "union", "operator", "namespace", "friend", "asm", "__asm", "__asm__", "__attribute__", "decltype",
+            "sm_constant_object", "sm_constant_member"};
+        size_t end = semicolon;
+        int depth = 0;
+        for (size_t q = a; q < semicolon; ++q) {
+            if (is(q, "<") || is(q, "(") || is(q, "[") || is(q, "{")) ++depth;
+            else if (is(q, ">") || is(q, ")") || is(q, "]") || is(q, "}")) --depth;
+            else if (depth == 0 && is(q, "=")) {
+                end = q;
+                break;
+            }
+        }
+        if (end < a + 2 || !is_ident(end - 1)) return; // `T name`: at least two tokens, a name last
+        for (size_t q = a; q < end; ++q) {
+            const std::string t = text(q);
+            if (not_a_variable.count(t) || constant_aliases_.count(t) || t == "*" || t == "&" || t == "&&" || t == "(" || t == "[" ||
+                t == "," || t == "::" || t == "<" || t == "...")
+                return;
+            if (tk(q).kind != token_kind::identifier) return;
+        }
+        analysis_error(tk(end - 1), "program scope variable '" + text(end - 1) + "' must reside in constant address space");
+    }
+
+    // A pointer variable at program scope (the top-level declaration [a, semicolon)): MSL allows
+    // program-scope variables only in the constant address space, pointers included, so the pointer
+    // itself must be `constant` (`constant float* constant p = table;`, `device float* constant q =
+    // nullptr;`, `constant float* const constant t[2] = {a, b};`), its initializer a constant
+    // expression as for any program-scope constant. Its `constant` after the `*` becomes the global
+    // space clang wants for such an object (`constant` in types is generic const, msl_keywords.h);
+    // with shader validation its type is a checked pointer, bounded like any other pointer the
+    // program spells (by a table it is made from; checked's constructors are constant expressions for
+    // these). A pointer declared without `constant` after its `*` (`constant float* p = table;`: p
+    // itself would be in the thread space) is refused at its name, as Metal refuses it.
+    void program_scope_pointer(size_t a, size_t semicolon) {
+        mutable_program_scope_variable(a, semicolon);
+        size_t first = a;
+        while (first < semicolon && (is(first, "static") || is(first, "constexpr") || is(first, "inline") || is(first, "const"))) ++first;
+        if (first >= semicolon || !address_space(first) || is(first, "typedef") || is(first, "using")) return;
+        size_t star = npos;
+        int depth = 0;
+        for (size_t q = first; q < semicolon; ++q) {
+            if (is(q, "<") || is(q, "(") || is(q, "[") || is(q, "{")) ++depth;
+            else if (is(q, ">") || is(q, ")") || is(q, "]") || is(q, "}")) --depth;
+            else if (is(q, ">>")) depth -= 2;
+            else if (depth == 0 && (is(q, "=") || is(q, ","))) break;
+            else if (depth == 0 && is(q, "*")) star = q;
+            else if (depth == 0 && is(q, "&")) return; // a reference: not a pointer variable
+        }
+        if (star == npos) return;
+        size_t name = star + 1, space = npos;
+        for (; name < semicolon && (is(name, "const") || is(name, "volatile") || address_space(name)); ++name)
+            if (address_space(name)) space = name;
+        if (name >= semicolon || !is_ident(name)) return;
+        const bool declarator_end = is(name + 1, "=") || is(name + 1, ";") || is(name + 1, "[") || is(name + 1, "{");
+        if (!declarator_end) return; // a function, or a shape this does not read
+        for (size_t q = first; q < star; ++q)
+            if (is(q, "(")) return; // a function pointer or another shape
+        if (space == npos || !is(space, "constant")) {
+            analysis_error(tk(name), "program scope variable '" + text(name) +
+                                         "' must reside in constant address space (a pointer declared there is written `" +
+                                         span(first, star) + " constant " + text(name) + "`)");
+            return;
+        }
+        program_scope_pointer_spaces_.insert(code_[space]);
+        if (mode_ == pass::rewrite && shader_validation_enabled() && untouched(first, star) && pointer_type_star(first, star + 1) == star) {
+            // The initializer, or each element of a braced one, goes through ::sm::program_scope<T>.
+            size_t eq = name + 1;
+            for (int d = 0; eq < semicolon && !(d == 0 && is(eq, "=")); ++eq) {
+                if (is(eq, "[") || is(eq, "(")) ++d;
+                else if (is(eq, "]") || is(eq, ")")) --d;
+            }
+            std::vector<std::pair<size_t, size_t>> values; // [first, last) token ranges
+            if (eq + 1 < semicolon && is(eq + 1, "{")) {
+                const size_t close = match(eq + 1);
+                if (close == npos || close >= semicolon) return;
+                for (const auto &part : split_commas(eq + 2, close))
+                    if (part.first < part.second) values.push_back(part);
+            } else if (eq + 1 < semicolon) {
+                values.push_back({eq + 1, semicolon});
+            }
+            const std::string pointee = span(first, star - 1);
+            for (const auto &v : values) {
+                add_edit(tk(v.first).offset, 0, "::sm::program_scope<" + pointee + ">(");
+                add_edit(end_of(v.second - 1), 0, ")");
+            }
+            add_edit(tk(first).offset, 0, "::sm::checked<");
+            add_edit(tk(star).offset, 1, ">");
+            consume(first, star);
+        }
+    }
+
+    // A program-scope constant computed from function constants (`constant ushort M_modulo = (M % M_simd
+    // == 0) ? M_simd : (M % M_simd);`) has a value only once those have one: Metal evaluates it when the
+    // function is specialised. A library built without the values (the one `newLibraryWithSource:`
+    // makes, or a specialisation of a kernel that does not use them) has `{}` for a function constant
+    // without a value, from which such an initializer may not be a constant expression (a division by
+    // zero). So a constant whose initializer reaches (directly, through other constants or helpers) a
+    // function constant that has no value here and that the source never asks about with
+    // `is_function_constant_defined` has no value either: `{}`. Every kernel that reaches it reaches
+    // that function constant too, so it is specialised (with the value) before it runs. Constants the
+    // source asks about keep their initializers, which decide what their absence means.
+    void unspecialised_constant_initializers() {
+        // Asked anywhere, `#define` bodies included (the rewrite reads the user's text, macros
+        // unexpanded), as the runtime decides which constants are required (function_constant.cpp).
+        std::set<std::string> asked, absent;
+        auto tok_is = [&](size_t i, const char *w) { return src_.compare(toks_[i].offset, toks_[i].length, w) == 0; };
+        for (size_t i = 0; i + 2 < toks_.size(); ++i)
+            if (tok_is(i, "is_function_constant_defined") && tok_is(i + 1, "(") && toks_[i + 2].kind == token_kind::identifier)
+                asked.insert(src_.substr(toks_[i + 2].offset, toks_[i + 2].length));
+        for (const auto &c : constants_)
+            if (!c.has_value && !asked.count(c.name)) absent.insert(c.name);
+        if (absent.empty()) return;
+        for (const auto &c : constant_initializers_) {
+            if (c.semicolon <= c.equals + 1 || absent.count(text(c.name))) continue;
+            std::set<std::string> uses;
+            for (size_t q = c.equals + 1; q < c.semicolon; ++q)
+                if (is_ident(q)) uses.insert(text(q));
+            bool reaches = false;
+            for (const auto &id : reachable(uses))
+                if (absent.count(id)) reaches = true;
+            if (!reaches) continue;
+            bool untouched = true;
+            for (size_t q = c.equals + 1; q < c.semicolon; ++q)
+                if (consumed_[code_[q]]) untouched = false;
+            if (!untouched) continue;
+            // Blanks keep the lines and columns of what follows.
+            const size_t off = tk(c.equals + 1).offset, len = tk(c.semicolon).offset - off;
+            std::string replacement = blank(src_.substr(off, len));
+            if (replacement.size() >= 2 && replacement.find('\n') >= 2) replacement.replace(0, 2, "{}");
+            else replacement = "{}" + replacement;
+            add_edit(off, len, replacement);
+            consume(c.equals + 1, c.semicolon - 1);
+        }
+    }
+
+    // An unsuffixed floating literal is a float in MSL (Metal has no double), which clang's
+    // -cl-single-precision-constant does by an implicit conversion at the literal. Template
+    // instantiation rebuilds expressions without their implicit conversions, so in a template
+    // (`x * 0.1` with a dependent `x`, `T(1.0 / s[0])`) the literal was a double again: the arithmetic
+    // ran in double, the value differed from Metal's, and a double converted to bfloat needed
+    // compiler-rt's __truncdfbf2, which libgcc lacks (candle's reduce.metal failed to load). Each such
+    // literal gets its `f` here, in the user's code outside preprocessor lines; the columns after it
+    // are resynchronised like any edit's. Runs after the other rewrites, so a literal inside text they
+    // replaced (consumed) is left to them.
+    // The bodies of `#define` lines too (the rewrite reads the user's own text, macros unexpanded).
+    void single_precision_literals() {
+        bool in_define = false;
+        for (size_t i = 0; i < toks_.size(); ++i) {
+            const token &t = toks_[i];
+            if (t.directive_start)
+                in_define = i + 1 < toks_.size() && toks_[i + 1].in_directive && !toks_[i + 1].directive_start &&
+                            src_.compare(toks_[i + 1].offset, toks_[i + 1].length, "define") == 0;
+            if (t.kind != token_kind::number || consumed_[i] || !in_user_file(i) || (t.in_directive && !in_define)) continue;
+            const std::string s = src_.substr(t.offset, t.length);
+            const bool hex = s.size() > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+            const bool floating = hex ? s.find_first_of("pP") != std::string::npos : s.find_first_of(".eE") != std::string::npos;
+            const char last = s.back();
+            if (!floating || !((last >= '0' && last <= '9') || last == '.')) continue;
+            add_edit(t.offset, t.length, s + "f", t.in_directive);
+        }
+    }
+
     // ---- token-level rewrites everywhere else ----
     // `template <..., void (*f)(args)>`: clang's C++ for OpenCL cannot match a function pointer as a
     // template argument; a reference to the function is passed the same way (`k<..., dequantize>`)
@@ -2049,6 +2236,9 @@ private:
                 // `thread T member;` in a struct (Apple's simdgroup_event, candle's copy of it): objects are
                 // in the thread space anyway, and OpenCL allows no address space on a field.
                 add_edit(t.offset, t.length, blank(s));
+            } else if (program_scope_pointer_spaces_.count(i)) {
+                // The pointer variable's own space (program_scope_pointer): an object in global memory.
+                add_edit(t.offset, t.length, "sm_constant_member");
             } else if (t.kind == token_kind::identifier && s == "constant" && defaulted_after_parameters(i)) {
                 // `T() constant = default;`: a constructor for objects in constant memory. Constructors
                 // carry no const (what `constant` means in types here): the generic one serves.
@@ -2517,7 +2707,11 @@ private:
 public:
     // The module's kernel table: every kernel and instantiation the analysis found; what the rewrite
     // did to each (threadgroup variables, a split at barriers) comes from `rewritten`.
-    std::string kernel_table(std::vector<std::string> &names, const std::map<std::string, rewritten_kernel> &rewritten) {
+    // `meets`: per entry, whether its kernel meets the other threads of its group (barriers, SIMD-group
+    // functions: what GEMM-like kernels do), the kind whose code costs most to make (compiler.cpp's
+    // on-demand cost estimate).
+    std::string kernel_table(std::vector<std::string> &names, std::vector<bool> &meets,
+                             const std::map<std::string, rewritten_kernel> &rewritten) {
         std::string decls, entries;
         int n = 0;
         // What a kernel's body reaches, and what it reaches with its parameters' attributes (function
@@ -2552,8 +2746,8 @@ public:
                 entries += "::sm::entry::kernel_info_regions<" + b + ", " + b + "_group, " + fn + ", " + regions_fn + ">(\"" + exported +
                            "\", " + tg_size + ");\n";
             } else {
-                entries += "::sm::entry::kernel_info<" + b + ", " + fn + ">(\"" + exported + "\", " + tg_size + ", " +
-                           (reach(k).first ? "true" : "false") + ");\n";
+                entries += "::sm::entry::kernel_info<" + b + ", " + fn + ", " + (reach(k).first ? "true" : "false") + ">(\"" +
+                           exported + "\", " + tg_size + ");\n";
             }
             entries += back;
             std::string names_list;
@@ -2568,6 +2762,7 @@ public:
             if (!used.empty()) entries += "    " + slot + ".function_constants = (const char *)(__SIZE_TYPE__)\"" + c_string_body(used) + "\";\n";
             entries += "#endif\n";
             names.push_back(exported);
+            meets.push_back(reach(k).first || !regions_fn.empty());
             ++n;
         };
         // A kernel named by its template arguments (or none): its arena struct and split form can be named too.
@@ -2629,6 +2824,7 @@ public:
             entries += "#if SM_WANT(" + std::to_string(n) + ")\n    table[SM_SLOT(" + std::to_string(n) +
                        ")] = ::sm::entry::graphics_function_info(\"" + g.first + "\", " + std::to_string(g.second) + ");\n#endif\n";
             names.push_back(g.first);
+            meets.push_back(false);
             ++n;
         }
         // Filled when the loader asks, not by a static initializer: the module runs no code at load.
@@ -2673,6 +2869,12 @@ private:
     std::vector<instantiation> instantiations_;
     std::vector<function_constant_info> constants_;
     std::map<std::string, std::set<std::string>> items_; // function/struct/macro name -> identifiers it uses
+    // Program-scope `constant` objects with an initializer: the name's, the `=`'s and the `;`'s tokens.
+    struct constant_initializer {
+        size_t name, equals, semicolon;
+    };
+    std::vector<constant_initializer> constant_initializers_;
+    std::set<size_t> program_scope_pointer_spaces_; // toks_ indices of the `constant` after a program-scope pointer's `*`
     std::set<std::string> user_functions_;
     std::map<std::string, bool> reaches_cache_; // name -> whether it reaches a barrier or SIMD-group call
     std::set<std::string> constant_aliases_; // object-like macros that are just `constant`
@@ -2785,7 +2987,7 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
     }
     const std::string head = analysis.preamble() + "#line 1 \"program_source\"\n";
     const std::string table_start = "\n#line 1 \"softmetal_generated\"\n";
-    out.cpp = head + body + table_start + analysis.kernel_table(out.kernel_names, rewritten);
+    out.cpp = head + body + table_start + analysis.kernel_table(out.kernel_names, out.meets_threads, rewritten);
     out.log += rewrite.lane_remarks();
     bool any_regions = false;
     for (auto &k : rewritten) any_regions = any_regions || k.second.regions;
@@ -2799,7 +3001,8 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
         std::map<std::string, rewritten_kernel> unused;
         std::string plain_body = plain.rewrite_without_regions(unused);
         std::vector<std::string> names;
-        out.cpp_fibers = head + plain_body + table_start + analysis.kernel_table(names, rewritten);
+        std::vector<bool> meets;
+        out.cpp_fibers = head + plain_body + table_start + analysis.kernel_table(names, meets, rewritten);
     }
     out.ok = true;
     return out;

@@ -25,6 +25,7 @@ struct translation {
     std::string cpp_fibers; // non-empty when `cpp` splits barrier kernels into regions: the same without that
     std::string log;  // translator diagnostics, "program_source:L:C: error: ..."
     std::vector<std::string> kernel_names;            // exported names, table order
+    std::vector<bool> meets_threads;                  // per kernel_names entry: it meets other threads (barriers, SIMD-group functions)
     std::vector<function_constant_info> constants;    // declared function constants
 };
 

@@ -326,3 +326,34 @@ instantiate_apply("apply_select", Select)
     CHECK(r.log.find("'Select'") != std::string::npos);
     CHECK(r.log.find("generated code") == std::string::npos);
 }
+
+TEST_CASE("a program-scope pointer whose own address space is not constant is refused at its name", "[compiler][diagnostics]") {
+    // MSL allows program-scope variables in the constant address space only: `constant float* p` is a
+    // pointer to constant memory that itself would not be (`constant float* constant p` is one).
+    auto r = compile(R"(#include <metal_stdlib>
+using namespace metal;
+constant float table[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+constant float* p = table;
+device float * q;
+kernel void k(device float* out [[buffer(0)]], uint i [[thread_position_in_grid]]) { out[i] = p[i % 4]; }
+)");
+    CHECK_FALSE(r.module);
+    INFO(r.log);
+    CHECK(has_line_starting(r.log, "program_source:4:17: error: program scope variable 'p' must reside in constant address space"));
+    CHECK(has_line_starting(r.log, "program_source:5:16: error: program scope variable 'q' must reside in constant address space"));
+}
+
+TEST_CASE("a program-scope object outside the constant address space is refused at its name", "[compiler][diagnostics]") {
+    auto r = compile(R"(#include <metal_stdlib>
+using namespace metal;
+thread float x = 1.0f;
+float y = 2.0f;
+constexpr float z = 3.0f;
+kernel void k(device float* out [[buffer(0)]], uint i [[thread_position_in_grid]]) { out[i] = x + y + z; }
+)");
+    CHECK_FALSE(r.module);
+    INFO(r.log);
+    CHECK(has_line_starting(r.log, "program_source:3:14: error: program scope variable 'x' must reside in constant address space"));
+    CHECK(has_line_starting(r.log, "program_source:4:7: error: program scope variable 'y' must reside in constant address space"));
+    CHECK(r.log.find("'z'") == std::string::npos);
+}

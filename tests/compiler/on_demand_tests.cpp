@@ -145,3 +145,85 @@ TEST_CASE("a library below the on-demand threshold is compiled whole", "[compile
     CHECK_FALSE(r.module->compiles_on_demand());
     CHECK(r.module->function_names().size() == 71);
 }
+
+namespace {
+// `count` instantiations of a kernel that meets the other threads of its group at a barrier.
+std::string barrier_library(const std::string &salt, int count) {
+    std::string s = "#include <metal_stdlib>\nusing namespace metal;\n// " + salt + "\n"
+                    "template <int N>\n"
+                    "kernel void shift(device const float *in [[buffer(0)]], device float *out [[buffer(1)]],\n"
+                    "                  uint i [[thread_position_in_grid]], uint l [[thread_position_in_threadgroup]]) {\n"
+                    "    threadgroup float tile[32];\n"
+                    "    tile[l] = in[i];\n"
+                    "    threadgroup_barrier(mem_flags::mem_threadgroup);\n"
+                    "    out[i] = tile[31 - l] * float(N);\n"
+                    "}\n"
+                    "#define instantiate_shift(n) template [[host_name(\"shift_\" #n)]] [[kernel]] decltype(shift<n>) shift<n>;\n";
+    for (int n = 0; n < count; ++n) s += "instantiate_shift(" + std::to_string(n) + ")\n";
+    return s;
+}
+} // namespace
+
+TEST_CASE("a library of few kernels that meet other threads is costly enough to get its code on demand", "[compiler][on_demand]") {
+    // The threshold is a cost: a kernel meeting other threads (a barrier here) counts 8 plain ones,
+    // so 10 of them (80) pass a threshold of 40 that 10 plain kernels would not.
+    softmetal_test::use_default_test_cache();
+    on_demand_threshold lowered("40");
+    auto plain = softmetal::compile_library([] {
+        std::string s = "#include <metal_stdlib>\nusing namespace metal;\n";
+        for (int n = 0; n < 10; ++n)
+            s += "kernel void plain_" + std::to_string(n) +
+                 "(device float *out [[buffer(0)]], uint i [[thread_position_in_grid]]) { out[i] = " + std::to_string(n) + ".0f; }\n";
+        return s;
+    }(), {}, softmetal_test::test_runtime());
+    INFO(plain.log);
+    REQUIRE(plain.module);
+    CHECK_FALSE(plain.module->compiles_on_demand());
+
+    const std::string source = barrier_library("meeting cost", 10);
+    const size_t before = cached_objects();
+    auto r = softmetal::compile_library(source, {}, softmetal_test::test_runtime());
+    INFO(r.log);
+    REQUIRE(r.module);
+    CHECK(r.module->compiles_on_demand());
+    REQUIRE(r.module->function_names().size() == 10);
+    // Chunks of 8 such kernels (the cost of 64 plain ones): shift_0 and shift_7 share one, shift_8 is in the next.
+    REQUIRE(r.module->find("shift_0"));
+    CHECK(cached_objects() == before + 1);
+    REQUIRE(r.module->find("shift_7"));
+    CHECK(cached_objects() == before + 1);
+    REQUIRE(r.module->find("shift_8"));
+    CHECK(cached_objects() == before + 2);
+}
+
+TEST_CASE("a kernel that meets other threads runs correctly from its on-demand chunk", "[compiler][on_demand]") {
+    softmetal_test::use_default_test_cache();
+    on_demand_threshold lowered("40");
+    const std::string source = barrier_library("meeting run", 10);
+    const uint32_t n = 64;
+    std::vector<float> in(n);
+    for (uint32_t i = 0; i < n; ++i) in[i] = 0.25f * float(i);
+    corpus::kernel_case c;
+    c.name = "shift_9";
+    c.source = source;
+    c.function = "shift_9";
+    c.bindings = {corpus::buffer_of(0, in), corpus::zeros<float>(1, n)};
+    c.grid = corpus::size3{n, 1, 1};
+    c.threadgroup = corpus::size3{32, 1, 1};
+    c.expects_barriers = true;
+    c.check = [in](const corpus::results &r) -> std::string {
+        std::vector<float> got = r.get<float>(1);
+        for (size_t i = 0; i < in.size(); ++i) {
+            const size_t group = i / 32, lane = i % 32;
+            const float want = in[group * 32 + 31 - lane] * 9.0f;
+            if (got.size() <= i || got[i] != want)
+                return "element " + std::to_string(i) + ": got " + (got.size() > i ? std::to_string(got[i]) : "nothing") + ", want " +
+                       std::to_string(want);
+        }
+        return "";
+    };
+    softmetal_test::direct_runner runner;
+    CHECK(runner.run(c) == "");
+    REQUIRE(runner.module);
+    CHECK(runner.module->compiles_on_demand());
+}

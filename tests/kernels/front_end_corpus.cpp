@@ -301,6 +301,55 @@ kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1
     // Functions as template arguments through an alias of a function-pointer type (MLX's fft.h:
     // `typedef void (*RadixFunc)(thread float2*, thread float2*); template <int radix, RadixFunc f>`),
     // a `using` alias too, and a make_uniform in a constexpr (MLX's gemv_masked.h).
+    // Program-scope constants computed from function constants (candle's GEMM: `constant ushort
+    // M_modulo = (M % M_simd == 0) ? M_simd : (M % M_simd);`). Metal evaluates them when a function is
+    // specialised; the library made before that (newLibraryWithSource:, no values) must still build,
+    // although `M % M_simd` has no value there (a division by zero with M_simd unset). One constant
+    // is optional (asked with is_function_constant_defined, in a macro) and left unset: its fallback holds.
+    {
+        kernel_case c = floats_out("program_scope_constants_computed_from_function_constants", R"(
+#include <metal_stdlib>
+using namespace metal;
+constant uint M [[function_constant(0)]];
+constant ushort M_simd [[function_constant(1)]];
+constant ushort M_modulo = (M % M_simd == 0) ? M_simd : (M % M_simd);
+constant ushort M_padded = (M < M_simd) ? (M_modulo + 7) / 8 * 8 : M_simd;
+constant float offsets[2] = {float(M / M_simd), 0.5f};
+constant float bias_value [[function_constant(2)]];
+#define BIAS_OR(fallback) (is_function_constant_defined(bias_value) ? bias_value : fallback)
+constant float bias = BIAS_OR(0.25f);
+kernel void fc_derived(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    out[i] = in[i] * float(M_modulo) + float(M_padded) + offsets[0] + offsets[1] + bias;
+}
+kernel void no_constants(device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) { out[i] = 1.0f; }
+)",
+                                   "fc_derived", {buffer_of(0, in)}, n, 1,
+                                   // M = 20, M_simd = 8: M_modulo 4, M_padded 8, M / M_simd 2.
+                                   [=](size_t i) { return in[i] * 4.0f + 8.0f + 2.0f + 0.5f + 0.25f; });
+        c.constants = {constant_value{0, 33, {20, 0, 0, 0}}, constant_value{1, 41, {8, 0}}};
+        cases.push_back(c);
+    }
+
+    // Unsuffixed floating literals are float in MSL, in templates too (candle's reduce kernels:
+    // `const T inv_acc = T(1.0 / shared[0]);` with T = bfloat). Clang's -cl-single-precision-constant
+    // converts at the literal, which template instantiation undoes: `v * 0.1` became double arithmetic
+    // (a different value from Metal's: `v * 0.1 - v * 0.1f` is not 0), and a double converted to
+    // bfloat needed __truncdfbf2, which libgcc lacks (the library did not load).
+    cases.push_back(floats_out("floating_literals_in_templates_are_float", R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename T, typename B>
+kernel void literals(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    T v = T(in[i]);
+    T d = v * 0.1 - v * 0.1f;
+    B inv = B(1.0 / (v + 1.0));
+    out[i] = float(d) * 1.0e9f + float(inv) + float(sizeof(v * 2.5e-1));
+}
+template [[host_name("literals_float_bfloat")]] kernel void literals<float, bfloat>(device const float *, device float *, uint);
+)",
+                               "literals_float_bfloat", {buffer_of(0, in)}, n, 1,
+                               [=](size_t i) { return 1.0f / (in[i] + 1.0f) + 4.0f; }, 1.0f / 64));
+
     cases.push_back(floats_out("function_pointer_alias_template_arguments", R"(
 #include <metal_stdlib>
 using namespace metal;
@@ -677,6 +726,32 @@ kernel void constants(device float* o [[buffer(0)]], uint i [[thread_position_in
                                "constants", {}, 20, 0, [](size_t i) {
                                    const float want[20] = {0.25f, 0.125f, 2, 4, 3, 3, 2, 0, 3, 5, 6, 3, 1, 3, 4, 1, 4, 3, 2, 6};
                                    return want[i];
+                               }));
+
+    // Program-scope pointer variables: MSL allows them in the constant address space (the pointer
+    // itself `constant`, its initializer a constant expression): to a table, into it, an array of
+    // them, null ones, and one to device memory. Read through directly and through a helper.
+    cases.push_back(floats_out("program_scope_constant_pointer_variables", R"(
+#include <metal_stdlib>
+using namespace metal;
+constant float table[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+constant float second[2] = {50.0f, 60.0f};
+constant float* constant whole = table;
+constant float* constant tail = table + 2;
+constant float* const constant rows[2] = {table, second};
+constant float* constant none = nullptr;
+device float* constant no_device = nullptr;
+static constant float* constant hidden = &second[1];
+float pick(constant float *p, uint k) { return p[k]; }
+kernel void pointers(device float *out [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    out[i] = whole[i % 4] + 10.0f * tail[i % 2] + 100.0f * pick(rows[i % 2], i % 2) + (none == nullptr ? 1000.0f : 0.0f) +
+             (no_device == nullptr ? 2000.0f : 0.0f) + *hidden;
+}
+)",
+                               "pointers", {}, n, 0, [](size_t i) {
+                                   const float table[4] = {1, 2, 3, 4}, second[2] = {50, 60};
+                                   const float *rows[2] = {table, second};
+                                   return table[i % 4] + 10.0f * table[2 + i % 2] + 100.0f * rows[i % 2][i % 2] + 3000.0f + 60.0f;
                                }));
 
     // Member functions without an address space act on a `thread` object, as in MSL: a member reached

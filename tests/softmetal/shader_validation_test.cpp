@@ -447,6 +447,11 @@ kernel void null_pointer(device float* out [[buffer(0)]], uint id [[thread_posit
     device float* p = id > 1000u ? out : nullptr;
     p[id] = 1.0f;
 }
+constant float program_table[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+constant float* constant program_pointer = program_table;
+kernel void program_scope_pointer(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    out[id] = program_pointer[id + 1] * 2.0f;
+}
 )";
 
 struct binding {
@@ -1083,14 +1088,15 @@ kernel void mixed(device float* out [[buffer(0)]], uint id [[thread_position_in_
     CHECK(contains(text, "shader validation: declare each pointer of this declaration on its own"));
 }
 
-TEST_CASE("shader validation: a program-scope pointer variable is a compile error, never an unchecked pointer") {
-    // MSL keeps program-scope variables in the constant address space; softmetal does not compile a
-    // pointer variable there in any mode, so none can escape the checks.
+TEST_CASE("shader validation: a program-scope pointer outside the constant address space is a compile error") {
+    // MSL keeps program-scope variables in the constant address space: `constant float* entry` is a
+    // pointer to constant memory that is itself in none, refused at its name in every mode (the
+    // pointers MSL allows there are checked: the test above).
     autorelease_pool pool;
     const char* source = R"(#include <metal_stdlib>
 using namespace metal;
 constant float table[4] = {1.0f, 2.0f, 3.0f, 4.0f};
-constant float* constant entry = table;
+constant float* entry = table;
 kernel void through_global(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
     out[id] = entry[id];
 }
@@ -1102,6 +1108,15 @@ kernel void through_global(device float* out [[buffer(0)]], uint id [[thread_pos
     REQUIRE(error);
     const std::string text = error_description(error);
     INFO(text);
-    CHECK(contains(text, "program_source:4:"));
-    CHECK(contains(text, "program scope variable"));
+    CHECK(contains(text, "program_source:4:17: error: program scope variable 'entry' must reside in constant address space"));
+}
+
+TEST_CASE("shader validation: a program-scope constant pointer made from a table is bounded by that table") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    object out = new_buffer(64 * sizeof(float));
+    const outcome o = run_path_kernel(queue.get(), "program_scope_pointer", {{out.get(), 0}}, 4, 4);
+    check_reported(o, "program_scope_pointer' accessed a constant array (constant memory) out of bounds: 4 bytes at offset 16 of "
+                      "the 16 bytes bound", "id + 1] * 2.0f", "thread_position_in_grid (3, 0, 0)");
+    check_fill_computes(queue.get(), 64);
 }

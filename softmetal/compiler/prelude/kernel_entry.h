@@ -414,17 +414,29 @@ template <class B, auto F> void run_group(const sm_group *shared) {
                 signature<decltype(F)>::template call<F>(B{}, thread_ctx{g, gx - o.x, gy - o.y, gz - o.z, gx, gy, gz});
 }
 
-template <class B, auto F>
-SM_INLINE sm_kernel_info kernel_info(__constant const char *name, unsigned long static_tg, bool barriers) {
+// What every kernel's entry holds; run_group is the caller's, which decides what runs a whole group.
+template <class B, auto F> SM_INLINE sm_kernel_info kernel_entry_common(__constant const char *name, unsigned long static_tg) {
     sm_kernel_info k = signature<decltype(F)>::info(B{});
     // String literals live in OpenCL's constant space, which no generic pointer may point into;
     // on this target every address space is the same memory, so the address converts as an integer.
     k.name = (const char *)(__SIZE_TYPE__)name;
-    k.run_group = barriers ? nullptr : &run_group<B, F>;
+    k.run_group = nullptr;
     k.run_thread = &run_thread<B, F>;
     k.static_threadgroup_memory_length = static_tg;
-    k.uses_barriers = barriers ? 1u : 0u;
+    k.uses_barriers = 0u;
     k.function_type = SM_FUNCTION_TYPE_KERNEL;
+    return k;
+}
+
+// Barriers is a template argument, not a value: run_group<B, F> (the kernel's body inlined into the
+// vectorised loop over a group's threads) is instantiated only for a kernel that uses it. Taking its
+// address under a run-time condition made clang compile that copy for every kernel, fiber ones
+// included: twice the code generation for MLX's quantized matrix kernels, whose bodies unroll fully.
+template <class B, auto F, bool Barriers>
+SM_INLINE sm_kernel_info kernel_info(__constant const char *name, unsigned long static_tg) {
+    sm_kernel_info k = kernel_entry_common<B, F>(name, static_tg);
+    if constexpr (Barriers) k.uses_barriers = 1u;
+    else k.run_group = &run_group<B, F>;
     return k;
 }
 
@@ -444,7 +456,7 @@ template <class BR, auto R> void run_group_regions(const sm_group *shared) {
 // B: the kernel's bindings; BR: the same plus the group, for R.
 template <class B, class BR, auto F, auto R>
 SM_INLINE sm_kernel_info kernel_info_regions(__constant const char *name, unsigned long static_tg) {
-    sm_kernel_info k = kernel_info<B, F>(name, static_tg, false);
+    sm_kernel_info k = kernel_entry_common<B, F>(name, static_tg);
     k.run_group = &run_group_regions<BR, R>;
     return k;
 }

@@ -144,8 +144,16 @@ template <class T> struct checked {
     // table): exactly its own bytes, which its type says (a pointer made from it only knows the whole
     // range it points into).
     template <class U, __SIZE_TYPE__ N, class = typename validation::when<validation::converts<T, U>::value>::type>
-    SM_INLINE checked(U (&a)[N]) : p(a), base(a), length(N * sizeof(U)), binding((unsigned)SM_BINDING_ARRAY) {}
-    SM_INLINE checked(decltype(nullptr)) : p(nullptr), base(nullptr), length(0), binding((unsigned)SM_BINDING_NONE) {}
+    SM_INLINE constexpr checked(U (&a)[N]) : p(a), base(a), length(N * sizeof(U)), binding((unsigned)SM_BINDING_ARRAY) {}
+    SM_INLINE constexpr checked(decltype(nullptr)) : p(nullptr), base(nullptr), length(0), binding((unsigned)SM_BINDING_NONE) {}
+    // A program-scope `constant` pointer variable's value (validation::program_scope): no dispatch
+    // exists when it is initialised, and no binding could hold what it points to (a program-scope
+    // object), which is what from_plain finds at run time: a constant pointer is unchecked, another
+    // (a device or threadgroup one into no bound memory) has an empty range. A constant expression.
+    struct program_scope_tag {};
+    SM_INLINE constexpr checked(T *raw, program_scope_tag)
+        : p(raw), base(nullptr), length(space == SM_SPACE_CONSTANT ? ~0ul : 0),
+          binding(space == SM_SPACE_CONSTANT ? ~0u : (unsigned)SM_BINDING_NONE) {}
     template <class U, class = typename validation::when<validation::converts<T, U>::value>::type>
     SM_INLINE checked(const checked<U> &o) : p(o.p), base(o.base), length(o.length), binding(o.binding) {}
     // A cast to another pointee type (`(device float4*)in`, `reinterpret_cast<device uchar*>(p)`): the
@@ -272,6 +280,15 @@ template <class A, class = typename validation::when<!is_checked<__remove_cvref(
     return static_cast<A &&>(a);
 }
 
+// The value of a program-scope `constant` pointer variable (`constant float* constant t = table + 2;`),
+// whose type the translator makes checked and whose initializer (each element of a braced one) it
+// passes here: made from a table it is bounded by that table, from nullptr it is null, from another
+// pointer as checked's program-scope constructor says. Constant expressions, as MSL requires there
+// (a library runs no code when it is loaded).
+template <class T, class U, __SIZE_TYPE__ N> SM_INLINE constexpr checked<T> program_scope(U (&a)[N]) { return checked<T>(a); }
+template <class T> SM_INLINE constexpr checked<T> program_scope(decltype(nullptr)) { return checked<T>(nullptr); }
+template <class T> SM_INLINE constexpr checked<T> program_scope(T *raw) { return checked<T>(raw, typename checked<T>::program_scope_tag{}); }
+template <class T> SM_INLINE constexpr checked<T> program_scope(const checked<T> &c) { return c; }
 
 } // namespace sm
 
