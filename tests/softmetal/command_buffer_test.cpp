@@ -1,5 +1,4 @@
 // Command queues, command buffers and compute command encoders running real kernels.
-#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -387,19 +386,7 @@ TEST_CASE("a command buffer read back by polling status completes without waitin
     // The queue's threads inherit this thread's affinity: all on one core, where the queue's lane is a
     // batch thread that does not preempt this one. status must give the core up while the command
     // buffer is in flight, or each poll loop waits for the end of this thread's time slice (8 ms here).
-    cpu_set_t original;
-    REQUIRE(sched_getaffinity(0, sizeof original, &original) == 0);
-    int first_cpu = 0;
-    while (first_cpu < CPU_SETSIZE && !CPU_ISSET(first_cpu, &original)) ++first_cpu;
-    REQUIRE(first_cpu < CPU_SETSIZE);
-    struct restore_affinity {
-        cpu_set_t set;
-        ~restore_affinity() { sched_setaffinity(0, sizeof set, &set); }
-    } restore{original};
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(first_cpu, &one);
-    REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+    pinned_to_one_cpu pinned;
 
     autorelease_pool pool;
     object queue = new_queue();  // its lanes start here, on this core

@@ -3,8 +3,6 @@
 // its own queue.
 #include "softmetal_test_support.hpp"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -140,19 +138,7 @@ TEST_CASE("a listener is notified on its own thread once the event reaches its v
 TEST_CASE("a shared event signaled by a command buffer is seen by polling signaledValue without waiting for a time slice") {
     // As for status (command_buffer_test.cpp): the queue's threads share this thread's one core, where
     // the lane does not preempt this thread; signaledValue gives the core up while work is in flight.
-    cpu_set_t original;
-    REQUIRE(sched_getaffinity(0, sizeof original, &original) == 0);
-    int first_cpu = 0;
-    while (first_cpu < CPU_SETSIZE && !CPU_ISSET(first_cpu, &original)) ++first_cpu;
-    REQUIRE(first_cpu < CPU_SETSIZE);
-    struct restore_affinity {
-        cpu_set_t set;
-        ~restore_affinity() { sched_setaffinity(0, sizeof set, &set); }
-    } restore{original};
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(first_cpu, &one);
-    REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+    pinned_to_one_cpu pinned;
 
     autorelease_pool pool;
     object queue = new_queue();  // its lanes start here, on this core

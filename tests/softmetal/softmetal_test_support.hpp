@@ -3,6 +3,7 @@
 #pragma once
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -133,6 +134,29 @@ inline object pipeline_for(std::string_view source, std::string_view name, id op
     REQUIRE(pipeline);
     return pipeline;
 }
+
+// Pins the calling thread to the first CPU it may run on, for the life of the object, then gives it
+// back its whole affinity. Threads started meanwhile (a new queue's lanes) inherit the one CPU: the
+// tests of giving the core up while work is in flight need the committer and the lanes on one core.
+class pinned_to_one_cpu {
+public:
+    pinned_to_one_cpu() {
+        REQUIRE(sched_getaffinity(0, sizeof original_, &original_) == 0);
+        int first_cpu = 0;
+        while (first_cpu < CPU_SETSIZE && !CPU_ISSET(first_cpu, &original_)) ++first_cpu;
+        REQUIRE(first_cpu < CPU_SETSIZE);
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(first_cpu, &one);
+        REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+    }
+    ~pinned_to_one_cpu() { sched_setaffinity(0, sizeof original_, &original_); }
+    pinned_to_one_cpu(const pinned_to_one_cpu&) = delete;
+    pinned_to_one_cpu& operator=(const pinned_to_one_cpu&) = delete;
+
+private:
+    cpu_set_t original_;
+};
 
 inline object new_queue() { return object::adopt(msg_send<id()>(device(), "newCommandQueue")); }
 
