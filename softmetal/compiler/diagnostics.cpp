@@ -2,7 +2,8 @@
 #include "compiler/msl_tokenizer.hpp"
 
 #include <cstring>
-
+#include <set>
+#include <string>
 #include <vector>
 
 namespace softmetal {
@@ -118,8 +119,14 @@ std::string filter_clang_output(const std::string &text, bool failed, int exit_c
     // to declare) and only bury the cause, so they are shown only when there is nothing else.
     std::string unplaced;
     bool any_error = false, any_user_error = false;
+    std::set<std::string> pinned; // user positions an error in generated code was pinned to
+    bool in_generated = false;    // the last error or warning was in generated code
     for (size_t i = 0; i < diags.size(); ++i) {
         const diagnostic &d = diags[i];
+        // Notes belong to the diagnostic before them: those of one in generated code, even when they are
+        // at a user's line ("in instantiation of sm::entry::... requested here"), name our internals.
+        if (d.severity != "note") in_generated = !is_user(d);
+        else if (in_generated) continue;
         if (is_user(d)) {
             out += "program_source:" + d.line + ":" + d.column + ": " + d.severity + ": " + in_msl_terms(d.message) + "\n";
             // Only the excerpt of the diagnostic's own line and its caret: clang's extra range lines
@@ -149,7 +156,10 @@ std::string filter_clang_output(const std::string &text, bool failed, int exit_c
                 break;
             }
         if (user_note) {
-            out += "program_source:" + user_note->line + ":" + user_note->column + ": error: " + d.message + "\n";
+            // The first error that a user's line leads into generated code is the cause; the others
+            // there (members missing from a type a failed static_assert refused) only repeat it.
+            if (pinned.insert(user_note->line + ":" + user_note->column).second)
+                out += "program_source:" + user_note->line + ":" + user_note->column + ": error: " + d.message + "\n";
             any_user_error = true;
         } else {
             unplaced += "softmetal: error: " + d.message +

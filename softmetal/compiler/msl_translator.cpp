@@ -2785,7 +2785,12 @@ public:
             entry(k, exported, fn, "0", "");
         };
         for (const auto &k : kernels_)
-            if (!k.is_template) emit(k, k.host_name.empty() ? k.name : k.host_name, "");
+            if (!k.is_template) {
+                // Its entry is at the kernel's own line too, so that an error its bindings cause (an
+                // index given as a constant expression past Metal's table) is reported there.
+                where = k.line > 0 ? resync(k.line, k.column) : std::string();
+                emit(k, k.host_name.empty() ? k.name : k.host_name, "");
+            }
         for (const auto &inst : instantiations_) {
             auto it = kernel_index_.find(inst.kernel);
             if (it == kernel_index_.end()) continue;

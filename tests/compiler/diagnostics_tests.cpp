@@ -327,6 +327,25 @@ instantiate_apply("apply_select", Select)
     CHECK(r.log.find("generated code") == std::string::npos);
 }
 
+TEST_CASE("a binding index past Metal's table given as a constant expression is an error at the kernel's line", "[compiler][diagnostics]") {
+    // The translator refuses a literal index itself; one it cannot evaluate fails a static_assert in
+    // the kernel table's bindings, whose entry is placed at the kernel's line. Only that first error is
+    // shown, not what the refused binding breaks next nor the notes naming softmetal's internals.
+    auto r = compile(R"(#include <metal_stdlib>
+using namespace metal;
+constant constexpr int last_slot = 15 + 16;
+kernel void good(device float* a [[buffer(0)]], uint i [[thread_position_in_grid]]) { a[i] = 1.0f; }
+kernel void bad(device float* a [[buffer(last_slot)]], uint i [[thread_position_in_grid]]) { a[i] = 2.0f; }
+)");
+    CHECK_FALSE(r.module);
+    INFO(r.log);
+    CHECK(has_line_starting(r.log, "program_source:5:"));
+    CHECK(r.log.find("'buffer' attribute parameter is out of bounds: must be between 0 and 30") != std::string::npos);
+    CHECK(r.log.find("generated code") == std::string::npos);
+    CHECK(r.log.find("sm::entry") == std::string::npos);
+    CHECK(r.log.find("texture_kind") == std::string::npos);
+}
+
 TEST_CASE("a program-scope pointer whose own address space is not constant is refused at its name", "[compiler][diagnostics]") {
     // MSL allows program-scope variables in the constant address space only: `constant float* p` is a
     // pointer to constant memory that itself would not be (`constant float* constant p` is one).
