@@ -16,15 +16,6 @@ using namespace softmetal_test;
 
 namespace {
 
-void encode_append(id command_buffer, id pipeline, id log, std::uint32_t value) {
-    id encoder = msg_send<id()>(command_buffer, "computeCommandEncoder");
-    set_pipeline(encoder, pipeline);
-    set_buffer(encoder, log, 0, 0);
-    msg_send<void(const void*, ns_uinteger, ns_uinteger)>(encoder, "setBytes:length:atIndex:", &value, 4, 1);
-    dispatch_threads(encoder, {1, 1, 1}, {1, 1, 1});
-    msg_send<void()>(encoder, "endEncoding");
-}
-
 void signal_event(id command_buffer, id event, std::uint64_t value) {
     msg_send<void(id, std::uint64_t)>(command_buffer, "encodeSignalEvent:value:", event, value);
 }

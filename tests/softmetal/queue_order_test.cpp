@@ -33,15 +33,6 @@ kernel void take_ticket(device uint* counter [[buffer(0)]], device uint* tickets
 }
 )";
 
-void encode_append(id command_buffer, id pipeline, id log, std::uint32_t value) {
-    id encoder = msg_send<id()>(command_buffer, "computeCommandEncoder");
-    set_pipeline(encoder, pipeline);
-    set_buffer(encoder, log, 0, 0);
-    msg_send<void(const void*, ns_uinteger, ns_uinteger)>(encoder, "setBytes:length:atIndex:", &value, 4, 1);
-    dispatch_threads(encoder, {1, 1, 1}, {1, 1, 1});
-    msg_send<void()>(encoder, "endEncoding");
-}
-
 }  // namespace
 
 TEST_CASE("a small command buffer committed behind one that waits for an event runs after it") {

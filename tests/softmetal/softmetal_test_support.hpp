@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <sys/stat.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -186,6 +187,17 @@ inline void dispatch_threads(id encoder, mtl_size grid, mtl_size group) {
 }
 inline void dispatch_threadgroups(id encoder, mtl_size groups, mtl_size group) {
     msg_send<void(mtl_size, mtl_size)>(encoder, "dispatchThreadgroups:threadsPerThreadgroup:", groups, group);
+}
+
+// Encodes one single-thread dispatch of an "append" kernel: `log` at buffer 0, `value` as setBytes at 1
+// (the shape the ordering tests use: the kernel appends `value` to the log).
+inline void encode_append(id command_buffer, id pipeline, id log, std::uint32_t value) {
+    id encoder = msg_send<id()>(command_buffer, "computeCommandEncoder");
+    set_pipeline(encoder, pipeline);
+    set_buffer(encoder, log, 0, 0);
+    msg_send<void(const void*, ns_uinteger, ns_uinteger)>(encoder, "setBytes:length:atIndex:", &value, 4, 1);
+    dispatch_threads(encoder, {1, 1, 1}, {1, 1, 1});
+    msg_send<void()>(encoder, "endEncoding");
 }
 
 // Makes a command buffer of `queue`, lets `encode` fill one compute encoder, commits and waits.
