@@ -41,6 +41,7 @@ struct duplicated_declaration {
     size_t blanked_length;
     int line, column;            // of the first token
     int after_line, after_column; // just after the last token
+    std::vector<std::pair<size_t, std::string>> insertions; // text put before a token of the copy (by source offset)
 };
 
 // Text that makes clang's idea of "where we are" match the user's source again after an edit that
@@ -1987,16 +1988,76 @@ private:
         std::set<std::string> with_constant;
         for (const auto &q : qualified)
             if (is(q.qualifier, "constant")) with_constant.insert(q.type);
+        // The `{` enclosing each qualifier (the class body), in one pass: a stack of open braces.
+        std::map<size_t, size_t> enclosing; // qualifier index -> its class body's `{`
+        if (mode_ != pass::analysis && !qualified.empty()) {
+            std::vector<size_t> open_braces;
+            size_t next = 0;
+            for (size_t k = 0; k < code_.size() && next < qualified.size(); ++k) {
+                if (k == qualified[next].qualifier) enclosing[k] = open_braces.empty() ? npos : open_braces.back(), ++next;
+                if (is(k, "{")) open_braces.push_back(k);
+                else if (is(k, "}") && !open_braces.empty()) open_braces.pop_back();
+            }
+        }
+        std::map<size_t, std::set<std::string>> members_of; // per class body's `{`
         for (const auto &q : qualified) {
             if (!is(q.qualifier, "thread")) continue;
             if (with_constant.count(q.type) || q.last == npos || !in_user_file(code_[q.start]) || mode_ == pass::analysis) continue;
+            const size_t body = enclosing.count(q.qualifier) ? enclosing[q.qualifier] : npos;
+            if (body == npos) continue; // not in a class: no constructor
             const token &first = tk(q.start), &last = tk(q.last);
             duplicates_.push_back({first.offset, tk(q.qualifier).offset, last.offset, tk(q.qualifier).length, first.line, first.column,
-                                   last.line, last.column + int(last.length)});
+                                   last.line, last.column + int(last.length), thread_object_calls(body, q.qualifier, q.last, q.type, members_of)});
             edit e{last.offset + last.length, 0, std::string()};
             e.duplicate = duplicates_.size();
             edits_.push_back(std::move(e));
         }
+    }
+
+    // In a constructor's generic twin `this` is generic, and a member function of the class called
+    // through it (`elements()`, `this->elements()`) would need it `thread`: each such call gets
+    // `((thread S*)this)->` before it, so the twin calls what the `thread` original calls (all
+    // address spaces are one memory here). The class's member functions: `name (` or
+    // `name <...> (` at the top level of its body, not a member initializer. From the qualifier to the
+    // body's end (`from`, `to`).
+    // `open`: the class body's `{`; `members_of` caches each class's member function names.
+    std::vector<std::pair<size_t, std::string>> thread_object_calls(size_t open, size_t from, size_t to, const std::string &type,
+                                                                    std::map<size_t, std::set<std::string>> &members_of) {
+        std::vector<std::pair<size_t, std::string>> calls;
+        const size_t close = match(open);
+        if (close == npos || close < to) return calls;
+        auto called = [&](size_t k) { // k is a name followed by `(` or by template arguments and `(`
+            if (is(k + 1, "(")) return true;
+            if (!is(k + 1, "<")) return false;
+            const size_t c = match_angle(k + 1);
+            return c != npos && is(c + 1, "(");
+        };
+        const bool known = members_of.count(open) != 0;
+        std::set<std::string> &members = members_of[open];
+        for (size_t k = open + 1; !known && k < close; ++k) {
+            if (is(k, "{") || is(k, "(") || is(k, "[")) {
+                k = match(k);
+                if (k == npos) return calls;
+                continue;
+            }
+            // (a member initializer `: a(x), b(y)` at this level follows `:` or `,`)
+            if (is_ident(k) && text(k) != type && !is(k - 1, "operator") && !is(k - 1, "~") && !is(k - 1, ":") && !is(k - 1, ",") &&
+                called(k))
+                members.insert(text(k));
+        }
+        const std::string cast = "((thread " + type + "*)this)";
+        for (size_t k = from + 1; k < to; ++k) {
+            if (is(k, "this") && is(k + 1, "->") && members.count(text(k + 2)) && called(k + 2)) {
+                calls.push_back({tk(k).offset, "((thread " + type + "*)"});
+                calls.push_back({tk(k + 1).offset, ")"});
+                k += 2;
+                continue;
+            }
+            if (!is_ident(k) || !members.count(text(k)) || !called(k)) continue;
+            if (is(k - 1, ".") || is(k - 1, "->") || is(k - 1, "::")) continue;
+            calls.push_back({tk(k).offset, cast + "->"});
+        }
+        return calls;
     }
 
     // `float get() const {` in a struct: MSL's implicit object of a member function without an
@@ -2733,8 +2794,10 @@ private:
                 if (*p != npos) tracked[*p] = p;
         // Where the duplicated declarations' tokens land (npos: inside another edit's text).
         std::map<size_t, size_t> placed;
-        for (const auto &d : duplicates_)
+        for (const auto &d : duplicates_) {
             for (size_t off : {d.begin, d.blanked, d.last}) placed[off] = npos;
+            for (const auto &ins : d.insertions) placed[ins.first] = npos;
+        }
         auto track = [&](size_t from, size_t to) {
             for (auto it = tracked.lower_bound(from); it != tracked.end() && it->first < to; it = tracked.erase(it))
                 *it->second = out.size() + (it->first - from);
@@ -2750,6 +2813,14 @@ private:
                 out.compare(k, d.blanked_length, src_, d.blanked, d.blanked_length) != 0)
                 return std::string();
             std::string copy = out.substr(b, l + 1 - b);
+            std::vector<std::pair<size_t, const std::string *>> inserts; // (place in the copy, text)
+            for (const auto &ins : d.insertions) {
+                const size_t at = placed[ins.first];
+                if (at == npos || at <= k || at > l) continue; // inside another edit's text: that call stays as it is
+                inserts.push_back({at - b, &ins.second});
+            }
+            std::stable_sort(inserts.begin(), inserts.end(), [](const auto &x, const auto &y) { return x.first > y.first; });
+            for (const auto &ins : inserts) copy.insert(ins.first, *ins.second);
             copy.replace(k - b, d.blanked_length, std::string(d.blanked_length, ' '));
             return resync(d.line, d.column) + copy + resync(d.after_line, d.after_column);
         };

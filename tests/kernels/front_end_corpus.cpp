@@ -617,19 +617,27 @@ template <typename T> struct scaled {
 };
 template <typename T, int N> struct tile {
   T values[N];
-  METAL_FUNC tile() thread { for (int i = 0; i < N; ++i) values[i] = T(i); }
+  METAL_FUNC tile() thread { fill(); }
+  METAL_FUNC void fill() { for (int i = 0; i < N; ++i) values[i] = T(i); }
   METAL_FUNC T sum() const { T s = 0; for (int i = 0; i < N; ++i) s += values[i]; return s; }
 };
 struct counter {
   int n;
   METAL_FUNC counter(int x) thread : n(x + 1) {}
 };
+// Not a template: its generic twin is compiled whether used or not, calls and all.
+struct accum {
+  float total;
+  METAL_FUNC void add(float x) thread { total += x; }
+  METAL_FUNC accum(float x) thread : total(0) { add(x); this->add(1.0f); }
+};
 struct block {
   tile<float, 4> t;        // 0 + 1 + 2 + 3
+  accum a;
   storage<float> s;        // defaulted, then assigned
   counter c;
   float scale;
-  METAL_FUNC block(float x) : c(3), scale(x) { s.v = float2(x, 1); }
+  METAL_FUNC block(float x) : a(x * 3), c(3), scale(x) { s.v = float2(x, 1); }
 };
 struct pair_value {
   float re, im;
@@ -644,13 +652,14 @@ kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1
   block b(in[i]);
   counter c{int(i)};
   pair_value p(unit.re);
-  out[i] = s.elements()->x + s.elements()->y + m.a * 10.0f + m.b * 100.0f + t.sum() * 1000.0f + b.t.sum() +
+  accum acc(in[i] * 5);
+  out[i] = b.a.total * 10000.0f + acc.total * 100000.0f + s.elements()->x + s.elements()->y + m.a * 10.0f + m.b * 100.0f + t.sum() * 1000.0f + b.t.sum() +
            b.s.elements()->x * b.scale + b.s.v.y + float(b.c.n) + float(c.n) + p.re;
 }
 )",
                                "k", {buffer_of(0, in)}, n, 1, [=](size_t i) {
                                    const float f = float(i), x = in[i];
-                                   return 3 * f + (x + 1) * 10.0f + 2 * x * 100.0f + 3 * 1000.0f + 6.0f + x * x + 1.0f + 4.0f +
+                                   return (3 * x + 1) * 10000.0f + (5 * x + 1) * 100000.0f + 3 * f + (x + 1) * 10.0f + 2 * x * 100.0f + 3 * 1000.0f + 6.0f + x * x + 1.0f + 4.0f +
                                           (f + 1) + 1.0f;
                                },
                                1e-5f));
