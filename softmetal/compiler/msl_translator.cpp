@@ -31,6 +31,17 @@ struct edit {
     std::string text;
     bool in_directive = false; // cannot be followed by a #line (the directive would end)
     bool synced = false;       // the text already ends with its own #line resynchronisation
+    size_t duplicate = 0;      // 1 + index into duplicates_: the text is made by apply_edits (a twin constructor)
+};
+
+// A declaration whose translated text is repeated right after it, with one keyword blanked (a
+// `thread` constructor's generic twin). Offsets into the source; lines and columns for resyncs.
+struct duplicated_declaration {
+    size_t begin, blanked, last; // the first token, the keyword to blank, the last token
+    size_t blanked_length;
+    int line, column;            // of the first token
+    int after_line, after_column; // just after the last token
+    std::vector<std::pair<size_t, std::string>> insertions; // text put before a token of the copy (by source offset)
 };
 
 // Text that makes clang's idea of "where we are" match the user's source again after an edit that
@@ -1898,36 +1909,155 @@ private:
     // `template <..., void (*f)(args)>`: clang's C++ for OpenCL cannot match a function pointer as a
     // template argument; a reference to the function is passed the same way (`k<..., dequantize>`)
     // and called the same way, so the parameter becomes `void (&f)(args)`.
-    // `S() thread {}`: a constructor qualified `thread` (MLX's MMATile). In MSL it also constructs the
-    // object as a member of one whose own constructor is unqualified; in C++ for OpenCL that member is
-    // in the generic address space, which a `__private` constructor cannot construct. The qualifier
-    // is dropped (its columns kept), unless the type also has a `constant` constructor: `constant` is
-    // spelled generic here, and the two would then be one (MLX's complex64_t has both).
+    // `S() thread {}`: a constructor qualified `thread` (MLX's MMATile, candle's simdgroup_matrix_storage).
+    // In MSL it also constructs the object as a member of one whose own constructor is unqualified;
+    // in C++ for OpenCL that member is in the generic address space, which a `__private` constructor
+    // cannot construct. Dropping the qualifier would make `this` generic, and a generic `this` cannot
+    // call the `thread` member functions the body calls (`*(elements()) = e`). So the constructor
+    // keeps `thread` and gets a generic twin right after it: the same translated text without the
+    // qualifier (apply_edits copies it, so it carries every other rewrite). Clang picks by the
+    // object's address space: a private object the `__private` one, a member of a generic object the
+    // generic one; a class template instantiates the twin only where it is used. Also for
+    // `S() thread = default;`. A type that also has a `constant` constructor gets no twin: `constant`
+    // is spelled generic here, and it and the twin would then be one (MLX's complex64_t has both).
     void constructor_address_space_qualifiers() {
-        // Constructors with an address-space qualifier: the qualifier's index, the type's name.
-        std::vector<std::pair<size_t, std::string>> qualified;
+        struct qualified_constructor {
+            size_t qualifier; // index of the address-space keyword
+            size_t start;     // the declaration's first token (`template`, METAL_FUNC, the name)
+            size_t last;      // the body's `}` or the `;` of `= default;`; npos if not found
+            std::string type;
+            bool defaulted;
+        };
+        std::vector<qualified_constructor> qualified;
         for (size_t j = 1; j + 1 < code_.size(); ++j) {
-            if (!(is(j, "thread") || is(j, "constant") || is(j, "device") || is(j, "threadgroup")) || !is(j - 1, ")") ||
-                !(is(j + 1, "{") || is(j + 1, ":")))
+            if (!(is(j, "thread") || is(j, "constant") || is(j, "device") || is(j, "threadgroup")) || !is(j - 1, ")"))
                 continue;
+            const bool defaulted = is(j + 1, "=") && is(j + 2, "default") && is(j + 3, ";");
+            if (!(is(j + 1, "{") || is(j + 1, ":") || defaulted)) continue;
             size_t open = j - 1, depth = 0;
             for (;; --open) { // the '(' of the parameter list
                 if (is(open, ")")) ++depth;
                 else if (is(open, "(") && --depth == 0) break;
                 if (open == 0) break;
             }
-            if (depth != 0 || open < 2 || !is_ident(open - 1)) continue;
-            const size_t before = open - 2;
-            if (is(before, ";") || is(before, "{") || is(before, "}") || is(before, ":") || is(before, "METAL_FUNC") ||
-                is(before, "inline") || is(before, "constexpr") || is(before, "explicit"))
-                qualified.push_back({j, text(open - 1)});
+            if (depth != 0 || open < 1 || !is_ident(open - 1)) continue;
+            // Back over the specifiers and template heads before the name.
+            size_t start = open - 1;
+            while (start > 0) {
+                const size_t p = start - 1;
+                if (is(p, "METAL_FUNC") || is(p, "inline") || is(p, "constexpr") || is(p, "explicit")) {
+                    start = p;
+                    continue;
+                }
+                if (!is(p, ">")) break;
+                size_t q = p, angles = 0;
+                for (;; --q) { // the template head's '<' (no `>` expressions inside heads here)
+                    if (is(q, ">")) ++angles;
+                    else if (is(q, ">>")) angles += 2;
+                    else if (is(q, "<") && --angles == 0) break;
+                    else if (is(q, ";") || is(q, "{") || is(q, "}") || q == 0) break;
+                }
+                if (angles != 0 || q == 0 || !is(q, "<") || !is(q - 1, "template")) break;
+                start = q - 1;
+            }
+            if (start == 0 && open - 1 == 0) continue;
+            if (start > 0 && !(is(start - 1, ";") || is(start - 1, "{") || is(start - 1, "}") || is(start - 1, ":"))) continue;
+            qualified_constructor c{j, start, npos, text(open - 1), defaulted};
+            if (defaulted) {
+                c.last = j + 3;
+            } else if (is(j + 1, "{")) {
+                c.last = match(j + 1);
+            } else { // member initializers: the body is the `{` after an initializer's `)` or `}`
+                for (size_t q = j + 2; q < code_.size(); ++q) {
+                    if (is(q, ";")) break;
+                    if (is(q, "(")) {
+                        q = match(q);
+                        if (q == npos) break;
+                    } else if (is(q, "{")) {
+                        if (is(q - 1, ")") || is(q - 1, "}") || is(q - 1, "...")) {
+                            c.last = match(q);
+                            break;
+                        }
+                        q = match(q);
+                        if (q == npos) break;
+                    }
+                }
+            }
+            qualified.push_back(c);
         }
         std::set<std::string> with_constant;
         for (const auto &q : qualified)
-            if (is(q.first, "constant")) with_constant.insert(q.second);
-        for (const auto &q : qualified)
-            if (is(q.first, "thread") && !with_constant.count(q.second))
-                add_edit(tk(q.first).offset, tk(q.first).length, std::string(tk(q.first).length, ' '));
+            if (is(q.qualifier, "constant")) with_constant.insert(q.type);
+        // The `{` enclosing each qualifier (the class body), in one pass: a stack of open braces.
+        std::map<size_t, size_t> enclosing; // qualifier index -> its class body's `{`
+        if (mode_ != pass::analysis && !qualified.empty()) {
+            std::vector<size_t> open_braces;
+            size_t next = 0;
+            for (size_t k = 0; k < code_.size() && next < qualified.size(); ++k) {
+                if (k == qualified[next].qualifier) enclosing[k] = open_braces.empty() ? npos : open_braces.back(), ++next;
+                if (is(k, "{")) open_braces.push_back(k);
+                else if (is(k, "}") && !open_braces.empty()) open_braces.pop_back();
+            }
+        }
+        std::map<size_t, std::set<std::string>> members_of; // per class body's `{`
+        for (const auto &q : qualified) {
+            if (!is(q.qualifier, "thread")) continue;
+            if (with_constant.count(q.type) || q.last == npos || !in_user_file(code_[q.start]) || mode_ == pass::analysis) continue;
+            const size_t body = enclosing.count(q.qualifier) ? enclosing[q.qualifier] : npos;
+            if (body == npos) continue; // not in a class: no constructor
+            const token &first = tk(q.start), &last = tk(q.last);
+            duplicates_.push_back({first.offset, tk(q.qualifier).offset, last.offset, tk(q.qualifier).length, first.line, first.column,
+                                   last.line, last.column + int(last.length), thread_object_calls(body, q.qualifier, q.last, q.type, members_of)});
+            edit e{last.offset + last.length, 0, std::string()};
+            e.duplicate = duplicates_.size();
+            edits_.push_back(std::move(e));
+        }
+    }
+
+    // In a constructor's generic twin `this` is generic, and a member function of the class called
+    // through it (`elements()`, `this->elements()`) would need it `thread`: each such call gets
+    // `((thread S*)this)->` before it, so the twin calls what the `thread` original calls (all
+    // address spaces are one memory here). The class's member functions: `name (` or
+    // `name <...> (` at the top level of its body, not a member initializer. From the qualifier to the
+    // body's end (`from`, `to`).
+    // `open`: the class body's `{`; `members_of` caches each class's member function names.
+    std::vector<std::pair<size_t, std::string>> thread_object_calls(size_t open, size_t from, size_t to, const std::string &type,
+                                                                    std::map<size_t, std::set<std::string>> &members_of) {
+        std::vector<std::pair<size_t, std::string>> calls;
+        const size_t close = match(open);
+        if (close == npos || close < to) return calls;
+        auto called = [&](size_t k) { // k is a name followed by `(` or by template arguments and `(`
+            if (is(k + 1, "(")) return true;
+            if (!is(k + 1, "<")) return false;
+            const size_t c = match_angle(k + 1);
+            return c != npos && is(c + 1, "(");
+        };
+        const bool known = members_of.count(open) != 0;
+        std::set<std::string> &members = members_of[open];
+        for (size_t k = open + 1; !known && k < close; ++k) {
+            if (is(k, "{") || is(k, "(") || is(k, "[")) {
+                k = match(k);
+                if (k == npos) return calls;
+                continue;
+            }
+            // (a member initializer `: a(x), b(y)` at this level follows `:` or `,`)
+            if (is_ident(k) && text(k) != type && !is(k - 1, "operator") && !is(k - 1, "~") && !is(k - 1, ":") && !is(k - 1, ",") &&
+                called(k))
+                members.insert(text(k));
+        }
+        const std::string cast = "((thread " + type + "*)this)";
+        for (size_t k = from + 1; k < to; ++k) {
+            if (is(k, "this") && is(k + 1, "->") && members.count(text(k + 2)) && called(k + 2)) {
+                calls.push_back({tk(k).offset, "((thread " + type + "*)"});
+                calls.push_back({tk(k + 1).offset, ")"});
+                k += 2;
+                continue;
+            }
+            if (!is_ident(k) || !members.count(text(k)) || !called(k)) continue;
+            if (is(k - 1, ".") || is(k - 1, "->") || is(k - 1, "::")) continue;
+            calls.push_back({tk(k).offset, cast + "->"});
+        }
+        return calls;
     }
 
     // `float get() const {` in a struct: MSL's implicit object of a member function without an
@@ -2662,9 +2792,37 @@ private:
         for (auto &k : kernels_)
             for (size_t *p : {&k.params_open, &k.params_close, &k.body_open, &k.body_close})
                 if (*p != npos) tracked[*p] = p;
+        // Where the duplicated declarations' tokens land (npos: inside another edit's text).
+        std::map<size_t, size_t> placed;
+        for (const auto &d : duplicates_) {
+            for (size_t off : {d.begin, d.blanked, d.last}) placed[off] = npos;
+            for (const auto &ins : d.insertions) placed[ins.first] = npos;
+        }
         auto track = [&](size_t from, size_t to) {
             for (auto it = tracked.lower_bound(from); it != tracked.end() && it->first < to; it = tracked.erase(it))
                 *it->second = out.size() + (it->first - from);
+            for (auto it = placed.lower_bound(from); it != placed.end() && it->first < to; ++it)
+                if (it->second == npos) it->second = out.size() + (it->first - from);
+        };
+        // The twin: the translated text from the first token to the last, the keyword blanked, on the
+        // original's lines, then back to the place after the original. Nothing when a token it needs
+        // went into another edit's text.
+        auto twin = [&](const duplicated_declaration &d) {
+            const size_t b = placed[d.begin], k = placed[d.blanked], l = placed[d.last];
+            if (b == npos || k == npos || l == npos || !(b <= k && k < l) || l >= out.size() || out[l] != src_[d.last] ||
+                out.compare(k, d.blanked_length, src_, d.blanked, d.blanked_length) != 0)
+                return std::string();
+            std::string copy = out.substr(b, l + 1 - b);
+            std::vector<std::pair<size_t, const std::string *>> inserts; // (place in the copy, text)
+            for (const auto &ins : d.insertions) {
+                const size_t at = placed[ins.first];
+                if (at == npos || at <= k || at > l) continue; // inside another edit's text: that call stays as it is
+                inserts.push_back({at - b, &ins.second});
+            }
+            std::stable_sort(inserts.begin(), inserts.end(), [](const auto &x, const auto &y) { return x.first > y.first; });
+            for (const auto &ins : inserts) copy.insert(ins.first, *ins.second);
+            copy.replace(k - b, d.blanked_length, std::string(d.blanked_length, ' '));
+            return resync(d.line, d.column) + copy + resync(d.after_line, d.after_column);
         };
         int padded_line = -1;
         size_t padded_on_line = 0, padded_total = 0;
@@ -2675,6 +2833,15 @@ private:
             if (!e.in_directive && !active_lines_.empty() && !active_lines_.count(line_at(e.offset))) continue;
             track(pos, e.offset);
             out.append(src_, pos, e.offset - pos);
+            if (e.duplicate) {
+                out += twin(duplicates_[e.duplicate - 1]);
+                pos = e.offset;
+                continue;
+            }
+            {
+                auto at = placed.find(e.offset); // a declaration starting with edited text: the text is its start
+                if (at != placed.end() && at->second == npos) at->second = out.size();
+            }
             out += e.text;
             pos = e.offset + e.length;
             if (e.text.size() == e.length || e.in_directive || e.synced) continue;
@@ -2865,6 +3032,7 @@ private:
     };
     std::vector<member_name> qualified_member_names_; // member functions given `thread`, where the analysis saw them
     std::vector<edit> edits_;
+    std::vector<duplicated_declaration> duplicates_;
     std::string errors_;
     std::string lane_remarks_;
     std::unique_ptr<translated_lines> translated_lines_; // for lane_loops, made on first use

@@ -597,6 +597,73 @@ kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1
 )",
                                "k", {buffer_of(0, in)}, n, 1, [=](size_t i) { return in[i] * 2.0f + 1.0f; }));
 
+    // `thread`-qualified constructors whose bodies call `thread` member functions (candle's
+    // simdgroup_matrix_storage in gemm.metal), with member initializers, defaulted, and used both as a
+    // local and as a member of an object whose own constructor is unqualified (MLX's MMATile in
+    // BlockMMA); a type with `thread` and `constant` constructors keeps them distinct.
+    cases.push_back(floats_out("thread_constructors_calling_thread_members", R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename T> struct storage {
+  vec<T, 2> v;
+  METAL_FUNC thread vec<T, 2>* elements() thread { return &v; }
+  METAL_FUNC storage() thread = default;
+  METAL_FUNC storage(vec<T, 2> e) thread { *(elements()) = e; }
+};
+template <typename T> struct scaled {
+  T a, b;
+  template <typename U> METAL_FUNC scaled(U x) thread : a(T(x)), b{T(x) * 2} { *first() += 1; }
+  thread T* first() { return &a; }
+};
+template <typename T, int N> struct tile {
+  T values[N];
+  METAL_FUNC tile() thread { fill(); }
+  METAL_FUNC void fill() { for (int i = 0; i < N; ++i) values[i] = T(i); }
+  METAL_FUNC T sum() const { T s = 0; for (int i = 0; i < N; ++i) s += values[i]; return s; }
+};
+struct counter {
+  int n;
+  METAL_FUNC counter(int x) thread : n(x + 1) {}
+};
+// Not a template: its generic twin is compiled whether used or not, calls and all.
+struct accum {
+  float total;
+  METAL_FUNC void add(float x) thread { total += x; }
+  METAL_FUNC accum(float x) thread : total(0) { add(x); this->add(1.0f); }
+};
+struct block {
+  tile<float, 4> t;        // 0 + 1 + 2 + 3
+  accum a;
+  storage<float> s;        // defaulted, then assigned
+  counter c;
+  float scale;
+  METAL_FUNC block(float x) : a(x * 3), c(3), scale(x) { s.v = float2(x, 1); }
+};
+struct pair_value {
+  float re, im;
+  constexpr pair_value(float x) thread : re(x), im(0) {}
+  constexpr pair_value(float x) constant : re(x), im(0) {}
+};
+constant pair_value unit = pair_value(1.0f);
+kernel void k(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+  storage<float> s(float2(i, 2 * i));
+  scaled<float> m(in[i]);
+  tile<float, 3> t;
+  block b(in[i]);
+  counter c{int(i)};
+  pair_value p(unit.re);
+  accum acc(in[i] * 5);
+  out[i] = b.a.total * 10000.0f + acc.total * 100000.0f + s.elements()->x + s.elements()->y + m.a * 10.0f + m.b * 100.0f + t.sum() * 1000.0f + b.t.sum() +
+           b.s.elements()->x * b.scale + b.s.v.y + float(b.c.n) + float(c.n) + p.re;
+}
+)",
+                               "k", {buffer_of(0, in)}, n, 1, [=](size_t i) {
+                                   const float f = float(i), x = in[i];
+                                   return (3 * x + 1) * 10000.0f + (5 * x + 1) * 100000.0f + 3 * f + (x + 1) * 10.0f + 2 * x * 100.0f + 3 * 1000.0f + 6.0f + x * x + 1.0f + 4.0f +
+                                          (f + 1) + 1.0f;
+                               },
+                               1e-5f));
+
     // MSL's vec template as a conversion (MLX's sparse kernels: `vec<T, 4>(float4_sum)`, T = half).
     cases.push_back(floats_out("vec_template_conversions", R"(
 #include <metal_stdlib>
