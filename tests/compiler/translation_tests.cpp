@@ -137,6 +137,27 @@ kernel void k(device float* o [[buffer(0)]], uint i [[thread_position_in_grid]])
     CHECK(run_1d(*r.module->find("k"), std::vector<float>(1), 1)[0] == 240.0f);
 }
 
+TEST_CASE("__HAVE_SIMDGROUP_MATRIX__ is defined from MSL 2.3, as simdgroup_matrix is", "[compiler]") {
+    // candle's gemm kernels choose their simdgroup_matrix path by this macro.
+    const char *src = R"(
+kernel void k(device float* o [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+#ifdef __HAVE_SIMDGROUP_MATRIX__
+    o[i] = 1.0f;
+#else
+    o[i] = 0.0f;
+#endif
+}
+)";
+    softmetal::compile_options with_matrices, before_them;
+    with_matrices.language_version = (2u << 16) | 3u;
+    before_them.language_version = (2u << 16) | 2u;
+    auto r23 = compile(src, with_matrices), r22 = compile(src, before_them);
+    REQUIRE(r23.module);
+    REQUIRE(r22.module);
+    CHECK(run_1d(*r23.module->find("k"), std::vector<float>(1), 1)[0] == 1.0f);
+    CHECK(run_1d(*r22.module->find("k"), std::vector<float>(1), 1)[0] == 0.0f);
+}
+
 TEST_CASE("function constants are listed and specialised by compiling with values", "[compiler][function_constants]") {
     const char *src = R"(
 #include <metal_stdlib>
