@@ -12,19 +12,10 @@
 namespace corpus {
 namespace {
 
-size3 s3(uint32_t x, uint32_t y = 1, uint32_t z = 1) { return size3{x, y, z}; }
-
 std::string mismatch(size_t i, double got, double want, const char *what = "") {
     char buf[200];
     std::snprintf(buf, sizeof buf, "element %zu%s: got %.9g, want %.9g", i, what, got, want);
     return buf;
-}
-
-std::string compare_exact(const std::vector<float> &got, const std::vector<float> &want) {
-    if (got.size() < want.size()) return "buffer too short";
-    for (size_t i = 0; i < want.size(); ++i)
-        if (!(got[i] == want[i])) return mismatch(i, got[i], want[i]);
-    return "";
 }
 
 // Error of `got` in units in the last place of the float nearest `want`.

@@ -11,8 +11,6 @@ namespace corpus {
 
 namespace {
 
-size3 s3(uint32_t x, uint32_t y = 1, uint32_t z = 1) { return size3{x, y, z}; }
-
 std::string expect_floats(const std::vector<float> &got, const std::vector<float> &want, float tolerance = 0) {
     if (got.size() < want.size()) return "buffer too short";
     for (size_t i = 0; i < want.size(); ++i)

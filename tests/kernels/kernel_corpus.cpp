@@ -42,7 +42,6 @@ std::vector<float> wave(size_t n, float scale = 1.0f) {
     for (size_t i = 0; i < n; ++i) v[i] = scale * std::sin(0.37f * float(i) + 0.1f);
     return v;
 }
-size3 s3(uint32_t x, uint32_t y = 1, uint32_t z = 1) { return size3{x, y, z}; }
 
 // A kernel_case whose only output is buffer `out` (float), checked against f(i) for i < n.
 kernel_case elementwise(std::string name, std::string src, std::string fn, std::vector<binding> b, uint32_t n, uint32_t out,

@@ -9,9 +9,11 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace corpus {
@@ -118,6 +120,23 @@ inline binding threadgroup_memory(uint32_t index, uint64_t length) {
     b.index = index;
     b.length = length;
     return b;
+}
+// A grid or group size: x, then y and z (1 when not given).
+inline size3 s3(uint32_t x, uint32_t y = 1, uint32_t z = 1) { return size3{x, y, z}; }
+// Compares element by element, exactly (floats bit-for-value, NaN never equal); "" when all match,
+// else the first mismatch (integers printed as integers, floats to 9 digits).
+template <class T> std::string compare_exact(const std::vector<T> &got, const std::vector<T> &want) {
+    if (got.size() < want.size()) return "buffer too short";
+    for (size_t i = 0; i < want.size(); ++i)
+        if (!(got[i] == want[i])) {
+            char buf[160];
+            if constexpr (std::is_integral_v<T>)
+                std::snprintf(buf, sizeof buf, "element %zu: got %lld, want %lld", i, (long long)got[i], (long long)want[i]);
+            else
+                std::snprintf(buf, sizeof buf, "element %zu: got %.9g, want %.9g", i, double(got[i]), double(want[i]));
+            return buf;
+        }
+    return "";
 }
 // Relative-or-absolute closeness in units of float epsilon.
 bool close_enough(float got, float want, float ulps = 4.0f);

@@ -13,19 +13,6 @@
 namespace corpus {
 namespace {
 
-size3 s3(uint32_t x, uint32_t y = 1, uint32_t z = 1) { return size3{x, y, z}; }
-
-template <class T> std::string compare_exact(const std::vector<T> &got, const std::vector<T> &want) {
-    if (got.size() < want.size()) return "buffer too short";
-    for (size_t i = 0; i < want.size(); ++i)
-        if (!(got[i] == want[i])) {
-            char buf[160];
-            std::snprintf(buf, sizeof buf, "element %zu: got %lld, want %lld", i, (long long)got[i], (long long)want[i]);
-            return buf;
-        }
-    return "";
-}
-
 std::vector<uint32_t> pattern(uint32_t n, uint32_t seed) {
     std::vector<uint32_t> v(n);
     uint32_t x = seed;
