@@ -398,12 +398,7 @@ TEST_CASE("a command buffer read back by polling status completes without waitin
         autorelease_pool iteration;
         const auto start = std::chrono::steady_clock::now();
         id cb = msg_send<id()>(queue.get(), "commandBuffer");
-        id encoder = msg_send<id()>(cb, "computeCommandEncoder");
-        set_pipeline(encoder, append.get());
-        set_buffer(encoder, log.get(), 0, 0);
-        msg_send<void(const void*, ns_uinteger, ns_uinteger)>(encoder, "setBytes:length:atIndex:", &i, 4, 1);
-        dispatch_threads(encoder, {1, 1, 1}, {1, 1, 1});
-        msg_send<void()>(encoder, "endEncoding");
+        encode_append(cb, append.get(), log.get(), i);
         msg_send<void()>(cb, "commit");
         while (status_of(cb) < status_completed) {
         }
@@ -459,12 +454,7 @@ TEST_CASE("a loop of one-dispatch command buffers against a small maxCommandBuff
         autorelease_pool iteration;
         id cb = msg_send<id()>(queue.get(), "commandBuffer");
         REQUIRE(cb);
-        id encoder = msg_send<id()>(cb, "computeCommandEncoder");
-        set_pipeline(encoder, append.get());
-        set_buffer(encoder, log.get(), 0, 0);
-        msg_send<void(const void*, ns_uinteger, ns_uinteger)>(encoder, "setBytes:length:atIndex:", &i, 4, 1);
-        dispatch_threads(encoder, {1, 1, 1}, {1, 1, 1});
-        msg_send<void()>(encoder, "endEncoding");
+        encode_append(cb, append.get(), log.get(), i);
         msg_send<void()>(cb, "commit");
         if (i + 1 == count) last = object::retain(cb);
     }
