@@ -2,6 +2,7 @@
 // dispatch limits, and the default command queue, created on first use.
 #pragma once
 
+#include <atomic>
 #include <mutex>
 
 #include "../command_queue.hpp"
@@ -17,16 +18,17 @@ struct device_state {
         max_threadgroup_memory_length = msg_send<ns_uinteger()>(device, "maxThreadgroupMemoryLength");
     }
 
-    // The queue the one-call dispatch forms use. Thread-safe: created once, then only read.
+    // The queue the one-call dispatch forms use. Thread-safe: created once, then only read. A flag
+    // and a mutex rather than std::call_once, whose machinery costs every program that dispatches
+    // compile time; once the queue exists a dispatch reads the flag and takes no lock.
     const command_queue& default_queue() {
-        // A mutex rather than std::call_once: the header already uses std::mutex, and call_once's
-        // machinery costs every program that dispatches compile time. After creation the queue is
-        // only read, but each call still takes the lock: a few nanoseconds beside a dispatch.
+        if (queue_made_.load(std::memory_order_acquire)) return queue_;
         std::lock_guard<std::mutex> lock(queue_mutex_);
         if (!queue_) {
             id queue = msg_send<id()>(device, "newCommandQueue");
             if (!queue) throw error("pymetal: the device returned no command queue (newCommandQueue)");
             queue_ = command_queue::adopt(queue);
+            queue_made_.store(true, std::memory_order_release);
         }
         return queue_;
     }
@@ -36,6 +38,7 @@ struct device_state {
     ns_uinteger max_threadgroup_memory_length = 0;
 
 private:
+    std::atomic<bool> queue_made_{false};
     std::mutex queue_mutex_;
     command_queue queue_;
 };
