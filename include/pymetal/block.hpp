@@ -19,11 +19,11 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <memory>
 #include <new>
 #include <utility>
 
+#include "detail/light_std.hpp"
 #include "objc_types.hpp"
 
 namespace pymetal {

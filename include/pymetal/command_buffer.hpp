@@ -14,7 +14,6 @@
 
 #include <chrono>
 #include <exception>
-#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -23,6 +22,7 @@
 
 #include "autorelease_pool.hpp"
 #include "block.hpp"
+#include "detail/light_std.hpp"
 #include "foundation.hpp"
 #include "metal_error.hpp"
 #include "metal_types.hpp"

@@ -17,7 +17,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -31,6 +30,7 @@
 #include "command_queue.hpp"
 #include "compile_options.hpp"
 #include "detail/device_state.hpp"
+#include "detail/light_std.hpp"
 #include "detail/metal_loader.hpp"
 #include "detail/staging.hpp"
 #include "foundation.hpp"

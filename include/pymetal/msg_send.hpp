@@ -15,10 +15,10 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <type_traits>
 #include <utility>
 
+#include "detail/light_std.hpp"
 #include "error.hpp"
 #include "selector.hpp"
 #include "type_encoding.hpp"

@@ -15,12 +15,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <utility>
 
 #include "block.hpp"
+#include "detail/light_std.hpp"
 #include "error.hpp"
 #include "foundation.hpp"
 #include "object.hpp"
@@ -66,7 +65,7 @@ private:
     struct state {
         object event;
         object listener;  ///< made on first notify()
-        std::once_flag listener_once;
+        std::mutex listener_mutex;  ///< a mutex, not std::once_flag: <mutex>'s call_once costs every includer
     };
     explicit shared_event(object mtl_event) : state_(std::make_shared<state>()) {
         if (!mtl_event) throw error("pymetal: the device returned no shared event");
@@ -78,10 +77,11 @@ private:
     }
     id listener() const {
         event();
-        std::call_once(state_->listener_once, [this] {
+        std::lock_guard<std::mutex> lock(state_->listener_mutex);
+        if (!state_->listener) {
             state_->listener = object::adopt(msg_send<id()>(class_named("MTLSharedEventListener"), "new"));
             if (!state_->listener) throw error("pymetal: Metal could not create an MTLSharedEventListener");
-        });
+        }
         return state_->listener.get();
     }
 

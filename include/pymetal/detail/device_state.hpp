@@ -3,12 +3,12 @@
 #pragma once
 
 #include <atomic>
-#include <mutex>
 
 #include "../command_queue.hpp"
 #include "../error.hpp"
 #include "../object.hpp"
 #include "../size.hpp"
+#include "light_std.hpp"
 
 namespace pymetal::detail {
 
