@@ -121,7 +121,10 @@ namespace detail {
 
 /// addCompletedHandler: takes a block. Metal copies the block (Block ABI copy), which copies the handler
 /// with it, so the pymetal::block here may end with this call.
-inline void add_completed_handler(id mtl_command_buffer, completion_handler handler) {
+/// A template (Handler is always completion_handler) so that only a program that adds a handler compiles
+/// the block and std::function's machinery for it.
+template <class Handler>
+void add_completed_handler(id mtl_command_buffer, Handler handler) {
     block<void(id)> on_completed([handler = std::move(handler)](id completed) noexcept {
         autorelease_pool pool;
         handler(command_buffer::retain(completed));

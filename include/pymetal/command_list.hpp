@@ -211,6 +211,8 @@ public:
     }
 
     /// Runs `handler` on Metal's completion thread when the command buffer finishes (see completion_handler).
+    /// (A member template only so that its body is compiled where it is called; `Deferred` is never given.)
+    template <class Deferred = void>
     command_list& on_completed(completion_handler handler) {
         session_.add_completed_handler(std::move(handler));
         return *this;

@@ -247,6 +247,9 @@ public:
     /// `length` must be multiples of page_size() (throws buffer_error otherwise); `on_release`, if
     /// given, is called (on whatever thread releases the buffer last) when Metal lets go of the memory,
     /// which is where to free it.
+    /// (A member template only so that its body, with the deallocator's block, is compiled where it is
+    /// called; `Deferred` is never given.)
+    template <class Deferred = void>
     buffer new_buffer_borrowing(void* memory, std::size_t length, memory_deallocator on_release = {},
                                 ns_uinteger options = resource_options::storage_mode_shared) const {
         const std::size_t page = page_size();

@@ -76,6 +76,11 @@ public:
         return waited(submit(args, detail::grid_kind::threadgroups, threadgroups, threads_per_threadgroup));
     }
     /// The same without waiting; `on_completed` (optional) runs on Metal's completion thread.
+    ///
+    /// The forms that take a completion handler are member templates only so that their bodies (the
+    /// handler's block, std::function's machinery) are compiled where they are called, not in every
+    /// translation unit that includes the header (issue #14); `Deferred` is never given.
+    template <class Deferred = void>
     command_buffer run_async(argument_list args, const size3& threadgroups, const size3& threads_per_threadgroup,
                              completion_handler on_completed = {}) const {
         return submit(args, detail::grid_kind::threadgroups, threadgroups, threads_per_threadgroup,
@@ -101,6 +106,7 @@ public:
         return waited(submit_on(queue, args, detail::grid_kind::threads, grid, threadgroup_for(grid)));
     }
     /// Commits `grid` threads on `queue` without waiting; `on_completed` runs on Metal's completion thread.
+    template <class Deferred = void>
     command_buffer dispatch_threads_async(const command_queue& queue, argument_list args, const size3& grid,
                                           completion_handler on_completed = {}) const {
         return submit_on(queue, args, detail::grid_kind::threads, grid, threadgroup_for(grid), std::move(on_completed));
@@ -113,12 +119,14 @@ public:
     }
 
     /// Commits `grid` threads on the default queue without waiting.
+    template <class Deferred = void>
     command_buffer dispatch_threads_async(argument_list args, const size3& grid,
                                           completion_handler on_completed = {}) const {
         return dispatch_threads_async(args, grid, threadgroup_for(grid), std::move(on_completed));
     }
     /// Commits `grid` threads in threadgroups of `threads_per_threadgroup` on the default queue without
     /// waiting.
+    template <class Deferred = void>
     command_buffer dispatch_threads_async(argument_list args, const size3& grid, const size3& threads_per_threadgroup,
                                           completion_handler on_completed = {}) const {
         return submit(args, detail::grid_kind::threads, grid, threads_per_threadgroup, std::move(on_completed));
@@ -148,8 +156,9 @@ private:
     }
 
     /// Validates first (a refused dispatch costs no command buffer), then encodes and commits.
+    template <class Handler>
     command_buffer submit(argument_list args, detail::grid_kind kind, const size3& grid, const size3& threads,
-                          completion_handler on_completed) const {
+                          Handler on_completed) const {
         if (!pipeline_) throw error("pymetal: dispatch of an empty kernel handle");
         return submit_on(device_->default_queue(), args, kind, grid, threads, std::move(on_completed));
     }
@@ -157,8 +166,9 @@ private:
         if (!pipeline_) throw error("pymetal: dispatch of an empty kernel handle");
         return submit_on(device_->default_queue(), args, kind, grid, threads);
     }
+    template <class Handler>
     command_buffer submit_on(const command_queue& queue, argument_list args, detail::grid_kind kind, const size3& grid,
-                             const size3& threads, completion_handler on_completed) const {
+                             const size3& threads, Handler on_completed) const {
         if (!on_completed) return submit_on(queue, args, kind, grid, threads);
         detail::encoding_session session = encoded(queue, args, kind, grid, threads);
         session.add_completed_handler(std::move(on_completed));

@@ -54,6 +54,9 @@ public:
     }
     /// Calls `callback` with the event's value once it reaches `value` (at once if it already has), on
     /// the event's listener thread. The callback must not throw.
+    /// (A member template only so that its body, with the callback's block, is compiled where it is called;
+    /// `Deferred` is never given.)
+    template <class Deferred = void>
     void notify(std::uint64_t value, std::function<void(std::uint64_t)> callback) const {
         block<void(id, std::uint64_t)> notification(
             [callback = std::move(callback)](id, std::uint64_t reached) noexcept { callback(reached); });
@@ -67,7 +70,7 @@ private:
         object listener;  ///< made on first notify()
         std::mutex listener_mutex;  ///< a mutex, not std::once_flag: <mutex>'s call_once costs every includer
     };
-    explicit shared_event(object mtl_event) : state_(std::make_shared<state>()) {
+    explicit shared_event(object mtl_event) : state_(new state) {
         if (!mtl_event) throw error("pymetal: the device returned no shared event");
         state_->event = std::move(mtl_event);
     }

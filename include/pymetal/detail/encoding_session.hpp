@@ -56,7 +56,8 @@ public:
         msg_send<void(id, std::uint64_t)>(command_buffer_, signal ? "encodeSignalEvent:value:" : "encodeWaitForEvent:value:",
                                           event, value);
     }
-    void add_completed_handler(completion_handler handler) {
+    template <class Handler>  // a template so that only a caller that adds a handler compiles its block
+    void add_completed_handler(Handler handler) {
         if (committed_) throw error("pymetal: completion handlers must be added before commit");
         detail::add_completed_handler(command_buffer_.get(), std::move(handler));
     }
