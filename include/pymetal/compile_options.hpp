@@ -11,10 +11,11 @@
 /// \endcode
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
-#include <vector>
 
+#include "detail/packed_records.hpp"
 #include "foundation.hpp"
 #include "metal_types.hpp"
 #include "object.hpp"
@@ -38,14 +39,21 @@ public:
     }
     /// A preprocessor macro with a string value (inserted as written), or an integer one.
     compile_options& define(std::string name, std::string value) {
-        macros_.push_back(macro{std::move(name), std::move(value), 0, false});
+        // Each macro: its kind, its name, then its text or its number's bits.
+        macros_.add_number(text_macro);
+        macros_.add_text(name);
+        macros_.add_text(value);
+        ++macro_count_;
         return *this;
     }
     /// Defines macro `name` as the text `value`.
     compile_options& define(std::string name, const char* value) { return define(std::move(name), std::string(value)); }
     /// Defines macro `name` as the integer `value`.
     compile_options& define(std::string name, long long value) {
-        macros_.push_back(macro{std::move(name), std::string(), value, true});
+        macros_.add_number(number_macro);
+        macros_.add_text(name);
+        macros_.add_number(static_cast<std::uint64_t>(value));
+        ++macro_count_;
         return *this;
     }
     /// Defines macro `name` as the integer `value`.
@@ -67,17 +75,19 @@ public:
             msg_send<void(objc_bool)>(options, "setFastMathEnabled:", static_cast<objc_bool>(fast_math_ == setting::on));
         if (has_language_version_) msg_send<void(ns_uinteger)>(options, "setLanguageVersion:", language_version_);
         if (!macros_.empty()) {
-            // Keys in the first half, values in the second: one vector of ids, the type the rest of the
-            // header already uses, instead of a vector of object pairs compiled into every program.
-            const std::size_t count = macros_.size();
-            std::vector<id> keys_then_values(2 * count);
-            autorelease_pool pool;  // holds the strings and numbers until the dictionary retains them
-            for (std::size_t i = 0; i < count; ++i) {
-                const macro& m = macros_[i];
-                keys_then_values[i] = detail::autoreleased(make_string(m.name));
-                keys_then_values[count + i] = detail::autoreleased(m.is_number ? make_number(m.number) : make_string(m.text));
+            // Filled one macro at a time (a later definition of a name replaces an earlier one), with no
+            // array of ids to build first.
+            static const Class dictionary_class = class_named("NSMutableDictionary");
+            object dictionary = object::adopt(msg_send<id(ns_uinteger)>(msg_send<id()>(dictionary_class, "alloc"),
+                                                                        "initWithCapacity:", macro_count_));
+            if (!dictionary) throw error("pymetal: Foundation could not create an NSMutableDictionary");
+            autorelease_pool pool;  // for whatever the dictionary's setter autoreleases
+            for (detail::packed_records::reader r = macros_.read(); !r.done();) {
+                const bool is_number = r.number() == number_macro;
+                object key = make_string(r.text());
+                object value = is_number ? make_number(static_cast<long long>(r.number())) : make_string(r.text());
+                msg_send<void(id, id)>(dictionary, "setObject:forKey:", value.get(), key.get());  // copies the key
             }
-            object dictionary = detail::dictionary_of(keys_then_values.data() + count, keys_then_values.data(), count);
             msg_send<void(id)>(options, "setPreprocessorMacros:", dictionary.get());  // copied by the setter
         }
         return options;
@@ -87,16 +97,12 @@ private:
     // Plain members rather than std::optional and std::variant: those headers cost every translation
     // unit that includes metal.hpp compile time, for three fields.
     enum class setting : unsigned char { unset, off, on };
-    struct macro {
-        std::string name;
-        std::string text;       // the replacement text, unless is_number
-        long long number = 0;
-        bool is_number = false;
-    };
+    static constexpr std::uint64_t text_macro = 0, number_macro = 1;
     setting fast_math_ = setting::unset;
     bool has_language_version_ = false;
     ns_uinteger language_version_ = 0;
-    std::vector<macro> macros_;
+    detail::packed_records macros_;  // not a std::vector of structs: see packed_records.hpp
+    ns_uinteger macro_count_ = 0;
 };
 
 }  // namespace pymetal

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "detail/packed_records.hpp"
 #include "foundation.hpp"
 #include "metal_error.hpp"
 #include "metal_types.hpp"
@@ -61,17 +62,25 @@ struct declared_constant {
     bool required = true;
 };
 
+namespace detail {
+/// One MTLFunctionConstant as a declared_constant.
+inline declared_constant declared_constant_of(id c) {
+    return {to_string(msg_send<id()>(c, "name")), static_cast<data_type>(msg_send<ns_uinteger()>(c, "type")),
+            msg_send<ns_uinteger()>(c, "index"), msg_send<objc_bool()>(c, "required") != 0};
+}
+/// The NSArray of MTLFunctionConstants `function` declares (+0), or nil.
+inline id declared_constant_array(id function) {
+    id dictionary = msg_send<id()>(function, "functionConstantsDictionary");
+    return dictionary ? msg_send<id()>(dictionary, "allValues") : nullptr;
+}
+}  // namespace detail
+
 /// The constants `function` (an MTLFunction) declares. Call inside an autorelease pool.
 inline std::vector<declared_constant> declared_constants(id function) {
-    id dictionary = msg_send<id()>(function, "functionConstantsDictionary");
-    id constants = dictionary ? msg_send<id()>(dictionary, "allValues") : nullptr;
+    id constants = detail::declared_constant_array(function);
     // Sized once and filled in place: no push_back, whose growth path every program would compile.
     std::vector<declared_constant> declared(constants ? array_count(constants) : 0);
-    for (std::size_t i = 0; i < declared.size(); ++i) {
-        id c = array_at(constants, i);
-        declared[i] = {to_string(msg_send<id()>(c, "name")), static_cast<data_type>(msg_send<ns_uinteger()>(c, "type")),
-                       msg_send<ns_uinteger()>(c, "index"), msg_send<objc_bool()>(c, "required") != 0};
-    }
+    for (std::size_t i = 0; i < declared.size(); ++i) declared[i] = detail::declared_constant_of(array_at(constants, i));
     return declared;
 }
 
@@ -97,13 +106,13 @@ public:
     }
     /// `size` bytes at `value`, of Metal type `type` (a vector type, half, ...).
     function_constants& set_raw(std::size_t index, data_type type, const void* value, std::size_t size) {
-        entries_.push_back({{}, index, type, bytes_of(value, size)});
+        add_entry(std::string_view(), index, type, value, size);
         return *this;
     }
     /// Sets constant `name` to `size` bytes at `value`, of Metal type `type` (for types without a C++
     /// counterpart).
     function_constants& set_raw(std::string name, data_type type, const void* value, std::size_t size) {
-        entries_.push_back({std::move(name), 0, type, bytes_of(value, size)});
+        add_entry(name, 0, type, value, size);
         return *this;
     }
 
@@ -114,34 +123,16 @@ public:
     /// found by index, then by name; values matching no declaration are ignored); throws
     /// function_constant_error naming the first constant given the wrong type or required and missing.
     void check_against(const std::string& function, const std::vector<declared_constant>& declared) const {
-        for (const declared_constant& d : declared) {
-            const entry* match = nullptr;
-            for (const entry& e : entries_)
-                if (e.name.empty() && e.index == d.index) match = &e;
-            if (!match)
-                for (const entry& e : entries_)
-                    if (!e.name.empty() && e.name == d.name) match = &e;
-            const std::string what = "pymetal: function constant '" + d.name + "' [[function_constant(" +
-                                     std::to_string(d.index) + ")]] of '" + function + "'";
-            if (!match) {
-                if (d.required)
-                    throw function_constant_error(what + " is required (the source never asks is_function_constant_defined of it) "
-                                                  "but no value was given by index or name");
-                continue;
-            }
-            if (d.type != data_type::none && match->type != d.type)
-                throw function_constant_error(what + " is declared " + detail::data_type_name(d.type) + " but was given as " +
-                                              detail::data_type_name(match->type) +
-                                              " (the C++ type picks the Metal type: 5u is uint, 5 is int)");
-        }
+        for (const declared_constant& d : declared) check_constant(function, d);
     }
 
-    /// A new MTLFunctionConstantValues holding every value.
+    /// A new MTLFunctionConstantValues holding these values.
     object make_native() const {
         static const Class values_class = class_named("MTLFunctionConstantValues");
         object values = object::adopt(msg_send<id()>(values_class, "new"));
         if (!values) throw error("pymetal: Metal could not create MTLFunctionConstantValues");
-        for (const entry& e : entries_) {
+        for (detail::packed_records::reader r = entries_.read(); !r.done();) {
+            const entry e = next_entry(r);
             if (e.name.empty()) {
                 msg_send<void(const void*, ns_uinteger, ns_uinteger)>(values, "setConstantValue:type:atIndex:",
                                                                       e.value.data(), static_cast<ns_uinteger>(e.type),
@@ -156,17 +147,65 @@ public:
     }
 
 private:
+    friend class library;  // checks each declared constant as it reads the reflection, without a vector
+
+    // Each value: its name (empty: by index), index, Metal type and bytes, packed into one string rather
+    // than a std::vector of structs (see packed_records.hpp).
     struct entry {
-        std::string name;  ///< empty: by index
+        std::string_view name;
         std::size_t index;
         data_type type;
-        std::string value;  ///< the value's bytes (a string: a type the header compiles anyway)
+        std::string_view value;
     };
-    static std::string bytes_of(const void* value, std::size_t size) {
-        return std::string(static_cast<const char*>(value), size);
+    void add_entry(std::string_view name, std::size_t index, data_type type, const void* value, std::size_t size) {
+        entries_.add_text(name);
+        entries_.add_number(index);
+        entries_.add_number(static_cast<std::uint64_t>(type));
+        entries_.add_aligned_text(std::string_view(static_cast<const char*>(value), size));  // its address goes to Metal
+    }
+    static entry next_entry(detail::packed_records::reader& r) noexcept {
+        entry e{};
+        e.name = r.text();
+        e.index = static_cast<std::size_t>(r.number());
+        e.type = static_cast<data_type>(r.number());
+        e.value = r.aligned_text();
+        return e;
     }
 
-    std::vector<entry> entries_;
+    // Metal's rule for one declared constant: the last value given by its index, else the last given by
+    // its name; throws function_constant_error when it is required and missing or given the wrong type.
+    void check_constant(const std::string& function, const declared_constant& d) const {
+        bool by_index = false, by_name = false;
+        data_type index_type = data_type::none, name_type = data_type::none;
+        for (detail::packed_records::reader r = entries_.read(); !r.done();) {
+            const entry e = next_entry(r);
+            if (e.name.empty() && e.index == d.index) {
+                by_index = true;
+                index_type = e.type;
+            } else if (!e.name.empty() && e.name == d.name) {
+                by_name = true;
+                name_type = e.type;
+            }
+        }
+        if (!by_index && !by_name) {
+            if (d.required)
+                throw function_constant_error(describe(function, d) +
+                                              " is required (the source never asks is_function_constant_defined of it) "
+                                              "but no value was given by index or name");
+            return;
+        }
+        const data_type given = by_index ? index_type : name_type;
+        if (d.type != data_type::none && given != d.type)
+            throw function_constant_error(describe(function, d) + " is declared " + detail::data_type_name(d.type) +
+                                          " but was given as " + detail::data_type_name(given) +
+                                          " (the C++ type picks the Metal type: 5u is uint, 5 is int)");
+    }
+    static std::string describe(const std::string& function, const declared_constant& d) {
+        return "pymetal: function constant '" + d.name + "' [[function_constant(" + std::to_string(d.index) + ")]] of '" +
+               function + "'";
+    }
+
+    detail::packed_records entries_;
 };
 
 }  // namespace pymetal

@@ -60,9 +60,13 @@ public:
         // Not specialised: cheap on every Metal, and it reflects the declared constants.
         object function = object::adopt(msg_send<id(id)>(object_, "newFunctionWithName:", ns_name.get()));
         if (!function) throw function_not_found(std::string(name), function_names());
-        const std::vector<declared_constant> declared = declared_constants(function.get());
-        constants.check_against(std::string(name), declared);
-        if (!declared.empty()) {
+        // Each declared constant is checked as it is read: no std::vector<declared_constant>, whose
+        // members every program that looks up a kernel would otherwise compile (issue #14).
+        id declared = detail::declared_constant_array(function.get());
+        const ns_uinteger declared_count = declared ? array_count(declared) : 0;
+        for (ns_uinteger i = 0; i < declared_count; ++i)
+            constants.check_constant(std::string(name), detail::declared_constant_of(array_at(declared, i)));
+        if (declared_count > 0) {
             object values = constants.make_native();
             id ns_error = nullptr;
             function = object::adopt(msg_send<id(id, id, id*)>(object_, "newFunctionWithName:constantValues:error:",
