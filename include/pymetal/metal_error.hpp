@@ -58,20 +58,28 @@ inline bool parse_diagnostic_line(std::string_view line, diagnostic& out) {
     return false;
 }
 
+/// The first line of `rest` (without its newline), which is removed from `rest`.
+inline std::string_view next_line(std::string_view& rest) {
+    const std::size_t end = rest.find('\n');
+    const std::string_view line = rest.substr(0, end);
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+    return line;
+}
+
 }  // namespace detail
 
 /// Every diagnostic line in a compiler log, in order. Lines that are not diagnostics (source excerpts,
 /// carets, "1 error generated.") are skipped; they stay in the full log.
 inline std::vector<diagnostic> parse_diagnostics(std::string_view log) {
-    std::vector<diagnostic> found;
-    while (!log.empty()) {
-        const std::size_t end = log.find('\n');
-        const std::string_view line = log.substr(0, end);
-        diagnostic d;
-        if (detail::parse_diagnostic_line(line, d)) found.push_back(std::move(d));
-        if (end == std::string_view::npos) break;
-        log.remove_prefix(end + 1);
-    }
+    // Counted first, then filled in place: no push_back, whose growth path (some fifteen functions for
+    // diagnostic) every program that compiles a library would compile.
+    std::size_t count = 0;
+    diagnostic d;
+    for (std::string_view rest = log; !rest.empty();) count += detail::parse_diagnostic_line(detail::next_line(rest), d);
+    std::vector<diagnostic> found(count);
+    std::size_t next = 0;
+    for (std::string_view rest = log; !rest.empty() && next < count;)
+        if (detail::parse_diagnostic_line(detail::next_line(rest), found[next])) ++next;
     return found;
 }
 

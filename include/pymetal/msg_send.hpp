@@ -45,29 +45,33 @@ constexpr send_variant send_variant_for(objc_abi abi) {
 namespace detail {
 
 #if PYMETAL_CHECK_ENCODINGS
-/// Compares the encoding `expected_encoding` makes (the C++ signature's) with the receiver's method,
-/// once per (class, selector, signature). Methods served by forwarding have no Method and are not
-/// checked. One function for every signature: each signature instantiates only its encoding.
-inline void check_method_encoding(id receiver, SEL sel, std::string (*expected_encoding)()) {
+/// Compares the encoding of the C++ signature (its result's encoding and a table of its arguments', as
+/// method_encoding spells them) with the receiver's method, once per (class, selector, signature).
+/// Methods served by forwarding have no Method and are not checked. One function for every signature:
+/// each signature contributes only its table, no function of its own.
+inline void check_method_encoding(id receiver, SEL sel, std::string (*result_encoding)(),
+                                  const encoded_argument* arguments, std::size_t count) {
     const objc_runtime& rt = runtime();
     Class cls = rt.object_get_class(receiver);
-    // The (class, selector, signature) triples checked and found right, in a fixed open-addressing
-    // table rather than a std::set, whose instantiation every includer would compile. A triple that
+    // The (class, selector, signature) keys checked and found right, in a fixed open-addressing
+    // table rather than a std::set, whose instantiation every includer would compile. A key that
     // finds no free slot is simply checked again next time. Never destroyed: messages are still sent
     // from static destructors after this function's statics would be gone.
     struct key {
-        std::uintptr_t cls, sel, signature;
+        std::uintptr_t cls, sel, result, arguments;  // a signature is its result's encoder and its table
     };
     constexpr std::size_t slots = 2048, probes = 32;
     static std::mutex& mutex = *new std::mutex;
     static key* const checked = new key[slots]();
     const key wanted{reinterpret_cast<std::uintptr_t>(cls), reinterpret_cast<std::uintptr_t>(sel),
-                     reinterpret_cast<std::uintptr_t>(expected_encoding)};
-    const std::size_t home = static_cast<std::size_t>((wanted.cls ^ (wanted.sel * 31) ^ (wanted.signature * 131)) >> 4);
+                     reinterpret_cast<std::uintptr_t>(result_encoding), reinterpret_cast<std::uintptr_t>(arguments)};
+    const std::size_t home = static_cast<std::size_t>(
+        (wanted.cls ^ (wanted.sel * 31) ^ (wanted.result * 131) ^ (wanted.arguments * 257)) >> 4);
     auto find_slot = [&](bool for_insert) -> key* {
         for (std::size_t probe = 0; probe < probes; ++probe) {
             key& k = checked[(home + probe) % slots];
-            if (k.cls == wanted.cls && k.sel == wanted.sel && k.signature == wanted.signature) return &k;
+            if (k.cls == wanted.cls && k.sel == wanted.sel && k.result == wanted.result && k.arguments == wanted.arguments)
+                return &k;
             if (k.cls == 0) return for_insert ? &k : nullptr;
         }
         return nullptr;
@@ -80,7 +84,7 @@ inline void check_method_encoding(id receiver, SEL sel, std::string (*expected_e
     if (!method) return;
     const char* actual = rt.method_type_encoding(method);
     if (!actual) return;
-    const std::string expected = expected_encoding();
+    const std::string expected = method_encoding_of(result_encoding, arguments, count);
     // A mismatch is not recorded, so it is reported at every send.
     if (!same_method_encoding(expected, actual)) throw encoding_error(selector_name(sel), expected, actual);
     std::lock_guard<std::mutex> lock(mutex);
@@ -90,7 +94,8 @@ inline void check_method_encoding(id receiver, SEL sel, std::string (*expected_e
 /// The check for one C++ signature.
 template <class R, class... Args>
 PYMETAL_ALWAYS_INLINE void check_encoding(id receiver, SEL sel) {
-    check_method_encoding(receiver, sel, &method_encoding<R, Args...>);
+    static constexpr encoded_argument arguments[] = {{&type_encoding<Args>::get, encoded_size<Args>()}..., {nullptr, 0}};
+    check_method_encoding(receiver, sel, &type_encoding<R>::get, arguments, sizeof...(Args));
 }
 #endif
 

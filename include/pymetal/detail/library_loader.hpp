@@ -25,7 +25,7 @@ inline void* open_library(const library_spec& spec) {
     std::vector<std::string> tried;
     std::string last_reason;
     const auto try_path = [&](const std::string& path) -> void* {
-        tried.push_back(path);
+        tried.push_back(std::string(path));  // every vector<string> here grows by push_back(string&&) alone
         // RTLD_GLOBAL: Foundation and Metal resolve runtime symbols against the same libobjc instance.
         if (void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL)) return handle;
         if (const char* reason = dlerror()) last_reason = reason;
@@ -48,7 +48,7 @@ inline void* required_address(void* handle, const char* symbol, const char* libr
     void* address = dlsym(handle, symbol);
     if (!address) {
         std::vector<std::string> looked_for;
-        looked_for.push_back(symbol);
+        looked_for.push_back(std::string(symbol));
         throw load_error(library, std::move(looked_for), "the library is too old or not the expected one",
                          std::string("missing symbol ") + symbol);
     }

@@ -42,11 +42,13 @@ inline library_spec metal_library_spec() {
             "it ships with macOS 10.11 and later"};
 #else
     // Tried in order (after $PYMETAL_METAL, which alone is tried when set):
+    // Grown only by push_back(std::string&&): each other way of adding (emplace_back of a literal,
+    // push_back of a const string) is another growth path compiled into every program.
     std::vector<std::string> candidates;
 #ifdef PYMETAL_SOFTMETAL_PATH
     // 1. A build tree's own library (the CMake target pymetal, used in-tree): a development build
     //    must not pick up an installed softmetal.
-    candidates.emplace_back(PYMETAL_SOFTMETAL_PATH);
+    candidates.push_back(std::string(PYMETAL_SOFTMETAL_PATH));
 #endif
     // 2. Beside the program: <exe>/../<libdir>/ and <exe>/, so an installed program and its
     //    libsoftmetal keep finding each other when the whole prefix moves.
@@ -60,10 +62,10 @@ inline library_spec metal_library_spec() {
         candidates.push_back(here + PYMETAL_SOFTMETAL_SONAME);
     }
     // 3. The dynamic loader's search: LD_LIBRARY_PATH, the program's RUNPATH, ldconfig's directories.
-    candidates.emplace_back(PYMETAL_SOFTMETAL_SONAME);
+    candidates.push_back(std::string(PYMETAL_SOFTMETAL_SONAME));
 #ifdef PYMETAL_SOFTMETAL_INSTALL_HINT
     // 4. Where the package was when the program was configured against it (it may have moved since).
-    candidates.emplace_back(PYMETAL_SOFTMETAL_INSTALL_HINT);
+    candidates.push_back(std::string(PYMETAL_SOFTMETAL_INSTALL_HINT));
 #endif
     return {"softmetal (" PYMETAL_SOFTMETAL_SONAME ", pymetal's CPU implementation of Metal)", "PYMETAL_METAL",
             std::move(candidates),
