@@ -68,6 +68,9 @@ public:
         return device(object::adopt(created));
     }
     /// Every device (MTLCopyAllDevices), or just the default one where Metal cannot list them.
+    /// (A member template only so that std::vector<device> is compiled where it is called, not in every
+    /// translation unit that includes the header; `Deferred` is never given.)
+    template <class Deferred = void>
     static std::vector<device> all() {
         const detail::metal_runtime& metal = detail::metal();
         std::vector<device> devices;

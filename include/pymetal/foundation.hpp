@@ -102,7 +102,10 @@ inline id autoreleased(object owned) {
 }  // namespace detail
 
 /// A +1 NSDictionary of the given key/value pairs (the dictionary retains them).
-inline object make_dictionary(const std::vector<std::pair<object, object>>& entries) {
+/// (A template only so that the vector of pairs is compiled where it is called, not in every
+/// translation unit that includes the header; `Deferred` is never given.)
+template <class Deferred = void>
+object make_dictionary(const std::vector<std::pair<object, object>>& entries) {
     std::vector<id> keys_then_values(2 * entries.size());
     for (std::size_t i = 0; i < entries.size(); ++i) {
         keys_then_values[i] = entries[i].first.get();
