@@ -99,3 +99,20 @@ TEST_CASE("function constants are checked against the function's declarations", 
     k.dispatch_threads({data}, 1);
     CHECK(data.read<float>(0) == 6.0f);
 }
+
+TEST_CASE("a function constant given by index is checked by that value, not by one given by name", "[metal][compile][constants]") {
+    const auto lib = device().compile(constants_source);
+    // Metal takes the value by index first: a uint by name does not make up for an int by index.
+    try {
+        lib.kernel("scaled", pymetal::function_constants().set(std::string("factor"), 3u).set(0, 5));
+        FAIL("accepted a constant of the wrong type given by index");
+    } catch (const pymetal::function_constant_error& e) {
+        CHECK(contains(e.what(), "'factor' [[function_constant(0)]] of 'scaled'"));
+        CHECK(contains(e.what(), "declared uint but was given as int"));
+    }
+    // The last value given for an index is the one checked (and the one Metal keeps).
+    const auto k = lib.kernel("scaled", pymetal::function_constants().set(0, 5).set(0, 4u).set(std::string("offset"), 0.5f));
+    auto data = device().new_buffer({2.0f});
+    k.dispatch_threads({data}, 1);
+    CHECK(data.read<float>(0) == 8.5f);
+}
