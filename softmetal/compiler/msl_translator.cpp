@@ -2607,15 +2607,19 @@ private:
         static const std::set<std::string> not_definitions = {"if", "switch", "while", "for", "catch", "return", "constexpr", "sizeof",
                                                               "alignof", "alignas", "decltype", "static_assert", "noexcept", "throw",
                                                               "else", "case", "static_cast", "reinterpret_cast", "const_cast", "as_type"};
+        unsigned open_ternaries = 0; // `?` whose `:` is still to come: a `) :` there is no constructor's
         for (size_t t = open + 1; t < close && t < code_.size(); ++t) {
             ++f.tokens;
+            if (is(t, "?")) ++open_ternaries;
+            else if (is(t, ":") && open_ternaries > 0) --open_ternaries;
+            else if (is(t, ";") || is(t, "{") || is(t, "}")) open_ternaries = 0;
             if (is_ident(t)) {
                 const std::string id = text(t);
                 if (straight_loop_word(id)) f.unbounded = true;
                 ++f.names[id];
                 if (is(t + 1, "(") && !not_definitions.count(id)) {
-                    // `name(...) {` or `name(...) : init {` inside a body: a function defined in it (a
-                    // ternary's `f(x) : y` looks the same; that only costs a kernel its bound).
+                    // `name(...) {` or `name(...) : init {` inside a body: a function defined in it (not
+                    // a ternary's `c ? f(x) : y`).
                     size_t q = match(t + 1);
                     if (q == npos || q >= close) {
                         f.unbounded = true;
@@ -2626,7 +2630,7 @@ private:
                                             is(q, "&") || is(q, "mutable"));
                          ++q) {
                     }
-                    if (is(q, "{") || is(q, ":") || is(q, "->")) f.unbounded = true;
+                    if (is(q, "{") || (is(q, ":") && open_ternaries == 0) || is(q, "->")) f.unbounded = true;
                 }
             } else if (is(t, "]") && (is(t + 1, "(") || is(t + 1, "{"))) {
                 f.unbounded = true; // a lambda's introducer (an attribute before a block costs only the bound)

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "compiler/compiler.hpp"
+#include "direct_runner.hpp"
 #include "test_environment.hpp"
 
 namespace {
