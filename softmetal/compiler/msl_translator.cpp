@@ -646,6 +646,11 @@ private:
     // or, for a typedef, every other one.
     void note_declaration_uses(size_t a, size_t semicolon) {
         if (a >= semicolon) return;
+        // A function pointer type at program scope (`using fn = float (*)(float);`) lets a body call
+        // through a value no name shows: no kernel of the library is bounded (straight_facts).
+        if (mode_ == pass::analysis)
+            for (size_t k = a; k + 1 < semicolon; ++k)
+                if (is(k, "(") && (is(k + 1, "*") || is(k + 1, "^") || is(k + 1, "&"))) straight_library_unbounded_ = true;
         program_scope_pointer(a, semicolon);
         if (is(a, "typedef")) {
             if (!is_ident(semicolon - 1)) return;
@@ -2634,7 +2639,7 @@ private:
                 }
             } else if (is(t, "]") && (is(t + 1, "(") || is(t + 1, "{"))) {
                 f.unbounded = true; // a lambda's introducer (an attribute before a block costs only the bound)
-            } else if (is(t, "(") && (is(t + 1, "*") || is(t + 1, "^") || is(t + 1, "&"))) {
+            } else if ((is(t, "(") && (is(t + 1, "*") || is(t + 1, "^") || is(t + 1, "&"))) || (is(t, "^") && is(t + 1, "{"))) {
                 f.unbounded = true; // a function pointer or reference declarator, a block (and `(*p)`, conservatively)
             }
         }

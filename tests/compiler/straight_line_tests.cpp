@@ -93,6 +93,13 @@ kernel void k(device uint* c [[buffer(0)]]) { auto f = [](uint x) { return x + 1
 uint inc(uint x) { return x + 1; }
 kernel void k(device uint* c [[buffer(0)]]) { uint (*f)(uint) = inc; c[0] = f(c[0]); })",
                    "k") == 0);
+    // A function pointer type declared at program scope hides the callee from every kernel.
+    CHECK(bound_of(R"(
+using unary = uint (*)(uint);
+uint inc(uint x) { return x + 1; }
+uint apply(unary f, uint x) { return f(x); }
+kernel void k(device uint* c [[buffer(0)]]) { c[0] = apply(inc, c[0]); })",
+                   "k") == 0);
     // A plain struct of data does not: it runs no code of its own.
     CHECK(bound_of(R"(
 struct pair { uint a, b; };
