@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes; the loader refuses modules built for another version. */
-#define SM_ABI_VERSION 8u
+#define SM_ABI_VERSION 9u
 /* Metal's argument table sizes for compute: 31 buffers, 31 threadgroup memory slots. */
 #define SM_MAX_BUFFER_BINDINGS 31u
 #define SM_MAX_THREADGROUP_BINDINGS 31u
@@ -186,6 +186,12 @@ typedef struct sm_kernel_info {
     uint32_t buffer_data_type[SM_MAX_BUFFER_BINDINGS];
     uint32_t threadgroup_data_size[SM_MAX_THREADGROUP_BINDINGS];
     uint32_t threadgroup_alignment[SM_MAX_THREADGROUP_BINDINGS];
+    /* ABI 9: nonzero when the translator found one thread's work bounded before it runs: the kernel and
+     * everything it reaches by name have no loop, goto, recursion, lambda, function pointer or member
+     * function, and it meets no other thread. The value bounds the source tokens one thread runs (each
+     * call counted as its callee's bound). 0: not known to be bounded. Commit may run a command buffer
+     * of such kernels itself, when their threads times this stay small (command_buffer.cpp). */
+    uint32_t straight_line_tokens;
 } sm_kernel_info;
 
 /* Exported by every compiled module. Called once after dlopen. Stores `runtime` for the kernels and

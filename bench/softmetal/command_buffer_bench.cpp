@@ -8,6 +8,8 @@
 //
 //   command_buffer_bench                 10 repetitions of 10,000 command buffers, 2,000 waits
 //   command_buffer_bench --reps N --count N --waits N
+//   command_buffer_bench --kernel bump|loop   bump (default): `counter[0] += 1`, which commit may run itself
+//                        on an idle queue; loop: the same in a one-iteration loop, which it never does
 //   command_buffer_bench --place same|split   after the warm-up, every thread on the first allowed CPU
 //                        (same), or the committing thread there and the queue's and executor's threads
 //                        on the second (split): the two placements a scheduler may choose, made on purpose
@@ -44,6 +46,9 @@ constexpr const char* source = R"(
 #include <metal_stdlib>
 using namespace metal;
 kernel void bump(device uint* counter [[buffer(0)]]) { counter[0] += 1; }
+// The same work in a loop of one iteration: the translator cannot bound it (straight_line_tokens 0), so
+// commit never runs it itself; by default it measures the queue's-thread path.
+kernel void bump_loop(device uint* counter [[buffer(0)]]) { for (uint i = 0; i < 1u; ++i) counter[0] += 1; }
 )";
 
 // One thread of this process as /proc sees it: context switches so far and the CPU it last ran on.
@@ -119,7 +124,7 @@ double load_average() {
 
 class session {
 public:
-    session() {
+    explicit session(const std::string& kernel) {
         device_ = bench::softmetal_device();
         queue_ = pymetal::send_object(device_, "newCommandQueue");
         pymetal::autorelease_pool pool;
@@ -127,7 +132,7 @@ public:
         object library = object::adopt(pymetal::msg_send<id(id, id, id*)>(
             device_, "newLibraryWithSource:options:error:", pymetal::make_string(source).get(), nullptr, &error));
         if (!library) pymetal::throw_if_error(error);
-        object function = pymetal::send_object<id(id)>(library, "newFunctionWithName:", pymetal::make_string("bump").get());
+        object function = pymetal::send_object<id(id)>(library, "newFunctionWithName:", pymetal::make_string(kernel).get());
         pipeline_ = object::adopt(pymetal::msg_send<id(id, id*)>(device_, "newComputePipelineStateWithFunction:error:",
                                                                  function.get(), &error));
         if (!pipeline_) pymetal::throw_if_error(error);
@@ -194,7 +199,7 @@ private:
 int main(int argc, char** argv) {
     int reps = 10;
     std::size_t count = 10000, waits = 2000;
-    std::string place;
+    std::string place, kernel = "bump";
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--reps" && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
@@ -202,13 +207,15 @@ int main(int argc, char** argv) {
         else if (a == "--waits" && i + 1 < argc) waits = std::max(1L, std::atol(argv[++i]));
         else if (a == "--place" && i + 1 < argc && (std::string(argv[i + 1]) == "same" || std::string(argv[i + 1]) == "split"))
             place = argv[++i];
+        else if (a == "--kernel" && i + 1 < argc && (std::string(argv[i + 1]) == "bump" || std::string(argv[i + 1]) == "loop"))
+            kernel = std::string(argv[++i]) == "loop" ? "bump_loop" : "bump";
         else {
-            std::fprintf(stderr, "usage: %s [--reps N] [--count N] [--waits N] [--place same|split]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--reps N] [--count N] [--waits N] [--place same|split] [--kernel bump|loop]\n", argv[0]);
             return 2;
         }
     }
     try {
-        session s;
+        session s(kernel);
         const long me = syscall(SYS_gettid);
         s.many(count / 10);  // warm up: the pipeline's module, the lanes' threads, the allocator
         if (!place.empty()) {

@@ -55,6 +55,18 @@ struct threadgroup_decl {
     std::string text;     // "float tile[16][16];" as the user wrote it
 };
 
+// What the straight-line bound (sm_kernel_info::straight_line_tokens) needs of one body (a kernel's, a
+// function's or a type's): its tokens, how often it names each identifier (a call runs its callee once
+// per mention), and whether it holds anything whose running time its size does not bound: a loop or
+// `goto`, a lambda (it may call itself through a parameter), a function pointer (a call the names do
+// not show), a function defined inside it (a member function calls its siblings by names that are no
+// items of their own, so recursion through them would go unseen).
+struct straight_facts {
+    uint64_t tokens = 0;
+    std::map<std::string, uint64_t> names;
+    bool unbounded = false;
+};
+
 struct kernel_def {
     std::string name;
     std::string host_name;             // [[host_name("x")]] on the definition: the exported name
@@ -76,6 +88,7 @@ struct kernel_def {
     bool regions = false; // run_group comes from the generated sm_regions_<name>
     int overload = 0;     // which definition of a kernel template of this name (0: the first)
     std::string tg_name;  // its threadgroup-variable struct (sm_tg_<name>, numbered for overloads)
+    straight_facts straight; // its body's size and names, for the straight-line bound (straight_line_tokens)
 };
 
 // Shader validation: an explicit instantiation's parameters as written (`device float* in, ...`) with
@@ -619,6 +632,7 @@ private:
                     if (is_ident(k)) items_[name].insert(text(k));
                 for (size_t k = stmt_start; k < j; ++k)
                     if (is_ident(k)) items_[name].insert(text(k)); // e.g. base classes, default args
+                note_straight_item(name, stmt_start, j, close);
                 j = close;
                 stmt_start = j + 1;
                 template_start = npos;
@@ -632,6 +646,11 @@ private:
     // or, for a typedef, every other one.
     void note_declaration_uses(size_t a, size_t semicolon) {
         if (a >= semicolon) return;
+        // A function pointer type at program scope (`using fn = float (*)(float);`) lets a body call
+        // through a value no name shows: no kernel of the library is bounded (straight_facts).
+        if (mode_ == pass::analysis)
+            for (size_t k = a; k + 1 < semicolon; ++k)
+                if (is(k, "(") && (is(k + 1, "*") || is(k + 1, "^") || is(k + 1, "&"))) straight_library_unbounded_ = true;
         program_scope_pointer(a, semicolon);
         if (is(a, "typedef")) {
             if (!is_ident(semicolon - 1)) return;
@@ -876,6 +895,7 @@ private:
             s += "};" + resync(tk(stmt_start).line, tk(stmt_start).column);
             add_edit(tk(stmt_start).offset, 0, s, false, true);
         }
+        add_straight_facts(body, body_end, k.straight);
         if (kernel_index_.count(k.name) && !k.is_template) {
             analysis_error(tk(j + 1), "redefinition of kernel '" + k.name + "'");
         } else {
@@ -2577,6 +2597,114 @@ private:
         }
     }
 
+    // ---- straight-line bound ----
+    // A kernel whose body, and everything it reaches by name, has no loop, no recursion and nothing that
+    // could hide either (straight_facts) runs each thread in time bounded by its code's size: commit may
+    // run such a command buffer itself (command_buffer.cpp) without ever being held by a long kernel.
+    // The bound is in source tokens, a call counted as its callee's whole bound each time it is named;
+    // Metal's library functions (the prelude: math, atomics, textures) have no unbounded loops.
+    static constexpr uint64_t straight_unbounded = uint64_t(1) << 24; // and anything past it
+    static bool straight_loop_word(const std::string &id) {
+        return id == "for" || id == "while" || id == "do" || id == "goto" || id == "asm" || id == "__asm" || id == "__asm__";
+    }
+    // Adds the tokens strictly between `open` and `close` (a body's braces) to `f`.
+    void add_straight_facts(size_t open, size_t close, straight_facts &f) const {
+        static const std::set<std::string> not_definitions = {"if", "switch", "while", "for", "catch", "return", "constexpr", "sizeof",
+                                                              "alignof", "alignas", "decltype", "static_assert", "noexcept", "throw",
+                                                              "else", "case", "static_cast", "reinterpret_cast", "const_cast", "as_type"};
+        unsigned open_ternaries = 0; // `?` whose `:` is still to come: a `) :` there is no constructor's
+        for (size_t t = open + 1; t < close && t < code_.size(); ++t) {
+            ++f.tokens;
+            if (is(t, "?")) ++open_ternaries;
+            else if (is(t, ":") && open_ternaries > 0) --open_ternaries;
+            else if (is(t, ";") || is(t, "{") || is(t, "}")) open_ternaries = 0;
+            if (is_ident(t)) {
+                const std::string id = text(t);
+                if (straight_loop_word(id)) f.unbounded = true;
+                ++f.names[id];
+                if (is(t + 1, "(") && !not_definitions.count(id)) {
+                    // `name(...) {` or `name(...) : init {` inside a body: a function defined in it (not
+                    // a ternary's `c ? f(x) : y`).
+                    size_t q = match(t + 1);
+                    if (q == npos || q >= close) {
+                        f.unbounded = true;
+                        continue;
+                    }
+                    for (++q; q < close && (is(q, "const") || is(q, "thread") || is(q, "device") || is(q, "threadgroup") ||
+                                            is(q, "constant") || is(q, "noexcept") || is(q, "override") || is(q, "volatile") ||
+                                            is(q, "&") || is(q, "mutable"));
+                         ++q) {
+                    }
+                    if (is(q, "{") || (is(q, ":") && open_ternaries == 0) || is(q, "->")) f.unbounded = true;
+                }
+            } else if (is(t, "]") && (is(t + 1, "(") || is(t + 1, "{"))) {
+                f.unbounded = true; // a lambda's introducer (an attribute before a block costs only the bound)
+            } else if ((is(t, "(") && (is(t + 1, "*") || is(t + 1, "^") || is(t + 1, "&"))) || (is(t, "^") && is(t + 1, "{"))) {
+                f.unbounded = true; // a function pointer or reference declarator, a block (and `(*p)`, conservatively)
+            }
+        }
+    }
+    // A top-level body [stmt_start .. brace .. close]: a function's or a type's, under `name`. A body
+    // with no name the analysis can tell (an operator, a function named through a qualifier) may be
+    // called without its name being seen: no kernel of the library is then bounded.
+    void note_straight_item(const std::string &name, size_t stmt_start, size_t brace, size_t close) {
+        if (mode_ != pass::analysis) return;
+        bool qualified = false;
+        for (size_t k = stmt_start; k < brace; ++k)
+            if (is(k, "operator") || (is(k, "::") && is_ident(k + 1) && is(k + 2, "("))) qualified = true;
+        if (name.empty() || qualified) {
+            straight_library_unbounded_ = true;
+            return;
+        }
+        add_straight_facts(brace, close, straight_items_[name]);
+    }
+    // The bound of what `name` stands for (straight_unbounded when none): memoized; a name being worked
+    // out is unbounded meanwhile, so that a cycle (recursion) makes everything on it unbounded.
+    uint64_t straight_cost(const std::string &name) {
+        if (straight_loop_word(name)) return straight_unbounded;
+        auto memo = straight_costs_.find(name);
+        if (memo != straight_costs_.end()) return memo->second;
+        straight_costs_[name] = straight_unbounded;
+        uint64_t cost = 0;
+        if (kernel_index_.count(name)) {
+            cost = straight_unbounded; // a kernel is no function to call
+        } else if (auto f = straight_items_.find(name); f != straight_items_.end()) {
+            cost = straight_sum(f->second);
+        } else if (auto it = items_.find(name); it != items_.end()) {
+            // A declaration without a body (a type alias, a program-scope constant): what it names.
+            for (const auto &n : it->second) cost = std::min(straight_unbounded, cost + straight_cost(n));
+        }
+        straight_costs_[name] = cost;
+        return cost;
+    }
+    uint64_t straight_sum(const straight_facts &f) {
+        if (f.unbounded) return straight_unbounded;
+        uint64_t cost = f.tokens;
+        for (const auto &n : f.names) {
+            const uint64_t callee = straight_cost(n.first);
+            if (callee == 0) continue;
+            if (callee >= straight_unbounded || n.second >= straight_unbounded) return straight_unbounded;
+            cost = std::min(straight_unbounded, cost + n.second * callee); // both below 2^24: no overflow
+        }
+        return cost;
+    }
+    // A kernel's table entry value: 0 (not bounded) or its bound. `instance`: the instantiation's
+    // function expression (`&::k<float, S>`), whose names (template arguments) the body's names do not
+    // show: a user type or constant among them leaves the kernel unbounded.
+    uint32_t straight_line_tokens(const kernel_def &k, bool meets_threads, const std::string &instance) {
+        if (straight_library_unbounded_ || meets_threads || k.regions) return 0;
+        if (k.is_template || !k.template_args.empty()) {
+            std::vector<token> args = tokenize_msl(instance);
+            for (const token &a : args) {
+                if (a.kind != token_kind::identifier) continue;
+                const std::string id = instance.substr(a.offset, a.length);
+                if (id != k.name && (straight_items_.count(id) || items_.count(id) || kernel_index_.count(id))) return 0;
+            }
+        }
+        const uint64_t cost = straight_sum(k.straight);
+        return cost >= straight_unbounded ? 0 : uint32_t(std::max<uint64_t>(1, cost));
+    }
+
     // ---- barrier analysis ----
     // Calls after which a kernel's threads must be able to wait for each other (fibers, or a split at
     // barriers): barriers, and the SIMD-group functions, which are meetings of 32 lanes.
@@ -2927,6 +3055,8 @@ public:
                        ".read_only_parameters = " + std::to_string(read_only) + "ul;\n";
             const std::string &used = reach(k).second;
             if (!used.empty()) entries += "    " + slot + ".function_constants = (const char *)(__SIZE_TYPE__)\"" + c_string_body(used) + "\";\n";
+            if (const uint32_t bound = straight_line_tokens(k, reach(k).first || !regions_fn.empty(), fn))
+                entries += "    " + slot + ".straight_line_tokens = " + std::to_string(bound) + "u;\n";
             entries += "#endif\n";
             names.push_back(exported);
             meets.push_back(reach(k).first || !regions_fn.empty());
@@ -3042,6 +3172,9 @@ private:
     std::vector<instantiation> instantiations_;
     std::vector<function_constant_info> constants_;
     std::map<std::string, std::set<std::string>> items_; // function/struct/macro name -> identifiers it uses
+    std::map<std::string, straight_facts> straight_items_; // function/struct name -> its bodies' facts (overloads added up)
+    std::map<std::string, uint64_t> straight_costs_;       // straight_cost's memo
+    bool straight_library_unbounded_ = false;              // a body the analysis cannot name (note_straight_item)
     // Program-scope `constant` objects with an initializer: the name's, the `=`'s and the `;`'s tokens.
     struct constant_initializer {
         size_t name, equals, semicolon;

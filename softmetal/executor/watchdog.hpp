@@ -6,8 +6,8 @@
 // a display is attached, because a CPU runs the same kernel many times slower than a GPU.
 //
 // One thread for the process wakes at the earliest deadline, or every 50 ms while command buffers keep
-// coming (so that watching one costs a mutex, not a wake-up; it parks after 2 s without any, and is
-// then woken by the next). When a deadline passes it marks the command
+// coming (so that watching one costs a lock of the watching thread's own entry, not a wake-up; it parks
+// after 2 s without any, and is then woken by the next). When a deadline passes it marks the command
 // buffer's run_control timed out (no further threadgroups start) and sends watchdog_signal() to every
 // worker running a kernel of it, again every few milliseconds until the command buffer is done: the
 // fault handler stops a kernel only when the signal lands in the kernel's own code (so never inside
@@ -19,6 +19,10 @@
 #include <chrono>
 
 namespace softmetal {
+
+namespace detail {
+struct watch_slot;
+}  // namespace detail
 
 // SOFTMETAL_WATCHDOG_MS, or 10 s; zero: no limit.
 std::chrono::milliseconds watchdog_limit();
@@ -37,6 +41,7 @@ public:
 
 private:
     run_control* control_ = nullptr;  // null when not watched (no limit)
+    detail::watch_slot* slot_ = nullptr;  // the calling thread's entry that holds the watch (watchdog.cpp)
 };
 
 }  // namespace softmetal

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 namespace softmetal::objects {
 
@@ -37,27 +38,48 @@ void submit_to_lane(id self) {
     });
 }
 
-// SOFTMETAL_INLINE_COMMIT: the most threads (all dispatches together) of a command buffer that commit
-// may run on the committing thread when its queue is idle; 0 (the default): never.
+// SOFTMETAL_INLINE_COMMIT: which command buffers commit may run on the committing thread when its queue
+// is idle.
+//   unset (or "auto"): only those provably short before they run (inline_mode::bounded, is_small);
+//   "0": never (every command buffer goes to the queue's lane, as a GPU takes it);
+//   N: any of at most N threads (all dispatches together), whatever its kernels do.
 //
-// Off by default because it is not Metal's contract: commit returns at once on a GPU, and a program may
-// rely on it (a small kernel that spins until the host writes memory, or a long one the program means
-// to overlap with its own work: pymetal's dispatch_async(...).wait(timeout) test waits for a TimeoutError
-// from a one-thread kernel of 400 million iterations, and commit ran it to the end first). Nothing
-// tells a short kernel from a long one before it runs. 1024 suits programs that commit many small
-// command buffers and never count on commit returning first.
-std::uint64_t inline_commit_thread_limit() {
-    static const std::uint64_t limit = [] {
-        std::uint64_t value = 0;
-        if (const char* text = std::getenv("SOFTMETAL_INLINE_COMMIT")) {
-            char* end = nullptr;
-            errno = 0;
-            const unsigned long long v = std::strtoull(text, &end, 10);
-            if (errno == 0 && end != text && *end == 0) value = v;
+// Why not any small one by default: commit returns at once on a GPU, and a program may rely on it (a
+// small kernel that spins until the host writes memory, or a long one the program means to overlap with
+// its own work: pymetal's dispatch_async(...).wait(timeout) test waits for a TimeoutError from a
+// one-thread kernel of 400 million iterations, and commit ran it to the end first). The translator tells
+// a kernel whose work is bounded by its code's size (no loop, no recursion: straight_line_tokens in the
+// kernel table) from one that may run long; a command buffer of such kernels over a small grid is over in
+// microseconds, so running it before commit returns is not observable as anything but a fast GPU.
+enum class inline_mode { never, bounded, threads };
+struct inline_policy {
+    inline_mode mode = inline_mode::bounded;
+    std::uint64_t thread_limit = 0;  // inline_mode::threads
+};
+
+// inline_mode::bounded: the most work, threads times each kernel's straight_line_tokens summed over the
+// command buffer's dispatches. 2^16 source tokens of straight-line code run in well under a millisecond
+// (a token is at most a few instructions, or one call of a math function), and cover a one-thread
+// kernel of a few dozen tokens up to a 1,024-thread one of 64.
+constexpr std::uint64_t bounded_work_limit = std::uint64_t(1) << 16;
+
+const inline_policy& inline_commit_policy() {
+    static const inline_policy policy = [] {
+        inline_policy p;
+        const char* text = std::getenv("SOFTMETAL_INLINE_COMMIT");
+        if (!text || !*text || std::strcmp(text, "auto") == 0) return p;
+        char* end = nullptr;
+        errno = 0;
+        const unsigned long long v = std::strtoull(text, &end, 10);
+        if (errno != 0 || end == text || *end != 0) {
+            std::fprintf(stderr, "softmetal: SOFTMETAL_INLINE_COMMIT=%s is neither auto nor a number; auto is used\n", text);
+            return p;
         }
-        return value;
+        p.mode = v == 0 ? inline_mode::never : inline_mode::threads;
+        p.thread_limit = v;
+        return p;
     }();
-    return limit;
+    return policy;
 }
 
 // The threads a direct dispatch runs, saturated at UINT64_MAX (its checks come later, when it runs).
@@ -75,18 +97,26 @@ std::uint64_t dispatch_threads(const recorded_dispatch& d) {
 }
 
 // Whether a committed command buffer is one that commit may run itself (run_inline): only direct compute
-// dispatches, of at most inline_commit_thread_limit() threads in all. Everything whose length cannot be
-// told from its size (an indirect grid, a blit) or that waits for something else (an event) goes to the
-// queue's lane, so that commit never blocks on it. Read after the commit: no command is added any more.
+// dispatches, and only as many as inline_commit_policy() allows. Everything whose length cannot be told
+// before it runs (an indirect grid, a blit, a kernel with a loop in bounded mode) or that waits for
+// something else (an event) goes to the queue's lane, so that commit never blocks on it. Read after the
+// commit: no command is added any more.
 bool is_small(const command_buffer_core& core) {
-    const std::uint64_t limit = inline_commit_thread_limit();
-    if (limit == 0) return false;
-    std::uint64_t threads = 0;
+    const inline_policy& policy = inline_commit_policy();
+    if (policy.mode == inline_mode::never) return false;
+    const std::uint64_t limit = policy.mode == inline_mode::threads ? policy.thread_limit : bounded_work_limit;
+    std::uint64_t used = 0;
     for (const recorded_command& command : core.commands) {
         if (!command.dispatch || command.dispatch->indirect.base) return false;
-        const std::uint64_t n = dispatch_threads(*command.dispatch);
-        if (n > limit - threads) return false;
-        threads += n;
+        std::uint64_t n = dispatch_threads(*command.dispatch);
+        if (policy.mode == inline_mode::bounded) {
+            // No pipeline (a misuse the run reports) or a kernel not known to be bounded: the lane's.
+            const sm_kernel_info* kernel = command.dispatch->pipeline.kernel;
+            if (!kernel || kernel->straight_line_tokens == 0) return false;
+            if (__builtin_mul_overflow(n, std::uint64_t(kernel->straight_line_tokens), &n)) return false;
+        }
+        if (n > limit - used) return false;
+        used += n;
     }
     return true;
 }
@@ -259,7 +289,7 @@ void encode_event(id self, id event, std::uint64_t value, bool signal) {
 
 }  // namespace
 
-bool commit_may_run_command_buffers() { return inline_commit_thread_limit() > 0; }
+bool commit_may_run_command_buffers() { return inline_commit_policy().mode != inline_mode::never; }
 
 std::atomic<unsigned>& command_buffers_in_flight() {
     static std::atomic<unsigned> count{0};

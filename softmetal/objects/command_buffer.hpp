@@ -214,8 +214,9 @@ bool record_command(command_buffer_core& core, recorded_command command);
 void execute_command_buffer(const std::shared_ptr<command_buffer_core>& core,
                             const std::chrono::steady_clock::time_point* committed_at);
 
-// Whether commit may run a small command buffer itself (SOFTMETAL_INLINE_COMMIT, off by default): a
-// queue's lane is then made to allow it (serial_lane's run_here).
+// Whether commit may run a small command buffer itself (SOFTMETAL_INLINE_COMMIT: by default those whose
+// kernels are provably short, command_buffer.cpp; 0: never): a queue's lane is then made to allow it
+// (serial_lane's run_here).
 bool commit_may_run_command_buffers();
 
 // Command buffers of every queue that are committed and not yet finished.

@@ -171,7 +171,11 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared,
     const double gpu_end = monotonic_seconds();
 
     // The end of the work, in one locked section when it succeeded (this runs for every command buffer).
+    // Without handlers to run first, the references are taken out in the same section (finish below
+    // would otherwise lock once more for them).
     bool has_handlers = had_scheduled_handlers;
+    held_references taken_at_end;
+    bool taken = false;
     auto record_end_locked = [&](pymetal::object error) {
         core.gpu_start_time = gpu_start;
         core.gpu_end_time = gpu_end;
@@ -180,6 +184,10 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared,
         core.progress.store(progress_completed, std::memory_order_release);
         wake_waiters = core.completed_waiters > 0 || core.scheduled_waiters > 0;
         has_handlers = has_handlers || !core.completed_handlers.empty();  // none can be added after commit
+        if (!has_handlers) {
+            core.take_references_locked(taken_at_end);
+            taken = true;
+        }
     };
     {
         std::lock_guard<std::mutex> lock(core.mutex);
@@ -209,11 +217,14 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared,
     // cost a wake-up on every command buffer.
     // (Run here, it is inside the lane's autorelease pool, or the committing thread's when commit ran the
     // command buffer itself; on the handler lane, inside one of its own.)
-    auto finish = [shared, self] {
+    // `already_taken`: the references, when record_end_locked took them (no handlers); else null and
+    // they are taken here.
+    auto finish = [shared, self](held_references* already_taken) {
         command_buffer_core& core = *shared;
         std::vector<void*> handlers;
-        held_references held;
-        {
+        held_references own;
+        held_references& held = already_taken ? *already_taken : own;
+        if (!already_taken) {
             std::lock_guard<std::mutex> lock(core.mutex);
             handlers.swap(core.completed_handlers);
             core.take_references_locked(held);  // kept until the handlers have run
@@ -243,10 +254,10 @@ void execute_command_buffer(const std::shared_ptr<command_buffer_core>& shared,
     if (has_handlers) {
         handler_lane->submit([finish = std::move(finish)] {
             pymetal::autorelease_pool pool;
-            finish();
+            finish(nullptr);
         });
     } else {
-        finish();
+        finish(taken ? &taken_at_end : nullptr);
     }
 }
 

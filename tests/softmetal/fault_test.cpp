@@ -249,6 +249,29 @@ TEST_CASE("null and garbage pointers read by a kernel are page faults") {
     check_queue_still_computes(queue.get());
 }
 
+TEST_CASE("a fault in a short kernel run by commit itself ends only its command buffer") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    let_queue_go_idle(queue.get());
+    object in = buffer_with(std::vector<std::uint64_t>(8, 0x10));
+    object out = new_buffer(8 * sizeof(float));
+    object pipeline = pipeline_for(fault_kernels, "wild_pointer");
+    object command_buffer = run_encoded(queue.get(), [&](id encoder) {
+        set_pipeline(encoder, pipeline.get());
+        set_buffer(encoder, in.get(), 0, 0);
+        set_buffer(encoder, out.get(), 0, 1);
+        dispatch_threads(encoder, {8, 1, 1}, {8, 1, 1});
+    });
+    const outcome o = outcome_of(command_buffer.get());
+    CHECK(o.status == status_error);
+    CHECK(o.code == error_page_fault);
+    INFO(o.text);
+    CHECK(contains(o.text, "kernel 'wild_pointer'"));
+    // No loop in wild_pointer: unless SOFTMETAL_INLINE_COMMIT is 0, commit ran it on this thread.
+    CHECK(ran_at_commit(command_buffer.get()) == (inline_commit_mode() != inline_commit::never));
+    check_queue_still_computes(queue.get());
+}
+
 TEST_CASE("integer division by zero and INT_MIN / -1 end the command buffer, not the process") {
     autorelease_pool pool;
     object queue = new_queue();

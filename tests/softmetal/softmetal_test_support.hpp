@@ -6,11 +6,13 @@
 #include <sched.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <pymetal/objc.hpp>
@@ -215,6 +217,33 @@ object run_encoded(id queue, Encode&& encode) {
 }
 
 inline ns_uinteger status_of(id command_buffer) { return msg_send<ns_uinteger()>(command_buffer, "status"); }
+
+// What SOFTMETAL_INLINE_COMMIT asks of this process (command_buffer.cpp): commit runs command buffers of
+// provably short kernels itself (unset or "auto"), none ("0"), or any small one (a thread count).
+enum class inline_commit { bounded, never, threads };
+inline inline_commit inline_commit_mode() {
+    const char* text = std::getenv("SOFTMETAL_INLINE_COMMIT");
+    if (!text || !*text || std::string_view(text) == "auto") return inline_commit::bounded;
+    return std::string_view(text) == "0" ? inline_commit::never : inline_commit::threads;
+}
+
+// Waits until the queue's lane has nothing left (the tasks it starts with, earlier command buffers): only
+// an idle queue's command buffer may be run by its commit.
+inline void let_queue_go_idle(id queue) {
+    autorelease_pool pool;
+    object cb = object::retain(msg_send<id()>(queue, "commandBuffer"));
+    msg_send<void()>(cb.get(), "commit");
+    msg_send<void()>(cb.get(), "waitUntilCompleted");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+// Whether a finished command buffer was run by its commit, on the committing thread: it was then
+// scheduled at commit's own clock reading, so GPUStartTime (when it was scheduled to run) equals
+// kernelStartTime (when it was committed). The queue's lane reads the clock again when it takes it.
+inline bool ran_at_commit(id command_buffer) {
+    const double committed = msg_send<double()>(command_buffer, "kernelStartTime");
+    return committed > 0 && msg_send<double()>(command_buffer, "GPUStartTime") == committed;
+}
 
 // The seed's kernel: float2 in at buffer(0), float out at buffer(1).
 inline constexpr const char* add_kernel_source = R"(#include <metal_stdlib>
