@@ -260,7 +260,25 @@ private:
     bool member(size_t i) const { return i > 0 && (is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")); }
     bool is_helper_call(size_t i) const {
         return is_ident(i) && k_.meeting_functions.count(text(i)) && (is(i + 1, "(") || is(i + 1, "<")) &&
-               (!member(i) || (is(i - 1, "::") && qualified_start(i) != npos));
+               (!member(i) || (is(i - 1, "::") && call_start(i) != npos));
+    }
+    // Where the call whose name is at `i` starts: its namespace qualifier (qualified_start), or one type
+    // (`S::f`, `S<float>::f`, `Op::f`); npos for other shapes.
+    size_t call_start(size_t i) const {
+        const size_t q = qualified_start(i);
+        if (q != npos || i < 2 || !is(i - 1, "::")) return q;
+        size_t t = i - 2;
+        if (is(t, ">")) {
+            int d = 0;
+            for (;; --t) {
+                if (is(t, ">")) ++d;
+                else if (is(t, "<") && --d == 0) break;
+                if (t == 0 || is(t, ";") || is(t, "{") || is(t, "}")) return npos;
+            }
+            --t;
+        }
+        if (!is_ident(t) || (t > 0 && (is(t - 1, "::") || is(t - 1, ".") || is(t - 1, "->")))) return npos;
+        return t;
     }
     // A call by a qualified name (`util::reduce(v)`, `a::b::f(v)`, `::f(v)`): where the name starts, when
     // every qualifier is a namespace of the source's own (not a type, not `metal`); else npos. The
@@ -379,7 +397,7 @@ private:
                     std::string ret;
                     if (!inline_call(k, rename, depth, out, ret)) return false;
                     last_close = match_[call_paren(k)];
-                    const size_t start = qualified_start(k); // (`util::` included)
+                    const size_t start = call_start(k); // (`util::`, `S<float>::` included)
                     if (ret.empty()) { // a void helper: the statement must be the call alone
                         if (!(start == i && is(last_close + 1, ";") && last_close + 2 == e)) return false;
                         reps[start] = {last_close + 1, ";"};
@@ -569,6 +587,10 @@ private:
             d.name = i;
         }
         if (found != 1) return false;
+        return complete_definition(d);
+    }
+    // From `d.name`: the return type's start and a `template <...>` before it.
+    bool complete_definition(definition &d) const {
         // The return type: back over identifiers, `::`, `*` and template arguments.
         size_t t = d.name;
         while (t > 0) {
@@ -601,6 +623,121 @@ private:
             if (is(i, "template") || is(i, "auto") || is(i, "operator")) return false;
         return true;
     }
+    // The struct a call `S::f(`, `S<args>::f(` or `Op::f(` (Op a type parameter of an inlining whose
+    // value is `S` or `S<args>`) goes through: its name and template arguments, spelled.
+    bool call_type(size_t call, const std::map<std::string, std::string> &rename, std::string &name, std::vector<std::string> &args) const {
+        const size_t start = call_start(call);
+        if (start == npos || is(start, "::") || namespaces_.count(text(start))) return false;
+        args.clear();
+        if (is(start + 1, "<")) {
+            const size_t close = angle_close(start + 1);
+            if (close == npos || close + 2 != call) return false;
+            for (const auto &a : split_template_commas(start + 2, close)) args.push_back(spelled(a.first, a.second, rename));
+            name = text(start);
+            return true;
+        }
+        const std::string renamed = rename.count(text(start)) ? rename.at(text(start)) : text(start);
+        auto v = type_values_.find(renamed);
+        if (v == type_values_.end()) {
+            name = text(start);
+            return true;
+        }
+        // The value's own tokens: `Name` or `Name<a, b>` and nothing else.
+        const std::string &value = v->second;
+        std::vector<token> vt;
+        for (const token &t : tokenize_msl(value))
+            if (!t.in_directive) vt.push_back(t);
+        auto word = [&](size_t i) { return i < vt.size() ? value.substr(vt[i].offset, vt[i].length) : std::string(); };
+        if (vt.empty() || vt[0].kind != token_kind::identifier) return false;
+        name = word(0);
+        if (vt.size() == 1) return true;
+        if (word(1) != "<" || word(vt.size() - 1) != ">") return false;
+        int depth = 0;
+        size_t from = 2;
+        for (size_t i = 1; i + 1 < vt.size(); ++i) {
+            const std::string w = word(i);
+            if (w == "<" || w == "(" || w == "[") ++depth;
+            else if (w == ">" || w == ")" || w == "]") --depth;
+            else if (w == "," && depth == 1) {
+                args.push_back(value.substr(vt[from].offset, vt[i].offset - vt[from].offset));
+                from = i + 1;
+            }
+            if (depth == 0) return false; // closed before the end
+        }
+        if (from < vt.size() - 1) args.push_back(value.substr(vt[from].offset, vt[vt.size() - 1].offset - vt[from].offset));
+        return true;
+    }
+    // The static member function `f` defined in the one definition of struct (or class) `type` (none
+    // other, no specialisation), that names no other member of it (its body is read outside the class:
+    // only the class's template parameters, bound by the inlining, are known there); the class's
+    // template parameter list `<...>` when it is a template.
+    bool find_member(const std::string &type, const std::string &f, definition &d, size_t &tparams_open, size_t &tparams_close) const {
+        size_t open = npos;
+        int found = 0;
+        tparams_open = tparams_close = npos;
+        for (size_t i = 0; i + 2 < toks_.size(); ++i) {
+            if (!(is(i, "struct") || is(i, "class")) || !is_ident(i + 1) || text(i + 1) != type) continue;
+            if (is(i + 2, "<")) return false; // a specialisation: which one applies is the compiler's to say
+            size_t k = i + 2;
+            while (k < toks_.size() && !is(k, "{") && !is(k, ";") && !is(k, "(")) ++k;
+            if (!is(k, "{")) continue;
+            if (++found > 1) return false;
+            open = k;
+            if (i > 0 && is(i - 1, ">")) { // `template <...> struct S`
+                size_t t = i - 1;
+                int depth = 0;
+                for (;; --t) {
+                    if (is(t, ">")) ++depth;
+                    else if (is(t, "<") && --depth == 0) break;
+                    if (t == 0) return false;
+                }
+                if (t == 0 || !is(t - 1, "template")) return false;
+                tparams_open = t;
+                tparams_close = i - 1;
+            }
+        }
+        if (found != 1 || match_[open] == npos) return false;
+        const size_t close = match_[open];
+        // The members: names declared at the class's own level.
+        std::set<std::string> members;
+        size_t head = open + 1;
+        int definitions = 0;
+        bool is_static = false;
+        for (size_t k = open + 1; k < close; ++k) {
+            if (is(k, ";") || is(k, "}") || (is(k, ":") && !is(k - 1, ":") && !is(k + 1, ":"))) {
+                head = k + 1;
+                continue;
+            }
+            if (is_ident(k) && (is(k + 1, "(") || is(k + 1, "=") || is(k + 1, ";") || is(k + 1, "[") || is(k + 1, "{") || is(k + 1, ",")))
+                members.insert(text(k));
+            if (is(k, "using") && is_ident(k + 1)) members.insert(text(k + 1));
+            if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) {
+                if (is(k, "(") && is_ident(k - 1) && text(k - 1) == f) {
+                    size_t b = match_[k] + 1;
+                    while (is(b, "const") || is(b, "thread") || is(b, "noexcept")) ++b;
+                    if (is(b, "{")) {
+                        ++definitions;
+                        d.name = k - 1;
+                        is_static = false;
+                        for (size_t h = head; h < k; ++h)
+                            if (is(h, "static")) is_static = true;
+                    }
+                }
+                k = match_[k];
+                if (is(k, "}")) head = k + 1;
+            }
+        }
+        if (definitions != 1 || !is_static) return false;
+        members.erase(f);
+        if (!complete_definition(d)) return false;
+        const size_t body_open = match_[d.name + 1] + 1;
+        size_t body = body_open;
+        while (!is(body, "{")) ++body;
+        for (size_t i = d.template_open != npos ? d.template_open : d.type_start; i < match_[body]; ++i)
+            if (is_ident(i) && !(is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")) && members.count(text(i))) return false;
+        return true;
+    }
+
     // [a, b) split at its top-level commas.
     std::vector<std::pair<size_t, size_t>> split_commas(size_t a, size_t b) const {
         std::vector<std::pair<size_t, size_t>> parts;
@@ -818,7 +955,20 @@ private:
         const size_t paren = call_paren(call);
         if (paren == npos) return false;
         definition d;
-        if (depth >= 4 || !find_definition(name, d)) return false;
+        if (depth >= 4) return false;
+        // Through a type (`S::f`, `S<float>::f`, `Op::f`): a static member function of a struct of the
+        // source's own, whose template parameters become declarations of this inlining like a function
+        // template's (below).
+        const bool through_type = is(call - 1, "::") && qualified_start(call) == npos;
+        std::vector<std::string> type_args;
+        size_t type_params_open = npos, type_params_close = npos;
+        if (through_type) {
+            std::string type_name;
+            if (!call_type(call, outer, type_name, type_args) || !find_member(type_name, name, d, type_params_open, type_params_close))
+                return false;
+        } else if (!find_definition(name, d)) {
+            return false;
+        }
         const size_t params_open = d.name + 1, params_close = match_[params_open];
         size_t body = params_close + 1;
         while (!is(body, "{")) ++body;
@@ -894,6 +1044,32 @@ private:
         // deduced from the arguments, declared before the block under names of this inlining.
         std::string declarations;
         std::set<std::string> type_parameters;
+        if (type_params_open != npos) {
+            const std::vector<std::pair<size_t, size_t>> tparams = split_template_commas(type_params_open + 1, type_params_close);
+            if (type_args.size() > tparams.size()) return false;
+            for (const auto &tp : tparams)
+                for (size_t i = tp.first; i < tp.second && !is(i, "="); ++i)
+                    if (is_ident(i) && (i + 1 == tp.second || is(i + 1, "=") || is(i + 1, ","))) rename[text(i)] = "sm_i" + tag + "_" + text(i);
+            for (size_t t = 0; t < tparams.size(); ++t) {
+                const size_t a = tparams[t].first, b = tparams[t].second;
+                size_t eq = a;
+                while (eq < b && !is(eq, "=")) ++eq;
+                if (eq == a || !is_ident(eq - 1)) return false;
+                for (size_t i = a; i < eq; ++i)
+                    if (is(i, "...") || is(i, ".") || is(i, "template")) return false;
+                const size_t nm = eq - 1;
+                const bool is_type = is(a, "typename") || is(a, "class");
+                const std::string pname = rename.at(text(nm));
+                const std::string value = t < type_args.size() ? type_args[t] : eq < b ? spelled(eq + 1, b, rename) : "";
+                if (value.empty()) return false;
+                if (is_type) {
+                    declarations += at + "using " + pname + " = " + value + ";\n";
+                    type_values_[pname] = value;
+                } else {
+                    declarations += at + "constexpr " + spelled(a, nm, rename) + " " + pname + " = (" + value + ");\n";
+                }
+            }
+        }
         if (d.template_open != npos) {
             const std::vector<std::pair<size_t, size_t>> tparams = split_template_commas(d.template_open + 1, d.template_close);
             std::vector<std::pair<size_t, size_t>> explicit_args;
@@ -941,6 +1117,7 @@ private:
                 if (is_type) {
                     declarations += at + "using " + pname + " = " + value + ";\n";
                     type_parameters.insert(text(nm));
+                    type_values_[pname] = value; // (`Op::f(...)` in the body: Op's struct)
                 } else {
                     declarations += at + "constexpr " + spelled(a, nm, rename) + " " + pname + " = (" + value + ");\n";
                 }
@@ -1044,9 +1221,15 @@ private:
         const size_t end = final_return != npos ? final_return : body_close;
         if (!expand_list(body + 1, end, rename, depth + 1, out)) return false;
         if (!is_void) {
+            // `return e;` as `sm_ret<N> = (e);`, a statement like the others: helper calls in `e` are
+            // inlined (`return Op::simd_op(v);`) and SIMD-group calls nested in it hoisted.
             const size_t semi = stmt_end(final_return, body_close) - 1;
-            out += copy(final_return, final_return + 1, rename, {{final_return, {final_return, ret + " = ("}}}) +
-                   copy(final_return + 1, semi, rename) + ");\n";
+            return_reps_[final_return] = {final_return, ret + " = ("};
+            return_reps_[semi] = {semi, ");"};
+            const bool expanded = expand_list(final_return, semi + 1, rename, depth + 1, out);
+            return_reps_.erase(final_return);
+            return_reps_.erase(semi);
+            if (!expanded) return false;
         }
         out += at + "}\n";
         return true;
@@ -1143,6 +1326,7 @@ private:
     line_map lines_;
     int inlined_ = 0;
     std::map<size_t, std::pair<size_t, std::string>> hoisted_types_; // a hoisted call -> a value of its type (unevaluated)
+    std::map<std::string, std::string> type_values_; // a type parameter of an inlining (`sm_i3_Op`) -> its value (`Min<float>`)
     std::set<std::string> namespaces_;      // every `namespace X` of the source
     std::set<std::string> namespace_types_; // types declared inside a namespace
     // While a helper with early returns is inlined: each of its `return` (and the `;` ending a

@@ -2088,3 +2088,87 @@ TEST_CASE("a SIMD-group call inside another's arguments is hoisted into a meetin
         CHECK(out[t * 6 + 5] == (any ? float(width) : 0.0f));
     }
 }
+
+// candle's and MLX's reduction operators: structs whose static member functions call SIMD-group
+// functions, reached as `Op::simd_op(v)` with `Op` a template parameter of a helper (`Sum<float>`,
+// explicit or defaulted), as `S<float>::f(v)` and as `Lane::first(v)` of a plain struct.
+const char *const static_members_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename T> struct Sum {
+    static constexpr T init() { return T(0); }
+    static METAL_FUNC T simd_op(T a) { return simd_sum(a); }
+    METAL_FUNC T operator()(T a, T b) { return a + b; }
+};
+template <typename T> struct Max {
+    static METAL_FUNC T simd_op(T a) { return simd_max(a); }
+};
+struct Lane {
+    static float first(float v) { return simd_broadcast_first(v); }
+};
+template <typename Op, typename T> METAL_FUNC T reduce_with(T v) { return Op::simd_op(v); }
+template <typename T, typename Op = Max<T>> METAL_FUNC T reduce_default(T v) {
+    const T r = Op::simd_op(v);
+    return r;
+}
+kernel void statics(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    const float v = in[gid];
+    out[gid * 5] = reduce_with<Sum<float>>(v);
+    out[gid * 5 + 1] = reduce_default(v);
+    out[gid * 5 + 2] = Lane::first(v + 1.0f);
+    out[gid * 5 + 3] = Sum<float>::simd_op(v * 2.0f) + Sum<float>::init();
+    out[gid * 5 + 4] = reduce_with<Max<int>>(int(v) - 3);
+}
+)";
+
+TEST_CASE("static member functions that call SIMD-group functions, reached through a type or a template parameter, are inlined",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(static_members_source, "statics", keep);
+    CHECK(split(k));
+    const uint32_t n = 45; // SIMD groups of 32 and 13
+    std::vector<float> in(n);
+    for (uint32_t i = 0; i < n; ++i) in[i] = float((i * 3) % 11);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(n * 5, -1.0f))};
+    run(k, b, {n, 1, 1}, {n, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t t = 0; t < n; ++t) {
+        INFO("thread " << t);
+        const uint32_t s0 = t / 32 * 32, s1 = std::min(s0 + 32, n);
+        float s = 0.0f, hi = -1e30f;
+        for (uint32_t i = s0; i < s1; ++i) s += in[i], hi = std::max(hi, in[i]);
+        CHECK(out[t * 5] == s);
+        CHECK(out[t * 5 + 1] == hi);
+        CHECK(out[t * 5 + 2] == in[s0] + 1.0f);
+        CHECK(out[t * 5 + 3] == s * 2.0f);
+        CHECK(out[t * 5 + 4] == hi - 3.0f);
+    }
+}
+
+TEST_CASE("a functor object or a non-static member function that meets other threads keeps the kernel on fibers",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+struct Reducer {
+    METAL_FUNC float operator()(float v) { return simd_sum(v); }
+};
+struct Accumulator {
+    float base;
+    METAL_FUNC float add(float v) { return base + simd_sum(v); }
+};
+kernel void functor(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    Reducer r;
+    out[gid] = r(in[gid]);
+}
+kernel void method(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    Accumulator a = {1.0f};
+    out[gid] = a.add(in[gid]);
+}
+)", "functor", keep);
+    CHECK(fibers(k));
+    const sm_kernel_info *m = keep->find("method");
+    REQUIRE(m);
+    CHECK(fibers(m));
+}
