@@ -357,7 +357,9 @@ private:
         for (size_t i = a; i < b;) {
             const size_t e = stmt_end(i, b);
             if (e == npos || e > b) return false;
-            const bool nested = !statement_keywords().count(text(i)) && !is(i, "{") && has_nested_simd_call(i, e);
+            // (Hoisted where the statement is one of the list's own, below; a loop, block or if holding
+            // one is expanded so that its statements are.)
+            const bool nested = has_nested_simd_call(i, e);
             if (!contains_helper_call(i, e) && !nested && !(is(i, "switch") && meets(i, e))) {
                 out += copy(i, e, rename);
             } else if ((is(i, "for") || is(i, "while")) && is(match_[i + 1] + 1, "{") && match_[match_[i + 1] + 1] + 1 == e &&
@@ -405,7 +407,7 @@ private:
                         reps[start] = {last_close, ret};
                     }
                 }
-                if (nested && !hoist_nested_simd_calls(i, e, rename, out, reps)) return false;
+                if (nested && !is(i, "{") && !hoist_nested_simd_calls(i, e, rename, out, reps)) return false;
                 out += copy(i, e, rename, reps);
             }
             // After a statement that may return from the helper being inlined, the rest of this list
@@ -926,6 +928,16 @@ private:
                                   wtext(start - 1) == ","))
                 --start;
             if (start > 0 && wtext(start - 1) == ",") return false; // a further declarator
+            // A threadgroup variable of the kernel's body, as the translator leaves it (`auto &name =
+            // ::sm::entry::threadgroup_vars<...>(...).s0.name;`): its initializer names no variable, so it
+            // is the expression itself.
+            if (wtext(start) == "auto" && wtext(start + 1) == "&" && start + 2 == at && wtext(at + 1) == "=" && at + 2 < wt.size() &&
+                written.compare(wt[at + 2].offset, 29, "::sm::entry::threadgroup_vars") == 0) {
+                const size_t semi = written.find(';', wt[at + 2].offset);
+                if (semi == std::string::npos) return false;
+                expression += "(" + written.substr(wt[at + 2].offset, semi - wt[at + 2].offset) + ") ";
+                continue;
+            }
             std::string type;
             for (size_t j = start; j < at; ++j) {
                 const std::string w = wtext(j);

@@ -2172,3 +2172,48 @@ kernel void method(device const float *in [[buffer(0)]], device float *out [[buf
     REQUIRE(m);
     CHECK(fibers(m));
 }
+
+TEST_CASE("a SIMD-group call inside another's arguments in a loop around barriers and in an if's arm is hoisted there",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void nested_in_loop(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], constant uint &rounds [[buffer(2)]],
+                           uint gid [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]]) {
+    threadgroup float shared[64];
+    float acc = 0.0f;
+    for (uint r = 0; r < rounds; ++r) {
+        shared[gid % 64] = in[gid] + float(r);
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        acc += simd_broadcast(simd_max(shared[gid % 64]), 0);
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+    if (lane % 2 == 1) {
+        acc += simd_sum(simd_min(in[gid])); // the odd lanes' meeting only
+    }
+    out[gid] = acc;
+}
+)", "nested_in_loop", keep);
+    CHECK(split(k));
+    const uint32_t n = 64, rounds = 3;
+    std::vector<float> in(n);
+    for (uint32_t i = 0; i < n; ++i) in[i] = float((i * 13) % 17);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(n, -1.0f)), bytes(std::vector<uint32_t>{rounds})};
+    run(k, b, {n, 1, 1}, {n, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t t = 0; t < n; ++t) {
+        INFO("thread " << t);
+        const uint32_t s0 = t / 32 * 32;
+        float hi = -1e30f, lo = 1e30f;
+        uint32_t odd = 0;
+        for (uint32_t i = s0; i < s0 + 32; ++i) {
+            hi = std::max(hi, in[i]);
+            if (i % 2 == 1) lo = std::min(lo, in[i]), ++odd;
+        }
+        float want = 0.0f;
+        for (uint32_t r = 0; r < rounds; ++r) want += hi + float(r);
+        if (t % 2 == 1) want += lo * float(odd);
+        CHECK(out[t] == want);
+    }
+}
