@@ -2705,7 +2705,23 @@ private:
         }
         return true;
     }
+    struct static_members_result {
+        bool ok = false;
+        std::set<std::string> members, others;
+    };
+    std::map<std::string, static_members_result> static_members_cache_; // (asked per kernel: a scan of the whole source)
     bool static_meeting_members(const std::string &type, std::set<std::string> &members, std::set<std::string> &others) {
+        auto cached = static_members_cache_.find(type);
+        if (cached == static_members_cache_.end()) {
+            static_members_result r;
+            r.ok = scan_static_meeting_members(type, r.members, r.others);
+            cached = static_members_cache_.emplace(type, std::move(r)).first;
+        }
+        members = cached->second.members;
+        others = cached->second.others;
+        return cached->second.ok;
+    }
+    bool scan_static_meeting_members(const std::string &type, std::set<std::string> &members, std::set<std::string> &others) {
         struct member_function {
             std::string name;
             bool is_static = false, is_operator = false;
