@@ -235,6 +235,7 @@ private:
         match_.assign(toks_.size(), npos);
         std::vector<size_t> stack;
         for (size_t i = 0; i < toks_.size(); ++i) {
+            if (is(i, "namespace") && is_ident(i + 1) && !(i > 0 && is(i - 1, "using")) && !is(i + 1, "metal")) namespaces_.insert(text(i + 1));
             if (is(i, "(") || is(i, "[") || is(i, "{")) stack.push_back(i);
             else if ((is(i, ")") || is(i, "]") || is(i, "}")) && !stack.empty()) {
                 match_[stack.back()] = i;
@@ -242,10 +243,73 @@ private:
                 stack.pop_back();
             }
         }
+        // Types declared inside a namespace (`struct`, `class`, `union`, `enum`, `using X =`, `typedef ... X;`):
+        // a helper reached by a qualified name is not inlined when it names one (below).
+        std::vector<size_t> open_namespaces;
+        for (size_t i = 0; i < toks_.size(); ++i) {
+            while (!open_namespaces.empty() && i > match_[open_namespaces.back()]) open_namespaces.pop_back();
+            if (is(i, "{") && match_[i] != npos && i >= 2 && is_ident(i - 1) && is(i - 2, "namespace")) open_namespaces.push_back(i);
+            if (open_namespaces.empty()) continue;
+            if ((is(i, "struct") || is(i, "class") || is(i, "union") || is(i, "enum")) && is_ident(i + 1)) namespace_types_.insert(text(i + 1));
+            if (is(i, "using") && is_ident(i + 1) && is(i + 2, "=")) namespace_types_.insert(text(i + 1));
+            if (is(i, "typedef"))
+                for (size_t k = i + 1; k < toks_.size() && !is(k, ";"); ++k)
+                    if (is_ident(k) && is(k + 1, ";")) namespace_types_.insert(text(k));
+        }
     }
     bool member(size_t i) const { return i > 0 && (is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")); }
     bool is_helper_call(size_t i) const {
-        return is_ident(i) && k_.meeting_functions.count(text(i)) && (is(i + 1, "(") || is(i + 1, "<")) && !member(i);
+        return is_ident(i) && k_.meeting_functions.count(text(i)) && (is(i + 1, "(") || is(i + 1, "<")) &&
+               (!member(i) || (is(i - 1, "::") && call_start(i) != npos));
+    }
+    // Where the call whose name is at `i` starts: its namespace qualifier (qualified_start), or one type
+    // (`S::f`, `S<float>::f`, `Op::f`); npos for other shapes.
+    size_t call_start(size_t i) const {
+        const size_t q = qualified_start(i);
+        if (q != npos || i < 2 || !is(i - 1, "::")) return q;
+        size_t t = i - 2;
+        if (is(t, ">")) {
+            int d = 0;
+            for (;; --t) {
+                if (is(t, ">")) ++d;
+                else if (is(t, "<") && --d == 0) break;
+                if (t == 0 || is(t, ";") || is(t, "{") || is(t, "}")) return npos;
+            }
+            --t;
+        }
+        if (!is_ident(t) || (t > 0 && (is(t - 1, "::") || is(t - 1, ".") || is(t - 1, "->")))) return npos;
+        return t;
+    }
+    // A call by a qualified name (`util::reduce(v)`, `a::b::f(v)`, `::f(v)`): where the name starts, when
+    // every qualifier is a namespace of the source's own (not a type, not `metal`); else npos. The
+    // call's own name when it has no qualifier.
+    size_t qualified_start(size_t i) const {
+        size_t q = i;
+        while (q >= 2 && is(q - 1, "::") && is_ident(q - 2)) {
+            if (!namespaces_.count(text(q - 2)) || (q >= 3 && (is(q - 3, ".") || is(q - 3, "->")))) return npos;
+            q -= 2;
+        }
+        if (q >= 1 && is(q - 1, "::")) {
+            if (q >= 2 && (is_ident(q - 2) || is(q - 2, ">") || is(q - 2, ")") || is(q - 2, "]"))) return npos;
+            --q; // `::f`: the global namespace
+        }
+        return q;
+    }
+    // The namespaces the call at `i` names, outermost first, and whether it starts with `::`.
+    std::vector<std::string> call_qualifiers(size_t i, bool &absolute) const {
+        std::vector<std::string> q;
+        const size_t start = qualified_start(i);
+        absolute = start != npos && is(start, "::");
+        for (size_t k = start; start != npos && k < i; ++k)
+            if (is_ident(k)) q.push_back(text(k));
+        return q;
+    }
+    // The namespaces `namespace X {` around token `i`, outermost first.
+    std::vector<std::string> enclosing_namespaces(size_t i) const {
+        std::vector<std::string> chain;
+        for (size_t j = 2; j < i; ++j)
+            if (is(j, "{") && match_[j] != npos && match_[j] > i && is_ident(j - 1) && is(j - 2, "namespace")) chain.push_back(text(j - 1));
+        return chain;
     }
     bool contains_helper_call(size_t a, size_t b) const {
         for (size_t i = a; i < b; ++i)
@@ -260,12 +324,19 @@ private:
         std::string out = lines_.sync(toks_[a].offset);
         size_t pos = toks_[a].offset;
         for (size_t i = a; i < b; ++i) {
+            const std::pair<size_t, std::string> *rep = nullptr;
             auto r = reps.find(i);
+            if (r != reps.end()) {
+                rep = &r->second;
+            } else {
+                auto q = return_reps_.find(i); // an early return of the helper being inlined
+                if (q != return_reps_.end()) rep = &q->second;
+            }
             std::string with;
             size_t last = i;
-            if (r != reps.end()) {
-                with = r->second.second;
-                last = r->second.first;
+            if (rep) {
+                with = rep->second;
+                last = rep->first;
             } else if (is_ident(i) && !member(i) && rename.count(text(i))) {
                 with = rename.at(text(i));
             } else {
@@ -282,10 +353,14 @@ private:
     }
 
     bool expand_list(size_t a, size_t b, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
+        bool guards = false; // an `if (!sm_r<N>) {` open (early returns)
         for (size_t i = a; i < b;) {
             const size_t e = stmt_end(i, b);
             if (e == npos || e > b) return false;
-            if (!contains_helper_call(i, e) && !(is(i, "switch") && meets(i, e))) {
+            // (Hoisted where the statement is one of the list's own, below; a loop, block or if holding
+            // one is expanded so that its statements are.)
+            const bool nested = has_nested_simd_call(i, e);
+            if (!contains_helper_call(i, e) && !nested && !(is(i, "switch") && meets(i, e))) {
                 out += copy(i, e, rename);
             } else if ((is(i, "for") || is(i, "while")) && is(match_[i + 1] + 1, "{") && match_[match_[i + 1] + 1] + 1 == e &&
                        !contains_helper_call(i, match_[i + 1] + 1)) {
@@ -311,9 +386,9 @@ private:
                     out += copy(then_end, then_end + 1, rename);
                     if (!expand_arm(then_end + 1, e, rename, depth, out)) return false;
                 }
-            } else if (statement_keywords().count(text(i))) {
+            } else if (statement_keywords().count(text(i)) && !(is(i, "return") && return_reps_.count(i))) {
                 out += copy(i, e, rename); // a call under control flow: the splitter refuses it
-            } else {
+            } else { // (an early return of a helper is an assignment here: its calls are inlined too)
                 // Each helper call of the statement (none inside another's arguments) before it, its
                 // result in its place.
                 std::map<size_t, std::pair<size_t, std::string>> reps;
@@ -324,17 +399,29 @@ private:
                     std::string ret;
                     if (!inline_call(k, rename, depth, out, ret)) return false;
                     last_close = match_[call_paren(k)];
+                    const size_t start = call_start(k); // (`util::`, `S<float>::` included)
                     if (ret.empty()) { // a void helper: the statement must be the call alone
-                        if (!(k == i && is(last_close + 1, ";") && last_close + 2 == e)) return false;
-                        reps[k] = {last_close + 1, ";"};
+                        if (!(start == i && is(last_close + 1, ";") && last_close + 2 == e)) return false;
+                        reps[start] = {last_close + 1, ";"};
                     } else {
-                        reps[k] = {last_close, ret};
+                        reps[start] = {last_close, ret};
                     }
                 }
+                if (nested && !is(i, "{") && !hoist_nested_simd_calls(i, e, rename, out, reps)) return false;
                 out += copy(i, e, rename, reps);
             }
+            // After a statement that may return from the helper being inlined, the rest of this list
+            // runs only in the threads that have not returned (one guard after each such statement,
+            // side by side, so several returns do not nest deeper).
+            const std::string flag = return_flag(i, e);
             i = e;
+            if (!flag.empty() && i < b) {
+                if (guards) out += "}\n";
+                out += "if (!" + flag + ") {\n";
+                guards = true;
+            }
         }
+        if (guards) out += "}\n";
         return true;
     }
 
@@ -502,6 +589,10 @@ private:
             d.name = i;
         }
         if (found != 1) return false;
+        return complete_definition(d);
+    }
+    // From `d.name`: the return type's start and a `template <...>` before it.
+    bool complete_definition(definition &d) const {
         // The return type: back over identifiers, `::`, `*` and template arguments.
         size_t t = d.name;
         while (t > 0) {
@@ -534,6 +625,121 @@ private:
             if (is(i, "template") || is(i, "auto") || is(i, "operator")) return false;
         return true;
     }
+    // The struct a call `S::f(`, `S<args>::f(` or `Op::f(` (Op a type parameter of an inlining whose
+    // value is `S` or `S<args>`) goes through: its name and template arguments, spelled.
+    bool call_type(size_t call, const std::map<std::string, std::string> &rename, std::string &name, std::vector<std::string> &args) const {
+        const size_t start = call_start(call);
+        if (start == npos || is(start, "::") || namespaces_.count(text(start))) return false;
+        args.clear();
+        if (is(start + 1, "<")) {
+            const size_t close = angle_close(start + 1);
+            if (close == npos || close + 2 != call) return false;
+            for (const auto &a : split_template_commas(start + 2, close)) args.push_back(spelled(a.first, a.second, rename));
+            name = text(start);
+            return true;
+        }
+        const std::string renamed = rename.count(text(start)) ? rename.at(text(start)) : text(start);
+        auto v = type_values_.find(renamed);
+        if (v == type_values_.end()) {
+            name = text(start);
+            return true;
+        }
+        // The value's own tokens: `Name` or `Name<a, b>` and nothing else.
+        const std::string &value = v->second;
+        std::vector<token> vt;
+        for (const token &t : tokenize_msl(value))
+            if (!t.in_directive) vt.push_back(t);
+        auto word = [&](size_t i) { return i < vt.size() ? value.substr(vt[i].offset, vt[i].length) : std::string(); };
+        if (vt.empty() || vt[0].kind != token_kind::identifier) return false;
+        name = word(0);
+        if (vt.size() == 1) return true;
+        if (word(1) != "<" || word(vt.size() - 1) != ">") return false;
+        int depth = 0;
+        size_t from = 2;
+        for (size_t i = 1; i + 1 < vt.size(); ++i) {
+            const std::string w = word(i);
+            if (w == "<" || w == "(" || w == "[") ++depth;
+            else if (w == ">" || w == ")" || w == "]") --depth;
+            else if (w == "," && depth == 1) {
+                args.push_back(value.substr(vt[from].offset, vt[i].offset - vt[from].offset));
+                from = i + 1;
+            }
+            if (depth == 0) return false; // closed before the end
+        }
+        if (from < vt.size() - 1) args.push_back(value.substr(vt[from].offset, vt[vt.size() - 1].offset - vt[from].offset));
+        return true;
+    }
+    // The static member function `f` defined in the one definition of struct (or class) `type` (none
+    // other, no specialisation), that names no other member of it (its body is read outside the class:
+    // only the class's template parameters, bound by the inlining, are known there); the class's
+    // template parameter list `<...>` when it is a template.
+    bool find_member(const std::string &type, const std::string &f, definition &d, size_t &tparams_open, size_t &tparams_close) const {
+        size_t open = npos;
+        int found = 0;
+        tparams_open = tparams_close = npos;
+        for (size_t i = 0; i + 2 < toks_.size(); ++i) {
+            if (!(is(i, "struct") || is(i, "class")) || !is_ident(i + 1) || text(i + 1) != type) continue;
+            if (is(i + 2, "<")) return false; // a specialisation: which one applies is the compiler's to say
+            size_t k = i + 2;
+            while (k < toks_.size() && !is(k, "{") && !is(k, ";") && !is(k, "(")) ++k;
+            if (!is(k, "{")) continue;
+            if (++found > 1) return false;
+            open = k;
+            if (i > 0 && is(i - 1, ">")) { // `template <...> struct S`
+                size_t t = i - 1;
+                int depth = 0;
+                for (;; --t) {
+                    if (is(t, ">")) ++depth;
+                    else if (is(t, "<") && --depth == 0) break;
+                    if (t == 0) return false;
+                }
+                if (t == 0 || !is(t - 1, "template")) return false;
+                tparams_open = t;
+                tparams_close = i - 1;
+            }
+        }
+        if (found != 1 || match_[open] == npos) return false;
+        const size_t close = match_[open];
+        // The members: names declared at the class's own level.
+        std::set<std::string> members;
+        size_t head = open + 1;
+        int definitions = 0;
+        bool is_static = false;
+        for (size_t k = open + 1; k < close; ++k) {
+            if (is(k, ";") || is(k, "}") || (is(k, ":") && !is(k - 1, ":") && !is(k + 1, ":"))) {
+                head = k + 1;
+                continue;
+            }
+            if (is_ident(k) && (is(k + 1, "(") || is(k + 1, "=") || is(k + 1, ";") || is(k + 1, "[") || is(k + 1, "{") || is(k + 1, ",")))
+                members.insert(text(k));
+            if (is(k, "using") && is_ident(k + 1)) members.insert(text(k + 1));
+            if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) {
+                if (is(k, "(") && is_ident(k - 1) && text(k - 1) == f) {
+                    size_t b = match_[k] + 1;
+                    while (is(b, "const") || is(b, "thread") || is(b, "noexcept")) ++b;
+                    if (is(b, "{")) {
+                        ++definitions;
+                        d.name = k - 1;
+                        is_static = false;
+                        for (size_t h = head; h < k; ++h)
+                            if (is(h, "static")) is_static = true;
+                    }
+                }
+                k = match_[k];
+                if (is(k, "}")) head = k + 1;
+            }
+        }
+        if (definitions != 1 || !is_static) return false;
+        members.erase(f);
+        if (!complete_definition(d)) return false;
+        const size_t body_open = match_[d.name + 1] + 1;
+        size_t body = body_open;
+        while (!is(body, "{")) ++body;
+        for (size_t i = d.template_open != npos ? d.template_open : d.type_start; i < match_[body]; ++i)
+            if (is_ident(i) && !(is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")) && members.count(text(i))) return false;
+        return true;
+    }
+
     // [a, b) split at its top-level commas.
     std::vector<std::pair<size_t, size_t>> split_commas(size_t a, size_t b) const {
         std::vector<std::pair<size_t, size_t>> parts;
@@ -591,6 +797,17 @@ private:
             }
         }
         return names;
+    }
+
+    // The name's token of a function-pointer or function-reference parameter [a, b) spelled
+    // `R (*name)(args)` or `R (&name)(args)`, else npos.
+    size_t function_parameter_name(size_t a, size_t b) const {
+        if (b < a + 6 || !is(b - 1, ")") || match_[b - 1] == npos) return npos;
+        const size_t args_open = match_[b - 1];
+        if (args_open < a + 4 || !is(args_open - 1, ")") || match_[args_open - 1] == npos) return npos;
+        const size_t open = match_[args_open - 1];
+        if (open <= a || open + 3 != args_open - 1 || !(is(open + 1, "*") || is(open + 1, "&")) || !is_ident(open + 2)) return npos;
+        return open + 2;
     }
 
     // The '(' of the helper call at `i`: right after the name, or after its template arguments.
@@ -671,7 +888,7 @@ private:
     // kernel's parameters, constants and functions stay. False when a variable's declaration is not
     // one this can read (`auto`, several declarators).
     bool unevaluated(size_t a, size_t b, const std::map<std::string, std::string> &rename, const std::string &written,
-                     std::string &expression) const {
+                     std::string &expression, const std::map<size_t, std::pair<size_t, std::string>> *subst = nullptr) const {
         std::vector<token> wt;
         for (const token &t : tokenize_msl(written))
             if (!t.in_directive) wt.push_back(t);
@@ -679,6 +896,14 @@ private:
         auto wident = [&](size_t i) { return i < wt.size() && wt[i].kind == token_kind::identifier; };
         expression.clear();
         for (size_t i = a; i < b; ++i) {
+            if (subst) { // (a hoisted SIMD-group call: a value of its type)
+                auto r = subst->find(i);
+                if (r != subst->end()) {
+                    expression += r->second.second + " ";
+                    i = r->second.first;
+                    continue;
+                }
+            }
             std::string t = text(i);
             if (!is_ident(i) || member(i) || is(i + 1, "(") || is(i + 1, "::") || is(i + 1, "<")) {
                 expression += t + " ";
@@ -703,6 +928,16 @@ private:
                                   wtext(start - 1) == ","))
                 --start;
             if (start > 0 && wtext(start - 1) == ",") return false; // a further declarator
+            // A threadgroup variable of the kernel's body, as the translator leaves it (`auto &name =
+            // ::sm::entry::threadgroup_vars<...>(...).s0.name;`): its initializer names no variable, so it
+            // is the expression itself.
+            if (wtext(start) == "auto" && wtext(start + 1) == "&" && start + 2 == at && wtext(at + 1) == "=" && at + 2 < wt.size() &&
+                written.compare(wt[at + 2].offset, 29, "::sm::entry::threadgroup_vars") == 0) {
+                const size_t semi = written.find(';', wt[at + 2].offset);
+                if (semi == std::string::npos) return false;
+                expression += "(" + written.substr(wt[at + 2].offset, semi - wt[at + 2].offset) + ") ";
+                continue;
+            }
             std::string type;
             for (size_t j = start; j < at; ++j) {
                 const std::string w = wtext(j);
@@ -732,11 +967,42 @@ private:
         const size_t paren = call_paren(call);
         if (paren == npos) return false;
         definition d;
-        if (depth >= 4 || !find_definition(name, d)) return false;
+        if (depth >= 4) return false;
+        // Through a type (`S::f`, `S<float>::f`, `Op::f`): a static member function of a struct of the
+        // source's own, whose template parameters become declarations of this inlining like a function
+        // template's (below).
+        const bool through_type = is(call - 1, "::") && qualified_start(call) == npos;
+        std::vector<std::string> type_args;
+        size_t type_params_open = npos, type_params_close = npos;
+        if (through_type) {
+            std::string type_name;
+            if (!call_type(call, outer, type_name, type_args) || !find_member(type_name, name, d, type_params_open, type_params_close))
+                return false;
+        } else if (!find_definition(name, d)) {
+            return false;
+        }
         const size_t params_open = d.name + 1, params_close = match_[params_open];
         size_t body = params_close + 1;
         while (!is(body, "{")) ++body;
         const size_t body_close = match_[body];
+        // By a qualified name: the one definition is in the namespaces the call names (their innermost
+        // ones; all of them from `::`), its body is read in them (a using-directive at the top of the
+        // inlined block), and it names no type of a namespace: the per-thread copies of its variables
+        // may be declared outside that block.
+        std::string using_directive;
+        if (is(call - 1, "::")) {
+            bool absolute = false;
+            const std::vector<std::string> q = call_qualifiers(call, absolute), chain = enclosing_namespaces(d.name);
+            if (q.size() > chain.size() || (absolute && q.size() != chain.size()) || !std::equal(q.begin(), q.end(), chain.end() - q.size()))
+                return false;
+            for (size_t i = d.template_open != npos ? d.template_open : d.type_start; i < body_close; ++i)
+                if (is_ident(i) && namespace_types_.count(text(i))) return false;
+            if (!chain.empty()) {
+                using_directive = "using namespace ";
+                for (const std::string &n : chain) using_directive += "::" + n;
+                using_directive += ";\n";
+            }
+        }
         std::vector<std::pair<size_t, size_t>> params = split_commas(params_open + 1, params_close);
         if (params.size() == 1 && params[0].second == params[0].first + 1 && is(params[0].first, "void")) params.clear();
         const std::vector<std::pair<size_t, size_t>> args = split_commas(paren + 1, match_[paren]);
@@ -749,11 +1015,14 @@ private:
             last = i;
             i = e;
         }
+        std::vector<size_t> returns;
         for (size_t i = body + 1; i < body_close; ++i)
-            if (is(i, "return")) {
-                if (i != last || final_return != npos) return false;
-                final_return = i;
-            }
+            if (is(i, "return")) returns.push_back(i);
+        // Returns before the end (`if (n < 32) return v;`) are taken in a structured form (below),
+        // when none is inside a loop or a switch, where leaving would also leave the loop.
+        const bool early = !returns.empty() && !(returns.size() == 1 && returns[0] == last);
+        if (early && !returns_outside_loops(body + 1, body_close)) return false;
+        if (!early && !returns.empty()) final_return = returns[0];
 
         const int n = inlined_;
         const std::string tag = std::to_string(n);
@@ -763,12 +1032,18 @@ private:
         struct parameter {
             size_t a, b, nm;
             bool array;
+            bool function = false; // `R (*name)(args)` or `R (&name)(args)`
         };
         std::vector<parameter> ps;
         for (const auto &p : params) {
             size_t a = p.first, b = p.second;
             for (size_t i = a; i < b; ++i)
                 if (is(i, "=")) b = i; // a default argument (the call gives every argument)
+            const size_t function_name = function_parameter_name(a, b);
+            if (function_name != npos) {
+                ps.push_back({a, b, function_name, false, true});
+                continue;
+            }
             size_t nm = b;
             while (nm > a && is(nm - 1, "]")) nm = match_[nm - 1];
             if (nm == a || !is_ident(nm - 1)) return false;
@@ -781,6 +1056,32 @@ private:
         // deduced from the arguments, declared before the block under names of this inlining.
         std::string declarations;
         std::set<std::string> type_parameters;
+        if (type_params_open != npos) {
+            const std::vector<std::pair<size_t, size_t>> tparams = split_template_commas(type_params_open + 1, type_params_close);
+            if (type_args.size() > tparams.size()) return false;
+            for (const auto &tp : tparams)
+                for (size_t i = tp.first; i < tp.second && !is(i, "="); ++i)
+                    if (is_ident(i) && (i + 1 == tp.second || is(i + 1, "=") || is(i + 1, ","))) rename[text(i)] = "sm_i" + tag + "_" + text(i);
+            for (size_t t = 0; t < tparams.size(); ++t) {
+                const size_t a = tparams[t].first, b = tparams[t].second;
+                size_t eq = a;
+                while (eq < b && !is(eq, "=")) ++eq;
+                if (eq == a || !is_ident(eq - 1)) return false;
+                for (size_t i = a; i < eq; ++i)
+                    if (is(i, "...") || is(i, ".") || is(i, "template")) return false;
+                const size_t nm = eq - 1;
+                const bool is_type = is(a, "typename") || is(a, "class");
+                const std::string pname = rename.at(text(nm));
+                const std::string value = t < type_args.size() ? type_args[t] : eq < b ? spelled(eq + 1, b, rename) : "";
+                if (value.empty()) return false;
+                if (is_type) {
+                    declarations += at + "using " + pname + " = " + value + ";\n";
+                    type_values_[pname] = value;
+                } else {
+                    declarations += at + "constexpr " + spelled(a, nm, rename) + " " + pname + " = (" + value + ");\n";
+                }
+            }
+        }
         if (d.template_open != npos) {
             const std::vector<std::pair<size_t, size_t>> tparams = split_template_commas(d.template_open + 1, d.template_close);
             std::vector<std::pair<size_t, size_t>> explicit_args;
@@ -808,6 +1109,7 @@ private:
                     // `T x`, `const T& x`, `device const T* x` (qualifiers and address spaces around):
                     // the argument's type as a value, or what it points to.
                     for (size_t p = 0; p < ps.size() && value.empty(); ++p) {
+                        if (ps[p].function) continue;
                         std::vector<size_t> core;
                         for (size_t i = ps[p].a; i < ps[p].nm; ++i)
                             if (!(is(i, "const") || is(i, "volatile") || is(i, "&") || is(i, "device") || is(i, "constant") ||
@@ -827,6 +1129,7 @@ private:
                 if (is_type) {
                     declarations += at + "using " + pname + " = " + value + ";\n";
                     type_parameters.insert(text(nm));
+                    type_values_[pname] = value; // (`Op::f(...)` in the body: Op's struct)
                 } else {
                     declarations += at + "constexpr " + spelled(a, nm, rename) + " " + pname + " = (" + value + ");\n";
                 }
@@ -839,8 +1142,11 @@ private:
         }
         if (type.empty() || type.find('&') != std::string::npos) return false;
         const bool is_void = type == "void ";
-        if (!is_void && final_return == npos) return false;
+        if (!is_void && final_return == npos && !early) return false;
         if (is_void && final_return != npos && !is(final_return + 1, ";")) return false;
+        if (early && is_void)
+            for (size_t r : returns)
+                if (!is(r + 1, ";")) return false;
 
         ++inlined_;
         out += declarations;
@@ -848,7 +1154,7 @@ private:
             ret = "sm_ret" + tag;
             out += at + type + ret + ";\n";
         }
-        out += at + "{\n";
+        out += at + "{\n" + using_directive;
         for (size_t p = 0; p < ps.size(); ++p) {
             const size_t a = ps[p].a, nm = ps[p].nm;
             bool reference = false, is_const = false;
@@ -862,6 +1168,14 @@ private:
             const std::string arg = copy(args[p].first, args[p].second, outer);
             const std::string pname = text(nm);
             const bool plain_variable = args[p].second == args[p].first + 1 && is_ident(args[p].first);
+            // A function passed by name (candle's `reduce<T>(..., fast_sum_f32_op)` into `T (*fn)(T, T)`):
+            // the helper's calls of the parameter call that function. A pointer of another kind has no
+            // declaration of the shape a per-thread copy takes.
+            if (ps[p].function) {
+                if (!plain_variable || modifies(pname, body + 1, body_close)) return false;
+                rename[pname] = outer.count(text(args[p].first)) ? outer.at(text(args[p].first)) : text(args[p].first);
+                continue;
+            }
             if (reference && plain_variable) {
                 rename[pname] = outer.count(text(args[p].first)) ? outer.at(text(args[p].first)) : text(args[p].first);
                 continue;
@@ -890,20 +1204,147 @@ private:
         // a local named like one of the kernel's, would otherwise declare a name twice.
         for (const std::string &local : local_names(body, body_close))
             if (!rename.count(local)) rename[local] = "sm_i" + tag + "_" + local;
+        if (early) {
+            // Each thread that returns sets the flag `sm_r<N>` (and `sm_ret<N>`); every statement after
+            // one that may return runs under `if (!sm_r<N>)`, so the returned threads are not live in
+            // the helper's later meetings, as Metal's returned lanes are inactive there.
+            const std::string flag = "sm_r" + tag;
+            out += at + "bool " + flag + " = false;\n";
+            for (size_t r : returns) {
+                const size_t semi = stmt_end(r, body_close) - 1;
+                if (is_void) {
+                    return_reps_[r] = {semi, "{ " + flag + " = true; }"};
+                } else {
+                    return_reps_[r] = {r, "{ " + ret + " = ("};
+                    return_reps_[semi] = {semi, "); " + flag + " = true; }"};
+                }
+                return_flag_[r] = flag;
+            }
+            const bool expanded = expand_list(body + 1, body_close, rename, depth + 1, out);
+            for (size_t r : returns) {
+                return_reps_.erase(r);
+                return_reps_.erase(stmt_end(r, body_close) - 1);
+                return_flag_.erase(r);
+            }
+            if (!expanded) return false;
+            out += at + "}\n";
+            return true;
+        }
         const size_t end = final_return != npos ? final_return : body_close;
         if (!expand_list(body + 1, end, rename, depth + 1, out)) return false;
         if (!is_void) {
+            // `return e;` as `sm_ret<N> = (e);`, a statement like the others: helper calls in `e` are
+            // inlined (`return Op::simd_op(v);`) and SIMD-group calls nested in it hoisted.
             const size_t semi = stmt_end(final_return, body_close) - 1;
-            out += copy(final_return, final_return + 1, rename, {{final_return, {final_return, ret + " = ("}}}) +
-                   copy(final_return + 1, semi, rename) + ");\n";
+            return_reps_[final_return] = {final_return, ret + " = ("};
+            return_reps_[semi] = {semi, ");"};
+            const bool expanded = expand_list(final_return, semi + 1, rename, depth + 1, out);
+            return_reps_.erase(final_return);
+            return_reps_.erase(semi);
+            if (!expanded) return false;
         }
         out += at + "}\n";
         return true;
     }
 
+    // ---- a SIMD-group call in another's arguments: `simd_sum(simd_max(x))` ----
+    // A call of a SIMD-group function the split computes between regions, at `i` (its name), not a
+    // member, not one of the source's own: where the call starts (`metal::` included) and its '('.
+    bool simd_call_at(size_t i, size_t &start, size_t &paren) const {
+        if (!is_ident(i) || !is(i + 1, "(") || match_[i + 1] == npos || (i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) return false;
+        if (!simd_functions().count(text(i)) || k_.user_functions.count(text(i))) return false;
+        if (i > 0 && is(i - 1, "::") && !(i > 1 && is(i - 2, "metal"))) return false; // another namespace's function
+        start = i > 1 && is(i - 1, "::") && is(i - 2, "metal") ? i - 2 : i;
+        if (start == i - 2 && start > 0 && is(start - 1, "::")) --start; // `::metal::`
+        paren = i + 1;
+        return true;
+    }
+    // Whether [a, b) holds a SIMD-group call inside another's arguments.
+    bool has_nested_simd_call(size_t a, size_t b) const {
+        size_t open_until = 0; // the ')' of the SIMD-group call whose arguments we are in
+        for (size_t i = a; i < b; ++i) {
+            size_t start, paren;
+            if (!simd_call_at(i, start, paren)) continue;
+            if (i < open_until) return true;
+            open_until = match_[paren];
+        }
+        return false;
+    }
+    // Each SIMD-group call inside another's arguments of the statement [a, b) becomes a per-thread
+    // temporary declared before it (`T sm_h<N> = simd_max(x);`, innermost first), so that every call
+    // is a meeting of its own, in the order C++ evaluates them (arguments before the call). Its type is
+    // the call's, named with `declval_of` of the variables' declared types as for deduced template
+    // arguments (the splitter may allocate its per-thread copy outside the region). Not when the
+    // statement evaluates a part only under a condition (`&&`, `||`, `?:`): the inner call would then
+    // meet where the original does not.
+    bool hoist_nested_simd_calls(size_t a, size_t b, const std::map<std::string, std::string> &rename, std::string &out,
+                                 std::map<size_t, std::pair<size_t, std::string>> &reps) {
+        for (size_t i = a; i < b; ++i)
+            if (is(i, "?") || (is(i, "&") && is(i + 1, "&")) || (is(i, "|") && is(i + 1, "|"))) return true; // (the splitter refuses it)
+        for (size_t i = a; i < b; ++i) {
+            size_t start, paren;
+            if (!simd_call_at(i, start, paren)) continue;
+            if (!hoist_arguments(paren, rename, out, reps)) return false;
+            i = match_[paren];
+        }
+        return true;
+    }
+    // The SIMD-group calls in the arguments of the call whose '(' is `paren`, each hoisted (after its own).
+    bool hoist_arguments(size_t paren, const std::map<std::string, std::string> &rename, std::string &out,
+                         std::map<size_t, std::pair<size_t, std::string>> &reps) {
+        for (size_t j = paren + 1; j < match_[paren]; ++j) {
+            size_t start, inner;
+            if (!simd_call_at(j, start, inner)) continue;
+            if (!hoist_arguments(inner, rename, out, reps)) return false;
+            const size_t close = match_[inner];
+            // The result's type: Metal's fixed one (simd_ballot's simd_vote, simd_all's bool) or the first
+            // argument's, named without the call itself (the splitter would take a SIMD-group call in
+            // the declaration's type for a meeting).
+            const simd_function &f = simd_functions().at(text(inner - 1));
+            std::string type = f.result_type;
+            if (type.empty()) {
+                const std::vector<std::pair<size_t, size_t>> args = split_commas(inner + 1, close);
+                std::string expression;
+                if (args.empty() || !unevaluated(args[0].first, args[0].second, rename, out, expression, &hoisted_types_)) return false;
+                type = "::sm::regions::deduced_value_t<decltype((" + expression + "))>";
+            }
+            const std::string name = "sm_h" + std::to_string(inlined_++);
+            out += lines_.sync(toks_[start].offset) + type + " " + name + " = (" + copy(start, close + 1, rename, reps) + ");\n";
+            reps[start] = {close, name};
+            hoisted_types_[start] = {close, "::sm::regions::declval_of<" + type + ">()"};
+            j = close;
+        }
+        return true;
+    }
+
+    // Whether no `return` in [a, b) is inside a loop or a switch.
+    bool returns_outside_loops(size_t a, size_t b) const {
+        for (size_t k = a; k < b; ++k) {
+            if (!(is(k, "for") || is(k, "while") || is(k, "do") || is(k, "switch"))) continue;
+            const size_t end = stmt_end(k, b);
+            if (end == npos) return false;
+            for (size_t j = k; j < end; ++j)
+                if (is(j, "return")) return false;
+        }
+        return true;
+    }
+    // The returned-flag of the helper whose early return is in [a, b), else empty.
+    std::string return_flag(size_t a, size_t b) const {
+        for (auto it = return_flag_.lower_bound(a); it != return_flag_.end() && it->first < b; ++it) return it->second;
+        return "";
+    }
+
     const region_kernel &k_;
     line_map lines_;
     int inlined_ = 0;
+    std::map<size_t, std::pair<size_t, std::string>> hoisted_types_; // a hoisted call -> a value of its type (unevaluated)
+    std::map<std::string, std::string> type_values_; // a type parameter of an inlining (`sm_i3_Op`) -> its value (`Min<float>`)
+    std::set<std::string> namespaces_;      // every `namespace X` of the source
+    std::set<std::string> namespace_types_; // types declared inside a namespace
+    // While a helper with early returns is inlined: each of its `return` (and the `;` ending a
+    // `return e;`) replaced in every copy, and the flag each return sets.
+    std::map<size_t, std::pair<size_t, std::string>> return_reps_;
+    std::map<size_t, std::string> return_flag_;
 };
 
 class splitter : kernel_body_tokens {
@@ -1223,6 +1664,10 @@ private:
         const size_t a = s.a, b = s.b;
         if (is(a, "using") && is_ident(a + 1) && is(a + 2, "=")) {
             s.scope_declared.push_back(text(a + 1));
+            s.kind = stmt_kind::scope;
+            return true;
+        }
+        if (is(a, "using") && is(a + 1, "namespace")) { // (an inlined helper's namespace: declares no name)
             s.kind = stmt_kind::scope;
             return true;
         }
@@ -2561,10 +3006,27 @@ bool split(const std::string &text, const region_kernel &k, std::string &code, s
 bool build_region_function(const std::string &translated, const region_kernel &k, std::string &code, std::string &why,
                            std::string *lane_lines) {
     // (A switch around meetings is rewritten as an if-chain by the inliner: helper_inliner::switch_as_ifs.)
-    bool has_switch = false;
-    for (const token &t : tokenize_msl(translated.substr(k.body_open, k.body_close - k.body_open)))
-        if (t.kind == token_kind::identifier && t.length == 6 && translated.compare(k.body_open + t.offset, 6, "switch") == 0) has_switch = true;
-    if (!k.meeting_functions.empty() || has_switch) {
+    // (So is a SIMD-group call in another's arguments: hoisted by helper_inliner::hoist_nested_simd_calls.)
+    bool has_switch = false, has_nested = false;
+    const std::string body_text = translated.substr(k.body_open, k.body_close - k.body_open);
+    const std::vector<token> body_tokens = tokenize_msl(body_text);
+    std::vector<int> call_depths; // the parenthesis depth inside each SIMD-group call's arguments
+    int depth = 0;
+    for (size_t i = 0; i < body_tokens.size(); ++i) {
+        const token &t = body_tokens[i];
+        const std::string word = body_text.substr(t.offset, t.length);
+        if (t.kind == token_kind::identifier && word == "switch") has_switch = true;
+        if (word == "(") ++depth;
+        else if (word == ")") {
+            if (!call_depths.empty() && call_depths.back() == depth) call_depths.pop_back();
+            --depth;
+        } else if (t.kind == token_kind::identifier && simd_functions().count(word) && !k.user_functions.count(word) &&
+                   i + 1 < body_tokens.size() && body_text.compare(body_tokens[i + 1].offset, 1, "(") == 0) {
+            if (!call_depths.empty()) has_nested = true;
+            call_depths.push_back(depth + 1);
+        }
+    }
+    if (!k.meeting_functions.empty() || has_switch || has_nested) {
         // Helpers inlined: the splitter reads the new body, appended to the text (it copies pieces of
         // it, under their #line directives, and never compiles the appended body itself).
         helper_inliner inliner(translated, k);

@@ -2761,6 +2761,23 @@ private:
     // `blocked` gets the first name that is not such a function (for the remark).
     bool collect_meeting_helpers(const std::string &f, std::set<std::string> &out, std::string &blocked) {
         if (out.count(f)) return true;
+        if (!user_functions().count(f) && !is_barrier_seed(f)) {
+            // A struct of the source's own whose static member functions meet (`S::reduce(v)`,
+            // `Op::simd_op(v)`): those members are helpers the split inlines where called through the type.
+            // (The type's own name is no helper: `S<float> s;` is no call.)
+            std::set<std::string> members, others;
+            if (collecting_types_.count(f)) return true;
+            if (static_meeting_members(f, members, others)) {
+                unblocked_types_.insert(f);
+                out.insert(members.begin(), members.end());
+                collecting_types_.insert(f);
+                bool ok = true;
+                for (const auto &id : others)
+                    if (ok && !collect_meeting_helpers(id, out, blocked)) ok = false;
+                collecting_types_.erase(f);
+                return ok;
+            }
+        }
         if (!user_functions().count(f) || is_barrier_seed(f) || f.compare(0, 5, "simd_") == 0 || f.compare(0, 5, "quad_") == 0 ||
             f.compare(0, 10, "simdgroup_") == 0) {
             blocked = f;
@@ -2775,6 +2792,161 @@ private:
         for (const auto &id : it->second)
             if (id != f && !is_barrier_seed(id) && reaches_barrier({id}) && !collect_meeting_helpers(id, out, blocked)) return false;
         return true;
+    }
+
+    // For a struct or class `type` of the source (every definition of it, specialisations too): the
+    // names of its member functions that meet other threads (a barrier or SIMD-group call in their
+    // bodies, directly or through another of its members), and the other names of the source through
+    // which they meet (helpers, other types), when every such member is `static`: a meeting can then
+    // only be reached by a call the split sees as one (`S::f(...)` or `f(...)` by name). False when a
+    // non-static member or an operator meets (`reducer(v)` on an object: no call by the member's name),
+    // or `type` is no struct of the source.
+    std::set<std::string> collecting_types_; // types whose members collect_meeting_helpers is collecting
+    std::set<std::string> unblocked_types_;  // the kernel's types whose static members meet (collect_meeting_helpers)
+    // A function that calls a meeting member through a template parameter (`Op::simd_op(v)`, Op bound
+    // by its caller to `Sum<float>`) meets too, though nothing it names reaches a barrier by itself:
+    // every function the kernel reaches that names a meeting member or helper is one to inline (found
+    // again until none is added); a type that does, other than those whose static members meet, keeps
+    // the kernel on fibers (`blocked` names it), so that no meeting hides in a call the split leaves.
+    bool calls_of_members_visible(const std::set<std::string> &refs, std::set<std::string> &meeting, std::string &blocked) {
+        const std::set<std::string> all = reachable(refs);
+        for (bool grew = true; grew;) {
+            grew = false;
+            for (const auto &g : all) {
+                if (meeting.count(g) || unblocked_types_.count(g) || kernel_index_.count(g)) continue;
+                auto it = items_.find(g);
+                if (it == items_.end()) continue;
+                bool calls = false;
+                for (const auto &id : it->second)
+                    if (id != g && meeting.count(id)) {
+                        calls = true;
+                        break;
+                    }
+                if (!calls) continue;
+                if (!user_functions().count(g)) {
+                    blocked = g;
+                    return false;
+                }
+                if (!collect_meeting_helpers(g, meeting, blocked)) return false;
+                grew = true;
+            }
+        }
+        return true;
+    }
+    struct static_members_result {
+        bool ok = false;
+        std::set<std::string> members, others;
+    };
+    std::map<std::string, static_members_result> static_members_cache_; // (asked per kernel: a scan of the whole source)
+    bool static_meeting_members(const std::string &type, std::set<std::string> &members, std::set<std::string> &others) {
+        auto cached = static_members_cache_.find(type);
+        if (cached == static_members_cache_.end()) {
+            static_members_result r;
+            r.ok = scan_static_meeting_members(type, r.members, r.others);
+            cached = static_members_cache_.emplace(type, std::move(r)).first;
+        }
+        members = cached->second.members;
+        others = cached->second.others;
+        return cached->second.ok;
+    }
+    bool scan_static_meeting_members(const std::string &type, std::set<std::string> &members, std::set<std::string> &others) {
+        struct member_function {
+            std::string name;
+            bool is_static = false, is_operator = false;
+            std::set<std::string> uses;
+        };
+        std::vector<member_function> functions;
+        std::set<std::string> outside; // names in the class outside its member functions' bodies
+        bool found = false;
+        for (size_t i = 0; i + 2 < code_.size(); ++i) {
+            if (!(is(i, "struct") || is(i, "class")) || !is_ident(i + 1) || text(i + 1) != type) continue;
+            size_t open = i + 2;
+            while (open < code_.size() && !is(open, "{") && !is(open, ";") && !is(open, "(") && !is(open, ")")) ++open;
+            if (!is(open, "{")) continue;
+            const size_t close = match(open);
+            if (close == npos) return false;
+            found = true;
+            for (size_t h = i + 2; h < open; ++h) // base classes
+                if (is_ident(h)) outside.insert(text(h));
+            size_t head = open + 1; // where the current member's declaration starts
+            for (size_t k = open + 1; k < close; ++k) {
+                if (is(k, ";") || is(k, "}") || (is(k, ":") && !is(k - 1, ":") && !is(k + 1, ":"))) {
+                    head = k + 1;
+                    continue;
+                }
+                if (is(k, "(") || is(k, "[")) {
+                    const size_t m = match(k);
+                    if (m == npos) return false;
+                    // `name(params) [qualifiers] {`: a member function defined in the class.
+                    size_t b = m + 1;
+                    while (b < close && (is(b, "const") || is(b, "thread") || is(b, "device") || is(b, "threadgroup") ||
+                                         is(b, "constant") || is(b, "noexcept")))
+                        ++b;
+                    if (is(k, "(") && is(b, "{")) {
+                        member_function fn;
+                        size_t n = k;
+                        if (is(n - 1, ")") && is(n - 2, "(") && is(n - 3, "operator")) fn.is_operator = true;
+                        else if (is(n - 1, ">") || !is_ident(n - 1)) fn.is_operator = true; // (operators and the like)
+                        else fn.name = text(n - 1);
+                        for (size_t h = head; h < k; ++h) {
+                            if (is(h, "static")) fn.is_static = true;
+                            if (is(h, "operator")) fn.is_operator = true;
+                        }
+                        const size_t body_close = match(b);
+                        if (body_close == npos) return false;
+                        for (size_t u = b + 1; u < body_close; ++u)
+                            if (is_ident(u)) fn.uses.insert(text(u));
+                        functions.push_back(fn);
+                        k = body_close;
+                        head = k + 1;
+                        continue;
+                    }
+                    k = m;
+                    continue;
+                }
+                if (is(k, "{")) { // a nested class or an initializer
+                    const size_t m = match(k);
+                    if (m == npos) return false;
+                    for (size_t h = k; h < m; ++h)
+                        if (is_ident(h)) outside.insert(text(h));
+                    k = m;
+                    continue;
+                }
+                if (is_ident(k)) outside.insert(text(k));
+            }
+        }
+        if (!found) return false;
+        // A data member, base or nested class that meets (a functor object called by a member) is a
+        // meeting the split would not see.
+        std::set<std::string> names;
+        for (const auto &fn : functions)
+            if (!fn.name.empty()) names.insert(fn.name);
+        for (const auto &id : outside)
+            if (id != type && !names.count(id) && (is_barrier_seed(id) || reaches_barrier({id}))) return false;
+        // Which meet: a seed, another name of the source that reaches one, or (repeatedly) a meeting member.
+        std::vector<bool> meets(functions.size(), false);
+        for (bool changed = true; changed;) {
+            changed = false;
+            for (size_t f = 0; f < functions.size(); ++f) {
+                if (meets[f]) continue;
+                for (const auto &id : functions[f].uses) {
+                    const bool through_member = names.count(id) && members.count(id);
+                    if (through_member || is_barrier_seed(id) || (id != type && !names.count(id) && reaches_barrier({id}))) {
+                        meets[f] = true;
+                        changed = true;
+                        if (!functions[f].name.empty()) members.insert(functions[f].name);
+                        break;
+                    }
+                }
+            }
+        }
+        for (size_t f = 0; f < functions.size(); ++f) {
+            if (!meets[f]) continue;
+            if (functions[f].is_operator || !functions[f].is_static) return false;
+            for (const auto &id : functions[f].uses)
+                if (id != type && !names.count(id) && !is_barrier_seed(id) && reaches_barrier({id})) others.insert(id);
+        }
+        return !members.empty();
     }
 
     // A kernel's template parameter list as the rewrite leaves it: `void (*f)(args)` is `void (&f)(args)`
@@ -2829,8 +3001,10 @@ private:
             std::set<std::string> meeting;
             bool inlinable = true;
             std::string blocked;
+            unblocked_types_.clear();
             for (const auto &r : others)
                 if (inlinable && reaches_barrier({r}) && !collect_meeting_helpers(r, meeting, blocked)) inlinable = false;
+            if (inlinable && !unblocked_types_.empty()) inlinable = calls_of_members_visible(others, meeting, blocked);
             // A kernel that never meets other threads may run its threads as SIMD lanes instead.
             const bool meets = direct || !meeting.empty() || !inlinable;
             if (!inlinable) {

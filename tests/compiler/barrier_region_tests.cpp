@@ -1079,7 +1079,10 @@ kernel void elements(device const float* a [[buffer(0)]], device const float* b 
     }
 }
 
-TEST_CASE("a helper that meets other threads called by a qualified name keeps the kernel on fibers", "[compiler][regions][simdgroup]") {
+// Helpers reached by a namespace-qualified name: `util::reduce`, `::global_max`, `a::b::scaled` whose
+// body calls another function and reads a constant of its namespace unqualified, `metal::simd_sum`.
+TEST_CASE("a helper that meets other threads called by a namespace-qualified name is inlined into the split kernel",
+          "[compiler][regions][simdgroup]") {
     std::shared_ptr<const softmetal::kernel_module> keep;
     const sm_kernel_info *k = compile_kernel(R"(
 #include <metal_stdlib>
@@ -1087,8 +1090,54 @@ using namespace metal;
 namespace util {
 float reduce(float v) { return simd_sum(v); }
 }
-kernel void qualified(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) { out[gid] = util::reduce(float(gid)); }
+float global_max(float v) { return metal::simd_max(v); }
+namespace a {
+namespace b {
+constant float factor = 3.0f;
+float times(float v) { return v * factor; }
+float scaled(float v) {
+    const float s = simd_sum(times(v));
+    return s + factor;
+}
+}
+}
+kernel void qualified(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {
+    const float v = float(gid % 7);
+    out[gid * 3] = util::reduce(v);
+    out[gid * 3 + 1] = ::global_max(v);
+    out[gid * 3 + 2] = a::b::scaled(v);
+}
 )", "qualified", keep);
+    CHECK(split(k));
+    const uint32_t n = 40; // SIMD groups of 32 and 8
+    std::vector<std::vector<unsigned char>> b = {bytes(std::vector<float>(n * 3, -1.0f))};
+    run(k, b, {n, 1, 1}, {n, 1, 1});
+    const std::vector<float> out = values<float>(b[0]);
+    for (uint32_t t = 0; t < n; ++t) {
+        INFO("thread " << t);
+        float s = 0.0f, hi = 0.0f;
+        for (uint32_t i = t / 32 * 32; i < std::min(t / 32 * 32 + 32, n); ++i) s += float(i % 7), hi = std::max(hi, float(i % 7));
+        CHECK(out[t * 3] == s);
+        CHECK(out[t * 3 + 1] == hi);
+        CHECK(out[t * 3 + 2] == s * 3.0f + 3.0f);
+    }
+}
+
+TEST_CASE("a namespace-qualified helper that names a type of its namespace keeps the kernel on fibers",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+namespace util {
+struct pair_sum { float a, b; };
+float reduce(float v) {
+    pair_sum p = {simd_sum(v), v};
+    return p.a;
+}
+}
+kernel void typed(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) { out[gid] = util::reduce(float(gid)); }
+)", "typed", keep);
     CHECK(fibers(k));
 }
 
@@ -1341,7 +1390,7 @@ template [[host_name("scaled_sum_3")]] kernel void scaled_sum<3, twice>(device c
     }
 }
 
-TEST_CASE("SIMD-group calls nested in other calls' arguments split the kernel, a SIMD-group call inside another's stays on fibers",
+TEST_CASE("SIMD-group calls nested in other calls' arguments split the kernel, a SIMD-group call inside another's under ?: stays on fibers",
           "[compiler][regions][simdgroup]") {
     std::shared_ptr<const softmetal::kernel_module> keep;
     const sm_kernel_info *k = compile_kernel(R"(
@@ -1356,7 +1405,7 @@ kernel void nested(device const float *in [[buffer(0)]], device float *out [[buf
     out[gid * 3 + 2] = add_sum(simd_min(v), v);
 }
 kernel void inside_another(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
-    out[gid] = simd_sum(simd_max(in[gid]));
+    out[gid] = gid % 2 == 0 ? simd_sum(simd_max(in[gid])) : 0.0f; // the inner call only where the outer one is
 }
 )", "nested", keep);
     CHECK(split(k));
@@ -1816,5 +1865,355 @@ kernel void cached_dot(device const float *x [[buffer(0)]], device float *out [[
         for (int j = 0; j < 4; ++j) s += x[i + j] * yl[j];
         INFO("thread " << i);
         CHECK(out[i] == s * 2.0f);
+    }
+}
+
+// candle's reduce shape: a function template takes the element operation as a function pointer
+// (`T (*fn)(T, T)`), kernels made by a macro pass a function of their own by name; each thread folds
+// a block-stride share, then a tree over threadgroup memory between barriers, thread 0 writes.
+const char *const function_pointer_helper_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+#define BLOCK 64
+template <typename T>
+METAL_FUNC void block_fold(device const T *src, device T *dst, constant uint &per_block, uint tid, uint dst_id, uint block_dim,
+                           threadgroup T *shared, T (*fn)(T, T)) {
+    uint idx = dst_id * per_block + tid;
+    const uint stop = (dst_id + 1) * per_block;
+    while (idx < stop) {
+        T x = shared[tid];
+        T y = src[idx];
+        shared[tid] = fn(x, y);
+        idx += block_dim;
+    }
+    threadgroup_barrier(mem_flags::mem_none);
+    for (uint s = block_dim / 2; s > 0; s >>= 1) {
+        if (tid < s) {
+            T x = shared[tid];
+            T y = shared[tid + s];
+            shared[tid] = fn(x, y);
+        }
+        threadgroup_barrier(mem_flags::mem_none);
+    }
+    if (tid == 0) dst[dst_id] = shared[0];
+}
+#define FOLD(EXPR, NAME, T, START)                                                                             \
+METAL_FUNC T NAME##_op(T x, T y) { return EXPR; }                                                              \
+kernel void NAME(device const T *src, device T *dst, constant uint &per_block, uint tid [[thread_index_in_threadgroup]], \
+                 uint dst_id [[threadgroup_position_in_grid]], uint block_dim [[threads_per_threadgroup]]) {     \
+    threadgroup T shared[BLOCK];                                                                               \
+    shared[tid] = START;                                                                                       \
+    block_fold<T>(src, dst, per_block, tid, dst_id, block_dim, shared, NAME##_op);                             \
+}
+FOLD(x + y, fold_sum_f32, float, 0)
+FOLD(x > y ? x : y, fold_max_u32, uint, 0)
+)";
+
+TEST_CASE("a helper taking a function pointer, passed a function by name, is inlined into the split kernel",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *sum = compile_kernel(function_pointer_helper_source, "fold_sum_f32", keep);
+    const sm_kernel_info *biggest = keep->find("fold_max_u32");
+    REQUIRE(biggest);
+    CHECK(split(sum));
+    CHECK(split(biggest));
+    // 3 blocks of 100 elements each, 64 threads per block: every thread folds one or two elements.
+    const uint32_t blocks = 3, per_block = 100;
+    std::vector<float> f(blocks * per_block);
+    std::vector<uint32_t> u(blocks * per_block);
+    for (uint32_t i = 0; i < f.size(); ++i) f[i] = float(i % 7) - 2.0f, u[i] = (i * 37u) % 1000u;
+    std::vector<std::vector<unsigned char>> bf = {bytes(f), bytes(std::vector<float>(blocks, -1.0f)), bytes(std::vector<uint32_t>{per_block})};
+    run(sum, bf, {blocks * 64, 1, 1}, {64, 1, 1});
+    std::vector<std::vector<unsigned char>> bu = {bytes(u), bytes(std::vector<uint32_t>(blocks, 7u)), bytes(std::vector<uint32_t>{per_block})};
+    run(biggest, bu, {blocks * 64, 1, 1}, {64, 1, 1});
+    const std::vector<float> sums = values<float>(bf[1]);
+    const std::vector<uint32_t> maxima = values<uint32_t>(bu[1]);
+    for (uint32_t b = 0; b < blocks; ++b) {
+        INFO("block " << b);
+        float s = 0.0f;
+        uint32_t m = 0;
+        for (uint32_t i = b * per_block; i < (b + 1) * per_block; ++i) s += f[i], m = std::max(m, u[i]);
+        CHECK(sums[b] == s);
+        CHECK(maxima[b] == m);
+    }
+}
+
+// Helpers that return before their end: the lanes that returned are inactive in the helper's later
+// SIMD-group calls (they neither contribute nor count), as on Metal, and active again after it.
+// `lane_sum` returns early for lanes past `live` and again, for a whole SIMD group, when its sum is
+// large; `store_positive` is void and returns from inside a block of an if; `clamp_sum` returns from
+// both arms of an if-else, then has a statement no lane reaches.
+const char *const early_return_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+float lane_sum(float v, uint lane, uint live) {
+    if (lane >= live) return -1.0f;
+    const float s = simd_sum(v);
+    if (s > 40.0f) return s;
+    const float m = simd_max(v);
+    return s + m * 1000.0f;
+}
+void store_positive(device float *out, float v, uint lane) {
+    if (v < 0.0f) {
+        out[0] = -5.0f;
+        return;
+    }
+    out[0] = float(popcount(uint(simd_vote::vote_t(simd_ballot(true))))) + simd_sum(v) * 100.0f;
+}
+float clamp_sum(float v, uint lane) {
+    float r = simd_min(v);
+    if (lane % 2 == 0) {
+        return r + simd_sum(v);
+    } else {
+        return r - simd_sum(v);
+    }
+    r = simd_max(v);
+    return r;
+}
+kernel void early(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], constant uint &live [[buffer(2)]],
+                  uint gid [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]]) {
+    const float v = in[gid];
+    out[gid * 4] = lane_sum(v, lane, live);
+    store_positive(out + gid * 4 + 1, v - 2.0f, lane);
+    out[gid * 4 + 2] = clamp_sum(v, lane);
+    out[gid * 4 + 3] = simd_sum(v); // every lane again
+}
+)";
+
+TEST_CASE("a helper with early returns is inlined, the lanes that returned inactive in its later SIMD-group calls",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(early_return_source, "early", keep);
+    CHECK(split(k));
+    // 80 threads in groups of 80: SIMD groups of 32, 32 and 16 lanes (a partial one).
+    const uint32_t n = 80;
+    std::vector<float> in(n);
+    for (uint32_t i = 0; i < n; ++i) in[i] = float((i * 5) % 7) * (i < 32 ? 1.0f : 0.25f);
+    for (uint32_t live : {20u, 32u}) {
+        INFO("live lanes " << live);
+        std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(n * 4, 7.0f)), bytes(std::vector<uint32_t>{live})};
+        run(k, b, {n, 1, 1}, {n, 1, 1});
+        const std::vector<float> out = values<float>(b[1]);
+        for (uint32_t t = 0; t < n; ++t) {
+            INFO("thread " << t);
+            const uint32_t s0 = t / 32 * 32, s1 = std::min(s0 + 32, n), lane = t % 32;
+            float s = 0.0f, m = -1e30f, all = 0.0f, lo = 1e30f, even = 0.0f, odd = 0.0f, pos = 0.0f;
+            int positive = 0;
+            for (uint32_t i = s0; i < s1; ++i) {
+                if (i % 32 < live) s += in[i], m = std::max(m, in[i]);
+                all += in[i];
+                lo = std::min(lo, in[i]);
+                (i % 2 == 0 ? even : odd) += in[i];
+                if (in[i] - 2.0f >= 0.0f) pos += in[i] - 2.0f, ++positive;
+            }
+            CHECK(out[t * 4] == (lane >= live ? -1.0f : s > 40.0f ? s : s + m * 1000.0f));
+            CHECK(out[t * 4 + 1] == (in[t] - 2.0f < 0.0f ? -5.0f : float(positive) + pos * 100.0f));
+            CHECK(out[t * 4 + 2] == (lane % 2 == 0 ? lo + even : lo - odd));
+            CHECK(out[t * 4 + 3] == all);
+        }
+    }
+}
+
+TEST_CASE("a helper returning early from inside a loop keeps the kernel on fibers, with a remark", "[compiler][regions][simdgroup]") {
+    softmetal_test::use_default_test_cache();
+    setenv("SOFTMETAL_REMARKS", "1", 1);
+    softmetal::compile_result r = softmetal::compile_library(R"(
+#include <metal_stdlib>
+using namespace metal;
+float first_big(device const float *in, uint n) {
+    for (uint i = 0; i < n; ++i)
+        if (in[i] > 3.0f) return simd_sum(in[i]);
+    return simd_sum(0.0f);
+}
+kernel void looped(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    out[gid] = first_big(in + gid, 4);
+}
+)", {}, softmetal_test::test_runtime());
+    unsetenv("SOFTMETAL_REMARKS");
+    INFO(r.log);
+    REQUIRE(r.module);
+    const sm_kernel_info *k = r.module->find("looped");
+    REQUIRE(k);
+    CHECK(fibers(k));
+    CHECK(r.log.find("kernel 'looped' runs on fibers: the helper function 'first_big'") != std::string::npos);
+}
+
+// A SIMD-group call in the arguments of another: the inner call is a meeting of its own before the
+// outer one (C++ evaluates arguments first), its result a per-thread temporary; three deep, through
+// `metal::`, with a helper call inside, and with the lanes of a partial SIMD group.
+const char *const nested_simd_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+float halve(float v) { return v * 0.5f; }
+kernel void nested_calls(device const float *in [[buffer(0)]], device float *out [[buffer(1)]],
+                         uint gid [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]]) {
+    const float v = in[gid];
+    float4 q = float4(v, 1.0f, 2.0f, 3.0f);
+    out[gid * 6] = simd_sum(simd_max(in[gid]));
+    out[gid * 6 + 1] = simd_broadcast(simd_sum(v), 3) + simd_shuffle_down(simd_prefix_exclusive_sum(v), 1u);
+    out[gid * 6 + 2] = metal::simd_min(simd_sum(simd_shuffle_xor(v, 1)));
+    out[gid * 6 + 3] = simd_sum(halve(simd_max(v)));
+    const float4 r = simd_sum(simd_broadcast_first(q));
+    out[gid * 6 + 4] = r.x + r.w;
+    out[gid * 6 + 5] = float(popcount(uint(simd_vote::vote_t(simd_ballot(simd_any(v > 5.0f))))));
+}
+)";
+
+TEST_CASE("a SIMD-group call inside another's arguments is hoisted into a meeting of its own, split",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(nested_simd_source, "nested_calls", keep);
+    CHECK(split(k));
+    const uint32_t n = 50; // SIMD groups of 32 and 18 lanes
+    std::vector<float> in(n);
+    for (uint32_t i = 0; i < n; ++i) in[i] = float((i * 7) % 10);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(n * 6, -1.0f))};
+    run(k, b, {n, 1, 1}, {n, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t t = 0; t < n; ++t) {
+        INFO("thread " << t);
+        const uint32_t s0 = t / 32 * 32, s1 = std::min(s0 + 32, n), width = s1 - s0;
+        float s = 0.0f, hi = -1e30f;
+        bool any = false;
+        for (uint32_t i = s0; i < s1; ++i) s += in[i], hi = std::max(hi, in[i]), any = any || in[i] > 5.0f;
+        // simd_shuffle_down(prefix, 1): the next lane's exclusive prefix; the last lane reads itself.
+        const uint32_t from = t + 1 < s1 ? t + 1 : t;
+        float prefix = 0.0f;
+        for (uint32_t i = s0; i < from; ++i) prefix += in[i];
+        CHECK(out[t * 6] == hi * float(width));
+        if (t + 1 < s1 || width == 32) CHECK(out[t * 6 + 1] == s + prefix); // (not from an inactive lane)
+        CHECK(out[t * 6 + 2] == s); // the sum of a permutation of the group's values, the same in every lane
+        CHECK(out[t * 6 + 3] == hi * 0.5f * float(width));
+        CHECK(out[t * 6 + 4] == in[s0] * float(width) + 3.0f * float(width));
+        CHECK(out[t * 6 + 5] == (any ? float(width) : 0.0f));
+    }
+}
+
+// candle's and MLX's reduction operators: structs whose static member functions call SIMD-group
+// functions, reached as `Op::simd_op(v)` with `Op` a template parameter of a helper (`Sum<float>`,
+// explicit or defaulted), as `S<float>::f(v)` and as `Lane::first(v)` of a plain struct.
+const char *const static_members_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename T> struct Sum {
+    static constexpr T init() { return T(0); }
+    static METAL_FUNC T simd_op(T a) { return simd_sum(a); }
+    METAL_FUNC T operator()(T a, T b) { return a + b; }
+};
+template <typename T> struct Max {
+    static METAL_FUNC T simd_op(T a) { return simd_max(a); }
+};
+struct Lane {
+    static float first(float v) { return simd_broadcast_first(v); }
+};
+template <typename Op, typename T> METAL_FUNC T reduce_with(T v) { return Op::simd_op(v); }
+template <typename T, typename Op = Max<T>> METAL_FUNC T reduce_default(T v) {
+    const T r = Op::simd_op(v);
+    return r;
+}
+kernel void statics(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    const float v = in[gid];
+    out[gid * 5] = reduce_with<Sum<float>>(v);
+    out[gid * 5 + 1] = reduce_default(v);
+    out[gid * 5 + 2] = Lane::first(v + 1.0f);
+    out[gid * 5 + 3] = Sum<float>::simd_op(v * 2.0f) + Sum<float>::init();
+    out[gid * 5 + 4] = reduce_with<Max<int>>(int(v) - 3);
+}
+)";
+
+TEST_CASE("static member functions that call SIMD-group functions, reached through a type or a template parameter, are inlined",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(static_members_source, "statics", keep);
+    CHECK(split(k));
+    const uint32_t n = 45; // SIMD groups of 32 and 13
+    std::vector<float> in(n);
+    for (uint32_t i = 0; i < n; ++i) in[i] = float((i * 3) % 11);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(n * 5, -1.0f))};
+    run(k, b, {n, 1, 1}, {n, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t t = 0; t < n; ++t) {
+        INFO("thread " << t);
+        const uint32_t s0 = t / 32 * 32, s1 = std::min(s0 + 32, n);
+        float s = 0.0f, hi = -1e30f;
+        for (uint32_t i = s0; i < s1; ++i) s += in[i], hi = std::max(hi, in[i]);
+        CHECK(out[t * 5] == s);
+        CHECK(out[t * 5 + 1] == hi);
+        CHECK(out[t * 5 + 2] == in[s0] + 1.0f);
+        CHECK(out[t * 5 + 3] == s * 2.0f);
+        CHECK(out[t * 5 + 4] == hi - 3.0f);
+    }
+}
+
+TEST_CASE("a functor object or a non-static member function that meets other threads keeps the kernel on fibers",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+struct Reducer {
+    METAL_FUNC float operator()(float v) { return simd_sum(v); }
+};
+struct Accumulator {
+    float base;
+    METAL_FUNC float add(float v) { return base + simd_sum(v); }
+};
+kernel void functor(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    Reducer r;
+    out[gid] = r(in[gid]);
+}
+kernel void method(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    Accumulator a = {1.0f};
+    out[gid] = a.add(in[gid]);
+}
+)", "functor", keep);
+    CHECK(fibers(k));
+    const sm_kernel_info *m = keep->find("method");
+    REQUIRE(m);
+    CHECK(fibers(m));
+}
+
+TEST_CASE("a SIMD-group call inside another's arguments in a loop around barriers and in an if's arm is hoisted there",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void nested_in_loop(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], constant uint &rounds [[buffer(2)]],
+                           uint gid [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]]) {
+    threadgroup float shared[64];
+    float acc = 0.0f;
+    for (uint r = 0; r < rounds; ++r) {
+        shared[gid % 64] = in[gid] + float(r);
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        acc += simd_broadcast(simd_max(shared[gid % 64]), 0);
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+    if (lane % 2 == 1) {
+        acc += simd_sum(simd_min(in[gid])); // the odd lanes' meeting only
+    }
+    out[gid] = acc;
+}
+)", "nested_in_loop", keep);
+    CHECK(split(k));
+    const uint32_t n = 64, rounds = 3;
+    std::vector<float> in(n);
+    for (uint32_t i = 0; i < n; ++i) in[i] = float((i * 13) % 17);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(n, -1.0f)), bytes(std::vector<uint32_t>{rounds})};
+    run(k, b, {n, 1, 1}, {n, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t t = 0; t < n; ++t) {
+        INFO("thread " << t);
+        const uint32_t s0 = t / 32 * 32;
+        float hi = -1e30f, lo = 1e30f;
+        uint32_t odd = 0;
+        for (uint32_t i = s0; i < s0 + 32; ++i) {
+            hi = std::max(hi, in[i]);
+            if (i % 2 == 1) lo = std::min(lo, in[i]), ++odd;
+        }
+        float want = 0.0f;
+        for (uint32_t r = 0; r < rounds; ++r) want += hi + float(r);
+        if (t % 2 == 1) want += lo * float(odd);
+        CHECK(out[t] == want);
     }
 }

@@ -640,3 +640,80 @@ TEST_CASE("a sum whose second simd_sum runs in the first SIMD group only, split 
         }
     }
 }
+
+namespace {
+
+// Helper calls the split inlines, in the shapes candle and MLX write them: a reduction helper that
+// takes its operation as a function pointer (candle's `reduce<T>(..., fn)`), an operator struct reached
+// as `Op::simd_op(v)` through a template parameter, a helper in a namespace, a helper that returns
+// early for the lanes past the row (which then take no part in its SIMD-group calls), and a SIMD-group
+// call inside another's arguments.
+const char* const helper_calls_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename T> struct Max {
+    static METAL_FUNC T simd_op(T a) { return simd_max(a); }
+};
+namespace rows {
+template <typename Op, typename T> METAL_FUNC T lane_reduce(T v) { return Op::simd_op(v); }
+}
+METAL_FUNC float add_op(float x, float y) { return x + y; }
+template <typename T>
+METAL_FUNC void block_fold(device const T *src, threadgroup T *shared, uint n, uint tid, uint width, T (*fn)(T, T)) {
+    T acc = T(0);
+    for (uint i = tid; i < n; i += width) acc = fn(acc, src[i]);
+    shared[tid] = acc;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    for (uint s = width / 2; s > 0; s >>= 1) {
+        if (tid < s) shared[tid] = fn(shared[tid], shared[tid + s]);
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+}
+METAL_FUNC float live_sum(float v, uint lane, uint live) {
+    if (lane >= live) return 0.0f;
+    return simd_sum(v);
+}
+kernel void helper_calls(device const float *src [[buffer(0)]], device float *out [[buffer(1)]], constant uint &n [[buffer(2)]],
+                         uint tid [[thread_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]],
+                         uint width [[threads_per_threadgroup]]) {
+    threadgroup float shared[64];
+    block_fold<float>(src, shared, n, tid, width, add_op);
+    const float v = src[tid % n];
+    out[tid * 4] = shared[0];
+    out[tid * 4 + 1] = rows::lane_reduce<Max<float>>(v);
+    out[tid * 4 + 2] = live_sum(v, lane, 20);
+    out[tid * 4 + 3] = simd_sum(simd_broadcast(v, 5));
+}
+)";
+
+}  // namespace
+
+TEST_CASE("helpers reached through function pointers, template parameters, namespaces and early returns meet as on Metal, split and on fibers",
+          "[metal][simdgroup]") {
+    const std::uint32_t n = 150, width = 64; // two full SIMD groups
+    std::vector<float> src(n);
+    for (std::size_t i = 0; i < n; ++i) src[i] = float(int(i % 9) - 3);
+    for (const char* mode : {(const char*)nullptr, "fibers"}) {
+        INFO((mode ? mode : "regions"));
+        barrier_mode scope(mode);
+        const pymetal::library lib = device().compile(helper_calls_source);
+        auto out = device().new_buffer(std::vector<float>(width * 4, -1.0f));
+        lib.kernel("helper_calls").run({device().new_buffer(src), out, device().new_buffer(std::vector<std::uint32_t>{n})}, {1, 1, 1},
+                                       {width, 1, 1});
+        const auto got = out.copy_out<float>();
+        const float total = std::accumulate(src.begin(), src.end(), 0.0f);
+        for (std::uint32_t t = 0; t < width; ++t) {
+            INFO("thread " << t);
+            const std::uint32_t s0 = t / 32 * 32, lane = t % 32;
+            float hi = -1e30f, live = 0.0f;
+            for (std::uint32_t i = s0; i < s0 + 32; ++i) {
+                hi = std::max(hi, src[i % n]);
+                if (i % 32 < 20) live += src[i % n];
+            }
+            CHECK(got[t * 4] == total);
+            CHECK(got[t * 4 + 1] == hi);
+            CHECK(got[t * 4 + 2] == (lane >= 20 ? 0.0f : live));
+            CHECK(got[t * 4 + 3] == src[(s0 + 5) % n] * 32.0f);
+        }
+    }
+}
