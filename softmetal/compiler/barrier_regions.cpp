@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "compiler/body_directives.hpp"
 #include "compiler/kernel_body_tokens.hpp"
 #include "compiler/lane_loops.hpp"
 #include "compiler/msl_tokenizer.hpp"
@@ -271,14 +272,33 @@ private:
             } else {
                 continue;
             }
-            out.append(s_, pos, toks_[i].offset - pos);
+            out += between(pos, toks_[i].offset, rename);
             out += with;
             pos = end_of(last);
             out += lines_.sync(pos);
             i = last;
         }
-        out.append(s_, pos, end_of(b - 1) - pos);
+        out += between(pos, end_of(b - 1), rename);
         return out + "\n";
+    }
+    // The text [from, to) between tokens: whitespace, comments, and preprocessor lines, whose names are
+    // renamed too (`#pragma unroll(chpt)` in a helper must name the inlining's `sm_i<N>_chpt`; a
+    // pragma's line may change length, its line cannot).
+    std::string between(size_t from, size_t to, const std::map<std::string, std::string> &rename) const {
+        std::string piece = s_.substr(from, to - from);
+        if (rename.empty() || piece.find('#') == std::string::npos) return piece;
+        std::string out;
+        size_t pos = 0;
+        for (const token &t : tokenize_msl(piece)) {
+            if (!t.in_directive || t.kind != token_kind::identifier) continue;
+            auto r = rename.find(piece.substr(t.offset, t.length));
+            if (r == rename.end()) continue;
+            out.append(piece, pos, t.offset - pos);
+            out += r->second;
+            pos = t.offset + t.length;
+        }
+        out.append(piece, pos, std::string::npos);
+        return out;
     }
 
     bool expand_list(size_t a, size_t b, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
@@ -788,9 +808,29 @@ private:
             if (explicit_args.size() > tparams.size()) return false;
             for (const auto &tp : tparams) // every name first: a default or a type may mention a later one
                 for (size_t i = tp.first; i < tp.second && !is(i, "="); ++i)
-                    if (is_ident(i) && (i + 1 == tp.second || is(i + 1, "=") || is(i + 1, ","))) rename[text(i)] = "sm_i" + tag + "_" + text(i);
+                    if (is(i, "(") && match_[i] != npos) i = match_[i]; // (a function parameter's own parameter types)
+                    else if (is_ident(i) && (i + 1 == tp.second || is(i + 1, "=") || is(i + 1, ","))) rename[text(i)] = "sm_i" + tag + "_" + text(i);
             for (size_t t = 0; t < tparams.size(); ++t) {
                 const size_t a = tparams[t].first, b = tparams[t].second;
+                // `void (*deq)(device const T *, short, thread float4 &)` (or `(&deq)`, as the rewrite
+                // spells it): a function, named by the call's argument (a function's or the kernel's own
+                // function template parameter's name), which the body's calls then name directly.
+                size_t fn = npos;
+                for (size_t i = a; i + 4 < b && fn == npos; ++i)
+                    if (is(i, "(") && (is(i + 1, "*") || is(i + 1, "&")) && is_ident(i + 2) && is(i + 3, ")") && is(i + 4, "(")) fn = i + 2;
+                if (fn != npos) {
+                    size_t eq = a;
+                    while (eq < b && !is(eq, "=")) ++eq;
+                    std::pair<size_t, size_t> value = t < explicit_args.size() ? explicit_args[t] : std::make_pair(eq + 1, b);
+                    if (t >= explicit_args.size() && eq >= b) return false;
+                    size_t v = value.first;
+                    if (is(v, "&")) ++v; // `&f`
+                    for (size_t i = v; i < value.second; ++i)
+                        if (!(is_ident(i) || is(i, "::"))) return false; // a name only
+                    if (v >= value.second) return false;
+                    rename[text(fn)] = spelled(v, value.second, t < explicit_args.size() ? outer : rename);
+                    continue;
+                }
                 size_t eq = a;
                 while (eq < b && !is(eq, "=")) ++eq;
                 if (eq == a || !is_ident(eq - 1)) return false;
@@ -2558,8 +2598,38 @@ bool split(const std::string &text, const region_kernel &k, std::string &code, s
 }
 } // namespace
 
-bool build_region_function(const std::string &translated, const region_kernel &k, std::string &code, std::string &why,
+namespace {
+// The kernel's body with the object-like macros it defines expanded at their uses and its
+// `#define`/`#undef` lines blanked (body_directives.hpp), appended to the text as the inliner's body
+// is; false, with why, when a definition cannot be read that way. `text`/`kernel` unchanged when the
+// body defines no macro.
+bool expand_body_macros(std::string &text, region_kernel &kernel, std::string &why) {
+    std::vector<text_edit> edits;
+    if (!body_macro_edits(text, kernel.body_open, kernel.body_close, edits, why)) return false;
+    if (edits.empty()) return true;
+    const line_map lines(text);
+    std::string body = "{" + lines.sync(kernel.body_open + 1);
+    size_t pos = kernel.body_open + 1;
+    for (const text_edit &e : edits) {
+        body.append(text, pos, e.offset - pos);
+        body += e.text;
+        pos = e.offset + e.length;
+        if (e.text.size() != e.length) body += lines.sync(pos);
+    }
+    body.append(text, pos, kernel.body_close - pos);
+    body += lines.sync(kernel.body_close) + "}";
+    text += "\n" + body;
+    kernel.body_open = text.size() - body.size();
+    kernel.body_close = text.size() - 1;
+    return true;
+}
+} // namespace
+
+bool build_region_function(const std::string &translated_text, const region_kernel &kernel, std::string &code, std::string &why,
                            std::string *lane_lines) {
+    std::string translated = translated_text;
+    region_kernel k = kernel;
+    if (!expand_body_macros(translated, k, why)) return false;
     // (A switch around meetings is rewritten as an if-chain by the inliner: helper_inliner::switch_as_ifs.)
     bool has_switch = false;
     for (const token &t : tokenize_msl(translated.substr(k.body_open, k.body_close - k.body_open)))
