@@ -146,8 +146,15 @@ struct stmt {
     // only the active lanes; mask: its number (the flags of sm_mask<N>).
     bool masked = false;
     int mask = -1;
+    // loop with a per-thread header (`for (short i = sgitg; i < n; i += nsg)` around SIMD-group calls,
+    // each SIMD group its own trip count): run while any thread is still in it, each iteration with only
+    // the threads in it live (masked, mask); its init is the statement before it in a block around it.
+    bool per_thread = false;
+    size_t cond_a = npos, cond_b = npos, inc_a = npos, inc_b = npos; // (lanes: the same fields)
+    int step_region = -1;
     std::vector<stmt> else_body;
     int region = -1;          // plain: the region it runs in; loop: the "region" of its header
+    int scope_end = -1;       // the last region of the statement list it is in (a declaration's scope ends there)
     bool has_return = false;
     // A declaration `T name = ...;` at this level (name_tok != npos).
     size_t name_tok = npos;
@@ -170,7 +177,7 @@ struct stmt {
     std::vector<std::string> matrix_declared; // every matrix the statement declares at this level
     // lanes: `for (T v = start; cond; v += step) body`.
     std::string lane_type, lane_wide; // T, and the unsigned type v's value is computed in
-    size_t lane_var = npos, start_a = npos, start_b = npos, cond_a = npos, cond_b = npos, step_a = npos, step_b = npos;
+    size_t lane_var = npos, start_a = npos, start_b = npos, step_a = npos, step_b = npos;
     size_t body_a = npos;
 };
 
@@ -185,6 +192,7 @@ struct replicated {
     std::string name, type; // type: with an array's suffix
     int region;
     const stmt *decl;
+    int scope_end = -1;    // the last region of its scope: a later use of the name is another variable's
     bool array = false;    // bound by reference in every region, never copied into a local
     bool deferred = false; // its type names a scope declaration: allocated where its region starts
     bool uniform = false;  // the same value in every thread of the group: one copy (`sm_u<N>`), not one per thread
@@ -1045,6 +1053,10 @@ private:
             return true;
         }
         bool barrier_inside = contains(a, b, &splitter::is_split_point);
+        if (barrier_inside && (is(a, "for") || is(a, "while")) && is(a + 1, "(") && is(match_[a + 1] + 1, "{") &&
+            match_[match_[a + 1] + 1] + 1 == b && !contains(a, match_[a + 1] + 1, &splitter::is_split_point) &&
+            per_thread_header(a, match_[a + 1]))
+            return per_thread_loop(s, depth, why);
         if ((is(a, "for") || is(a, "while")) && is(a + 1, "(")) {
             size_t h = match_[a + 1];
             if (barrier_inside && is(h + 1, "{") && match_[h + 1] + 1 == b && !contains(a, h + 1, &splitter::is_split_point)) {
@@ -1243,6 +1255,85 @@ private:
     void note_declared(stmt &s) {
         s.in_loop = loop_nesting_ > 0;
         if (s.name_tok != npos) declared_.insert(text(s.name_tok));
+        if (s.name_tok != npos && (mentions_per_thread_position(s.a, s.b) || mentions_position_derived(s.a, s.b)))
+            position_derived_.insert(text(s.name_tok));
+    }
+    bool mentions_position_derived(size_t a, size_t b) const {
+        for (size_t i = a; i < b; ++i)
+            if (is_ident(i) && !(i > 0 && (is(i - 1, ".") || is(i - 1, "->"))) && position_derived_.count(text(i))) return true;
+        return false;
+    }
+    // A loop header that may differ between threads: it names a position that does (the lane, the SIMD
+    // group, the thread) or a variable computed from one.
+    bool per_thread_header(size_t loop, size_t close) const {
+        return mentions_per_thread_position(loop + 2, close) || mentions_position_derived(loop + 2, close);
+    }
+    // `for (init; cond; inc) { body }` or `while (cond) { body }` whose header differs between threads,
+    // around SIMD-group calls: Metal runs each SIMD group (each lane) its own trip count, the calls of
+    // one iteration meeting the lanes of the group that run it. Here: a block holding the init (a
+    // statement of its own, whose variable gets one copy per thread) and the loop, which runs while
+    // any thread is in it; each iteration evaluates the condition per thread, runs the body with the
+    // threads still in it live (as a divergent branch runs its arm) and then their increment. A barrier
+    // inside ends a region as anywhere else: Metal requires every thread of the group to reach it, so
+    // such a loop's trip count is the group's even where its variable is not (ggml's rwkv kernels:
+    // `for (uint t = start_t; t < end_t; t += C)` on a start made from the thread's index).
+    bool per_thread_loop(stmt &s, int depth, std::string &why) {
+        const size_t a = s.a, b = s.b, h = match_[a + 1];
+        for (size_t i = a + 2; i < h; ++i)
+            if (is_jump(i) || is_return(i) || is(i, "goto")) {
+                why = "a jump in the header of a loop whose trip count differs between threads";
+                return false;
+            }
+        if (depth >= 3) {
+            why = "barrier loops nested more than three deep";
+            return false;
+        }
+        if (mentions_matrix(a, h + 1)) return matrix_refused(why);
+        stmt loop;
+        loop.kind = stmt_kind::loop;
+        loop.per_thread = true;
+        loop.masked = true;
+        loop.a = a;
+        loop.b = b;
+        loop.head_end = h;
+        loop.mask = masks_++;
+        s.kind = stmt_kind::loop;
+        s.block = true;
+        s.head_end = a;
+        if (is(a, "for")) {
+            size_t s1 = npos, s2 = npos;
+            for (size_t k = a + 2; k < h; ++k) {
+                if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) k = match_[k];
+                else if (is(k, ";")) (s1 == npos ? s1 : s2) = k;
+            }
+            if (s1 == npos || s2 == npos || s2 == s1 + 1) {
+                why = "a loop without a condition around a SIMD-group call";
+                return false;
+            }
+            if (s1 > a + 2) {
+                stmt init;
+                init.a = a + 2;
+                init.b = s1 + 1;
+                if (!classify(init, depth, why)) return false;
+                if (init.kind != stmt_kind::plain) {
+                    why = "the init of a loop whose trip count differs between threads is not a plain statement";
+                    return false;
+                }
+                s.body.push_back(std::move(init));
+            }
+            loop.cond_a = s1 + 1, loop.cond_b = s2;
+            loop.inc_a = s2 + 1, loop.inc_b = h;
+        } else {
+            loop.cond_a = a + 2, loop.cond_b = h;
+        }
+        ++loop_nesting_;
+        ++masked_nesting_;
+        const bool parsed = parse_list(h + 2, b - 1, depth + 1, loop.body, why);
+        --masked_nesting_;
+        --loop_nesting_;
+        if (!parsed) return false;
+        s.body.push_back(std::move(loop));
+        return true;
     }
 
     // `using N = ...;`, `typedef ...;`, `static_assert(...);`, or a `constexpr` declaration whose
@@ -1739,6 +1830,10 @@ private:
     // Consecutive matrix statements make one region of their own (a loop over SIMD groups).
     // A subset statement is a region of its own.
     void assign_regions(std::vector<stmt> &list, int &next) {
+        assign_list_regions(list, next);
+        for (stmt &s : list) s.scope_end = next - 1;
+    }
+    void assign_list_regions(std::vector<stmt> &list, int &next) {
         int cur = next++;
         bool matrix = false, subset = false;
         for (stmt &s : list) {
@@ -1759,6 +1854,7 @@ private:
                 s.region = next++;
                 assign_regions(s.body, next);
                 assign_regions(s.else_body, next);
+                if (s.per_thread) s.step_region = next++;
                 cur = next++;
             }
         }
@@ -1820,6 +1916,10 @@ private:
             else if (s.kind == stmt_kind::simd) {
                 for (const simd_call &c : s.calls) note_uses(c.name + 2, c.close, s.pre_region);
                 note_uses(s.a, s.b, s.region);
+            } else if (s.kind == stmt_kind::loop && s.per_thread) {
+                note_uses(s.cond_a, s.cond_b, s.region);
+                collect_uses(s.body);
+                if (s.inc_a != npos) note_uses(s.inc_a, s.inc_b, s.step_region);
             } else if (s.kind == stmt_kind::loop) {
                 if (!s.block) note_uses(s.a, s.head_end + 1, s.region);
                 collect_uses(s.body);
@@ -1839,12 +1939,13 @@ private:
     bool choose_replicated(const std::vector<stmt> &top, std::string &why) {
         std::vector<const stmt *> decls;
         all_decls(top, decls);
-        std::map<std::string, int> count;
-        for (const stmt *d : decls) ++count[text(d->name_tok)];
+        std::map<std::string, std::vector<const stmt *>> same_name;
+        for (const stmt *d : decls) same_name[text(d->name_tok)].push_back(d);
         for (const stmt *d : decls) {
             std::string name = text(d->name_tok);
             const std::set<int> &u = uses_[name];
-            bool crosses = std::any_of(u.begin(), u.end(), [&](int r) { return r != d->region; });
+            // Its uses: those in its scope, from its declaration to the end of its statement list.
+            bool crosses = std::any_of(u.begin(), u.end(), [&](int r) { return r != d->region && r >= d->region && r <= d->scope_end; });
             if (!crosses) continue;
             if (!d->simple_decl || d->type.empty()) {
                 why = "variable '" + name + "' lives across a barrier but its declaration is not 'T name = value;'";
@@ -1854,11 +1955,16 @@ private:
                 why = "variable '" + name + "' lives across a barrier but is declared 'auto'";
                 return false;
             }
-            if (count[name] > 1) {
-                why = "variable '" + name + "' lives across a barrier and is declared more than once";
-                return false;
-            }
+            // Declared again (`const float sumf = ...` in a loop and again after it, ggml's ssm_scan): each
+            // declaration its own copies, bound in its own scope; scopes that overlap (one hides the
+            // other) are not told apart by name.
+            for (const stmt *o : same_name[name])
+                if (o != d && !(o->scope_end < d->region || d->scope_end < o->region)) {
+                    why = "variable '" + name + "' lives across a barrier and is declared again where it is visible";
+                    return false;
+                }
             replicated r{name, d->type + (d->array_suffix.empty() ? "" : " " + d->array_suffix), d->region, d};
+            r.scope_end = d->scope_end;
             r.array = !d->array_suffix.empty();
             r.deferred = names_scope_declaration(r.type);
             if (names_variable(r.type)) { // `float state[head_size]` on a `const uint head_size = 64;`
@@ -2035,7 +2141,7 @@ private:
             if (s.has_return) any_return_ = true;
             if (s.kind != stmt_kind::loop) continue;
             if (s.masked) any_return_ = true; // (the arms' threads are the live ones)
-            if (s.block || s.branch) { // (a uniform branch's condition is the group's: uniform_condition)
+            if (s.block || s.branch || s.per_thread) { // (a uniform branch's condition is the group's: uniform_condition)
                 if (!check_regions(s.body, why) || !check_regions(s.else_body, why)) return false;
                 continue;
             }
@@ -2116,7 +2222,7 @@ private:
         }
         for (size_t i = 0; i < reps_.size(); ++i) {
             const replicated &r = reps_[i];
-            if (!((r.region < region || (declared_here && r.region == region)) && (used_in(r.name, region)))) continue;
+            if (!((r.region < region || (declared_here && r.region == region)) && region <= r.scope_end && used_in(r.name, region))) continue;
             if (r.uniform) out += "sm_rt" + std::to_string(i) + " " + r.name + " = sm_u" + std::to_string(i) + ";\n";
             else out += "sm_rt" + std::to_string(i) + (local && !r.array && !address_taken(r.name) ? " " : " __private &") + r.name +
                         " = sm_rep" + std::to_string(i) + "[" + t + "];\n";
@@ -2127,7 +2233,7 @@ private:
         std::string out;
         for (size_t i = 0; i < reps_.size(); ++i) {
             const replicated &r = reps_[i];
-            if (r.region <= region && used_in(r.name, region) && !r.array && !address_taken(r.name) && !r.uniform)
+            if (r.region <= region && region <= r.scope_end && used_in(r.name, region) && !r.array && !address_taken(r.name) && !r.uniform)
                 out += "sm_rep" + std::to_string(i) + "[" + t + "] = " + r.name + ";\n";
         }
         return out;
@@ -2452,6 +2558,10 @@ private:
                 out += "\n{\n";
                 emit_list(s.body, out);
                 out += "}\n";
+            } else if (s.kind == stmt_kind::loop && s.per_thread) {
+                emit_region(region, out);
+                region.clear();
+                emit_per_thread_loop(s, out);
             } else if (s.kind == stmt_kind::loop && s.masked) {
                 emit_region(region, out);
                 region.clear();
@@ -2504,6 +2614,26 @@ private:
             out += each + "if (!" + taken + ") sm_alive[sm_t] = " + before + ";\n";
         }
         out += "}\n";
+    }
+    // A loop with a per-thread header (per_thread_loop): sm_mask<N> holds, per thread, whether it is live
+    // after the loop (cleared by a `return` in the body) and whether it is still in the loop.
+    void emit_per_thread_loop(const stmt &s, std::string &out) {
+        const std::string m = "sm_mask" + std::to_string(s.mask);
+        const std::string after = m + "[sm_t]", in = m + "[sm_count + sm_t]";
+        const std::string each = "for (unsigned sm_t = 0; sm_t < sm_count; ++sm_t) ";
+        out += "\n{\n" + each + "{ " + after + " = sm_alive[sm_t]; " + in + " = sm_alive[sm_t]; }\n";
+        out += "for (;;) {\nunsigned sm_any = 0u;\n{\n" + thread_loop();
+        out += "sm_alive[sm_t] = " + in + ";\nif (!" + in + ") continue;\n";
+        out += bindings(s.region, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", false, true);
+        out += "{ " + in + " = (" + copy(toks_[s.cond_a].offset, end_of(s.cond_b - 1)) + ") ? 1 : 0; }\n" + write_back(s.region, "sm_t");
+        out += "sm_alive[sm_t] = " + in + ";\nsm_any |= " + in + ";\n}\n}\nif (!sm_any) break;\n{\n";
+        emit_list(s.body, out);
+        out += "}\n{\n" + thread_loop() + "if (!" + in + ") continue;\nif (!sm_alive[sm_t]) { " + in + " = 0; " + after + " = 0; continue; }\n";
+        if (s.inc_a != npos && s.inc_b > s.inc_a) {
+            out += bindings(s.step_region, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", false, true);
+            out += "{ " + copy(toks_[s.inc_a].offset, end_of(s.inc_b - 1)) + "; }\n" + write_back(s.step_region, "sm_t");
+        }
+        out += "}\n}\n}\n" + each + "sm_alive[sm_t] = " + after + ";\n}\n";
     }
     bool any_lanes(const std::vector<stmt> &list) const {
         for (const stmt &s : list)
@@ -2575,6 +2705,7 @@ private:
     bool macros_read_ = false;
     std::map<std::string, std::set<std::string>> macro_direct_, macro_closure_; // (macro_identifiers)
     int masked_nesting_ = 0; // such branches around the statements being parsed
+    std::set<std::string> position_derived_; // variables declared from a per-thread position (so far)
 };
 
 } // namespace
