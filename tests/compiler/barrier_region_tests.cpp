@@ -142,7 +142,8 @@ kernel void k(device float* out [[buffer(0)]], uint lid [[thread_position_in_thr
     run(d, b, {16, 1, 1}, {16, 1, 1});
     CHECK(values<float>(b[0]) == std::vector<float>(16, 2.0f));
 
-    // A loop around a barrier whose variable is per thread (uniform trip count, per-thread `i`).
+    // A loop around a barrier whose variable is per thread (uniform trip count, per-thread `i`): split,
+    // its header run per thread (split_control_flow_tests.cpp), each thread's `i` its own.
     const sm_kernel_info *g = compile_kernel(head + R"(
 kernel void k(device float* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]], uint size [[threads_per_threadgroup]]) {
     threadgroup float buf[64];
@@ -153,7 +154,7 @@ kernel void k(device float* out [[buffer(0)]], uint lid [[thread_position_in_thr
     for (uint i = lid; i < 64; i += size) out[i] = buf[63 - i];
 }
 )", "k", keep);
-    CHECK(fibers(g));
+    CHECK(split(g));
     b = {bytes(std::vector<float>(64))};
     run(g, b, {16, 1, 1}, {16, 1, 1});
     std::vector<float> want(64);
