@@ -1004,6 +1004,33 @@ private:
         return false;
     }
     bool is_return(size_t i) const { return is(i, "return"); }
+    // `FOR_UNROLL (short i = 0; i < n; ++i) { ... }`: a function-like macro of the source whose every
+    // definition ends in `for (x)` on its one parameter (ggml's `_Pragma("clang loop unroll(full)") for (x)`),
+    // read as the `for` loop it becomes.
+    bool loop_macro(size_t i) const {
+        if (!is_ident(i) || !is(i + 1, "(") || (i > 0 && (is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")))) return false;
+        const std::string name = text(i);
+        auto known = loop_macros_.find(name);
+        if (known != loop_macros_.end()) return known->second;
+        int definitions = 0;
+        bool all = true;
+        for (size_t p = s_.find("#define"); p != std::string::npos; p = s_.find("#define", p + 7)) {
+            const size_t e = std::min(s_.find('\n', p), s_.size());
+            const std::string line = s_.substr(p + 7, e - p - 7);
+            const std::vector<token> ts = tokenize_msl(line);
+            auto w = [&](size_t k) { return k < ts.size() ? line.substr(ts[k].offset, ts[k].length) : std::string(); };
+            if (w(0) != name) continue;
+            ++definitions;
+            // NAME ( x ) ... for ( x ), the '(' right after the name
+            const bool shape = ts.size() >= 8 && w(1) == "(" && ts[1].offset == ts[0].offset + ts[0].length && ts[2].kind == token_kind::identifier &&
+                               w(3) == ")" && w(ts.size() - 4) == "for" && w(ts.size() - 3) == "(" && w(ts.size() - 2) == w(2) &&
+                               w(ts.size() - 1) == ")" && line.back() != '\\';
+            if (!shape) all = false;
+        }
+        const bool is_loop = definitions > 0 && all && s_.find("#undef " + name) == std::string::npos;
+        loop_macros_[name] = is_loop;
+        return is_loop;
+    }
     bool is_jump(size_t i) const { return is(i, "break") || is(i, "continue"); }
 
 
@@ -1057,7 +1084,7 @@ private:
             match_[match_[a + 1] + 1] + 1 == b && !contains(a, match_[a + 1] + 1, &splitter::is_split_point) &&
             per_thread_header(a, match_[a + 1]))
             return per_thread_loop(s, depth, why);
-        if ((is(a, "for") || is(a, "while")) && is(a + 1, "(")) {
+        if ((is(a, "for") || is(a, "while") || loop_macro(a)) && is(a + 1, "(")) {
             size_t h = match_[a + 1];
             if (barrier_inside && is(h + 1, "{") && match_[h + 1] + 1 == b && !contains(a, h + 1, &splitter::is_split_point)) {
                 if (depth >= 3) {
@@ -1134,7 +1161,7 @@ private:
                 }
                 s.has_return = true;
             }
-        if (!(is(a, "for") || is(a, "while") || is(a, "do") || is(a, "switch")) && contains(a, b, &splitter::is_jump)) {
+        if (!(is(a, "for") || is(a, "while") || is(a, "do") || is(a, "switch") || loop_macro(a)) && contains(a, b, &splitter::is_jump)) {
             why = "break/continue outside a loop of its own statement";
             return false;
         }
@@ -1646,7 +1673,7 @@ private:
             }
             return b - 1 > a + 1;
         }
-        if ((is(a, "for") || is(a, "while")) && is(a + 1, "(")) {
+        if ((is(a, "for") || is(a, "while") || loop_macro(a)) && is(a + 1, "(")) {
             const size_t h = match_[a + 1];
             std::set<std::string> inner = names;
             return !mentions_matrix(a, h + 1) && header_changes_only_its_own(a, h) && h + 1 < b && matrix_statement(h + 1, b, inner);
@@ -2167,7 +2194,7 @@ private:
                     init_end = i;
                     break;
                 }
-            if (is(s.a, "for"))
+            if (is(s.a, "for") || loop_macro(s.a))
                 for (size_t i = s.a + 2; i < init_end; ++i)
                     if (is_ident(i) && is(i + 1, "=") && !is(i + 2, "=") && assigns(text(i), s.head_end + 1, s.b)) {
                         why = "the variable '" + text(i) + "' of a loop around a barrier is changed in its body";
@@ -2706,6 +2733,7 @@ private:
     std::map<std::string, std::set<std::string>> macro_direct_, macro_closure_; // (macro_identifiers)
     int masked_nesting_ = 0; // such branches around the statements being parsed
     std::set<std::string> position_derived_; // variables declared from a per-thread position (so far)
+    mutable std::map<std::string, bool> loop_macros_; // (loop_macro)
 };
 
 } // namespace

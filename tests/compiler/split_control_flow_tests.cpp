@@ -270,3 +270,37 @@ template [[host_name("function_parameter")]] kernel void function_parameter<twic
         CHECK(out[g] == want);
     }
 }
+
+// ggml's FOR_UNROLL (`_Pragma("clang loop unroll(full)") for (x)`) around SIMD-group calls and
+// simdgroup_matrix statements: the loop it becomes.
+TEST_CASE("a loop macro that becomes a for loop splits like one", "[compiler][regions][simdgroup]") {
+    const char *src = R"(
+#include <metal_stdlib>
+using namespace metal;
+#define FOR_UNROLL(x) _Pragma("clang loop unroll(full)") for (x)
+kernel void unrolled(device const float *in [[buffer(0)]], device float *out [[buffer(1)]],
+                     uint tid [[thread_position_in_grid]], ushort lane [[thread_index_in_simdgroup]]) {
+    float acc = 0.0f;
+    FOR_UNROLL (short i = 0; i < 3; ++i) {
+        simdgroup_barrier(mem_flags::mem_none);
+        acc += simd_sum(in[tid] * float(i + 1));
+    }
+    out[tid] = acc + lane;
+}
+)";
+    auto module = compile_split(src);
+    const sm_kernel_info *k = module->find("unrolled");
+    REQUIRE(k);
+    CHECK(split(k));
+    const uint32_t n = 64;
+    const std::vector<float> in = small_values(n);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(n, -1.0f))};
+    run(k, b, n, n);
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t t = 0; t < n; ++t) {
+        float sum = 0.0f;
+        for (uint32_t l = t / 32 * 32; l < t / 32 * 32 + 32; ++l) sum += in[l];
+        INFO("thread " << t);
+        CHECK(out[t] == 6.0f * sum + float(t % 32));
+    }
+}
