@@ -1218,7 +1218,7 @@ private:
     // declared again in the body, their members (`args.n`, `tptg.x`), the group's positions
     // (threads_per_threadgroup, ...), scope constants, and casts. No call, subscript, dereference or
     // assignment: nothing that reads memory the kernel may write or differs per thread.
-    bool uniform_condition(size_t a, size_t b) const {
+    bool uniform_condition(size_t a, size_t b, int depth = 0) const {
         if (a >= b) return false;
         static const std::set<std::string> casts = {"float", "half", "int", "uint", "short", "ushort", "long", "ulong", "char", "uchar", "bool"};
         const std::set<std::string> params = parameter_names();
@@ -1241,11 +1241,54 @@ private:
             bool position = false, group = false;
             for (const auto &p : k_.positions)
                 if (p.first == t) position = true, group = group_position(p.second);
+            if (!position && !params.count(t) && (uniform_local(t, depth) || (program_constant(t) && !declared_in_body(t, known)))) continue;
             if (position ? !group : (!params.count(t) || assigns(t, 0, toks_.size()) || address_taken(t))) return false;
             if (declared_in_body(t, known)) return false;
             if (is(i + 1, ".") && !(is_ident(i + 2) && !is(i + 3, "(") && !is(i + 3, "."))) return false; // one plain member
         }
         return true;
+    }
+    // A local of the body with one value for the whole group: declared once (`const int r0 = tgpig.y*NR0;`),
+    // never assigned again nor addressed, its initializer itself such a condition (ggml's mul_mm:
+    // `if (!FC_mul_mm_bc_out || (r0 + NR0 <= args.ne0 && r1 + NR1 <= args.ne1))` around its stores).
+    bool uniform_local(const std::string &name, int depth) const {
+        if (depth >= 4) return false;
+        size_t decl = npos;
+        int declarations = 0;
+        for (size_t i = 1; i + 2 < toks_.size(); ++i) {
+            if (!is_ident(i) || text(i) != name || !(is(i - 1, ">") || (is_ident(i - 1) && !statement_keywords().count(text(i - 1)))))
+                continue;
+            if (!(is(i + 1, "=") || is(i + 1, ";") || is(i + 1, "[") || is(i + 1, ",") || is(i + 1, "{") || is(i + 1, "("))) continue;
+            ++declarations; // (`T name;`, `T name[4]`, `T name(v)` count too: then it is not this shape)
+            if (is(i + 1, "=") && !is(i + 2, "=")) decl = i;
+        }
+        if (declarations != 1 || decl == npos || address_taken(name)) return false;
+        for (size_t i = 0; i < toks_.size(); ++i)
+            if (i != decl && assigns(name, i, i + 1)) return false;
+        size_t e = decl + 2;
+        while (e < toks_.size() && !is(e, ";") && !is(e, ",")) e = (is(e, "(") || is(e, "[") || is(e, "{")) && match_[e] != npos ? match_[e] + 1 : e + 1;
+        if (e >= toks_.size() || !is(e, ";")) return false;
+        return uniform_condition(decl + 2, e, depth + 1);
+    }
+    // A program-scope object in the constant address space (a `constant` table or scalar, a function
+    // constant: the translator's `sm_constant_object` declarations): no kernel can change it.
+    bool program_constant(const std::string &name) const {
+        auto known = program_constants_.find(name);
+        if (known != program_constants_.end()) return known->second;
+        bool found = false;
+        for (size_t p = s_.find("sm_constant_object"); p != std::string::npos && !found; p = s_.find("sm_constant_object", p + 18)) {
+            const std::string window = s_.substr(p + 18, 400);
+            std::string last;
+            for (const token &t : tokenize_msl(window)) {
+                if (t.in_directive) continue;
+                const std::string w = window.substr(t.offset, t.length);
+                if (w == "=" || w == ";" || w == "[" || w == "{") break;
+                if (t.kind == token_kind::identifier) last = w;
+            }
+            found = last == name;
+        }
+        program_constants_[name] = found;
+        return found;
     }
     // Whether `name` is an object-like macro of the source (`#define N_SIMDWIDTH 32`) whose every
     // definition is a constant expression: numbers, operators, parentheses, other such macros. The
@@ -2734,6 +2777,7 @@ private:
     int masked_nesting_ = 0; // such branches around the statements being parsed
     std::set<std::string> position_derived_; // variables declared from a per-thread position (so far)
     mutable std::map<std::string, bool> loop_macros_; // (loop_macro)
+    mutable std::map<std::string, bool> program_constants_; // (program_constant)
 };
 
 } // namespace
