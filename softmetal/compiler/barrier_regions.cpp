@@ -152,6 +152,7 @@ struct stmt {
     bool per_thread = false;
     size_t cond_a = npos, cond_b = npos, inc_a = npos, inc_b = npos; // (lanes: the same fields)
     int step_region = -1;
+    int jump_mask = -1; // a statement holding break/continue of a per-thread loop: that loop's mask
     std::vector<stmt> else_body;
     int region = -1;          // plain: the region it runs in; loop: the "region" of its header
     int scope_end = -1;       // the last region of the statement list it is in (a declaration's scope ends there)
@@ -1087,15 +1088,18 @@ private:
         if ((is(a, "for") || is(a, "while") || loop_macro(a)) && is(a + 1, "(")) {
             size_t h = match_[a + 1];
             if (barrier_inside && is(h + 1, "{") && match_[h + 1] + 1 == b && !contains(a, h + 1, &splitter::is_split_point)) {
-                if (depth >= 3) {
-                    why = "barrier loops nested more than three deep";
+                if (depth >= max_nesting) {
+                    why = "barrier loops and branches nested more than six deep";
                     return false;
                 }
                 if (mentions_matrix(a, h + 1)) return matrix_refused(why);
                 s.kind = stmt_kind::loop;
                 s.head_end = h;
                 ++loop_nesting_;
+                const int outer_jumps = jump_loop_;
+                jump_loop_ = -1; // (a break here would be this loop's, which runs once for the group)
                 const bool parsed = parse_list(h + 2, b - 1, depth + 1, s.body, why);
+                jump_loop_ = outer_jumps;
                 --loop_nesting_;
                 return parsed;
             }
@@ -1120,10 +1124,7 @@ private:
         if (barrier_inside && simd_statement(s, why)) {
             // `if (simd_is_first()) ...`: a call in the condition of an `if` whose arms meet nobody.
             if (is(a, "if")) {
-                if (contains(a, b, &splitter::is_jump)) {
-                    why = "break/continue outside a loop of its own statement";
-                    return false;
-                }
+                if (!loop_jumps(s, why)) return false;
                 for (size_t i = a; i < b; ++i)
                     if (is(i, "return")) {
                         if (!is(i + 1, ";")) {
@@ -1161,10 +1162,7 @@ private:
                 }
                 s.has_return = true;
             }
-        if (!(is(a, "for") || is(a, "while") || is(a, "do") || is(a, "switch") || loop_macro(a)) && contains(a, b, &splitter::is_jump)) {
-            why = "break/continue outside a loop of its own statement";
-            return false;
-        }
+        if (!(is(a, "for") || is(a, "while") || is(a, "do") || is(a, "switch") || loop_macro(a)) && !loop_jumps(s, why)) return false;
         if (lanes_ && !mentions_matrix(a, b)) lane_statement(s);
         if (s.kind == stmt_kind::plain && !s.has_return && !mentions_matrix(a, b)) subset_statement(s);
         if (s.kind == stmt_kind::plain) parse_declaration(s);
@@ -1186,8 +1184,8 @@ private:
                 }
             s.mask = masks_++;
         }
-        if (depth >= 3) {
-            why = "barrier loops nested more than three deep";
+        if (depth >= max_nesting) {
+            why = "barrier loops and branches nested more than six deep";
             return false;
         }
         if (mentions_matrix(a, h + 1)) return matrix_refused(why);
@@ -1335,6 +1333,34 @@ private:
     }
     // A loop header that may differ between threads: it names a position that does (the lane, the SIMD
     // group, the thread) or a variable computed from one.
+    // The `break`/`continue` tokens of [a, b) that belong to the loop around the statement (not to a
+    // loop or switch inside it).
+    std::vector<size_t> own_jumps(size_t a, size_t b) const {
+        std::vector<size_t> out;
+        for (size_t i = a; i < b; ++i) {
+            if ((is(i, "for") || is(i, "while") || is(i, "switch") || is(i, "do") || loop_macro(i)) && (is(i + 1, "(") || is(i, "do"))) {
+                const size_t e = stmt_end(i, b);
+                if (e != npos) {
+                    i = e - 1;
+                    continue;
+                }
+            }
+            if (is_jump(i) && is(i + 1, ";")) out.push_back(i);
+        }
+        return out;
+    }
+    // A statement's own break/continue: a per-thread loop's (the innermost loop around it) become the
+    // thread leaving the iteration or the loop (stmt::jump_mask); anywhere else they are refused.
+    bool loop_jumps(stmt &s, std::string &why) {
+        if (own_jumps(s.a, s.b).empty()) return true; // (jumps inside an inner loop of the statement are that loop's)
+        if (jump_loop_ < 0) {
+            why = "break/continue outside a loop of its own statement";
+            return false;
+        }
+        s.jump_mask = jump_loop_;
+        s.has_return = true; // (the thread stops for the rest of the region, as a return stops it)
+        return true;
+    }
     bool per_thread_header(size_t loop, size_t close) const {
         return mentions_per_thread_position(loop + 2, close) || mentions_position_derived(loop + 2, close);
     }
@@ -1354,8 +1380,8 @@ private:
                 why = "a jump in the header of a loop whose trip count differs between threads";
                 return false;
             }
-        if (depth >= 3) {
-            why = "barrier loops nested more than three deep";
+        if (depth >= max_nesting) {
+            why = "barrier loops and branches nested more than six deep";
             return false;
         }
         if (mentions_matrix(a, h + 1)) return matrix_refused(why);
@@ -1376,8 +1402,8 @@ private:
                 if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) k = match_[k];
                 else if (is(k, ";")) (s1 == npos ? s1 : s2) = k;
             }
-            if (s1 == npos || s2 == npos || s2 == s1 + 1) {
-                why = "a loop without a condition around a SIMD-group call";
+            if (s1 == npos || s2 == npos) {
+                why = "cannot parse the header of the loop at token '" + text(a) + "'";
                 return false;
             }
             if (s1 > a + 2) {
@@ -1398,7 +1424,10 @@ private:
         }
         ++loop_nesting_;
         ++masked_nesting_;
+        const int outer_jumps = jump_loop_;
+        jump_loop_ = loop.mask;
         const bool parsed = parse_list(h + 2, b - 1, depth + 1, loop.body, why);
+        jump_loop_ = outer_jumps;
         --masked_nesting_;
         --loop_nesting_;
         if (!parsed) return false;
@@ -2475,6 +2504,13 @@ private:
                 if (is(i, "return"))
                     reps.push_back({toks_[i].offset, end_of(i + 1) - toks_[i].offset,
                                     "{ sm_alive[sm_t] = 0; goto " + label + "; }"});
+            // A per-thread loop's break/continue: the thread is not live for the rest of the iteration;
+            // the loop's step region reads why (1: continue, 2: break; 0 would be a return).
+            if (s->jump_mask >= 0)
+                for (size_t i : own_jumps(s->a, s->b))
+                    reps.push_back({toks_[i].offset, end_of(i + 1) - toks_[i].offset,
+                                    "{ sm_alive[sm_t] = 0; sm_mask" + std::to_string(s->jump_mask) + "[2u * sm_count + sm_t] = " +
+                                        (is(i, "break") ? "2" : "1") + "; goto " + label + "; }"});
             std::sort(reps.begin(), reps.end(), [](const replacement &x, const replacement &y) { return x.offset < y.offset; });
             out += copy(toks_[s->a].offset, end_of(s->b - 1), reps);
         }
@@ -2691,14 +2727,18 @@ private:
         const std::string m = "sm_mask" + std::to_string(s.mask);
         const std::string after = m + "[sm_t]", in = m + "[sm_count + sm_t]";
         const std::string each = "for (unsigned sm_t = 0; sm_t < sm_count; ++sm_t) ";
-        out += "\n{\n" + each + "{ " + after + " = sm_alive[sm_t]; " + in + " = sm_alive[sm_t]; }\n";
+        const std::string jump = m + "[2u * sm_count + sm_t]";
+        out += "\n{\n" + each + "{ " + after + " = sm_alive[sm_t]; " + in + " = sm_alive[sm_t]; " + jump + " = 0; }\n";
         out += "for (;;) {\nunsigned sm_any = 0u;\n{\n" + thread_loop();
         out += "sm_alive[sm_t] = " + in + ";\nif (!" + in + ") continue;\n";
         out += bindings(s.region, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", false, true);
-        out += "{ " + in + " = (" + copy(toks_[s.cond_a].offset, end_of(s.cond_b - 1)) + ") ? 1 : 0; }\n" + write_back(s.region, "sm_t");
+        if (s.cond_b > s.cond_a) // (`for (...;; ...)`: the loop is left by break or return only)
+            out += "{ " + in + " = (" + copy(toks_[s.cond_a].offset, end_of(s.cond_b - 1)) + ") ? 1 : 0; }\n" + write_back(s.region, "sm_t");
         out += "sm_alive[sm_t] = " + in + ";\nsm_any |= " + in + ";\n}\n}\nif (!sm_any) break;\n{\n";
         emit_list(s.body, out);
-        out += "}\n{\n" + thread_loop() + "if (!" + in + ") continue;\nif (!sm_alive[sm_t]) { " + in + " = 0; " + after + " = 0; continue; }\n";
+        out += "}\n{\n" + thread_loop() + "if (!" + in + ") continue;\n";
+        out += "if (!sm_alive[sm_t]) {\nconst unsigned char sm_j = " + jump + ";\n" + jump + " = 0;\n" +
+               "if (sm_j == 1) sm_alive[sm_t] = 1;\nelse { " + in + " = 0; if (sm_j != 2) " + after + " = 0; continue; }\n}\n";
         if (s.inc_a != npos && s.inc_b > s.inc_a) {
             out += bindings(s.step_region, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", false, true);
             out += "{ " + copy(toks_[s.inc_a].offset, end_of(s.inc_b - 1)) + "; }\n" + write_back(s.step_region, "sm_t");
@@ -2776,6 +2816,11 @@ private:
     std::map<std::string, std::set<std::string>> macro_direct_, macro_closure_; // (macro_identifiers)
     int masked_nesting_ = 0; // such branches around the statements being parsed
     std::set<std::string> position_derived_; // variables declared from a per-thread position (so far)
+    // Loops and branches around split points, nested: ggml's vector flash attention has five (the nsg
+    // switch's if-chain, its per-SIMD-group KV loop, a loop over the cache items, `if (NE == 1) ... else`
+    // and the `if (NE <= 1)` steps of its else arm).
+    static constexpr int max_nesting = 6;
+    int jump_loop_ = -1; // the mask of the per-thread loop whose body is being parsed, if it is the innermost loop
     mutable std::map<std::string, bool> loop_macros_; // (loop_macro)
     mutable std::map<std::string, bool> program_constants_; // (program_constant)
 };

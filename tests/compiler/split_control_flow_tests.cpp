@@ -6,6 +6,7 @@
 #include "catch.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -271,10 +272,10 @@ template [[host_name("function_parameter")]] kernel void function_parameter<twic
     }
 }
 
-// ggml's FOR_UNROLL (`_Pragma("clang loop unroll(full)") for (x)`) around SIMD-group calls and
-// simdgroup_matrix statements: the loop it becomes.
+// ggml's FOR_UNROLL (`_Pragma("clang loop unroll(full)") for (x)`) around SIMD-group calls (and, in
+// mul_mm_id, simdgroup_matrix statements): the loop it becomes.
 TEST_CASE("a loop macro that becomes a for loop splits like one", "[compiler][regions][simdgroup]") {
-    const char *src = R"(
+    const char *src = R"msl(
 #include <metal_stdlib>
 using namespace metal;
 #define FOR_UNROLL(x) _Pragma("clang loop unroll(full)") for (x)
@@ -287,7 +288,7 @@ kernel void unrolled(device const float *in [[buffer(0)]], device float *out [[b
     }
     out[tid] = acc + lane;
 }
-)";
+)msl";
     auto module = compile_split(src);
     const sm_kernel_info *k = module->find("unrolled");
     REQUIRE(k);
@@ -302,5 +303,90 @@ kernel void unrolled(device const float *in [[buffer(0)]], device float *out [[b
         for (uint32_t l = t / 32 * 32; l < t / 32 * 32 + 32; ++l) sum += in[l];
         INFO("thread " << t);
         CHECK(out[t] == 6.0f * sum + float(t % 32));
+    }
+}
+
+// ggml's mul_mm: `if (!FC_mul_mm_bc_out || (r0 + NR0 <= args.ne0 && ...)) { simdgroup_store(...) } else {...}`,
+// a condition made of a program-scope constant and locals computed from the group's position: the
+// group's own, so the simdgroup_matrix statements in its arms run once per SIMD group.
+TEST_CASE("an if on group-uniform locals and program-scope constants around simdgroup_matrix stores splits", "[compiler][regions][simdgroup]") {
+    const char *src = R"(
+#include <metal_stdlib>
+using namespace metal;
+constant bool checked = true;
+kernel void edge_tiles(device const float *a [[buffer(0)]], device float *c [[buffer(1)]], constant uint &n [[buffer(2)]],
+                       uint3 group [[threadgroup_position_in_grid]]) {
+    const uint r0 = group.x * 8;
+    const uint end = r0 + 8;
+    simdgroup_float8x8 m;
+    simdgroup_load(m, a + r0 * 8, 8);
+    simdgroup_float8x8 filler = make_filled_simdgroup_matrix<float, 8>(-2.0f);
+    if (!checked || end <= n) {
+        simdgroup_store(m, c + r0 * 8, 8);
+    } else {
+        simdgroup_store(filler, c + r0 * 8, 8);
+    }
+}
+)";
+    auto module = compile_split(src);
+    const sm_kernel_info *k = module->find("edge_tiles");
+    REQUIRE(k);
+    CHECK(split(k));
+    const uint32_t n = 16, groups = 3;
+    const std::vector<float> in = small_values(groups * 64);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(groups * 64, -1.0f)), bytes(std::vector<uint32_t>{n})};
+    run(k, b, groups * 32, 32);
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t i = 0; i < groups * 64; ++i) {
+        INFO("element " << i);
+        CHECK(out[i] == (i < n * 8 ? in[i] : -2.0f));
+    }
+}
+
+// ggml's vector flash attention: `for (int ic0 = iwg*NSG + sgitg; ; ic0 += NWG*NSG)` over the KV cache,
+// left by `break` at the end and skipping a block by `continue` when `simd_max` says it is all -INF.
+TEST_CASE("break and continue in a loop whose trip count differs per SIMD group, split", "[compiler][regions][simdgroup]") {
+    const char *src = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void kv_blocks(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], constant uint &n [[buffer(2)]],
+                      ushort lane [[thread_index_in_simdgroup]], ushort sg [[simdgroup_index_in_threadgroup]],
+                      ushort nsg [[simdgroups_per_threadgroup]]) {
+    float acc = 0.0f;
+    for (uint b = sg; ; b += nsg) {
+        if (b * 32 >= n) {
+            break;
+        }
+        const float v = in[b * 32 + lane];
+        if (simd_max(v) < 4.0f) {
+            continue;
+        }
+        acc += simd_sum(v);
+    }
+    out[sg * 32 + lane] = acc + float(lane);
+}
+)";
+    auto module = compile_split(src);
+    const sm_kernel_info *k = module->find("kv_blocks");
+    REQUIRE(k);
+    CHECK(split(k));
+    const uint32_t blocks = 7, n = blocks * 32, tg = 96, groups = 3;
+    std::vector<float> in(n);
+    for (uint32_t i = 0; i < n; ++i) in[i] = (i / 32) % 3 == 1 ? 1.0f : float(i % 5);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(tg, -1.0f)), bytes(std::vector<uint32_t>{n})};
+    run(k, b, tg, tg);
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t g = 0; g < groups; ++g) {
+        float acc = 0.0f;
+        for (uint32_t blk = g; blk * 32 < n; blk += groups) {
+            float sum = 0.0f, maximum = -INFINITY;
+            for (uint32_t l = 0; l < 32; ++l) sum += in[blk * 32 + l], maximum = std::max(maximum, in[blk * 32 + l]);
+            if (maximum < 4.0f) continue;
+            acc += sum;
+        }
+        for (uint32_t l = 0; l < 32; ++l) {
+            INFO("SIMD group " << g << " lane " << l);
+            CHECK(out[g * 32 + l] == acc + float(l));
+        }
     }
 }
