@@ -197,6 +197,7 @@ struct replicated {
     bool array = false;    // bound by reference in every region, never copied into a local
     bool deferred = false; // its type names a scope declaration: allocated where its region starts
     bool uniform = false;  // the same value in every thread of the group: one copy (`sm_u<N>`), not one per thread
+    bool after_scope = false; // deferred, but allocated after the scope declarations its type names (see choose_replicated)
 };
 
 const std::set<std::string> &statement_keywords() {
@@ -276,6 +277,8 @@ private:
             if (r != reps.end()) {
                 with = r->second.second;
                 last = r->second.first;
+            } else if (is_ident(i) && macro_text_.count(toks_[i].offset)) {
+                with = renamed(macro_text_.at(toks_[i].offset), rename);
             } else if (is_ident(i) && !member(i) && rename.count(text(i))) {
                 with = rename.at(text(i));
             } else {
@@ -289,6 +292,24 @@ private:
         }
         out += between(pos, end_of(b - 1), rename);
         return out + "\n";
+    }
+    // `text` (a macro's expansion) with its names renamed as the inlining's.
+    std::string renamed(const std::string &text, const std::map<std::string, std::string> &rename) const {
+        std::string out;
+        size_t pos = 0;
+        const std::vector<token> ts = tokenize_msl(text);
+        for (size_t k = 0; k < ts.size(); ++k) {
+            if (ts[k].kind != token_kind::identifier) continue;
+            if (k > 0 && (text.compare(ts[k - 1].offset, ts[k - 1].length, ".") == 0 || text.compare(ts[k - 1].offset, ts[k - 1].length, "->") == 0))
+                continue;
+            auto r = rename.find(text.substr(ts[k].offset, ts[k].length));
+            if (r == rename.end()) continue;
+            out.append(text, pos, ts[k].offset - pos);
+            out += r->second;
+            pos = ts[k].offset + ts[k].length;
+        }
+        out.append(text, pos, std::string::npos);
+        return out;
     }
     // The text [from, to) between tokens: whitespace, comments, and preprocessor lines, whose names are
     // renamed too (`#pragma unroll(chpt)` in a helper must name the inlining's `sm_i<N>_chpt`; a
@@ -766,6 +787,16 @@ private:
         size_t body = params_close + 1;
         while (!is(body, "{")) ++body;
         const size_t body_close = match_[body];
+        // Object-like macros the helper's body defines (ggml's `#define NWG (FC_flash_attn_ext_vec_nwg)`
+        // ... `#undef NWG`): its statements are copied without the lines between them, so each use
+        // is its expansion (body_directives.hpp).
+        {
+            std::vector<text_edit> edits;
+            std::string ignored;
+            if (!body_macro_edits(s_, toks_[body].offset, toks_[body_close].offset, edits, ignored)) return false;
+            for (const text_edit &e : edits)
+                if (e.text.find_first_not_of(" \n") != std::string::npos) macro_text_[e.offset] = e.text;
+        }
         std::vector<std::pair<size_t, size_t>> params = split_commas(params_open + 1, params_close);
         if (params.size() == 1 && params[0].second == params[0].first + 1 && is(params[0].first, "void")) params.clear();
         const std::vector<std::pair<size_t, size_t>> args = split_commas(paren + 1, match_[paren]);
@@ -953,6 +984,7 @@ private:
     const region_kernel &k_;
     line_map lines_;
     int inlined_ = 0;
+    std::map<size_t, std::string> macro_text_; // offset of a use of a helper body's own macro -> its expansion
 };
 
 class splitter : kernel_body_tokens {
@@ -1447,6 +1479,7 @@ private:
         }
         if (!scope_declaration(s)) return false;
         scope_names_.insert(s.scope_declared.begin(), s.scope_declared.end());
+        for (const std::string &n : s.scope_declared) scope_in_loop_[n] = loop_nesting_ > 0;
         return true;
     }
     bool scope_declaration(stmt &s) {
@@ -2071,8 +2104,19 @@ private:
                 return false;
             }
             if (r.deferred && d->in_loop) {
-                why = "variable '" + name + "' lives across a barrier, is declared in a loop around one, and its type is declared in the kernel";
-                return false;
+                // Allocated right after the scope declarations its type names, when none of them is in a
+                // loop around split points (an inlined template's `using sm_i0_k4_t = ...;` before the
+                // loop over ggml's KV cache): once, where the loop sees it.
+                bool outside = true;
+                for (const token &t : tokenize_msl(r.type)) {
+                    const std::string w = r.type.substr(t.offset, t.length);
+                    if (t.kind == token_kind::identifier && scope_names_.count(w) && scope_in_loop_[w]) outside = false;
+                }
+                if (!outside) {
+                    why = "variable '" + name + "' lives across a barrier, is declared in a loop around one, and its type is declared in the kernel";
+                    return false;
+                }
+                r.after_scope = true;
             }
             rep_index_[d] = reps_.size();
             r.uniform = !r.array && !r.deferred && group_uniform(*d);
@@ -2366,7 +2410,7 @@ private:
     std::string deferred_allocations(int region) const {
         std::string out;
         for (size_t i = 0; i < reps_.size(); ++i)
-            if (reps_[i].deferred && reps_[i].region == region) out += rep_allocation(i);
+            if (reps_[i].deferred && !reps_[i].after_scope && reps_[i].region == region) out += rep_allocation(i);
         for (size_t i = 0; i < group_copies_.size(); ++i)
             if (group_copies_[i].deferred && group_copies_[i].region == region) out += group_copy_allocation(i);
         return out.empty() ? out : "\n#line 1 \"softmetal_generated\"\n" + out;
@@ -2630,6 +2674,20 @@ private:
                     matrix.clear();
                 }
                 out += copy(toks_[s.a].offset, end_of(s.b - 1));
+                emitted_scope_.insert(s.scope_declared.begin(), s.scope_declared.end());
+                std::string allocations;
+                for (size_t i = 0; i < reps_.size(); ++i) {
+                    if (!reps_[i].after_scope || allocated_after_scope_.count(i)) continue;
+                    bool complete = true;
+                    for (const token &t : tokenize_msl(reps_[i].type)) {
+                        const std::string w = reps_[i].type.substr(t.offset, t.length);
+                        if (t.kind == token_kind::identifier && scope_names_.count(w) && !emitted_scope_.count(w)) complete = false;
+                    }
+                    if (!complete) continue;
+                    allocations += rep_allocation(i);
+                    allocated_after_scope_.insert(i);
+                }
+                if (!allocations.empty()) out += "\n#line 1 \"softmetal_generated\"\n" + allocations;
                 continue;
             }
             if (s.kind == stmt_kind::matrix) {
@@ -2823,6 +2881,9 @@ private:
     int jump_loop_ = -1; // the mask of the per-thread loop whose body is being parsed, if it is the innermost loop
     mutable std::map<std::string, bool> loop_macros_; // (loop_macro)
     mutable std::map<std::string, bool> program_constants_; // (program_constant)
+    std::map<std::string, bool> scope_in_loop_;  // scope names declared inside a loop around split points
+    std::set<std::string> emitted_scope_;        // scope names emitted so far (emit_list)
+    std::set<size_t> allocated_after_scope_;     // replicated variables allocated after their type's scope declarations
 };
 
 } // namespace

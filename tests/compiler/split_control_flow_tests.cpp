@@ -390,3 +390,50 @@ kernel void kv_blocks(device const float *in [[buffer(0)]], device float *out [[
         }
     }
 }
+
+// ggml's vector flash attention impl: a helper template whose body defines its own macros
+// (`#define NWG (...)` ... `#undef NWG`) and, in a loop per SIMD group, declares a variable of a
+// template parameter's type that lives across a SIMD-group call.
+TEST_CASE("an inlined helper's own macros and template-typed variables in a per-SIMD-group loop, split", "[compiler][regions][simdgroup]") {
+    const char *src = R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename T>
+void reduce_blocks(device const T *in, device float *out, uint n, ushort lane, ushort sg, ushort nsg) {
+#define STRIDE (nsg * 32)
+    float acc = 0.0f;
+    for (uint b = sg * 32; b < n; b += STRIDE) {
+        const T v = in[b + lane];
+        const float s = simd_sum(float(v));
+        acc += s + float(v);
+    }
+    out[sg * 32 + lane] = acc;
+#undef STRIDE
+}
+kernel void helper_macros(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], constant uint &n [[buffer(2)]],
+                          ushort lane [[thread_index_in_simdgroup]], ushort sg [[simdgroup_index_in_threadgroup]],
+                          ushort nsg [[simdgroups_per_threadgroup]]) {
+    reduce_blocks(in, out, n, lane, sg, nsg);
+}
+)";
+    auto module = compile_split(src);
+    const sm_kernel_info *k = module->find("helper_macros");
+    REQUIRE(k);
+    CHECK(split(k));
+    const uint32_t n = 5 * 32, tg = 64;
+    const std::vector<float> in = small_values(n);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(tg, -1.0f)), bytes(std::vector<uint32_t>{n})};
+    run(k, b, tg, tg);
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t t = 0; t < tg; ++t) {
+        const uint32_t g = t / 32, lane = t % 32;
+        float acc = 0.0f;
+        for (uint32_t blk = g * 32; blk < n; blk += 64) {
+            float sum = 0.0f;
+            for (uint32_t l = 0; l < 32; ++l) sum += in[blk + l];
+            acc += sum + in[blk + lane];
+        }
+        INFO("thread " << t);
+        CHECK(out[t] == acc);
+    }
+}
