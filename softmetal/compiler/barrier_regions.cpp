@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "compiler/body_directives.hpp"
 #include "compiler/kernel_body_tokens.hpp"
 #include "compiler/lane_loops.hpp"
 #include "compiler/msl_tokenizer.hpp"
@@ -145,8 +146,16 @@ struct stmt {
     // only the active lanes; mask: its number (the flags of sm_mask<N>).
     bool masked = false;
     int mask = -1;
+    // loop with a per-thread header (`for (short i = sgitg; i < n; i += nsg)` around SIMD-group calls,
+    // each SIMD group its own trip count): run while any thread is still in it, each iteration with only
+    // the threads in it live (masked, mask); its init is the statement before it in a block around it.
+    bool per_thread = false;
+    size_t cond_a = npos, cond_b = npos, inc_a = npos, inc_b = npos; // (lanes: the same fields)
+    int step_region = -1;
+    int jump_mask = -1; // a statement holding break/continue of a per-thread loop: that loop's mask
     std::vector<stmt> else_body;
     int region = -1;          // plain: the region it runs in; loop: the "region" of its header
+    int scope_end = -1;       // the last region of the statement list it is in (a declaration's scope ends there)
     bool has_return = false;
     // A declaration `T name = ...;` at this level (name_tok != npos).
     size_t name_tok = npos;
@@ -169,7 +178,7 @@ struct stmt {
     std::vector<std::string> matrix_declared; // every matrix the statement declares at this level
     // lanes: `for (T v = start; cond; v += step) body`.
     std::string lane_type, lane_wide; // T, and the unsigned type v's value is computed in
-    size_t lane_var = npos, start_a = npos, start_b = npos, cond_a = npos, cond_b = npos, step_a = npos, step_b = npos;
+    size_t lane_var = npos, start_a = npos, start_b = npos, step_a = npos, step_b = npos;
     size_t body_a = npos;
 };
 
@@ -184,9 +193,11 @@ struct replicated {
     std::string name, type; // type: with an array's suffix
     int region;
     const stmt *decl;
+    int scope_end = -1;    // the last region of its scope: a later use of the name is another variable's
     bool array = false;    // bound by reference in every region, never copied into a local
     bool deferred = false; // its type names a scope declaration: allocated where its region starts
     bool uniform = false;  // the same value in every thread of the group: one copy (`sm_u<N>`), not one per thread
+    bool after_scope = false; // deferred, but allocated after the scope declarations its type names (see choose_replicated)
 };
 
 const std::set<std::string> &statement_keywords() {
@@ -337,23 +348,62 @@ private:
             if (rep) {
                 with = rep->second;
                 last = rep->first;
+            } else if (is_ident(i) && macro_text_.count(toks_[i].offset)) {
+                with = renamed(macro_text_.at(toks_[i].offset), rename);
             } else if (is_ident(i) && !member(i) && rename.count(text(i))) {
                 with = rename.at(text(i));
             } else {
                 continue;
             }
-            out.append(s_, pos, toks_[i].offset - pos);
+            out += between(pos, toks_[i].offset, rename);
             out += with;
             pos = end_of(last);
             out += lines_.sync(pos);
             i = last;
         }
-        out.append(s_, pos, end_of(b - 1) - pos);
+        out += between(pos, end_of(b - 1), rename);
         return out + "\n";
+    }
+    // `text` (a macro's expansion) with its names renamed as the inlining's.
+    std::string renamed(const std::string &text, const std::map<std::string, std::string> &rename) const {
+        std::string out;
+        size_t pos = 0;
+        const std::vector<token> ts = tokenize_msl(text);
+        for (size_t k = 0; k < ts.size(); ++k) {
+            if (ts[k].kind != token_kind::identifier) continue;
+            if (k > 0 && (text.compare(ts[k - 1].offset, ts[k - 1].length, ".") == 0 || text.compare(ts[k - 1].offset, ts[k - 1].length, "->") == 0))
+                continue;
+            auto r = rename.find(text.substr(ts[k].offset, ts[k].length));
+            if (r == rename.end()) continue;
+            out.append(text, pos, ts[k].offset - pos);
+            out += r->second;
+            pos = ts[k].offset + ts[k].length;
+        }
+        out.append(text, pos, std::string::npos);
+        return out;
+    }
+    // The text [from, to) between tokens: whitespace, comments, and preprocessor lines, whose names are
+    // renamed too (`#pragma unroll(chpt)` in a helper must name the inlining's `sm_i<N>_chpt`; a
+    // pragma's line may change length, its line cannot).
+    std::string between(size_t from, size_t to, const std::map<std::string, std::string> &rename) const {
+        std::string piece = s_.substr(from, to - from);
+        if (rename.empty() || piece.find('#') == std::string::npos) return piece;
+        std::string out;
+        size_t pos = 0;
+        for (const token &t : tokenize_msl(piece)) {
+            if (!t.in_directive || t.kind != token_kind::identifier) continue;
+            auto r = rename.find(piece.substr(t.offset, t.length));
+            if (r == rename.end()) continue;
+            out.append(piece, pos, t.offset - pos);
+            out += r->second;
+            pos = t.offset + t.length;
+        }
+        out.append(piece, pos, std::string::npos);
+        return out;
     }
 
     bool expand_list(size_t a, size_t b, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
-        bool guards = false; // an `if (!sm_r<N>) {` open (early returns)
+        int guards = 0; // `if (!sm_r<N>) {` open (early returns)
         for (size_t i = a; i < b;) {
             const size_t e = stmt_end(i, b);
             if (e == npos || e > b) return false;
@@ -411,17 +461,17 @@ private:
                 out += copy(i, e, rename, reps);
             }
             // After a statement that may return from the helper being inlined, the rest of this list
-            // runs only in the threads that have not returned (one guard after each such statement,
-            // side by side, so several returns do not nest deeper).
+            // runs only in the threads that have not returned: one guard after each such statement,
+            // each inside the one before, so that a variable declared after one return is in scope
+            // after the next (`if (lane >= n) return 0; float a = v; if (a > 3) return a; return a + 1;`).
             const std::string flag = return_flag(i, e);
             i = e;
             if (!flag.empty() && i < b) {
-                if (guards) out += "}\n";
                 out += "if (!" + flag + ") {\n";
-                guards = true;
+                ++guards;
             }
         }
-        if (guards) out += "}\n";
+        out += std::string(size_t(guards), '}') + (guards ? "\n" : "");
         return true;
     }
 
@@ -1003,6 +1053,16 @@ private:
                 using_directive += ";\n";
             }
         }
+        // Object-like macros the helper's body defines (ggml's `#define NWG (FC_flash_attn_ext_vec_nwg)`
+        // ... `#undef NWG`): its statements are copied without the lines between them, so each use
+        // is its expansion (body_directives.hpp).
+        {
+            std::vector<text_edit> edits;
+            std::string ignored;
+            if (!body_macro_edits(s_, toks_[body].offset, toks_[body_close].offset, edits, ignored)) return false;
+            for (const text_edit &e : edits)
+                if (e.text.find_first_not_of(" \n") != std::string::npos) macro_text_[e.offset] = e.text;
+        }
         std::vector<std::pair<size_t, size_t>> params = split_commas(params_open + 1, params_close);
         if (params.size() == 1 && params[0].second == params[0].first + 1 && is(params[0].first, "void")) params.clear();
         const std::vector<std::pair<size_t, size_t>> args = split_commas(paren + 1, match_[paren]);
@@ -1089,9 +1149,29 @@ private:
             if (explicit_args.size() > tparams.size()) return false;
             for (const auto &tp : tparams) // every name first: a default or a type may mention a later one
                 for (size_t i = tp.first; i < tp.second && !is(i, "="); ++i)
-                    if (is_ident(i) && (i + 1 == tp.second || is(i + 1, "=") || is(i + 1, ","))) rename[text(i)] = "sm_i" + tag + "_" + text(i);
+                    if (is(i, "(") && match_[i] != npos) i = match_[i]; // (a function parameter's own parameter types)
+                    else if (is_ident(i) && (i + 1 == tp.second || is(i + 1, "=") || is(i + 1, ","))) rename[text(i)] = "sm_i" + tag + "_" + text(i);
             for (size_t t = 0; t < tparams.size(); ++t) {
                 const size_t a = tparams[t].first, b = tparams[t].second;
+                // `void (*deq)(device const T *, short, thread float4 &)` (or `(&deq)`, as the rewrite
+                // spells it): a function, named by the call's argument (a function's or the kernel's own
+                // function template parameter's name), which the body's calls then name directly.
+                size_t fn = npos;
+                for (size_t i = a; i + 4 < b && fn == npos; ++i)
+                    if (is(i, "(") && (is(i + 1, "*") || is(i + 1, "&")) && is_ident(i + 2) && is(i + 3, ")") && is(i + 4, "(")) fn = i + 2;
+                if (fn != npos) {
+                    size_t eq = a;
+                    while (eq < b && !is(eq, "=")) ++eq;
+                    std::pair<size_t, size_t> value = t < explicit_args.size() ? explicit_args[t] : std::make_pair(eq + 1, b);
+                    if (t >= explicit_args.size() && eq >= b) return false;
+                    size_t v = value.first;
+                    if (is(v, "&")) ++v; // `&f`
+                    for (size_t i = v; i < value.second; ++i)
+                        if (!(is_ident(i) || is(i, "::"))) return false; // a name only
+                    if (v >= value.second) return false;
+                    rename[text(fn)] = spelled(v, value.second, t < explicit_args.size() ? outer : rename);
+                    continue;
+                }
                 size_t eq = a;
                 while (eq < b && !is(eq, "=")) ++eq;
                 if (eq == a || !is_ident(eq - 1)) return false;
@@ -1345,6 +1425,7 @@ private:
     // `return e;`) replaced in every copy, and the flag each return sets.
     std::map<size_t, std::pair<size_t, std::string>> return_reps_;
     std::map<size_t, std::string> return_flag_;
+    std::map<size_t, std::string> macro_text_; // offset of a use of a helper body's own macro -> its expansion
 };
 
 class splitter : kernel_body_tokens {
@@ -1397,6 +1478,33 @@ private:
         return false;
     }
     bool is_return(size_t i) const { return is(i, "return"); }
+    // `FOR_UNROLL (short i = 0; i < n; ++i) { ... }`: a function-like macro of the source whose every
+    // definition ends in `for (x)` on its one parameter (ggml's `_Pragma("clang loop unroll(full)") for (x)`),
+    // read as the `for` loop it becomes.
+    bool loop_macro(size_t i) const {
+        if (!is_ident(i) || !is(i + 1, "(") || (i > 0 && (is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")))) return false;
+        const std::string name = text(i);
+        auto known = loop_macros_.find(name);
+        if (known != loop_macros_.end()) return known->second;
+        int definitions = 0;
+        bool all = true;
+        for (size_t p = s_.find("#define"); p != std::string::npos; p = s_.find("#define", p + 7)) {
+            const size_t e = std::min(s_.find('\n', p), s_.size());
+            const std::string line = s_.substr(p + 7, e - p - 7);
+            const std::vector<token> ts = tokenize_msl(line);
+            auto w = [&](size_t k) { return k < ts.size() ? line.substr(ts[k].offset, ts[k].length) : std::string(); };
+            if (w(0) != name) continue;
+            ++definitions;
+            // NAME ( x ) ... for ( x ), the '(' right after the name
+            const bool shape = ts.size() >= 8 && w(1) == "(" && ts[1].offset == ts[0].offset + ts[0].length && ts[2].kind == token_kind::identifier &&
+                               w(3) == ")" && w(ts.size() - 4) == "for" && w(ts.size() - 3) == "(" && w(ts.size() - 2) == w(2) &&
+                               w(ts.size() - 1) == ")" && line.back() != '\\';
+            if (!shape) all = false;
+        }
+        const bool is_loop = definitions > 0 && all && s_.find("#undef " + name) == std::string::npos;
+        loop_macros_[name] = is_loop;
+        return is_loop;
+    }
     bool is_jump(size_t i) const { return is(i, "break") || is(i, "continue"); }
 
 
@@ -1446,18 +1554,25 @@ private:
             return true;
         }
         bool barrier_inside = contains(a, b, &splitter::is_split_point);
-        if ((is(a, "for") || is(a, "while")) && is(a + 1, "(")) {
+        if (barrier_inside && (is(a, "for") || is(a, "while")) && is(a + 1, "(") && is(match_[a + 1] + 1, "{") &&
+            match_[match_[a + 1] + 1] + 1 == b && !contains(a, match_[a + 1] + 1, &splitter::is_split_point) &&
+            per_thread_header(a, match_[a + 1]))
+            return per_thread_loop(s, depth, why);
+        if ((is(a, "for") || is(a, "while") || loop_macro(a)) && is(a + 1, "(")) {
             size_t h = match_[a + 1];
             if (barrier_inside && is(h + 1, "{") && match_[h + 1] + 1 == b && !contains(a, h + 1, &splitter::is_split_point)) {
-                if (depth >= 3) {
-                    why = "barrier loops nested more than three deep";
+                if (depth >= max_nesting) {
+                    why = "barrier loops and branches nested more than six deep";
                     return false;
                 }
                 if (mentions_matrix(a, h + 1)) return matrix_refused(why);
                 s.kind = stmt_kind::loop;
                 s.head_end = h;
                 ++loop_nesting_;
+                const int outer_jumps = jump_loop_;
+                jump_loop_ = -1; // (a break here would be this loop's, which runs once for the group)
                 const bool parsed = parse_list(h + 2, b - 1, depth + 1, s.body, why);
+                jump_loop_ = outer_jumps;
                 --loop_nesting_;
                 return parsed;
             }
@@ -1482,10 +1597,7 @@ private:
         if (barrier_inside && simd_statement(s, why)) {
             // `if (simd_is_first()) ...`: a call in the condition of an `if` whose arms meet nobody.
             if (is(a, "if")) {
-                if (contains(a, b, &splitter::is_jump)) {
-                    why = "break/continue outside a loop of its own statement";
-                    return false;
-                }
+                if (!loop_jumps(s, why)) return false;
                 for (size_t i = a; i < b; ++i)
                     if (is(i, "return")) {
                         if (!is(i + 1, ";")) {
@@ -1523,10 +1635,7 @@ private:
                 }
                 s.has_return = true;
             }
-        if (!(is(a, "for") || is(a, "while") || is(a, "do") || is(a, "switch")) && contains(a, b, &splitter::is_jump)) {
-            why = "break/continue outside a loop of its own statement";
-            return false;
-        }
+        if (!(is(a, "for") || is(a, "while") || is(a, "do") || is(a, "switch") || loop_macro(a)) && !loop_jumps(s, why)) return false;
         if (lanes_ && !mentions_matrix(a, b)) lane_statement(s);
         if (s.kind == stmt_kind::plain && !s.has_return && !mentions_matrix(a, b)) subset_statement(s);
         if (s.kind == stmt_kind::plain) parse_declaration(s);
@@ -1548,8 +1657,8 @@ private:
                 }
             s.mask = masks_++;
         }
-        if (depth >= 3) {
-            why = "barrier loops nested more than three deep";
+        if (depth >= max_nesting) {
+            why = "barrier loops and branches nested more than six deep";
             return false;
         }
         if (mentions_matrix(a, h + 1)) return matrix_refused(why);
@@ -1580,7 +1689,7 @@ private:
     // declared again in the body, their members (`args.n`, `tptg.x`), the group's positions
     // (threads_per_threadgroup, ...), scope constants, and casts. No call, subscript, dereference or
     // assignment: nothing that reads memory the kernel may write or differs per thread.
-    bool uniform_condition(size_t a, size_t b) const {
+    bool uniform_condition(size_t a, size_t b, int depth = 0) const {
         if (a >= b) return false;
         static const std::set<std::string> casts = {"float", "half", "int", "uint", "short", "ushort", "long", "ulong", "char", "uchar", "bool"};
         const std::set<std::string> params = parameter_names();
@@ -1603,11 +1712,54 @@ private:
             bool position = false, group = false;
             for (const auto &p : k_.positions)
                 if (p.first == t) position = true, group = group_position(p.second);
+            if (!position && !params.count(t) && (uniform_local(t, depth) || (program_constant(t) && !declared_in_body(t, known)))) continue;
             if (position ? !group : (!params.count(t) || assigns(t, 0, toks_.size()) || address_taken(t))) return false;
             if (declared_in_body(t, known)) return false;
             if (is(i + 1, ".") && !(is_ident(i + 2) && !is(i + 3, "(") && !is(i + 3, "."))) return false; // one plain member
         }
         return true;
+    }
+    // A local of the body with one value for the whole group: declared once (`const int r0 = tgpig.y*NR0;`),
+    // never assigned again nor addressed, its initializer itself such a condition (ggml's mul_mm:
+    // `if (!FC_mul_mm_bc_out || (r0 + NR0 <= args.ne0 && r1 + NR1 <= args.ne1))` around its stores).
+    bool uniform_local(const std::string &name, int depth) const {
+        if (depth >= 4) return false;
+        size_t decl = npos;
+        int declarations = 0;
+        for (size_t i = 1; i + 2 < toks_.size(); ++i) {
+            if (!is_ident(i) || text(i) != name || !(is(i - 1, ">") || (is_ident(i - 1) && !statement_keywords().count(text(i - 1)))))
+                continue;
+            if (!(is(i + 1, "=") || is(i + 1, ";") || is(i + 1, "[") || is(i + 1, ",") || is(i + 1, "{") || is(i + 1, "("))) continue;
+            ++declarations; // (`T name;`, `T name[4]`, `T name(v)` count too: then it is not this shape)
+            if (is(i + 1, "=") && !is(i + 2, "=")) decl = i;
+        }
+        if (declarations != 1 || decl == npos || address_taken(name)) return false;
+        for (size_t i = 0; i < toks_.size(); ++i)
+            if (i != decl && assigns(name, i, i + 1)) return false;
+        size_t e = decl + 2;
+        while (e < toks_.size() && !is(e, ";") && !is(e, ",")) e = (is(e, "(") || is(e, "[") || is(e, "{")) && match_[e] != npos ? match_[e] + 1 : e + 1;
+        if (e >= toks_.size() || !is(e, ";")) return false;
+        return uniform_condition(decl + 2, e, depth + 1);
+    }
+    // A program-scope object in the constant address space (a `constant` table or scalar, a function
+    // constant: the translator's `sm_constant_object` declarations): no kernel can change it.
+    bool program_constant(const std::string &name) const {
+        auto known = program_constants_.find(name);
+        if (known != program_constants_.end()) return known->second;
+        bool found = false;
+        for (size_t p = s_.find("sm_constant_object"); p != std::string::npos && !found; p = s_.find("sm_constant_object", p + 18)) {
+            const std::string window = s_.substr(p + 18, 400);
+            std::string last;
+            for (const token &t : tokenize_msl(window)) {
+                if (t.in_directive) continue;
+                const std::string w = window.substr(t.offset, t.length);
+                if (w == "=" || w == ";" || w == "[" || w == "{") break;
+                if (t.kind == token_kind::identifier) last = w;
+            }
+            found = last == name;
+        }
+        program_constants_[name] = found;
+        return found;
     }
     // Whether `name` is an object-like macro of the source (`#define N_SIMDWIDTH 32`) whose every
     // definition is a constant expression: numbers, operators, parentheses, other such macros. The
@@ -1644,6 +1796,116 @@ private:
     void note_declared(stmt &s) {
         s.in_loop = loop_nesting_ > 0;
         if (s.name_tok != npos) declared_.insert(text(s.name_tok));
+        if (s.name_tok != npos && (mentions_per_thread_position(s.a, s.b) || mentions_position_derived(s.a, s.b)))
+            position_derived_.insert(text(s.name_tok));
+    }
+    bool mentions_position_derived(size_t a, size_t b) const {
+        for (size_t i = a; i < b; ++i)
+            if (is_ident(i) && !(i > 0 && (is(i - 1, ".") || is(i - 1, "->"))) && position_derived_.count(text(i))) return true;
+        return false;
+    }
+    // A loop header that may differ between threads: it names a position that does (the lane, the SIMD
+    // group, the thread) or a variable computed from one.
+    // The `break`/`continue` tokens of [a, b) that belong to the loop around the statement (not to a
+    // loop or switch inside it).
+    std::vector<size_t> own_jumps(size_t a, size_t b) const {
+        std::vector<size_t> out;
+        for (size_t i = a; i < b; ++i) {
+            if ((is(i, "for") || is(i, "while") || is(i, "switch") || is(i, "do") || loop_macro(i)) && (is(i + 1, "(") || is(i, "do"))) {
+                const size_t e = stmt_end(i, b);
+                if (e != npos) {
+                    i = e - 1;
+                    continue;
+                }
+            }
+            if (is_jump(i) && is(i + 1, ";")) out.push_back(i);
+        }
+        return out;
+    }
+    // A statement's own break/continue: a per-thread loop's (the innermost loop around it) become the
+    // thread leaving the iteration or the loop (stmt::jump_mask); anywhere else they are refused.
+    bool loop_jumps(stmt &s, std::string &why) {
+        if (own_jumps(s.a, s.b).empty()) return true; // (jumps inside an inner loop of the statement are that loop's)
+        if (jump_loop_ < 0) {
+            why = "break/continue outside a loop of its own statement";
+            return false;
+        }
+        s.jump_mask = jump_loop_;
+        s.has_return = true; // (the thread stops for the rest of the region, as a return stops it)
+        return true;
+    }
+    bool per_thread_header(size_t loop, size_t close) const {
+        return mentions_per_thread_position(loop + 2, close) || mentions_position_derived(loop + 2, close);
+    }
+    // `for (init; cond; inc) { body }` or `while (cond) { body }` whose header differs between threads,
+    // around SIMD-group calls: Metal runs each SIMD group (each lane) its own trip count, the calls of
+    // one iteration meeting the lanes of the group that run it. Here: a block holding the init (a
+    // statement of its own, whose variable gets one copy per thread) and the loop, which runs while
+    // any thread is in it; each iteration evaluates the condition per thread, runs the body with the
+    // threads still in it live (as a divergent branch runs its arm) and then their increment. A barrier
+    // inside ends a region as anywhere else: Metal requires every thread of the group to reach it, so
+    // such a loop's trip count is the group's even where its variable is not (ggml's rwkv kernels:
+    // `for (uint t = start_t; t < end_t; t += C)` on a start made from the thread's index).
+    bool per_thread_loop(stmt &s, int depth, std::string &why) {
+        const size_t a = s.a, b = s.b, h = match_[a + 1];
+        for (size_t i = a + 2; i < h; ++i)
+            if (is_jump(i) || is_return(i) || is(i, "goto")) {
+                why = "a jump in the header of a loop whose trip count differs between threads";
+                return false;
+            }
+        if (depth >= max_nesting) {
+            why = "barrier loops and branches nested more than six deep";
+            return false;
+        }
+        if (mentions_matrix(a, h + 1)) return matrix_refused(why);
+        stmt loop;
+        loop.kind = stmt_kind::loop;
+        loop.per_thread = true;
+        loop.masked = true;
+        loop.a = a;
+        loop.b = b;
+        loop.head_end = h;
+        loop.mask = masks_++;
+        s.kind = stmt_kind::loop;
+        s.block = true;
+        s.head_end = a;
+        if (is(a, "for")) {
+            size_t s1 = npos, s2 = npos;
+            for (size_t k = a + 2; k < h; ++k) {
+                if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) k = match_[k];
+                else if (is(k, ";")) (s1 == npos ? s1 : s2) = k;
+            }
+            if (s1 == npos || s2 == npos) {
+                why = "cannot parse the header of the loop at token '" + text(a) + "'";
+                return false;
+            }
+            if (s1 > a + 2) {
+                stmt init;
+                init.a = a + 2;
+                init.b = s1 + 1;
+                if (!classify(init, depth, why)) return false;
+                if (init.kind != stmt_kind::plain) {
+                    why = "the init of a loop whose trip count differs between threads is not a plain statement";
+                    return false;
+                }
+                s.body.push_back(std::move(init));
+            }
+            loop.cond_a = s1 + 1, loop.cond_b = s2;
+            loop.inc_a = s2 + 1, loop.inc_b = h;
+        } else {
+            loop.cond_a = a + 2, loop.cond_b = h;
+        }
+        ++loop_nesting_;
+        ++masked_nesting_;
+        const int outer_jumps = jump_loop_;
+        jump_loop_ = loop.mask;
+        const bool parsed = parse_list(h + 2, b - 1, depth + 1, loop.body, why);
+        jump_loop_ = outer_jumps;
+        --masked_nesting_;
+        --loop_nesting_;
+        if (!parsed) return false;
+        s.body.push_back(std::move(loop));
+        return true;
     }
 
     // `using N = ...;`, `typedef ...;`, `static_assert(...);`, or a `constexpr` declaration whose
@@ -1658,6 +1920,7 @@ private:
         }
         if (!scope_declaration(s)) return false;
         scope_names_.insert(s.scope_declared.begin(), s.scope_declared.end());
+        for (const std::string &n : s.scope_declared) scope_in_loop_[n] = loop_nesting_ > 0;
         return true;
     }
     bool scope_declaration(stmt &s) {
@@ -1960,7 +2223,7 @@ private:
             }
             return b - 1 > a + 1;
         }
-        if ((is(a, "for") || is(a, "while")) && is(a + 1, "(")) {
+        if ((is(a, "for") || is(a, "while") || loop_macro(a)) && is(a + 1, "(")) {
             const size_t h = match_[a + 1];
             std::set<std::string> inner = names;
             return !mentions_matrix(a, h + 1) && header_changes_only_its_own(a, h) && h + 1 < b && matrix_statement(h + 1, b, inner);
@@ -2144,6 +2407,10 @@ private:
     // Consecutive matrix statements make one region of their own (a loop over SIMD groups).
     // A subset statement is a region of its own.
     void assign_regions(std::vector<stmt> &list, int &next) {
+        assign_list_regions(list, next);
+        for (stmt &s : list) s.scope_end = next - 1;
+    }
+    void assign_list_regions(std::vector<stmt> &list, int &next) {
         int cur = next++;
         bool matrix = false, subset = false;
         for (stmt &s : list) {
@@ -2164,6 +2431,7 @@ private:
                 s.region = next++;
                 assign_regions(s.body, next);
                 assign_regions(s.else_body, next);
+                if (s.per_thread) s.step_region = next++;
                 cur = next++;
             }
         }
@@ -2225,6 +2493,10 @@ private:
             else if (s.kind == stmt_kind::simd) {
                 for (const simd_call &c : s.calls) note_uses(c.name + 2, c.close, s.pre_region);
                 note_uses(s.a, s.b, s.region);
+            } else if (s.kind == stmt_kind::loop && s.per_thread) {
+                note_uses(s.cond_a, s.cond_b, s.region);
+                collect_uses(s.body);
+                if (s.inc_a != npos) note_uses(s.inc_a, s.inc_b, s.step_region);
             } else if (s.kind == stmt_kind::loop) {
                 if (!s.block) note_uses(s.a, s.head_end + 1, s.region);
                 collect_uses(s.body);
@@ -2244,12 +2516,13 @@ private:
     bool choose_replicated(const std::vector<stmt> &top, std::string &why) {
         std::vector<const stmt *> decls;
         all_decls(top, decls);
-        std::map<std::string, int> count;
-        for (const stmt *d : decls) ++count[text(d->name_tok)];
+        std::map<std::string, std::vector<const stmt *>> same_name;
+        for (const stmt *d : decls) same_name[text(d->name_tok)].push_back(d);
         for (const stmt *d : decls) {
             std::string name = text(d->name_tok);
             const std::set<int> &u = uses_[name];
-            bool crosses = std::any_of(u.begin(), u.end(), [&](int r) { return r != d->region; });
+            // Its uses: those in its scope, from its declaration to the end of its statement list.
+            bool crosses = std::any_of(u.begin(), u.end(), [&](int r) { return r != d->region && r >= d->region && r <= d->scope_end; });
             if (!crosses) continue;
             if (!d->simple_decl || d->type.empty()) {
                 why = "variable '" + name + "' lives across a barrier but its declaration is not 'T name = value;'";
@@ -2259,11 +2532,16 @@ private:
                 why = "variable '" + name + "' lives across a barrier but is declared 'auto'";
                 return false;
             }
-            if (count[name] > 1) {
-                why = "variable '" + name + "' lives across a barrier and is declared more than once";
-                return false;
-            }
+            // Declared again (`const float sumf = ...` in a loop and again after it, ggml's ssm_scan): each
+            // declaration its own copies, bound in its own scope; scopes that overlap (one hides the
+            // other) are not told apart by name.
+            for (const stmt *o : same_name[name])
+                if (o != d && !(o->scope_end < d->region || d->scope_end < o->region)) {
+                    why = "variable '" + name + "' lives across a barrier and is declared again where it is visible";
+                    return false;
+                }
             replicated r{name, d->type + (d->array_suffix.empty() ? "" : " " + d->array_suffix), d->region, d};
+            r.scope_end = d->scope_end;
             r.array = !d->array_suffix.empty();
             r.deferred = names_scope_declaration(r.type);
             if (names_variable(r.type)) { // `float state[head_size]` on a `const uint head_size = 64;`
@@ -2271,8 +2549,19 @@ private:
                 return false;
             }
             if (r.deferred && d->in_loop) {
-                why = "variable '" + name + "' lives across a barrier, is declared in a loop around one, and its type is declared in the kernel";
-                return false;
+                // Allocated right after the scope declarations its type names, when none of them is in a
+                // loop around split points (an inlined template's `using sm_i0_k4_t = ...;` before the
+                // loop over ggml's KV cache): once, where the loop sees it.
+                bool outside = true;
+                for (const token &t : tokenize_msl(r.type)) {
+                    const std::string w = r.type.substr(t.offset, t.length);
+                    if (t.kind == token_kind::identifier && scope_names_.count(w) && scope_in_loop_[w]) outside = false;
+                }
+                if (!outside) {
+                    why = "variable '" + name + "' lives across a barrier, is declared in a loop around one, and its type is declared in the kernel";
+                    return false;
+                }
+                r.after_scope = true;
             }
             rep_index_[d] = reps_.size();
             r.uniform = !r.array && !r.deferred && group_uniform(*d);
@@ -2440,7 +2729,7 @@ private:
             if (s.has_return) any_return_ = true;
             if (s.kind != stmt_kind::loop) continue;
             if (s.masked) any_return_ = true; // (the arms' threads are the live ones)
-            if (s.block || s.branch) { // (a uniform branch's condition is the group's: uniform_condition)
+            if (s.block || s.branch || s.per_thread) { // (a uniform branch's condition is the group's: uniform_condition)
                 if (!check_regions(s.body, why) || !check_regions(s.else_body, why)) return false;
                 continue;
             }
@@ -2466,7 +2755,7 @@ private:
                     init_end = i;
                     break;
                 }
-            if (is(s.a, "for"))
+            if (is(s.a, "for") || loop_macro(s.a))
                 for (size_t i = s.a + 2; i < init_end; ++i)
                     if (is_ident(i) && is(i + 1, "=") && !is(i + 2, "=") && assigns(text(i), s.head_end + 1, s.b)) {
                         why = "the variable '" + text(i) + "' of a loop around a barrier is changed in its body";
@@ -2521,7 +2810,7 @@ private:
         }
         for (size_t i = 0; i < reps_.size(); ++i) {
             const replicated &r = reps_[i];
-            if (!((r.region < region || (declared_here && r.region == region)) && (used_in(r.name, region)))) continue;
+            if (!((r.region < region || (declared_here && r.region == region)) && region <= r.scope_end && used_in(r.name, region))) continue;
             if (r.uniform) out += "sm_rt" + std::to_string(i) + " " + r.name + " = sm_u" + std::to_string(i) + ";\n";
             else out += "sm_rt" + std::to_string(i) + (local && !r.array && !address_taken(r.name) ? " " : " __private &") + r.name +
                         " = sm_rep" + std::to_string(i) + "[" + t + "];\n";
@@ -2532,7 +2821,7 @@ private:
         std::string out;
         for (size_t i = 0; i < reps_.size(); ++i) {
             const replicated &r = reps_[i];
-            if (r.region <= region && used_in(r.name, region) && !r.array && !address_taken(r.name) && !r.uniform)
+            if (r.region <= region && region <= r.scope_end && used_in(r.name, region) && !r.array && !address_taken(r.name) && !r.uniform)
                 out += "sm_rep" + std::to_string(i) + "[" + t + "] = " + r.name + ";\n";
         }
         return out;
@@ -2566,7 +2855,7 @@ private:
     std::string deferred_allocations(int region) const {
         std::string out;
         for (size_t i = 0; i < reps_.size(); ++i)
-            if (reps_[i].deferred && reps_[i].region == region) out += rep_allocation(i);
+            if (reps_[i].deferred && !reps_[i].after_scope && reps_[i].region == region) out += rep_allocation(i);
         for (size_t i = 0; i < group_copies_.size(); ++i)
             if (group_copies_[i].deferred && group_copies_[i].region == region) out += group_copy_allocation(i);
         return out.empty() ? out : "\n#line 1 \"softmetal_generated\"\n" + out;
@@ -2704,6 +2993,13 @@ private:
                 if (is(i, "return"))
                     reps.push_back({toks_[i].offset, end_of(i + 1) - toks_[i].offset,
                                     "{ sm_alive[sm_t] = 0; goto " + label + "; }"});
+            // A per-thread loop's break/continue: the thread is not live for the rest of the iteration;
+            // the loop's step region reads why (1: continue, 2: break; 0 would be a return).
+            if (s->jump_mask >= 0)
+                for (size_t i : own_jumps(s->a, s->b))
+                    reps.push_back({toks_[i].offset, end_of(i + 1) - toks_[i].offset,
+                                    "{ sm_alive[sm_t] = 0; sm_mask" + std::to_string(s->jump_mask) + "[2u * sm_count + sm_t] = " +
+                                        (is(i, "break") ? "2" : "1") + "; goto " + label + "; }"});
             std::sort(reps.begin(), reps.end(), [](const replacement &x, const replacement &y) { return x.offset < y.offset; });
             out += copy(toks_[s->a].offset, end_of(s->b - 1), reps);
         }
@@ -2823,6 +3119,20 @@ private:
                     matrix.clear();
                 }
                 out += copy(toks_[s.a].offset, end_of(s.b - 1));
+                emitted_scope_.insert(s.scope_declared.begin(), s.scope_declared.end());
+                std::string allocations;
+                for (size_t i = 0; i < reps_.size(); ++i) {
+                    if (!reps_[i].after_scope || allocated_after_scope_.count(i)) continue;
+                    bool complete = true;
+                    for (const token &t : tokenize_msl(reps_[i].type)) {
+                        const std::string w = reps_[i].type.substr(t.offset, t.length);
+                        if (t.kind == token_kind::identifier && scope_names_.count(w) && !emitted_scope_.count(w)) complete = false;
+                    }
+                    if (!complete) continue;
+                    allocations += rep_allocation(i);
+                    allocated_after_scope_.insert(i);
+                }
+                if (!allocations.empty()) out += "\n#line 1 \"softmetal_generated\"\n" + allocations;
                 continue;
             }
             if (s.kind == stmt_kind::matrix) {
@@ -2857,6 +3167,10 @@ private:
                 out += "\n{\n";
                 emit_list(s.body, out);
                 out += "}\n";
+            } else if (s.kind == stmt_kind::loop && s.per_thread) {
+                emit_region(region, out);
+                region.clear();
+                emit_per_thread_loop(s, out);
             } else if (s.kind == stmt_kind::loop && s.masked) {
                 emit_region(region, out);
                 region.clear();
@@ -2909,6 +3223,30 @@ private:
             out += each + "if (!" + taken + ") sm_alive[sm_t] = " + before + ";\n";
         }
         out += "}\n";
+    }
+    // A loop with a per-thread header (per_thread_loop): sm_mask<N> holds, per thread, whether it is live
+    // after the loop (cleared by a `return` in the body) and whether it is still in the loop.
+    void emit_per_thread_loop(const stmt &s, std::string &out) {
+        const std::string m = "sm_mask" + std::to_string(s.mask);
+        const std::string after = m + "[sm_t]", in = m + "[sm_count + sm_t]";
+        const std::string each = "for (unsigned sm_t = 0; sm_t < sm_count; ++sm_t) ";
+        const std::string jump = m + "[2u * sm_count + sm_t]";
+        out += "\n{\n" + each + "{ " + after + " = sm_alive[sm_t]; " + in + " = sm_alive[sm_t]; " + jump + " = 0; }\n";
+        out += "for (;;) {\nunsigned sm_any = 0u;\n{\n" + thread_loop();
+        out += "sm_alive[sm_t] = " + in + ";\nif (!" + in + ") continue;\n";
+        out += bindings(s.region, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", false, true);
+        if (s.cond_b > s.cond_a) // (`for (...;; ...)`: the loop is left by break or return only)
+            out += "{ " + in + " = (" + copy(toks_[s.cond_a].offset, end_of(s.cond_b - 1)) + ") ? 1 : 0; }\n" + write_back(s.region, "sm_t");
+        out += "sm_alive[sm_t] = " + in + ";\nsm_any |= " + in + ";\n}\n}\nif (!sm_any) break;\n{\n";
+        emit_list(s.body, out);
+        out += "}\n{\n" + thread_loop() + "if (!" + in + ") continue;\n";
+        out += "if (!sm_alive[sm_t]) {\nconst unsigned char sm_j = " + jump + ";\n" + jump + " = 0;\n" +
+               "if (sm_j == 1) sm_alive[sm_t] = 1;\nelse { " + in + " = 0; if (sm_j != 2) " + after + " = 0; continue; }\n}\n";
+        if (s.inc_a != npos && s.inc_b > s.inc_a) {
+            out += bindings(s.step_region, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", false, true);
+            out += "{ " + copy(toks_[s.inc_a].offset, end_of(s.inc_b - 1)) + "; }\n" + write_back(s.step_region, "sm_t");
+        }
+        out += "}\n}\n}\n" + each + "sm_alive[sm_t] = " + after + ";\n}\n";
     }
     bool any_lanes(const std::vector<stmt> &list) const {
         for (const stmt &s : list)
@@ -2980,6 +3318,17 @@ private:
     bool macros_read_ = false;
     std::map<std::string, std::set<std::string>> macro_direct_, macro_closure_; // (macro_identifiers)
     int masked_nesting_ = 0; // such branches around the statements being parsed
+    std::set<std::string> position_derived_; // variables declared from a per-thread position (so far)
+    // Loops and branches around split points, nested: ggml's vector flash attention has five (the nsg
+    // switch's if-chain, its per-SIMD-group KV loop, a loop over the cache items, `if (NE == 1) ... else`
+    // and the `if (NE <= 1)` steps of its else arm).
+    static constexpr int max_nesting = 6;
+    int jump_loop_ = -1; // the mask of the per-thread loop whose body is being parsed, if it is the innermost loop
+    mutable std::map<std::string, bool> loop_macros_; // (loop_macro)
+    mutable std::map<std::string, bool> program_constants_; // (program_constant)
+    std::map<std::string, bool> scope_in_loop_;  // scope names declared inside a loop around split points
+    std::set<std::string> emitted_scope_;        // scope names emitted so far (emit_list)
+    std::set<size_t> allocated_after_scope_;     // replicated variables allocated after their type's scope declarations
 };
 
 } // namespace
@@ -3003,8 +3352,38 @@ bool split(const std::string &text, const region_kernel &k, std::string &code, s
 }
 } // namespace
 
-bool build_region_function(const std::string &translated, const region_kernel &k, std::string &code, std::string &why,
+namespace {
+// The kernel's body with the object-like macros it defines expanded at their uses and its
+// `#define`/`#undef` lines blanked (body_directives.hpp), appended to the text as the inliner's body
+// is; false, with why, when a definition cannot be read that way. `text`/`kernel` unchanged when the
+// body defines no macro.
+bool expand_body_macros(std::string &text, region_kernel &kernel, std::string &why) {
+    std::vector<text_edit> edits;
+    if (!body_macro_edits(text, kernel.body_open, kernel.body_close, edits, why)) return false;
+    if (edits.empty()) return true;
+    const line_map lines(text);
+    std::string body = "{" + lines.sync(kernel.body_open + 1);
+    size_t pos = kernel.body_open + 1;
+    for (const text_edit &e : edits) {
+        body.append(text, pos, e.offset - pos);
+        body += e.text;
+        pos = e.offset + e.length;
+        if (e.text.size() != e.length) body += lines.sync(pos);
+    }
+    body.append(text, pos, kernel.body_close - pos);
+    body += lines.sync(kernel.body_close) + "}";
+    text += "\n" + body;
+    kernel.body_open = text.size() - body.size();
+    kernel.body_close = text.size() - 1;
+    return true;
+}
+} // namespace
+
+bool build_region_function(const std::string &translated_text, const region_kernel &kernel, std::string &code, std::string &why,
                            std::string *lane_lines) {
+    std::string translated = translated_text;
+    region_kernel k = kernel;
+    if (!expand_body_macros(translated, k, why)) return false;
     // (A switch around meetings is rewritten as an if-chain by the inliner: helper_inliner::switch_as_ifs.)
     // (So is a SIMD-group call in another's arguments: hoisted by helper_inliner::hoist_nested_simd_calls.)
     bool has_switch = false, has_nested = false;

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "compiler/barrier_regions.hpp"
+#include "compiler/body_directives.hpp"
 #include "compiler/clang_driver.hpp"
 #include "compiler/lane_loops.hpp"
 #include "compiler/msl_conversions.hpp"
@@ -2979,6 +2980,9 @@ private:
         if (mode && std::string(mode) == "fibers") return "";
         translated_lines_.reset(); // this text's, made on first use
         std::string out;
+        // The text the split reads: `#if` groups in kernel and helper bodies resolved to their live
+        // arm (body_directives.hpp; same offsets), made on first use.
+        std::string resolved;
         for (auto &k : kernels_) {
             if (k.body_open == npos || k.body_close == npos || k.params_open == npos || k.params_close == npos) continue;
             // Barriers and SIMD-group calls in the body itself are split points; one reached through a
@@ -3041,7 +3045,8 @@ private:
                 if (!lanes) continue;
             } else {
                 std::string lines;
-                if (!build_region_function(translated, rk, code, why, &lines)) {
+                if (resolved.empty()) resolved = resolve_conditionals(translated, active_lines_);
+                if (!build_region_function(resolved, rk, code, why, &lines)) {
                     on_fibers(why);
                     continue;
                 }

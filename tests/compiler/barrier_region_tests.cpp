@@ -142,7 +142,8 @@ kernel void k(device float* out [[buffer(0)]], uint lid [[thread_position_in_thr
     run(d, b, {16, 1, 1}, {16, 1, 1});
     CHECK(values<float>(b[0]) == std::vector<float>(16, 2.0f));
 
-    // A loop around a barrier whose variable is per thread (uniform trip count, per-thread `i`).
+    // A loop around a barrier whose variable is per thread (uniform trip count, per-thread `i`): split,
+    // its header run per thread (split_control_flow_tests.cpp), each thread's `i` its own.
     const sm_kernel_info *g = compile_kernel(head + R"(
 kernel void k(device float* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]], uint size [[threads_per_threadgroup]]) {
     threadgroup float buf[64];
@@ -153,7 +154,7 @@ kernel void k(device float* out [[buffer(0)]], uint lid [[thread_position_in_thr
     for (uint i = lid; i < 64; i += size) out[i] = buf[63 - i];
 }
 )", "k", keep);
-    CHECK(fibers(g));
+    CHECK(split(g));
     b = {bytes(std::vector<float>(64))};
     run(g, b, {16, 1, 1}, {16, 1, 1});
     std::vector<float> want(64);
@@ -2011,6 +2012,43 @@ TEST_CASE("a helper with early returns is inlined, the lanes that returned inact
             CHECK(out[t * 4 + 2] == (lane % 2 == 0 ? lo + even : lo - odd));
             CHECK(out[t * 4 + 3] == all);
         }
+    }
+}
+
+// A variable declared after one early return and read after the next, with no meeting in between:
+// the guards that follow each return nest, so it stays in scope (side by side, the second guard's
+// block could not name it).
+TEST_CASE("a helper's variable declared between two early returns is visible after the second", "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+float scaled(float v, uint lane) {
+    if (lane % 3 == 0) return -1.0f;
+    const float a = v * 2.0f;
+    if (a > 8.0f) return a;
+    return a + simd_sum(a);
+}
+kernel void between(device const float *in [[buffer(0)]], device float *out [[buffer(1)]],
+                    uint gid [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]]) {
+    out[gid] = scaled(in[gid], lane);
+}
+)", "between", keep);
+    CHECK(split(k));
+    const uint32_t n = 72; // SIMD groups of 32, 32 and 8 lanes
+    std::vector<float> in(n);
+    for (uint32_t i = 0; i < n; ++i) in[i] = float((i * 7) % 6);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(n, 7.0f))};
+    run(k, b, {n, 1, 1}, {n, 1, 1});
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t t = 0; t < n; ++t) {
+        INFO("thread " << t);
+        const uint32_t s0 = t / 32 * 32, s1 = std::min(s0 + 32, n);
+        float sum = 0.0f; // over the lanes still in the helper at the call
+        for (uint32_t i = s0; i < s1; ++i)
+            if ((i % 32) % 3 != 0 && in[i] * 2.0f <= 8.0f) sum += in[i] * 2.0f;
+        const float a = in[t] * 2.0f;
+        CHECK(out[t] == ((t % 32) % 3 == 0 ? -1.0f : a > 8.0f ? a : a + sum));
     }
 }
 
