@@ -1695,6 +1695,8 @@ private:
             return code_.size();
         }
         if (mode_ == pass::rewrite) { // the kernel table instantiates it; clang rejects the attributes here
+            const instantiation inst = read_instantiation(j, end);
+            if (!inst.kernel.empty()) instantiated_with_[inst.kernel].push_back(inst.args + " " + inst.signature);
             blank_tokens(j, end);
             return end;
         }
@@ -2749,6 +2751,18 @@ private:
             if (is_barrier_seed(id)) return true;
         return false;
     }
+    // The first name in an instantiation's text (`&::k<SumOp, float>`, its template arguments or
+    // signature), besides the kernel itself, of a type or function that reaches a barrier or SIMD-group
+    // call; "" when none does.
+    std::string instance_meeting_name(const kernel_def &k, const std::string &instance) {
+        for (const token &t : tokenize_msl(instance)) {
+            if (t.kind != token_kind::identifier) continue;
+            const std::string id = instance.substr(t.offset, t.length);
+            if (id != k.name && (is_barrier_seed(id) || reaches_barrier({id}))) return id;
+        }
+        return "";
+    }
+    bool instance_meets(const kernel_def &k, const std::string &instance) { return !instance_meeting_name(k, instance).empty(); }
     bool reaches_barrier(const std::set<std::string> &refs) {
         if (refs.size() == 1) { // (asked once per name and kernel: remembered)
             auto it = reaches_cache_.find(*refs.begin());
@@ -3008,6 +3022,18 @@ private:
             unblocked_types_.clear();
             for (const auto &r : others)
                 if (inlinable && reaches_barrier({r}) && !collect_meeting_helpers(r, meeting, blocked)) inlinable = false;
+            // A template kernel meeting through its instantiations' arguments (`Op::simd_op(v)` in the
+            // body, `k<SumOp>` instantiated): the body alone shows no meeting, and neither the split nor
+            // the lanes could see it, so the kernel meets on fibers.
+            auto inst = instantiated_with_.find(k.name);
+            if (inlinable && k.is_template && inst != instantiated_with_.end())
+                for (const std::string &args : inst->second) {
+                    const std::string through = instance_meeting_name(k, args);
+                    if (through.empty()) continue;
+                    inlinable = false;
+                    blocked = through;
+                    break;
+                }
             if (inlinable && !unblocked_types_.empty()) inlinable = calls_of_members_visible(others, meeting, blocked);
             // A kernel that never meets other threads may run its threads as SIMD lanes instead.
             const bool meets = direct || !meeting.empty() || !inlinable;
@@ -3207,6 +3233,9 @@ public:
                          const std::string &regions_fn) {
             for (const auto &b : k.bindings)
                 if (b == "-") return; // refused above
+            // A template kernel also meets through its instantiation's arguments: `Op::simd_op(v)` in
+            // the body names no meeting, `k<SumOp>` does (without this, simd_sum ran as a lone lane).
+            const bool meets_threads = reach(k).first || (k.is_template && instance_meets(k, fn));
             std::string b = "sm_bindings_" + std::to_string(n), list;
             for (size_t i = 0; i < k.bindings.size(); ++i) list += (i ? ", " : "") + k.bindings[i];
             // An explicit instantiation's entry is where the user's instantiation happens: an error in
@@ -3220,7 +3249,7 @@ public:
                 entries += "::sm::entry::kernel_info_regions<" + b + ", " + b + "_group, " + fn + ", " + regions_fn + ">(\"" + exported +
                            "\", " + tg_size + ");\n";
             } else {
-                entries += "::sm::entry::kernel_info<" + b + ", " + fn + ", " + (reach(k).first ? "true" : "false") + ">(\"" +
+                entries += "::sm::entry::kernel_info<" + b + ", " + fn + ", " + (meets_threads ? "true" : "false") + ">(\"" +
                            exported + "\", " + tg_size + ");\n";
             }
             entries += back;
@@ -3234,11 +3263,11 @@ public:
                        ".read_only_parameters = " + std::to_string(read_only) + "ul;\n";
             const std::string &used = reach(k).second;
             if (!used.empty()) entries += "    " + slot + ".function_constants = (const char *)(__SIZE_TYPE__)\"" + c_string_body(used) + "\";\n";
-            if (const uint32_t bound = straight_line_tokens(k, reach(k).first || !regions_fn.empty(), fn))
+            if (const uint32_t bound = straight_line_tokens(k, meets_threads || !regions_fn.empty(), fn))
                 entries += "    " + slot + ".straight_line_tokens = " + std::to_string(bound) + "u;\n";
             entries += "#endif\n";
             names.push_back(exported);
-            meets.push_back(reach(k).first || !regions_fn.empty());
+            meets.push_back(meets_threads || !regions_fn.empty());
             ++n;
         };
         // A kernel named by its template arguments (or none): its arena struct and split form can be named too.
@@ -3349,6 +3378,8 @@ private:
     std::map<std::string, size_t> kernel_index_; // name -> its first definition
     std::map<std::string, int> kernel_overloads_; // name -> definitions seen
     std::vector<instantiation> instantiations_;
+    // The rewrite pass's record of them: kernel name -> each one's template arguments and signature.
+    std::map<std::string, std::vector<std::string>> instantiated_with_;
     std::vector<function_constant_info> constants_;
     std::map<std::string, std::set<std::string>> items_; // function/struct/macro name -> identifiers it uses
     std::map<std::string, straight_facts> straight_items_; // function/struct name -> its bodies' facts (overloads added up)
