@@ -2203,17 +2203,46 @@ private:
         return "::sm::regions::result<" + result_type(c) + ">(sm_simd_res" + std::to_string(j) + ", sm_t)";
     }
 
+    // The region's size in tokens: what a second copy of its thread loop costs to compile.
+    size_t region_tokens(const std::vector<piece> &region) const {
+        size_t n = 0;
+        for (const piece &p : region) n += p.s->b - p.s->a;
+        return n;
+    }
+
     void emit_region(const std::vector<piece> &region, std::string &out) {
         if (region.empty()) return;
         int r = region.front().pre ? region.front().s->pre_region : region.front().s->region;
-        bool returns = std::any_of(region.begin(), region.end(), [](const piece &p) { return p.s->has_return; });
-        std::string label = "sm_next" + std::to_string(labels_++);
         out += deferred_allocations(r);
         if (!region.front().pre && region.front().s->kind == stmt_kind::simd) out += simd_compute(*region.front().s);
-        out += "\nfor (unsigned sm_z = 0, sm_t = 0; sm_z < sm_size.z; ++sm_z)\n"
-               "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n"
-               "SM_THREAD_LOOP\n"
-               "for (unsigned sm_x = 0; sm_x < sm_size.x; ++sm_x, ++sm_t) {\n";
+        // A region of at most 400 tokens also gets a copy whose rows have the constant width
+        // SM_THREAD_ROW (target_cpu.h says why), taken when the group's rows are that wide. The copies
+        // differ only in that bound and in how a thread's index is found. Larger regions (MLX's, ggml's
+        // unrolled matrix code) keep one copy: compile time.
+        if (region_tokens(region) > 400) return emit_region_loop(region, r, false, out);
+        out += "\nif (sm_size.x == SM_THREAD_ROW) {";
+        emit_region_loop(region, r, true, out);
+        out += "} else {";
+        emit_region_loop(region, r, false, out);
+        out += "}\n";
+    }
+    // The loop over the group's threads that runs the region. `constant_rows`: rows SM_THREAD_ROW wide,
+    // each thread's index computed from its position rather than counted along: with the count carried
+    // through the loops over rows, LLVM again loaded each row of `As` whole and shuffled it apart.
+    void emit_region_loop(const std::vector<piece> &region, int r, bool constant_rows, std::string &out) {
+        bool returns = std::any_of(region.begin(), region.end(), [](const piece &p) { return p.s->has_return; });
+        std::string label = "sm_next" + std::to_string(labels_++);
+        if (constant_rows)
+            out += "\nfor (unsigned sm_z = 0; sm_z < sm_size.z; ++sm_z)\n"
+                   "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n"
+                   "SM_THREAD_LOOP\n"
+                   "for (unsigned sm_x = 0; sm_x < SM_THREAD_ROW; ++sm_x) {\n"
+                   "const unsigned sm_t = (sm_z * sm_size.y + sm_y) * SM_THREAD_ROW + sm_x;\n";
+        else
+            out += "\nfor (unsigned sm_z = 0, sm_t = 0; sm_z < sm_size.z; ++sm_z)\n"
+                   "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n"
+                   "SM_THREAD_LOOP\n"
+                   "for (unsigned sm_x = 0; sm_x < sm_size.x; ++sm_x, ++sm_t) {\n";
         if (any_return_) out += "if (!sm_alive[sm_t]) continue;\n";
         out += bindings(r, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", true, true);
         // Matrices reached through thread_elements(): the thread's SIMD group's copy.
