@@ -2229,19 +2229,28 @@ private:
     // The loop over the group's threads that runs the region. `constant_rows`: rows SM_THREAD_ROW wide,
     // each thread's index computed from its position rather than counted along: with the count carried
     // through the loops over rows, LLVM again loaded each row of `As` whole and shuffled it apart.
+    // `SM_THREAD_LOOP` asks for the loop's vectorization, as an outer loop when the region has loops of
+    // its own; not when the kernel reaches an atomic_* function and the region has a loop, which LLVM's
+    // outer-loop vectorizer would widen dropping the atomics (msl_translator.cpp, reaches_atomics).
+    bool outer_loop_safe(const std::vector<piece> &region) const {
+        if (!k_.reaches_atomics) return true;
+        for (const piece &p : region)
+            for (size_t i = p.s->a; i < p.s->b; ++i)
+                if (is(i, "for") || is(i, "while") || is(i, "do")) return false;
+        return true;
+    }
     void emit_region_loop(const std::vector<piece> &region, int r, bool constant_rows, std::string &out) {
         bool returns = std::any_of(region.begin(), region.end(), [](const piece &p) { return p.s->has_return; });
         std::string label = "sm_next" + std::to_string(labels_++);
+        const std::string hint = outer_loop_safe(region) ? "SM_THREAD_LOOP\n" : "";
         if (constant_rows)
             out += "\nfor (unsigned sm_z = 0; sm_z < sm_size.z; ++sm_z)\n"
-                   "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n"
-                   "SM_THREAD_LOOP\n"
+                   "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n" + hint +
                    "for (unsigned sm_x = 0; sm_x < SM_THREAD_ROW; ++sm_x) {\n"
                    "const unsigned sm_t = (sm_z * sm_size.y + sm_y) * SM_THREAD_ROW + sm_x;\n";
         else
             out += "\nfor (unsigned sm_z = 0, sm_t = 0; sm_z < sm_size.z; ++sm_z)\n"
-                   "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n"
-                   "SM_THREAD_LOOP\n"
+                   "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n" + hint +
                    "for (unsigned sm_x = 0; sm_x < sm_size.x; ++sm_x, ++sm_t) {\n";
         if (any_return_) out += "if (!sm_alive[sm_t]) continue;\n";
         out += bindings(r, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", true, true);

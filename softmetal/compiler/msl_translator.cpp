@@ -2620,6 +2620,15 @@ private:
             if (is_barrier_seed(id)) return true;
         return false;
     }
+    // Whether `names` (what a kernel reaches) holds an atomic_* function or type. LLVM 19's outer-loop
+    // vectorizer (-enable-vplan-native-path) drops atomic read-modify-writes in the loops it widens
+    // (VPlan widens every instruction of the inner loop without checking it can: an atomicrmw is lost, no
+    // error), so a thread loop around a loop reaching an atomic must not ask for it.
+    static bool reaches_atomics(const std::set<std::string> &names) {
+        for (const auto &id : names)
+            if (id.compare(0, 7, "atomic_") == 0) return true;
+        return false;
+    }
     bool reaches_barrier(const std::set<std::string> &refs) {
         if (refs.size() == 1) { // (asked once per name and kernel: remembered)
             auto it = reaches_cache_.find(*refs.begin());
@@ -2726,6 +2735,7 @@ private:
             if (meets) { // (copies per kernel: only the split needs them)
                 rk.user_functions = user_functions();
                 rk.meeting_functions = meeting;
+                rk.reaches_atomics = reaches_atomics(reachable(k.refs));
             }
             std::string code, why;
             if (!meets) { // no barriers: loops whose trip count differs per thread may run as SIMD lanes
@@ -2894,6 +2904,11 @@ public:
             for (const auto &name : reachable(k.param_refs)) names.insert(name);
             return walked.emplace(&k, std::make_pair(barriers, constants_used(names))).first->second;
         };
+        std::map<const kernel_def *, bool> atomics_walked;
+        auto reach_atomics = [&](const kernel_def &k) {
+            auto it = atomics_walked.find(&k);
+            return it != atomics_walked.end() ? it->second : (atomics_walked[&k] = reaches_atomics(reachable(k.refs)));
+        };
         std::string where; // resync() to the instantiation being emitted, "" for a kernel defined as such
         // One table entry: `fn` names the kernel function; `regions_fn`, when not empty, its split form.
         auto entry = [&](const kernel_def &k, const std::string &exported, const std::string &fn, const std::string &tg_size,
@@ -2913,8 +2928,8 @@ public:
                 entries += "::sm::entry::kernel_info_regions<" + b + ", " + b + "_group, " + fn + ", " + regions_fn + ">(\"" + exported +
                            "\", " + tg_size + ");\n";
             } else {
-                entries += "::sm::entry::kernel_info<" + b + ", " + fn + ", " + (reach(k).first ? "true" : "false") + ">(\"" +
-                           exported + "\", " + tg_size + ");\n";
+                entries += "::sm::entry::kernel_info<" + b + ", " + fn + ", " + (reach(k).first ? "true" : "false") +
+                           (reach_atomics(k) ? ", true" : "") + ">(\"" + exported + "\", " + tg_size + ");\n";
             }
             entries += back;
             std::string names_list;
