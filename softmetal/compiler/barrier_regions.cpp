@@ -2220,7 +2220,7 @@ private:
         // differ only in that bound and in how a thread's index is found. Larger regions (MLX's, ggml's
         // unrolled matrix code) keep one copy: compile time.
         if (region_tokens(region) > 400) return emit_region_loop(region, r, false, out);
-        out += "\nif (sm_size.x == SM_THREAD_ROW) {";
+        out += "\nif (sm_rows && sm_size.x == SM_THREAD_ROW) {";
         emit_region_loop(region, r, true, out);
         out += "} else {";
         emit_region_loop(region, r, false, out);
@@ -2529,7 +2529,15 @@ private:
         bool none = params.find_first_not_of(" \t\n") == std::string::npos || params.find_first_not_of(" \t\n") == params.find("void");
         out += "(" + (none ? std::string() : params + ", ") + "const sm_group *sm_group_ptr)";
         out += "{\n#line 1 \"softmetal_generated\"\n";
-        for (const auto &p : k_.positions) out += "using sm_ty_" + p.first + " = decltype(" + p.first + ");\n";
+        std::string position_types;
+        for (const auto &p : k_.positions) {
+            out += "using sm_ty_" + p.first + " = decltype(" + p.first + ");\n";
+            position_types += (position_types.empty() ? "sm_ty_" : ", sm_ty_") + p.first;
+        }
+        // Whether the regions' copies for rows SM_THREAD_ROW wide (emit_region) may run: only in a
+        // kernel that takes a position as a vector (a 2-D or 3-D group); a constant, so the copies of a
+        // 1-D kernel (soft-max, reductions) are dropped before LLVM optimizes anything.
+        out += "constexpr bool sm_rows = ::sm::entry::multi_dimensional<" + position_types + ">();\n";
         out += "const sm_size3 sm_size = sm_group_ptr->size;\n"
                "const unsigned sm_count = sm_size.x * sm_size.y * sm_size.z;\n"
                "(void)sm_count;\n";

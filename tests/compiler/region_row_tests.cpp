@@ -47,7 +47,8 @@ TEST_CASE("each region of up to 400 tokens gets a copy of its thread loop for ro
     std::string src = corpus::region_row_cases().front().source;  // TILE is a macro of the case: 16
     for (size_t at = src.find("TILE"); at != std::string::npos; at = src.find("TILE", at)) src.replace(at, 4, "16");
     const std::string cpp = translated(src);
-    CHECK(count(cpp, "if (sm_size.x == SM_THREAD_ROW) {") == 4);
+    CHECK(count(cpp, "if (sm_rows && sm_size.x == SM_THREAD_ROW) {") == 4);
+    CHECK(count(cpp, "constexpr bool sm_rows = ::sm::entry::multi_dimensional<") == 1);
     CHECK(count(cpp, constant_rows) == 4);
     CHECK(count(cpp, any_rows) == 4);
 }

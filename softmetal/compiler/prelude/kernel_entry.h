@@ -451,6 +451,11 @@ SM_INLINE sm_kernel_info kernel_info(__constant const char *name, unsigned long 
     return k;
 }
 
+// Whether a split kernel takes any of its positions as a vector (uint2, ushort3, ...), i.e. thinks
+// in 2-D or 3-D groups: only then do its regions' copies for rows SM_THREAD_ROW wide run (the
+// split's `sm_rows`, barrier_regions.cpp); a 1-D kernel's are folded away unoptimized (compile time).
+template <class... T> constexpr bool multi_dimensional() { return (false || ... || !__is_scalar(T)); }
+
 // Kernels split at their barriers (the translator's barrier_regions): R, generated next to the kernel F
 // with the same parameters, runs the whole group itself, one loop over the group's threads per
 // region. It is called once, with the group's first thread's bindings; it computes each thread's
