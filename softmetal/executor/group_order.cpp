@@ -7,8 +7,7 @@ namespace softmetal::detail {
 group_order::group_order(const sm_kernel_info& kernel, bool dynamic_threadgroup_memory, sm_size3 groups)
     : groups_(groups),
       // Bands need more than one band across and more than one row down; otherwise both orders agree.
-      banded_((kernel.static_threadgroup_memory_length != 0 || dynamic_threadgroup_memory) && groups.y > 1 &&
-              groups.x > band_width) {}
+      banded_((kernel.static_threadgroup_memory_length != 0 || dynamic_threadgroup_memory) && may_band(groups)) {}
 
 sm_size3 group_order::position_of(std::uint64_t index) const {
     const std::uint64_t plane = std::uint64_t(groups_.x) * groups_.y;

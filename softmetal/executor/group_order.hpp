@@ -32,6 +32,9 @@ public:
     void advance(sm_size3& position) const;
 
     bool banded() const { return banded_; }
+    // Whether a grid of `groups` is wide and high enough for bands at all (run_range asks this before
+    // looking at the dispatch's threadgroup memory: one-group dispatches skip that scan).
+    static bool may_band(sm_size3 groups) { return groups.y > 1 && groups.x > band_width; }
 
 private:
     sm_size3 groups_;

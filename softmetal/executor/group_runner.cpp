@@ -115,7 +115,8 @@ __attribute__((noinline)) void run_range(worker_context& context, const guarded_
     context.arenas.bind(group, kernel.static_threadgroup_memory_length, dispatch.work.threadgroup_memory_lengths);
 
     bool dynamic_threadgroup_memory = false;
-    for (const std::uint64_t length : dispatch.work.threadgroup_memory_lengths) dynamic_threadgroup_memory |= length != 0;
+    if (group_order::may_band(launch.threadgroups_per_grid))
+        for (const std::uint64_t length : dispatch.work.threadgroup_memory_lengths) dynamic_threadgroup_memory |= length != 0;
     const group_order order(kernel, dynamic_threadgroup_memory, launch.threadgroups_per_grid);
     sm_size3 position = order.position_of(begin);
     const bool fibers = runs_on_fibers(kernel);
