@@ -2937,17 +2937,55 @@ private:
         return "::sm::regions::result<" + result_type(c) + ">(sm_simd_res" + std::to_string(j) + ", sm_t)";
     }
 
+    // The region's size in tokens: what a second copy of its thread loop costs to compile.
+    size_t region_tokens(const std::vector<piece> &region) const {
+        size_t n = 0;
+        for (const piece &p : region) n += p.s->b - p.s->a;
+        return n;
+    }
+
     void emit_region(const std::vector<piece> &region, std::string &out) {
         if (region.empty()) return;
         int r = region.front().pre ? region.front().s->pre_region : region.front().s->region;
-        bool returns = std::any_of(region.begin(), region.end(), [](const piece &p) { return p.s->has_return; });
-        std::string label = "sm_next" + std::to_string(labels_++);
         out += deferred_allocations(r);
         if (!region.front().pre && region.front().s->kind == stmt_kind::simd) out += simd_compute(*region.front().s);
-        out += "\nfor (unsigned sm_z = 0, sm_t = 0; sm_z < sm_size.z; ++sm_z)\n"
-               "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n"
-               "SM_THREAD_LOOP\n"
-               "for (unsigned sm_x = 0; sm_x < sm_size.x; ++sm_x, ++sm_t) {\n";
+        // A region of at most 400 tokens also gets a copy whose rows have the constant width
+        // SM_THREAD_ROW (target_cpu.h says why), taken when the group's rows are that wide. The copies
+        // differ only in that bound and in how a thread's index is found. Larger regions (MLX's, ggml's
+        // unrolled matrix code) keep one copy: compile time.
+        if (region_tokens(region) > 400) return emit_region_loop(region, r, false, out);
+        out += "\nif (sm_rows && sm_size.x == SM_THREAD_ROW) {";
+        emit_region_loop(region, r, true, out);
+        out += "} else {";
+        emit_region_loop(region, r, false, out);
+        out += "}\n";
+    }
+    // The loop over the group's threads that runs the region. `constant_rows`: rows SM_THREAD_ROW wide,
+    // each thread's index computed from its position rather than counted along: with the count carried
+    // through the loops over rows, LLVM again loaded each row of `As` whole and shuffled it apart.
+    // `SM_THREAD_LOOP` asks for the loop's vectorization, as an outer loop when the region has loops of
+    // its own; not when the kernel reaches an atomic_* function and the region has a loop, which LLVM's
+    // outer-loop vectorizer would widen dropping the atomics (msl_translator.cpp, reaches_atomics).
+    bool outer_loop_safe(const std::vector<piece> &region) const {
+        if (!k_.reaches_atomics) return true;
+        for (const piece &p : region)
+            for (size_t i = p.s->a; i < p.s->b; ++i)
+                if (is(i, "for") || is(i, "while") || is(i, "do")) return false;
+        return true;
+    }
+    void emit_region_loop(const std::vector<piece> &region, int r, bool constant_rows, std::string &out) {
+        bool returns = std::any_of(region.begin(), region.end(), [](const piece &p) { return p.s->has_return; });
+        std::string label = "sm_next" + std::to_string(labels_++);
+        const std::string hint = outer_loop_safe(region) ? "SM_THREAD_LOOP\n" : "";
+        if (constant_rows)
+            out += "\nfor (unsigned sm_z = 0; sm_z < sm_size.z; ++sm_z)\n"
+                   "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n" + hint +
+                   "for (unsigned sm_x = 0; sm_x < SM_THREAD_ROW; ++sm_x) {\n"
+                   "const unsigned sm_t = (sm_z * sm_size.y + sm_y) * SM_THREAD_ROW + sm_x;\n";
+        else
+            out += "\nfor (unsigned sm_z = 0, sm_t = 0; sm_z < sm_size.z; ++sm_z)\n"
+                   "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n" + hint +
+                   "for (unsigned sm_x = 0; sm_x < sm_size.x; ++sm_x, ++sm_t) {\n";
         if (any_return_) out += "if (!sm_alive[sm_t]) continue;\n";
         out += bindings(r, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", true, true);
         // Matrices reached through thread_elements(): the thread's SIMD group's copy.
@@ -3274,7 +3312,15 @@ private:
         bool none = params.find_first_not_of(" \t\n") == std::string::npos || params.find_first_not_of(" \t\n") == params.find("void");
         out += "(" + (none ? std::string() : params + ", ") + "const sm_group *sm_group_ptr)";
         out += "{\n#line 1 \"softmetal_generated\"\n";
-        for (const auto &p : k_.positions) out += "using sm_ty_" + p.first + " = decltype(" + p.first + ");\n";
+        std::string position_types;
+        for (const auto &p : k_.positions) {
+            out += "using sm_ty_" + p.first + " = decltype(" + p.first + ");\n";
+            position_types += (position_types.empty() ? "sm_ty_" : ", sm_ty_") + p.first;
+        }
+        // Whether the regions' copies for rows SM_THREAD_ROW wide (emit_region) may run: only in a
+        // kernel that takes a position as a vector (a 2-D or 3-D group); a constant, so the copies of a
+        // 1-D kernel (soft-max, reductions) are dropped before LLVM optimizes anything.
+        out += "constexpr bool sm_rows = ::sm::entry::multi_dimensional<" + position_types + ">();\n";
         out += "const sm_size3 sm_size = sm_group_ptr->size;\n"
                "const unsigned sm_count = sm_size.x * sm_size.y * sm_size.z;\n"
                "(void)sm_count;\n";

@@ -2763,6 +2763,15 @@ private:
         return "";
     }
     bool instance_meets(const kernel_def &k, const std::string &instance) { return !instance_meeting_name(k, instance).empty(); }
+    // Whether `names` (what a kernel reaches) holds an atomic_* function or type. LLVM 19's outer-loop
+    // vectorizer (-enable-vplan-native-path) drops atomic read-modify-writes in the loops it widens
+    // (VPlan widens every instruction of the inner loop without checking it can: an atomicrmw is lost, no
+    // error), so a thread loop around a loop reaching an atomic must not ask for it.
+    static bool reaches_atomics(const std::set<std::string> &names) {
+        for (const auto &id : names)
+            if (id.compare(0, 7, "atomic_") == 0) return true;
+        return false;
+    }
     bool reaches_barrier(const std::set<std::string> &refs) {
         if (refs.size() == 1) { // (asked once per name and kernel: remembered)
             auto it = reaches_cache_.find(*refs.begin());
@@ -3058,6 +3067,7 @@ private:
             if (meets) { // (copies per kernel: only the split needs them)
                 rk.user_functions = user_functions();
                 rk.meeting_functions = meeting;
+                rk.reaches_atomics = reaches_atomics(reachable(k.refs));
             }
             std::string code, why;
             if (!meets) { // no barriers: loops whose trip count differs per thread may run as SIMD lanes
@@ -3227,6 +3237,25 @@ public:
             for (const auto &name : reachable(k.param_refs)) names.insert(name);
             return walked.emplace(&k, std::make_pair(barriers, constants_used(names))).first->second;
         };
+        std::map<const kernel_def *, bool> atomics_walked;
+        auto reach_atomics = [&](const kernel_def &k) {
+            auto it = atomics_walked.find(&k);
+            return it != atomics_walked.end() ? it->second : (atomics_walked[&k] = reaches_atomics(reachable(k.refs)));
+        };
+        // The same through a template kernel's instantiation (`&::k<AtomicCounter>`): its names, each walked once.
+        std::map<std::string, bool> atomics_by_name;
+        auto instance_atomics = [&](const kernel_def &k, const std::string &instance) {
+            if (!k.is_template) return false;
+            for (const token &t : tokenize_msl(instance)) {
+                if (t.kind != token_kind::identifier) continue;
+                const std::string id = instance.substr(t.offset, t.length);
+                if (id == k.name) continue;
+                auto it = atomics_by_name.find(id);
+                if (it == atomics_by_name.end()) it = atomics_by_name.emplace(id, reaches_atomics(reachable({id}))).first;
+                if (it->second) return true;
+            }
+            return false;
+        };
         std::string where; // resync() to the instantiation being emitted, "" for a kernel defined as such
         // One table entry: `fn` names the kernel function; `regions_fn`, when not empty, its split form.
         auto entry = [&](const kernel_def &k, const std::string &exported, const std::string &fn, const std::string &tg_size,
@@ -3249,8 +3278,8 @@ public:
                 entries += "::sm::entry::kernel_info_regions<" + b + ", " + b + "_group, " + fn + ", " + regions_fn + ">(\"" + exported +
                            "\", " + tg_size + ");\n";
             } else {
-                entries += "::sm::entry::kernel_info<" + b + ", " + fn + ", " + (meets_threads ? "true" : "false") + ">(\"" +
-                           exported + "\", " + tg_size + ");\n";
+                entries += "::sm::entry::kernel_info<" + b + ", " + fn + ", " + (meets_threads ? "true" : "false") +
+                           (reach_atomics(k) || instance_atomics(k, fn) ? ", true" : "") + ">(\"" + exported + "\", " + tg_size + ");\n";
             }
             entries += back;
             std::string names_list;

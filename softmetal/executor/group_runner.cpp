@@ -2,6 +2,7 @@
 
 #include "executor/fiber_group.hpp"
 #include "executor/fiber_stack_pool.hpp"
+#include "executor/group_order.hpp"
 #include "executor/sanitizer_fiber.hpp"
 #include "executor/threadgroup_arenas.hpp"
 
@@ -113,10 +114,11 @@ __attribute__((noinline)) void run_range(worker_context& context, const guarded_
     group.launch = &launch;
     context.arenas.bind(group, kernel.static_threadgroup_memory_length, dispatch.work.threadgroup_memory_lengths);
 
-    const sm_size3 groups = launch.threadgroups_per_grid;
-    const std::uint64_t plane = std::uint64_t(groups.x) * groups.y;
-    sm_size3 position{static_cast<std::uint32_t>(begin % groups.x), static_cast<std::uint32_t>((begin / groups.x) % groups.y),
-                      static_cast<std::uint32_t>(begin / plane)};
+    bool dynamic_threadgroup_memory = false;
+    if (group_order::may_band(launch.threadgroups_per_grid))
+        for (const std::uint64_t length : dispatch.work.threadgroup_memory_lengths) dynamic_threadgroup_memory |= length != 0;
+    const group_order order(kernel, dynamic_threadgroup_memory, launch.threadgroups_per_grid);
+    sm_size3 position = order.position_of(begin);
     const bool fibers = runs_on_fibers(kernel);
     group_running = &group;  // run_groups puts the caller's back, also after a fault
     kernel_running = &kernel;
@@ -127,10 +129,7 @@ __attribute__((noinline)) void run_range(worker_context& context, const guarded_
         guard.group = position;
         guard.single_thread_group = std::uint64_t(group.size.x) * group.size.y * group.size.z == 1;
         run_group(context, kernel, group, fibers);
-        if (++position.x == groups.x) {
-            position.x = 0;
-            if (++position.y == groups.y) position.y = 0, ++position.z;
-        }
+        order.advance(position);
     }
 }
 

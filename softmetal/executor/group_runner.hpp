@@ -19,7 +19,7 @@ struct guarded_dispatch {
     code_range code;
 };
 
-// Runs the groups with linear indices [begin, end) of the dispatch (x fastest, then y, then z), until
+// Runs the groups with linear indices [begin, end) of the dispatch (in group_order's order), until
 // the control says stop. A contained fault in a group is recorded in the control (with the faulting
 // thread's position: a group run as one loop is replayed thread by thread to find it) and ends the
 // range; the worker is left ready for the next dispatch.

@@ -98,6 +98,25 @@ TEST_CASE("every thread of a 3-D grid runs once with the right position and size
     }
 }
 
+TEST_CASE("every thread of a kernel with threadgroup memory runs once in banded group order", "[executor][grid][order]") {
+    // Kernels that stage tiles in threadgroup memory are handed out in bands of columns of groups
+    // (group_order.hpp): partial bands, partial edge groups and several planes, one worker and several.
+    sm_kernel_info grouped = plain_kernel("record_group_tiles", record_group, record_thread);
+    grouped.static_threadgroup_memory_length = 1024;
+    const sm_size3 banded_grids[][2] = {
+        {{1024, 64, 1}, {16, 16, 1}},  // 64x4 groups: eight bands
+        {{301, 37, 3}, {16, 8, 1}},    // 19x5x3 groups: the last band three columns, edge groups partial
+        {{145, 9, 2}, {16, 4, 2}},     // 10x3x1 groups: the last band two columns
+    };
+    for (unsigned workers : {1u, 4u}) {
+        softmetal::executor pool(workers);
+        for (const auto& shape : banded_grids) {
+            INFO("workers " << workers << " grid " << shape[0].x << "x" << shape[0].y << "x" << shape[0].z);
+            check_coverage(pool, grouped, shape[0], shape[1]);
+        }
+    }
+}
+
 TEST_CASE("run_group is called once per group, not per thread", "[executor][grid]") {
     static std::atomic<std::uint32_t> group_calls, thread_calls;
     group_calls = 0, thread_calls = 0;

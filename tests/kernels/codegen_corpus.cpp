@@ -253,6 +253,44 @@ kernel void math(const device float* x [[buffer(0)]], device float* out [[buffer
         };
         cases.push_back(c);
     }
+    // Device atomics in a counted loop whose bound is an argument, which LLVM's outer-loop vectorizer
+    // takes (the thread loop around it asks for vectorization): it widened the loop and dropped the
+    // atomics (every count 0) until kernels reaching atomic_* lost that request (kernel_entry.h,
+    // run_group's Atomics). Groups 16 and 32 wide, so a vectorized width is whole; a partial edge group.
+    for (const uint32_t width : {16u, 32u}) {
+        const uint32_t w = 200, h = 3, reps = 5;
+        kernel_case c;
+        c.name = "codegen_atomics_in_a_counted_loop_" + std::to_string(width);
+        c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void tally(device atomic_uint* counts [[buffer(0)]], device uint* out [[buffer(1)]], constant uint& w [[buffer(2)]],
+                  constant uint& reps [[buffer(3)]], uint2 gid [[thread_position_in_grid]]) {
+    uint s = 0;
+    for (uint k = 0; k < reps; ++k) {
+        atomic_fetch_add_explicit(&counts[(gid.x + k) % 8u], 1u + gid.y, memory_order_relaxed);
+        s += k * gid.x;
+    }
+    out[gid.y * w + gid.x] = s;
+}
+)";
+        c.function = "tally";
+        c.bindings = {zeros<uint32_t>(0, 8), zeros<uint32_t>(1, w * h), bytes_of(2, w), bytes_of(3, reps)};
+        c.grid = s3(w, h);
+        c.threadgroup = s3(width, 2);
+        c.check = [=](const results &r) {
+            std::vector<uint32_t> counts(8), out(w * h);
+            for (uint32_t y = 0; y < h; ++y)
+                for (uint32_t x = 0; x < w; ++x)
+                    for (uint32_t k = 0; k < reps; ++k) {
+                        counts[(x + k) % 8] += 1 + y;
+                        out[y * w + x] += k * x;
+                    }
+            const std::string e = compare_exact(r.get<uint32_t>(0), counts);
+            return e.empty() ? compare_exact(r.get<uint32_t>(1), out) : "counts: " + e;
+        };
+        cases.push_back(c);
+    }
     return cases;
 }
 

@@ -87,6 +87,8 @@ std::vector<kernel_case> codegen_cases();
 std::vector<kernel_case> lane_loop_cases();
 // Barrier kernels whose regions hold loops of per-thread length, run in step as SIMD lanes (region_lane_corpus.cpp).
 std::vector<kernel_case> region_lane_cases();
+// Barrier kernels run with rows of SM_THREAD_ROW threads and of other widths (region_row_corpus.cpp).
+std::vector<kernel_case> region_row_cases();
 
 // Drives one case through some implementation. Returns "" on success, else an error message
 // (compile log, missing function, or the check's complaint).

@@ -396,7 +396,11 @@ template <class B, auto F> void run_thread(const sm_group *g, sm_size3 t) {
 // A whole group as a plain loop, x innermost, so clang can vectorise the kernel body. The loop
 // variables are the grid positions themselves, bounded by `end`: that tells LLVM they never wrap,
 // which it needs to turn `buffer[thread_position_in_grid]` into vector loads.
-template <class B, auto F> void run_group(const sm_group *shared) {
+// `Atomics`: the kernel reaches an atomic_* function (the translator's reaches_atomics). Its loop asks
+// for no vectorization: with the hint, LLVM 19's outer-loop vectorizer widened a kernel's counted loop
+// around `atomic_fetch_add_explicit` and dropped the atomic (counts stayed 0); without it, LLVM's
+// ordinary vectorizer may still take an innermost loop, and refuses atomics itself.
+template <class B, auto F, bool Atomics = false> void run_group(const sm_group *shared) {
     // Private copies: stores through the kernel's device pointers could otherwise alias the launch
     // record, forcing every buffer pointer to be reloaded per thread (and no vectorisation).
     sm_launch launch = *shared->launch;
@@ -407,11 +411,18 @@ template <class B, auto F> void run_group(const sm_group *shared) {
     const sm_group *g = &group;
     const sm_size3 o = group_origin(g), s = g->size;
     const unsigned ex = o.x + s.x, ey = o.y + s.y, ez = o.z + s.z;
-    for (unsigned gz = o.z; gz < ez; ++gz)
-        for (unsigned gy = o.y; gy < ey; ++gy)
-            SM_THREAD_LOOP
-            for (unsigned gx = o.x; gx < ex; ++gx)
-                signature<decltype(F)>::template call<F>(B{}, thread_ctx{g, gx - o.x, gy - o.y, gz - o.z, gx, gy, gz});
+    if constexpr (Atomics) {
+        for (unsigned gz = o.z; gz < ez; ++gz)
+            for (unsigned gy = o.y; gy < ey; ++gy)
+                for (unsigned gx = o.x; gx < ex; ++gx)
+                    signature<decltype(F)>::template call<F>(B{}, thread_ctx{g, gx - o.x, gy - o.y, gz - o.z, gx, gy, gz});
+    } else {
+        for (unsigned gz = o.z; gz < ez; ++gz)
+            for (unsigned gy = o.y; gy < ey; ++gy)
+                SM_THREAD_LOOP
+                for (unsigned gx = o.x; gx < ex; ++gx)
+                    signature<decltype(F)>::template call<F>(B{}, thread_ctx{g, gx - o.x, gy - o.y, gz - o.z, gx, gy, gz});
+    }
 }
 
 // What every kernel's entry holds; run_group is the caller's, which decides what runs a whole group.
@@ -432,13 +443,18 @@ template <class B, auto F> SM_INLINE sm_kernel_info kernel_entry_common(__consta
 // vectorised loop over a group's threads) is instantiated only for a kernel that uses it. Taking its
 // address under a run-time condition made clang compile that copy for every kernel, fiber ones
 // included: twice the code generation for MLX's quantized matrix kernels, whose bodies unroll fully.
-template <class B, auto F, bool Barriers>
+template <class B, auto F, bool Barriers, bool Atomics = false>
 SM_INLINE sm_kernel_info kernel_info(__constant const char *name, unsigned long static_tg) {
     sm_kernel_info k = kernel_entry_common<B, F>(name, static_tg);
     if constexpr (Barriers) k.uses_barriers = 1u;
-    else k.run_group = &run_group<B, F>;
+    else k.run_group = &run_group<B, F, Atomics>;
     return k;
 }
+
+// Whether a split kernel takes any of its positions as a vector (uint2, ushort3, ...), i.e. thinks
+// in 2-D or 3-D groups: only then do its regions' copies for rows SM_THREAD_ROW wide run (the
+// split's `sm_rows`, barrier_regions.cpp); a 1-D kernel's are folded away unoptimized (compile time).
+template <class... T> constexpr bool multi_dimensional() { return (false || ... || !__is_scalar(T)); }
 
 // Kernels split at their barriers (the translator's barrier_regions): R, generated next to the kernel F
 // with the same parameters, runs the whole group itself, one loop over the group's threads per
