@@ -2754,13 +2754,29 @@ private:
     // The first name in an instantiation's text (`&::k<SumOp, float>`, its template arguments or
     // signature), besides the kernel itself, of a type or function that reaches a barrier or SIMD-group
     // call; "" when none does.
+    // A matrix type (`simdgroup_half8x8`, ggml's `FA_TYPES_F32` list naming one) is not: the body's own
+    // simdgroup_* calls on it are what meet, and those the body shows.
     std::string instance_meeting_name(const kernel_def &k, const std::string &instance) {
         for (const token &t : tokenize_msl(instance)) {
             if (t.kind != token_kind::identifier) continue;
             const std::string id = instance.substr(t.offset, t.length);
-            if (id != k.name && (is_barrier_seed(id) || reaches_barrier({id}))) return id;
+            if (id != k.name && meets_through_code(id)) return id;
         }
         return "";
+    }
+    static bool is_matrix_type_name(const std::string &id) {
+        return id == "simdgroup_matrix" ||
+               (id.compare(0, 10, "simdgroup_") == 0 && id.size() > 13 && id.compare(id.size() - 3, 3, "8x8") == 0);
+    }
+    // Whether `id` reaches a barrier or SIMD-group function other than by naming a matrix type (remembered).
+    bool meets_through_code(const std::string &id) {
+        auto it = meets_through_code_.find(id);
+        if (it != meets_through_code_.end()) return it->second;
+        bool meets = false;
+        if (!is_matrix_type_name(id))
+            for (const std::string &r : reachable({id}))
+                if (is_barrier_seed(r) && !is_matrix_type_name(r)) meets = true;
+        return meets_through_code_[id] = meets;
     }
     bool instance_meets(const kernel_def &k, const std::string &instance) { return !instance_meeting_name(k, instance).empty(); }
     // Whether `names` (what a kernel reaches) holds an atomic_* function or type. LLVM 19's outer-loop
@@ -3422,6 +3438,7 @@ private:
     std::set<size_t> program_scope_pointer_spaces_; // toks_ indices of the `constant` after a program-scope pointer's `*`
     std::set<std::string> user_functions_;
     std::map<std::string, bool> reaches_cache_; // name -> whether it reaches a barrier or SIMD-group call
+    std::map<std::string, bool> meets_through_code_; // name -> meets_through_code()
     std::set<std::string> constant_aliases_; // object-like macros that are just `constant`
     std::set<std::string> instantiated_;
     bool instantiated_computed_ = false;
