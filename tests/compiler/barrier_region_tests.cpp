@@ -46,31 +46,15 @@ const sm_kernel_info *compile_kernel(const std::string &src, const char *name,
     return k;
 }
 
-bool split(const sm_kernel_info *k) { return k->uses_barriers == 0 && k->run_group != nullptr && k->run_thread != nullptr; }
+bool split(const sm_kernel_info *k) { return softmetal_test::is_split(k); }
 bool fibers(const sm_kernel_info *k) { return k->uses_barriers == 1 && k->run_group == nullptr && k->run_thread != nullptr; }
 
 // Runs `k` with the given buffers (index = position) over `grid` threads in groups of `tg`.
 void run(const sm_kernel_info *k, std::vector<std::vector<unsigned char>> &buffers, sm_size3 grid, sm_size3 tg) {
-    sm_launch l{};
-    for (size_t i = 0; i < buffers.size(); ++i) {
-        l.buffers[i] = buffers[i].data();
-        l.buffer_lengths[i] = buffers[i].size();
-    }
-    l.threads_per_grid = grid;
-    l.threads_per_threadgroup = tg;
-    softmetal_test::dispatch(*k, l, nullptr);
+    softmetal_test::run_on_buffers(k, buffers, grid, tg);
 }
-
-template <class T> std::vector<unsigned char> bytes(const std::vector<T> &v) {
-    std::vector<unsigned char> b(v.size() * sizeof(T));
-    if (!b.empty()) std::memcpy(b.data(), v.data(), b.size());
-    return b;
-}
-template <class T> std::vector<T> values(const std::vector<unsigned char> &b) {
-    std::vector<T> v(b.size() / sizeof(T));
-    if (!v.empty()) std::memcpy(v.data(), b.data(), v.size() * sizeof(T));
-    return v;
-}
+using softmetal_test::bytes;
+using softmetal_test::values;
 
 } // namespace
 

@@ -175,4 +175,15 @@ std::string remarks_of(const std::string &source) {
     return r.log;
 }
 
+void run_on_buffers(const sm_kernel_info *k, std::vector<std::vector<unsigned char>> &buffers, sm_size3 grid, sm_size3 tg) {
+    sm_launch l{};
+    for (size_t i = 0; i < buffers.size(); ++i) {
+        l.buffers[i] = buffers[i].data();
+        l.buffer_lengths[i] = buffers[i].size();
+    }
+    l.threads_per_grid = grid;
+    l.threads_per_threadgroup = tg;
+    dispatch(*k, l, nullptr);
+}
+
 } // namespace softmetal_test

@@ -4,8 +4,10 @@
 // as the real executor's fibers do).
 #pragma once
 
+#include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "compiler/compiler.hpp"
 #include "kernel_corpus.hpp"
@@ -29,5 +31,23 @@ std::string remarks_of(const std::string &source);
 
 // Runs `kernel` over a whole dispatch with the given buffers (by argument-table index).
 void dispatch(const sm_kernel_info &kernel, sm_launch &launch, const uint64_t *threadgroup_lengths);
+
+// Whether the compiler split `k` at its meetings (regions, no fibers).
+inline bool is_split(const sm_kernel_info *k) { return k->uses_barriers == 0 && k->run_group != nullptr && k->run_thread != nullptr; }
+
+// Runs `k` over `grid` in groups of `tg`, buffer i bound at index i.
+void run_on_buffers(const sm_kernel_info *k, std::vector<std::vector<unsigned char>> &buffers, sm_size3 grid, sm_size3 tg);
+
+// A vector's bytes, as a buffer's contents, and back.
+template <class T> std::vector<unsigned char> bytes(const std::vector<T> &v) {
+    std::vector<unsigned char> b(v.size() * sizeof(T));
+    if (!b.empty()) std::memcpy(b.data(), v.data(), b.size());
+    return b;
+}
+template <class T> std::vector<T> values(const std::vector<unsigned char> &b) {
+    std::vector<T> v(b.size() / sizeof(T));
+    if (!v.empty()) std::memcpy(v.data(), b.data(), v.size() * sizeof(T));
+    return v;
+}
 
 } // namespace softmetal_test

@@ -24,29 +24,14 @@ std::shared_ptr<const softmetal::kernel_module> compile_split(const std::string 
     return r.module;
 }
 
-bool split(const sm_kernel_info *k) { return k->uses_barriers == 0 && k->run_group != nullptr && k->run_thread != nullptr; }
+bool split(const sm_kernel_info *k) { return softmetal_test::is_split(k); }
 
 void run(const sm_kernel_info *k, std::vector<std::vector<unsigned char>> &buffers, uint32_t grid, uint32_t tg) {
-    sm_launch l{};
-    for (size_t i = 0; i < buffers.size(); ++i) {
-        l.buffers[i] = buffers[i].data();
-        l.buffer_lengths[i] = buffers[i].size();
-    }
-    l.threads_per_grid = {grid, 1, 1};
-    l.threads_per_threadgroup = {tg, 1, 1};
-    softmetal_test::dispatch(*k, l, nullptr);
+    softmetal_test::run_on_buffers(k, buffers, {grid, 1, 1}, {tg, 1, 1});
 }
+using softmetal_test::bytes;
+using softmetal_test::values;
 
-template <class T> std::vector<unsigned char> bytes(const std::vector<T> &v) {
-    std::vector<unsigned char> b(v.size() * sizeof(T));
-    if (!b.empty()) std::memcpy(b.data(), v.data(), b.size());
-    return b;
-}
-template <class T> std::vector<T> values(const std::vector<unsigned char> &b) {
-    std::vector<T> v(b.size() / sizeof(T));
-    if (!v.empty()) std::memcpy(v.data(), b.data(), v.size() * sizeof(T));
-    return v;
-}
 // Small integers, so float sums are exact whatever the order.
 std::vector<float> small_values(size_t n) {
     std::vector<float> v(n);
