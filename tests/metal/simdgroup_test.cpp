@@ -719,7 +719,7 @@ TEST_CASE("helpers reached through function pointers, template parameters, names
 }
 
 // A kernel template that meets only through its instantiation's argument: the body names
-// `Op::simd_op`, which is nobody's meeting until `k<SumOp>` binds it. The kernel must still meet its
+// `Op::simd_op` (or calls `step`), which is nobody's meeting until `k<SumOp>` (or `k<sum_step>`) binds it. The kernel must still meet its
 // SIMD group (it ran each thread alone, simd_sum returning the thread's own value), also when its
 // per-thread loop would otherwise make it a candidate for SIMD lanes.
 const char* const template_argument_meeting_source = R"(
@@ -733,16 +733,27 @@ kernel void through_argument(device float *out [[buffer(0)]], uint tid [[thread_
     out[tid] = Op::simd_op(v);
 }
 template [[host_name("through_sum")]] kernel void through_argument<SumOp>(device float *, uint);
+void sum_step(device float *out, float v, uint tid) { out[tid] = simd_sum(v); }
+typedef decltype(sum_step) step_t;
+template <step_t step>
+kernel void through_function(device float *out [[buffer(0)]], uint tid [[thread_position_in_grid]]) {
+    float v = float(tid);
+    for (uint i = 0; i < tid % 3; ++i) v += 1.0f;
+    step(out, v, tid);
+}
+template [[host_name("through_step")]] kernel void through_function<sum_step>(device float *, uint);
 )";
 
-TEST_CASE("a kernel template meeting through its instantiation's type argument meets its SIMD group", "[metal][simdgroup]") {
+TEST_CASE("a kernel template meeting through its instantiation's type or function argument meets its SIMD group",
+          "[metal][simdgroup]") {
     const std::uint32_t n = 80; // SIMD groups of 32, 32 and 16 lanes
-    for (const char* mode : {(const char*)nullptr, "fibers"}) {
-        INFO((mode ? mode : "regions"));
+    for (const char* mode : {(const char*)nullptr, "fibers"})
+    for (const char* kernel : {"through_sum", "through_step"}) {
+        INFO((mode ? mode : "regions") << " " << kernel);
         barrier_mode scope(mode);
         const pymetal::library lib = device().compile(template_argument_meeting_source);
         auto out = device().new_buffer(std::vector<float>(n, -1.0f));
-        lib.kernel("through_sum").dispatch_threads({out}, {n, 1, 1}, {n, 1, 1});
+        lib.kernel(kernel).dispatch_threads({out}, {n, 1, 1}, {n, 1, 1});
         const auto got = out.copy_out<float>();
         for (std::uint32_t t = 0; t < n; ++t) {
             INFO("thread " << t);
