@@ -173,10 +173,17 @@ bool body_macro_edits(const std::string &text, size_t body_open, size_t body_clo
         defined[d.name] = {d.hash, std::string::npos, r};
     }
     if (defined.empty()) return true;
-    // The text of `name` expanded at `use` (a macro is not expanded inside its own expansion).
+    // The text of `name` expanded at `use` (a macro is not expanded inside its own expansion). Kernel
+    // source is untrusted: chains of macros that each name the next twice grow exponentially, so the
+    // expansions stop at expansion_limit bytes in all (the split is then refused, and the kernel runs
+    // on fibers from clang's own, limited, preprocessing).
+    constexpr size_t expansion_limit = size_t(16) << 20;
+    size_t expanded = 0;
     std::set<std::string> expanding;
     std::function<std::string(const std::string &, size_t)> expand = [&](const std::string &name, size_t use) {
         const std::string &r = defined.at(name).replacement;
+        if (expanded > expansion_limit) return std::string();
+        expanded += r.size();
         expanding.insert(name);
         std::string out;
         size_t pos = 0;
@@ -212,6 +219,10 @@ bool body_macro_edits(const std::string &text, size_t body_open, size_t body_clo
             return false;
         }
         edits.push_back({at, t.length, " " + expand(w, at) + " "});
+        if (expanded > expansion_limit) {
+            why = "the macros defined inside the kernel body expand to more than 16 MiB";
+            return false;
+        }
     }
     for (const directive &d : ds)
         if (d.keyword == "define" || d.keyword == "undef") {

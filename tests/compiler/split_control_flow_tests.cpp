@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
 #include <vector>
 
+#include "compiler/body_directives.hpp"
 #include "compiler/compiler.hpp"
 #include "direct_runner.hpp"
 #include "test_environment.hpp"
@@ -421,4 +423,26 @@ kernel void helper_macros(device const float *in [[buffer(0)]], device float *ou
         INFO("thread " << t);
         CHECK(out[t] == acc);
     }
+}
+
+// Kernel source is untrusted: body macros that each name the one before twice would expand to 2^40
+// copies. The expansion stops at its limit and says why, instead of exhausting the host's memory.
+TEST_CASE("body macros that expand exponentially are refused, not expanded", "[compiler][regions]") {
+    std::string body = "{\n#define M0 x\n";
+    for (int i = 1; i <= 40; ++i) body += "#define M" + std::to_string(i) + " M" + std::to_string(i - 1) + " + M" + std::to_string(i - 1) + "\n";
+    body += "    float y = M40;\n}";
+    std::vector<softmetal::detail::text_edit> edits;
+    std::string why;
+    CHECK_FALSE(softmetal::detail::body_macro_edits(body, 0, body.size() - 1, edits, why));
+    CHECK(why.find("16 MiB") != std::string::npos);
+    // A chain of 10 expands (1,024 copies of x) as the preprocessor would.
+    std::string small = "{\n#define M0 x\n";
+    for (int i = 1; i <= 10; ++i) small += "#define M" + std::to_string(i) + " M" + std::to_string(i - 1) + " + M" + std::to_string(i - 1) + "\n";
+    small += "    float y = M10;\n}";
+    edits.clear();
+    REQUIRE(softmetal::detail::body_macro_edits(small, 0, small.size() - 1, edits, why));
+    size_t xs = 0;
+    for (const auto &e : edits)
+        for (char c : e.text) xs += c == 'x';
+    CHECK(xs == 1024);
 }
