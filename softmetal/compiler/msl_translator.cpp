@@ -2696,14 +2696,9 @@ private:
     // show: a user type or constant among them leaves the kernel unbounded.
     uint32_t straight_line_tokens(const kernel_def &k, bool meets_threads, const std::string &instance) {
         if (straight_library_unbounded_ || meets_threads || k.regions) return 0;
-        if (k.is_template || !k.template_args.empty()) {
-            std::vector<token> args = tokenize_msl(instance);
-            for (const token &a : args) {
-                if (a.kind != token_kind::identifier) continue;
-                const std::string id = instance.substr(a.offset, a.length);
-                if (id != k.name && (straight_items_.count(id) || items_.count(id) || kernel_index_.count(id))) return 0;
-            }
-        }
+        if (k.is_template || !k.template_args.empty())
+            for (const std::string &id : instance_names(k, instance))
+                if (straight_items_.count(id) || items_.count(id) || kernel_index_.count(id)) return 0;
         const uint64_t cost = straight_sum(k.straight);
         return cost >= straight_unbounded ? 0 : uint32_t(std::max<uint64_t>(1, cost));
     }
@@ -2757,12 +2752,18 @@ private:
     // A matrix type (`simdgroup_half8x8`, ggml's `FA_TYPES_F32` list naming one) is not: the body's own
     // simdgroup_* calls on it are what meet, and those the body shows.
     std::string instance_meeting_name(const kernel_def &k, const std::string &instance) {
-        for (const token &t : tokenize_msl(instance)) {
-            if (t.kind != token_kind::identifier) continue;
-            const std::string id = instance.substr(t.offset, t.length);
-            if (id != k.name && meets_through_code(id)) return id;
-        }
+        for (const std::string &id : instance_names(k, instance))
+            if (meets_through_code(id)) return id;
         return "";
+    }
+    // The names an instantiation's text (`&::k<SumOp, float>`, template arguments or a signature) holds
+    // besides the kernel's own: what its body's names do not show.
+    static std::vector<std::string> instance_names(const kernel_def &k, const std::string &instance) {
+        std::vector<std::string> names;
+        for (const token &t : tokenize_msl(instance))
+            if (t.kind == token_kind::identifier && instance.compare(t.offset, t.length, k.name) != 0)
+                names.push_back(instance.substr(t.offset, t.length));
+        return names;
     }
     static bool is_matrix_type_name(const std::string &id) {
         return id == "simdgroup_matrix" ||
@@ -3262,10 +3263,7 @@ public:
         std::map<std::string, bool> atomics_by_name;
         auto instance_atomics = [&](const kernel_def &k, const std::string &instance) {
             if (!k.is_template) return false;
-            for (const token &t : tokenize_msl(instance)) {
-                if (t.kind != token_kind::identifier) continue;
-                const std::string id = instance.substr(t.offset, t.length);
-                if (id == k.name) continue;
+            for (const std::string &id : instance_names(k, instance)) {
                 auto it = atomics_by_name.find(id);
                 if (it == atomics_by_name.end()) it = atomics_by_name.emplace(id, reaches_atomics(reachable({id}))).first;
                 if (it->second) return true;
