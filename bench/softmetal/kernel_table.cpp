@@ -5,7 +5,7 @@
 //   bench_kernels            the sizes
 //   bench_kernels --quick    smaller sizes (a smoke run, a few seconds)
 //   bench_kernels --reps N   timed repetitions per kernel (median reported; default 5, quick 3)
-//   bench_kernels --only sgemm,mandelbrot,transcendental,softmax,stencil,dispatch   some rows only
+//   bench_kernels --only sgemm,mandelbrot,transcendental,softmax,stencil,blur,dispatch   some rows only
 #include <CL/cl.h>
 #include <dlfcn.h>
 #include <sys/resource.h>
@@ -506,6 +506,64 @@ row stencil_row(const options& o, std::vector<backend*>& backends) {
     return r;
 }
 
+// The 5x5 Gaussian blur with clamp-to-edge addressing, against a double-precision host reference at
+// every pixel.
+void check_blur(const std::string& who, const std::string& kernel, const std::vector<float>& in, const std::vector<float>& out,
+                std::size_t w, std::size_t h) {
+    static constexpr double weight[5] = {1.0 / 16, 4.0 / 16, 6.0 / 16, 4.0 / 16, 1.0 / 16};
+    auto clamped = [](std::ptrdiff_t v, std::size_t n) { return std::size_t(std::clamp<std::ptrdiff_t>(v, 0, std::ptrdiff_t(n) - 1)); };
+    for (std::size_t y = 0; y < h; ++y)
+        for (std::size_t x = 0; x < w; ++x) {
+            double ref = 0;
+            for (int dy = 0; dy < 5; ++dy)
+                for (int dx = 0; dx < 5; ++dx)
+                    ref += weight[dy] * weight[dx] *
+                           in[clamped(std::ptrdiff_t(y) + dy - 2, h) * w + clamped(std::ptrdiff_t(x) + dx - 2, w)];
+            if (std::fabs(out[y * w + x] - ref) > 1e-5)
+                wrong(who, kernel, "(" + std::to_string(x) + ", " + std::to_string(y) + "): " + std::to_string(out[y * w + x]) +
+                                       ", expected " + std::to_string(ref));
+        }
+}
+
+std::vector<row> blur_rows(const options& o, std::vector<backend*>& backends) {
+    const std::size_t n = o.quick ? 1024 : 4096;
+    const std::vector<float> in = random_floats(n * n, 0, 1, 6);
+    const double bytes = double(n * n) * 8;
+    std::vector<float> native_out(in.size());
+    const double native = bytes / timed_native(o, [&] { bench::native_blur(in.data(), native_out.data(), n, n, o.threads); }) / 1e9;
+    check_blur("C++ loop", "blur", in, native_out, n, n);
+    struct variant {
+        const char* kernel;
+        const char* label;
+    };
+    const variant variants[] = {
+        {"blur_tiled", "5x5 Gaussian blur %zu^2, 16x16 threadgroup tiles"},
+        {"blur_plain", "5x5 Gaussian blur %zu^2, no threadgroup memory"},
+    };
+    std::vector<row> rows;
+    for (const variant& v : variants) {
+        char label[96];
+        std::snprintf(label, sizeof label, v.label, n);
+        row r{label, "GB/s"};
+        for (backend* be : backends) {
+            const std::size_t bi = be->buffer(in.size() * 4), bo = be->buffer(in.size() * 4);
+            be->write(bi, in.data(), in.size() * 4);
+            const double s = timed(o, [&] {
+                return be->dispatch(v.kernel, {buf(bi), buf(bo), val(std::uint32_t(n)), val(std::uint32_t(n))}, {n, n, 1},
+                                    {16, 16, 1});
+            });
+            std::vector<float> out(in.size());
+            be->read(bo, out.data(), out.size() * 4);
+            check_blur(be->name(), v.kernel, in, out, n, n);
+            (be == backends[0] ? r.softmetal : r.pocl) = bytes / s / 1e9;
+        }
+        r.native = native;
+        r.native_name = "C++ loop";
+        rows.push_back(r);
+    }
+    return rows;
+}
+
 // CPU time of the whole process (every thread: softmetal's queue lanes, PoCL's workers): seconds.
 double process_cpu_seconds() {
     rusage usage{};
@@ -598,6 +656,8 @@ int main(int argc, char** argv) {
         if (o.wants("transcendental")) rows.push_back(transcendental_row(o, backends));
         if (o.wants("softmax")) rows.push_back(softmax_row(o, backends));
         if (o.wants("stencil")) rows.push_back(stencil_row(o, backends));
+        if (o.wants("blur"))
+            for (const row& r : blur_rows(o, backends)) rows.push_back(r);
         if (o.wants("dispatch"))
             for (const row& r : dispatch_rows(o, backends)) rows.push_back(r);
         double load[3] = {0, 0, 0};

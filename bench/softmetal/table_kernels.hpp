@@ -111,6 +111,50 @@ kernel void stencil(const device float* in [[buffer(0)]], device float* out [[bu
     out[i] = 0.5f * in[i] + 0.125f * (in[i - 1] + in[i + 1] + in[i - w] + in[i + w]);
 }
 
+// A 5x5 Gaussian blur (binomial weights 1 4 6 4 1 / 16 along each axis) with clamp-to-edge addressing,
+// written as Metal image code over buffers usually is: each 16x16 group stages its tile plus a 2-pixel
+// halo (20x20) in threadgroup memory, every thread loading pixels at a group stride, then a barrier,
+// then each thread reads its 25 neighbours from the tile.
+constant float blur_weights[5] = {0.0625f, 0.25f, 0.375f, 0.25f, 0.0625f};
+
+kernel void blur_tiled(const device float* in [[buffer(0)]], device float* out [[buffer(1)]], constant uint& w [[buffer(2)]],
+                       constant uint& h [[buffer(3)]], uint2 gid [[thread_position_in_grid]],
+                       uint2 lid [[thread_position_in_threadgroup]], uint2 group [[threadgroup_position_in_grid]]) {
+    threadgroup float tile[20][20];
+    for (uint i = lid.y * 16 + lid.x; i < 400; i += 256) {
+        const int tx = int(i % 20), ty = int(i / 20);
+        const int x = clamp(int(group.x * 16) + tx - 2, 0, int(w) - 1);
+        const int y = clamp(int(group.y * 16) + ty - 2, 0, int(h) - 1);
+        tile[ty][tx] = in[uint(y) * w + uint(x)];
+    }
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    if (gid.x >= w || gid.y >= h) return;
+    float acc = 0.0f;
+    for (uint dy = 0; dy < 5; ++dy) {
+        float row = 0.0f;
+        for (uint dx = 0; dx < 5; ++dx) row += blur_weights[dx] * tile[lid.y + dy][lid.x + dx];
+        acc += blur_weights[dy] * row;
+    }
+    out[gid.y * w + gid.x] = acc;
+}
+
+// The same blur without threadgroup memory: each thread reads its 25 neighbours from the image.
+kernel void blur_plain(const device float* in [[buffer(0)]], device float* out [[buffer(1)]], constant uint& w [[buffer(2)]],
+                       constant uint& h [[buffer(3)]], uint2 gid [[thread_position_in_grid]]) {
+    if (gid.x >= w || gid.y >= h) return;
+    float acc = 0.0f;
+    for (int dy = -2; dy <= 2; ++dy) {
+        const uint y = uint(clamp(int(gid.y) + dy, 0, int(h) - 1));
+        float row = 0.0f;
+        for (int dx = -2; dx <= 2; ++dx) {
+            const uint x = uint(clamp(int(gid.x) + dx, 0, int(w) - 1));
+            row += blur_weights[dx + 2] * in[y * w + x];
+        }
+        acc += blur_weights[dy + 2] * row;
+    }
+    out[gid.y * w + gid.x] = acc;
+}
+
 kernel void bump(device uint* counter [[buffer(0)]]) { counter[0] += 1; }
 )";
 
@@ -212,6 +256,45 @@ __kernel void stencil(__global const float* in, __global float* out, uint w, uin
         return;
     }
     out[i] = 0.5f * in[i] + 0.125f * (in[i - 1] + in[i + 1] + in[i - w] + in[i + w]);
+}
+
+__constant float blur_weights[5] = {0.0625f, 0.25f, 0.375f, 0.25f, 0.0625f};
+
+__kernel void blur_tiled(__global const float* in, __global float* out, uint w, uint h) {
+    __local float tile[20][20];
+    const uint lx = get_local_id(0), ly = get_local_id(1), gx = get_global_id(0), gy = get_global_id(1);
+    const int ox = (int)(get_group_id(0) * 16), oy = (int)(get_group_id(1) * 16);
+    for (uint i = ly * 16 + lx; i < 400; i += 256) {
+        const int tx = (int)(i % 20), ty = (int)(i / 20);
+        const int x = clamp(ox + tx - 2, 0, (int)w - 1);
+        const int y = clamp(oy + ty - 2, 0, (int)h - 1);
+        tile[ty][tx] = in[(uint)y * w + (uint)x];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (gx >= w || gy >= h) return;
+    float acc = 0.0f;
+    for (uint dy = 0; dy < 5; ++dy) {
+        float row = 0.0f;
+        for (uint dx = 0; dx < 5; ++dx) row += blur_weights[dx] * tile[ly + dy][lx + dx];
+        acc += blur_weights[dy] * row;
+    }
+    out[gy * w + gx] = acc;
+}
+
+__kernel void blur_plain(__global const float* in, __global float* out, uint w, uint h) {
+    const uint gx = get_global_id(0), gy = get_global_id(1);
+    if (gx >= w || gy >= h) return;
+    float acc = 0.0f;
+    for (int dy = -2; dy <= 2; ++dy) {
+        const uint y = (uint)clamp((int)gy + dy, 0, (int)h - 1);
+        float row = 0.0f;
+        for (int dx = -2; dx <= 2; ++dx) {
+            const uint x = (uint)clamp((int)gx + dx, 0, (int)w - 1);
+            row += blur_weights[dx + 2] * in[y * w + x];
+        }
+        acc += blur_weights[dy + 2] * row;
+    }
+    out[gy * w + gx] = acc;
 }
 
 __kernel void bump(__global uint* counter) { counter[0] += 1; }

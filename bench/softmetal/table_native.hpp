@@ -16,5 +16,7 @@ void native_mandelbrot(std::uint32_t* out, unsigned w, unsigned h, unsigned thre
 void native_transcendental(const float* x, float* y, std::size_t count, unsigned threads);
 void native_softmax(const float* x, float* y, std::size_t rows, std::size_t cols, unsigned threads);
 void native_stencil(const float* in, float* out, std::size_t w, std::size_t h, unsigned threads);
+// The table's 5x5 Gaussian blur (binomial weights, clamp to edge), 25 taps per pixel.
+void native_blur(const float* in, float* out, std::size_t w, std::size_t h, unsigned threads);
 
 }  // namespace bench
