@@ -5,6 +5,7 @@
 //   bench_kernels            the sizes
 //   bench_kernels --quick    smaller sizes (a smoke run, a few seconds)
 //   bench_kernels --reps N   timed repetitions per kernel (median reported; default 5, quick 3)
+//   bench_kernels --cpu-time figures from the process's CPU time (all threads) instead of wall time
 //   bench_kernels --only sgemm,mandelbrot,transcendental,softmax,stencil,blur,dispatch   some rows only
 #include <CL/cl.h>
 #include <dlfcn.h>
@@ -249,6 +250,7 @@ struct options {
     unsigned threads = 2;
     std::string only;  // comma-separated groups; empty: all
     bool softmetal_only = false;  // --softmetal-only: for profiling softmetal (the PoCL column reads 0)
+    bool cpu_time = false;        // --cpu-time: figures from the process's CPU time instead of wall time
     bool wants(const char* group) const { return only.empty() || ("," + only + ",").find("," + std::string(group) + ",") != std::string::npos; }
 };
 
@@ -273,11 +275,24 @@ std::vector<float> random_floats(std::size_t count, float lo, float hi, unsigned
     std::exit(1);
 }
 
+// CPU time of the whole process (every thread: softmetal's queue lanes, PoCL's workers): seconds.
+double process_cpu_seconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
+}
+
 // Runs `once` (1 warm-up + reps times) and returns the median seconds.
+// With --cpu-time, the seconds are the process's CPU time over `once` (every thread's: on a machine
+// other processes load, the wall time depends on the share of the cores each side gets, this does not).
 double timed(const options& o, const std::function<double()>& once) {
     once();
     std::vector<double> t;
-    for (int i = 0; i < o.reps; ++i) t.push_back(once());
+    for (int i = 0; i < o.reps; ++i) {
+        const double cpu0 = process_cpu_seconds();
+        const double wall = once();
+        t.push_back(o.cpu_time ? process_cpu_seconds() - cpu0 : wall);
+    }
     return median(t);
 }
 double timed_native(const options& o, const std::function<void()>& once) {
@@ -564,13 +579,6 @@ std::vector<row> blur_rows(const options& o, std::vector<backend*>& backends) {
     return rows;
 }
 
-// CPU time of the whole process (every thread: softmetal's queue lanes, PoCL's workers): seconds.
-double process_cpu_seconds() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
-}
-
 std::vector<row> dispatch_rows(const options& o, std::vector<backend*>& backends) {
     const std::size_t count = o.quick ? 1000 : 10000;
     char label[96];
@@ -634,9 +642,10 @@ int main(int argc, char** argv) {
         if (a == "--quick") o.quick = true;
         else if (a == "--only" && i + 1 < argc) o.only = argv[++i];
         else if (a == "--softmetal-only") o.softmetal_only = true;
+        else if (a == "--cpu-time") o.cpu_time = true;
         else if (a == "--reps" && i + 1 < argc) o.reps = std::max(1, std::atoi(argv[++i])), reps_given = true;
         else {
-            std::fprintf(stderr, "usage: %s [--quick] [--reps N] [--only GROUP,...]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--quick] [--reps N] [--cpu-time] [--softmetal-only] [--only GROUP,...]\n", argv[0]);
             return 2;
         }
     }
@@ -662,9 +671,9 @@ int main(int argc, char** argv) {
             for (const row& r : dispatch_rows(o, backends)) rows.push_back(r);
         double load[3] = {0, 0, 0};
         if (getloadavg(load, 3) != 3) load[0] = load[1] = load[2] = -1;
-        std::printf("threads: %u   repetitions: %d (median)   every result checked against a host reference   "
+        std::printf("threads: %u   repetitions: %d (median)%s   every result checked against a host reference   "
                     "load average at the end: %.2f %.2f %.2f\n\n",
-                    o.threads, o.reps, load[0], load[1], load[2]);
+                    o.threads, o.reps, o.cpu_time ? ", CPU time of all threads" : "", load[0], load[1], load[2]);
         print(rows, pocl ? pocl->name() : "PoCL");
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_kernels: %s\n", e.what());
