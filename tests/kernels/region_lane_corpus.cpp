@@ -3,10 +3,12 @@
 // lanes (softmetal/compiler/barrier_regions.cpp, stmt_kind::lanes). Each has something the masks must
 // keep right: trip counts that differ between threads (sizes that are not multiples of the group),
 // `break` and `continue`, `return` in the loop and before it, device atomics in the loop, a loop
-// variable of another type with a start below zero, 2-D groups and partial edge groups.
+// variable of another type with a start below zero, 2-D groups and partial edge groups, a tile with a
+// halo staged by gathers and scatters.
 // Integer kernels check exactly; the soft-max within a few ulp.
 #include "kernel_corpus.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -399,6 +401,72 @@ kernel void softmax(const device float* x [[buffer(0)]], device float* y [[buffe
                     }
                 }
             }
+            return std::string();
+        };
+        cases.push_back(c);
+    }
+    // A 5x5 blur as Metal image code stages its input: each 16x16 group loads its tile plus a 2-pixel
+    // halo (20x20) into threadgroup memory by a block-stride loop whose loads are clamped to the image
+    // (gathers) and whose stores scatter into the tile, then a barrier, then 25 taps from the tile. The
+    // image, 70x45, is not a multiple of the groups (whole groups, as the loop's stride of 256 needs):
+    // the threads past its right and bottom edges load their share of the tile and then return; the
+    // sizes arrive as `constant uint &`.
+    {
+        const uint32_t w = 70, h = 45;
+        std::vector<float> img(w * h);
+        for (uint32_t i = 0; i < img.size(); ++i) img[i] = float((i * 2654435761u) % 1000u) / 1000.0f;
+        kernel_case c;
+        c.name = "region_lanes_tile_with_halo";
+        c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+constant float weights[5] = {0.0625f, 0.25f, 0.375f, 0.25f, 0.0625f};
+kernel void blur(const device float* in [[buffer(0)]], device float* out [[buffer(1)]], constant uint& w [[buffer(2)]],
+                 constant uint& h [[buffer(3)]], uint2 gid [[thread_position_in_grid]],
+                 uint2 lid [[thread_position_in_threadgroup]], uint2 group [[threadgroup_position_in_grid]]) {
+    threadgroup float tile[20][20];
+    for (uint i = lid.y * 16 + lid.x; i < 400; i += 256) {
+        const int tx = int(i % 20), ty = int(i / 20);
+        const int x = clamp(int(group.x * 16) + tx - 2, 0, int(w) - 1);
+        const int y = clamp(int(group.y * 16) + ty - 2, 0, int(h) - 1);
+        tile[ty][tx] = in[uint(y) * w + uint(x)];
+    }
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    if (gid.x >= w || gid.y >= h) return;
+    float acc = 0.0f;
+    for (uint dy = 0; dy < 5; ++dy) {
+        float row = 0.0f;
+        for (uint dx = 0; dx < 5; ++dx) row += weights[dx] * tile[lid.y + dy][lid.x + dx];
+        acc += weights[dy] * row;
+    }
+    out[gid.y * w + gid.x] = acc;
+}
+)";
+        c.function = "blur";
+        c.bindings = {buffer_of(0, img), zeros<float>(1, w * h), bytes_of(2, w), bytes_of(3, h)};
+        c.dispatch = dispatch_kind::threadgroups;
+        c.grid = s3((w + 15) / 16, (h + 15) / 16);
+        c.threadgroup = s3(16, 16);
+        c.expects_barriers = true;
+        c.check = [=](const results &r) {
+            static const double weight[5] = {1.0 / 16, 4.0 / 16, 6.0 / 16, 4.0 / 16, 1.0 / 16};
+            const std::vector<float> got = r.get<float>(1);
+            for (uint32_t y = 0; y < h; ++y)
+                for (uint32_t x = 0; x < w; ++x) {
+                    double want = 0;
+                    for (int dy = 0; dy < 5; ++dy)
+                        for (int dx = 0; dx < 5; ++dx) {
+                            const int sy = std::min(std::max(int(y) + dy - 2, 0), int(h) - 1);
+                            const int sx = std::min(std::max(int(x) + dx - 2, 0), int(w) - 1);
+                            want += weight[dy] * weight[dx] * img[uint32_t(sy) * w + uint32_t(sx)];
+                        }
+                    const double g = got[y * w + x];
+                    if (!(std::fabs(g - want) <= 1e-5)) {
+                        char buf[160];
+                        std::snprintf(buf, sizeof buf, "pixel (%u, %u): got %.9g, want %.9g", x, y, g, want);
+                        return std::string(buf);
+                    }
+                }
             return std::string();
         };
         cases.push_back(c);

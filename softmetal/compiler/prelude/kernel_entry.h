@@ -331,6 +331,17 @@ template <class... Args> struct fn_signature<void(Args...)> {
         F(B::template get<Args>(c)...);
 #endif
     }
+    // run_group_regions: the split function R inlined into its one caller. As a call, R's `constant T &`
+    // parameters were references LLVM could not tell from the threadgroup memory the regions store to,
+    // so their loads stayed in the thread loops, without the loop's parallel-access mark (GVN re-creates
+    // them), and such a loop (a lanes loop staging a tile with gathers: the blur's `for (i = lid; i <
+    // 400; i += 256) tile[..] = in[..]`) was not vectorized ("cannot identify array bounds"). Inlined,
+    // they read the private copies run_group_regions made (constant_copies), which nothing in the
+    // group can reach: the loads leave the loops. R has no other caller, so nothing is duplicated.
+    template <auto F, class... B> static SM_INLINE void call_inlined(bindings<B...>, const thread_ctx &c) {
+        static_assert(sizeof...(B) == sizeof...(Args), "softmetal: binding list does not match the kernel");
+        [[clang::always_inline]] F(B::template get<Args>(c)...);
+    }
     // run_group: the bytes of the group's private copies of `constant T &` arguments, and the copying.
     template <class... B> static constexpr unsigned constant_bytes(bindings<B...>) { return (0u + ... + constant_copy<B, Args>::padded); }
     template <class... B> static SM_INLINE void copy_constants(bindings<B...>, sm_launch &l, unsigned char *store) {
@@ -467,7 +478,7 @@ template <class BR, auto R> void run_group_regions(const sm_group *shared) {
     sm_group group = *shared;
     group.launch = &launch;
     const sm_size3 o = group_origin(&group);
-    signature<decltype(R)>::template call<R>(BR{}, thread_ctx{&group, 0, 0, 0, o.x, o.y, o.z});
+    signature<decltype(R)>::template call_inlined<R>(BR{}, thread_ctx{&group, 0, 0, 0, o.x, o.y, o.z});
 }
 // B: the kernel's bindings; BR: the same plus the group, for R.
 template <class B, class BR, auto F, auto R>
