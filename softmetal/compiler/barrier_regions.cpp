@@ -3101,10 +3101,11 @@ private:
 
     // A lanes statement: the threads enter together; then, while any is still in the loop, iteration
     // `sm_j` of each (masked by its own flag) in one loop over the group's threads.
+    // (SM_LANES_THREAD_LOOP: target_cpu.h says why it differs from SM_THREAD_LOOP.)
     std::string thread_loop() const {
         return "for (unsigned sm_z = 0, sm_t = 0; sm_z < sm_size.z; ++sm_z)\n"
                "for (unsigned sm_y = 0; sm_y < sm_size.y; ++sm_y)\n"
-               "SM_THREAD_LOOP\n"
+               "SM_LANES_THREAD_LOOP\n"
                "for (unsigned sm_x = 0; sm_x < sm_size.x; ++sm_x, ++sm_t) {\n";
     }
     void emit_lanes(const stmt &s, std::string &out) {

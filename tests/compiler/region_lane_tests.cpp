@@ -70,6 +70,21 @@ TEST_CASE("loops of per-thread length in barrier regions run as SIMD lanes, stay
     }
 }
 
+TEST_CASE("a lanes loop's thread loops are vectorized one vector deep, so a row of 16 threads takes the vector loop", "[compiler][lanes][regions]") {
+    // Interleaved (the cost model gave the tile staging's gathers 2 x 16 lanes, its flag loop 4 x 64),
+    // the vector loop needs more threads than a 16x16 group's row has, and every row ran the scalar
+    // remainder (target_cpu.h, SM_LANES_THREAD_LOOP). The blur's other thread loops are not
+    // interleaved by the cost model either, so no loop of the kernel may say otherwise.
+    softmetal_test::use_default_test_cache();
+    for (const auto &c : corpus::region_lane_cases()) {
+        if (c.name != "region_lanes_tile_with_halo") continue;
+        const std::string log = remarks_of(c.source);
+        CHECK(log.find("vectorized loop (vectorization width: 16, interleaved count: 1)") != std::string::npos);
+        for (const char *deeper : {"interleaved count: 2)", "interleaved count: 3)", "interleaved count: 4)", "interleaved count: 8)"})
+            CHECK(log.find(deeper) == std::string::npos);
+    }
+}
+
 TEST_CASE("the same barrier kernels match the host with SOFTMETAL_LANES=0, and say nothing of lanes", "[compiler][lanes][regions]") {
     softmetal_test::use_default_test_cache();
     scoped_environment off("SOFTMETAL_LANES", "0");

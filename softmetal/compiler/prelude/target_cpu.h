@@ -60,6 +60,20 @@
 #else
 #define SM_THREAD_LOOP SM_THREAD_LOOP_WIDTH
 #endif
+// The loop over a group's threads inside a lanes loop of a split kernel (barrier_regions.cpp,
+// emit_lanes): one row of the group at a time, with no copy for rows of a constant width. LLVM's cost
+// model interleaved its gathers two vectors deep, and a vector loop of 2 x 16 lanes is never entered
+// by a row of 16 threads (a 16x16 group): every row ran the scalar remainder. One vector per step
+// takes such rows whole (the blur's tile staging, bench_kernels --only blur).
+#if !defined(SM_VECTORIZE) || SM_VECTORIZE == 0
+#define SM_LANES_THREAD_LOOP
+#elif defined(__AVX512F__)
+#define SM_LANES_THREAD_LOOP _Pragma("clang loop vectorize(assume_safety) interleave_count(1)")
+#elif defined(__AVX__)
+#define SM_LANES_THREAD_LOOP _Pragma("clang loop vectorize(assume_safety) vectorize_width(8) interleave_count(1)")
+#else
+#define SM_LANES_THREAD_LOOP _Pragma("clang loop vectorize(assume_safety) vectorize_width(4) interleave_count(1)")
+#endif
 
 // Kernels whose loops run a different number of times per thread (compiler/lane_loops.hpp) take a
 // group's threads in chunks of SIMD lanes: two vector registers of floats per variable, run
