@@ -4,6 +4,8 @@
 // a lane form clang refuses falls back to the plain thread loop.
 #include "catch.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -354,4 +356,80 @@ TEST_CASE("a counted loop over scalars keeps the plain thread loop even beside v
     CHECK(log.find(interleaved_note) == std::string::npos);
     softmetal_test::direct_runner runner;
     CHECK(runner.run(c) == "");
+}
+
+namespace {
+
+// A plain 5x5 blur with clamp-to-edge reads and a bounds guard: once its counted loops are unrolled,
+// 25 clamped taps, bigger than clang's inliner takes into run_group's thread loop by itself.
+corpus::kernel_case plain_blur_case() {
+    const uint32_t w = 70, h = 45, iw = w - 3;
+    std::vector<float> img(w * h);
+    for (uint32_t i = 0; i < img.size(); ++i) img[i] = float((i * 2654435761u) % 1000u) / 1000.0f;
+    corpus::kernel_case c;
+    c.name = "plain_blur";
+    c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+constant float weights[5] = {0.0625f, 0.25f, 0.375f, 0.25f, 0.0625f};
+kernel void blur(const device float* in [[buffer(0)]], device float* out [[buffer(1)]], constant uint& w [[buffer(2)]],
+                 constant uint& h [[buffer(3)]], uint2 gid [[thread_position_in_grid]]) {
+    if (gid.x >= w || gid.y >= h) return;
+    float acc = 0.0f;
+    for (int dy = -2; dy <= 2; ++dy) {
+        const uint y = uint(clamp(int(gid.y) + dy, 0, int(h) - 1));
+        float row = 0.0f;
+        for (int dx = -2; dx <= 2; ++dx) {
+            const uint x = uint(clamp(int(gid.x) + dx, 0, int(w) - 1));
+            row += weights[dx + 2] * in[y * w + x];
+        }
+        acc += weights[dy + 2] * row;
+    }
+    out[gid.y * w + gid.x] = acc;
+}
+)";
+    c.function = "blur";
+    // 70x45 threads in 16x16 groups: partial groups on the right and at the bottom. The kernel's image
+    // is 67x45 (rows 67 apart), so the guard returns in the last 3 threads of each row of the grid (a
+    // branch that differs between lanes); the rest of the output buffer stays 0.
+    c.bindings = {corpus::buffer_of(0, img), corpus::zeros<float>(1, w * h), corpus::bytes_of(2, iw), corpus::bytes_of(3, h)};
+    c.grid = corpus::size3{w, h, 1};
+    c.threadgroup = corpus::size3{16, 16, 1};
+    c.check = [=](const corpus::results &r) {
+        static const double weight[5] = {1.0 / 16, 4.0 / 16, 6.0 / 16, 4.0 / 16, 1.0 / 16};
+        const std::vector<float> got = r.get<float>(1);
+        for (uint32_t i = 0; i < w * h; ++i) {
+            const uint32_t x = i % iw, y = i / iw;
+            double want = 0;
+            if (y < h)
+                for (int dy = 0; dy < 5; ++dy)
+                    for (int dx = 0; dx < 5; ++dx) {
+                        const int sy = std::min(std::max(int(y) + dy - 2, 0), int(h) - 1);
+                        const int sx = std::min(std::max(int(x) + dx - 2, 0), int(iw) - 1);
+                        want += weight[dy] * weight[dx] * img[uint32_t(sy) * iw + uint32_t(sx)];
+                    }
+            if (!(std::fabs(got[i] - want) <= 1e-5))
+                return "element " + std::to_string(i) + ": got " + std::to_string(got[i]) + ", want " + std::to_string(want);
+        }
+        return std::string();
+    };
+    return c;
+}
+
+} // namespace
+
+TEST_CASE("a kernel too big for clang's inliner is inlined into the thread loop all the same, vectorized, and matches the host",
+          "[compiler][lanes]") {
+    // As a call in run_group's loop (before kernel_entry.h's call_inlined), its threads ran one at a
+    // time: "threads: run one at a time: not vectorized as an outer loop around the kernel's loops".
+    softmetal_test::use_default_test_cache();
+    const corpus::kernel_case c = plain_blur_case();
+    const std::string log = remarks_of(c.source);
+    CHECK(log.find("remark: kernel 'blur': threads: vectorized loop") != std::string::npos);
+    CHECK(log.find("remark: kernel 'blur': threads: run one at a time") == std::string::npos);
+    softmetal_test::direct_runner runner;
+    CHECK(runner.run(c) == "");
+    scoped_environment off("SOFTMETAL_LANES", "0");
+    softmetal_test::direct_runner plain;
+    CHECK(plain.run(c) == "");
 }

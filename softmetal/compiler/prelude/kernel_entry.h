@@ -331,13 +331,16 @@ template <class... Args> struct fn_signature<void(Args...)> {
         F(B::template get<Args>(c)...);
 #endif
     }
-    // run_group_regions: the split function R inlined into its one caller. As a call, R's `constant T &`
-    // parameters were references LLVM could not tell from the threadgroup memory the regions store to,
-    // so their loads stayed in the thread loops, without the loop's parallel-access mark (GVN re-creates
-    // them), and such a loop (a lanes loop staging a tile with gathers: the blur's `for (i = lid; i <
-    // 400; i += 256) tile[..] = in[..]`) was not vectorized ("cannot identify array bounds"). Inlined,
-    // they read the private copies run_group_regions made (constant_copies), which nothing in the
-    // group can reach: the loads leave the loops. R has no other caller, so nothing is duplicated.
+    // run_group and run_group_regions: the kernel (or its split function R) inlined into the caller
+    // whatever its size. In run_group, a kernel bigger than clang's inliner likes (the plain 5x5 blur of
+    // bench_kernels: 25 clamped taps once its loops are unrolled) stayed a call in the thread loop, so
+    // its threads ran one at a time, never vectorized. R, as a call, had `constant T &` parameters LLVM
+    // could not tell from the threadgroup memory its regions store to, so their loads stayed in the
+    // thread loops, without the loop's parallel-access mark (GVN re-creates them), and such a loop (a
+    // lanes loop staging a tile with gathers: the blur's `for (i = lid; i < 400; i += 256) tile[..] =
+    // in[..]`) was not vectorized ("cannot identify array bounds"). Inlined, they read the private
+    // copies the caller made (constant_copies), which nothing in the group can reach: the loads leave
+    // the loops. R has no other caller; a plain kernel's body is compiled once more, in run_group.
     template <auto F, class... B> static SM_INLINE void call_inlined(bindings<B...>, const thread_ctx &c) {
         static_assert(sizeof...(B) == sizeof...(Args), "softmetal: binding list does not match the kernel");
         [[clang::always_inline]] F(B::template get<Args>(c)...);
@@ -426,13 +429,13 @@ template <class B, auto F, bool Atomics = false> void run_group(const sm_group *
         for (unsigned gz = o.z; gz < ez; ++gz)
             for (unsigned gy = o.y; gy < ey; ++gy)
                 for (unsigned gx = o.x; gx < ex; ++gx)
-                    signature<decltype(F)>::template call<F>(B{}, thread_ctx{g, gx - o.x, gy - o.y, gz - o.z, gx, gy, gz});
+                    signature<decltype(F)>::template call_inlined<F>(B{}, thread_ctx{g, gx - o.x, gy - o.y, gz - o.z, gx, gy, gz});
     } else {
         for (unsigned gz = o.z; gz < ez; ++gz)
             for (unsigned gy = o.y; gy < ey; ++gy)
                 SM_THREAD_LOOP
                 for (unsigned gx = o.x; gx < ex; ++gx)
-                    signature<decltype(F)>::template call<F>(B{}, thread_ctx{g, gx - o.x, gy - o.y, gz - o.z, gx, gy, gz});
+                    signature<decltype(F)>::template call_inlined<F>(B{}, thread_ctx{g, gx - o.x, gy - o.y, gz - o.z, gx, gy, gz});
     }
 }
 
