@@ -4,8 +4,9 @@
 // arenas and reuses them for every group; they only grow. Metal leaves threadgroup memory undefined at
 // group start, so nothing is cleared between groups.
 //
-// Each slot is a separate allocation of the requested size rounded up to 64 bytes (grown, never shrunk),
-// so that AddressSanitizer catches a kernel that runs well past the end of its threadgroup memory.
+// Each slot is a separate allocation of whole pages of its own (grown, never shrunk; threadgroup_arenas.cpp
+// says why); under AddressSanitizer, of the requested size rounded up to 64 bytes, so that it catches a
+// kernel that runs well past the end of its threadgroup memory.
 #pragma once
 
 #include "kernel_abi.h"
