@@ -2838,10 +2838,11 @@ private:
     // For a struct or class `type` of the source (every definition of it, specialisations too): the
     // names of its member functions that meet other threads (a barrier or SIMD-group call in their
     // bodies, directly or through another of its members), and the other names of the source through
-    // which they meet (helpers, other types), when every such member is `static`: a meeting can then
-    // only be reached by a call the split sees as one (`S::f(...)` or `f(...)` by name). False when a
-    // non-static member or an operator meets (`reducer(v)` on an object: no call by the member's name),
-    // or `type` is no struct of the source.
+    // which they meet (helpers, other types), when every such member is a named function: a meeting can
+    // then only be reached by a call the split sees as one (`S::f(...)`, `f(...)` or `obj.f(...)` by
+    // name; the split inlines a non-static one only when it reads nothing of its object, else keeps
+    // fibers). False when an operator meets (`reducer(v)` on an object: no call by the member's name),
+    // a non-static meeting member names `this`, or `type` is no struct of the source.
     std::set<std::string> collecting_types_; // types whose members collect_meeting_helpers is collecting
     std::set<std::string> unblocked_types_;  // the kernel's types whose static members meet (collect_meeting_helpers)
     // A function that calls a meeting member through a template parameter (`Op::simd_op(v)`, Op bound
@@ -2983,7 +2984,7 @@ private:
         }
         for (size_t f = 0; f < functions.size(); ++f) {
             if (!meets[f]) continue;
-            if (functions[f].is_operator || !functions[f].is_static) return false;
+            if (functions[f].is_operator || (!functions[f].is_static && functions[f].uses.count("this"))) return false;
             for (const auto &id : functions[f].uses)
                 if (id != type && !names.count(id) && !is_barrier_seed(id) && reaches_barrier({id})) others.insert(id);
         }
