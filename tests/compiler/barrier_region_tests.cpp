@@ -2351,6 +2351,51 @@ TEST_CASE("a row reduction through an operator object after a lanes loop splits 
     }
 }
 
+// Types whose meetings the split cannot see as calls keep the kernel on fibers, and the remark says
+// why: a functor object whose operator() meets, a trait whose specialisation names a type that meets
+// (candle's `is_simd_op<Max<T>>` in `simdgroup_reducer`'s `enable_if` specialisations).
+const char *const blocked_types_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename T> struct Sum { static METAL_FUNC T simd_op(T a) { return simd_sum(a); } };
+template <typename T> struct Max { static METAL_FUNC T simd_op(T a) { return simd_max(a); } };
+template <typename Op> struct has_bias { static constant constexpr bool value = false; };
+template <typename T> struct has_bias<Max<T>> { static constant constexpr bool value = true; };
+template <typename Op, typename T> METAL_FUNC T reduce_op(T v) {
+    T r = Op::simd_op(v);
+    if (has_bias<Op>::value) r += T(100);
+    return r;
+}
+struct Folder {
+    METAL_FUNC float operator()(float v) { return simd_sum(v); }
+};
+kernel void trait_sum(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    out[gid] = reduce_op<Sum<float>>(in[gid]);
+}
+kernel void functor_fold(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    Folder f;
+    out[gid] = f(in[gid]);
+}
+)";
+
+TEST_CASE("a meeting functor object or a specialised trait naming a meeting type keeps fibers with a remark that says why",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    compile_kernel(blocked_types_source, "trait_sum", keep);
+    for (const char *name : {"trait_sum", "functor_fold"}) {
+        INFO(name);
+        const sm_kernel_info *k = keep->find(name);
+        REQUIRE(k);
+        CHECK(fibers(k));
+    }
+    const std::string remarks = softmetal_test::remarks_of(blocked_types_source);
+    INFO(remarks);
+    CHECK(remarks.find("kernel 'functor_fold' runs on fibers: a barrier or SIMD-group function reached through a type or a function that "
+                       "cannot be inlined ('Folder'): 'Folder' is a functor object: an operator of it meets other threads") != std::string::npos);
+    CHECK(remarks.find("kernel 'trait_sum' runs on fibers: a barrier or SIMD-group function reached through a type or a function that "
+                       "cannot be inlined ('has_bias'): 'has_bias' has specialisations") != std::string::npos);
+}
+
 TEST_CASE("a member function called on an object that reads its object, or an object hidden by a reference, keeps the kernel on fibers",
           "[compiler][regions][simdgroup]") {
     std::shared_ptr<const softmetal::kernel_module> keep;
