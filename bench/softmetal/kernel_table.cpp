@@ -7,6 +7,7 @@
 //   bench_kernels --reps N   timed repetitions per kernel (median reported; default 5, quick 3)
 //   bench_kernels --cpu-time figures from the process's CPU time (all threads) instead of wall time
 //   bench_kernels --only sgemm,mandelbrot,transcendental,softmax,stencil,blur,dispatch   some rows only
+//   (transcendental also prints its CPU-time throughput: the wall time of 2 threads swings with the load)
 #include <CL/cl.h>
 #include <dlfcn.h>
 #include <sys/resource.h>
@@ -282,8 +283,25 @@ double process_cpu_seconds() {
     return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
 }
 
-// Runs `once` (1 warm-up + reps times) and returns the median seconds.
-// With --cpu-time, the seconds are the process's CPU time over `once` (every thread's: on a machine
+// The median wall time of `once` (the seconds it returns) and the median CPU time of the process (all
+// threads) per run: on a machine shared with others the wall time of a 2-thread run swings by 2x with
+// the load, its CPU time much less (each side still pays its own polling, spinning and idle workers).
+struct timing {
+    double wall = 0, cpu = 0;
+};
+timing timed_with_cpu(const options& o, const std::function<double()>& once) {
+    once();
+    std::vector<double> wall, cpu;
+    for (int i = 0; i < o.reps; ++i) {
+        const double cpu0 = process_cpu_seconds();
+        wall.push_back(once());
+        cpu.push_back(process_cpu_seconds() - cpu0);
+    }
+    return {median(wall), median(cpu)};
+}
+
+// Runs `once` (1 warm-up + reps times) and returns the median seconds. With --cpu-time, the seconds
+// are the process's CPU time over `once` (every thread's: on a machine
 // other processes load, the wall time depends on the share of the cores each side gets, this does not).
 double timed(const options& o, const std::function<double()>& once) {
     once();
@@ -420,25 +438,34 @@ void check_transcendental(const std::string& who, const std::vector<float>& x, c
     }
 }
 
-row transcendental_row(const options& o, std::vector<backend*>& backends) {
+// The row, and the same bytes per second of CPU time of all threads (see timed_with_cpu).
+std::vector<row> transcendental_rows(const options& o, std::vector<backend*>& backends) {
     const std::size_t count = o.quick ? (1u << 20) : (16u << 20);
     row r{o.quick ? "exp(x)*sin(x)+sqrt(abs(x)), 1 M" : "exp(x)*sin(x)+sqrt(abs(x)), 16 M", "GB/s"};
+    row per_cpu{"the same, per CPU second of all threads", "GB/cpu-s"};
     const std::vector<float> x = random_floats(count, -4, 4, 3);
     const double bytes = double(count) * 8;
     for (backend* be : backends) {
         const std::size_t bx = be->buffer(count * 4), by = be->buffer(count * 4);
         be->write(bx, x.data(), count * 4);
-        const double s = timed(o, [&] { return be->dispatch("transcendental", {buf(bx), buf(by)}, {count, 1, 1}, {256, 1, 1}); });
+        const timing t = timed_with_cpu(o, [&] { return be->dispatch("transcendental", {buf(bx), buf(by)}, {count, 1, 1}, {256, 1, 1}); });
         std::vector<float> y(count);
         be->read(by, y.data(), count * 4);
         check_transcendental(be->name(), x, y);
-        (be == backends[0] ? r.softmetal : r.pocl) = bytes / s / 1e9;
+        (be == backends[0] ? r.softmetal : r.pocl) = bytes / t.wall / 1e9;
+        (be == backends[0] ? per_cpu.softmetal : per_cpu.pocl) = bytes / std::max(t.cpu, 1e-9) / 1e9;
     }
     std::vector<float> y(count);
-    r.native = bytes / timed_native(o, [&] { bench::native_transcendental(x.data(), y.data(), count, o.threads); }) / 1e9;
+    const timing native = timed_with_cpu(o, [&] {
+        const auto start = clock_type::now();
+        bench::native_transcendental(x.data(), y.data(), count, o.threads);
+        return seconds_since(start);
+    });
+    r.native = bytes / native.wall / 1e9;
+    per_cpu.native = bytes / std::max(native.cpu, 1e-9) / 1e9;
     check_transcendental("libmvec loop", x, y);
-    r.native_name = "libmvec loop";
-    return r;
+    r.native_name = per_cpu.native_name = "libmvec loop";
+    return {r, per_cpu};
 }
 
 void check_softmax(const std::string& who, const std::vector<float>& x, const std::vector<float>& y, std::size_t rows,
@@ -662,7 +689,8 @@ int main(int argc, char** argv) {
         std::vector<row> rows;
         if (o.wants("sgemm")) rows = sgemm_rows(o, backends);
         if (o.wants("mandelbrot")) rows.push_back(mandelbrot_row(o, backends));
-        if (o.wants("transcendental")) rows.push_back(transcendental_row(o, backends));
+        if (o.wants("transcendental"))
+            for (const row& r : transcendental_rows(o, backends)) rows.push_back(r);
         if (o.wants("softmax")) rows.push_back(softmax_row(o, backends));
         if (o.wants("stencil")) rows.push_back(stencil_row(o, backends));
         if (o.wants("blur"))

@@ -271,11 +271,15 @@ private:
     bool member(size_t i) const { return i > 0 && (is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")); }
     bool is_helper_call(size_t i) const {
         return is_ident(i) && k_.meeting_functions.count(text(i)) && (is(i + 1, "(") || is(i + 1, "<")) &&
-               (!member(i) || (is(i - 1, "::") && call_start(i) != npos));
+               (!member(i) || (is(i - 1, "::") && call_start(i) != npos) || object_call(i));
     }
+    // `obj.f(` with `obj` a plain name (a local object, found by inline_call): a member function called on
+    // an object (functor_objects below).
+    bool object_call(size_t i) const { return i >= 2 && is(i - 1, ".") && is_ident(i - 2) && !member(i - 2); }
     // Where the call whose name is at `i` starts: its namespace qualifier (qualified_start), or one type
     // (`S::f`, `S<float>::f`, `Op::f`); npos for other shapes.
     size_t call_start(size_t i) const {
+        if (object_call(i)) return i - 2;
         const size_t q = qualified_start(i);
         if (q != npos || i < 2 || !is(i - 1, "::")) return q;
         size_t t = i - 2;
@@ -694,8 +698,11 @@ private:
             name = text(start);
             return true;
         }
-        // The value's own tokens: `Name` or `Name<a, b>` and nothing else.
-        const std::string &value = v->second;
+        return named_type(v->second, name, args);
+    }
+    // A type spelled `Name` or `Name<a, b>` and nothing else: its name and template arguments.
+    static bool named_type(const std::string &value, std::string &name, std::vector<std::string> &args) {
+        args.clear();
         std::vector<token> vt;
         for (const token &t : tokenize_msl(value))
             if (!t.in_directive) vt.push_back(t);
@@ -719,11 +726,78 @@ private:
         if (from < vt.size() - 1) args.push_back(value.substr(vt[from].offset, vt[vt.size() - 1].offset - vt[from].offset));
         return true;
     }
+    // The struct of the object `obj` (the token at `at`) a member function is called on: its one
+    // declaration in what the inlining has written (`written`), `[const] T obj;`, `T obj{...};`,
+    // `T obj(...);` or `T obj = ...;` at a statement's start, with `T` a struct's name (`S`, `S<float>`) or
+    // a type parameter of an inlining bound to one (`sm_i0_Op`, `Min<float>`); the last such declaration
+    // still in scope at the end of `written` (where the call is). False for any other shape (a
+    // reference, a pointer, an array, a parameter or program-scope object: none declared there).
+    bool object_type(size_t at, const std::map<std::string, std::string> &rename, const std::string &written, std::string &name,
+                     std::vector<std::string> &args) const {
+        const std::string obj = rename.count(text(at)) ? rename.at(text(at)) : text(at);
+        std::vector<token> wt;
+        for (const token &t : tokenize_msl(written))
+            if (!t.in_directive) wt.push_back(t);
+        auto w = [&](size_t i) { return i < wt.size() ? written.substr(wt[i].offset, wt[i].length) : std::string(); };
+        std::string type;
+        bool found = false;
+        size_t last = 0;
+        for (size_t j = 1; j + 1 < wt.size(); ++j) {
+            if (wt[j].kind != token_kind::identifier || w(j) != obj) continue;
+            const std::string next = w(j + 1), prev = w(j - 1);
+            if (prev == "." || prev == "->" || prev == "::") continue; // (a member of that name)
+            if (!(next == ";" || next == "{" || next == "(" || next == "=")) continue;
+            if (!(wt[j - 1].kind == token_kind::identifier || prev == ">") || prev == "return" || prev == "case" || prev == "else")
+                continue;
+            size_t start = j - 1;
+            for (int depth = 0; start > 0; --start) { // back over the type
+                const std::string t = w(start);
+                if (t == ">") ++depth;
+                else if (t == "<") --depth;
+                const std::string before = w(start - 1);
+                if (depth == 0 && (before == ";" || before == "{" || before == "}")) break;
+                if (depth == 0 && !(wt[start - 1].kind == token_kind::identifier || before == "<" || before == ">" || before == "::"))
+                    break;
+                if (depth > 0 && (before == ";" || before == "{" || before == "}")) break;
+            }
+            const std::string before = start > 0 ? w(start - 1) : ";";
+            if (!(before == ";" || before == "{" || before == "}")) continue; // (not a declaration statement)
+            while (start < j && (w(start) == "const" || w(start) == "thread")) ++start;
+            if (start >= j) continue;
+            // Still in scope where the call is (the end of what was written): no brace closes its block.
+            int depth = 0;
+            for (size_t q = j + 1; q < wt.size() && depth >= 0; ++q) {
+                if (w(q) == "{") ++depth;
+                else if (w(q) == "}") --depth;
+            }
+            if (depth < 0) continue;
+            type = written.substr(wt[start].offset, wt[j - 1].offset + wt[j - 1].length - wt[start].offset);
+            found = true; // (the last one in scope: an inner declaration hides an outer one)
+            last = j;
+        }
+        if (!found || !named_type(type, name, args)) return false;
+        // A later declaration of another shape (`Max<float> &obj = ...;`, `for (S obj; ...)`) may hide it:
+        // every later mention must be a use.
+        for (size_t q = last + 1; q < wt.size(); ++q) {
+            if (wt[q].kind != token_kind::identifier || w(q) != obj) continue;
+            const std::string prev = w(q - 1);
+            if (prev == "." || prev == "->" || prev == "::" || prev == "return" || prev == "case" || prev == "else") continue;
+            if (prev == "&" || prev == "*" || prev == ">" || wt[q - 1].kind == token_kind::identifier) return false;
+        }
+        // A type parameter of an inlining: what it is bound to (through others bound to it).
+        for (int hops = 0; hops < 8; ++hops) {
+            auto v = type_values_.find(name);
+            if (v == type_values_.end()) return true;
+            if (!args.empty() || !named_type(v->second, name, args)) return false;
+        }
+        return false;
+    }
     // The static member function `f` defined in the one definition of struct (or class) `type` (none
     // other, no specialisation), that names no other member of it (its body is read outside the class:
     // only the class's template parameters, bound by the inlining, are known there); the class's
     // template parameter list `<...>` when it is a template.
-    bool find_member(const std::string &type, const std::string &f, definition &d, size_t &tparams_open, size_t &tparams_close) const {
+    bool find_member(const std::string &type, const std::string &f, bool instance, definition &d, size_t &tparams_open,
+                     size_t &tparams_close) const {
         size_t open = npos;
         int found = 0;
         tparams_open = tparams_close = npos;
@@ -760,7 +834,12 @@ private:
                 head = k + 1;
                 continue;
             }
-            if (is_ident(k) && (is(k + 1, "(") || is(k + 1, "=") || is(k + 1, ";") || is(k + 1, "[") || is(k + 1, "{") || is(k + 1, ",")))
+            // (Not a member function's qualifier before its body: `f(v) thread {`, as the translator writes
+            // a non-static one.)
+            const bool qualifier = is(k, "const") || is(k, "thread") || is(k, "noexcept") || is(k, "device") || is(k, "threadgroup") ||
+                                   is(k, "constant");
+            if (is_ident(k) && !qualifier &&
+                (is(k + 1, "(") || is(k + 1, "=") || is(k + 1, ";") || is(k + 1, "[") || is(k + 1, "{") || is(k + 1, ",")))
                 members.insert(text(k));
             if (is(k, "using") && is_ident(k + 1)) members.insert(text(k + 1));
             if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) {
@@ -779,14 +858,15 @@ private:
                 if (is(k, "}")) head = k + 1;
             }
         }
-        if (definitions != 1 || !is_static) return false;
+        if (definitions != 1 || (!is_static && !instance)) return false;
         members.erase(f);
         if (!complete_definition(d)) return false;
         const size_t body_open = match_[d.name + 1] + 1;
         size_t body = body_open;
         while (!is(body, "{")) ++body;
         for (size_t i = d.template_open != npos ? d.template_open : d.type_start; i < match_[body]; ++i)
-            if (is_ident(i) && !(is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")) && members.count(text(i))) return false;
+            if (is_ident(i) && !(is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")) && (members.count(text(i)) || text(i) == "this"))
+                return false;
         return true;
     }
 
@@ -1026,7 +1106,15 @@ private:
         size_t type_params_open = npos, type_params_close = npos;
         if (through_type) {
             std::string type_name;
-            if (!call_type(call, outer, type_name, type_args) || !find_member(type_name, name, d, type_params_open, type_params_close))
+            if (!call_type(call, outer, type_name, type_args) || !find_member(type_name, name, false, d, type_params_open, type_params_close))
+                return false;
+        } else if (object_call(call)) {
+            // On an object (`op.simd_reduce(v)`, `Op op;` or `Sum<float> op;` before): a member function
+            // that reads nothing of its object (no data member, no other member, no `this`) is the same
+            // call through its type, whatever the object holds.
+            std::string type_name;
+            if (!object_type(call - 2, outer, out, type_name, type_args) ||
+                !find_member(type_name, name, true, d, type_params_open, type_params_close))
                 return false;
         } else if (!find_definition(name, d)) {
             return false;
@@ -2796,7 +2884,11 @@ private:
     // back at the end (write_back): a reference into the copies would keep every access in memory,
     // and LLVM does not vectorize the thread loop around a loop that updates one (`s += x[k]`).
     // Variables whose address is taken stay references (the address must outlive the region).
-    std::string bindings(int region, const std::string &ctx, const std::string &t, bool declared_here, bool local = false) {
+    // `until`: only the copies declared before that token in `region` itself (a lanes loop shares its
+    // region's number with the statements after it, whose copies may be allocated only after it:
+    // deferred_allocations).
+    std::string bindings(int region, const std::string &ctx, const std::string &t, bool declared_here, bool local = false,
+                         size_t until = npos) {
         std::string out;
         bool any_position = false;
         for (const auto &p : k_.positions)
@@ -2811,16 +2903,18 @@ private:
         for (size_t i = 0; i < reps_.size(); ++i) {
             const replicated &r = reps_[i];
             if (!((r.region < region || (declared_here && r.region == region)) && region <= r.scope_end && used_in(r.name, region))) continue;
+            if (r.region == region && until != npos && r.decl && r.decl->a > until) continue;
             if (r.uniform) out += "sm_rt" + std::to_string(i) + " " + r.name + " = sm_u" + std::to_string(i) + ";\n";
             else out += "sm_rt" + std::to_string(i) + (local && !r.array && !address_taken(r.name) ? " " : " __private &") + r.name +
                         " = sm_rep" + std::to_string(i) + "[" + t + "];\n";
         }
         return out;
     }
-    std::string write_back(int region, const std::string &t) const {
+    std::string write_back(int region, const std::string &t, size_t until = npos) const {
         std::string out;
         for (size_t i = 0; i < reps_.size(); ++i) {
             const replicated &r = reps_[i];
+            if (r.region == region && until != npos && r.decl && r.decl->a > until) continue; // (not bound: bindings)
             if (r.region <= region && region <= r.scope_end && used_in(r.name, region) && !r.array && !address_taken(r.name) && !r.uniform)
                 out += "sm_rep" + std::to_string(i) + "[" + t + "] = " + r.name + ";\n";
         }
@@ -3016,9 +3110,16 @@ private:
                     reps.push_back({toks_[s->b - 1].offset, 1,
                                     "; __builtin_memcpy(&" + text(s->name_tok) + ", &sm_init, sizeof(sm_init)); }"});
                 }
-            } else if (it != rep_index_.end()) // `T name = v;` -> `name = v;` on the thread's copy (same columns)
+            } else if (it != rep_index_.end()) { // `T name = v;` -> `name = v;` on the thread's copy (same columns)
                 reps.push_back({toks_[s->a].offset, toks_[s->name_tok].offset - toks_[s->a].offset,
                                 blank(toks_[s->a].offset, toks_[s->name_tok].offset)});
+                // `T name;` -> `name = default_initialized(name);`: a struct's default member initializers
+                // (and default constructor) run where the declaration was, not on the copy's raw storage.
+                if (s->init_eq == npos && s->name_tok + 2 == s->b && is(s->b - 1, ";"))
+                    reps.push_back({toks_[s->b - 1].offset, 1,
+                                    " = ::sm::regions::default_initialized<sm_rt" + std::to_string(it->second) + ">(" +
+                                        text(s->name_tok) + ");"});
+            }
             // `m.thread_elements()`: the pair of this thread's lane.
             for (size_t i = s->a; i < s->b; ++i) {
                 if (!is_ident(i) || !matrix_names_.count(text(i)) || (i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) continue;
@@ -3113,7 +3214,7 @@ private:
         const std::string end = "sm_next" + std::to_string(labels_++);
         out += "\n{\n" + thread_loop() + "sm_in[sm_t] = " + (any_return_ ? "sm_alive[sm_t]" : "(unsigned char)1") + ";\n}\n";
         out += "for (unsigned sm_j = 0;; ++sm_j) {\nunsigned sm_any = 0u;\n" + thread_loop() + "if (!sm_in[sm_t]) continue;\n";
-        out += bindings(r, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", true, true);
+        out += bindings(r, "::sm::entry::thread_at(sm_group_ptr, sm_x, sm_y, sm_z)", "sm_t", true, true, s.a);
         out += "unsigned sm_go = 1u;\n{\n";
         const std::string w = "(" + s.lane_wide + ")";
         const std::string step = copy(toks_[s.step_a].offset, end_of(s.step_b - 1));
@@ -3130,7 +3231,7 @@ private:
                                 "{ sm_alive[sm_t] = 0; sm_go = 0u; goto " + end + "; }"});
         }
         out += "if (!(" + copy(toks_[s.cond_a].offset, end_of(s.cond_b - 1)) + ")) sm_go = 0u;\nelse {\n" +
-               copy(toks_[s.body_a].offset, end_of(s.b - 1), reps) + "}\n}\n" + end + ":;\n" + write_back(r, "sm_t") +
+               copy(toks_[s.body_a].offset, end_of(s.b - 1), reps) + "}\n}\n" + end + ":;\n" + write_back(r, "sm_t", s.a) +
                "sm_in[sm_t] = (unsigned char)sm_go;\nsm_any |= sm_go;\n}\nif (!sm_any) break;\n}\n}\n";
         const std::string line = lines_.sync(toks_[s.a].offset);
         lane_lines_ += (lane_lines_.empty() ? "" : ", ") + line.substr(7, line.find(' ', 7) - 7);

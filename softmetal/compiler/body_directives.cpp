@@ -146,6 +146,10 @@ bool body_macro_edits(const std::string &text, size_t body_open, size_t body_clo
     struct definition {
         size_t at = 0, until = std::string::npos; // the #define's '#', the #undef's
         std::string replacement;
+        // The replacement's identifiers that name body macros, found once: an expansion visits each
+        // node of a chain without allocating (under the sanitizers, every allocation unwinds the stack).
+        std::vector<std::pair<token, definition *>> uses;
+        bool expanding = false;
     };
     std::map<std::string, definition> defined;
     for (const directive &d : ds) {
@@ -170,35 +174,43 @@ bool body_macro_edits(const std::string &text, size_t body_open, size_t body_clo
             if (text[i] == '\\' && i + 1 < text.size() && text[i + 1] == '\n') continue; // a continuation
             r += text[i] == '\n' ? ' ' : text[i];
         }
-        defined[d.name] = {d.hash, std::string::npos, r};
+        defined[d.name] = {d.hash, std::string::npos, r, {}, false};
     }
     if (defined.empty()) return true;
-    // The text of `name` expanded at `use` (a macro is not expanded inside its own expansion). Kernel
-    // source is untrusted: chains of macros that each name the next twice grow exponentially, so the
-    // expansions stop at expansion_limit bytes in all (the split is then refused, and the kernel runs
-    // on fibers from clang's own, limited, preprocessing).
+    for (auto &entry : defined)
+        for (const token &t : tokenize_msl(entry.second.replacement)) {
+            if (t.kind != token_kind::identifier) continue;
+            auto it = defined.find(entry.second.replacement.substr(t.offset, t.length));
+            if (it != defined.end()) entry.second.uses.push_back({t, &it->second});
+        }
+    // Appends the text of `def` expanded at `use` to `out` (a macro is not expanded inside its own
+    // expansion). Kernel source is untrusted: chains of macros that each name the next twice grow
+    // exponentially, so all expansions together stop at expansion_limit bytes of output (the split is
+    // then refused, and the kernel runs on fibers from clang's own, limited, preprocessing). Each byte
+    // is written once, so the refusal costs time linear in the limit.
     constexpr size_t expansion_limit = size_t(16) << 20;
     size_t expanded = 0;
-    std::set<std::string> expanding;
-    std::function<std::string(const std::string &, size_t)> expand = [&](const std::string &name, size_t use) {
-        const std::string &r = defined.at(name).replacement;
-        if (expanded > expansion_limit) return std::string();
-        expanded += r.size();
-        expanding.insert(name);
-        std::string out;
+    std::function<void(definition &, size_t, std::string &)> expand = [&](definition &def, size_t use, std::string &out) {
+        def.expanding = true;
         size_t pos = 0;
-        for (const token &t : tokenize_msl(r)) {
-            if (t.kind != token_kind::identifier) continue;
-            const std::string w = r.substr(t.offset, t.length);
-            auto it = defined.find(w);
-            if (it == defined.end() || expanding.count(w) || !(it->second.at < use && use < it->second.until)) continue;
-            out.append(r, pos, t.offset - pos);
-            out += " " + expand(w, use) + " ";
-            pos = t.offset + t.length;
+        auto copy_until = [&](size_t end) {
+            const size_t n = std::min(end - pos, expansion_limit + 1 - std::min(expanded, expansion_limit + 1));
+            out.append(def.replacement, pos, n);
+            expanded += n;
+        };
+        for (const auto &u : def.uses) {
+            if (expanded > expansion_limit) break;
+            definition &inner = *u.second;
+            if (inner.expanding || !(inner.at < use && use < inner.until)) continue;
+            copy_until(u.first.offset);
+            out += ' ';
+            expand(inner, use, out);
+            out += ' ';
+            expanded += 2;
+            pos = u.first.offset + u.first.length;
         }
-        out.append(r, pos, std::string::npos);
-        expanding.erase(name);
-        return out;
+        if (expanded <= expansion_limit) copy_until(def.replacement.size());
+        def.expanding = false;
     };
     for (const token &t : toks) {
         if (t.kind != token_kind::identifier) continue;
@@ -218,7 +230,9 @@ bool body_macro_edits(const std::string &text, size_t body_open, size_t body_clo
             why = "the name '" + w + "' is used in the kernel body outside the lines where the body's own #define of it holds";
             return false;
         }
-        edits.push_back({at, t.length, " " + expand(w, at) + " "});
+        std::string expansion = " ";
+        expand(it->second, at, expansion);
+        edits.push_back({at, t.length, expansion + " "});
         if (expanded > expansion_limit) {
             why = "the macros defined inside the kernel body expand to more than 16 MiB";
             return false;

@@ -2838,10 +2838,11 @@ private:
     // For a struct or class `type` of the source (every definition of it, specialisations too): the
     // names of its member functions that meet other threads (a barrier or SIMD-group call in their
     // bodies, directly or through another of its members), and the other names of the source through
-    // which they meet (helpers, other types), when every such member is `static`: a meeting can then
-    // only be reached by a call the split sees as one (`S::f(...)` or `f(...)` by name). False when a
-    // non-static member or an operator meets (`reducer(v)` on an object: no call by the member's name),
-    // or `type` is no struct of the source.
+    // which they meet (helpers, other types), when every such member is a named function: a meeting can
+    // then only be reached by a call the split sees as one (`S::f(...)`, `f(...)` or `obj.f(...)` by
+    // name; the split inlines a non-static one only when it reads nothing of its object, else keeps
+    // fibers). False when an operator meets (`reducer(v)` on an object: no call by the member's name),
+    // a non-static meeting member names `this`, or `type` is no struct of the source.
     std::set<std::string> collecting_types_; // types whose members collect_meeting_helpers is collecting
     std::set<std::string> unblocked_types_;  // the kernel's types whose static members meet (collect_meeting_helpers)
     // A function that calls a meeting member through a template parameter (`Op::simd_op(v)`, Op bound
@@ -2864,7 +2865,11 @@ private:
                         break;
                     }
                 if (!calls) continue;
-                if (!user_functions().count(g)) {
+                // A struct of the source that names a meeting member (Max's own `simd_op`, reached from a
+                // kernel of Sum's through a trait's specialisation): fine when its own meetings are calls
+                // the split sees, as for a type the kernel names (collect_meeting_helpers).
+                std::set<std::string> own_members, own_others;
+                if (!user_functions().count(g) && !static_meeting_members(g, own_members, own_others)) {
                     blocked = g;
                     return false;
                 }
@@ -2877,20 +2882,22 @@ private:
     struct static_members_result {
         bool ok = false;
         std::set<std::string> members, others;
+        std::string why; // when not ok: why its meetings are not calls the split sees (for the remark)
     };
     std::map<std::string, static_members_result> static_members_cache_; // (asked per kernel: a scan of the whole source)
     bool static_meeting_members(const std::string &type, std::set<std::string> &members, std::set<std::string> &others) {
         auto cached = static_members_cache_.find(type);
         if (cached == static_members_cache_.end()) {
             static_members_result r;
-            r.ok = scan_static_meeting_members(type, r.members, r.others);
+            r.ok = scan_static_meeting_members(type, r.members, r.others, r.why);
             cached = static_members_cache_.emplace(type, std::move(r)).first;
         }
         members = cached->second.members;
         others = cached->second.others;
         return cached->second.ok;
     }
-    bool scan_static_meeting_members(const std::string &type, std::set<std::string> &members, std::set<std::string> &others) {
+    bool scan_static_meeting_members(const std::string &type, std::set<std::string> &members, std::set<std::string> &others,
+                                     std::string &why) {
         struct member_function {
             std::string name;
             bool is_static = false, is_operator = false;
@@ -2898,7 +2905,7 @@ private:
         };
         std::vector<member_function> functions;
         std::set<std::string> outside; // names in the class outside its member functions' bodies
-        bool found = false;
+        bool found = false, specialised = false;
         for (size_t i = 0; i + 2 < code_.size(); ++i) {
             if (!(is(i, "struct") || is(i, "class")) || !is_ident(i + 1) || text(i + 1) != type) continue;
             size_t open = i + 2;
@@ -2907,6 +2914,7 @@ private:
             const size_t close = match(open);
             if (close == npos) return false;
             found = true;
+            if (is(i + 2, "<")) specialised = true;
             for (size_t h = i + 2; h < open; ++h) // base classes
                 if (is_ident(h)) outside.insert(text(h));
             size_t head = open + 1; // where the current member's declaration starts
@@ -2963,7 +2971,12 @@ private:
         for (const auto &fn : functions)
             if (!fn.name.empty()) names.insert(fn.name);
         for (const auto &id : outside)
-            if (id != type && !names.count(id) && (is_barrier_seed(id) || reaches_barrier({id}))) return false;
+            if (id != type && !names.count(id) && (is_barrier_seed(id) || reaches_barrier({id}))) {
+                why = specialised ? "'" + type + "' has specialisations, whose arguments or members meet other threads ('" + id +
+                                        "'): which definition a use means is the compiler's to choose"
+                                  : "'" + type + "' holds a member, base or nested type that meets other threads ('" + id + "')";
+                return false;
+            }
         // Which meet: a seed, another name of the source that reaches one, or (repeatedly) a meeting member.
         std::vector<bool> meets(functions.size(), false);
         for (bool changed = true; changed;) {
@@ -2983,7 +2996,14 @@ private:
         }
         for (size_t f = 0; f < functions.size(); ++f) {
             if (!meets[f]) continue;
-            if (functions[f].is_operator || !functions[f].is_static) return false;
+            if (functions[f].is_operator) {
+                why = "'" + type + "' is a functor object: an operator of it meets other threads, and its calls name no function";
+                return false;
+            }
+            if (!functions[f].is_static && functions[f].uses.count("this")) {
+                why = "'" + type + "::" + functions[f].name + "' meets other threads and names 'this'";
+                return false;
+            }
             for (const auto &id : functions[f].uses)
                 if (id != type && !names.count(id) && !is_barrier_seed(id) && reaches_barrier({id})) others.insert(id);
         }
@@ -3064,7 +3084,13 @@ private:
             // A kernel that never meets other threads may run its threads as SIMD lanes instead.
             const bool meets = direct || !meeting.empty() || !inlinable;
             if (!inlinable) {
-                on_fibers("a barrier or SIMD-group function reached through a type or a function that cannot be inlined ('" + blocked + "')");
+                // A struct's reason, when it is one whose meetings the split cannot see as calls.
+                auto type = static_members_cache_.find(blocked);
+                const std::string reason = type != static_members_cache_.end() && !type->second.ok && !type->second.why.empty()
+                                               ? ": " + type->second.why
+                                               : "";
+                on_fibers("a barrier or SIMD-group function reached through a type or a function that cannot be inlined ('" + blocked + "')" +
+                          reason);
                 continue;
             }
             bool plain_scope = k.scope.find("::::") == std::string::npos;

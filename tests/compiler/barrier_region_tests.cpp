@@ -2167,7 +2167,7 @@ TEST_CASE("static member functions that call SIMD-group functions, reached throu
     }
 }
 
-TEST_CASE("a functor object or a non-static member function that meets other threads keeps the kernel on fibers",
+TEST_CASE("a functor object, or a member function that reads its object's data, meeting other threads keeps the kernel on fibers",
           "[compiler][regions][simdgroup]") {
     std::shared_ptr<const softmetal::kernel_module> keep;
     const sm_kernel_info *k = compile_kernel(R"(
@@ -2193,6 +2193,248 @@ kernel void method(device const float *in [[buffer(0)]], device float *out [[buf
     const sm_kernel_info *m = keep->find("method");
     REQUIRE(m);
     CHECK(fibers(m));
+}
+
+// MLX's reduction operators: `Op op; v = op.simd_reduce(v);`, a member function that calls a SIMD-group
+// function and reads nothing of its object, on a local object of the operator struct (a template, a
+// plain struct, or a helper's type parameter bound to one), uniform, in a divergent arm and after an
+// early return of the lanes past the row.
+const char *const object_members_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename T> struct Sum {
+    static constexpr T init() { return T(0); }
+    METAL_FUNC T simd_reduce(T v) { return simd_sum(v); }
+    METAL_FUNC T operator()(T a, T b) { return a + b; }
+};
+template <typename T> struct Max {
+    template <typename V> METAL_FUNC V simd_reduce(V v) const { return simd_max(v); }
+};
+struct Lane {
+    float scale = 2.0f; // (state the meeting member does not read)
+    METAL_FUNC float first(float v) { return simd_broadcast_first(v); }
+};
+template <typename Op, typename T> METAL_FUNC T reduce_with(T v) {
+    Op op;
+    return op.simd_reduce(v);
+}
+kernel void objects(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], constant uint &n [[buffer(2)]],
+                    uint gid [[thread_position_in_grid]], uint lane [[thread_index_in_simdgroup]]) {
+    threadgroup float shared[64];
+    const float v = in[gid];
+    Sum<float> op;
+    const float s = op.simd_reduce(v);
+    shared[gid % 64] = op(s, v);
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[gid * 5] = shared[gid % 64];
+    out[gid * 5 + 1] = reduce_with<Max<float>>(v);
+    Lane l;
+    out[gid * 5 + 2] = l.first(v) * l.scale;
+    float odd = -1.0f;
+    if (lane % 2 == 1) {
+        Max<int> m{};
+        odd = float(m.simd_reduce(int(v)));
+    }
+    out[gid * 5 + 3] = odd;
+    if (gid >= n) return;
+    out[gid * 5 + 4] = op.simd_reduce(v + Sum<float>::init());
+}
+)";
+
+TEST_CASE("a member function that reads nothing of its object, called on a local object, is inlined and meets its SIMD group",
+          "[compiler][regions][simdgroup]") {
+    const uint32_t count = 45, live = 40; // SIMD groups of 32 and 13; the last 5 threads return early
+    std::vector<float> in(count);
+    for (uint32_t i = 0; i < count; ++i) in[i] = float((i * 7) % 13);
+    {
+        std::shared_ptr<const softmetal::kernel_module> keep;
+        const sm_kernel_info *k = compile_kernel(object_members_source, "objects", keep);
+        REQUIRE(split(k)); // (this runner's fiber path runs every thread as a SIMD group of one: simdgroup_test runs both)
+        std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(count * 5, -7.0f)), bytes(std::vector<uint32_t>{live})};
+        run(k, b, {count, 1, 1}, {count, 1, 1});
+        const std::vector<float> out = values<float>(b[1]);
+        for (uint32_t t = 0; t < count; ++t) {
+            INFO("thread " << t);
+            const uint32_t s0 = t / 32 * 32, s1 = std::min(s0 + 32, count);
+            float s = 0.0f, hi = -1e30f, odd_hi = -1e30f, live_sum = 0.0f;
+            for (uint32_t i = s0; i < s1; ++i) {
+                s += in[i];
+                hi = std::max(hi, in[i]);
+                if (i % 2 == 1) odd_hi = std::max(odd_hi, in[i]);
+                if (i < live) live_sum += in[i];
+            }
+            CHECK(out[t * 5] == s + in[t]);
+            CHECK(out[t * 5 + 1] == hi);
+            CHECK(out[t * 5 + 2] == in[s0] * 2.0f);
+            CHECK(out[t * 5 + 3] == (t % 2 == 1 ? odd_hi : -1.0f)); // only the odd lanes meet
+            CHECK(out[t * 5 + 4] == (t < live ? live_sum : -7.0f)); // the returned lanes take no part
+        }
+    }
+}
+
+// MLX's row reduction: a block-stride loop (run as SIMD lanes) then `op.simd_reduce(total)`, a barrier and
+// `op.simd_reduce` again, the operator a helper's type parameter; `Op::simd_reduce` static in the second
+// kernel. The result variable of the first reduction's inlining is declared after the lanes loop in
+// the same region, its type an inlining's `using` (its copies are allocated after that declaration):
+// the lanes loop must not bind it (the split source did not build, and the library ran on fibers).
+const char *const object_row_reduce_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename U> struct Sum {
+    static constexpr U init() { return U(0); }
+    METAL_FUNC U simd_reduce(U v) { return simd_sum(v); }
+    METAL_FUNC U operator()(U a, U b) { return a + b; }
+};
+template <typename U> struct StaticSum {
+    static METAL_FUNC U simd_reduce(U v) { return simd_sum(v); }
+};
+template <typename Op, typename T>
+METAL_FUNC T row_reduce(device const T *row, uint n, threadgroup T *partial, uint lid, uint lsize, uint lane, uint group, uint groups) {
+    Op op;
+    T total = T(0);
+    for (uint i = lid; i < n; i += lsize) total += row[i];
+    total = op.simd_reduce(total);
+    if (lane == 0) partial[group] = total;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    total = lid < groups ? partial[lid] : T(0);
+    total = op.simd_reduce(total);
+    return total;
+}
+template <typename Op, typename T>
+METAL_FUNC T row_reduce_static(device const T *row, uint n, threadgroup T *partial, uint lid, uint lsize, uint lane, uint group, uint groups) {
+    T total = T(0);
+    for (uint i = lid; i < n; i += lsize) total += row[i];
+    total = Op::simd_reduce(total);
+    if (lane == 0) partial[group] = total;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    total = lid < groups ? partial[lid] : T(0);
+    return Op::simd_reduce(total);
+}
+kernel void row_sum(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], constant uint &n [[buffer(2)]],
+                    uint row [[threadgroup_position_in_grid]], uint lid [[thread_index_in_threadgroup]],
+                    uint lsize [[threads_per_threadgroup]], uint lane [[thread_index_in_simdgroup]],
+                    uint group [[simdgroup_index_in_threadgroup]], uint groups [[simdgroups_per_threadgroup]]) {
+    threadgroup float partial[32];
+    const float total = row_reduce<Sum<float>>(in + row * n, n, partial, lid, lsize, lane, group, groups);
+    if (lid == 0) out[row] = total;
+}
+kernel void row_sum_static(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], constant uint &n [[buffer(2)]],
+                           uint row [[threadgroup_position_in_grid]], uint lid [[thread_index_in_threadgroup]],
+                           uint lsize [[threads_per_threadgroup]], uint lane [[thread_index_in_simdgroup]],
+                           uint group [[simdgroup_index_in_threadgroup]], uint groups [[simdgroups_per_threadgroup]]) {
+    threadgroup float partial[32];
+    const float total = row_reduce_static<StaticSum<float>>(in + row * n, n, partial, lid, lsize, lane, group, groups);
+    if (lid == 0) out[row] = total;
+}
+)";
+
+TEST_CASE("a row reduction through an operator object after a lanes loop splits and matches the host", "[compiler][regions][simdgroup]") {
+    const uint32_t rows = 3, n = 1000, width = 96;
+    std::vector<float> in(rows * n);
+    for (size_t i = 0; i < in.size(); ++i) in[i] = float(int(i % 17) - 8);
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    compile_kernel(object_row_reduce_source, "row_sum", keep);
+    for (const char *name : {"row_sum", "row_sum_static"}) {
+        INFO(name);
+        const sm_kernel_info *k = keep->find(name);
+        REQUIRE(k);
+        REQUIRE(split(k));
+        std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(rows, -1.0f)), bytes(std::vector<uint32_t>{n})};
+        run(k, b, {rows * width, 1, 1}, {width, 1, 1});
+        const std::vector<float> out = values<float>(b[1]);
+        for (uint32_t r = 0; r < rows; ++r) {
+            INFO("row " << r);
+            float sum = 0.0f;
+            for (uint32_t i = 0; i < n; ++i) sum += in[r * n + i];
+            CHECK(out[r] == sum);
+        }
+    }
+}
+
+// Types whose meetings the split cannot see as calls keep the kernel on fibers, and the remark says
+// why: a functor object whose operator() meets, a trait whose specialisation names a type that meets
+// (candle's `is_simd_op<Max<T>>` in `simdgroup_reducer`'s `enable_if` specialisations).
+const char *const blocked_types_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename T> struct Sum { static METAL_FUNC T simd_op(T a) { return simd_sum(a); } };
+template <typename T> struct Max { static METAL_FUNC T simd_op(T a) { return simd_max(a); } };
+template <typename Op> struct has_bias { static constant constexpr bool value = false; };
+template <typename T> struct has_bias<Max<T>> { static constant constexpr bool value = true; };
+template <typename Op, typename T> METAL_FUNC T reduce_op(T v) {
+    T r = Op::simd_op(v);
+    if (has_bias<Op>::value) r += T(100);
+    return r;
+}
+struct Folder {
+    METAL_FUNC float operator()(float v) { return simd_sum(v); }
+};
+kernel void trait_sum(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    out[gid] = reduce_op<Sum<float>>(in[gid]);
+}
+kernel void functor_fold(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    Folder f;
+    out[gid] = f(in[gid]);
+}
+)";
+
+TEST_CASE("a meeting functor object or a specialised trait naming a meeting type keeps fibers with a remark that says why",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    compile_kernel(blocked_types_source, "trait_sum", keep);
+    for (const char *name : {"trait_sum", "functor_fold"}) {
+        INFO(name);
+        const sm_kernel_info *k = keep->find(name);
+        REQUIRE(k);
+        CHECK(fibers(k));
+    }
+    const std::string remarks = softmetal_test::remarks_of(blocked_types_source);
+    INFO(remarks);
+    CHECK(remarks.find("kernel 'functor_fold' runs on fibers: a barrier or SIMD-group function reached through a type or a function that "
+                       "cannot be inlined ('Folder'): 'Folder' is a functor object: an operator of it meets other threads") != std::string::npos);
+    CHECK(remarks.find("kernel 'trait_sum' runs on fibers: a barrier or SIMD-group function reached through a type or a function that "
+                       "cannot be inlined ('has_bias'): 'has_bias' has specialisations") != std::string::npos);
+}
+
+TEST_CASE("a member function called on an object that reads its object, or an object hidden by a reference, keeps the kernel on fibers",
+          "[compiler][regions][simdgroup]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+struct Scaled {
+    float scale;
+    METAL_FUNC float simd_reduce(float v) { return scale * simd_sum(v); }
+};
+struct Offset {
+    float base;
+    METAL_FUNC float reduce_this(float v) { return this->base + simd_sum(v); }
+};
+struct SumR { METAL_FUNC float pick(float v) { return simd_sum(v); } };
+struct MaxR { METAL_FUNC float pick(float v) { return simd_max(v); } };
+kernel void reads_member(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    Scaled s = {3.0f};
+    out[gid] = s.simd_reduce(in[gid]);
+}
+kernel void reads_this(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    Offset o = {1.0f};
+    out[gid] = o.reduce_this(in[gid]);
+}
+kernel void hidden(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    SumR op;
+    {
+        MaxR m;
+        thread MaxR &op = m;
+        out[gid] = op.pick(in[gid]);
+    }
+}
+)", "reads_member", keep);
+    for (const char *name : {"reads_member", "reads_this", "hidden"}) { // (their results on fibers: simdgroup_test)
+        INFO(name);
+        const sm_kernel_info *m = keep->find(name);
+        REQUIRE(m);
+        CHECK(fibers(m));
+    }
 }
 
 TEST_CASE("a SIMD-group call inside another's arguments in a loop around barriers and in an if's arm is hoisted there",

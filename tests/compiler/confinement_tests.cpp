@@ -584,9 +584,9 @@ TEST_CASE("a const declaration without its semicolon in a kernel body is an erro
     pre.ok = true;
     pre.prepared = "kernel void k(device float* o) { const }";
     pre.text = "# 1 \"program_source\"\n" + pre.prepared;
-    auto t0 = std::chrono::steady_clock::now();
+    const double t0 = thread_cpu_seconds();
     softmetal::detail::translate_msl(pre, {}, {});
-    CHECK(seconds_since(t0) < 1.0 * time_scale);
+    CHECK(thread_cpu_seconds() - t0 < 1.0 * time_scale);
 }
 
 // ---- fuzzers over the translator and over the whole compile path ----
@@ -653,9 +653,9 @@ TEST_CASE("the translator answers every mutated corpus kernel quickly", "[compil
         pre.ok = true;
         pre.prepared = src;
         pre.text = "# 1 \"program_source\"\n" + src;
-        auto t0 = std::chrono::steady_clock::now();
+        const double t0 = thread_cpu_seconds();
         auto tr = softmetal::detail::translate_msl(pre, {}, {});
-        slowest = std::max(slowest, seconds_since(t0));
+        slowest = std::max(slowest, thread_cpu_seconds() - t0);
         if (tr.ok) ++translated;
         else {
             ++refused;

@@ -79,6 +79,11 @@ const sm_size3 grids[][2] = {
     {{1, 1, 1}, {1, 1, 1}},       // the empty dispatch
     {{5, 1, 1}, {32, 1, 1}},      // one group smaller than nominal
     {{7, 9, 11}, {3, 4, 5}},
+    // A partial edge along one axis only (run_range's group_sizes: whole groups take the nominal size
+    // without arithmetic, only a group past the whole ones along some axis is clipped).
+    {{64, 7, 4}, {16, 2, 4}},     // y
+    {{48, 8, 5}, {16, 8, 2}},     // z
+    {{50, 8, 4}, {16, 8, 4}},     // x
 };
 
 }  // namespace

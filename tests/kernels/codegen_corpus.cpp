@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 
 namespace corpus {
@@ -51,6 +52,44 @@ kernel void math(const device float* x [[buffer(0)]], device float* out [[buffer
     out[7 * i + 4] = fast::exp(v * 0.5f);
     out[7 * i + 5] = precise::sin(v);
     out[7 * i + 6] = precise::exp(v * 0.5f);
+}
+)";
+
+// Floats spread over [0, top] by bit pattern (so every binade gets its share: 1e-30 as densely as
+// 1e6), both signs, then [-1, 1] densely (sinpi/cospi), then the special values: zeros, denormals, the
+// smallest normal, far arguments, the largest float, infinities and NaN.
+std::vector<float> wide_trig_inputs(float top) {
+    std::vector<float> x;
+    uint32_t last;
+    std::memcpy(&last, &top, 4);
+    for (uint32_t bits = 0; bits <= last; bits += 2039) {
+        float v;
+        std::memcpy(&v, &bits, 4);
+        x.push_back(v);
+        x.push_back(-v);
+    }
+    for (int i = -4000; i <= 4000; ++i) x.push_back(float(i) / 4000.0f);
+    const float inf = std::numeric_limits<float>::infinity();
+    for (float v : {0.0f, -0.0f, 1e-45f, -1e-45f, 1e-40f, -3e-39f, 1.17549435e-38f, 3.14159274f, -3.14159274f, 1.57079637f,
+                    1e8f, -3.5e9f, 1e20f, 3.40282347e38f, -3.40282347e38f, inf, -inf, std::numeric_limits<float>::quiet_NaN()})
+        x.push_back(v);
+    while (x.size() % 256 != 0) x.push_back(0.25f);
+    return x;
+}
+
+const char *const trig_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void trig(const device float* x [[buffer(0)]], device float* out [[buffer(1)]], uint i [[thread_position_in_grid]]) {
+    const float v = x[i];
+    out[8 * i + 0] = sin(v);
+    out[8 * i + 1] = cos(v);
+    out[8 * i + 2] = fast::sin(v);
+    out[8 * i + 3] = fast::cos(v);
+    out[8 * i + 4] = sinpi(v);
+    out[8 * i + 5] = cospi(v);
+    out[8 * i + 6] = precise::sin(v);
+    out[8 * i + 7] = precise::cos(v);
 }
 )";
 
@@ -213,6 +252,81 @@ kernel void consts(constant params& p [[buffer(0)]], constant table& t [[buffer(
                 // precise:: in the same library: libm's (or glibc's vector math), within Metal's precise bound of 4 ulp.
                 if (ulps(got[7 * i + 5], std::sin(v)) > 4.0) return mismatch(i, got[7 * i + 5], std::sin(v), " (precise::sin)");
                 if (half < 3.4e38 && half > 1.2e-38 && ulps(got[7 * i + 6], half) > 4.0) return mismatch(i, got[7 * i + 6], half, " (precise::exp)");
+            }
+            return std::string();
+        };
+        cases.push_back(c);
+    }
+    // Fast math's sin and cos (metal:: and fast::, the prelude's sin_halfturns) over the whole float range
+    // against double precision: Metal promises 2^-13 absolute on [-pi, pi] and nothing beyond; the
+    // prelude holds 2^-22.5 up to |x| = 1e5, 2^-21 up to 1e6, Metal's 2^-13 up to 1e7, and [-1, 1] for
+    // every finite x. sinpi/cospi (x * pi, rounded, then the same) within 2^-21 on [-1, 1]. Zeros give
+    // sin 0 (either sign: fast math) and cos 1; denormals, which fast math may flush, give sin 0 or x.
+    {
+        const std::vector<float> x = wide_trig_inputs(3.0e7f);
+        kernel_case c;
+        c.name = "codegen_fast_math_sin_cos_bounds_over_the_float_range";
+        c.source = trig_source;
+        c.function = "trig";
+        c.bindings = {buffer_of(0, x), zeros<float>(1, 8 * x.size())};
+        c.grid = s3(uint32_t(x.size()));
+        c.threadgroup = s3(256);
+        c.check = [=](const results &r) {
+            const std::vector<float> got = r.get<float>(1);
+            if (got.size() < 8 * x.size()) return std::string("buffer too short");
+            for (size_t i = 0; i < x.size(); ++i) {
+                const double v = x[i], a = std::fabs(v);
+                if (!std::isfinite(v)) continue; // fast math: no infinities or NaN (Metal: undefined)
+                const double want[2] = {std::sin(v), std::cos(v)};
+                const double bound = a <= 1e5 ? std::exp2(-22.5) : a <= 1e6 ? 0x1p-21 : a <= 1e7 ? 0x1p-13 : 2.0;
+                for (int j = 0; j < 4; ++j) {
+                    const float g = got[8 * i + j];
+                    const double w = want[j % 2];
+                    const char *what = j == 0 ? " (sin)" : j == 1 ? " (cos)" : j == 2 ? " (fast::sin)" : " (fast::cos)";
+                    if (!(std::fabs(g) <= 1.0f)) return mismatch(i, g, w, what);
+                    if (v != 0.0 && a < 1.17549435e-38) { // a denormal: flushed to 0 or kept
+                        if (j % 2 == 0 ? !(g == 0.0f || g == x[i]) : !(std::fabs(g - 1.0) <= 0x1p-23)) return mismatch(i, g, w, what);
+                    } else if (!(std::fabs(g - w) <= bound)) {
+                        return mismatch(i, g, w, what);
+                    }
+                }
+                if (v == 0.0 && (got[8 * i] != 0.0f || got[8 * i + 2] != 0.0f)) return mismatch(i, got[8 * i], 0.0, " (sin of zero)");
+                if (a <= 1.0) {
+                    const double pw[2] = {std::sin(3.14159265358979323846 * v), std::cos(3.14159265358979323846 * v)};
+                    for (int j = 0; j < 2; ++j)
+                        if (!(std::fabs(got[8 * i + 4 + j] - pw[j]) <= 0x1p-21))
+                            return mismatch(i, got[8 * i + 4 + j], pw[j], j ? " (cospi)" : " (sinpi)");
+                }
+            }
+            return std::string();
+        };
+        cases.push_back(c);
+    }
+    // precise::sin and precise::cos in a fast-math library: Metal's precise bound of 4 ulp over the whole
+    // float range (far arguments included, where the fast ones only stay in [-1, 1]), -0 kept by sin,
+    // denormals returned by sin as they are, NaN for infinities and NaN.
+    {
+        const std::vector<float> x = wide_trig_inputs(3.40282347e38f);
+        kernel_case c;
+        c.name = "codegen_precise_sin_cos_within_4_ulp_over_the_float_range";
+        c.source = trig_source;
+        c.function = "trig";
+        c.bindings = {buffer_of(0, x), zeros<float>(1, 8 * x.size())};
+        c.grid = s3(uint32_t(x.size()));
+        c.threadgroup = s3(256);
+        c.check = [=](const results &r) {
+            const std::vector<float> got = r.get<float>(1);
+            if (got.size() < 8 * x.size()) return std::string("buffer too short");
+            for (size_t i = 0; i < x.size(); ++i) {
+                const double v = x[i];
+                const float s = got[8 * i + 6], k = got[8 * i + 7];
+                if (!std::isfinite(v)) {
+                    if (!std::isnan(s) || !std::isnan(k)) return mismatch(i, std::isnan(s) ? k : s, std::nan(""), " (precise:: of inf or NaN)");
+                    continue;
+                }
+                if (ulps(s, std::sin(v)) > 4.0) return mismatch(i, s, std::sin(v), " (precise::sin)");
+                if (ulps(k, std::cos(v)) > 4.0) return mismatch(i, k, std::cos(v), " (precise::cos)");
+                if (v == 0.0 && std::signbit(s) != std::signbit(x[i])) return mismatch(i, s, v, " (precise::sin of a signed zero)");
             }
             return std::string();
         };

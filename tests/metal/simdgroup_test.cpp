@@ -718,6 +718,146 @@ TEST_CASE("helpers reached through function pointers, template parameters, names
     }
 }
 
+namespace {
+
+// MLX's row reduction: the operator is a local object whose member function calls the SIMD-group
+// function (`Op op; total = op.simd_reduce(total);`, reading nothing of the object), once per SIMD
+// group, then again over the groups' partial results after a barrier; the operator chosen by a
+// helper's template parameter, the rows given by the threadgroup's position.
+const char* const object_reduce_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename U> struct Sum {
+    static constexpr U init() { return U(0); }
+    METAL_FUNC U simd_reduce(U v) { return simd_sum(v); }
+    METAL_FUNC U operator()(U a, U b) { return a + b; }
+};
+template <typename U> struct Max {
+    static constexpr U init() { return U(-1000000); }
+    METAL_FUNC U simd_reduce(U v) { return simd_max(v); }
+    METAL_FUNC U operator()(U a, U b) { return a > b ? a : b; }
+};
+template <typename Op, typename T>
+METAL_FUNC T row_reduce(device const T *row, uint n, threadgroup T *partial, uint lid, uint lsize, uint lane, uint group, uint groups) {
+    Op op;
+    T total = Op::init();
+    for (uint i = lid; i < n; i += lsize) total = op(total, row[i]);
+    total = op.simd_reduce(total);
+    if (lane == 0) partial[group] = total;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    total = lid < groups ? partial[lid] : Op::init();
+    total = op.simd_reduce(total);
+    return total;
+}
+kernel void row_sum(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], constant uint &n [[buffer(2)]],
+                    uint row [[threadgroup_position_in_grid]], uint lid [[thread_index_in_threadgroup]],
+                    uint lsize [[threads_per_threadgroup]], uint lane [[thread_index_in_simdgroup]],
+                    uint group [[simdgroup_index_in_threadgroup]], uint groups [[simdgroups_per_threadgroup]]) {
+    threadgroup float partial[32];
+    const float total = row_reduce<Sum<float>>(in + row * n, n, partial, lid, lsize, lane, group, groups);
+    if (lid == 0) out[row] = total;
+}
+kernel void row_max(device const int *in [[buffer(0)]], device int *out [[buffer(1)]], constant uint &n [[buffer(2)]],
+                    uint row [[threadgroup_position_in_grid]], uint lid [[thread_index_in_threadgroup]],
+                    uint lsize [[threads_per_threadgroup]], uint lane [[thread_index_in_simdgroup]],
+                    uint group [[simdgroup_index_in_threadgroup]], uint groups [[simdgroups_per_threadgroup]]) {
+    threadgroup int partial[32];
+    const int total = row_reduce<Max<int>>(in + row * n, n, partial, lid, lsize, lane, group, groups);
+    if (lid == 0) out[row] = total;
+}
+)";
+
+}  // namespace
+
+TEST_CASE("a row reduction through an operator object's member function (MLX's op.simd_reduce) matches the host, split and on fibers",
+          "[metal][simdgroup]") {
+    const std::uint32_t rows = 3, n = 1000, width = 96; // three SIMD groups per row
+    std::vector<float> fin(rows * n);
+    std::vector<std::int32_t> iin(rows * n);
+    for (std::size_t i = 0; i < fin.size(); ++i) {
+        fin[i] = float(int(i % 17) - 8);
+        iin[i] = int((i * 7919) % 100003) - 50000;
+    }
+    for (const char* mode : {(const char*)nullptr, "fibers"}) {
+        INFO((mode ? mode : "regions"));
+        barrier_mode scope(mode);
+        const pymetal::library lib = device().compile(object_reduce_source);
+        auto fout = device().new_buffer(std::vector<float>(rows, -1.0f));
+        auto iout = device().new_buffer(std::vector<std::int32_t>(rows, -1));
+        const auto count = device().new_buffer(std::vector<std::uint32_t>{n});
+        lib.kernel("row_sum").run({device().new_buffer(fin), fout, count}, {rows, 1, 1}, {width, 1, 1});
+        lib.kernel("row_max").run({device().new_buffer(iin), iout, count}, {rows, 1, 1}, {width, 1, 1});
+        const auto fgot = fout.copy_out<float>();
+        const auto igot = iout.copy_out<std::int32_t>();
+        for (std::uint32_t r = 0; r < rows; ++r) {
+            INFO("row " << r);
+            float sum = 0.0f;
+            std::int32_t hi = -1000000;
+            for (std::uint32_t i = 0; i < n; ++i) sum += fin[r * n + i], hi = std::max(hi, iin[r * n + i]);
+            CHECK(fgot[r] == sum);
+            CHECK(igot[r] == hi);
+        }
+    }
+}
+
+namespace {
+
+// Member calls the split does not take (the member reads its object's data or `this`, or the object's
+// name is hidden by a reference of another type): they stay on fibers and must meet there.
+const char* const object_fiber_source = R"(
+#include <metal_stdlib>
+using namespace metal;
+struct Scaled {
+    float scale;
+    METAL_FUNC float simd_reduce(float v) { return scale * simd_sum(v); }
+};
+struct Offset {
+    float base;
+    METAL_FUNC float reduce_this(float v) { return this->base + simd_sum(v); }
+};
+struct SumR { METAL_FUNC float pick(float v) { return simd_sum(v); } };
+struct MaxR { METAL_FUNC float pick(float v) { return simd_max(v); } };
+kernel void reads_member(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    Scaled s = {3.0f};
+    out[gid] = s.simd_reduce(in[gid]);
+}
+kernel void reads_this(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    Offset o = {1.0f};
+    out[gid] = o.reduce_this(in[gid]);
+}
+kernel void hidden(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    SumR op;
+    {
+        MaxR m;
+        thread MaxR &op = m;
+        out[gid] = op.pick(in[gid]);
+    }
+}
+)";
+
+}  // namespace
+
+TEST_CASE("member calls on objects that read their object's state, or on a name hidden by a reference, meet their SIMD group on fibers",
+          "[metal][simdgroup]") {
+    const std::uint32_t n = 40; // SIMD groups of 32 and 8
+    std::vector<float> in(n);
+    for (std::uint32_t i = 0; i < n; ++i) in[i] = float((i * 5) % 11);
+    const pymetal::library lib = device().compile(object_fiber_source);
+    for (const char* name : {"reads_member", "reads_this", "hidden"}) {
+        INFO(name);
+        auto out = device().new_buffer(std::vector<float>(n, -1.0f));
+        lib.kernel(name).dispatch_threads({device().new_buffer(in), out}, {n, 1, 1}, {n, 1, 1});
+        const auto got = out.copy_out<float>();
+        const std::string kernel = name;
+        for (std::uint32_t t = 0; t < n; ++t) {
+            INFO("thread " << t);
+            float s = 0.0f, hi = -1e30f;
+            for (std::uint32_t i = t / 32 * 32; i < std::min(t / 32 * 32 + 32, n); ++i) s += in[i], hi = std::max(hi, in[i]);
+            CHECK(got[t] == (kernel == "reads_member" ? 3.0f * s : kernel == "reads_this" ? 1.0f + s : hi));
+        }
+    }
+}
+
 // A kernel template that meets only through its instantiation's argument: the body names
 // `Op::simd_op` (or calls `step`), which is nobody's meeting until `k<SumOp>` (or `k<sum_step>`) binds it. The kernel must still meet its
 // SIMD group (it ran each thread alone, simd_sum returning the thread's own value), also when its

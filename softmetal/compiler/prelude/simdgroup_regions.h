@@ -26,6 +26,18 @@ using deduced_pointee_t = ::metal::remove_cv_t<
 // (only ever inside decltype).
 template <class T> T &declval_of();
 
+// `T name;` living across a split is a per-thread copy declared before the regions; where the
+// declaration was, a class type is default-initialized again (its default member initializers and
+// default constructor run, as the declaration would); another type keeps its (indeterminate) value.
+template <class T> SM_INLINE T default_initialized(T current) {
+    if constexpr (__is_class(T)) {
+        T fresh;
+        return fresh;
+    } else {
+        return current;
+    }
+}
+
 constexpr unsigned slot = 32; // bytes per lane for an argument or a result
 // The type of an argument as a value (no reference, address space or const): decltype(value_of(x)).
 template <class T> T value_of(T v);
