@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "compiler/compiler.hpp"
+#include "../kernels/member_call_kernels.hpp"
 #include "direct_runner.hpp"
 #include "test_environment.hpp"
 
@@ -2399,36 +2400,7 @@ TEST_CASE("a meeting functor object or a specialised trait naming a meeting type
 TEST_CASE("a member function called on an object that reads its object, or an object hidden by a reference, keeps the kernel on fibers",
           "[compiler][regions][simdgroup]") {
     std::shared_ptr<const softmetal::kernel_module> keep;
-    const sm_kernel_info *k = compile_kernel(R"(
-#include <metal_stdlib>
-using namespace metal;
-struct Scaled {
-    float scale;
-    METAL_FUNC float simd_reduce(float v) { return scale * simd_sum(v); }
-};
-struct Offset {
-    float base;
-    METAL_FUNC float reduce_this(float v) { return this->base + simd_sum(v); }
-};
-struct SumR { METAL_FUNC float pick(float v) { return simd_sum(v); } };
-struct MaxR { METAL_FUNC float pick(float v) { return simd_max(v); } };
-kernel void reads_member(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
-    Scaled s = {3.0f};
-    out[gid] = s.simd_reduce(in[gid]);
-}
-kernel void reads_this(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
-    Offset o = {1.0f};
-    out[gid] = o.reduce_this(in[gid]);
-}
-kernel void hidden(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
-    SumR op;
-    {
-        MaxR m;
-        thread MaxR &op = m;
-        out[gid] = op.pick(in[gid]);
-    }
-}
-)", "reads_member", keep);
+    const sm_kernel_info *k = compile_kernel(kernel_sources::member_calls_on_fibers, "reads_member", keep);
     for (const char *name : {"reads_member", "reads_this", "hidden"}) { // (their results on fibers: simdgroup_test)
         INFO(name);
         const sm_kernel_info *m = keep->find(name);

@@ -3,6 +3,7 @@
 // partial threadgroups; and kernels in the shapes tuned libraries use (RMS norm, soft-max,
 // matrix-vector product, scan, bitonic step, compaction, an 8x8 simdgroup_matrix GEMM).
 #include "metal_test_support.hpp"
+#include "../kernels/member_call_kernels.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -800,49 +801,12 @@ TEST_CASE("a row reduction through an operator object's member function (MLX's o
     }
 }
 
-namespace {
-
-// Member calls the split does not take (the member reads its object's data or `this`, or the object's
-// name is hidden by a reference of another type): they stay on fibers and must meet there.
-const char* const object_fiber_source = R"(
-#include <metal_stdlib>
-using namespace metal;
-struct Scaled {
-    float scale;
-    METAL_FUNC float simd_reduce(float v) { return scale * simd_sum(v); }
-};
-struct Offset {
-    float base;
-    METAL_FUNC float reduce_this(float v) { return this->base + simd_sum(v); }
-};
-struct SumR { METAL_FUNC float pick(float v) { return simd_sum(v); } };
-struct MaxR { METAL_FUNC float pick(float v) { return simd_max(v); } };
-kernel void reads_member(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
-    Scaled s = {3.0f};
-    out[gid] = s.simd_reduce(in[gid]);
-}
-kernel void reads_this(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
-    Offset o = {1.0f};
-    out[gid] = o.reduce_this(in[gid]);
-}
-kernel void hidden(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
-    SumR op;
-    {
-        MaxR m;
-        thread MaxR &op = m;
-        out[gid] = op.pick(in[gid]);
-    }
-}
-)";
-
-}  // namespace
-
 TEST_CASE("member calls on objects that read their object's state, or on a name hidden by a reference, meet their SIMD group on fibers",
           "[metal][simdgroup]") {
     const std::uint32_t n = 40; // SIMD groups of 32 and 8
     std::vector<float> in(n);
     for (std::uint32_t i = 0; i < n; ++i) in[i] = float((i * 5) % 11);
-    const pymetal::library lib = device().compile(object_fiber_source);
+    const pymetal::library lib = device().compile(kernel_sources::member_calls_on_fibers);
     for (const char* name : {"reads_member", "reads_this", "hidden"}) {
         INFO(name);
         auto out = device().new_buffer(std::vector<float>(n, -1.0f));
