@@ -234,7 +234,7 @@ public:
         if (open == npos || match_[open] == npos) return false;
         std::map<std::string, std::string> rename;
         std::string out;
-        if (!expand_list(open + 1, match_[open], rename, 0, out) || inlined_ == 0) return false;
+        if (!expand_list(open + 1, match_[open], rename, 0, out) || (inlined_ == 0 && loop_tests_ == 0)) return false;
         body = "{" + out + lines_.sync(toks_[match_[open]].offset) + "}";
         return true;
     }
@@ -414,8 +414,10 @@ private:
             // (Hoisted where the statement is one of the list's own, below; a loop, block or if holding
             // one is expanded so that its statements are.)
             const bool nested = has_nested_simd_call(i, e);
-            if (!contains_helper_call(i, e) && !nested && !(is(i, "switch") && meets(i, e))) {
+            if (!contains_helper_call(i, e) && !nested && !(is(i, "switch") && meets(i, e)) && !has_meeting_loop_header(i, e)) {
                 out += copy(i, e, rename);
+            } else if (loop_header_meeting(i, e, rename, depth, out)) {
+                // (a SIMD-group call in the loop's condition, tested in its body: loop_header_meeting)
             } else if ((is(i, "for") || is(i, "while")) && is(match_[i + 1] + 1, "{") && match_[match_[i + 1] + 1] + 1 == e &&
                        !contains_helper_call(i, match_[i + 1] + 1)) {
                 const size_t body = match_[i + 1] + 1;
@@ -476,6 +478,96 @@ private:
             }
         }
         out += std::string(size_t(guards), '}') + (guards ? "\n" : "");
+        return true;
+    }
+
+    // ---- a SIMD-group call in a loop's condition: `while (simd_any(x > limit)) { ... }` ----
+    // Whether [a, b) holds a loop (for, while, do) whose condition calls a SIMD-group function.
+    bool has_meeting_loop_header(size_t a, size_t b) const {
+        for (size_t i = a; i < b; ++i) {
+            if (!(is(i, "for") || is(i, "while")) || !is(i + 1, "(") || match_[i + 1] == npos) continue;
+            size_t start, paren;
+            for (size_t k = i + 2; k < match_[i + 1]; ++k)
+                if (simd_call_at(k, start, paren)) return true;
+        }
+        return false;
+    }
+    // The SIMD-group calls of [a, b): any, and whether one is evaluated only under a condition.
+    bool holds_simd_call(size_t a, size_t b) const {
+        size_t start, paren;
+        for (size_t k = a; k < b; ++k)
+            if (simd_call_at(k, start, paren)) return true;
+        return false;
+    }
+    bool conditional_evaluation(size_t a, size_t b) const {
+        for (size_t k = a; k < b; ++k)
+            if (is(k, "?") || (is(k, "&") && is(k + 1, "&")) || (is(k, "|") && is(k + 1, "|"))) return true;
+        return false;
+    }
+    // A loop [i, e) with a braced body whose condition calls a SIMD-group function, as a loop without
+    // one that tests it first thing in its body (last, for `do`):
+    //   for (init; C; inc) { B }   ->  for (init; ; inc) { if (!(C)) break; B }
+    //   while (C) { B }            ->  for (;;) { if (!(C)) break; B }
+    //   do { B } while (C);        ->  for (;;) { { B } if (!(C)) break; }
+    // The splitter runs a loop whose body has a break of its own per thread (per_thread_loop), so the
+    // test is a meeting of the threads still in the loop, once per iteration, as Metal's active lanes
+    // (those that left the loop or returned do not take part); `continue` still reaches the test (and
+    // the increment first). Only when that means the same: no SIMD-group call in a `for`'s init or
+    // increment, none in C under `&&`, `||`, `?:` (it would meet where the original does not), no
+    // helper call in the header, and for `do`, no `continue` of its own in B (it would skip the test).
+    // false: the statement is not such a loop, or not of that shape (it is copied as it is, and the
+    // splitter refuses it: the kernel keeps the fiber path, with a remark).
+    bool loop_header_meeting(size_t i, size_t e, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
+        size_t cond_a, cond_b, body;
+        std::string head;
+        if (is(i, "for") || is(i, "while")) {
+            if (!is(i + 1, "(") || match_[i + 1] == npos) return false;
+            const size_t h = match_[i + 1];
+            body = h + 1;
+            if (!is(body, "{") || match_[body] + 1 != e || contains_helper_call(i, body) || !holds_simd_call(i + 2, h)) return false;
+            if (is(i, "for")) {
+                size_t s1 = npos, s2 = npos;
+                for (size_t k = i + 2; k < h; ++k) {
+                    if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) k = match_[k];
+                    else if (is(k, ";")) (s1 == npos ? s1 : s2) = k;
+                }
+                if (s1 == npos || s2 == npos || holds_simd_call(i + 2, s1) || holds_simd_call(s2 + 1, h)) return false;
+                cond_a = s1 + 1, cond_b = s2;
+                head = "for (" + copy(i + 2, s1, rename) + "; ; " + copy(s2 + 1, h, rename) + ") {\n";
+            } else {
+                cond_a = i + 2, cond_b = h;
+                head = "for (;;) {\n";
+            }
+        } else if (is(i, "do") && is(i + 1, "{") && match_[i + 1] != npos) {
+            body = i + 1;
+            const size_t w = match_[body] + 1; // `while`
+            if (!is(w, "while") || !is(w + 1, "(") || match_[w + 1] == npos || match_[w + 1] + 2 != e) return false;
+            cond_a = w + 2, cond_b = match_[w + 1];
+            if (contains_helper_call(cond_a, cond_b) || !holds_simd_call(cond_a, cond_b)) return false;
+            for (size_t k = body + 1; k < match_[body]; ++k) { // a `continue` of the do loop's own
+                if ((is(k, "for") || is(k, "while") || is(k, "do") || is(k, "switch")) && stmt_end(k, match_[body]) != npos) {
+                    k = stmt_end(k, match_[body]) - 1;
+                    continue;
+                }
+                if (is(k, "continue")) return false;
+            }
+            head = "for (;;) {\n";
+        } else {
+            return false;
+        }
+        if (conditional_evaluation(cond_a, cond_b)) return false;
+        const std::string test = "if (!(" + copy(cond_a, cond_b, rename) + ")) break;\n";
+        ++loop_tests_;
+        out += lines_.sync(toks_[i].offset) + head;
+        if (is(i, "do")) {
+            out += "{\n";
+            if (!expand_list(body + 1, match_[body], rename, depth, out)) return false;
+            out += "}\n" + test;
+        } else {
+            out += test;
+            if (!expand_list(body + 1, e - 1, rename, depth, out)) return false;
+        }
+        out += lines_.sync(toks_[match_[body]].offset) + "}\n";
         return true;
     }
 
@@ -1505,6 +1597,7 @@ private:
     const region_kernel &k_;
     line_map lines_;
     int inlined_ = 0;
+    int loop_tests_ = 0; // loops whose SIMD-group condition became a test in the body (loop_header_meeting)
     std::map<size_t, std::pair<size_t, std::string>> hoisted_types_; // a hoisted call -> a value of its type (unevaluated)
     std::map<std::string, std::string> type_values_; // a type parameter of an inlining (`sm_i3_Op`) -> its value (`Min<float>`)
     std::set<std::string> namespaces_;      // every `namespace X` of the source
@@ -1644,7 +1737,9 @@ private:
         bool barrier_inside = contains(a, b, &splitter::is_split_point);
         if (barrier_inside && (is(a, "for") || is(a, "while")) && is(a + 1, "(") && is(match_[a + 1] + 1, "{") &&
             match_[match_[a + 1] + 1] + 1 == b && !contains(a, match_[a + 1] + 1, &splitter::is_split_point) &&
-            per_thread_header(a, match_[a + 1]))
+            (per_thread_header(a, match_[a + 1]) || !own_jumps(match_[a + 1] + 2, b - 1).empty()))
+            // (also a loop with a break or continue of its own: a thread may leave it early, `if (simd_all(done)) break;`, or
+            // the test of a SIMD-group condition the inliner moved into its body: helper_inliner::loop_header_meeting)
             return per_thread_loop(s, depth, why);
         if ((is(a, "for") || is(a, "while") || loop_macro(a)) && is(a + 1, "(")) {
             size_t h = match_[a + 1];
@@ -1705,6 +1800,10 @@ private:
                   "inside its statements, or a value with a call or an assignment)";
             return false;
         }
+        if (barrier_inside && why.empty() && meeting_loop_header(a, b))
+            why = "a SIMD-group call or barrier in a loop's header that the split does not move into its body (in a 'for' loop's init "
+                  "or increment, evaluated only under '&&', '||' or '?:', a loop whose body is not braced, or a 'do' loop whose body "
+                  "has a 'continue' of its own)";
         if (barrier_inside) {
             if (why.empty()) why = "a barrier inside control flow other than a braced for/while loop at the kernel's top level";
             return false;
@@ -1921,6 +2020,13 @@ private:
         s.jump_mask = jump_loop_;
         s.has_return = true; // (the thread stops for the rest of the region, as a return stops it)
         return true;
+    }
+    // Whether the statement [a, b) is a loop whose header (a `do` loop's condition) holds a split point:
+    // one the inliner left there (helper_inliner::loop_header_meeting).
+    bool meeting_loop_header(size_t a, size_t b) const {
+        if ((is(a, "for") || is(a, "while")) && is(a + 1, "(") && match_[a + 1] != npos) return contains(a + 2, match_[a + 1], &splitter::is_split_point);
+        if (is(a, "do") && is(b - 2, ")") && match_[b - 2] != npos) return contains(match_[b - 2], b - 2, &splitter::is_split_point);
+        return false;
     }
     bool per_thread_header(size_t loop, size_t close) const {
         return mentions_per_thread_position(loop + 2, close) || mentions_position_derived(loop + 2, close);
@@ -3534,7 +3640,10 @@ bool build_region_function(const std::string &translated_text, const region_kern
     if (!expand_body_macros(translated, k, why)) return false;
     // (A switch around meetings is rewritten as an if-chain by the inliner: helper_inliner::switch_as_ifs.)
     // (So is a SIMD-group call in another's arguments: hoisted by helper_inliner::hoist_nested_simd_calls.)
-    bool has_switch = false, has_nested = false;
+    // (And a SIMD-group call in a loop's condition: tested in the loop's body, helper_inliner::loop_header_meeting.)
+    bool has_switch = false, has_nested = false, has_loop_condition = false;
+    std::vector<bool> headers; // each open parenthesis: whether it opens a for/while header
+    int open_headers = 0;
     const std::string body_text = translated.substr(k.body_open, k.body_close - k.body_open);
     const std::vector<token> body_tokens = tokenize_msl(body_text);
     std::vector<int> call_depths; // the parenthesis depth inside each SIMD-group call's arguments
@@ -3543,17 +3652,28 @@ bool build_region_function(const std::string &translated_text, const region_kern
         const token &t = body_tokens[i];
         const std::string word = body_text.substr(t.offset, t.length);
         if (t.kind == token_kind::identifier && word == "switch") has_switch = true;
-        if (word == "(") ++depth;
-        else if (word == ")") {
+        if (word == "(") {
+            ++depth;
+            const bool header = i > 0 && t.length == 1 && !body_tokens[i - 1].in_directive &&
+                                (body_text.compare(body_tokens[i - 1].offset, body_tokens[i - 1].length, "for") == 0 ||
+                                 body_text.compare(body_tokens[i - 1].offset, body_tokens[i - 1].length, "while") == 0);
+            headers.push_back(header);
+            open_headers += header;
+        } else if (word == ")") {
             if (!call_depths.empty() && call_depths.back() == depth) call_depths.pop_back();
             --depth;
+            if (!headers.empty()) {
+                open_headers -= headers.back();
+                headers.pop_back();
+            }
         } else if (t.kind == token_kind::identifier && simd_functions().count(word) && !k.user_functions.count(word) &&
                    i + 1 < body_tokens.size() && body_text.compare(body_tokens[i + 1].offset, 1, "(") == 0) {
             if (!call_depths.empty()) has_nested = true;
+            if (open_headers > 0) has_loop_condition = true;
             call_depths.push_back(depth + 1);
         }
     }
-    if (!k.meeting_functions.empty() || has_switch || has_nested) {
+    if (!k.meeting_functions.empty() || has_switch || has_nested || has_loop_condition) {
         // Helpers inlined: the splitter reads the new body, appended to the text (it copies pieces of
         // it, under their #line directives, and never compiles the appended body itself).
         helper_inliner inliner(translated, k);

@@ -4,6 +4,7 @@
 // matrix-vector product, scan, bitonic step, compaction, an 8x8 simdgroup_matrix GEMM).
 #include "metal_test_support.hpp"
 #include "../kernels/member_call_kernels.hpp"
+#include "../kernels/simd_loop_kernels.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -865,5 +866,25 @@ TEST_CASE("a kernel template meeting through its instantiation's type or functio
             for (std::uint32_t i = t / 32 * 32; i < std::min(t / 32 * 32 + 32, n); ++i) sum += float(i + i % 3);
             CHECK(got[t] == sum);
         }
+    }
+}
+
+// Loops whose condition is a SIMD-group result (tests/kernels/simd_loop_kernels.hpp): the split tests the
+// condition once per iteration with the lanes still in the loop; fibers meet at the call. Both must give
+// the host reference's results, with partial threadgroups and lanes that returned or left early.
+TEST_CASE("loops on a SIMD-group condition give the host reference's results split and on fibers", "[metal][simdgroup]") {
+    for (const char* mode : {(const char*)nullptr, "fibers"}) {
+        barrier_mode scope(mode);
+        const pymetal::library lib = device().compile(simd_loop_kernels::source);
+        for (const char* name : simd_loop_kernels::kernel_names)
+            for (const simd_loop_kernels::shape& d : simd_loop_kernels::shapes()) {
+                INFO((mode ? mode : "regions") << ", " << name << ", grid " << d.grid << ", threadgroup " << d.tg << ", n " << d.n);
+                const simd_loop_kernels::run_case c = simd_loop_kernels::case_for(name, d);
+                std::vector<pymetal::buffer> buffers;
+                for (const auto& b : c.buffers) buffers.push_back(device().new_buffer(b));
+                lib.kernel(name).dispatch_threads({buffers[0], buffers[1], buffers[2], buffers[3], buffers[4]}, {d.grid, 1, 1}, {d.tg, 1, 1});
+                CHECK(buffers[2].copy_out<unsigned char>() == c.want.at(2));
+                CHECK(buffers[3].copy_out<unsigned char>() == c.want.at(3));
+            }
     }
 }
