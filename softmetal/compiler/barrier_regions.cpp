@@ -416,8 +416,9 @@ private:
             const bool nested = has_nested_simd_call(i, e);
             if (!contains_helper_call(i, e) && !nested && !(is(i, "switch") && meets(i, e)) && !has_meeting_loop_header(i, e)) {
                 out += copy(i, e, rename);
-            } else if (loop_header_meeting(i, e, rename, depth, out)) {
+            } else if (const int tested = loop_header_meeting(i, e, rename, depth, out); tested >= 0) {
                 // (a SIMD-group call in the loop's condition, tested in its body: loop_header_meeting)
+                if (!tested) return false;
             } else if ((is(i, "for") || is(i, "while")) && is(match_[i + 1] + 1, "{") && match_[match_[i + 1] + 1] + 1 == e &&
                        !contains_helper_call(i, match_[i + 1] + 1)) {
                 const size_t body = match_[i + 1] + 1;
@@ -492,7 +493,7 @@ private:
         }
         return false;
     }
-    // The SIMD-group calls of [a, b): any, and whether one is evaluated only under a condition.
+    // Whether [a, b) calls a SIMD-group function; whether it evaluates a part only under a condition.
     bool holds_simd_call(size_t a, size_t b) const {
         size_t start, paren;
         for (size_t k = a; k < b; ++k)
@@ -515,23 +516,24 @@ private:
     // the increment first). Only when that means the same: no SIMD-group call in a `for`'s init or
     // increment, none in C under `&&`, `||`, `?:` (it would meet where the original does not), no
     // helper call in the header, and for `do`, no `continue` of its own in B (it would skip the test).
-    // false: the statement is not such a loop, or not of that shape (it is copied as it is, and the
-    // splitter refuses it: the kernel keeps the fiber path, with a remark).
-    bool loop_header_meeting(size_t i, size_t e, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
+    // -1: the statement is not such a loop, or not of that shape (it is copied as it is, and the
+    // splitter refuses it: the kernel keeps the fiber path, with a remark); 1: rewritten into `out`;
+    // 0: its body could not be expanded (nothing is inlined then).
+    int loop_header_meeting(size_t i, size_t e, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
         size_t cond_a, cond_b, body;
         std::string head;
         if (is(i, "for") || is(i, "while")) {
-            if (!is(i + 1, "(") || match_[i + 1] == npos) return false;
+            if (!is(i + 1, "(") || match_[i + 1] == npos) return -1;
             const size_t h = match_[i + 1];
             body = h + 1;
-            if (!is(body, "{") || match_[body] + 1 != e || contains_helper_call(i, body) || !holds_simd_call(i + 2, h)) return false;
+            if (!is(body, "{") || match_[body] + 1 != e || contains_helper_call(i, body) || !holds_simd_call(i + 2, h)) return -1;
             if (is(i, "for")) {
                 size_t s1 = npos, s2 = npos;
                 for (size_t k = i + 2; k < h; ++k) {
                     if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) k = match_[k];
                     else if (is(k, ";")) (s1 == npos ? s1 : s2) = k;
                 }
-                if (s1 == npos || s2 == npos || holds_simd_call(i + 2, s1) || holds_simd_call(s2 + 1, h)) return false;
+                if (s1 == npos || s2 == npos || holds_simd_call(i + 2, s1) || holds_simd_call(s2 + 1, h)) return -1;
                 cond_a = s1 + 1, cond_b = s2;
                 head = "for (" + copy(i + 2, s1, rename) + "; ; " + copy(s2 + 1, h, rename) + ") {\n";
             } else {
@@ -541,34 +543,34 @@ private:
         } else if (is(i, "do") && is(i + 1, "{") && match_[i + 1] != npos) {
             body = i + 1;
             const size_t w = match_[body] + 1; // `while`
-            if (!is(w, "while") || !is(w + 1, "(") || match_[w + 1] == npos || match_[w + 1] + 2 != e) return false;
+            if (!is(w, "while") || !is(w + 1, "(") || match_[w + 1] == npos || match_[w + 1] + 2 != e) return -1;
             cond_a = w + 2, cond_b = match_[w + 1];
-            if (contains_helper_call(cond_a, cond_b) || !holds_simd_call(cond_a, cond_b)) return false;
+            if (contains_helper_call(cond_a, cond_b) || !holds_simd_call(cond_a, cond_b)) return -1;
             for (size_t k = body + 1; k < match_[body]; ++k) { // a `continue` of the do loop's own
                 if ((is(k, "for") || is(k, "while") || is(k, "do") || is(k, "switch")) && stmt_end(k, match_[body]) != npos) {
                     k = stmt_end(k, match_[body]) - 1;
                     continue;
                 }
-                if (is(k, "continue")) return false;
+                if (is(k, "continue")) return -1;
             }
             head = "for (;;) {\n";
         } else {
-            return false;
+            return -1;
         }
-        if (conditional_evaluation(cond_a, cond_b)) return false;
+        if (conditional_evaluation(cond_a, cond_b)) return -1;
         const std::string test = "if (!(" + copy(cond_a, cond_b, rename) + ")) break;\n";
         ++loop_tests_;
         out += lines_.sync(toks_[i].offset) + head;
         if (is(i, "do")) {
             out += "{\n";
-            if (!expand_list(body + 1, match_[body], rename, depth, out)) return false;
+            if (!expand_list(body + 1, match_[body], rename, depth, out)) return 0;
             out += "}\n" + test;
         } else {
             out += test;
-            if (!expand_list(body + 1, e - 1, rename, depth, out)) return false;
+            if (!expand_list(body + 1, e - 1, rename, depth, out)) return 0;
         }
         out += lines_.sync(toks_[match_[body]].offset) + "}\n";
-        return true;
+        return 1;
     }
 
     // An arm [a, b) of an if, as a braced block with its helper calls expanded (an `else if` stays a
@@ -1735,11 +1737,12 @@ private:
             return true;
         }
         bool barrier_inside = contains(a, b, &splitter::is_split_point);
+        // A loop run per thread: its header differs between threads, or it has a break or continue of its own (a thread
+        // may leave it early: `if (simd_all(done)) break;`, or the test of a SIMD-group condition the inliner moved into
+        // its body, helper_inliner::loop_header_meeting).
         if (barrier_inside && (is(a, "for") || is(a, "while")) && is(a + 1, "(") && is(match_[a + 1] + 1, "{") &&
             match_[match_[a + 1] + 1] + 1 == b && !contains(a, match_[a + 1] + 1, &splitter::is_split_point) &&
             (per_thread_header(a, match_[a + 1]) || !own_jumps(match_[a + 1] + 2, b - 1).empty()))
-            // (also a loop with a break or continue of its own: a thread may leave it early, `if (simd_all(done)) break;`, or
-            // the test of a SIMD-group condition the inliner moved into its body: helper_inliner::loop_header_meeting)
             return per_thread_loop(s, depth, why);
         if ((is(a, "for") || is(a, "while") || loop_macro(a)) && is(a + 1, "(")) {
             size_t h = match_[a + 1];

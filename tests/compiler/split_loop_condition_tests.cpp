@@ -44,6 +44,10 @@ TEST_CASE("a while loop on simd_any runs until no lane still in it needs another
     check_split_matches_reference("halve_while_any");
 }
 
+TEST_CASE("a SIMD-group call in the body of a loop on simd_any meets only the lanes still in it, split", "[compiler][regions][simdgroup]") {
+    check_split_matches_reference("count_while_any");
+}
+
 TEST_CASE("a for loop on simd_all tests its condition after the increment, also after a continue, split", "[compiler][regions][simdgroup]") {
     check_split_matches_reference("sum_for_all");
 }

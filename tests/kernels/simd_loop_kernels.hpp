@@ -33,6 +33,23 @@ kernel void halve_while_any(device const float *in [[buffer(0)]], device const u
     out[gid] = x;
     trips[gid] = t;
 }
+// A SIMD-group call in the body meets the lanes still in the loop: those that left at their cap do not
+// add to the sum.
+kernel void count_while_any(device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
+                            device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]]) {
+    if (gid >= n) return;
+    float x = in[gid];
+    uint total = 0;
+    uint t = 0;
+    while (simd_any(x > 1.0f)) {
+        if (t == cap[gid]) break;
+        total += simd_sum(t + 1);
+        x *= 0.5f;
+        ++t;
+    }
+    out[gid] = float(total);
+    trips[gid] = t;
+}
 // The test comes after the increment, also after a continue.
 kernel void sum_for_all(device const float *in [[buffer(0)]], device float *out [[buffer(2)]], device uint *trips [[buffer(3)]],
                         constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]]) {
@@ -84,7 +101,7 @@ kernel void steps_until_all(device const float *in [[buffer(0)]], device float *
 }
 )";
 
-inline constexpr const char *kernel_names[] = {"halve_while_any", "sum_for_all", "double_do_all", "steps_until_all"};
+inline constexpr const char *kernel_names[] = {"halve_while_any", "count_while_any", "sum_for_all", "double_do_all", "steps_until_all"};
 
 // A 1-D dispatch of `grid` threads in threadgroups of `tg` (the last one partial when tg does not divide
 // grid), the threads at `n` and past it returning first.
@@ -122,11 +139,11 @@ inline run_case case_for(const std::string &kernel, const shape &d) {
     std::vector<float> in(d.grid);
     std::vector<uint32_t> cap(d.grid);
     for (uint32_t i = 0; i < d.grid; ++i) {
-        if (kernel == "halve_while_any" || kernel == "double_do_all")
+        if (kernel == "halve_while_any" || kernel == "count_while_any" || kernel == "double_do_all")
             in[i] = 0.5f + float((i * 37 + 11) % 97) * float(1u << (i / 40 % 3)); // 0.5 .. ~380: groups need different counts
         else
             in[i] = float((i * 7 + 3) % 13); // small integers: sums exact in any order
-        cap[i] = kernel == "halve_while_any" ? (i % 11 == 3 ? 1u : 100u) : (i % 7 == 2 ? 0u : 100u);
+        cap[i] = kernel == "halve_while_any" || kernel == "count_while_any" ? (i % 11 == 3 ? 1u : 100u) : (i % 7 == 2 ? 0u : 100u);
     }
     std::vector<float> x(d.grid, -1.0f);
     std::vector<uint32_t> t(d.grid, 7777u);
@@ -144,6 +161,22 @@ inline run_case case_for(const std::string &kernel, const shape &d) {
                     if (t[i] != cap[i]) x[i] *= 0.5f, ++t[i], still.push_back(i);
                 active = still;
             }
+        } else if (kernel == "count_while_any") {
+            std::vector<float> total(d.grid, 0.0f);
+            for (uint32_t i : active) x[i] = in[i], t[i] = 0;
+            for (;;) {
+                bool any = false;
+                for (uint32_t i : active) any = any || x[i] > 1.0f;
+                if (!any) break;
+                std::vector<uint32_t> still;
+                for (uint32_t i : active)
+                    if (t[i] != cap[i]) still.push_back(i);
+                uint32_t sum = 0;
+                for (uint32_t i : still) sum += t[i] + 1;
+                for (uint32_t i : still) total[i] += float(sum), x[i] *= 0.5f, ++t[i];
+                active = still;
+            }
+            for (uint32_t i = g.first; i < g.second && i < d.n; ++i) x[i] = total[i];
         } else if (kernel == "sum_for_all") {
             for (uint32_t i : active) x[i] = 0.0f, t[i] = 0;
             for (uint32_t step = 0; !active.empty(); step += 2) {
