@@ -6,7 +6,7 @@
 //   bench_kernels --quick    smaller sizes (a smoke run, a few seconds)
 //   bench_kernels --reps N   timed repetitions per kernel (median reported; default 5, quick 3)
 //   bench_kernels --cpu-time figures from the process's CPU time (all threads) instead of wall time
-//   bench_kernels --only sgemm,mandelbrot,transcendental,softmax,stencil,blur,dispatch   some rows only
+//   bench_kernels --only sgemm,mandelbrot,transcendental,series,softmax,stencil,blur,dispatch   some rows only
 //   (transcendental also prints its CPU-time throughput: the wall time of 2 threads swings with the load)
 #include <CL/cl.h>
 #include <dlfcn.h>
@@ -438,6 +438,38 @@ void check_transcendental(const std::string& who, const std::vector<float>& x, c
     }
 }
 
+// exp(t)*sin(t) summed over 1 + i % 16 terms per thread: exp and sin inside a loop of per-thread length.
+double series_reference(float x, std::uint32_t i) {
+    const double v = double(x * 0.0625f);
+    double acc = 0;
+    for (std::uint32_t k = 1 + i % 16; k > 0; --k) acc += std::exp(v * k) * std::sin(v * k);
+    return acc;
+}
+row series_row(const options& o, std::vector<backend*>& backends) {
+    const std::size_t count = o.quick ? (1u << 18) : (4u << 20);
+    row r{o.quick ? "sum of exp(t)*sin(t), 1-16 terms per thread, 256 K" : "sum of exp(t)*sin(t), 1-16 terms per thread, 4 M",
+          "G terms/s"};
+    const std::vector<float> x = random_floats(count, -4, 4, 5);
+    double terms = 0;
+    for (std::size_t i = 0; i < count; ++i) terms += double(1 + i % 16);
+    for (backend* be : backends) {
+        const std::size_t bx = be->buffer(count * 4), by = be->buffer(count * 4);
+        be->write(bx, x.data(), count * 4);
+        const double s = timed(o, [&] { return be->dispatch("exp_sin_series", {buf(bx), buf(by)}, {count, 1, 1}, {256, 1, 1}); });
+        std::vector<float> y(count);
+        be->read(by, y.data(), count * 4);
+        for (std::size_t i = 0; i < count; ++i) {
+            const double ref = series_reference(x[i], std::uint32_t(i));
+            // 16 terms of up to e^4 each: an absolute bound on their sum's rounding.
+            if (std::fabs(y[i] - ref) > 1e-5 * 16 * std::exp(std::fabs(double(x[i]) * 0.0625 * 16)))
+                wrong(be->name(), "exp_sin_series", "i = " + std::to_string(i) + ": " + std::to_string(y[i]) + ", expected " +
+                                                        std::to_string(ref));
+        }
+        (be == backends[0] ? r.softmetal : r.pocl) = terms / s / 1e9;
+    }
+    return r;
+}
+
 // The row, and the same bytes per second of CPU time of all threads (see timed_with_cpu).
 std::vector<row> transcendental_rows(const options& o, std::vector<backend*>& backends) {
     const std::size_t count = o.quick ? (1u << 20) : (16u << 20);
@@ -691,6 +723,7 @@ int main(int argc, char** argv) {
         if (o.wants("mandelbrot")) rows.push_back(mandelbrot_row(o, backends));
         if (o.wants("transcendental"))
             for (const row& r : transcendental_rows(o, backends)) rows.push_back(r);
+        if (o.wants("series")) rows.push_back(series_row(o, backends));
         if (o.wants("softmax")) rows.push_back(softmax_row(o, backends));
         if (o.wants("stencil")) rows.push_back(stencil_row(o, backends));
         if (o.wants("blur"))

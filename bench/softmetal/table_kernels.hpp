@@ -74,6 +74,21 @@ kernel void transcendental(const device float* x [[buffer(0)]], device float* y 
     y[i] = exp(v) * sin(v) + sqrt(abs(v));
 }
 
+// exp and sin in a loop whose trip count differs per thread (1 to 16 terms): the lane form
+// (compiler/lane_loops.hpp) with vector math inside its lanes.
+kernel void exp_sin_series(const device float* x [[buffer(0)]], device float* y [[buffer(1)]],
+                           uint i [[thread_position_in_grid]]) {
+    const float v = x[i] * 0.0625f;
+    uint n = 1u + i % 16u;
+    float acc = 0.0f;
+    while (n > 0u) {
+        const float t = v * float(n);
+        acc += exp(t) * sin(t);
+        --n;
+    }
+    y[i] = acc;
+}
+
 kernel void softmax(const device float* x [[buffer(0)]], device float* y [[buffer(1)]], constant uint& cols [[buffer(2)]],
                     uint row [[threadgroup_position_in_grid]], uint lid [[thread_position_in_threadgroup]]) {
     threadgroup float scratch[256];
@@ -220,6 +235,19 @@ __kernel void transcendental(__global const float* x, __global float* y) {
     const size_t i = get_global_id(0);
     const float v = x[i];
     y[i] = exp(v) * sin(v) + sqrt(fabs(v));
+}
+
+__kernel void exp_sin_series(__global const float* x, __global float* y) {
+    const uint i = (uint)get_global_id(0);
+    const float v = x[i] * 0.0625f;
+    uint n = 1u + i % 16u;
+    float acc = 0.0f;
+    while (n > 0u) {
+        const float t = v * (float)n;
+        acc += exp(t) * sin(t);
+        --n;
+    }
+    y[i] = acc;
 }
 
 __kernel void softmax(__global const float* x, __global float* y, uint cols) {

@@ -49,13 +49,24 @@ struct replacement {
     std::string text;
 };
 
-// glibc's vector math (libmvec) has 8-lane AVX2 variants only; a 16-lane loop calling these would call
-// them once per lane.
-const std::set<std::string> &vector_math_functions() {
-    static const std::set<std::string> s = {"exp",   "exp2",  "exp10", "log",   "log2",  "log10", "sin",  "cos",
-                                            "tan",   "asin",  "acos",  "atan",  "atan2", "sinh",  "cosh", "tanh",
-                                            "asinh", "acosh", "atanh", "pow",   "powr",  "erf",   "erfc", "cbrt",
-                                            "sincos", "fmod", "log1p", "expm1", "hypot", "tgamma", "lgamma"};
+// Math functions that reach libm (glibc's vector math, libmvec, once vectorized) in every math mode:
+// libmvec has 8-lane AVX2 variants only for LLVM 19, so a 16-lane loop calling these would call them
+// once per lane. A lane loop calling any of them takes the narrow chunks (SM_LANES_NARROW).
+const std::set<std::string> &libm_vector_functions() {
+    static const std::set<std::string> s = {"log",   "log2",  "log10", "tan",   "tanpi", "asin",  "acos",   "atan",
+                                            "atan2", "sinh",  "cosh",  "tanh",  "asinh", "acosh", "atanh",  "pow",
+                                            "powr",  "erf",   "erfc",  "cbrt",  "sincos", "fmod", "log1p",  "expm1",
+                                            "hypot", "tgamma", "lgamma"};
+    return s;
+}
+
+// The functions the prelude writes out itself under fast math (math_functions.inc's SM_MATH_FN:
+// target_cpu.h's fast_exp, fast_exp2, fast_sin, fast_cos), which LLVM vectorizes at any width; libm's
+// under precise:: and in libraries built without fast math. A lane loop whose vector math is only
+// these takes SM_LANES_FAST_MATH: the wide chunks under fast math (Metal's default), the narrow ones
+// without it.
+const std::set<std::string> &prelude_fast_math_functions() {
+    static const std::set<std::string> s = {"exp", "exp2", "exp10", "sin", "cos", "sinpi", "cospi"};
     return s;
 }
 
@@ -561,8 +572,15 @@ private:
     }
 
     void emit(std::string &out) {
-        for (size_t i = 0; i + 1 < toks_.size(); ++i)
-            if (is_ident(i) && is(i + 1, "(") && !member(i) && vector_math_functions().count(text(i))) narrow_ = true;
+        for (size_t i = 0; i + 1 < toks_.size(); ++i) {
+            if (!is_ident(i) || !is(i + 1, "(") || member(i)) continue;
+            if (libm_vector_functions().count(text(i))) narrow_ = true;
+            else if (prelude_fast_math_functions().count(text(i))) {
+                // `precise::exp` (also `metal::precise::exp`) is libm's in every math mode.
+                if (i > 1 && is(i - 1, "::") && is(i - 2, "precise")) narrow_ = true;
+                else fast_math_ = true;
+            }
+        }
         // The user's code is here a second time: its warnings were reported for the kernel itself.
         out += "\n#line 1 \"softmetal_generated\"\n#pragma clang diagnostic push\n#pragma clang diagnostic ignored \"-Weverything\"\n";
         if (!k_.template_header.empty()) out += k_.template_header + "\n";
@@ -576,7 +594,7 @@ private:
         for (const part &p : parts_)
             if (p.kind == part::hoisted) out += copy(toks_[p.a].offset, end_of(p.b - 1));
         // Groups at least as wide as the small chunk get the big one (two registers per variable).
-        const std::string kind = jam_ ? "JAM" : narrow_ ? "NARROW" : "WIDE";
+        const std::string kind = jam_ ? "JAM" : narrow_ ? "NARROW" : fast_math_ ? "FAST_MATH" : "WIDE";
         out += "if (sm_size.x > SM_LANES_" + kind + "_SMALL) {\n";
         chunk_ = kind;
         emit_chunks(out);
@@ -621,7 +639,8 @@ private:
     std::vector<variable> vars_;
     std::map<const part *, size_t> decl_var_;
     int labels_ = 0;
-    bool narrow_ = false;
+    bool narrow_ = false;    // calls libm's vector math (libm_vector_functions)
+    bool fast_math_ = false; // calls only the prelude's fast-math functions (prelude_fast_math_functions)
     bool jam_ = false; // counted loops over vector-typed values, as interleaved lanes (interleaves_uniform_loops)
     std::string chunk_; // which SM_LANES_* the chunk being written uses
 };

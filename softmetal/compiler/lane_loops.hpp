@@ -7,9 +7,11 @@
 // escape loop of a Mandelbrot kernel, a search, a `break` on data) keeps every thread scalar. Here such
 // a loop is turned inside out, in source: the group's threads are taken in chunks of lanes along x
 // (prelude/target_cpu.h's SM_LANES_*: 32 with AVX-512, two registers of 16 floats run interleaved; 16
-// for groups narrower than that; 8-lane registers for kernels calling vector math), and the loop
-// becomes "while any lane of the chunk is still in the loop: for each lane, one iteration, masked by
-// the lane's own flag". That loop over lanes has no loop inside and a constant trip count, so LLVM's
+// for groups narrower than that; 8-lane registers for kernels calling libm's vector math, which
+// libmvec has in 8 lanes at most: log, pow, tan, ..., precise::exp, and exp, exp2, sin and cos in
+// libraries without fast math, which are the prelude's own under it), and the loop becomes "while
+// any lane of the chunk is still in the loop: for each lane, one iteration, masked by the lane's own
+// flag". That loop over lanes has no loop inside and a constant trip count, so LLVM's
 // ordinary vectorizer if-converts it: divergent branches, `break`, `continue` and `return` become
 // masks. Each lane's variables live in fixed-size arrays loaded and stored whole on every iteration,
 // which LLVM keeps in vector registers. Statements outside such loops run once per lane, in masked

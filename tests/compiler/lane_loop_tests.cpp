@@ -433,3 +433,128 @@ TEST_CASE("a kernel too big for clang's inliner is inlined into the thread loop 
     softmetal_test::direct_runner plain;
     CHECK(plain.run(c) == "");
 }
+
+namespace {
+
+// Which lane width a kernel's vector math allows (lane_loops.cpp): exp, exp2, sin and cos are the
+// prelude's own written-out functions under fast math, which LLVM vectorizes at 16 lanes with AVX-512
+// (the wide chunks: two registers of 16, run interleaved); libm's functions (log, precise::exp, and
+// exp and sin without fast math) have vector forms of 8 lanes at most (the narrow chunks: 2 x 8).
+// Without AVX-512 both are two registers of 8.
+std::string wide_remark() {
+    return __builtin_cpu_supports("avx512f") ? "vectorized loop (vectorization width: 16, interleaved count: 2)"
+                                             : "vectorized loop (vectorization width: 8, interleaved count: 2)";
+}
+const char *const narrow_remark = "vectorized loop (vectorization width: 8, interleaved count: 2)";
+
+// `sum over k = n..1 of f(v * k)` with n = 1 + i % 9 per thread: a `while` loop of per-thread length
+// around a math call, 203 threads in groups of 40 (a chunk of 32 lanes, then 8 live lanes and 24 past
+// the group's edge; the last group of 3 takes the small chunk), checked against `want` in double.
+corpus::kernel_case series_case(const std::string &name, const std::string &term, bool fast_math, double (*want)(double)) {
+    const uint32_t n = 203;
+    std::vector<float> x(n);
+    for (uint32_t i = 0; i < n; ++i) x[i] = 0.05f + 0.9f * float(i) / float(n);
+    corpus::kernel_case c;
+    c.name = name;
+    c.source = "#include <metal_stdlib>\nusing namespace metal;\n"
+               "kernel void series(const device float* x [[buffer(0)]], device float* out [[buffer(1)]],\n"
+               "                   uint i [[thread_position_in_grid]]) {\n"
+               "    const float v = x[i];\n"
+               "    uint n = 1u + i % 9u;\n"
+               "    float acc = 0.0f;\n"
+               "    while (n > 0u) {\n"
+               "        const float t = v * float(n);\n"
+               "        acc += " + term + ";\n"
+               "        --n;\n"
+               "    }\n"
+               "    out[i] = acc;\n"
+               "}\n";
+    c.function = "series";
+    c.fast_math = fast_math;
+    c.bindings = {corpus::buffer_of(0, x), corpus::zeros<float>(1, n)};
+    c.grid = corpus::size3{n, 1, 1};
+    c.threadgroup = corpus::size3{40, 1, 1};
+    c.check = [=](const corpus::results &r) {
+        const std::vector<float> got = r.get<float>(1);
+        for (uint32_t i = 0; i < n; ++i) {
+            double sum = 0;
+            for (uint32_t k = 1 + i % 9u; k > 0; --k) sum += want(double(x[i]) * k);
+            if (!(std::fabs(got[i] - sum) <= 2e-5 * std::fmax(1.0, std::fabs(sum))))
+                return "element " + std::to_string(i) + ": got " + std::to_string(got[i]) + ", want " + std::to_string(sum);
+        }
+        return std::string();
+    };
+    return c;
+}
+
+double exp_times_sin(double t) { return std::exp(t) * std::sin(t); }
+double exp2_plus_cos(double t) { return std::exp2(t) + std::cos(t); }
+double log_of_one_plus(double t) { return std::log(1.0 + t); }
+
+// The compile log of `c` with SOFTMETAL_REMARKS=1 and the case's own math mode (remarks_of: the default).
+std::string remarks_in_mode(const corpus::kernel_case &c) {
+    scoped_environment remarks("SOFTMETAL_REMARKS", "1");
+    softmetal::compile_options options;
+    options.fast_math = c.fast_math;
+    softmetal::compile_result r = softmetal::compile_library(c.source, options, softmetal_test::test_runtime());
+    INFO(r.log);
+    REQUIRE(r.module);
+    return r.log;
+}
+
+// The lane form was taken with the expected width, and no loop of the kernel took the other one.
+void check_lane_width(const corpus::kernel_case &c, const std::string &want, const std::string &not_want) {
+    const std::string log = remarks_in_mode(c);
+    INFO(log);
+    CHECK(log.find(lanes_remark("series")) != std::string::npos);
+    CHECK(log.find("remark: kernel 'series': threads: " + want) != std::string::npos);
+    if (want != not_want) CHECK(log.find(not_want) == std::string::npos);
+}
+
+} // namespace
+
+TEST_CASE("fast-math exp and sin in a loop of per-thread length take the wide lanes and match the host", "[compiler][lanes]") {
+    softmetal_test::use_default_test_cache();
+    const corpus::kernel_case c = series_case("lanes_fast_exp_sin", "exp(t) * sin(t)", true, exp_times_sin);
+    check_lane_width(c, wide_remark(), narrow_remark);
+    softmetal_test::direct_runner runner;
+    CHECK(runner.run(c) == "");
+    scoped_environment off("SOFTMETAL_LANES", "0");
+    softmetal_test::direct_runner plain;
+    CHECK(plain.run(c) == "");
+}
+
+TEST_CASE("fast:: exp2 and cos take the wide lanes too and match the host", "[compiler][lanes]") {
+    softmetal_test::use_default_test_cache();
+    const corpus::kernel_case c = series_case("lanes_fast_exp2_cos", "fast::exp2(t) + metal::fast::cos(t)", true, exp2_plus_cos);
+    check_lane_width(c, wide_remark(), narrow_remark);
+    softmetal_test::direct_runner runner;
+    CHECK(runner.run(c) == "");
+}
+
+TEST_CASE("libm's log beside exp keeps the narrow lanes and matches the host", "[compiler][lanes]") {
+    softmetal_test::use_default_test_cache();
+    const corpus::kernel_case c = series_case("lanes_libm_log", "log(1.0f + t) + exp(t) - exp(t)", true, log_of_one_plus);
+    check_lane_width(c, narrow_remark, wide_remark());
+    softmetal_test::direct_runner runner;
+    CHECK(runner.run(c) == "");
+}
+
+TEST_CASE("precise::exp keeps the narrow lanes and matches the host", "[compiler][lanes]") {
+    softmetal_test::use_default_test_cache();
+    const corpus::kernel_case c = series_case("lanes_precise_exp", "precise::exp(t) * sin(t)", true, exp_times_sin);
+    check_lane_width(c, narrow_remark, wide_remark());
+    softmetal_test::direct_runner runner;
+    CHECK(runner.run(c) == "");
+}
+
+TEST_CASE("exp and sin without fast math are libm's and keep the narrow lanes, matching the host", "[compiler][lanes]") {
+    softmetal_test::use_default_test_cache();
+    const corpus::kernel_case c = series_case("lanes_libm_exp_sin", "exp(t) * sin(t)", false, exp_times_sin);
+    check_lane_width(c, narrow_remark, wide_remark());
+    softmetal_test::direct_runner runner;
+    CHECK(runner.run(c) == "");
+    scoped_environment off("SOFTMETAL_LANES", "0");
+    softmetal_test::direct_runner plain;
+    CHECK(plain.run(c) == "");
+}

@@ -80,7 +80,7 @@
 // interleaved (a divergent loop is a chain of dependent operations, and two independent chains keep
 // both FMA pipes busy: 1.3-1.8x over one register on Mandelbrot), or one register (the _SMALL forms)
 // for groups too narrow to fill two. Each lane's variables stay in registers across the loop. NARROW
-// for kernels calling vector math, which libmvec has in 8 lanes at most (see SM_THREAD_LOOP_WIDTH).
+// for kernels calling libm's vector math, which libmvec has in 8 lanes at most (see SM_THREAD_LOOP_WIDTH).
 // The lane loop's trip count is the chunk: `unroll(disable)` keeps LLVM from unrolling it before the
 // vectorizer sees it (it does for 8 lanes).
 // (_Pragma takes one string literal: no pasting, so each hint is spelled out.)
@@ -143,6 +143,21 @@
 #define SM_LANE_LOOP_NARROW SM_LANE_LOOP_WIDE
 #define SM_LANES_NARROW_SMALL SM_LANES_WIDE_SMALL
 #define SM_LANE_LOOP_NARROW_SMALL SM_LANE_LOOP_WIDE_SMALL
+#endif
+// Lane loops whose vector math is only exp, exp2, sin and cos (and exp10, sinpi, cospi: lane_loops.cpp's
+// prelude_fast_math_functions): under fast math those are this file's written-out fast_exp/fast_sin,
+// which LLVM vectorizes at 16 lanes like any arithmetic, so the chunks are the wide ones; without
+// fast math they are libm's, whose vector forms stop at 8 lanes, so the narrow ones.
+#if defined(__FAST_MATH__)
+#define SM_LANES_FAST_MATH SM_LANES_WIDE
+#define SM_LANE_LOOP_FAST_MATH SM_LANE_LOOP_WIDE
+#define SM_LANES_FAST_MATH_SMALL SM_LANES_WIDE_SMALL
+#define SM_LANE_LOOP_FAST_MATH_SMALL SM_LANE_LOOP_WIDE_SMALL
+#else
+#define SM_LANES_FAST_MATH SM_LANES_NARROW
+#define SM_LANE_LOOP_FAST_MATH SM_LANE_LOOP_NARROW
+#define SM_LANES_FAST_MATH_SMALL SM_LANES_NARROW_SMALL
+#define SM_LANE_LOOP_FAST_MATH_SMALL SM_LANE_LOOP_NARROW_SMALL
 #endif
 
 namespace sm {
