@@ -6,8 +6,6 @@
 #include <cstdlib>
 #include <dirent.h>
 #include <fcntl.h>
-#include <fstream>
-#include <iterator>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -95,50 +93,29 @@ TEST_CASE("a symlinked cache directory is refused", "[compiler][cache]") {
     CHECK(entries(real).empty());
 }
 
-// clang++-19 behind a script that adds a line to `count_file` for every run other than the identity
-// query (-###): a cache hit is a compile that ran no compiler, which holds however loaded the machine is
-// (a bound on its time did not, under the sanitizers on a shared 2-core machine).
-std::string counting_compiler(const std::string &count_file) {
-    const std::string script = softmetal_test::private_test_directory() + "/counting-clang-" + std::to_string(std::rand()) + ".sh";
-    {
-        std::ofstream out(script);
-        out << "#!/bin/sh\n"
-               "for a in \"$@\"; do [ \"$a\" = '-###' ] && exec /usr/bin/clang++-19 \"$@\"; done\n"
-               "echo run >> '" << count_file << "'\n"
-               "exec /usr/bin/clang++-19 \"$@\"\n";
-    }
-    REQUIRE(chmod(script.c_str(), 0700) == 0);
-    return script;
-}
-
-size_t lines_in(const std::string &file) {
-    std::ifstream in(file);
-    return size_t(std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n'));
-}
-
 TEST_CASE("a second compile in the process is served from memory, a new process from disk", "[compiler][cache]") {
     std::string dir = fresh_directory("hits");
     std::string src = unique_kernel("hits");
     const std::string runs = softmetal_test::private_test_directory() + "/hits-runs-" + std::to_string(std::rand());
-    const std::string compiler = counting_compiler(runs);
+    const std::string compiler = softmetal_test::counting_compiler(runs, softmetal_test::counted_runs::compiles);
     auto compile_counted = [&] {
         softmetal_test::scoped_environment cxx("SOFTMETAL_CXX", compiler.c_str());
         return compile_in(dir, src);
     };
     auto first = compile_counted();
     REQUIRE(kernel_works(first));
-    const size_t after_miss = lines_in(runs);
+    const size_t after_miss = softmetal_test::lines_in(runs);
     CHECK(after_miss > 0);
 
     auto second = compile_counted();
     CHECK(second.module == first.module);
-    CHECK(lines_in(runs) == after_miss);
+    CHECK(softmetal_test::lines_in(runs) == after_miss);
 
     softmetal::detail::forget_loaded_modules_for_testing();
     auto from_disk = compile_counted();
     CHECK(kernel_works(from_disk));
     CHECK(from_disk.module != first.module);
-    CHECK(lines_in(runs) == after_miss);
+    CHECK(softmetal_test::lines_in(runs) == after_miss);
     CHECK(entries(dir).size() == 1);
 }
 

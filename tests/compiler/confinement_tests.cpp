@@ -453,15 +453,7 @@ TEST_CASE("clang's temporaries go to the private build directory, not $TMPDIR", 
 TEST_CASE("processes compiling the same kernel at once run clang once", "[compiler][cache]") {
     std::string dir = cache_directory("together");
     std::string count = dir + "-builds.txt";
-    std::string script = dir + "-counting-clang.sh";
-    {
-        std::ofstream out(script);
-        out << "#!/bin/sh\n"
-               "link=0; for a in \"$@\"; do [ \"$a\" = '-shared' ] && link=1; [ \"$a\" = '-E' ] && link=0 && break; done\n"
-               "[ $link = 1 ] && echo build >> '" << count << "'\n"
-               "exec /usr/bin/clang++-19 \"$@\"\n";
-    }
-    REQUIRE(chmod(script.c_str(), 0700) == 0);
+    const std::string script = softmetal_test::counting_compiler(count, softmetal_test::counted_runs::links);
     setenv("SOFTMETAL_CXX", script.c_str(), 1);
     const std::string src = doubling_kernel("k");
     std::vector<pid_t> children;
@@ -477,10 +469,7 @@ TEST_CASE("processes compiling the same kernel at once run clang once", "[compil
         CHECK(WIFEXITED(status));
         CHECK(WEXITSTATUS(status) == 0);
     }
-    std::ifstream in(count);
-    int builds = 0;
-    for (std::string line; std::getline(in, line);) ++builds;
-    CHECK(builds == 1);
+    CHECK(softmetal_test::lines_in(count) == 1);
     softmetal_test::use_default_test_cache();
 }
 
