@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -1624,6 +1625,7 @@ public:
         assign_regions(top, next);
         collect_uses(top);
         if (!choose_replicated(top, why)) return false;
+        if (!replicate_changed_parameters(why)) return false;
         if (!check_regions(top, why)) return false;
         emit_function(top, code);
         return true;
@@ -2766,6 +2768,35 @@ private:
         }
         return choose_group_copies(top, why);
     }
+    // A parameter the body changes (`x += gid * axis_size;` in MLX's row kernels) is each thread's
+    // own in Metal, as every argument is. The split function's parameters belong to the group, shared
+    // by its loops over the threads, where the first thread's `x +=` would move every later thread's
+    // `x` too. So such a parameter gets one copy per thread, set from the argument before the first
+    // region (parameter_copies) and bound in every region that names it, as a variable declared before
+    // them all. A changed position (recomputed per thread in each region) keeps the fiber path.
+    // (`&p.member`, `&p[i]` take no parameter's address; a name the body declares too is its own.)
+    bool replicate_changed_parameters(std::string &why) {
+        const std::set<std::string> params = parameter_names();
+        for (const std::string &name : params) {
+            if (!assigns(name, 0, toks_.size()) || declared_in_body(name, params)) continue;
+            for (const auto &p : k_.positions)
+                if (p.first == name) {
+                    why = "the kernel changes its parameter '" + name + "', a position of the thread";
+                    return false;
+                }
+            replicated r{name, "::sm::regions::deduced_value_t<decltype(" + name + ")>", -1, nullptr};
+            r.scope_end = std::numeric_limits<int>::max();
+            changed_parameters_.push_back(reps_.size());
+            reps_.push_back(r);
+        }
+        return true;
+    }
+    std::string parameter_copies() const {
+        std::string out;
+        for (size_t i : changed_parameters_)
+            out += "for (unsigned sm_t = 0; sm_t < sm_count; ++sm_t) sm_rep" + std::to_string(i) + "[sm_t] = " + reps_[i].name + ";\n";
+        return out;
+    }
     void all_matrix_decls(const std::vector<stmt> &list, std::vector<const stmt *> &out) const {
         for (const stmt &s : list) {
             if (s.kind == stmt_kind::matrix && !s.matrix_declared.empty()) out.push_back(&s);
@@ -2933,7 +2964,7 @@ private:
             bool per_thread = mentions_per_thread_position(s.a, s.head_end + 1);
             for (size_t i = s.a; i <= s.head_end && !per_thread; ++i)
                 for (const replicated &r : reps_)
-                    if (is_ident(i) && text(i) == r.name && mentions_per_thread_position(r.decl->a, r.decl->b)) per_thread = true;
+                    if (is_ident(i) && text(i) == r.name && (!r.decl || mentions_per_thread_position(r.decl->a, r.decl->b))) per_thread = true;
             if (per_thread) {
                 why = "the header of a loop around a barrier depends on the thread's position";
                 return false;
@@ -3545,6 +3576,7 @@ private:
         for (size_t i = 0; i < reps_.size(); ++i)
             if (reps_[i].uniform) out += uniform_value(i);
             else if (!reps_[i].deferred) out += rep_allocation(i);
+        out += parameter_copies();
         // One copy per SIMD group of the matrices that live across regions.
         for (size_t i = 0; i < group_copies_.size(); ++i)
             if (!group_copies_[i].deferred) out += group_copy_allocation(i);
@@ -3559,6 +3591,7 @@ private:
     std::map<std::string, std::set<int>> uses_;
     std::map<const stmt *, size_t> rep_index_;
     std::vector<replicated> reps_;
+    std::vector<size_t> changed_parameters_; // reps_ of the parameters the body changes (replicate_changed_parameters)
     std::set<std::string> matrix_names_; // matrices declared at the levels parsed so far
     mutable int matrix_redeclarations_ = 0;
     std::vector<group_copy> group_copies_;

@@ -408,6 +408,7 @@ private:
         return it != uses_.end() && it->second.count(region);
     }
     bool choose_variables(std::string &why) {
+        if (!copy_changed_parameters(why)) return false;
         for (const part &p : parts_) {
             if (p.kind == part::lanes && p.loop == part::for_loop && p.init_name != npos) {
                 if (address_taken(text(p.init_name))) {
@@ -444,6 +445,50 @@ private:
             }
         }
         return true;
+    }
+    // A parameter the body changes (`x += gid * 4;`) is each thread's own in Metal; here the parameters
+    // belong to the group, so it gets one copy per lane, set from the argument when a chunk starts
+    // (emit_chunks) and visible in every region. A changed position keeps the plain thread loop, and a
+    // body that also declares the name the lane form (which of the two a change means is not told).
+    bool copy_changed_parameters(std::string &why) {
+        std::set<std::string> changed;
+        for (size_t i = 0; i < toks_.size(); ++i)
+            if (is_ident(i) && !member(i) && assigned_at(i)) changed.insert(text(i));
+        for (const std::string &name : parameter_names()) {
+            if (!changed.count(name)) continue;
+            for (const auto &pos : k_.positions)
+                if (pos.first == name) {
+                    why = "the kernel changes its parameter '" + name + "', a position of the thread";
+                    return false;
+                }
+            for (const part &p : parts_)
+                for (size_t t : p.names)
+                    if (text(t) == name) {
+                        why = "the kernel changes its parameter '" + name + "' and declares a variable of that name";
+                        return false;
+                    }
+            parameter_vars_.push_back(vars_.size());
+            vars_.push_back({name, "::sm::regions::deduced_value_t<decltype(" + name + ")>", false, -1, false});
+        }
+        return true;
+    }
+    // The names of the kernel's parameters (the last identifier of each top-level piece of the list).
+    std::vector<std::string> parameter_names() const {
+        std::vector<std::string> out;
+        const std::vector<token> ts = tokenize_msl(s_.substr(k_.params_open + 1, k_.params_close - k_.params_open - 1));
+        const std::string list = s_.substr(k_.params_open + 1, k_.params_close - k_.params_open - 1);
+        std::string last;
+        int depth = 0;
+        for (size_t i = 0; i <= ts.size(); ++i) {
+            const std::string t = i < ts.size() ? list.substr(ts[i].offset, ts[i].length) : ",";
+            if (t == "(" || t == "[" || t == "<" || t == "{") ++depth;
+            else if (t == ")" || t == "]" || t == ">" || t == "}") --depth;
+            else if (t == "," && depth == 0) {
+                if (!last.empty()) out.push_back(last);
+                last.clear();
+            } else if (depth == 0 && ts[i].kind == token_kind::identifier) last = t;
+        }
+        return out;
     }
     // The per-lane variables a region sees, by name (a loop's own variable hides an outer one).
     std::vector<size_t> visible(int region) const {
@@ -615,7 +660,9 @@ private:
                "unsigned sm_in[sm_lanes]; // in the loop being run\n"
                "(void)sm_in;\n";
         for (size_t i = 0; i < vars_.size(); ++i) out += vars_[i].type + " sm_rep" + std::to_string(i) + "[sm_lanes] = {};\n";
-        out += lane_loop() + "sm_on[sm_l] = sm_x0 + sm_l < sm_size.x ? 1u : 0u;\n}\n";
+        out += lane_loop() + "sm_on[sm_l] = sm_x0 + sm_l < sm_size.x ? 1u : 0u;\n";
+        for (size_t i : parameter_vars_) out += "sm_rep" + std::to_string(i) + "[sm_l] = " + vars_[i].name + ";\n";
+        out += "}\n";
         std::vector<const part *> plain;
         for (const part &p : parts_) {
             if (p.kind == part::hoisted) continue;
@@ -638,6 +685,7 @@ private:
     std::map<std::string, std::set<int>> uses_;
     std::vector<variable> vars_;
     std::map<const part *, size_t> decl_var_;
+    std::vector<size_t> parameter_vars_; // vars_ of the parameters the body changes (copy_changed_parameters)
     int labels_ = 0;
     bool narrow_ = false;    // calls libm's vector math (libm_vector_functions)
     bool fast_math_ = false; // calls only the prelude's fast-math functions (prelude_fast_math_functions)

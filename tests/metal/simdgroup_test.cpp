@@ -4,6 +4,7 @@
 // matrix-vector product, scan, bitonic step, compaction, an 8x8 simdgroup_matrix GEMM).
 #include "metal_test_support.hpp"
 #include "../kernels/member_call_kernels.hpp"
+#include "../kernels/changed_parameter_kernels.hpp"
 #include "../kernels/simd_loop_kernels.hpp"
 
 #include <algorithm>
@@ -886,5 +887,27 @@ TEST_CASE("loops on a SIMD-group condition give the host reference's results spl
                 CHECK(buffers[2].copy_out<unsigned char>() == c.want.at(2));
                 CHECK(buffers[3].copy_out<unsigned char>() == c.want.at(3));
             }
+    }
+}
+
+// Each thread moves its buffer pointers to its own elements before meeting (MLX's RMS norm): one
+// thread's `x += ...` must not move another's, split or on fibers (tests/kernels/changed_parameter_kernels.hpp).
+TEST_CASE("a kernel whose threads move their buffer pointers before meeting matches the host, split and on fibers", "[metal][simdgroup]") {
+    using namespace changed_parameter_kernels;
+    const std::vector<float> x = row_scale_input();
+    const std::vector<double> want = row_scale_reference(x);
+    for (const char* mode : {(const char*)nullptr, "fibers"}) {
+        INFO((mode ? mode : "regions"));
+        barrier_mode scope(mode);
+        const pymetal::library lib = device().compile(row_scale_source);
+        auto out = device().new_buffer(std::vector<float>(x.size(), -1.0f));
+        lib.kernel("row_scale")
+            .run({device().new_buffer(x), out, pymetal::value(row_length), pymetal::threadgroup_memory(16)}, {rows, 1, 1}, {threads, 1, 1})
+            .wait();
+        const auto got = out.copy_out<float>();
+        for (std::size_t i = 0; i < want.size(); ++i) {
+            INFO("element " << i);
+            CHECK(std::fabs(got[i] - want[i]) <= 1e-4 * (1 + std::fabs(want[i])));
+        }
     }
 }
