@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -234,12 +236,33 @@ public:
         if (open == npos || match_[open] == npos) return false;
         std::map<std::string, std::string> rename;
         std::string out;
+        kernel_aliases(open);
         if (!expand_list(open + 1, match_[open], rename, 0, out) || (inlined_ == 0 && loop_tests_ == 0)) return false;
         body = "{" + out + lines_.sync(toks_[match_[open]].offset) + "}";
         return true;
     }
 
 private:
+    // The kernel body's own type aliases (`using sort_kernel = KernelMergeSort<T, U, ...>;`, MLX's sort
+    // and steel kernels), each declared once in it: what a call through one (`sort_kernel::block_sort(...)`)
+    // goes through, as for an inlining's type parameter.
+    void kernel_aliases(size_t open) {
+        std::map<std::string, int> count;
+        std::map<std::string, std::string> value;
+        for (size_t i = open + 1; i < match_[open]; ++i) {
+            if (!(is(i, "using") && is_ident(i + 1) && is(i + 2, "=") && (is(i - 1, ";") || is(i - 1, "{") || is(i - 1, "}")))) continue;
+            size_t semi = i + 3;
+            while (semi < match_[open] && !is(semi, ";")) {
+                if ((is(semi, "(") || is(semi, "[") || is(semi, "{")) && match_[semi] != npos) semi = match_[semi];
+                ++semi;
+            }
+            if (semi >= match_[open]) return;
+            ++count[text(i + 1)];
+            value[text(i + 1)] = spelled(i + 3, semi, {});
+        }
+        for (const auto &c : count)
+            if (c.second == 1 && !type_values_.count(c.first)) type_values_[c.first] = value[c.first];
+    }
     void tokenize() {
         for (const token &t : tokenize_msl(s_))
             if (!t.in_directive) toks_.push_back(t);
@@ -406,11 +429,13 @@ private:
         return out;
     }
 
-    bool expand_list(size_t a, size_t b, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
+    bool expand_list(size_t a, size_t b, const std::map<std::string, std::string> &outer_rename, int depth, std::string &out) {
+        std::map<std::string, std::string> rename = outer_rename; // (and threadgroup variables declared again: below)
         int guards = 0; // `if (!sm_r<N>) {` open (early returns)
         for (size_t i = a; i < b;) {
             const size_t e = stmt_end(i, b);
             if (e == npos || e > b) return false;
+            rename_repeated_threadgroup_variable(i, rename);
             // (Hoisted where the statement is one of the list's own, below; a loop, block or if holding
             // one is expanded so that its statements are.)
             const bool nested = has_nested_simd_call(i, e);
@@ -452,6 +477,11 @@ private:
                 size_t last_close = 0;
                 for (size_t k = i; k < e; ++k) {
                     if (!is_helper_call(k)) continue;
+                    std::string callee;
+                    if (quiet_member_call(k, rename, callee)) {
+                        reps[call_start(k)] = {k, callee};
+                        continue;
+                    }
                     if (k < last_close) return false;
                     std::string ret;
                     if (!inline_call(k, rename, depth, out, ret)) return false;
@@ -890,8 +920,10 @@ private:
     // other, no specialisation), that names no other member of it (its body is read outside the class:
     // only the class's template parameters, bound by the inlining, are known there); the class's
     // template parameter list `<...>` when it is a template.
+    // `used` (when given): the other members its body names are no obstacle, they are returned there
+    // (and `class_open` is the class's '{'), for class_member_declarations to declare or refuse.
     bool find_member(const std::string &type, const std::string &f, bool instance, definition &d, size_t &tparams_open,
-                     size_t &tparams_close) const {
+                     size_t &tparams_close, std::set<std::string> *used = nullptr, size_t *class_open = nullptr) const {
         size_t open = npos;
         int found = 0;
         tparams_open = tparams_close = npos;
@@ -959,8 +991,197 @@ private:
         size_t body = body_open;
         while (!is(body, "{")) ++body;
         for (size_t i = d.template_open != npos ? d.template_open : d.type_start; i < match_[body]; ++i)
-            if (is_ident(i) && !(is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")) && (members.count(text(i)) || text(i) == "this"))
-                return false;
+            if (is_ident(i) && !(is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")) && (members.count(text(i)) || text(i) == "this")) {
+                if (!used || text(i) == "this") return false;
+                used->insert(text(i));
+            }
+        if (class_open) *class_open = open;
+        return true;
+    }
+
+    // A threadgroup variable of the kernel declared again in another scope (MLX's sort kernels declare
+    // `tgp_vals` in both arms of `if (ARG_SORT)`; the translator gives each its own storage, `.s0.tgp_vals`,
+    // `.s1.tgp_vals`): the split declares them all at its top, so the later one, at `i`, and its uses in
+    // the rest of its scope get a name of their own.
+    void rename_repeated_threadgroup_variable(size_t i, std::map<std::string, std::string> &rename) {
+        if (!(is(i, "auto") && is(i + 1, "&") && is_ident(i + 2) && is(i + 3, "=") && is(i + 4, "::") && is(i + 5, "sm") &&
+              is(i + 7, "entry") && is(i + 9, "threadgroup_vars")))
+            return;
+        const std::string name = text(i + 2);
+        if (threadgroup_names_.insert(name).second) return;
+        rename[name] = name + "_sm" + std::to_string(threadgroup_names_.size());
+        threadgroup_names_.insert(rename[name]);
+    }
+    std::set<std::string> threadgroup_names_; // the kernel's threadgroup variables the inlining has seen
+
+    // ---- the class's own names in an inlined member function (MLX's sort and steel kernels) ----
+    // A member function of a class template reads the class's names: KernelMergeSort::block_sort its
+    // `using block_merge_sort_t = BlockMergeSort<...>;` and `N_PER_BLOCK`, BlockMergeSort::sort its
+    // static `merge_partition` and `merge_step`. Inlined outside the class, each becomes a name of this
+    // inlining, as the class's template parameters do: every member alias and static constant of the
+    // class, in the class's order (one may name an earlier one), `using sm_i<N>_X = ...;` or
+    // `constexpr T sm_i<N>_X = (...);` (an alias's value is what a call through it, `block_merge_sort_t::sort(...)`,
+    // goes through), and another static member function, which must meet no other thread, is called
+    // through `sm_i<N>_self`, the class with this inlining's arguments. False (not inlined) when the
+    // class holds what this does not read (a nested type, a typedef, a member template, an operator, a
+    // friend), a member is named like one of the function's own names, or the body names a data member,
+    // a non-static member function or one that meets.
+    static bool dbg_fail(int line) { if (std::getenv("SM_DEBUG_INLINE")) fprintf(stderr, "inline fail at %d\n", line); return false; }
+    bool class_member_declarations(size_t open, const std::string &type, size_t tparams_open, size_t tparams_close,
+                                   const std::set<std::string> &used, const std::set<std::string> &own_names,
+                                   std::map<std::string, std::string> &rename, const std::string &tag, const std::string &at,
+                                   std::string &declarations) {
+        if (open == npos || match_[open] == npos) return dbg_fail(__LINE__);
+        const size_t close = match_[open];
+        enum class kind { alias, constant, function, other };
+        struct class_member {
+            std::string name;
+            kind what;
+            size_t a, b; // the alias's or constant's value
+            std::string type; // a constant's type
+            bool is_static;
+        };
+        std::vector<class_member> ms;
+        auto statement_end = [&](size_t k) {
+            while (k < close && !is(k, ";")) {
+                if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) k = match_[k];
+                ++k;
+            }
+            return k;
+        };
+        size_t head = open + 1;
+        for (size_t k = open + 1; k < close; ++k) {
+            if (is(k, ";")) {
+                head = k + 1;
+                continue;
+            }
+            if (k == head && (is(k, "public") || is(k, "private") || is(k, "protected")) && is(k + 1, ":")) {
+                head = k + 2;
+                ++k;
+                continue;
+            }
+            if (k == head && (is(k, "struct") || is(k, "class") || is(k, "union") || is(k, "enum") || is(k, "typedef") ||
+                              is(k, "template") || is(k, "friend")))
+                return dbg_fail(__LINE__);
+            if (is(k, "operator")) return dbg_fail(__LINE__);
+            if (k == head && is(k, "using")) {
+                if (!is_ident(k + 1) || !is(k + 2, "=")) return dbg_fail(__LINE__);
+                const size_t semi = statement_end(k + 3);
+                if (semi >= close) return dbg_fail(__LINE__);
+                ms.push_back({text(k + 1), kind::alias, k + 3, semi, "", true});
+                k = semi;
+                head = k + 1;
+                continue;
+            }
+            if (is(k, "=") && !is(k + 1, "=") && k > head + 1 && is_ident(k - 1)) {
+                // `[static] [constexpr] [constant] [const] T NAME = value;` (MLX_MTL_CONST: a macro holding `static`)
+                const size_t semi = statement_end(k + 1);
+                if (semi >= close) return dbg_fail(__LINE__);
+                class_member m{text(k - 1), kind::constant, k + 1, semi, "", false};
+                for (size_t h = head; h + 1 < k; ++h) {
+                    if (is(h, "static")) m.is_static = true;
+                    else if (is(h, "constexpr") || is(h, "constant") || is(h, "const") || is(h, "inline")) continue;
+                    else if (is_ident(h) && macro_holds_static(text(h))) m.is_static = true;
+                    else m.type += spelled(h, h + 1, rename) + (is(h, "::") || is(h + 1, "::") ? "" : " ");
+                }
+                if (m.type.empty()) m.is_static = false; // (not read: refused if named)
+                ms.push_back(m);
+                k = semi;
+                head = k + 1;
+                continue;
+            }
+            if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) {
+                size_t b = match_[k] + 1;
+                while (is(b, "const") || is(b, "thread") || is(b, "noexcept") || is(b, "device") || is(b, "threadgroup") || is(b, "constant"))
+                    ++b;
+                if (is(k, "(") && is_ident(k - 1) && is(b, "{") && match_[b] != npos) {
+                    bool st = false;
+                    for (size_t h = head; h + 1 < k; ++h)
+                        if (is(h, "static")) st = true;
+                    ms.push_back({text(k - 1), kind::function, 0, 0, "", st});
+                    k = match_[b];
+                    head = k + 1;
+                    continue;
+                }
+                k = match_[k];
+                continue;
+            }
+            if (is(k, "}")) return dbg_fail(__LINE__);
+        }
+        for (const class_member &m : ms)
+            if (own_names.count(m.name)) return dbg_fail(__LINE__); // (which one a name means: not read here)
+        bool through_self = false;
+        for (const std::string &n : used) {
+            if (rename.count(n)) continue; // (a template parameter of the class, which find_member takes for a member: `using value_t = T;`)
+            const class_member *m = nullptr;
+            for (const class_member &c : ms)
+                if (c.name == n) m = &c;
+            if (!m || !m->is_static || m->what == kind::other) { if (std::getenv("SM_DEBUG_INLINE")) fprintf(stderr, "member %s %d\n", n.c_str(), m ? int(m->what) : -1); return dbg_fail(__LINE__); }
+            if (m->what == kind::function) {
+                if (k_.meeting_functions.count(n)) return dbg_fail(__LINE__); // (inlined by name: not through the class)
+                through_self = true;
+            }
+        }
+        if (through_self) {
+            std::string self = type;
+            if (tparams_open != npos) {
+                self += "<";
+                bool first = true;
+                for (const auto &tp : split_template_commas(tparams_open + 1, tparams_close)) {
+                    size_t nm = tp.first;
+                    for (size_t i = tp.first; i < tp.second && !is(i, "="); ++i)
+                        if (is_ident(i)) nm = i;
+                    if (!rename.count(text(nm))) return dbg_fail(__LINE__);
+                    self += (first ? "" : ", ") + rename.at(text(nm));
+                    first = false;
+                }
+                self += ">";
+            }
+            const std::string self_name = "sm_i" + tag + "_self";
+            declarations += at + "using " + self_name + " = " + self + ";\n";
+            for (const class_member &m : ms)
+                if (m.what == kind::function && m.is_static && used.count(m.name)) rename[m.name] = self_name + "::" + m.name;
+        }
+        for (const class_member &m : ms) {
+            if (m.what == kind::alias) {
+                const std::string value = spelled(m.a, m.b, rename), renamed = "sm_i" + tag + "_" + m.name;
+                declarations += at + "using " + renamed + " = " + value + ";\n";
+                type_values_[renamed] = value;
+                rename[m.name] = renamed;
+            } else if (m.what == kind::constant && m.is_static) {
+                const std::string value = spelled(m.a, m.b, rename), renamed = "sm_i" + tag + "_" + m.name;
+                declarations += at + "constexpr " + m.type + renamed + " = (" + value + ");\n";
+                rename[m.name] = renamed;
+            }
+        }
+        return true;
+    }
+    // Whether an object-like macro `name` of the source is defined with `static` in it (MLX's
+    // `#define MLX_MTL_CONST static constant constexpr const`).
+    bool macro_holds_static(const std::string &name) const {
+        for (size_t p = s_.find("#define"); p != std::string::npos; p = s_.find("#define", p + 7)) {
+            const size_t e = std::min(s_.find('\n', p), s_.size());
+            const std::string line = s_.substr(p + 7, e - p - 7);
+            const std::vector<token> ts = tokenize_msl(line);
+            if (ts.size() < 2 || line.compare(ts[0].offset, ts[0].length, name) != 0 || ts[0].length != name.size()) continue;
+            if (line.compare(ts[0].offset + ts[0].length, 1, "(") == 0) continue; // function-like
+            for (size_t k = 1; k < ts.size(); ++k)
+                if (line.compare(ts[k].offset, ts[k].length, "static") == 0 && ts[k].length == 6) return true;
+        }
+        return false;
+    }
+    // A call through a type (`thread_sort_t::sort(...)`) whose struct the translator found to meet no
+    // other thread (region_kernel::quiet_types): MLX's ThreadSort::sort, named like BlockMergeSort's
+    // meeting `sort`. An ordinary call, its name parenthesised (`(sm_i1_thread_sort_t::sort)(...)`) so
+    // that the splitter does not read it as the meeting one's.
+    bool quiet_member_call(size_t k, const std::map<std::string, std::string> &rename, std::string &callee) const {
+        if (!is_ident(k) || !is(k - 1, "::") || qualified_start(k) != npos || object_call(k)) return false;
+        const size_t start = call_start(k);
+        if (start == npos || !is(k + 1, "(")) return false;
+        std::string type_name;
+        std::vector<std::string> type_args;
+        if (!call_type(k, rename, type_name, type_args) || !k_.quiet_types.count(type_name)) return false;
+        callee = "(" + spelled(start, k + 1, rename) + ")";
         return true;
     }
 
@@ -1189,29 +1410,35 @@ private:
     bool inline_call(size_t call, const std::map<std::string, std::string> &outer, int depth, std::string &out, std::string &ret) {
         const std::string name = text(call);
         const size_t paren = call_paren(call);
-        if (paren == npos) return false;
+        if (paren == npos) return dbg_fail(__LINE__);
         definition d;
-        if (depth >= 4) return false;
+        if (depth >= 4) return dbg_fail(__LINE__);
         // Through a type (`S::f`, `S<float>::f`, `Op::f`): a static member function of a struct of the
         // source's own, whose template parameters become declarations of this inlining like a function
         // template's (below).
         const bool through_type = is(call - 1, "::") && qualified_start(call) == npos;
         std::vector<std::string> type_args;
         size_t type_params_open = npos, type_params_close = npos;
+        std::set<std::string> class_used; // the class's other members the body names (class_member_declarations)
+        size_t class_open = npos;
+        std::string class_name;
         if (through_type) {
             std::string type_name;
-            if (!call_type(call, outer, type_name, type_args) || !find_member(type_name, name, false, d, type_params_open, type_params_close))
-                return false;
+            if (!call_type(call, outer, type_name, type_args) ||
+                !find_member(type_name, name, false, d, type_params_open, type_params_close, &class_used, &class_open))
+                return dbg_fail(__LINE__);
+            class_name = type_name;
         } else if (object_call(call)) {
             // On an object (`op.simd_reduce(v)`, `Op op;` or `Sum<float> op;` before): a member function
             // that reads nothing of its object (no data member, no other member, no `this`) is the same
             // call through its type, whatever the object holds.
             std::string type_name;
             if (!object_type(call - 2, outer, out, type_name, type_args) ||
-                !find_member(type_name, name, true, d, type_params_open, type_params_close))
-                return false;
+                !find_member(type_name, name, true, d, type_params_open, type_params_close, &class_used, &class_open))
+                return dbg_fail(__LINE__);
+            class_name = type_name;
         } else if (!find_definition(name, d)) {
-            return false;
+            return dbg_fail(__LINE__);
         }
         const size_t params_open = d.name + 1, params_close = match_[params_open];
         size_t body = params_close + 1;
@@ -1226,9 +1453,9 @@ private:
             bool absolute = false;
             const std::vector<std::string> q = call_qualifiers(call, absolute), chain = enclosing_namespaces(d.name);
             if (q.size() > chain.size() || (absolute && q.size() != chain.size()) || !std::equal(q.begin(), q.end(), chain.end() - q.size()))
-                return false;
+                return dbg_fail(__LINE__);
             for (size_t i = d.template_open != npos ? d.template_open : d.type_start; i < body_close; ++i)
-                if (is_ident(i) && namespace_types_.count(text(i))) return false;
+                if (is_ident(i) && namespace_types_.count(text(i))) return dbg_fail(__LINE__);
             if (!chain.empty()) {
                 using_directive = "using namespace ";
                 for (const std::string &n : chain) using_directive += "::" + n;
@@ -1241,19 +1468,19 @@ private:
         {
             std::vector<text_edit> edits;
             std::string ignored;
-            if (!body_macro_edits(s_, toks_[body].offset, toks_[body_close].offset, edits, ignored)) return false;
+            if (!body_macro_edits(s_, toks_[body].offset, toks_[body_close].offset, edits, ignored)) return dbg_fail(__LINE__);
             for (const text_edit &e : edits)
                 if (e.text.find_first_not_of(" \n") != std::string::npos) macro_text_[e.offset] = e.text;
         }
         std::vector<std::pair<size_t, size_t>> params = split_commas(params_open + 1, params_close);
         if (params.size() == 1 && params[0].second == params[0].first + 1 && is(params[0].first, "void")) params.clear();
         const std::vector<std::pair<size_t, size_t>> args = split_commas(paren + 1, match_[paren]);
-        if (params.size() != args.size()) return false;
+        if (params.size() != args.size()) return dbg_fail(__LINE__);
         // The body: statements, the last `return e;` when the helper returns a value, no other return.
         size_t last = body + 1, final_return = npos;
         for (size_t i = body + 1; i < body_close;) {
             const size_t e = stmt_end(i, body_close);
-            if (e == npos) return false;
+            if (e == npos) return dbg_fail(__LINE__);
             last = i;
             i = e;
         }
@@ -1263,7 +1490,7 @@ private:
         // Returns before the end (`if (n < 32) return v;`) are taken in a structured form (below),
         // when none is inside a loop or a switch, where leaving would also leave the loop.
         const bool early = !returns.empty() && !(returns.size() == 1 && returns[0] == last);
-        if (early && !returns_outside_loops(body + 1, body_close)) return false;
+        if (early && !returns_outside_loops(body + 1, body_close)) return dbg_fail(__LINE__);
         if (!early && !returns.empty()) final_return = returns[0];
 
         const int n = inlined_;
@@ -1281,6 +1508,9 @@ private:
             size_t a = p.first, b = p.second;
             for (size_t i = a; i < b; ++i)
                 if (is(i, "=")) b = i; // a default argument (the call gives every argument)
+            // An attribute after the name (`uint3 lid [[thread_position_in_threadgroup]]`, MLX's helpers
+            // written like kernels): says nothing to a helper's parameter.
+            if (b >= a + 4 && is(b - 1, "]") && is(b - 2, "]") && match_[b - 1] != npos && is(match_[b - 1] + 1, "[")) b = match_[b - 1];
             const size_t function_name = function_parameter_name(a, b);
             if (function_name != npos) {
                 ps.push_back({a, b, function_name, false, true});
@@ -1288,10 +1518,10 @@ private:
             }
             size_t nm = b;
             while (nm > a && is(nm - 1, "]")) nm = match_[nm - 1];
-            if (nm == a || !is_ident(nm - 1)) return false;
+            if (nm == a || !is_ident(nm - 1)) return dbg_fail(__LINE__);
             --nm;
             const bool array = nm + 1 < b;
-            if (array && match_[nm + 1] + 1 != b) return false; // one dimension: a pointer
+            if (array && match_[nm + 1] + 1 != b) return dbg_fail(__LINE__); // one dimension: a pointer
             ps.push_back({a, b, nm, array});
         }
         // Template parameters: the call's explicit arguments, then the template's defaults, then
@@ -1300,7 +1530,7 @@ private:
         std::set<std::string> type_parameters;
         if (type_params_open != npos) {
             const std::vector<std::pair<size_t, size_t>> tparams = split_template_commas(type_params_open + 1, type_params_close);
-            if (type_args.size() > tparams.size()) return false;
+            if (type_args.size() > tparams.size()) return dbg_fail(__LINE__);
             for (const auto &tp : tparams)
                 for (size_t i = tp.first; i < tp.second && !is(i, "="); ++i)
                     if (is_ident(i) && (i + 1 == tp.second || is(i + 1, "=") || is(i + 1, ","))) rename[text(i)] = "sm_i" + tag + "_" + text(i);
@@ -1308,14 +1538,14 @@ private:
                 const size_t a = tparams[t].first, b = tparams[t].second;
                 size_t eq = a;
                 while (eq < b && !is(eq, "=")) ++eq;
-                if (eq == a || !is_ident(eq - 1)) return false;
+                if (eq == a || !is_ident(eq - 1)) return dbg_fail(__LINE__);
                 for (size_t i = a; i < eq; ++i)
-                    if (is(i, "...") || is(i, ".") || is(i, "template")) return false;
+                    if (is(i, "...") || is(i, ".") || is(i, "template")) return dbg_fail(__LINE__);
                 const size_t nm = eq - 1;
                 const bool is_type = is(a, "typename") || is(a, "class");
                 const std::string pname = rename.at(text(nm));
                 const std::string value = t < type_args.size() ? type_args[t] : eq < b ? spelled(eq + 1, b, rename) : "";
-                if (value.empty()) return false;
+                if (value.empty()) return dbg_fail(__LINE__);
                 if (is_type) {
                     declarations += at + "using " + pname + " = " + value + ";\n";
                     type_values_[pname] = value;
@@ -1324,11 +1554,18 @@ private:
                 }
             }
         }
+        if (!class_used.empty()) {
+            std::set<std::string> own = local_names(body, body_close);
+            for (const parameter &p : ps) own.insert(text(p.nm));
+            if (!class_member_declarations(class_open, class_name, type_params_open, type_params_close, class_used, own, rename, tag, at,
+                                           declarations))
+                return dbg_fail(__LINE__);
+        }
         if (d.template_open != npos) {
             const std::vector<std::pair<size_t, size_t>> tparams = split_template_commas(d.template_open + 1, d.template_close);
             std::vector<std::pair<size_t, size_t>> explicit_args;
             if (paren != call + 1) explicit_args = split_template_commas(call + 2, paren - 1);
-            if (explicit_args.size() > tparams.size()) return false;
+            if (explicit_args.size() > tparams.size()) return dbg_fail(__LINE__);
             for (const auto &tp : tparams) // every name first: a default or a type may mention a later one
                 for (size_t i = tp.first; i < tp.second && !is(i, "="); ++i)
                     if (is(i, "(") && match_[i] != npos) i = match_[i]; // (a function parameter's own parameter types)
@@ -1345,20 +1582,20 @@ private:
                     size_t eq = a;
                     while (eq < b && !is(eq, "=")) ++eq;
                     std::pair<size_t, size_t> value = t < explicit_args.size() ? explicit_args[t] : std::make_pair(eq + 1, b);
-                    if (t >= explicit_args.size() && eq >= b) return false;
+                    if (t >= explicit_args.size() && eq >= b) return dbg_fail(__LINE__);
                     size_t v = value.first;
                     if (is(v, "&")) ++v; // `&f`
                     for (size_t i = v; i < value.second; ++i)
-                        if (!(is_ident(i) || is(i, "::"))) return false; // a name only
-                    if (v >= value.second) return false;
+                        if (!(is_ident(i) || is(i, "::"))) return dbg_fail(__LINE__); // a name only
+                    if (v >= value.second) return dbg_fail(__LINE__);
                     rename[text(fn)] = spelled(v, value.second, t < explicit_args.size() ? outer : rename);
                     continue;
                 }
                 size_t eq = a;
                 while (eq < b && !is(eq, "=")) ++eq;
-                if (eq == a || !is_ident(eq - 1)) return false;
+                if (eq == a || !is_ident(eq - 1)) return dbg_fail(__LINE__);
                 for (size_t i = a; i < eq; ++i)
-                    if (is(i, "...") || is(i, ".") || is(i, "template")) return false; // packs, template template parameters
+                    if (is(i, "...") || is(i, ".") || is(i, "template")) return dbg_fail(__LINE__); // packs, template template parameters
                 const size_t nm = eq - 1;
                 const bool is_type = is(a, "typename") || is(a, "class");
                 const std::string pname = rename.at(text(nm));
@@ -1380,14 +1617,14 @@ private:
                                 core.push_back(i);
                         if (core.empty() || text(core[0]) != text(nm)) continue;
                         std::string expression;
-                        if (!unevaluated(args[p].first, args[p].second, outer, out, expression)) return false;
+                        if (!unevaluated(args[p].first, args[p].second, outer, out, expression)) return dbg_fail(__LINE__);
                         const std::string arg = "decltype((" + expression + "))";
                         if (core.size() == 1 && !ps[p].array) value = "::sm::regions::deduced_value_t<" + arg + ">";
                         else if ((core.size() == 2 && is(core[1], "*")) || (core.size() == 1 && ps[p].array))
                             value = "::sm::regions::deduced_pointee_t<" + arg + ">";
                     }
                 }
-                if (value.empty()) return false;
+                if (value.empty()) return dbg_fail(__LINE__);
                 if (is_type) {
                     declarations += at + "using " + pname + " = " + value + ";\n";
                     type_parameters.insert(text(nm));
@@ -1402,13 +1639,13 @@ private:
             if (is(i, "static") || is(i, "inline") || is(i, "METAL_FUNC") || is(i, "constexpr") || is(i, "extern")) continue;
             type += spelled(i, i + 1, rename) + (is(i, "::") || (i + 1 < d.name && is(i + 1, "::")) ? "" : " ");
         }
-        if (type.empty() || type.find('&') != std::string::npos) return false;
+        if (type.empty() || type.find('&') != std::string::npos) return dbg_fail(__LINE__);
         const bool is_void = type == "void ";
-        if (!is_void && final_return == npos && !early) return false;
-        if (is_void && final_return != npos && !is(final_return + 1, ";")) return false;
+        if (!is_void && final_return == npos && !early) return dbg_fail(__LINE__);
+        if (is_void && final_return != npos && !is(final_return + 1, ";")) return dbg_fail(__LINE__);
         if (early && is_void)
             for (size_t r : returns)
-                if (!is(r + 1, ";")) return false;
+                if (!is(r + 1, ";")) return dbg_fail(__LINE__);
 
         ++inlined_;
         out += declarations;
@@ -1434,7 +1671,7 @@ private:
             // the helper's calls of the parameter call that function. A pointer of another kind has no
             // declaration of the shape a per-thread copy takes.
             if (ps[p].function) {
-                if (!plain_variable || modifies(pname, body + 1, body_close)) return false;
+                if (!plain_variable || modifies(pname, body + 1, body_close)) return dbg_fail(__LINE__);
                 rename[pname] = outer.count(text(args[p].first)) ? outer.at(text(args[p].first)) : text(args[p].first);
                 continue;
             }
@@ -1449,7 +1686,7 @@ private:
                 rename[pname] = outer.count(text(args[p].first)) ? outer.at(text(args[p].first)) : text(args[p].first);
                 continue;
             }
-            if (reference && !is_const) return false;
+            if (reference && !is_const) return dbg_fail(__LINE__);
             // A value: its type without the reference and, for a reference, the address space.
             static const std::set<std::string> spaces = {"device", "constant", "threadgroup", "thread", "__global", "__local",
                                                          "__private", "__constant", "__generic"};
@@ -1488,12 +1725,12 @@ private:
                 return_reps_.erase(stmt_end(r, body_close) - 1);
                 return_flag_.erase(r);
             }
-            if (!expanded) return false;
+            if (!expanded) return dbg_fail(__LINE__);
             out += at + "}\n";
             return true;
         }
         const size_t end = final_return != npos ? final_return : body_close;
-        if (!expand_list(body + 1, end, rename, depth + 1, out)) return false;
+        if (!expand_list(body + 1, end, rename, depth + 1, out)) return dbg_fail(__LINE__);
         if (!is_void) {
             // `return e;` as `sm_ret<N> = (e);`, a statement like the others: helper calls in `e` are
             // inlined (`return Op::simd_op(v);`) and SIMD-group calls nested in it hoisted.
@@ -1503,7 +1740,7 @@ private:
             const bool expanded = expand_list(final_return, semi + 1, rename, depth + 1, out);
             return_reps_.erase(final_return);
             return_reps_.erase(semi);
-            if (!expanded) return false;
+            if (!expanded) return dbg_fail(__LINE__);
         }
         out += at + "}\n";
         return true;
@@ -1814,6 +2051,12 @@ private:
         // The translator's threadgroup variables: references into the group's arena, shared by all threads.
         if (is(a, "auto") && is(a + 1, "&") && is_ident(a + 2) && is(a + 3, "=") && is(a + 4, "::") && is(a + 5, "sm") &&
             is(a + 7, "entry") && is(a + 9, "threadgroup_vars")) {
+            // (All are declared at the split function's top: two of one name, in the two arms of an
+            // `if (ARG_SORT)` as MLX's sort kernels have, would be declared twice there.)
+            if (!hoisted_names_.insert(text(a + 2)).second) {
+                why = "the threadgroup variable '" + text(a + 2) + "' is declared twice in the kernel's body (in different scopes)";
+                return false;
+            }
             s.kind = stmt_kind::hoisted;
             return true;
         }
@@ -3570,6 +3813,7 @@ private:
     int loop_nesting_ = 0;            // loops around split points being parsed
     std::set<std::string> declared_;  // variables the body declares (in the statements parsed so far)
     std::set<std::string> scope_names_; // names scope statements declare
+    std::set<std::string> hoisted_names_; // the kernel's threadgroup variables (stmt_kind::hoisted)
     size_t max_calls_ = 0; // the most SIMD-group calls in one statement
     int masks_ = 0;          // branches with a per-thread condition (sm_mask<N>)
     bool macros_read_ = false;
