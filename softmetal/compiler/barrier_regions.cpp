@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -266,6 +264,7 @@ private:
     void tokenize() {
         for (const token &t : tokenize_msl(s_))
             if (!t.in_directive) toks_.push_back(t);
+        drop_pragma_macros(); // (MLX_MTL_PRAGMA_UNROLL before a helper's loop)
         match_.assign(toks_.size(), npos);
         std::vector<size_t> stack;
         for (size_t i = 0; i < toks_.size(); ++i) {
@@ -378,7 +377,8 @@ private:
             } else if (is_ident(i) && macro_text_.count(toks_[i].offset)) {
                 with = renamed(macro_text_.at(toks_[i].offset), rename);
             } else if (is_ident(i) && !member(i) && rename.count(text(i))) {
-                with = rename.at(text(i));
+                // (`name<`: a member function template's call with template arguments, class_member_declarations)
+                with = is(i + 1, "<") && rename.count(text(i) + "<") ? rename.at(text(i) + "<") : rename.at(text(i));
             } else {
                 continue;
             }
@@ -1026,12 +1026,11 @@ private:
     // class holds what this does not read (a nested type, a typedef, a member template, an operator, a
     // friend), a member is named like one of the function's own names, or the body names a data member,
     // a non-static member function or one that meets.
-    static bool dbg_fail(int line) { if (std::getenv("SM_DEBUG_INLINE")) fprintf(stderr, "inline fail at %d\n", line); return false; }
     bool class_member_declarations(size_t open, const std::string &type, size_t tparams_open, size_t tparams_close,
                                    const std::set<std::string> &used, const std::set<std::string> &own_names,
                                    std::map<std::string, std::string> &rename, const std::string &tag, const std::string &at,
                                    std::string &declarations) {
-        if (open == npos || match_[open] == npos) return dbg_fail(__LINE__);
+        if (open == npos || match_[open] == npos) return false;
         const size_t close = match_[open];
         enum class kind { alias, constant, function, other };
         struct class_member {
@@ -1040,6 +1039,7 @@ private:
             size_t a, b; // the alias's or constant's value
             std::string type; // a constant's type
             bool is_static;
+            bool is_template = false; // a member function template (`template <typename U = T> static void load(...)`)
         };
         std::vector<class_member> ms;
         auto statement_end = [&](size_t k) {
@@ -1050,8 +1050,18 @@ private:
             return k;
         };
         size_t head = open + 1;
+        bool member_template = false; // after `template <...>`: a member function template's definition follows
         for (size_t k = open + 1; k < close; ++k) {
             if (is(k, ";")) {
+                if (member_template) return false;
+                head = k + 1;
+                continue;
+            }
+            if (k == head && !member_template && is(k, "template") && is(k + 1, "<")) {
+                const size_t c = angle_close(k + 1);
+                if (c == npos || c >= close) return false;
+                member_template = true;
+                k = c;
                 head = k + 1;
                 continue;
             }
@@ -1062,12 +1072,12 @@ private:
             }
             if (k == head && (is(k, "struct") || is(k, "class") || is(k, "union") || is(k, "enum") || is(k, "typedef") ||
                               is(k, "template") || is(k, "friend")))
-                return dbg_fail(__LINE__);
-            if (is(k, "operator")) return dbg_fail(__LINE__);
+                return false;
+            if (is(k, "operator")) return false;
             if (k == head && is(k, "using")) {
-                if (!is_ident(k + 1) || !is(k + 2, "=")) return dbg_fail(__LINE__);
+                if (!is_ident(k + 1) || !is(k + 2, "=")) return false;
                 const size_t semi = statement_end(k + 3);
-                if (semi >= close) return dbg_fail(__LINE__);
+                if (semi >= close) return false;
                 ms.push_back({text(k + 1), kind::alias, k + 3, semi, "", true});
                 k = semi;
                 head = k + 1;
@@ -1076,7 +1086,7 @@ private:
             if (is(k, "=") && !is(k + 1, "=") && k > head + 1 && is_ident(k - 1)) {
                 // `[static] [constexpr] [constant] [const] T NAME = value;` (MLX_MTL_CONST: a macro holding `static`)
                 const size_t semi = statement_end(k + 1);
-                if (semi >= close) return dbg_fail(__LINE__);
+                if (semi >= close) return false;
                 class_member m{text(k - 1), kind::constant, k + 1, semi, "", false};
                 for (size_t h = head; h + 1 < k; ++h) {
                     if (is(h, "static")) m.is_static = true;
@@ -1098,7 +1108,8 @@ private:
                     bool st = false;
                     for (size_t h = head; h + 1 < k; ++h)
                         if (is(h, "static")) st = true;
-                    ms.push_back({text(k - 1), kind::function, 0, 0, "", st});
+                    ms.push_back({text(k - 1), kind::function, 0, 0, "", st, member_template});
+                    member_template = false;
                     k = match_[b];
                     head = k + 1;
                     continue;
@@ -1106,19 +1117,19 @@ private:
                 k = match_[k];
                 continue;
             }
-            if (is(k, "}")) return dbg_fail(__LINE__);
+            if (is(k, "}")) return false;
         }
         for (const class_member &m : ms)
-            if (own_names.count(m.name)) return dbg_fail(__LINE__); // (which one a name means: not read here)
+            if (own_names.count(m.name)) return false; // (which one a name means: not read here)
         bool through_self = false;
         for (const std::string &n : used) {
             if (rename.count(n)) continue; // (a template parameter of the class, which find_member takes for a member: `using value_t = T;`)
             const class_member *m = nullptr;
             for (const class_member &c : ms)
                 if (c.name == n) m = &c;
-            if (!m || !m->is_static || m->what == kind::other) { if (std::getenv("SM_DEBUG_INLINE")) fprintf(stderr, "member %s %d\n", n.c_str(), m ? int(m->what) : -1); return dbg_fail(__LINE__); }
+            if (!m || !m->is_static || m->what == kind::other) return false;
             if (m->what == kind::function) {
-                if (k_.meeting_functions.count(n)) return dbg_fail(__LINE__); // (inlined by name: not through the class)
+                if (k_.meeting_functions.count(n)) return false; // (inlined by name: not through the class)
                 through_self = true;
             }
         }
@@ -1131,7 +1142,7 @@ private:
                     size_t nm = tp.first;
                     for (size_t i = tp.first; i < tp.second && !is(i, "="); ++i)
                         if (is_ident(i)) nm = i;
-                    if (!rename.count(text(nm))) return dbg_fail(__LINE__);
+                    if (!rename.count(text(nm))) return false;
                     self += (first ? "" : ", ") + rename.at(text(nm));
                     first = false;
                 }
@@ -1140,7 +1151,11 @@ private:
             const std::string self_name = "sm_i" + tag + "_self";
             declarations += at + "using " + self_name + " = " + self + ";\n";
             for (const class_member &m : ms)
-                if (m.what == kind::function && m.is_static && used.count(m.name)) rename[m.name] = self_name + "::" + m.name;
+                if (m.what == kind::function && m.is_static && used.count(m.name)) {
+                    rename[m.name] = self_name + "::" + m.name;
+                    // (with template arguments: `load_unsafe<AccT>(...)`, the class dependent in the split)
+                    if (m.is_template) rename[m.name + "<"] = self_name + "::template " + m.name;
+                }
         }
         for (const class_member &m : ms) {
             if (m.what == kind::alias) {
@@ -1410,9 +1425,9 @@ private:
     bool inline_call(size_t call, const std::map<std::string, std::string> &outer, int depth, std::string &out, std::string &ret) {
         const std::string name = text(call);
         const size_t paren = call_paren(call);
-        if (paren == npos) return dbg_fail(__LINE__);
+        if (paren == npos) return false;
         definition d;
-        if (depth >= 4) return dbg_fail(__LINE__);
+        if (depth >= 4) return false;
         // Through a type (`S::f`, `S<float>::f`, `Op::f`): a static member function of a struct of the
         // source's own, whose template parameters become declarations of this inlining like a function
         // template's (below).
@@ -1426,7 +1441,7 @@ private:
             std::string type_name;
             if (!call_type(call, outer, type_name, type_args) ||
                 !find_member(type_name, name, false, d, type_params_open, type_params_close, &class_used, &class_open))
-                return dbg_fail(__LINE__);
+                return false;
             class_name = type_name;
         } else if (object_call(call)) {
             // On an object (`op.simd_reduce(v)`, `Op op;` or `Sum<float> op;` before): a member function
@@ -1435,10 +1450,10 @@ private:
             std::string type_name;
             if (!object_type(call - 2, outer, out, type_name, type_args) ||
                 !find_member(type_name, name, true, d, type_params_open, type_params_close, &class_used, &class_open))
-                return dbg_fail(__LINE__);
+                return false;
             class_name = type_name;
         } else if (!find_definition(name, d)) {
-            return dbg_fail(__LINE__);
+            return false;
         }
         const size_t params_open = d.name + 1, params_close = match_[params_open];
         size_t body = params_close + 1;
@@ -1453,9 +1468,9 @@ private:
             bool absolute = false;
             const std::vector<std::string> q = call_qualifiers(call, absolute), chain = enclosing_namespaces(d.name);
             if (q.size() > chain.size() || (absolute && q.size() != chain.size()) || !std::equal(q.begin(), q.end(), chain.end() - q.size()))
-                return dbg_fail(__LINE__);
+                return false;
             for (size_t i = d.template_open != npos ? d.template_open : d.type_start; i < body_close; ++i)
-                if (is_ident(i) && namespace_types_.count(text(i))) return dbg_fail(__LINE__);
+                if (is_ident(i) && namespace_types_.count(text(i))) return false;
             if (!chain.empty()) {
                 using_directive = "using namespace ";
                 for (const std::string &n : chain) using_directive += "::" + n;
@@ -1468,19 +1483,19 @@ private:
         {
             std::vector<text_edit> edits;
             std::string ignored;
-            if (!body_macro_edits(s_, toks_[body].offset, toks_[body_close].offset, edits, ignored)) return dbg_fail(__LINE__);
+            if (!body_macro_edits(s_, toks_[body].offset, toks_[body_close].offset, edits, ignored)) return false;
             for (const text_edit &e : edits)
                 if (e.text.find_first_not_of(" \n") != std::string::npos) macro_text_[e.offset] = e.text;
         }
         std::vector<std::pair<size_t, size_t>> params = split_commas(params_open + 1, params_close);
         if (params.size() == 1 && params[0].second == params[0].first + 1 && is(params[0].first, "void")) params.clear();
         const std::vector<std::pair<size_t, size_t>> args = split_commas(paren + 1, match_[paren]);
-        if (params.size() != args.size()) return dbg_fail(__LINE__);
+        if (params.size() != args.size()) return false;
         // The body: statements, the last `return e;` when the helper returns a value, no other return.
         size_t last = body + 1, final_return = npos;
         for (size_t i = body + 1; i < body_close;) {
             const size_t e = stmt_end(i, body_close);
-            if (e == npos) return dbg_fail(__LINE__);
+            if (e == npos) return false;
             last = i;
             i = e;
         }
@@ -1490,7 +1505,7 @@ private:
         // Returns before the end (`if (n < 32) return v;`) are taken in a structured form (below),
         // when none is inside a loop or a switch, where leaving would also leave the loop.
         const bool early = !returns.empty() && !(returns.size() == 1 && returns[0] == last);
-        if (early && !returns_outside_loops(body + 1, body_close)) return dbg_fail(__LINE__);
+        if (early && !returns_outside_loops(body + 1, body_close)) return false;
         if (!early && !returns.empty()) final_return = returns[0];
 
         const int n = inlined_;
@@ -1518,10 +1533,10 @@ private:
             }
             size_t nm = b;
             while (nm > a && is(nm - 1, "]")) nm = match_[nm - 1];
-            if (nm == a || !is_ident(nm - 1)) return dbg_fail(__LINE__);
+            if (nm == a || !is_ident(nm - 1)) return false;
             --nm;
             const bool array = nm + 1 < b;
-            if (array && match_[nm + 1] + 1 != b) return dbg_fail(__LINE__); // one dimension: a pointer
+            if (array && match_[nm + 1] + 1 != b) return false; // one dimension: a pointer
             ps.push_back({a, b, nm, array});
         }
         // Template parameters: the call's explicit arguments, then the template's defaults, then
@@ -1530,7 +1545,7 @@ private:
         std::set<std::string> type_parameters;
         if (type_params_open != npos) {
             const std::vector<std::pair<size_t, size_t>> tparams = split_template_commas(type_params_open + 1, type_params_close);
-            if (type_args.size() > tparams.size()) return dbg_fail(__LINE__);
+            if (type_args.size() > tparams.size()) return false;
             for (const auto &tp : tparams)
                 for (size_t i = tp.first; i < tp.second && !is(i, "="); ++i)
                     if (is_ident(i) && (i + 1 == tp.second || is(i + 1, "=") || is(i + 1, ","))) rename[text(i)] = "sm_i" + tag + "_" + text(i);
@@ -1538,14 +1553,14 @@ private:
                 const size_t a = tparams[t].first, b = tparams[t].second;
                 size_t eq = a;
                 while (eq < b && !is(eq, "=")) ++eq;
-                if (eq == a || !is_ident(eq - 1)) return dbg_fail(__LINE__);
+                if (eq == a || !is_ident(eq - 1)) return false;
                 for (size_t i = a; i < eq; ++i)
-                    if (is(i, "...") || is(i, ".") || is(i, "template")) return dbg_fail(__LINE__);
+                    if (is(i, "...") || is(i, ".") || is(i, "template")) return false;
                 const size_t nm = eq - 1;
                 const bool is_type = is(a, "typename") || is(a, "class");
                 const std::string pname = rename.at(text(nm));
                 const std::string value = t < type_args.size() ? type_args[t] : eq < b ? spelled(eq + 1, b, rename) : "";
-                if (value.empty()) return dbg_fail(__LINE__);
+                if (value.empty()) return false;
                 if (is_type) {
                     declarations += at + "using " + pname + " = " + value + ";\n";
                     type_values_[pname] = value;
@@ -1559,13 +1574,13 @@ private:
             for (const parameter &p : ps) own.insert(text(p.nm));
             if (!class_member_declarations(class_open, class_name, type_params_open, type_params_close, class_used, own, rename, tag, at,
                                            declarations))
-                return dbg_fail(__LINE__);
+                return false;
         }
         if (d.template_open != npos) {
             const std::vector<std::pair<size_t, size_t>> tparams = split_template_commas(d.template_open + 1, d.template_close);
             std::vector<std::pair<size_t, size_t>> explicit_args;
             if (paren != call + 1) explicit_args = split_template_commas(call + 2, paren - 1);
-            if (explicit_args.size() > tparams.size()) return dbg_fail(__LINE__);
+            if (explicit_args.size() > tparams.size()) return false;
             for (const auto &tp : tparams) // every name first: a default or a type may mention a later one
                 for (size_t i = tp.first; i < tp.second && !is(i, "="); ++i)
                     if (is(i, "(") && match_[i] != npos) i = match_[i]; // (a function parameter's own parameter types)
@@ -1582,20 +1597,20 @@ private:
                     size_t eq = a;
                     while (eq < b && !is(eq, "=")) ++eq;
                     std::pair<size_t, size_t> value = t < explicit_args.size() ? explicit_args[t] : std::make_pair(eq + 1, b);
-                    if (t >= explicit_args.size() && eq >= b) return dbg_fail(__LINE__);
+                    if (t >= explicit_args.size() && eq >= b) return false;
                     size_t v = value.first;
                     if (is(v, "&")) ++v; // `&f`
                     for (size_t i = v; i < value.second; ++i)
-                        if (!(is_ident(i) || is(i, "::"))) return dbg_fail(__LINE__); // a name only
-                    if (v >= value.second) return dbg_fail(__LINE__);
+                        if (!(is_ident(i) || is(i, "::"))) return false; // a name only
+                    if (v >= value.second) return false;
                     rename[text(fn)] = spelled(v, value.second, t < explicit_args.size() ? outer : rename);
                     continue;
                 }
                 size_t eq = a;
                 while (eq < b && !is(eq, "=")) ++eq;
-                if (eq == a || !is_ident(eq - 1)) return dbg_fail(__LINE__);
+                if (eq == a || !is_ident(eq - 1)) return false;
                 for (size_t i = a; i < eq; ++i)
-                    if (is(i, "...") || is(i, ".") || is(i, "template")) return dbg_fail(__LINE__); // packs, template template parameters
+                    if (is(i, "...") || is(i, ".") || is(i, "template")) return false; // packs, template template parameters
                 const size_t nm = eq - 1;
                 const bool is_type = is(a, "typename") || is(a, "class");
                 const std::string pname = rename.at(text(nm));
@@ -1617,14 +1632,14 @@ private:
                                 core.push_back(i);
                         if (core.empty() || text(core[0]) != text(nm)) continue;
                         std::string expression;
-                        if (!unevaluated(args[p].first, args[p].second, outer, out, expression)) return dbg_fail(__LINE__);
+                        if (!unevaluated(args[p].first, args[p].second, outer, out, expression)) return false;
                         const std::string arg = "decltype((" + expression + "))";
                         if (core.size() == 1 && !ps[p].array) value = "::sm::regions::deduced_value_t<" + arg + ">";
                         else if ((core.size() == 2 && is(core[1], "*")) || (core.size() == 1 && ps[p].array))
                             value = "::sm::regions::deduced_pointee_t<" + arg + ">";
                     }
                 }
-                if (value.empty()) return dbg_fail(__LINE__);
+                if (value.empty()) return false;
                 if (is_type) {
                     declarations += at + "using " + pname + " = " + value + ";\n";
                     type_parameters.insert(text(nm));
@@ -1639,13 +1654,13 @@ private:
             if (is(i, "static") || is(i, "inline") || is(i, "METAL_FUNC") || is(i, "constexpr") || is(i, "extern")) continue;
             type += spelled(i, i + 1, rename) + (is(i, "::") || (i + 1 < d.name && is(i + 1, "::")) ? "" : " ");
         }
-        if (type.empty() || type.find('&') != std::string::npos) return dbg_fail(__LINE__);
+        if (type.empty() || type.find('&') != std::string::npos) return false;
         const bool is_void = type == "void ";
-        if (!is_void && final_return == npos && !early) return dbg_fail(__LINE__);
-        if (is_void && final_return != npos && !is(final_return + 1, ";")) return dbg_fail(__LINE__);
+        if (!is_void && final_return == npos && !early) return false;
+        if (is_void && final_return != npos && !is(final_return + 1, ";")) return false;
         if (early && is_void)
             for (size_t r : returns)
-                if (!is(r + 1, ";")) return dbg_fail(__LINE__);
+                if (!is(r + 1, ";")) return false;
 
         ++inlined_;
         out += declarations;
@@ -1671,7 +1686,7 @@ private:
             // the helper's calls of the parameter call that function. A pointer of another kind has no
             // declaration of the shape a per-thread copy takes.
             if (ps[p].function) {
-                if (!plain_variable || modifies(pname, body + 1, body_close)) return dbg_fail(__LINE__);
+                if (!plain_variable || modifies(pname, body + 1, body_close)) return false;
                 rename[pname] = outer.count(text(args[p].first)) ? outer.at(text(args[p].first)) : text(args[p].first);
                 continue;
             }
@@ -1686,7 +1701,7 @@ private:
                 rename[pname] = outer.count(text(args[p].first)) ? outer.at(text(args[p].first)) : text(args[p].first);
                 continue;
             }
-            if (reference && !is_const) return dbg_fail(__LINE__);
+            if (reference && !is_const) return false;
             // A value: its type without the reference and, for a reference, the address space.
             static const std::set<std::string> spaces = {"device", "constant", "threadgroup", "thread", "__global", "__local",
                                                          "__private", "__constant", "__generic"};
@@ -1725,12 +1740,12 @@ private:
                 return_reps_.erase(stmt_end(r, body_close) - 1);
                 return_flag_.erase(r);
             }
-            if (!expanded) return dbg_fail(__LINE__);
+            if (!expanded) return false;
             out += at + "}\n";
             return true;
         }
         const size_t end = final_return != npos ? final_return : body_close;
-        if (!expand_list(body + 1, end, rename, depth + 1, out)) return dbg_fail(__LINE__);
+        if (!expand_list(body + 1, end, rename, depth + 1, out)) return false;
         if (!is_void) {
             // `return e;` as `sm_ret<N> = (e);`, a statement like the others: helper calls in `e` are
             // inlined (`return Op::simd_op(v);`) and SIMD-group calls nested in it hoisted.
@@ -1740,7 +1755,7 @@ private:
             const bool expanded = expand_list(final_return, semi + 1, rename, depth + 1, out);
             return_reps_.erase(final_return);
             return_reps_.erase(semi);
-            if (!expanded) return dbg_fail(__LINE__);
+            if (!expanded) return false;
         }
         out += at + "}\n";
         return true;

@@ -97,3 +97,25 @@ TEST_CASE("a threadgroup total through a class's member alias to a SIMD-group re
         }
     }
 }
+
+TEST_CASE("a matrix-vector product written as MLX's GEMV class (member templates, pragma loops, an early return) splits and matches the host",
+          "[compiler][regions][classes][simdgroup]") {
+    const auto module = compile_classes();
+    for (const auto &variant : {std::make_pair("mat_vec_4x4", 4), std::make_pair("mat_vec_3x1", 3)}) {
+        const sm_kernel_info *k = module->find(variant.first);
+        REQUIRE(k);
+        REQUIRE(softmetal_test::is_split(k));
+        for (int rows : {1, 7, 13})
+            for (int cols : {5, 64, 300}) {
+                INFO(variant.first << ", " << rows << " x " << cols);
+                const class_member_kernels::mat_vec_case c = class_member_kernels::mat_vec_inputs(rows, cols);
+                std::vector<std::vector<unsigned char>> b = {
+                    softmetal_test::bytes(c.mat), softmetal_test::bytes(c.vec), softmetal_test::bytes(std::vector<float>(rows, -99.0f)),
+                    softmetal_test::bytes(std::vector<int32_t>{rows}), softmetal_test::bytes(std::vector<int32_t>{cols})};
+                // One threadgroup more than the rows need: it returns before the barrier.
+                const uint32_t groups = uint32_t((rows + variant.second - 1) / variant.second) + 1;
+                softmetal_test::run_on_buffers(k, b, {groups * 64, 1, 1}, {64, 1, 1});
+                CHECK(softmetal_test::values<float>(b[2]) == c.want);
+            }
+    }
+}

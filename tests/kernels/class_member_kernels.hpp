@@ -8,6 +8,9 @@
 // the host, the Metal tests run them split and on fibers through the executor.
 #pragma once
 
+#include <cstddef>
+#include <vector>
+
 namespace class_member_kernels {
 
 inline constexpr const char *source = R"(
@@ -129,6 +132,70 @@ template <typename T> struct TotalKernel {
         out[gid] = block_total_t::total(v, parts, lane, group, groups);
     }
 };
+// A matrix-vector product written as MLX's GEMV is: a class with a defaulted accumulator type, static
+// constants, a static_assert, a member function template loading a thread's values (called with and
+// without template arguments) in loops under a pragma macro, and a static `run` that returns early for a
+// threadgroup past the rows, reduces each row's partial sums with simd_shuffle_down, and adds the second
+// SIMD group's part through threadgroup memory after a barrier. Threadgroups of two full SIMD groups
+// (each takes half of the columns), as MLX's GEMV requires whole SIMD groups.
+#define CM_UNROLL _Pragma("clang loop unroll(full)")
+template <typename T, int TM, int TN, typename AccT = float> struct MatVec {
+    using acc_type = AccT;
+    CM_CONST int SN = 32;
+    CM_CONST int block_k = SN * TN;
+    static_assert(TM >= 1 && TN >= 1, "a thread takes at least one row and one column");
+    template <typename U = T>
+    static METAL_FUNC void load(const device T *src, thread U dst[TN], const int offset, const int size) {
+        CM_UNROLL
+        for (int i = 0; i < TN; i++) dst[i] = offset + i < size ? static_cast<U>(src[offset + i]) : U(0);
+    }
+    static METAL_FUNC void run(const device T *mat, const device T *vec, device T *out, const int rows, const int cols,
+                               threadgroup acc_type *parts, uint3 tid, uint simd_gid, uint simd_lid) {
+        thread acc_type result[TM] = {0};
+        thread acc_type v[TN];
+        thread T m[TN];
+        const int row0 = int(tid.x) * TM;
+        if (row0 >= rows) return;
+        const int half_cols = (cols + 1) / 2;
+        const int k0 = int(simd_gid) * half_cols, k1 = min(cols, k0 + half_cols);
+        for (int k = k0 + int(simd_lid) * TN; k < k1; k += block_k) {
+            load<acc_type>(vec, v, k, k1);
+            CM_UNROLL
+            for (int tm = 0; tm < TM; tm++) {
+                if (row0 + tm < rows) {
+                    load(mat + (row0 + tm) * cols, m, k, k1);
+                    CM_UNROLL
+                    for (int i = 0; i < TN; i++) result[tm] += acc_type(m[i]) * v[i];
+                }
+            }
+        }
+        CM_UNROLL
+        for (int tm = 0; tm < TM; tm++) {
+            CM_UNROLL
+            for (ushort sn = SN / 2; sn >= 1; sn >>= 1) {
+                result[tm] += simd_shuffle_down(result[tm], sn);
+            }
+        }
+        if (simd_gid == 1 && simd_lid == 0)
+            for (int tm = 0; tm < TM; tm++) parts[tm] = result[tm];
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        if (simd_gid == 0 && simd_lid == 0)
+            for (int tm = 0; tm < TM; tm++)
+                if (row0 + tm < rows) out[row0 + tm] = static_cast<T>(result[tm] + parts[tm]);
+    }
+};
+template <typename T, int TM, int TN>
+[[kernel]] void mat_vec(const device T *mat [[buffer(0)]], const device T *vec [[buffer(1)]], device T *out [[buffer(2)]],
+                        const constant int &rows [[buffer(3)]], const constant int &cols [[buffer(4)]],
+                        uint3 tid [[threadgroup_position_in_grid]], uint simd_gid [[simdgroup_index_in_threadgroup]],
+                        uint simd_lid [[thread_index_in_simdgroup]]) {
+    using kernel_t = MatVec<T, TM, TN>;
+    threadgroup typename kernel_t::acc_type parts[TM];
+    kernel_t::run(mat, vec, out, rows, cols, parts, tid, simd_gid, simd_lid);
+}
+template [[host_name("mat_vec_4x4")]] [[kernel]] decltype(mat_vec<float, 4, 4>) mat_vec<float, 4, 4>;
+template [[host_name("mat_vec_3x1")]] [[kernel]] decltype(mat_vec<float, 3, 1>) mat_vec<float, 3, 1>;
+
 kernel void group_totals(const device float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]],
                          uint lane [[thread_index_in_simdgroup]], uint group [[simdgroup_index_in_threadgroup]],
                          uint groups [[simdgroups_per_threadgroup]]) {
@@ -137,5 +204,21 @@ kernel void group_totals(const device float *in [[buffer(0)]], device float *out
     total_kernel::run(in, out, parts, gid, lane, group, groups);
 }
 )";
+
+// The host's matrix-vector product for mat_vec: small integers, so any order of the sums is exact.
+struct mat_vec_case {
+    std::vector<float> mat, vec, want;
+};
+inline mat_vec_case mat_vec_inputs(int rows, int cols) {
+    mat_vec_case c;
+    for (int i = 0; i < rows * cols; ++i) c.mat.push_back(float((i * 7 + 3) % 7 - 3));
+    for (int k = 0; k < cols; ++k) c.vec.push_back(float((k * 5 + 1) % 7 - 3));
+    for (int r = 0; r < rows; ++r) {
+        float s = 0.0f;
+        for (int k = 0; k < cols; ++k) s += c.mat[size_t(r) * cols + k] * c.vec[k];
+        c.want.push_back(s);
+    }
+    return c;
+}
 
 } // namespace class_member_kernels
