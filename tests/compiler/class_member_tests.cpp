@@ -119,3 +119,44 @@ TEST_CASE("a matrix-vector product written as MLX's GEMV class (member templates
             }
     }
 }
+
+TEST_CASE("a static member function that calls another of its class that meets keeps the kernel on fibers, with a remark, and runs there",
+          "[compiler][regions][classes]") {
+    // The other member would be inlined by its bare name, not through its class: not taken.
+    const std::string src = R"(
+#include <metal_stdlib>
+using namespace metal;
+template <typename T> struct Staged {
+    static METAL_FUNC void stage(threadgroup T *s, T v, uint lid) {
+        s[lid] = v;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+    static METAL_FUNC T reversed(threadgroup T *s, T v, uint lid, uint n) {
+        stage(s, v, lid);
+        return s[n - 1 - lid];
+    }
+};
+kernel void reverse_staged(device const float *in [[buffer(0)]], device float *out [[buffer(1)]], uint gid [[thread_position_in_grid]],
+                           uint lid [[thread_position_in_threadgroup]], uint n [[threads_per_threadgroup]]) {
+    threadgroup float s[64];
+    out[gid] = Staged<float>::reversed(s, in[gid], lid, n);
+}
+)";
+    softmetal_test::use_default_test_cache();
+    const softmetal::compile_result r = softmetal::compile_library(src, {}, softmetal_test::test_runtime());
+    INFO(r.log);
+    REQUIRE(r.module);
+    const sm_kernel_info *k = r.module->find("reverse_staged");
+    REQUIRE(k);
+    CHECK(fibers(k));
+    std::vector<float> in(128);
+    for (size_t i = 0; i < in.size(); ++i) in[i] = float(i);
+    std::vector<std::vector<unsigned char>> b = {softmetal_test::bytes(in), softmetal_test::bytes(std::vector<float>(128, -1.0f))};
+    softmetal_test::run_on_buffers(k, b, {128, 1, 1}, {64, 1, 1});
+    const std::vector<float> out = softmetal_test::values<float>(b[1]);
+    for (uint32_t t = 0; t < 128; ++t) CHECK(out[t] == in[t / 64 * 64 + 63 - t % 64]);
+    const std::string remarks = softmetal_test::remarks_of(src);
+    INFO(remarks);
+    CHECK(remarks.find("kernel 'reverse_staged' runs on fibers: the helper function 'reversed', which meets other threads, is called where it "
+                       "cannot be inlined") != std::string::npos);
+}

@@ -13,7 +13,7 @@
 
 namespace class_member_kernels {
 
-inline constexpr const char *source = R"(
+inline constexpr const char *source = R"msl(
 #include <metal_stdlib>
 using namespace metal;
 #define CM_CONST static constant constexpr const
@@ -203,7 +203,7 @@ kernel void group_totals(const device float *in [[buffer(0)]], device float *out
     threadgroup float parts[8];
     total_kernel::run(in, out, parts, gid, lane, group, groups);
 }
-)";
+)msl";
 
 // The host's matrix-vector product for mat_vec: small integers, so any order of the sums is exact.
 struct mat_vec_case {
