@@ -235,15 +235,37 @@ public:
         if (open == npos || match_[open] == npos) return false;
         std::map<std::string, std::string> rename;
         std::string out;
+        kernel_aliases(open);
         if (!expand_list(open + 1, match_[open], rename, 0, out) || (inlined_ == 0 && loop_tests_ == 0)) return false;
         body = "{" + out + lines_.sync(toks_[match_[open]].offset) + "}";
         return true;
     }
 
 private:
+    // The kernel body's own type aliases (`using sort_kernel = KernelMergeSort<T, U, ...>;`, MLX's sort
+    // and steel kernels), each declared once in it: what a call through one (`sort_kernel::block_sort(...)`)
+    // goes through, as for an inlining's type parameter.
+    void kernel_aliases(size_t open) {
+        std::map<std::string, int> count;
+        std::map<std::string, std::string> value;
+        for (size_t i = open + 1; i < match_[open]; ++i) {
+            if (!(is(i, "using") && is_ident(i + 1) && is(i + 2, "=") && (is(i - 1, ";") || is(i - 1, "{") || is(i - 1, "}")))) continue;
+            size_t semi = i + 3;
+            while (semi < match_[open] && !is(semi, ";")) {
+                if ((is(semi, "(") || is(semi, "[") || is(semi, "{")) && match_[semi] != npos) semi = match_[semi];
+                ++semi;
+            }
+            if (semi >= match_[open]) return;
+            ++count[text(i + 1)];
+            value[text(i + 1)] = spelled(i + 3, semi, {});
+        }
+        for (const auto &c : count)
+            if (c.second == 1 && !type_values_.count(c.first)) type_values_[c.first] = value[c.first];
+    }
     void tokenize() {
         for (const token &t : tokenize_msl(s_))
             if (!t.in_directive) toks_.push_back(t);
+        drop_pragma_macros(); // (MLX_MTL_PRAGMA_UNROLL before a helper's loop)
         match_.assign(toks_.size(), npos);
         std::vector<size_t> stack;
         for (size_t i = 0; i < toks_.size(); ++i) {
@@ -356,7 +378,8 @@ private:
             } else if (is_ident(i) && macro_text_.count(toks_[i].offset)) {
                 with = renamed(macro_text_.at(toks_[i].offset), rename);
             } else if (is_ident(i) && !member(i) && rename.count(text(i))) {
-                with = rename.at(text(i));
+                // (`name<`: a member function template's call with template arguments, class_member_declarations)
+                with = is(i + 1, "<") && rename.count(text(i) + "<") ? rename.at(text(i) + "<") : rename.at(text(i));
             } else {
                 continue;
             }
@@ -407,11 +430,13 @@ private:
         return out;
     }
 
-    bool expand_list(size_t a, size_t b, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
+    bool expand_list(size_t a, size_t b, const std::map<std::string, std::string> &outer_rename, int depth, std::string &out) {
+        std::map<std::string, std::string> rename = outer_rename; // (and threadgroup variables declared again: below)
         int guards = 0; // `if (!sm_r<N>) {` open (early returns)
         for (size_t i = a; i < b;) {
             const size_t e = stmt_end(i, b);
             if (e == npos || e > b) return false;
+            rename_repeated_threadgroup_variable(i, rename);
             // (Hoisted where the statement is one of the list's own, below; a loop, block or if holding
             // one is expanded so that its statements are.)
             const bool nested = has_nested_simd_call(i, e);
@@ -453,6 +478,11 @@ private:
                 size_t last_close = 0;
                 for (size_t k = i; k < e; ++k) {
                     if (!is_helper_call(k)) continue;
+                    std::string callee;
+                    if (quiet_member_call(k, rename, callee)) {
+                        reps[call_start(k)] = {k, callee};
+                        continue;
+                    }
                     if (k < last_close) return false;
                     std::string ret;
                     if (!inline_call(k, rename, depth, out, ret)) return false;
@@ -891,8 +921,10 @@ private:
     // other, no specialisation), that names no other member of it (its body is read outside the class:
     // only the class's template parameters, bound by the inlining, are known there); the class's
     // template parameter list `<...>` when it is a template.
+    // `used` (when given): the other members its body names are no obstacle, they are returned there
+    // (and `class_open` is the class's '{'), for class_member_declarations to declare or refuse.
     bool find_member(const std::string &type, const std::string &f, bool instance, definition &d, size_t &tparams_open,
-                     size_t &tparams_close) const {
+                     size_t &tparams_close, std::set<std::string> *used = nullptr, size_t *class_open = nullptr) const {
         size_t open = npos;
         int found = 0;
         tparams_open = tparams_close = npos;
@@ -960,8 +992,212 @@ private:
         size_t body = body_open;
         while (!is(body, "{")) ++body;
         for (size_t i = d.template_open != npos ? d.template_open : d.type_start; i < match_[body]; ++i)
-            if (is_ident(i) && !(is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")) && (members.count(text(i)) || text(i) == "this"))
+            if (is_ident(i) && !(is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")) && (members.count(text(i)) || text(i) == "this")) {
+                if (!used || text(i) == "this") return false;
+                used->insert(text(i));
+            }
+        if (class_open) *class_open = open;
+        return true;
+    }
+
+    // A threadgroup variable of the kernel declared again in another scope (MLX's sort kernels declare
+    // `tgp_vals` in both arms of `if (ARG_SORT)`; the translator gives each its own storage, `.s0.tgp_vals`,
+    // `.s1.tgp_vals`): the split declares them all at its top, so the later one, at `i`, and its uses in
+    // the rest of its scope get a name of their own.
+    void rename_repeated_threadgroup_variable(size_t i, std::map<std::string, std::string> &rename) {
+        if (!(is(i, "auto") && is(i + 1, "&") && is_ident(i + 2) && is(i + 3, "=") && is(i + 4, "::") && is(i + 5, "sm") &&
+              is(i + 7, "entry") && is(i + 9, "threadgroup_vars")))
+            return;
+        const std::string name = text(i + 2);
+        if (threadgroup_names_.insert(name).second) return;
+        rename[name] = name + "_sm" + std::to_string(threadgroup_names_.size());
+        threadgroup_names_.insert(rename[name]);
+    }
+    std::set<std::string> threadgroup_names_; // the kernel's threadgroup variables the inlining has seen
+
+    // ---- the class's own names in an inlined member function (MLX's sort and steel kernels) ----
+    // A member function of a class template reads the class's names: KernelMergeSort::block_sort its
+    // `using block_merge_sort_t = BlockMergeSort<...>;` and `N_PER_BLOCK`, BlockMergeSort::sort its
+    // static `merge_partition` and `merge_step`. Inlined outside the class, each becomes a name of this
+    // inlining, as the class's template parameters do: every member alias and static constant of the
+    // class, in the class's order (one may name an earlier one), `using sm_i<N>_X = ...;` or
+    // `constexpr T sm_i<N>_X = (...);` (an alias's value is what a call through it, `block_merge_sort_t::sort(...)`,
+    // goes through), and another static member function, which must meet no other thread, is called
+    // through `sm_i<N>_self`, the class with this inlining's arguments. False (not inlined) when the
+    // class holds what this does not read (a nested type, a typedef, a member template, an operator, a
+    // friend), a member is named like one of the function's own names, or the body names a data member,
+    // a non-static member function or one that meets.
+    bool class_member_declarations(size_t open, const std::string &type, size_t tparams_open, size_t tparams_close,
+                                   const std::set<std::string> &used, const std::set<std::string> &own_names,
+                                   std::map<std::string, std::string> &rename, const std::string &tag, const std::string &at,
+                                   std::string &declarations) {
+        if (open == npos || match_[open] == npos) return false;
+        const size_t close = match_[open];
+        enum class kind { alias, constant, function, other };
+        struct class_member {
+            std::string name;
+            kind what;
+            size_t a, b; // the alias's or constant's value
+            std::string type; // a constant's type
+            bool is_static;
+            bool is_template = false; // a member function template (`template <typename U = T> static void load(...)`)
+        };
+        std::vector<class_member> ms;
+        auto statement_end = [&](size_t k) {
+            while (k < close && !is(k, ";")) {
+                if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) k = match_[k];
+                ++k;
+            }
+            return k;
+        };
+        size_t head = open + 1;
+        bool member_template = false; // after `template <...>`: a member function template's definition follows
+        for (size_t k = open + 1; k < close; ++k) {
+            if (is(k, ";")) {
+                if (member_template) return false;
+                head = k + 1;
+                continue;
+            }
+            if (k == head && !member_template && is(k, "template") && is(k + 1, "<")) {
+                const size_t c = angle_close(k + 1);
+                if (c == npos || c >= close) return false;
+                member_template = true;
+                k = c;
+                head = k + 1;
+                continue;
+            }
+            if (k == head && (is(k, "public") || is(k, "private") || is(k, "protected")) && is(k + 1, ":")) {
+                head = k + 2;
+                ++k;
+                continue;
+            }
+            if (k == head && (is(k, "struct") || is(k, "class") || is(k, "union") || is(k, "enum") || is(k, "typedef") ||
+                              is(k, "template") || is(k, "friend")))
                 return false;
+            if (is(k, "operator")) return false;
+            if (k == head && is(k, "using")) {
+                if (!is_ident(k + 1) || !is(k + 2, "=")) return false;
+                const size_t semi = statement_end(k + 3);
+                if (semi >= close) return false;
+                ms.push_back({text(k + 1), kind::alias, k + 3, semi, "", true});
+                k = semi;
+                head = k + 1;
+                continue;
+            }
+            if (is(k, "=") && !is(k + 1, "=") && k > head + 1 && is_ident(k - 1)) {
+                // `[static] [constexpr] [constant] [const] T NAME = value;` (MLX_MTL_CONST: a macro holding `static`)
+                const size_t semi = statement_end(k + 1);
+                if (semi >= close) return false;
+                class_member m{text(k - 1), kind::constant, k + 1, semi, "", false};
+                for (size_t h = head; h + 1 < k; ++h) {
+                    if (is(h, "static")) m.is_static = true;
+                    else if (is(h, "constexpr") || is(h, "constant") || is(h, "const") || is(h, "inline")) continue;
+                    else if (is_ident(h) && macro_holds_static(text(h))) m.is_static = true;
+                    else m.type += spelled(h, h + 1, rename) + (is(h, "::") || is(h + 1, "::") ? "" : " ");
+                }
+                if (m.type.empty()) m.is_static = false; // (not read: refused if named)
+                ms.push_back(m);
+                k = semi;
+                head = k + 1;
+                continue;
+            }
+            if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) {
+                size_t b = match_[k] + 1;
+                while (is(b, "const") || is(b, "thread") || is(b, "noexcept") || is(b, "device") || is(b, "threadgroup") || is(b, "constant"))
+                    ++b;
+                if (is(k, "(") && is_ident(k - 1) && is(b, "{") && match_[b] != npos) {
+                    bool st = false;
+                    for (size_t h = head; h + 1 < k; ++h)
+                        if (is(h, "static")) st = true;
+                    ms.push_back({text(k - 1), kind::function, 0, 0, "", st, member_template});
+                    member_template = false;
+                    k = match_[b];
+                    head = k + 1;
+                    continue;
+                }
+                k = match_[k];
+                continue;
+            }
+            if (is(k, "}")) return false;
+        }
+        for (const class_member &m : ms)
+            if (own_names.count(m.name)) return false; // (which one a name means: not read here)
+        bool through_self = false;
+        for (const std::string &n : used) {
+            if (rename.count(n)) continue; // (a template parameter of the class, which find_member takes for a member: `using value_t = T;`)
+            const class_member *m = nullptr;
+            for (const class_member &c : ms)
+                if (c.name == n) m = &c;
+            if (!m || !m->is_static || m->what == kind::other) return false;
+            if (m->what == kind::function) {
+                if (k_.meeting_functions.count(n)) return false; // (inlined by name: not through the class)
+                through_self = true;
+            }
+        }
+        if (through_self) {
+            std::string self = type;
+            if (tparams_open != npos) {
+                self += "<";
+                bool first = true;
+                for (const auto &tp : split_template_commas(tparams_open + 1, tparams_close)) {
+                    size_t nm = tp.first;
+                    for (size_t i = tp.first; i < tp.second && !is(i, "="); ++i)
+                        if (is_ident(i)) nm = i;
+                    if (!rename.count(text(nm))) return false;
+                    self += (first ? "" : ", ") + rename.at(text(nm));
+                    first = false;
+                }
+                self += ">";
+            }
+            const std::string self_name = "sm_i" + tag + "_self";
+            declarations += at + "using " + self_name + " = " + self + ";\n";
+            for (const class_member &m : ms)
+                if (m.what == kind::function && m.is_static && used.count(m.name)) {
+                    rename[m.name] = self_name + "::" + m.name;
+                    // (with template arguments: `load_unsafe<AccT>(...)`, the class dependent in the split)
+                    if (m.is_template) rename[m.name + "<"] = self_name + "::template " + m.name;
+                }
+        }
+        for (const class_member &m : ms) {
+            if (m.what == kind::alias) {
+                const std::string value = spelled(m.a, m.b, rename), renamed = "sm_i" + tag + "_" + m.name;
+                declarations += at + "using " + renamed + " = " + value + ";\n";
+                type_values_[renamed] = value;
+                rename[m.name] = renamed;
+            } else if (m.what == kind::constant && m.is_static) {
+                const std::string value = spelled(m.a, m.b, rename), renamed = "sm_i" + tag + "_" + m.name;
+                declarations += at + "constexpr " + m.type + renamed + " = (" + value + ");\n";
+                rename[m.name] = renamed;
+            }
+        }
+        return true;
+    }
+    // Whether an object-like macro `name` of the source is defined with `static` in it (MLX's
+    // `#define MLX_MTL_CONST static constant constexpr const`).
+    bool macro_holds_static(const std::string &name) const {
+        for (size_t p = s_.find("#define"); p != std::string::npos; p = s_.find("#define", p + 7)) {
+            const size_t e = std::min(s_.find('\n', p), s_.size());
+            const std::string line = s_.substr(p + 7, e - p - 7);
+            const std::vector<token> ts = tokenize_msl(line);
+            if (ts.size() < 2 || line.compare(ts[0].offset, ts[0].length, name) != 0 || ts[0].length != name.size()) continue;
+            if (line.compare(ts[0].offset + ts[0].length, 1, "(") == 0) continue; // function-like
+            for (size_t k = 1; k < ts.size(); ++k)
+                if (line.compare(ts[k].offset, ts[k].length, "static") == 0 && ts[k].length == 6) return true;
+        }
+        return false;
+    }
+    // A call through a type (`thread_sort_t::sort(...)`) whose struct the translator found to meet no
+    // other thread (region_kernel::quiet_types): MLX's ThreadSort::sort, named like BlockMergeSort's
+    // meeting `sort`. An ordinary call, its name parenthesised (`(sm_i1_thread_sort_t::sort)(...)`) so
+    // that the splitter does not read it as the meeting one's.
+    bool quiet_member_call(size_t k, const std::map<std::string, std::string> &rename, std::string &callee) const {
+        if (!is_ident(k) || !is(k - 1, "::") || qualified_start(k) != npos || object_call(k)) return false;
+        const size_t start = call_start(k);
+        if (start == npos || !is(k + 1, "(")) return false;
+        std::string type_name;
+        std::vector<std::string> type_args;
+        if (!call_type(k, rename, type_name, type_args) || !k_.quiet_types.count(type_name)) return false;
+        callee = "(" + spelled(start, k + 1, rename) + ")";
         return true;
     }
 
@@ -1199,18 +1435,24 @@ private:
         const bool through_type = is(call - 1, "::") && qualified_start(call) == npos;
         std::vector<std::string> type_args;
         size_t type_params_open = npos, type_params_close = npos;
+        std::set<std::string> class_used; // the class's other members the body names (class_member_declarations)
+        size_t class_open = npos;
+        std::string class_name;
         if (through_type) {
             std::string type_name;
-            if (!call_type(call, outer, type_name, type_args) || !find_member(type_name, name, false, d, type_params_open, type_params_close))
+            if (!call_type(call, outer, type_name, type_args) ||
+                !find_member(type_name, name, false, d, type_params_open, type_params_close, &class_used, &class_open))
                 return false;
+            class_name = type_name;
         } else if (object_call(call)) {
             // On an object (`op.simd_reduce(v)`, `Op op;` or `Sum<float> op;` before): a member function
             // that reads nothing of its object (no data member, no other member, no `this`) is the same
             // call through its type, whatever the object holds.
             std::string type_name;
             if (!object_type(call - 2, outer, out, type_name, type_args) ||
-                !find_member(type_name, name, true, d, type_params_open, type_params_close))
+                !find_member(type_name, name, true, d, type_params_open, type_params_close, &class_used, &class_open))
                 return false;
+            class_name = type_name;
         } else if (!find_definition(name, d)) {
             return false;
         }
@@ -1282,6 +1524,9 @@ private:
             size_t a = p.first, b = p.second;
             for (size_t i = a; i < b; ++i)
                 if (is(i, "=")) b = i; // a default argument (the call gives every argument)
+            // An attribute after the name (`uint3 lid [[thread_position_in_threadgroup]]`, MLX's helpers
+            // written like kernels): says nothing to a helper's parameter.
+            if (b >= a + 4 && is(b - 1, "]") && is(b - 2, "]") && match_[b - 1] != npos && is(match_[b - 1] + 1, "[")) b = match_[b - 1];
             const size_t function_name = function_parameter_name(a, b);
             if (function_name != npos) {
                 ps.push_back({a, b, function_name, false, true});
@@ -1324,6 +1569,13 @@ private:
                     declarations += at + "constexpr " + spelled(a, nm, rename) + " " + pname + " = (" + value + ");\n";
                 }
             }
+        }
+        if (!class_used.empty()) {
+            std::set<std::string> own = local_names(body, body_close);
+            for (const parameter &p : ps) own.insert(text(p.nm));
+            if (!class_member_declarations(class_open, class_name, type_params_open, type_params_close, class_used, own, rename, tag, at,
+                                           declarations))
+                return false;
         }
         if (d.template_open != npos) {
             const std::vector<std::pair<size_t, size_t>> tparams = split_template_commas(d.template_open + 1, d.template_close);
@@ -1816,6 +2068,12 @@ private:
         // The translator's threadgroup variables: references into the group's arena, shared by all threads.
         if (is(a, "auto") && is(a + 1, "&") && is_ident(a + 2) && is(a + 3, "=") && is(a + 4, "::") && is(a + 5, "sm") &&
             is(a + 7, "entry") && is(a + 9, "threadgroup_vars")) {
+            // (All are declared at the split function's top: two of one name, in the two arms of an
+            // `if (ARG_SORT)` as MLX's sort kernels have, would be declared twice there.)
+            if (!hoisted_names_.insert(text(a + 2)).second) {
+                why = "the threadgroup variable '" + text(a + 2) + "' is declared twice in the kernel's body (in different scopes)";
+                return false;
+            }
             s.kind = stmt_kind::hoisted;
             return true;
         }
@@ -3603,6 +3861,7 @@ private:
     int loop_nesting_ = 0;            // loops around split points being parsed
     std::set<std::string> declared_;  // variables the body declares (in the statements parsed so far)
     std::set<std::string> scope_names_; // names scope statements declare
+    std::set<std::string> hoisted_names_; // the kernel's threadgroup variables (stmt_kind::hoisted)
     size_t max_calls_ = 0; // the most SIMD-group calls in one statement
     int masks_ = 0;          // branches with a per-thread condition (sm_mask<N>)
     bool macros_read_ = false;

@@ -31,6 +31,7 @@ struct region_kernel {
     std::vector<std::pair<std::string, std::string>> positions; // parameter name -> kernel_entry.h attr:: name
     std::set<std::string> user_functions; // the source's own functions (a user's `simd_scale` is no SIMD-group call)
     std::set<std::string> meeting_functions; // the source's own functions that reach a barrier or SIMD-group call (inlined)
+    std::set<std::string> quiet_types; // structs of the source the kernel reaches whose members meet no other thread (a call through one is ordinary)
     bool reaches_atomics = false;     // the kernel reaches an atomic_* function (directly or through its helpers)
 };
 

@@ -5,6 +5,7 @@
 // is not in the tokens.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,7 @@ protected:
             }
             toks_.push_back(t);
         }
+        drop_pragma_macros();
         match_.assign(toks_.size(), none);
         std::vector<size_t> open;
         for (size_t i = 0; i < toks_.size(); ++i) {
@@ -64,6 +66,47 @@ protected:
             return false;
         }
         return true;
+    }
+
+    // A loop hint spelled by an object-like macro defined as nothing but `_Pragma("...")` (MLX's
+    // `#define MLX_MTL_PRAGMA_UNROLL _Pragma("clang loop unroll(full)")` before a `for`) is read as a
+    // `#pragma` line is (read_body's loop_pragmas): no token. A statement that starts with it starts at
+    // its loop, and a reader that copies statements from their first token drops it (only unrolling
+    // changes); inside a statement it is copied with the text around it.
+    void drop_pragma_macros() {
+        std::vector<token> kept;
+        kept.reserve(toks_.size());
+        std::vector<std::pair<std::string, bool>> known;
+        for (size_t i = 0; i < toks_.size(); ++i) {
+            if (is_ident(i) && (is(i + 1, "for") || is(i + 1, "while") || is(i + 1, "do"))) {
+                const std::string name = text(i);
+                int found = -1;
+                for (const auto &k : known)
+                    if (k.first == name) found = k.second;
+                if (found < 0) {
+                    found = pragma_macro(name);
+                    known.push_back({name, found == 1});
+                }
+                if (found == 1) continue;
+            }
+            kept.push_back(toks_[i]);
+        }
+        toks_.swap(kept);
+    }
+    // Whether every definition of `name` in the text is `#define name _Pragma(...)` (and there is one).
+    bool pragma_macro(const std::string &name) const {
+        int definitions = 0;
+        for (size_t p = s_.find("#define"); p != std::string::npos; p = s_.find("#define", p + 7)) {
+            const size_t e = std::min(s_.find('\n', p), s_.size());
+            const std::string line = s_.substr(p + 7, e - p - 7);
+            const std::vector<token> ts = tokenize_msl(line);
+            if (ts.empty() || line.compare(ts[0].offset, ts[0].length, name) != 0 || ts[0].length != name.size()) continue;
+            ++definitions;
+            if (ts.size() < 4 || line.compare(ts[1].offset, ts[1].length, "_Pragma") != 0 || line.compare(ts[2].offset, 1, "(") != 0 ||
+                line.compare(ts.back().offset, ts.back().length, ")") != 0)
+                return false;
+        }
+        return definitions > 0;
     }
 
     std::string text(size_t i) const { return i < toks_.size() ? s_.substr(toks_[i].offset, toks_[i].length) : std::string(); }

@@ -2870,6 +2870,7 @@ private:
                 // the split sees, as for a type the kernel names (collect_meeting_helpers).
                 std::set<std::string> own_members, own_others;
                 if (!user_functions().count(g) && !static_meeting_members(g, own_members, own_others)) {
+                    if (quiet_type(g, meeting)) continue; // (MLX's ThreadSort::sort beside BlockMergeSort's)
                     blocked = g;
                     return false;
                 }
@@ -2885,11 +2886,14 @@ private:
         std::string why; // when not ok: why its meetings are not calls the split sees (for the remark)
     };
     std::map<std::string, static_members_result> static_members_cache_; // (asked per kernel: a scan of the whole source)
+    std::set<std::string> scanning_types_; // types whose scan_static_meeting_members is running
     bool static_meeting_members(const std::string &type, std::set<std::string> &members, std::set<std::string> &others) {
         auto cached = static_members_cache_.find(type);
         if (cached == static_members_cache_.end()) {
+            if (!scanning_types_.insert(type).second) return false; // (a member alias naming its own class)
             static_members_result r;
             r.ok = scan_static_meeting_members(type, r.members, r.others, r.why);
+            scanning_types_.erase(type);
             cached = static_members_cache_.emplace(type, std::move(r)).first;
         }
         members = cached->second.members;
@@ -2905,6 +2909,7 @@ private:
         };
         std::vector<member_function> functions;
         std::set<std::string> outside; // names in the class outside its member functions' bodies
+        std::map<std::string, std::set<std::string>> aliased; // its member aliases' names in their values (`using block_merge_sort_t = BlockMergeSort<...>;`)
         bool found = false, specialised = false;
         for (size_t i = 0; i + 2 < code_.size(); ++i) {
             if (!(is(i, "struct") || is(i, "class")) || !is_ident(i + 1) || text(i + 1) != type) continue;
@@ -2923,6 +2928,7 @@ private:
                     head = k + 1;
                     continue;
                 }
+                if (k == head && member_alias(k, close, aliased)) continue; // (k at its ';')
                 if (is(k, "(") || is(k, "[")) {
                     const size_t m = match(k);
                     if (m == npos) return false;
@@ -2977,6 +2983,11 @@ private:
                                   : "'" + type + "' holds a member, base or nested type that meets other threads ('" + id + "')";
                 return false;
             }
+        // A type a member alias names whose meetings are static member functions (KernelMergeSort's
+        // `block_merge_sort_t`, called `block_merge_sort_t::sort(...)`): one more type the kernel meets
+        // through, as if it named it; a call through the alias is inlined as through the type.
+        std::set<std::string> meeting_aliases;
+        if (!aliased_meeting_types(type, aliased, names, others, meeting_aliases, why)) return false;
         // Which meet: a seed, another name of the source that reaches one, or (repeatedly) a meeting member.
         std::vector<bool> meets(functions.size(), false);
         for (bool changed = true; changed;) {
@@ -2985,7 +2996,8 @@ private:
                 if (meets[f]) continue;
                 for (const auto &id : functions[f].uses) {
                     const bool through_member = names.count(id) && members.count(id);
-                    if (through_member || is_barrier_seed(id) || (id != type && !names.count(id) && reaches_barrier({id}))) {
+                    if (through_member || meeting_aliases.count(id) || is_barrier_seed(id) ||
+                        (id != type && !names.count(id) && reaches_barrier({id}))) {
                         meets[f] = true;
                         changed = true;
                         if (!functions[f].name.empty()) members.insert(functions[f].name);
@@ -3008,6 +3020,83 @@ private:
                 if (id != type && !names.count(id) && !is_barrier_seed(id) && reaches_barrier({id})) others.insert(id);
         }
         return !members.empty();
+    }
+
+    // ---- types reached through member aliases, and types whose members meet nobody (MLX's sort) ----
+    // At `k` (a member declaration's start): `using X = ...;` adds the names of its value to `aliased`
+    // and moves `k` to its ';'.
+    bool member_alias(size_t &k, size_t close, std::map<std::string, std::set<std::string>> &aliased) {
+        if (!is(k, "using") || !is_ident(k + 1) || !is(k + 2, "=")) return false;
+        size_t e = k + 3;
+        std::set<std::string> &names = aliased[text(k + 1)];
+        for (; e < close && !is(e, ";"); ++e)
+            if (is_ident(e)) names.insert(text(e));
+        if (e >= close) return false;
+        k = e - 1; // (the loop's next token is the ';', which starts the next member)
+        return true;
+    }
+    // The names in `type`'s member aliases that reach a meeting: each must be a struct of the source whose
+    // meetings are its static member functions (added to `others`, which the kernel then collects like a
+    // type it names), else `why` says which meets and the type keeps the fiber path. `meeting_aliases`
+    // gets the aliases naming one: a member function that names such an alias meets.
+    bool aliased_meeting_types(const std::string &type, const std::map<std::string, std::set<std::string>> &aliased,
+                               const std::set<std::string> &names, std::set<std::string> &others, std::set<std::string> &meeting_aliases,
+                               std::string &why) {
+        for (const auto &alias : aliased)
+            for (const auto &id : alias.second) {
+                if (id == type || names.count(id) || !(is_barrier_seed(id) || reaches_barrier({id}))) continue;
+                std::set<std::string> members, more;
+                if (user_functions().count(id) || !static_meeting_members(id, members, more)) {
+                    why = "'" + type + "' holds a member, base or nested type that meets other threads ('" + id + "')";
+                    return false;
+                }
+                others.insert(id);
+                meeting_aliases.insert(alias.first);
+            }
+        return true;
+    }
+    // A struct of the source no member of which meets other threads (MLX's ThreadSort, whose static
+    // `sort` is named like BlockMergeSort's meeting one): its members reach no barrier or SIMD-group call,
+    // and the names it shares with `meeting` (what the kernel meets through) are only its own member
+    // functions' names where it defines them. A call through it is an ordinary call.
+    bool quiet_type(const std::string &type, const std::set<std::string> &meeting) {
+        if (user_functions().count(type) || is_barrier_seed(type)) return false;
+        std::set<std::string> members, others;
+        if (static_meeting_members(type, members, others)) return false;
+        const static_members_result &r = static_members_cache_.at(type);
+        if (!r.why.empty() || !r.members.empty()) return false;
+        bool found = false;
+        for (size_t i = 0; i + 2 < code_.size(); ++i) {
+            if (!(is(i, "struct") || is(i, "class")) || !is_ident(i + 1) || text(i + 1) != type) continue;
+            size_t open = i + 2;
+            while (open < code_.size() && !is(open, "{") && !is(open, ";") && !is(open, "(") && !is(open, ")")) ++open;
+            if (!is(open, "{")) continue;
+            const size_t close = match(open);
+            if (close == npos) return false;
+            found = true;
+            for (size_t u = i + 2; u < close; ++u) {
+                if (!is_ident(u)) continue;
+                if (is_barrier_seed(text(u))) return false;
+                if (!meeting.count(text(u))) continue;
+                // its own definition: `name(params) [qualifiers] {`, not a call (`X::name(`, `x.name(`, `name(`)
+                if (is(u - 1, "::") || is(u - 1, ".") || is(u - 1, "->") || !is(u + 1, "(")) return false;
+                size_t b = match(u + 1);
+                if (b == npos) return false;
+                for (++b; b < close && (is(b, "const") || is(b, "thread") || is(b, "noexcept") || is(b, "device") ||
+                                        is(b, "threadgroup") || is(b, "constant"));
+                     ++b) {
+                }
+                if (!is(b, "{")) return false;
+            }
+        }
+        return found;
+    }
+    // The structs the kernel reaches that are quiet_type: calls through them the split leaves as calls.
+    std::set<std::string> quiet_types(const std::set<std::string> &refs, const std::set<std::string> &meeting) {
+        std::set<std::string> quiet;
+        for (const auto &g : reachable(refs))
+            if (quiet_type(g, meeting)) quiet.insert(g);
+        return quiet;
     }
 
     // A kernel's template parameter list as the rewrite leaves it: `void (*f)(args)` is `void (&f)(args)`
@@ -3110,6 +3199,7 @@ private:
             if (meets) { // (copies per kernel: only the split needs them)
                 rk.user_functions = user_functions();
                 rk.meeting_functions = meeting;
+                if (!unblocked_types_.empty()) rk.quiet_types = quiet_types(k.refs, meeting);
                 rk.reaches_atomics = reaches_atomics(reachable(k.refs));
             }
             std::string code, why;

@@ -5,6 +5,7 @@
 #include "metal_test_support.hpp"
 #include "../kernels/member_call_kernels.hpp"
 #include "../kernels/changed_parameter_kernels.hpp"
+#include "../kernels/class_member_kernels.hpp"
 #include "../kernels/simd_loop_kernels.hpp"
 
 #include <algorithm>
@@ -908,6 +909,50 @@ TEST_CASE("a kernel whose threads move their buffer pointers before meeting matc
         for (std::size_t i = 0; i < want.size(); ++i) {
             INFO("element " << i);
             CHECK(std::fabs(got[i] - want[i]) <= 1e-4 * (1 + std::fabs(want[i])));
+// Kernels written as classes (tests/kernels/class_member_kernels.hpp: MLX's sort and GEMV shapes, a
+// SIMD-group reducer reached through a member alias): the split inlines their static member functions;
+// both it and fibers must give the host's results.
+TEST_CASE("kernels written as class templates give the host's results split and on fibers", "[metal][simdgroup][classes]") {
+    for (const char* mode : {(const char*)nullptr, "fibers"}) {
+        INFO((mode ? mode : "regions"));
+        barrier_mode scope(mode);
+        const pymetal::library lib = device().compile(class_member_kernels::source);
+        {  // a merge sort of 3 rows of 100 (32 threads of 4 values each)
+            const std::uint32_t rows = 3, n = 100;
+            std::vector<float> in(rows * n);
+            for (std::size_t i = 0; i < in.size(); ++i) in[i] = float(int((i * 37 + 11) % 101) - 50);
+            auto out = device().new_buffer(std::vector<float>(rows * n, -99.0f));
+            lib.kernel("sort_rows_float").run({device().new_buffer(in), out, device().new_buffer(std::vector<std::int32_t>{std::int32_t(n)})},
+                                              {rows, 1, 1}, {32, 1, 1});
+            std::vector<float> want = in;
+            for (std::uint32_t r = 0; r < rows; ++r) std::sort(want.begin() + r * n, want.begin() + (r + 1) * n);
+            CHECK(out.copy_out<float>() == want);
+        }
+        for (std::uint32_t tg : {45u, 80u}) {  // SIMD groups of 32 and 13 or 16, a partial last threadgroup
+            const std::uint32_t count = 2 * tg + 17;
+            INFO("group_totals, threadgroup " << tg);
+            std::vector<float> in(count);
+            for (std::uint32_t t = 0; t < count; ++t) in[t] = float(int(t * 5 % 11) - 5);
+            auto out = device().new_buffer(std::vector<float>(count, -1.0f));
+            lib.kernel("group_totals").dispatch_threads({device().new_buffer(in), out}, {count, 1, 1}, {tg, 1, 1});
+            const auto got = out.copy_out<float>();
+            for (std::uint32_t t = 0; t < count; ++t) {
+                const std::uint32_t g0 = t / tg * tg, g1 = std::min(g0 + tg, count);
+                float total = 0.0f;
+                for (std::uint32_t u = g0; u < g1; ++u) total += (u - g0) % 32 % 3 == 1 ? in[u] * 2.0f : in[u] + 1.0f;
+                INFO("thread " << t);
+                CHECK(got[t] == total);
+            }
+        }
+        {  // 13 rows of 300, 4 rows a threadgroup, one threadgroup past the rows
+            const int rows = 13, cols = 300;
+            const class_member_kernels::mat_vec_case c = class_member_kernels::mat_vec_inputs(rows, cols);
+            auto out = device().new_buffer(std::vector<float>(rows, -99.0f));
+            lib.kernel("mat_vec_4x4").run({device().new_buffer(c.mat), device().new_buffer(c.vec), out,
+                                           device().new_buffer(std::vector<std::int32_t>{rows}),
+                                           device().new_buffer(std::vector<std::int32_t>{cols})},
+                                          {5, 1, 1}, {64, 1, 1});
+            CHECK(out.copy_out<float>() == c.want);
         }
     }
 }
