@@ -431,10 +431,10 @@ private:
                 out += copy(e - 1, e, rename);
             } else if (is(i, "switch") && meets(i, e) && switch_as_ifs(i, e, rename, depth, out)) {
                 // (an if-chain the splitter can split; a switch of another shape is copied below)
-            } else if (is(i, "if") && is(i + 1, "(") && !contains_helper_call(i, match_[i + 1] + 1)) {
+            } else if (is(i, "if") && is(if_paren(i), "(") && !contains_helper_call(i, match_[if_paren(i)] + 1)) {
                 // Helper calls in the arms: each arm expanded as a block (the splitter decides whether the
-                // condition lets it split them).
-                const size_t h = match_[i + 1];
+                // condition lets it split them; `if constexpr (c)` is the group's).
+                const size_t h = match_[if_paren(i)];
                 const size_t then_end = stmt_end(h + 1, e);
                 if (then_end == npos || (then_end < e && !is(then_end, "else"))) return false;
                 out += copy(i, h + 1, rename);
@@ -573,6 +573,8 @@ private:
         return 1;
     }
 
+    // Where the condition of the `if` at `i` opens: after `constexpr` in `if constexpr (c)`.
+    size_t if_paren(size_t i) const { return is(i + 1, "constexpr") ? i + 2 : i + 1; }
     // An arm [a, b) of an if, as a braced block with its helper calls expanded (an `else if` stays a
     // statement of its own, so a chain does not nest deeper at each link).
     bool expand_arm(size_t a, size_t b, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
@@ -610,11 +612,13 @@ private:
         if (!is(i + 1, "(") || match_[i + 1] == npos) return false;
         const size_t h = match_[i + 1];
         if (!is(h + 1, "{") || match_[h + 1] + 1 != e) return false;
+        bool calls = false; // a value with calls is evaluated once, into a variable (switch_value)
         for (size_t k = i + 2; k < h; ++k) {
             if (is(k, "=") && !is(k + 1, "=") && !is(k - 1, "=") && !is(k - 1, "!") && !is(k - 1, "<") && !is(k - 1, ">")) return false;
             if ((is(k, "+") && is(k + 1, "+")) || (is(k, "-") && is(k + 1, "-"))) return false;
-            if (is_ident(k) && (is(k + 1, "(") || is(k + 1, "<"))) return false;
+            if (is_ident(k) && (is(k + 1, "(") || is(k + 1, "<"))) calls = true;
         }
+        if (calls && meets(i + 2, h)) return false;
         struct group {
             std::vector<std::pair<size_t, size_t>> values; // empty: default
             bool is_default = false;
@@ -684,8 +688,11 @@ private:
             groups.push_back(g);
         }
         if (groups.empty()) return false;
-        const std::string value = copy(i + 2, h, rename);
+        std::string value = copy(i + 2, h, rename);
+        std::string declaration;
+        if (calls && !switch_value(i + 2, h, rename, out, value, declaration)) return false;
         out += copy(i, i + 1, rename, {{i, {i, "{"}}}); // the switch's place, for the #line
+        out += declaration;
         bool first = true;
         const group *fallback = nullptr;
         for (const group &g : groups) {
@@ -712,6 +719,22 @@ private:
         return true;
     }
 
+    // A switch's value [a, b) that calls functions (candle's `switch (max_shared_mem<T>(block_dim))`): the
+    // if-chain compares it with each label, and a switch evaluates it once, so it is declared as a
+    // variable first, `using sm_swt<N> = <its type>; const sm_swt<N> sm_sw<N> = (value);`, its type
+    // named as a deduced template argument's (unevaluated: it is a scope declaration of the split),
+    // and the chain compares that variable. The calls meet nobody (switch_as_ifs checks).
+    bool switch_value(size_t a, size_t b, const std::map<std::string, std::string> &rename, const std::string &written,
+                      std::string &value, std::string &declaration) {
+        std::string expression;
+        if (!unevaluated(a, b, rename, written, expression)) return false;
+        const std::string tag = std::to_string(switch_values_++);
+        const std::string at = lines_.sync(toks_[a].offset);
+        declaration = at + "using sm_swt" + tag + " = ::sm::regions::deduced_value_t<decltype((" + expression + "))>;\n" + at + "const sm_swt" +
+                      tag + " sm_sw" + tag + " = (" + copy(a, b, rename) + ");\n";
+        value = "sm_sw" + tag;
+        return true;
+    }
     // A label's statements [a, b); with `block`, the last is the block opened there, cut at b (its break).
     bool expand_group(size_t a, size_t b, size_t block, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
         if (block == npos) return expand_list(a, b, rename, depth, out);
@@ -1600,6 +1623,7 @@ private:
     line_map lines_;
     int inlined_ = 0;
     int loop_tests_ = 0; // loops whose SIMD-group condition became a test in the body (loop_header_meeting)
+    int switch_values_ = 0; // switch values with calls, declared as variables (switch_value)
     std::map<size_t, std::pair<size_t, std::string>> hoisted_types_; // a hoisted call -> a value of its type (unevaluated)
     std::map<std::string, std::string> type_values_; // a type parameter of an inlining (`sm_i3_Op`) -> its value (`Min<float>`)
     std::set<std::string> namespaces_;      // every `namespace X` of the source
@@ -1766,7 +1790,8 @@ private:
         // `if (c) {...} else {...}` with split points in its arms and a condition the same for every
         // thread of the group: the condition is evaluated once for the group, as a loop header is, and
         // each arm splits like a block.
-        if (barrier_inside && is(a, "if") && is(a + 1, "(") && !contains(a, match_[a + 1] + 1, &splitter::is_split_point))
+        // (`if constexpr (c)` too: its condition is a constant, the group's by definition.)
+        if (barrier_inside && is(a, "if") && is(condition_paren(a), "(") && !contains(a, match_[condition_paren(a)] + 1, &splitter::is_split_point))
             return branch_statement(s, depth, why);
         // A matrix is the SIMD group's (one copy per group): a lane's own statement can only reach its
         // own elements of it, through thread_elements().
@@ -1800,7 +1825,7 @@ private:
         }
         if (barrier_inside && is(a, "switch") && why.empty()) {
             why = "a SIMD-group call or barrier in a switch that is no if-chain (a label that falls through into the next, a break "
-                  "inside its statements, or a value with a call or an assignment)";
+                  "inside its statements, or a value with an assignment, an increment or a call that meets other threads)";
             return false;
         }
         if (barrier_inside && why.empty() && meeting_loop_header(a, b))
@@ -1832,13 +1857,18 @@ private:
         note_declared(s);
         return true;
     }
+    // Where the condition of the `if` at `a` opens: after `constexpr` in `if constexpr (c)`.
+    size_t condition_paren(size_t a) const { return is(a + 1, "constexpr") ? a + 2 : a + 1; }
     // An `if` with split points in its arms (see classify). Metal lets SIMD-group functions run in
     // divergent control flow (only the lanes that take the arm meet), so the condition must be the
     // group's own: made only of the kernel's parameters that no statement changes and the group's
     // positions (uniform_condition). Each arm is parsed as a block; `else if` is an arm holding an `if`.
     bool branch_statement(stmt &s, int depth, std::string &why) {
-        const size_t a = s.a, b = s.b, h = match_[a + 1];
-        s.masked = !uniform_condition(a + 2, h);
+        const size_t a = s.a, b = s.b, h = match_[condition_paren(a)];
+        // `if constexpr (c)`: a constant expression (clang checks it is one), the same for every thread;
+        // the split writes the header as it is, so clang still discards the arm a template's
+        // instantiation does not take.
+        s.masked = !is(a + 1, "constexpr") && !uniform_condition(a + 2, h);
         if (s.masked) {
             for (size_t i = a + 2; i < h; ++i)
                 if (is(i, "return") || is(i, "break") || is(i, "continue") || is(i, "goto")) {
