@@ -1839,6 +1839,16 @@ private:
         // The translator's threadgroup variables: references into the group's arena, shared by all threads.
         if (is(a, "auto") && is(a + 1, "&") && is_ident(a + 2) && is(a + 3, "=") && is(a + 4, "::") && is(a + 5, "sm") &&
             is(a + 7, "entry") && is(a + 9, "threadgroup_vars")) {
+            // Declared at the top of the split function; one whose name another has taken (candle's
+            // `threadgroup R shared[N];` in each label of a switch the inliner made an if-chain: the
+            // blocks are siblings) is declared where it is instead, outside the thread loops like a
+            // `using`, so each block's uses name its own (at the top, both would be one name declared
+            // twice, the split source would not build, and the whole library would run on fibers).
+            if (!hoisted_names_.insert(text(a + 2)).second) {
+                s.kind = stmt_kind::scope;
+                s.scope_declared.push_back(text(a + 2));
+                return true;
+            }
             s.kind = stmt_kind::hoisted;
             return true;
         }
@@ -3600,6 +3610,7 @@ private:
     int loop_nesting_ = 0;            // loops around split points being parsed
     std::set<std::string> declared_;  // variables the body declares (in the statements parsed so far)
     std::set<std::string> scope_names_; // names scope statements declare
+    std::set<std::string> hoisted_names_; // threadgroup variables declared at the top of the split function
     size_t max_calls_ = 0; // the most SIMD-group calls in one statement
     int masks_ = 0;          // branches with a per-thread condition (sm_mask<N>)
     bool macros_read_ = false;

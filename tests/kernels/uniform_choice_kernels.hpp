@@ -104,7 +104,8 @@ kernel void cx_fold_local(device const float *in [[buffer(0)]], device float *ou
 }
 
 // A switch on a helper's value: the helper counts its calls in buffer 1 (a switch evaluates its value
-// once, so each thread adds one), the barriers and the threadgroup array in one label's block.
+// once, so each thread adds one); two labels' blocks declare threadgroup arrays of one name, each
+// with barriers (the group's first value read back after one: `width` 32 + 100 * it).
 uint fold_width(device uint *calls, uint gid, uint size) {
     calls[gid] += 1u;
     return size >= 64 ? 64u : size >= 32 ? 32u : 1u;
@@ -126,9 +127,13 @@ kernel void sw_fold(device const float *in [[buffer(0)]], device uint *calls [[b
         width = 64;
         break;
     }
-    case 32:
-        width = 32;
+    case 32: {
+        threadgroup float shared[64]; // (another block's variable of the same name)
+        shared[tid] = value;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        width = 32 + 100 * uint(shared[0]);
         break;
+    }
     default:
         width = 1;
         break;
@@ -215,7 +220,7 @@ inline run_case case_for(const std::string &kernel, const shape &d) {
             }
             for (uint32_t i = g0; i < g1; ++i) {
                 out[i] = i < g0 + 32 ? sum : own(i);
-                t[i] = width;
+                t[i] = kernel == "sw_fold" && width == 32 ? 32u + 100u * uint32_t(own(g0)) : width;
             }
         }
     }
