@@ -68,3 +68,44 @@ TEST_CASE("barriers in the else arm of an if constexpr on a local constant of a 
 TEST_CASE("a switch on the value of a call splits as an if-chain, the call made once per thread", "[compiler][regions][simdgroup]") {
     check_split_matches_reference("sw_fold");
 }
+
+TEST_CASE("a switch whose value meets other threads keeps fibers, with a remark", "[compiler][regions][simdgroup]") {
+    // The value would be a meeting of its own before the chain; the inliner does not move it there.
+    const std::string src = R"(
+#include <metal_stdlib>
+using namespace metal;
+float total(float v) { return simd_sum(v); }
+kernel void by_sum(device float *x [[buffer(0)]], uint gid [[thread_position_in_grid]]) {
+    switch (uint(simd_sum(x[gid]))) {
+    case 0:
+        x[gid] = simd_max(x[gid]);
+        break;
+    default:
+        break;
+    }
+}
+kernel void by_helper(device float *x [[buffer(0)]], uint gid [[thread_position_in_grid]]) {
+    switch (uint(total(x[gid]))) {
+    case 0:
+        x[gid] = simd_max(x[gid]);
+        break;
+    default:
+        break;
+    }
+}
+)";
+    softmetal_test::use_default_test_cache();
+    const softmetal::compile_result r = softmetal::compile_library(src, {}, softmetal_test::test_runtime());
+    INFO(r.log);
+    REQUIRE(r.module);
+    const std::string remarks = softmetal_test::remarks_of(src);
+    INFO(remarks);
+    for (const char *name : {"by_sum", "by_helper"}) {
+        INFO(name);
+        const sm_kernel_info *k = r.module->find(name);
+        REQUIRE(k);
+        CHECK_FALSE(softmetal_test::is_split(k));
+        CHECK(remarks.find(std::string("kernel '") + name + "' runs on fibers: a SIMD-group call or barrier in a switch that is no if-chain") !=
+              std::string::npos);
+    }
+}
