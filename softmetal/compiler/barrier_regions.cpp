@@ -652,14 +652,21 @@ private:
             while (p < close && !is(p, "case") && !is(p, "default")) {
                 const size_t q = stmt_end(p, close);
                 if (q == npos || q > close) return false;
-                last = p;
+                // (An empty statement is none: `case N: { ...; break; };`, a label written by a macro
+                // used with a semicolon, as candle's `reduce_case(...);` is, ends with its block.)
+                if (!(is(p, ";") && q == p + 1)) last = p;
                 p = q;
             }
             g.b = p;
             const bool ends_switch = p >= close;
+            auto only_semicolons = [&](size_t from, size_t to) {
+                for (size_t k = from; k < to; ++k)
+                    if (!is(k, ";")) return false;
+                return true;
+            };
             if (last != npos && is(last, "break") && is(last + 1, ";")) {
                 g.b = last;
-            } else if (last != npos && is(last, "{") && match_[last] + 1 == p && match_[last] >= last + 3 && is(match_[last] - 2, "break") &&
+            } else if (last != npos && is(last, "{") && only_semicolons(match_[last] + 1, p) && match_[last] >= last + 3 && is(match_[last] - 2, "break") &&
                        is(match_[last] - 1, ";")) {
                 g.block = last; // the block's own statements end with the switch's break
                 g.b = match_[last] - 2;

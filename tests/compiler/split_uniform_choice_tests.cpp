@@ -69,6 +69,10 @@ TEST_CASE("a switch on the value of a call splits as an if-chain, the call made 
     check_split_matches_reference("sw_fold");
 }
 
+TEST_CASE("a switch whose labels a macro writes with a semicolon after each block splits as an if-chain", "[compiler][regions][simdgroup]") {
+    check_split_matches_reference("sw_macro_fold");
+}
+
 TEST_CASE("a switch whose value meets other threads keeps fibers, with a remark", "[compiler][regions][simdgroup]") {
     // The value would be a meeting of its own before the chain; the inliner does not move it there.
     const std::string src = R"(

@@ -142,10 +142,45 @@ kernel void sw_fold(device const float *in [[buffer(0)]], device uint *calls [[b
     out[gid] = value;
     block[gid] = width;
 }
+
+// The labels written by a macro used with a semicolon, as candle writes `reduce_case(...);`: each
+// label's block is followed by an empty statement. Both labels fold (their arrays of one name).
+#define FOLD_CASE(N)                                                                   \
+    case N: {                                                                          \
+        threadgroup float shared[N * 2];                                               \
+        shared[tid] = value;                                                           \
+        threadgroup_barrier(mem_flags::mem_threadgroup);                               \
+        if (tid < 32) {                                                                \
+            for (uint k = tid + 32; k < size; k += 32) value += shared[k];             \
+        }                                                                              \
+        threadgroup_barrier(mem_flags::mem_threadgroup);                               \
+        width = N;                                                                     \
+        break;                                                                         \
+    }
+// (The kernel itself is written by a macro, as candle's are: a threadgroup array declared by a macro
+// used inside a kernel body written out is not moved to the group's memory.)
+#define MACRO_FOLD_KERNEL(NAME)                                                                                                         \
+    kernel void NAME(device const float *in [[buffer(0)]], device uint *calls [[buffer(1)]], device float *out [[buffer(2)]],          \
+                     device uint *block [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],             \
+                     uint tid [[thread_index_in_threadgroup]], uint size [[threads_per_threadgroup]]) {                                  \
+        float value = gid < n ? in[gid] : 0.0f;                                                                                       \
+        uint width = 0;                                                                                                               \
+        switch (fold_width(calls, gid, size)) {                                                                                       \
+            FOLD_CASE(64);                                                                                                            \
+            FOLD_CASE(32);                                                                                                            \
+        default:                                                                                                                      \
+            width = 1;                                                                                                                \
+            break;                                                                                                                    \
+        }                                                                                                                             \
+        if (tid < 32) value = simd_sum(value);                                                                                        \
+        out[gid] = value;                                                                                                             \
+        block[gid] = width;                                                                                                           \
+    }
+MACRO_FOLD_KERNEL(sw_macro_fold)
 )";
 
 inline constexpr const char *kernel_names[] = {"cx_reduce_sum", "cx_reduce_max", "cx_reduce_none", "cx_fold_64",
-                                               "cx_fold_32",    "cx_fold_local", "sw_fold"};
+                                               "cx_fold_32",    "cx_fold_local", "sw_fold",        "sw_macro_fold"};
 
 // A 1-D dispatch of `grid` threads in threadgroups of `tg` (the last one partial when tg does not divide
 // grid); threads at `n` and past it return first (cx_reduce) or add nothing (cx_fold).
@@ -208,8 +243,9 @@ inline run_case case_for(const std::string &kernel, const shape &d) {
         for (uint32_t g0 = 0; g0 < d.grid; g0 += d.tg) {
             const uint32_t g1 = std::min(g0 + d.tg, d.grid);
             // (sw_fold: by the group's own size, which is the rest of the grid in a partial group)
-            const uint32_t width = kernel == "sw_fold" ? (g1 - g0 >= 64 ? 64u : g1 - g0 >= 32 ? 32u : 1u) : kernel == "cx_fold_32" ? 32u : 64u;
-            const bool wide = width == 64;
+            const bool by_size = kernel == "sw_fold" || kernel == "sw_macro_fold";
+            const uint32_t width = by_size ? (g1 - g0 >= 64 ? 64u : g1 - g0 >= 32 ? 32u : 1u) : kernel == "cx_fold_32" ? 32u : 64u;
+            const bool wide = kernel == "sw_macro_fold" ? width != 1 : width == 64;
             auto own = [&](uint32_t i) { return i < d.n ? in[i] : 0.0f; };
             float sum = 0.0f;
             for (uint32_t i = g0; i < g1 && i < g0 + 32; ++i) {
@@ -227,7 +263,7 @@ inline run_case case_for(const std::string &kernel, const shape &d) {
     run_case c;
     c.buffers = {bytes_of(in), bytes_of(cap), bytes_of(std::vector<float>(d.grid, -1.0f)), bytes_of(std::vector<uint32_t>(d.grid, 7777u)),
                  bytes_of(std::vector<uint32_t>{d.n})};
-    if (kernel == "sw_fold") { // one call of the switch's helper per thread
+    if (kernel == "sw_fold" || kernel == "sw_macro_fold") { // one call of the switch's helper per thread
         std::vector<uint32_t> calls(cap);
         for (uint32_t &v : calls) ++v;
         c.want[1] = bytes_of(calls);
