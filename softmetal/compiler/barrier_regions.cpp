@@ -429,8 +429,9 @@ private:
                 out += copy(i, i + 1, rename);
                 if (!expand_list(i + 1, e - 1, rename, depth, out)) return false;
                 out += copy(e - 1, e, rename);
-            } else if (is(i, "switch") && meets(i, e) && switch_as_ifs(i, e, rename, depth, out)) {
+            } else if (const int as_ifs = is(i, "switch") && meets(i, e) ? switch_as_ifs(i, e, rename, depth, out) : -1; as_ifs >= 0) {
                 // (an if-chain the splitter can split; a switch of another shape is copied below)
+                if (as_ifs == 0) return false;
             } else if (is(i, "if") && is(if_paren(i), "(") && !contains_helper_call(i, match_[if_paren(i)] + 1)) {
                 // Helper calls in the arms: each arm expanded as a block (the splitter decides whether the
                 // condition lets it split them; `if constexpr (c)` is the group's).
@@ -605,20 +606,23 @@ private:
     // `switch (E) { case A: ... break; case B: case C: ... break; default: ... }` around meetings, as
     // `if ((E) == (A)) {...} else if ((E) == (B) || (E) == (C)) {...} else {...}`, which the splitter
     // takes (once for the group when E is the group's, with the threads of each arm otherwise). Only
-    // when that means the same: E has no call, assignment or increment (it is evaluated once per
-    // label); each label's statements end with `break;` or `return ...;` (the last may end the
-    // switch), with no other `break` of the switch's own inside them, no label nested in them.
-    bool switch_as_ifs(size_t i, size_t e, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
-        if (!is(i + 1, "(") || match_[i + 1] == npos) return false;
+    // when that means the same: E has no assignment or increment (it is evaluated once per label; a
+    // call in it is evaluated once, into a variable first: switch_value); each label's statements end
+    // with `break;` or `return ...;` (the last may end the switch), with no other `break` of the
+    // switch's own inside them, no label nested in them.
+    // 1: written as an if-chain; -1: not of that shape, nothing written; 0: an arm could not be
+    // expanded after the chain was begun (the inlining fails: no half a chain in its output).
+    int switch_as_ifs(size_t i, size_t e, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
+        if (!is(i + 1, "(") || match_[i + 1] == npos) return -1;
         const size_t h = match_[i + 1];
-        if (!is(h + 1, "{") || match_[h + 1] + 1 != e) return false;
+        if (!is(h + 1, "{") || match_[h + 1] + 1 != e) return -1;
         bool calls = false; // a value with calls is evaluated once, into a variable (switch_value)
         for (size_t k = i + 2; k < h; ++k) {
-            if (is(k, "=") && !is(k + 1, "=") && !is(k - 1, "=") && !is(k - 1, "!") && !is(k - 1, "<") && !is(k - 1, ">")) return false;
-            if ((is(k, "+") && is(k + 1, "+")) || (is(k, "-") && is(k + 1, "-"))) return false;
+            if (is(k, "=") && !is(k + 1, "=") && !is(k - 1, "=") && !is(k - 1, "!") && !is(k - 1, "<") && !is(k - 1, ">")) return -1;
+            if ((is(k, "+") && is(k + 1, "+")) || (is(k, "-") && is(k + 1, "-"))) return -1;
             if (is_ident(k) && (is(k + 1, "(") || is(k + 1, "<"))) calls = true;
         }
-        if (calls && meets(i + 2, h)) return false;
+        if (calls && meets(i + 2, h)) return -1;
         struct group {
             std::vector<std::pair<size_t, size_t>> values; // empty: default
             bool is_default = false;
@@ -632,26 +636,26 @@ private:
             group g;
             while (is(p, "case") || is(p, "default")) {
                 if (is(p, "default")) {
-                    if (!is(p + 1, ":")) return false;
+                    if (!is(p + 1, ":")) return -1;
                     g.is_default = true;
                     p += 2;
                     continue;
                 }
                 size_t c = p + 1;
                 while (c < close && !is(c, ":")) {
-                    if (is(c, "?") || is(c, "(") || is(c, "{") || is(c, ";")) return false;
+                    if (is(c, "?") || is(c, "(") || is(c, "{") || is(c, ";")) return -1;
                     ++c;
                 }
-                if (c >= close || c == p + 1) return false;
+                if (c >= close || c == p + 1) return -1;
                 g.values.push_back({p + 1, c});
                 p = c + 1;
             }
-            if (g.values.empty() && !g.is_default) return false; // a statement before the first label
+            if (g.values.empty() && !g.is_default) return -1; // a statement before the first label
             g.a = p;
             size_t last = npos;
             while (p < close && !is(p, "case") && !is(p, "default")) {
                 const size_t q = stmt_end(p, close);
-                if (q == npos || q > close) return false;
+                if (q == npos || q > close) return -1;
                 // (An empty statement is none: `case N: { ...; break; };`, a label written by a macro
                 // used with a semicolon, as candle's `reduce_case(...);` is, ends with its block.)
                 if (!(is(p, ";") && q == p + 1)) last = p;
@@ -671,40 +675,40 @@ private:
                 g.block = last; // the block's own statements end with the switch's break
                 g.b = match_[last] - 2;
             } else if (!(ends_switch || (last != npos && is(last, "return")))) {
-                return false; // falls through
+                return -1; // falls through
             }
             // No break of the switch's own, and no label, inside the statements.
             std::vector<size_t> loops;
             for (size_t k = g.a; k < g.b; ++k) {
-                if (is(k, "case") || is(k, "default")) return false;
+                if (is(k, "case") || is(k, "default")) return -1;
                 if ((is(k, "for") || is(k, "while") || is(k, "switch")) && is(k + 1, "(") && match_[k + 1] != npos) {
                     const size_t end = stmt_end(k, g.b);
-                    if (end == npos) return false;
+                    if (end == npos) return -1;
                     k = end - 1; // its own breaks
                     continue;
                 }
                 if (is(k, "do")) {
                     const size_t end = stmt_end(k, g.b);
-                    if (end == npos) return false;
+                    if (end == npos) return -1;
                     k = end - 1;
                     continue;
                 }
-                if (is(k, "break")) return false;
+                if (is(k, "break")) return -1;
             }
             if (g.is_default && !g.values.empty()) g.values.clear(); // `case 1: default:` is the default
             groups.push_back(g);
         }
-        if (groups.empty()) return false;
+        if (groups.empty()) return -1;
         std::string value = copy(i + 2, h, rename);
         std::string declaration;
-        if (calls && !switch_value(i + 2, h, rename, out, value, declaration)) return false;
+        if (calls && !switch_value(i + 2, h, rename, out, value, declaration)) return -1;
         out += copy(i, i + 1, rename, {{i, {i, "{"}}}); // the switch's place, for the #line
         out += declaration;
         bool first = true;
         const group *fallback = nullptr;
         for (const group &g : groups) {
             if (g.is_default) {
-                if (fallback) return false;
+                if (fallback) return 0; // (two defaults: no valid switch)
                 fallback = &g;
                 continue;
             }
@@ -713,17 +717,17 @@ private:
             for (size_t v = 0; v < g.values.size(); ++v)
                 out += std::string(v ? " || " : "") + "(" + value + ") == (" + copy(g.values[v].first, g.values[v].second, rename) + ")";
             out += ") {\n";
-            if (!expand_group(g.a, g.b, g.block, rename, depth, out)) return false;
+            if (!expand_group(g.a, g.b, g.block, rename, depth, out)) return 0;
             out += "}\n";
         }
         if (fallback) {
             out += first ? "{\n" : "else {\n";
-            if (!expand_group(fallback->a, fallback->b, fallback->block, rename, depth, out)) return false;
+            if (!expand_group(fallback->a, fallback->b, fallback->block, rename, depth, out)) return 0;
             out += "}\n";
         }
         out += "}\n";
         ++inlined_; // a body the splitter reads instead of the kernel's
-        return true;
+        return 1;
     }
 
     // A switch's value [a, b) that calls functions (candle's `switch (max_shared_mem<T>(block_dim))`): the
@@ -1832,7 +1836,8 @@ private:
         }
         if (barrier_inside && is(a, "switch") && why.empty()) {
             why = "a SIMD-group call or barrier in a switch that is no if-chain (a label that falls through into the next, a break "
-                  "inside its statements, or a value with an assignment, an increment or a call that meets other threads)";
+                  "inside its statements, a value with an assignment, an increment or a call that meets other threads, or a label "
+                  "whose helper calls cannot be inlined)";
             return false;
         }
         if (barrier_inside && why.empty() && meeting_loop_header(a, b))

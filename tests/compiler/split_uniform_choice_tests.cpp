@@ -73,6 +73,47 @@ TEST_CASE("a switch whose labels a macro writes with a semicolon after each bloc
     check_split_matches_reference("sw_macro_fold");
 }
 
+TEST_CASE("a switch on a call whose label's helper cannot be inlined keeps fibers, with the switch remark", "[compiler][regions][simdgroup]") {
+    // The chain is begun, and the label's first helper inlined, before its second fails (a return inside
+    // its loop): the inlining fails whole, leaving no half a chain for the splitter to read (before, the
+    // splitter read one and said "unbalanced brackets", candle's softmax kernels).
+    const std::string src = R"(
+#include <metal_stdlib>
+using namespace metal;
+uint pick(uint size) { return size >= 32 ? 1u : 0u; }
+float largest(float v) { return simd_max(v); }
+float first_positive(device const float *x) {
+    for (uint i = 0; i < 4; ++i) {
+        if (x[i] > 0.0f) return simd_sum(x[i]);
+    }
+    return 0.0f;
+}
+kernel void by_label(device float *x [[buffer(0)]], uint gid [[thread_position_in_grid]], uint size [[threads_per_threadgroup]]) {
+    switch (pick(size)) {
+    case 1: {
+        const float m = largest(x[gid]);
+        const float v = first_positive(x);
+        x[gid] = v + m;
+        break;
+    }
+    default:
+        break;
+    }
+}
+)";
+    softmetal_test::use_default_test_cache();
+    const softmetal::compile_result r = softmetal::compile_library(src, {}, softmetal_test::test_runtime());
+    INFO(r.log);
+    REQUIRE(r.module);
+    const std::string remarks = softmetal_test::remarks_of(src);
+    INFO(remarks);
+    const sm_kernel_info *k = r.module->find("by_label");
+    REQUIRE(k);
+    CHECK_FALSE(softmetal_test::is_split(k));
+    CHECK(remarks.find("kernel 'by_label' runs on fibers: a SIMD-group call or barrier in a switch that is no if-chain") != std::string::npos);
+    CHECK(remarks.find("unbalanced") == std::string::npos);
+}
+
 TEST_CASE("a switch whose value meets other threads keeps fibers, with a remark", "[compiler][regions][simdgroup]") {
     // The value would be a meeting of its own before the chain; the inliner does not move it there.
     const std::string src = R"(
