@@ -455,12 +455,13 @@ private:
                 out += copy(i, i + 1, rename);
                 if (!expand_list(i + 1, e - 1, rename, depth, out)) return false;
                 out += copy(e - 1, e, rename);
-            } else if (is(i, "switch") && meets(i, e) && switch_as_ifs(i, e, rename, depth, out)) {
+            } else if (const int as_ifs = is(i, "switch") && meets(i, e) ? switch_as_ifs(i, e, rename, depth, out) : -1; as_ifs >= 0) {
                 // (an if-chain the splitter can split; a switch of another shape is copied below)
-            } else if (is(i, "if") && is(i + 1, "(") && !contains_helper_call(i, match_[i + 1] + 1)) {
+                if (as_ifs == 0) return false;
+            } else if (is(i, "if") && is(if_paren(i), "(") && !contains_helper_call(i, match_[if_paren(i)] + 1)) {
                 // Helper calls in the arms: each arm expanded as a block (the splitter decides whether the
-                // condition lets it split them).
-                const size_t h = match_[i + 1];
+                // condition lets it split them; `if constexpr (c)` is the group's).
+                const size_t h = match_[if_paren(i)];
                 const size_t then_end = stmt_end(h + 1, e);
                 if (then_end == npos || (then_end < e && !is(then_end, "else"))) return false;
                 out += copy(i, h + 1, rename);
@@ -604,6 +605,8 @@ private:
         return 1;
     }
 
+    // Where the condition of the `if` at `i` opens: after `constexpr` in `if constexpr (c)`.
+    size_t if_paren(size_t i) const { return is(i + 1, "constexpr") ? i + 2 : i + 1; }
     // An arm [a, b) of an if, as a braced block with its helper calls expanded (an `else if` stays a
     // statement of its own, so a chain does not nest deeper at each link).
     bool expand_arm(size_t a, size_t b, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
@@ -634,18 +637,23 @@ private:
     // `switch (E) { case A: ... break; case B: case C: ... break; default: ... }` around meetings, as
     // `if ((E) == (A)) {...} else if ((E) == (B) || (E) == (C)) {...} else {...}`, which the splitter
     // takes (once for the group when E is the group's, with the threads of each arm otherwise). Only
-    // when that means the same: E has no call, assignment or increment (it is evaluated once per
-    // label); each label's statements end with `break;` or `return ...;` (the last may end the
-    // switch), with no other `break` of the switch's own inside them, no label nested in them.
-    bool switch_as_ifs(size_t i, size_t e, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
-        if (!is(i + 1, "(") || match_[i + 1] == npos) return false;
+    // when that means the same: E has no assignment or increment (it is evaluated once per label; a
+    // call in it is evaluated once, into a variable first: switch_value); each label's statements end
+    // with `break;` or `return ...;` (the last may end the switch), with no other `break` of the
+    // switch's own inside them, no label nested in them.
+    // 1: written as an if-chain; -1: not of that shape, nothing written; 0: an arm could not be
+    // expanded after the chain was begun (the inlining fails: no half a chain in its output).
+    int switch_as_ifs(size_t i, size_t e, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
+        if (!is(i + 1, "(") || match_[i + 1] == npos) return -1;
         const size_t h = match_[i + 1];
-        if (!is(h + 1, "{") || match_[h + 1] + 1 != e) return false;
+        if (!is(h + 1, "{") || match_[h + 1] + 1 != e) return -1;
+        bool calls = false; // a value with calls is evaluated once, into a variable (switch_value)
         for (size_t k = i + 2; k < h; ++k) {
-            if (is(k, "=") && !is(k + 1, "=") && !is(k - 1, "=") && !is(k - 1, "!") && !is(k - 1, "<") && !is(k - 1, ">")) return false;
-            if ((is(k, "+") && is(k + 1, "+")) || (is(k, "-") && is(k + 1, "-"))) return false;
-            if (is_ident(k) && (is(k + 1, "(") || is(k + 1, "<"))) return false;
+            if (is(k, "=") && !is(k + 1, "=") && !is(k - 1, "=") && !is(k - 1, "!") && !is(k - 1, "<") && !is(k - 1, ">")) return -1;
+            if ((is(k, "+") && is(k + 1, "+")) || (is(k, "-") && is(k + 1, "-"))) return -1;
+            if (is_ident(k) && (is(k + 1, "(") || is(k + 1, "<"))) calls = true;
         }
+        if (calls && meets(i + 2, h)) return -1;
         struct group {
             std::vector<std::pair<size_t, size_t>> values; // empty: default
             bool is_default = false;
@@ -659,69 +667,79 @@ private:
             group g;
             while (is(p, "case") || is(p, "default")) {
                 if (is(p, "default")) {
-                    if (!is(p + 1, ":")) return false;
+                    if (!is(p + 1, ":")) return -1;
                     g.is_default = true;
                     p += 2;
                     continue;
                 }
                 size_t c = p + 1;
                 while (c < close && !is(c, ":")) {
-                    if (is(c, "?") || is(c, "(") || is(c, "{") || is(c, ";")) return false;
+                    if (is(c, "?") || is(c, "(") || is(c, "{") || is(c, ";")) return -1;
                     ++c;
                 }
-                if (c >= close || c == p + 1) return false;
+                if (c >= close || c == p + 1) return -1;
                 g.values.push_back({p + 1, c});
                 p = c + 1;
             }
-            if (g.values.empty() && !g.is_default) return false; // a statement before the first label
+            if (g.values.empty() && !g.is_default) return -1; // a statement before the first label
             g.a = p;
             size_t last = npos;
             while (p < close && !is(p, "case") && !is(p, "default")) {
                 const size_t q = stmt_end(p, close);
-                if (q == npos || q > close) return false;
-                last = p;
+                if (q == npos || q > close) return -1;
+                // (An empty statement is none: `case N: { ...; break; };`, a label written by a macro
+                // used with a semicolon, as candle's `reduce_case(...);` is, ends with its block.)
+                if (!(is(p, ";") && q == p + 1)) last = p;
                 p = q;
             }
             g.b = p;
             const bool ends_switch = p >= close;
+            auto only_semicolons = [&](size_t from, size_t to) {
+                for (size_t k = from; k < to; ++k)
+                    if (!is(k, ";")) return false;
+                return true;
+            };
             if (last != npos && is(last, "break") && is(last + 1, ";")) {
                 g.b = last;
-            } else if (last != npos && is(last, "{") && match_[last] + 1 == p && match_[last] >= last + 3 && is(match_[last] - 2, "break") &&
+            } else if (last != npos && is(last, "{") && only_semicolons(match_[last] + 1, p) && match_[last] >= last + 3 && is(match_[last] - 2, "break") &&
                        is(match_[last] - 1, ";")) {
                 g.block = last; // the block's own statements end with the switch's break
                 g.b = match_[last] - 2;
             } else if (!(ends_switch || (last != npos && is(last, "return")))) {
-                return false; // falls through
+                return -1; // falls through
             }
             // No break of the switch's own, and no label, inside the statements.
             std::vector<size_t> loops;
             for (size_t k = g.a; k < g.b; ++k) {
-                if (is(k, "case") || is(k, "default")) return false;
+                if (is(k, "case") || is(k, "default")) return -1;
                 if ((is(k, "for") || is(k, "while") || is(k, "switch")) && is(k + 1, "(") && match_[k + 1] != npos) {
                     const size_t end = stmt_end(k, g.b);
-                    if (end == npos) return false;
+                    if (end == npos) return -1;
                     k = end - 1; // its own breaks
                     continue;
                 }
                 if (is(k, "do")) {
                     const size_t end = stmt_end(k, g.b);
-                    if (end == npos) return false;
+                    if (end == npos) return -1;
                     k = end - 1;
                     continue;
                 }
-                if (is(k, "break")) return false;
+                if (is(k, "break")) return -1;
             }
             if (g.is_default && !g.values.empty()) g.values.clear(); // `case 1: default:` is the default
             groups.push_back(g);
         }
-        if (groups.empty()) return false;
-        const std::string value = copy(i + 2, h, rename);
+        if (groups.empty()) return -1;
+        std::string value = copy(i + 2, h, rename);
+        std::string declaration;
+        if (calls && !switch_value(i + 2, h, rename, out, value, declaration)) return -1;
         out += copy(i, i + 1, rename, {{i, {i, "{"}}}); // the switch's place, for the #line
+        out += declaration;
         bool first = true;
         const group *fallback = nullptr;
         for (const group &g : groups) {
             if (g.is_default) {
-                if (fallback) return false;
+                if (fallback) return 0; // (two defaults: no valid switch)
                 fallback = &g;
                 continue;
             }
@@ -730,19 +748,35 @@ private:
             for (size_t v = 0; v < g.values.size(); ++v)
                 out += std::string(v ? " || " : "") + "(" + value + ") == (" + copy(g.values[v].first, g.values[v].second, rename) + ")";
             out += ") {\n";
-            if (!expand_group(g.a, g.b, g.block, rename, depth, out)) return false;
+            if (!expand_group(g.a, g.b, g.block, rename, depth, out)) return 0;
             out += "}\n";
         }
         if (fallback) {
             out += first ? "{\n" : "else {\n";
-            if (!expand_group(fallback->a, fallback->b, fallback->block, rename, depth, out)) return false;
+            if (!expand_group(fallback->a, fallback->b, fallback->block, rename, depth, out)) return 0;
             out += "}\n";
         }
         out += "}\n";
         ++inlined_; // a body the splitter reads instead of the kernel's
-        return true;
+        return 1;
     }
 
+    // A switch's value [a, b) that calls functions (candle's `switch (max_shared_mem<T>(block_dim))`): the
+    // if-chain compares it with each label, and a switch evaluates it once, so it is declared as a
+    // variable first, `using sm_swt<N> = <its type>; const sm_swt<N> sm_sw<N> = (value);`, its type
+    // named as a deduced template argument's (unevaluated: it is a scope declaration of the split),
+    // and the chain compares that variable. The calls meet nobody (switch_as_ifs checks).
+    bool switch_value(size_t a, size_t b, const std::map<std::string, std::string> &rename, const std::string &written,
+                      std::string &value, std::string &declaration) {
+        std::string expression;
+        if (!unevaluated(a, b, rename, written, expression)) return false;
+        const std::string tag = std::to_string(switch_values_++);
+        const std::string at = lines_.sync(toks_[a].offset);
+        declaration = at + "using sm_swt" + tag + " = ::sm::regions::deduced_value_t<decltype((" + expression + "))>;\n" + at + "const sm_swt" +
+                      tag + " sm_sw" + tag + " = (" + copy(a, b, rename) + ");\n";
+        value = "sm_sw" + tag;
+        return true;
+    }
     // A label's statements [a, b); with `block`, the last is the block opened there, cut at b (its break).
     bool expand_group(size_t a, size_t b, size_t block, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
         if (block == npos) return expand_list(a, b, rename, depth, out);
@@ -1853,6 +1887,7 @@ private:
     line_map lines_;
     int inlined_ = 0;
     int loop_tests_ = 0; // loops whose SIMD-group condition became a test in the body (loop_header_meeting)
+    int switch_values_ = 0; // switch values with calls, declared as variables (switch_value)
     std::map<size_t, std::pair<size_t, std::string>> hoisted_types_; // a hoisted call -> a value of its type (unevaluated)
     std::map<std::string, std::string> type_values_; // a type parameter of an inlining (`sm_i3_Op`) -> its value (`Min<float>`)
     std::set<std::string> namespaces_;      // every `namespace X` of the source
@@ -2020,7 +2055,8 @@ private:
         // `if (c) {...} else {...}` with split points in its arms and a condition the same for every
         // thread of the group: the condition is evaluated once for the group, as a loop header is, and
         // each arm splits like a block.
-        if (barrier_inside && is(a, "if") && is(a + 1, "(") && !contains(a, match_[a + 1] + 1, &splitter::is_split_point))
+        // (`if constexpr (c)` too: its condition is a constant, the group's by definition.)
+        if (barrier_inside && is(a, "if") && is(condition_paren(a), "(") && !contains(a, match_[condition_paren(a)] + 1, &splitter::is_split_point))
             return branch_statement(s, depth, why);
         // A matrix is the SIMD group's (one copy per group): a lane's own statement can only reach its
         // own elements of it, through thread_elements().
@@ -2054,7 +2090,8 @@ private:
         }
         if (barrier_inside && is(a, "switch") && why.empty()) {
             why = "a SIMD-group call or barrier in a switch that is no if-chain (a label that falls through into the next, a break "
-                  "inside its statements, or a value with a call or an assignment)";
+                  "inside its statements, a value with an assignment, an increment or a call that meets other threads, or a label "
+                  "whose helper calls cannot be inlined)";
             return false;
         }
         if (barrier_inside && why.empty() && meeting_loop_header(a, b))
@@ -2068,11 +2105,15 @@ private:
         // The translator's threadgroup variables: references into the group's arena, shared by all threads.
         if (is(a, "auto") && is(a + 1, "&") && is_ident(a + 2) && is(a + 3, "=") && is(a + 4, "::") && is(a + 5, "sm") &&
             is(a + 7, "entry") && is(a + 9, "threadgroup_vars")) {
-            // (All are declared at the split function's top: two of one name, in the two arms of an
-            // `if (ARG_SORT)` as MLX's sort kernels have, would be declared twice there.)
+            // Declared at the top of the split function; one whose name another has taken (candle's
+            // `threadgroup R shared[N];` in each label of a switch the inliner made an if-chain: the
+            // blocks are siblings) is declared where it is instead, outside the thread loops like a
+            // `using`, so each block's uses name its own (at the top, both would be one name declared
+            // twice, the split source would not build, and the whole library would run on fibers).
             if (!hoisted_names_.insert(text(a + 2)).second) {
-                why = "the threadgroup variable '" + text(a + 2) + "' is declared twice in the kernel's body (in different scopes)";
-                return false;
+                s.kind = stmt_kind::scope;
+                s.scope_declared.push_back(text(a + 2));
+                return true;
             }
             s.kind = stmt_kind::hoisted;
             return true;
@@ -2092,13 +2133,18 @@ private:
         note_declared(s);
         return true;
     }
+    // Where the condition of the `if` at `a` opens: after `constexpr` in `if constexpr (c)`.
+    size_t condition_paren(size_t a) const { return is(a + 1, "constexpr") ? a + 2 : a + 1; }
     // An `if` with split points in its arms (see classify). Metal lets SIMD-group functions run in
     // divergent control flow (only the lanes that take the arm meet), so the condition must be the
     // group's own: made only of the kernel's parameters that no statement changes and the group's
     // positions (uniform_condition). Each arm is parsed as a block; `else if` is an arm holding an `if`.
     bool branch_statement(stmt &s, int depth, std::string &why) {
-        const size_t a = s.a, b = s.b, h = match_[a + 1];
-        s.masked = !uniform_condition(a + 2, h);
+        const size_t a = s.a, b = s.b, h = match_[condition_paren(a)];
+        // `if constexpr (c)`: a constant expression (clang checks it is one), the same for every thread;
+        // the split writes the header as it is, so clang still discards the arm a template's
+        // instantiation does not take.
+        s.masked = !is(a + 1, "constexpr") && !uniform_condition(a + 2, h);
         if (s.masked) {
             for (size_t i = a + 2; i < h; ++i)
                 if (is(i, "return") || is(i, "break") || is(i, "continue") || is(i, "goto")) {
@@ -3861,7 +3907,7 @@ private:
     int loop_nesting_ = 0;            // loops around split points being parsed
     std::set<std::string> declared_;  // variables the body declares (in the statements parsed so far)
     std::set<std::string> scope_names_; // names scope statements declare
-    std::set<std::string> hoisted_names_; // the kernel's threadgroup variables (stmt_kind::hoisted)
+    std::set<std::string> hoisted_names_; // threadgroup variables declared at the top of the split function
     size_t max_calls_ = 0; // the most SIMD-group calls in one statement
     int masks_ = 0;          // branches with a per-thread condition (sm_mask<N>)
     bool macros_read_ = false;

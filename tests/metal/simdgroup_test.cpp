@@ -6,6 +6,7 @@
 #include "../kernels/member_call_kernels.hpp"
 #include "../kernels/changed_parameter_kernels.hpp"
 #include "../kernels/class_member_kernels.hpp"
+#include "../kernels/uniform_choice_kernels.hpp"
 #include "../kernels/simd_loop_kernels.hpp"
 
 #include <algorithm>
@@ -954,5 +955,24 @@ TEST_CASE("kernels written as class templates give the host's results split and 
                                           {5, 1, 1}, {64, 1, 1});
             CHECK(out.copy_out<float>() == c.want);
         }
+// Barriers and SIMD-group calls in arms chosen alike for the whole group (tests/kernels/uniform_choice_kernels.hpp):
+// `if constexpr` (the split takes the arm once for the group, each template instantiation its own) and a
+// switch on a call's value (evaluated once per thread); fibers meet at the calls.
+// Both must give the host reference's results, with partial threadgroups and lanes that returned early.
+TEST_CASE("SIMD-group calls and barriers under if constexpr and a switch on a call give the host reference's results split and on fibers", "[metal][simdgroup]") {
+    for (const char* mode : {(const char*)nullptr, "fibers"}) {
+        barrier_mode scope(mode);
+        const pymetal::library lib = device().compile(uniform_choice_kernels::source);
+        for (const char* name : uniform_choice_kernels::kernel_names)
+            for (const uniform_choice_kernels::shape& d : uniform_choice_kernels::shapes()) {
+                INFO((mode ? mode : "regions") << ", " << name << ", grid " << d.grid << ", threadgroup " << d.tg << ", n " << d.n);
+                const uniform_choice_kernels::run_case c = uniform_choice_kernels::case_for(name, d);
+                std::vector<pymetal::buffer> buffers;
+                for (const auto& b : c.buffers) buffers.push_back(device().new_buffer(b));
+                lib.kernel(name).dispatch_threads({buffers[0], buffers[1], buffers[2], buffers[3], buffers[4]}, {d.grid, 1, 1}, {d.tg, 1, 1});
+                CHECK(buffers[2].copy_out<unsigned char>() == c.want.at(2));
+                CHECK(buffers[3].copy_out<unsigned char>() == c.want.at(3));
+                if (c.want.count(1)) CHECK(buffers[1].copy_out<unsigned char>() == c.want.at(1));
+            }
     }
 }
