@@ -910,6 +910,10 @@ TEST_CASE("a kernel whose threads move their buffer pointers before meeting matc
         for (std::size_t i = 0; i < want.size(); ++i) {
             INFO("element " << i);
             CHECK(std::fabs(got[i] - want[i]) <= 1e-4 * (1 + std::fabs(want[i])));
+        }
+    }
+}
+
 // Kernels written as classes (tests/kernels/class_member_kernels.hpp: MLX's sort and GEMV shapes, a
 // SIMD-group reducer reached through a member alias): the split inlines their static member functions;
 // both it and fibers must give the host's results.
@@ -955,6 +959,9 @@ TEST_CASE("kernels written as class templates give the host's results split and 
                                           {5, 1, 1}, {64, 1, 1});
             CHECK(out.copy_out<float>() == c.want);
         }
+    }
+}
+
 // Barriers and SIMD-group calls in arms chosen alike for the whole group (tests/kernels/uniform_choice_kernels.hpp):
 // `if constexpr` (the split takes the arm once for the group, each template instantiation its own) and a
 // switch on a call's value (evaluated once per thread); fibers meet at the calls.
