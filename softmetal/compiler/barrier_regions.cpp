@@ -241,8 +241,17 @@ public:
 
 private:
     void tokenize() {
-        for (const token &t : tokenize_msl(s_))
-            if (!t.in_directive) toks_.push_back(t);
+        const std::vector<token> all = tokenize_msl(s_);
+        for (size_t i = 0; i < all.size(); ++i) {
+            if (all[i].in_directive) continue;
+            // (a loop hint before a loop is no statement: kernel_body_tokens::loop_hint_end)
+            const size_t hint_end = loop_hint_end(all, s_, i);
+            if (hint_end != npos) {
+                i = hint_end - 1;
+                continue;
+            }
+            toks_.push_back(all[i]);
+        }
         match_.assign(toks_.size(), npos);
         std::vector<size_t> stack;
         for (size_t i = 0; i < toks_.size(); ++i) {
@@ -603,17 +612,19 @@ private:
     // `switch (E) { case A: ... break; case B: case C: ... break; default: ... }` around meetings, as
     // `if ((E) == (A)) {...} else if ((E) == (B) || (E) == (C)) {...} else {...}`, which the splitter
     // takes (once for the group when E is the group's, with the threads of each arm otherwise). Only
-    // when that means the same: E has no call, assignment or increment (it is evaluated once per
-    // label); each label's statements end with `break;` or `return ...;` (the last may end the
+    // when that means the same: E without a call, assignment or increment is compared as written (so
+    // a value of the group's keeps a condition of the group's); one with them is evaluated once into a
+    // variable first (switch_value_variable); each label's statements end with `break;` or `return ...;` (the last may end the
     // switch), with no other `break` of the switch's own inside them, no label nested in them.
     bool switch_as_ifs(size_t i, size_t e, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
         if (!is(i + 1, "(") || match_[i + 1] == npos) return false;
         const size_t h = match_[i + 1];
         if (!is(h + 1, "{") || match_[h + 1] + 1 != e) return false;
+        bool evaluated_once = false; // E has a call, an assignment or an increment: held in a variable (below)
         for (size_t k = i + 2; k < h; ++k) {
-            if (is(k, "=") && !is(k + 1, "=") && !is(k - 1, "=") && !is(k - 1, "!") && !is(k - 1, "<") && !is(k - 1, ">")) return false;
-            if ((is(k, "+") && is(k + 1, "+")) || (is(k, "-") && is(k + 1, "-"))) return false;
-            if (is_ident(k) && (is(k + 1, "(") || is(k + 1, "<"))) return false;
+            if (is(k, "=") && !is(k + 1, "=") && !is(k - 1, "=") && !is(k - 1, "!") && !is(k - 1, "<") && !is(k - 1, ">")) evaluated_once = true;
+            if ((is(k, "+") && is(k + 1, "+")) || (is(k, "-") && is(k + 1, "-"))) evaluated_once = true;
+            if (is_ident(k) && (is(k + 1, "(") || is(k + 1, "<"))) evaluated_once = true;
         }
         struct group {
             std::vector<std::pair<size_t, size_t>> values; // empty: default
@@ -684,8 +695,9 @@ private:
             groups.push_back(g);
         }
         if (groups.empty()) return false;
-        const std::string value = copy(i + 2, h, rename);
+        std::string value = copy(i + 2, h, rename);
         out += copy(i, i + 1, rename, {{i, {i, "{"}}}); // the switch's place, for the #line
+        if (evaluated_once && !switch_value_variable(i + 2, h, rename, out, value)) return false;
         bool first = true;
         const group *fallback = nullptr;
         for (const group &g : groups) {
@@ -712,6 +724,21 @@ private:
         return true;
     }
 
+    // A switch's value [a, b) with a call, an assignment or an increment (candle's `switch
+    // (max_shared_mem<T>(block_dim))`), which the switch evaluates once: a per-thread variable of its
+    // type declared before the if-chain, `T sm_sw<N> = (E);`, which each label compares (`value` becomes
+    // its name). Its type is named with `declval_of` of the variables' declared types as a hoisted SIMD-group
+    // call's is (hoist_arguments). Before, such a switch around meetings kept the fiber path.
+    bool switch_value_variable(size_t a, size_t b, const std::map<std::string, std::string> &rename, std::string &out, std::string &value) {
+        for (size_t k = a; k < b; ++k) // (the type would name it: the splitter takes that for a meeting)
+            if (is_ident(k) && simd_functions().count(text(k))) return false;
+        std::string expression;
+        if (!unevaluated(a, b, rename, out, expression, &hoisted_types_)) return false;
+        const std::string name = "sm_sw" + std::to_string(inlined_++);
+        out += "::sm::regions::deduced_value_t<decltype((" + expression + "))> " + name + " = (" + value + ");\n";
+        value = name;
+        return true;
+    }
     // A label's statements [a, b); with `block`, the last is the block opened there, cut at b (its break).
     bool expand_group(size_t a, size_t b, size_t block, const std::map<std::string, std::string> &rename, int depth, std::string &out) {
         if (block == npos) return expand_list(a, b, rename, depth, out);
@@ -1800,7 +1827,7 @@ private:
         }
         if (barrier_inside && is(a, "switch") && why.empty()) {
             why = "a SIMD-group call or barrier in a switch that is no if-chain (a label that falls through into the next, a break "
-                  "inside its statements, or a value with a call or an assignment)";
+                  "inside its statements, or a value whose type the split cannot name: a SIMD-group call, an 'auto' variable)";
             return false;
         }
         if (barrier_inside && why.empty() && meeting_loop_header(a, b))

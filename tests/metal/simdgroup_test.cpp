@@ -5,6 +5,7 @@
 #include "metal_test_support.hpp"
 #include "../kernels/member_call_kernels.hpp"
 #include "../kernels/simd_loop_kernels.hpp"
+#include "../kernels/simd_shape_kernels.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -880,6 +881,28 @@ TEST_CASE("loops on a SIMD-group condition give the host reference's results spl
             for (const simd_loop_kernels::shape& d : simd_loop_kernels::shapes()) {
                 INFO((mode ? mode : "regions") << ", " << name << ", grid " << d.grid << ", threadgroup " << d.tg << ", n " << d.n);
                 const simd_loop_kernels::run_case c = simd_loop_kernels::case_for(name, d);
+                std::vector<pymetal::buffer> buffers;
+                for (const auto& b : c.buffers) buffers.push_back(device().new_buffer(b));
+                lib.kernel(name).dispatch_threads({buffers[0], buffers[1], buffers[2], buffers[3], buffers[4]}, {d.grid, 1, 1}, {d.tg, 1, 1});
+                CHECK(buffers[2].copy_out<unsigned char>() == c.want.at(2));
+                CHECK(buffers[3].copy_out<unsigned char>() == c.want.at(3));
+            }
+    }
+}
+
+// Candle's shapes (tests/kernels/simd_shape_kernels.hpp): a switch whose value is a call or increments a
+// variable (evaluated once, each label meeting only its own lanes), loop hints written as `_Pragma`
+// between barriers, and a kernel that meets nobody with a parameter named `simd_lane_id`. Split and on
+// fibers, each must give the host reference's results, with partial threadgroups, SIMD groups of fewer
+// than 32 lanes and lanes that returned early.
+TEST_CASE("candle's switch, loop-hint and parameter-name shapes give the host reference's results split and on fibers", "[metal][simdgroup]") {
+    for (const char* mode : {(const char*)nullptr, "fibers"}) {
+        barrier_mode scope(mode);
+        const pymetal::library lib = device().compile(simd_shape_kernels::source);
+        for (const char* name : simd_shape_kernels::kernel_names)
+            for (const simd_shape_kernels::shape& d : simd_shape_kernels::shapes()) {
+                INFO((mode ? mode : "regions") << ", " << name << ", grid " << d.grid << ", threadgroup " << d.tg << ", n " << d.n);
+                const simd_shape_kernels::run_case c = simd_shape_kernels::case_for(name, d);
                 std::vector<pymetal::buffer> buffers;
                 for (const auto& b : c.buffers) buffers.push_back(device().new_buffer(b));
                 lib.kernel(name).dispatch_threads({buffers[0], buffers[1], buffers[2], buffers[3], buffers[4]}, {d.grid, 1, 1}, {d.tg, 1, 1});
