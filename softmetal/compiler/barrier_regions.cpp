@@ -1764,6 +1764,7 @@ private:
             return true;
         }
         bool barrier_inside = contains(a, b, &splitter::is_split_point);
+        if (!barrier_inside && mixed_matrix_loop(a, b)) barrier_inside = true;
         // A loop run per thread: its header differs between threads, or it has a break or continue of its own (a thread
         // may leave it early: `if (simd_all(done)) break;`, or the test of a SIMD-group condition the inliner moved into
         // its body, helper_inliner::loop_header_meeting).
@@ -1925,6 +1926,10 @@ private:
                 if (!casts.count(t)) return false;
                 continue;
             }
+            if (const size_t after = trait_value_end(i, b); after != npos) { // `is_same<T, U>::value`: a constant
+                i = after - 1;
+                continue;
+            }
             if (scope_names_.count(t) || constant_macro(t, 0)) continue;
             bool position = false, group = false;
             for (const auto &p : k_.positions)
@@ -1935,6 +1940,46 @@ private:
             if (is(i + 1, ".") && !(is_ident(i + 2) && !is(i + 3, "(") && !is(i + 3, "."))) return false; // one plain member
         }
         return true;
+    }
+    // A type trait's value in a condition, `is_same<kd4x4_t, k4x4_t>::value` (ggml's flash attention,
+    // "this is compile-time check") or `is_floating_point_v<T>`: template arguments are constants, so
+    // the value is the same in every thread. One past its last token, else npos. Only a name that is no
+    // variable of the kernel (a comparison `a < b` is no template), whose arguments close before b.
+    size_t trait_value_end(size_t i, size_t b) const {
+        if (!is_ident(i) || !is(i + 1, "<") || (i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) return npos;
+        const std::string t = text(i);
+        if (parameter_names().count(t) || declared_anywhere(t)) return npos;
+        for (const auto &p : k_.positions)
+            if (p.first == t) return npos;
+        int d = 0;
+        size_t close = npos;
+        for (size_t j = i + 1; j < b; ++j) {
+            if (is(j, "(") || is(j, "[")) {
+                if (match_[j] == npos) return npos;
+                j = match_[j];
+            } else if (is(j, "<")) {
+                ++d;
+            } else if (is(j, ">") && --d == 0) {
+                close = j;
+                break;
+            } else if (is(j, ";") || is(j, "{") || is(j, "&") || is(j, "|") || is(j, "?")) {
+                return npos; // (`a < b && c > d`: no template)
+            }
+        }
+        if (close == npos) return npos;
+        if (is(close + 1, "::") && is(close + 2, "value") && !is(close + 3, "(")) return close + 3;
+        if (t.size() > 2 && t.compare(t.size() - 2, 2, "_v") == 0 && t.compare(0, 3, "is_") == 0 && !is(close + 1, "(") && !is(close + 1, "::"))
+            return close + 1;
+        return npos;
+    }
+    // Whether `name` is declared as a variable anywhere in the body (`T name =|;|[|{|(`, `T name,`).
+    bool declared_anywhere(const std::string &name) const {
+        for (size_t i = 1; i + 1 < toks_.size(); ++i)
+            if (is_ident(i) && text(i) == name && (is_ident(i - 1) || is(i - 1, ">") || is(i - 1, "*") || is(i - 1, "&")) &&
+                !statement_keywords().count(text(i - 1)) &&
+                (is(i + 1, "=") || is(i + 1, ";") || is(i + 1, "[") || is(i + 1, "{") || is(i + 1, ",") || is(i + 1, "(")))
+                return true;
+        return false;
     }
     // A local of the body with one value for the whole group: declared once (`const int r0 = tgpig.y*NR0;`),
     // never assigned again nor addressed, its initializer itself such a condition (ggml's mul_mm:
@@ -2480,6 +2525,37 @@ private:
             size_t i = a + 1;
             while (is(i, "[")) i = match_[i] + 1;
             return is(i, "=") && !is(i + 1, "=") && !assigns_anything(i + 1, b);
+        }
+        return false;
+    }
+    // A braced for/while loop whose body mixes simdgroup_matrix statements with the lanes' own
+    // statements on their elements (MLX's winograd transforms: `g.thread_elements()[0] = ...;
+    // simdgroup_matrix<float, 8, 8> g_out = (G * g) * Gt; out[c] = g_out.thread_elements()[0];` in
+    // `for (int c = 0; c < BC; ++c)`): its matrix statements are split points, as a SIMD-group call is,
+    // so the loop splits like one around barriers (its header once for the group) instead of being one
+    // statement that reaches a matrix other than by thread_elements() (before: fibers). A header of the
+    // lanes' own makes it a per-thread loop, where matrix statements are refused as before.
+    bool mixed_matrix_loop(size_t a, size_t b) const {
+        if (!((is(a, "for") || is(a, "while") || loop_macro(a)) && is(a + 1, "(") && match_[a + 1] != npos)) return false;
+        const size_t h = match_[a + 1];
+        if (!is(h + 1, "{") || match_[h + 1] + 1 != b || mentions_matrix(a, h + 1)) return false;
+        std::set<std::string> names = matrix_names_;
+        return holds_matrix_statement(h + 2, b - 1, names);
+    }
+    // Whether a statement of [a, b), or of a braced block or loop body there, is a matrix statement.
+    bool holds_matrix_statement(size_t a, size_t b, std::set<std::string> &names) const {
+        for (size_t i = a; i < b;) {
+            const size_t e = stmt_end(i, b);
+            if (e == npos || e > b) return false;
+            const int redeclarations = matrix_redeclarations_;
+            const bool matrix = matrix_statement(i, e, names);
+            matrix_redeclarations_ = redeclarations;
+            if (matrix) return true;
+            if (is(i, "{") && holds_matrix_statement(i + 1, e - 1, names)) return true;
+            if ((is(i, "for") || is(i, "while") || loop_macro(i)) && is(i + 1, "(") && match_[i + 1] != npos && is(match_[i + 1] + 1, "{") &&
+                match_[match_[i + 1] + 1] + 1 == e && holds_matrix_statement(match_[i + 1] + 2, e - 1, names))
+                return true;
+            i = e;
         }
         return false;
     }

@@ -1,7 +1,8 @@
 // Kernel shapes of candle's that met other threads in ways the split did not take
 // (tests/kernels/simd_shape_kernels.hpp): a switch whose value is a call or increments a variable, loop
 // hints written as `_Pragma(...)` (or a macro of one) before a loop between barriers, and a kernel that
-// meets nobody though its instantiation names a parameter `simd_lane_id`. Each must split (or, meeting
+// meets nobody though its instantiation names a parameter `simd_lane_id`; and MLX's winograd loop
+// mixing simdgroup_matrix products with the lanes' statements on their elements. Each must split (or, meeting
 // nobody, run without fibers) and match the host reference, with threadgroups that are not multiples
 // of 32, partial threadgroups and lanes that returned early. (This runner makes every thread a SIMD
 // group of one on fibers, so the comparison with fibers is in tests/metal/simdgroup_test.cpp.) A switch
@@ -32,7 +33,7 @@ const sm_kernel_info *compiled(const char *name, softmetal::compile_result &r) {
 
 // Runs `k` over every shape against the reference.
 void check_matches_reference(const char *name, const sm_kernel_info *k) {
-    for (const simd_shape_kernels::shape &d : simd_shape_kernels::shapes()) {
+    for (const simd_shape_kernels::shape &d : simd_shape_kernels::shapes_for(name)) {
         INFO(name << ": grid " << d.grid << ", threadgroup " << d.tg << ", n " << d.n);
         simd_shape_kernels::run_case c = simd_shape_kernels::case_for(name, d);
         softmetal_test::run_on_buffers(k, c.buffers, {d.grid, 1, 1}, {d.tg, 1, 1});
@@ -62,6 +63,16 @@ TEST_CASE("a switch whose value is a per-lane call with an increment is evaluate
 
 TEST_CASE("loop hints written as _Pragma or a macro of one before loops between barriers split", "[compiler][regions]") {
     check_split_matches_reference("tiled_pragma");
+}
+
+TEST_CASE("a loop mixing simdgroup_matrix products with statements on the lanes' elements splits", "[compiler][regions][simdgroup]") {
+    check_split_matches_reference("matrix_loop");
+}
+
+TEST_CASE("matrix statements under an if on a type trait's value split, each instantiation taking its arm",
+          "[compiler][regions][simdgroup]") {
+    check_split_matches_reference("trait_matrix_f32");
+    check_split_matches_reference("trait_matrix_i32");
 }
 
 TEST_CASE("a kernel meeting nobody whose instantiation names a parameter simd_lane_id runs without fibers", "[compiler][regions][simdgroup]") {

@@ -100,6 +100,71 @@ kernel void tiled_pragma(device const float *in [[buffer(0)]], device const uint
     out[gid] = acc[0] + acc[1] + acc[2] + acc[3];
     trips[gid] = rounds;
 }
+// MLX's winograd transforms: a loop between barriers whose body fills a matrix's elements lane by
+// lane, multiplies whole matrices with operators, and reads the product's elements back.
+kernel void matrix_loop(device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
+                        device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
+                        uint sg [[simdgroup_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]]) {
+    const short q = lane / 4;
+    const short sm = (q & 4) + (lane / 2) % 4;
+    const short sn = (q & 2) * 2 + (lane % 2) * 2;
+    simdgroup_matrix<float, 8, 8> G;
+    G.thread_elements()[0] = float((sm * 2 + sn) % 5) - 2.0f;
+    G.thread_elements()[1] = float((sm * 2 + sn + 1) % 5) - 2.0f;
+    simdgroup_matrix<float, 8, 8> Gt;
+    Gt.thread_elements()[0] = float((sn * 2 + sm) % 5) - 2.0f;
+    Gt.thread_elements()[1] = float(((sn + 1) * 2 + sm) % 5) - 2.0f;
+    threadgroup float stage[4][64];
+    float acc0 = 0.0f, acc1 = 0.0f;
+    for (uint base = 0; base < 4; ++base) {
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        stage[sg][lane] = in[(gid * 3 + base * 7) % n];
+        stage[sg][lane + 32] = in[(gid * 5 + base) % n];
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        for (int c = 0; c < 2; ++c) {
+            simdgroup_matrix<float, 8, 8> g;
+            g.thread_elements()[0] = stage[sg][(sm * 8 + sn + c * 5) % 64];
+            g.thread_elements()[1] = stage[sg][(sm * 8 + sn + 1 + c * 5) % 64];
+            simdgroup_matrix<float, 8, 8> g_out = (G * g) * Gt;
+            acc0 += g_out.thread_elements()[0];
+            acc1 += g_out.thread_elements()[1];
+        }
+    }
+    out[gid] = acc0;
+    trips[gid] = uint(int(acc1) + 1000000);
+}
+// ggml's flash attention: matrix statements under `if (is_same<A, B>::value)`, a constant, so the
+// same in every lane: the arm runs once per SIMD group like the statements around it.
+template <typename T>
+[[kernel]] void trait_matrix(device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
+                             device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
+                             uint lane [[thread_index_in_simdgroup]]) {
+    const short q = lane / 4;
+    const short sm = (q & 4) + (lane / 2) % 4;
+    const short sn = (q & 2) * 2 + (lane % 2) * 2;
+    const uint first = gid - lane;
+    simdgroup_matrix<float, 8, 8> a;
+    a.thread_elements()[0] = in[(first + sm * 8 + sn) % n];
+    a.thread_elements()[1] = in[(first + sm * 8 + sn + 1) % n];
+    simdgroup_matrix<float, 8, 8> r;
+    if (is_same<T, float>::value) {
+        simdgroup_barrier(mem_flags::mem_none);
+        simdgroup_multiply(r, a, a);
+    } else {
+        simdgroup_barrier(mem_flags::mem_none);
+        r = a + a;
+    }
+    out[gid] = r.thread_elements()[0];
+    trips[gid] = uint(int(r.thread_elements()[1]) + 1000000);
+}
+template [[host_name("trait_matrix_f32")]] [[kernel]] void trait_matrix<float>(
+    device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
+    device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
+    uint lane [[thread_index_in_simdgroup]]);
+template [[host_name("trait_matrix_i32")]] [[kernel]] void trait_matrix<int>(
+    device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
+    device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
+    uint lane [[thread_index_in_simdgroup]]);
 // Meets nobody: its parameters are named like SIMD-group functions, which its instantiation repeats.
 template <typename T>
 [[kernel]] void lane_named(device const T *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device T *out [[buffer(2)]],
@@ -116,8 +181,7 @@ template [[host_name("lane_named_f32")]] [[kernel]] void lane_named<float>(
 )";
 
 // The kernels that meet other threads (each must split); lane_named_f32 meets nobody.
-inline constexpr const char *split_kernel_names[] = {"switch_call_group", "switch_call_lane", "tiled_pragma"};
-inline constexpr const char *kernel_names[] = {"switch_call_group", "switch_call_lane", "tiled_pragma", "lane_named_f32"};
+inline constexpr const char *kernel_names[] = {"switch_call_group", "switch_call_lane", "tiled_pragma", "matrix_loop", "trait_matrix_f32", "trait_matrix_i32", "lane_named_f32"};
 
 // A 1-D dispatch of `grid` threads in threadgroups of `tg` (the last one partial when tg does not divide
 // grid); n is the kernels' element count (threads at n and past it return first where a kernel says so).
@@ -129,6 +193,13 @@ struct shape {
 inline const std::vector<shape> &shapes() {
     static const std::vector<shape> s = {{200, 80, 190}, {150, 64, 150}, {45, 45, 40}};
     return s;
+}
+
+// For the matrix kernels, whole SIMD groups only (a matrix's elements are its 32 lanes'): threadgroups of 96
+// (the last one partial, 64 threads) and 64.
+inline const std::vector<shape> &shapes_for(const std::string &kernel) {
+    static const std::vector<shape> whole = {{160, 96, 150}, {128, 64, 128}, {64, 64, 50}};
+    return kernel == "matrix_loop" || kernel.compare(0, 12, "trait_matrix") == 0 ? whole : shapes();
 }
 
 // The SIMD groups of a dispatch: [begin, end) in grid positions.
@@ -213,6 +284,65 @@ inline run_case case_for(const std::string &kernel, const shape &d) {
                 x[i] = acc[0] + acc[1] + acc[2] + acc[3];
                 t[i] = rounds;
             }
+    } else if (kernel == "matrix_loop") {
+        auto element_of = [](uint32_t lane, uint32_t &row, uint32_t &col) {
+            const uint32_t q = lane / 4;
+            row = (q & 4) + (lane / 2) % 4;
+            col = (q & 2) * 2 + (lane % 2) * 2;
+        };
+        float G[8][8], Gt[8][8];
+        for (int r = 0; r < 8; ++r)
+            for (int c = 0; c < 8; ++c) G[r][c] = float((r * 2 + c) % 5) - 2.0f, Gt[r][c] = float((c * 2 + r) % 5) - 2.0f;
+        auto product = [](const float (&a)[8][8], const float (&b)[8][8], float (&d)[8][8]) {
+            for (int r = 0; r < 8; ++r)
+                for (int c = 0; c < 8; ++c) {
+                    float s = 0.0f;
+                    for (int k = 0; k < 8; ++k) s += a[r][k] * b[k][c];
+                    d[r][c] = s;
+                }
+        };
+        for (const auto &g : simd_groups(d)) {
+            std::vector<float> acc0(32, 0.0f), acc1(32, 0.0f);
+            for (uint32_t base = 0; base < 4; ++base) {
+                float stage[64];
+                for (uint32_t l = 0; l < 32; ++l) {
+                    const uint32_t gid = g.first + l;
+                    stage[l] = in[(gid * 3 + base * 7) % d.n];
+                    stage[l + 32] = in[(gid * 5 + base) % d.n];
+                }
+                for (uint32_t c = 0; c < 2; ++c) {
+                    float m[8][8], left[8][8], result[8][8];
+                    for (uint32_t r = 0; r < 8; ++r)
+                        for (uint32_t k = 0; k < 8; ++k) m[r][k] = stage[(r * 8 + k + c * 5) % 64];
+                    product(G, m, left);
+                    product(left, Gt, result);
+                    for (uint32_t l = 0; l < 32; ++l) {
+                        uint32_t row = 0, col = 0;
+                        element_of(l, row, col);
+                        acc0[l] += result[row][col];
+                        acc1[l] += result[row][col + 1];
+                    }
+                }
+            }
+            for (uint32_t l = 0; l < 32; ++l) x[g.first + l] = acc0[l], t[g.first + l] = uint32_t(int32_t(acc1[l]) + 1000000);
+        }
+    } else if (kernel == "trait_matrix_f32" || kernel == "trait_matrix_i32") {
+        for (const auto &g : simd_groups(d)) {
+            float a[8][8], r[8][8];
+            for (uint32_t row = 0; row < 8; ++row)
+                for (uint32_t col = 0; col < 8; ++col) a[row][col] = in[(g.first + row * 8 + col) % d.n];
+            for (uint32_t row = 0; row < 8; ++row)
+                for (uint32_t col = 0; col < 8; ++col) {
+                    float s = 0.0f;
+                    for (uint32_t k = 0; k < 8; ++k) s += a[row][k] * a[k][col];
+                    r[row][col] = kernel == "trait_matrix_f32" ? s : a[row][col] + a[row][col];
+                }
+            for (uint32_t l = 0; l < 32; ++l) {
+                const uint32_t qq = l / 4, row = (qq & 4) + (l / 2) % 4, col = (qq & 2) * 2 + (l % 2) * 2;
+                x[g.first + l] = r[row][col];
+                t[g.first + l] = uint32_t(int32_t(r[row][col + 1]) + 1000000);
+            }
+        }
     } else { // lane_named_f32
         for (uint32_t g = 0; g < d.grid; g += d.tg)
             for (uint32_t i = g; i < std::min(g + d.tg, d.grid) && i < d.n; ++i) x[i] = in[i] * 2.0f, t[i] = (i - g) / 32 * 100 + (i - g) % 32;

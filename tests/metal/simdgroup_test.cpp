@@ -890,17 +890,18 @@ TEST_CASE("loops on a SIMD-group condition give the host reference's results spl
     }
 }
 
-// Candle's shapes (tests/kernels/simd_shape_kernels.hpp): a switch whose value is a call or increments a
-// variable (evaluated once, each label meeting only its own lanes), loop hints written as `_Pragma`
-// between barriers, and a kernel that meets nobody with a parameter named `simd_lane_id`. Split and on
+// Candle's and MLX's shapes (tests/kernels/simd_shape_kernels.hpp): a switch whose value is a call or
+// increments a variable (evaluated once, each label meeting only its own lanes), loop hints written as
+// `_Pragma` between barriers, a kernel that meets nobody with a parameter named `simd_lane_id`, and a
+// loop mixing simdgroup_matrix products with the lanes' statements on their elements. Split and on
 // fibers, each must give the host reference's results, with partial threadgroups, SIMD groups of fewer
 // than 32 lanes and lanes that returned early.
-TEST_CASE("candle's switch, loop-hint and parameter-name shapes give the host reference's results split and on fibers", "[metal][simdgroup]") {
+TEST_CASE("candle's and MLX's switch, loop-hint, parameter-name and matrix-loop shapes give the host reference's results split and on fibers", "[metal][simdgroup]") {
     for (const char* mode : {(const char*)nullptr, "fibers"}) {
         barrier_mode scope(mode);
         const pymetal::library lib = device().compile(simd_shape_kernels::source);
         for (const char* name : simd_shape_kernels::kernel_names)
-            for (const simd_shape_kernels::shape& d : simd_shape_kernels::shapes()) {
+            for (const simd_shape_kernels::shape& d : simd_shape_kernels::shapes_for(name)) {
                 INFO((mode ? mode : "regions") << ", " << name << ", grid " << d.grid << ", threadgroup " << d.tg << ", n " << d.n);
                 const simd_shape_kernels::run_case c = simd_shape_kernels::case_for(name, d);
                 std::vector<pymetal::buffer> buffers;
