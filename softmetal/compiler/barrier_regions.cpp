@@ -724,16 +724,25 @@ private:
         return true;
     }
 
-    // A switch's value [a, b) with a call, an assignment or an increment (candle's `switch
+    // A switch's value [a, b) with a call or an increment (candle's `switch
     // (max_shared_mem<T>(block_dim))`), which the switch evaluates once: a per-thread variable of its
     // type declared before the if-chain, `T sm_sw<N> = (E);`, which each label compares (`value` becomes
     // its name). Its type is named with `declval_of` of the variables' declared types as a hoisted SIMD-group
     // call's is (hoist_arguments). Before, such a switch around meetings kept the fiber path.
     bool switch_value_variable(size_t a, size_t b, const std::map<std::string, std::string> &rename, std::string &out, std::string &value) {
-        for (size_t k = a; k < b; ++k) // (the type would name it: the splitter takes that for a meeting)
-            if (is_ident(k) && simd_functions().count(text(k))) return false;
+        // The type is E's without its increments (`pick(gid + k++)`: `k++` is a value of k's type, and
+        // `declval_of<uint>()++` would not compile); an assignment in E is refused.
+        std::map<size_t, std::pair<size_t, std::string>> subst = hoisted_types_;
+        for (size_t k = a; k < b; ++k) {
+            if (is_ident(k) && simd_functions().count(text(k))) return false; // (the type would name it: the splitter takes that for a meeting)
+            if (is(k, "=") && !is(k + 1, "=") && !is(k - 1, "=") && !is(k - 1, "!") && !is(k - 1, "<") && !is(k - 1, ">")) return false;
+            if (((is(k, "+") && is(k + 1, "+")) || (is(k, "-") && is(k + 1, "-"))) && toks_[k].offset + 1 == toks_[k + 1].offset) {
+                subst[k] = {k + 1, ""};
+                ++k;
+            }
+        }
         std::string expression;
-        if (!unevaluated(a, b, rename, out, expression, &hoisted_types_)) return false;
+        if (!unevaluated(a, b, rename, out, expression, &subst)) return false;
         const std::string name = "sm_sw" + std::to_string(inlined_++);
         out += "::sm::regions::deduced_value_t<decltype((" + expression + "))> " + name + " = (" + value + ");\n";
         value = name;
@@ -1828,7 +1837,7 @@ private:
         }
         if (barrier_inside && is(a, "switch") && why.empty()) {
             why = "a SIMD-group call or barrier in a switch that is no if-chain (a label that falls through into the next, a break "
-                  "inside its statements, or a value whose type the split cannot name: a SIMD-group call, an 'auto' variable)";
+                  "inside its statements, or a value that assigns or whose type the split cannot name: a SIMD-group call, an 'auto' variable)";
             return false;
         }
         if (barrier_inside && why.empty() && meeting_loop_header(a, b))

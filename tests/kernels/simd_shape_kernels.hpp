@@ -22,7 +22,8 @@
 
 namespace simd_shape_kernels {
 
-inline constexpr const char *source = R"(
+// (The delimiter: `_Pragma("...(full)")` holds `)"`.)
+inline constexpr const char *source = R"msl(
 #include <metal_stdlib>
 using namespace metal;
 #define ROW_UNROLL _Pragma("clang loop unroll(full)")
@@ -115,7 +116,8 @@ kernel void matrix_loop(device const float *in [[buffer(0)]], device const uint 
     Gt.thread_elements()[0] = float((sn * 2 + sm) % 5) - 2.0f;
     Gt.thread_elements()[1] = float(((sn + 1) * 2 + sm) % 5) - 2.0f;
     threadgroup float stage[4][64];
-    float acc0 = 0.0f, acc1 = 0.0f;
+    float acc0 = 0.0f;
+    float acc1 = 0.0f;
     for (uint base = 0; base < 4; ++base) {
         threadgroup_barrier(mem_flags::mem_threadgroup);
         stage[sg][lane] = in[(gid * 3 + base * 7) % n];
@@ -178,7 +180,7 @@ template [[host_name("lane_named_f32")]] [[kernel]] void lane_named<float>(
     device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
     device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
     uint simd_lane_id [[thread_index_in_simdgroup]], uint simd_group_id [[simdgroup_index_in_threadgroup]]);
-)";
+)msl";
 
 // The kernels that meet other threads (each must split); lane_named_f32 meets nobody.
 inline constexpr const char *kernel_names[] = {"switch_call_group", "switch_call_lane", "tiled_pragma", "matrix_loop", "trait_matrix_f32", "trait_matrix_i32", "lane_named_f32"};
