@@ -75,6 +75,12 @@ TEST_CASE("matrix statements under an if on a type trait's value split, each ins
     check_split_matches_reference("trait_matrix_i32");
 }
 
+TEST_CASE("a scalar operand the compiler repairs in code the split copies splits, the repair applied to the split source too",
+          "[compiler][regions][simdgroup]") {
+    check_split_matches_reference("loose_scalar_h4");
+    CHECK(softmetal_test::remarks_of(simd_shape_kernels::source).find("did not build") == std::string::npos);
+}
+
 TEST_CASE("a kernel meeting nobody whose instantiation names a parameter simd_lane_id runs without fibers", "[compiler][regions][simdgroup]") {
     softmetal::compile_result r;
     const sm_kernel_info *k = compiled("lane_named_f32", r);

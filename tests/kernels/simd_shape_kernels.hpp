@@ -167,6 +167,23 @@ template [[host_name("trait_matrix_i32")]] [[kernel]] void trait_matrix<int>(
     device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
     device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
     uint lane [[thread_index_in_simdgroup]]);
+// ggml's soft_max_4 on half4 masks: `slope * h` is a float scalar meeting a half4 (MSL converts the
+// scalar; clang refuses until the compiler's operand repair wraps it), in code the split copies on both
+// sides of a meeting, with `slope` living across it.
+template <typename T>
+kernel void loose_scalar(device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
+                         device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]]) {
+    if (gid >= n) return;
+    const T h = T(in[gid]);
+    float slope = float(cap[gid] % 3);
+    const float4 x = (float4)((gid % 2 ? slope * h : 0.0f));
+    const float s = simd_sum(x.x + x.y);
+    const float4 y = (float4)((gid % 2 ? 0.0f : slope * h));
+    out[gid] = s + y.z;
+    trips[gid] = 7;
+}
+typedef decltype(loose_scalar<half4>) loose_scalar_t;
+template [[host_name("loose_scalar_h4")]] kernel loose_scalar_t loose_scalar<half4>;
 // Meets nobody: its parameters are named like SIMD-group functions, which its instantiation repeats.
 template <typename T>
 [[kernel]] void lane_named(device const T *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device T *out [[buffer(2)]],
@@ -183,7 +200,7 @@ template [[host_name("lane_named_f32")]] [[kernel]] void lane_named<float>(
 )msl";
 
 // The kernels that meet other threads (each must split); lane_named_f32 meets nobody.
-inline constexpr const char *kernel_names[] = {"switch_call_group", "switch_call_lane", "tiled_pragma", "matrix_loop", "trait_matrix_f32", "trait_matrix_i32", "lane_named_f32"};
+inline constexpr const char *kernel_names[] = {"switch_call_group", "switch_call_lane", "tiled_pragma", "matrix_loop", "trait_matrix_f32", "trait_matrix_i32", "loose_scalar_h4", "lane_named_f32"};
 
 // A 1-D dispatch of `grid` threads in threadgroups of `tg` (the last one partial when tg does not divide
 // grid); n is the kernels' element count (threads at n and past it return first where a kernel says so).
@@ -344,6 +361,12 @@ inline run_case case_for(const std::string &kernel, const shape &d) {
                 x[g.first + l] = r[row][col];
                 t[g.first + l] = uint32_t(int32_t(r[row][col + 1]) + 1000000);
             }
+        }
+    } else if (kernel == "loose_scalar_h4") {
+        for (const auto &g : simd_groups(d)) {
+            float s = 0.0f;
+            for (uint32_t i = g.first; i < g.second && i < d.n; ++i) s += i % 2 ? 2.0f * float(cap[i] % 3) * in[i] : 0.0f;
+            for (uint32_t i = g.first; i < g.second && i < d.n; ++i) x[i] = s + (i % 2 ? 0.0f : float(cap[i] % 3) * in[i]), t[i] = 7;
         }
     } else { // lane_named_f32
         for (uint32_t g = 0; g < d.grid; g += d.tg)
