@@ -1757,7 +1757,10 @@ private:
         matrix_redeclarations_ = 0;
         if (matrix_statement(a, b, names)) {
             if (masked_nesting_ > 0) { // run once per SIMD group: only where every lane of it is
-                why = "a simdgroup_matrix statement under an 'if' whose condition may differ between the group's threads";
+                // (Which kind of control flow, so that a remark on a real kernel says what to look at.)
+                why = per_thread_loops_ > 0 ? "a simdgroup_matrix statement in a loop that threads may leave at different iterations "
+                                              "(its header differs between threads, or it has a break or continue of its own)"
+                                            : "a simdgroup_matrix statement under an 'if' whose condition may differ between the group's threads";
                 return false;
             }
             if (matrix_redeclarations_ && matrix_type_end(a, b) != npos) {
@@ -2175,10 +2178,12 @@ private:
         }
         ++loop_nesting_;
         ++masked_nesting_;
+        ++per_thread_loops_;
         const int outer_jumps = jump_loop_;
         jump_loop_ = loop.mask;
         const bool parsed = parse_list(h + 2, b - 1, depth + 1, loop.body, why);
         jump_loop_ = outer_jumps;
+        --per_thread_loops_;
         --masked_nesting_;
         --loop_nesting_;
         if (!parsed) return false;
@@ -3687,6 +3692,7 @@ private:
     bool macros_read_ = false;
     std::map<std::string, std::set<std::string>> macro_direct_, macro_closure_; // (macro_identifiers)
     int masked_nesting_ = 0; // such branches around the statements being parsed
+    int per_thread_loops_ = 0; // per-thread loops among them (for the remark)
     std::set<std::string> position_derived_; // variables declared from a per-thread position (so far)
     // Loops and branches around split points, nested: ggml's vector flash attention has five (the nsg
     // switch's if-chain, its per-SIMD-group KV loop, a loop over the cache items, `if (NE == 1) ... else`

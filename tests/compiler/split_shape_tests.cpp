@@ -111,3 +111,47 @@ kernel void switch_on_sum(device float *x [[buffer(0)]], uint gid [[thread_posit
                                                "(a label that falls through into the next, a break inside its statements, or a value that assigns "
                                                "or whose type the split cannot name") != std::string::npos);
 }
+
+TEST_CASE("matrix statements under a per-thread branch or in a loop threads leave apart keep fibers, the remark naming which",
+          "[compiler][regions][simdgroup]") {
+    const std::string src = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void matrix_in_branch(device float *x [[buffer(0)]], uint lane [[thread_index_in_simdgroup]]) {
+    simdgroup_matrix<float, 8, 8> a;
+    a.thread_elements()[0] = x[lane];
+    a.thread_elements()[1] = x[lane + 32];
+    if (x[lane] > 0.0f) {
+        simdgroup_barrier(mem_flags::mem_none);
+        a = a * a;
+    }
+    x[lane] = a.thread_elements()[0];
+}
+kernel void matrix_in_loop(device float *x [[buffer(0)]], device const uint *cap [[buffer(1)]], uint lane [[thread_index_in_simdgroup]]) {
+    simdgroup_matrix<float, 8, 8> a;
+    a.thread_elements()[0] = x[lane];
+    a.thread_elements()[1] = x[lane + 32];
+    for (uint i = 0; i < 4; ++i) {
+        if (i == cap[lane]) break;
+        simdgroup_barrier(mem_flags::mem_none);
+        a = a * a;
+    }
+    x[lane] = a.thread_elements()[0];
+}
+)";
+    softmetal_test::use_default_test_cache();
+    const softmetal::compile_result r = softmetal::compile_library(src, {}, softmetal_test::test_runtime());
+    INFO(r.log);
+    REQUIRE(r.module);
+    const std::string remarks = softmetal_test::remarks_of(src);
+    INFO(remarks);
+    for (const char *name : {"matrix_in_branch", "matrix_in_loop"}) {
+        const sm_kernel_info *k = r.module->find(name);
+        REQUIRE(k);
+        CHECK(fibers(k));
+    }
+    CHECK(remarks.find("kernel 'matrix_in_branch' runs on fibers: a simdgroup_matrix statement under an 'if' whose condition may differ "
+                       "between the group's threads") != std::string::npos);
+    CHECK(remarks.find("kernel 'matrix_in_loop' runs on fibers: a simdgroup_matrix statement in a loop that threads may leave at different "
+                       "iterations") != std::string::npos);
+}
