@@ -69,6 +69,11 @@ TEST_CASE("a loop mixing simdgroup_matrix products with statements on the lanes'
     check_split_matches_reference("matrix_loop");
 }
 
+TEST_CASE("a loop starting at the SIMD group's index around matrix statements splits, each SIMD group its own trip count",
+          "[compiler][regions][simdgroup]") {
+    check_split_matches_reference("matrix_simd_loop");
+}
+
 TEST_CASE("matrix statements under an if on a type trait's value split, each instantiation taking its arm",
           "[compiler][regions][simdgroup]") {
     check_split_matches_reference("trait_matrix_f32");

@@ -135,6 +135,35 @@ kernel void matrix_loop(device const float *in [[buffer(0)]], device const uint 
     out[gid] = acc0;
     trips[gid] = uint(int(acc1) + 1000000);
 }
+// MLX's winograd input and output transforms: a loop whose header starts at the SIMD group's index
+// (`for (c = simd_group_id; c < BC; c += N_SIMD_GROUPS)`), so each SIMD group has its own trip count
+// but all its lanes the same, around matrix statements.
+kernel void matrix_simd_loop(device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
+                             device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
+                             uint sg [[simdgroup_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]]) {
+    const short q = lane / 4;
+    const short sm = (q & 4) + (lane / 2) % 4;
+    const short sn = (q & 2) * 2 + (lane % 2) * 2;
+    simdgroup_matrix<float, 8, 8> G;
+    G.thread_elements()[0] = float((sm * 2 + sn) % 5) - 2.0f;
+    G.thread_elements()[1] = float((sm * 2 + sn + 1) % 5) - 2.0f;
+    threadgroup float stage[4][64];
+    stage[sg][lane] = in[(gid * 3) % n];
+    stage[sg][lane + 32] = in[(gid * 5 + 1) % n];
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    float acc0 = 0.0f;
+    float acc1 = 0.0f;
+    for (uint c = sg; c < 5; c += 2) {
+        simdgroup_matrix<float, 8, 8> g;
+        g.thread_elements()[0] = stage[sg][(sm * 8 + sn + c * 5) % 64];
+        g.thread_elements()[1] = stage[sg][(sm * 8 + sn + 1 + c * 5) % 64];
+        simdgroup_matrix<float, 8, 8> g_out = (G * g) * G;
+        acc0 += g_out.thread_elements()[0] * float(c + 1);
+        acc1 += g_out.thread_elements()[1];
+    }
+    out[gid] = acc0;
+    trips[gid] = uint(int(acc1) + 1000000);
+}
 // ggml's flash attention: matrix statements under `if (is_same<A, B>::value)`, a constant, so the
 // same in every lane: the arm runs once per SIMD group like the statements around it.
 template <typename T>
@@ -200,7 +229,7 @@ template [[host_name("lane_named_f32")]] [[kernel]] void lane_named<float>(
 )msl";
 
 // The kernels that meet other threads (each must split); lane_named_f32 meets nobody.
-inline constexpr const char *kernel_names[] = {"switch_call_group", "switch_call_lane", "tiled_pragma", "matrix_loop", "trait_matrix_f32", "trait_matrix_i32", "loose_scalar_h4", "lane_named_f32"};
+inline constexpr const char *kernel_names[] = {"switch_call_group", "switch_call_lane", "tiled_pragma", "matrix_loop", "matrix_simd_loop", "trait_matrix_f32", "trait_matrix_i32", "loose_scalar_h4", "lane_named_f32"};
 
 // A 1-D dispatch of `grid` threads in threadgroups of `tg` (the last one partial when tg does not divide
 // grid); n is the kernels' element count (threads at n and past it return first where a kernel says so).
@@ -218,7 +247,7 @@ inline const std::vector<shape> &shapes() {
 // (the last one partial, 64 threads) and 64.
 inline const std::vector<shape> &shapes_for(const std::string &kernel) {
     static const std::vector<shape> whole = {{160, 96, 150}, {128, 64, 128}, {64, 64, 50}};
-    return kernel == "matrix_loop" || kernel.compare(0, 12, "trait_matrix") == 0 ? whole : shapes();
+    return kernel == "matrix_loop" || kernel == "matrix_simd_loop" || kernel.compare(0, 12, "trait_matrix") == 0 ? whole : shapes();
 }
 
 // The SIMD groups of a dispatch: [begin, end) in grid positions.
@@ -341,6 +370,39 @@ inline run_case case_for(const std::string &kernel, const shape &d) {
                         acc0[l] += result[row][col];
                         acc1[l] += result[row][col + 1];
                     }
+                }
+            }
+            for (uint32_t l = 0; l < 32; ++l) x[g.first + l] = acc0[l], t[g.first + l] = uint32_t(int32_t(acc1[l]) + 1000000);
+        }
+    } else if (kernel == "matrix_simd_loop") {
+        float G[8][8];
+        for (int r = 0; r < 8; ++r)
+            for (int c = 0; c < 8; ++c) G[r][c] = float((r * 2 + c) % 5) - 2.0f;
+        for (const auto &g : simd_groups(d)) {
+            const uint32_t sgi = (g.first % d.tg) / 32;
+            float stage[64];
+            for (uint32_t l = 0; l < 32; ++l) stage[l] = in[((g.first + l) * 3) % d.n], stage[l + 32] = in[((g.first + l) * 5 + 1) % d.n];
+            std::vector<float> acc0(32, 0.0f), acc1(32, 0.0f);
+            for (uint32_t c = sgi; c < 5; c += 2) {
+                float m[8][8], left[8][8], result[8][8];
+                for (uint32_t r = 0; r < 8; ++r)
+                    for (uint32_t k = 0; k < 8; ++k) m[r][k] = stage[(r * 8 + k + c * 5) % 64];
+                for (int r = 0; r < 8; ++r)
+                    for (int k = 0; k < 8; ++k) {
+                        float sum = 0.0f;
+                        for (int j = 0; j < 8; ++j) sum += G[r][j] * m[j][k];
+                        left[r][k] = sum;
+                    }
+                for (int r = 0; r < 8; ++r)
+                    for (int k = 0; k < 8; ++k) {
+                        float sum = 0.0f;
+                        for (int j = 0; j < 8; ++j) sum += left[r][j] * G[j][k];
+                        result[r][k] = sum;
+                    }
+                for (uint32_t l = 0; l < 32; ++l) {
+                    const uint32_t qq = l / 4, row = (qq & 4) + (l / 2) % 4, col = (qq & 2) * 2 + (l % 2) * 2;
+                    acc0[l] += result[row][col] * float(c + 1);
+                    acc1[l] += result[row][col + 1];
                 }
             }
             for (uint32_t l = 0; l < 32; ++l) x[g.first + l] = acc0[l], t[g.first + l] = uint32_t(int32_t(acc1[l]) + 1000000);
