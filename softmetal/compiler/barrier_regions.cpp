@@ -1942,7 +1942,7 @@ private:
                 i = after - 1;
                 continue;
             }
-            if (scope_names_.count(t) || constant_macro(t, 0)) continue;
+            if (scope_names_.count(t) || constant_macro(t, 0) || template_parameter(t)) continue;
             bool position = false, group = false;
             for (const auto &p : k_.positions)
                 if (p.first == t) position = true, group = group_position(p.second);
@@ -1952,6 +1952,41 @@ private:
             if (is(i + 1, ".") && !(is_ident(i + 2) && !is(i + 3, "(") && !is(i + 3, "."))) return false; // one plain member
         }
         return true;
+    }
+    // A template parameter of the kernel (`template <typename T, int BC, ...>`): a constant of its
+    // instantiation (MLX's winograd `for (int c = simd_group_id; c < BC; c += N_SIMD_GROUPS)`).
+    bool template_parameter(const std::string &name) const {
+        if (k_.template_header.empty()) return false;
+        if (template_parameters_.empty()) {
+            const std::string &h = k_.template_header;
+            const std::vector<token> ts = tokenize_msl(h);
+            int depth = 0;
+            std::string last;
+            bool in_default = false;
+            for (const token &t : ts) {
+                const std::string w = h.substr(t.offset, t.length);
+                if (w == "<" || w == "(" || w == "[" || w == "{") {
+                    if (++depth == 1 && w == "<") continue;
+                } else if (w == ">" || w == ")" || w == "]" || w == "}") {
+                    if (--depth == 0 && !last.empty()) template_parameters_.insert(last);
+                    continue;
+                }
+                if (depth != 1) continue;
+                if (w == ",") {
+                    if (!last.empty()) template_parameters_.insert(last);
+                    last.clear();
+                    in_default = false;
+                } else if (w == "=") {
+                    if (!last.empty()) template_parameters_.insert(last);
+                    last.clear();
+                    in_default = true;
+                } else if (!in_default && t.kind == token_kind::identifier && w != "typename" && w != "class") {
+                    last = w;
+                }
+            }
+            template_parameters_.insert(""); // (read)
+        }
+        return !name.empty() && template_parameters_.count(name);
     }
     // A type trait's value in a condition, `is_same<kd4x4_t, k4x4_t>::value` (ggml's flash attention,
     // "this is compile-time check") or `is_floating_point_v<T>`: template arguments are constants, so
@@ -3775,6 +3810,7 @@ private:
     std::map<std::string, std::set<std::string>> macro_direct_, macro_closure_; // (macro_identifiers)
     int masked_nesting_ = 0; // such branches around the statements being parsed
     int per_thread_loops_ = 0; // per-thread loops among them (for the remark)
+    mutable std::set<std::string> template_parameters_; // the kernel's (template_parameter)
     int simd_uniform_loops_ = 0; // per-thread loops among them whose trip count is the SIMD group's (simd_uniform_loop)
     std::set<std::string> position_derived_; // variables declared from a per-thread position (so far)
     // Loops and branches around split points, nested: ggml's vector flash attention has five (the nsg

@@ -136,11 +136,12 @@ kernel void matrix_loop(device const float *in [[buffer(0)]], device const uint 
     trips[gid] = uint(int(acc1) + 1000000);
 }
 // MLX's winograd input and output transforms: a loop whose header starts at the SIMD group's index
-// (`for (c = simd_group_id; c < BC; c += N_SIMD_GROUPS)`), so each SIMD group has its own trip count
-// but all its lanes the same, around matrix statements.
-kernel void matrix_simd_loop(device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
-                             device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
-                             uint sg [[simdgroup_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]]) {
+// and is bounded by template parameters (`for (c = simd_group_id; c < BC; c += N_SIMD_GROUPS)`), so
+// each SIMD group has its own trip count but all its lanes the same, around matrix statements.
+template <int BC, int STEP = 2>
+[[kernel]] void matrix_simd_loop_t(device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
+                                   device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
+                                   uint sg [[simdgroup_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]]) {
     const short q = lane / 4;
     const short sm = (q & 4) + (lane / 2) % 4;
     const short sn = (q & 2) * 2 + (lane % 2) * 2;
@@ -153,7 +154,7 @@ kernel void matrix_simd_loop(device const float *in [[buffer(0)]], device const 
     threadgroup_barrier(mem_flags::mem_threadgroup);
     float acc0 = 0.0f;
     float acc1 = 0.0f;
-    for (uint c = sg; c < 5; c += 2) {
+    for (uint c = sg; c < BC; c += STEP) {
         simdgroup_matrix<float, 8, 8> g;
         g.thread_elements()[0] = stage[sg][(sm * 8 + sn + c * 5) % 64];
         g.thread_elements()[1] = stage[sg][(sm * 8 + sn + 1 + c * 5) % 64];
@@ -164,6 +165,10 @@ kernel void matrix_simd_loop(device const float *in [[buffer(0)]], device const 
     out[gid] = acc0;
     trips[gid] = uint(int(acc1) + 1000000);
 }
+template [[host_name("matrix_simd_loop")]] [[kernel]] void matrix_simd_loop_t<5>(
+    device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
+    device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
+    uint sg [[simdgroup_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]]);
 // ggml's flash attention: matrix statements under `if (is_same<A, B>::value)`, a constant, so the
 // same in every lane: the arm runs once per SIMD group like the statements around it.
 template <typename T>
