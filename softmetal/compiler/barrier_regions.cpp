@@ -263,9 +263,17 @@ private:
             if (c.second == 1 && !type_values_.count(c.first)) type_values_[c.first] = value[c.first];
     }
     void tokenize() {
-        for (const token &t : tokenize_msl(s_))
-            if (!t.in_directive) toks_.push_back(t);
-        drop_pragma_macros(); // (MLX_MTL_PRAGMA_UNROLL before a helper's loop)
+        const std::vector<token> all = tokenize_msl(s_);
+        for (size_t i = 0; i < all.size(); ++i) {
+            if (all[i].in_directive) continue;
+            // (a loop hint before a loop is no statement: kernel_body_tokens::loop_hint_end)
+            const size_t hint_end = loop_hint_end(all, s_, i);
+            if (hint_end != npos) {
+                i = hint_end - 1;
+                continue;
+            }
+            toks_.push_back(all[i]);
+        }
         match_.assign(toks_.size(), npos);
         std::vector<size_t> stack;
         for (size_t i = 0; i < toks_.size(); ++i) {
@@ -637,8 +645,8 @@ private:
     // `switch (E) { case A: ... break; case B: case C: ... break; default: ... }` around meetings, as
     // `if ((E) == (A)) {...} else if ((E) == (B) || (E) == (C)) {...} else {...}`, which the splitter
     // takes (once for the group when E is the group's, with the threads of each arm otherwise). Only
-    // when that means the same: E has no assignment or increment (it is evaluated once per label; a
-    // call in it is evaluated once, into a variable first: switch_value); each label's statements end
+    // when that means the same: E has no assignment (it is evaluated once per label; a call or an
+    // increment in it is evaluated once, into a variable first: switch_value); each label's statements end
     // with `break;` or `return ...;` (the last may end the switch), with no other `break` of the
     // switch's own inside them, no label nested in them.
     // 1: written as an if-chain; -1: not of that shape, nothing written; 0: an arm could not be
@@ -647,10 +655,10 @@ private:
         if (!is(i + 1, "(") || match_[i + 1] == npos) return -1;
         const size_t h = match_[i + 1];
         if (!is(h + 1, "{") || match_[h + 1] + 1 != e) return -1;
-        bool calls = false; // a value with calls is evaluated once, into a variable (switch_value)
+        bool calls = false; // a value with calls or increments is evaluated once, into a variable (switch_value)
         for (size_t k = i + 2; k < h; ++k) {
             if (is(k, "=") && !is(k + 1, "=") && !is(k - 1, "=") && !is(k - 1, "!") && !is(k - 1, "<") && !is(k - 1, ">")) return -1;
-            if ((is(k, "+") && is(k + 1, "+")) || (is(k, "-") && is(k + 1, "-"))) return -1;
+            if ((is(k, "+") && is(k + 1, "+")) || (is(k, "-") && is(k + 1, "-"))) calls = true;
             if (is_ident(k) && (is(k + 1, "(") || is(k + 1, "<"))) calls = true;
         }
         if (calls && meets(i + 2, h)) return -1;
@@ -765,11 +773,21 @@ private:
     // if-chain compares it with each label, and a switch evaluates it once, so it is declared as a
     // variable first, `using sm_swt<N> = <its type>; const sm_swt<N> sm_sw<N> = (value);`, its type
     // named as a deduced template argument's (unevaluated: it is a scope declaration of the split),
-    // and the chain compares that variable. The calls meet nobody (switch_as_ifs checks).
+    // and the chain compares that variable. The calls meet nobody (switch_as_ifs checks). The type is
+    // E's without its increments (`pick(gid + k++)`: `k++` is a value of k's type, and
+    // `declval_of<uint>()++` would not compile).
     bool switch_value(size_t a, size_t b, const std::map<std::string, std::string> &rename, const std::string &written,
                       std::string &value, std::string &declaration) {
+        std::map<size_t, std::pair<size_t, std::string>> subst = hoisted_types_;
+        for (size_t k = a; k < b; ++k) {
+            if (is_ident(k) && simd_functions().count(text(k))) return false; // (the type would name it: the splitter takes that for a meeting)
+            if (((is(k, "+") && is(k + 1, "+")) || (is(k, "-") && is(k + 1, "-"))) && toks_[k].offset + 1 == toks_[k + 1].offset) {
+                subst[k] = {k + 1, ""};
+                ++k;
+            }
+        }
         std::string expression;
-        if (!unevaluated(a, b, rename, written, expression)) return false;
+        if (!unevaluated(a, b, rename, written, expression, &subst)) return false;
         const std::string tag = std::to_string(switch_values_++);
         const std::string at = lines_.sync(toks_[a].offset);
         declaration = at + "using sm_swt" + tag + " = ::sm::regions::deduced_value_t<decltype((" + expression + "))>;\n" + at + "const sm_swt" +
@@ -2009,8 +2027,11 @@ private:
         std::set<std::string> names = matrix_names_;
         matrix_redeclarations_ = 0;
         if (matrix_statement(a, b, names)) {
-            if (masked_nesting_ > 0) { // run once per SIMD group: only where every lane of it is
-                why = "a simdgroup_matrix statement under an 'if' whose condition may differ between the group's threads";
+            if (masked_nesting_ > simd_uniform_loops_) { // run once per SIMD group: only where every lane of it is
+                // (Which kind of control flow, so that a remark on a real kernel says what to look at.)
+                why = per_thread_loops_ > 0 ? "a simdgroup_matrix statement in a loop that threads may leave at different iterations "
+                                              "(its header differs between threads, or it has a break or continue of its own)"
+                                            : "a simdgroup_matrix statement under an 'if' whose condition may differ between the group's threads";
                 return false;
             }
             if (matrix_redeclarations_ && matrix_type_end(a, b) != npos) {
@@ -2026,6 +2047,7 @@ private:
             return true;
         }
         bool barrier_inside = contains(a, b, &splitter::is_split_point);
+        if (!barrier_inside && mixed_matrix_loop(a, b)) barrier_inside = true;
         // A loop run per thread: its header differs between threads, or it has a break or continue of its own (a thread
         // may leave it early: `if (simd_all(done)) break;`, or the test of a SIMD-group condition the inliner moved into
         // its body, helper_inliner::loop_header_meeting).
@@ -2090,8 +2112,8 @@ private:
         }
         if (barrier_inside && is(a, "switch") && why.empty()) {
             why = "a SIMD-group call or barrier in a switch that is no if-chain (a label that falls through into the next, a break "
-                  "inside its statements, a value with an assignment, an increment or a call that meets other threads, or a label "
-                  "whose helper calls cannot be inlined)";
+                  "inside its statements, a value that assigns, meets other threads or whose type the split cannot name (an 'auto' "
+                  "variable), or a label whose helper calls cannot be inlined)";
             return false;
         }
         if (barrier_inside && why.empty() && meeting_loop_header(a, b))
@@ -2204,7 +2226,11 @@ private:
                 if (!casts.count(t)) return false;
                 continue;
             }
-            if (scope_names_.count(t) || constant_macro(t, 0)) continue;
+            if (const size_t after = trait_value_end(i, b); after != npos) { // `is_same<T, U>::value`: a constant
+                i = after - 1;
+                continue;
+            }
+            if (scope_names_.count(t) || constant_macro(t, 0) || template_parameter(t)) continue;
             bool position = false, group = false;
             for (const auto &p : k_.positions)
                 if (p.first == t) position = true, group = group_position(p.second);
@@ -2214,6 +2240,81 @@ private:
             if (is(i + 1, ".") && !(is_ident(i + 2) && !is(i + 3, "(") && !is(i + 3, "."))) return false; // one plain member
         }
         return true;
+    }
+    // A template parameter of the kernel (`template <typename T, int BC, ...>`): a constant of its
+    // instantiation (MLX's winograd `for (int c = simd_group_id; c < BC; c += N_SIMD_GROUPS)`).
+    bool template_parameter(const std::string &name) const {
+        if (k_.template_header.empty()) return false;
+        if (template_parameters_.empty()) {
+            const std::string &h = k_.template_header;
+            const std::vector<token> ts = tokenize_msl(h);
+            int depth = 0;
+            std::string last;
+            bool in_default = false;
+            for (const token &t : ts) {
+                const std::string w = h.substr(t.offset, t.length);
+                if (w == "<" || w == "(" || w == "[" || w == "{") {
+                    if (++depth == 1 && w == "<") continue;
+                } else if (w == ">" || w == ")" || w == "]" || w == "}") {
+                    if (--depth == 0 && !last.empty()) template_parameters_.insert(last);
+                    continue;
+                }
+                if (depth != 1) continue;
+                if (w == ",") {
+                    if (!last.empty()) template_parameters_.insert(last);
+                    last.clear();
+                    in_default = false;
+                } else if (w == "=") {
+                    if (!last.empty()) template_parameters_.insert(last);
+                    last.clear();
+                    in_default = true;
+                } else if (!in_default && t.kind == token_kind::identifier && w != "typename" && w != "class") {
+                    last = w;
+                }
+            }
+            template_parameters_.insert(""); // (read)
+        }
+        return !name.empty() && template_parameters_.count(name);
+    }
+    // A type trait's value in a condition, `is_same<kd4x4_t, k4x4_t>::value` (ggml's flash attention,
+    // "this is compile-time check") or `is_floating_point_v<T>`: template arguments are constants, so
+    // the value is the same in every thread. One past its last token, else npos. Only a name that is no
+    // variable of the kernel (a comparison `a < b` is no template), whose arguments close before b.
+    size_t trait_value_end(size_t i, size_t b) const {
+        if (!is_ident(i) || !is(i + 1, "<") || (i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) return npos;
+        const std::string t = text(i);
+        if (parameter_names().count(t) || declared_anywhere(t)) return npos;
+        for (const auto &p : k_.positions)
+            if (p.first == t) return npos;
+        int d = 0;
+        size_t close = npos;
+        for (size_t j = i + 1; j < b; ++j) {
+            if (is(j, "(") || is(j, "[")) {
+                if (match_[j] == npos) return npos;
+                j = match_[j];
+            } else if (is(j, "<")) {
+                ++d;
+            } else if (is(j, ">") && --d == 0) {
+                close = j;
+                break;
+            } else if (is(j, ";") || is(j, "{") || is(j, "&") || is(j, "|") || is(j, "?")) {
+                return npos; // (`a < b && c > d`: no template)
+            }
+        }
+        if (close == npos) return npos;
+        if (is(close + 1, "::") && is(close + 2, "value") && !is(close + 3, "(")) return close + 3;
+        if (t.size() > 2 && t.compare(t.size() - 2, 2, "_v") == 0 && t.compare(0, 3, "is_") == 0 && !is(close + 1, "(") && !is(close + 1, "::"))
+            return close + 1;
+        return npos;
+    }
+    // Whether `name` is declared as a variable anywhere in the body (`T name =|;|[|{|(`, `T name,`).
+    bool declared_anywhere(const std::string &name) const {
+        for (size_t i = 1; i + 1 < toks_.size(); ++i)
+            if (is_ident(i) && text(i) == name && (is_ident(i - 1) || is(i - 1, ">") || is(i - 1, "*") || is(i - 1, "&")) &&
+                !statement_keywords().count(text(i - 1)) &&
+                (is(i + 1, "=") || is(i + 1, ";") || is(i + 1, "[") || is(i + 1, "{") || is(i + 1, ",") || is(i + 1, "(")))
+                return true;
+        return false;
     }
     // A local of the body with one value for the whole group: declared once (`const int r0 = tgpig.y*NR0;`),
     // never assigned again nor addressed, its initializer itself such a condition (ggml's mul_mm:
@@ -2398,12 +2499,17 @@ private:
         } else {
             loop.cond_a = a + 2, loop.cond_b = h;
         }
+        const bool simd_uniform = simd_uniform_loop(a, h, b);
         ++loop_nesting_;
         ++masked_nesting_;
+        ++per_thread_loops_;
+        if (simd_uniform) ++simd_uniform_loops_;
         const int outer_jumps = jump_loop_;
         jump_loop_ = loop.mask;
         const bool parsed = parse_list(h + 2, b - 1, depth + 1, loop.body, why);
         jump_loop_ = outer_jumps;
+        if (simd_uniform) --simd_uniform_loops_;
+        --per_thread_loops_;
         --masked_nesting_;
         --loop_nesting_;
         if (!parsed) return false;
@@ -2759,6 +2865,114 @@ private:
             size_t i = a + 1;
             while (is(i, "[")) i = match_[i] + 1;
             return is(i, "=") && !is(i + 1, "=") && !assigns_anything(i + 1, b);
+        }
+        return false;
+    }
+    // A per-thread loop (its header names a position) whose trip count is the same for every lane of a
+    // SIMD group: `for (int c = simd_group_id; c < BC; c += N_SIMD_GROUPS)` (MLX's winograd transforms),
+    // the header made of the loop's variable, the SIMD group's index (simdgroup_index_in_threadgroup)
+    // and values of the whole group (uniform_condition), the variable not changed in the body, and no
+    // break, continue or return of its own there. Its matrix statements run once per SIMD group that
+    // is still in the loop (all of its live lanes are, or none): Metal's uniform control flow.
+    bool simd_uniform_loop(size_t a, size_t h, size_t b) const {
+        if (!is(a, "for") || !is(h + 1, "{") || match_[h + 1] + 1 != b) return false;
+        size_t s1 = npos, s2 = npos;
+        for (size_t k = a + 2; k < h; ++k) {
+            if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) k = match_[k];
+            else if (is(k, ";")) (s1 == npos ? s1 : s2) = k;
+        }
+        if (s1 == npos || s2 == npos) return false;
+        // init: `T v = E0;`
+        size_t eq = npos;
+        for (size_t k = a + 2; k < s1; ++k)
+            if (is(k, "=")) {
+                eq = k;
+                break;
+            }
+        if (eq == npos || eq < a + 4 || !is_ident(eq - 1) || !is_ident(eq - 2)) return false;
+        const std::string v = text(eq - 1);
+        std::set<std::string> also = {v};
+        for (const auto &p : k_.positions)
+            if (p.second == "simdgroup_index_in_threadgroup") also.insert(p.first);
+        if (!uniform_condition_with(eq + 1, s1, also) || !uniform_condition_with(s1 + 1, s2, also)) return false;
+        // increment: `++v`, `v++`, `v += E1`
+        bool step = false;
+        if (h == s2 + 4 && is(s2 + 1, "+") && is(s2 + 2, "+") && is_ident(s2 + 3) && text(s2 + 3) == v) step = true;
+        if (h == s2 + 4 && is_ident(s2 + 1) && text(s2 + 1) == v && is(s2 + 2, "+") && is(s2 + 3, "+")) step = true;
+        if (h > s2 + 4 && is_ident(s2 + 1) && text(s2 + 1) == v && is(s2 + 2, "+") && is(s2 + 3, "=") && uniform_condition_with(s2 + 4, h, also))
+            step = true;
+        if (!step) return false;
+        if (assigns(v, h + 1, b) || !own_jumps(h + 2, b - 1).empty()) return false;
+        for (size_t k = h + 1; k < b; ++k)
+            if (is(k, "return") || is(k, "goto")) return false;
+        return true;
+    }
+    // uniform_condition with `also` names accepted as the group's too (for simd_uniform_loop: the SIMD
+    // group's index and the loop's variable).
+    bool uniform_condition_with(size_t a, size_t b, const std::set<std::string> &also) const {
+        // Split [a, b) at the `also` names: each piece between them must be the group's.
+        size_t from = a;
+        for (size_t k = a; k <= b; ++k) {
+            const bool cut = k == b || (is_ident(k) && also.count(text(k)) && !(k > a && (is(k - 1, ".") || is(k - 1, "->"))));
+            if (!cut) continue;
+            if (k > from && !uniform_fragment(from, k)) return false;
+            if (k < b && (is(k + 1, "(") || is(k + 1, "[") || is(k + 1, "."))) return false; // a plain use of the name
+            from = k + 1;
+        }
+        return true;
+    }
+    // Operators and parentheses alone, or a piece uniform_condition takes.
+    bool uniform_fragment(size_t a, size_t b) const {
+        bool names = false;
+        for (size_t k = a; k < b; ++k)
+            if (is_ident(k) || toks_[k].kind == token_kind::number) names = true;
+        if (!names) {
+            for (size_t k = a; k < b; ++k)
+                if (is(k, "=") || is(k, "[") || is(k, "{") || is(k, "?") || is(k, ":")) return false;
+            return true;
+        }
+        // `(x + ` ... : the piece's own brackets need not balance; test the names one by one.
+        for (size_t k = a; k < b; ++k) {
+            if (is(k, "=") && !(is(k + 1, "=") || is(k - 1, "=") || is(k - 1, "!") || is(k - 1, "<") || is(k - 1, ">"))) return false;
+            if (is(k, "[") || is(k, "{") || (is(k, "+") && is(k + 1, "+")) || (is(k, "-") && is(k + 1, "-"))) return false;
+            if (toks_[k].kind != token_kind::identifier) continue;
+            if (k > a && (is(k - 1, ".") || is(k - 1, "->"))) continue;
+            size_t e = k + 1;
+            while (is(e, ".") && is_ident(e + 1)) e += 2;
+            if (is(e, "(") || is(e, "<")) return false;
+            if (!uniform_condition(k, e)) return false;
+            k = e - 1;
+        }
+        return true;
+    }
+    // A braced for/while loop whose body mixes simdgroup_matrix statements with the lanes' own
+    // statements on their elements (MLX's winograd transforms: `g.thread_elements()[0] = ...;
+    // simdgroup_matrix<float, 8, 8> g_out = (G * g) * Gt; out[c] = g_out.thread_elements()[0];` in
+    // `for (int c = 0; c < BC; ++c)`): its matrix statements are split points, as a SIMD-group call is,
+    // so the loop splits like one around barriers (its header once for the group) instead of being one
+    // statement that reaches a matrix other than by thread_elements() (before: fibers). A header of the
+    // lanes' own makes it a per-thread loop, where matrix statements are refused as before.
+    bool mixed_matrix_loop(size_t a, size_t b) const {
+        if (!((is(a, "for") || is(a, "while") || loop_macro(a)) && is(a + 1, "(") && match_[a + 1] != npos)) return false;
+        const size_t h = match_[a + 1];
+        if (!is(h + 1, "{") || match_[h + 1] + 1 != b || mentions_matrix(a, h + 1)) return false;
+        std::set<std::string> names = matrix_names_;
+        return holds_matrix_statement(h + 2, b - 1, names);
+    }
+    // Whether a statement of [a, b), or of a braced block or loop body there, is a matrix statement.
+    bool holds_matrix_statement(size_t a, size_t b, std::set<std::string> &names) const {
+        for (size_t i = a; i < b;) {
+            const size_t e = stmt_end(i, b);
+            if (e == npos || e > b) return false;
+            const int redeclarations = matrix_redeclarations_;
+            const bool matrix = matrix_statement(i, e, names);
+            matrix_redeclarations_ = redeclarations;
+            if (matrix) return true;
+            if (is(i, "{") && holds_matrix_statement(i + 1, e - 1, names)) return true;
+            if ((is(i, "for") || is(i, "while") || loop_macro(i)) && is(i + 1, "(") && match_[i + 1] != npos && is(match_[i + 1] + 1, "{") &&
+                match_[match_[i + 1] + 1] + 1 == e && holds_matrix_statement(match_[i + 1] + 2, e - 1, names))
+                return true;
+            i = e;
         }
         return false;
     }
@@ -3598,6 +3812,8 @@ private:
         const int r = region.front()->region;
         out += deferred_allocations(r);
         out += "\nfor (unsigned sm_g = 0; sm_g < sm_count; sm_g += 32u) {\n";
+        // (Also in a loop whose trip count is the SIMD group's, simd_uniform_loop: masks make any_return_,
+        // so only the groups still in it run, with their first live lane's bindings.)
         if (any_return_)
             out += "unsigned sm_t = sm_g;\nconst unsigned sm_e = sm_count - sm_g < 32u ? sm_count : sm_g + 32u;\n"
                    "while (sm_t < sm_e && !sm_alive[sm_t]) ++sm_t;\nif (sm_t == sm_e) continue;\n";
@@ -3913,6 +4129,9 @@ private:
     bool macros_read_ = false;
     std::map<std::string, std::set<std::string>> macro_direct_, macro_closure_; // (macro_identifiers)
     int masked_nesting_ = 0; // such branches around the statements being parsed
+    int per_thread_loops_ = 0; // per-thread loops among them (for the remark)
+    mutable std::set<std::string> template_parameters_; // the kernel's (template_parameter)
+    int simd_uniform_loops_ = 0; // per-thread loops among them whose trip count is the SIMD group's (simd_uniform_loop)
     std::set<std::string> position_derived_; // variables declared from a per-thread position (so far)
     // Loops and branches around split points, nested: ggml's vector flash attention has five (the nsg
     // switch's if-chain, its per-SIMD-group KV loop, a loop over the cache items, `if (NE == 1) ... else`

@@ -527,20 +527,32 @@ std::string split_source_failed(const std::string &clang_output, const std::stri
     return remark;
 }
 
-// Translates `pre` and tries `attempt(translation, clang_output)` (true: built), with rounds of
+// Whether clang's errors for `cpp` name an operand to repair that `applied` does not hold yet.
+bool new_repairs(const std::string &clang_output, const std::string &cpp, const std::vector<operand_repair> &applied) {
+    for (const operand_repair &found : operand_repairs(clang_output, cpp))
+        if (std::find(applied.begin(), applied.end(), found) == applied.end()) return true;
+    return false;
+}
+
+// Translates `pre` and tries `attempt(translation, clang_output, repairs, last_round)` (true: built), with rounds of
 // operand repair between attempts (operand_repair.hpp). A few rounds at most: each
 // round's errors name every scalar operand clang met (the error limit is high), so another round is
 // needed only where a repair uncovered more; but clang names only the first refused argument of a
 // call, so a call with several converted `thread const T&` arguments takes a round for each. `tr` is the last translation (not ok: its log says why).
+// An attempt whose split source fails on operands to repair returns false with that source's errors
+// rather than falling back to the fiber-only source (new_repairs; not in the last round): the repairs apply to the
+// user's text, which both sources copy, and before, a library whose kernels the split copied such an
+// operand from (ggml's soft_max_4: `slope*pmask[i00]` on half4) ran every kernel on fibers.
 template <class Attempt>
 bool build_with_repairs(const preprocessed_msl &pre, const compile_options &options,
                         const std::vector<function_constant_value> &constants, translation &tr, Attempt attempt) {
     std::vector<operand_repair> repairs;
-    for (int round = 0; round < 6; ++round) {
+    constexpr int rounds = 6;
+    for (int round = 0; round < rounds; ++round) {
         tr = translate_msl(pre, options, constants, repairs);
         if (!tr.ok) return false;
         std::string clang_output;
-        if (attempt(tr, clang_output)) return true;
+        if (attempt(tr, clang_output, repairs, round == rounds - 1)) return true;
         const std::size_t before = repairs.size();
         for (const operand_repair &found : operand_repairs(clang_output, tr.cpp))
             if (std::find(repairs.begin(), repairs.end(), found) == repairs.end()) repairs.push_back(found);
@@ -652,7 +664,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     translation tr;
     compile_result r;
     std::string entry_key;
-    build_with_repairs(pre, options, constants, tr, [&](translation &t, std::string &clang_output) {
+    build_with_repairs(pre, options, constants, tr, [&](translation &t, std::string &clang_output, const std::vector<operand_repair> &applied, bool last_round) {
         std::string log = t.log;
         if (!loc.refusal.empty())
             log += "softmetal: note: not using the kernel cache (" + loc.refusal + "); building in a private temporary directory\n";
@@ -660,6 +672,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
         if (threshold > 0 && library_cost(t) >= threshold) {
             r = check_library(src, t, cc, flags, runtime, loc, log, clang_output);
             if (!r.module && !t.cpp_fibers.empty()) {
+                if (!last_round && new_repairs(clang_output, t.cpp, applied)) return false; // another round, split
                 log += split_source_failed(clang_output, t.cpp);
                 t.cpp = t.cpp_fibers;
                 clang_output.clear();
@@ -670,6 +683,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
         r = loc.enabled ? compile_cached(src, t, cc, flags, runtime, loc.directory, log, clang_output, &entry_key)
                         : compile_uncached(src, t, cc, flags, runtime, log, clang_output);
         if (!r.module && !t.cpp_fibers.empty()) {
+            if (!last_round && new_repairs(clang_output, t.cpp, applied)) return false; // another round, split
             // The kernels split at barriers did not build (the user's own error, or a shape barrier_regions
             // misjudged): build the fiber-only version, whose diagnostics are the user's, each once.
             log += split_source_failed(clang_output, t.cpp);
@@ -728,7 +742,7 @@ object_result compile_object_impl(const std::string &src, const compile_options 
     translation tr;
     // As compile_library: the fiber-only source when the split one does not build (it reports the
     // user's own errors, once), and rounds of scalar-operand repair.
-    build_with_repairs(pre, options, {}, tr, [&](translation &t, std::string &clang_output) {
+    build_with_repairs(pre, options, {}, tr, [&](translation &t, std::string &clang_output, const std::vector<operand_repair> &applied, bool last_round) {
         log = t.log;
         if (include.empty()) {
             log += "softmetal: error: " + err + "\n";
@@ -737,6 +751,7 @@ object_result compile_object_impl(const std::string &src, const compile_options 
         unlink((dir + "/program_source.cpp").c_str());
         so = build(cc, flags, include, dir, t, src, log, clang_output);
         if (so.empty() && !t.cpp_fibers.empty()) {
+            if (!last_round && new_repairs(clang_output, t.cpp, applied)) return false; // another round, split
             log = t.log + split_source_failed(clang_output, t.cpp);
             t.cpp = t.cpp_fibers;
             unlink((dir + "/program_source.cpp").c_str());

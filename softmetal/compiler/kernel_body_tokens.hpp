@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -43,9 +44,15 @@ protected:
                 }
                 continue;
             }
+            if (loop_pragmas) {
+                const size_t hint_end = loop_hint_end(all, body, i);
+                if (hint_end != none) {
+                    i = hint_end - 1;
+                    continue;
+                }
+            }
             toks_.push_back(t);
         }
-        drop_pragma_macros();
         match_.assign(toks_.size(), none);
         std::vector<size_t> open;
         for (size_t i = 0; i < toks_.size(); ++i) {
@@ -68,45 +75,50 @@ protected:
         return true;
     }
 
-    // A loop hint spelled by an object-like macro defined as nothing but `_Pragma("...")` (MLX's
-    // `#define MLX_MTL_PRAGMA_UNROLL _Pragma("clang loop unroll(full)")` before a `for`) is read as a
-    // `#pragma` line is (read_body's loop_pragmas): no token. A statement that starts with it starts at
-    // its loop, and a reader that copies statements from their first token drops it (only unrolling
-    // changes); inside a statement it is copied with the text around it.
-    void drop_pragma_macros() {
-        std::vector<token> kept;
-        kept.reserve(toks_.size());
-        std::vector<std::pair<std::string, bool>> known;
-        for (size_t i = 0; i < toks_.size(); ++i) {
-            if (is_ident(i) && (is(i + 1, "for") || is(i + 1, "while") || is(i + 1, "do"))) {
-                const std::string name = text(i);
-                int found = -1;
-                for (const auto &k : known)
-                    if (k.first == name) found = k.second;
-                if (found < 0) {
-                    found = pragma_macro(name);
-                    known.push_back({name, found == 1});
-                }
-                if (found == 1) continue;
-            }
-            kept.push_back(toks_[i]);
-        }
-        toks_.swap(kept);
+    // A loop hint written as C++ rather than as a directive, before a loop: `_Pragma("clang loop
+    // unroll(full)")`, or an object-like macro of the source whose every definition is one (candle's
+    // and MLX's `STEEL_PRAGMA_UNROLL`). One past its last token in `ts` (tokens of `text`), else none.
+    // Read as a token it made the loop after it part of an expression statement ending at the next
+    // `;` (a barrier after the loop inside the same "statement"), and the kernel ran on fibers; as
+    // `#pragma clang loop` it is dropped before a statement the split places and copied inside one.
+    size_t loop_hint_end(const std::vector<token> &ts, const std::string &text, size_t i) const {
+        auto w = [&](size_t k) { return k < ts.size() ? text.substr(ts[k].offset, ts[k].length) : std::string(); };
+        size_t end = none;
+        if (w(i) == "_Pragma" && w(i + 1) == "(" && i + 3 < ts.size() && ts[i + 2].kind == token_kind::string && w(i + 3) == ")" &&
+            loop_hint_string(w(i + 2)))
+            end = i + 4;
+        else if (i < ts.size() && ts[i].kind == token_kind::identifier && !ts[i].in_directive && pragma_macro(w(i)))
+            end = i + 1;
+        if (end == none) return none;
+        // Only before a loop (or another hint).
+        const std::string next = w(end);
+        if (next == "for" || next == "while" || next == "do") return end;
+        return loop_hint_end(ts, text, end) != none ? end : none;
     }
-    // Whether every definition of `name` in the text is `#define name _Pragma(...)` (and there is one).
+    static bool loop_hint_string(const std::string &quoted) {
+        if (quoted.size() < 2 || quoted.front() != '"') return false;
+        const std::string p = quoted.substr(1, quoted.size() - 2);
+        auto starts = [&](const char *x) { return p.compare(0, std::char_traits<char>::length(x), x) == 0; };
+        return starts("clang loop ") || starts("unroll") || starts("nounroll") || starts("GCC unroll");
+    }
+    // Whether `name` is a macro of the whole text s_ whose every `#define` is `name _Pragma("hint")`.
     bool pragma_macro(const std::string &name) const {
+        auto known = pragma_macros_.find(name);
+        if (known != pragma_macros_.end()) return known->second;
         int definitions = 0;
+        bool all = true;
         for (size_t p = s_.find("#define"); p != std::string::npos; p = s_.find("#define", p + 7)) {
             const size_t e = std::min(s_.find('\n', p), s_.size());
             const std::string line = s_.substr(p + 7, e - p - 7);
             const std::vector<token> ts = tokenize_msl(line);
             if (ts.empty() || line.compare(ts[0].offset, ts[0].length, name) != 0 || ts[0].length != name.size()) continue;
             ++definitions;
-            if (ts.size() < 4 || line.compare(ts[1].offset, ts[1].length, "_Pragma") != 0 || line.compare(ts[2].offset, 1, "(") != 0 ||
-                line.compare(ts.back().offset, ts.back().length, ")") != 0)
-                return false;
+            auto w = [&](size_t k) { return k < ts.size() ? line.substr(ts[k].offset, ts[k].length) : std::string(); };
+            const bool shape = ts.size() == 5 && w(1) == "_Pragma" && w(2) == "(" && ts[3].kind == token_kind::string && w(4) == ")" &&
+                               loop_hint_string(w(3)) && line.back() != '\\';
+            if (!shape) all = false;
         }
-        return definitions > 0;
+        return pragma_macros_[name] = definitions > 0 && all;
     }
 
     std::string text(size_t i) const { return i < toks_.size() ? s_.substr(toks_[i].offset, toks_[i].length) : std::string(); }
@@ -200,6 +212,7 @@ protected:
     const std::string &s_;
     std::vector<token> toks_;
     std::vector<size_t> match_;
+    mutable std::map<std::string, bool> pragma_macros_; // (pragma_macro)
 };
 
 } // namespace detail

@@ -1696,7 +1696,7 @@ private:
         }
         if (mode_ == pass::rewrite) { // the kernel table instantiates it; clang rejects the attributes here
             const instantiation inst = read_instantiation(j, end);
-            if (!inst.kernel.empty()) instantiated_with_[inst.kernel].push_back(inst.args + " " + inst.signature);
+            if (!inst.kernel.empty()) instantiated_with_[inst.kernel].push_back(inst.args + " " + parameter_types(inst.signature));
             blank_tokens(j, end);
             return end;
         }
@@ -2755,6 +2755,45 @@ private:
         for (const std::string &id : instance_names(k, instance))
             if (meets_through_code(id)) return id;
         return "";
+    }
+    // An instantiation's parameters as written (`device T *out [[buffer(0)]], uint simd_lane_id
+    // [[thread_index_in_simdgroup]]`) without their names and attributes: what names a type there. A
+    // parameter named like a SIMD-group function (candle's `simd_lane_id`) or a position attribute
+    // (`simdgroup_index_in_threadgroup`) is no meeting the instantiation adds; read as one, it put a
+    // kernel that meets nobody on fibers.
+    static std::string parameter_types(const std::string &signature) {
+        const std::vector<token> ts = tokenize_msl(signature);
+        auto is = [&](size_t k, const char *w) { return k < ts.size() && signature.compare(ts[k].offset, ts[k].length, w) == 0; };
+        std::string out;
+        size_t start = 0; // the current parameter's first token
+        int depth = 0;
+        for (size_t k = 0; k <= ts.size(); ++k) {
+            const bool ends = k == ts.size() || (depth == 0 && is(k, ","));
+            if (!ends) {
+                if (is(k, "(") || is(k, "[") || is(k, "<") || is(k, "{")) ++depth;
+                else if ((is(k, ")") || is(k, "]") || is(k, ">") || is(k, "}")) && depth > 0) --depth;
+                continue;
+            }
+            // [start, k): `type name [[attr]]...`; the type ends before the first `[[` at its level.
+            size_t type_end = k;
+            int d = 0;
+            for (size_t j = start; j < k; ++j) {
+                if (d == 0 && is(j, "[") && is(j + 1, "[")) {
+                    type_end = j;
+                    break;
+                }
+                if (is(j, "(") || is(j, "[") || is(j, "<")) ++d;
+                else if ((is(j, ")") || is(j, "]") || is(j, ">")) && d > 0) --d;
+            }
+            // The declared name: the last token, an identifier after a type (a name, `*`, `&`, `>`).
+            if (type_end > start + 1 && ts[type_end - 1].kind == token_kind::identifier &&
+                (ts[type_end - 2].kind == token_kind::identifier || is(type_end - 2, "*") || is(type_end - 2, "&") || is(type_end - 2, ">")))
+                --type_end;
+            for (size_t j = start; j < type_end; ++j) out += signature.substr(ts[j].offset, ts[j].length) + " ";
+            out += k < ts.size() ? ", " : "";
+            start = k + 1;
+        }
+        return out;
     }
     // The names an instantiation's text (`&::k<SumOp, float>`, template arguments or a signature) holds
     // besides the kernel's own: what its body's names do not show.

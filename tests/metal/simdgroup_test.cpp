@@ -8,6 +8,7 @@
 #include "../kernels/class_member_kernels.hpp"
 #include "../kernels/uniform_choice_kernels.hpp"
 #include "../kernels/simd_loop_kernels.hpp"
+#include "../kernels/simd_shape_kernels.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -974,6 +975,30 @@ TEST_CASE("SIMD-group calls and barriers under if constexpr and a switch on a ca
             for (const uniform_choice_kernels::shape& d : uniform_choice_kernels::shapes()) {
                 INFO((mode ? mode : "regions") << ", " << name << ", grid " << d.grid << ", threadgroup " << d.tg << ", n " << d.n);
                 const uniform_choice_kernels::run_case c = uniform_choice_kernels::case_for(name, d);
+                std::vector<pymetal::buffer> buffers;
+                for (const auto& b : c.buffers) buffers.push_back(device().new_buffer(b));
+                lib.kernel(name).dispatch_threads({buffers[0], buffers[1], buffers[2], buffers[3], buffers[4]}, {d.grid, 1, 1}, {d.tg, 1, 1});
+                CHECK(buffers[2].copy_out<unsigned char>() == c.want.at(2));
+                CHECK(buffers[3].copy_out<unsigned char>() == c.want.at(3));
+                if (c.want.count(1)) CHECK(buffers[1].copy_out<unsigned char>() == c.want.at(1));
+            }
+    }
+}
+
+// Candle's and MLX's shapes (tests/kernels/simd_shape_kernels.hpp): a switch whose value is a call or
+// increments a variable (evaluated once, each label meeting only its own lanes), loop hints written as
+// `_Pragma` between barriers, a kernel that meets nobody with a parameter named `simd_lane_id`, and a
+// loop mixing simdgroup_matrix products with the lanes' statements on their elements. Split and on
+// fibers, each must give the host reference's results, with partial threadgroups, SIMD groups of fewer
+// than 32 lanes and lanes that returned early.
+TEST_CASE("candle's and MLX's switch, loop-hint, parameter-name and matrix-loop shapes give the host reference's results split and on fibers", "[metal][simdgroup]") {
+    for (const char* mode : {(const char*)nullptr, "fibers"}) {
+        barrier_mode scope(mode);
+        const pymetal::library lib = device().compile(simd_shape_kernels::source);
+        for (const char* name : simd_shape_kernels::kernel_names)
+            for (const simd_shape_kernels::shape& d : simd_shape_kernels::shapes_for(name)) {
+                INFO((mode ? mode : "regions") << ", " << name << ", grid " << d.grid << ", threadgroup " << d.tg << ", n " << d.n);
+                const simd_shape_kernels::run_case c = simd_shape_kernels::case_for(name, d);
                 std::vector<pymetal::buffer> buffers;
                 for (const auto& b : c.buffers) buffers.push_back(device().new_buffer(b));
                 lib.kernel(name).dispatch_threads({buffers[0], buffers[1], buffers[2], buffers[3], buffers[4]}, {d.grid, 1, 1}, {d.tg, 1, 1});
