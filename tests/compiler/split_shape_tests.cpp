@@ -113,8 +113,8 @@ kernel void switch_on_sum(device float *x [[buffer(0)]], uint gid [[thread_posit
     REQUIRE(k);
     CHECK(fibers(k));
     CHECK(softmetal_test::remarks_of(src).find("kernel 'switch_on_sum' runs on fibers: a SIMD-group call or barrier in a switch that is no if-chain "
-                                               "(a label that falls through into the next, a break inside its statements, or a value that assigns "
-                                               "or whose type the split cannot name") != std::string::npos);
+                                               "(a label that falls through into the next, a break inside its statements, a value that assigns, "
+                                               "meets other threads or whose type the split cannot name") != std::string::npos);
 }
 
 TEST_CASE("matrix statements under a per-thread branch or in a loop threads leave apart keep fibers, the remark naming which",

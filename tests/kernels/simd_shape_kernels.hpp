@@ -20,7 +20,14 @@
 #include <utility>
 #include <vector>
 
+#include "simd_dispatch_case.hpp"
+
 namespace simd_shape_kernels {
+
+using simd_dispatch::bytes_of;
+using simd_dispatch::run_case;
+using simd_dispatch::shape;
+using simd_dispatch::simd_groups;
 
 // (The delimiter: `_Pragma("...(full)")` holds `)"`.)
 inline constexpr const char *source = R"msl(
@@ -236,11 +243,6 @@ template [[host_name("lane_named_f32")]] [[kernel]] void lane_named<float>(
 // The kernels that meet other threads (each must split); lane_named_f32 meets nobody.
 inline constexpr const char *kernel_names[] = {"switch_call_group", "switch_call_lane", "tiled_pragma", "matrix_loop", "matrix_simd_loop", "trait_matrix_f32", "trait_matrix_i32", "loose_scalar_h4", "lane_named_f32"};
 
-// A 1-D dispatch of `grid` threads in threadgroups of `tg` (the last one partial when tg does not divide
-// grid); n is the kernels' element count (threads at n and past it return first where a kernel says so).
-struct shape {
-    uint32_t grid, tg, n;
-};
 // Threadgroups of 80 (SIMD groups of 32, 32 and 16 lanes; the last threadgroup partial), 64 and 45
 // (32 and 13); n picks switch_call_group's label: 190 -> 2, 150 -> 1, 40 -> default.
 inline const std::vector<shape> &shapes() {
@@ -255,27 +257,7 @@ inline const std::vector<shape> &shapes_for(const std::string &kernel) {
     return kernel == "matrix_loop" || kernel == "matrix_simd_loop" || kernel.compare(0, 12, "trait_matrix") == 0 ? whole : shapes();
 }
 
-// The SIMD groups of a dispatch: [begin, end) in grid positions.
-inline std::vector<std::pair<uint32_t, uint32_t>> simd_groups(const shape &d) {
-    std::vector<std::pair<uint32_t, uint32_t>> out;
-    for (uint32_t g = 0; g < d.grid; g += d.tg)
-        for (uint32_t s = g; s < std::min(g + d.tg, d.grid); s += 32) out.push_back({s, std::min({s + 32, g + d.tg, d.grid})});
-    return out;
-}
-
-template <class T> std::vector<unsigned char> bytes_of(const std::vector<T> &v) {
-    std::vector<unsigned char> b(v.size() * sizeof(T));
-    if (!b.empty()) std::memcpy(b.data(), v.data(), b.size());
-    return b;
-}
-
-// A kernel's buffers for one dispatch (by index; outputs at 2 and 3 start as -1 and 7777) and the
-// contents the host reference wants in its outputs.
-struct run_case {
-    std::vector<std::vector<unsigned char>> buffers;
-    std::map<std::size_t, std::vector<unsigned char>> want;
-};
-
+// The kernel's buffers for one dispatch (outputs at 2 and 3 start as -1 and 7777) and what the host wants in them.
 inline run_case case_for(const std::string &kernel, const shape &d) {
     std::vector<float> in(d.grid);
     std::vector<uint32_t> cap(d.grid);

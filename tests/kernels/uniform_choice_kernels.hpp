@@ -16,7 +16,14 @@
 #include <utility>
 #include <vector>
 
+#include "simd_dispatch_case.hpp"
+
 namespace uniform_choice_kernels {
+
+using simd_dispatch::bytes_of;
+using simd_dispatch::run_case;
+using simd_dispatch::shape;
+using simd_dispatch::simd_groups;
 
 inline constexpr const char *source = R"(
 #include <metal_stdlib>
@@ -182,38 +189,14 @@ MACRO_FOLD_KERNEL(sw_macro_fold)
 inline constexpr const char *kernel_names[] = {"cx_reduce_sum", "cx_reduce_max", "cx_reduce_none", "cx_fold_64",
                                                "cx_fold_32",    "cx_fold_local", "sw_fold",        "sw_macro_fold"};
 
-// A 1-D dispatch of `grid` threads in threadgroups of `tg` (the last one partial when tg does not divide
-// grid); threads at `n` and past it return first (cx_reduce) or add nothing (cx_fold).
-struct shape {
-    uint32_t grid, tg, n;
-};
-// Threadgroups of 80 (SIMD groups of 32, 32 and 16 lanes; the last group of 40), 64, 45 and 20.
+// Threadgroups of 80 (SIMD groups of 32, 32 and 16 lanes; the last group of 40), 64, 45 and 20; threads at n
+// and past it return first (cx_reduce) or add nothing (cx_fold).
 inline const std::vector<shape> &shapes() {
     static const std::vector<shape> s = {{200, 80, 190}, {150, 64, 150}, {45, 45, 40}, {50, 20, 47}};
     return s;
 }
 
-// The SIMD groups of a dispatch: [begin, end) in grid positions.
-inline std::vector<std::pair<uint32_t, uint32_t>> simd_groups(const shape &d) {
-    std::vector<std::pair<uint32_t, uint32_t>> out;
-    for (uint32_t g = 0; g < d.grid; g += d.tg)
-        for (uint32_t s = g; s < std::min(g + d.tg, d.grid); s += 32) out.push_back({s, std::min({s + 32, g + d.tg, d.grid})});
-    return out;
-}
-
-template <class T> std::vector<unsigned char> bytes_of(const std::vector<T> &v) {
-    std::vector<unsigned char> b(v.size() * sizeof(T));
-    if (!b.empty()) std::memcpy(b.data(), v.data(), b.size());
-    return b;
-}
-
-// A kernel's buffers for one dispatch (by index; outputs at 2 and 3 start as -1 and 7777) and the
-// expected contents of the outputs.
-struct run_case {
-    std::vector<std::vector<unsigned char>> buffers;
-    std::map<std::size_t, std::vector<unsigned char>> want;
-};
-
+// The kernel's buffers for one dispatch (outputs at 2 and 3 start as -1 and 7777) and what the host wants in them.
 inline run_case case_for(const std::string &kernel, const shape &d) {
     std::vector<float> in(d.grid);
     std::vector<uint32_t> cap(d.grid);
