@@ -319,6 +319,13 @@ std::vector<std::string> compile_flags(bool fast_math, const std::string &target
                           // A loop without side effects is not deleted: a GPU kernel may spin, and a hang
                           // must stay a hang the watchdog can see rather than become a fall-through.
                           "-fno-finite-loops",
+                          // A read through a null pointer is not taken for unreachable code. MLX's merge
+                          // sort reads `As_idx[a_idx]` through a null threadgroup pointer in a branch
+                          // whose value it never uses (on the GPU, threadgroup address 0 is its memory's
+                          // first byte); as UB, clang made every path past the read unreachable, and the
+                          // binary search before it a loop without an exit: a hang until the watchdog.
+                          // Now the read faults, and the fault ends the command buffer with its address.
+                          "-fno-delete-null-pointer-checks",
                           // Probe every page of a large frame, so a big local array on a 64 KiB fiber stack
                           // hits the guard page (a contained stack overflow) instead of jumping over it into
                           // another fiber's stack.

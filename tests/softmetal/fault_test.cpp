@@ -137,6 +137,69 @@ kernel void big_local_on_fiber(device uint* out [[buffer(0)]], uint lid [[thread
 }
 )";
 
+// A block merge sort in the shape of MLX's (and candle's copy of it): without indices to sort, the index
+// pointers are null and the merge still reads through them, into registers nobody uses. As undefined
+// behaviour, clang took every path past that read for unreachable and left the binary search before it
+// without an exit; with -fno-delete-null-pointer-checks the read faults (clang_driver.cpp).
+constexpr const char* null_index_kernels = R"(#include <metal_stdlib>
+using namespace metal;
+// A block merge sort in MLX's shape: values always, indices only when SORT_INDICES; without them the
+// index pointers are null and the merge still reads through them, into registers nobody uses.
+template <bool SORT_INDICES, short THREADS, short PER_THREAD> struct block_merge {
+  static short split_point(const threadgroup float* a, const threadgroup float* b, short a_n, short b_n, short diag) {
+    short lo = max(0, diag - b_n), hi = min(diag, a_n);
+    while (lo < hi) {
+      short mid = lo + (hi - lo) / 2;
+      if (b[diag - 1 - mid] < a[mid]) hi = mid; else lo = mid + 1;
+    }
+    return hi;
+  }
+  static void merge(const threadgroup float* a, const threadgroup float* b, const threadgroup uint* a_idx, const threadgroup uint* b_idx,
+                    short a_n, short b_n, thread float (&v)[PER_THREAD], thread uint (&ix)[PER_THREAD]) {
+    short i = 0, j = 0;
+    for (int k = 0; k < PER_THREAD; ++k) {
+      const bool take_b = j < b_n && (i >= a_n || b[j] < a[i]);
+      v[k] = take_b ? b[j] : a[i];
+      ix[k] = take_b ? b_idx[j] : a_idx[i];
+      j += short(take_b);
+      i += short(!take_b);
+    }
+  }
+  static void sort(threadgroup float* vals, threadgroup uint* idxs, uint lid) {
+    const int at = lid * PER_THREAD;
+    float v[PER_THREAD];
+    uint ix[PER_THREAD];
+    for (int k = 0; k < PER_THREAD; ++k) { v[k] = vals[at + k]; if (SORT_INDICES) ix[k] = idxs[at + k]; }
+    for (int pass = 0; pass < PER_THREAD; ++pass)
+      for (int k = pass & 1; k + 1 < PER_THREAD; k += 2)
+        if (v[k + 1] < v[k]) { float t = v[k]; v[k] = v[k + 1]; v[k + 1] = t; uint u = ix[k]; ix[k] = ix[k + 1]; ix[k + 1] = u; }
+    for (int width = 2; width <= THREADS; width *= 2) {
+      threadgroup_barrier(mem_flags::mem_threadgroup);
+      for (int k = 0; k < PER_THREAD; ++k) { vals[at + k] = v[k]; if (SORT_INDICES) idxs[at + k] = ix[k]; }
+      threadgroup_barrier(mem_flags::mem_threadgroup);
+      const int group = lid / width, lane = lid % width;
+      const int start = PER_THREAD * width * group, half_n = PER_THREAD * width / 2;
+      const short diag = PER_THREAD * lane;
+      const short cut = split_point(vals + start, vals + start + half_n, half_n, half_n, diag);
+      const threadgroup uint* a_idx = SORT_INDICES ? idxs + start + cut : nullptr;
+      const threadgroup uint* b_idx = SORT_INDICES ? idxs + start + half_n + diag - cut : nullptr;
+      merge(vals + start + cut, vals + start + half_n + diag - cut, a_idx, b_idx, half_n - cut, half_n - (diag - cut), v, ix);
+    }
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    for (int k = 0; k < PER_THREAD; ++k) { vals[at + k] = v[k]; if (SORT_INDICES) idxs[at + k] = ix[k]; }
+  }
+};
+kernel void null_index_read(device const float* in [[buffer(0)]], device float* out [[buffer(1)]], uint lid [[thread_position_in_threadgroup]]) {
+  threadgroup float vals[256];
+  threadgroup uint idxs[256];
+  for (uint k = lid; k < 256; k += 32) vals[k] = in[k];
+  threadgroup_barrier(mem_flags::mem_threadgroup);
+  block_merge<false, 32, 8>::sort(vals, idxs, lid);
+  threadgroup_barrier(mem_flags::mem_threadgroup);
+  for (uint k = lid; k < 256; k += 32) out[k] = vals[k];
+}
+)";
+
 constexpr const char* spin_kernels = R"(#include <metal_stdlib>
 using namespace metal;
 kernel void spin_forever(device uint* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
@@ -246,6 +309,22 @@ TEST_CASE("null and garbage pointers read by a kernel are page faults") {
         CHECK(contains(o.text, "kernel 'wild_pointer'"));
         CHECK(contains(o.text, "thread_position_in_grid"));
     }
+    check_queue_still_computes(queue.get());
+}
+
+TEST_CASE("a read through a null threadgroup pointer past a search loop is a page fault at once, not a hang") {
+    autorelease_pool pool;
+    object queue = new_queue();
+    std::vector<float> values(256);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = float(i * 37 % 256);
+    object in = buffer_with(values);
+    object out = new_buffer(256 * sizeof(float));
+    const outcome o = run_kernel(queue.get(), null_index_kernels, "null_index_read", {in.get(), out.get()}, {32, 1, 1}, {32, 1, 1});
+    INFO(o.text);
+    CHECK(o.status == status_error);
+    CHECK(o.code == error_page_fault); // (before: error_timeout, the watchdog stopping the search loop)
+    CHECK(contains(o.text, "null address"));
+    CHECK(contains(o.text, "kernel 'null_index_read'"));
     check_queue_still_computes(queue.get());
 }
 
