@@ -3362,30 +3362,12 @@ private:
                attr == "threads_per_grid" || attr == "threads_per_simdgroup" || attr == "simdgroups_per_threadgroup" ||
                attr == "quadgroups_per_threadgroup" || attr == "grid_origin";
     }
-    // The kernel's parameter names (the last identifier of each top-level piece of the list), but for
-    // references other than `constant` ones: reading those reads memory that may change.
+    // The kernel's parameter names, but for references other than `constant` ones: reading those reads
+    // memory that may change.
     std::set<std::string> parameter_names() const {
         std::set<std::string> out;
-        std::string last, piece;
-        int depth = 0;
-        const auto ident = [](char c) { return std::isalnum((unsigned char)c) || c == '_'; };
-        for (size_t i = k_.params_open + 1; i <= k_.params_close; ++i) {
-            const char c = s_[i];
-            if (c == '(' || c == '[' || c == '<' || c == '{') ++depth;
-            else if ((c == ')' || c == ']' || c == '>' || c == '}') && i < k_.params_close) --depth;
-            if ((c == ',' && depth == 0) || i == k_.params_close) {
-                const bool reference = piece.find('&') != std::string::npos && piece.find("constant") == std::string::npos;
-                if (!last.empty() && !std::isdigit((unsigned char)last[0]) && !reference) out.insert(last);
-                last.clear();
-                piece.clear();
-                continue;
-            }
-            piece += c;
-            if (ident(c) && depth == 0) {
-                if (i == 0 || !ident(s_[i - 1])) last.clear();
-                last += c;
-            }
-        }
+        for (const parameter &p : parameters(k_.params_open, k_.params_close))
+            if (!p.memory_reference) out.insert(p.name);
         return out;
     }
     // Whether the body may declare `name` (shadowing a parameter), judged by the tokens around it:

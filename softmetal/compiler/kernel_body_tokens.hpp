@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <string>
 #include <vector>
@@ -119,6 +120,38 @@ protected:
             if (!shape) all = false;
         }
         return pragma_macros_[name] = definitions > 0 && all;
+    }
+
+    // A kernel's parameters, read from the text between `open` and `close` (offsets into s_ of its
+    // parameter list's parentheses): each one's name (the last identifier at the top level of its piece
+    // of the list) and whether it is a reference other than a `constant` one (one to memory that may change).
+    struct parameter {
+        std::string name;
+        bool memory_reference;
+    };
+    std::vector<parameter> parameters(size_t open, size_t close) const {
+        std::vector<parameter> out;
+        std::string last, piece;
+        int depth = 0;
+        const auto ident = [](char c) { return std::isalnum((unsigned char)c) || c == '_'; };
+        for (size_t i = open + 1; i <= close; ++i) {
+            const char c = s_[i];
+            if (c == '(' || c == '[' || c == '<' || c == '{') ++depth;
+            else if ((c == ')' || c == ']' || c == '>' || c == '}') && i < close) --depth;
+            if ((c == ',' && depth == 0) || i == close) {
+                const bool reference = piece.find('&') != std::string::npos && piece.find("constant") == std::string::npos;
+                if (!last.empty() && !std::isdigit((unsigned char)last[0])) out.push_back({last, reference});
+                last.clear();
+                piece.clear();
+                continue;
+            }
+            piece += c;
+            if (ident(c) && depth == 0) {
+                if (i == 0 || !ident(s_[i - 1])) last.clear();
+                last += c;
+            }
+        }
+        return out;
     }
 
     std::string text(size_t i) const { return i < toks_.size() ? s_.substr(toks_[i].offset, toks_[i].length) : std::string(); }

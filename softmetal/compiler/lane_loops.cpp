@@ -454,8 +454,10 @@ private:
         std::set<std::string> changed;
         for (size_t i = 0; i < toks_.size(); ++i)
             if (is_ident(i) && !member(i) && assigned_at(i)) changed.insert(text(i));
-        for (const std::string &name : parameter_names()) {
-            if (!changed.count(name)) continue;
+        for (const parameter &param : parameters(k_.params_open, k_.params_close)) {
+            // (A `device T &` parameter changed is memory written, the same for every thread.)
+            const std::string &name = param.name;
+            if (!changed.count(name) || param.memory_reference) continue;
             for (const auto &pos : k_.positions)
                 if (pos.first == name) {
                     why = "the kernel changes its parameter '" + name + "', a position of the thread";
@@ -471,24 +473,6 @@ private:
             vars_.push_back({name, "::sm::regions::deduced_value_t<decltype(" + name + ")>", false, -1, false});
         }
         return true;
-    }
-    // The names of the kernel's parameters (the last identifier of each top-level piece of the list).
-    std::vector<std::string> parameter_names() const {
-        std::vector<std::string> out;
-        const std::vector<token> ts = tokenize_msl(s_.substr(k_.params_open + 1, k_.params_close - k_.params_open - 1));
-        const std::string list = s_.substr(k_.params_open + 1, k_.params_close - k_.params_open - 1);
-        std::string last;
-        int depth = 0;
-        for (size_t i = 0; i <= ts.size(); ++i) {
-            const std::string t = i < ts.size() ? list.substr(ts[i].offset, ts[i].length) : ",";
-            if (t == "(" || t == "[" || t == "<" || t == "{") ++depth;
-            else if (t == ")" || t == "]" || t == ">" || t == "}") --depth;
-            else if (t == "," && depth == 0) {
-                if (!last.empty()) out.push_back(last);
-                last.clear();
-            } else if (depth == 0 && ts[i].kind == token_kind::identifier) last = t;
-        }
-        return out;
     }
     // The per-lane variables a region sees, by name (a loop's own variable hides an outer one).
     std::vector<size_t> visible(int region) const {

@@ -61,6 +61,10 @@ kernel void lane_sum4(const device float* x [[buffer(0)]], device float* out [[b
     out++;
     out[gid] = acc.x;
 }
+// A reference parameter changed is memory written, not a copy: one thread adds into `total`.
+kernel void lane_total(const device float* x [[buffer(0)]], device float& total [[buffer(1)]], uint gid [[thread_position_in_grid]]) {
+    for (uint i = 0; i < gid + 4; i++) total += x[i];
+}
 )";
 
 corpus::kernel_case lane_sum_case(const std::string &function) {
@@ -137,6 +141,30 @@ TEST_CASE("kernels whose threads move their buffer pointers still run as SIMD la
     const std::string log = softmetal_test::remarks_of(lane_sum_source);
     CHECK(log.find("remark: kernel 'lane_sum': threads run as SIMD lanes") != std::string::npos);
     CHECK(log.find("remark: kernel 'lane_sum4': threads run as SIMD lanes") != std::string::npos);
+    CHECK(log.find("remark: kernel 'lane_total': threads run as SIMD lanes") != std::string::npos);
+}
+
+TEST_CASE("a reference parameter a lane kernel adds into is written to memory, not to a copy", "[compiler][lanes][parameters]") {
+    softmetal_test::use_default_test_cache();
+    const std::vector<float> x = {1.5f, 2.0f, 4.0f, 8.25f, 100.0f};
+    corpus::kernel_case c;
+    c.name = "lane_total";
+    c.source = lane_sum_source;
+    c.function = "lane_total";
+    c.bindings = {corpus::buffer_of(0, x), corpus::buffer_of(1, std::vector<float>{0.5f})};
+    c.grid = corpus::s3(1);
+    c.threadgroup = corpus::s3(1);
+    c.check = [](const corpus::results &r) {
+        const float got = r.get<float>(1)[0];
+        return got == 0.5f + 1.5f + 2.0f + 4.0f + 8.25f ? std::string() : "total: got " + std::to_string(got) + ", want 16.25";
+    };
+    for (const char *lanes : {"1", "0"}) {
+        DYNAMIC_SECTION("SOFTMETAL_LANES=" << lanes) {
+            scoped_environment mode("SOFTMETAL_LANES", lanes);
+            softmetal_test::direct_runner runner;
+            CHECK(runner.run(c) == "");
+        }
+    }
 }
 
 TEST_CASE("kernels run as SIMD lanes whose threads move their buffer pointers match the host", "[compiler][lanes][parameters]") {
