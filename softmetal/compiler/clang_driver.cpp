@@ -344,7 +344,13 @@ std::vector<std::string> compile_flags(bool fast_math, const std::string &target
                           // about the extension, and then as an error unless told otherwise.
                           "-Wno-static-float-init"};
     f.insert(f.end(), std::begin(rest), std::end(rest));
-    if (fast_math) f.push_back("-ffast-math");
+    // Metal's fast math, less its assumption that no value is infinite or NaN. Kernels written for Apple's
+    // GPUs start a maximum at -INFINITY, mask with it and test x != x (llama.cpp's and candle's
+    // soft-max, MLX's Limits<T>::min), and get what they mean there; under clang's -ffinite-math-only an
+    // infinite literal is poison and `m == -INFINITY` folds to false. Keeping them is what
+    // MTLMathModeRelaxed promises and within what MTLMathModeFast allows. Clang defines no __FAST_MATH__
+    // for this set, so the prelude reads SM_FAST_MATH.
+    if (fast_math) f.insert(f.end(), {"-ffast-math", "-fhonor-infinities", "-fhonor-nans", "-DSM_FAST_MATH=1"});
     if (!target_cpu.empty())
         for (auto &flag : f)
             if (flag == "-march=native") flag = "-march=" + target_cpu;

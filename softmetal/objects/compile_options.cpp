@@ -36,7 +36,9 @@ softmetal::compile_options to_compile_options(id options) {
     softmetal::compile_options result;
     if (!options || pymetal::detail::runtime().object_get_class(options) != classes().compile_options) return result;
     const compile_options_state& s = state(options);
-    result.fast_math = s.math_mode == math_mode_fast;
+    // Relaxed is fast math that keeps infinities and NaNs, which is what the compiler's fast math is
+    // (clang_driver.cpp's compile_flags says why Fast keeps them too).
+    result.fast_math = s.math_mode == math_mode_fast || s.math_mode == math_mode_relaxed;
     result.language_version = s.language_version;
     if (id macros = s.preprocessor_macros.get()) {
         pymetal::autorelease_pool pool;

@@ -9,6 +9,7 @@ namespace softmetal::objects {
 
 // MTLMathMode.
 inline constexpr ns_integer math_mode_safe = 0;
+inline constexpr ns_integer math_mode_relaxed = 1;  // fast math that keeps Inf and NaN
 inline constexpr ns_integer math_mode_fast = 2;
 
 struct compile_options_state {

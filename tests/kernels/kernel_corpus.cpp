@@ -1160,6 +1160,49 @@ kernel void classify(device const float* x [[buffer(0)]], device int* out [[buff
         c.check = [](const results &r) { return compare(r.get<int32_t>(1), {0, 5, 2, 2, 0, 0, 5, 0}); };
         cases.push_back(c);
     }
+    // 18b. Infinities and NaNs as values, under the default (fast) math mode: a running maximum that
+    // starts at -INFINITY and stays there when every element is masked (llama.cpp's and candle's
+    // soft-max), comparisons against the infinities, a NaN test written as x != x, and exp of -inf.
+    // Apple's GPUs keep these under fast math; clang's -ffinite-math-only would fold them away.
+    {
+        std::vector<float> x = {1.0f, -3.0f, NAN, INFINITY, -INFINITY, 0.5f, 2.0f, -7.0f};
+        std::vector<int32_t> mask = {1, 0, 0, 0, 0, 1, 0, 0};
+        kernel_case c;
+        c.name = "infinities_and_nans_under_fast_math";
+        c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void classify(device const float* x [[buffer(0)]], device const int* mask [[buffer(1)]], device float* out [[buffer(2)]],
+                     uint i [[thread_position_in_grid]]) {
+    // Row i: elements i..7 that the mask keeps.
+    float m = -INFINITY;
+    for (uint k = i; k < 8; ++k)
+        if (mask[k] != 0) m = max(m, x[k]);
+    const float v = x[i];
+    out[4 * i + 0] = m == -INFINITY ? -1.0f : m;
+    out[4 * i + 1] = (v > -INFINITY ? 1.0f : 0.0f) + (v < INFINITY ? 2.0f : 0.0f) + (v != v ? 4.0f : 0.0f);
+    out[4 * i + 2] = exp(m - 1.0f);
+    out[4 * i + 3] = v * 0.0f == 0.0f ? 1.0f : 0.0f;
+}
+)";
+        c.function = "classify";
+        c.bindings = {buffer_of(0, x), buffer_of(1, mask), zeros<float>(2, 4 * x.size())};
+        c.grid = s3(uint32_t(x.size()));
+        c.threadgroup = s3(4);
+        c.check = [](const results &r) {
+            // Row maxima over kept elements: rows 0..5 see x[5] = 0.5 (row 0 also x[0] = 1); rows 6, 7 none.
+            const std::vector<float> want = {1.0f, 3.0f, std::exp(0.0f), 1.0f,   // 1
+                                             0.5f, 3.0f, std::exp(-0.5f), 1.0f,  // -3
+                                             0.5f, 4.0f, std::exp(-0.5f), 0.0f,  // NaN
+                                             0.5f, 1.0f, std::exp(-0.5f), 0.0f,  // +inf
+                                             0.5f, 2.0f, std::exp(-0.5f), 0.0f,  // -inf
+                                             0.5f, 3.0f, std::exp(-0.5f), 1.0f,  // 0.5
+                                             -1.0f, 3.0f, 0.0f, 1.0f,            // 2, nothing kept
+                                             -1.0f, 3.0f, 0.0f, 1.0f};           // -7, nothing kept
+            return compare(r.get<float>(2), want, 4);
+        };
+        cases.push_back(c);
+    }
     // 19. fast:: and precise:: variants, metal:: qualified names without `using namespace`.
     cases.push_back(elementwise("fast_and_precise_namespaces", R"(
 #include <metal_stdlib>

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 
 #include "softmetal_test_support.hpp"
@@ -159,6 +160,33 @@ TEST_CASE("MTLCompileOptions has Metal's defaults and settable properties") {
 
     object by_new = object::adopt(msg_send<id()>(cls, "new"));
     CHECK(msg_send<objc_bool()>(by_new.get(), "fastMathEnabled") == 1);
+}
+
+// (x + 2^25) - 2^25 is x only where the compiler may reassociate (fast math); in IEEE order it rounds
+// 1.25 to 0 (the sum's last place is 4). The second value is -INFINITY kept as itself.
+constexpr const char* math_mode_kernel = R"(#include <metal_stdlib>
+using namespace metal;
+kernel void math_mode(device float* out [[buffer(0)]], uint id [[thread_position_in_grid]]) {
+    const float big = 33554432.0f;
+    float x = out[id];
+    out[id] = id == 0 ? (x + big) - big : (x == -INFINITY ? -1.0f : 1.0f);
+}
+)";
+
+TEST_CASE("setMathMode: safe is IEEE order, relaxed and fast reassociate and keep infinities") {
+    autorelease_pool pool;
+    REQUIRE(device() != nullptr);  // (loads softmetal, which registers MTLCompileOptions)
+    Class cls = pymetal::class_named("MTLCompileOptions");
+    auto run_in = [&](ns_integer mode) {
+        object options = object::adopt(msg_send<id()>(cls, "new"));
+        msg_send<void(ns_integer)>(options.get(), "setMathMode:", mode);
+        CHECK(msg_send<ns_integer()>(options.get(), "mathMode") == mode);
+        object pipeline = pipeline_for(math_mode_kernel, "math_mode", options.get());
+        return run_one_buffer<float>(pipeline.get(), {1.25f, -INFINITY});
+    };
+    CHECK(run_in(0) == std::vector<float>{0.0f, -1.0f});      // MTLMathModeSafe
+    CHECK(run_in(1) == std::vector<float>{1.25f, -1.0f});     // MTLMathModeRelaxed
+    CHECK(run_in(2) == std::vector<float>{1.25f, -1.0f});     // MTLMathModeFast
 }
 
 TEST_CASE("preprocessor macros with NSString and NSNumber values change a kernel's result") {

@@ -148,7 +148,7 @@
 // prelude_fast_math_functions): under fast math those are this file's written-out fast_exp/fast_sin,
 // which LLVM vectorizes at 16 lanes like any arithmetic, so the chunks are the wide ones; without
 // fast math they are libm's, whose vector forms stop at 8 lanes, so the narrow ones.
-#if defined(__FAST_MATH__)
+#if defined(SM_FAST_MATH)
 #define SM_LANES_FAST_MATH SM_LANES_WIDE
 #define SM_LANE_LOOP_FAST_MATH SM_LANE_LOOP_WIDE
 #define SM_LANES_FAST_MATH_SMALL SM_LANES_WIDE_SMALL
