@@ -843,6 +843,7 @@ private:
                     continue;
                 }
                 threadgroup_decl d{tk(t + 1).line, tk(t + 1).column, span(t + 1, end)};
+                threadgroup_decl_lines_.insert(tk(t).line);
                 for (size_t q = t + 1; q < end; ++q)
                     if (is_ident(q)) needed.insert(text(q));
                 std::string replacement;
@@ -2545,6 +2546,29 @@ public:
         }
         return lines;
     }
+    // Lines where a macro declares a kernel's threadgroup variable (`#define SHARED(name, n) threadgroup
+    // float name[n]` used in a hand-written kernel): the rewrite must see the declaration expanded to
+    // give it storage in the group's arena; unexpanded, clang refused it as a local-address-space
+    // variable of a function that is no kernel (the split's). A user line without the word
+    // `threadgroup` did not write the declaration itself.
+    std::set<int> macro_threadgroup_lines(const std::string &user) const {
+        std::set<int> lines;
+        const std::vector<size_t> line_starts = user_line_starts(user);
+        for (int line : threadgroup_decl_lines_) {
+            if (line < 1 || size_t(line) > line_starts.size()) continue;
+            const size_t begin = line_starts[size_t(line) - 1];
+            const size_t end = std::min(user.find('\n', begin), user.size());
+            bool written = false;
+            for (size_t at = user.find("threadgroup", begin); at < end && !written; at = user.find("threadgroup", at + 1)) {
+                const bool starts = at == 0 || !(std::isalnum((unsigned char)user[at - 1]) || user[at - 1] == '_');
+                const size_t after = at + 11;
+                const bool ends = after >= user.size() || !(std::isalnum((unsigned char)user[after]) || user[after] == '_');
+                written = starts && ends;
+            }
+            if (!written) lines.insert(line);
+        }
+        return lines;
+    }
     // Lines where a macro declares member functions that get `thread` (MLX's DEFINE_SIMD_SCAN() in a
     // struct): the rewrite must see them expanded, or they would keep a generic object while the
     // members they call have a thread one.
@@ -3567,6 +3591,7 @@ private:
         std::string name;
     };
     std::vector<member_name> qualified_member_names_; // member functions given `thread`, where the analysis saw them
+    std::set<int> threadgroup_decl_lines_;            // user lines of kernels' threadgroup variable declarations
     std::vector<edit> edits_;
     std::vector<duplicated_declaration> duplicates_;
     std::string errors_;
@@ -3685,10 +3710,11 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
         out.log = analysis.errors();
         return out;
     }
-    // Kernels that macros define with threadgroup variables, and member functions macros declare, need
-    // the rewrite to see them expanded.
+    // Kernels that macros define with threadgroup variables, member functions macros declare, and
+    // threadgroup variables macros declare need the rewrite to see them expanded.
     std::set<int> macro_lines = analysis.macro_kernel_lines(source.prepared);
     for (int line : analysis.macro_member_lines(source.prepared)) macro_lines.insert(line);
+    for (int line : analysis.macro_threadgroup_lines(source.prepared)) macro_lines.insert(line);
     const std::string user_text = macro_lines.empty() ? source.prepared : expand_macro_uses(source.prepared, source.text, macro_lines);
     translator rewrite(user_text, options, constants, pass::rewrite, user_text);
     const std::set<int> active = analysis.active_lines();

@@ -214,6 +214,54 @@ kernel void body_directives(device const float *in [[buffer(0)]], device float *
     }
 }
 
+// A threadgroup array declared through the kernel's own macro (`#define SHARED(name, n) threadgroup
+// float name[n]`), two in one macro, and one written out: each gets the group's storage. Unexpanded,
+// the split kept a macro-made local-address-space variable in a function that is no kernel.
+TEST_CASE("threadgroup arrays a macro declares in a hand-written kernel get the group's storage, split", "[compiler][regions]") {
+    const char *src = R"(
+#include <metal_stdlib>
+using namespace metal;
+#define SHARED_TILE(name, n) threadgroup float name[n]
+#define TWO_SHARED(a, b) threadgroup float a[64]; threadgroup float b[64]
+kernel void macro_tiles(device const float *in [[buffer(0)]], device float *out [[buffer(1)]],
+                        uint lid [[thread_position_in_threadgroup]], uint gid [[threadgroup_position_in_grid]]) {
+    SHARED_TILE(tile, 64);
+    TWO_SHARED(squares,
+               cubes);
+    threadgroup float written[64];
+    const float v = in[gid * 64 + lid];
+    tile[lid] = v;
+    squares[lid] = v * v;
+    cubes[lid] = v * v * v;
+    written[lid] = 1.0f;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    if (lid == 0) {
+        float s = 0.0f;
+        for (uint i = 0; i < 64; ++i) s += tile[i] + 10.0f * squares[i] + 100.0f * cubes[63 - i] + written[i];
+        out[gid] = s;
+    }
+}
+)";
+    auto module = compile_split(src);
+    const sm_kernel_info *k = module->find("macro_tiles");
+    REQUIRE(k);
+    CHECK(split(k));
+    const uint32_t groups = 3, n = groups * 64;
+    const std::vector<float> in = small_values(n);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(groups, -1.0f))};
+    run(k, b, n, 64);
+    const std::vector<float> out = values<float>(b[1]);
+    for (uint32_t g = 0; g < groups; ++g) {
+        float want = 0.0f;
+        for (uint32_t i = 0; i < 64; ++i) {
+            const float v = in[g * 64 + i], c = in[g * 64 + 63 - i];
+            want += v + 10.0f * (v * v) + 100.0f * (c * c * c) + 1.0f;
+        }
+        INFO("group " << g);
+        CHECK(out[g] == Approx(want).epsilon(1e-5));
+    }
+}
+
 // ggml's mul_mv_ext: the kernel passes its function template parameter on to a helper template
 // whose parameter is a function pointer.
 TEST_CASE("a helper template with a function-pointer template parameter is inlined, split", "[compiler][regions][simdgroup]") {
