@@ -139,6 +139,7 @@ kernel void warns(device int* out [[buffer(0)]], uint id [[thread_position_in_gr
 
 TEST_CASE("MTLCompileOptions has Metal's defaults and settable properties") {
     autorelease_pool pool;
+    REQUIRE(device() != nullptr);  // (loads softmetal, which registers MTLCompileOptions)
     Class cls = pymetal::class_named("MTLCompileOptions");
     object options = object::adopt(msg_send<id()>(msg_send<id()>(cls, "alloc"), "init"));
     REQUIRE(options);
