@@ -2549,24 +2549,17 @@ public:
     // Lines where a macro declares a kernel's threadgroup variable (`#define SHARED(name, n) threadgroup
     // float name[n]` used in a hand-written kernel): the rewrite must see the declaration expanded to
     // give it storage in the group's arena; unexpanded, clang refused it as a local-address-space
-    // variable of a function that is no kernel (the split's). A user line without the word
-    // `threadgroup` did not write the declaration itself.
+    // variable of a function that is no kernel (the split's). A line where the user's own tokens hold no
+    // `threadgroup` (outside directives, comments and strings) did not write the declaration itself.
     std::set<int> macro_threadgroup_lines(const std::string &user) const {
+        if (threadgroup_decl_lines_.empty()) return {};
+        std::set<int> written;
+        for (const token &t : tokenize_msl(user))
+            if (t.kind == token_kind::identifier && !t.in_directive && user.compare(t.offset, t.length, "threadgroup") == 0)
+                written.insert(t.line);
         std::set<int> lines;
-        const std::vector<size_t> line_starts = user_line_starts(user);
-        for (int line : threadgroup_decl_lines_) {
-            if (line < 1 || size_t(line) > line_starts.size()) continue;
-            const size_t begin = line_starts[size_t(line) - 1];
-            const size_t end = std::min(user.find('\n', begin), user.size());
-            bool written = false;
-            for (size_t at = user.find("threadgroup", begin); at < end && !written; at = user.find("threadgroup", at + 1)) {
-                const bool starts = at == 0 || !(std::isalnum((unsigned char)user[at - 1]) || user[at - 1] == '_');
-                const size_t after = at + 11;
-                const bool ends = after >= user.size() || !(std::isalnum((unsigned char)user[after]) || user[after] == '_');
-                written = starts && ends;
-            }
-            if (!written) lines.insert(line);
-        }
+        for (int line : threadgroup_decl_lines_)
+            if (!written.count(line)) lines.insert(line);
         return lines;
     }
     // Lines where a macro declares member functions that get `thread` (MLX's DEFINE_SIMD_SCAN() in a

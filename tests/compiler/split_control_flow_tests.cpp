@@ -215,7 +215,8 @@ kernel void body_directives(device const float *in [[buffer(0)]], device float *
 }
 
 // A threadgroup array declared through the kernel's own macro (`#define SHARED(name, n) threadgroup
-// float name[n]`), two in one macro, and one written out: each gets the group's storage. Unexpanded,
+// float name[n]`, on a line whose comment names the keyword), two in one macro, and one written out:
+// each gets the group's storage. Unexpanded,
 // the split kept a macro-made local-address-space variable in a function that is no kernel.
 TEST_CASE("threadgroup arrays a macro declares in a hand-written kernel get the group's storage, split", "[compiler][regions]") {
     const char *src = R"(
@@ -225,7 +226,7 @@ using namespace metal;
 #define TWO_SHARED(a, b) threadgroup float a[64]; threadgroup float b[64]
 kernel void macro_tiles(device const float *in [[buffer(0)]], device float *out [[buffer(1)]],
                         uint lid [[thread_position_in_threadgroup]], uint gid [[threadgroup_position_in_grid]]) {
-    SHARED_TILE(tile, 64);
+    SHARED_TILE(tile, 64); // the threadgroup tile (a comment naming the keyword writes no declaration)
     TWO_SHARED(squares,
                cubes);
     threadgroup float written[64];
