@@ -3683,11 +3683,10 @@ private:
         int r = region.front().pre ? region.front().s->pre_region : region.front().s->region;
         out += deferred_allocations(r);
         if (!region.front().pre && region.front().s->kind == stmt_kind::simd) out += simd_compute(*region.front().s);
-        // A region of at most 400 tokens also gets a copy whose rows have the constant width
-        // SM_THREAD_ROW (target_cpu.h says why), taken when the group's rows are that wide. The copies
-        // differ only in that bound and in how a thread's index is found. Larger regions (MLX's, ggml's
-        // unrolled matrix code) keep one copy: compile time.
-        if (region_tokens(region) > 400) return emit_region_loop(region, r, false, out);
+        // A small region also gets a copy whose rows have the constant width SM_THREAD_ROW (target_cpu.h
+        // says why), taken when the group's rows are that wide. The copies differ only in that bound and
+        // in how a thread's index is found.
+        if (region_tokens(region) > constant_row_copy_tokens) return emit_region_loop(region, r, false, out);
         out += "\nif (sm_rows && sm_size.x == SM_THREAD_ROW) {";
         emit_region_loop(region, r, true, out);
         out += "} else {";

@@ -21,6 +21,12 @@
 namespace softmetal {
 namespace detail {
 
+// Code of at most this many tokens also gets a copy of its thread loop for rows of a constant width
+// (a region of a split kernel: SM_THREAD_ROW; a kernel without barriers: SM_GROUP_ROW, target_cpu.h).
+// The copy doubles what clang compiles of it, so larger code (MLX's, ggml's unrolled matrix kernels)
+// keeps one loop: compile time.
+constexpr size_t constant_row_copy_tokens = 400;
+
 struct region_kernel {
     std::string name;                 // the kernel's C++ name
     std::string template_header;      // "template <class T>" or "" (the function is emitted at the kernel's scope)

@@ -3464,8 +3464,13 @@ public:
                 entries += "::sm::entry::kernel_info_regions<" + b + ", " + b + "_group, " + fn + ", " + regions_fn + ">(\"" + exported +
                            "\", " + tg_size + ");\n";
             } else {
+                // run_group's copy for rows SM_GROUP_ROW wide (kernel_entry.h) doubles the code clang makes
+                // of the body: only for bodies as small as barrier_regions' constant-row copies.
+                const bool atomics = reach_atomics(k) || instance_atomics(k, fn);
+                const bool row_copy = !meets_threads && k.straight.tokens <= constant_row_copy_tokens;
                 entries += "::sm::entry::kernel_info<" + b + ", " + fn + ", " + (meets_threads ? "true" : "false") +
-                           (reach_atomics(k) || instance_atomics(k, fn) ? ", true" : "") + ">(\"" + exported + "\", " + tg_size + ");\n";
+                           (atomics || row_copy ? std::string(", ") + (atomics ? "true" : "false") : "") + (row_copy ? ", true" : "") +
+                           ">(\"" + exported + "\", " + tg_size + ");\n";
             }
             entries += back;
             std::string names_list;

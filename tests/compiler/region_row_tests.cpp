@@ -1,7 +1,10 @@
-// Regions of barrier kernels with a second copy of their thread loop for rows of SM_THREAD_ROW
-// threads (compiler/barrier_regions.cpp, prelude target_cpu.h): which regions get the copy (the
-// translated source says so), and that kernels run with groups of that width and of others, split,
-// match the host with and without the lane forms (SOFTMETAL_LANES=0) and on fibers.
+// Second copies of thread loops for rows of a constant width (prelude target_cpu.h says why):
+// - regions of barrier kernels, rows of SM_THREAD_ROW threads (compiler/barrier_regions.cpp): which
+//   regions get the copy (the translated source says so), and that kernels run with groups of that
+//   width and of others, split, match the host with and without the lane forms (SOFTMETAL_LANES=0)
+//   and on fibers;
+// - kernels without barriers, rows of SM_GROUP_ROW threads (run_group, kernel_entry.h): which kernels
+//   get the copy. That they run right with it: the corpus' constant_width_rows_* cases.
 #include "catch.hpp"
 
 #include <cstdlib>
@@ -71,6 +74,37 @@ kernel void k(device uint* out [[buffer(0)]], uint lid [[thread_position_in_thre
 )");
     CHECK(count(cpp, constant_rows) == 1);
     CHECK(count(cpp, any_rows) == 2);
+}
+
+TEST_CASE("a kernel without barriers of up to 400 tokens asks run_group for its copy for rows SM_GROUP_ROW wide", "[compiler][rows]") {
+    // The copy is the entry's last template argument; a kernel that reaches atomics says so before it.
+    const std::string small = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void scale(device float* out [[buffer(0)]], constant uint& w [[buffer(1)]], uint2 gid [[thread_position_in_grid]]) {
+    out[gid.y * w + gid.x] *= 2.0f;
+}
+kernel void count(device atomic_uint* n [[buffer(0)]], uint2 gid [[thread_position_in_grid]]) {
+    if (gid.x == gid.y) atomic_fetch_add_explicit(n, 1u, memory_order_relaxed);
+}
+)";
+    const std::string cpp = translated(small);
+    CHECK(count(cpp, ", &::scale, false, false, true>(\"scale\"") == 1);
+    CHECK(count(cpp, ", &::count, false, true, true>(\"count\"") == 1);
+
+    // 50 statements of 13 tokens each.
+    std::string body;
+    for (int i = 0; i < 50; ++i) body += "    s += in[(gid.x + " + std::to_string(i) + "u) % 16u] * 3u;\n";
+    const std::string large = translated(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void k(device uint* out [[buffer(0)]], const device uint* in [[buffer(1)]], uint2 gid [[thread_position_in_grid]]) {
+    uint s = 0;
+)" + body + R"(
+    out[gid.y * 16u + gid.x] = s;
+}
+)");
+    CHECK(count(large, ", &::k, false>(\"k\"") == 1);
 }
 
 TEST_CASE("barrier kernels with rows SM_THREAD_ROW wide and other widths stay split and match the host", "[compiler][regions][rows]") {

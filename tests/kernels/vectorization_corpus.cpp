@@ -5,6 +5,7 @@
 #include "kernel_corpus.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 
@@ -235,6 +236,88 @@ kernel void rows(const device float* in [[buffer(0)]], device float* out [[buffe
                 }
             }
             return compare_exact(r.get<float>(1), want);
+        };
+        cases.push_back(c);
+    }
+    // run_group's copy for rows SM_GROUP_ROW (32) wide: a 5-point stencil with an early return on the
+    // border, in 32x4 groups over a 70x21 grid. The whole groups take the copy; the partial ones (6
+    // threads wide, 1 high) the loop of any width. Values are small integers times powers of two: exact.
+    {
+        const uint32_t w = 70, h = 21;
+        std::vector<float> in(w * h);
+        for (size_t i = 0; i < in.size(); ++i) in[i] = float(int(i * 13 % 17) - 8);
+        kernel_case c;
+        c.name = "constant_width_rows_stencil_border_return_partial_groups";
+        c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void stencil(const device float* in [[buffer(0)]], device float* out [[buffer(1)]], constant uint& w [[buffer(2)]],
+                    constant uint& h [[buffer(3)]], uint2 gid [[thread_position_in_grid]]) {
+    const uint x = gid.x, y = gid.y, i = y * w + x;
+    if (x == 0 || y == 0 || x == w - 1 || y == h - 1) {
+        out[i] = in[i];
+        return;
+    }
+    out[i] = 0.5f * in[i] + 0.125f * (in[i - 1] + in[i + 1] + in[i - w] + in[i + w]);
+}
+)";
+        c.function = "stencil";
+        c.bindings = {buffer_of(0, in), zeros<float>(1, w * h), bytes_of(2, w), bytes_of(3, h)};
+        c.grid = s3(w, h);
+        c.threadgroup = s3(32, 4);
+        c.check = [=](const results &r) {
+            std::vector<float> want(w * h);
+            for (uint32_t y = 0; y < h; ++y)
+                for (uint32_t x = 0; x < w; ++x) {
+                    const uint32_t i = y * w + x;
+                    want[i] = x == 0 || y == 0 || x == w - 1 || y == h - 1
+                                  ? in[i]
+                                  : 0.5f * in[i] + 0.125f * (in[i - 1] + in[i + 1] + in[i - w] + in[i + w]);
+                }
+            return compare_exact(r.get<float>(1), want);
+        };
+        cases.push_back(c);
+    }
+    // The same copy with every position attribute that depends on where a thread is in its group, in
+    // 3-D: 32x3x2 groups over a 75x7x3 grid (whole groups, and partial ones in each dimension).
+    {
+        const uint32_t w = 75, h = 7, d = 3, gw = 32, gh = 3, gd = 2;
+        const uint32_t n = w * h * d;
+        kernel_case c;
+        c.name = "constant_width_rows_position_attributes_3d";
+        c.source = R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void where(device uint4* a [[buffer(0)]], device uint4* b [[buffer(1)]], constant uint3& grid [[buffer(2)]],
+                  uint3 gid [[thread_position_in_grid]], uint3 lid [[thread_position_in_threadgroup]],
+                  uint3 group [[threadgroup_position_in_grid]], uint3 size [[threads_per_threadgroup]],
+                  uint index [[thread_index_in_threadgroup]]) {
+    const uint i = (gid.z * grid.y + gid.y) * grid.x + gid.x;
+    a[i] = uint4(lid, index);
+    b[i] = uint4(group.x * 1000000 + group.y * 1000 + group.z, size);
+}
+)";
+        c.function = "where";
+        const std::array<uint32_t, 4> grid = {w, h, d, 0};  // a uint3 takes 16 bytes
+        c.bindings = {zeros<uint32_t>(0, n * 4), zeros<uint32_t>(1, n * 4), bytes_of(2, grid)};
+        c.grid = s3(w, h, d);
+        c.threadgroup = s3(gw, gh, gd);
+        c.check = [=](const results &r) {
+            std::vector<uint32_t> want_a(n * 4), want_b(n * 4);
+            for (uint32_t z = 0; z < d; ++z)
+                for (uint32_t y = 0; y < h; ++y)
+                    for (uint32_t x = 0; x < w; ++x) {
+                        const uint32_t i = (z * h + y) * w + x;
+                        const uint32_t sx = std::min(gw, w - x / gw * gw), sy = std::min(gh, h - y / gh * gh),
+                                       sz = std::min(gd, d - z / gd * gd);
+                        const uint32_t lx = x % gw, ly = y % gh, lz = z % gd;
+                        const uint32_t a[4] = {lx, ly, lz, (lz * sy + ly) * sx + lx};
+                        const uint32_t b[4] = {x / gw * 1000000 + y / gh * 1000 + z / gd, sx, sy, sz};
+                        std::copy(a, a + 4, want_a.begin() + i * 4);
+                        std::copy(b, b + 4, want_b.begin() + i * 4);
+                    }
+            const std::string first = compare_exact(r.get<uint32_t>(0), want_a);
+            return first.empty() ? compare_exact(r.get<uint32_t>(1), want_b) : "thread positions: " + first;
         };
         cases.push_back(c);
     }

@@ -319,6 +319,10 @@ struct sm_group_binding {
 
 template <class... B> struct bindings {};
 
+// Whether a binding is a position attribute ([[thread_position_in_grid]] and the like).
+template <class B> constexpr bool is_position_binding = false;
+template <attr A> constexpr bool is_position_binding<sm_position<A>> = true;
+
 template <class Fn> struct fn_signature;
 template <class... Args> struct fn_signature<void(Args...)> {
     template <auto F, class... B> static SM_INLINE void call(bindings<B...>, const thread_ctx &c) {
@@ -350,6 +354,10 @@ template <class... Args> struct fn_signature<void(Args...)> {
     template <class... B> static SM_INLINE void copy_constants(bindings<B...>, sm_launch &l, unsigned char *store) {
         unsigned offset = 0;
         (copy_constant<B, Args>(l, store, offset), ...);
+    }
+    // Whether the kernel takes a position as a vector (uint2, ushort3, ...): it thinks in 2-D or 3-D.
+    template <class... B> static constexpr bool vector_positions(bindings<B...>) {
+        return (false || ... || (is_position_binding<B> && !__is_scalar(remove_cvref_t<Args>)));
     }
     template <class... B> static constexpr sm_kernel_info info(bindings<B...>) {
         sm_kernel_info k{};
@@ -414,7 +422,10 @@ template <class B, auto F> void run_thread(const sm_group *g, sm_size3 t) {
 // for no vectorization: with the hint, LLVM 19's outer-loop vectorizer widened a kernel's counted loop
 // around `atomic_fetch_add_explicit` and dropped the atomic (counts stayed 0); without it, LLVM's
 // ordinary vectorizer may still take an innermost loop, and refuses atomics itself.
-template <class B, auto F, bool Atomics = false> void run_group(const sm_group *shared) {
+// `RowCopy`: the kernel body is small (the translator's bound: compile time), and a kernel that takes
+// its position as a vector also gets a copy of the loop for rows SM_GROUP_ROW wide (target_cpu.h says
+// why); a 1-D kernel's rows are its whole group, whose loop overhead is paid once.
+template <class B, auto F, bool Atomics = false, bool RowCopy = false> void run_group(const sm_group *shared) {
     // Private copies: stores through the kernel's device pointers could otherwise alias the launch
     // record, forcing every buffer pointer to be reloaded per thread (and no vectorisation).
     sm_launch launch = *shared->launch;
@@ -431,6 +442,16 @@ template <class B, auto F, bool Atomics = false> void run_group(const sm_group *
                 for (unsigned gx = o.x; gx < ex; ++gx)
                     signature<decltype(F)>::template call_inlined<F>(B{}, thread_ctx{g, gx - o.x, gy - o.y, gz - o.z, gx, gy, gz});
     } else {
+        if constexpr (RowCopy && signature<decltype(F)>::vector_positions(B{})) {
+            if (s.x == SM_GROUP_ROW) {
+                for (unsigned gz = o.z; gz < ez; ++gz)
+                    for (unsigned gy = o.y; gy < ey; ++gy)
+                        SM_THREAD_LOOP
+                        for (unsigned x = 0; x < SM_GROUP_ROW; ++x)
+                            signature<decltype(F)>::template call_inlined<F>(B{}, thread_ctx{g, x, gy - o.y, gz - o.z, o.x + x, gy, gz});
+                return;
+            }
+        }
         for (unsigned gz = o.z; gz < ez; ++gz)
             for (unsigned gy = o.y; gy < ey; ++gy)
                 SM_THREAD_LOOP
@@ -457,11 +478,11 @@ template <class B, auto F> SM_INLINE sm_kernel_info kernel_entry_common(__consta
 // vectorised loop over a group's threads) is instantiated only for a kernel that uses it. Taking its
 // address under a run-time condition made clang compile that copy for every kernel, fiber ones
 // included: twice the code generation for MLX's quantized matrix kernels, whose bodies unroll fully.
-template <class B, auto F, bool Barriers, bool Atomics = false>
+template <class B, auto F, bool Barriers, bool Atomics = false, bool RowCopy = false>
 SM_INLINE sm_kernel_info kernel_info(__constant const char *name, unsigned long static_tg) {
     sm_kernel_info k = kernel_entry_common<B, F>(name, static_tg);
     if constexpr (Barriers) k.uses_barriers = 1u;
-    else k.run_group = &run_group<B, F, Atomics>;
+    else k.run_group = &run_group<B, F, Atomics, RowCopy>;
     return k;
 }
 
