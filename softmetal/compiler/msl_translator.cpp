@@ -3465,11 +3465,12 @@ public:
                            "\", " + tg_size + ");\n";
             } else {
                 // run_group's copy for rows SM_GROUP_ROW wide (kernel_entry.h) doubles the code clang makes
-                // of the body: only for bodies as small as barrier_regions' constant-row copies.
+                // of the body: only for bodies as small as barrier_regions' constant-row copies, and not
+                // in the unvectorized loop of a kernel that reaches atomics.
                 const bool atomics = reach_atomics(k) || instance_atomics(k, fn);
-                const bool row_copy = !meets_threads && k.straight.tokens <= constant_row_copy_tokens;
+                const bool row_copy = !meets_threads && !atomics && k.straight.tokens <= constant_row_copy_tokens;
                 entries += "::sm::entry::kernel_info<" + b + ", " + fn + ", " + (meets_threads ? "true" : "false") +
-                           (atomics || row_copy ? std::string(", ") + (atomics ? "true" : "false") : "") + (row_copy ? ", true" : "") +
+                           (atomics ? ", true" : row_copy ? ", false, true" : "") +
                            ">(\"" + exported + "\", " + tg_size + ");\n";
             }
             entries += back;

@@ -422,9 +422,9 @@ template <class B, auto F> void run_thread(const sm_group *g, sm_size3 t) {
 // for no vectorization: with the hint, LLVM 19's outer-loop vectorizer widened a kernel's counted loop
 // around `atomic_fetch_add_explicit` and dropped the atomic (counts stayed 0); without it, LLVM's
 // ordinary vectorizer may still take an innermost loop, and refuses atomics itself.
-// `RowCopy`: the kernel body is small (the translator's bound: compile time), and a kernel that takes
-// its position as a vector also gets a copy of the loop for rows SM_GROUP_ROW wide (target_cpu.h says
-// why); a 1-D kernel's rows are its whole group, whose loop overhead is paid once.
+// `RowCopy` (never with Atomics): the kernel body is small (the translator's bound: compile time), and
+// a kernel that takes its position as a vector also gets a copy of the loop for rows SM_GROUP_ROW wide
+// (target_cpu.h says why); a 1-D kernel's rows are its whole group, whose loop overhead is paid once.
 template <class B, auto F, bool Atomics = false, bool RowCopy = false> void run_group(const sm_group *shared) {
     // Private copies: stores through the kernel's device pointers could otherwise alias the launch
     // record, forcing every buffer pointer to be reloaded per thread (and no vectorisation).
