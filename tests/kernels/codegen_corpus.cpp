@@ -98,13 +98,14 @@ kernel void trig(const device float* x [[buffer(0)]], device float* out [[buffer
 std::vector<kernel_case> codegen_cases() {
     std::vector<kernel_case> cases;
     // The benchmark's 5-point stencil: `constant uint &` sizes read in a condition only some threads
-    // take, 2-D, grid edges, partial edge threadgroups. Multiples of 1/8 keep every sum exact.
-    {
-        const uint32_t w = 37, h = 23;
+    // take, 2-D, grid edges, partial edge threadgroups. Multiples of 1/8 keep every sum exact. In 16x8
+    // groups, and in 32x4 ones, whose whole groups take run_group's copy for rows SM_GROUP_ROW wide
+    // (kernel_entry.h) and whose partial ones (6 threads wide, 1 high) the loop of any width.
+    auto stencil = [&](const std::string &name, uint32_t w, uint32_t h, size3 group) {
         std::vector<float> in(w * h);
         for (size_t i = 0; i < in.size(); ++i) in[i] = float(int(i * 7 % 23) - 11) * 0.125f;
         kernel_case c;
-        c.name = "codegen_stencil_constant_sizes_grid_edges_partial_groups";
+        c.name = name;
         c.source = R"(
 #include <metal_stdlib>
 using namespace metal;
@@ -121,7 +122,7 @@ kernel void stencil(const device float* in [[buffer(0)]], device float* out [[bu
         c.function = "stencil";
         c.bindings = {buffer_of(0, in), zeros<float>(1, w * h), bytes_of(2, w), bytes_of(3, h)};
         c.grid = s3(w, h);
-        c.threadgroup = s3(16, 8);
+        c.threadgroup = group;
         c.check = [=](const results &r) {
             std::vector<float> want(w * h);
             for (uint32_t y = 0; y < h; ++y)
@@ -134,7 +135,9 @@ kernel void stencil(const device float* in [[buffer(0)]], device float* out [[bu
             return compare_exact(r.get<float>(1), want);
         };
         cases.push_back(c);
-    }
+    };
+    stencil("codegen_stencil_constant_sizes_grid_edges_partial_groups", 37, 23, s3(16, 8));
+    stencil("codegen_stencil_rows_32_wide_grid_edges_partial_groups", 70, 21, s3(32, 4));
     // `y * w` wraps in 32 bits (w = 2^32 - 64): Metal's uint arithmetic gives base - 64 y + x, inside
     // the buffer. Index arithmetic widened to 64 bits without a check would read far past it.
     {

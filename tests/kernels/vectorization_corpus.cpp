@@ -239,47 +239,10 @@ kernel void rows(const device float* in [[buffer(0)]], device float* out [[buffe
         };
         cases.push_back(c);
     }
-    // run_group's copy for rows SM_GROUP_ROW (32) wide: a 5-point stencil with an early return on the
-    // border, in 32x4 groups over a 70x21 grid. The whole groups take the copy; the partial ones (6
-    // threads wide, 1 high) the loop of any width. Values are small integers times powers of two: exact.
-    {
-        const uint32_t w = 70, h = 21;
-        std::vector<float> in(w * h);
-        for (size_t i = 0; i < in.size(); ++i) in[i] = float(int(i * 13 % 17) - 8);
-        kernel_case c;
-        c.name = "constant_width_rows_stencil_border_return_partial_groups";
-        c.source = R"(
-#include <metal_stdlib>
-using namespace metal;
-kernel void stencil(const device float* in [[buffer(0)]], device float* out [[buffer(1)]], constant uint& w [[buffer(2)]],
-                    constant uint& h [[buffer(3)]], uint2 gid [[thread_position_in_grid]]) {
-    const uint x = gid.x, y = gid.y, i = y * w + x;
-    if (x == 0 || y == 0 || x == w - 1 || y == h - 1) {
-        out[i] = in[i];
-        return;
-    }
-    out[i] = 0.5f * in[i] + 0.125f * (in[i - 1] + in[i + 1] + in[i - w] + in[i + w]);
-}
-)";
-        c.function = "stencil";
-        c.bindings = {buffer_of(0, in), zeros<float>(1, w * h), bytes_of(2, w), bytes_of(3, h)};
-        c.grid = s3(w, h);
-        c.threadgroup = s3(32, 4);
-        c.check = [=](const results &r) {
-            std::vector<float> want(w * h);
-            for (uint32_t y = 0; y < h; ++y)
-                for (uint32_t x = 0; x < w; ++x) {
-                    const uint32_t i = y * w + x;
-                    want[i] = x == 0 || y == 0 || x == w - 1 || y == h - 1
-                                  ? in[i]
-                                  : 0.5f * in[i] + 0.125f * (in[i - 1] + in[i + 1] + in[i - w] + in[i + w]);
-                }
-            return compare_exact(r.get<float>(1), want);
-        };
-        cases.push_back(c);
-    }
-    // The same copy with every position attribute that depends on where a thread is in its group, in
-    // 3-D: 32x3x2 groups over a 75x7x3 grid (whole groups, and partial ones in each dimension).
+    // run_group's copy for rows SM_GROUP_ROW (32) wide (kernel_entry.h) with every position attribute
+    // that depends on where a thread is in its group, in 3-D: 32x3x2 groups over a 75x7x3 grid (whole
+    // groups, which take the copy, and partial ones in each dimension, which do not). The stencil in
+    // such rows: codegen_corpus.cpp.
     {
         const uint32_t w = 75, h = 7, d = 3, gw = 32, gh = 3, gd = 2;
         const uint32_t n = w * h * d;
