@@ -319,6 +319,12 @@ struct sm_group_binding {
 
 template <class... B> struct bindings {};
 
+// Whether a kernel takes any of its positions (given by type) as a vector (uint2, ushort3, ...), i.e.
+// thinks in 2-D or 3-D groups: only then do the copies of thread loops for rows of a constant width
+// run, a split kernel's regions' (SM_THREAD_ROW: the split's `sm_rows`, barrier_regions.cpp) and
+// run_group's (SM_GROUP_ROW); a 1-D kernel's are folded away unoptimized (compile time).
+template <class... T> constexpr bool multi_dimensional() { return (false || ... || !__is_scalar(T)); }
+
 // Whether a binding is a position attribute ([[thread_position_in_grid]] and the like).
 template <class B> constexpr bool is_position_binding = false;
 template <attr A> constexpr bool is_position_binding<sm_position<A>> = true;
@@ -355,9 +361,9 @@ template <class... Args> struct fn_signature<void(Args...)> {
         unsigned offset = 0;
         (copy_constant<B, Args>(l, store, offset), ...);
     }
-    // Whether the kernel takes a position as a vector (uint2, ushort3, ...): it thinks in 2-D or 3-D.
+    // multi_dimensional over the kernel's position parameters.
     template <class... B> static constexpr bool vector_positions(bindings<B...>) {
-        return (false || ... || (is_position_binding<B> && !__is_scalar(remove_cvref_t<Args>)));
+        return (false || ... || (is_position_binding<B> && multi_dimensional<remove_cvref_t<Args>>()));
     }
     template <class... B> static constexpr sm_kernel_info info(bindings<B...>) {
         sm_kernel_info k{};
@@ -486,10 +492,6 @@ SM_INLINE sm_kernel_info kernel_info(__constant const char *name, unsigned long 
     return k;
 }
 
-// Whether a split kernel takes any of its positions as a vector (uint2, ushort3, ...), i.e. thinks
-// in 2-D or 3-D groups: only then do its regions' copies for rows SM_THREAD_ROW wide run (the
-// split's `sm_rows`, barrier_regions.cpp); a 1-D kernel's are folded away unoptimized (compile time).
-template <class... T> constexpr bool multi_dimensional() { return (false || ... || !__is_scalar(T)); }
 
 // Kernels split at their barriers (the translator's barrier_regions): R, generated next to the kernel F
 // with the same parameters, runs the whole group itself, one loop over the group's threads per

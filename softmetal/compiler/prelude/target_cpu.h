@@ -60,7 +60,7 @@
 // group paid for a vector loop, its remainder and an epilogue loop, and recomputed the lanes' x
 // conditions (`x == 0 || x == w - 1`) per vector; with it, a row is two unrolled AVX-512 vectors and
 // the x conditions leave the loop over rows. bench_kernels' 5-point stencil (32x8 groups), one core:
-// 0.51-0.54x -> 0.67-0.72x of a hand-written AVX-512 loop over the same groups.
+// 0.51-0.54x -> 0.65-0.72x of a hand-written AVX-512 loop over the same groups.
 #define SM_GROUP_ROW 32u
 #if !defined(SM_VECTORIZE) || SM_VECTORIZE == 0
 #define SM_THREAD_LOOP
