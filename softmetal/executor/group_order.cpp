@@ -23,22 +23,16 @@ sm_size3 group_order::position_of(std::uint64_t index) const {
     return sm_size3{static_cast<std::uint32_t>(first_x + in_band % width), static_cast<std::uint32_t>(in_band / width), z};
 }
 
-void group_order::advance(sm_size3& position) const {
-    if (!banded_) {
-        if (++position.x == groups_.x) {
-            position.x = 0;
-            if (++position.y == groups_.y) position.y = 0, ++position.z;
-        }
-        return;
-    }
+sm_size3 group_order::next_in_band(sm_size3 position) const {
     const std::uint32_t first_x = position.x - position.x % band_width;
     const std::uint32_t end_x = first_x + std::min<std::uint32_t>(band_width, groups_.x - first_x);
-    if (++position.x < end_x) return;
+    if (++position.x < end_x) return position;
     position.x = first_x;
-    if (++position.y < groups_.y) return;
+    if (++position.y < groups_.y) return position;
     position.y = 0;
     position.x = end_x;
     if (position.x == groups_.x) position.x = 0, ++position.z;
+    return position;
 }
 
 }  // namespace softmetal::detail

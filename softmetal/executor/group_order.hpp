@@ -28,8 +28,21 @@ public:
 
     // The position of the group with linear index `index` (< the number of groups).
     sm_size3 position_of(std::uint64_t index) const;
-    // The position after `position` in this order (past the last group: z == groups.z).
-    void advance(sm_size3& position) const;
+    // The position after `position` in this order (past the last group: z == groups.z). Inline, with
+    // the position passed by value underneath, so that run_range keeps it in registers: out of line,
+    // its fields went back through memory, stored one by one and reloaded whole, a load that cannot take
+    // its value from the stores and so waits until every older store has reached the cache. After a
+    // group of a streaming kernel those are the group's own output stores, still waiting for their cache
+    // lines, and each group started only once the previous one had drained: a copy kernel in 32x8 groups
+    // on one core ran at 13 GB/s against 25 for the same kernel called group by group in a tight loop.
+    void advance(sm_size3& position) const {
+        if (banded_) {
+            position = next_in_band(position);
+        } else if (++position.x == groups_.x) {
+            position.x = 0;
+            if (++position.y == groups_.y) position.y = 0, ++position.z;
+        }
+    }
 
     bool banded() const { return banded_; }
     // Whether a grid of `groups` is wide and high enough for bands at all (run_range asks this before
@@ -37,6 +50,8 @@ public:
     static bool may_band(sm_size3 groups) { return groups.y > 1 && groups.x > band_width; }
 
 private:
+    sm_size3 next_in_band(sm_size3 position) const;
+
     sm_size3 groups_;
     bool banded_;
 };
