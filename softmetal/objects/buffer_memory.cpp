@@ -31,7 +31,9 @@ std::size_t page_size() {
 
 buffer_memory::buffer_memory(std::uint64_t length) noexcept {
     if (length == 0) return;
-    if (guards_wanted() && map_guarded(length)) return;
+    // Without guards only small buffers come from the heap (README): a large one is still a mapping of
+    // its own, zeroed lazily, rather than megabytes of heap memset at creation.
+    if ((guards_wanted() || length >= heap_limit) && map_guarded(length)) return;
     if (length < heap_limit) allocate_from_heap(length);
 }
 
