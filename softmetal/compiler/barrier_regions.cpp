@@ -1,4 +1,5 @@
 #include "compiler/barrier_regions.hpp"
+#include "compiler/specialisation_choice.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -207,6 +208,70 @@ const std::set<std::string> &statement_keywords() {
     return s;
 }
 
+// Whether every call of a functor object in the inlined body `text` was inlined: a meeting in a call
+// left as it is would be no split point, and its threads would not meet. So a functor type (or an
+// alias of one) may only name a local object, `T obj;`, `T obj(args);`, `T obj{...};`, `T obj = e;`, or
+// be an alias's value; and such an object, or a data member of one whose type is a functor's
+// (helper_inliner::object_types_), may only be named before `.` (a member, whose meeting
+// functions are inlined by name). Anything else (a call left, a reference to it, passed on) keeps the fiber path.
+bool functor_objects_only_called(const std::string &text, const std::set<std::string> &functor_types,
+                             const std::map<std::string, std::string> &object_types) {
+    if (functor_types.empty()) return true;
+    std::vector<token> ts;
+    for (const token &t : tokenize_msl(text))
+        if (!t.in_directive) ts.push_back(t);
+    auto w = [&](size_t i) { return i < ts.size() ? text.substr(ts[i].offset, ts[i].length) : std::string(); };
+    auto ident = [&](size_t i) { return i < ts.size() && ts[i].kind == token_kind::identifier; };
+    auto after_member = [&](size_t i) { return i > 0 && (w(i - 1) == "." || w(i - 1) == "->" || w(i - 1) == "::"); };
+    std::set<std::string> types = functor_types, objects;
+    for (size_t i = 0; i < ts.size(); ++i) {
+        if (!ident(i) || !types.count(w(i)) || after_member(i)) continue;
+        if (i >= 3 && w(i - 1) == "=" && ident(i - 2) && w(i - 3) == "using") {
+            types.insert(w(i - 2));
+            continue;
+        }
+        size_t j = i + 1;
+        if (w(j) == "<") {
+            int d = 0;
+            for (; j < ts.size(); ++j) {
+                if (w(j) == "<") ++d;
+                else if (w(j) == ">" && --d == 0) break;
+                else if (w(j) == ";" || w(j) == "{" || w(j) == "}") return false;
+            }
+            ++j;
+        }
+        size_t start = i;
+        while (start > 0 && (w(start - 1) == "const" || w(start - 1) == "thread")) --start;
+        const std::string before = start > 0 ? w(start - 1) : ";";
+        if (before == "(" && start >= 2 && w(start - 2) == "=" && w(j) == "(") { // `T obj = (T(args));` (helper_inliner::functor_construction)
+            int d = 0;
+            for (; j < ts.size(); ++j) {
+                if (w(j) == "(") ++d;
+                else if (w(j) == ")" && --d == 0) break;
+            }
+            if (w(j + 1) != ")" || w(j + 2) != ";") return false;
+            continue;
+        }
+        const std::string next = w(j + 1);
+        if (!ident(j) || !(before == ";" || before == "{" || before == "}") ||
+            !(next == ";" || next == "(" || next == "{" || next == "="))
+            return false;
+        objects.insert(w(j));
+    }
+    for (size_t i = 0; i < ts.size(); ++i) {
+        if (!ident(i) || after_member(i)) continue;
+        if (objects.count(w(i))) {
+            const bool declared = i > 0 && (ident(i - 1) || w(i - 1) == ">") && w(i - 1) != "return" &&
+                                  (w(i + 1) == ";" || w(i + 1) == "(" || w(i + 1) == "{" || w(i + 1) == "=");
+            if (declared) continue;
+            if (w(i + 1) != ".") return false;
+            // `obj.member` where the member is itself a functor object: named before `.` only.
+            if (object_types.count(w(i) + "." + w(i + 2)) && w(i + 3) != ".") return false;
+        }
+    }
+    return true;
+}
+
 // ---- helper functions that meet other threads, inlined into the split kernel ----
 //
 // `float s = block_sum(v, shared);` where block_sum calls simd_sum or threadgroup_barrier: the split
@@ -227,6 +292,7 @@ public:
 
     // The kernel body with helper calls inlined, as a braced block under #line directives; false when
     // nothing was inlined (or something could not be).
+    const std::vector<std::string> &probes() const { return probes_; }
     bool run(std::string &body) {
         tokenize();
         size_t open = npos;
@@ -237,9 +303,12 @@ public:
         std::string out;
         kernel_aliases(open);
         if (!expand_list(open + 1, match_[open], rename, 0, out) || (inlined_ == 0 && loop_tests_ == 0)) return false;
+        if (!functor_objects_only_called(out, k_.functor_types, object_types_)) return false;
         body = "{" + out + lines_.sync(toks_[match_[open]].offset) + "}";
         return true;
     }
+
+
 
 private:
     // The kernel body's own type aliases (`using sort_kernel = KernelMergeSort<T, U, ...>;`, MLX's sort
@@ -285,6 +354,19 @@ private:
                 stack.pop_back();
             }
         }
+        // Names declared with a functor type (`Folder f;`, `block_reducer<T, OP, N> reduce(shared);`, a data
+        // member `simdgroup_reducer<OP, N, T> simd_reduce;`): calls of them may be a functor's (functor_call).
+        for (size_t i = 0; i + 1 < toks_.size(); ++i) {
+            if (!is_ident(i) || !k_.functor_types.count(text(i)) || member(i)) continue;
+            size_t j = i + 1;
+            if (is(j, "<")) {
+                const size_t c = angle_close(j);
+                if (c == npos) continue;
+                j = c + 1;
+            }
+            if (is_ident(j) && (is(j + 1, ";") || is(j + 1, "(") || is(j + 1, "{") || is(j + 1, "=") || is(j + 1, ",")))
+                functor_names_.insert(text(j));
+        }
         // Types declared inside a namespace (`struct`, `class`, `union`, `enum`, `using X =`, `typedef ... X;`):
         // a helper reached by a qualified name is not inlined when it names one (below).
         std::vector<size_t> open_namespaces;
@@ -301,8 +383,55 @@ private:
     }
     bool member(size_t i) const { return i > 0 && (is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")); }
     bool is_helper_call(size_t i) const {
+        if (declarator(i)) return false;
+        if (functor_candidate(i)) return true;
         return is_ident(i) && k_.meeting_functions.count(text(i)) && (is(i + 1, "(") || is(i + 1, "<")) &&
                (!member(i) || (is(i - 1, "::") && call_start(i) != npos) || object_call(i));
+    }
+    // The name declared at `i` by a statement `[const] T name(args);` (T a name, qualified or with template
+    // arguments): no call, though it looks like one (candle's `block_reducer<T, OP, N> reduce(shared);`
+    // beside its function `reduce`).
+    bool declarator(size_t i) const {
+        if (!is_ident(i) || !is(i + 1, "(") || match_[i + 1] == npos || !is(match_[i + 1] + 1, ";") || i < 2) return false;
+        size_t j = i - 1;
+        if (is(j, ">")) {
+            int d = 0;
+            for (;; --j) {
+                if (is(j, ">")) ++d;
+                else if (is(j, "<") && --d == 0) break;
+                if (j == 0 || is(j, ";") || is(j, "{") || is(j, "}") || is(j, "(") || is(j, ")")) return false;
+            }
+            --j;
+        }
+        if (!is_ident(j) || statement_keywords().count(text(j)) || is(j, "return") || is(j, "else") || is(j, "case")) return false;
+        while (j >= 2 && is(j - 1, "::") && is_ident(j - 2)) j -= 2;
+        while (j > 0 && (is(j - 1, "const") || is(j - 1, "thread"))) --j;
+        return j == 0 || is(j - 1, ";") || is(j - 1, "{") || is(j - 1, "}");
+    }
+    // A call `x(...)` of a name the source declares as an object of a functor type (a struct of the
+    // source whose call operator meets, region_kernel::functor_types), or as a data member of one:
+    // perhaps a functor object's call (functor_call says, where the inlining knows the object).
+    bool functor_candidate(size_t i) const {
+        return is_ident(i) && is(i + 1, "(") && !member(i) && functor_names_.count(text(i)) && !declarator(i);
+    }
+    // The functor object that the call at `i` is made on, as the inlining names it (`sm_i1_reduce`, or
+    // `sm_i1_reduce.simd_reduce` for a data member called in an inlined member function), and its
+    // type's name and template arguments, when that type is one whose call operator meets.
+    bool functor_call(size_t i, const std::map<std::string, std::string> &rename, const std::string &written, std::string &object,
+                      std::string &name, std::vector<std::string> &args) const {
+        if (!functor_candidate(i)) return false;
+        const std::string renamed = rename.count(text(i)) ? rename.at(text(i)) : text(i);
+        auto member_type = object_types_.find(renamed);
+        if (member_type != object_types_.end()) {
+            if (!named_type(member_type->second, name, args)) return false;
+            for (int hops = 0; hops < 8 && type_values_.count(name) && args.empty(); ++hops)
+                if (!named_type(type_values_.at(name), name, args)) return false;
+        } else if (!object_type(i, rename, written, name, args)) {
+            return false;
+        }
+        if (!k_.functor_types.count(name)) return false;
+        object = renamed;
+        return true;
     }
     // `obj.f(` with `obj` a plain name (a local object, found by inline_call): a member function called on
     // an object (functor_objects below).
@@ -448,7 +577,30 @@ private:
             // (Hoisted where the statement is one of the list's own, below; a loop, block or if holding
             // one is expanded so that its statements are.)
             const bool nested = has_nested_simd_call(i, e);
-            if (!contains_helper_call(i, e) && !nested && !(is(i, "switch") && meets(i, e)) && !has_meeting_loop_header(i, e)) {
+            const size_t constructed = functor_construction(i, e, rename);
+            std::string auto_type;
+            if (is(i, "using") && is_ident(i + 1) && is(i + 2, "=") && is(e - 1, ";") && !type_values_.count(text(i + 1)) &&
+                !contains_helper_call(i, e)) {
+                // A block's own alias (candle's `using I = indexed<T>;` in each case of a switch, or
+                // `using MDReduceOp = MDReduceOp<T>;` in a helper): a name of its own, bound to its value for
+                // the rest of the block, so that a type through it can be named at namespace scope
+                // (specialisation_question).
+                const std::string value = spelled(i + 3, e - 1, rename), name = "sm_a" + std::to_string(aliases_++) + "_" + text(i + 1);
+                out += lines_.sync(toks_[i].offset) + "using " + name + " = " + value + ";\n";
+                type_values_[name] = value;
+                rename[text(i + 1)] = name;
+            } else if (depth > 0 && auto_declaration(i, e, rename, out, auto_type) && !contains_helper_call(i, e) && !nested) {
+                // `auto v = e;` in a helper (candle's `auto value = load(...);`, living across the block
+                // reducer's barriers) with its type spelled: the splitter keeps a variable per thread
+                // only when it can name its type.
+                out += copy(i, i, rename) + lines_.sync(toks_[i].offset) + auto_type + copy(i + 1, e, rename);
+            } else if (constructed != npos) {
+                // `T obj(args);` as `T obj = T(args);`: the splitter keeps an object living across a
+                // barrier per thread when it is declared `T name = value;`.
+                // (The value parenthesised: the splitter reads a comma outside brackets as another declarator.)
+                out += copy(i, constructed + 1, rename) + " = (" + spelled(i, constructed, rename) + copy(constructed + 1, e - 1, rename) +
+                       ");\n";
+            } else if (!contains_helper_call(i, e) && !nested && !(is(i, "switch") && meets(i, e)) && !has_meeting_loop_header(i, e)) {
                 out += copy(i, e, rename);
             } else if (const int tested = loop_header_meeting(i, e, rename, depth, out); tested >= 0) {
                 // (a SIMD-group call in the loop's condition, tested in its body: loop_header_meeting)
@@ -808,24 +960,58 @@ private:
     struct definition {
         size_t name = npos, type_start = npos;
         size_t template_open = npos, template_close = npos; // `template <...>` before it
+        size_t type_end = npos; // where the return type ends when that is not `name` (`T operator()(...)`: `operator`)
+        size_t type_stop() const { return type_end != npos ? type_end : name; }
     };
-    bool find_definition(const std::string &name, definition &d) const {
-        int found = 0;
+    // `call` (the call's name token, when given): among several function templates of that name, the one
+    // that the call's explicit template arguments can bind (candle's two `reduce` templates, told apart by
+    // their parameters' count and kinds: a number for a type parameter, or too many arguments, rules one out).
+    bool find_definition(const std::string &name, definition &d, size_t call = npos) const {
+        std::vector<definition> found;
         for (size_t i = 0; i + 1 < toks_.size(); ++i) {
             if (!is_ident(i) || text(i) != name || !is(i + 1, "(") || match_[i + 1] == npos || member(i)) continue;
             size_t k = match_[i + 1] + 1;
             while (is(k, "const") || is(k, "thread") || is(k, "device") || is(k, "threadgroup") || is(k, "constant") || is(k, "noexcept")) ++k;
             if (!is(k, "{")) continue;
-            if (++found > 1) return false;
-            d.name = i;
+            definition c;
+            c.name = i;
+            if (!complete_definition(c)) return false;
+            found.push_back(c);
         }
-        if (found != 1) return false;
-        return complete_definition(d);
+        if (found.size() > 1 && call != npos) {
+            std::vector<definition> viable;
+            for (const definition &c : found)
+                if (binds_explicit_arguments(c, call)) viable.push_back(c);
+            found = viable;
+        }
+        if (found.size() != 1) return false;
+        d = found[0];
+        return true;
+    }
+    // Whether the call at `call` (`f<args>(...)`) can name the function template `c`: it is a template
+    // with at least as many parameters as the call gives arguments, none of its type parameters is given
+    // a number (or `true`/`false`), and it has as many function parameters as the call has arguments.
+    bool binds_explicit_arguments(const definition &c, size_t call) const {
+        if (c.template_open == npos || !is(call + 1, "<")) return false;
+        const size_t close = angle_close(call + 1);
+        if (close == npos || !is(close + 1, "(") || match_[close + 1] == npos) return false;
+        const std::vector<std::pair<size_t, size_t>> args = split_template_commas(call + 2, close);
+        const std::vector<std::pair<size_t, size_t>> params = split_template_commas(c.template_open + 1, c.template_close);
+        if (args.size() > params.size()) return false;
+        for (size_t a = 0; a < args.size(); ++a) {
+            const bool type_parameter = is(params[a].first, "typename") || is(params[a].first, "class");
+            const bool number = toks_[args[a].first].kind == token_kind::number || is(args[a].first, "true") || is(args[a].first, "false");
+            if (type_parameter && number) return false;
+        }
+        const size_t params_open = c.name + 1;
+        std::vector<std::pair<size_t, size_t>> fparams = split_commas(params_open + 1, match_[params_open]);
+        if (fparams.size() == 1 && fparams[0].second == fparams[0].first + 1 && is(fparams[0].first, "void")) fparams.clear();
+        return fparams.size() == split_commas(close + 2, match_[close + 1]).size();
     }
     // From `d.name`: the return type's start and a `template <...>` before it.
     bool complete_definition(definition &d) const {
         // The return type: back over identifiers, `::`, `*` and template arguments.
-        size_t t = d.name;
+        size_t t = d.type_stop();
         while (t > 0) {
             const size_t p = t - 1;
             if (is(p, ">")) {
@@ -848,11 +1034,11 @@ private:
         if (is(t, "template") && is(t + 1, "<")) {
             d.template_open = t + 1;
             d.template_close = angle_close(t + 1);
-            if (d.template_close == npos || d.template_close >= d.name) return false;
+            if (d.template_close == npos || d.template_close >= d.type_stop()) return false;
             t = d.template_close + 1;
         }
         d.type_start = t;
-        for (size_t i = t; i < d.name; ++i)
+        for (size_t i = t; i < d.type_stop(); ++i)
             if (is(i, "template") || is(i, "auto") || is(i, "operator")) return false;
         return true;
     }
@@ -875,7 +1061,11 @@ private:
             name = text(start);
             return true;
         }
-        return named_type(v->second, name, args);
+        if (!named_type(v->second, name, args)) return false;
+        // (Bound to another inlining's parameter, `using sm_i2_OP = sm_i1_OP;`: through to its value.)
+        for (int hops = 0; hops < 8 && args.empty() && type_values_.count(name); ++hops)
+            if (!named_type(type_values_.at(name), name, args)) return false;
+        return true;
     }
     // A type spelled `Name` or `Name<a, b>` and nothing else: its name and template arguments.
     static bool named_type(const std::string &value, std::string &name, std::vector<std::string> &args) {
@@ -969,25 +1159,196 @@ private:
         }
         return false;
     }
+    // The definitions of struct (or class) `type` in the source, in order: `struct S {` (the primary) and
+    // `struct S<pattern> {` (a specialisation), each with its `struct` keyword, its pattern's '<' and
+    // '>' (npos for the primary) and its body's '{'.
+    struct class_definition {
+        size_t keyword = npos, pattern_open = npos, pattern_close = npos, open = npos;
+    };
+    std::vector<class_definition> class_definitions(const std::string &type) const {
+        std::vector<class_definition> defs;
+        for (size_t i = 0; i + 2 < toks_.size(); ++i) {
+            if (!(is(i, "struct") || is(i, "class")) || !is_ident(i + 1) || text(i + 1) != type) continue;
+            class_definition c;
+            c.keyword = i;
+            size_t k = i + 2;
+            if (is(k, "<")) {
+                c.pattern_open = k;
+                c.pattern_close = angle_close(k);
+                if (c.pattern_close == npos) continue;
+                k = c.pattern_close + 1;
+            }
+            while (k < toks_.size() && !is(k, "{") && !is(k, ";") && !is(k, "(")) ++k;
+            if (!is(k, "{")) continue;
+            c.open = k;
+            defs.push_back(c);
+        }
+        return defs;
+    }
+    // The primary template's parameter list of `type`: `template <...> struct type` followed by `;` or
+    // `{`, its '<' and '>'; false when there is none such.
+    bool primary_parameters(const std::string &type, size_t &open, size_t &close) const {
+        for (size_t i = 2; i + 2 < toks_.size(); ++i) {
+            if (!(is(i, "struct") || is(i, "class")) || !is_ident(i + 1) || text(i + 1) != type || is(i + 2, "<") || !is(i - 1, ">")) continue;
+            if (!(is(i + 2, ";") || is(i + 2, "{"))) continue;
+            size_t t = i - 1;
+            for (int depth = 0;; --t) {
+                if (is(t, ">")) ++depth;
+                else if (is(t, "<") && --depth == 0) break;
+                if (t == 0) return false;
+            }
+            if (t == 0 || !is(t - 1, "template")) return false;
+            open = t;
+            close = i - 1;
+            return true;
+        }
+        return false;
+    }
+    // `text` (a type or value an inlining spelled) at namespace scope: each type parameter or constant of
+    // an inlining replaced by what it is bound to, until none is left; false when a name of the
+    // split's own remains (a deduced type naming a local, a hoisted value).
+    bool at_namespace_scope(const std::string &text, std::string &out, int depth = 0) const {
+        if (depth > 16) return false;
+        out.clear();
+        size_t pos = 0;
+        for (const token &t : tokenize_msl(text)) {
+            if (t.in_directive || t.kind != token_kind::identifier) continue;
+            const std::string name = text.substr(t.offset, t.length);
+            std::string value;
+            auto type = type_values_.find(name);
+            auto constant = constant_values_.find(name);
+            if (type != type_values_.end()) {
+                if (!at_namespace_scope(type->second, value, depth + 1)) return false;
+            } else if (constant != constant_values_.end()) {
+                if (!at_namespace_scope(constant->second, value, depth + 1)) return false;
+                value = "(" + value + ")";
+            } else if (name.compare(0, 3, "sm_") == 0) {
+                return false;
+            } else {
+                continue;
+            }
+            out.append(text, pos, t.offset - pos);
+            out += value;
+            pos = t.offset + t.length;
+        }
+        out.append(text, pos, std::string::npos);
+        return true;
+    }
+    // Which definition of `type` an object of `type<args>` is, when the class has partial specialisations
+    // chosen by conditions, each of the shape `template <P...> struct type<P..., typename enable_if_t<C>>`
+    // (its parameters, in order, then `enable_if_t<C>` or `enable_if<C>::type` for each defaulted
+    // parameter of the primary template; candle's simdgroup_reducer and loader): the compiler's answer
+    // (region_kernel::specialisation_choices), as a definition index; -1 when the class is of another
+    // shape. Not answered yet: the question is added to `probes_` (and the index of one definition
+    // returned, below).
+    int specialisation_question(const std::string &type, const std::vector<std::string> &args) {
+        const std::vector<class_definition> defs = class_definitions(type);
+        size_t p_open, p_close;
+        if (defs.empty() || !primary_parameters(type, p_open, p_close)) return -1;
+        const size_t parameters = split_template_commas(p_open + 1, p_close).size();
+        if (args.size() >= parameters) return -1;
+        std::vector<std::string> resolved;
+        std::string spelled_type = type + "<";
+        for (size_t a = 0; a < args.size(); ++a) {
+            std::string r;
+            if (!at_namespace_scope(args[a], r)) return -1;
+            resolved.push_back(r);
+            spelled_type += (a ? ", " : "") + r;
+        }
+        spelled_type += ">";
+        std::map<int, std::string> conditions;
+        int primary = -1;
+        for (size_t di = 0; di < defs.size(); ++di) {
+            const class_definition &c = defs[di];
+            if (c.pattern_open == npos) {
+                primary = int(di);
+                continue;
+            }
+            // Its own parameters: `template <...>` before `struct`.
+            const size_t kw = c.keyword;
+            if (kw < 2 || !is(kw - 1, ">")) return -1;
+            size_t t = kw - 1;
+            for (int depth = 0;; --t) {
+                if (is(t, ">")) ++depth;
+                else if (is(t, "<") && --depth == 0) break;
+                if (t == 0) return -1;
+            }
+            if (t == 0 || !is(t - 1, "template")) return -1;
+            const std::vector<std::pair<size_t, size_t>> own = split_template_commas(t + 1, kw - 1);
+            const std::vector<std::pair<size_t, size_t>> pattern = split_template_commas(c.pattern_open + 1, c.pattern_close);
+            if (own.size() != args.size() || pattern.size() != parameters) return -1;
+            std::map<std::string, std::string> bound;
+            for (size_t a = 0; a < own.size(); ++a) {
+                const size_t nm = own[a].second - 1; // (no defaults in a specialisation's own parameters)
+                if (!is_ident(nm) || pattern[a].second != pattern[a].first + 1 || text(pattern[a].first) != text(nm)) return -1;
+                const bool is_type = is(own[a].first, "typename") || is(own[a].first, "class");
+                bound[text(nm)] = is_type ? resolved[a] : "(" + resolved[a] + ")";
+            }
+            // The rest: `typename [metal::]enable_if_t<C>` or `typename [metal::]enable_if<C>::type`.
+            std::string condition;
+            for (size_t a = own.size(); a < pattern.size(); ++a) {
+                size_t k = pattern[a].first;
+                const size_t e = pattern[a].second;
+                if (is(k, "typename")) ++k;
+                if (is(k, "metal") && is(k + 1, "::")) k += 2;
+                const bool alias = is(k, "enable_if_t");
+                if (!(alias || is(k, "enable_if")) || !is(k + 1, "<")) return -1;
+                const size_t close = angle_close(k + 1);
+                if (close == npos || (alias ? close + 1 != e : !(close + 3 == e && is(close + 1, "::") && is(close + 2, "type")))) return -1;
+                const std::vector<std::pair<size_t, size_t>> enable_args = split_template_commas(k + 2, close);
+                if (enable_args.size() != 1) return -1; // (`enable_if_t<C, U>`: another type than void)
+                const size_t from = toks_[enable_args[0].first].offset;
+                const std::string c_text = renamed(s_.substr(from, end_of(enable_args[0].second - 1) - from), bound);
+                condition += (condition.empty() ? "" : " && ") + ("(" + c_text + ")");
+            }
+            if (condition.empty()) return -1; // (a specialisation by its pattern alone: not asked)
+            conditions[int(di)] = condition;
+        }
+        const std::string key = specialisation_key(spelled_type);
+        auto answer = k_.specialisation_choices.find(key);
+        if (answer != k_.specialisation_choices.end()) return answer->second >= 0 ? answer->second : primary;
+        const std::string probe = specialisation_probe(spelled_type, conditions);
+        if (std::find(probes_.begin(), probes_.end(), probe) == probes_.end()) probes_.push_back(probe);
+        // Not answered yet: the inlining goes on through one of the definitions, only to find the
+        // other questions of the kernel (a switch over block sizes asks one per case) for the same
+        // run of the compiler; with a question open, its result is not used (build_region_function).
+        return conditions.empty() ? -1 : conditions.begin()->first;
+    }
+    // The member function `f` of the object's class (`type<args>`), in the definition the compiler
+    // chooses when the class has partial specialisations (specialisation_question).
+    bool object_member(const std::string &type, const std::vector<std::string> &args, const std::string &f, definition &d,
+                       size_t &tparams_open, size_t &tparams_close, std::set<std::string> *used, size_t *class_open) {
+        if (find_member(type, f, true, d, tparams_open, tparams_close, used, class_open)) return true;
+        const int chosen = specialisation_question(type, args);
+        if (chosen < 0) return false;
+        used->clear();
+        return find_member(type, f, true, d, tparams_open, tparams_close, used, class_open, chosen);
+    }
+
     // The static member function `f` defined in the one definition of struct (or class) `type` (none
     // other, no specialisation), that names no other member of it (its body is read outside the class:
     // only the class's template parameters, bound by the inlining, are known there); the class's
     // template parameter list `<...>` when it is a template.
     // `used` (when given): the other members its body names are no obstacle, they are returned there
     // (and `class_open` is the class's '{'), for class_member_declarations to declare or refuse.
+    // `only` (>= 0): that one of the class's definitions (class_definitions' order, a partial
+    // specialisation the compiler chose: specialisation_question), its template parameters bound to
+    // the type's arguments in order.
     bool find_member(const std::string &type, const std::string &f, bool instance, definition &d, size_t &tparams_open,
-                     size_t &tparams_close, std::set<std::string> *used = nullptr, size_t *class_open = nullptr) const {
+                     size_t &tparams_close, std::set<std::string> *used = nullptr, size_t *class_open = nullptr, int only = -1) const {
         size_t open = npos;
-        int found = 0;
         tparams_open = tparams_close = npos;
-        for (size_t i = 0; i + 2 < toks_.size(); ++i) {
-            if (!(is(i, "struct") || is(i, "class")) || !is_ident(i + 1) || text(i + 1) != type) continue;
-            if (is(i + 2, "<")) return false; // a specialisation: which one applies is the compiler's to say
-            size_t k = i + 2;
-            while (k < toks_.size() && !is(k, "{") && !is(k, ";") && !is(k, "(")) ++k;
-            if (!is(k, "{")) continue;
-            if (++found > 1) return false;
-            open = k;
+        const std::vector<class_definition> defs = class_definitions(type);
+        if (only < 0) {
+            for (const class_definition &c : defs)
+                if (c.pattern_open != npos) return false; // a specialisation: which one applies is the compiler's to say
+            if (defs.size() != 1) return false;
+        } else if (size_t(only) >= defs.size()) {
+            return false;
+        }
+        {
+            const size_t i = defs[only < 0 ? 0 : size_t(only)].keyword;
+            open = defs[only < 0 ? 0 : size_t(only)].open;
             if (i > 0 && is(i - 1, ">")) { // `template <...> struct S`
                 size_t t = i - 1;
                 int depth = 0;
@@ -1001,7 +1362,7 @@ private:
                 tparams_close = i - 1;
             }
         }
-        if (found != 1 || match_[open] == npos) return false;
+        if (match_[open] == npos) return false;
         const size_t close = match_[open];
         // The members: names declared at the class's own level.
         std::set<std::string> members;
@@ -1022,12 +1383,15 @@ private:
                 members.insert(text(k));
             if (is(k, "using") && is_ident(k + 1)) members.insert(text(k + 1));
             if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) {
-                if (is(k, "(") && is_ident(k - 1) && text(k - 1) == f) {
+                // (`f` "operator()": the call operator, `R operator()(params) {`)
+                const bool call_operator = f == "operator()" && k >= 3 && is(k - 1, ")") && is(k - 2, "(") && is(k - 3, "operator");
+                if (is(k, "(") && ((is_ident(k - 1) && text(k - 1) == f) || call_operator)) {
                     size_t b = match_[k] + 1;
                     while (is(b, "const") || is(b, "thread") || is(b, "noexcept")) ++b;
                     if (is(b, "{")) {
                         ++definitions;
                         d.name = k - 1;
+                        d.type_end = call_operator ? k - 3 : npos;
                         is_static = false;
                         for (size_t h = head; h < k; ++h)
                             if (is(h, "static")) is_static = true;
@@ -1045,7 +1409,7 @@ private:
         while (!is(body, "{")) ++body;
         for (size_t i = d.template_open != npos ? d.template_open : d.type_start; i < match_[body]; ++i)
             if (is_ident(i) && !(is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")) && (members.count(text(i)) || text(i) == "this")) {
-                if (!used || text(i) == "this") return false;
+                if (!used || (text(i) == "this" && !instance)) return false;
                 used->insert(text(i));
             }
         if (class_open) *class_open = open;
@@ -1079,10 +1443,13 @@ private:
     // class holds what this does not read (a nested type, a typedef, a member template, an operator, a
     // friend), a member is named like one of the function's own names, or the body names a data member,
     // a non-static member function or one that meets.
+    // `object` (a member function called on an object, `s.f(v)`: the object's name in the inlining): the
+    // object's data members and its member functions that meet nobody become `object.m`, and `this`
+    // `(&object)`; the object is the kernel's own variable, so each thread reads its own.
     bool class_member_declarations(size_t open, const std::string &type, size_t tparams_open, size_t tparams_close,
                                    const std::set<std::string> &used, const std::set<std::string> &own_names,
                                    std::map<std::string, std::string> &rename, const std::string &tag, const std::string &at,
-                                   std::string &declarations) {
+                                   std::string &declarations, const std::string &object) {
         if (open == npos || match_[open] == npos) return false;
         const size_t close = match_[open];
         enum class kind { alias, constant, function, other };
@@ -1104,9 +1471,11 @@ private:
         };
         size_t head = open + 1;
         bool member_template = false; // after `template <...>`: a member function template's definition follows
+        std::map<std::string, std::pair<size_t, size_t>> data_member_types; // `T name;` -> [T)
         for (size_t k = open + 1; k < close; ++k) {
             if (is(k, ";")) {
                 if (member_template) return false;
+                if (k > head + 1 && is_ident(k - 1) && (is_ident(k - 2) || is(k - 2, ">"))) data_member_types[text(k - 1)] = {head, k - 1};
                 head = k + 1;
                 continue;
             }
@@ -1126,7 +1495,20 @@ private:
             if (k == head && (is(k, "struct") || is(k, "class") || is(k, "union") || is(k, "enum") || is(k, "typedef") ||
                               is(k, "template") || is(k, "friend")))
                 return false;
-            if (is(k, "operator")) return false;
+            if (is(k, "operator")) {
+                // (On an object, an operator's body is not read: skipped to its end. Through a type, refused.)
+                size_t paren = k + 1;
+                while (paren < close && !(is(paren, "(") && !(is(paren - 1, "operator") && is(paren + 1, ")")))) ++paren;
+                if (object.empty() || paren >= close || match_[paren] == npos) return false;
+                size_t b = match_[paren] + 1;
+                while (is(b, "const") || is(b, "thread") || is(b, "noexcept") || is(b, "device") || is(b, "threadgroup") || is(b, "constant"))
+                    ++b;
+                if (!is(b, "{") || match_[b] == npos) return false;
+                member_template = false;
+                k = match_[b];
+                head = k + 1;
+                continue;
+            }
             if (k == head && is(k, "using")) {
                 if (!is_ident(k + 1) || !is(k + 2, "=")) return false;
                 const size_t semi = statement_end(k + 3);
@@ -1180,6 +1562,19 @@ private:
             const class_member *m = nullptr;
             for (const class_member &c : ms)
                 if (c.name == n) m = &c;
+            if (!object.empty() && n == "this") {
+                rename[n] = "(&" + object + ")";
+                continue;
+            }
+            if (!object.empty() && (!m || !m->is_static) && !k_.meeting_functions.count(n)) {
+                if (own_names.count(n)) return false; // (a local named like the member: which one a use means is not read here)
+                rename[n] = object + "." + n; // a data member, or a member function that meets nobody
+                // A data member of a functor type, for a call of it (`simd_reduce(v)`: functor_call).
+                auto t = data_member_types.find(n);
+                if (t != data_member_types.end() && names_functor_type(t->second.first, t->second.second, rename))
+                    object_types_[rename[n]] = spelled(t->second.first, t->second.second, rename);
+                continue;
+            }
             if (!m || !m->is_static || m->what == kind::other) return false;
             if (m->what == kind::function) {
                 if (k_.meeting_functions.count(n)) return false; // (inlined by name: not through the class)
@@ -1223,6 +1618,54 @@ private:
             }
         }
         return true;
+    }
+    // Whether `name` (as the inlining renames it) is declared in `written` as a local variable
+    // (`T name;`, `T name = ...;`, `T name{...};`): a call of it is a call on an object.
+    bool functor_names_or_objects(const std::string &name, const std::map<std::string, std::string> &rename,
+                                  const std::string &written) const {
+        const std::string n = rename.count(name) ? rename.at(name) : name;
+        std::vector<token> wt;
+        for (const token &t : tokenize_msl(written))
+            if (!t.in_directive) wt.push_back(t);
+        for (size_t j = 1; j + 1 < wt.size(); ++j) {
+            if (wt[j].kind != token_kind::identifier || written.compare(wt[j].offset, wt[j].length, n) != 0 || wt[j].length != n.size()) continue;
+            const std::string next = written.substr(wt[j + 1].offset, wt[j + 1].length), prev = written.substr(wt[j - 1].offset, wt[j - 1].length);
+            if ((next == ";" || next == "=" || next == "{") && (wt[j - 1].kind == token_kind::identifier || prev == ">") && prev != "return")
+                return true;
+        }
+        return false;
+    }
+    // A statement [i, e) `auto name = init;` whose initialiser's type `unevaluated` can name: that type,
+    // as `auto` deduces it (no reference, const or address space).
+    bool auto_declaration(size_t i, size_t e, const std::map<std::string, std::string> &rename, const std::string &written,
+                          std::string &type) const {
+        if (!is(i, "auto") || !is_ident(i + 1) || !is(i + 2, "=") || !is(e - 1, ";") || e < i + 5) return false;
+        for (size_t k = i + 3; k + 1 < e; ++k)
+            if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) k = match_[k];
+            else if (is(k, ",")) return false; // (another declarator)
+        std::string expression;
+        if (!unevaluated(i + 3, e - 1, rename, written, expression)) return false;
+        type = "::sm::regions::deduced_value_t<decltype((" + expression + "))>";
+        return true;
+    }
+    // A statement [i, e) `T obj(args);` declaring an object of a functor type: the name's token, else npos.
+    size_t functor_construction(size_t i, size_t e, const std::map<std::string, std::string> &rename) const {
+        if (!is_ident(i) || e < i + 4 || !is(e - 1, ";") || !is(e - 2, ")") || match_[e - 2] == npos) return npos;
+        const size_t name = match_[e - 2] - 1;
+        if (name <= i || !declarator(name) || statement_keywords().count(text(i))) return npos;
+        return names_functor_type(i, name, rename) ? name : npos;
+    }
+    // Whether the type [a, b) (a data member's), with its qualifiers and `*` or `&` set aside, is a
+    // functor type, directly or through the inlining's type parameters (`sm_i1_OP` bound to one).
+    bool names_functor_type(size_t a, size_t b, const std::map<std::string, std::string> &rename) const {
+        while (a < b && (is(a, "const") || is(a, "thread") || is(a, "threadgroup") || is(a, "device") || is(a, "constant"))) ++a;
+        while (b > a && (is(b - 1, "*") || is(b - 1, "&") || is(b - 1, "const"))) --b;
+        std::string name;
+        std::vector<std::string> args;
+        if (a >= b || !named_type(spelled(a, b, rename), name, args)) return false;
+        for (int hops = 0; hops < 8 && type_values_.count(name) && args.empty(); ++hops)
+            if (!named_type(type_values_.at(name), name, args)) return false;
+        return k_.functor_types.count(name) > 0;
     }
     // Whether an object-like macro `name` of the source is defined with `static` in it (MLX's
     // `#define MLX_MTL_CONST static constant constexpr const`).
@@ -1294,13 +1737,13 @@ private:
                     if (!is(k, ">")) break;
                     ++k;
                 }
-                if (is_ident(k) && is_ident(k - 1)) { // `T name`: stop before the name
-                    if (is(k + 1, "=") || is(k + 1, ";") || is(k + 1, "[") || is(k + 1, ",") || is(k + 1, "{")) break;
+                if (is_ident(k) && (is_ident(k - 1) || is(k - 1, ">"))) { // `T name`: stop before the name
+                    if (is(k + 1, "=") || is(k + 1, ";") || is(k + 1, "[") || is(k + 1, ",") || is(k + 1, "{") || declarator(k)) break;
                 }
             }
             while (is(k, "*") || is(k, "&") || is(k, "const")) ++k;
             if (type_idents < 1 || !is_ident(k) || k == i) continue;
-            if (!(is(k + 1, "=") || is(k + 1, ";") || is(k + 1, "[") || is(k + 1, ",") || is(k + 1, "{"))) continue;
+            if (!(is(k + 1, "=") || is(k + 1, ";") || is(k + 1, "[") || is(k + 1, ",") || is(k + 1, "{") || declarator(k))) continue;
             names.insert(text(k));
             // further declarators: `, name` at this statement's top level
             for (size_t q = k + 1; q < close && !is(q, ";"); ++q) {
@@ -1418,7 +1861,11 @@ private:
                 }
             }
             std::string t = text(i);
-            if (!is_ident(i) || member(i) || is(i + 1, "(") || is(i + 1, "::") || is(i + 1, "<")) {
+            // (`obj(...)`: a call on a local object, candle's `load(...)`, is one of its type's too.)
+            const bool object_called = is_ident(i) && !member(i) && is(i + 1, "(") && functor_names_or_objects(t, rename, written);
+            if (!is_ident(i) || member(i) || (is(i + 1, "(") && !object_called) || is(i + 1, "::") || is(i + 1, "<")) {
+                // (A type parameter of an inlining before `::` or `<`: `OP::init()` names `sm_i0_OP`.)
+                if (is_ident(i) && !member(i) && !is(i + 1, "(") && rename.count(t)) t = rename.at(t);
                 expression += t + " ";
                 continue;
             }
@@ -1437,9 +1884,14 @@ private:
                 continue;
             }
             size_t start = at;
-            while (start > 0 && !(wtext(start - 1) == ";" || wtext(start - 1) == "{" || wtext(start - 1) == "}" || wtext(start - 1) == "(" ||
-                                  wtext(start - 1) == ","))
+            int angle = 0; // (inside a template-id's `<...>`, a comma separates its arguments, not declarators)
+            while (start > 0 && !(angle == 0 && (wtext(start - 1) == ";" || wtext(start - 1) == "{" || wtext(start - 1) == "}" ||
+                                                 wtext(start - 1) == "(" || wtext(start - 1) == ","))) {
+                if (wtext(start - 1) == ">") ++angle;
+                else if (wtext(start - 1) == "<" && angle > 0) --angle;
+                else if (wtext(start - 1) == ";" || wtext(start - 1) == "{" || wtext(start - 1) == "}") break;
                 --start;
+            }
             if (start > 0 && wtext(start - 1) == ",") return false; // a further declarator
             // A threadgroup variable of the kernel's body, as the translator leaves it (`auto &name =
             // ::sm::entry::threadgroup_vars<...>(...).s0.name;`): its initializer names no variable, so it
@@ -1452,11 +1904,17 @@ private:
                 continue;
             }
             std::string type;
+            bool statement = false; // (`x = a * b;` read as `T *b;`: an expression statement, not b's declaration)
             for (size_t j = start; j < at; ++j) {
                 const std::string w = wtext(j);
                 if (w == "auto") return false;
+                if (w == "=" || w == "(" || w == ")" || w == "[" || w == "+" || w == "-" || w == "/" || w == "." || w == "->") statement = true;
                 if (w == "static" || w == "constexpr" || w == "thread") continue;
                 type += w + " ";
+            }
+            if (statement) {
+                expression += t + " ";
+                continue;
             }
             if (type.empty()) return false;
             size_t e = at + 1;
@@ -1470,7 +1928,9 @@ private:
                 type += written.substr(wt[e].offset, wt[close].offset + 1 - wt[e].offset);
                 e = close + 1;
             }
-            expression += "::sm::regions::declval_of<" + type + ">() ";
+            // (An object called: in the thread address space, where its member functions take it, as
+            // the translator writes them; the expression is never evaluated.)
+            expression += object_called ? "(*(__private " + type + " *)0) " : "::sm::regions::declval_of<" + type + ">() ";
         }
         return true;
     }
@@ -1489,23 +1949,30 @@ private:
         size_t type_params_open = npos, type_params_close = npos;
         std::set<std::string> class_used; // the class's other members the body names (class_member_declarations)
         size_t class_open = npos;
-        std::string class_name;
-        if (through_type) {
+        std::string class_name, object; // (object: the object a member function is called on, as the inlining names it)
+        std::string functor_object;
+        if (functor_call(call, outer, out, functor_object, class_name, type_args)) {
+            // A functor object's call (`reduce(value, tid)`, `simd_reduce(v)`): its call operator, on it.
+            if (!object_member(class_name, type_args, "operator()", d, type_params_open, type_params_close, &class_used, &class_open))
+                return false;
+            object = functor_object;
+        } else if (through_type) {
             std::string type_name;
             if (!call_type(call, outer, type_name, type_args) ||
                 !find_member(type_name, name, false, d, type_params_open, type_params_close, &class_used, &class_open))
                 return false;
             class_name = type_name;
         } else if (object_call(call)) {
-            // On an object (`op.simd_reduce(v)`, `Op op;` or `Sum<float> op;` before): a member function
-            // that reads nothing of its object (no data member, no other member, no `this`) is the same
-            // call through its type, whatever the object holds.
+            // On an object (`op.simd_reduce(v)`, `Op op;` or `Sum<float> op;` before): the member function
+            // as through its type, its object's data members read through the object
+            // (class_member_declarations), which is the kernel's own per-thread variable.
             std::string type_name;
             if (!object_type(call - 2, outer, out, type_name, type_args) ||
-                !find_member(type_name, name, true, d, type_params_open, type_params_close, &class_used, &class_open))
+                !object_member(type_name, type_args, name, d, type_params_open, type_params_close, &class_used, &class_open))
                 return false;
             class_name = type_name;
-        } else if (!find_definition(name, d)) {
+            object = outer.count(text(call - 2)) ? outer.at(text(call - 2)) : text(call - 2);
+        } else if (!find_definition(name, d, call)) {
             return false;
         }
         const size_t params_open = d.name + 1, params_close = match_[params_open];
@@ -1619,6 +2086,7 @@ private:
                     type_values_[pname] = value;
                 } else {
                     declarations += at + "constexpr " + spelled(a, nm, rename) + " " + pname + " = (" + value + ");\n";
+                    constant_values_[pname] = value;
                 }
             }
         }
@@ -1626,7 +2094,7 @@ private:
             std::set<std::string> own = local_names(body, body_close);
             for (const parameter &p : ps) own.insert(text(p.nm));
             if (!class_member_declarations(class_open, class_name, type_params_open, type_params_close, class_used, own, rename, tag, at,
-                                           declarations))
+                                           declarations, object))
                 return false;
         }
         if (d.template_open != npos) {
@@ -1699,13 +2167,14 @@ private:
                     type_values_[pname] = value; // (`Op::f(...)` in the body: Op's struct)
                 } else {
                     declarations += at + "constexpr " + spelled(a, nm, rename) + " " + pname + " = (" + value + ");\n";
+                    constant_values_[pname] = value;
                 }
             }
         }
         std::string type;
-        for (size_t i = d.type_start; i < d.name; ++i) {
+        for (size_t i = d.type_start; i < d.type_stop(); ++i) {
             if (is(i, "static") || is(i, "inline") || is(i, "METAL_FUNC") || is(i, "constexpr") || is(i, "extern")) continue;
-            type += spelled(i, i + 1, rename) + (is(i, "::") || (i + 1 < d.name && is(i + 1, "::")) ? "" : " ");
+            type += spelled(i, i + 1, rename) + (is(i, "::") || (i + 1 < d.type_stop() && is(i + 1, "::")) ? "" : " ");
         }
         if (type.empty() || type.find('&') != std::string::npos) return false;
         const bool is_void = type == "void ";
@@ -1904,10 +2373,15 @@ private:
     const region_kernel &k_;
     line_map lines_;
     int inlined_ = 0;
+    int aliases_ = 0; // block aliases renamed (expand_list)
     int loop_tests_ = 0; // loops whose SIMD-group condition became a test in the body (loop_header_meeting)
     int switch_values_ = 0; // switch values with calls, declared as variables (switch_value)
     std::map<size_t, std::pair<size_t, std::string>> hoisted_types_; // a hoisted call -> a value of its type (unevaluated)
     std::map<std::string, std::string> type_values_; // a type parameter of an inlining (`sm_i3_Op`) -> its value (`Min<float>`)
+    std::map<std::string, std::string> constant_values_; // a constant template parameter of an inlining -> its value
+    std::vector<std::string> probes_; // questions for the compiler (specialisation_question)
+    std::map<std::string, std::string> object_types_; // a data member of an object, as inlined (`sm_i1_reduce.simd_reduce`) -> its type
+    std::set<std::string> functor_names_; // names the source declares objects or data members of a functor type under
     std::set<std::string> namespaces_;      // every `namespace X` of the source
     std::set<std::string> namespace_types_; // types declared inside a namespace
     // While a helper with early returns is inlined: each of its `return` (and the `;` ending a
@@ -2578,7 +3052,7 @@ private:
         while (integers.count(text(i))) ++i;
         if (!is_ident(i) || !is(i + 1, "=") || !is(b - 1, ";")) return false;
         for (size_t k = i + 2; k + 1 < b; ++k) {
-            if (toks_[k].kind == token_kind::number) continue;
+            if (toks_[k].kind == token_kind::number || is(k, "true") || is(k, "false")) continue; // (candle's `const bool STRIDED = false;`)
             if (is_ident(k)) {
                 if (scope_names_.count(text(k)) || constant_macro(text(k), 0)) continue;
                 return false;
@@ -4175,7 +4649,7 @@ bool expand_body_macros(std::string &text, region_kernel &kernel, std::string &w
 } // namespace
 
 bool build_region_function(const std::string &translated_text, const region_kernel &kernel, std::string &code, std::string &why,
-                           std::string *lane_lines) {
+                           std::string *lane_lines, std::vector<std::string> *probes) {
     std::string translated = translated_text;
     region_kernel k = kernel;
     if (!expand_body_macros(translated, k, why)) return false;
@@ -4219,13 +4693,27 @@ bool build_region_function(const std::string &translated_text, const region_kern
         // it, under their #line directives, and never compiles the appended body itself).
         helper_inliner inliner(translated, k);
         std::string body;
-        if (inliner.run(body)) {
+        const bool inlined = inliner.run(body);
+        if (!inliner.probes().empty()) {
+            // (Not split until the compiler has said which definitions its objects' types are.)
+            if (probes)
+                for (const std::string &p : inliner.probes())
+                    if (std::find(probes->begin(), probes->end(), p) == probes->end()) probes->push_back(p);
+            why = "a call on an object of a class with partial specialisations: which one applies is asked of the compiler first";
+            return false;
+        }
+        if (inlined) {
             const std::string text = translated + "\n" + body;
             region_kernel inlined = k;
             inlined.body_open = translated.size() + 1;
             inlined.body_close = text.size() - 1;
             return split(text, inlined, code, why, lane_lines);
         }
+    }
+    if (!functor_objects_only_called(body_text, k.functor_types, {})) {
+        why = "a functor object whose call operator meets other threads is called where the split cannot inline the call (through "
+              "a reference, passed on to a function, or in a helper that cannot be inlined)";
+        return false;
     }
     return split(translated, k, code, why, lane_lines);
 }

@@ -13,6 +13,7 @@
 // line:column.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -37,6 +38,8 @@ struct region_kernel {
     std::vector<std::pair<std::string, std::string>> positions; // parameter name -> kernel_entry.h attr:: name
     std::set<std::string> user_functions; // the source's own functions (a user's `simd_scale` is no SIMD-group call)
     std::set<std::string> meeting_functions; // the source's own functions that reach a barrier or SIMD-group call (inlined)
+    std::map<std::string, int> specialisation_choices; // the compiler's answers (specialisation_choice.hpp)
+    std::set<std::string> functor_types; // structs of the source whose call operator meets (`r(v)` on an object of one is inlined)
     std::set<std::string> quiet_types; // structs of the source the kernel reaches whose members meet no other thread (a call through one is ordinary)
     bool reaches_atomics = false;     // the kernel reaches an atomic_* function (directly or through its helpers)
 };
@@ -45,8 +48,10 @@ struct region_kernel {
 // directives). Returns false, with `why` set, when the kernel does not qualify.
 // `lane_lines` (when given) gets the user lines of the loops inside regions that run as lanes
 // (stmt_kind::lanes in barrier_regions.cpp; SOFTMETAL_LANES=0 turns them off).
+// `probes` (when given) gets the questions the split would need answered to inline a call through a type
+// with partial specialisations (specialisation_choice.hpp); the kernel is not split until they are.
 bool build_region_function(const std::string &translated, const region_kernel &k, std::string &code, std::string &why,
-                           std::string *lane_lines = nullptr);
+                           std::string *lane_lines = nullptr, std::vector<std::string> *probes = nullptr);
 
 } // namespace detail
 } // namespace softmetal

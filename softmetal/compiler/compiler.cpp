@@ -20,6 +20,7 @@
 #include "compiler/clang_driver.hpp"
 #include "compiler/vectorize_remarks.hpp"
 #include "compiler/diagnostics.hpp"
+#include "compiler/specialisation_choice.hpp"
 #include "compiler/split_failure_remark.hpp"
 #include "compiler/kernel_cache.hpp"
 #include "compiler/msl_confinement.hpp"
@@ -543,14 +544,32 @@ bool new_repairs(const std::string &clang_output, const std::string &cpp, const 
 // rather than falling back to the fiber-only source (new_repairs; not in the last round): the repairs apply to the
 // user's text, which both sources copy, and before, a library whose kernels the split copied such an
 // operand from (ggml's soft_max_4: `slope*pmask[i00]` on half4) ran every kernel on fibers.
-template <class Attempt>
+// Before each attempt, the split's questions about partial specialisations (specialisation_choice.hpp)
+// go to `ask(source)` (the compiler's output for a syntax-only run of `source`), each once; an answer may
+// let the split inline further and ask another, so a few times at most.
+template <class Attempt, class Ask>
 bool build_with_repairs(const preprocessed_msl &pre, const compile_options &options,
-                        const std::vector<function_constant_value> &constants, translation &tr, Attempt attempt) {
+                        const std::vector<function_constant_value> &constants, translation &tr, Attempt attempt, Ask ask) {
     std::vector<operand_repair> repairs;
+    std::map<std::string, int> choices;
+    std::set<std::string> asked;
     constexpr int rounds = 6;
     for (int round = 0; round < rounds; ++round) {
-        tr = translate_msl(pre, options, constants, repairs);
+        tr = translate_msl(pre, options, constants, repairs, choices);
         if (!tr.ok) return false;
+        for (int question_round = 0; question_round < 4; ++question_round) {
+            std::string probes;
+            for (const std::string &p : tr.specialisation_probes)
+                if (asked.insert(p).second) probes += p;
+            if (probes.empty()) break;
+            // (After the fiber-only source, which builds whenever the library does.)
+            const std::string source = (tr.cpp_fibers.empty() ? tr.cpp : tr.cpp_fibers) + "\n#line 1 \"softmetal_generated\"\n" + probes;
+            const std::size_t before = choices.size();
+            for (const auto &answer : specialisation_answers(ask(source))) choices.insert(answer);
+            if (choices.size() == before) break;
+            tr = translate_msl(pre, options, constants, repairs, choices);
+            if (!tr.ok) return false;
+        }
         std::string clang_output;
         if (attempt(tr, clang_output, repairs, round == rounds - 1)) return true;
         const std::size_t before = repairs.size();
@@ -633,6 +652,30 @@ compile_result check_library(const std::string &src, const translation &tr, cons
     return r;
 }
 
+// The compiler's output for a syntax-only run of `source` (a translation's, with the split's questions
+// after it: specialisation_choice.hpp), in a private directory of its own.
+std::string syntax_check_output(const std::string &src, const std::string &source, const compiler_identity &cc,
+                                const std::vector<std::string> &flags, const cache_location &loc) {
+    std::string err, include, dir;
+    if (loc.enabled) {
+        include = ensure_prelude(loc.directory, true, err);
+        if (!include.empty()) dir = make_private_directory(loc.directory, "build-", err);
+    } else {
+        const char *tmp = std::getenv("TMPDIR");
+        dir = make_private_directory(tmp && *tmp == '/' ? tmp : "/tmp", "softmetal-", err);
+        if (!dir.empty()) include = ensure_prelude(dir, false, err);
+    }
+    std::string output;
+    if (!dir.empty() && !include.empty()) {
+        translation probe;
+        probe.cpp = source;
+        std::string log;
+        build(cc, flags, include, dir, probe, src, log, output, true);
+    }
+    if (!dir.empty()) remove_tree(dir);
+    return output;
+}
+
 compile_result compile_library_impl(const std::string &src, const compile_options &options, const sm_runtime_api *runtime,
                                     const std::vector<function_constant_value> &constants) {
     std::string ikey = in_process_key(src, options, runtime, constants);
@@ -693,7 +736,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
                             : compile_uncached(src, t, cc, flags, runtime, log, clang_output);
         }
         return bool(r.module);
-    });
+    }, [&](const std::string &source) { return syntax_check_output(src, source, cc, flags, loc); });
     if (!tr.ok) return {nullptr, tr.log};
     if (r.module && loc.enabled && !entry_key.empty()) write_small_file_atomically(loc.directory, "src-" + skey + ".txt", encode_index(skey, entry_key, tr.constants));
     print_remarks(r);
@@ -759,7 +802,7 @@ object_result compile_object_impl(const std::string &src, const compile_options 
             so = build(cc, flags, include, dir, t, src, log, clang_output);
         }
         return !so.empty();
-    });
+    }, [&](const std::string &source) { return syntax_check_output(src, source, cc, flags, cache_location{}); });
     if (!tr.ok) {
         remove_tree(dir);
         r.log = tr.log;

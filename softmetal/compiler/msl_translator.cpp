@@ -2589,6 +2589,9 @@ public:
         return starts;
     }
     void set_repairs(std::vector<operand_repair> repairs) { repairs_ = std::move(repairs); }
+    void set_specialisation_choices(std::map<std::string, int> choices) { specialisation_choices_ = std::move(choices); }
+    // Questions for the compiler about which partial specialisation a type means (specialisation_choice.hpp).
+    const std::vector<std::string> &specialisation_probes() const { return specialisation_probes_; }
 
 private:
     const std::set<std::string> &user_functions() {
@@ -2732,9 +2735,174 @@ private:
               id == "thread_elements"))
             return false;
         if (!user_functions().count(id) && !items_.count(id)) return true;
+        if (source_types().count(id)) return false; // (candle's `simdgroup_reducer`: a struct's item names itself)
         auto it = items_.find(id);
         return it != items_.end() && it->second.count(id);
     }
+    // The source's own overloads of Metal's shuffles that move a whole value of a type of its own, member by
+    // member or as bits (candle's `simd_shuffle_down(indexed<T> iv, ushort delta)` returning
+    // `indexed<T>{simd_shuffle_down(iv.i, delta), simd_shuffle_down(iv.val, delta)}`, and
+    // `as_type<int64_t>(simd_shuffle_down(as_type<uint2>(data), delta))`): each lane gets the whole value
+    // of the lane Metal's shuffle names, as Metal's own does for a type it takes, so the split meets
+    // through them as through Metal's (which one a call means, the compiler decides; both move the
+    // value alike). A name with any definition of another shape is not one.
+    const std::set<std::string> &shuffle_wrappers() {
+        if (shuffle_wrappers_computed_) return shuffle_wrappers_;
+        shuffle_wrappers_computed_ = true;
+        static const std::set<std::string> shuffles = {"simd_shuffle", "simd_shuffle_up", "simd_shuffle_down", "simd_shuffle_xor",
+                                                       "simd_shuffle_rotate_up", "simd_shuffle_rotate_down", "simd_broadcast",
+                                                       "quad_shuffle", "quad_shuffle_up", "quad_shuffle_down", "quad_shuffle_xor",
+                                                       "quad_shuffle_rotate_up", "quad_shuffle_rotate_down", "quad_broadcast"};
+        std::map<std::string, bool> all_wrap; // name -> every definition is a wrapper
+        for (size_t j = 0; j + 1 < code_.size(); ++j) {
+            if (!is_ident(j) || !shuffles.count(text(j)) || !is(j + 1, "(") || (j > 0 && (is(j - 1, ".") || is(j - 1, "->")))) continue;
+            const size_t close = match(j + 1);
+            if (close == npos || !is(close + 1, "{")) continue; // (a call, not a definition)
+            const bool wraps = shuffle_wrapper_definition(j, close);
+            auto it = all_wrap.find(text(j));
+            all_wrap[text(j)] = (it == all_wrap.end() || it->second) && wraps;
+        }
+        for (const auto &w : all_wrap)
+            if (w.second) shuffle_wrappers_.insert(w.first);
+        return shuffle_wrappers_;
+    }
+    bool shuffle_wrappers_computed_ = false;
+    std::set<std::string> shuffle_wrappers_;
+    // `R name(X v, D d) { return as_type<R>(name(as_type<U>(v), d)); }` or
+    // `R name(X v, D d) { return R{name(v.m1, d), ..., name(v.mk, d)}; }` with m1..mk every data member of
+    // R's struct in order, R spelled as X (`j`: the name, `close`: the parameter list's ')').
+    bool shuffle_wrapper_definition(size_t j, size_t close) {
+        const std::string name = text(j);
+        // The parameters: `[qualifiers] X v, [qualifiers] D d`.
+        size_t comma = npos;
+        for (size_t k = j + 2; k < close; ++k)
+            if (is(k, "(") || is(k, "[") || is(k, "<")) {
+                if (is(k, "<")) { // (a template-id in X)
+                    int d = 0;
+                    for (; k < close; ++k) {
+                        if (is(k, "<")) ++d;
+                        else if (is(k, ">") && --d == 0) break;
+                    }
+                } else {
+                    k = match(k);
+                }
+            } else if (is(k, ",")) {
+                if (comma != npos) return false;
+                comma = k;
+            }
+        if (comma == npos || !is_ident(comma - 1) || !is_ident(close - 1)) return false;
+        const std::string v = text(comma - 1), d = text(close - 1);
+        std::string x; // X as spelled, without qualifiers
+        for (size_t k = j + 2; k + 1 < comma; ++k)
+            if (!(is(k, "const") || is(k, "thread"))) x += text(k);
+        // The return type, spelled before the name (back over `METAL_FUNC`, `inline`, `static`).
+        // (`T` or `S<args>`, a name with its template arguments: back over them to the name.)
+        size_t t = j;
+        if (t > 0 && is(t - 1, ">")) {
+            int depth = 0;
+            for (t = j - 1; t > 0; --t) {
+                if (is(t, ">")) ++depth;
+                else if (is(t, "<") && --depth == 0) break;
+            }
+        }
+        if (t == 0 || !is_ident(t - 1)) return false;
+        --t;
+        std::string r;
+        for (size_t k = t; k < j; ++k) r += text(k);
+        if (r != x) return false;
+        const size_t open = close + 1, body_close = match(open);
+        if (body_close == npos || !is(open + 1, "return") || !is(body_close - 1, ";")) return false;
+        const size_t a = open + 2, b = body_close - 1; // the returned expression
+        auto call_at = [&](size_t k, size_t &arg_a, size_t &arg_b, size_t &end) {
+            // `name(ARG, d)`: ARG's tokens [arg_a, arg_b), `end` after the ')'.
+            if (!is(k, name.c_str()) || !is(k + 1, "(")) return false;
+            const size_t c = match(k + 1);
+            if (c == npos || c < k + 5 || !is(c - 1, d.c_str()) || !is(c - 2, ",")) return false;
+            arg_a = k + 2;
+            arg_b = c - 2;
+            end = c + 1;
+            return true;
+        };
+        size_t arg_a, arg_b, end;
+        // as_type<R>(name(as_type<U>(v), d))
+        if (is(a, "as_type") && is(a + 1, "<")) {
+            size_t k = a + 2;
+            std::string cast;
+            while (k < b && !is(k, ">")) cast += text(k++);
+            if (cast != r || !is(k + 1, "(")) return false;
+            const size_t outer_close = match(k + 1);
+            if (outer_close == npos || outer_close + 1 != b || !call_at(k + 2, arg_a, arg_b, end) || end != outer_close) return false;
+            if (!is(arg_a, "as_type") || !is(arg_a + 1, "<")) return false;
+            size_t q = arg_a + 2;
+            while (q < arg_b && !is(q, ">")) ++q;
+            return is(q + 1, "(") && is(q + 2, v.c_str()) && is(q + 3, ")") && q + 4 == arg_b;
+        }
+        // R{name(v.m1, d), ...}
+        size_t k = a;
+        std::string spelled;
+        while (k < b && !is(k, "{")) spelled += text(k++);
+        if (spelled != r || !is(k, "{") || match(k) + 1 != b) return false;
+        std::vector<std::string> members;
+        for (size_t q = k + 1; q < match(k);) {
+            if (!call_at(q, arg_a, arg_b, end) || arg_b != arg_a + 3 || !is(arg_a, v.c_str()) || !is(arg_a + 1, ".") || !is_ident(arg_a + 2))
+                return false;
+            members.push_back(text(arg_a + 2));
+            q = end;
+            if (is(q, ",")) ++q;
+        }
+        const std::string type = r.substr(0, r.find('<'));
+        return !members.empty() && members == data_members_of(type);
+    }
+    // The data members of struct `type` (its one definition), in order: `T name;` declarations at its own
+    // level that are not static; empty when it has another definition or another shape of member.
+    std::vector<std::string> data_members_of(const std::string &type) {
+        std::vector<std::string> members;
+        int definitions = 0;
+        for (size_t i = 0; i + 2 < code_.size(); ++i) {
+            if (!(is(i, "struct") || is(i, "class")) || !is_ident(i + 1) || text(i + 1) != type) continue;
+            size_t open = i + 2;
+            while (open < code_.size() && !is(open, "{") && !is(open, ";") && !is(open, "<")) ++open;
+            if (!is(open, "{")) continue;
+            if (++definitions > 1) return {};
+            const size_t close = match(open);
+            if (close == npos) return {};
+            size_t head = open + 1;
+            for (size_t k = open + 1; k < close; ++k) {
+                if ((is(k, "(") || is(k, "[") || is(k, "{")) && match(k) != npos) {
+                    const size_t m = match(k);
+                    if (is(k, "{") || (is(k, "(") && (is(m + 1, "{") || is(m + 1, "=") || is(m + 1, "threadgroup") || is(m + 1, "const")))) {
+                        // a member function, constructor or `= default` one: to its end
+                        size_t e = m;
+                        while (e < close && !is(e, ";") && !is(e, "{")) ++e;
+                        if (is(e, "{")) e = match(e);
+                        k = e;
+                        head = k + 1;
+                        continue;
+                    }
+                    k = m;
+                    continue;
+                }
+                if (is(k, ";")) {
+                    bool is_static = false;
+                    for (size_t h = head; h < k; ++h)
+                        if (is(h, "static") || is(h, "using") || is(h, "typedef")) is_static = true;
+                    if (!is_static && k > head + 1 && is_ident(k - 1)) members.push_back(text(k - 1));
+                    head = k + 1;
+                }
+            }
+        }
+        return members;
+    }
+    // The names of the source's structs and classes (`struct S {`, `struct S<...> {`, `class S;`).
+    const std::set<std::string> &source_types() {
+        if (source_types_computed_) return source_types_;
+        source_types_computed_ = true;
+        for (size_t j = 0; j + 1 < code_.size(); ++j)
+            if ((is(j, "struct") || is(j, "class")) && is_ident(j + 1)) source_types_.insert(text(j + 1));
+        return source_types_;
+    }
+    bool source_types_computed_ = false;
+    std::set<std::string> source_types_;
     // Everything `refs` names, directly or through the functions, types and kernels it uses.
     std::set<std::string> reachable(const std::set<std::string> &refs) {
         std::set<std::string> seen;
@@ -2858,13 +3026,17 @@ private:
     // `blocked` gets the first name that is not such a function (for the remark).
     bool collect_meeting_helpers(const std::string &f, std::set<std::string> &out, std::string &blocked) {
         if (out.count(f)) return true;
-        if (!user_functions().count(f) && !is_barrier_seed(f)) {
+        // (A struct with a constructor is among user_functions: its name is followed by a body.)
+        if (!is_barrier_seed(f)) {
             // A struct of the source's own whose static member functions meet (`S::reduce(v)`,
             // `Op::simd_op(v)`): those members are helpers the split inlines where called through the type.
             // (The type's own name is no helper: `S<float> s;` is no call.)
             std::set<std::string> members, others;
             if (collecting_types_.count(f)) return true;
-            if (static_meeting_members(f, members, others)) {
+            if (!static_meeting_members(f, members, others)) {
+                auto scanned = static_members_cache_.find(f);
+                if (scanned != static_members_cache_.end() && scanned->second.quiet) return true; // (a trait: no call meets through it)
+            } else {
                 unblocked_types_.insert(f);
                 out.insert(members.begin(), members.end());
                 collecting_types_.insert(f);
@@ -2901,6 +3073,7 @@ private:
     // a non-static meeting member names `this`, or `type` is no struct of the source.
     std::set<std::string> collecting_types_; // types whose members collect_meeting_helpers is collecting
     std::set<std::string> unblocked_types_;  // the kernel's types whose static members meet (collect_meeting_helpers)
+    std::set<std::string> functor_types_;    // types of the source whose call operator meets (static_meeting_members)
     // A function that calls a meeting member through a template parameter (`Op::simd_op(v)`, Op bound
     // by its caller to `Sum<float>`) meets too, though nothing it names reaches a barrier by itself:
     // every function the kernel reaches that names a meeting member or helper is one to inline (found
@@ -2938,6 +3111,8 @@ private:
     }
     struct static_members_result {
         bool ok = false;
+        bool functor = false; // its call operator meets (a functor object: `r(v)`)
+        bool quiet = false;   // nothing of it meets: only a specialisation's pattern names a type that does (a trait)
         std::set<std::string> members, others;
         std::string why; // when not ok: why its meetings are not calls the split sees (for the remark)
     };
@@ -2948,21 +3123,27 @@ private:
         if (cached == static_members_cache_.end()) {
             if (!scanning_types_.insert(type).second) return false; // (a member alias naming its own class)
             static_members_result r;
-            r.ok = scan_static_meeting_members(type, r.members, r.others, r.why);
+            r.ok = scan_static_meeting_members(type, r.members, r.others, r.functor, r.quiet, r.why);
             scanning_types_.erase(type);
             cached = static_members_cache_.emplace(type, std::move(r)).first;
         }
         members = cached->second.members;
         others = cached->second.others;
+        if (cached->second.ok && cached->second.functor) functor_types_.insert(type);
         return cached->second.ok;
     }
     bool scan_static_meeting_members(const std::string &type, std::set<std::string> &members, std::set<std::string> &others,
-                                     std::string &why) {
+                                     bool &functor, bool &quiet, std::string &why) {
         struct member_function {
             std::string name;
             bool is_static = false, is_operator = false;
+            bool is_call_operator = false; // `operator()`
             std::set<std::string> uses;
         };
+        // Data members and the names their declarations hold (`simdgroup_reducer<OP, N, T> simd_reduce;`):
+        // a member function naming one whose type meets meets too.
+        std::map<std::string, std::set<std::string>> data_members;
+        std::set<std::string> declaration_names; // the names of the member declaration being read
         std::vector<member_function> functions;
         std::set<std::string> outside; // names in the class outside its member functions' bodies
         std::map<std::string, std::set<std::string>> aliased; // its member aliases' names in their values (`using block_merge_sort_t = BlockMergeSort<...>;`)
@@ -2975,12 +3156,27 @@ private:
             const size_t close = match(open);
             if (close == npos) return false;
             found = true;
-            if (is(i + 2, "<")) specialised = true;
-            for (size_t h = i + 2; h < open; ++h) // base classes
+            size_t h = i + 2;
+            if (is(h, "<")) {
+                // A partial specialisation's pattern (`S<OP, N, T, enable_if_t<is_simd_op<OP>::value>>`):
+                // which definition applies, not a use of its names (the split asks the compiler which,
+                // specialisation_choice.hpp).
+                specialised = true;
+                for (int d = 0; h < open; ++h) {
+                    if (is(h, "<")) ++d;
+                    else if (is(h, ">") && --d == 0) break;
+                    else if (is(h, ">>") && (d -= 2) <= 0) break;
+                }
+                ++h;
+            }
+            for (; h < open; ++h) // base classes
                 if (is_ident(h)) outside.insert(text(h));
             size_t head = open + 1; // where the current member's declaration starts
+            declaration_names.clear();
             for (size_t k = open + 1; k < close; ++k) {
                 if (is(k, ";") || is(k, "}") || (is(k, ":") && !is(k - 1, ":") && !is(k + 1, ":"))) {
+                    if (is(k, ";") && k > head && is_ident(k - 1)) data_members[text(k - 1)] = declaration_names;
+                    declaration_names.clear();
                     head = k + 1;
                     continue;
                 }
@@ -2996,7 +3192,7 @@ private:
                     if (is(k, "(") && is(b, "{")) {
                         member_function fn;
                         size_t n = k;
-                        if (is(n - 1, ")") && is(n - 2, "(") && is(n - 3, "operator")) fn.is_operator = true;
+                        if (is(n - 1, ")") && is(n - 2, "(") && is(n - 3, "operator")) fn.is_operator = fn.is_call_operator = true;
                         else if (is(n - 1, ">") || !is_ident(n - 1)) fn.is_operator = true; // (operators and the like)
                         else fn.name = text(n - 1);
                         for (size_t h = head; h < k; ++h) {
@@ -3005,11 +3201,16 @@ private:
                         }
                         const size_t body_close = match(b);
                         if (body_close == npos) return false;
-                        for (size_t u = b + 1; u < body_close; ++u)
+                        for (size_t u = b + 1; u < body_close; ++u) {
                             if (is_ident(u)) fn.uses.insert(text(u));
+                            // `(*this)(v)`: a call of the call operator, as `operator()(v)` names it
+                            if (is(u, "(") && is(u + 1, "*") && is(u + 2, "this") && is(u + 3, ")") && is(u + 4, "("))
+                                fn.uses.insert("operator");
+                        }
                         functions.push_back(fn);
                         k = body_close;
                         head = k + 1;
+                        declaration_names.clear();
                         continue;
                     }
                     k = m;
@@ -3023,7 +3224,10 @@ private:
                     k = m;
                     continue;
                 }
-                if (is_ident(k)) outside.insert(text(k));
+                if (is_ident(k)) {
+                    outside.insert(text(k));
+                    declaration_names.insert(text(k));
+                }
             }
         }
         if (!found) return false;
@@ -3032,8 +3236,21 @@ private:
         std::set<std::string> names;
         for (const auto &fn : functions)
             if (!fn.name.empty()) names.insert(fn.name);
+        std::set<std::string> meeting_data_members;
         for (const auto &id : outside)
-            if (id != type && !names.count(id) && (is_barrier_seed(id) || reaches_barrier({id}))) {
+            // (A data member's own name is no use: candle's `simd_reduce` is not Metal's function.)
+            if (id != type && !names.count(id) && !data_members.count(id) && (is_barrier_seed(id) || reaches_barrier({id}))) {
+                // A data member whose type is a struct of the source meeting through calls the split sees
+                // (`simd_reducer<OP, N, T> simd_reduce;`, called `simd_reduce(v)` in a member function):
+                // inlined as a call on the member of the object.
+                std::set<std::string> inner_members, inner_others;
+                if (!specialised && !is_barrier_seed(id) && !user_functions().count(id) && !collecting_types_.count(id) &&
+                    static_meeting_members(id, inner_members, inner_others)) {
+                    for (const auto &d : data_members)
+                        if (d.second.count(id)) meeting_data_members.insert(d.first);
+                    others.insert(id);
+                    continue;
+                }
                 why = specialised ? "'" + type + "' has specialisations, whose arguments or members meet other threads ('" + id +
                                         "'): which definition a use means is the compiler's to choose"
                                   : "'" + type + "' holds a member, base or nested type that meets other threads ('" + id + "')";
@@ -3052,11 +3269,14 @@ private:
                 if (meets[f]) continue;
                 for (const auto &id : functions[f].uses) {
                     const bool through_member = names.count(id) && members.count(id);
-                    if (through_member || meeting_aliases.count(id) || is_barrier_seed(id) ||
+                    // (`this->operator()(a, b)`, `(*this)(v)`: the call operator, which meets)
+                    const bool through_call_operator = id == "operator" && members.count("operator()");
+                    if (through_member || through_call_operator || meeting_aliases.count(id) || meeting_data_members.count(id) || is_barrier_seed(id) ||
                         (id != type && !names.count(id) && reaches_barrier({id}))) {
                         meets[f] = true;
                         changed = true;
                         if (!functions[f].name.empty()) members.insert(functions[f].name);
+                        if (functions[f].is_call_operator) members.insert("operator()"); // (no token is named so: a mark)
                         break;
                     }
                 }
@@ -3064,18 +3284,18 @@ private:
         }
         for (size_t f = 0; f < functions.size(); ++f) {
             if (!meets[f]) continue;
-            if (functions[f].is_operator) {
-                why = "'" + type + "' is a functor object: an operator of it meets other threads, and its calls name no function";
+            // Its call operator is inlined where an object of it is called (`r(v)`; the split finds the
+            // object's declaration); another operator's calls show no name.
+            if (functions[f].is_operator && !functions[f].is_call_operator) {
+                why = "'" + type + "' meets other threads in an operator other than its call operator";
                 return false;
             }
-            if (!functions[f].is_static && functions[f].uses.count("this")) {
-                why = "'" + type + "::" + functions[f].name + "' meets other threads and names 'this'";
-                return false;
-            }
+            if (functions[f].is_call_operator) functor = true;
             for (const auto &id : functions[f].uses)
                 if (id != type && !names.count(id) && !is_barrier_seed(id) && reaches_barrier({id})) others.insert(id);
         }
-        return !members.empty();
+        if (members.empty() && !functor && others.empty()) quiet = true; // (only its patterns name what meets)
+        return !members.empty() || functor;
     }
 
     // ---- types reached through member aliases, and types whose members meet nobody (MLX's sort) ----
@@ -3254,8 +3474,11 @@ private:
             rk.positions = k.positions;
             if (meets) { // (copies per kernel: only the split needs them)
                 rk.user_functions = user_functions();
+                for (const std::string &w : shuffle_wrappers()) rk.user_functions.erase(w); // (Metal's shuffle to the split)
                 rk.meeting_functions = meeting;
                 if (!unblocked_types_.empty()) rk.quiet_types = quiet_types(k.refs, meeting);
+                rk.functor_types = functor_types_;
+                rk.specialisation_choices = specialisation_choices_;
                 rk.reaches_atomics = reaches_atomics(reachable(k.refs));
             }
             std::string code, why;
@@ -3271,7 +3494,7 @@ private:
             } else {
                 std::string lines;
                 if (resolved.empty()) resolved = resolve_conditionals(translated, active_lines_);
-                if (!build_region_function(resolved, rk, code, why, &lines)) {
+                if (!build_region_function(resolved, rk, code, why, &lines, &specialisation_probes_)) {
                     on_fibers(why);
                     continue;
                 }
@@ -3621,6 +3844,8 @@ private:
     bool instantiated_computed_ = false;
     std::set<int> active_lines_;             // rewrite: lines of code the preprocessor kept
     std::vector<operand_repair> repairs_; // rewrite: operands to wrap (operand_repair.hpp)
+    std::map<std::string, int> specialisation_choices_; // rewrite: the compiler's answers (specialisation_choice.hpp)
+    std::vector<std::string> specialisation_probes_;    // rewrite: the split's questions still open
     std::map<std::string, std::set<std::string>> local_constant_uses_; // local constant -> identifiers of its value
     bool user_functions_computed_ = false;
     mutable bracket_table brackets_;
@@ -3700,7 +3925,8 @@ std::string expand_macro_uses(const std::string &prepared, const std::string &pr
 }
 
 translation translate_msl(const preprocessed_msl &source, const compile_options &options,
-                          const std::vector<function_constant_value> &constants, const std::vector<operand_repair> &repairs) {
+                          const std::vector<function_constant_value> &constants, const std::vector<operand_repair> &repairs,
+                          const std::map<std::string, int> &specialisation_choices) {
     translation out;
     translator analysis(source.text, options, constants, pass::analysis, source.prepared);
     bool ok = analysis.analyse();
@@ -3719,6 +3945,7 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
     const std::set<int> active = analysis.active_lines();
     rewrite.set_active_lines(active);
     rewrite.set_repairs(repairs);
+    rewrite.set_specialisation_choices(specialisation_choices);
     std::map<std::string, rewritten_kernel> rewritten;
     std::string body = rewrite.rewrite(rewritten);
     if (!rewrite.errors().empty()) {
@@ -3729,6 +3956,7 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
     const std::string table_start = "\n#line 1 \"softmetal_generated\"\n";
     out.cpp = head + body + table_start + analysis.kernel_table(out.kernel_names, out.meets_threads, rewritten);
     out.log += rewrite.lane_remarks();
+    out.specialisation_probes = rewrite.specialisation_probes();
     bool any_regions = false;
     for (auto &k : rewritten) any_regions = any_regions || k.second.regions;
     if (any_regions) {

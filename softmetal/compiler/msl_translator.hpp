@@ -9,6 +9,7 @@
 // follows (see kernel_entry.h).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,13 +28,19 @@ struct translation {
     std::vector<std::string> kernel_names;            // exported names, table order
     std::vector<bool> meets_threads;                  // per kernel_names entry: it meets other threads (barriers, SIMD-group functions)
     std::vector<function_constant_info> constants;    // declared function constants
+    // Which partial specialisation of a type some split kernel means, asked of the compiler
+    // (specialisation_choice.hpp): code to compile after the fiber-only source; the kernels that
+    // asked stay on fibers until translate_msl is given the answers.
+    std::vector<std::string> specialisation_probes;
 };
 
 // `source` has been through preprocess_msl (stage 1). `repairs`: operands an earlier compile
 // found refused for MSL conversions C++ lacks (operand_repair.hpp), wrapped so they convert as in MSL.
+// `specialisation_choices`: the compiler's answers to an earlier translation's specialisation_probes.
 translation translate_msl(const preprocessed_msl &source, const compile_options &options,
                           const std::vector<function_constant_value> &constants,
-                          const std::vector<operand_repair> &repairs = {});
+                          const std::vector<operand_repair> &repairs = {},
+                          const std::map<std::string, int> &specialisation_choices = {});
 
 } // namespace detail
 } // namespace softmetal

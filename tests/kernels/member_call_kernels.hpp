@@ -4,9 +4,10 @@
 
 namespace kernel_sources {
 
-// Member calls the split does not take (the member reads its object's data or `this`, or the object's
-// name is hidden by a reference of another type): they stay on fibers and must meet there.
-inline constexpr const char *member_calls_on_fibers = R"(
+// Member calls that read their object's data or `this` (the split inlines them, reading the object's
+// members through it), and one whose object's name is hidden by a reference of another type (the split
+// does not take it: it stays on fibers and must meet there).
+inline constexpr const char *member_calls = R"(
 #include <metal_stdlib>
 using namespace metal;
 struct Scaled {

@@ -5,6 +5,7 @@
 
 #include <catch.hpp>
 
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,24 @@ inline const pymetal::device& device() {
     static const pymetal::device d = pymetal::device::system_default();
     return d;
 }
+
+// SOFTMETAL_BARRIER_MODE for one scope (part of the compile cache key, read per compile): "fibers"
+// runs every barrier kernel on fibers, nullptr leaves the split on.
+struct barrier_mode {
+    explicit barrier_mode(const char* mode) {
+        if (const char* old = std::getenv("SOFTMETAL_BARRIER_MODE")) had_ = true, old_ = old;
+        if (mode) setenv("SOFTMETAL_BARRIER_MODE", mode, 1);
+        else unsetenv("SOFTMETAL_BARRIER_MODE");
+    }
+    ~barrier_mode() {
+        if (had_) setenv("SOFTMETAL_BARRIER_MODE", old_.c_str(), 1);
+        else unsetenv("SOFTMETAL_BARRIER_MODE");
+    }
+    barrier_mode(const barrier_mode&) = delete;
+    barrier_mode& operator=(const barrier_mode&) = delete;
+    bool had_ = false;
+    std::string old_;
+};
 
 inline bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
 

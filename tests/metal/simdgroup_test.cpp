@@ -530,20 +530,7 @@ TEST_CASE("a library's own shuffle overload for its own type is the one chosen",
 
 namespace {
 
-// SOFTMETAL_BARRIER_MODE for one scope (part of the compile cache key, read per compile).
-struct barrier_mode {
-    explicit barrier_mode(const char* mode) {
-        if (const char* old = std::getenv("SOFTMETAL_BARRIER_MODE")) had_ = true, old_ = old;
-        if (mode) setenv("SOFTMETAL_BARRIER_MODE", mode, 1);
-        else unsetenv("SOFTMETAL_BARRIER_MODE");
-    }
-    ~barrier_mode() {
-        if (had_) setenv("SOFTMETAL_BARRIER_MODE", old_.c_str(), 1);
-        else unsetenv("SOFTMETAL_BARRIER_MODE");
-    }
-    bool had_ = false;
-    std::string old_;
-};
+using metal_test::barrier_mode;
 
 // Each lane fills its own two elements of A and B through thread_elements() (MLX's steel fragments),
 // the SIMD group multiplies, each lane reads its two of C back.
@@ -806,12 +793,12 @@ TEST_CASE("a row reduction through an operator object's member function (MLX's o
     }
 }
 
-TEST_CASE("member calls on objects that read their object's state, or on a name hidden by a reference, meet their SIMD group on fibers",
+TEST_CASE("member calls on objects that read their object's state (split), or on a name hidden by a reference (fibers), meet their SIMD group",
           "[metal][simdgroup]") {
     const std::uint32_t n = 40; // SIMD groups of 32 and 8
     std::vector<float> in(n);
     for (std::uint32_t i = 0; i < n; ++i) in[i] = float((i * 5) % 11);
-    const pymetal::library lib = device().compile(kernel_sources::member_calls_on_fibers);
+    const pymetal::library lib = device().compile(kernel_sources::member_calls);
     for (const char* name : {"reads_member", "reads_this", "hidden"}) {
         INFO(name);
         auto out = device().new_buffer(std::vector<float>(n, -1.0f));
