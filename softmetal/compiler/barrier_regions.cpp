@@ -1675,9 +1675,12 @@ private:
     bool auto_declaration(size_t i, size_t e, const std::map<std::string, std::string> &rename, const std::string &written,
                           std::string &type) const {
         if (!is(i, "auto") || !is_ident(i + 1) || !is(i + 2, "=") || !is(e - 1, ";") || e < i + 5) return false;
-        for (size_t k = i + 3; k + 1 < e; ++k)
-            if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) k = match_[k];
+        for (size_t k = i + 3; k + 1 < e; ++k) {
+            // (A braced list or a lambda has no type decltype can name here.)
+            if (is(k, "{") || (is(k, "[") && !(is_ident(k - 1) || is(k - 1, ")") || is(k - 1, "]")))) return false;
+            if ((is(k, "(") || is(k, "[")) && match_[k] != npos) k = match_[k];
             else if (is(k, ",")) return false; // (another declarator)
+        }
         std::string expression;
         if (!unevaluated(i + 3, e - 1, rename, written, expression)) return false;
         type = "::sm::regions::deduced_value_t<decltype((" + expression + "))>";
