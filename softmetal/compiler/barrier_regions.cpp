@@ -1185,22 +1185,26 @@ private:
         }
         return defs;
     }
+    // The `template <...>` right before the `struct` (or `class`) keyword at `keyword`: its '<' and '>'.
+    bool template_header(size_t keyword, size_t &open, size_t &close) const {
+        if (keyword < 2 || !is(keyword - 1, ">")) return false;
+        size_t t = keyword - 1;
+        for (int depth = 0;; --t) {
+            if (is(t, ">")) ++depth;
+            else if (is(t, "<") && --depth == 0) break;
+            if (t == 0) return false;
+        }
+        if (t == 0 || !is(t - 1, "template")) return false;
+        open = t;
+        close = keyword - 1;
+        return true;
+    }
     // The primary template's parameter list of `type`: `template <...> struct type` followed by `;` or
     // `{`, its '<' and '>'; false when there is none such.
     bool primary_parameters(const std::string &type, size_t &open, size_t &close) const {
         for (size_t i = 2; i + 2 < toks_.size(); ++i) {
-            if (!(is(i, "struct") || is(i, "class")) || !is_ident(i + 1) || text(i + 1) != type || is(i + 2, "<") || !is(i - 1, ">")) continue;
-            if (!(is(i + 2, ";") || is(i + 2, "{"))) continue;
-            size_t t = i - 1;
-            for (int depth = 0;; --t) {
-                if (is(t, ">")) ++depth;
-                else if (is(t, "<") && --depth == 0) break;
-                if (t == 0) return false;
-            }
-            if (t == 0 || !is(t - 1, "template")) return false;
-            open = t;
-            close = i - 1;
-            return true;
+            if (!(is(i, "struct") || is(i, "class")) || !is_ident(i + 1) || text(i + 1) != type || is(i + 2, "<")) continue;
+            if ((is(i + 2, ";") || is(i + 2, "{")) && template_header(i, open, close)) return true;
         }
         return false;
     }
@@ -1300,16 +1304,9 @@ private:
                 continue;
             }
             // Its own parameters: `template <...>` before `struct`.
-            const size_t kw = c.keyword;
-            if (kw < 2 || !is(kw - 1, ">")) return -1;
-            size_t t = kw - 1;
-            for (int depth = 0;; --t) {
-                if (is(t, ">")) ++depth;
-                else if (is(t, "<") && --depth == 0) break;
-                if (t == 0) return -1;
-            }
-            if (t == 0 || !is(t - 1, "template")) return -1;
-            const std::vector<std::pair<size_t, size_t>> own = split_template_commas(t + 1, kw - 1);
+            size_t own_open, own_close;
+            if (!template_header(c.keyword, own_open, own_close)) return -1;
+            const std::vector<std::pair<size_t, size_t>> own = split_template_commas(own_open + 1, own_close);
             const std::vector<std::pair<size_t, size_t>> pattern = split_template_commas(c.pattern_open + 1, c.pattern_close);
             if (own.size() != args.size() || pattern.size() != parameters) return -1;
             std::map<std::string, std::string> bound;
@@ -1381,22 +1378,10 @@ private:
         } else if (size_t(only) >= defs.size()) {
             return false;
         }
-        {
-            const size_t i = defs[only < 0 ? 0 : size_t(only)].keyword;
-            open = defs[only < 0 ? 0 : size_t(only)].open;
-            if (i > 0 && is(i - 1, ">")) { // `template <...> struct S`
-                size_t t = i - 1;
-                int depth = 0;
-                for (;; --t) {
-                    if (is(t, ">")) ++depth;
-                    else if (is(t, "<") && --depth == 0) break;
-                    if (t == 0) return false;
-                }
-                if (t == 0 || !is(t - 1, "template")) return false;
-                tparams_open = t;
-                tparams_close = i - 1;
-            }
-        }
+        const class_definition &chosen = defs[only < 0 ? 0 : size_t(only)];
+        open = chosen.open;
+        // (`template <...> struct S`: its parameters, which the inlining binds)
+        if (chosen.keyword > 0 && is(chosen.keyword - 1, ">") && !template_header(chosen.keyword, tparams_open, tparams_close)) return false;
         if (match_[open] == npos) return false;
         const size_t close = match_[open];
         // The members: names declared at the class's own level.

@@ -2795,8 +2795,7 @@ private:
         std::string x; // X as spelled, without qualifiers
         for (size_t k = j + 2; k + 1 < comma; ++k)
             if (!(is(k, "const") || is(k, "thread"))) x += text(k);
-        // The return type, spelled before the name (back over `METAL_FUNC`, `inline`, `static`).
-        // (`T` or `S<args>`, a name with its template arguments: back over them to the name.)
+        // The return type right before the name: `T`, or `S<args>` (back over the arguments to the name).
         size_t t = j;
         if (t > 0 && is(t - 1, ">")) {
             int depth = 0;
