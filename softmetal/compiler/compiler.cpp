@@ -197,7 +197,9 @@ in_process_cache &modules_in_process() {
     return *c;
 }
 
-std::string disk_key(const translation &tr, const compiler_identity &cc, const std::vector<std::string> &flags) {
+// A cache entry's key: from the translated program's digest (sha256 of its text), so that a library
+// compiled on demand can find its chunks' entries in a later process without translating again.
+std::string entry_key(const std::string &cpp_digest, const compiler_identity &cc, const std::vector<std::string> &flags) {
     sha256 h;
     h.field(translator_version);
     h.field(std::to_string(SM_ABI_VERSION));
@@ -205,8 +207,11 @@ std::string disk_key(const translation &tr, const compiler_identity &cc, const s
     h.field(cc.path);
     h.field(cc.fingerprint); // version, target, -march=native's CPU and features
     for (const auto &f : flags) h.field(f);
-    h.field(tr.cpp);
+    h.field(cpp_digest);
     return h.hex_digest();
+}
+std::string disk_key(const translation &tr, const compiler_identity &cc, const std::vector<std::string> &flags) {
+    return entry_key(sha256_hex(tr.cpp), cc, flags);
 }
 
 // Where the user's source first names `name` (an identifier token), as "L:C"; "" if nowhere.
@@ -434,6 +439,8 @@ const std::string &softmetal_build_identity() {
     return identity;
 }
 
+size_t on_demand_threshold();
+
 std::string source_key(const std::string &src, const compile_options &o, const std::vector<function_constant_value> &constants,
                        const compiler_identity &cc, const std::vector<std::string> &flags) {
     sha256 h;
@@ -450,23 +457,58 @@ std::string source_key(const std::string &src, const compile_options &o, const s
     h.field(mode ? mode : "<unset>");
     const char *lanes = std::getenv("SOFTMETAL_LANES");
     h.field(lanes ? lanes : "<unset>");
+    // Whether the library is compiled whole or on demand: the index records which.
+    h.field(std::to_string(on_demand_threshold()));
     return h.hex_digest();
 }
 
-// "index <source key>\n<entry key>\n" then one "<index> <type> <has_value> <name>" line per function
+// What the source index records of a library.
+struct source_index {
+    std::string entry_key;          // compiled whole: its cache entry
+    bool on_demand = false;         // compiled on demand (check_on_demand): what its chunks need
+    std::string cpp_digest;         // the checked translation's digest, from which the chunks' keys come
+    size_t chunk_size = 0;
+    std::vector<std::string> names; // its functions, in the table's order
+    std::vector<function_constant_info> constants;
+};
+
+// "index <source key>\n", then "<entry key>\n" or "on-demand <digest> <chunk size> <count>\n" and that
+// many function names, one per line; then one "<index> <type> <has_value> <name>" line per function
 // constant. The source key says whose index this is: another source's index put in its place is ignored.
-std::string encode_index(const std::string &source_key, const std::string &entry_key, const std::vector<function_constant_info> &constants) {
-    std::string out = "index " + source_key + "\n" + entry_key + "\n";
-    for (const auto &c : constants)
+// (A name holding a line break cannot be written: no index, the library is made again next time.)
+bool encode_index(const std::string &source_key, const source_index &index, std::string &out) {
+    out = "index " + source_key + "\n";
+    if (index.on_demand) {
+        out += "on-demand " + index.cpp_digest + " " + std::to_string(index.chunk_size) + " " + std::to_string(index.names.size()) + "\n";
+        for (const std::string &n : index.names) {
+            if (n.find_first_of("\r\n") != std::string::npos) return false;
+            out += n + "\n";
+        }
+    } else {
+        out += index.entry_key + "\n";
+    }
+    for (const auto &c : index.constants)
         out += std::to_string(c.index) + " " + std::to_string(c.type) + " " + (c.has_value ? "1" : "0") + " " + c.name + "\n";
-    return out;
+    return true;
 }
-bool decode_index(const std::string &text, const std::string &source_key, std::string &entry_key,
-                  std::vector<function_constant_info> &constants) {
+bool decode_index(const std::string &text, const std::string &source_key, source_index &index) {
     std::istringstream in(text);
-    std::string owner;
-    if (!std::getline(in, owner) || owner != "index " + source_key) return false;
-    if (!std::getline(in, entry_key) || entry_key.size() != 64) return false;
+    std::string owner, second;
+    if (!std::getline(in, owner) || owner != "index " + source_key || !std::getline(in, second)) return false;
+    if (second.compare(0, 10, "on-demand ") == 0) {
+        std::istringstream f(second.substr(10));
+        size_t count = 0;
+        if (!(f >> index.cpp_digest >> index.chunk_size >> count) || index.cpp_digest.size() != 64 || index.chunk_size == 0) return false;
+        index.on_demand = true;
+        for (size_t i = 0; i < count; ++i) {
+            std::string name;
+            if (!std::getline(in, name)) return false;
+            index.names.push_back(name);
+        }
+    } else {
+        index.entry_key = second;
+        if (index.entry_key.size() != 64) return false;
+    }
     std::string line;
     while (std::getline(in, line)) {
         std::istringstream f(line);
@@ -476,20 +518,35 @@ bool decode_index(const std::string &text, const std::string &source_key, std::s
         f.get();
         std::getline(f, c.name);
         c.has_value = has != 0;
-        constants.push_back(c);
+        index.constants.push_back(c);
     }
     return true;
 }
-compile_result load_indexed(const std::string &dir, const std::string &skey, const sm_runtime_api *runtime) {
+// The verified cache entry `key`, loaded, with the warnings of its build; no module where there is none.
+compile_result load_entry(const std::string &dir, const std::string &key, const sm_runtime_api *runtime,
+                          const std::vector<function_constant_info> &constants) {
     compile_result r;
-    std::string text, key, err;
-    std::vector<function_constant_info> constants;
-    if (!read_small_file(dir + "/src-" + skey + ".txt", text) || !decode_index(text, skey, key, constants)) return r;
+    std::string err;
     int fd = open_verified_entry(dir, key);
     if (fd < 0) return r;
     close(fd);
     r.module = module_loader::load(dir + "/" + key + ".so", runtime, constants, err);
     if (r.module) read_small_file(dir + "/" + key + ".log", r.log); // its warnings
+    return r;
+}
+
+// The library the source index names for `skey`: its entry, or (compiled on demand) the module
+// `on_demand` makes of the index, with the warnings of its check. No module when there is no index or
+// its entry is gone.
+compile_result load_indexed(const std::string &dir, const std::string &skey, const sm_runtime_api *runtime,
+                            const std::function<std::shared_ptr<const kernel_module>(const source_index &)> &on_demand) {
+    std::string text;
+    source_index index;
+    if (!read_small_file(dir + "/src-" + skey + ".txt", text) || !decode_index(text, skey, index)) return {};
+    if (!index.on_demand) return load_entry(dir, index.entry_key, runtime, index.constants);
+    compile_result r;
+    if (!read_small_file(dir + "/src-" + skey + ".log", r.log)) return r;
+    r.module = on_demand(index);
     return r;
 }
 
@@ -615,11 +672,9 @@ size_t on_demand_chunk_size(const translation &tr) {
 }
 
 // A large library: the whole program checked by clang (-fsyntax-only, after the confinement check
-// of what it preprocesses to), then a module that compiles chunks of its kernels when asked.
-compile_result check_library(const std::string &src, const translation &tr, const compiler_identity &cc,
-                             const std::vector<std::string> &flags, const sm_runtime_api *runtime, const cache_location &loc,
-                             std::string log, std::string &clang_output) {
-    compile_result r;
+// of what it preprocesses to), in a private directory. Its diagnostics go to `log`.
+bool check_whole(const std::string &src, const translation &tr, const compiler_identity &cc, const std::vector<std::string> &flags,
+                 const cache_location &loc, std::string &log, std::string &clang_output) {
     std::string err;
     const char *tmp = std::getenv("TMPDIR");
     std::string include, dir;
@@ -632,24 +687,70 @@ compile_result check_library(const std::string &src, const translation &tr, cons
     }
     if (dir.empty() || include.empty()) {
         if (!dir.empty()) remove_tree(dir);
-        r.log = log + "softmetal: error: " + err + "\n";
-        return r;
+        log += "softmetal: error: " + err + "\n";
+        return false;
     }
     const bool checked = !build(cc, flags, include, dir, tr, src, log, clang_output, true).empty();
     remove_tree(dir);
-    r.log = log;
-    if (!checked) return r;
-    const size_t chunk_size = on_demand_chunk_size(tr);
-    auto build_chunk = [src, tr, cc, flags, runtime, loc, chunk_size](size_t chunk) {
-        std::vector<std::string> chunk_flags = flags;
-        chunk_flags.push_back("-DSM_CHUNK=" + std::to_string(chunk));
-        chunk_flags.push_back("-DSM_CHUNK_SIZE=" + std::to_string(chunk_size));
-        std::string output;
-        return loc.enabled ? compile_cached(src, tr, cc, chunk_flags, runtime, loc.directory, "", output)
-                           : compile_uncached(src, tr, cc, chunk_flags, runtime, "", output);
-    };
-    r.module = on_demand_builder::make(tr.kernel_names, chunk_size, build_chunk, tr.constants);
-    return r;
+    return checked;
+}
+
+// One attempt of build_with_repairs for a library whose code is made on demand: the split source
+// checked, else (no repair left to try) the fiber-only one, which `t` then becomes.
+bool check_on_demand(const std::string &src, translation &t, const compiler_identity &cc, const std::vector<std::string> &flags,
+                     const cache_location &loc, std::string &log, std::string &clang_output, const std::vector<operand_repair> &applied,
+                     bool last_round) {
+    if (check_whole(src, t, cc, flags, loc, log, clang_output)) return true;
+    if (t.cpp_fibers.empty()) return false;
+    if (!last_round && new_repairs(clang_output, t.cpp, applied)) return false; // another round, split
+    log += split_source_failed(clang_output, t.cpp);
+    t.cpp = t.cpp_fibers;
+    clang_output.clear();
+    return check_whole(src, t, cc, flags, loc, log, clang_output);
+}
+
+// What the chunks of a library compiled on demand are made from: the checked translation, or, in a
+// process that found the library in the source index, the means to make it again (once, and only
+// when a chunk is not in the cache: a chunk's key comes from the translation's digest alone).
+struct chunk_source {
+    std::string src;
+    compile_options options;
+    std::vector<function_constant_value> constant_values;
+    compiler_identity cc;
+    std::vector<std::string> flags;
+    const sm_runtime_api *runtime = nullptr;
+    cache_location loc;
+    std::string cpp_digest;
+    size_t chunk_size = 1;
+    std::vector<function_constant_info> constants;
+    std::shared_ptr<const translation> tr; // null until needed, in such a later process
+};
+
+std::shared_ptr<const translation> translate_checked(const chunk_source &s, std::string &log);
+
+// Chunk `chunk` of the library: kernels [chunk * chunk_size, (chunk + 1) * chunk_size) of its table.
+// (kernel_module::find calls it under its lock: one chunk built at a time per module.)
+compile_result build_chunk(chunk_source &s, size_t chunk) {
+    std::vector<std::string> flags = s.flags;
+    flags.push_back("-DSM_CHUNK=" + std::to_string(chunk));
+    flags.push_back("-DSM_CHUNK_SIZE=" + std::to_string(s.chunk_size));
+    if (!s.tr) {
+        if (s.loc.enabled) {
+            compile_result r = load_entry(s.loc.directory, entry_key(s.cpp_digest, s.cc, flags), s.runtime, s.constants);
+            if (r.module) return r;
+        }
+        std::string log;
+        s.tr = translate_checked(s, log);
+        if (!s.tr) return {nullptr, log};
+    }
+    std::string output;
+    return s.loc.enabled ? compile_cached(s.src, *s.tr, s.cc, flags, s.runtime, s.loc.directory, "", output)
+                         : compile_uncached(s.src, *s.tr, s.cc, flags, s.runtime, "", output);
+}
+
+std::shared_ptr<const kernel_module> on_demand_module(const std::shared_ptr<chunk_source> &source, std::vector<std::string> names) {
+    return on_demand_builder::make(std::move(names), source->chunk_size, [source](size_t chunk) { return build_chunk(*source, chunk); },
+                                   source->constants);
 }
 
 // The compiler's output for a syntax-only run of `source` (a translation's, with the split's questions
@@ -676,6 +777,25 @@ std::string syntax_check_output(const std::string &src, const std::string &sourc
     return output;
 }
 
+// A process that found a library compiled on demand in the source index, and a chunk of it that is
+// not in the cache: the translation made again, as compile_library_impl made it (the same rounds of
+// questions and repairs, the same check). Null, with the log, when that fails now.
+std::shared_ptr<const translation> translate_checked(const chunk_source &s, std::string &log) {
+    preprocessed_msl pre = preprocess(s.src, s.options, s.cc, s.loc);
+    if (!pre.ok) {
+        log = pre.log;
+        return nullptr;
+    }
+    translation tr;
+    const bool checked = build_with_repairs(pre, s.options, s.constant_values, tr, [&](translation &t, std::string &clang_output,
+                                                                                      const std::vector<operand_repair> &applied, bool last_round) {
+        log = t.log;
+        return check_on_demand(s.src, t, s.cc, s.flags, s.loc, log, clang_output, applied, last_round);
+    }, [&](const std::string &source) { return syntax_check_output(s.src, source, s.cc, s.flags, s.loc); });
+    if (!tr.ok) log = tr.log;
+    return checked ? std::make_shared<const translation>(std::move(tr)) : nullptr;
+}
+
 compile_result compile_library_impl(const std::string &src, const compile_options &options, const sm_runtime_api *runtime,
                                     const std::vector<function_constant_value> &constants) {
     std::string ikey = in_process_key(src, options, runtime, constants);
@@ -693,8 +813,25 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     if (!cc.found) return {nullptr, cc.error + "\n"};
     std::vector<std::string> flags = compile_flags(options.fast_math);
     const std::string skey = loc.enabled ? source_key(src, options, constants, cc, flags) : std::string();
+    // The chunk source of a library compiled on demand (made again from the source on a chunk's cache miss).
+    auto source_for_chunks = [&](const std::string &digest, size_t chunk_size, const std::vector<function_constant_info> &declared) {
+        auto s = std::make_shared<chunk_source>();
+        s->src = src;
+        s->options = options;
+        s->constant_values = constants;
+        s->cc = cc;
+        s->flags = flags;
+        s->runtime = runtime;
+        s->loc = loc;
+        s->cpp_digest = digest;
+        s->chunk_size = chunk_size;
+        s->constants = declared;
+        return s;
+    };
     if (loc.enabled) {
-        compile_result r = load_indexed(loc.directory, skey, runtime);
+        compile_result r = load_indexed(loc.directory, skey, runtime, [&](const source_index &index) {
+            return on_demand_module(source_for_chunks(index.cpp_digest, index.chunk_size, index.constants), index.names);
+        });
         if (r.module) {
             print_remarks(r);
             std::lock_guard<std::mutex> lock(cache.mutex);
@@ -706,24 +843,27 @@ compile_result compile_library_impl(const std::string &src, const compile_option
     if (!pre.ok) return {nullptr, pre.log};
     translation tr;
     compile_result r;
-    std::string entry_key;
+    source_index index;
     build_with_repairs(pre, options, constants, tr, [&](translation &t, std::string &clang_output, const std::vector<operand_repair> &applied, bool last_round) {
         std::string log = t.log;
         if (!loc.refusal.empty())
             log += "softmetal: note: not using the kernel cache (" + loc.refusal + "); building in a private temporary directory\n";
         const size_t threshold = on_demand_threshold();
         if (threshold > 0 && library_cost(t) >= threshold) {
-            r = check_library(src, t, cc, flags, runtime, loc, log, clang_output);
-            if (!r.module && !t.cpp_fibers.empty()) {
-                if (!last_round && new_repairs(clang_output, t.cpp, applied)) return false; // another round, split
-                log += split_source_failed(clang_output, t.cpp);
-                t.cpp = t.cpp_fibers;
-                clang_output.clear();
-                r = check_library(src, t, cc, flags, runtime, loc, log, clang_output);
-            }
-            return bool(r.module);
+            r = {nullptr, std::string()};
+            const bool checked = check_on_demand(src, t, cc, flags, loc, log, clang_output, applied, last_round);
+            r.log = log;
+            if (!checked) return false;
+            index.on_demand = true;
+            index.cpp_digest = sha256_hex(t.cpp);
+            index.chunk_size = on_demand_chunk_size(t);
+            index.names = t.kernel_names;
+            std::shared_ptr<chunk_source> chunks = source_for_chunks(index.cpp_digest, index.chunk_size, t.constants);
+            chunks->tr = std::make_shared<const translation>(t);
+            r.module = on_demand_module(chunks, t.kernel_names);
+            return true;
         }
-        r = loc.enabled ? compile_cached(src, t, cc, flags, runtime, loc.directory, log, clang_output, &entry_key)
+        r = loc.enabled ? compile_cached(src, t, cc, flags, runtime, loc.directory, log, clang_output, &index.entry_key)
                         : compile_uncached(src, t, cc, flags, runtime, log, clang_output);
         if (!r.module && !t.cpp_fibers.empty()) {
             if (!last_round && new_repairs(clang_output, t.cpp, applied)) return false; // another round, split
@@ -732,13 +872,21 @@ compile_result compile_library_impl(const std::string &src, const compile_option
             log += split_source_failed(clang_output, t.cpp);
             t.cpp = t.cpp_fibers;
             clang_output.clear();
-            r = loc.enabled ? compile_cached(src, t, cc, flags, runtime, loc.directory, log, clang_output, &entry_key)
+            r = loc.enabled ? compile_cached(src, t, cc, flags, runtime, loc.directory, log, clang_output, &index.entry_key)
                             : compile_uncached(src, t, cc, flags, runtime, log, clang_output);
         }
         return bool(r.module);
     }, [&](const std::string &source) { return syntax_check_output(src, source, cc, flags, loc); });
     if (!tr.ok) return {nullptr, tr.log};
-    if (r.module && loc.enabled && !entry_key.empty()) write_small_file_atomically(loc.directory, "src-" + skey + ".txt", encode_index(skey, entry_key, tr.constants));
+    if (r.module && loc.enabled && (index.on_demand || !index.entry_key.empty())) {
+        index.constants = tr.constants;
+        std::string text;
+        if (encode_index(skey, index, text)) {
+            // (A library compiled on demand has no entry of its own: its warnings are kept beside the index.)
+            if (index.on_demand) write_small_file_atomically(loc.directory, "src-" + skey + ".log", r.log);
+            write_small_file_atomically(loc.directory, "src-" + skey + ".txt", text);
+        }
+    }
     print_remarks(r);
     if (r.module) {
         std::lock_guard<std::mutex> lock(cache.mutex);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "compiler/compiler.hpp"
+#include "compiler/compiler_testing.hpp"
 #include "direct_runner.hpp"
 #include "test_environment.hpp"
 
@@ -226,4 +227,42 @@ TEST_CASE("a kernel that meets other threads runs correctly from its on-demand c
     CHECK(runner.run(c) == "");
     REQUIRE(runner.module);
     CHECK(runner.module->compiles_on_demand());
+}
+
+TEST_CASE("a library compiled on demand is found again through the source index, without translating it again", "[compiler][on_demand]") {
+    // A later process (here: the modules in memory forgotten) takes the checked library's function
+    // names from the index, runs no compiler for a chunk already in the cache, and makes a chunk that is
+    // not (translating the source again then, once).
+    softmetal_test::use_default_test_cache();
+    on_demand_threshold lowered("2");
+    const std::string runs = softmetal_test::private_test_directory() + "/on-demand-index-runs-" + std::to_string(std::rand());
+    softmetal_test::scoped_environment cxx("SOFTMETAL_CXX", softmetal_test::counting_compiler(runs, softmetal_test::counted_runs::compiles).c_str());
+    const std::string source = scaled_library("indexed");
+    auto first = softmetal::compile_library(source, {}, softmetal_test::test_runtime());
+    INFO(first.log);
+    REQUIRE(first.module);
+    REQUIRE(first.module->compiles_on_demand());
+    REQUIRE(first.module->find("scale_0"));
+    const size_t after_first = softmetal_test::lines_in(runs);
+    CHECK(after_first > 0);
+    const size_t objects = cached_objects();
+
+    softmetal::detail::forget_loaded_modules_for_testing();
+    auto again = softmetal::compile_library(source, {}, softmetal_test::test_runtime());
+    REQUIRE(again.module);
+    CHECK(again.module != first.module);
+    CHECK(again.module->compiles_on_demand());
+    CHECK(again.module->function_names() == first.module->function_names());
+    CHECK(softmetal_test::lines_in(runs) == after_first); // neither preprocessed, translated nor checked
+    REQUIRE(again.module->find("scale_5"));                // chunk 0, from the cache
+    CHECK(softmetal_test::lines_in(runs) == after_first);
+    CHECK(cached_objects() == objects);
+    for (const auto &c : {run_of(source, "scale_5", 5.0f, 0.0f)}) {
+        softmetal_test::direct_runner runner;
+        CHECK(runner.run(c) == "");
+    }
+    REQUIRE(again.module->find("scale_69")); // chunk 1: translated again, then built
+    CHECK(softmetal_test::lines_in(runs) > after_first);
+    CHECK(cached_objects() == objects + 1);
+    CHECK(again.module->on_demand_log("scale_69").empty());
 }
