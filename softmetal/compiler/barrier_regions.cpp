@@ -1238,41 +1238,6 @@ private:
         out.append(text, pos, std::string::npos);
         return true;
     }
-    // Whether the type `spelled` (at namespace scope), where it is a struct of the source, can be made in
-    // the thread address space without arguments, as the split's per-thread copies and SIMD-group
-    // meetings make their values: not when it declares constructors but no such one (candle's
-    // `indexed<T>`, whose only one is `indexed<T>() threadgroup = default;`). Another type: yes.
-    bool default_constructible_in_threads(const std::string &spelled) const {
-        for (const token &t : tokenize_msl(spelled)) {
-            if (t.kind != token_kind::identifier) continue;
-            const std::string name = spelled.substr(t.offset, t.length);
-            for (const class_definition &c : class_definitions(name)) {
-                bool declares = false, plain = false;
-                for (size_t k = c.open + 1; k + 1 < match_[c.open]; ++k) {
-                    if ((is(k, "{") || is(k, "[")) && match_[k] != npos) {
-                        k = match_[k];
-                        continue;
-                    }
-                    // `name(`, `name<...>(` at the class's level (not after `.`, `::` or `~`): a constructor
-                    if (!is_ident(k) || text(k) != name || member(k) || is(k - 1, "~")) continue;
-                    size_t p = k + 1;
-                    if (is(p, "<")) p = angle_close(p) + 1;
-                    if (p == 0 || !is(p, "(") || match_[p] == npos) continue;
-                    declares = true;
-                    size_t q = match_[p] + 1;
-                    bool other_space = false;
-                    while (is(q, "threadgroup") || is(q, "device") || is(q, "constant") || is(q, "thread") || is(q, "const")) {
-                        if (!is(q, "thread") && !is(q, "const")) other_space = true;
-                        ++q;
-                    }
-                    if (match_[p] == p + 1 && !other_space) plain = true;
-                    k = match_[p];
-                }
-                if (declares && !plain) return false;
-            }
-        }
-        return true;
-    }
     // Which definition of `type` an object of `type<args>` is, when the class has partial specialisations
     // chosen by conditions, each of the shape `template <P...> struct type<P..., typename enable_if_t<C>>`
     // (its parameters, in order, then `enable_if_t<C>` or `enable_if<C>::type` for each defaulted
@@ -1290,7 +1255,7 @@ private:
         std::string spelled_type = type + "<";
         for (size_t a = 0; a < args.size(); ++a) {
             std::string r;
-            if (!at_namespace_scope(args[a], r) || !default_constructible_in_threads(r)) return -1;
+            if (!at_namespace_scope(args[a], r)) return -1;
             resolved.push_back(r);
             spelled_type += (a ? ", " : "") + r;
         }
@@ -2211,7 +2176,8 @@ private:
         out += declarations;
         if (!is_void) {
             ret = "sm_ret" + tag;
-            out += at + type + ret + ";\n";
+            // (Not `T sm_ret;`: a class whose one constructor is `threadgroup` cannot be made so here.)
+            out += at + type + ret + " = ::sm::regions::return_slot<" + type + ">();\n";
         }
         out += at + "{\n" + using_directive;
         for (size_t p = 0; p < ps.size(); ++p) {

@@ -32,9 +32,12 @@ template <typename T> struct SimdMax {
     METAL_FUNC T operator()(T a, T b) { return a > b ? a : b; }
 };
 // A value with its index (candle's argmax), and the source's own shuffle of it, member by member.
+// Its one constructor is for threadgroup memory: in the thread address space it is only ever made
+// from a braced list (an aggregate), never without arguments.
 template <typename T> struct indexed {
     uint i;
     T val;
+    constexpr indexed<T>() threadgroup = default;
 };
 template <typename T> METAL_FUNC indexed<T> simd_shuffle_down(indexed<T> iv, ushort delta) {
     return indexed<T>{simd_shuffle_down(iv.i, delta), simd_shuffle_down(iv.val, delta)};

@@ -29,12 +29,36 @@ template <class T> T &declval_of();
 // `T name;` living across a split is a per-thread copy declared before the regions; where the
 // declaration was, a class type is default-initialized again (its default member initializers and
 // default constructor run, as the declaration would); another type keeps its (indeterminate) value.
+// (A class that cannot be made without arguments here, candle's `indexed<T>` whose one constructor
+// is `threadgroup`, is never declared so by the kernel itself: such a copy is the inlining's return value.)
 template <class T> SM_INLINE T default_initialized(T current) {
-    if constexpr (__is_class(T)) {
+    if constexpr (__is_class(T) && __is_constructible(T)) {
         T fresh;
         return fresh;
     } else {
         return current;
+    }
+}
+
+// Room for N values of T, not constructed: what a meeting holds is copied in as bytes (each lane
+// stored its own), so values of a class that cannot be made without arguments in the thread address
+// space (candle's `indexed<T>`, whose one constructor is `threadgroup`) meet as any other.
+template <class T, unsigned N> struct uninitialized {
+    alignas(T) unsigned char bytes[sizeof(T) * N];
+    SM_INLINE T *data() { return (T *)bytes; }
+    SM_INLINE const T *data() const { return (const T *)bytes; }
+    SM_INLINE T &operator[](unsigned i) { return data()[i]; }
+    SM_INLINE const T &operator[](unsigned i) const { return data()[i]; }
+};
+// What an inlined helper's return value starts as (barrier_regions.cpp's `sm_ret<N>`, assigned by its
+// `return` before it is read): default-initialized where T can be made so, else unconstructed bytes.
+template <class T> SM_INLINE T return_slot() {
+    if constexpr (__is_constructible(T)) {
+        T fresh;
+        return fresh;
+    } else {
+        uninitialized<T, 1> room;
+        return room[0];
     }
 }
 
@@ -45,7 +69,7 @@ template <class T> T value_of(T v);
 // One SIMD group's arguments as a compute function sees them: lanes [0, n), `mask` the live ones.
 template <class T> struct lanes_of {
     using value_type = T; // results are written through value_type * (not deduced: it has an address space)
-    T v[simd::width];
+    uninitialized<T, simd::width> v;
     unsigned arg[simd::width]; // the second argument (a lane or a distance), for shuffles
     unsigned mask = 0, n = 0;
     SM_INLINE bool live(unsigned l) const { return l < n && ((mask >> l) & 1u); }
@@ -75,23 +99,23 @@ SM_INLINE void compute(const unsigned char *args, const unsigned *second, unsign
     // `args` is null for functions without arguments (simd_is_first, simd_active_threads_mask).
     const bool whole = g.n == simd::width;
     if (args) {
-        if (whole) __builtin_memcpy(g.v, args + sizeof(T) * base, sizeof(T) * simd::width);
-        else __builtin_memcpy(g.v, args + sizeof(T) * base, sizeof(T) * g.n);
+        if (whole) __builtin_memcpy(g.v.data(), args + sizeof(T) * base, sizeof(T) * simd::width);
+        else __builtin_memcpy(g.v.data(), args + sizeof(T) * base, sizeof(T) * g.n);
     }
     if (second) {
         if (whole) __builtin_memcpy(g.arg, second + base, sizeof(unsigned) * simd::width);
         else __builtin_memcpy(g.arg, second + base, sizeof(unsigned) * g.n);
     }
-    R out[simd::width];
-    f(g, out);
-    if (whole) __builtin_memcpy(results + sizeof(R) * base, out, sizeof(R) * simd::width);
-    else __builtin_memcpy(results + sizeof(R) * base, out, sizeof(R) * g.n);
+    uninitialized<R, simd::width> out;
+    f(g, out.data());
+    if (whole) __builtin_memcpy(results + sizeof(R) * base, out.data(), sizeof(R) * simd::width);
+    else __builtin_memcpy(results + sizeof(R) * base, out.data(), sizeof(R) * g.n);
 }
 // Thread t's result.
 template <class R> SM_INLINE R result(const unsigned char *results, unsigned t) {
-    R r;
-    __builtin_memcpy(&r, results + sizeof(R) * t, sizeof(R));
-    return r;
+    uninitialized<R, 1> r;
+    __builtin_memcpy(r.data(), results + sizeof(R) * t, sizeof(R));
+    return r[0];
 }
 
 template <class Op> struct reduce {
