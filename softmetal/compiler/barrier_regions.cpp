@@ -5,6 +5,7 @@
 #include <cctype>
 #include <limits>
 #include <map>
+#include <unordered_map>
 #include <set>
 
 #include "compiler/body_directives.hpp"
@@ -165,6 +166,7 @@ struct stmt {
     std::string type;         // its type as declared, without top-level const (for the per-thread copies)
     std::string array_suffix; // `[N]...` of an array declaration, else empty
     size_t init_eq = npos;    // its `=`, if it has an initialiser
+    size_t init_brace = npos; // its `{`, if it is initialised by a braced list (`T name{...};`)
     bool in_loop = false;     // inside a loop around split points (not a block)
     std::vector<std::string> scope_declared; // scope: the names it declares
     // simd: the statement's SIMD-group calls (none inside another's arguments); their arguments are
@@ -382,6 +384,19 @@ private:
         }
     }
     bool member(size_t i) const { return i > 0 && (is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")); }
+    // The tokens naming identifier `name`, in order. Made on first use: the definitions of a helper or
+    // a class are looked up among a whole library's tokens (a million for candle's reduce.metal) many
+    // times per kernel.
+    const std::vector<size_t> &occurrences(const std::string &name) const {
+        if (!occurrences_made_) {
+            for (size_t i = 0; i < toks_.size(); ++i)
+                if (is_ident(i)) occurrences_[text(i)].push_back(i);
+            occurrences_made_ = true;
+        }
+        static const std::vector<size_t> nowhere;
+        auto it = occurrences_.find(name);
+        return it == occurrences_.end() ? nowhere : it->second;
+    }
     bool is_helper_call(size_t i) const {
         if (declarator(i)) return false;
         if (functor_candidate(i)) return true;
@@ -611,6 +626,14 @@ private:
                 out += copy(i, body + 1, rename);
                 if (!expand_list(body + 1, e - 1, rename, depth, out)) return false;
                 out += copy(e - 1, e, rename);
+            } else if ((is(i, "for") || is(i, "while")) && is(i + 1, "(") && match_[i + 1] != npos && match_[i + 1] + 1 < e &&
+                       !is(match_[i + 1] + 1, "{") && !contains_helper_call(i, match_[i + 1] + 1)) {
+                // A body without braces (`for (...) v = max_with_lane_below(v, offset);`): braced here, its
+                // statement expanded as a block's.
+                const size_t body = match_[i + 1] + 1;
+                out += copy(i, body, rename) + "{\n";
+                if (!expand_list(body, e, rename, depth, out)) return false;
+                out += "}\n";
             } else if (is(i, "{")) {
                 out += copy(i, i + 1, rename);
                 if (!expand_list(i + 1, e - 1, rename, depth, out)) return false;
@@ -968,8 +991,8 @@ private:
     // their parameters' count and kinds: a number for a type parameter, or too many arguments, rules one out).
     bool find_definition(const std::string &name, definition &d, size_t call = npos) const {
         std::vector<definition> found;
-        for (size_t i = 0; i + 1 < toks_.size(); ++i) {
-            if (!is_ident(i) || text(i) != name || !is(i + 1, "(") || match_[i + 1] == npos || member(i)) continue;
+        for (const size_t i : occurrences(name)) {
+            if (i + 1 >= toks_.size() || !is(i + 1, "(") || match_[i + 1] == npos || member(i)) continue;
             size_t k = match_[i + 1] + 1;
             while (is(k, "const") || is(k, "thread") || is(k, "device") || is(k, "threadgroup") || is(k, "constant") || is(k, "noexcept")) ++k;
             if (!is(k, "{")) continue;
@@ -1167,8 +1190,9 @@ private:
     };
     std::vector<class_definition> class_definitions(const std::string &type) const {
         std::vector<class_definition> defs;
-        for (size_t i = 0; i + 2 < toks_.size(); ++i) {
-            if (!(is(i, "struct") || is(i, "class")) || !is_ident(i + 1) || text(i + 1) != type) continue;
+        for (const size_t name : occurrences(type)) {
+            const size_t i = name - 1;
+            if (name == 0 || name + 1 >= toks_.size() || !(is(i, "struct") || is(i, "class"))) continue;
             class_definition c;
             c.keyword = i;
             size_t k = i + 2;
@@ -1202,8 +1226,9 @@ private:
     // The primary template's parameter list of `type`: `template <...> struct type` followed by `;` or
     // `{`, its '<' and '>'; false when there is none such.
     bool primary_parameters(const std::string &type, size_t &open, size_t &close) const {
-        for (size_t i = 2; i + 2 < toks_.size(); ++i) {
-            if (!(is(i, "struct") || is(i, "class")) || !is_ident(i + 1) || text(i + 1) != type || is(i + 2, "<")) continue;
+        for (const size_t name : occurrences(type)) {
+            const size_t i = name - 1;
+            if (name < 3 || name + 1 >= toks_.size() || !(is(i, "struct") || is(i, "class")) || is(i + 2, "<")) continue;
             if ((is(i + 2, ";") || is(i + 2, "{")) && template_header(i, open, close)) return true;
         }
         return false;
@@ -2378,6 +2403,8 @@ private:
     std::map<size_t, std::pair<size_t, std::string>> return_reps_;
     std::map<size_t, std::string> return_flag_;
     std::map<size_t, std::string> macro_text_; // offset of a use of a helper body's own macro -> its expansion
+    mutable std::unordered_map<std::string, std::vector<size_t>> occurrences_; // occurrences()
+    mutable bool occurrences_made_ = false;
 };
 
 class splitter : kernel_body_tokens {
@@ -2514,13 +2541,15 @@ private:
         // A loop run per thread: its header differs between threads, or it has a break or continue of its own (a thread
         // may leave it early: `if (simd_all(done)) break;`, or the test of a SIMD-group condition the inliner moved into
         // its body, helper_inliner::loop_header_meeting).
-        if (barrier_inside && (is(a, "for") || is(a, "while")) && is(a + 1, "(") && is(match_[a + 1] + 1, "{") &&
-            match_[match_[a + 1] + 1] + 1 == b && !contains(a, match_[a + 1] + 1, &splitter::is_split_point) &&
-            (per_thread_header(a, match_[a + 1]) || !own_jumps(match_[a + 1] + 2, b - 1).empty()))
+        size_t body_from = npos, body_to = npos;
+        if ((is(a, "for") || is(a, "while") || loop_macro(a)) && is(a + 1, "(") && match_[a + 1] != npos && match_[a + 1] + 1 < b)
+            loop_body(match_[a + 1], b, body_from, body_to);
+        if (barrier_inside && (is(a, "for") || is(a, "while")) && body_from != npos && !contains(a, match_[a + 1] + 1, &splitter::is_split_point) &&
+            (per_thread_header(a, match_[a + 1]) || !own_jumps(body_from, body_to).empty()))
             return per_thread_loop(s, depth, why);
-        if ((is(a, "for") || is(a, "while") || loop_macro(a)) && is(a + 1, "(")) {
+        if (body_from != npos) {
             size_t h = match_[a + 1];
-            if (barrier_inside && is(h + 1, "{") && match_[h + 1] + 1 == b && !contains(a, h + 1, &splitter::is_split_point)) {
+            if (barrier_inside && !contains(a, h + 1, &splitter::is_split_point)) {
                 if (depth >= max_nesting) {
                     why = "barrier loops and branches nested more than six deep";
                     return false;
@@ -2531,7 +2560,7 @@ private:
                 ++loop_nesting_;
                 const int outer_jumps = jump_loop_;
                 jump_loop_ = -1; // (a break here would be this loop's, which runs once for the group)
-                const bool parsed = parse_list(h + 2, b - 1, depth + 1, s.body, why);
+                const bool parsed = parse_list(body_from, body_to, depth + 1, s.body, why);
                 jump_loop_ = outer_jumps;
                 --loop_nesting_;
                 return parsed;
@@ -2969,7 +2998,9 @@ private:
         if (simd_uniform) ++simd_uniform_loops_;
         const int outer_jumps = jump_loop_;
         jump_loop_ = loop.mask;
-        const bool parsed = parse_list(h + 2, b - 1, depth + 1, loop.body, why);
+        size_t body_from, body_to;
+        loop_body(h, b, body_from, body_to);
+        const bool parsed = parse_list(body_from, body_to, depth + 1, loop.body, why);
         jump_loop_ = outer_jumps;
         if (simd_uniform) --simd_uniform_loops_;
         --per_thread_loops_;
@@ -3000,6 +3031,24 @@ private:
         if (is(a, "using") && is_ident(a + 1) && is(a + 2, "=")) {
             s.scope_declared.push_back(text(a + 1));
             s.kind = stmt_kind::scope;
+            // Its value, where it can stand for the alias in any type: a name, qualified or with template
+            // arguments (no declarator: `T *` under a `const` would not mean the alias's `T *const`).
+            // (A `decltype(...)` is one name: the inliner's deduced types are spelled so.)
+            std::string value;
+            for (size_t k = a + 3; k + 1 < b; ++k) {
+                if (is(k, "decltype") && is(k + 1, "(") && match_[k + 1] != npos && match_[k + 1] < b) {
+                    for (const size_t e = match_[k + 1]; k <= e; ++k) value += text(k) + " ";
+                    --k;
+                    continue;
+                }
+                if (is(k, "*") || is(k, "&") || is(k, "&&") || is(k, "[") || is(k, "(") || is(k, "const") || is(k, "volatile")) {
+                    value.clear();
+                    break;
+                }
+                value += text(k) + " ";
+            }
+            auto known = scope_alias_values_.emplace(text(a + 1), value).first;
+            if (known->second != value) known->second.clear(); // (declared twice, differently: not one value)
             return true;
         }
         if (is(a, "using") && is(a + 1, "namespace")) { // (an inlined helper's namespace: declares no name)
@@ -3059,6 +3108,27 @@ private:
     }
     // Whether a type as spelled names a scope declaration (then it cannot be spelled at the top of
     // the split function).
+    // `type` with each scope alias it names replaced by its value (an inlined template's `using sm_i0_T =
+    // int64_t;`, declared where the call was: in a loop, a copy of type `sm_i0_T` could not be allocated
+    // before it), until none is left; `type` itself when a value is unknown.
+    std::string without_scope_aliases(const std::string &type) const {
+        std::string out = type;
+        for (int round = 0; round < 8 && names_scope_declaration(out); ++round) {
+            std::string next;
+            size_t pos = 0;
+            for (const token &t : tokenize_msl(out)) {
+                const std::string w = out.substr(t.offset, t.length);
+                auto v = t.kind == token_kind::identifier && scope_names_.count(w) ? scope_alias_values_.find(w) : scope_alias_values_.end();
+                if (v == scope_alias_values_.end()) continue;
+                if (v->second.empty()) return type;
+                next += out.substr(pos, t.offset - pos) + v->second;
+                pos = t.offset + t.length;
+            }
+            next += out.substr(pos);
+            out = next;
+        }
+        return names_scope_declaration(out) ? type : out;
+    }
     bool names_scope_declaration(const std::string &type) const {
         for (const token &t : tokenize_msl(type))
             if (t.kind == token_kind::identifier && scope_names_.count(type.substr(t.offset, t.length))) return true;
@@ -3337,8 +3407,23 @@ private:
     // and values of the whole group (uniform_condition), the variable not changed in the body, and no
     // break, continue or return of its own there. Its matrix statements run once per SIMD group that
     // is still in the loop (all of its live lanes are, or none): Metal's uniform control flow.
+    // The statements of the body of the loop whose header's ')' is `h`, the loop ending at `b`: [from,
+    // to), inside its braces, or the one statement of a body without braces (`for (...) v = max(v,
+    // simd_shuffle_down(v, offset));`, as MLX's and candle's shuffle reductions are written; the split
+    // writes braces of its own around every loop body it emits).
+    void loop_body(size_t h, size_t b, size_t &from, size_t &to) const {
+        if (is(h + 1, "{") && match_[h + 1] + 1 == b) {
+            from = h + 2;
+            to = b - 1;
+        } else {
+            from = h + 1;
+            to = b;
+        }
+    }
     bool simd_uniform_loop(size_t a, size_t h, size_t b) const {
-        if (!is(a, "for") || !is(h + 1, "{") || match_[h + 1] + 1 != b) return false;
+        if (!is(a, "for")) return false;
+        size_t from, to;
+        loop_body(h, b, from, to);
         size_t s1 = npos, s2 = npos;
         for (size_t k = a + 2; k < h; ++k) {
             if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) k = match_[k];
@@ -3365,7 +3450,7 @@ private:
         if (h > s2 + 4 && is_ident(s2 + 1) && text(s2 + 1) == v && is(s2 + 2, "+") && is(s2 + 3, "=") && uniform_condition_with(s2 + 4, h, also))
             step = true;
         if (!step) return false;
-        if (assigns(v, h + 1, b) || !own_jumps(h + 2, b - 1).empty()) return false;
+        if (assigns(v, h + 1, b) || !own_jumps(from, to).empty()) return false;
         for (size_t k = h + 1; k < b; ++k)
             if (is(k, "return") || is(k, "goto")) return false;
         return true;
@@ -3418,9 +3503,11 @@ private:
     bool mixed_matrix_loop(size_t a, size_t b) const {
         if (!((is(a, "for") || is(a, "while") || loop_macro(a)) && is(a + 1, "(") && match_[a + 1] != npos)) return false;
         const size_t h = match_[a + 1];
-        if (!is(h + 1, "{") || match_[h + 1] + 1 != b || mentions_matrix(a, h + 1)) return false;
+        if (h + 1 >= b || mentions_matrix(a, h + 1)) return false;
+        size_t from, to;
+        loop_body(h, b, from, to);
         std::set<std::string> names = matrix_names_;
-        return holds_matrix_statement(h + 2, b - 1, names);
+        return holds_matrix_statement(from, to, names);
     }
     // Whether a statement of [a, b), or of a braced block or loop body there, is a matrix statement.
     bool holds_matrix_statement(size_t a, size_t b, std::set<std::string> &names) const {
@@ -3560,6 +3647,11 @@ private:
         }
         s.simple_decl = !is_static && !has_ref && one_declarator && (is(i + 1, "=") || is(i + 1, ";"));
         if (s.simple_decl) s.init_eq = is(i + 1, "=") ? i + 1 : npos;
+        // `T name{...};` (MLX's `IndexValPair<T> best{0, Limits<T>::min};`): the copy is assigned `T{...}`.
+        if (!is_static && !has_ref && is(i + 1, "{") && match_[i + 1] != npos && match_[i + 1] + 2 == b && is(b - 1, ";")) {
+            s.simple_decl = true;
+            s.init_brace = i + 1;
+        }
         if (!is_static && !has_ref && one_declarator && is(i + 1, "[")) { // `T name[N]... [= {...}];`
             size_t j = i + 1;
             while (is(j, "[") && match_[j] != npos) j = match_[j] + 1;
@@ -3720,7 +3812,7 @@ private:
                     why = "variable '" + name + "' lives across a barrier and is declared again where it is visible";
                     return false;
                 }
-            replicated r{name, d->type + (d->array_suffix.empty() ? "" : " " + d->array_suffix), d->region, d};
+            replicated r{name, without_scope_aliases(d->type) + (d->array_suffix.empty() ? "" : " " + d->array_suffix), d->region, d};
             r.scope_end = d->scope_end;
             r.array = !d->array_suffix.empty();
             r.deferred = names_scope_declaration(r.type);
@@ -4215,6 +4307,9 @@ private:
             } else if (it != rep_index_.end()) { // `T name = v;` -> `name = v;` on the thread's copy (same columns)
                 reps.push_back({toks_[s->a].offset, toks_[s->name_tok].offset - toks_[s->a].offset,
                                 blank(toks_[s->a].offset, toks_[s->name_tok].offset)});
+                // `T name{...};` -> `name = T{...};`
+                if (s->init_brace != npos)
+                    reps.push_back({toks_[s->init_brace].offset, 1, "= sm_rt" + std::to_string(it->second) + "{"});
                 // `T name;` -> `name = default_initialized(name);`: a struct's default member initializers
                 // (and default constructor) run where the declaration was, not on the copy's raw storage.
                 if (s->init_eq == npos && s->name_tok + 2 == s->b && is(s->b - 1, ";"))
@@ -4585,6 +4680,7 @@ private:
     mutable std::map<std::string, bool> loop_macros_; // (loop_macro)
     mutable std::map<std::string, bool> program_constants_; // (program_constant)
     std::map<std::string, bool> scope_in_loop_;  // scope names declared inside a loop around split points
+    std::map<std::string, std::string> scope_alias_values_; // scope aliases' values ("" for one declared twice differently)
     std::set<std::string> emitted_scope_;        // scope names emitted so far (emit_list)
     std::set<size_t> allocated_after_scope_;     // replicated variables allocated after their type's scope declarations
 };

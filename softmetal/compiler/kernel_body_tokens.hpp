@@ -103,23 +103,24 @@ protected:
         return starts("clang loop ") || starts("unroll") || starts("nounroll") || starts("GCC unroll");
     }
     // Whether `name` is a macro of the whole text s_ whose every `#define` is `name _Pragma("hint")`.
+    // (Every `#define` is read once, on the first question: it is asked of each identifier of a body.)
     bool pragma_macro(const std::string &name) const {
-        auto known = pragma_macros_.find(name);
-        if (known != pragma_macros_.end()) return known->second;
-        int definitions = 0;
-        bool all = true;
-        for (size_t p = s_.find("#define"); p != std::string::npos; p = s_.find("#define", p + 7)) {
-            const size_t e = std::min(s_.find('\n', p), s_.size());
-            const std::string line = s_.substr(p + 7, e - p - 7);
-            const std::vector<token> ts = tokenize_msl(line);
-            if (ts.empty() || line.compare(ts[0].offset, ts[0].length, name) != 0 || ts[0].length != name.size()) continue;
-            ++definitions;
-            auto w = [&](size_t k) { return k < ts.size() ? line.substr(ts[k].offset, ts[k].length) : std::string(); };
-            const bool shape = ts.size() == 5 && w(1) == "_Pragma" && w(2) == "(" && ts[3].kind == token_kind::string && w(4) == ")" &&
-                               loop_hint_string(w(3)) && line.back() != '\\';
-            if (!shape) all = false;
+        if (!pragma_macros_read_) {
+            for (size_t p = s_.find("#define"); p != std::string::npos; p = s_.find("#define", p + 7)) {
+                const size_t e = std::min(s_.find('\n', p), s_.size());
+                const std::string line = s_.substr(p + 7, e - p - 7);
+                const std::vector<token> ts = tokenize_msl(line);
+                if (ts.empty() || ts[0].kind != token_kind::identifier) continue;
+                auto w = [&](size_t k) { return k < ts.size() ? line.substr(ts[k].offset, ts[k].length) : std::string(); };
+                const bool shape = ts.size() == 5 && w(1) == "_Pragma" && w(2) == "(" && ts[3].kind == token_kind::string && w(4) == ")" &&
+                                   loop_hint_string(w(3)) && line.back() != '\\';
+                auto known = pragma_macros_.emplace(w(0), shape).first;
+                known->second = known->second && shape;
+            }
+            pragma_macros_read_ = true;
         }
-        return pragma_macros_[name] = definitions > 0 && all;
+        auto known = pragma_macros_.find(name);
+        return known != pragma_macros_.end() && known->second;
     }
 
     // A kernel's parameters, read from the text between `open` and `close` (offsets into s_ of its
@@ -245,7 +246,8 @@ protected:
     const std::string &s_;
     std::vector<token> toks_;
     std::vector<size_t> match_;
-    mutable std::map<std::string, bool> pragma_macros_; // (pragma_macro)
+    mutable std::map<std::string, bool> pragma_macros_; // (pragma_macro) each macro defined: whether every definition is a hint
+    mutable bool pragma_macros_read_ = false;
 };
 
 } // namespace detail

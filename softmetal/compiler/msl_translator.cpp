@@ -272,6 +272,19 @@ private:
     // ---- token helpers (indices into code_, the tokens outside preprocessor lines) ----
     const token &tk(size_t j) const { return toks_[code_[j]]; }
     std::string text(size_t j) const { return j < code_.size() ? src_.substr(tk(j).offset, tk(j).length) : std::string(); }
+    // The `struct` or `class` keywords (indices into code_) followed by the name `type`, in order. Read
+    // once: the split's questions about a kernel's types (quiet_type, data_members_of, ...) ask for one
+    // name among a whole library's tokens, for each type each kernel reaches.
+    const std::vector<size_t> &class_keywords(const std::string &type) {
+        if (!class_keywords_read_) {
+            for (size_t i = 0; i + 1 < code_.size(); ++i)
+                if ((is(i, "struct") || is(i, "class")) && is_ident(i + 1)) class_keywords_[text(i + 1)].push_back(i);
+            class_keywords_read_ = true;
+        }
+        static const std::vector<size_t> nowhere;
+        auto it = class_keywords_.find(type);
+        return it == class_keywords_.end() ? nowhere : it->second;
+    }
     bool is(size_t j, const char *s) const { return j < code_.size() && src_.compare(tk(j).offset, tk(j).length, s) == 0; }
     bool is_ident(size_t j) const { return j < code_.size() && tk(j).kind == token_kind::identifier; }
     size_t end_of(size_t j) const { return tk(j).offset + tk(j).length; }
@@ -2812,9 +2825,13 @@ private:
         const size_t open = close + 1, body_close = match(open);
         if (body_close == npos || !is(open + 1, "return") || !is(body_close - 1, ";")) return false;
         const size_t a = open + 2, b = body_close - 1; // the returned expression
+        const std::string builtin = "__metal_" + name; // (MLX's bfloat16 overloads call Metal's builtin)
         auto call_at = [&](size_t k, size_t &arg_a, size_t &arg_b, size_t &end) {
-            // `name(ARG, d)`: ARG's tokens [arg_a, arg_b), `end` after the ')'.
-            if (!is(k, name.c_str()) || !is(k + 1, "(")) return false;
+            // `name(ARG, d)`, also as `metal::name`, `::metal::name` or `__metal_name`: ARG's tokens
+            // [arg_a, arg_b), `end` after the ')'.
+            if (is(k, "::")) ++k;
+            if (is(k, "metal") && is(k + 1, "::")) k += 2;
+            if (!(is(k, name.c_str()) || is(k, builtin.c_str())) || !is(k + 1, "(")) return false;
             const size_t c = match(k + 1);
             if (c == npos || c < k + 5 || !is(c - 1, d.c_str()) || !is(c - 2, ",")) return false;
             arg_a = k + 2;
@@ -2823,6 +2840,15 @@ private:
             return true;
         };
         size_t arg_a, arg_b, end;
+        // name(static_cast<U>(v), d), R and X a narrow integer (or bool) and U a 32-bit one: the
+        // value goes there and back unchanged (MLX's `bool simd_shuffle_down(bool data, uint16_t delta)`).
+        if (call_at(a, arg_a, arg_b, end) && end == b) {
+            static const std::set<std::string> narrow = {"bool", "char", "uchar", "short", "ushort", "int8_t", "uint8_t", "int16_t", "uint16_t"};
+            static const std::set<std::string> wide = {"int", "uint", "int32_t", "uint32_t", "unsigned"};
+            if (!narrow.count(r) || !is(arg_a, "static_cast") || !is(arg_a + 1, "<") || !is(arg_a + 3, ">") || !wide.count(text(arg_a + 2)))
+                return false;
+            return is(arg_a + 4, "(") && is(arg_a + 5, v.c_str()) && is(arg_a + 6, ")") && arg_a + 7 == arg_b;
+        }
         // as_type<R>(name(as_type<U>(v), d))
         if (is(a, "as_type") && is(a + 1, "<")) {
             size_t k = a + 2;
@@ -2857,8 +2883,8 @@ private:
     std::vector<std::string> data_members_of(const std::string &type) {
         std::vector<std::string> members;
         int definitions = 0;
-        for (size_t i = 0; i + 2 < code_.size(); ++i) {
-            if (!(is(i, "struct") || is(i, "class")) || !is_ident(i + 1) || text(i + 1) != type) continue;
+        for (const size_t i : class_keywords(type)) {
+            if (i + 2 >= code_.size()) continue;
             size_t open = i + 2;
             while (open < code_.size() && !is(open, "{") && !is(open, ";") && !is(open, "<")) ++open;
             if (!is(open, "{")) continue;
@@ -3147,8 +3173,8 @@ private:
         std::set<std::string> outside; // names in the class outside its member functions' bodies
         std::map<std::string, std::set<std::string>> aliased; // its member aliases' names in their values (`using block_merge_sort_t = BlockMergeSort<...>;`)
         bool found = false, specialised = false;
-        for (size_t i = 0; i + 2 < code_.size(); ++i) {
-            if (!(is(i, "struct") || is(i, "class")) || !is_ident(i + 1) || text(i + 1) != type) continue;
+        for (const size_t i : class_keywords(type)) {
+            if (i + 2 >= code_.size()) continue;
             size_t open = i + 2;
             while (open < code_.size() && !is(open, "{") && !is(open, ";") && !is(open, "(") && !is(open, ")")) ++open;
             if (!is(open, "{")) continue;
@@ -3341,8 +3367,8 @@ private:
         const static_members_result &r = static_members_cache_.at(type);
         if (!r.why.empty() || !r.members.empty()) return false;
         bool found = false;
-        for (size_t i = 0; i + 2 < code_.size(); ++i) {
-            if (!(is(i, "struct") || is(i, "class")) || !is_ident(i + 1) || text(i + 1) != type) continue;
+        for (const size_t i : class_keywords(type)) {
+            if (i + 2 >= code_.size()) continue;
             size_t open = i + 2;
             while (open < code_.size() && !is(open, "{") && !is(open, ";") && !is(open, "(") && !is(open, ")")) ++open;
             if (!is(open, "{")) continue;
@@ -3821,6 +3847,8 @@ private:
     std::vector<kernel_def> kernels_;
     std::map<std::string, size_t> kernel_index_; // name -> its first definition
     std::map<std::string, int> kernel_overloads_; // name -> definitions seen
+    std::map<std::string, std::vector<size_t>> class_keywords_; // (class_keywords)
+    bool class_keywords_read_ = false;
     std::vector<instantiation> instantiations_;
     // The rewrite pass's record of them: kernel name -> each one's template arguments and signature.
     std::map<std::string, std::vector<std::string>> instantiated_with_;
