@@ -49,7 +49,7 @@ public:
     // "#line L "file"\n" + padding: the next character appears at `off`'s line:column.
     std::string sync(size_t off) const {
         size_t i = size_t(std::upper_bound(starts_.begin(), starts_.end(), off) - starts_.begin()) - 1;
-        return "\n#line " + std::to_string(lines_[i]) + " \"" + names_[files_[i]] + "\"\n" + std::string(off - starts_[i], ' ');
+        return line_sync(lines_[i], names_[files_[i]], off - starts_[i]);
     }
 
 private:

@@ -1,4 +1,5 @@
 #include "compiler/lane_loops.hpp"
+#include "compiler/operand_repair.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -713,9 +714,15 @@ size_t translated_lines::intern(const std::string &f) {
     return names_.size() - 1;
 }
 
+std::string line_sync(int line, const std::string &file, size_t column) {
+    constexpr size_t max_padded_column = 160;
+    return "\n#line " + std::to_string(line) + " \"" + file + "\"\n" +
+           (column <= max_padded_column ? std::string(column, ' ') : std::string(columns_not_kept) + " ");
+}
+
 std::string translated_lines::sync(size_t off) const {
     const size_t i = size_t(std::upper_bound(starts_.begin(), starts_.end(), off) - starts_.begin()) - 1;
-    return "\n#line " + std::to_string(lines_[i]) + " \"" + names_[files_[i]] + "\"\n" + std::string(off - starts_[i], ' ');
+    return line_sync(lines_[i], names_[files_[i]], off - starts_[i]);
 }
 
 int translated_lines::line_of(size_t off) const {

@@ -44,6 +44,14 @@
 namespace softmetal {
 namespace detail {
 
+// "#line L "file"\n" and what makes the next character appear at 0-based `column` of that line: as
+// many spaces, up to 160 columns. Beyond, the marker `columns_not_kept` instead (its column is then
+// not the user's; operand_repairs reads no column on such a line). Columns that far are those of a
+// kernel a macro made (expand_macro_uses puts the whole expansion on its use's line: 5,000 columns in
+// candle's reduce.metal, whose split copies were three quarters spaces, 150 MB), where no column
+// points into the user's own text anyway.
+std::string line_sync(int line, const std::string &file, size_t column);
+
 // Where each offset of the translated text is for clang (its #line directives), so that copied
 // statements keep the user's line:column in diagnostics and remarks. Built once per translation: a
 // library of thousands of kernels would otherwise scan its whole text once per kernel.

@@ -70,7 +70,8 @@ std::vector<int> presumed_lines(const std::string &text) {
     while (pos <= text.size()) {
         size_t nl = text.find('\n', pos);
         if (nl == std::string::npos) nl = text.size();
-        map.push_back(next);
+        // (0: a line whose columns are not the user's, where no repair is read)
+        map.push_back(text.compare(pos, std::char_traits<char>::length(columns_not_kept), columns_not_kept) == 0 ? 0 : next);
         ++next;
         if (text.compare(pos, 6, "#line ") == 0) next = std::atoi(text.c_str() + pos + 6);
         pos = nl + 1;

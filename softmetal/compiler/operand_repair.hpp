@@ -35,6 +35,10 @@ struct operand_repair {
     bool operator==(const operand_repair &o) const;
 };
 
+// Starts a line of the translated text whose columns are not the user's (lane_loops.hpp's line_sync):
+// no repair is read there.
+constexpr const char *columns_not_kept = "/*softmetal:columns-not-kept*/";
+
 // What the translator writes before the operand (a ")" closes it).
 const char *repair_opening(repair_kind kind);
 
