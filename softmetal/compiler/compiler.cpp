@@ -653,11 +653,16 @@ size_t on_demand_threshold() {
 }
 // A kernel that meets other threads, counted in kernels of the plain kind. Code generation per
 // kernel: binary.metal's 0.04 s of CPU; kq_quantized's matrix kernels 0.2 s (vectors) to 5 s (tiles).
+// A split function (barrier_regions.hpp) adds one per 128 KB of its text: candle's reductions, inlined
+// once per block size (600 KB each), took 5.2 s of CPU per kernel, a chunk of 12 of them 63 s.
 constexpr size_t kernel_cost_meeting_threads = 8;
+constexpr size_t split_bytes_per_cost = 128u << 10;
 size_t library_cost(const translation &tr) {
     size_t cost = 0;
-    for (size_t i = 0; i < tr.kernel_names.size(); ++i)
+    for (size_t i = 0; i < tr.kernel_names.size(); ++i) {
         cost += i < tr.meets_threads.size() && tr.meets_threads[i] ? kernel_cost_meeting_threads : 1;
+        if (i < tr.split_bytes.size()) cost += tr.split_bytes[i] / split_bytes_per_cost;
+    }
     return cost;
 }
 // The cost of one chunk: each chunk's compile parses the whole source again (about 1.5 s of CPU for

@@ -87,6 +87,8 @@ struct kernel_def {
     std::vector<std::pair<std::string, std::string>> positions;
     size_t params_open = npos, params_close = npos, body_open = npos, body_close = npos;
     bool regions = false; // run_group comes from the generated sm_regions_<name>
+    int regions_id = -1;  // that function's guard (kernel_table): its place among the split functions
+    size_t regions_bytes = 0; // that function's text
     int overload = 0;     // which definition of a kernel template of this name (0: the first)
     std::string tg_name;  // its threadgroup-variable struct (sm_tg_<name>, numbered for overloads)
     straight_facts straight; // its body's size and names, for the straight-line bound (straight_line_tokens)
@@ -212,6 +214,8 @@ std::string newlines_of(const std::string &s) { return std::string(std::count(s.
 struct rewritten_kernel {
     bool has_threadgroup_vars = false;
     bool regions = false;
+    int regions_id = -1; // its split function's guard, SM_REGIONS_<id> (kernel_table)
+    size_t regions_bytes = 0; // its split function's text
 };
 
 // One class, two passes over two texts:
@@ -253,7 +257,7 @@ public:
         single_precision_literals();
         std::string body = apply_edits();
         std::string regions = region_functions(body);
-        for (const auto &k : kernels_) kernels[rewritten_key(k)] = {k.has_threadgroup_vars, k.regions};
+        for (const auto &k : kernels_) kernels[rewritten_key(k)] = {k.has_threadgroup_vars, k.regions, k.regions_id, k.regions_bytes};
         return body + regions;
     }
     static std::string rewritten_key(const kernel_def &k) { return k.scope + k.name + "#" + std::to_string(k.overload); }
@@ -264,7 +268,7 @@ public:
         rewrite_remaining_tokens();
         single_precision_literals();
         std::string body = apply_edits();
-        for (const auto &k : kernels_) kernels[rewritten_key(k)] = {k.has_threadgroup_vars, false};
+        for (const auto &k : kernels_) kernels[rewritten_key(k)] = {k.has_threadgroup_vars, false, -1, 0};
         return body;
     }
 
@@ -3535,7 +3539,13 @@ private:
                 close += "}\n";
                 p = e + 2;
             }
-            out += "\n" + open + code + close;
+            // Compiled on demand, a chunk parses only the split functions of its own kernels (kernel_table's
+            // SM_REGIONS_<id>): candle's reduce.metal has 75 of 600 KB each (its reductions inlined once
+            // per block size), most of the library's text.
+            k.regions_id = regions_count_++;
+            k.regions_bytes = code.size();
+            const std::string id = std::to_string(k.regions_id);
+            out += "\n#if !defined(SM_CHUNK) || SM_REGIONS_" + id + "\n" + open + code + close + "\n#endif // SM_REGIONS_" + id + "\n";
             k.regions = true;
         }
         return out;
@@ -3657,10 +3667,14 @@ public:
     // `meets`: per entry, whether its kernel meets the other threads of its group (barriers, SIMD-group
     // functions: what GEMM-like kernels do), the kind whose code costs most to make (compiler.cpp's
     // on-demand cost estimate).
-    std::string kernel_table(std::vector<std::string> &names, std::vector<bool> &meets,
-                             const std::map<std::string, rewritten_kernel> &rewritten) {
+    // `chunk_macros`: what goes before the program: SM_WANT(n) (whether entry n is in the chunk being
+    // compiled) and each split function's guard, SM_REGIONS_<id>: whether an entry of the chunk uses it.
+    // `split_bytes`: per entry, the size of its split function's text (0: none).
+    std::string kernel_table(std::vector<std::string> &names, std::vector<bool> &meets, std::vector<size_t> &split_bytes,
+                             const std::map<std::string, rewritten_kernel> &rewritten, std::string &chunk_macros) {
         std::string decls, entries;
         int n = 0;
+        std::map<int, std::string> regions_wanted; // a split function's guard -> `|| SM_WANT(n)` for each entry using it
         // What a kernel's body reaches, and what it reaches with its parameters' attributes (function
         // constants), are the same for all its instantiations (MLX makes thousands of one template):
         // walked once per definition. (Parameter attributes such as simdgroup_index_in_threadgroup
@@ -3693,7 +3707,7 @@ public:
         std::string where; // resync() to the instantiation being emitted, "" for a kernel defined as such
         // One table entry: `fn` names the kernel function; `regions_fn`, when not empty, its split form.
         auto entry = [&](const kernel_def &k, const std::string &exported, const std::string &fn, const std::string &tg_size,
-                         const std::string &regions_fn) {
+                         const std::string &regions_fn, size_t regions_bytes) {
             for (const auto &b : k.bindings)
                 if (b == "-") return; // refused above
             // A template kernel also meets through its instantiation's arguments: `Op::simd_op(v)` in
@@ -3737,6 +3751,7 @@ public:
             entries += "#endif\n";
             names.push_back(exported);
             meets.push_back(meets_threads || !regions_fn.empty());
+            split_bytes.push_back(regions_fn.empty() ? 0 : regions_bytes);
             ++n;
         };
         // A kernel named by its template arguments (or none): its arena struct and split form can be named too.
@@ -3745,8 +3760,9 @@ public:
             const bool tg = r != rewritten.end() && r->second.has_threadgroup_vars;
             const bool regions = r != rewritten.end() && r->second.regions;
             const std::string targs = k.is_template ? "<" + args + ">" : "";
+            if (regions) regions_wanted[r->second.regions_id] += " || SM_WANT(" + std::to_string(n) + ")";
             entry(k, exported, "&" + k.scope + k.name + targs, tg ? "sizeof(" + k.scope + k.tg_name + targs + ")" : "0",
-                  regions ? "&" + k.scope + "sm_regions_" + k.name + targs : "");
+                  regions ? "&" + k.scope + "sm_regions_" + k.name + targs : "", regions ? r->second.regions_bytes : 0);
         };
         // A kernel picked by a function type (deduced arguments, or one overload of several): its arena
         // struct's template arguments are not spelled, so one with threadgroup variables is left out
@@ -3756,7 +3772,7 @@ public:
             const std::string prefix = k.scope + k.name + "#";
             for (auto r = rewritten.lower_bound(prefix); r != rewritten.end() && r->first.compare(0, prefix.size(), prefix) == 0; ++r)
                 if (r->second.has_threadgroup_vars) return;
-            entry(k, exported, fn, "0", "");
+            entry(k, exported, fn, "0", "", 0);
         };
         for (const auto &k : kernels_)
             if (!k.is_template) {
@@ -3804,6 +3820,7 @@ public:
                        ")] = ::sm::entry::graphics_function_info(\"" + g.first + "\", " + std::to_string(g.second) + ");\n#endif\n";
             names.push_back(g.first);
             meets.push_back(false);
+            split_bytes.push_back(0);
             ++n;
         }
         // Filled when the loader asks, not by a static initializer: the module runs no code at load.
@@ -3812,11 +3829,12 @@ public:
         // are instantiated, and msl_keywords.h makes `kernel` functions inline, so the others are
         // not compiled either.
         const std::string count = std::to_string(n);
+        chunk_macros = "#ifdef SM_CHUNK\n#define SM_WANT(n) ((n) / (SM_CHUNK_SIZE) == (SM_CHUNK))\n#define SM_SLOT(n) ((n) - (SM_CHUNK) * (SM_CHUNK_SIZE))\n"
+                       "#define SM_TABLE_COUNT (" + count + " - (SM_CHUNK) * (SM_CHUNK_SIZE) < (SM_CHUNK_SIZE) ? " + count +
+                       " - (SM_CHUNK) * (SM_CHUNK_SIZE) : (SM_CHUNK_SIZE))\n";
+        for (const auto &w : regions_wanted) chunk_macros += "#define SM_REGIONS_" + std::to_string(w.first) + " (0" + w.second + ")\n";
+        chunk_macros += "#else\n#define SM_WANT(n) 1\n#define SM_SLOT(n) (n)\n#define SM_TABLE_COUNT " + count + "\n#endif\n";
         std::string out = decls;
-        out += "#ifdef SM_CHUNK\n#define SM_WANT(n) ((n) / (SM_CHUNK_SIZE) == (SM_CHUNK))\n#define SM_SLOT(n) ((n) - (SM_CHUNK) * (SM_CHUNK_SIZE))\n"
-               "#define SM_TABLE_COUNT (" + count + " - (SM_CHUNK) * (SM_CHUNK_SIZE) < (SM_CHUNK_SIZE) ? " + count +
-               " - (SM_CHUNK) * (SM_CHUNK_SIZE) : (SM_CHUNK_SIZE))\n"
-               "#else\n#define SM_WANT(n) 1\n#define SM_SLOT(n) (n)\n#define SM_TABLE_COUNT " + count + "\n#endif\n";
         out += "SM_EXPORT const sm_kernel_info *softmetal_module_kernels(const sm_runtime_api *runtime, uint32_t *count) {\n"
                "    if (!runtime || runtime->abi_version != SM_ABI_VERSION || !count) return nullptr;\n"
                "    ::sm::target::runtime = runtime;\n";
@@ -3847,6 +3865,7 @@ private:
     std::vector<kernel_def> kernels_;
     std::map<std::string, size_t> kernel_index_; // name -> its first definition
     std::map<std::string, int> kernel_overloads_; // name -> definitions seen
+    int regions_count_ = 0;                       // split functions made (region_functions)
     std::map<std::string, std::vector<size_t>> class_keywords_; // (class_keywords)
     bool class_keywords_read_ = false;
     std::vector<instantiation> instantiations_;
@@ -3979,9 +3998,10 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
         out.log = rewrite.errors();
         return out;
     }
-    const std::string head = analysis.preamble() + "#line 1 \"program_source\"\n";
     const std::string table_start = "\n#line 1 \"softmetal_generated\"\n";
-    out.cpp = head + body + table_start + analysis.kernel_table(out.kernel_names, out.meets_threads, rewritten);
+    std::string chunk_macros;
+    const std::string table = analysis.kernel_table(out.kernel_names, out.meets_threads, out.split_bytes, rewritten, chunk_macros);
+    out.cpp = analysis.preamble() + chunk_macros + "#line 1 \"program_source\"\n" + body + table_start + table;
     out.log += rewrite.lane_remarks();
     out.specialisation_probes = rewrite.specialisation_probes();
     bool any_regions = false;
@@ -3997,7 +4017,9 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
         std::string plain_body = plain.rewrite_without_regions(unused);
         std::vector<std::string> names;
         std::vector<bool> meets;
-        out.cpp_fibers = head + plain_body + table_start + analysis.kernel_table(names, meets, rewritten);
+        std::vector<size_t> split_bytes;
+        const std::string plain_table = analysis.kernel_table(names, meets, split_bytes, rewritten, chunk_macros);
+        out.cpp_fibers = analysis.preamble() + chunk_macros + "#line 1 \"program_source\"\n" + plain_body + table_start + plain_table;
     }
     out.ok = true;
     return out;

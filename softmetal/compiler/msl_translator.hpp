@@ -27,6 +27,7 @@ struct translation {
     std::string log;  // translator diagnostics, "program_source:L:C: error: ..."
     std::vector<std::string> kernel_names;            // exported names, table order
     std::vector<bool> meets_threads;                  // per kernel_names entry: it meets other threads (barriers, SIMD-group functions)
+    std::vector<size_t> split_bytes;                  // per kernel_names entry: its split function's text (0: none)
     std::vector<function_constant_info> constants;    // declared function constants
     // Which partial specialisation of a type some split kernel means, asked of the compiler
     // (specialisation_choice.hpp): code to compile after the fiber-only source; the kernels that
