@@ -3106,8 +3106,6 @@ private:
             if (t.kind == token_kind::identifier && declared_.count(type.substr(t.offset, t.length))) return true;
         return false;
     }
-    // Whether a type as spelled names a scope declaration (then it cannot be spelled at the top of
-    // the split function).
     // `type` with each scope alias it names replaced by its value (an inlined template's `using sm_i0_T =
     // int64_t;`, declared where the call was: in a loop, a copy of type `sm_i0_T` could not be allocated
     // before it), until none is left; `type` itself when a value is unknown.
@@ -3129,6 +3127,8 @@ private:
         }
         return names_scope_declaration(out) ? type : out;
     }
+    // Whether a type as spelled names a scope declaration (then it cannot be spelled at the top of
+    // the split function).
     bool names_scope_declaration(const std::string &type) const {
         for (const token &t : tokenize_msl(type))
             if (t.kind == token_kind::identifier && scope_names_.count(type.substr(t.offset, t.length))) return true;
@@ -3800,7 +3800,16 @@ private:
                 why = "variable '" + name + "' lives across a barrier but its declaration is not 'T name = value;'";
                 return false;
             }
-            if (d->type == "auto" || d->type.find("auto ") == 0) {
+            std::string type = d->type;
+            if (type == "auto" && d->init_eq != npos && d->array_suffix.empty()) {
+                // `auto in_idx = elem_to_loc(gid / lsize, shape, in_strides, ndim);` (MLX's arg_reduce): the
+                // initialiser's type, where it names none of the body's variables (only parameters, the
+                // kernel's template parameters and constants are in scope where the copies are made).
+                std::string init;
+                for (size_t k = d->init_eq + 1; k + 1 < d->b; ++k) init += text(k) + " ";
+                if (!names_variable(init)) type = "::sm::regions::deduced_value_t<decltype((" + init + "))>";
+            }
+            if (type == "auto" || type.find("auto ") == 0) {
                 why = "variable '" + name + "' lives across a barrier but is declared 'auto'";
                 return false;
             }
@@ -3812,7 +3821,7 @@ private:
                     why = "variable '" + name + "' lives across a barrier and is declared again where it is visible";
                     return false;
                 }
-            replicated r{name, without_scope_aliases(d->type) + (d->array_suffix.empty() ? "" : " " + d->array_suffix), d->region, d};
+            replicated r{name, without_scope_aliases(type) + (d->array_suffix.empty() ? "" : " " + d->array_suffix), d->region, d};
             r.scope_end = d->scope_end;
             r.array = !d->array_suffix.empty();
             r.deferred = names_scope_declaration(r.type);

@@ -101,12 +101,14 @@ TEST_CASE("kernels whose barriers are not in structured uniform control flow sta
 #include <metal_stdlib>
 using namespace metal;
 )";
-    // `auto` across a barrier: its type cannot be spelled for the per-thread copies.
+    // `auto` across a barrier, initialised from a variable of the body: its type cannot be spelled where
+    // the per-thread copies are made. (`auto v = in[gid];`, naming parameters only, splits.)
     const sm_kernel_info *a = compile_kernel(head + R"(
 kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1)]], uint gid [[thread_position_in_grid]],
               uint lid [[thread_position_in_threadgroup]]) {
     threadgroup float buf[16];
-    auto v = in[gid];
+    const float x = in[gid];
+    auto v = x;
     buf[lid] = v;
     threadgroup_barrier(mem_flags::mem_threadgroup);
     out[gid] = v + buf[15 - lid];

@@ -35,15 +35,20 @@ template <typename U> IndexValPair<U> simd_shuffle_down(IndexValPair<U> data, ui
     return IndexValPair<U>{simd_shuffle_down(data.index, delta), simd_shuffle_down(data.val, delta)};
 }
 
+inline size_t row_offset(uint row, uint cols) { return size_t(row) * cols; }
+
 // Each row's first index of its largest value: a SIMD-group step, one threadgroup step through group 0.
+// (Its output's place is an `auto` variable living across the barrier, as MLX's `out_idx` is.)
 kernel void row_argmax(device const float *in [[buffer(0)]], device uint *out [[buffer(1)]], constant uint &cols [[buffer(2)]],
                        uint gid [[threadgroup_position_in_grid]], uint lid [[thread_position_in_threadgroup]],
                        uint lsize [[threads_per_threadgroup]], uint simd_size [[threads_per_simdgroup]],
                        uint simd_lane_id [[thread_index_in_simdgroup]], uint simd_group_id [[simdgroup_index_in_threadgroup]]) {
+    auto in_at = row_offset(gid, cols);
+    auto out_at = row_offset(gid, 1u);
     threadgroup IndexValPair<float> local_data[32];
     IndexValPair<float> best{0, -INFINITY};
     for (uint c = lid; c < cols; c += lsize) {
-        const float v = in[gid * cols + c];
+        const float v = in[in_at + c];
         if (v > best.val) {
             best.val = v;
             best.index = c;
@@ -62,7 +67,7 @@ kernel void row_argmax(device const float *in [[buffer(0)]], device uint *out [[
         IndexValPair<float> neighbor = simd_shuffle_down(best, offset);
         if (neighbor.val > best.val || (neighbor.val == best.val && neighbor.index < best.index)) best = neighbor;
     }
-    if (lid == 0) out[gid] = best.index;
+    if (lid == 0) out[out_at] = best.index;
 }
 
 // Per SIMD group of 32: the largest 64-bit value, whether any value passes a threshold, and a bfloat sum.
