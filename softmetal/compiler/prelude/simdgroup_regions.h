@@ -51,9 +51,12 @@ template <class T, unsigned N> struct uninitialized {
     SM_INLINE const T &operator[](unsigned i) const { return data()[i]; }
 };
 // What an inlined helper's return value starts as (barrier_regions.cpp's `sm_ret<N>`, assigned by its
-// `return` before it is read): default-initialized where T can be made so, else unconstructed bytes.
+// `return` before it is read): zero for a scalar or vector (no indeterminate bool is copied),
+// default-initialized where a class can be made so, else unconstructed bytes.
 template <class T> SM_INLINE T return_slot() {
-    if constexpr (__is_constructible(T)) {
+    if constexpr (!__is_class(T)) {
+        return T();
+    } else if constexpr (__is_constructible(T)) {
         T fresh;
         return fresh;
     } else {
