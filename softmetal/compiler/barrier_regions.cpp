@@ -3108,7 +3108,7 @@ private:
     }
     // `type` with each scope alias it names replaced by its value (an inlined template's `using sm_i0_T =
     // int64_t;`, declared where the call was: in a loop, a copy of type `sm_i0_T` could not be allocated
-    // before it), until none is left; `type` itself when a value is unknown.
+    // before it), until none is left; `type` itself when a value is unknown or names a body variable.
     std::string without_scope_aliases(const std::string &type) const {
         std::string out = type;
         for (int round = 0; round < 8 && names_scope_declaration(out); ++round) {
@@ -3125,7 +3125,8 @@ private:
             next += out.substr(pos);
             out = next;
         }
-        return names_scope_declaration(out) ? type : out;
+        // (Not when the value names a variable of the body: allocated after the alias, as before, it is in scope.)
+        return names_scope_declaration(out) || names_variable(out) ? type : out;
     }
     // Whether a type as spelled names a scope declaration (then it cannot be spelled at the top of
     // the split function).
@@ -3401,12 +3402,6 @@ private:
         }
         return false;
     }
-    // A per-thread loop (its header names a position) whose trip count is the same for every lane of a
-    // SIMD group: `for (int c = simd_group_id; c < BC; c += N_SIMD_GROUPS)` (MLX's winograd transforms),
-    // the header made of the loop's variable, the SIMD group's index (simdgroup_index_in_threadgroup)
-    // and values of the whole group (uniform_condition), the variable not changed in the body, and no
-    // break, continue or return of its own there. Its matrix statements run once per SIMD group that
-    // is still in the loop (all of its live lanes are, or none): Metal's uniform control flow.
     // The statements of the body of the loop whose header's ')' is `h`, the loop ending at `b`: [from,
     // to), inside its braces, or the one statement of a body without braces (`for (...) v = max(v,
     // simd_shuffle_down(v, offset));`, as MLX's and candle's shuffle reductions are written; the split
@@ -3420,6 +3415,12 @@ private:
             to = b;
         }
     }
+    // A per-thread loop (its header names a position) whose trip count is the same for every lane of a
+    // SIMD group: `for (int c = simd_group_id; c < BC; c += N_SIMD_GROUPS)` (MLX's winograd transforms),
+    // the header made of the loop's variable, the SIMD group's index (simdgroup_index_in_threadgroup)
+    // and values of the whole group (uniform_condition), the variable not changed in the body, and no
+    // break, continue or return of its own there. Its matrix statements run once per SIMD group that
+    // is still in the loop (all of its live lanes are, or none): Metal's uniform control flow.
     bool simd_uniform_loop(size_t a, size_t h, size_t b) const {
         if (!is(a, "for")) return false;
         size_t from, to;
