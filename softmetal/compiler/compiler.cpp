@@ -762,23 +762,10 @@ std::shared_ptr<const kernel_module> on_demand_module(const std::shared_ptr<chun
 // after it: specialisation_choice.hpp), in a private directory of its own.
 std::string syntax_check_output(const std::string &src, const std::string &source, const compiler_identity &cc,
                                 const std::vector<std::string> &flags, const cache_location &loc) {
-    std::string err, include, dir;
-    if (loc.enabled) {
-        include = ensure_prelude(loc.directory, true, err);
-        if (!include.empty()) dir = make_private_directory(loc.directory, "build-", err);
-    } else {
-        const char *tmp = std::getenv("TMPDIR");
-        dir = make_private_directory(tmp && *tmp == '/' ? tmp : "/tmp", "softmetal-", err);
-        if (!dir.empty()) include = ensure_prelude(dir, false, err);
-    }
-    std::string output;
-    if (!dir.empty() && !include.empty()) {
-        translation probe;
-        probe.cpp = source;
-        std::string log;
-        build(cc, flags, include, dir, probe, src, log, output, true);
-    }
-    if (!dir.empty()) remove_tree(dir);
+    translation probe;
+    probe.cpp = source;
+    std::string log, output;
+    check_whole(src, probe, cc, flags, loc, log, output);
     return output;
 }
 

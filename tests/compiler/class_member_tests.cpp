@@ -21,13 +21,7 @@ namespace {
 
 bool fibers(const sm_kernel_info *k) { return k->uses_barriers == 1 && k->run_group == nullptr && k->run_thread != nullptr; }
 
-std::shared_ptr<const softmetal::kernel_module> compile_classes() {
-    softmetal_test::use_default_test_cache();
-    const softmetal::compile_result r = softmetal::compile_library(class_member_kernels::source, {}, softmetal_test::test_runtime());
-    INFO(r.log);
-    REQUIRE(r.module);
-    return r.module;
-}
+std::shared_ptr<const softmetal::kernel_module> compile_classes() { return softmetal_test::compiled_module(class_member_kernels::source); }
 
 // Rows of `n` values sorted by a threadgroup each, against std::sort.
 template <typename T> void check_sorts(const sm_kernel_info *k, uint32_t threads, uint32_t per_thread) {

@@ -175,6 +175,14 @@ std::string remarks_of(const std::string &source) {
     return r.log;
 }
 
+std::shared_ptr<const softmetal::kernel_module> compiled_module(const std::string &source) {
+    use_default_test_cache();
+    const softmetal::compile_result r = softmetal::compile_library(source, {}, test_runtime());
+    INFO(r.log);
+    REQUIRE(r.module);
+    return r.module;
+}
+
 void run_on_buffers(const sm_kernel_info *k, std::vector<std::vector<unsigned char>> &buffers, sm_size3 grid, sm_size3 tg) {
     sm_launch l{};
     for (size_t i = 0; i < buffers.size(); ++i) {

@@ -29,6 +29,9 @@ public:
 // that the library compiled.
 std::string remarks_of(const std::string &source);
 
+// `source` compiled in the default test cache; REQUIREs that the library compiled.
+std::shared_ptr<const softmetal::kernel_module> compiled_module(const std::string &source);
+
 // Runs `kernel` over a whole dispatch with the given buffers (by argument-table index).
 void dispatch(const sm_kernel_info &kernel, sm_launch &launch, const uint64_t *threadgroup_lengths);
 

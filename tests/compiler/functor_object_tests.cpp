@@ -21,13 +21,7 @@ namespace {
 
 bool fibers(const sm_kernel_info *k) { return k->uses_barriers == 1 && k->run_group == nullptr && k->run_thread != nullptr; }
 
-std::shared_ptr<const softmetal::kernel_module> compile_functors() {
-    softmetal_test::use_default_test_cache();
-    const softmetal::compile_result r = softmetal::compile_library(functor_object_kernels::source, {}, softmetal_test::test_runtime());
-    INFO(r.log);
-    REQUIRE(r.module);
-    return r.module;
-}
+std::shared_ptr<const softmetal::kernel_module> compile_functors() { return softmetal_test::compiled_module(functor_object_kernels::source); }
 
 // One threadgroup of `threads` per row of `cols` values; thread 0 writes the row's reduction.
 template <typename T, typename Op>

@@ -14,13 +14,7 @@
 
 namespace {
 
-std::shared_ptr<const softmetal::kernel_module> compile_wrappers() {
-    softmetal_test::use_default_test_cache();
-    const softmetal::compile_result r = softmetal::compile_library(shuffle_wrapper_kernels::source, {}, softmetal_test::test_runtime());
-    INFO(r.log);
-    REQUIRE(r.module);
-    return r.module;
-}
+std::shared_ptr<const softmetal::kernel_module> compile_wrappers() { return softmetal_test::compiled_module(shuffle_wrapper_kernels::source); }
 
 const sm_kernel_info *split_kernel(const std::shared_ptr<const softmetal::kernel_module> &module, const char *name) {
     INFO(name);
