@@ -2517,11 +2517,16 @@ private:
         std::set<std::string> names = matrix_names_;
         matrix_redeclarations_ = 0;
         if (matrix_statement(a, b, names)) {
-            if (masked_nesting_ > simd_uniform_loops_) { // run once per SIMD group: only where every lane of it is
-                // (Which kind of control flow, so that a remark on a real kernel says what to look at.)
-                why = per_thread_loops_ > 0 ? "a simdgroup_matrix statement in a loop that threads may leave at different iterations "
-                                              "(its header differs between threads, or it has a break or continue of its own)"
-                                            : "a simdgroup_matrix statement under an 'if' whose condition may differ between the group's threads";
+            // Run once per SIMD group that has a live lane, as its first live lane sees the per-thread
+            // variables (emit_matrix_region). Metal runs simdgroup_matrix functions in the SIMD group's
+            // uniform control flow only: all of its lanes get there, or none. In a loop that threads leave
+            // at different iterations (a header of their own, a break or continue: ggml's flash attention,
+            // `if (blk[ic0] == 0) continue;`), the per-thread loop's masks keep exactly the live lanes, so
+            // a SIMD group that is still in it runs the statement, one that has left does not. Under an
+            // `if` whose condition may differ between threads, the arm's lanes are kept by a mask the
+            // matrix region does not read: refused there.
+            if (masked_nesting_ > per_thread_loops_) {
+                why = "a simdgroup_matrix statement under an 'if' whose condition may differ between the group's threads";
                 return false;
             }
             if (matrix_redeclarations_ && matrix_type_end(a, b) != npos) {
@@ -2991,18 +2996,15 @@ private:
         } else {
             loop.cond_a = a + 2, loop.cond_b = h;
         }
-        const bool simd_uniform = simd_uniform_loop(a, h, b);
         ++loop_nesting_;
         ++masked_nesting_;
         ++per_thread_loops_;
-        if (simd_uniform) ++simd_uniform_loops_;
         const int outer_jumps = jump_loop_;
         jump_loop_ = loop.mask;
         size_t body_from, body_to;
         loop_body(h, b, body_from, body_to);
         const bool parsed = parse_list(body_from, body_to, depth + 1, loop.body, why);
         jump_loop_ = outer_jumps;
-        if (simd_uniform) --simd_uniform_loops_;
         --per_thread_loops_;
         --masked_nesting_;
         --loop_nesting_;
@@ -3414,85 +3416,6 @@ private:
             from = h + 1;
             to = b;
         }
-    }
-    // A per-thread loop (its header names a position) whose trip count is the same for every lane of a
-    // SIMD group: `for (int c = simd_group_id; c < BC; c += N_SIMD_GROUPS)` (MLX's winograd transforms),
-    // the header made of the loop's variable, the SIMD group's index (simdgroup_index_in_threadgroup)
-    // and values of the whole group (uniform_condition), the variable not changed in the body, and no
-    // break, continue or return of its own there. Its matrix statements run once per SIMD group that
-    // is still in the loop (all of its live lanes are, or none): Metal's uniform control flow.
-    bool simd_uniform_loop(size_t a, size_t h, size_t b) const {
-        if (!is(a, "for")) return false;
-        size_t from, to;
-        loop_body(h, b, from, to);
-        size_t s1 = npos, s2 = npos;
-        for (size_t k = a + 2; k < h; ++k) {
-            if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) k = match_[k];
-            else if (is(k, ";")) (s1 == npos ? s1 : s2) = k;
-        }
-        if (s1 == npos || s2 == npos) return false;
-        // init: `T v = E0;`
-        size_t eq = npos;
-        for (size_t k = a + 2; k < s1; ++k)
-            if (is(k, "=")) {
-                eq = k;
-                break;
-            }
-        if (eq == npos || eq < a + 4 || !is_ident(eq - 1) || !is_ident(eq - 2)) return false;
-        const std::string v = text(eq - 1);
-        std::set<std::string> also = {v};
-        for (const auto &p : k_.positions)
-            if (p.second == "simdgroup_index_in_threadgroup") also.insert(p.first);
-        if (!uniform_condition_with(eq + 1, s1, also) || !uniform_condition_with(s1 + 1, s2, also)) return false;
-        // increment: `++v`, `v++`, `v += E1`
-        bool step = false;
-        if (h == s2 + 4 && is(s2 + 1, "+") && is(s2 + 2, "+") && is_ident(s2 + 3) && text(s2 + 3) == v) step = true;
-        if (h == s2 + 4 && is_ident(s2 + 1) && text(s2 + 1) == v && is(s2 + 2, "+") && is(s2 + 3, "+")) step = true;
-        if (h > s2 + 4 && is_ident(s2 + 1) && text(s2 + 1) == v && is(s2 + 2, "+") && is(s2 + 3, "=") && uniform_condition_with(s2 + 4, h, also))
-            step = true;
-        if (!step) return false;
-        if (assigns(v, h + 1, b) || !own_jumps(from, to).empty()) return false;
-        for (size_t k = h + 1; k < b; ++k)
-            if (is(k, "return") || is(k, "goto")) return false;
-        return true;
-    }
-    // uniform_condition with `also` names accepted as the group's too (for simd_uniform_loop: the SIMD
-    // group's index and the loop's variable).
-    bool uniform_condition_with(size_t a, size_t b, const std::set<std::string> &also) const {
-        // Split [a, b) at the `also` names: each piece between them must be the group's.
-        size_t from = a;
-        for (size_t k = a; k <= b; ++k) {
-            const bool cut = k == b || (is_ident(k) && also.count(text(k)) && !(k > a && (is(k - 1, ".") || is(k - 1, "->"))));
-            if (!cut) continue;
-            if (k > from && !uniform_fragment(from, k)) return false;
-            if (k < b && (is(k + 1, "(") || is(k + 1, "[") || is(k + 1, "."))) return false; // a plain use of the name
-            from = k + 1;
-        }
-        return true;
-    }
-    // Operators and parentheses alone, or a piece uniform_condition takes.
-    bool uniform_fragment(size_t a, size_t b) const {
-        bool names = false;
-        for (size_t k = a; k < b; ++k)
-            if (is_ident(k) || toks_[k].kind == token_kind::number) names = true;
-        if (!names) {
-            for (size_t k = a; k < b; ++k)
-                if (is(k, "=") || is(k, "[") || is(k, "{") || is(k, "?") || is(k, ":")) return false;
-            return true;
-        }
-        // `(x + ` ... : the piece's own brackets need not balance; test the names one by one.
-        for (size_t k = a; k < b; ++k) {
-            if (is(k, "=") && !(is(k + 1, "=") || is(k - 1, "=") || is(k - 1, "!") || is(k - 1, "<") || is(k - 1, ">"))) return false;
-            if (is(k, "[") || is(k, "{") || (is(k, "+") && is(k + 1, "+")) || (is(k, "-") && is(k + 1, "-"))) return false;
-            if (toks_[k].kind != token_kind::identifier) continue;
-            if (k > a && (is(k - 1, ".") || is(k - 1, "->"))) continue;
-            size_t e = k + 1;
-            while (is(e, ".") && is_ident(e + 1)) e += 2;
-            if (is(e, "(") || is(e, "<")) return false;
-            if (!uniform_condition(k, e)) return false;
-            k = e - 1;
-        }
-        return true;
     }
     // A braced for/while loop whose body mixes simdgroup_matrix statements with the lanes' own
     // statements on their elements (MLX's winograd transforms: `g.thread_elements()[0] = ...;
@@ -4361,8 +4284,8 @@ private:
         const int r = region.front()->region;
         out += deferred_allocations(r);
         out += "\nfor (unsigned sm_g = 0; sm_g < sm_count; sm_g += 32u) {\n";
-        // (Also in a loop whose trip count is the SIMD group's, simd_uniform_loop: masks make any_return_,
-        // so only the groups still in it run, with their first live lane's bindings.)
+        // (Also in a per-thread loop: its masks make any_return_, so only the groups still in it run,
+        // with their first live lane's bindings.)
         if (any_return_)
             out += "unsigned sm_t = sm_g;\nconst unsigned sm_e = sm_count - sm_g < 32u ? sm_count : sm_g + 32u;\n"
                    "while (sm_t < sm_e && !sm_alive[sm_t]) ++sm_t;\nif (sm_t == sm_e) continue;\n";
@@ -4678,9 +4601,8 @@ private:
     bool macros_read_ = false;
     std::map<std::string, std::set<std::string>> macro_direct_, macro_closure_; // (macro_identifiers)
     int masked_nesting_ = 0; // such branches around the statements being parsed
-    int per_thread_loops_ = 0; // per-thread loops among them (for the remark)
+    int per_thread_loops_ = 0; // per-thread loops among them (whose masks a matrix region reads: classify)
     mutable std::set<std::string> template_parameters_; // the kernel's (template_parameter)
-    int simd_uniform_loops_ = 0; // per-thread loops among them whose trip count is the SIMD group's (simd_uniform_loop)
     std::set<std::string> position_derived_; // variables declared from a per-thread position (so far)
     // Loops and branches around split points, nested: ggml's vector flash attention has five (the nsg
     // switch's if-chain, its per-SIMD-group KV loop, a loop over the cache items, `if (NE == 1) ... else`

@@ -528,6 +528,12 @@ private:
         std::string template_params;
         for (size_t j = 0; j < code_.size(); ++j) {
             std::string t = text(j);
+            // After a macro's use that ends without a ';' (MLX's `instantiate_block_sort_long(int64,
+            // int64_t)` lines, `NAME(args)` alone so far), the next declaration starts here: the use is no
+            // part of its head (item_name named the struct or function after it by the macro).
+            if (is_ident(j) && j > stmt_start + 2 && is(j - 1, ")") && is_ident(stmt_start) && is(stmt_start + 1, "(") &&
+                match(stmt_start + 1) == j - 1)
+                stmt_start = j;
             if (t == "namespace") {
                 size_t k = j + 1;
                 std::string name;
@@ -711,9 +717,11 @@ private:
         for (size_t k = a; k < brace; ++k) {
             if (is(k, "template") && is(k + 1, "<")) { // `template <class T>`: no class of that name
                 int depth = 0;
+                // (`typename Op = Less<T>>`: the lexer's `>>` closes two lists)
                 for (++k; k < brace; ++k) {
                     if (is(k, "<")) ++depth;
                     else if (is(k, ">") && --depth == 0) break;
+                    else if (is(k, ">>") && (depth -= 2) <= 0) break;
                 }
                 continue;
             }
@@ -2741,6 +2749,24 @@ private:
     }
 
     // ---- barrier analysis ----
+    // Metal's own names that meet the SIMD group or quad: its SIMD-group and quad-group functions, the
+    // simdgroup_matrix functions and types, `thread_elements`. Only these: a parameter or member named
+    // `simd_lane_id` or `simd_group_id`, or the attribute `[[simdgroup_index_in_threadgroup]]` on a
+    // constructor's parameter (MLX's BlockLoader), meets nobody; read as a meeting by its prefix, it made
+    // the type holding it "meet" and put its kernel on fibers.
+    static bool is_metal_meeting_name(const std::string &id) {
+        static const std::set<std::string> group_functions = {
+            "sum", "product", "min", "max", "and", "or", "xor",
+            "prefix_inclusive_sum", "prefix_inclusive_product", "prefix_exclusive_sum", "prefix_exclusive_product",
+            "shuffle", "shuffle_up", "shuffle_down", "shuffle_xor", "shuffle_rotate_up", "shuffle_rotate_down",
+            "shuffle_and_fill_up", "shuffle_and_fill_down", "broadcast", "broadcast_first",
+            "ballot", "all", "any", "active_threads_mask", "is_first"};
+        static const std::set<std::string> matrix_functions = {"load", "store", "multiply", "multiply_accumulate"};
+        if (id == "thread_elements") return true;
+        if (id.compare(0, 5, "simd_") == 0 || id.compare(0, 5, "quad_") == 0) return group_functions.count(id.substr(5)) != 0;
+        if (id.compare(0, 10, "simdgroup_") == 0) return matrix_functions.count(id.substr(10)) != 0 || is_matrix_type_name(id);
+        return false;
+    }
     // Calls after which a kernel's threads must be able to wait for each other (fibers, or a split at
     // barriers): barriers, and the SIMD-group functions, which are meetings of 32 lanes.
     // A function of the user's own of such a name is not one, unless it calls the name itself: then it
@@ -2748,9 +2774,7 @@ private:
     // ushort)` shuffling each member), and reaches the meeting.
     bool is_barrier_seed(const std::string &id) {
         if (id == "threadgroup_barrier" || id == "simdgroup_barrier") return true;
-        if (!(id.compare(0, 5, "simd_") == 0 || id.compare(0, 5, "quad_") == 0 || id.compare(0, 10, "simdgroup_") == 0 ||
-              id == "thread_elements"))
-            return false;
+        if (!is_metal_meeting_name(id)) return false;
         if (!user_functions().count(id) && !items_.count(id)) return true;
         if (source_types().count(id)) return false; // (candle's `simdgroup_reducer`: a struct's item names itself)
         auto it = items_.find(id);

@@ -54,6 +54,32 @@ TEST_CASE("a merge sort written as class templates called through aliases splits
     check_sorts<int32_t>(i, 64, 2);
 }
 
+TEST_CASE("a class template after macro uses without ';', with a '>>'-closed default and a member named like a kernel, splits and sorts",
+          "[compiler][regions][classes]") {
+    const auto module = compile_classes();
+    const sm_kernel_info *k = module->find("padded_sort_rows_float");
+    REQUIRE(k);
+    REQUIRE(softmetal_test::is_split(k));
+    check_sorts<float>(k, 32, 4);
+}
+
+TEST_CASE("a class whose alias names a type with SIMD-group position attributes on its constructor splits and matches the host",
+          "[compiler][regions][classes]") {
+    const auto module = compile_classes();
+    const sm_kernel_info *k = module->find("rotate_groups_96");
+    REQUIRE(k);
+    REQUIRE(softmetal_test::is_split(k));
+    const uint32_t groups = 3, threads = 96;
+    std::vector<float> in(groups * threads);
+    for (size_t i = 0; i < in.size(); ++i) in[i] = float(i * 7 % 23) - 11.0f;
+    std::vector<std::vector<unsigned char>> b = {softmetal_test::bytes(in), softmetal_test::bytes(std::vector<float>(in.size(), -99.0f))};
+    softmetal_test::run_on_buffers(k, b, {groups * threads, 1, 1}, {threads, 1, 1});
+    std::vector<float> want(in.size());
+    for (uint32_t g = 0; g < groups; ++g)
+        for (uint32_t t = 0; t < threads; ++t) want[g * threads + t] = in[g * threads + (t + 1) % threads];
+    CHECK(softmetal_test::values<float>(b[1]) == want);
+}
+
 TEST_CASE("the merge sort written as class templates sorts as the host does on fibers too", "[compiler][regions][classes]") {
     softmetal_test::scoped_environment mode("SOFTMETAL_BARRIER_MODE", "fibers");
     const auto module = compile_classes();

@@ -104,8 +104,62 @@ template <typename T, short THREADS, short PER_THREAD>
     threadgroup T values[sort_kernel::PER_BLOCK];
     sort_kernel::run(in, out, n, values, tid, lid);
 }
-template [[host_name("sort_rows_float")]] [[kernel]] decltype(sort_rows<float, 32, 4>) sort_rows<float, 32, 4>;
-template [[host_name("sort_rows_int")]] [[kernel]] decltype(sort_rows<int, 64, 2>) sort_rows<int, 64, 2>;
+// (MLX instantiates through macros used without a ';' after them, and the next declaration follows.)
+#define CM_INSTANTIATE_SORT(name, kernel, T, threads, per) \
+    template [[host_name(#name)]] [[kernel]] decltype(kernel<T, threads, per>) kernel<T, threads, per>;
+CM_INSTANTIATE_SORT(sort_rows_float, sort_rows, float, 32, 4)
+CM_INSTANTIATE_SORT(sort_rows_int, sort_rows, int, 64, 2)
+
+// MLX's multi-block sort's shape: right after those macro uses, a class template whose last parameter's
+// default closes two lists at once (`Less<T>>`), with a static member named like the kernel above
+// (`sort_rows`), called by another kernel through an alias.
+template <typename T, short THREADS, short PER_THREAD, typename Op = Less<T>>
+struct PaddedSortKernel {
+    using block_sorter_t = BlockSorter<T, THREADS, PER_THREAD>;
+    CM_CONST short PER_BLOCK = THREADS * PER_THREAD;
+    static METAL_FUNC void sort_rows(const device T *in, device T *out, const constant int &n, threadgroup T *values,
+                                     uint3 tid [[threadgroup_position_in_grid]], uint3 lid [[thread_position_in_threadgroup]]) {
+        for (short i = lid.x; i < PER_BLOCK; i += THREADS) values[i] = i < n ? in[tid.x * n + i] : numeric_limits<T>::max();
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        block_sorter_t::sort(values, n, lid);
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        for (int i = lid.x; i < n; i += THREADS) out[tid.x * n + i] = values[i];
+    }
+};
+template <typename T, short THREADS, short PER_THREAD>
+[[kernel]] void padded_sort_rows(const device T *in [[buffer(0)]], device T *out [[buffer(1)]], const constant int &n [[buffer(2)]],
+                                 uint3 tid [[threadgroup_position_in_grid]], uint3 lid [[thread_position_in_threadgroup]]) {
+    using sort_kernel = PaddedSortKernel<T, THREADS, PER_THREAD>;
+    threadgroup T values[sort_kernel::PER_BLOCK];
+    sort_kernel::sort_rows(in, out, n, values, tid, lid);
+}
+CM_INSTANTIATE_SORT(padded_sort_rows_float, padded_sort_rows, float, 32, 4)
+
+// MLX's BlockLoader's constructor takes its thread's place as `ushort simd_group_id
+// [[simdgroup_index_in_threadgroup]], ushort simd_lane_id [[thread_index_in_simdgroup]]`: names and an
+// attribute that look like SIMD-group functions but meet nobody. A class holding an alias to it (GEMMKernel's
+// `loader_a_t`) is no class that meets through it: this rotation of each threadgroup's values splits.
+struct LanePlace {
+    const uint at;
+    METAL_FUNC LanePlace(ushort simd_group_id [[simdgroup_index_in_threadgroup]], ushort simd_lane_id [[thread_index_in_simdgroup]])
+        : at(simd_group_id * 32 + simd_lane_id) {}
+};
+template <typename T, int THREADS> struct RotateKernel {
+    using place_t = LanePlace;
+    static METAL_FUNC void run(const device T *in, device T *out, threadgroup T *tile, uint3 tid, ushort simd_group_id, ushort simd_lane_id) {
+        const uint at = place_t(simd_group_id, simd_lane_id).at;
+        tile[at] = in[tid.x * THREADS + at];
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        out[tid.x * THREADS + at] = tile[(at + 1) % THREADS];
+    }
+};
+template <typename T, int THREADS>
+[[kernel]] void rotate_groups(const device T *in [[buffer(0)]], device T *out [[buffer(1)]], uint3 tid [[threadgroup_position_in_grid]],
+                              ushort simd_group_id [[simdgroup_index_in_threadgroup]], ushort simd_lane_id [[thread_index_in_simdgroup]]) {
+    threadgroup T tile[THREADS];
+    RotateKernel<T, THREADS>::run(in, out, tile, tid, simd_group_id, simd_lane_id);
+}
+template [[host_name("rotate_groups_96")]] [[kernel]] decltype(rotate_groups<float, 96>) rotate_groups<float, 96>;
 
 // A threadgroup's total through SIMD groups: `simd_op_t::reduce` (a member alias) in each SIMD group,
 // lane 0 of each writes its part, a barrier, and the parts reduced again by every SIMD group.

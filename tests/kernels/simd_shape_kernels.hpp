@@ -176,6 +176,40 @@ template [[host_name("matrix_simd_loop")]] [[kernel]] void matrix_simd_loop_t<5>
     device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
     device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
     uint sg [[simdgroup_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]]);
+// ggml's flash attention's loop over key blocks: `for (int ic0 = 0; ; ++ic0)`, left by a `break` on a
+// bound read from memory and skipping blocks by a `continue` on a mask read from memory, around
+// barriers and matrix statements. Both conditions are the threadgroup's (Metal requires it: the lanes
+// reach the barrier and the matrix functions together), which the split cannot see: a loop threads may
+// leave at different iterations, whose matrix statements run for the SIMD groups still in it.
+kernel void matrix_jump_loop(device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
+                             device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
+                             uint group [[threadgroup_position_in_grid]], uint tid [[thread_index_in_threadgroup]],
+                             uint lane [[thread_index_in_simdgroup]]) {
+    const short q = lane / 4;
+    const short sm = (q & 4) + (lane / 2) % 4;
+    const short sn = (q & 2) * 2 + (lane % 2) * 2;
+    threadgroup float tile[64];
+    simdgroup_matrix<float, 8, 8> acc = make_filled_simdgroup_matrix<float, 8>(0.0f);
+    uint done = 0;
+    for (uint blk = 0; ; ++blk) {
+        const uint at = blk * 3;
+        if (at >= cap[group] + 4) {
+            break;
+        }
+        if (cap[(group + blk) % n] % 3 == 0) {
+            continue;
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        if (tid < 64) tile[tid] = in[(at + tid) % n];
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        simdgroup_matrix<float, 8, 8> t;
+        simdgroup_load(t, tile, 8);
+        simdgroup_multiply_accumulate(acc, t, t, acc);
+        ++done;
+    }
+    out[gid] = acc.thread_elements()[0] + 100000.0f * float(done);
+    trips[gid] = uint(int(acc.thread_elements()[1]) + 1000000);
+}
 // ggml's flash attention: matrix statements under `if (is_same<A, B>::value)`, a constant, so the
 // same in every lane: the arm runs once per SIMD group like the statements around it.
 template <typename T>
@@ -241,7 +275,7 @@ template [[host_name("lane_named_f32")]] [[kernel]] void lane_named<float>(
 )msl";
 
 // The kernels that meet other threads (each must split); lane_named_f32 meets nobody.
-inline constexpr const char *kernel_names[] = {"switch_call_group", "switch_call_lane", "tiled_pragma", "matrix_loop", "matrix_simd_loop", "trait_matrix_f32", "trait_matrix_i32", "loose_scalar_h4", "lane_named_f32"};
+inline constexpr const char *kernel_names[] = {"switch_call_group", "switch_call_lane", "tiled_pragma", "matrix_loop", "matrix_simd_loop", "matrix_jump_loop", "trait_matrix_f32", "trait_matrix_i32", "loose_scalar_h4", "lane_named_f32"};
 
 // Threadgroups of 80 (SIMD groups of 32, 32 and 16 lanes; the last threadgroup partial), 64 and 45
 // (32 and 13); n picks switch_call_group's label: 190 -> 2, 150 -> 1, 40 -> default.
@@ -254,7 +288,9 @@ inline const std::vector<shape> &shapes() {
 // (the last one partial, 64 threads) and 64.
 inline const std::vector<shape> &shapes_for(const std::string &kernel) {
     static const std::vector<shape> whole = {{160, 96, 150}, {128, 64, 128}, {64, 64, 50}};
-    return kernel == "matrix_loop" || kernel == "matrix_simd_loop" || kernel.compare(0, 12, "trait_matrix") == 0 ? whole : shapes();
+    return kernel == "matrix_loop" || kernel == "matrix_simd_loop" || kernel == "matrix_jump_loop" || kernel.compare(0, 12, "trait_matrix") == 0
+               ? whole
+               : shapes();
 }
 
 // The kernel's buffers for one dispatch (outputs at 2 and 3 start as -1 and 7777) and what the host wants in them.
@@ -360,6 +396,33 @@ inline run_case case_for(const std::string &kernel, const shape &d) {
                 }
             }
             for (uint32_t l = 0; l < 32; ++l) x[g.first + l] = acc0[l], t[g.first + l] = uint32_t(int32_t(acc1[l]) + 1000000);
+        }
+    } else if (kernel == "matrix_jump_loop") {
+        for (uint32_t g0 = 0; g0 < d.grid; g0 += d.tg) {
+            const uint32_t group = g0 / d.tg;
+            float acc[8][8] = {};
+            uint32_t done = 0;
+            for (uint32_t blk = 0;; ++blk) {
+                const uint32_t at = blk * 3;
+                if (at >= cap[group] + 4) break;
+                if (cap[(group + blk) % d.n] % 3 == 0) continue;
+                float t[8][8];
+                for (uint32_t r = 0; r < 8; ++r)
+                    for (uint32_t c = 0; c < 8; ++c) t[r][c] = in[(at + r * 8 + c) % d.n];
+                for (int r = 0; r < 8; ++r)
+                    for (int c = 0; c < 8; ++c) {
+                        float sum = 0.0f;
+                        for (int j = 0; j < 8; ++j) sum += t[r][j] * t[j][c];
+                        acc[r][c] += sum;
+                    }
+                ++done;
+            }
+            for (uint32_t i = g0; i < std::min(g0 + d.tg, d.grid); ++i) {
+                const uint32_t lane = (i - g0) % 32, q = lane / 4;
+                const uint32_t sm = (q & 4) + (lane / 2) % 4, sn = (q & 2) * 2 + (lane % 2) * 2;
+                x[i] = acc[sm][sn] + 100000.0f * float(done);
+                t[i] = uint32_t(int32_t(acc[sm][sn + 1]) + 1000000);
+            }
         }
     } else if (kernel == "matrix_simd_loop") {
         float G[8][8];
