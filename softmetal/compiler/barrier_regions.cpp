@@ -2556,7 +2556,7 @@ private:
             size_t h = match_[a + 1];
             if (barrier_inside && !contains(a, h + 1, &splitter::is_split_point)) {
                 if (depth >= max_nesting) {
-                    why = "barrier loops and branches nested more than six deep";
+                    why = "barrier loops and branches nested more than twelve deep";
                     return false;
                 }
                 if (mentions_matrix(a, h + 1)) return matrix_refused(why);
@@ -2673,7 +2673,7 @@ private:
             s.mask = masks_++;
         }
         if (depth >= max_nesting) {
-            why = "barrier loops and branches nested more than six deep";
+            why = "barrier loops and branches nested more than twelve deep";
             return false;
         }
         if (mentions_matrix(a, h + 1)) return matrix_refused(why);
@@ -2955,7 +2955,7 @@ private:
                 return false;
             }
         if (depth >= max_nesting) {
-            why = "barrier loops and branches nested more than six deep";
+            why = "barrier loops and branches nested more than twelve deep";
             return false;
         }
         if (mentions_matrix(a, h + 1)) return matrix_refused(why);
@@ -4606,8 +4606,11 @@ private:
     std::set<std::string> position_derived_; // variables declared from a per-thread position (so far)
     // Loops and branches around split points, nested: ggml's vector flash attention has five (the nsg
     // switch's if-chain, its per-SIMD-group KV loop, a loop over the cache items, `if (NE == 1) ... else`
-    // and the `if (NE <= 1)` steps of its else arm).
-    static constexpr int max_nesting = 6;
+    // and the `if (NE <= 1)` steps of its else arm); its matrix flash attention more (the loop over key
+    // blocks, `if (is_same<...>::value)`, the loops over tiles and `if (DK % 16 != 0)` inside). Each
+    // level is one more arm or loop in the split function, not a copy of what it holds: the bound is
+    // only a guard on the parser's recursion.
+    static constexpr int max_nesting = 12;
     int jump_loop_ = -1; // the mask of the per-thread loop whose body is being parsed, if it is the innermost loop
     mutable std::map<std::string, bool> loop_macros_; // (loop_macro)
     mutable std::map<std::string, bool> program_constants_; // (program_constant)

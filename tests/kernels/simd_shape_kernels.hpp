@@ -180,11 +180,14 @@ template [[host_name("matrix_simd_loop")]] [[kernel]] void matrix_simd_loop_t<5>
 // bound read from memory and skipping blocks by a `continue` on a mask read from memory, around
 // barriers and matrix statements. Both conditions are the threadgroup's (Metal requires it: the lanes
 // reach the barrier and the matrix functions together), which the split cannot see: a loop threads may
-// leave at different iterations, whose matrix statements run for the SIMD groups still in it.
-kernel void matrix_jump_loop(device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
-                             device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
-                             uint group [[threadgroup_position_in_grid]], uint tid [[thread_index_in_threadgroup]],
-                             uint lane [[thread_index_in_simdgroup]]) {
+// leave at different iterations, whose matrix statements run for the SIMD groups still in it. As there,
+// the matrix statements sit eight loops and branches deep (`if (is_same<...>::value)`, loops over
+// tiles, `if (DK % 16 != 0)`).
+template <typename T, int W>
+kernel void matrix_jump_loop_t(device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
+                               device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
+                               uint group [[threadgroup_position_in_grid]], uint tid [[thread_index_in_threadgroup]],
+                               uint lane [[thread_index_in_simdgroup]]) {
     const short q = lane / 4;
     const short sm = (q & 4) + (lane / 2) % 4;
     const short sn = (q & 2) * 2 + (lane % 2) * 2;
@@ -202,14 +205,33 @@ kernel void matrix_jump_loop(device const float *in [[buffer(0)]], device const 
         threadgroup_barrier(mem_flags::mem_threadgroup);
         if (tid < 64) tile[tid] = in[(at + tid) % n];
         threadgroup_barrier(mem_flags::mem_threadgroup);
-        simdgroup_matrix<float, 8, 8> t;
-        simdgroup_load(t, tile, 8);
-        simdgroup_multiply_accumulate(acc, t, t, acc);
+        if (is_same<T, float>::value) {
+            for (short cc = 0; cc < 2; ++cc) {
+                if (W % 16 != 0) {
+                    for (short i = 0; i < 1; ++i) {
+                        if (W > 4) {
+                            for (short k = 0; k < 1; ++k) {
+                                if (W < 64) {
+                                    simdgroup_barrier(mem_flags::mem_none);
+                                    simdgroup_matrix<float, 8, 8> t;
+                                    simdgroup_load(t, tile + 64 * (i + k), 8);
+                                    simdgroup_multiply_accumulate(acc, t, t, acc);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         ++done;
     }
     out[gid] = acc.thread_elements()[0] + 100000.0f * float(done);
     trips[gid] = uint(int(acc.thread_elements()[1]) + 1000000);
 }
+template [[host_name("matrix_jump_loop")]] [[kernel]] void matrix_jump_loop_t<float, 8>(
+    device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
+    device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
+    uint group [[threadgroup_position_in_grid]], uint tid [[thread_index_in_threadgroup]], uint lane [[thread_index_in_simdgroup]]);
 // ggml's flash attention: matrix statements under `if (is_same<A, B>::value)`, a constant, so the
 // same in every lane: the arm runs once per SIMD group like the statements around it.
 template <typename T>
@@ -413,7 +435,7 @@ inline run_case case_for(const std::string &kernel, const shape &d) {
                     for (int c = 0; c < 8; ++c) {
                         float sum = 0.0f;
                         for (int j = 0; j < 8; ++j) sum += t[r][j] * t[j][c];
-                        acc[r][c] += sum;
+                        acc[r][c] += 2.0f * sum; // (the kernel's two trips over `cc`)
                     }
                 ++done;
             }
