@@ -609,10 +609,11 @@ bool build_with_repairs(const preprocessed_msl &pre, const compile_options &opti
                         const std::vector<function_constant_value> &constants, translation &tr, Attempt attempt, Ask ask) {
     std::vector<operand_repair> repairs;
     std::map<std::string, int> choices;
+    std::map<std::string, std::string> unsplit;
     std::set<std::string> asked;
     constexpr int rounds = 6;
     for (int round = 0; round < rounds; ++round) {
-        tr = translate_msl(pre, options, constants, repairs, choices);
+        tr = translate_msl(pre, options, constants, repairs, choices, unsplit);
         if (!tr.ok) return false;
         for (int question_round = 0; question_round < 4; ++question_round) {
             std::string probes;
@@ -624,15 +625,17 @@ bool build_with_repairs(const preprocessed_msl &pre, const compile_options &opti
             const std::size_t before = choices.size();
             for (const auto &answer : specialisation_answers(ask(source))) choices.insert(answer);
             if (choices.size() == before) break;
-            tr = translate_msl(pre, options, constants, repairs, choices);
+            tr = translate_msl(pre, options, constants, repairs, choices, unsplit);
             if (!tr.ok) return false;
         }
         std::string clang_output;
         if (attempt(tr, clang_output, repairs, round == rounds - 1)) return true;
+        const std::size_t unsplit_before = unsplit.size();
+        unsplit.insert(tr.split_failed.begin(), tr.split_failed.end());
         const std::size_t before = repairs.size();
         for (const operand_repair &found : operand_repairs(clang_output, tr.cpp))
             if (std::find(repairs.begin(), repairs.end(), found) == repairs.end()) repairs.push_back(found);
-        if (repairs.size() == before) return false; // nothing more to repair: the errors are the user's
+        if (repairs.size() == before && unsplit.size() == unsplit_before) return false; // nothing more to repair: the errors are the user's
     }
     return false;
 }
@@ -708,10 +711,38 @@ bool check_on_demand(const std::string &src, translation &t, const compiler_iden
     if (check_whole(src, t, cc, flags, loc, log, clang_output)) return true;
     if (t.cpp_fibers.empty()) return false;
     if (!last_round && new_repairs(clang_output, t.cpp, applied)) return false; // another round, split
-    log += split_source_failed(clang_output, t.cpp);
+    const std::string split_output = clang_output;
+    std::string split_cpp = std::move(t.cpp);
     t.cpp = t.cpp_fibers;
     clang_output.clear();
-    return check_whole(src, t, cc, flags, loc, log, clang_output);
+    std::string fibers_log;
+    const bool fibers_build = check_whole(src, t, cc, flags, loc, fibers_log, clang_output);
+    if (fibers_build && !last_round) {
+        // Another round without the split of the kernels the errors concern (the others keep theirs).
+        t.split_failed = split_failure_kernels(split_output, split_cpp);
+        if (!t.split_failed.empty()) return false;
+    }
+    log += split_source_failed(split_output, split_cpp) + fibers_log;
+    return fibers_build;
+}
+
+// A split source that did not build (`clang_output`), not for an operand to repair: when the errors
+// concern some kernels' split functions (split_failure_kernels) and the fiber-only source builds (a
+// syntax check), those kernels are marked in `t.split_failed` for another round without their split,
+// and true is returned (the attempt returns false). Not in the last round: then, and when no kernel can
+// be told or the errors are the user's own, the whole library takes the fiber-only source as before.
+bool retry_without_failed_splits(const std::string &src, translation &t, const compiler_identity &cc, const std::vector<std::string> &flags,
+                                 const cache_location &loc, const std::string &clang_output, bool last_round) {
+    if (last_round) return false;
+    std::map<std::string, std::string> failed = split_failure_kernels(clang_output, t.cpp);
+    if (failed.empty()) return false;
+    std::swap(t.cpp, t.cpp_fibers);
+    std::string fibers_log, fibers_output;
+    const bool fibers_build = check_whole(src, t, cc, flags, loc, fibers_log, fibers_output);
+    std::swap(t.cpp, t.cpp_fibers);
+    if (!fibers_build) return false;
+    t.split_failed = std::move(failed);
+    return true;
 }
 
 // What the chunks of a library compiled on demand are made from: the checked translation, or, in a
@@ -859,6 +890,7 @@ compile_result compile_library_impl(const std::string &src, const compile_option
                         : compile_uncached(src, t, cc, flags, runtime, log, clang_output);
         if (!r.module && !t.cpp_fibers.empty()) {
             if (!last_round && new_repairs(clang_output, t.cpp, applied)) return false; // another round, split
+            if (retry_without_failed_splits(src, t, cc, flags, loc, clang_output, last_round)) return false; // another round, fewer split
             // The kernels split at barriers did not build (the user's own error, or a shape barrier_regions
             // misjudged): build the fiber-only version, whose diagnostics are the user's, each once.
             log += split_source_failed(clang_output, t.cpp);
@@ -935,6 +967,7 @@ object_result compile_object_impl(const std::string &src, const compile_options 
         so = build(cc, flags, include, dir, t, src, log, clang_output);
         if (so.empty() && !t.cpp_fibers.empty()) {
             if (!last_round && new_repairs(clang_output, t.cpp, applied)) return false; // another round, split
+            if (retry_without_failed_splits(src, t, cc, flags, cache_location{}, clang_output, last_round)) return false; // fewer split
             log = t.log + split_source_failed(clang_output, t.cpp);
             t.cpp = t.cpp_fibers;
             unlink((dir + "/program_source.cpp").c_str());

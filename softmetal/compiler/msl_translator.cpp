@@ -2615,6 +2615,7 @@ public:
     }
     void set_repairs(std::vector<operand_repair> repairs) { repairs_ = std::move(repairs); }
     void set_specialisation_choices(std::map<std::string, int> choices) { specialisation_choices_ = std::move(choices); }
+    void set_unsplit(std::map<std::string, std::string> unsplit) { unsplit_ = std::move(unsplit); }
     // Questions for the compiler about which partial specialisation a type means (specialisation_choice.hpp).
     const std::vector<std::string> &specialisation_probes() const { return specialisation_probes_; }
 
@@ -3517,6 +3518,16 @@ private:
                 continue;
             }
             if (!meets && !lane_loops_enabled()) continue;
+            // A kernel whose split function did not build in an earlier round (compiler.cpp,
+            // retry_without_failed_splits) keeps its fiber or plain form; the others still split.
+            auto failed = unsplit_.find(k.name);
+            if (failed != unsplit_.end()) {
+                if (meets) on_fibers("its split did not build: " + failed->second);
+                else if (remarks_enabled())
+                    lane_remarks_ += "program_source:" + std::to_string(k.line) + ": remark: kernel '" + k.name +
+                                     "': threads not run as SIMD lanes: its lanes function did not build: " + failed->second + "\n";
+                continue;
+            }
             region_kernel rk;
             rk.name = k.name;
             if (k.is_template) rk.template_header = "template <" + function_references(k.template_params) + ">";
@@ -3915,6 +3926,7 @@ private:
     std::set<int> active_lines_;             // rewrite: lines of code the preprocessor kept
     std::vector<operand_repair> repairs_; // rewrite: operands to wrap (operand_repair.hpp)
     std::map<std::string, int> specialisation_choices_; // rewrite: the compiler's answers (specialisation_choice.hpp)
+    std::map<std::string, std::string> unsplit_; // rewrite: kernels whose split did not build -> clang's first error for it
     std::vector<std::string> specialisation_probes_;    // rewrite: the split's questions still open
     std::map<std::string, std::set<std::string>> local_constant_uses_; // local constant -> identifiers of its value
     bool user_functions_computed_ = false;
@@ -3996,7 +4008,7 @@ std::string expand_macro_uses(const std::string &prepared, const std::string &pr
 
 translation translate_msl(const preprocessed_msl &source, const compile_options &options,
                           const std::vector<function_constant_value> &constants, const std::vector<operand_repair> &repairs,
-                          const std::map<std::string, int> &specialisation_choices) {
+                          const std::map<std::string, int> &specialisation_choices, const std::map<std::string, std::string> &unsplit) {
     translation out;
     translator analysis(source.text, options, constants, pass::analysis, source.prepared);
     bool ok = analysis.analyse();
@@ -4016,6 +4028,7 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
     rewrite.set_active_lines(active);
     rewrite.set_repairs(repairs);
     rewrite.set_specialisation_choices(specialisation_choices);
+    rewrite.set_unsplit(unsplit);
     std::map<std::string, rewritten_kernel> rewritten;
     std::string body = rewrite.rewrite(rewritten);
     if (!rewrite.errors().empty()) {

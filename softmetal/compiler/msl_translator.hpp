@@ -33,15 +33,22 @@ struct translation {
     // (specialisation_choice.hpp): code to compile after the fiber-only source; the kernels that
     // asked stay on fibers until translate_msl is given the answers.
     std::vector<std::string> specialisation_probes;
+    // Set by a compile attempt whose split source did not build although the fiber-only one does: the
+    // kernels clang's errors concern -> the first error for each; the next translation leaves their
+    // split out (translate_msl's `unsplit`).
+    std::map<std::string, std::string> split_failed;
 };
 
 // `source` has been through preprocess_msl (stage 1). `repairs`: operands an earlier compile
 // found refused for MSL conversions C++ lacks (operand_repair.hpp), wrapped so they convert as in MSL.
 // `specialisation_choices`: the compiler's answers to an earlier translation's specialisation_probes.
+// `unsplit`: kernels (by name) whose split function did not build before, each with clang's error:
+// they keep their fiber (or plain) form, with a remark saying why.
 translation translate_msl(const preprocessed_msl &source, const compile_options &options,
                           const std::vector<function_constant_value> &constants,
                           const std::vector<operand_repair> &repairs = {},
-                          const std::map<std::string, int> &specialisation_choices = {});
+                          const std::map<std::string, int> &specialisation_choices = {},
+                          const std::map<std::string, std::string> &unsplit = {});
 
 } // namespace detail
 } // namespace softmetal

@@ -1,6 +1,7 @@
 #include "compiler/split_failure_remark.hpp"
 
 #include <cstdlib>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -34,11 +35,40 @@ std::vector<std::string> split_functions_named(const std::string &text) {
     return names;
 }
 
-// A split function's span of the user's lines: the `#line N "program_source"` directives between
-// its header and the next split function's (helpers inlined into it widen the span).
+// The user's lines a split function holds: each `#line N "program_source"` directive in it starts a
+// run of lines N, N+1, ... up to the next directive or the function's end (helpers inlined into it add
+// runs of their own). An error on line L is the function's when one of its runs holds L.
+// `text` without its leading and trailing blanks (clang indents the line it shows by a column more).
+std::string trimmed(const std::string &text) {
+    std::size_t a = 0, b = text.size();
+    while (a < b && (text[a] == ' ' || text[a] == '\t')) ++a;
+    while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t' || text[b - 1] == '\r')) --b;
+    return text.substr(a, b - a);
+}
+
+// Generated lines between the user's ones carry on the numbering (a write-back after line 8 may read as
+// line 13, the next kernel's header): where clang shows the line's text, the function must hold that
+// text at that place.
+struct line_run {
+    long first = 0, last = 0; // lines of program_source
+    std::size_t offset = 0;   // where line `first` starts in the split source
+};
 struct line_span {
     std::string kernel;
-    long first = 0, last = 0;
+    std::vector<line_run> runs;
+    // Whether it holds `line`, whose text is `shown` (empty: clang did not show it).
+    bool holds(const std::string &split_cpp, long line, const std::string &shown) const {
+        for (const line_run &r : runs) {
+            if (line < r.first || line > r.last) continue;
+            if (shown.empty()) return true;
+            std::size_t at = r.offset;
+            for (long l = r.first; l < line && at != std::string::npos; ++l) at = split_cpp.find('\n', at) + 1;
+            const std::size_t end = split_cpp.find('\n', at);
+            std::string text = split_cpp.substr(at, end == std::string::npos ? std::string::npos : end - at);
+            if (trimmed(text) == shown) return true;
+        }
+        return false;
+    }
 };
 
 std::vector<line_span> user_line_spans(const std::string &split_cpp) {
@@ -46,6 +76,7 @@ std::vector<line_span> user_line_spans(const std::string &split_cpp) {
     const std::string header = std::string("static void ") + function_prefix;
     std::vector<std::size_t> starts;
     for (std::size_t at = split_cpp.find(header); at != std::string::npos; at = split_cpp.find(header, at + 1)) starts.push_back(at);
+    const std::string directive = "#line ";
     for (std::size_t i = 0; i < starts.size(); ++i) {
         const std::size_t from = starts[i] + header.size();
         const std::size_t to = i + 1 < starts.size() ? starts[i + 1] : split_cpp.size();
@@ -53,14 +84,20 @@ std::vector<line_span> user_line_spans(const std::string &split_cpp) {
         while (name_end < to && identifier_char(split_cpp[name_end])) ++name_end;
         line_span span;
         span.kernel = split_cpp.substr(from, name_end - from);
-        const std::string directive = "#line ";
-        for (std::size_t at = split_cpp.find(directive, from); at != std::string::npos && at < to;
-             at = split_cpp.find(directive, at + 1)) {
+        std::size_t at = split_cpp.find(directive, from);
+        while (at != std::string::npos && at < to) {
+            std::size_t next = split_cpp.find(directive, at + 1);
+            if (next == std::string::npos || next > to) next = to;
             char *end = nullptr;
             const long line = std::strtol(split_cpp.c_str() + at + directive.size(), &end, 10);
-            if (!end || split_cpp.compare(std::size_t(end - split_cpp.c_str()), 17, " \"program_source\"") != 0) continue;
-            if (span.first == 0 || line < span.first) span.first = line;
-            if (line > span.last) span.last = line;
+            if (end && split_cpp.compare(std::size_t(end - split_cpp.c_str()), 17, " \"program_source\"") == 0) {
+                // the lines after the directive's own, up to the next directive
+                const std::size_t body = split_cpp.find('\n', at);
+                long count = 0;
+                for (std::size_t c = body; c != std::string::npos && c < next; c = split_cpp.find('\n', c + 1)) ++count;
+                if (count > 0) span.runs.push_back({line, line + count - 1, body + 1});
+            }
+            at = next < to ? next : std::string::npos;
         }
         if (!span.kernel.empty()) spans.push_back(span);
     }
@@ -85,24 +122,61 @@ std::string quoted_list(const std::vector<std::string> &names) {
     return out;
 }
 
-} // namespace
-
-std::string split_failure_remark(const std::string &clang_output, const std::string &split_cpp, std::size_t max_errors) {
-    // Clang's ranges ({12:3-12:9}) are for operand_repair; the remark shows file:line:col only.
-    const std::string text = strip_source_ranges(clang_output);
+// Clang's first `max_errors` error lines in `text` (each cut at max_line_chars); `count`: all of them.
+// `shown`, when given: for each, the source line clang shows under it (`   13 |     x = y;` -> "x = y;",
+// trimmed), or "".
+std::vector<std::string> error_lines(const std::string &text, std::size_t max_errors, std::size_t &count,
+                                     std::vector<std::string> *shown = nullptr) {
     std::vector<std::string> errors;
-    std::size_t error_count = 0;
+    count = 0;
     for (std::size_t pos = 0; pos < text.size();) {
         std::size_t nl = text.find('\n', pos);
         std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
         pos = nl == std::string::npos ? text.size() : nl + 1;
         if (!is_error_line(line)) continue;
-        ++error_count;
+        ++count;
         if (errors.size() < max_errors) {
             if (line.size() > max_line_chars) line = line.substr(0, max_line_chars) + " [...]";
             errors.push_back(line);
+            if (shown) {
+                const std::size_t next_nl = text.find('\n', pos);
+                const std::string next = text.substr(pos, next_nl == std::string::npos ? std::string::npos : next_nl - pos);
+                std::size_t k = 0;
+                while (k < next.size() && next[k] == ' ') ++k;
+                const std::size_t digits = k;
+                while (k < next.size() && next[k] >= '0' && next[k] <= '9') ++k;
+                shown->push_back(k > digits && next.compare(k, 3, " | ") == 0 ? trimmed(next.substr(k + 3)) : std::string());
+            }
         }
     }
+    return errors;
+}
+
+} // namespace
+
+std::map<std::string, std::string> split_failure_kernels(const std::string &clang_output, const std::string &split_cpp) {
+    const std::string text = strip_source_ranges(clang_output);
+    std::size_t count = 0;
+    std::vector<std::string> shown;
+    const std::vector<std::string> errors = error_lines(text, std::size_t(-1), count, &shown);
+    std::map<std::string, std::string> kernels;
+    if (errors.empty()) return kernels;
+    for (const std::string &name : split_functions_named(text)) kernels.emplace(name, errors.front());
+    const std::vector<line_span> spans = user_line_spans(split_cpp);
+    for (std::size_t i = 0; i < errors.size(); ++i) {
+        const long line = user_error_line(errors[i]);
+        if (line == 0) continue;
+        for (const line_span &s : spans)
+            if (s.holds(split_cpp, line, shown[i])) kernels.emplace(s.kernel, errors[i]);
+    }
+    return kernels;
+}
+
+std::string split_failure_remark(const std::string &clang_output, const std::string &split_cpp, std::size_t max_errors) {
+    // Clang's ranges ({12:3-12:9}) are for operand_repair; the remark shows file:line:col only.
+    const std::string text = strip_source_ranges(clang_output);
+    std::size_t error_count = 0;
+    const std::vector<std::string> errors = error_lines(text, max_errors, error_count);
 
     // The kernels concerned: named by clang (instantiation notes, candidates) or holding an error line.
     std::vector<std::string> kernels = split_functions_named(text);
@@ -112,7 +186,7 @@ std::string split_failure_remark(const std::string &clang_output, const std::str
         const long line = user_error_line(e);
         if (line == 0) continue;
         for (const line_span &s : spans)
-            if (s.first <= line && line <= s.last && listed.insert(s.kernel).second) kernels.push_back(s.kernel);
+            if (s.holds(split_cpp, line, std::string()) && listed.insert(s.kernel).second) kernels.push_back(s.kernel);
     }
     std::string which;
     if (!kernels.empty()) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <string>
 
 namespace softmetal {
@@ -17,6 +18,14 @@ namespace detail {
 // `clang_output` is clang's output for `split_cpp`, the split source.
 std::string split_failure_remark(const std::string &clang_output, const std::string &split_cpp,
                                  std::size_t max_errors = 20);
+
+// The kernels clang's errors for the split source concern, each with its first error line (file:line:col:
+// error: message, cut at 400 characters): those whose `sm_regions_<kernel>` function the output names
+// (with the output's first error) and those whose split function holds an error's line of
+// program_source, with the text clang shows for it where it shows one. Empty when it says of none: then
+// no kernel can be told from the others. (The compiler translates the library again without those
+// kernels' split: compiler.cpp, retry_without_failed_splits.)
+std::map<std::string, std::string> split_failure_kernels(const std::string &clang_output, const std::string &split_cpp);
 
 } // namespace detail
 } // namespace softmetal
