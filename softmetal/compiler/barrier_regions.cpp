@@ -507,6 +507,53 @@ private:
         return false;
     }
 
+    // A loop's variable named like one of the inlined helper's parameters (ggml's flash attention's
+    // `for (short k = 0; k < 4; ++k)`, and `FOR_UNROLL (short k = ...)`, in a function whose parameter
+    // `k` is the K cache) hides the parameter in that loop only: there it gets a name of its own,
+    // `sm_i<N>_<name>_l<token>`, so the parameter's copy (which may live across a split) and the loop's
+    // variable are not one name declared twice in overlapping scopes (the split refuses that). For the
+    // one inlining being written (copy reads them), removed after it.
+    struct hidden_loop_variables {
+        helper_inliner &h;
+        std::vector<size_t> tokens;
+        hidden_loop_variables(helper_inliner &inliner, size_t body, size_t body_close, const std::set<std::string> &parameters,
+                              const std::string &tag)
+            : h(inliner) {
+            for (size_t i = body + 1; i + 1 < body_close; ++i) {
+                // `for (` or a loop macro's `NAME (` at a statement's start
+                if (!is_loop_head(i) || h.match_[i + 1] == npos) continue;
+                const size_t close = h.match_[i + 1];
+                size_t eq = i + 2;
+                while (eq < close && !h.is(eq, "=") && !h.is(eq, ";")) ++eq;
+                if (!h.is(eq, "=") || eq < i + 4 || !h.is_ident(eq - 1) || !parameters.count(h.text(eq - 1))) continue;
+                bool type = true; // `[const] T name =`: a declaration, not an assignment
+                for (size_t t = i + 2; t + 1 < eq; ++t)
+                    if (!(h.is_ident(t) || h.is(t, "::"))) type = false;
+                if (!type) continue;
+                const std::string name = h.text(eq - 1);
+                const size_t end = h.is(close + 1, "{") && h.match_[close + 1] != npos ? h.match_[close + 1] + 1 : h.stmt_end(close + 1, body_close);
+                if (end == npos) continue;
+                const std::string renamed = "sm_i" + tag + "_" + name + "_l" + std::to_string(i);
+                for (size_t t = i + 2; t < end; ++t)
+                    if (h.is_ident(t) && h.text(t) == name && !h.member(t) && !h.return_reps_.count(t)) {
+                        h.return_reps_[t] = {t, renamed};
+                        tokens.push_back(t);
+                    }
+                i = close;
+            }
+        }
+        bool is_loop_head(size_t i) const {
+            if (!h.is(i + 1, "(")) return false;
+            if (h.is(i, "for")) return true;
+            return h.is_ident(i) && i > 0 && (h.is(i - 1, "{") || h.is(i - 1, "}") || h.is(i - 1, ";")) && !statement_keywords().count(h.text(i));
+        }
+        ~hidden_loop_variables() {
+            for (size_t t : tokens) h.return_reps_.erase(t);
+        }
+        hidden_loop_variables(const hidden_loop_variables &) = delete;
+        hidden_loop_variables &operator=(const hidden_loop_variables &) = delete;
+    };
+
     // Tokens [a, b) under #line, identifiers renamed (not members), `reps` (by token) replaced.
     std::string copy(size_t a, size_t b, const std::map<std::string, std::string> &rename,
                      const std::map<size_t, std::pair<size_t, std::string>> &reps = {}) const {
@@ -519,7 +566,7 @@ private:
             if (r != reps.end()) {
                 rep = &r->second;
             } else {
-                auto q = return_reps_.find(i); // an early return of the helper being inlined
+                auto q = return_reps_.find(i); // a return of the helper being inlined, or a hidden loop variable
                 if (q != return_reps_.end()) rep = &q->second;
             }
             std::string with;
@@ -2254,6 +2301,9 @@ private:
         // a local named like one of the kernel's, would otherwise declare a name twice.
         for (const std::string &local : local_names(body, body_close))
             if (!rename.count(local)) rename[local] = "sm_i" + tag + "_" + local;
+        std::set<std::string> parameter_names;
+        for (const parameter &p : ps) parameter_names.insert(text(p.nm));
+        const hidden_loop_variables hidden(*this, body, body_close, parameter_names, tag);
         if (early) {
             // Each thread that returns sets the flag `sm_r<N>` (and `sm_ret<N>`); every statement after
             // one that may return runs under `if (!sm_r<N>)`, so the returned threads are not live in
@@ -2398,8 +2448,9 @@ private:
     std::set<std::string> functor_names_; // names the source declares objects or data members of a functor type under
     std::set<std::string> namespaces_;      // every `namespace X` of the source
     std::set<std::string> namespace_types_; // types declared inside a namespace
-    // While a helper with early returns is inlined: each of its `return` (and the `;` ending a
-    // `return e;`) replaced in every copy, and the flag each return sets.
+    // While a helper is inlined: each of its `return` (and the `;` ending a `return e;`) replaced in
+    // every copy, and the flag each return sets; and the names of its loop variables that hide a
+    // parameter (hidden_loop_variables), by token.
     std::map<size_t, std::pair<size_t, std::string>> return_reps_;
     std::map<size_t, std::string> return_flag_;
     std::map<size_t, std::string> macro_text_; // offset of a use of a helper body's own macro -> its expansion

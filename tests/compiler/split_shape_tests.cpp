@@ -3,7 +3,8 @@
 // hints written as `_Pragma(...)` (or a macro of one) before a loop between barriers, and a kernel that
 // meets nobody though its instantiation names a parameter `simd_lane_id`; MLX's winograd loop
 // mixing simdgroup_matrix products with the lanes' statements on their elements; and ggml's flash
-// attention's loop over blocks, left by a break and skipping by a continue on values read from memory. Each must split (or, meeting
+// attention's loop over blocks, left by a break and skipping by a continue on values read from memory,
+// and its helper whose parameter a loop's variable hides. Each must split (or, meeting
 // nobody, run without fibers) and match the host reference, with threadgroups that are not multiples
 // of 32, partial threadgroups and lanes that returned early. (This runner makes every thread a SIMD
 // group of one on fibers, so the comparison with fibers is in tests/metal/simdgroup_test.cpp.) A switch
@@ -78,6 +79,11 @@ TEST_CASE("a loop starting at the SIMD group's index around matrix statements sp
 TEST_CASE("a loop left by a break and skipping by a continue on values read from memory, around matrix statements and barriers, splits",
           "[compiler][regions][simdgroup]") {
     check_split_matches_reference("matrix_jump_loop");
+}
+
+TEST_CASE("a helper whose parameter lives across meetings and is hidden by a loop's variable around meetings is inlined and splits",
+          "[compiler][regions][simdgroup]") {
+    check_split_matches_reference("hidden_parameter");
 }
 
 TEST_CASE("matrix statements under an if on a type trait's value split, each instantiation taking its arm",

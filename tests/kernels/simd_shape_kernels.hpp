@@ -281,6 +281,22 @@ kernel void loose_scalar(device const float *in [[buffer(0)]], device const uint
 }
 typedef decltype(loose_scalar<half4>) loose_scalar_t;
 template [[host_name("loose_scalar_h4")]] kernel loose_scalar_t loose_scalar<half4>;
+// ggml's flash attention's helper: its parameter `k` (the K cache) lives across meetings and is hidden
+// by a loop's variable `for (short k = 0; ...)` around meetings inside it.
+template <typename T>
+float hidden_sum(device const T *k, uint lane, uint n) {
+    float acc = float(k[lane % n]);
+    for (short k = 0; k < 3; ++k) {
+        acc += simd_sum(float(k + 1) * acc);
+    }
+    return acc + simd_sum(float(k[(lane + 1) % n]));
+}
+kernel void hidden_parameter(device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
+                             device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
+                             uint lane [[thread_index_in_simdgroup]]) {
+    out[gid] = hidden_sum(in, lane, n);
+    trips[gid] = lane;
+}
 // Meets nobody: its parameters are named like SIMD-group functions, which its instantiation repeats.
 template <typename T>
 [[kernel]] void lane_named(device const T *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device T *out [[buffer(2)]],
@@ -297,7 +313,7 @@ template [[host_name("lane_named_f32")]] [[kernel]] void lane_named<float>(
 )msl";
 
 // The kernels that meet other threads (each must split); lane_named_f32 meets nobody.
-inline constexpr const char *kernel_names[] = {"switch_call_group", "switch_call_lane", "tiled_pragma", "matrix_loop", "matrix_simd_loop", "matrix_jump_loop", "trait_matrix_f32", "trait_matrix_i32", "loose_scalar_h4", "lane_named_f32"};
+inline constexpr const char *kernel_names[] = {"switch_call_group", "switch_call_lane", "tiled_pragma", "matrix_loop", "matrix_simd_loop", "matrix_jump_loop", "trait_matrix_f32", "trait_matrix_i32", "loose_scalar_h4", "hidden_parameter", "lane_named_f32"};
 
 // Threadgroups of 80 (SIMD groups of 32, 32 and 16 lanes; the last threadgroup partial), 64 and 45
 // (32 and 13); n picks switch_call_group's label: 190 -> 2, 150 -> 1, 40 -> default.
@@ -501,6 +517,19 @@ inline run_case case_for(const std::string &kernel, const shape &d) {
             float s = 0.0f;
             for (uint32_t i = g.first; i < g.second && i < d.n; ++i) s += i % 2 ? 2.0f * float(cap[i] % 3) * in[i] : 0.0f;
             for (uint32_t i = g.first; i < g.second && i < d.n; ++i) x[i] = s + (i % 2 ? 0.0f : float(cap[i] % 3) * in[i]), t[i] = 7;
+        }
+    } else if (kernel == "hidden_parameter") {
+        for (const auto &g : simd_groups(d)) {
+            std::vector<float> acc;
+            for (uint32_t i = g.first; i < g.second; ++i) acc.push_back(in[(i - g.first) % d.n]);
+            for (int k = 0; k < 3; ++k) {
+                float sum = 0.0f;
+                for (float a : acc) sum += float(k + 1) * a;
+                for (float &a : acc) a += sum;
+            }
+            float tail = 0.0f;
+            for (uint32_t i = g.first; i < g.second; ++i) tail += in[(i - g.first + 1) % d.n];
+            for (uint32_t i = g.first; i < g.second; ++i) x[i] = acc[i - g.first] + tail, t[i] = i - g.first;
         }
     } else { // lane_named_f32
         for (uint32_t g = 0; g < d.grid; g += d.tg)
