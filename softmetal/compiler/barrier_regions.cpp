@@ -3610,10 +3610,15 @@ private:
         if (i == none) return;
         const bool is_static = head.has_static || head.has_constexpr;
         s.name_tok = i;
+        // (A comma in template arguments is no second declarator: ggml's flash attention's
+        // `qk8x8_t mqk = make_filled_simdgroup_matrix<qk_t, 8>((qk_t) 0.0f);`.)
         bool one_declarator = true;
-        for (size_t k = i + 1; k < b; ++k) {
-            if (is(k, "(") || is(k, "[") || is(k, "{")) k = match_[k];
-            else if (is(k, ",")) one_declarator = false;
+        for (size_t k = i + 1; k < b;) {
+            if (is(k, ",")) {
+                one_declarator = false;
+                break;
+            }
+            k = skip_brackets(k, b);
         }
         bool has_ref = false, has_ptr = false;
         for (size_t k = a; k < i; ++k) {

@@ -81,6 +81,11 @@ TEST_CASE("a loop left by a break and skipping by a continue on values read from
     check_split_matches_reference("matrix_jump_loop");
 }
 
+TEST_CASE("a matrix whose type is a template parameter, made by make_filled_simdgroup_matrix<T, 8> in a loop around barriers, splits",
+          "[compiler][regions][simdgroup]") {
+    check_split_matches_reference("alias_matrix");
+}
+
 TEST_CASE("a helper whose parameter lives across meetings and is hidden by a loop's variable around meetings is inlined and splits",
           "[compiler][regions][simdgroup]") {
     check_split_matches_reference("hidden_parameter");

@@ -281,6 +281,41 @@ kernel void loose_scalar(device const float *in [[buffer(0)]], device const uint
 }
 typedef decltype(loose_scalar<half4>) loose_scalar_t;
 template [[host_name("loose_scalar_h4")]] kernel loose_scalar_t loose_scalar<half4>;
+// ggml's flash attention's Q*K^T tiles: a matrix whose type is the kernel's template parameter
+// (`qk8x8_t mqk = make_filled_simdgroup_matrix<qk_t, 8>((qk_t) 0.0f);`, a comma in the initialiser's
+// template arguments), declared in a loop around barriers, in a helper template.
+template <typename qk_t, typename qk8x8_t, short C>
+float alias_tiles(device const float *in, threadgroup float *tile, uint tid, uint n, uint group) {
+    float acc = 0.0f;
+    for (short cc = 0; cc < 2; ++cc) {
+        qk8x8_t mqk = make_filled_simdgroup_matrix<qk_t, 8>((qk_t) 0.0f);
+        for (short ii = 0; ii < C; ii += 4) {
+            threadgroup_barrier(mem_flags::mem_threadgroup);
+            if (tid < 64) tile[tid] = in[(group * 7 + tid + ii + cc) % n];
+            threadgroup_barrier(mem_flags::mem_threadgroup);
+            simdgroup_matrix<qk_t, 8, 8> t;
+            simdgroup_load(t, tile, 8);
+            simdgroup_multiply_accumulate(mqk, t, t, mqk);
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        simdgroup_store(mqk, tile, 8);
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        acc += tile[(tid * 5) % 64];
+    }
+    return acc;
+}
+template <typename qk_t, typename qk8x8_t>
+kernel void alias_matrix_t(device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
+                           device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
+                           uint group [[threadgroup_position_in_grid]], uint tid [[thread_index_in_threadgroup]]) {
+    threadgroup float tile[64];
+    out[gid] = alias_tiles<qk_t, qk8x8_t, 8>(in, tile, tid, n, group);
+    trips[gid] = tid;
+}
+template [[host_name("alias_matrix")]] [[kernel]] void alias_matrix_t<float, simdgroup_float8x8>(
+    device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
+    device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
+    uint group [[threadgroup_position_in_grid]], uint tid [[thread_index_in_threadgroup]]);
 // ggml's flash attention's helper: its parameter `k` (the K cache) lives across meetings and is hidden
 // by a loop's variable `for (short k = 0; ...)` around meetings inside it.
 template <typename T>
@@ -313,7 +348,7 @@ template [[host_name("lane_named_f32")]] [[kernel]] void lane_named<float>(
 )msl";
 
 // The kernels that meet other threads (each must split); lane_named_f32 meets nobody.
-inline constexpr const char *kernel_names[] = {"switch_call_group", "switch_call_lane", "tiled_pragma", "matrix_loop", "matrix_simd_loop", "matrix_jump_loop", "trait_matrix_f32", "trait_matrix_i32", "loose_scalar_h4", "hidden_parameter", "lane_named_f32"};
+inline constexpr const char *kernel_names[] = {"switch_call_group", "switch_call_lane", "tiled_pragma", "matrix_loop", "matrix_simd_loop", "matrix_jump_loop", "trait_matrix_f32", "trait_matrix_i32", "loose_scalar_h4", "hidden_parameter", "alias_matrix", "lane_named_f32"};
 
 // Threadgroups of 80 (SIMD groups of 32, 32 and 16 lanes; the last threadgroup partial), 64 and 45
 // (32 and 13); n picks switch_call_group's label: 190 -> 2, 150 -> 1, 40 -> default.
@@ -326,7 +361,8 @@ inline const std::vector<shape> &shapes() {
 // (the last one partial, 64 threads) and 64.
 inline const std::vector<shape> &shapes_for(const std::string &kernel) {
     static const std::vector<shape> whole = {{160, 96, 150}, {128, 64, 128}, {64, 64, 50}};
-    return kernel == "matrix_loop" || kernel == "matrix_simd_loop" || kernel == "matrix_jump_loop" || kernel.compare(0, 12, "trait_matrix") == 0
+    return kernel == "matrix_loop" || kernel == "matrix_simd_loop" || kernel == "matrix_jump_loop" || kernel == "alias_matrix" ||
+                   kernel.compare(0, 12, "trait_matrix") == 0
                ? whole
                : shapes();
 }
@@ -517,6 +553,24 @@ inline run_case case_for(const std::string &kernel, const shape &d) {
             float s = 0.0f;
             for (uint32_t i = g.first; i < g.second && i < d.n; ++i) s += i % 2 ? 2.0f * float(cap[i] % 3) * in[i] : 0.0f;
             for (uint32_t i = g.first; i < g.second && i < d.n; ++i) x[i] = s + (i % 2 ? 0.0f : float(cap[i] % 3) * in[i]), t[i] = 7;
+        }
+    } else if (kernel == "alias_matrix") {
+        for (uint32_t g0 = 0; g0 < d.grid; g0 += d.tg) {
+            const uint32_t group = g0 / d.tg;
+            std::vector<float> acc(d.tg, 0.0f);
+            for (uint32_t cc = 0; cc < 2; ++cc) {
+                float m[8][8] = {};
+                for (uint32_t ii = 0; ii < 8; ii += 4) {
+                    float tile[8][8];
+                    for (uint32_t r = 0; r < 8; ++r)
+                        for (uint32_t c = 0; c < 8; ++c) tile[r][c] = in[(group * 7 + r * 8 + c + ii + cc) % d.n];
+                    for (int r = 0; r < 8; ++r)
+                        for (int c = 0; c < 8; ++c)
+                            for (int j = 0; j < 8; ++j) m[r][c] += tile[r][j] * tile[j][c];
+                }
+                for (uint32_t t = 0; t < d.tg; ++t) acc[t] += m[(t * 5) % 64 / 8][(t * 5) % 8];
+            }
+            for (uint32_t i = g0; i < std::min(g0 + d.tg, d.grid); ++i) x[i] = acc[i - g0], t[i] = i - g0;
         }
     } else if (kernel == "hidden_parameter") {
         for (const auto &g : simd_groups(d)) {
