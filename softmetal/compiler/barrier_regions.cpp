@@ -3127,6 +3127,24 @@ private:
             else if (is(i, ",") && is_ident(i + 1)) s.scope_declared.push_back(text(i + 1));
         s.scope_declared.push_back(text(d.name_tok));
         s.kind = stmt_kind::scope;
+        // Its value, which may stand for it in a copy's type (`o8x8_t lo[NO];` on ggml's flash attention's
+        // `constexpr short NO = PV8/NSG;`, both in the loop over key blocks: spelled `[(PV8 / NSG)]`, the
+        // copies are allocated before the loop; without_scope_aliases).
+        if (s.scope_declared.size() == 1 && is(d.name_tok + 1, "=")) {
+            std::string value = "(";
+            for (size_t k = d.name_tok + 2; k + 1 < b; ++k) {
+                if (is(k, "{") || is(k, "}")) {
+                    value.clear();
+                    break;
+                }
+                value += text(k) + " ";
+            }
+            if (!value.empty()) {
+                value += ")";
+                auto known = scope_alias_values_.emplace(text(d.name_tok), value).first;
+                if (known->second != value) known->second.clear();
+            }
+        }
         return true;
     }
     // `const uint head_size = 64;` (ggml's rwkv kernels, whose per-thread `float state[head_size]`
@@ -3765,6 +3783,32 @@ private:
             }
         }
     }
+    // The initialiser of `auto name = init;` as an expression of the same type anywhere in the split
+    // function: each variable of the body it names (not a member, a call or a scope) becomes
+    // `::sm::regions::declval_of<its declared type>()`. False when one is declared other than by a
+    // declaration the split read with a type (`auto` itself, a loop's header), or twice with different
+    // types.
+    bool unevaluated_initializer(const stmt &d, const std::map<std::string, std::vector<const stmt *>> &same_name, std::string &out) const {
+        out.clear();
+        for (size_t k = d.init_eq + 1; k + 1 < d.b; ++k) {
+            const std::string t = text(k);
+            if (!is_ident(k) || (k > 0 && (is(k - 1, ".") || is(k - 1, "->") || is(k - 1, "::"))) || is(k + 1, "(") || is(k + 1, "::") ||
+                !declared_.count(t)) {
+                out += t + " ";
+                continue;
+            }
+            auto found = same_name.find(t);
+            if (found == same_name.end() || found->second.empty()) return false;
+            std::string type;
+            for (const stmt *o : found->second) {
+                const std::string of = o->type + (o->array_suffix.empty() ? "" : " " + o->array_suffix);
+                if (o->type.empty() || o->type == "auto" || o->type.find("auto ") == 0 || (!type.empty() && of != type)) return false;
+                type = of;
+            }
+            out += "::sm::regions::declval_of<" + type + ">() ";
+        }
+        return true;
+    }
     bool choose_replicated(const std::vector<stmt> &top, std::string &why) {
         std::vector<const stmt *> decls;
         all_decls(top, decls);
@@ -3783,11 +3827,11 @@ private:
             std::string type = d->type;
             if (type == "auto" && d->init_eq != npos && d->array_suffix.empty()) {
                 // `auto in_idx = elem_to_loc(gid / lsize, shape, in_strides, ndim);` (MLX's arg_reduce): the
-                // initialiser's type, where it names none of the body's variables (only parameters, the
-                // kernel's template parameters and constants are in scope where the copies are made).
+                // initialiser's type (only parameters, the kernel's template parameters and constants are
+                // in scope where the copies are made), each of the body's variables it names read as a
+                // value of its declared type (ggml's flash attention's `auto sot = so + 8*sgitg;`).
                 std::string init;
-                for (size_t k = d->init_eq + 1; k + 1 < d->b; ++k) init += text(k) + " ";
-                if (!names_variable(init)) type = "::sm::regions::deduced_value_t<decltype((" + init + "))>";
+                if (unevaluated_initializer(*d, same_name, init)) type = "::sm::regions::deduced_value_t<decltype((" + init + "))>";
             }
             if (type == "auto" || type.find("auto ") == 0) {
                 why = "variable '" + name + "' lives across a barrier but is declared 'auto'";
@@ -3801,7 +3845,7 @@ private:
                     why = "variable '" + name + "' lives across a barrier and is declared again where it is visible";
                     return false;
                 }
-            replicated r{name, without_scope_aliases(type) + (d->array_suffix.empty() ? "" : " " + d->array_suffix), d->region, d};
+            replicated r{name, without_scope_aliases(type + (d->array_suffix.empty() ? "" : " " + d->array_suffix)), d->region, d};
             r.scope_end = d->scope_end;
             r.array = !d->array_suffix.empty();
             r.deferred = names_scope_declaration(r.type);
@@ -4671,7 +4715,7 @@ private:
     mutable std::map<std::string, bool> loop_macros_; // (loop_macro)
     mutable std::map<std::string, bool> program_constants_; // (program_constant)
     std::map<std::string, bool> scope_in_loop_;  // scope names declared inside a loop around split points
-    std::map<std::string, std::string> scope_alias_values_; // scope aliases' values ("" for one declared twice differently)
+    std::map<std::string, std::string> scope_alias_values_; // scope aliases' and constants' values ("" for one declared twice differently)
     std::set<std::string> emitted_scope_;        // scope names emitted so far (emit_list)
     std::set<size_t> allocated_after_scope_;     // replicated variables allocated after their type's scope declarations
 };

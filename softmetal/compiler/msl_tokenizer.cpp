@@ -96,6 +96,11 @@ std::vector<token> tokenize_msl(const std::string &s) {
         } else if ((c == ':' && i + 1 < n && s[i + 1] == ':') || (c == '-' && i + 1 < n && s[i + 1] == '>')) {
             i += 2;
             t.kind = token_kind::punct;
+        } else if (c == '.' && i + 2 < n && s[i + 1] == '.' && s[i + 2] == '.') {
+            // `...` (a pack, a GNU range designator `[0 ... N-1]`): one token, so the name after it is
+            // not read as a member (`. NQ`) and is renamed with the others where a helper is inlined.
+            i += 3;
+            t.kind = token_kind::punct;
         } else {
             ++i;
             t.kind = token_kind::punct;

@@ -161,7 +161,6 @@ std::map<std::string, std::string> split_failure_kernels(const std::string &clan
     const std::vector<std::string> errors = error_lines(text, std::size_t(-1), count, &shown);
     std::map<std::string, std::string> kernels;
     if (errors.empty()) return kernels;
-    for (const std::string &name : split_functions_named(text)) kernels.emplace(name, errors.front());
     const std::vector<line_span> spans = user_line_spans(split_cpp);
     for (std::size_t i = 0; i < errors.size(); ++i) {
         const long line = user_error_line(errors[i]);
@@ -169,6 +168,10 @@ std::map<std::string, std::string> split_failure_kernels(const std::string &clan
         for (const line_span &s : spans)
             if (s.holds(split_cpp, line, shown[i])) kernels.emplace(s.kernel, errors[i]);
     }
+    // Only when no error's line tells: the functions clang's notes name (an instantiation's notes
+    // name every split function instantiated on the way, not only the one at fault).
+    if (kernels.empty())
+        for (const std::string &name : split_functions_named(text)) kernels.emplace(name, errors.front());
     return kernels;
 }
 

@@ -20,9 +20,9 @@ std::string split_failure_remark(const std::string &clang_output, const std::str
                                  std::size_t max_errors = 20);
 
 // The kernels clang's errors for the split source concern, each with its first error line (file:line:col:
-// error: message, cut at 400 characters): those whose `sm_regions_<kernel>` function the output names
-// (with the output's first error) and those whose split function holds an error's line of
-// program_source, with the text clang shows for it where it shows one. Empty when it says of none: then
+// error: message, cut at 400 characters): those whose split function holds an error's line of
+// program_source, with the text clang shows for it where it shows one, or, when no line tells, those
+// whose `sm_regions_<kernel>` function the output names (with its first error). Empty when it says of none: then
 // no kernel can be told from the others. (The compiler translates the library again without those
 // kernels' split: compiler.cpp, retry_without_failed_splits.)
 std::map<std::string, std::string> split_failure_kernels(const std::string &clang_output, const std::string &split_cpp);

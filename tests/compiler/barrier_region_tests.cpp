@@ -95,19 +95,88 @@ TEST_CASE("corpus barrier kernels give the same results split into regions and o
     (void)barrier_cases;
 }
 
+TEST_CASE("an auto variable across a barrier whose initialiser names the body's typed variables splits and matches the host",
+          "[compiler][regions]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    // ggml's flash attention's `auto sot = so + 8*sgitg;` on a threadgroup pointer of the body, and an
+    // `auto` copy of a float: each read as a value of the variables' declared types.
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1)]], uint gid [[thread_position_in_grid]],
+              uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup float buf[32];
+    const float x = in[gid];
+    threadgroup float *half_buf = buf + 16;
+    auto v = x * 2.0f;
+    auto mine = half_buf - 16 + lid;
+    *mine = v;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[gid] = v + buf[15 - lid] + *mine;
+}
+)", "k", keep);
+    REQUIRE(k);
+    CHECK(split(k));
+    std::vector<float> in(32);
+    std::iota(in.begin(), in.end(), 1.0f);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(32))};
+    run(k, b, {32, 1, 1}, {16, 1, 1});
+    std::vector<float> out = values<float>(b[1]);
+    for (uint32_t i = 0; i < 32; ++i) CHECK(out[i] == 4.0f * in[i] + 2.0f * in[i / 16 * 16 + 15 - i % 16]);
+}
+
+TEST_CASE("an inlined helper's array initialised by a range designator [0 ... N-1] lives across a barrier and splits",
+          "[compiler][regions]") {
+    std::shared_ptr<const softmetal::kernel_module> keep;
+    // ggml's `float S[NQ] = { [0 ... NQ-1] = 0.0f };` in its flash attention's helper: the name after
+    // `...` is the helper's own (renamed where it is inlined), not a member.
+    const sm_kernel_info *k = compile_kernel(R"(
+#include <metal_stdlib>
+using namespace metal;
+template <short N>
+float range_sum(threadgroup float *buf, uint lid, float x) {
+    float S[N] = { [0 ... N-1] = 1.0f };
+    buf[lid] = x;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    for (short i = 0; i < N; ++i) S[i] += buf[(lid + i) % 16];
+    float t = 0.0f;
+    for (short i = 0; i < N; ++i) t += S[i];
+    return t;
+}
+kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1)]], uint gid [[thread_position_in_grid]],
+              uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup float buf[16];
+    out[gid] = range_sum<4>(buf, lid, in[gid]);
+}
+)", "k", keep);
+    REQUIRE(k);
+    CHECK(split(k));
+    std::vector<float> in(32);
+    std::iota(in.begin(), in.end(), 1.0f);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(32))};
+    run(k, b, {32, 1, 1}, {16, 1, 1});
+    std::vector<float> out = values<float>(b[1]);
+    for (uint32_t i = 0; i < 32; ++i) {
+        float want = 4.0f;
+        for (uint32_t j = 0; j < 4; ++j) want += in[i / 16 * 16 + (i % 16 + j) % 16];
+        CHECK(out[i] == want);
+    }
+}
+
 TEST_CASE("kernels whose barriers are not in structured uniform control flow stay on fibers", "[compiler][regions]") {
     std::shared_ptr<const softmetal::kernel_module> keep;
     const std::string head = R"(
 #include <metal_stdlib>
 using namespace metal;
 )";
-    // `auto` across a barrier, initialised from a variable of the body: its type cannot be spelled where
-    // the per-thread copies are made. (`auto v = in[gid];`, naming parameters only, splits.)
+    // `auto` across a barrier, initialised from a variable of the body declared `auto` itself: its type
+    // cannot be spelled where the per-thread copies are made. (`auto v = in[gid];`, naming parameters
+    // only, splits; so does `auto v = x;` on a `const float x`, read as `declval_of<float>()`.)
     const sm_kernel_info *a = compile_kernel(head + R"(
 kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1)]], uint gid [[thread_position_in_grid]],
               uint lid [[thread_position_in_threadgroup]]) {
     threadgroup float buf[16];
-    const float x = in[gid];
+    auto x = in[gid];
     auto v = x;
     buf[lid] = v;
     threadgroup_barrier(mem_flags::mem_threadgroup);

@@ -163,9 +163,9 @@ TEST_CASE("a variable that would live across a lanes loop without a per-thread c
     c.name = "auto_across_lanes";
     // `auto a = ...` used after the loop: as a lanes statement the loop would be a region of its own
     // and `a` would need a per-thread copy, which an `auto` whose initialiser names a variable of the
-    // body cannot have (its type is spelled where the copies are made, before that variable); the
-    // split takes the kernel whole.
-    c.source = with_loop("auto a = s + lid * 2u;\n    for (uint c = lid; c < n; c += 32u) s += in[c];\n    s += a;");
+    // body declared `auto` too cannot have (its type is spelled where the copies are made, before that
+    // variable, and `b` has no type to read); the split takes the kernel whole.
+    c.source = with_loop("auto b = s;\n    auto a = b + lid * 2u;\n    for (uint c = lid; c < n; c += 32u) s += in[c];\n    s += a;");
     c.function = "k";
     c.bindings = {corpus::buffer_of(0, in), corpus::zeros<uint32_t>(1, 1), corpus::bytes_of(2, n)};
     c.dispatch = corpus::dispatch_kind::threadgroups;
