@@ -64,6 +64,14 @@ void run(const sm_kernel_info *k, std::vector<std::vector<unsigned char>> &buffe
 }
 using softmetal_test::bytes;
 using softmetal_test::values;
+// `k(in, out)` over `in` = 1, 2, ..., 32 in two threadgroups of 16: its `out`.
+std::vector<float> run_on_two_groups_of_16(const sm_kernel_info *k, std::vector<float> &in) {
+    in.resize(32);
+    std::iota(in.begin(), in.end(), 1.0f);
+    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(32))};
+    run(k, b, {32, 1, 1}, {16, 1, 1});
+    return values<float>(b[1]);
+}
 
 } // namespace
 
@@ -117,11 +125,8 @@ kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1
 )", "k", keep);
     REQUIRE(k);
     CHECK(split(k));
-    std::vector<float> in(32);
-    std::iota(in.begin(), in.end(), 1.0f);
-    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(32))};
-    run(k, b, {32, 1, 1}, {16, 1, 1});
-    std::vector<float> out = values<float>(b[1]);
+    std::vector<float> in;
+    const std::vector<float> out = run_on_two_groups_of_16(k, in);
     for (uint32_t i = 0; i < 32; ++i) CHECK(out[i] == 4.0f * in[i] + 2.0f * in[i / 16 * 16 + 15 - i % 16]);
 }
 
@@ -151,11 +156,8 @@ kernel void k(device const float* in [[buffer(0)]], device float* out [[buffer(1
 )", "k", keep);
     REQUIRE(k);
     CHECK(split(k));
-    std::vector<float> in(32);
-    std::iota(in.begin(), in.end(), 1.0f);
-    std::vector<std::vector<unsigned char>> b = {bytes(in), bytes(std::vector<float>(32))};
-    run(k, b, {32, 1, 1}, {16, 1, 1});
-    std::vector<float> out = values<float>(b[1]);
+    std::vector<float> in;
+    const std::vector<float> out = run_on_two_groups_of_16(k, in);
     for (uint32_t i = 0; i < 32; ++i) {
         float want = 4.0f;
         for (uint32_t j = 0; j < 4; ++j) want += in[i / 16 * 16 + (i % 16 + j) % 16];
