@@ -1,7 +1,9 @@
 // SOFTMETAL_REMARKS=1: why the source with kernels split into barrier regions or SIMD lanes
 // (barrier_regions.hpp, lane_loops.hpp) did not build, from clang's own output. The compiler then
-// quietly builds the fiber-only source, whose diagnostics are the user's; without this remark the
-// split's errors, which are softmetal's (a shape the split misjudged), are never seen.
+// translates the library again without the split of the kernels the errors concern
+// (split_failure_kernels; each gets a remark of its own), or, when it cannot tell which, quietly builds
+// the fiber-only source, whose diagnostics are the user's; without these remarks the split's errors,
+// which are softmetal's (a shape the split misjudged), are never seen.
 #pragma once
 
 #include <cstddef>
