@@ -290,7 +290,10 @@ bool functor_objects_only_called(const std::string &text, const std::set<std::st
 // cannot be found that way are not inlined: the kernel stays on fibers.
 class helper_inliner : kernel_body_tokens {
 public:
-    helper_inliner(const std::string &text, const region_kernel &k) : kernel_body_tokens(text), k_(k), lines_(text) {}
+    // `bound`: the kernel's function template parameters and where, in `text`, the instantiation's
+    // argument for each is spelled (region_kernel::function_arguments, appended by build_region_function).
+    helper_inliner(const std::string &text, const region_kernel &k, const std::vector<std::pair<std::string, std::pair<size_t, size_t>>> &bound = {})
+        : kernel_body_tokens(text), k_(k), lines_(text), bound_(bound) {}
 
     // The kernel body with helper calls inlined, as a braced block under #line directives; false when
     // nothing was inlined (or something could not be).
@@ -304,6 +307,14 @@ public:
         std::map<std::string, std::string> rename;
         std::string out;
         kernel_aliases(open);
+        for (const auto &b : bound_) {
+            size_t first = npos, end = npos;
+            for (size_t i = match_[open]; i < toks_.size(); ++i) {
+                if (first == npos && toks_[i].offset >= b.second.first) first = i;
+                if (toks_[i].offset < b.second.second) end = i + 1;
+            }
+            if (first == npos || end == npos || end <= first || !bind_function(b.first, first, end, {}, open, match_[open], nullptr)) return false;
+        }
         if (!expand_list(open + 1, match_[open], rename, 0, out) || (inlined_ == 0 && loop_tests_ == 0)) return false;
         if (!functor_objects_only_called(out, k_.functor_types, object_types_)) return false;
         body = "{" + out + lines_.sync(toks_[match_[open]].offset) + "}";
@@ -400,6 +411,7 @@ private:
     bool is_helper_call(size_t i) const {
         if (declarator(i)) return false;
         if (functor_candidate(i)) return true;
+        if (is_ident(i) && is(i + 1, "(") && !member(i) && bound_parameters_.count(text(i))) return true;
         return is_ident(i) && k_.meeting_functions.count(text(i)) && (is(i + 1, "(") || is(i + 1, "<")) &&
                (!member(i) || (is(i - 1, "::") && call_start(i) != npos) || object_call(i));
     }
@@ -1033,10 +1045,13 @@ private:
         size_t type_end = npos; // where the return type ends when that is not `name` (`T operator()(...)`: `operator`)
         size_t type_stop() const { return type_end != npos ? type_end : name; }
     };
-    // `call` (the call's name token, when given): among several function templates of that name, the one
-    // that the call's explicit template arguments can bind (candle's two `reduce` templates, told apart by
-    // their parameters' count and kinds: a number for a type parameter, or too many arguments, rules one out).
-    bool find_definition(const std::string &name, definition &d, size_t call = npos) const {
+    // `targs_open`, `targs_close` (the call's explicit template arguments' `<` and `>`, when it has them)
+    // and `paren` (its argument list's `(`): among several function templates of that name, the one that
+    // the call's explicit template arguments can bind (candle's two `reduce` templates, told apart by
+    // their parameters' count and kinds: a number for a type parameter, or too many arguments, rules one
+    // out; ggml's two `mmv_fn`, by the parameter count of the function each one's parameter takes).
+    bool find_definition(const std::string &name, definition &d, size_t targs_open = npos, size_t targs_close = npos,
+                         size_t paren = npos) const {
         std::vector<definition> found;
         for (const size_t i : occurrences(name)) {
             if (i + 1 >= toks_.size() || !is(i + 1, "(") || match_[i + 1] == npos || member(i)) continue;
@@ -1048,35 +1063,73 @@ private:
             if (!complete_definition(c)) return false;
             found.push_back(c);
         }
-        if (found.size() > 1 && call != npos) {
+        if (found.size() > 1 && targs_open != npos) {
             std::vector<definition> viable;
             for (const definition &c : found)
-                if (binds_explicit_arguments(c, call)) viable.push_back(c);
+                if (binds_explicit_arguments(c, targs_open, targs_close, paren)) viable.push_back(c);
             found = viable;
         }
         if (found.size() != 1) return false;
         d = found[0];
         return true;
     }
-    // Whether the call at `call` (`f<args>(...)`) can name the function template `c`: it is a template
-    // with at least as many parameters as the call gives arguments, none of its type parameters is given
-    // a number (or `true`/`false`), and it has as many function parameters as the call has arguments.
-    bool binds_explicit_arguments(const definition &c, size_t call) const {
-        if (c.template_open == npos || !is(call + 1, "<")) return false;
-        const size_t close = angle_close(call + 1);
-        if (close == npos || !is(close + 1, "(") || match_[close + 1] == npos) return false;
-        const std::vector<std::pair<size_t, size_t>> args = split_template_commas(call + 2, close);
+    // Whether a call `f<args>(...)` (template arguments between `targs_open` and `targs_close`, arguments
+    // after `paren`) can name the function template `c`: it is a template with at least as many parameters
+    // as the call gives arguments, none of its type parameters is given a number (or `true`/`false`),
+    // none of its parameters of a function type is given a function of another parameter count, and it
+    // has as many function parameters as the call has arguments.
+    bool binds_explicit_arguments(const definition &c, size_t targs_open, size_t targs_close, size_t paren) const {
+        if (c.template_open == npos || targs_open == npos || targs_close == npos || paren == npos || match_[paren] == npos) return false;
+        const std::vector<std::pair<size_t, size_t>> args = split_template_commas(targs_open + 1, targs_close);
         const std::vector<std::pair<size_t, size_t>> params = split_template_commas(c.template_open + 1, c.template_close);
         if (args.size() > params.size()) return false;
         for (size_t a = 0; a < args.size(); ++a) {
             const bool type_parameter = is(params[a].first, "typename") || is(params[a].first, "class");
             const bool number = toks_[args[a].first].kind == token_kind::number || is(args[a].first, "true") || is(args[a].first, "false");
             if (type_parameter && number) return false;
+            const size_t fn = is(args[a].first, "&") ? args[a].first + 1 : args[a].first;
+            if (!type_parameter && is_ident(params[a].first) && is_ident(fn)) {
+                const int wanted = function_type_arity(text(params[a].first)), given = function_arity(text(fn));
+                if (wanted >= 0 && given >= 0 && wanted != given) return false;
+            }
         }
-        const size_t params_open = c.name + 1;
-        std::vector<std::pair<size_t, size_t>> fparams = split_commas(params_open + 1, match_[params_open]);
+        return function_arity(c.name) == int(split_commas(paren + 1, match_[paren]).size());
+    }
+    // The parameter count of the definition whose name is at `name` (`f(void)`: none).
+    int function_arity(size_t name) const {
+        std::vector<std::pair<size_t, size_t>> fparams = split_commas(name + 2, match_[name + 1]);
         if (fparams.size() == 1 && fparams[0].second == fparams[0].first + 1 && is(fparams[0].first, "void")) fparams.clear();
-        return fparams.size() == split_commas(close + 2, match_[close + 1]).size();
+        return int(fparams.size());
+    }
+    // The parameter count every definition of the function `name` has; -1 when there is none, or they differ.
+    int function_arity(const std::string &name) const {
+        int arity = -1;
+        for (const size_t i : occurrences(name)) {
+            if (i + 1 >= toks_.size() || !is(i + 1, "(") || match_[i + 1] == npos || member(i) || !is(match_[i + 1] + 1, "{")) continue;
+            const int n = function_arity(i);
+            if (arity >= 0 && n != arity) return -1;
+            arity = n;
+        }
+        return arity;
+    }
+    // The parameter count of the function type a typedef names (ggml's `typedef void (kernel_mul_mv_disp_t)(...);`,
+    // or `(*name)` for a pointer to one); -1 when `name` is no such typedef (or two say different things).
+    int function_type_arity(const std::string &name) const {
+        int arity = -1;
+        for (const size_t i : occurrences(name)) {
+            size_t open = i - 1; // the `(` before the name, or before `*name`
+            if (i < 2 || !is(i + 1, ")") || !is(i + 2, "(") || match_[i + 2] == npos || !is(match_[i + 2] + 1, ";")) continue;
+            if (is(open, "*")) --open;
+            if (!is(open, "(")) continue;
+            bool typedef_statement = false;
+            for (size_t j = open; j > 0 && !is(j - 1, ";") && !is(j - 1, "{") && !is(j - 1, "}"); --j)
+                if (is(j - 1, "typedef")) typedef_statement = true;
+            if (!typedef_statement) continue;
+            const int n = function_arity(i + 1);
+            if (arity >= 0 && n != arity) return -1;
+            arity = n;
+        }
+        return arity;
     }
     // From `d.name`: the return type's start and a `template <...>` before it.
     bool complete_definition(definition &d) const {
@@ -2011,6 +2064,10 @@ private:
         size_t class_open = npos;
         std::string class_name, object; // (object: the object a member function is called on, as the inlining names it)
         std::string functor_object;
+        // A plain function's name and explicit template arguments (`<` and `>`), and the names those are read with.
+        std::string target_name = name;
+        size_t targs_open = npos, targs_close = npos;
+        const std::map<std::string, std::string> *targs_rename = &outer;
         if (functor_call(call, outer, out, functor_object, class_name, type_args)) {
             // A functor object's call (`reduce(value, tid)`, `simd_reduce(v)`): its call operator, on it.
             if (!object_member(class_name, type_args, "operator()", d, type_params_open, type_params_close, &class_used, &class_open))
@@ -2032,8 +2089,22 @@ private:
                 return false;
             class_name = type_name;
             object = outer.count(text(call - 2)) ? outer.at(text(call - 2)) : text(call - 2);
-        } else if (!find_definition(name, d, call)) {
-            return false;
+        } else {
+            // A call of a function parameter bound to a function that meets (bind_function): that
+            // function's, with its template arguments from where the binding spells them.
+            const function_binding *bound = nullptr;
+            if (!member(call) && bound_parameters_.count(name)) {
+                auto b = bound_functions_.find(outer.count(name) ? outer.at(name) : name);
+                if (b != bound_functions_.end()) bound = &b->second;
+            }
+            if (bound) {
+                target_name = text(bound->first);
+                targs_rename = &bound->rename;
+                if (bound->first + 1 < bound->end) targs_open = bound->first + 1, targs_close = bound->end - 1;
+            } else if (paren != call + 1) {
+                targs_open = call + 1, targs_close = paren - 1;
+            }
+            if (!find_definition(target_name, d, targs_open, targs_close, paren)) return false;
         }
         const size_t params_open = d.name + 1, params_close = match_[params_open];
         size_t body = params_close + 1;
@@ -2160,7 +2231,7 @@ private:
         if (d.template_open != npos) {
             const std::vector<std::pair<size_t, size_t>> tparams = split_template_commas(d.template_open + 1, d.template_close);
             std::vector<std::pair<size_t, size_t>> explicit_args;
-            if (paren != call + 1) explicit_args = split_template_commas(call + 2, paren - 1);
+            if (targs_open != npos) explicit_args = split_template_commas(targs_open + 1, targs_close);
             if (explicit_args.size() > tparams.size()) return false;
             for (const auto &tp : tparams) // every name first: a default or a type may mention a later one
                 for (size_t i = tp.first; i < tp.second && !is(i, "="); ++i)
@@ -2174,6 +2245,17 @@ private:
                 size_t fn = npos;
                 for (size_t i = a; i + 4 < b && fn == npos; ++i)
                     if (is(i, "(") && (is(i + 1, "*") || is(i + 1, "&")) && is_ident(i + 2) && is(i + 3, ")") && is(i + 4, "(")) fn = i + 2;
+                // Given a function that meets other threads (ggml's `mmv_fn<kernel_mul_mv_t_t_disp<float, float>>`,
+                // whose parameter `kernel_mul_mv2_disp_t disp_fn` is called in its body): its calls are inlined.
+                if (t < explicit_args.size() && !is(a, "typename") && !is(a, "class") && meets_when_called(explicit_args[t])) {
+                    size_t eq = a;
+                    while (eq < b && !is(eq, "=")) ++eq;
+                    const size_t nm = fn != npos ? fn : eq - 1;
+                    if (eq == a || !is_ident(nm) ||
+                        !bind_function(text(nm), explicit_args[t].first, explicit_args[t].second, *targs_rename, body, body_close, &rename))
+                        return false;
+                    continue;
+                }
                 if (fn != npos) {
                     size_t eq = a;
                     while (eq < b && !is(eq, "=")) ++eq;
@@ -2184,7 +2266,7 @@ private:
                     for (size_t i = v; i < value.second; ++i)
                         if (!(is_ident(i) || is(i, "::"))) return false; // a name only
                     if (v >= value.second) return false;
-                    rename[text(fn)] = spelled(v, value.second, t < explicit_args.size() ? outer : rename);
+                    rename[text(fn)] = spelled(v, value.second, t < explicit_args.size() ? *targs_rename : rename);
                     continue;
                 }
                 size_t eq = a;
@@ -2197,7 +2279,7 @@ private:
                 const std::string pname = rename.at(text(nm));
                 std::string value;
                 if (t < explicit_args.size()) {
-                    value = spelled(explicit_args[t].first, explicit_args[t].second, outer);
+                    value = spelled(explicit_args[t].first, explicit_args[t].second, *targs_rename);
                 } else if (eq < b) {
                     value = spelled(eq + 1, b, rename);
                 } else if (is_type) {
@@ -2347,6 +2429,48 @@ private:
         return true;
     }
 
+    // ---- a function template parameter bound to a function that meets ----
+    // Whether [a, b) names a function of the source's own that meets other threads, with or without its
+    // template arguments (`f`, `&f`, `f<float, 2>`).
+    bool meets_when_called(const std::pair<size_t, size_t> &arg) const {
+        const size_t v = is(arg.first, "&") ? arg.first + 1 : arg.first;
+        if (v >= arg.second || !is_ident(v) || !k_.meeting_functions.count(text(v))) return false;
+        return v + 1 == arg.second || (is(v + 1, "<") && angle_close(v + 1) == arg.second - 1);
+    }
+    // Binds `parameter` (a function template parameter of the kernel or of a helper being inlined) to
+    // the function [a, b) names (meets_when_called), whose template arguments are read with `names`: in
+    // the scope [open, close) each `parameter(...)` is then inlined as a call of that function
+    // (inline_call). Only when every mention of the parameter there is such a call: passed on or kept
+    // (`g(parameter)`, `auto f = parameter;`), it would be called where the split cannot see it.
+    // A helper's parameter is bound under a name of the inlining's own (`rename`); the kernel's (no
+    // `rename`) under its own name, which the kernel's threadgroup struct names as its argument.
+    bool bind_function(const std::string &parameter, size_t a, size_t b, const std::map<std::string, std::string> &names, size_t open,
+                       size_t close, std::map<std::string, std::string> *rename) {
+        if (!meets_when_called({a, b})) return false;
+        for (size_t i = open; i < close; ++i)
+            if (is_ident(i) && text(i) == parameter && (member(i) || !is(i + 1, "(")) && !(rename == nullptr && in_arena_type_arguments(i)))
+                return false;
+        const std::string name = rename ? "sm_f" + std::to_string(bound_functions_.size()) + "_" + parameter : parameter;
+        const size_t first = is(a, "&") ? a + 1 : a;
+        bound_functions_[name] = {first, b, names};
+        bound_parameters_.insert(parameter);
+        if (rename) (*rename)[parameter] = name;
+        return true;
+    }
+
+    // Whether token `i` is among the template arguments of a kernel's threadgroup-variable struct
+    // (`sm_tg_<kernel><disp_fn>`, which the translator names in a template kernel's body): a type, no call.
+    bool in_arena_type_arguments(size_t i) const {
+        int depth = 0;
+        for (size_t j = i; j > 0; --j) {
+            const size_t p = j - 1;
+            if (is(p, ">")) ++depth;
+            else if (is(p, "<") && depth-- == 0) return p > 0 && is_ident(p - 1) && text(p - 1).compare(0, 6, "sm_tg_") == 0;
+            else if (is(p, ";") || is(p, "{") || is(p, "}") || is(p, "(") || is(p, ")")) return false;
+        }
+        return false;
+    }
+
     // ---- a SIMD-group call in another's arguments: `simd_sum(simd_max(x))` ----
     // A call of a SIMD-group function the split computes between regions, at `i` (its name), not a
     // member, not one of the source's own: where the call starts (`metal::` included) and its '('.
@@ -2436,6 +2560,16 @@ private:
 
     const region_kernel &k_;
     line_map lines_;
+    const std::vector<std::pair<std::string, std::pair<size_t, size_t>>> bound_; // (the constructor's `bound`)
+    // A function template parameter bound to a function that meets (bind_function), by the name the
+    // scope's renaming gives it: the function's name and template arguments ([first, end) of the
+    // tokens) and the names those arguments are read with.
+    struct function_binding {
+        size_t first, end;
+        std::map<std::string, std::string> rename;
+    };
+    std::map<std::string, function_binding> bound_functions_;
+    std::set<std::string> bound_parameters_; // their own names: a call of one meets (is_helper_call)
     int inlined_ = 0;
     int aliases_ = 0; // block aliases renamed (expand_list)
     int loop_tests_ = 0; // loops whose SIMD-group condition became a test in the body (loop_header_meeting)
@@ -4808,10 +4942,18 @@ bool build_region_function(const std::string &translated_text, const region_kern
             call_depths.push_back(depth + 1);
         }
     }
-    if (!k.meeting_functions.empty() || has_switch || has_nested || has_loop_condition) {
+    // A split per instantiation: the arguments its function template parameters are given, appended
+    // to the text (the inliner reads them as tokens; nothing compiles them there).
+    std::vector<std::pair<std::string, std::pair<size_t, size_t>>> bound;
+    for (const auto &a : k.function_arguments) {
+        translated += "\n";
+        bound.push_back({a.first, {translated.size(), translated.size() + a.second.size()}});
+        translated += a.second;
+    }
+    if (!k.meeting_functions.empty() || has_switch || has_nested || has_loop_condition || !bound.empty()) {
         // Helpers inlined: the splitter reads the new body, appended to the text (it copies pieces of
         // it, under their #line directives, and never compiles the appended body itself).
-        helper_inliner inliner(translated, k);
+        helper_inliner inliner(translated, k, bound);
         std::string body;
         const bool inlined = inliner.run(body);
         if (!inliner.probes().empty()) {
@@ -4828,6 +4970,10 @@ bool build_region_function(const std::string &translated_text, const region_kern
             inlined.body_open = translated.size() + 1;
             inlined.body_close = text.size() - 1;
             return split(text, inlined, code, why, lane_lines);
+        }
+        if (!bound.empty()) {
+            why = "the function its instantiation gives '" + bound[0].first + "' could not be inlined";
+            return false;
         }
     }
     if (!functor_objects_only_called(body_text, k.functor_types, {})) {

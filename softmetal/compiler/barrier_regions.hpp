@@ -42,6 +42,11 @@ struct region_kernel {
     std::set<std::string> functor_types; // structs of the source whose call operator meets (`r(v)` on an object of one is inlined)
     std::set<std::string> quiet_types; // structs of the source the kernel reaches whose members meet no other thread (a call through one is ordinary)
     bool reaches_atomics = false;     // the kernel reaches an atomic_* function (directly or through its helpers)
+    // A template kernel that meets through a function its instantiation names (ggml's
+    // `kernel_mul_mv_id<mmv_fn<kernel_mul_mv_t_t_disp<float, float>>>`, whose body calls its parameter
+    // `disp_fn`) is split once per instantiation: its function template parameters and that
+    // instantiation's arguments for them. Each call of one is inlined as a call of its argument.
+    std::vector<std::pair<std::string, std::string>> function_arguments;
 };
 
 // Builds `sm_regions_<name>` for `k` from `translated` (the whole translated source, with its #line

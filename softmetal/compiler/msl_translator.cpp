@@ -89,6 +89,9 @@ struct kernel_def {
     bool regions = false; // run_group comes from the generated sm_regions_<name>
     int regions_id = -1;  // that function's guard (kernel_table): its place among the split functions
     size_t regions_bytes = 0; // that function's text
+    // Split once per instantiation instead (translator::function_instances): by the instantiation's
+    // template arguments, its function's guard and text size (in namespace sm_instance_<guard>).
+    std::map<std::string, std::pair<int, size_t>> instance_regions;
     int overload = 0;     // which definition of a kernel template of this name (0: the first)
     std::string tg_name;  // its threadgroup-variable struct (sm_tg_<name>, numbered for overloads)
     straight_facts straight; // its body's size and names, for the straight-line bound (straight_line_tokens)
@@ -216,6 +219,7 @@ struct rewritten_kernel {
     bool regions = false;
     int regions_id = -1; // its split function's guard, SM_REGIONS_<id> (kernel_table)
     size_t regions_bytes = 0; // its split function's text
+    std::map<std::string, std::pair<int, size_t>> instance_regions; // kernel_def::instance_regions
 };
 
 // One class, two passes over two texts:
@@ -257,7 +261,8 @@ public:
         single_precision_literals();
         std::string body = apply_edits();
         std::string regions = region_functions(body);
-        for (const auto &k : kernels_) kernels[rewritten_key(k)] = {k.has_threadgroup_vars, k.regions, k.regions_id, k.regions_bytes};
+        for (const auto &k : kernels_)
+            kernels[rewritten_key(k)] = {k.has_threadgroup_vars, k.regions, k.regions_id, k.regions_bytes, k.instance_regions};
         return body + regions;
     }
     static std::string rewritten_key(const kernel_def &k) { return k.scope + k.name + "#" + std::to_string(k.overload); }
@@ -268,7 +273,7 @@ public:
         rewrite_remaining_tokens();
         single_precision_literals();
         std::string body = apply_edits();
-        for (const auto &k : kernels_) kernels[rewritten_key(k)] = {k.has_threadgroup_vars, false, -1, 0};
+        for (const auto &k : kernels_) kernels[rewritten_key(k)] = {k.has_threadgroup_vars, false, -1, 0, {}};
         return body;
     }
 
@@ -1722,7 +1727,7 @@ private:
         }
         if (mode_ == pass::rewrite) { // the kernel table instantiates it; clang rejects the attributes here
             const instantiation inst = read_instantiation(j, end);
-            if (!inst.kernel.empty()) instantiated_with_[inst.kernel].push_back(inst.args + " " + parameter_types(inst.signature));
+            if (!inst.kernel.empty()) instantiated_with_[inst.kernel].push_back({inst.args, inst.args + " " + parameter_types(inst.signature)});
             blank_tokens(j, end);
             return end;
         }
@@ -3058,6 +3063,92 @@ private:
         return meets_through_code_[id] = meets;
     }
     bool instance_meets(const kernel_def &k, const std::string &instance) { return !instance_meeting_name(k, instance).empty(); }
+    // The rewrite pass's record of an explicit instantiation: its template arguments as written, and
+    // with its parameter types (what instance_meeting_name reads).
+    struct instantiation_text {
+        std::string args, names;
+    };
+    // A template kernel split per instantiation (function_instances): the instantiation's template
+    // arguments as written, and region_kernel::function_arguments for it.
+    struct instance_split {
+        std::string args;
+        std::vector<std::pair<std::string, std::string>> function_arguments;
+    };
+    // A template kernel that meets through its instantiations' arguments, split once per instantiation
+    // when each argument that meets names a function of the source's own given to a function template
+    // parameter (`template <mul_mv_disp_fn_t disp_fn>`, `template <void (*f)(...)>`): for each explicit
+    // instantiation, those parameters and arguments; the functions the arguments name (and the helpers
+    // those reach) are added to `meeting`, for the split to inline. False (with `blocked`, when a name
+    // says why) otherwise: a type argument whose members meet (`k<SumOp>`) stays on fibers.
+    bool function_instances(const kernel_def &k, const std::vector<instantiation_text> &instantiations, std::set<std::string> &meeting,
+                            std::vector<instance_split> &instances, std::string &blocked) {
+        instances.clear();
+        int definitions = 0;
+        for (const auto &d : kernels_)
+            if (d.name == k.name && d.is_template) ++definitions;
+        if (definitions != 1) return false; // (overloads: which one an instantiation names is clang's to say)
+        const std::vector<std::string> params = top_level_parts(k.template_params);
+        std::set<std::string> seen;
+        for (const instantiation_text &inst : instantiations) {
+            if (!seen.insert(inst.args).second) continue;
+            const std::vector<std::string> args = top_level_parts(inst.args);
+            if (args.empty() || args.size() > params.size()) return false; // (deduced arguments: nothing to bind)
+            instance_split split{inst.args, {}};
+            for (size_t a = 0; a < args.size(); ++a) {
+                const std::string through = instance_meeting_name(k, args[a]);
+                if (through.empty()) continue;
+                const std::string parameter = function_parameter_name(params[a]);
+                const std::vector<token> ts = tokenize_msl(args[a]);
+                const size_t head = !ts.empty() && args[a].compare(ts[0].offset, ts[0].length, "&") == 0 ? 1 : 0;
+                const std::string function = head < ts.size() && ts[head].kind == token_kind::identifier ? args[a].substr(ts[head].offset, ts[head].length) : "";
+                if (parameter.empty() || function.empty() || !user_functions().count(function) || kernel_index_.count(function)) {
+                    blocked = through;
+                    return false;
+                }
+                meeting.insert(function);
+                for (const std::string &id : instance_names(k, args[a]))
+                    if (id != function && meets_through_code(id) && !collect_meeting_helpers(id, meeting, blocked)) return false;
+                for (const std::string &id : items_.count(function) ? items_.at(function) : std::set<std::string>())
+                    if (id != function && !is_barrier_seed(id) && reaches_barrier({id}) && !collect_meeting_helpers(id, meeting, blocked)) return false;
+                split.function_arguments.push_back({parameter, args[a]});
+            }
+            instances.push_back(split);
+        }
+        return !instances.empty();
+    }
+    // `text` (template parameters or arguments) split at its top-level commas, each part trimmed.
+    static std::vector<std::string> top_level_parts(const std::string &text) {
+        std::vector<std::string> parts;
+        const std::vector<token> ts = tokenize_msl(text);
+        int depth = 0;
+        size_t start = 0;
+        for (size_t k = 0; k <= ts.size(); ++k) {
+            const std::string t = k < ts.size() ? text.substr(ts[k].offset, ts[k].length) : ",";
+            if (t == "<" || t == "(" || t == "[" || t == "{") ++depth;
+            else if ((t == ">" || t == ")" || t == "]" || t == "}") && depth > 0) --depth;
+            if (t != "," || (depth > 0 && k < ts.size())) continue;
+            if (k > start) parts.push_back(text.substr(ts[start].offset, ts[k - 1].offset + ts[k - 1].length - ts[start].offset));
+            start = k + 1;
+        }
+        return parts;
+    }
+    // The name a template parameter declares when it takes a function: `F f` (F not a keyword: a typedef of
+    // a function type; clang says if it is not), `R (*f)(args)`, `R (&f)(args)`; "" for a type parameter,
+    // a number's, or a pack.
+    static std::string function_parameter_name(const std::string &param) {
+        const std::vector<token> ts = tokenize_msl(param);
+        auto word = [&](size_t k) { return param.substr(ts[k].offset, ts[k].length); };
+        if (ts.size() >= 5 && word(0) != "typename" && word(0) != "class")
+            for (size_t k = 0; k + 4 < ts.size(); ++k)
+                if (word(k) == "(" && (word(k + 1) == "*" || word(k + 1) == "&") && ts[k + 2].kind == token_kind::identifier && word(k + 3) == ")" &&
+                    word(k + 4) == "(")
+                    return word(k + 2);
+        static const std::set<std::string> not_functions = {"typename", "class", "template", "bool", "char", "uchar", "short", "ushort",
+                                                            "int", "uint", "long", "ulong", "size_t", "half", "float", "const", "unsigned", "signed"};
+        if (ts.size() == 2 && ts[0].kind == token_kind::identifier && ts[1].kind == token_kind::identifier && !not_functions.count(word(0)))
+            return word(1);
+        return "";
+    }
     // Whether `names` (what a kernel reaches) holds an atomic_* function or type. LLVM 19's outer-loop
     // vectorizer (-enable-vplan-native-path) drops atomic read-modify-writes in the loops it widens
     // (VPlan widens every instruction of the inner loop without checking it can: an atomicrmw is lost, no
@@ -3489,14 +3580,18 @@ private:
                 if (inlinable && reaches_barrier({r}) && !collect_meeting_helpers(r, meeting, blocked)) inlinable = false;
             // A template kernel meeting through its instantiations' arguments (`Op::simd_op(v)` in the
             // body, `k<SumOp>` instantiated): the body alone shows no meeting, and neither the split nor
-            // the lanes could see it, so the kernel meets on fibers.
+            // the lanes could see it, so the kernel meets on fibers; unless each such argument is a
+            // function given to a function template parameter (ggml's `kernel_mul_mv_id<mmv_fn<...>>`):
+            // then the kernel is split once per instantiation, its calls of the parameter inlined.
+            std::vector<instance_split> instances;
             auto inst = instantiated_with_.find(k.name);
             if (inlinable && k.is_template && inst != instantiated_with_.end())
-                for (const std::string &args : inst->second) {
-                    const std::string through = instance_meeting_name(k, args);
+                for (const instantiation_text &i : inst->second) {
+                    const std::string through = instance_meeting_name(k, i.names);
                     if (through.empty()) continue;
+                    if (function_instances(k, inst->second, meeting, instances, blocked)) break;
                     inlinable = false;
-                    blocked = through;
+                    if (blocked.empty()) blocked = through;
                     break;
                 }
             if (inlinable && !unblocked_types_.empty()) inlinable = calls_of_members_visible(others, meeting, blocked);
@@ -3556,34 +3651,57 @@ private:
                                             : "threads not run as SIMD lanes: " + why) + "\n";
                 if (!lanes) continue;
             } else {
+                // One split function, or one per instantiation (each in a namespace of its own).
+                std::vector<std::string> codes;
                 std::string lines;
                 if (resolved.empty()) resolved = resolve_conditionals(translated, active_lines_);
-                if (!build_region_function(resolved, rk, code, why, &lines, &specialisation_probes_)) {
-                    on_fibers(why);
+                bool built = true;
+                for (size_t i = 0; built && i < std::max<size_t>(1, instances.size()); ++i) {
+                    if (!instances.empty()) rk.function_arguments = instances[i].function_arguments;
+                    std::string instance_lines;
+                    codes.emplace_back();
+                    built = build_region_function(resolved, rk, codes.back(), why, &instance_lines, &specialisation_probes_);
+                    if (lines.find(instance_lines) == std::string::npos) lines += (lines.empty() ? "" : ", ") + instance_lines;
+                }
+                if (!built) {
+                    on_fibers(instances.empty() ? why : "split per instantiation: " + why);
                     continue;
                 }
                 if (remarks_enabled() && !lines.empty())
                     lane_remarks_ += "program_source:" + std::to_string(k.line) + ": remark: kernel '" + k.name +
                                      "': threads of a barrier region run as SIMD lanes through the loop at line " + lines + "\n";
+                if (!instances.empty()) {
+                    for (size_t i = 0; i < instances.size(); ++i) {
+                        const int id = regions_count_;
+                        k.instance_regions[instances[i].args] = {id, codes[i].size()};
+                        out += region_function_text(k, "namespace sm_instance_" + std::to_string(id) + " {\n" + codes[i] + "}\n");
+                    }
+                    continue;
+                }
+                code = codes[0];
             }
-            // The function sits at the kernel's namespace scope.
-            std::string open, close;
-            for (size_t p = 2; p < k.scope.size();) {
-                size_t e = k.scope.find("::", p);
-                open += "namespace " + k.scope.substr(p, e - p) + " {\n";
-                close += "}\n";
-                p = e + 2;
-            }
-            // Compiled on demand, a chunk parses only the split functions of its own kernels (kernel_table's
-            // SM_REGIONS_<id>): candle's reduce.metal has 75 of 600 KB each (its reductions inlined once
-            // per block size), most of the library's text.
-            k.regions_id = regions_count_++;
+            k.regions_id = regions_count_;
             k.regions_bytes = code.size();
-            const std::string id = std::to_string(k.regions_id);
-            out += "\n#if !defined(SM_CHUNK) || SM_REGIONS_" + id + "\n" + open + code + close + "\n#endif // SM_REGIONS_" + id + "\n";
+            out += region_function_text(k, code);
             k.regions = true;
         }
         return out;
+    }
+
+    // A split function's text at the kernel's namespace scope, under its own guard: compiled on demand, a
+    // chunk parses only the split functions of its own kernels (kernel_table's SM_REGIONS_<id>): candle's
+    // reduce.metal has 75 of 600 KB each (its reductions inlined once per block size), most of the
+    // library's text.
+    std::string region_function_text(const kernel_def &k, const std::string &code) {
+        std::string open, close;
+        for (size_t p = 2; p < k.scope.size();) {
+            size_t e = k.scope.find("::", p);
+            open += "namespace " + k.scope.substr(p, e - p) + " {\n";
+            close += "}\n";
+            p = e + 2;
+        }
+        const std::string id = std::to_string(regions_count_++);
+        return "\n#if !defined(SM_CHUNK) || SM_REGIONS_" + id + "\n" + open + code + close + "\n#endif // SM_REGIONS_" + id + "\n";
     }
 
     // ---- output ----
@@ -3795,9 +3913,20 @@ public:
             const bool tg = r != rewritten.end() && r->second.has_threadgroup_vars;
             const bool regions = r != rewritten.end() && r->second.regions;
             const std::string targs = k.is_template ? "<" + args + ">" : "";
-            if (regions) regions_wanted[r->second.regions_id] += " || SM_WANT(" + std::to_string(n) + ")";
-            entry(k, exported, "&" + k.scope + k.name + targs, tg ? "sizeof(" + k.scope + k.tg_name + targs + ")" : "0",
-                  regions ? "&" + k.scope + "sm_regions_" + k.name + targs : "", regions ? r->second.regions_bytes : 0);
+            std::string regions_fn;
+            size_t regions_bytes = 0;
+            if (regions) {
+                regions_wanted[r->second.regions_id] += " || SM_WANT(" + std::to_string(n) + ")";
+                regions_fn = "&" + k.scope + "sm_regions_" + k.name + targs;
+                regions_bytes = r->second.regions_bytes;
+            } else if (r != rewritten.end() && r->second.instance_regions.count(args)) {
+                const std::pair<int, size_t> &split = r->second.instance_regions.at(args);
+                regions_wanted[split.first] += " || SM_WANT(" + std::to_string(n) + ")";
+                regions_fn = "&" + k.scope + "sm_instance_" + std::to_string(split.first) + "::sm_regions_" + k.name + targs;
+                regions_bytes = split.second;
+            }
+            entry(k, exported, "&" + k.scope + k.name + targs, tg ? "sizeof(" + k.scope + k.tg_name + targs + ")" : "0", regions_fn,
+                  regions_bytes);
         };
         // A kernel picked by a function type (deduced arguments, or one overload of several): its arena
         // struct's template arguments are not spelled, so one with threadgroup variables is left out
@@ -3904,8 +4033,8 @@ private:
     std::map<std::string, std::vector<size_t>> class_keywords_; // (class_keywords)
     bool class_keywords_read_ = false;
     std::vector<instantiation> instantiations_;
-    // The rewrite pass's record of them: kernel name -> each one's template arguments and signature.
-    std::map<std::string, std::vector<std::string>> instantiated_with_;
+    // The rewrite pass's record of them: kernel name -> each one's instantiation_text.
+    std::map<std::string, std::vector<instantiation_text>> instantiated_with_;
     std::vector<function_constant_info> constants_;
     std::map<std::string, std::set<std::string>> items_; // function/struct/macro name -> identifiers it uses
     std::map<std::string, straight_facts> straight_items_; // function/struct name -> its bodies' facts (overloads added up)
@@ -4042,11 +4171,14 @@ translation translate_msl(const preprocessed_msl &source, const compile_options 
     out.log += rewrite.lane_remarks();
     out.specialisation_probes = rewrite.specialisation_probes();
     bool any_regions = false;
-    for (auto &k : rewritten) any_regions = any_regions || k.second.regions;
+    for (auto &k : rewritten) any_regions = any_regions || k.second.regions || !k.second.instance_regions.empty();
     if (any_regions) {
         // The same library with every barrier kernel on fibers: what the compiler falls back to if
         // the split version does not build (and what reports the user's own errors once).
-        for (auto &k : rewritten) k.second.regions = false;
+        for (auto &k : rewritten) {
+            k.second.regions = false;
+            k.second.instance_regions.clear();
+        }
         translator plain(user_text, options, constants, pass::rewrite, user_text);
         plain.set_active_lines(active);
         plain.set_repairs(repairs);

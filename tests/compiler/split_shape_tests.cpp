@@ -4,7 +4,8 @@
 // meets nobody though its instantiation names a parameter `simd_lane_id`; MLX's winograd loop
 // mixing simdgroup_matrix products with the lanes' statements on their elements; and ggml's flash
 // attention's loop over blocks, left by a break and skipping by a continue on values read from memory,
-// and its helper whose parameter a loop's variable hides. Each must split (or, meeting
+// and its helper whose parameter a loop's variable hides; ggml's kernel_mul_mv_id, whose template argument is
+// a function template given the function that meets. Each must split (or, meeting
 // nobody, run without fibers) and match the host reference, with threadgroups that are not multiples
 // of 32, partial threadgroups and lanes that returned early. (This runner makes every thread a SIMD
 // group of one on fibers, so the comparison with fibers is in tests/metal/simdgroup_test.cpp.) A switch
@@ -89,6 +90,24 @@ TEST_CASE("a matrix whose type is a template parameter, made by make_filled_simd
 TEST_CASE("a helper whose parameter lives across meetings and is hidden by a loop's variable around meetings is inlined and splits",
           "[compiler][regions][simdgroup]") {
     check_split_matches_reference("hidden_parameter");
+}
+
+TEST_CASE("a kernel whose template argument is a function template given a meeting function splits per instantiation",
+          "[compiler][regions][simdgroup]") {
+    check_split_matches_reference("work_id_lanes");
+    check_split_matches_reference("work_id_groups");
+    CHECK(softmetal_test::remarks_of(simd_shape_kernels::source).find("kernel 'work_id' runs on fibers") == std::string::npos);
+}
+
+// (Its results on fibers: tests/metal/simdgroup_test.cpp, through kernel_names.)
+TEST_CASE("a kernel that passes its function template argument on to another template keeps fibers, with a remark",
+          "[compiler][regions][simdgroup]") {
+    softmetal::compile_result r;
+    const sm_kernel_info *k = compiled("work_passed_on_groups", r);
+    CHECK(fibers(k));
+    const std::string log = softmetal_test::remarks_of(simd_shape_kernels::source);
+    INFO(log);
+    CHECK(log.find("kernel 'work_passed_on' runs on fibers: ") != std::string::npos);
 }
 
 TEST_CASE("matrix statements under an if on a type trait's value split, each instantiation taking its arm",

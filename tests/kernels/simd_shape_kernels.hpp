@@ -332,6 +332,64 @@ kernel void hidden_parameter(device const float *in [[buffer(0)]], device const 
     out[gid] = hidden_sum(in, lane, n);
     trips[gid] = lane;
 }
+// ggml's kernel_mul_mv_id: the work is the kernel's template argument, a function template (`by_work`,
+// ggml's `mmv_fn`) given a function; two overloads of it, told apart by the parameter count of the
+// function their own parameter takes (a typedef of a function type), call it with its arguments; one
+// function sums its SIMD group, the other adds the SIMD group before it through threadgroup memory.
+typedef void (lanes_fn_t)(device const float *in, device float *out, device uint *trips, uint n, uint gid, uint lane);
+typedef void (groups_fn_t)(device const float *in, device float *out, device uint *trips, uint n, threadgroup float *shared, uint gid,
+                           uint lane, uint sg);
+template <typename T>
+void sum_lanes(device const float *in, device float *out, device uint *trips, uint n, uint gid, uint lane) {
+    const float s = simd_sum(gid < n ? float(T(in[gid])) : 0.0f);
+    out[gid] = s;
+    trips[gid] = lane;
+}
+template <typename T, short R>
+void sum_groups(device const float *in, device float *out, device uint *trips, uint n, threadgroup float *shared, uint gid, uint lane,
+                uint sg) {
+    const float s = simd_sum(gid < n ? float(T(in[gid])) * R : 0.0f);
+    if (lane == 0) shared[sg] = s;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[gid] = s + (sg > 0 ? shared[sg - 1] : 0.0f);
+    trips[gid] = sg * 100 + lane;
+}
+template <lanes_fn_t work>
+void by_work(device const float *in, device float *out, device uint *trips, uint n, threadgroup float *shared, uint gid, uint lane,
+             uint sg) {
+    work(in, out, trips, n, gid, lane);
+}
+template <groups_fn_t work>
+void by_work(device const float *in, device float *out, device uint *trips, uint n, threadgroup float *shared, uint gid, uint lane,
+             uint sg) {
+    work(in, out, trips, n, shared, gid, lane, sg);
+}
+typedef decltype(by_work<sum_lanes<float>>) by_work_t;
+template <by_work_t disp_fn>
+kernel void work_id(device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
+                    device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
+                    uint lane [[thread_index_in_simdgroup]], uint sg [[simdgroup_index_in_threadgroup]]) {
+    threadgroup float shared[8];
+    const uint count = n;
+    disp_fn(in, out, trips, count, shared, gid, lane, sg);
+}
+// The same work passed on as another template's argument: the split cannot see where it is called.
+template <by_work_t fn>
+void forward_work(device const float *in, device float *out, device uint *trips, uint n, threadgroup float *shared, uint gid, uint lane,
+                  uint sg) {
+    fn(in, out, trips, n, shared, gid, lane, sg);
+}
+template <by_work_t disp_fn>
+kernel void work_passed_on(device const float *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device float *out [[buffer(2)]],
+                           device uint *trips [[buffer(3)]], constant uint &n [[buffer(4)]], uint gid [[thread_position_in_grid]],
+                           uint lane [[thread_index_in_simdgroup]], uint sg [[simdgroup_index_in_threadgroup]]) {
+    threadgroup float shared[8];
+    forward_work<disp_fn>(in, out, trips, n, shared, gid, lane, sg);
+}
+template [[host_name("work_passed_on_groups")]] kernel decltype(work_passed_on<by_work<sum_groups<half, 3>>>) work_passed_on<by_work<sum_groups<half, 3>>>;
+typedef decltype(work_id<by_work<sum_lanes<float>>>) work_id_t;
+template [[host_name("work_id_lanes")]] kernel work_id_t work_id<by_work<sum_lanes<float>>>;
+template [[host_name("work_id_groups")]] kernel work_id_t work_id<by_work<sum_groups<half, 3>>>;
 // Meets nobody: its parameters are named like SIMD-group functions, which its instantiation repeats.
 template <typename T>
 [[kernel]] void lane_named(device const T *in [[buffer(0)]], device const uint *cap [[buffer(1)]], device T *out [[buffer(2)]],
@@ -347,8 +405,9 @@ template [[host_name("lane_named_f32")]] [[kernel]] void lane_named<float>(
     uint simd_lane_id [[thread_index_in_simdgroup]], uint simd_group_id [[simdgroup_index_in_threadgroup]]);
 )msl";
 
-// The kernels that meet other threads (each must split); lane_named_f32 meets nobody.
-inline constexpr const char *kernel_names[] = {"switch_call_group", "switch_call_lane", "tiled_pragma", "matrix_loop", "matrix_simd_loop", "matrix_jump_loop", "trait_matrix_f32", "trait_matrix_i32", "loose_scalar_h4", "hidden_parameter", "alias_matrix", "lane_named_f32"};
+// The kernels that meet other threads (each must split, but work_passed_on_groups, which keeps fibers);
+// lane_named_f32 meets nobody.
+inline constexpr const char *kernel_names[] = {"switch_call_group", "switch_call_lane", "tiled_pragma", "matrix_loop", "matrix_simd_loop", "matrix_jump_loop", "trait_matrix_f32", "trait_matrix_i32", "loose_scalar_h4", "hidden_parameter", "alias_matrix", "work_id_lanes", "work_id_groups", "work_passed_on_groups", "lane_named_f32"};
 
 // Threadgroups of 80 (SIMD groups of 32, 32 and 16 lanes; the last threadgroup partial), 64 and 45
 // (32 and 13); n picks switch_call_group's label: 190 -> 2, 150 -> 1, 40 -> default.
@@ -584,6 +643,20 @@ inline run_case case_for(const std::string &kernel, const shape &d) {
             float tail = 0.0f;
             for (uint32_t i = g.first; i < g.second; ++i) tail += in[(i - g.first + 1) % d.n];
             for (uint32_t i = g.first; i < g.second; ++i) x[i] = acc[i - g.first] + tail, t[i] = i - g.first;
+        }
+    } else if (kernel == "work_id_lanes" || kernel == "work_id_groups" || kernel == "work_passed_on_groups") {
+        const bool groups = kernel != "work_id_lanes";
+        float before = 0.0f; // the sum of the SIMD group before, in the same threadgroup
+        for (const auto &g : simd_groups(d)) {
+            const bool first = (g.first % d.tg) == 0;
+            float sum = 0.0f;
+            for (uint32_t i = g.first; i < g.second; ++i) sum += i < d.n ? in[i] * (groups ? 3.0f : 1.0f) : 0.0f;
+            for (uint32_t i = g.first; i < g.second; ++i) {
+                const uint32_t lane = (i - g.first), sg = (i % d.tg) / 32;
+                x[i] = sum + (groups && !first ? before : 0.0f);
+                t[i] = groups ? sg * 100 + lane : lane;
+            }
+            before = sum;
         }
     } else { // lane_named_f32
         for (uint32_t g = 0; g < d.grid; g += d.tg)
