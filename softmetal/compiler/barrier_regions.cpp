@@ -4902,6 +4902,8 @@ bool expand_body_macros(std::string &text, region_kernel &kernel, std::string &w
 }
 } // namespace
 
+bool is_simd_group_function(const std::string &name) { return simd_functions().count(name) != 0; }
+
 bool build_region_function(const std::string &translated_text, const region_kernel &kernel, std::string &code, std::string &why,
                            std::string *lane_lines, std::vector<std::string> *probes) {
     std::string translated = translated_text;

@@ -49,6 +49,10 @@ struct region_kernel {
     std::vector<std::pair<std::string, std::string>> function_arguments;
 };
 
+// Whether `name` is one of Metal's SIMD-group or quad-group functions (`simd_sum`, `quad_shuffle_xor`,
+// ...), which the split computes between regions.
+bool is_simd_group_function(const std::string &name);
+
 // Builds `sm_regions_<name>` for `k` from `translated` (the whole translated source, with its #line
 // directives). Returns false, with `why` set, when the kernel does not qualify.
 // `lane_lines` (when given) gets the user lines of the loops inside regions that run as lanes

@@ -2761,15 +2761,8 @@ private:
     // constructor's parameter (MLX's BlockLoader), meets nobody; read as a meeting by its prefix, it made
     // the type holding it "meet" and put its kernel on fibers.
     static bool is_metal_meeting_name(const std::string &id) {
-        static const std::set<std::string> group_functions = {
-            "sum", "product", "min", "max", "and", "or", "xor",
-            "prefix_inclusive_sum", "prefix_inclusive_product", "prefix_exclusive_sum", "prefix_exclusive_product",
-            "shuffle", "shuffle_up", "shuffle_down", "shuffle_xor", "shuffle_rotate_up", "shuffle_rotate_down",
-            "shuffle_and_fill_up", "shuffle_and_fill_down", "broadcast", "broadcast_first",
-            "ballot", "all", "any", "active_threads_mask", "is_first"};
         static const std::set<std::string> matrix_functions = {"load", "store", "multiply", "multiply_accumulate"};
-        if (id == "thread_elements") return true;
-        if (id.compare(0, 5, "simd_") == 0 || id.compare(0, 5, "quad_") == 0) return group_functions.count(id.substr(5)) != 0;
+        if (id == "thread_elements" || is_simd_group_function(id)) return true;
         if (id.compare(0, 10, "simdgroup_") == 0) return matrix_functions.count(id.substr(10)) != 0 || is_matrix_type_name(id);
         return false;
     }

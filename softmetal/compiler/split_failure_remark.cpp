@@ -35,9 +35,6 @@ std::vector<std::string> split_functions_named(const std::string &text) {
     return names;
 }
 
-// The user's lines a split function holds: each `#line N "program_source"` directive in it starts a
-// run of lines N, N+1, ... up to the next directive or the function's end (helpers inlined into it add
-// runs of their own). An error on line L is the function's when one of its runs holds L.
 // `text` without its leading and trailing blanks (clang indents the line it shows by a column more).
 std::string trimmed(const std::string &text) {
     std::size_t a = 0, b = text.size();
@@ -46,6 +43,9 @@ std::string trimmed(const std::string &text) {
     return text.substr(a, b - a);
 }
 
+// The user's lines a split function holds: each `#line N "program_source"` directive in it starts a
+// run of lines N, N+1, ... up to the next directive or the function's end (helpers inlined into it add
+// runs of their own). An error on line L is the function's when one of its runs holds L.
 // Generated lines between the user's ones carry on the numbering (a write-back after line 8 may read as
 // line 13, the next kernel's header): where clang shows the line's text, the function must hold that
 // text at that place.
@@ -91,11 +91,12 @@ std::vector<line_span> user_line_spans(const std::string &split_cpp) {
             char *end = nullptr;
             const long line = std::strtol(split_cpp.c_str() + at + directive.size(), &end, 10);
             if (end && split_cpp.compare(std::size_t(end - split_cpp.c_str()), 17, " \"program_source\"") == 0) {
-                // the lines after the directive's own, up to the next directive
+                // the lines after the directive's own, up to the next directive: one fewer than the
+                // line ends from the directive's own to the one before `next`
                 const std::size_t body = split_cpp.find('\n', at);
-                long count = 0;
-                for (std::size_t c = body; c != std::string::npos && c < next; c = split_cpp.find('\n', c + 1)) ++count;
-                if (count > 0) span.runs.push_back({line, line + count - 1, body + 1});
+                long ends = 0;
+                for (std::size_t c = body; c != std::string::npos && c < next; c = split_cpp.find('\n', c + 1)) ++ends;
+                if (ends > 1) span.runs.push_back({line, line + ends - 2, body + 1});
             }
             at = next < to ? next : std::string::npos;
         }

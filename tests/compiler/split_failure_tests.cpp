@@ -115,6 +115,8 @@ TEST_CASE("the kernels a split source's errors concern are found by their split 
     // Without the line's text, both functions hold line 6.
     const auto by_line = softmetal::detail::split_failure_kernels("program_source:6:1: error: second\n", split_cpp);
     CHECK(by_line.size() == 2);
+    // A run ends with the line before the next function's header: line 8 is no kernel's.
+    CHECK(softmetal::detail::split_failure_kernels("program_source:8:1: error: third\n", split_cpp).empty());
     const auto by_name = softmetal::detail::split_failure_kernels(
         "softmetal_generated:40:2: error: no matching function\nsoftmetal_generated:12:1: note: in instantiation of 'sm_regions_b<float>'\n",
         split_cpp);
@@ -134,10 +136,10 @@ TEST_CASE("a split source that does not build is not reported without SOFTMETAL_
 
 TEST_CASE("the split failure remark shows at most the first errors, counts the rest, and names the kernel holding them",
           "[compiler][remarks]") {
-    // Two split functions; kernel b's body is at lines 20-30 of the user's source.
+    // Two split functions; kernel b's body holds lines 20-25 and 30 of the user's source.
     const std::string split_cpp = "static void sm_regions_a(const sm_group *sm_group_ptr) {\n#line 5 \"program_source\"\nx;\n"
                                   "#line 9 \"program_source\"\n}\n"
-                                  "static void sm_regions_b(const sm_group *sm_group_ptr) {\n#line 20 \"program_source\"\ny;\n"
+                                  "static void sm_regions_b(const sm_group *sm_group_ptr) {\n#line 20 \"program_source\"\ny;\ny;\ny;\ny;\ny;\ny;\n"
                                   "#line 30 \"program_source\"\n}\n";
     std::string clang_output;
     for (int i = 0; i < 25; ++i)
