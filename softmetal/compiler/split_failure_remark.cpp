@@ -182,22 +182,15 @@ std::string split_failure_remark(const std::string &clang_output, const std::str
     std::size_t error_count = 0;
     const std::vector<std::string> errors = error_lines(text, max_errors, error_count);
 
-    // The kernels concerned: named by clang (instantiation notes, candidates) or holding an error line.
-    std::vector<std::string> kernels = split_functions_named(text);
-    std::set<std::string> listed(kernels.begin(), kernels.end());
-    const std::vector<line_span> spans = user_line_spans(split_cpp);
-    for (const std::string &e : errors) {
-        const long line = user_error_line(e);
-        if (line == 0) continue;
-        for (const line_span &s : spans)
-            if (s.holds(split_cpp, line, std::string()) && listed.insert(s.kernel).second) kernels.push_back(s.kernel);
-    }
+    // The kernels concerned: as the compiler's per-kernel fall-back tells them (split_failure_kernels).
+    std::vector<std::string> kernels;
+    for (const auto &k : split_failure_kernels(clang_output, split_cpp)) kernels.push_back(k.first);
     std::string which;
     if (!kernels.empty()) {
         which = (kernels.size() == 1 ? "kernel " : "kernels ") + quoted_list(kernels);
     } else {
         std::vector<std::string> all;
-        for (const line_span &s : spans) all.push_back(s.kernel);
+        for (const line_span &s : user_line_spans(split_cpp)) all.push_back(s.kernel);
         which = all.empty() ? std::string("kernels not known") : "split kernels " + quoted_list(all) + "; clang's errors do not say which";
     }
 

@@ -13,9 +13,8 @@
 namespace softmetal {
 namespace detail {
 
-// Lines "softmetal: remark: ..." (each ending in '\n'): the kernels concerned (those clang's output
-// names through their `sm_regions_<kernel>` function, or whose lines in program_source hold an
-// error; every split kernel when neither says), then clang's first `max_errors` error lines
+// Lines "softmetal: remark: ..." (each ending in '\n'): the kernels concerned (split_failure_kernels;
+// every split kernel when it says of none), then clang's first `max_errors` error lines
 // (file:line:col: error: message, each cut at 400 characters) and how many more there were.
 // `clang_output` is clang's output for `split_cpp`, the split source.
 std::string split_failure_remark(const std::string &clang_output, const std::string &split_cpp,
