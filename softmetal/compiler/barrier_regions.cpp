@@ -4018,12 +4018,16 @@ private:
     bool replicate_changed_parameters(std::string &why) {
         const std::set<std::string> params = parameter_names();
         for (const std::string &name : params) {
-            if (!assigns(name, 0, toks_.size()) || declared_in_body(name, params)) continue;
-            for (const auto &p : k_.positions)
-                if (p.first == name) {
-                    why = "the kernel changes its parameter '" + name + "', a position of the thread";
-                    return false;
-                }
+            bool position = false;
+            for (const auto &p : k_.positions) position = position || p.first == name;
+            // (A position's component too: ggml's kernel_mul_mv_id reads `tgpig.z` and then sets
+            // `tgpig.z = 0;` for the helper it calls, which the regions would read recomputed.)
+            const bool changed = assigns(name, 0, toks_.size()) || (position && assigns_member(name));
+            if (!changed || declared_in_body(name, params)) continue;
+            if (position) {
+                why = "the kernel changes its parameter '" + name + "', a position of the thread";
+                return false;
+            }
             replicated r{name, "::sm::regions::deduced_value_t<decltype(" + name + ")>", -1, nullptr};
             r.scope_end = std::numeric_limits<int>::max();
             changed_parameters_.push_back(reps_.size());
@@ -4157,18 +4161,32 @@ private:
         return false;
     }
     // Whether tokens [a, b) may assign to `name` (=, op=, ++, --), judged by the tokens around it.
+    // Whether the body changes a member of `name` (`tgpig.z = 0;`, `p.x += 1;`, `++p.y;`).
+    bool assigns_member(const std::string &name) const {
+        for (size_t i = 0; i < toks_.size(); ++i) {
+            if (!is_ident(i) || text(i) != name || (i > 0 && (is(i - 1, ".") || is(i - 1, "->"))) || !is(i + 1, ".")) continue;
+            size_t m = i + 1;
+            while (is(m, ".") && is_ident(m + 1)) m += 2; // the last member's token is m - 1
+            if (i >= 2 && ((is(i - 1, "+") && is(i - 2, "+")) || (is(i - 1, "-") && is(i - 2, "-")))) return true;
+            if (assigned_after(m - 1)) return true;
+        }
+        return false;
+    }
     bool assigns(const std::string &name, size_t a, size_t b) const {
         for (size_t i = a; i < b; ++i) {
             if (!is_ident(i) || text(i) != name || (i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) continue;
             if (i >= 2 && ((is(i - 1, "+") && is(i - 2, "+")) || (is(i - 1, "-") && is(i - 2, "-")))) return true;
-            if ((is(i + 1, "+") && is(i + 2, "+")) || (is(i + 1, "-") && is(i + 2, "-"))) return true;
-            if (is(i + 1, "=") && !is(i + 2, "=")) return true;
-            for (const char *op : {"+", "-", "*", "/", "%", "&", "|", "^"})
-                if (is(i + 1, op) && is(i + 2, "=")) return true;
-            if ((is(i + 1, "<") && is(i + 2, "<") && is(i + 3, "=")) || (is(i + 1, ">") && is(i + 2, ">") && is(i + 3, "=")))
-                return true;
+            if (assigned_after(i)) return true;
         }
         return false;
+    }
+    // Whether the tokens after `i` assign to it (`=`, `+=`, `<<=`, ...) or step it (`++`, `--`).
+    bool assigned_after(size_t i) const {
+        if ((is(i + 1, "+") && is(i + 2, "+")) || (is(i + 1, "-") && is(i + 2, "-"))) return true;
+        if (is(i + 1, "=") && !is(i + 2, "=")) return true;
+        for (const char *op : {"+", "-", "*", "/", "%", "&", "|", "^"})
+            if (is(i + 1, op) && is(i + 2, "=")) return true;
+        return (is(i + 1, "<") && is(i + 2, "<") && is(i + 3, "=")) || (is(i + 1, ">") && is(i + 2, ">") && is(i + 3, "="));
     }
     // A loop header runs once for the group. Metal makes the trip count uniform, but not the loop
     // variable: `for (uint i = lid; i < n; i += size)` has a uniform trip count and a per-thread `i`.

@@ -3834,6 +3834,22 @@ public:
             for (const auto &name : reachable(k.param_refs)) names.insert(name);
             return walked.emplace(&k, std::make_pair(barriers, constants_used(names))).first->second;
         };
+        // The function constants a kernel reads: a template kernel's also those its instantiation's
+        // arguments reach (ggml's `kernel_mul_mv_id<mmv_fn<kernel_mul_mv_t_t_disp<float, float>>>` reads
+        // FC_mul_mv_nsg in the function its argument names: without it in the list, the pipeline was made
+        // without the value the kernel needs).
+        auto constants_of = [&](const kernel_def &k, const std::string &instance) {
+            if (!k.is_template) return reach(k).second;
+            const std::vector<std::string> ids = instance_names(k, instance);
+            std::set<std::string> names = reachable(std::set<std::string>(ids.begin(), ids.end()));
+            const std::string &own = reach(k).second;
+            for (size_t p = 0; p < own.size();) {
+                const size_t e = std::min(own.find('\n', p), own.size());
+                names.insert(own.substr(p, e - p));
+                p = e + 1;
+            }
+            return constants_used(names);
+        };
         std::map<const kernel_def *, bool> atomics_walked;
         auto reach_atomics = [&](const kernel_def &k) {
             auto it = atomics_walked.find(&k);
@@ -3890,7 +3906,7 @@ public:
             }
             entries += "    " + slot + ".parameter_names = (const char *)(__SIZE_TYPE__)\"" + c_string_body(names_list) + "\";\n    " + slot +
                        ".read_only_parameters = " + std::to_string(read_only) + "ul;\n";
-            const std::string &used = reach(k).second;
+            const std::string used = constants_of(k, fn);
             if (!used.empty()) entries += "    " + slot + ".function_constants = (const char *)(__SIZE_TYPE__)\"" + c_string_body(used) + "\";\n";
             if (const uint32_t bound = straight_line_tokens(k, meets_threads || !regions_fn.empty(), fn))
                 entries += "    " + slot + ".straight_line_tokens = " + std::to_string(bound) + "u;\n";

@@ -104,10 +104,25 @@ kernel void rotated(device uint* out [[buffer(0)]], threadgroup uint* t [[thread
 }
 )";
 
-corpus::kernel_case rotated_case() {
+// The same through a component of the positions (ggml's kernel_mul_mv_id sets `tgpig.z = 0;`): a vector
+// position's component changed, and the threadgroup's position.
+const char *const rotated_component_source = R"(#include <metal_stdlib>
+using namespace metal;
+kernel void rotated(device uint* out [[buffer(0)]], threadgroup uint* t [[threadgroup(0)]],
+                    uint2 lid [[thread_position_in_threadgroup]], uint2 gid [[thread_position_in_grid]],
+                    uint3 group [[threadgroup_position_in_grid]]) {
+    t[lid.x] = gid.x;
+    lid.x = (lid.x + 1) % 32;
+    group.x = 0;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[gid.x] = t[lid.x] + group.x;
+}
+)";
+
+corpus::kernel_case rotated_case(const char *source = rotated_source) {
     corpus::kernel_case c;
     c.name = "rotated";
-    c.source = rotated_source;
+    c.source = source;
     c.function = "rotated";
     c.bindings = {corpus::zeros<uint32_t>(0, 64), corpus::threadgroup_memory(0, 32 * 4)};
     c.grid = corpus::s3(64);
@@ -181,10 +196,14 @@ TEST_CASE("kernels run as SIMD lanes whose threads move their buffer pointers ma
 
 TEST_CASE("a kernel that changes a position parameter across a barrier stays on fibers and matches the host", "[compiler][regions][parameters]") {
     softmetal_test::use_default_test_cache();
-    CHECK(softmetal_test::remarks_of(rotated_source)
-              .find("kernel 'rotated' runs on fibers: the kernel changes its parameter 'lid', a position of the thread") != std::string::npos);
-    softmetal_test::direct_runner runner;
-    CHECK(runner.run(rotated_case()) == "");
-    REQUIRE(runner.kernel);
-    CHECK_FALSE(softmetal_test::is_split(runner.kernel));
+    for (const char *source : {rotated_source, rotated_component_source}) {
+        const std::string remarks = softmetal_test::remarks_of(source);
+        const std::string changed = "kernel 'rotated' runs on fibers: the kernel changes its parameter '";
+        CHECK((remarks.find(changed + "lid', a position of the thread") != std::string::npos ||
+               remarks.find(changed + "group', a position of the thread") != std::string::npos));
+        softmetal_test::direct_runner runner;
+        CHECK(runner.run(rotated_case(source)) == "");
+        REQUIRE(runner.kernel);
+        CHECK_FALSE(softmetal_test::is_split(runner.kernel));
+    }
 }

@@ -198,6 +198,31 @@ kernel void k(device float* o [[buffer(0)]], uint i [[thread_position_in_grid]])
     CHECK(run_1d(*special.module->find("k"), std::vector<float>(1), 1)[0] == 4.0f);
 }
 
+TEST_CASE("a template kernel lists the function constants the function its instantiation names reads", "[compiler][function_constants]") {
+    // ggml's kernel_mul_mv_id<mmv_fn<...>> reads FC_mul_mv_nsg only in the function its argument names:
+    // unlisted, the pipeline was made without the value (and the kernel read zero).
+    const char *src = R"(
+#include <metal_stdlib>
+using namespace metal;
+constant float scale [[function_constant(3)]];
+void times_scale(device float *o, uint i) { o[i] = float(i) * scale; }
+typedef void (work_t)(device float *, uint);
+template <work_t work>
+kernel void apply(device float *o [[buffer(0)]], uint i [[thread_position_in_grid]]) { work(o, i); }
+template [[host_name("apply_scale")]] kernel decltype(apply<times_scale>) apply<times_scale>;
+)";
+    softmetal::function_constant_value s{"scale", -1, 3, std::vector<unsigned char>(4)};
+    const float three = 3.0f;
+    std::memcpy(s.bytes.data(), &three, 4);
+    auto r = compile(src, {}, {s});
+    REQUIRE(r.module);
+    const sm_kernel_info *k = r.module->find("apply_scale");
+    REQUIRE(k);
+    REQUIRE(k->function_constants);
+    CHECK(std::string(k->function_constants) == "scale");
+    CHECK(run_1d(*k, std::vector<float>(4), 4) == std::vector<float>{0.0f, 3.0f, 6.0f, 9.0f});
+}
+
 TEST_CASE("compiling the same library twice in one process returns the same module", "[compiler]") {
     auto a = compile(several);
     auto b = compile(several);
