@@ -2605,7 +2605,7 @@ public:
         assign_regions(top, next);
         collect_uses(top);
         if (!choose_replicated(top, why)) return false;
-        if (!replicate_changed_parameters(why)) return false;
+        replicate_changed_parameters();
         if (!check_regions(top, why)) return false;
         emit_function(top, code);
         return true;
@@ -2915,7 +2915,7 @@ private:
             if (scope_names_.count(t) || constant_macro(t, 0) || template_parameter(t)) continue;
             bool position = false, group = false;
             for (const auto &p : k_.positions)
-                if (p.first == t) position = true, group = group_position(p.second);
+                if (p.first == t) position = true, group = uniform_position(p);
             if (!position && !params.count(t) && (uniform_local(t, depth) || (program_constant(t) && !declared_in_body(t, known)))) continue;
             if (position ? !group : (!params.count(t) || assigns(t, 0, toks_.size()) || address_taken(t))) return false;
             if (declared_in_body(t, known)) return false;
@@ -3423,7 +3423,7 @@ private:
             if (!is_ident(k) || is(k - 1, ".") || is(k - 1, "->") || is(k + 1, "(") || text(k) == name) continue;
             bool position = false;
             for (const auto &p : k_.positions)
-                if (p.first == text(k)) position = true, varies = !group_position(p.second);
+                if (p.first == text(k)) position = true, varies = !uniform_position(p);
             if (!position && !params.count(text(k))) varies = true;
         }
         if (!varies) return;
@@ -4013,33 +4013,47 @@ private:
     // by its loops over the threads, where the first thread's `x +=` would move every later thread's
     // `x` too. So such a parameter gets one copy per thread, set from the argument before the first
     // region (parameter_copies) and bound in every region that names it, as a variable declared before
-    // them all. A changed position (recomputed per thread in each region) keeps the fiber path.
+    // them all. So does a position the body changes (changed_positions), set to the thread's position.
     // (`&p.member`, `&p[i]` take no parameter's address; a name the body declares too is its own.)
-    bool replicate_changed_parameters(std::string &why) {
+    void replicate_changed_parameters() {
         const std::set<std::string> params = parameter_names();
         for (const std::string &name : params) {
-            bool position = false;
-            for (const auto &p : k_.positions) position = position || p.first == name;
-            // (A position's component too: ggml's kernel_mul_mv_id reads `tgpig.z` and then sets
-            // `tgpig.z = 0;` for the helper it calls, which the regions would read recomputed.)
-            const bool changed = assigns(name, 0, toks_.size()) || (position && assigns_member(name));
-            if (!changed || declared_in_body(name, params)) continue;
-            if (position) {
-                why = "the kernel changes its parameter '" + name + "', a position of the thread";
-                return false;
-            }
+            if (!changed_positions().count(name) && (!assigns(name, 0, toks_.size()) || declared_in_body(name, params))) continue;
             replicated r{name, "::sm::regions::deduced_value_t<decltype(" + name + ")>", -1, nullptr};
             r.scope_end = std::numeric_limits<int>::max();
             changed_parameters_.push_back(reps_.size());
             reps_.push_back(r);
         }
-        return true;
     }
     std::string parameter_copies() const {
         std::string out;
-        for (size_t i : changed_parameters_)
-            out += "for (unsigned sm_t = 0; sm_t < sm_count; ++sm_t) sm_rep" + std::to_string(i) + "[sm_t] = " + reps_[i].name + ";\n";
+        for (size_t i : changed_parameters_) {
+            std::string value = reps_[i].name;
+            for (const auto &p : k_.positions) // (a position: the thread's own, as bindings would compute it)
+                if (p.first == value)
+                    value = "::sm::entry::sm_position<::sm::entry::attr::" + p.second + ">::template get<sm_ty_" + p.first +
+                            ">(::sm::entry::thread_at(sm_group_ptr, sm_t))";
+            out += "for (unsigned sm_t = 0; sm_t < sm_count; ++sm_t) sm_rep" + std::to_string(i) + "[sm_t] = " + value + ";\n";
+        }
         return out;
+    }
+    // The positions the body changes (`lid = (lid + 1) % 32;`, ggml's `tgpig.z = 0;` before calling a
+    // helper with it), each a name the body does not declare again: each thread's own copy, set before
+    // the first region (parameter_copies) and bound in every region as the changed parameters are,
+    // instead of the position recomputed there; not the group's (a thread may change its copy alone).
+    const std::set<std::string> &changed_positions() const {
+        if (!changed_positions_made_) {
+            const std::set<std::string> params = parameter_names();
+            for (const auto &p : k_.positions)
+                if ((assigns(p.first, 0, toks_.size()) || assigns_member(p.first)) && !declared_in_body(p.first, params))
+                    changed_positions_.insert(p.first);
+            changed_positions_made_ = true;
+        }
+        return changed_positions_;
+    }
+    // Whether position parameter `p` holds the same value in every thread of the group.
+    bool uniform_position(const std::pair<std::string, std::string> &p) const {
+        return group_position(p.second) && !changed_positions().count(p.first);
     }
     void all_matrix_decls(const std::vector<stmt> &list, std::vector<const stmt *> &out) const {
         for (const stmt &s : list) {
@@ -4137,7 +4151,7 @@ private:
             }
             bool position = false, group = false;
             for (const auto &p : k_.positions)
-                if (p.first == t) position = true, group = group_position(p.second);
+                if (p.first == t) position = true, group = uniform_position(p);
             if (position ? !group : (!params.count(t) || assigns(t, 0, toks_.size()) || address_taken(t))) return false;
             std::set<std::string> known = params; // parameters and positions: `row * cols;` is a product
             for (const auto &p : k_.positions) known.insert(p.first);
@@ -4150,7 +4164,7 @@ private:
     bool varies_per_thread(const std::string &name) const {
         for (const auto &p : k_.positions)
             if (p.first == name)
-                return p.second == "thread_position_in_grid" || p.second == "thread_position_in_threadgroup" ||
+                return changed_positions().count(name) || p.second == "thread_position_in_grid" || p.second == "thread_position_in_threadgroup" ||
                        p.second == "thread_index_in_threadgroup" || p.second == "thread_index_in_simdgroup" ||
                        p.second == "simdgroup_index_in_threadgroup";
         return false;
@@ -4160,7 +4174,6 @@ private:
             if (is_ident(i) && !(i > 0 && (is(i - 1, ".") || is(i - 1, "->"))) && varies_per_thread(text(i))) return true;
         return false;
     }
-    // Whether tokens [a, b) may assign to `name` (=, op=, ++, --), judged by the tokens around it.
     // Whether the body changes a member of `name` (`tgpig.z = 0;`, `p.x += 1;`, `++p.y;`).
     bool assigns_member(const std::string &name) const {
         for (size_t i = 0; i < toks_.size(); ++i) {
@@ -4172,6 +4185,7 @@ private:
         }
         return false;
     }
+    // Whether tokens [a, b) may assign to `name` (=, op=, ++, --), judged by the tokens around it.
     bool assigns(const std::string &name, size_t a, size_t b) const {
         for (size_t i = a; i < b; ++i) {
             if (!is_ident(i) || text(i) != name || (i > 0 && (is(i - 1, ".") || is(i - 1, "->")))) continue;
@@ -4276,7 +4290,7 @@ private:
         if (any_position) {
             out += "const ::sm::entry::thread_ctx sm_c = " + ctx + ";\n";
             for (const auto &p : k_.positions)
-                if (used_in(p.first, region))
+                if (used_in(p.first, region) && !changed_positions().count(p.first)) // (a changed one: its copy, below)
                     out += "sm_ty_" + p.first + " " + p.first + " = ::sm::entry::sm_position<::sm::entry::attr::" + p.second +
                            ">::template get<sm_ty_" + p.first + ">(sm_c);\n";
         }
@@ -4836,6 +4850,8 @@ private:
     std::map<const stmt *, size_t> rep_index_;
     std::vector<replicated> reps_;
     std::vector<size_t> changed_parameters_; // reps_ of the parameters the body changes (replicate_changed_parameters)
+    mutable std::set<std::string> changed_positions_; // (changed_positions)
+    mutable bool changed_positions_made_ = false;
     std::set<std::string> matrix_names_; // matrices declared at the levels parsed so far
     mutable int matrix_redeclarations_ = 0;
     std::vector<group_copy> group_copies_;
