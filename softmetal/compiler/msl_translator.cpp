@@ -3098,11 +3098,10 @@ private:
                     blocked = through;
                     return false;
                 }
-                meeting.insert(function);
+                // (The function itself, though what it calls may show no meeting: `mmv_fn` calls its own parameter.)
+                if (!collect_meeting_helpers(function, meeting, blocked)) return false;
                 for (const std::string &id : instance_names(k, args[a]))
                     if (id != function && meets_through_code(id) && !collect_meeting_helpers(id, meeting, blocked)) return false;
-                for (const std::string &id : items_.count(function) ? items_.at(function) : std::set<std::string>())
-                    if (id != function && !is_barrier_seed(id) && reaches_barrier({id}) && !collect_meeting_helpers(id, meeting, blocked)) return false;
                 split.function_arguments.push_back({parameter, args[a]});
             }
             instances.push_back(split);
