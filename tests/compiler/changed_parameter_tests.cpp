@@ -2,7 +2,8 @@
 // their buffer pointers to the thread's row): every thread of Metal gets its own arguments, so one
 // thread's change must never reach another. The split function (regions) and the lane function run a
 // whole group with one set of parameters, so such a parameter gets a copy per thread. Each kernel is
-// checked against the host, split (or as lanes) and without, and a changed position keeps the fibers.
+// checked against the host, split (or as lanes) and without; a changed position, whole or a component, is
+// each thread's own copy in the split too.
 #include "catch.hpp"
 
 #include <cmath>
@@ -92,7 +93,7 @@ corpus::kernel_case lane_sum_case(const std::string &function) {
     return c;
 }
 
-// A changed position: the split recomputes positions in every region, so it keeps the fibers.
+// A changed position: the split gives each thread its own copy, set to its position before the first region.
 const char *const rotated_source = R"(#include <metal_stdlib>
 using namespace metal;
 kernel void rotated(device uint* out [[buffer(0)]], threadgroup uint* t [[threadgroup(0)]],
