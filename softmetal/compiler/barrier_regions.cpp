@@ -672,8 +672,20 @@ private:
                 // `T obj(args);` as `T obj = T(args);`: the splitter keeps an object living across a
                 // barrier per thread when it is declared `T name = value;`.
                 // (The value parenthesised: the splitter reads a comma outside brackets as another declarator.)
-                out += copy(i, constructed + 1, rename) + " = (" + spelled(i, constructed, rename) + copy(constructed + 1, e - 1, rename) +
-                       ");\n";
+                // (`thread` left out: a thread's variable is in the thread address space anyway, and its
+                // copy's type must not name one; the value's type without `const` either, as a
+                // functional cast names a type alone.)
+                size_t type_start = i;
+                bool is_const = false;
+                while (type_start < constructed && (is(type_start, "thread") || is(type_start, "const")))
+                    is_const |= is(type_start++, "const");
+                out += lines_.sync(toks_[i].offset) + (is_const ? "const " : "") + copy(type_start, constructed + 1, rename) + " = (" +
+                       spelled(type_start, constructed, rename) + copy(constructed + 1, e - 1, rename) + ");\n";
+                size_t matrices = npos;
+                if (matrix_class(i, constructed, rename, matrices)) {
+                    const std::string object = rename.count(text(constructed)) ? rename.at(text(constructed)) : text(constructed);
+                    if (object_matrices_.count(object) || !hold_matrices_apart(i, constructed, object, rename, out)) return false;
+                }
             } else if (!contains_helper_call(i, e) && !nested && !(is(i, "switch") && meets(i, e)) && !has_meeting_loop_header(i, e)) {
                 out += copy(i, e, rename);
             } else if (const int tested = loop_header_meeting(i, e, rename, depth, out); tested >= 0) {
@@ -1666,6 +1678,10 @@ private:
         }
         for (const class_member &m : ms)
             if (own_names.count(m.name)) return false; // (which one a name means: not read here)
+        std::vector<matrix_member> matrices;
+        if (!matrix_members(open, matrices)) return false;
+        std::set<std::string> matrix_names;
+        for (const matrix_member &m : matrices) matrix_names.insert(m.name);
         bool through_self = false;
         for (const std::string &n : used) {
             if (rename.count(n)) continue; // (a template parameter of the class, which find_member takes for a member: `using value_t = T;`)
@@ -1678,6 +1694,12 @@ private:
             }
             if (!object.empty() && (!m || !m->is_static) && !k_.meeting_functions.count(n)) {
                 if (own_names.count(n)) return false; // (a local named like the member: which one a use means is not read here)
+                if (matrix_names.count(n)) { // (held apart from the object: hold_matrices_apart)
+                    auto held = object_matrices_.find(object);
+                    if (held == object_matrices_.end() || !held->second.count(n)) return false;
+                    rename[n] = held->second.at(n);
+                    continue;
+                }
                 rename[n] = object + "." + n; // a data member, or a member function that meets nobody
                 // A data member of a functor type, for a call of it (`simd_reduce(v)`: functor_call).
                 auto t = data_member_types.find(n);
@@ -1762,11 +1784,137 @@ private:
         return true;
     }
     // A statement [i, e) `T obj(args);` declaring an object of a functor type: the name's token, else npos.
+    // Also of a struct holding simdgroup_matrix data members (matrix_class).
     size_t functor_construction(size_t i, size_t e, const std::map<std::string, std::string> &rename) const {
         if (!is_ident(i) || e < i + 4 || !is(e - 1, ";") || !is(e - 2, ")") || match_[e - 2] == npos) return npos;
         const size_t name = match_[e - 2] - 1;
         if (name <= i || !declarator(name) || statement_keywords().count(text(i))) return npos;
-        return names_functor_type(i, name, rename) ? name : npos;
+        size_t open = npos;
+        return names_functor_type(i, name, rename) || matrix_class(i, name, rename, open) ? name : npos;
+    }
+    // ---- objects holding simdgroup_matrix data members (MLX's and candle's BlockMMA) ----
+    // A matrix is the SIMD group's: the split keeps one copy of it per SIMD group, as a variable of
+    // its own, while an object lives per thread. So an object of a struct with matrix data members
+    // keeps its other members per thread, and each matrix member becomes a variable of the kernel
+    // (`sm_o<N>_<member>`) declared after the object, set from the object as constructed (default
+    // member initialisers: `results[TM * TN] = {simdgroup_matrix<AccumType, 8, 8>(0)}`), and named
+    // in its place wherever a member function inlined on that object names the member
+    // (class_member_declarations). Every member function naming one is inlined (the translator
+    // counts it as meeting); a constructor naming one is not, so such a class keeps the fiber path.
+    struct matrix_member {
+        std::string name;
+        bool array = false; // `name[N]` (one dimension)
+    };
+    // Whether the type [a, b) (qualifiers aside) is a struct of the source, with one definition, that
+    // has simdgroup_matrix data members; `open` its body's '{'.
+    bool matrix_class(size_t a, size_t b, const std::map<std::string, std::string> &rename, size_t &open) const {
+        while (a < b && (is(a, "const") || is(a, "thread"))) ++a;
+        std::string name;
+        std::vector<std::string> args;
+        if (a >= b || !named_type(spelled(a, b, rename), name, args)) return false;
+        for (int hops = 0; hops < 8 && type_values_.count(name) && args.empty(); ++hops)
+            if (!named_type(type_values_.at(name), name, args)) return false;
+        const std::vector<class_definition> defs = class_definitions(name);
+        if (defs.size() != 1 || defs[0].pattern_open != npos) return false;
+        std::vector<matrix_member> ms;
+        if (!matrix_members(defs[0].open, ms) || ms.empty()) return false;
+        open = defs[0].open;
+        return true;
+    }
+    // The matrix data members of the struct whose body opens at `open`; false when one cannot be
+    // held apart (a static one, one of two dimensions or more, a constructor naming one).
+    bool matrix_members(size_t open, std::vector<matrix_member> &out) const {
+        const size_t close = match_[open];
+        if (close == npos) return false;
+        std::string type_name;
+        if (open >= 1 && is_ident(open - 1)) type_name = text(open - 1);
+        size_t head = open + 1;
+        for (size_t k = open + 1; k < close; ++k) {
+            if (is(k, "{") || is(k, "(") || is(k, "[")) {
+                // A member function's body (a constructor's: the struct's name before its parameters).
+                if (is(k, "(") && k == head + 1 && text(head) == type_name) {
+                    size_t b = match_[k] + 1;
+                    while (b < close && !is(b, "{") && !is(b, ";")) b = is(b, "(") ? match_[b] + 1 : b + 1;
+                    if (is(b, "{")) {
+                        for (size_t u = match_[k] + 1; u < match_[b]; ++u)
+                            if (is_ident(u) && !member(u))
+                                for (const matrix_member &m : out)
+                                    if (m.name == text(u)) return false;
+                        k = match_[b];
+                        head = k + 1;
+                        continue;
+                    }
+                }
+                if (match_[k] == npos) return false;
+                const bool body = is(k, "{") && k > open + 1 && (is(k - 1, ")") || is(k - 1, "const") || is(k - 1, "thread"));
+                k = match_[k];
+                if (body) head = k + 1;
+                continue;
+            }
+            if (is(k, ";") || is(k, "}") || (is(k, ":") && !is(k + 1, ":") && !is(k - 1, ":"))) {
+                size_t t = head;
+                while (t < k && (is(t, "const") || is(t, "thread"))) ++t;
+                if (t < k && is(t, "metal") && is(t + 1, "::")) t += 2;
+                const bool matrix = t < k && (is(t, "simdgroup_matrix") || is(t, "simdgroup_float8x8") || is(t, "simdgroup_half8x8") ||
+                                              is(t, "simdgroup_bfloat8x8"));
+                if (matrix) {
+                    size_t n = t + 1;
+                    if (is(n, "<")) n = angle_close(n) + 1;
+                    if (n >= k || !is_ident(n)) return false;
+                    for (size_t h = head; h < t; ++h)
+                        if (is(h, "static")) return false;
+                    matrix_member m{text(n), false};
+                    size_t after = n + 1;
+                    if (is(after, "[")) {
+                        m.array = true;
+                        after = match_[after] + 1;
+                        if (is(after, "[")) return false;
+                    }
+                    if (!(is(after, ";") || is(after, "="))) return false; // (another declarator)
+                    out.push_back(m);
+                }
+                head = k + 1;
+            }
+        }
+        // (A constructor defined before a matrix member it names: read again with every member known.)
+        for (size_t k = open + 1; k + 1 < close; ++k)
+            if (is_ident(k) && text(k) == type_name && is(k + 1, "(") && match_[k + 1] != npos && (is(k - 1, ";") || is(k - 1, "{") || is(k - 1, "}") || is(k - 1, "METAL_FUNC") || is(k - 1, "inline"))) {
+                size_t b = match_[k + 1] + 1;
+                while (b < close && !is(b, "{") && !is(b, ";")) b = is(b, "(") ? match_[b] + 1 : b + 1;
+                if (!is(b, "{") || match_[b] == npos) continue;
+                for (size_t u = match_[k + 1] + 1; u < match_[b]; ++u)
+                    if (is_ident(u) && !member(u))
+                        for (const matrix_member &m : out)
+                            if (m.name == text(u)) return false;
+            }
+        return true;
+    }
+    // After the declaration of object `object` of the type [a, b) (matrix_class): each matrix member as
+    // a variable of the kernel, set from the object once per SIMD group (a matrix statement: its first
+    // live lane's object, constructed like every other lane's).
+    bool hold_matrices_apart(size_t a, size_t b, const std::string &object, const std::map<std::string, std::string> &rename, std::string &out) {
+        size_t open = npos;
+        if (!matrix_class(a, b, rename, open)) return false;
+        std::vector<matrix_member> ms;
+        if (!matrix_members(open, ms)) return false;
+        while (a < b && (is(a, "const") || is(a, "thread"))) ++a;
+        const std::string type = spelled(a, b, rename);
+        const std::string tag = std::to_string(held_objects_++);
+        std::map<std::string, std::string> &vars = object_matrices_[object];
+        for (const matrix_member &m : ms) {
+            const std::string var = "sm_o" + tag + "_" + m.name;
+            const std::string member_type = "decltype(::sm::regions::declval_of<" + type + " >()." + m.name + ")";
+            out += "simdgroup_matrix<typename ::sm::regions::matrix_element<" + member_type + " >::type, 8, 8> " + var;
+            if (m.array) out += "[::sm::regions::matrix_count<" + member_type + " >::value]";
+            out += ";\n";
+            if (m.array)
+                out += "for (int sm_o" + tag + "_k = 0; sm_o" + tag + "_k < int(::sm::regions::matrix_count<" + member_type + " >::value); ++sm_o" +
+                       tag + "_k) { " + var + "[sm_o" + tag + "_k] = " + object + "." + m.name + "[sm_o" + tag + "_k]; }\n";
+            else
+                out += var + " = " + object + "." + m.name + ";\n";
+            vars[m.name] = var;
+        }
+        return true;
     }
     // Whether the type [a, b) (a data member's), with its qualifiers and `*` or `&` set aside, is a
     // functor type, directly or through the inlining's type parameters (`sm_i1_OP` bound to one).
@@ -2579,6 +2727,10 @@ private:
     std::map<std::string, std::string> constant_values_; // a constant template parameter of an inlining -> its value
     std::vector<std::string> probes_; // questions for the compiler (specialisation_question)
     std::map<std::string, std::string> object_types_; // a data member of an object, as inlined (`sm_i1_reduce.simd_reduce`) -> its type
+    // An object holding simdgroup_matrix members (hold_matrices_apart), as the kernel names it -> each
+    // such member -> the variable that holds it.
+    std::map<std::string, std::map<std::string, std::string>> object_matrices_;
+    int held_objects_ = 0;
     std::set<std::string> functor_names_; // names the source declares objects or data members of a functor type under
     std::set<std::string> namespaces_;      // every `namespace X` of the source
     std::set<std::string> namespace_types_; // types declared inside a namespace
@@ -2762,9 +2914,6 @@ private:
         // (`if constexpr (c)` too: its condition is a constant, the group's by definition.)
         if (barrier_inside && is(a, "if") && is(condition_paren(a), "(") && !contains(a, match_[condition_paren(a)] + 1, &splitter::is_split_point))
             return branch_statement(s, depth, why);
-        // A matrix is the SIMD group's (one copy per group): a lane's own statement can only reach its
-        // own elements of it, through thread_elements().
-        if (mentions_matrix(a, b) && !(!barrier_inside && elements_only(a, b))) return matrix_refused(why);
         // A braced block (an inlined helper's body): its statements split like a loop's that runs once.
         // (Only loops and branches count toward the nesting limit: a block has no header, and the
         // inliner nests one per helper, at most four deep.)
@@ -2774,6 +2923,9 @@ private:
             s.head_end = a;
             return parse_list(a + 1, b - 1, depth, s.body, why);
         }
+        // A matrix is the SIMD group's (one copy per group): a lane's own statement can only reach its
+        // own elements of it, through thread_elements().
+        if (mentions_matrix(a, b) && !(!barrier_inside && elements_only(a, b))) return matrix_refused(why);
         if (barrier_inside && simd_statement(s, why)) {
             // `if (simd_is_first()) ...`: a call in the condition of an `if` whose arms meet nobody.
             if (is(a, "if")) {
@@ -4310,7 +4462,8 @@ private:
             const replicated &r = reps_[i];
             if (r.region == region && until != npos && r.decl && r.decl->a > until) continue; // (not bound: bindings)
             if (r.region <= region && region <= r.scope_end && used_in(r.name, region) && !r.array && !address_taken(r.name) && !r.uniform)
-                out += "sm_rep" + std::to_string(i) + "[" + t + "] = " + r.name + ";\n";
+                // (assign_or_construct: an assignment, but for a class without one, candle's BlockMMA)
+                out += "::sm::regions::assign_or_construct(sm_rep" + std::to_string(i) + "[" + t + "], " + r.name + ");\n";
         }
         return out;
     }
@@ -4503,6 +4656,15 @@ private:
                     reps.push_back({toks_[s->b - 1].offset, 1,
                                     "; __builtin_memcpy(&" + text(s->name_tok) + ", &sm_init, sizeof(sm_init)); }"});
                 }
+            } else if (it != rep_index_.end() && s->init_eq != npos && s->init_eq == s->name_tok + 1 && is(s->init_eq + 1, "(") &&
+                       match_[s->init_eq + 1] + 2 == s->b && is(s->b - 1, ";")) {
+                // `T name = (T(args));` (the inliner's spelling of `T name(args);`) -> constructed into the
+                // thread's copy: a class with a const member (candle's BlockMMA: `const short tm;`) has
+                // no assignment (assign_or_construct; an assignable type is assigned as below).
+                reps.push_back({toks_[s->a].offset, toks_[s->name_tok].offset - toks_[s->a].offset,
+                                "::sm::regions::assign_or_construct("});
+                reps.push_back({toks_[s->init_eq].offset, 1, ","});
+                reps.push_back({toks_[s->b - 1].offset, 1, ");"});
             } else if (it != rep_index_.end()) { // `T name = v;` -> `name = v;` on the thread's copy (same columns)
                 reps.push_back({toks_[s->a].offset, toks_[s->name_tok].offset - toks_[s->a].offset,
                                 blank(toks_[s->a].offset, toks_[s->name_tok].offset)});

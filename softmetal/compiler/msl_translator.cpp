@@ -3280,6 +3280,11 @@ private:
         // Data members and the names their declarations hold (`simdgroup_reducer<OP, N, T> simd_reduce;`):
         // a member function naming one whose type meets meets too.
         std::map<std::string, std::set<std::string>> data_members;
+        // Its simdgroup_matrix data members (MLX's and candle's BlockMMA: `simdgroup_matrix<AccumType, 8, 8>
+        // results[TM * TN] = {...};`): the SIMD group's, not a lane's; the split holds them apart from the
+        // object, one copy per SIMD group (helper_inliner::object_matrices), so every member function
+        // naming one is inlined like one that meets.
+        std::set<std::string> matrix_members;
         std::set<std::string> declaration_names; // the names of the member declaration being read
         std::vector<member_function> functions;
         std::set<std::string> outside; // names in the class outside its member functions' bodies
@@ -3312,7 +3317,12 @@ private:
             declaration_names.clear();
             for (size_t k = open + 1; k < close; ++k) {
                 if (is(k, ";") || is(k, "}") || (is(k, ":") && !is(k - 1, ":") && !is(k + 1, ":"))) {
-                    if (is(k, ";") && k > head && is_ident(k - 1)) data_members[text(k - 1)] = declaration_names;
+                    const size_t declared = is(k, ";") ? declared_member(head, k) : npos;
+                    if (declared != npos) {
+                        data_members[text(declared)] = declaration_names;
+                        for (const auto &n : declaration_names)
+                            if (is_matrix_type_name(n)) matrix_members.insert(text(declared));
+                    }
                     declaration_names.clear();
                     head = k + 1;
                     continue;
@@ -3373,10 +3383,12 @@ private:
         std::set<std::string> names;
         for (const auto &fn : functions)
             if (!fn.name.empty()) names.insert(fn.name);
-        std::set<std::string> meeting_data_members;
+        std::set<std::string> meeting_data_members = matrix_members;
         for (const auto &id : outside)
-            // (A data member's own name is no use: candle's `simd_reduce` is not Metal's function.)
-            if (id != type && !names.count(id) && !data_members.count(id) && (is_barrier_seed(id) || reaches_barrier({id}))) {
+            // (A data member's own name is no use: candle's `simd_reduce` is not Metal's function. A
+            // matrix type names the matrix members above.)
+            if (id != type && !names.count(id) && !data_members.count(id) && !is_matrix_type_name(id) &&
+                (is_barrier_seed(id) || reaches_barrier({id}))) {
                 // A data member whose type is a struct of the source meeting through calls the split sees
                 // (`simd_reducer<OP, N, T> simd_reduce;`, called `simd_reduce(v)` in a member function):
                 // inlined as a call on the member of the object.
@@ -3435,6 +3447,17 @@ private:
         return !members.empty() || functor;
     }
 
+    // The name a data member declaration [head, semi) declares (`short sm;`, `T a[N];`,
+    // `simdgroup_matrix<T, 8, 8> results[N] = {...};`): its first name after a type, before `[`, `=`, `{`
+    // or the end; npos for other declarations (a function's, an alias's).
+    size_t declared_member(size_t head, size_t semi) const {
+        for (size_t t = head + 1; t < semi; ++t) {
+            if (is(t, "(") || is(t, "using") || is(t, "typedef") || is(t, "friend")) return npos;
+            if (is_ident(t) && (is_ident(t - 1) || is(t - 1, ">")) && (is(t + 1, "[") || is(t + 1, "=") || is(t + 1, "{") || t + 1 == semi))
+                return t;
+        }
+        return npos;
+    }
     // ---- types reached through member aliases, and types whose members meet nobody (MLX's sort) ----
     // At `k` (a member declaration's start): `using X = ...;` adds the names of its value to `aliased`
     // and moves `k` to its ';'.

@@ -9,6 +9,7 @@
 #include "../kernels/uniform_choice_kernels.hpp"
 #include "../kernels/simd_loop_kernels.hpp"
 #include "../kernels/simd_shape_kernels.hpp"
+#include "../kernels/block_mma_kernels.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -575,6 +576,38 @@ TEST_CASE("fragments written through thread_elements() are what a product and a 
                 INFO(i << ", " << j);
                 REQUIRE(got[i * 16 + j] == want * 2.0f);
             }
+    }
+}
+
+// MLX's and candle's steel GEMM shape (tests/kernels/block_mma_kernels.hpp): an object whose
+// simdgroup_matrix members its member functions fill through thread_elements(), multiply and store.
+TEST_CASE("an object holding simdgroup_matrix members gives the host's product split and on fibers", "[metal][simdgroup]") {
+    using namespace block_mma_kernels;
+    const std::vector<float> want = reference();
+    auto operand = [](const std::vector<float>& v, bool half_precision) {
+        if (!half_precision) return device().new_buffer(v);
+        std::vector<std::uint16_t> h(v.size());
+        for (std::size_t i = 0; i < v.size(); ++i) h[i] = half_of(v[i]);
+        return device().new_buffer(h);
+    };
+    for (const char* mode : {(const char*)nullptr, "fibers"}) {
+        INFO((mode ? mode : "regions"));
+        barrier_mode scope(mode);
+        const pymetal::library lib = device().compile(source);
+        for (const tiling& t : kernels()) {
+            INFO(t.name);
+            auto d = operand(std::vector<float>(M * N, -1.0f), t.half_precision);
+            lib.kernel(t.name).run({operand(a_values(), t.half_precision), operand(b_values(), t.half_precision), d,
+                                    device().new_buffer(std::vector<std::int32_t>{std::int32_t(K)}),
+                                    device().new_buffer(std::vector<std::int32_t>{std::int32_t(N)})},
+                                   {N / t.bn, M / t.bm, 1}, {t.threads, 1, 1});
+            std::vector<float> got;
+            if (t.half_precision)
+                for (std::uint16_t h : d.copy_out<std::uint16_t>()) got.push_back(float_of(h));
+            else
+                got = d.copy_out<float>();
+            CHECK(got == want);
+        }
     }
 }
 

@@ -26,6 +26,38 @@ using deduced_pointee_t = ::metal::remove_cv_t<
 // (only ever inside decltype).
 template <class T> T &declval_of();
 
+// `T name = (value);` on a per-thread copy living across a split: assigned, or, for a class without
+// an assignment (a const data member: candle's BlockMMA), made from the value and copied in as bytes
+// (the copy's storage is the thread's own; such a class holds scalars and matrices only).
+template <class T, class V> SM_INLINE void assign_or_construct(T &slot, V &&value) {
+    if constexpr (__is_assignable(T &, V &&)) {
+        slot = static_cast<V &&>(value);
+    } else {
+        static_assert(__is_trivially_copyable(T), "softmetal: a per-thread copy of a class that has no assignment must be trivially copyable");
+        const T made(static_cast<V &&>(value));
+        __builtin_memcpy((void *)&slot, (const void *)&made, sizeof(T));
+    }
+}
+
+// A simdgroup_matrix data member held apart from its object (barrier_regions.cpp, hold_matrices_apart),
+// given as `decltype(object.member)`: its element type, and how many matrices it holds (1, or an array's
+// extent).
+template <class M> struct matrix_element;
+template <class T, int R, int C> struct matrix_element<::metal::simdgroup_matrix<T, R, C>> {
+    using type = T;
+};
+template <class M> struct matrix_element<M &> : matrix_element<M> {};
+template <class M> struct matrix_element<const M> : matrix_element<M> {};
+template <class M, unsigned long N> struct matrix_element<M[N]> : matrix_element<M> {};
+template <class M> struct matrix_count {
+    static constexpr unsigned long value = 1;
+};
+template <class M> struct matrix_count<M &> : matrix_count<M> {};
+template <class M> struct matrix_count<const M> : matrix_count<M> {};
+template <class M, unsigned long N> struct matrix_count<M[N]> {
+    static constexpr unsigned long value = N;
+};
+
 // `T name;` living across a split is a per-thread copy declared before the regions; where the
 // declaration was, a class type is default-initialized again (its default member initializers and
 // default constructor run, as the declaration would); another type keeps its (indeterminate) value.
