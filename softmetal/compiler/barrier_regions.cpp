@@ -343,6 +343,71 @@ private:
         }
         for (const auto &c : count)
             if (c.second == 1 && !type_values_.count(c.first)) type_values_[c.first] = value[c.first];
+        // `using mma_t = typename gemm_kernel::mma_t;` (candle's and MLX's steel kernels): the member
+        // alias's value, so that an object of it is known as a struct of the source (matrix_class).
+        for (auto &v : type_values_) {
+            std::string resolved;
+            if (member_alias_value(v.second, resolved)) v.second = resolved;
+        }
+    }
+    // `typename A::B` or `A::B`, with `A` bound to `C<args>` (a kernel alias) and `B` a member alias
+    // `using B = ...;` of C's one definition: B's value with C's template parameters replaced by the
+    // arguments (or their defaults), C's own members it names read through `A` (`A::tgp_padding_a`,
+    // `typename A::loader_t`).
+    bool member_alias_value(const std::string &value, std::string &out) const {
+        std::vector<token> vt;
+        for (const token &t : tokenize_msl(value))
+            if (!t.in_directive) vt.push_back(t);
+        auto word = [&](size_t i) { return i < vt.size() ? value.substr(vt[i].offset, vt[i].length) : std::string(); };
+        size_t at = word(0) == "typename" ? 1 : 0;
+        if (vt.size() != at + 3 || word(at + 1) != "::" || vt[at].kind != token_kind::identifier || vt[at + 2].kind != token_kind::identifier)
+            return false;
+        const std::string holder = word(at), member_name = word(at + 2);
+        auto bound = type_values_.find(holder);
+        if (bound == type_values_.end()) return false;
+        std::string type;
+        std::vector<std::string> args;
+        if (!named_type(bound->second, type, args)) return false;
+        const std::vector<class_definition> defs = class_definitions(type);
+        size_t open = npos, close = npos;
+        if (defs.size() != 1 || defs[0].pattern_open != npos || !template_header(defs[0].keyword, open, close)) return false;
+        const size_t body = defs[0].open, body_close = match_[body];
+        if (body_close == npos) return false;
+        std::map<std::string, std::string> rename;
+        const std::vector<std::pair<size_t, size_t>> tparams = split_template_commas(open + 1, close);
+        if (args.size() > tparams.size()) return false;
+        for (size_t t = 0; t < tparams.size(); ++t) {
+            const size_t a = tparams[t].first, b = tparams[t].second;
+            size_t eq = a;
+            while (eq < b && !is(eq, "=")) ++eq;
+            if (eq == a || !is_ident(eq - 1)) return false;
+            const bool is_type = is(a, "typename") || is(a, "class");
+            std::string v = t < args.size() ? args[t] : eq < b ? spelled(eq + 1, b, rename) : "";
+            if (v.empty()) return false;
+            rename[text(eq - 1)] = is_type ? v : "(" + v + ")";
+        }
+        // The class's own members at its top level: aliases read as `typename A::X`, other names as `A::X`.
+        size_t alias_open = npos, alias_close = npos;
+        for (size_t k = body + 1; k < body_close; ++k) {
+            if (is(k, "{") || is(k, "(") || is(k, "[")) {
+                if (match_[k] == npos) return false;
+                k = match_[k];
+                continue;
+            }
+            if ((is(k - 1, ";") || is(k - 1, "{") || is(k - 1, "}") || is(k - 1, ":")) && is(k, "using") && is_ident(k + 1) && is(k + 2, "=")) {
+                if (!rename.count(text(k + 1))) rename[text(k + 1)] = "typename " + holder + "::" + text(k + 1);
+                if (text(k + 1) == member_name) {
+                    alias_open = k + 3;
+                    alias_close = alias_open;
+                    while (alias_close < body_close && !is(alias_close, ";")) alias_close = is(alias_close, "(") ? match_[alias_close] + 1 : alias_close + 1;
+                }
+            } else if (is_ident(k) && is(k + 1, "=") && !is(k + 2, "=") && (is_ident(k - 1) || is(k - 1, ">")) && !rename.count(text(k))) {
+                rename[text(k)] = holder + "::" + text(k);
+            }
+        }
+        if (alias_open == npos || alias_close >= body_close) return false;
+        out = spelled(alias_open, alias_close, rename);
+        return true;
     }
     void tokenize() {
         const std::vector<token> all = tokenize_msl(s_);
@@ -724,6 +789,12 @@ private:
                     out += copy(then_end, then_end + 1, rename);
                     if (!expand_arm(then_end + 1, e, rename, depth, out)) return false;
                 }
+            } else if (depth == 0 && is(i, "return") && !is(i + 1, ";") && contains_helper_call(i + 1, e)) {
+                // `return mma_op.store_result(D, ldd);` in the kernel (candle's gemm): a void call returned,
+                // `{ call; return; }`, its call inlined as a statement's.
+                out += "{\n";
+                if (!expand_list(i + 1, e, rename, depth, out)) return false;
+                out += lines_.sync(toks_[i].offset) + "return;\n}\n";
             } else if (statement_keywords().count(text(i)) && !(is(i, "return") && return_reps_.count(i))) {
                 out += copy(i, e, rename); // a call under control flow: the splitter refuses it
             } else { // (an early return of a helper is an assignment here: its calls are inlined too)
@@ -1101,11 +1172,28 @@ private:
             if (type_parameter && number) return false;
             const size_t fn = is(args[a].first, "&") ? args[a].first + 1 : args[a].first;
             if (!type_parameter && is_ident(params[a].first) && is_ident(fn)) {
-                const int wanted = function_type_arity(text(params[a].first)), given = function_arity(text(fn));
+                const int wanted = function_type_arity(text(params[a].first)), given = common_arity(text(fn));
                 if (wanted >= 0 && given >= 0 && wanted != given) return false;
             }
         }
         return function_arity(c.name) == int(split_commas(paren + 1, match_[paren]).size());
+    }
+    // A parameter [a, nm) spelled `[const] X<..., P, ...> [&]` (P the template parameter `name`) given an
+    // argument [c, e) spelled `X<..., v, ...>{...}` or `X<..., v, ...>(...)`: v, read with `rename`; else "".
+    std::string argument_template_argument(size_t a, size_t nm, size_t c, size_t e, const std::string &name,
+                                           const std::map<std::string, std::string> &rename) const {
+        while (a < nm && (is(a, "const") || is(a, "thread"))) ++a;
+        if (!(is_ident(a) && is(a + 1, "<"))) return "";
+        const size_t pclose = angle_close(a + 1);
+        if (pclose == npos || pclose >= nm) return "";
+        if (!(is_ident(c) && text(c) == text(a) && is(c + 1, "<"))) return "";
+        const size_t aclose = angle_close(c + 1);
+        if (aclose == npos || aclose + 1 >= e || !(is(aclose + 1, "{") || is(aclose + 1, "(")) || match_[aclose + 1] + 1 != e) return "";
+        const std::vector<std::pair<size_t, size_t>> ps = split_template_commas(a + 2, pclose), as = split_template_commas(c + 2, aclose);
+        if (ps.size() != as.size()) return "";
+        for (size_t q = 0; q < ps.size(); ++q)
+            if (ps[q].second == ps[q].first + 1 && is_ident(ps[q].first) && text(ps[q].first) == name) return spelled(as[q].first, as[q].second, rename);
+        return "";
     }
     // The parameter count of the definition whose name is at `name` (`f(void)`: none).
     int function_arity(size_t name) const {
@@ -1114,7 +1202,7 @@ private:
         return int(fparams.size());
     }
     // The parameter count every definition of the function `name` has; -1 when there is none, or they differ.
-    int function_arity(const std::string &name) const {
+    int common_arity(const std::string &name) const {
         int arity = -1;
         for (const size_t i : occurrences(name)) {
             if (i + 1 >= toks_.size() || !is(i + 1, "(") || match_[i + 1] == npos || member(i) || !is(match_[i + 1] + 1, "{")) continue;
@@ -1451,12 +1539,12 @@ private:
     // The member function `f` of the object's class (`type<args>`), in the definition the compiler
     // chooses when the class has partial specialisations (specialisation_question).
     bool object_member(const std::string &type, const std::vector<std::string> &args, const std::string &f, definition &d,
-                       size_t &tparams_open, size_t &tparams_close, std::set<std::string> *used, size_t *class_open) {
-        if (find_member(type, f, true, d, tparams_open, tparams_close, used, class_open)) return true;
+                       size_t &tparams_open, size_t &tparams_close, std::set<std::string> *used, size_t *class_open, int arity = -1) {
+        if (find_member(type, f, true, d, tparams_open, tparams_close, used, class_open, -1, arity)) return true;
         const int chosen = specialisation_question(type, args);
         if (chosen < 0) return false;
         used->clear();
-        return find_member(type, f, true, d, tparams_open, tparams_close, used, class_open, chosen);
+        return find_member(type, f, true, d, tparams_open, tparams_close, used, class_open, chosen, arity);
     }
 
     // The static member function `f` defined in the one definition of struct (or class) `type` (none
@@ -1469,7 +1557,8 @@ private:
     // specialisation the compiler chose: specialisation_question), its template parameters bound to
     // the type's arguments in order.
     bool find_member(const std::string &type, const std::string &f, bool instance, definition &d, size_t &tparams_open,
-                     size_t &tparams_close, std::set<std::string> *used = nullptr, size_t *class_open = nullptr, int only = -1) const {
+                     size_t &tparams_close, std::set<std::string> *used = nullptr, size_t *class_open = nullptr, int only = -1,
+                     int arity = -1) const {
         size_t open = npos;
         tparams_open = tparams_close = npos;
         const std::vector<class_definition> defs = class_definitions(type);
@@ -1496,6 +1585,22 @@ private:
                 head = k + 1;
                 continue;
             }
+            // (A type's template arguments name no member: `simdgroup_matrix<float, 8, 8> Asimd[TM];`.)
+            if (is(k, "<") && is_ident(k - 1) && !is(k - 1, "template")) {
+                const size_t c = angle_close(k);
+                if (c != npos && c < close) {
+                    k = c;
+                    continue;
+                }
+            }
+            // (A member template's parameters are no members: `template <bool M_aligned> static void gemm_loop(...)`.)
+            if (is(k, "template") && is(k + 1, "<")) {
+                const size_t c = angle_close(k + 1);
+                if (c != npos && c < close) {
+                    k = c;
+                    continue;
+                }
+            }
             // (Not a member function's qualifier before its body: `f(v) thread {`, as the translator writes
             // a non-static one.)
             const bool qualifier = is(k, "const") || is(k, "thread") || is(k, "noexcept") || is(k, "device") || is(k, "threadgroup") ||
@@ -1507,7 +1612,9 @@ private:
             if ((is(k, "(") || is(k, "[") || is(k, "{")) && match_[k] != npos) {
                 // (`f` "operator()": the call operator, `R operator()(params) {`)
                 const bool call_operator = f == "operator()" && k >= 3 && is(k - 1, ")") && is(k - 2, "(") && is(k - 3, "operator");
-                if (is(k, "(") && ((is_ident(k - 1) && text(k - 1) == f) || call_operator)) {
+                // (`arity` >= 0: of overloads, only those taking as many arguments as the call gives:
+                // candle's BlockMMA has `apply_epilogue(op)` and `apply_epilogue(C, ldc, fdc, op)`.)
+                if (is(k, "(") && ((is_ident(k - 1) && text(k - 1) == f) || call_operator) && (arity < 0 || function_arity(k - 1) == arity)) {
                     size_t b = match_[k] + 1;
                     while (is(b, "const") || is(b, "thread") || is(b, "noexcept")) ++b;
                     if (is(b, "{")) {
@@ -1745,7 +1852,9 @@ private:
                 rename[m.name] = renamed;
             } else if (m.what == kind::constant && m.is_static) {
                 const std::string value = spelled(m.a, m.b, rename), renamed = "sm_i" + tag + "_" + m.name;
-                declarations += at + "constexpr " + m.type + renamed + " = (" + value + ");\n";
+                // (`STEEL_CONST short jump_a = {transpose_a ? lda_tgp : 1};`: a braced value stays one)
+                const bool braced = is(m.a, "{") && match_[m.a] + 1 == m.b;
+                declarations += at + "constexpr " + m.type + renamed + " = " + (braced ? value : "(" + value + ")") + ";\n";
                 rename[m.name] = renamed;
             }
         }
@@ -1784,13 +1893,23 @@ private:
         return true;
     }
     // A statement [i, e) `T obj(args);` declaring an object of a functor type: the name's token, else npos.
-    // Also of a struct holding simdgroup_matrix data members (matrix_class).
+    // Also of another struct of the source (source_struct), whose object may live across a split too.
     size_t functor_construction(size_t i, size_t e, const std::map<std::string, std::string> &rename) const {
         if (!is_ident(i) || e < i + 4 || !is(e - 1, ";") || !is(e - 2, ")") || match_[e - 2] == npos) return npos;
         const size_t name = match_[e - 2] - 1;
         if (name <= i || !declarator(name) || statement_keywords().count(text(i))) return npos;
-        size_t open = npos;
-        return names_functor_type(i, name, rename) || matrix_class(i, name, rename, open) ? name : npos;
+        return names_functor_type(i, name, rename) || source_struct(i, name, rename) ? name : npos;
+    }
+    // Whether the type [a, b) (qualifiers aside) names a struct of the source (MLX's and candle's
+    // `thread loader_a_t loader_a(A, params->lda, As, simd_group_id, simd_lane_id);`, through aliases).
+    bool source_struct(size_t a, size_t b, const std::map<std::string, std::string> &rename) const {
+        while (a < b && (is(a, "const") || is(a, "thread"))) ++a;
+        std::string name;
+        std::vector<std::string> args;
+        if (a >= b || !named_type(spelled(a, b, rename), name, args)) return false;
+        for (int hops = 0; hops < 8 && type_values_.count(name) && args.empty(); ++hops)
+            if (!named_type(type_values_.at(name), name, args)) return false;
+        return !class_definitions(name).empty();
     }
     // ---- objects holding simdgroup_matrix data members (MLX's and candle's BlockMMA) ----
     // A matrix is the SIMD group's: the split keeps one copy of it per SIMD group, as a variable of
@@ -1958,6 +2077,33 @@ private:
     }
 
     // [a, b) split at its top-level commas.
+    // A call's arguments [a, b), split at its commas: those outside brackets and outside the template
+    // arguments of a name that is a class template of the source (`LoopAlignment<true, true, true>{}`;
+    // another `<` may be a comparison).
+    std::vector<std::pair<size_t, size_t>> split_arguments(size_t a, size_t b) const {
+        std::vector<std::pair<size_t, size_t>> parts;
+        if (a >= b) return parts;
+        size_t from = a;
+        for (size_t i = a; i < b; ++i) {
+            if ((is(i, "(") || is(i, "[") || is(i, "{")) && match_[i] != npos) {
+                i = match_[i];
+            } else if (is(i, "<") && i > a && is_ident(i - 1) && is_class_template(text(i - 1))) {
+                const size_t c = angle_close(i);
+                if (c != npos && c < b) i = c;
+            } else if (is(i, ",")) {
+                parts.push_back({from, i});
+                from = i + 1;
+            }
+        }
+        parts.push_back({from, b});
+        return parts;
+    }
+    bool is_class_template(const std::string &name) const {
+        size_t open = npos, close = npos;
+        for (const class_definition &c : class_definitions(name))
+            if (c.pattern_open != npos || template_header(c.keyword, open, close)) return true;
+        return false;
+    }
     std::vector<std::pair<size_t, size_t>> split_commas(size_t a, size_t b) const {
         std::vector<std::pair<size_t, size_t>> parts;
         if (a >= b) return parts;
@@ -2200,6 +2346,7 @@ private:
         const std::string name = text(call);
         const size_t paren = call_paren(call);
         if (paren == npos) return false;
+        const int arguments = int(split_commas(paren + 1, match_[paren]).size());
         definition d;
         if (depth >= 4) return false;
         // Through a type (`S::f`, `S<float>::f`, `Op::f`): a static member function of a struct of the
@@ -2224,7 +2371,7 @@ private:
         } else if (through_type) {
             std::string type_name;
             if (!call_type(call, outer, type_name, type_args) ||
-                !find_member(type_name, name, false, d, type_params_open, type_params_close, &class_used, &class_open))
+                !find_member(type_name, name, false, d, type_params_open, type_params_close, &class_used, &class_open, -1, arguments))
                 return false;
             class_name = type_name;
         } else if (object_call(call)) {
@@ -2233,7 +2380,7 @@ private:
             // (class_member_declarations), which is the kernel's own per-thread variable.
             std::string type_name;
             if (!object_type(call - 2, outer, out, type_name, type_args) ||
-                !object_member(type_name, type_args, name, d, type_params_open, type_params_close, &class_used, &class_open))
+                !object_member(type_name, type_args, name, d, type_params_open, type_params_close, &class_used, &class_open, arguments))
                 return false;
             class_name = type_name;
             object = outer.count(text(call - 2)) ? outer.at(text(call - 2)) : text(call - 2);
@@ -2286,9 +2433,11 @@ private:
             for (const text_edit &e : edits)
                 if (e.text.find_first_not_of(" \n") != std::string::npos) macro_text_[e.offset] = e.text;
         }
-        std::vector<std::pair<size_t, size_t>> params = split_commas(params_open + 1, params_close);
+        // (Template arguments in a parameter's type hold commas: `LoopAlignment<M_aligned, N_aligned, K_aligned_> l`,
+        // and in an argument that names a template of the source: `LoopAlignment<true, true, true>{}`.)
+        std::vector<std::pair<size_t, size_t>> params = split_template_commas(params_open + 1, params_close);
         if (params.size() == 1 && params[0].second == params[0].first + 1 && is(params[0].first, "void")) params.clear();
-        const std::vector<std::pair<size_t, size_t>> args = split_commas(paren + 1, match_[paren]);
+        const std::vector<std::pair<size_t, size_t>> args = split_arguments(paren + 1, match_[paren]);
         if (params.size() != args.size()) return false;
         // The body: statements, the last `return e;` when the helper returns a value, no other return.
         size_t last = body + 1, final_return = npos;
@@ -2450,6 +2599,10 @@ private:
                             value = "::sm::regions::deduced_pointee_t<" + arg + ">";
                     }
                 }
+                // `X<P, Q> l` given `X<true, false>{}` (candle's gemm_loop and its `LoopAlignment<M_aligned, N_aligned,
+                // K_aligned_>`): the argument's template argument in P's place, as written.
+                for (size_t p = 0; p < ps.size() && value.empty() && p < args.size(); ++p)
+                    value = argument_template_argument(ps[p].a, ps[p].nm, args[p].first, args[p].second, text(nm), outer);
                 if (value.empty()) return false;
                 if (is_type) {
                     declarations += at + "using " + pname + " = " + value + ";\n";
@@ -3041,14 +3194,25 @@ private:
     // declared again in the body, their members (`args.n`, `tptg.x`), the group's positions
     // (threads_per_threadgroup, ...), scope constants, and casts. No call, subscript, dereference or
     // assignment: nothing that reads memory the kernel may write or differs per thread.
+    // Also: a member read through a kernel parameter that points to `constant` memory (`params->M`,
+    // candle's steel GEMM: no thread can change what it points to), and Metal's min, max, abs and clamp
+    // of such values (`short(min(BM, params->M - c_row))`).
     bool uniform_condition(size_t a, size_t b, int depth = 0) const {
         if (a >= b) return false;
         static const std::set<std::string> casts = {"float", "half", "int", "uint", "short", "ushort", "long", "ulong", "char", "uchar", "bool"};
+        static const std::set<std::string> pure = {"min", "max", "abs", "clamp"};
         const std::set<std::string> params = parameter_names();
-        std::set<std::string> known = params;
+        std::set<std::string> known = params, constant_pointers;
+        for (const parameter &p : parameters(k_.params_open, k_.params_close))
+            if (p.constant_pointer) constant_pointers.insert(p.name);
         for (const auto &p : k_.positions) known.insert(p.first);
         for (size_t i = a; i < b; ++i) {
-            if (is(i, "[") || is(i, "{") || (is(i, "-") && is(i + 1, ">")) || (is(i, "+") && is(i + 1, "+")) || (is(i, "-") && is(i + 1, "-")))
+            if (is(i, "->") && i > a && is_ident(i - 1) && constant_pointers.count(text(i - 1)) && !(i >= 2 && (is(i - 2, ".") || is(i - 2, "::"))) &&
+                is_ident(i + 1) && !is(i + 2, "(") && !is(i + 2, ".") && !is(i + 2, "[") && !is(i + 2, "->")) {
+                ++i; // (the pointer itself is checked as a parameter: never assigned)
+                continue;
+            }
+            if (is(i, "[") || is(i, "{") || is(i, "->") || (is(i, "-") && is(i + 1, ">")) || (is(i, "+") && is(i + 1, "+")) || (is(i, "-") && is(i + 1, "-")))
                 return false;
             if (is(i, "=") && !(is(i + 1, "=") || is(i - 1, "=") || is(i - 1, "!") || is(i - 1, "<") || is(i - 1, ">"))) return false;
             if (is(i, "*") && !(is_ident(i - 1) || is(i - 1, ")") || toks_[i - 1].kind == token_kind::number)) return false;
@@ -3057,7 +3221,7 @@ private:
             const std::string t = text(i);
             if (t == "true" || t == "false") continue;
             if (is(i + 1, "(")) {
-                if (!casts.count(t)) return false;
+                if (!casts.count(t) && !(pure.count(t) && !k_.user_functions.count(t))) return false;
                 continue;
             }
             if (const size_t after = trait_value_end(i, b); after != npos) { // `is_same<T, U>::value`: a constant

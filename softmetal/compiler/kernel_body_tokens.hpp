@@ -129,6 +129,7 @@ protected:
     struct parameter {
         std::string name;
         bool memory_reference;
+        bool constant_pointer = false; // `const constant GEMMParams* params`: what it points to no thread can change
     };
     std::vector<parameter> parameters(size_t open, size_t close) const {
         std::vector<parameter> out;
@@ -141,7 +142,9 @@ protected:
             else if ((c == ')' || c == ']' || c == '>' || c == '}') && i < close) --depth;
             if ((c == ',' && depth == 0) || i == close) {
                 const bool reference = piece.find('&') != std::string::npos && piece.find("constant") == std::string::npos;
-                if (!last.empty() && !std::isdigit((unsigned char)last[0])) out.push_back({last, reference});
+                const bool constant_pointer = piece.find('*') != std::string::npos && piece.find("constant") != std::string::npos &&
+                                              piece.find("device") == std::string::npos && piece.find("threadgroup") == std::string::npos;
+                if (!last.empty() && !std::isdigit((unsigned char)last[0])) out.push_back({last, reference, constant_pointer});
                 last.clear();
                 piece.clear();
                 continue;

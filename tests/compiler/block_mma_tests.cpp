@@ -61,3 +61,27 @@ TEST_CASE("an object holding simdgroup_matrix members, multiplied and stored by 
         CHECK(result(buffers[2], t.half_precision) == want);
     }
 }
+
+TEST_CASE("the steel kernel's shape (member aliases, a static member template taking the objects by reference, "
+          "edge tiles, an overloaded epilogue, a returned store) splits and matches the host",
+          "[compiler][regions][simdgroup]") {
+    using namespace block_mma_kernels;
+    softmetal_test::use_default_test_cache();
+    const softmetal::compile_result r = softmetal::compile_library(source, {}, softmetal_test::test_runtime());
+    INFO(r.log);
+    REQUIRE(r.module);
+    for (const tiling &t : edge_kernels()) {
+        INFO(t.name);
+        const sm_kernel_info *k = r.module->find(t.name);
+        REQUIRE(k);
+        CHECK(softmetal_test::is_split(k));
+        const edge_params p{int32_t(EM), int32_t(EN), int32_t(EK), alpha};
+        std::vector<std::vector<unsigned char>> buffers = {operand(edge_a(), t.half_precision), operand(edge_b(), t.half_precision),
+                                                          operand(edge_c(), t.half_precision),
+                                                          operand(std::vector<float>(EM * EN, -1.0f), t.half_precision),
+                                                          bytes_of(std::vector<edge_params>{p})};
+        const uint32_t groups_x = (EN + t.bn - 1) / t.bn, groups_y = (EM + t.bm - 1) / t.bm;
+        softmetal_test::run_on_buffers(k, buffers, {groups_x * t.threads, groups_y, 1}, {t.threads, 1, 1});
+        CHECK(result(buffers[3], t.half_precision) == edge_reference(t.bm, t.bn));
+    }
+}

@@ -99,6 +99,178 @@ template [[host_name("tile_gemm_f32")]] kernel void tile_gemm<float, 32, 32, 16,
     const device float *, const device float *, device float *, constant int &, constant int &, uint, uint, uint3, uint);
 template [[host_name("tile_gemm_f16")]] kernel void tile_gemm<half, 32, 16, 16, 2, 1>(
     const device half *, const device half *, device half *, constant int &, constant int &, uint, uint, uint3, uint);
+
+// The steel kernel's own shape: the kernel names its types through a class template's member aliases
+// (`using mma_t = typename gemm_kernel::mma_t;`), whose static member template `gemm_loop` takes the
+// objects by reference and its alignment as a tag (`LoopAlignment<true, false>{}`); the tile's bounds are
+// the group's, read from a `constant` struct (`min(BM, params->M - row)`); the result is stored by
+// `return mma_op.store_result(...)`, or, for a partial tile, by a member whose lanes outside it return
+// early; an epilogue member is overloaded by arity. M, N and K need not be multiples of the tile.
+struct Params {
+    int M;
+    int N;
+    int K;
+    float alpha;
+};
+template <bool M_aligned, bool N_aligned> struct LoopAlignment {};
+template <typename T> struct Scale {
+    float alpha;
+    METAL_FUNC T apply(T x) const { return x * T(alpha); }
+    METAL_FUNC T apply(T x, T bias) const { return x * T(alpha) + bias; }
+};
+template <typename T, short BM, short BN, short BK, short WM, short WN>
+struct EdgeMMA {
+    TILE_CONST short TM = BM / (8 * WM);
+    TILE_CONST short TN = BN / (8 * WN);
+    TILE_CONST short row_jump = {WM > 1 ? 8 * WM : 8};
+    simdgroup_matrix<float, 8, 8> Asimd[TM];
+    simdgroup_matrix<float, 8, 8> Bsimd[TN];
+    simdgroup_matrix<float, 8, 8> results[TM * TN] = {simdgroup_matrix<float, 8, 8>(0)};
+    const short tm;
+    const short tn;
+    short sm;
+    short sn;
+    METAL_FUNC EdgeMMA(ushort simd_group_id, ushort simd_lane_id) : tm(8 * (simd_group_id / WN)), tn(8 * (simd_group_id % WN)) {
+        short qid = simd_lane_id / 4;
+        sm = (qid & 4) + (simd_lane_id / 2) % 4;
+        sn = (qid & 2) * 2 + (simd_lane_id % 2) * 2;
+    }
+    METAL_FUNC void mma(const threadgroup T *As, const threadgroup T *Bs) {
+        As += (tm + sm) * BK + sn;
+        Bs += sm * BN + tn + sn;
+        for (short kk = 0; kk < BK; kk += 8) {
+            simdgroup_barrier(mem_flags::mem_none);
+            for (short i = 0; i < TM; i++) {
+                Asimd[i].thread_elements()[0] = float(As[i * row_jump * BK]);
+                Asimd[i].thread_elements()[1] = float(As[i * row_jump * BK + 1]);
+            }
+            for (short j = 0; j < TN; j++) {
+                Bsimd[j].thread_elements()[0] = float(Bs[j * 8 * WN]);
+                Bsimd[j].thread_elements()[1] = float(Bs[j * 8 * WN + 1]);
+            }
+            simdgroup_barrier(mem_flags::mem_none);
+            for (short i = 0; i < TM; i++)
+                for (short j = 0; j < TN; j++)
+                    simdgroup_multiply_accumulate(results[i * TN + j], Asimd[i], Bsimd[j], results[i * TN + j]);
+            As += 8;
+            Bs += 8 * BN;
+        }
+    }
+    template <typename Op> METAL_FUNC void apply_epilogue(thread const Op &op) {
+        for (short i = 0; i < TM * TN; i++) {
+            thread auto &accum = results[i].thread_elements();
+            accum[0] = op.apply(accum[0]);
+            accum[1] = op.apply(accum[1]);
+        }
+    }
+    template <typename Op> METAL_FUNC void apply_epilogue(const device T *C, const int ldc, thread const Op &op) {
+        C += (sm + tm) * ldc + tn + sn;
+        for (short i = 0; i < TM; i++)
+            for (short j = 0; j < TN; j++) {
+                thread auto &accum = results[i * TN + j].thread_elements();
+                accum[0] = op.apply(accum[0], float(C[(i * row_jump) * ldc + j * 8 * WN]));
+                accum[1] = op.apply(accum[1], float(C[(i * row_jump) * ldc + j * 8 * WN + 1]));
+            }
+    }
+    METAL_FUNC void store_result(device T *D, const int ldd) const {
+        D += (sm + tm) * ldd + tn + sn;
+        for (short i = 0; i < TM; i++)
+            for (short j = 0; j < TN; j++) {
+                thread const auto &accum = results[i * TN + j].thread_elements();
+                D[(i * row_jump) * ldd + j * 8 * WN] = T(accum[0]);
+                D[(i * row_jump) * ldd + j * 8 * WN + 1] = T(accum[1]);
+            }
+    }
+    METAL_FUNC void store_result_safe(device T *D, const int ldd, short2 dims) const {
+        D += (sm + tm) * ldd + tn + sn;
+        dims -= short2(tn + sn, sm + tm);
+        if (dims.x <= 0 || dims.y <= 0) return;
+        for (short i = 0; i < TM; i++)
+            for (short j = 0; j < TN; j++) {
+                thread const auto &accum = results[i * TN + j].thread_elements();
+                if (i * row_jump < dims.y && j * 8 * WN < dims.x) D[(i * row_jump) * ldd + j * 8 * WN] = T(accum[0]);
+                if (i * row_jump < dims.y && j * 8 * WN + 1 < dims.x) D[(i * row_jump) * ldd + j * 8 * WN + 1] = T(accum[1]);
+            }
+    }
+};
+// Stages a rows x cols tile of a row-major matrix into threadgroup memory, zero past its edge.
+template <typename T, short rows, short cols, short threads>
+struct TileLoader {
+    const device T *src;
+    const int ld;
+    threadgroup T *dst;
+    const short thread_idx;
+    METAL_FUNC TileLoader(const device T *src_, int ld_, threadgroup T *dst_, ushort simd_group_id, ushort simd_lane_id)
+        : src(src_), ld(ld_), dst(dst_), thread_idx(simd_group_id * 32 + simd_lane_id) {}
+    METAL_FUNC void load(short2 dims) const {
+        for (short e = thread_idx; e < rows * cols; e += threads) {
+            const short r = e / cols, c = e % cols;
+            dst[e] = r < dims.y && c < dims.x ? src[r * ld + c] : T(0);
+        }
+    }
+    METAL_FUNC void next(int step) { src += step; }
+};
+template <typename T, short BM, short BN, short BK, short WM, short WN>
+struct EdgeGemm {
+    TILE_CONST short threads = WM * WN * 32;
+    using loader_a_t = TileLoader<T, BM, BK, threads>;
+    using loader_b_t = TileLoader<T, BK, BN, threads>;
+    using mma_t = EdgeMMA<T, BM, BN, BK, WM, WN>;
+    template <bool M_aligned, bool N_aligned>
+    static METAL_FUNC void gemm_loop(threadgroup T *As, threadgroup T *Bs, const int k_tiles, const int K, thread loader_a_t &loader_a,
+                                     thread loader_b_t &loader_b, thread mma_t &mma_op, thread const short &tile_m,
+                                     thread const short &tile_n, LoopAlignment<M_aligned, N_aligned> l = {}) {
+        (void)l;
+        for (int k = 0; k < k_tiles; k++) {
+            const short k_left = short(min(int(BK), K - k * BK));
+            threadgroup_barrier(mem_flags::mem_threadgroup);
+            loader_a.load(short2(k_left, M_aligned ? BM : tile_m));
+            loader_b.load(short2(N_aligned ? BN : tile_n, k_left));
+            threadgroup_barrier(mem_flags::mem_threadgroup);
+            mma_op.mma(As, Bs);
+            loader_a.next(BK);
+            loader_b.next(BK * loader_b.ld);
+        }
+    }
+};
+template <typename T, short BM, short BN, short BK, short WM, short WN>
+kernel void edge_gemm(const device T *A [[buffer(0)]], const device T *B [[buffer(1)]], const device T *C [[buffer(2)]],
+                      device T *D [[buffer(3)]], const constant Params *params [[buffer(4)]],
+                      uint simd_lane_id [[thread_index_in_simdgroup]], uint simd_group_id [[simdgroup_index_in_threadgroup]],
+                      uint3 tid [[threadgroup_position_in_grid]]) {
+    using gemm_kernel = EdgeGemm<T, BM, BN, BK, WM, WN>;
+    using loader_a_t = typename gemm_kernel::loader_a_t;
+    using loader_b_t = typename gemm_kernel::loader_b_t;
+    using mma_t = typename gemm_kernel::mma_t;
+    threadgroup T As[BM * BK];
+    threadgroup T Bs[BK * BN];
+    const int row = tid.y * BM;
+    const int col = tid.x * BN;
+    A += row * params->K;
+    B += col;
+    C += row * params->N + col;
+    D += row * params->N + col;
+    thread loader_a_t loader_a(A, params->K, As, simd_group_id, simd_lane_id);
+    thread loader_b_t loader_b(B, params->N, Bs, simd_group_id, simd_lane_id);
+    thread mma_t mma_op(simd_group_id, simd_lane_id);
+    const short tile_m = short(min(int(BM), params->M - row));
+    const short tile_n = short(min(int(BN), params->N - col));
+    const int k_tiles = (params->K + BK - 1) / BK;
+    const Scale<float> scale = {params->alpha};
+    if (tile_m == BM && tile_n == BN) {
+        gemm_kernel::gemm_loop(As, Bs, k_tiles, params->K, loader_a, loader_b, mma_op, tile_m, tile_n, LoopAlignment<true, true>{});
+        mma_op.apply_epilogue(C, params->N, scale);
+        return mma_op.store_result(D, params->N);
+    } else {
+        gemm_kernel::gemm_loop(As, Bs, k_tiles, params->K, loader_a, loader_b, mma_op, tile_m, tile_n, LoopAlignment<false, false>{});
+        mma_op.apply_epilogue(scale);
+        mma_op.store_result_safe(D, params->N, short2(tile_n, tile_m));
+    }
+}
+template [[host_name("edge_gemm_f32")]] kernel void edge_gemm<float, 32, 32, 16, 2, 2>(
+    const device float *, const device float *, const device float *, device float *, const constant Params *, uint, uint, uint3);
+template [[host_name("edge_gemm_f16")]] kernel void edge_gemm<half, 32, 16, 16, 2, 1>(
+    const device half *, const device half *, const device half *, device half *, const constant Params *, uint, uint, uint3);
 )msl";
 
 // Each kernel: its tile (BM x BN) and threads per threadgroup.
@@ -109,6 +281,10 @@ struct tiling {
 };
 inline const std::vector<tiling> &kernels() {
     static const std::vector<tiling> k = {{"tile_gemm_f32", 32, 32, 128, false}, {"tile_gemm_f16", 32, 16, 64, true}};
+    return k;
+}
+inline const std::vector<tiling> &edge_kernels() {
+    static const std::vector<tiling> k = {{"edge_gemm_f32", 32, 32, 128, false}, {"edge_gemm_f16", 32, 16, 64, true}};
     return k;
 }
 
@@ -143,6 +319,46 @@ inline float float_of(uint16_t h) {
     if (e == 0 && fraction == 0) return (h & 0x8000u) ? -0.0f : 0.0f;
     const float magnitude = float(1024u + fraction) / 1024.0f * float(1u << e) / float(1u << 15);
     return (h & 0x8000u) ? -magnitude : magnitude;
+}
+// edge_gemm's problem: sizes that are not multiples of the tile (the edge tiles take the other path),
+// and its parameters as the kernel reads them.
+struct edge_params {
+    int32_t m, n, k;
+    float alpha;
+};
+constexpr uint32_t EM = 40, EN = 72, EK = 37;
+constexpr float alpha = 2.0f;
+inline float c_at(uint32_t i, uint32_t j) { return float(int((i + 2 * j) % 3) - 1); }
+inline std::vector<float> edge_a() {
+    std::vector<float> a(EM * EK);
+    for (uint32_t i = 0; i < EM; ++i)
+        for (uint32_t k = 0; k < EK; ++k) a[i * EK + k] = a_at(i, k);
+    return a;
+}
+inline std::vector<float> edge_b() {
+    std::vector<float> b(EK * EN);
+    for (uint32_t k = 0; k < EK; ++k)
+        for (uint32_t j = 0; j < EN; ++j) b[k * EN + j] = b_at(k, j);
+    return b;
+}
+inline std::vector<float> edge_c() {
+    std::vector<float> c(EM * EN);
+    for (uint32_t i = 0; i < EM; ++i)
+        for (uint32_t j = 0; j < EN; ++j) c[i * EN + j] = c_at(i, j);
+    return c;
+}
+// alpha * A B, plus C in the whole tiles of bm x bn (the aligned path's epilogue); the edge tiles
+// have no bias (their epilogue is the one-argument overload).
+inline std::vector<float> edge_reference(uint32_t bm, uint32_t bn) {
+    std::vector<float> d(EM * EN, 0.0f);
+    for (uint32_t i = 0; i < EM; ++i)
+        for (uint32_t j = 0; j < EN; ++j) {
+            float s = 0.0f;
+            for (uint32_t k = 0; k < EK; ++k) s += a_at(i, k) * b_at(k, j);
+            const bool whole = (i / bm + 1) * bm <= EM && (j / bn + 1) * bn <= EN;
+            d[i * EN + j] = s * alpha + (whole ? c_at(i, j) : 0.0f);
+        }
+    return d;
 }
 inline std::vector<float> reference() {
     std::vector<float> c(M * N, 0.0f);

@@ -581,7 +581,7 @@ TEST_CASE("fragments written through thread_elements() are what a product and a 
 
 // MLX's and candle's steel GEMM shape (tests/kernels/block_mma_kernels.hpp): an object whose
 // simdgroup_matrix members its member functions fill through thread_elements(), multiply and store.
-TEST_CASE("an object holding simdgroup_matrix members gives the host's product split and on fibers", "[metal][simdgroup]") {
+TEST_CASE("objects holding simdgroup_matrix members (the steel GEMM's shapes) give the host's product split and on fibers", "[metal][simdgroup]") {
     using namespace block_mma_kernels;
     const std::vector<float> want = reference();
     auto operand = [](const std::vector<float>& v, bool half_precision) {
@@ -607,6 +607,20 @@ TEST_CASE("an object holding simdgroup_matrix members gives the host's product s
             else
                 got = d.copy_out<float>();
             CHECK(got == want);
+        }
+        for (const tiling& t : edge_kernels()) {
+            INFO(t.name);
+            const edge_params p{std::int32_t(EM), std::int32_t(EN), std::int32_t(EK), alpha};
+            auto d = operand(std::vector<float>(EM * EN, -1.0f), t.half_precision);
+            lib.kernel(t.name).run({operand(edge_a(), t.half_precision), operand(edge_b(), t.half_precision),
+                                    operand(edge_c(), t.half_precision), d, pymetal::value(p)},
+                                   {(EN + t.bn - 1) / t.bn, (EM + t.bm - 1) / t.bm, 1}, {t.threads, 1, 1});
+            std::vector<float> got;
+            if (t.half_precision)
+                for (std::uint16_t h : d.copy_out<std::uint16_t>()) got.push_back(float_of(h));
+            else
+                got = d.copy_out<float>();
+            CHECK(got == edge_reference(t.bm, t.bn));
         }
     }
 }
