@@ -829,9 +829,13 @@ private:
             // each inside the one before, so that a variable declared after one return is in scope
             // after the next (`if (lane >= n) return 0; float a = v; if (a > 3) return a; return a + 1;`).
             const std::string flag = return_flag(i, e);
+            const std::string condition = flag.empty() ? "" : returning_condition(i, e, rename);
             i = e;
             if (!flag.empty() && i < b) {
-                out += "if (!" + flag + ") {\n";
+                // (`if (c) return;` alone: the rest runs under `!(c)`, which the splitter can see is the
+                // group's when c is, as FastAttentionKernel::run's `if (params->tiles_n <= tid_x || ...) { return; }`
+                // before its matrix statements: under the flag, a thread's own, they kept fibers.)
+                out += condition.empty() ? "if (!" + flag + ") {\n" : "if (!(" + condition + ")) {\n";
                 ++guards;
             }
         }
@@ -1194,6 +1198,19 @@ private:
         for (size_t q = 0; q < ps.size(); ++q)
             if (ps[q].second == ps[q].first + 1 && is_ident(ps[q].first) && text(ps[q].first) == name) return spelled(as[q].first, as[q].second, rename);
         return "";
+    }
+    // Whether the definition whose name is at `name` takes `n` arguments: at most its parameters, at
+    // least those without a default.
+    bool takes_arguments(size_t name, int n) const {
+        const std::vector<std::pair<size_t, size_t>> ps = split_template_commas(name + 2, match_[name + 1]);
+        int required = 0;
+        for (const auto &p : ps) {
+            bool defaulted = false;
+            for (size_t i = p.first; i < p.second; ++i)
+                if (is(i, "=")) defaulted = true;
+            if (!defaulted && !(p.second == p.first + 1 && is(p.first, "void"))) ++required;
+        }
+        return n >= required && n <= function_arity(name);
     }
     // The parameter count of the definition whose name is at `name` (`f(void)`: none).
     int function_arity(size_t name) const {
@@ -1614,7 +1631,7 @@ private:
                 const bool call_operator = f == "operator()" && k >= 3 && is(k - 1, ")") && is(k - 2, "(") && is(k - 3, "operator");
                 // (`arity` >= 0: of overloads, only those taking as many arguments as the call gives:
                 // candle's BlockMMA has `apply_epilogue(op)` and `apply_epilogue(C, ldc, fdc, op)`.)
-                if (is(k, "(") && ((is_ident(k - 1) && text(k - 1) == f) || call_operator) && (arity < 0 || function_arity(k - 1) == arity)) {
+                if (is(k, "(") && ((is_ident(k - 1) && text(k - 1) == f) || call_operator) && (arity < 0 || takes_arguments(k - 1, arity))) {
                     size_t b = match_[k] + 1;
                     while (is(b, "const") || is(b, "thread") || is(b, "noexcept")) ++b;
                     if (is(b, "{")) {
@@ -1637,7 +1654,8 @@ private:
         size_t body = body_open;
         while (!is(body, "{")) ++body;
         for (size_t i = d.template_open != npos ? d.template_open : d.type_start; i < match_[body]; ++i)
-            if (is_ident(i) && !(is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")) && (members.count(text(i)) || text(i) == "this")) {
+            if (is_ident(i) && !(is(i - 1, ".") || is(i - 1, "->") || is(i - 1, "::")) &&
+                (members.count(text(i)) || text(i) == "this" || text(i) == type)) { // (`Runner::whole_rows`: its own name)
                 if (!used || (text(i) == "this" && !instance)) return false;
                 used->insert(text(i));
             }
@@ -1792,6 +1810,10 @@ private:
         bool through_self = false;
         for (const std::string &n : used) {
             if (rename.count(n)) continue; // (a template parameter of the class, which find_member takes for a member: `using value_t = T;`)
+            if (n == type) { // the class's own name (`Runner::whole_rows`): the inlining's alias of it, below
+                through_self = true;
+                continue;
+            }
             const class_member *m = nullptr;
             for (const class_member &c : ms)
                 if (c.name == n) m = &c;
@@ -1815,10 +1837,9 @@ private:
                 continue;
             }
             if (!m || !m->is_static || m->what == kind::other) return false;
-            if (m->what == kind::function) {
-                if (k_.meeting_functions.count(n)) return false; // (inlined by name: not through the class)
-                through_self = true;
-            }
+            // (A static member function, one that meets too: FastAttentionKernel::run's `gemm_loop<true, true,
+            // K_aligned>(...)`, inlined through the class, inline_call's `self_qualifier`.)
+            if (m->what == kind::function) through_self = true;
         }
         if (through_self) {
             std::string self = type;
@@ -1837,6 +1858,9 @@ private:
             }
             const std::string self_name = "sm_i" + tag + "_self";
             declarations += at + "using " + self_name + " = " + self + ";\n";
+            type_values_[self_name] = self;
+            self_types_.insert(self_name);
+            if (used.count(type)) rename[type] = self_name;
             for (const class_member &m : ms)
                 if (m.what == kind::function && m.is_static && used.count(m.name)) {
                     rename[m.name] = self_name + "::" + m.name;
@@ -2342,6 +2366,16 @@ private:
         return true;
     }
 
+    // The class alias of an inlining (`sm_i<N>_self`, class_member_declarations) through which `name` is
+    // renamed in `rename` (`sm_i2_self::gemm_loop`), or "".
+    std::string self_qualifier(const std::string &name, const std::map<std::string, std::string> &rename) const {
+        auto r = rename.find(name);
+        if (r == rename.end() || r->second.size() <= name.size() + 2) return "";
+        const std::string &v = r->second;
+        if (v.compare(v.size() - name.size() - 2, std::string::npos, "::" + name) != 0) return "";
+        const std::string self = v.substr(0, v.size() - name.size() - 2);
+        return self_types_.count(self) ? self : "";
+    }
     bool inline_call(size_t call, const std::map<std::string, std::string> &outer, int depth, std::string &out, std::string &ret) {
         const std::string name = text(call);
         const size_t paren = call_paren(call);
@@ -2368,12 +2402,22 @@ private:
             if (!object_member(class_name, type_args, "operator()", d, type_params_open, type_params_close, &class_used, &class_open))
                 return false;
             object = functor_object;
+        } else if (const std::string self = self_qualifier(name, outer); !self.empty() && !member(call)) {
+            // A static member function that meets, called by another member of its class (FastAttentionKernel::run's
+            // `gemm_loop<true, true, K_aligned>(...)`): as through the class, bound as the caller's.
+            std::string type_name;
+            if (!named_type(type_values_.at(self), type_name, type_args) ||
+                !find_member(type_name, name, false, d, type_params_open, type_params_close, &class_used, &class_open, -1, arguments))
+                return false;
+            class_name = type_name;
+            if (paren != call + 1) targs_open = call + 1, targs_close = paren - 1;
         } else if (through_type) {
             std::string type_name;
             if (!call_type(call, outer, type_name, type_args) ||
                 !find_member(type_name, name, false, d, type_params_open, type_params_close, &class_used, &class_open, -1, arguments))
                 return false;
             class_name = type_name;
+            if (paren != call + 1) targs_open = call + 1, targs_close = paren - 1; // (`S::f<true, false>(...)`)
         } else if (object_call(call)) {
             // On an object (`op.simd_reduce(v)`, `Op op;` or `Sum<float> op;` before): the member function
             // as through its type, its object's data members read through the object
@@ -2438,7 +2482,17 @@ private:
         std::vector<std::pair<size_t, size_t>> params = split_template_commas(params_open + 1, params_close);
         if (params.size() == 1 && params[0].second == params[0].first + 1 && is(params[0].first, "void")) params.clear();
         const std::vector<std::pair<size_t, size_t>> args = split_arguments(paren + 1, match_[paren]);
-        if (params.size() != args.size()) return false;
+        // (Fewer arguments than parameters: the others' defaults, `LoopAlignment<M_aligned, N_aligned, K_aligned_> l = {}`.)
+        std::vector<size_t> defaults(params.size(), npos); // each parameter's default's first token
+        for (size_t p = 0; p < params.size(); ++p)
+            for (size_t i = params[p].first; i < params[p].second; ++i)
+                if (is(i, "=")) {
+                    defaults[p] = i + 1;
+                    break;
+                }
+        if (args.size() > params.size()) return false;
+        for (size_t p = args.size(); p < params.size(); ++p)
+            if (defaults[p] == npos) return false;
         // The body: statements, the last `return e;` when the helper returns a value, no other return.
         size_t last = body + 1, final_return = npos;
         for (size_t i = body + 1; i < body_close;) {
@@ -2470,7 +2524,7 @@ private:
         for (const auto &p : params) {
             size_t a = p.first, b = p.second;
             for (size_t i = a; i < b; ++i)
-                if (is(i, "=")) b = i; // a default argument (the call gives every argument)
+                if (is(i, "=")) b = i; // a default argument (defaults: given where the call gives no argument)
             // An attribute after the name (`uint3 lid [[thread_position_in_threadgroup]]`, MLX's helpers
             // written like kernels): says nothing to a helper's parameter.
             if (b >= a + 4 && is(b - 1, "]") && is(b - 2, "]") && match_[b - 1] != npos && is(match_[b - 1] + 1, "[")) b = match_[b - 1];
@@ -2582,7 +2636,7 @@ private:
                 } else if (is_type) {
                     // `T x`, `const T& x`, `device const T* x` (qualifiers and address spaces around):
                     // the argument's type as a value, or what it points to.
-                    for (size_t p = 0; p < ps.size() && value.empty(); ++p) {
+                    for (size_t p = 0; p < ps.size() && p < args.size() && value.empty(); ++p) {
                         if (ps[p].function) continue;
                         std::vector<size_t> core;
                         for (size_t i = ps[p].a; i < ps[p].nm; ++i)
@@ -2645,8 +2699,18 @@ private:
                 else if (!(is(i, "volatile") || is(i, "device") || is(i, "constant") || is(i, "threadgroup") || is(i, "thread")))
                     core.push_back(i);
             }
-            const std::string arg = copy(args[p].first, args[p].second, outer);
             const std::string pname = text(nm);
+            if (p >= args.size()) { // its default, read in the helper's own scope
+                if (reference && !is_const) return false;
+                std::string ptype;
+                for (size_t i = a; i < nm; ++i)
+                    if (!is(i, "&") && !is(i, "thread")) ptype += spelled(i, i + 1, rename) + (is(i, "::") || is(i + 1, "::") ? "" : " ");
+                const std::string value = spelled(defaults[p], params[p].second, rename);
+                rename[pname] = "sm_i" + tag + "_" + pname;
+                out += at + ptype + " " + rename[pname] + " = " + (is(defaults[p], "{") ? value : "(" + value + ")") + ";\n";
+                continue;
+            }
+            const std::string arg = copy(args[p].first, args[p].second, outer);
             const bool plain_variable = args[p].second == args[p].first + 1 && is_ident(args[p].first);
             // A function passed by name (candle's `reduce<T>(..., fast_sum_f32_op)` into `T (*fn)(T, T)`):
             // the helper's calls of the parameter call that function. A pointer of another kind has no
@@ -2854,6 +2918,27 @@ private:
         return true;
     }
     // The returned-flag of the helper whose early return is in [a, b), else empty.
+    // The condition c of a statement [a, b) `if (c) return [v];` or `if (c) { return [v]; }` (no else), as
+    // `rename` spells it, when evaluating it again right after the statement gives the same value (no
+    // assignment, increment or call but a cast); else "".
+    std::string returning_condition(size_t a, size_t b, const std::map<std::string, std::string> &rename) const {
+        if (!is(a, "if") || !is(a + 1, "(") || match_[a + 1] == npos) return "";
+        const size_t close = match_[a + 1];
+        size_t r = close + 1;
+        const bool braced = is(r, "{");
+        if (braced) ++r;
+        if (!is(r, "return")) return "";
+        size_t semi = r;
+        while (semi < b && !is(semi, ";")) ++semi;
+        if (semi >= b || semi + 1 + (braced ? 1 : 0) != b || (braced && !is(semi + 1, "}"))) return "";
+        static const std::set<std::string> casts = {"float", "half", "int", "uint", "short", "ushort", "long", "ulong", "char", "uchar", "bool"};
+        for (size_t k = a + 2; k < close; ++k) {
+            if (is(k, "++") || is(k, "--") || (is(k, "+") && is(k + 1, "+")) || (is(k, "-") && is(k + 1, "-"))) return "";
+            if (is(k, "=") && !(is(k + 1, "=") || is(k - 1, "=") || is(k - 1, "!") || is(k - 1, "<") || is(k - 1, ">"))) return "";
+            if (is(k, "(") && k > 0 && is_ident(k - 1) && !casts.count(text(k - 1))) return "";
+        }
+        return copy(a + 2, close, rename);
+    }
     std::string return_flag(size_t a, size_t b) const {
         for (auto it = return_flag_.lower_bound(a); it != return_flag_.end() && it->first < b; ++it) return it->second;
         return "";
@@ -2883,6 +2968,7 @@ private:
     // An object holding simdgroup_matrix members (hold_matrices_apart), as the kernel names it -> each
     // such member -> the variable that holds it.
     std::map<std::string, std::map<std::string, std::string>> object_matrices_;
+    std::set<std::string> self_types_; // the class aliases of inlined member functions (`sm_i2_self`: self_qualifier)
     int held_objects_ = 0;
     std::set<std::string> functor_names_; // names the source declares objects or data members of a functor type under
     std::set<std::string> namespaces_;      // every `namespace X` of the source
@@ -3207,7 +3293,8 @@ private:
             if (p.constant_pointer) constant_pointers.insert(p.name);
         for (const auto &p : k_.positions) known.insert(p.first);
         for (size_t i = a; i < b; ++i) {
-            if (is(i, "->") && i > a && is_ident(i - 1) && constant_pointers.count(text(i - 1)) && !(i >= 2 && (is(i - 2, ".") || is(i - 2, "::"))) &&
+            if (is(i, "->") && i > a && is_ident(i - 1) && !(i >= 2 && (is(i - 2, ".") || is(i - 2, "::"))) &&
+                (constant_pointers.count(text(i - 1)) || constant_pointer_local(text(i - 1), depth)) &&
                 is_ident(i + 1) && !is(i + 2, "(") && !is(i + 2, ".") && !is(i + 2, "[") && !is(i + 2, "->")) {
                 ++i; // (the pointer itself is checked as a parameter: never assigned)
                 continue;
@@ -3224,11 +3311,14 @@ private:
                 if (!casts.count(t) && !(pure.count(t) && !k_.user_functions.count(t))) return false;
                 continue;
             }
+            // `attention_kernel::share_kv_smem`: a qualifier, then a static member or a namespace's object,
+            // which in MSL is in the constant address space (candle's attention).
+            if (is(i + 1, "::") || is(i - 1, "::")) continue;
             if (const size_t after = trait_value_end(i, b); after != npos) { // `is_same<T, U>::value`: a constant
                 i = after - 1;
                 continue;
             }
-            if (scope_names_.count(t) || constant_macro(t, 0) || template_parameter(t)) continue;
+            if (scope_names_.count(t) || constant_macro(t, 0) || template_parameter(t) || assumed_uniform_.count(t)) continue;
             bool position = false, group = false;
             for (const auto &p : k_.positions)
                 if (p.first == t) position = true, group = uniform_position(p);
@@ -3322,19 +3412,76 @@ private:
         size_t decl = npos;
         int declarations = 0;
         for (size_t i = 1; i + 2 < toks_.size(); ++i) {
-            if (!is_ident(i) || text(i) != name || !(is(i - 1, ">") || (is_ident(i - 1) && !statement_keywords().count(text(i - 1)))))
+            if (!is_ident(i) || text(i) != name ||
+                !(is(i - 1, ">") || is(i - 1, "*") || (is_ident(i - 1) && !statement_keywords().count(text(i - 1)))))
                 continue;
             if (!(is(i + 1, "=") || is(i + 1, ";") || is(i + 1, "[") || is(i + 1, ",") || is(i + 1, "{") || is(i + 1, "("))) continue;
             ++declarations; // (`T name;`, `T name[4]`, `T name(v)` count too: then it is not this shape)
             if (is(i + 1, "=") && !is(i + 2, "=")) decl = i;
         }
         if (declarations != 1 || decl == npos || address_taken(name)) return false;
+        // `for (short n_block = 0; n_block < params->n; n_block++)` (candle's attention): a loop variable whose
+        // start, step and condition are the group's, changed only by the loop's increment, is the group's.
+        size_t step_a = npos, step_b = npos;
+        if (!loop_variable_steps(name, decl, depth, step_a, step_b) && step_a != npos) return false;
         for (size_t i = 0; i < toks_.size(); ++i)
-            if (i != decl && assigns(name, i, i + 1)) return false;
+            if (i != decl && !(i >= step_a && i < step_b) && assigns(name, i, i + 1)) return false;
         size_t e = decl + 2;
         while (e < toks_.size() && !is(e, ";") && !is(e, ",")) e = (is(e, "(") || is(e, "[") || is(e, "{")) && match_[e] != npos ? match_[e] + 1 : e + 1;
         if (e >= toks_.size() || !is(e, ";")) return false;
         return uniform_condition(decl + 2, e, depth + 1);
+    }
+    // Whether `name`, declared at `decl`, is the variable of a `for` loop whose header is the group's
+    // (its condition uniform with `name` taken as such, its increment `name++`, `++name`, `name += v` or
+    // `name -= v` with v uniform): [step_a, step_b) is then the increment, where it may change. False, and
+    // step_a npos, when `decl` is not in a for loop's init; false with step_a set when the header is
+    // not the group's.
+    bool loop_variable_steps(const std::string &name, size_t decl, int depth, size_t &step_a, size_t &step_b) const {
+        size_t open = decl;
+        while (open > 0 && is_ident(open - 1)) --open; // (back over the type's words)
+        if (open < 2 || !is(open - 1, "(") || !is(open - 2, "for") || match_[open - 1] == npos) return false;
+        const size_t close = match_[open - 1];
+        size_t semi1 = decl, semi2 = npos;
+        while (semi1 < close && !is(semi1, ";")) semi1 = skip_brackets(semi1, close);
+        if (semi1 >= close) return false;
+        semi2 = semi1 + 1;
+        while (semi2 < close && !is(semi2, ";")) semi2 = skip_brackets(semi2, close);
+        if (semi2 >= close) return false;
+        step_a = semi2 + 1;
+        step_b = close;
+        const bool plus_plus = (step_b == step_a + 2 && ((is(step_a, "++") || is(step_a, "--")) ? text(step_a + 1) == name : text(step_a) == name && (is(step_a + 1, "++") || is(step_a + 1, "--"))));
+        const bool split_plus_plus = step_b == step_a + 3 && ((text(step_a) == name && ((is(step_a + 1, "+") && is(step_a + 2, "+")) || (is(step_a + 1, "-") && is(step_a + 2, "-")))) ||
+                                                              (text(step_a + 2) == name && ((is(step_a, "+") && is(step_a + 1, "+")) || (is(step_a, "-") && is(step_a + 1, "-")))));
+        const bool compound = step_b > step_a + 3 && text(step_a) == name && (is(step_a + 1, "+") || is(step_a + 1, "-")) && is(step_a + 2, "=") &&
+                              uniform_condition(step_a + 3, step_b, depth + 1);
+        if (!(plus_plus || split_plus_plus || compound)) return false;
+        // (No jump in its body: a `break` or `continue` makes it a per-thread loop, whose variable is each
+        // thread's, and a thread that left it would keep a value the others no longer have.)
+        const size_t body_end = stmt_end(close + 1, toks_.size());
+        if (body_end == npos) return false;
+        for (size_t k = close + 1; k < body_end; ++k)
+            if (is(k, "break") || is(k, "continue") || is(k, "goto")) return false;
+        if (assumed_uniform_.count(name)) return true;
+        assumed_uniform_.insert(name);
+        const bool uniform = uniform_condition(semi1 + 1, semi2, depth + 1);
+        assumed_uniform_.erase(name);
+        return uniform;
+    }
+    // A local pointer into `constant` memory with one value for the group (an inlined helper's copy of the
+    // kernel's `const constant Params* params`: `const constant Params* sm_i0_params = (params);`): what it
+    // points to no thread can change, so its members are the group's too.
+    bool constant_pointer_local(const std::string &name, int depth) const {
+        if (!uniform_local(name, depth)) return false;
+        for (size_t i = 1; i + 1 < toks_.size(); ++i) {
+            if (!is_ident(i) || text(i) != name || !is(i + 1, "=") || !(is(i - 1, "*"))) continue;
+            bool constant = false;
+            for (size_t k = i - 1; k > 0 && !is(k, ";") && !is(k, "{") && !is(k, "}"); --k) {
+                if (is(k, "device") || is(k, "threadgroup")) return false;
+                if (is(k, "constant")) constant = true;
+            }
+            return constant;
+        }
+        return false;
     }
     // A program-scope object in the constant address space (a `constant` table or scalar, a function
     // constant: the translator's `sm_constant_object` declarations): no kernel can change it.
@@ -5179,6 +5326,7 @@ private:
     mutable std::set<std::string> changed_positions_; // (changed_positions)
     mutable bool changed_positions_made_ = false;
     std::set<std::string> matrix_names_; // matrices declared at the levels parsed so far
+    mutable std::set<std::string> assumed_uniform_; // a loop variable whose own condition is being read (loop_variable_steps)
     mutable int matrix_redeclarations_ = 0;
     std::vector<group_copy> group_copies_;
     std::map<const stmt *, size_t> group_copy_index_;

@@ -85,3 +85,22 @@ TEST_CASE("the steel kernel's shape (member aliases, a static member template ta
         CHECK(result(buffers[3], t.half_precision) == edge_reference(t.bm, t.bn));
     }
 }
+
+TEST_CASE("the steel attention's shape (a static member leaving early, looping on the group's values and calling its own class's "
+          "meeting member template) splits and matches the host",
+          "[compiler][regions][simdgroup]") {
+    using namespace block_mma_kernels;
+    softmetal_test::use_default_test_cache();
+    const softmetal::compile_result r = softmetal::compile_library(source, {}, softmetal_test::test_runtime());
+    INFO(r.log);
+    REQUIRE(r.module);
+    const sm_kernel_info *k = r.module->find("class_run_gemm_f32");
+    REQUIRE(k);
+    CHECK(softmetal_test::is_split(k));
+    const edge_params p{int32_t(EM), int32_t(EN), int32_t(EK), alpha};
+    std::vector<std::vector<unsigned char>> buffers = {bytes_of(edge_a()), bytes_of(edge_b()), bytes_of(edge_c()),
+                                                      bytes_of(std::vector<float>(EM * EN, -1.0f)), bytes_of(std::vector<edge_params>{p})};
+    // (One row of threadgroups past the work: they return before meeting.)
+    softmetal_test::run_on_buffers(k, buffers, {(EN + 31) / 32 * 128, (EM + 31) / 32 + 1, 1}, {128, 1, 1});
+    CHECK(softmetal_test::values<float>(buffers[3]) == class_run_reference());
+}

@@ -267,6 +267,72 @@ kernel void edge_gemm(const device T *A [[buffer(0)]], const device T *B [[buffe
         mma_op.store_result_safe(D, params->N, short2(tile_n, tile_m));
     }
 }
+// The steel attention's shape: the kernel calls a static member `run` of a class template, which
+// leaves early for a threadgroup past the work (`if (params->tiles <= tid.y) { return; }`), then loops
+// over K tiles with a loop variable of the group's (`for (short kb = 0; kb < params->k_tiles; kb++)`)
+// and calls its own class's static member template with explicit template arguments and a defaulted
+// tag parameter (`tile_step<true>(...)`), under conditions on the group's values read through a copy of the
+// constant pointer and on the class's static constant (`if (Runner::whole_rows)`).
+template <typename T, short BM, short BN, short BK, short WM, short WN>
+struct Runner {
+    TILE_CONST short threads = WM * WN * 32;
+    TILE_CONST bool whole_rows = BM % 8 == 0;
+    using loader_a_t = TileLoader<T, BM, BK, threads>;
+    using loader_b_t = TileLoader<T, BK, BN, threads>;
+    using mma_t = EdgeMMA<T, BM, BN, BK, WM, WN>;
+    template <bool whole>
+    static METAL_FUNC void tile_step(threadgroup T *As, threadgroup T *Bs, thread loader_a_t &loader_a, thread loader_b_t &loader_b,
+                                thread mma_t &mma_op, const short tile_m, const short tile_n, const short k_left,
+                                LoopAlignment<whole, whole> l = {}) {
+        (void)l;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        loader_a.load(short2(whole ? BK : k_left, whole ? BM : tile_m));
+        loader_b.load(short2(whole ? BN : tile_n, whole ? BK : k_left));
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        mma_op.mma(As, Bs);
+    }
+    static METAL_FUNC void run(const device T *A, const device T *B, device T *D, const constant Params *params, threadgroup T *As,
+                               threadgroup T *Bs, uint simd_lane_id, uint simd_group_id, uint3 tid) {
+        const int tiles_m = (params->M + BM - 1) / BM;
+        if (tiles_m <= int(tid.y)) {
+            return;
+        }
+        const int row = tid.y * BM;
+        const int col = tid.x * BN;
+        thread loader_a_t loader_a(A + row * params->K, params->K, As, simd_group_id, simd_lane_id);
+        thread loader_b_t loader_b(B + col, params->N, Bs, simd_group_id, simd_lane_id);
+        thread mma_t mma_op(simd_group_id, simd_lane_id);
+        short tile_m = min(int(BM), params->M - row);
+        short tile_n = min(int(BN), params->N - col);
+        for (short kb = 0; kb < (params->K + BK - 1) / BK; kb++) {
+            short k_left = min(int(BK), params->K - kb * BK);
+            if (tile_m == BM && tile_n == BN && k_left == BK) {
+                tile_step<true>(As, Bs, loader_a, loader_b, mma_op, tile_m, tile_n, k_left);
+            } else {
+                tile_step<false>(As, Bs, loader_a, loader_b, mma_op, tile_m, tile_n, k_left);
+            }
+            loader_a.next(BK);
+            loader_b.next(BK * params->N);
+        }
+        if (Runner::whole_rows) {
+            mma_op.apply_epilogue(Scale<float>{params->alpha});
+        }
+        mma_op.store_result_safe(D + row * params->N + col, params->N, short2(tile_n, tile_m));
+    }
+};
+template <typename T, short BM, short BN, short BK, short WM, short WN>
+kernel void class_run_gemm(const device T *A [[buffer(0)]], const device T *B [[buffer(1)]], const device T *C [[buffer(2)]],
+                           device T *D [[buffer(3)]], const constant Params *params [[buffer(4)]],
+                           uint simd_lane_id [[thread_index_in_simdgroup]], uint simd_group_id [[simdgroup_index_in_threadgroup]],
+                           uint3 tid [[threadgroup_position_in_grid]]) {
+    using runner = Runner<T, BM, BN, BK, WM, WN>;
+    threadgroup T As[BM * BK];
+    threadgroup T Bs[BK * BN];
+    (void)C;
+    runner::run(A, B, D, params, As, Bs, simd_lane_id, simd_group_id, tid);
+}
+template [[host_name("class_run_gemm_f32")]] kernel void class_run_gemm<float, 32, 32, 16, 2, 2>(
+    const device float *, const device float *, const device float *, device float *, const constant Params *, uint, uint, uint3);
 template [[host_name("edge_gemm_f32")]] kernel void edge_gemm<float, 32, 32, 16, 2, 2>(
     const device float *, const device float *, const device float *, device float *, const constant Params *, uint, uint, uint3);
 template [[host_name("edge_gemm_f16")]] kernel void edge_gemm<half, 32, 16, 16, 2, 1>(
@@ -357,6 +423,18 @@ inline std::vector<float> edge_reference(uint32_t bm, uint32_t bn) {
             for (uint32_t k = 0; k < EK; ++k) s += a_at(i, k) * b_at(k, j);
             const bool whole = (i / bm + 1) * bm <= EM && (j / bn + 1) * bn <= EN;
             d[i * EN + j] = s * alpha + (whole ? c_at(i, j) : 0.0f);
+        }
+    return d;
+}
+// class_run_gemm: alpha * A B on edge_gemm's problem, with one row of threadgroups more than the work
+// (they leave early), no bias.
+inline std::vector<float> class_run_reference() {
+    std::vector<float> d(EM * EN, 0.0f);
+    for (uint32_t i = 0; i < EM; ++i)
+        for (uint32_t j = 0; j < EN; ++j) {
+            float s = 0.0f;
+            for (uint32_t k = 0; k < EK; ++k) s += a_at(i, k) * b_at(k, j);
+            d[i * EN + j] = s * alpha;
         }
     return d;
 }

@@ -622,6 +622,12 @@ TEST_CASE("objects holding simdgroup_matrix members (the steel GEMM's shapes) gi
                 got = d.copy_out<float>();
             CHECK(got == edge_reference(t.bm, t.bn));
         }
+        const edge_params p{std::int32_t(EM), std::int32_t(EN), std::int32_t(EK), alpha};
+        auto d = device().new_buffer(std::vector<float>(EM * EN, -1.0f));
+        lib.kernel("class_run_gemm_f32")
+            .run({device().new_buffer(edge_a()), device().new_buffer(edge_b()), device().new_buffer(edge_c()), d, pymetal::value(p)},
+                 {(EN + 31) / 32, (EM + 31) / 32 + 1, 1}, {128, 1, 1});
+        CHECK(d.copy_out<float>() == class_run_reference());
     }
 }
 
