@@ -245,7 +245,7 @@ bool functor_objects_only_called(const std::string &text, const std::set<std::st
         size_t start = i;
         while (start > 0 && (w(start - 1) == "const" || w(start - 1) == "thread")) --start;
         const std::string before = start > 0 ? w(start - 1) : ";";
-        if (before == "(" && start >= 2 && w(start - 2) == "=" && w(j) == "(") { // `T obj = (T(args));` (helper_inliner::functor_construction)
+        if (before == "(" && start >= 2 && w(start - 2) == "=" && w(j) == "(") { // `T obj = (T(args));` (helper_inliner::struct_construction)
             int d = 0;
             for (; j < ts.size(); ++j) {
                 if (w(j) == "(") ++d;
@@ -716,7 +716,7 @@ private:
             // (Hoisted where the statement is one of the list's own, below; a loop, block or if holding
             // one is expanded so that its statements are.)
             const bool nested = has_nested_simd_call(i, e);
-            const size_t constructed = functor_construction(i, e, rename);
+            const size_t constructed = struct_construction(i, e, rename);
             std::string auto_type;
             if (is(i, "using") && is_ident(i + 1) && is(i + 2, "=") && is(e - 1, ";") && !type_values_.count(text(i + 1)) &&
                 !contains_helper_call(i, e)) {
@@ -1918,7 +1918,7 @@ private:
     }
     // A statement [i, e) `T obj(args);` declaring an object of a functor type: the name's token, else npos.
     // Also of another struct of the source (source_struct), whose object may live across a split too.
-    size_t functor_construction(size_t i, size_t e, const std::map<std::string, std::string> &rename) const {
+    size_t struct_construction(size_t i, size_t e, const std::map<std::string, std::string> &rename) const {
         if (!is_ident(i) || e < i + 4 || !is(e - 1, ";") || !is(e - 2, ")") || match_[e - 2] == npos) return npos;
         const size_t name = match_[e - 2] - 1;
         if (name <= i || !declarator(name) || statement_keywords().count(text(i))) return npos;
@@ -1927,13 +1927,18 @@ private:
     // Whether the type [a, b) (qualifiers aside) names a struct of the source (MLX's and candle's
     // `thread loader_a_t loader_a(A, params->lda, As, simd_group_id, simd_lane_id);`, through aliases).
     bool source_struct(size_t a, size_t b, const std::map<std::string, std::string> &rename) const {
-        while (a < b && (is(a, "const") || is(a, "thread"))) ++a;
         std::string name;
+        return struct_name(a, b, rename, name) && !class_definitions(name).empty();
+    }
+    // The name the type [a, b) (`const` and `thread` aside) comes to through the kernel's and the
+    // inlinings' aliases (`mma_t` -> `BlockMMA`); false when it is spelled otherwise.
+    bool struct_name(size_t a, size_t b, const std::map<std::string, std::string> &rename, std::string &name) const {
+        while (a < b && (is(a, "const") || is(a, "thread"))) ++a;
         std::vector<std::string> args;
         if (a >= b || !named_type(spelled(a, b, rename), name, args)) return false;
         for (int hops = 0; hops < 8 && type_values_.count(name) && args.empty(); ++hops)
             if (!named_type(type_values_.at(name), name, args)) return false;
-        return !class_definitions(name).empty();
+        return true;
     }
     // ---- objects holding simdgroup_matrix data members (MLX's and candle's BlockMMA) ----
     // A matrix is the SIMD group's: the split keeps one copy of it per SIMD group, as a variable of
@@ -1951,12 +1956,8 @@ private:
     // Whether the type [a, b) (qualifiers aside) is a struct of the source, with one definition, that
     // has simdgroup_matrix data members; `open` its body's '{'.
     bool matrix_class(size_t a, size_t b, const std::map<std::string, std::string> &rename, size_t &open) const {
-        while (a < b && (is(a, "const") || is(a, "thread"))) ++a;
         std::string name;
-        std::vector<std::string> args;
-        if (a >= b || !named_type(spelled(a, b, rename), name, args)) return false;
-        for (int hops = 0; hops < 8 && type_values_.count(name) && args.empty(); ++hops)
-            if (!named_type(type_values_.at(name), name, args)) return false;
+        if (!struct_name(a, b, rename, name)) return false;
         const std::vector<class_definition> defs = class_definitions(name);
         if (defs.size() != 1 || defs[0].pattern_open != npos) return false;
         std::vector<matrix_member> ms;
@@ -1974,20 +1975,6 @@ private:
         size_t head = open + 1;
         for (size_t k = open + 1; k < close; ++k) {
             if (is(k, "{") || is(k, "(") || is(k, "[")) {
-                // A member function's body (a constructor's: the struct's name before its parameters).
-                if (is(k, "(") && k == head + 1 && text(head) == type_name) {
-                    size_t b = match_[k] + 1;
-                    while (b < close && !is(b, "{") && !is(b, ";")) b = is(b, "(") ? match_[b] + 1 : b + 1;
-                    if (is(b, "{")) {
-                        for (size_t u = match_[k] + 1; u < match_[b]; ++u)
-                            if (is_ident(u) && !member(u))
-                                for (const matrix_member &m : out)
-                                    if (m.name == text(u)) return false;
-                        k = match_[b];
-                        head = k + 1;
-                        continue;
-                    }
-                }
                 if (match_[k] == npos) return false;
                 const bool body = is(k, "{") && k > open + 1 && (is(k - 1, ")") || is(k - 1, "const") || is(k - 1, "thread"));
                 k = match_[k];
@@ -2019,17 +2006,22 @@ private:
                 head = k + 1;
             }
         }
-        // (A constructor defined before a matrix member it names: read again with every member known.)
-        for (size_t k = open + 1; k + 1 < close; ++k)
-            if (is_ident(k) && text(k) == type_name && is(k + 1, "(") && match_[k + 1] != npos && (is(k - 1, ";") || is(k - 1, "{") || is(k - 1, "}") || is(k - 1, "METAL_FUNC") || is(k - 1, "inline"))) {
+        // A constructor (the struct's name before its parameters, at the class's own level) naming one,
+        // in its initialisers or its body.
+        for (size_t k = open + 1; k + 1 < close; ++k) {
+            if (is_ident(k) && text(k) == type_name && is(k + 1, "(") && match_[k + 1] != npos && !member(k) && !is(k - 1, "~")) {
                 size_t b = match_[k + 1] + 1;
-                while (b < close && !is(b, "{") && !is(b, ";")) b = is(b, "(") ? match_[b] + 1 : b + 1;
+                while (b < close && !is(b, "{") && !is(b, ";")) b = (is(b, "(") || is(b, "[")) && match_[b] != npos ? match_[b] + 1 : b + 1;
                 if (!is(b, "{") || match_[b] == npos) continue;
                 for (size_t u = match_[k + 1] + 1; u < match_[b]; ++u)
                     if (is_ident(u) && !member(u))
                         for (const matrix_member &m : out)
                             if (m.name == text(u)) return false;
+                k = match_[b];
+            } else if ((is(k, "{") || is(k, "(") || is(k, "[")) && match_[k] != npos) {
+                k = match_[k]; // (a member function's body, an initialiser)
             }
+        }
         return true;
     }
     // After the declaration of object `object` of the type [a, b) (matrix_class): each matrix member as

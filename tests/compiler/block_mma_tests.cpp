@@ -104,3 +104,30 @@ TEST_CASE("the steel attention's shape (a static member leaving early, looping o
     softmetal_test::run_on_buffers(k, buffers, {(EN + 31) / 32 * 128, (EM + 31) / 32 + 1, 1}, {128, 1, 1});
     CHECK(softmetal_test::values<float>(buffers[3]) == class_run_reference());
 }
+
+TEST_CASE("an object whose constructor sets a simdgroup_matrix member keeps the fiber path", "[compiler][regions][simdgroup]") {
+    // The matrices held apart from the object are set from its first lane's copy once per SIMD group;
+    // a constructor writing one could give each lane's copy another value, so it is not taken.
+    const char *src = R"(
+#include <metal_stdlib>
+using namespace metal;
+struct Filled {
+    simdgroup_matrix<float, 8, 8> m;
+    short lane;
+    METAL_FUNC Filled(ushort l) : lane(l) { m = make_filled_simdgroup_matrix<float, 8, 8>(2.0f); }
+    METAL_FUNC void store(device float *out) const { simdgroup_store(m, out, 8); }
+};
+kernel void ctor_fills(device float *out [[buffer(0)]], ushort lane [[thread_index_in_simdgroup]]) {
+    thread Filled f(lane);
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    f.store(out);
+}
+)";
+    softmetal_test::use_default_test_cache();
+    const softmetal::compile_result r = softmetal::compile_library(src, {}, softmetal_test::test_runtime());
+    INFO(r.log);
+    REQUIRE(r.module);
+    const sm_kernel_info *k = r.module->find("ctor_fills");
+    REQUIRE(k);
+    CHECK_FALSE(softmetal_test::is_split(k));
+}
